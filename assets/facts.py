@@ -1,0 +1,142 @@
+"""Ticket facts: one row per ticket with its ticket unit and the policy's views of it."""
+
+
+import re
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from assets.partitions import monthly_partitions
+from assets.resources import PipelineSettings
+from assets.staging import staging_ticket_events, staging_tickets, staging_time_entries
+from assets.warehouse import ensure_warehouse
+from policy.config import PolicyConfig
+
+
+def interruption_pattern(policy: PolicyConfig) -> str:
+    """An RE2 pattern matching any interruption term as a whole word or phrase."""
+    terms = sorted(policy.ticket_unit.interruption_terms, key=len, reverse=True)
+    return r"\b(" + "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in terms) + r")\b"
+
+
+# Ticket units (policy section 2): one routine request, one user, or one related interruption.
+# 1. provider-initiated tickets are their own unit and never count (is_standard = false);
+# 2. unlinked tickets of one client and category that report an interruption, each within the
+#    gap of the one before, form one unit when at least N different requesters raised them;
+# 3. a ticket linked to a parent joins the parent's unit (the parent's burst if it is in one).
+_TICKET_FACTS = """
+WITH t AS (
+    SELECT * FROM staging.tickets WHERE month = $month
+), interruption AS (
+    SELECT ticket_id, client_id, coalesce(category, '') AS category, created_at, requester
+    FROM t
+    WHERE NOT is_provider_initiated
+      AND regexp_matches(lower(coalesce(subject, '') || ' ' || coalesce(description, '')),
+                         $pattern)
+), gaps AS (
+    SELECT *, CASE WHEN lag(created_at) OVER w IS NULL
+                     OR created_at - lag(created_at) OVER w > to_minutes($gap) THEN 1 ELSE 0
+              END AS starts_session
+    FROM interruption
+    WINDOW w AS (PARTITION BY client_id, category ORDER BY created_at, ticket_id)
+), sessions AS (
+    SELECT *, sum(starts_session) OVER (
+        PARTITION BY client_id, category ORDER BY created_at, ticket_id
+        ROWS UNBOUNDED PRECEDING) AS session_no
+    FROM gaps
+), bursts AS (
+    SELECT client_id, category, session_no, arg_min(ticket_id, created_at) AS burst_unit
+    FROM sessions
+    GROUP BY ALL
+    HAVING count(DISTINCT requester) >= $min_requesters
+), burst_member AS (
+    SELECT s.ticket_id, b.burst_unit
+    FROM sessions s JOIN bursts b USING (client_id, category, session_no)
+), logged AS (
+    SELECT ticket_id, sum(minutes) AS logged_minutes
+    FROM staging.time_entries WHERE month = $month GROUP BY ticket_id
+)
+SELECT t.ticket_id, t.client_id, t.month, t.created_at, t.requester, t.subject, t.category,
+       t.source, coalesce(t.final_priority, t.triage_priority) AS priority,
+       t.is_provider_initiated,
+       NOT t.is_provider_initiated AS is_standard,
+       CASE
+           WHEN t.is_provider_initiated THEN t.ticket_id
+           WHEN $link_by_parent AND t.parent_ticket_id IS NOT NULL
+               THEN coalesce(pb.burst_unit, p.parent_ticket_id, t.parent_ticket_id)
+           WHEN b.burst_unit IS NOT NULL THEN b.burst_unit
+           ELSE t.ticket_id
+       END AS unit_id,
+       CASE
+           WHEN t.is_provider_initiated THEN 'own'
+           WHEN $link_by_parent AND t.parent_ticket_id IS NOT NULL THEN 'parent'
+           WHEN b.burst_unit IS NOT NULL AND b.burst_unit <> t.ticket_id THEN 'interruption'
+           WHEN b.burst_unit IS NOT NULL THEN 'interruption_first'
+           ELSE 'own'
+       END AS unit_rule,
+       coalesce(l.logged_minutes, 0) AS logged_minutes,
+       t.declared_emergency,
+       $policy_version AS policy_version
+FROM t
+LEFT JOIN burst_member b ON b.ticket_id = t.ticket_id
+LEFT JOIN staging.tickets p ON p.ticket_id = t.parent_ticket_id
+LEFT JOIN burst_member pb ON pb.ticket_id = t.parent_ticket_id
+LEFT JOIN logged l ON l.ticket_id = t.ticket_id
+"""
+
+
+@dg.asset(
+    group_name="marts",
+    kinds={"duckdb"},
+    partitions_def=monthly_partitions,
+    deps=[staging_tickets, staging_ticket_events, staging_time_entries],
+)
+def ticket_facts(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
+) -> dg.MaterializeResult:
+    """One row per ticket of the month: ticket unit, standard or not, and time logged."""
+    month = context.partition_key
+    policy = settings.policy()
+    params = {
+        "month": month,
+        "pattern": interruption_pattern(policy),
+        "gap": policy.ticket_unit.interruption_gap_minutes,
+        "min_requesters": policy.ticket_unit.interruption_min_requesters,
+        "link_by_parent": policy.ticket_unit.link_by_parent,
+        "policy_version": policy.version,
+    }
+    with duckdb.get_connection() as con:
+        ensure_warehouse(con)
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM marts.ticket_facts WHERE month = ?", [month])
+        con.execute(f"INSERT INTO marts.ticket_facts BY NAME {_TICKET_FACTS}", params)
+        con.execute("COMMIT")
+        rows, units, grouped = con.execute(
+            """SELECT count(*), count(DISTINCT unit_id) FILTER (WHERE is_standard),
+                      count(*) FILTER (WHERE unit_rule IN ('parent', 'interruption'))
+               FROM marts.ticket_facts WHERE month = ?""",
+            [month],
+        ).fetchone()
+    return dg.MaterializeResult(
+        metadata={"row_count": rows, "standard_units": units, "tickets_grouped_into_units": grouped,
+                  "policy_version": policy.version}
+    )
+
+
+@dg.asset_check(asset=ticket_facts, blocking=True, partitions_def=monthly_partitions)
+def ticket_facts_one_row_per_ticket(
+    context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
+) -> dg.AssetCheckResult:
+    """Exactly one fact row per staged ticket of the month."""
+    with duckdb.get_connection() as con:
+        staged, facts, distinct = con.execute(
+            """SELECT (SELECT count(*) FROM staging.tickets WHERE month = $m),
+                      (SELECT count(*) FROM marts.ticket_facts WHERE month = $m),
+                      (SELECT count(DISTINCT ticket_id) FROM marts.ticket_facts WHERE month = $m)""",
+            {"m": context.partition_key},
+        ).fetchone()
+    return dg.AssetCheckResult(
+        passed=staged == facts == distinct,
+        metadata={"staged_tickets": staged, "fact_rows": facts, "distinct_ticket_ids": distinct},
+    )
+

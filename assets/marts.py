@@ -1,0 +1,195 @@
+"""Client-month marts: volumes, fair use against the plan, peer view and drivers."""
+
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from assets.facts import ticket_facts
+from assets.partitions import monthly_partitions
+from assets.resources import PipelineSettings
+from assets.staging import register_policy, staging_clients
+from assets.warehouse import ensure_warehouse
+
+# Seats in force: contracts are effective-dated, so a month's seats are the seat-days in force
+# divided by the days of the month (a change on the 15th counts half). The plan is the one in force
+# on the month's last day. Fair-use status is judged on the rolling window, see docs/decisions.md.
+_CLIENT_MONTH = """
+WITH window_days AS (
+    SELECT CAST(d AS DATE) AS day, CAST(date_trunc('month', d) AS DATE) AS month
+    FROM range(CAST($month AS DATE) - to_months($rolling - 1),
+               CAST($month AS DATE) + INTERVAL 1 MONTH, INTERVAL 1 DAY) r(d)
+), contract_days AS (
+    SELECT c.client_id, w.month, w.day, c.seats, c.plan, c.name
+    FROM window_days w
+    JOIN staging.clients c
+      ON w.day >= c.valid_from AND (c.valid_to IS NULL OR w.day < c.valid_to)
+), contract_month AS (
+    SELECT client_id, month,
+           sum(seats) / any_value(date_diff('day', month, month + INTERVAL 1 MONTH)) AS seats,
+           arg_max(plan, day) AS plan, arg_max(name, day) AS client_name
+    FROM contract_days GROUP BY ALL
+), units AS (
+    SELECT client_id, month,
+           count(*) AS tickets,
+           count(*) FILTER (WHERE is_provider_initiated) AS provider_initiated_tickets,
+           count(*) FILTER (WHERE is_standard) AS standard_tickets,
+           count(DISTINCT unit_id) FILTER (WHERE is_standard) AS standard_units
+    FROM marts.ticket_facts
+    WHERE month BETWEEN CAST($month AS DATE) - to_months($rolling - 1) AND CAST($month AS DATE)
+    GROUP BY ALL
+), monthly AS (
+    SELECT cm.client_id, cm.month, cm.client_name, cm.plan, cm.seats,
+           coalesce(u.tickets, 0) AS tickets,
+           coalesce(u.provider_initiated_tickets, 0) AS provider_initiated_tickets,
+           coalesce(u.standard_tickets, 0) AS standard_tickets,
+           coalesce(u.standard_units, 0) AS standard_units
+    FROM contract_month cm LEFT JOIN units u USING (client_id, month)
+    -- Only months the warehouse holds tickets for: before the data starts is unknown, not zero.
+    WHERE cm.month = CAST($month AS DATE)
+       OR cm.month IN (SELECT DISTINCT month FROM marts.ticket_facts)
+), rolling AS (
+    SELECT client_id, sum(standard_units) / sum(seats) AS rolling_units_per_seat,
+           count(*) AS rolling_months
+    FROM monthly GROUP BY client_id
+), categories AS (
+    SELECT client_id, category, count(*) AS n,
+           row_number() OVER (PARTITION BY client_id ORDER BY count(*) DESC, category) AS rank,
+           count(*) / sum(count(*)) OVER (PARTITION BY client_id) AS share
+    FROM marts.ticket_facts
+    WHERE month = $month AND is_standard
+    GROUP BY client_id, category
+), requesters AS (
+    SELECT client_id, requester, count(*) AS n,
+           row_number() OVER (PARTITION BY client_id ORDER BY count(*) DESC, requester) AS rank,
+           count(*) / sum(count(*)) OVER (PARTITION BY client_id) AS share
+    FROM marts.ticket_facts
+    WHERE month = $month AND is_standard
+    GROUP BY client_id, requester
+), current AS (
+    SELECT m.*, m.standard_units / m.seats AS units_per_seat, p.limit_per_seat,
+           r.rolling_units_per_seat, r.rolling_months
+    FROM monthly m
+    JOIN rolling r USING (client_id)
+    JOIN policy_plan p USING (plan)
+    WHERE m.month = CAST($month AS DATE)
+)
+SELECT c.client_id, c.client_name, c.month, c.plan, c.tickets, c.provider_initiated_tickets,
+       c.standard_tickets, c.standard_units, c.seats, c.units_per_seat,
+       c.limit_per_seat AS fair_use_limit_per_seat,
+       c.units_per_seat / c.limit_per_seat AS fair_use_ratio,
+       c.rolling_units_per_seat, c.rolling_months,
+       CASE
+           WHEN c.rolling_units_per_seat > c.limit_per_seat THEN 'over'
+           WHEN c.rolling_units_per_seat > $watch_ratio * c.limit_per_seat
+             OR c.units_per_seat > c.limit_per_seat THEN 'watch'
+           ELSE 'within'
+       END AS fair_use_status,
+       percent_rank() OVER (ORDER BY c.units_per_seat / c.limit_per_seat) AS peer_percentile,
+       cat.category AS top_category, cat.share AS top_category_share,
+       (SELECT sum(share) FROM requesters q WHERE q.client_id = c.client_id AND q.rank <= 3)
+           AS busiest_requesters_share,
+       $policy_version AS policy_version
+FROM current c
+LEFT JOIN categories cat ON cat.client_id = c.client_id AND cat.rank = 1
+-- A month without a single ticket in the portfolio is a month without data, not zero demand.
+WHERE EXISTS (SELECT 1 FROM marts.ticket_facts WHERE month = $month)
+"""
+
+
+@dg.asset(
+    group_name="marts",
+    kinds={"duckdb"},
+    partitions_def=monthly_partitions,
+    deps=[
+        dg.AssetDep(
+            ticket_facts,
+            partition_mapping=dg.TimeWindowPartitionMapping(
+                start_offset=-2, end_offset=0, allow_nonexistent_upstream_partitions=True
+            ),
+        ),
+        staging_clients,
+    ],
+)
+def client_month(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
+) -> dg.MaterializeResult:
+    """One row per client and month: tickets, standard units, seats and fair-use status."""
+    month = context.partition_key
+    policy = settings.policy()
+    params = {
+        "month": month,
+        "rolling": policy.fair_use.rolling_months,
+        "watch_ratio": policy.fair_use.watch_ratio,
+        "policy_version": policy.version,
+    }
+    with duckdb.get_connection() as con:
+        ensure_warehouse(con)
+        register_policy(con, policy)
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM marts.client_month WHERE month = ?", [month])
+        con.execute(f"INSERT INTO marts.client_month BY NAME {_CLIENT_MONTH}", params)
+        con.execute("COMMIT")
+        stats = con.execute(
+            """SELECT count(*), sum(standard_units),
+                      count(*) FILTER (WHERE fair_use_status = 'over'),
+                      count(*) FILTER (WHERE fair_use_status = 'watch')
+               FROM marts.client_month WHERE month = ?""",
+            [month],
+        ).fetchone()
+    return dg.MaterializeResult(
+        metadata={
+            "row_count": stats[0],
+            "standard_units": int(stats[1] or 0),
+            "clients_over": stats[2],
+            "clients_watch": stats[3],
+            "policy_version": policy.version,
+        }
+    )
+
+
+_DRIVERS = """
+WITH base AS (
+    SELECT client_id, category, requester, unit_id FROM marts.ticket_facts
+    WHERE month = $month AND is_standard
+), totals AS (
+    SELECT client_id, count(*) AS total FROM base GROUP BY client_id
+), long AS (
+    SELECT client_id, 'category' AS driver_type, coalesce(category, '(none)') AS driver,
+           count(*) AS tickets, count(DISTINCT unit_id) AS standard_units
+    FROM base GROUP BY ALL
+    UNION ALL
+    SELECT client_id, 'requester', coalesce(requester, '(unknown)'),
+           count(*), count(DISTINCT unit_id)
+    FROM base GROUP BY ALL
+), ranked AS (
+    SELECT l.*, l.tickets / t.total AS share,
+           row_number() OVER (PARTITION BY l.client_id, l.driver_type
+                              ORDER BY l.tickets DESC, l.driver) AS rank
+    FROM long l JOIN totals t USING (client_id)
+)
+SELECT client_id, CAST($month AS DATE) AS month, driver_type, driver, tickets, standard_units,
+       share, rank
+FROM ranked WHERE rank <= $top
+"""
+
+
+@dg.asset(
+    group_name="marts", kinds={"duckdb"}, partitions_def=monthly_partitions, deps=[ticket_facts]
+)
+def client_month_drivers(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    """What drives each client's volume: top categories and busiest requesters of the month."""
+    month = context.partition_key
+    with duckdb.get_connection() as con:
+        ensure_warehouse(con)
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM marts.client_month_drivers WHERE month = ?", [month])
+        con.execute(
+            f"INSERT INTO marts.client_month_drivers BY NAME {_DRIVERS}", {"month": month, "top": 5}
+        )
+        con.execute("COMMIT")
+        rows = con.execute(
+            "SELECT count(*) FROM marts.client_month_drivers WHERE month = ?", [month]
+        ).fetchone()[0]
+    return dg.MaterializeResult(metadata={"row_count": rows})

@@ -1,0 +1,37 @@
+"""Publishing: the month's client reports and index, rendered from the marts."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from assets.marts import client_month, client_month_drivers
+from assets.partitions import monthly_partitions
+from assets.resources import PipelineSettings
+from reports.publish import publish_month
+
+
+@dg.asset(
+    group_name="reports",
+    kinds={"duckdb", "html"},
+    partitions_def=monthly_partitions,
+    deps=[client_month, client_month_drivers],
+)
+def monthly_reports(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
+) -> dg.MaterializeResult:
+    """The month's published folder: an index page and one HTML report per client."""
+    month = context.partition_key
+    policy = settings.policy()
+    with duckdb.get_connection() as con:
+        published = publish_month(con, month, settings.published, policy.version)
+    if published is None:
+        context.log.warning(f"no client_month rows for {month[:7]}: nothing published")
+        return dg.MaterializeResult(metadata={"client_reports": 0})
+    return dg.MaterializeResult(
+        metadata={
+            "folder": dg.MetadataValue.path(str(published.folder)),
+            "index": dg.MetadataValue.path(str(published.folder / "index.html")),
+            "client_reports": published.client_reports,
+            "folder_bytes": published.bytes,
+            "seconds": round(published.seconds, 2),
+        }
+    )

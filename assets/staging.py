@@ -1,0 +1,351 @@
+"""Staging layer: typed, normalised, latest version per record; bad rows to quarantine with a reason."""
+
+
+import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
+
+from assets.partitions import monthly_partitions
+from assets.raw import raw_clients, raw_ticket_events, raw_tickets, raw_time_entries
+from assets.resources import PipelineSettings
+from assets.warehouse import ensure_warehouse, first_failure, quarantine_replace, sql_literal
+from policy.config import PolicyConfig
+
+
+def sql_list(values: list[str]) -> str:
+    """A SQL list of string literals, e.g. for IN (…)."""
+    return "(" + ", ".join(sql_literal(v) for v in values) + ")"
+
+
+def register_policy(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> None:
+    """Expose the policy's lookup tables to this connection's SQL as temp tables."""
+    con.execute("CREATE OR REPLACE TEMP TABLE policy_priority (value VARCHAR, priority VARCHAR)")
+    con.executemany("INSERT INTO policy_priority VALUES (?, ?)", policy.priority_lookup())
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE policy_plan (plan VARCHAR, plan_name VARCHAR, limit_per_seat DOUBLE)"
+    )
+    con.executemany("INSERT INTO policy_plan VALUES (?, ?, ?)", policy.plan_limits())
+
+
+# Latest delivery wins: later file first seen, then later file name, then later row.
+_DELIVERY_ORDER = "r.first_seen_at DESC, r._source_file DESC, r._source_row DESC"
+
+_CLIENT_RULES = [
+    ("missing_value", "client_id", "blank(client_id)", "client_id is empty"),
+    ("missing_value", "name", "blank(name)", "name is empty"),
+    ("unparseable_date", "valid_from", "try_cast(valid_from AS DATE) IS NULL",
+     "valid_from is not a date (YYYY-MM-DD)"),
+    ("unknown_timezone", "timezone",
+     "timezone NOT IN (SELECT name FROM pg_timezone_names())",
+     "timezone is not an IANA time zone name"),
+    ("unknown_plan", "plan", "lower(trim(plan)) NOT IN (SELECT plan FROM policy_plan)",
+     "plan is not one of the policy config's fair_use.plans"),
+    ("invalid_number", "seats",
+     "try_cast(seats AS INTEGER) IS NULL OR try_cast(seats AS INTEGER) <= 0",
+     "seats must be a whole number above 0"),
+    ("invalid_boolean", "after_hours_coverage",
+     "NOT blank(after_hours_coverage) AND parse_bool(after_hours_coverage) IS NULL",
+     "after_hours_coverage must be true or false"),
+    ("invalid_number", "hourly_rate",
+     "NOT blank(hourly_rate) AND coalesce(try_cast(hourly_rate AS DOUBLE), -1) <= 0",
+     "hourly_rate must be a number above 0"),
+]
+
+
+@dg.asset(group_name="staging", kinds={"duckdb"}, deps=[raw_clients])
+def staging_clients(duckdb: DuckDBResource, settings: PipelineSettings) -> dg.MaterializeResult:
+    """Typed, effective-dated client contracts: one row per client and valid_from."""
+    policy = settings.policy()
+    with duckdb.get_connection() as con:
+        ensure_warehouse(con)
+        register_policy(con, policy)
+        con.execute("BEGIN TRANSACTION")
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE client_rows AS
+            SELECT r.*, f.first_seen_at, {first_failure(_CLIENT_RULES)}
+            FROM raw.clients r JOIN raw.landing_files f
+              ON f.file_id = r._file_id AND f.path = r._source_file"""
+        )
+        quarantined = quarantine_replace(
+            con, "staging_clients", None,
+            """SELECT 'staging_clients' AS stage, 'clients' AS entity, _source_file AS source_file,
+                      _source_row AS source_row, client_id AS record_key, field, raw_value,
+                      reason_code, reason, now() AS detected_at
+               FROM client_rows WHERE reason_code IS NOT NULL""",
+        )
+        con.execute("DELETE FROM staging.clients")
+        con.execute(
+            f"""INSERT INTO staging.clients BY NAME
+            WITH ranked AS (
+                SELECT r.*, row_number() OVER (
+                    PARTITION BY trim(client_id), CAST(valid_from AS DATE)
+                    ORDER BY {_DELIVERY_ORDER}) AS version
+                FROM client_rows r WHERE reason_code IS NULL
+            )
+            SELECT trim(client_id) AS client_id, trim(name) AS name, trim(timezone) AS timezone,
+                   nullif(trim(country), '') AS country, nullif(trim(subdivision), '') AS subdivision,
+                   lower(trim(plan)) AS plan, CAST(seats AS INTEGER) AS seats,
+                   coalesce(parse_bool(after_hours_coverage), false) AS after_hours_coverage,
+                   list_filter(list_transform(string_split(coalesce(included_scope, ''), ';'),
+                                              lambda s: lower(trim(s))), lambda s: s <> '') AS included_scope,
+                   try_cast(hourly_rate AS DOUBLE) AS hourly_rate,
+                   CAST(valid_from AS DATE) AS valid_from,
+                   lead(CAST(valid_from AS DATE)) OVER (
+                       PARTITION BY trim(client_id) ORDER BY CAST(valid_from AS DATE)) AS valid_to,
+                   _source_file, _source_row
+            FROM ranked WHERE version = 1"""
+        )
+        con.execute("COMMIT")
+        rows, clients = con.execute(
+            "SELECT count(*), count(DISTINCT client_id) FROM staging.clients"
+        ).fetchone()
+    return dg.MaterializeResult(
+        metadata={"row_count": rows, "clients": clients, "quarantined": quarantined}
+    )
+
+
+_TICKET_RULES = [
+    ("missing_value", "ticket_id", "blank(ticket_id)", "ticket_id is empty"),
+    ("missing_value", "client_id", "blank(client_id)", "client_id is empty"),
+    ("unparseable_timestamp", "created_at", "created_ts IS NULL",
+     "created_at is not an ISO 8601 timestamp"),
+    ("unknown_client", "client_id", "contract_from IS NULL",
+     "client_id has no contract in the clients files"),
+    ("no_contract_in_force", "created_at", "created_ts < contract_from",
+     "created before the client's first contract row took effect"),
+]
+
+
+@dg.asset(
+    group_name="staging",
+    kinds={"duckdb"},
+    partitions_def=monthly_partitions,
+    deps=[raw_tickets, staging_clients],
+)
+def staging_tickets(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
+) -> dg.MaterializeResult:
+    """Typed tickets, priorities normalised, the latest delivered version of each ticket."""
+    month = context.partition_key
+    policy = settings.policy()
+    provider_sources = sql_list(policy.ticket_unit.provider_initiated_sources)
+    with duckdb.get_connection() as con:
+        ensure_warehouse(con)
+        register_policy(con, policy)
+        con.execute("BEGIN TRANSACTION")
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE ticket_rows AS
+            WITH contracts AS (
+                SELECT client_id, min(valid_from) AS contract_from,
+                       arg_max(timezone, valid_from) AS tz
+                FROM staging.clients GROUP BY client_id
+            ), typed AS (
+                SELECT r.*, f.first_seen_at,
+                       try_cast(r.created_at AS TIMESTAMPTZ) AS created_ts,
+                       c.contract_from, c.tz
+                FROM raw.tickets r
+                JOIN raw.landing_files f ON f.file_id = r._file_id AND f.path = r._source_file
+                LEFT JOIN contracts c ON c.client_id = trim(r.client_id)
+                WHERE r._partition_month = ?
+            )
+            SELECT *, {first_failure(_TICKET_RULES)} FROM typed""",
+            [month],
+        )
+        quarantined = quarantine_replace(
+            con, "staging_tickets", month,
+            """SELECT 'staging_tickets' AS stage, 'tickets' AS entity,
+                      CAST(? AS DATE) AS partition_month, _source_file AS source_file,
+                      _source_row AS source_row, ticket_id AS record_key, field, raw_value,
+                      reason_code, reason, now() AS detected_at
+               FROM ticket_rows WHERE reason_code IS NOT NULL""",
+            [month],
+        )
+        con.execute("DELETE FROM staging.tickets WHERE month = ?", [month])
+        con.execute(
+            f"""INSERT INTO staging.tickets BY NAME
+            WITH ranked AS (
+                SELECT r.*,
+                       row_number() OVER w AS version,
+                       count(*) OVER (PARTITION BY trim(r.ticket_id)) AS versions_delivered
+                FROM ticket_rows r
+                WHERE reason_code IS NULL
+                WINDOW w AS (PARTITION BY trim(r.ticket_id)
+                             ORDER BY try_cast(r.updated_at AS TIMESTAMPTZ) DESC NULLS LAST,
+                                      {_DELIVERY_ORDER})
+            )
+            SELECT trim(r.ticket_id) AS ticket_id, trim(r.client_id) AS client_id,
+                   CAST(? AS DATE) AS month, nullif(trim(r.requester), '') AS requester,
+                   r.created_ts AS created_at, timezone(r.tz, r.created_ts) AS created_local,
+                   r.subject, r.description, nullif(trim(r.category), '') AS category,
+                   lower(trim(r.source)) AS source,
+                   coalesce(lower(trim(r.source)) IN {provider_sources}, false)
+                       AS is_provider_initiated,
+                   parse_bool(r.declared_emergency) AS declared_emergency,
+                   r.triage_priority AS triage_priority_raw, tp.priority AS triage_priority,
+                   r.final_priority AS final_priority_raw, fp.priority AS final_priority,
+                   nullif(trim(r.parent_ticket_id), '') AS parent_ticket_id,
+                   try_cast(r.affected_users AS INTEGER) AS affected_users,
+                   lower(trim(r.status)) AS status,
+                   try_cast(r.resolved_at AS TIMESTAMPTZ) AS resolved_at,
+                   try_cast(r.updated_at AS TIMESTAMPTZ) AS updated_at,
+                   parse_bool(r.source_sla_met) AS source_sla_met,
+                   r.versions_delivered, r._source_file, r._source_row
+            FROM ranked r
+            LEFT JOIN policy_priority tp ON tp.value = lower(trim(r.triage_priority))
+            LEFT JOIN policy_priority fp ON fp.value = lower(trim(r.final_priority))
+            WHERE r.version = 1""",
+            [month],
+        )
+        con.execute("COMMIT")
+        staged, superseded, unmapped = con.execute(
+            """SELECT count(*), sum(versions_delivered - 1),
+                      count(*) FILTER (WHERE (final_priority IS NULL AND NOT blank(final_priority_raw))
+                                       OR (triage_priority IS NULL AND NOT blank(triage_priority_raw)))
+               FROM staging.tickets WHERE month = ?""",
+            [month],
+        ).fetchone()
+    return dg.MaterializeResult(
+        metadata={
+            "row_count": staged,
+            "superseded_versions": int(superseded or 0),
+            "quarantined": quarantined,
+            "unmapped_priority_tickets": unmapped,
+        }
+    )
+
+
+@dg.asset_check(asset=staging_tickets, blocking=True, partitions_def=monthly_partitions)
+def staging_tickets_reconcile(
+    context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
+) -> dg.AssetCheckResult:
+    """Every raw row of the month is a staged ticket, a superseded version, or quarantined."""
+    month = context.partition_key
+    with duckdb.get_connection() as con:
+        raw_rows, staged, superseded, quarantined = con.execute(
+            """SELECT (SELECT count(*) FROM raw.tickets WHERE _partition_month = $m),
+                      (SELECT count(*) FROM staging.tickets WHERE month = $m),
+                      (SELECT coalesce(sum(versions_delivered - 1), 0) FROM staging.tickets
+                       WHERE month = $m),
+                      (SELECT count(*) FROM quality.quarantine
+                       WHERE stage = 'staging_tickets' AND partition_month = $m)""",
+            {"m": month},
+        ).fetchone()
+    return dg.AssetCheckResult(
+        passed=raw_rows == staged + superseded + quarantined,
+        metadata={"raw_rows": raw_rows, "staged": staged, "superseded": int(superseded),
+                  "quarantined": quarantined},
+    )
+
+
+_EVENT_RULES = [
+    ("unparseable_timestamp", "event_at", "try_cast(event_at AS TIMESTAMPTZ) IS NULL",
+     "event_at is not an ISO 8601 timestamp"),
+    ("unknown_value", "actor_type",
+     "lower(trim(actor_type)) NOT IN ('agent', 'client', 'system') OR actor_type IS NULL",
+     "actor_type must be agent, client or system"),
+    ("missing_value", "event_type", "blank(event_type)", "event_type is empty"),
+]
+
+_ENTRY_RULES = [
+    ("unparseable_timestamp", "started_at", "try_cast(started_at AS TIMESTAMPTZ) IS NULL",
+     "started_at is not an ISO 8601 timestamp"),
+    ("invalid_number", "minutes", "try_cast(minutes AS DOUBLE) IS NULL",
+     "minutes is not a number"),
+    ("negative_minutes", "minutes", "try_cast(minutes AS DOUBLE) < 0", "minutes is negative"),
+]
+
+
+def _stage_child(
+    con: duckdb.DuckDBPyConnection,
+    month: str,
+    entity: str,
+    rules: list[tuple[str, str, str, str]],
+    key: str,
+    columns: str,
+) -> tuple[int, int]:
+    """Stage events or time entries of the month's tickets; return (staged, quarantined)."""
+    stage = f"staging_{entity}"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE child_rows AS
+        SELECT r.*, f.first_seen_at, {first_failure(rules)}
+        FROM raw.{entity} r
+        JOIN raw.landing_files f ON f.file_id = r._file_id AND f.path = r._source_file
+        WHERE trim(r.ticket_id) IN (SELECT ticket_id FROM staging.tickets WHERE month = ?)""",
+        [month],
+    )
+    quarantined = quarantine_replace(
+        con, stage, month,
+        f"""SELECT '{stage}' AS stage, '{entity}' AS entity, CAST(? AS DATE) AS partition_month,
+                  _source_file AS source_file, _source_row AS source_row,
+                  ticket_id AS record_key, field, raw_value, reason_code, reason,
+                  now() AS detected_at
+           FROM child_rows WHERE reason_code IS NOT NULL""",
+        [month],
+    )
+    con.execute(f"DELETE FROM staging.{entity} WHERE month = ?", [month])
+    con.execute(
+        f"""INSERT INTO staging.{entity} BY NAME
+        WITH ranked AS (
+            SELECT r.*, row_number() OVER (
+                PARTITION BY coalesce(nullif(trim({key}), ''),
+                                      concat_ws('|', _file_id, _source_file, _source_row))
+                ORDER BY {_DELIVERY_ORDER}) AS version
+            FROM child_rows r WHERE reason_code IS NULL
+        )
+        SELECT CAST(? AS DATE) AS month, trim(ticket_id) AS ticket_id, {columns},
+               _source_file, _source_row
+        FROM ranked WHERE version = 1""",
+        [month],
+    )
+    staged = con.execute(
+        f"SELECT count(*) FROM staging.{entity} WHERE month = ?", [month]
+    ).fetchone()[0]
+    return staged, quarantined
+
+
+@dg.asset(
+    group_name="staging",
+    kinds={"duckdb"},
+    partitions_def=monthly_partitions,
+    deps=[staging_tickets, raw_ticket_events],
+)
+def staging_ticket_events(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    """Typed events of the month's tickets, one row per event id (latest delivery wins)."""
+    with duckdb.get_connection() as con:
+        ensure_warehouse(con)
+        con.execute("BEGIN TRANSACTION")
+        staged, quarantined = _stage_child(
+            con, context.partition_key, "ticket_events", _EVENT_RULES, "event_id",
+            """nullif(trim(event_id), '') AS event_id,
+               CAST(event_at AS TIMESTAMPTZ) AS event_at, lower(trim(event_type)) AS event_type,
+               lower(trim(actor_type)) AS actor_type, nullif(trim(actor), '') AS actor,
+               parse_bool(is_public) AS is_public, nullif(trim(new_value), '') AS new_value""",
+        )
+        con.execute("COMMIT")
+    return dg.MaterializeResult(metadata={"row_count": staged, "quarantined": quarantined})
+
+
+@dg.asset(
+    group_name="staging",
+    kinds={"duckdb"},
+    partitions_def=monthly_partitions,
+    deps=[staging_tickets, raw_time_entries],
+)
+def staging_time_entries(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    """Typed time entries of the month's tickets, one row per entry id (latest delivery wins)."""
+    with duckdb.get_connection() as con:
+        ensure_warehouse(con)
+        con.execute("BEGIN TRANSACTION")
+        staged, quarantined = _stage_child(
+            con, context.partition_key, "time_entries", _ENTRY_RULES, "entry_id",
+            """nullif(trim(entry_id), '') AS entry_id,
+               CAST(started_at AS TIMESTAMPTZ) AS started_at,
+               CAST(minutes AS DOUBLE) AS minutes, lower(trim(work_type)) AS work_type,
+               parse_bool(billable) AS billable, note""",
+        )
+        con.execute("COMMIT")
+    return dg.MaterializeResult(metadata={"row_count": staged, "quarantined": quarantined})

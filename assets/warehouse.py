@@ -1,0 +1,289 @@
+"""Warehouse layout: schemas, the canonical entities and the tables every layer writes."""
+
+
+import duckdb
+
+# Canonical input columns per entity (PRODUCT.md contract). Raw keeps them as delivered text.
+CANONICAL: dict[str, list[str]] = {
+    "clients": [
+        "client_id", "name", "timezone", "country", "subdivision", "plan", "seats",
+        "after_hours_coverage", "included_scope", "hourly_rate", "valid_from",
+    ],
+    "tickets": [
+        "ticket_id", "client_id", "requester", "created_at", "subject", "description",
+        "category", "source", "declared_emergency", "triage_priority", "final_priority",
+        "parent_ticket_id", "affected_users", "status", "resolved_at", "updated_at",
+        "source_sla_met",
+    ],
+    "ticket_events": [
+        "event_id", "ticket_id", "event_at", "event_type", "actor_type", "actor", "is_public",
+        "new_value",
+    ],
+    "time_entries": [
+        "entry_id", "ticket_id", "started_at", "minutes", "work_type", "billable", "note",
+    ],
+    "review_decisions": ["ticket_id", "decision", "reviewer", "decided_at", "note"],
+}
+
+# Columns without which a file of that entity cannot be accepted at all.
+REQUIRED: dict[str, list[str]] = {
+    "clients": ["client_id", "name", "timezone", "plan", "seats", "valid_from"],
+    "tickets": ["ticket_id", "client_id", "created_at"],
+    "ticket_events": ["ticket_id", "event_at", "event_type", "actor_type"],
+    "time_entries": ["ticket_id", "started_at", "minutes"],
+    "review_decisions": ["ticket_id", "decision", "decided_at"],
+}
+
+# The timestamp that places a row in time, per entity (used to prune files by month).
+TIME_COLUMN: dict[str, str] = {
+    "clients": "valid_from",
+    "tickets": "created_at",
+    "ticket_events": "event_at",
+    "time_entries": "started_at",
+    "review_decisions": "decided_at",
+}
+
+LINEAGE_COLUMNS = """
+    _file_id VARCHAR NOT NULL,
+    _source_file VARCHAR NOT NULL,
+    _source_row BIGINT NOT NULL,
+    _loaded_at TIMESTAMPTZ NOT NULL,
+    _extra JSON
+"""
+
+DDL = [
+    "CREATE SCHEMA IF NOT EXISTS raw",
+    "CREATE SCHEMA IF NOT EXISTS staging",
+    "CREATE SCHEMA IF NOT EXISTS marts",
+    "CREATE SCHEMA IF NOT EXISTS quality",
+    """CREATE TABLE IF NOT EXISTS raw.landing_files (
+        file_id VARCHAR NOT NULL,         -- sha256 of the file's bytes
+        entity VARCHAR NOT NULL,
+        path VARCHAR NOT NULL,            -- relative to the landing folder
+        format VARCHAR NOT NULL,
+        bytes BIGINT NOT NULL,
+        data_rows BIGINT,
+        first_seen_at TIMESTAMPTZ NOT NULL,
+        status VARCHAR NOT NULL,          -- accepted | duplicate | rejected
+        duplicate_of VARCHAR,
+        reason VARCHAR,
+        columns VARCHAR[],
+        extra_columns VARCHAR[],
+        min_month DATE,
+        max_month DATE,
+        PRIMARY KEY (path, file_id)
+    )""",
+    *[
+        f"""CREATE TABLE IF NOT EXISTS raw.{entity} (
+            {", ".join(f'"{c}" VARCHAR' for c in cols)},
+            {LINEAGE_COLUMNS}
+            {", _partition_month DATE NOT NULL" if entity == "tickets" else ""}
+        )"""
+        for entity, cols in CANONICAL.items()
+    ],
+    """CREATE TABLE IF NOT EXISTS quality.quarantine (
+        stage VARCHAR NOT NULL,           -- the asset that rejected the row
+        entity VARCHAR NOT NULL,
+        partition_month DATE,             -- NULL for unpartitioned assets
+        source_file VARCHAR,
+        source_row BIGINT,
+        record_key VARCHAR,               -- e.g. the ticket id, when there is one
+        field VARCHAR,
+        raw_value VARCHAR,
+        reason_code VARCHAR NOT NULL,
+        reason VARCHAR NOT NULL,
+        detected_at TIMESTAMPTZ NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS staging.clients (
+        client_id VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        timezone VARCHAR NOT NULL,
+        country VARCHAR,
+        subdivision VARCHAR,
+        plan VARCHAR NOT NULL,
+        seats INTEGER NOT NULL,
+        after_hours_coverage BOOLEAN NOT NULL,
+        included_scope VARCHAR[] NOT NULL,
+        hourly_rate DOUBLE,
+        valid_from DATE NOT NULL,
+        valid_to DATE,                    -- exclusive; NULL while in force
+        _source_file VARCHAR,
+        _source_row BIGINT
+    )""",
+    """CREATE TABLE IF NOT EXISTS staging.tickets (
+        ticket_id VARCHAR NOT NULL,
+        client_id VARCHAR NOT NULL,
+        month DATE NOT NULL,              -- first of the creation month in the client's zone
+        requester VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL,
+        created_local TIMESTAMP NOT NULL,
+        subject VARCHAR,
+        description VARCHAR,
+        category VARCHAR,
+        source VARCHAR,
+        is_provider_initiated BOOLEAN NOT NULL,
+        declared_emergency BOOLEAN,
+        triage_priority_raw VARCHAR,
+        triage_priority VARCHAR,
+        final_priority_raw VARCHAR,
+        final_priority VARCHAR,
+        parent_ticket_id VARCHAR,
+        affected_users INTEGER,
+        status VARCHAR,
+        resolved_at TIMESTAMPTZ,
+        updated_at TIMESTAMPTZ,
+        source_sla_met BOOLEAN,
+        versions_delivered INTEGER NOT NULL,
+        _source_file VARCHAR NOT NULL,
+        _source_row BIGINT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS staging.ticket_events (
+        month DATE NOT NULL,              -- the ticket's month
+        event_id VARCHAR,
+        ticket_id VARCHAR NOT NULL,
+        event_at TIMESTAMPTZ NOT NULL,
+        event_type VARCHAR NOT NULL,
+        actor_type VARCHAR NOT NULL,
+        actor VARCHAR,
+        is_public BOOLEAN,
+        new_value VARCHAR,
+        _source_file VARCHAR NOT NULL,
+        _source_row BIGINT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS staging.time_entries (
+        month DATE NOT NULL,              -- the ticket's month
+        entry_id VARCHAR,
+        ticket_id VARCHAR NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL,
+        minutes DOUBLE NOT NULL,
+        work_type VARCHAR,
+        billable BOOLEAN,
+        note VARCHAR,
+        _source_file VARCHAR NOT NULL,
+        _source_row BIGINT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS marts.ticket_facts (
+        ticket_id VARCHAR NOT NULL,
+        client_id VARCHAR NOT NULL,
+        month DATE NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        requester VARCHAR,
+        subject VARCHAR,
+        category VARCHAR,
+        source VARCHAR,
+        priority VARCHAR,                 -- emergency | high | normal | low
+        is_provider_initiated BOOLEAN NOT NULL,
+        is_standard BOOLEAN NOT NULL,
+        unit_id VARCHAR NOT NULL,
+        unit_rule VARCHAR NOT NULL,       -- own | parent | interruption
+        logged_minutes DOUBLE NOT NULL,
+        scope_categories VARCHAR[],
+        billable_out_of_scope BOOLEAN,
+        declared_emergency BOOLEAN,
+        confirmed_emergency BOOLEAN,
+        qualifies_emergency BOOLEAN,
+        first_response_at TIMESTAMPTZ,
+        response_business_minutes DOUBLE,
+        response_target_minutes DOUBLE,
+        response_met BOOLEAN,
+        policy_version VARCHAR NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS marts.client_month (
+        client_id VARCHAR NOT NULL,
+        client_name VARCHAR NOT NULL,
+        month DATE NOT NULL,
+        plan VARCHAR NOT NULL,
+        tickets INTEGER NOT NULL,
+        provider_initiated_tickets INTEGER NOT NULL,
+        standard_tickets INTEGER NOT NULL,
+        standard_units INTEGER NOT NULL,
+        seats DOUBLE NOT NULL,            -- time-weighted seats in force over the month
+        units_per_seat DOUBLE NOT NULL,
+        fair_use_limit_per_seat DOUBLE NOT NULL,
+        fair_use_ratio DOUBLE NOT NULL,   -- units_per_seat / limit
+        rolling_units_per_seat DOUBLE NOT NULL,
+        rolling_months INTEGER NOT NULL,  -- months with data in the rolling window
+        fair_use_status VARCHAR NOT NULL, -- within | watch | over
+        peer_percentile DOUBLE,           -- 0..1 among all clients that month
+        top_category VARCHAR,
+        top_category_share DOUBLE,
+        busiest_requesters_share DOUBLE,  -- share of standard tickets from the 3 busiest
+        out_of_scope_tickets INTEGER,
+        out_of_scope_hours DOUBLE,
+        out_of_scope_amount DOUBLE,
+        emergencies_declared INTEGER,
+        emergencies_confirmed INTEGER,
+        emergency_declaration_precision DOUBLE,
+        sla_tickets INTEGER,
+        sla_met INTEGER,
+        sla_compliance DOUBLE,
+        response_p50_minutes DOUBLE,
+        response_p90_minutes DOUBLE,
+        policy_version VARCHAR NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS marts.client_month_drivers (
+        client_id VARCHAR NOT NULL,
+        month DATE NOT NULL,
+        driver_type VARCHAR NOT NULL,     -- category | requester
+        driver VARCHAR NOT NULL,
+        tickets INTEGER NOT NULL,
+        standard_units INTEGER NOT NULL,
+        share DOUBLE NOT NULL,            -- share of the client's standard tickets
+        rank INTEGER NOT NULL
+    )""",
+]
+
+
+MACROS = [
+    # Booleans as PSAs write them; anything else is NULL (and reported where it matters).
+    """CREATE OR REPLACE TEMP MACRO parse_bool(x) AS CASE
+        WHEN lower(trim(x)) IN ('true', 't', 'yes', 'y', '1') THEN true
+        WHEN lower(trim(x)) IN ('false', 'f', 'no', 'n', '0') THEN false END""",
+    "CREATE OR REPLACE TEMP MACRO blank(x) AS x IS NULL OR trim(x) = ''",
+]
+
+
+def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
+    """Create schemas and tables if missing; set UTC so offset-less timestamps read as UTC."""
+    con.execute("SET TimeZone = 'UTC'")
+    for statement in DDL + MACROS:
+        con.execute(statement)
+
+
+def first_failure(rules: list[tuple[str, str, str, str]]) -> str:
+    """SELECT-list columns naming the first rule a row breaks: reason_code, field, raw_value, reason.
+
+    Each rule is (reason_code, field, SQL condition that is true when the row is bad, message).
+    """
+    def case(pick) -> str:
+        return "CASE " + " ".join(f"WHEN {cond} THEN {pick(code, field, msg)}"
+                                  for code, field, cond, msg in rules) + " END"
+
+    return ", ".join([
+        case(lambda code, field, msg: sql_literal(code)) + " AS reason_code",
+        case(lambda code, field, msg: sql_literal(field)) + " AS field",
+        case(lambda code, field, msg: f'CAST("{field}" AS VARCHAR)') + " AS raw_value",
+        case(lambda code, field, msg: sql_literal(msg)) + " AS reason",
+    ])
+
+
+def sql_literal(value: str) -> str:
+    """Quote a string for inlining into SQL (paths and ids that DuckDB functions need as literals)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def quarantine_replace(
+    con: duckdb.DuckDBPyConnection,
+    stage: str,
+    partition_month: str | None,
+    select_sql: str,
+    params: list[object] | None = None,
+) -> int:
+    """Replace one stage's quarantine rows for a partition with `select_sql`; return the count."""
+    where = "partition_month IS NULL" if partition_month is None else "partition_month = ?"
+    key = [] if partition_month is None else [partition_month]
+    con.execute(f"DELETE FROM quality.quarantine WHERE stage = ? AND {where}", [stage, *key])
+    con.execute(f"INSERT INTO quality.quarantine BY NAME {select_sql}", params or [])
+    return con.execute(
+        f"SELECT count(*) FROM quality.quarantine WHERE stage = ? AND {where}", [stage, *key]
+    ).fetchone()[0]

@@ -1,0 +1,1 @@
+"""Data-quality guards: great-expectations suites and the Dagster asset checks that run them."""

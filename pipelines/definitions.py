@@ -1,0 +1,15 @@
+"""The one Definitions object that the UI, the CLI, the demo and the tests all load."""
+
+import dagster as dg
+
+from assets import facts, landing, marts, publishing, raw, staging
+from data_checks import checks
+from pipelines.jobs import ingest_job, monthly_job
+from pipelines.resources import build_resources
+
+defs = dg.Definitions(
+    assets=dg.load_assets_from_modules([landing, raw, staging, facts, marts, publishing]),
+    asset_checks=dg.load_asset_checks_from_modules([raw, staging, facts, marts, checks]),
+    jobs=[ingest_job, monthly_job],
+    resources=build_resources(),
+)

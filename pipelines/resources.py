@@ -1,0 +1,23 @@
+"""Resources per environment; every path has an embedded default under data/ and an env override."""
+
+from __future__ import annotations
+
+from dagster_duckdb import DuckDBResource
+
+from assets.resources import PipelineSettings
+from policy import paths
+
+
+def build_resources() -> dict[str, object]:
+    """Resources for the environment described by MSP_* variables (read when called)."""
+    warehouse = paths.warehouse_path()
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    return {
+        # One writer at a time: DuckDB allows a single read-write process per file.
+        "duckdb": DuckDBResource(database=str(warehouse)),
+        "settings": PipelineSettings(
+            landing_dir=str(paths.landing_dir()),
+            published_dir=str(paths.published_dir()),
+            policy_file=str(paths.policy_file()),
+        ),
+    }

@@ -1,0 +1,228 @@
+"""The policy config: business rules loaded from one versioned YAML file and validated on load."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from policy.paths import policy_file
+
+PRIORITIES: tuple[str, ...] = ("emergency", "high", "normal", "low")
+SCOPE_EXCLUSION_IDS: tuple[str, ...] = (
+    "major_migration",
+    "custom_implementation",
+    "custom_software",
+    "major_remediation",
+    "compliance_documentation",
+    "platform_implementation",
+    "procurement",
+    "onsite",
+    "structured_project",
+    "planned_after_hours",
+)
+WEEKDAYS: tuple[str, ...] = (
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+)
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+
+Positive = Annotated[float, Field(gt=0)]
+
+
+class PolicyConfigError(ValueError):
+    """The policy config file is missing or invalid; the message names the file, key and problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TicketUnitRules(_Strict):
+    provider_initiated_sources: list[str] = Field(min_length=1)
+    link_by_parent: bool = True
+    interruption_gap_minutes: int = Field(gt=0, le=24 * 60)
+    interruption_min_requesters: int = Field(ge=2)
+    interruption_terms: list[str] = Field(min_length=1)
+
+    @field_validator("provider_initiated_sources", "interruption_terms")
+    @classmethod
+    def _lower(cls, values: list[str]) -> list[str]:
+        cleaned = [v.strip().lower() for v in values]
+        if any(not v for v in cleaned):
+            raise ValueError("empty term")
+        return cleaned
+
+
+class ScopeItem(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1)
+    examples: list[str] = Field(default_factory=list)
+
+
+class EmergencyCriterion(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1)
+    examples: list[str] = Field(default_factory=list)
+
+
+class EmergencyRules(_Strict):
+    criteria: list[EmergencyCriterion] = Field(min_length=1)
+    not_emergency: list[str] = Field(min_length=1)
+    min_affected_users: int = Field(ge=2)
+
+
+class Plan(_Strict):
+    name: str = Field(min_length=1)
+    units_per_seat_month: Positive
+
+
+class FairUseRules(_Strict):
+    rolling_months: int = Field(ge=1, le=12)
+    watch_ratio: float = Field(gt=0, le=1)
+    plans: dict[str, Plan] = Field(min_length=1)
+
+
+class RateCard(_Strict):
+    default_hourly_rate: Positive
+    by_scope_exclusion: dict[str, Positive] = Field(default_factory=dict)
+
+    @field_validator("by_scope_exclusion")
+    @classmethod
+    def _known_ids(cls, rates: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(rates) - set(SCOPE_EXCLUSION_IDS))
+        if unknown:
+            raise ValueError(f"unknown scope exclusion id(s): {', '.join(unknown)}")
+        return rates
+
+
+Interval = tuple[str, str]
+
+
+class PolicyConfig(_Strict):
+    """Every business rule the policy implies."""
+
+    version: str = Field(min_length=1)
+    policy_name: str
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    ticket_unit: TicketUnitRules
+    standard_scope: list[ScopeItem] = Field(min_length=1)
+    scope_exclusions: list[ScopeItem]
+    emergency: EmergencyRules
+    priority_map: dict[Literal["emergency", "high", "normal", "low"], list[str]]
+    response_targets_minutes: dict[Literal["emergency", "high", "normal", "low"], Positive]
+    business_hours: dict[str, list[Interval]]
+    fair_use: FairUseRules
+    rate_card: RateCard
+
+    @field_validator("scope_exclusions")
+    @classmethod
+    def _ten_exclusions(cls, items: list[ScopeItem]) -> list[ScopeItem]:
+        ids = [i.id for i in items]
+        missing = [i for i in SCOPE_EXCLUSION_IDS if i not in ids]
+        extra = [i for i in ids if i not in SCOPE_EXCLUSION_IDS]
+        if missing or extra or len(ids) != len(set(ids)):
+            raise ValueError(
+                "must list each of the ten scope exclusion ids exactly once"
+                f" (missing: {missing or 'none'}; unknown: {extra or 'none'})"
+            )
+        return items
+
+    @field_validator("priority_map")
+    @classmethod
+    def _priority_map(cls, mapping: dict[str, list[str]]) -> dict[str, list[str]]:
+        missing = [p for p in PRIORITIES if p not in mapping]
+        if missing:
+            raise ValueError(f"missing priorities: {', '.join(missing)}")
+        seen: dict[str, str] = {}
+        cleaned: dict[str, list[str]] = {}
+        for priority, values in mapping.items():
+            cleaned[priority] = []
+            for value in values:
+                key = str(value).strip().lower()
+                if key in seen:
+                    raise ValueError(f"value '{key}' maps to both {seen[key]} and {priority}")
+                seen[key] = priority
+                cleaned[priority].append(key)
+        return cleaned
+
+    @field_validator("response_targets_minutes")
+    @classmethod
+    def _all_targets(cls, targets: dict[str, float]) -> dict[str, float]:
+        missing = [p for p in PRIORITIES if p not in targets]
+        if missing:
+            raise ValueError(f"missing targets for: {', '.join(missing)}")
+        return targets
+
+    @field_validator("business_hours")
+    @classmethod
+    def _hours(cls, hours: dict[str, list[Interval]]) -> dict[str, list[Interval]]:
+        unknown = sorted(set(hours) - set(WEEKDAYS))
+        if unknown:
+            raise ValueError(f"unknown weekday(s): {', '.join(unknown)}")
+        for day, intervals in hours.items():
+            previous_end = "00:00"
+            for start, end in intervals:
+                for t in (start, end):
+                    if not _HHMM.match(t):
+                        raise ValueError(f"{day}: '{t}' is not a time HH:MM")
+                if not start < end:
+                    raise ValueError(f"{day}: interval {start}-{end} ends before it starts")
+                if start < previous_end:
+                    raise ValueError(f"{day}: interval {start}-{end} overlaps the one before")
+                previous_end = end
+        return hours
+
+    @model_validator(mode="after")
+    def _open_some_day(self) -> PolicyConfig:
+        if not any(self.business_hours.get(d) for d in WEEKDAYS):
+            raise ValueError("business_hours: no day has opening hours")
+        return self
+
+    def priority_lookup(self) -> list[tuple[str, str]]:
+        """(source value, normalised priority) pairs, for a join in SQL."""
+        return [(v, p) for p, values in self.priority_map.items() for v in values]
+
+    def plan_limits(self) -> list[tuple[str, str, float]]:
+        """(plan id, plan name, units per seat per month) rows, for a join in SQL."""
+        return [(k, p.name, p.units_per_seat_month) for k, p in self.fair_use.plans.items()]
+
+
+def _format_errors(path: Path, error: ValidationError) -> str:
+    lines = [f"invalid policy config {path}:"]
+    for err in error.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        lines.append(f"  {key}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_policy(path: Path | str | None = None) -> PolicyConfig:
+    """Read and validate the policy config; raise PolicyConfigError naming key and problem."""
+    path = Path(path) if path is not None else policy_file()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise PolicyConfigError(f"policy config not found: {path}") from exc
+    except yaml.YAMLError as exc:
+        raise PolicyConfigError(f"policy config {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise PolicyConfigError(f"policy config {path} must be a mapping of keys")
+    try:
+        return PolicyConfig.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyConfigError(_format_errors(path, exc)) from exc
+
+
+@cache
+def default_policy() -> PolicyConfig:
+    """The policy at the configured path, loaded once per process."""
+    return load_policy()

@@ -1,0 +1,56 @@
+"""Plotly figures for the reports; each returns an HTML fragment without plotly.js."""
+
+import pandas as pd
+import plotly.graph_objects as go
+
+_LAYOUT = {
+    "template": "plotly_white",
+    "height": 320,
+    "margin": {"l": 50, "r": 20, "t": 40, "b": 40},
+    "font": {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12},
+    "legend": {"orientation": "h", "y": -0.2},
+}
+
+
+def _html(fig: go.Figure, div_id: str) -> str:
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
+                       config={"displaylogo": False, "responsive": True})
+
+
+def fair_use_trend(trend: pd.DataFrame, div_id: str = "fair-use-trend") -> str:
+    """Units per seat per month against the plan's limit, with the rolling view."""
+    months = trend["month"].dt.strftime("%Y-%m")
+    fig = go.Figure()
+    fig.add_bar(x=months, y=trend["units_per_seat"], name="Units per seat",
+                marker_color="#4c78a8")
+    fig.add_scatter(x=months, y=trend["rolling_units_per_seat"], name="Rolling average",
+                    mode="lines+markers", line={"color": "#f58518"})
+    fig.add_scatter(x=months, y=trend["fair_use_limit_per_seat"], name="Fair-use limit",
+                    mode="lines", line={"color": "#e45756", "dash": "dash"})
+    fig.update_layout(title="Standard ticket units per seat, last 12 months", **_LAYOUT)
+    return _html(fig, div_id)
+
+
+def category_mix(categories: pd.DataFrame, div_id: str = "category-mix") -> str:
+    """Standard units by category this month (and provider-initiated tickets, not counted)."""
+    data = categories.sort_values("standard_units")
+    fig = go.Figure()
+    fig.add_bar(y=data["category"], x=data["standard_units"], orientation="h",
+                name="Standard units", marker_color="#4c78a8")
+    fig.add_bar(y=data["category"], x=data["provider_initiated"], orientation="h",
+                name="Provider-initiated (not counted)", marker_color="#bab0ac")
+    fig.update_layout(title="Category mix this month", barmode="stack", **_LAYOUT)
+    return _html(fig, div_id)
+
+
+def portfolio_fair_use(clients: pd.DataFrame, div_id: str = "portfolio-fair-use") -> str:
+    """Clients ranked by fair-use ratio (units per seat against their plan's limit)."""
+    data = clients.sort_values("fair_use_ratio")
+    colours = data["fair_use_status"].map({"within": "#54a24b", "watch": "#eeca3b",
+                                           "over": "#e45756"})
+    fig = go.Figure(go.Bar(y=data["client_name"], x=data["fair_use_ratio"], orientation="h",
+                           marker_color=colours, name="Fair-use ratio"))
+    fig.add_vline(x=1.0, line_dash="dash", line_color="#e45756")
+    layout = dict(_LAYOUT, height=max(320, 22 * len(data) + 80))
+    fig.update_layout(title="Fair-use ratio by client (1.0 = plan limit)", **layout)
+    return _html(fig, div_id)

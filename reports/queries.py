@@ -1,0 +1,78 @@
+"""Read-only queries over the marts that the reports render (small results, as DataFrames)."""
+
+import duckdb
+import pandas as pd
+
+
+def client_months(con: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:
+    """Every client's row for the month, with the previous month's figures for the change."""
+    return con.execute(
+        """SELECT cm.*, prev.standard_units AS prev_standard_units,
+                  prev.units_per_seat AS prev_units_per_seat, prev.tickets AS prev_tickets
+           FROM marts.client_month cm
+           LEFT JOIN marts.client_month prev
+             ON prev.client_id = cm.client_id AND prev.month = cm.month - INTERVAL 1 MONTH
+           WHERE cm.month = ?
+           ORDER BY cm.client_name""",
+        [month],
+    ).df()
+
+
+def client_trend(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> pd.DataFrame:
+    """The client's last 12 months up to and including `month`."""
+    return con.execute(
+        """SELECT month, tickets, standard_units, seats, units_per_seat, rolling_units_per_seat,
+                  fair_use_limit_per_seat, fair_use_status
+           FROM marts.client_month
+           WHERE client_id = ? AND month BETWEEN CAST(? AS DATE) - INTERVAL 11 MONTH AND CAST(? AS DATE)
+           ORDER BY month""",
+        [client_id, month, month],
+    ).df()
+
+
+def client_drivers(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> pd.DataFrame:
+    """Top categories and busiest requesters of the client's month."""
+    return con.execute(
+        """SELECT driver_type, driver, tickets, standard_units, share, rank
+           FROM marts.client_month_drivers WHERE client_id = ? AND month = ?
+           ORDER BY driver_type, rank""",
+        [client_id, month],
+    ).df()
+
+
+def client_categories(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> pd.DataFrame:
+    """Standard units and provider-initiated tickets per category for the client's month."""
+    return con.execute(
+        """SELECT coalesce(category, '(none)') AS category,
+                  count(DISTINCT unit_id) FILTER (WHERE is_standard) AS standard_units,
+                  count(*) FILTER (WHERE is_standard) AS standard_tickets,
+                  count(*) FILTER (WHERE is_provider_initiated) AS provider_initiated
+           FROM marts.ticket_facts WHERE client_id = ? AND month = ?
+           GROUP BY ALL ORDER BY standard_units DESC, category""",
+        [client_id, month],
+    ).df()
+
+
+def grouped_units(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> pd.DataFrame:
+    """Ticket units made of several tickets (one interruption reported by many), with their ids."""
+    return con.execute(
+        """SELECT unit_id, count(*) AS tickets, count(DISTINCT requester) AS requesters,
+                  min(created_at) AS first_at,
+                  arg_min(subject, created_at) AS first_subject,
+                  string_agg(ticket_id, ', ' ORDER BY created_at) AS ticket_ids,
+                  string_agg(DISTINCT unit_rule, ', ') AS rules
+           FROM marts.ticket_facts
+           WHERE client_id = ? AND month = ? AND is_standard
+           GROUP BY unit_id HAVING count(*) > 1
+           ORDER BY tickets DESC, first_at""",
+        [client_id, month],
+    ).df()
+
+
+def provider_initiated(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> pd.DataFrame:
+    """Tickets the provider opened itself (not counted against the client)."""
+    return con.execute(
+        """SELECT ticket_id, created_at, subject FROM marts.ticket_facts
+           WHERE client_id = ? AND month = ? AND is_provider_initiated ORDER BY created_at""",
+        [client_id, month],
+    ).df()
