@@ -5,6 +5,7 @@ from collections.abc import Callable
 import great_expectations as gx
 import great_expectations.expectations as gxe
 import pandas as pd
+from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from policy.config import PRIORITIES
 
@@ -58,6 +59,8 @@ def ticket_facts_suite() -> gx.ExpectationSuite:
 def validate(df: pd.DataFrame, build: Callable[[], gx.ExpectationSuite]) -> tuple[bool, list[dict]]:
     """Validate a DataFrame against a suite in an ephemeral context; return (success, failures)."""
     context = gx.get_context(mode="ephemeral")
+    # Per-metric progress bars would flood the run log once per partition.
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
     suite = context.suites.add(build())
     batch = (
         context.data_sources.add_pandas("warehouse")
