@@ -17,16 +17,19 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 ## Fresh demo: generate the demo MSP, run the whole pipeline, publish, print where to look.
-demo: $(STAMP)
+$(DAGSTER_HOME)/dagster.yaml: pipelines/dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
-	@rm -rf $(DATA)/landing $(DATA)/demo_truth $(DATA)/warehouse.duckdb $(DATA)/warehouse.duckdb.wal $(DATA)/published
+	cp pipelines/dagster.yaml $@
+
+demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	@rm -rf $(DATA)/landing $(DATA)/demo_truth $(DATA)/published
+	@rm -f $(DATA)/warehouse.duckdb $(DATA)/warehouse.duckdb.wal
 	$(BIN)/python -m demo.generate
 	$(BIN)/python -m pipelines.run
 	@echo "Open the month index above in a browser; 'make ui' shows the runs in Dagster."
 
 ## Run the pipeline again on whatever is in the landing folder (no regeneration).
-run: $(STAMP)
-	@mkdir -p $(DAGSTER_HOME)
+run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m pipelines.run
 
 test: $(STAMP)
@@ -36,8 +39,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 ## Dagster UI on the demo warehouse (runs from `make demo` are listed there).
-ui: $(STAMP)
-	@mkdir -p $(DAGSTER_HOME)
+ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml
 
 clean-data:

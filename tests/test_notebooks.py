@@ -1,0 +1,29 @@
+"""Notebooks are executed against a real warehouse so they never rot."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from policy.paths import PROJECT_ROOT
+from tests.builders import known_msp
+
+NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_on_a_fresh_warehouse(path: Path, msp_env, run_pipeline, monkeypatch):
+    known_msp(msp_env["landing"])
+    run_pipeline(["2026-01-01", "2026-02-01", "2026-03-01"])
+    monkeypatch.setenv("NOTEBOOK_CLIENT_ID", "ACME")
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    outputs = "".join(str(o) for cell in notebook.cells for o in cell.get("outputs", []))
+    assert "client ACME, month 2026-03-01" in outputs
+    assert "Error" not in outputs
+
+
+def test_there_is_a_notebook():
+    assert NOTEBOOKS
