@@ -9,7 +9,7 @@ from assets.partitions import monthly_partitions
 from assets.raw import raw_clients, raw_ticket_events, raw_tickets, raw_time_entries
 from assets.resources import PipelineSettings
 from assets.warehouse import ensure_warehouse, first_failure, quarantine_replace, sql_literal
-from policy.config import PolicyConfig
+from policy.config import PolicyConfig, parse_hours_spec
 
 
 def sql_list(values: list[str]) -> str:
@@ -49,7 +49,32 @@ _CLIENT_RULES = [
     ("invalid_number", "hourly_rate",
      "NOT blank(hourly_rate) AND coalesce(try_cast(hourly_rate AS DOUBLE), -1) <= 0",
      "hourly_rate must be a number above 0"),
+    ("invalid_hours", "business_hours", "business_hours IN (SELECT spec FROM bad_hours)",
+     "business_hours must look like 'mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00'"),
+    ("invalid_targets", "response_targets",
+     """NOT blank(response_targets) AND NOT list_bool_and(list_transform(
+            string_split(response_targets, ';'),
+            lambda kv: lower(trim(split_part(kv, '=', 1))) IN ('emergency', 'high', 'normal', 'low')
+                       AND coalesce(try_cast(split_part(kv, '=', 2) AS DOUBLE), 0) > 0))""",
+     "response_targets must look like 'emergency=30;high=90' (business minutes above 0)"),
+    ("unparseable_date", "closures",
+     """NOT blank(closures) AND NOT list_bool_and(list_transform(
+            string_split(closures, ';'), lambda d: try_cast(trim(d) AS DATE) IS NOT NULL))""",
+     "closures must be ';'-separated dates (YYYY-MM-DD)"),
 ]
+
+
+def _register_bad_hours(con: duckdb.DuckDBPyConnection) -> None:
+    """Validate each distinct contract hours text once with the policy's parser."""
+    con.execute("CREATE OR REPLACE TEMP TABLE bad_hours (spec VARCHAR, message VARCHAR)")
+    specs = con.execute(
+        "SELECT DISTINCT business_hours FROM raw.clients WHERE NOT blank(business_hours)"
+    ).fetchall()
+    for (spec,) in specs:
+        try:
+            parse_hours_spec(spec)
+        except ValueError as exc:
+            con.execute("INSERT INTO bad_hours VALUES (?, ?)", [spec, str(exc)])
 
 
 @dg.asset(group_name="staging", kinds={"duckdb"}, deps=[raw_clients])
@@ -59,6 +84,7 @@ def staging_clients(duckdb: DuckDBResource, settings: PipelineSettings) -> dg.Ma
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
         register_policy(con, policy)
+        _register_bad_hours(con)
         con.execute("BEGIN TRANSACTION")
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE client_rows AS
@@ -89,6 +115,15 @@ def staging_clients(duckdb: DuckDBResource, settings: PipelineSettings) -> dg.Ma
                    list_filter(list_transform(string_split(coalesce(included_scope, ''), ';'),
                                               lambda s: lower(trim(s))), lambda s: s <> '') AS included_scope,
                    try_cast(hourly_rate AS DOUBLE) AS hourly_rate,
+                   nullif(trim(business_hours), '') AS business_hours,
+                   CASE WHEN NOT blank(response_targets) THEN map_from_entries(list_transform(
+                       string_split(response_targets, ';'),
+                       lambda kv: struct_pack(k := lower(trim(split_part(kv, '=', 1))),
+                                              v := CAST(split_part(kv, '=', 2) AS DOUBLE))))
+                   END AS response_targets,
+                   list_transform(list_filter(string_split(coalesce(closures, ''), ';'),
+                                              lambda d: trim(d) <> ''),
+                                  lambda d: CAST(trim(d) AS DATE)) AS closures,
                    CAST(valid_from AS DATE) AS valid_from,
                    lead(CAST(valid_from AS DATE)) OVER (
                        PARTITION BY trim(client_id) ORDER BY CAST(valid_from AS DATE)) AS valid_to,

@@ -8,6 +8,7 @@ CANONICAL: dict[str, list[str]] = {
     "clients": [
         "client_id", "name", "timezone", "country", "subdivision", "plan", "seats",
         "after_hours_coverage", "included_scope", "hourly_rate", "valid_from",
+        "business_hours", "response_targets", "closures",
     ],
     "tickets": [
         "ticket_id", "client_id", "requester", "created_at", "subject", "description",
@@ -105,6 +106,9 @@ DDL = [
         after_hours_coverage BOOLEAN NOT NULL,
         included_scope VARCHAR[] NOT NULL,
         hourly_rate DOUBLE,
+        business_hours VARCHAR,           -- contract hours, e.g. 'mon-fri 08:00-17:00'; NULL = policy
+        response_targets MAP(VARCHAR, DOUBLE),  -- per-priority overrides in business minutes
+        closures DATE[] NOT NULL,         -- extra closed days of this contract
         valid_from DATE NOT NULL,
         valid_to DATE,                    -- exclusive; NULL while in force
         _source_file VARCHAR,

@@ -32,7 +32,8 @@ EVENT_COLUMNS = [
 ]
 CLIENT_COLUMNS = [
     "client_id", "name", "timezone", "country", "subdivision", "plan", "seats",
-    "after_hours_coverage", "included_scope", "hourly_rate", "valid_from",
+    "after_hours_coverage", "included_scope", "hourly_rate", "valid_from", "business_hours",
+    "response_targets", "closures",
 ]
 DECISION_COLUMNS = ["ticket_id", "decision", "reviewer", "decided_at", "note"]
 
@@ -84,6 +85,9 @@ class Client:
     after_hours: bool
     included_scope: list[str]
     hourly_rate: float | None
+    business_hours: str  # contract hours ('' = the policy's default hours)
+    response_targets: str  # contract target overrides ('' = the policy's targets)
+    closures: str  # extra closed days of the contract
     rate_per_seat: float  # true demand, tickets per seat per month (truth only)
     over_declarer: bool  # declares routine requests as emergencies (truth only)
     contract_rows: list[dict] = field(default_factory=list)
@@ -156,6 +160,12 @@ def make_clients(rng: random.Random, n: int, months: list[date]) -> list[Client]
             if rng.random() < 0.3
             else [],
             hourly_rate=rng.choice([None, 135.0, 150.0, 175.0]),
+            business_hours=rng.choice(["", "", "", "", "mon-fri 09:00-17:30",
+                                       "mon-fri 08:30-12:30,13:30-17:30",
+                                       "mon-fri 07:00-19:00; sat 09:00-13:00",
+                                       "mon-thu 08:00-18:00; fri 08:00-16:00"]),
+            response_targets=rng.choice(["", "", "", "emergency=30;high=90"]),
+            closures=f"{months[0].year}-12-24;{months[0].year}-12-31" if rng.random() < 0.2 else "",
             rate_per_seat=rng.uniform(1.1, 1.9) if heavy else rng.uniform(0.35, 0.95),
             over_declarer=rng.random() < 0.3,
         )
@@ -185,6 +195,9 @@ def _contract_row(client: Client, seats: int, plan: str, valid_from: date) -> di
         "included_scope": ";".join(client.included_scope),
         "hourly_rate": "" if client.hourly_rate is None else f"{client.hourly_rate:.2f}",
         "valid_from": valid_from.isoformat(),
+        "business_hours": client.business_hours,
+        "response_targets": client.response_targets,
+        "closures": client.closures,
     }
 
 
