@@ -6,9 +6,16 @@ import re
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from assets.calendars import business_calendars
 from assets.partitions import monthly_partitions
 from assets.resources import PipelineSettings
-from assets.staging import staging_ticket_events, staging_tickets, staging_time_entries
+from assets.sla import response_sql
+from assets.staging import (
+    register_policy,
+    staging_ticket_events,
+    staging_tickets,
+    staging_time_entries,
+)
 from assets.warehouse import ensure_warehouse
 from policy.config import PolicyConfig
 
@@ -76,8 +83,11 @@ SELECT t.ticket_id, t.client_id, t.month, t.created_at, t.requester, t.subject, 
        END AS unit_rule,
        coalesce(l.logged_minutes, 0) AS logged_minutes,
        t.declared_emergency,
+       r.* EXCLUDE (ticket_id),
+       t.source_sla_met,
        $policy_version AS policy_version
 FROM t
+LEFT JOIN ticket_response r ON r.ticket_id = t.ticket_id
 LEFT JOIN burst_member b ON b.ticket_id = t.ticket_id
 LEFT JOIN staging.tickets p ON p.ticket_id = t.parent_ticket_id
 LEFT JOIN burst_member pb ON pb.ticket_id = t.parent_ticket_id
@@ -89,7 +99,7 @@ LEFT JOIN logged l ON l.ticket_id = t.ticket_id
     group_name="marts",
     kinds={"duckdb"},
     partitions_def=monthly_partitions,
-    deps=[staging_tickets, staging_ticket_events, staging_time_entries],
+    deps=[staging_tickets, staging_ticket_events, staging_time_entries, business_calendars],
 )
 def ticket_facts(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
@@ -107,18 +117,27 @@ def ticket_facts(
     }
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
+        register_policy(con, policy)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE ticket_response AS {response_sql(policy)}",
+            {"month": month, "as_of": settings.as_of_timestamp()},
+        )
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM marts.ticket_facts WHERE month = ?", [month])
         con.execute(f"INSERT INTO marts.ticket_facts BY NAME {_TICKET_FACTS}", params)
         con.execute("COMMIT")
-        rows, units, grouped = con.execute(
+        rows, units, grouped, met, breached, pending = con.execute(
             """SELECT count(*), count(DISTINCT unit_id) FILTER (WHERE is_standard),
-                      count(*) FILTER (WHERE unit_rule IN ('parent', 'interruption'))
+                      count(*) FILTER (WHERE unit_rule IN ('parent', 'interruption')),
+                      count(*) FILTER (WHERE response_status = 'met'),
+                      count(*) FILTER (WHERE response_status = 'breached'),
+                      count(*) FILTER (WHERE response_status = 'pending')
                FROM marts.ticket_facts WHERE month = ?""",
             [month],
         ).fetchone()
     return dg.MaterializeResult(
         metadata={"row_count": rows, "standard_units": units, "tickets_grouped_into_units": grouped,
+                  "response_met": met, "response_breached": breached, "response_pending": pending,
                   "policy_version": policy.version}
     )
 

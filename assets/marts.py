@@ -65,6 +65,13 @@ WITH window_days AS (
     FROM marts.ticket_facts
     WHERE month = $month AND is_standard
     GROUP BY client_id, requester
+), sla AS (
+    SELECT client_id,
+           count(*) FILTER (WHERE response_status IN ('met', 'breached')) AS sla_tickets,
+           count(*) FILTER (WHERE response_status = 'met') AS sla_met,
+           round(quantile_cont(response_business_minutes, 0.5), 2) AS response_p50_minutes,
+           round(quantile_cont(response_business_minutes, 0.9), 2) AS response_p90_minutes
+    FROM marts.ticket_facts WHERE month = $month GROUP BY client_id
 ), current AS (
     SELECT m.*, m.standard_units / m.seats AS units_per_seat, p.limit_per_seat,
            r.rolling_units_per_seat, r.rolling_months
@@ -88,9 +95,13 @@ SELECT c.client_id, c.client_name, c.month, c.plan, c.tickets, c.provider_initia
        cat.category AS top_category, cat.share AS top_category_share,
        (SELECT sum(share) FROM requesters q WHERE q.client_id = c.client_id AND q.rank <= 3)
            AS busiest_requesters_share,
+       coalesce(s.sla_tickets, 0) AS sla_tickets, coalesce(s.sla_met, 0) AS sla_met,
+       s.sla_met / nullif(s.sla_tickets, 0) AS sla_compliance,
+       s.response_p50_minutes, s.response_p90_minutes,
        $policy_version AS policy_version
 FROM current c
 LEFT JOIN categories cat ON cat.client_id = c.client_id AND cat.rank = 1
+LEFT JOIN sla s ON s.client_id = c.client_id
 -- A month without a single ticket in the portfolio is a month without data, not zero demand.
 WHERE EXISTS (SELECT 1 FROM marts.ticket_facts WHERE month = $month)
 """
@@ -193,3 +204,45 @@ def client_month_drivers(
             "SELECT count(*) FROM marts.client_month_drivers WHERE month = ?", [month]
         ).fetchone()[0]
     return dg.MaterializeResult(metadata={"row_count": rows})
+
+
+_CLIENT_MONTH_SLA = """
+SELECT client_id, month, target_priority AS priority,
+       count(*) FILTER (WHERE response_status IN ('met', 'breached')) AS sla_tickets,
+       count(*) FILTER (WHERE response_status = 'met') AS sla_met,
+       count(*) FILTER (WHERE response_status = 'breached') AS sla_breached,
+       count(*) FILTER (WHERE response_status = 'pending') AS sla_pending,
+       count(*) FILTER (WHERE response_status = 'met')
+           / nullif(count(*) FILTER (WHERE response_status IN ('met', 'breached')), 0)
+           AS sla_compliance,
+       round(quantile_cont(response_business_minutes, 0.5), 2) AS response_p50_minutes,
+       round(quantile_cont(response_business_minutes, 0.9), 2) AS response_p90_minutes,
+       max(response_target_minutes) AS target_minutes
+FROM marts.ticket_facts
+WHERE month = $month AND response_status IS NOT NULL
+GROUP BY ALL
+"""
+
+
+@dg.asset(
+    group_name="marts", kinds={"duckdb"}, partitions_def=monthly_partitions, deps=[ticket_facts]
+)
+def client_month_sla(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    """Response-time compliance per client, month and target priority, with p50/p90 minutes."""
+    month = context.partition_key
+    with duckdb.get_connection() as con:
+        ensure_warehouse(con)
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM marts.client_month_sla WHERE month = ?", [month])
+        con.execute(f"INSERT INTO marts.client_month_sla BY NAME {_CLIENT_MONTH_SLA}", {"month": month})
+        con.execute("COMMIT")
+        rows, tickets, met = con.execute(
+            "SELECT count(*), sum(sla_tickets), sum(sla_met) FROM marts.client_month_sla"
+            " WHERE month = ?",
+            [month],
+        ).fetchone()
+    return dg.MaterializeResult(
+        metadata={"row_count": rows, "sla_tickets": int(tickets or 0), "sla_met": int(met or 0)}
+    )

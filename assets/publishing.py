@@ -3,7 +3,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets.marts import client_month, client_month_drivers
+from assets.marts import client_month, client_month_drivers, client_month_sla
 from assets.partitions import monthly_partitions
 from assets.resources import PipelineSettings
 from reports.publish import publish_month
@@ -13,7 +13,7 @@ from reports.publish import publish_month
     group_name="reports",
     kinds={"duckdb", "html"},
     partitions_def=monthly_partitions,
-    deps=[client_month, client_month_drivers],
+    deps=[client_month, client_month_drivers, client_month_sla],
 )
 def monthly_reports(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings

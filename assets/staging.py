@@ -2,6 +2,7 @@
 
 
 import dagster as dg
+import holidays
 import duckdb
 from dagster_duckdb import DuckDBResource
 
@@ -25,6 +26,9 @@ def register_policy(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> Non
         "CREATE OR REPLACE TEMP TABLE policy_plan (plan VARCHAR, plan_name VARCHAR, limit_per_seat DOUBLE)"
     )
     con.executemany("INSERT INTO policy_plan VALUES (?, ?, ?)", policy.plan_limits())
+    con.execute("CREATE OR REPLACE TEMP TABLE policy_target (priority VARCHAR, minutes DOUBLE)")
+    con.executemany("INSERT INTO policy_target VALUES (?, ?)",
+                    list(policy.response_targets_minutes.items()))
 
 
 # Latest delivery wins: later file first seen, then later file name, then later row.
@@ -49,6 +53,14 @@ _CLIENT_RULES = [
     ("invalid_number", "hourly_rate",
      "NOT blank(hourly_rate) AND coalesce(try_cast(hourly_rate AS DOUBLE), -1) <= 0",
      "hourly_rate must be a number above 0"),
+    ("unknown_country", "country",
+     "NOT blank(country) AND upper(trim(country)) NOT IN (SELECT country FROM holiday_places)",
+     "country is not an ISO 3166 alpha-2 code with known public holidays"),
+    ("unknown_subdivision", "subdivision",
+     """NOT blank(subdivision) AND NOT EXISTS (
+            SELECT 1 FROM holiday_places h
+            WHERE h.country = upper(trim(country)) AND h.subdivision = trim(subdivision))""",
+     "subdivision is not a subdivision the holidays calendar knows for this country"),
     ("invalid_hours", "business_hours", "business_hours IN (SELECT spec FROM bad_hours)",
      "business_hours must look like 'mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00'"),
     ("invalid_targets", "response_targets",
@@ -62,6 +74,21 @@ _CLIENT_RULES = [
             string_split(closures, ';'), lambda d: try_cast(trim(d) AS DATE) IS NOT NULL))""",
      "closures must be ';'-separated dates (YYYY-MM-DD)"),
 ]
+
+
+def _register_holiday_places(con: duckdb.DuckDBPyConnection) -> None:
+    """Countries (alpha-2) and subdivisions the holidays package has calendars for."""
+    places = [
+        (country, subdivision)
+        for country, subdivisions in holidays.list_supported_countries().items()
+        if len(country) == 2
+        for subdivision in [None, *subdivisions]
+    ]
+    con.execute("CREATE OR REPLACE TEMP TABLE holiday_places (country VARCHAR, subdivision VARCHAR)")
+    con.execute(
+        "INSERT INTO holiday_places SELECT unnest($1), unnest($2)",
+        [[c for c, _ in places], [s for _, s in places]],
+    )
 
 
 def _register_bad_hours(con: duckdb.DuckDBPyConnection) -> None:
@@ -85,6 +112,7 @@ def staging_clients(duckdb: DuckDBResource, settings: PipelineSettings) -> dg.Ma
         ensure_warehouse(con)
         register_policy(con, policy)
         _register_bad_hours(con)
+        _register_holiday_places(con)
         con.execute("BEGIN TRANSACTION")
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE client_rows AS
@@ -109,7 +137,8 @@ def staging_clients(duckdb: DuckDBResource, settings: PipelineSettings) -> dg.Ma
                 FROM client_rows r WHERE reason_code IS NULL
             )
             SELECT trim(client_id) AS client_id, trim(name) AS name, trim(timezone) AS timezone,
-                   nullif(trim(country), '') AS country, nullif(trim(subdivision), '') AS subdivision,
+                   nullif(upper(trim(country)), '') AS country,
+                   nullif(trim(subdivision), '') AS subdivision,
                    lower(trim(plan)) AS plan, CAST(seats AS INTEGER) AS seats,
                    coalesce(parse_bool(after_hours_coverage), false) AS after_hours_coverage,
                    list_filter(list_transform(string_split(coalesce(included_scope, ''), ';'),

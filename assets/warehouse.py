@@ -166,6 +166,18 @@ DDL = [
         _source_file VARCHAR NOT NULL,
         _source_row BIGINT NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS staging.calendar_intervals (
+        calendar_id VARCHAR NOT NULL,     -- a client id, or '24x7'
+        open_at TIMESTAMPTZ NOT NULL,
+        close_at TIMESTAMPTZ NOT NULL,
+        minutes DOUBLE NOT NULL,
+        cum_before DOUBLE NOT NULL        -- business minutes of the calendar before open_at
+    )""",
+    """CREATE TABLE IF NOT EXISTS staging.calendar_closures (
+        calendar_id VARCHAR NOT NULL,
+        day DATE NOT NULL,                -- local date the calendar is closed all day
+        name VARCHAR NOT NULL             -- holiday or closure name
+    )""",
     """CREATE TABLE IF NOT EXISTS marts.ticket_facts (
         ticket_id VARCHAR NOT NULL,
         client_id VARCHAR NOT NULL,
@@ -186,10 +198,18 @@ DDL = [
         declared_emergency BOOLEAN,
         confirmed_emergency BOOLEAN,
         qualifies_emergency BOOLEAN,
+        target_priority VARCHAR,          -- the priority whose target applies (policy response)
+        calendar_used VARCHAR,            -- the client's calendar id, or '24x7'
         first_response_at TIMESTAMPTZ,
+        first_response_event VARCHAR,
+        clock_started_at TIMESTAMPTZ,
+        response_due_at TIMESTAMPTZ,
         response_business_minutes DOUBLE,
         response_target_minutes DOUBLE,
-        response_met BOOLEAN,
+        response_met BOOLEAN,             -- NULL while pending
+        response_status VARCHAR,          -- met | breached | pending; NULL = no SLA applies
+        sla_explanation VARCHAR,
+        source_sla_met BOOLEAN,           -- the source system's own verdict, when exported
         policy_version VARCHAR NOT NULL
     )""",
     """CREATE TABLE IF NOT EXISTS marts.client_month (
@@ -225,6 +245,33 @@ DDL = [
         response_p90_minutes DOUBLE,
         policy_version VARCHAR NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS marts.client_month_sla (
+        client_id VARCHAR NOT NULL,
+        month DATE NOT NULL,
+        priority VARCHAR NOT NULL,        -- the target priority
+        sla_tickets INTEGER NOT NULL,     -- met + breached (pending excluded)
+        sla_met INTEGER NOT NULL,
+        sla_breached INTEGER NOT NULL,
+        sla_pending INTEGER NOT NULL,
+        sla_compliance DOUBLE,
+        response_p50_minutes DOUBLE,
+        response_p90_minutes DOUBLE,
+        target_minutes DOUBLE
+    )""",
+    """CREATE OR REPLACE VIEW marts.sla_breaches AS
+        SELECT client_id, month, ticket_id, created_at, subject, target_priority,
+               response_target_minutes, response_business_minutes, first_response_at,
+               response_due_at, calendar_used, sla_explanation
+        FROM marts.ticket_facts WHERE response_status = 'breached'""",
+    """CREATE OR REPLACE VIEW marts.sla_reconciliation AS
+        SELECT client_id, month,
+               count(*) AS tickets_compared,
+               count(*) FILTER (WHERE response_met = source_sla_met) AS agree,
+               count(*) FILTER (WHERE response_met <> source_sla_met) AS disagree,
+               count(*) FILTER (WHERE response_met = source_sla_met) / count(*) AS agreement_rate
+        FROM marts.ticket_facts
+        WHERE source_sla_met IS NOT NULL AND response_met IS NOT NULL
+        GROUP BY client_id, month""",
     """CREATE TABLE IF NOT EXISTS marts.client_month_drivers (
         client_id VARCHAR NOT NULL,
         month DATE NOT NULL,

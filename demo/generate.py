@@ -316,10 +316,12 @@ class MspGenerator:
             self._event(tid, created + timedelta(seconds=rng.randint(60, 600)), "assignment",
                         "system", "router", False, rng.choice(["service-desk", "l2-network"]))
         # First human response: business minutes by priority, some slow, 24x7 where covered.
-        target = RESPONSE_MINUTES[priority] * rng.uniform(0.1, 0.9)
+        # A declared emergency is answered as one until triage says otherwise.
+        urgency = "emergency" if declared else priority
+        target = RESPONSE_MINUTES[urgency] * rng.uniform(0.1, 0.9)
         if rng.random() < 0.09:
-            target = RESPONSE_MINUTES[priority] * rng.uniform(1.3, 4.0)
-        if priority == "emergency" and c.after_hours:
+            target = RESPONSE_MINUTES[urgency] * rng.uniform(1.3, 4.0)
+        if urgency == "emergency" and c.after_hours:
             responded = created + timedelta(minutes=target)
         else:
             responded = self._after_business_minutes(c, created, target)

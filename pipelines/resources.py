@@ -19,5 +19,6 @@ def build_resources() -> dict[str, object]:
             landing_dir=str(paths.landing_dir()),
             published_dir=str(paths.published_dir()),
             policy_file=str(paths.policy_file()),
+            as_of=paths.as_of(),
         ),
     }

@@ -36,3 +36,8 @@ def policy_file() -> Path:
 def partitions_start() -> str:
     """First month of the monthly partitions (MSP_PARTITIONS_START, YYYY-MM-01)."""
     return os.environ.get("MSP_PARTITIONS_START", "2024-01-01")
+
+
+def as_of() -> str:
+    """The instant the SLA clock is read at (MSP_AS_OF, ISO 8601); empty = the time of the run."""
+    return os.environ.get("MSP_AS_OF", "")

@@ -54,3 +54,23 @@ def portfolio_fair_use(clients: pd.DataFrame, div_id: str = "portfolio-fair-use"
     layout = dict(_LAYOUT, height=max(320, 22 * len(data) + 80))
     fig.update_layout(title="Fair-use ratio by client (1.0 = plan limit)", **layout)
     return _html(fig, div_id)
+
+
+_PRIORITY_COLOURS = {"emergency": "#e45756", "high": "#f58518", "normal": "#4c78a8", "low": "#72b7b2"}
+
+
+def sla_trend(trend: pd.DataFrame, div_id: str = "sla-trend") -> str:
+    """Response-time compliance per target priority over 12 months."""
+    fig = go.Figure()
+    for priority, colour in _PRIORITY_COLOURS.items():
+        data = trend[trend["priority"] == priority]
+        if data.empty:
+            continue
+        fig.add_scatter(x=data["month"].dt.strftime("%Y-%m"), y=data["sla_compliance"],
+                        name=priority, mode="lines+markers", line={"color": colour},
+                        customdata=data["sla_tickets"],
+                        hovertemplate="%{x}: %{y:.0%} of %{customdata} tickets<extra>" + priority
+                        + "</extra>")
+    fig.update_layout(title="Response-time compliance by priority, last 12 months", **_LAYOUT)
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
+    return _html(fig, div_id)

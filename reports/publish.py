@@ -54,6 +54,7 @@ def render_client_report(
     trend = queries.client_trend(con, client_id, month)
     categories = queries.client_categories(con, client_id, month)
     drivers = queries.client_drivers(con, client_id, month)
+    sla_trend = queries.client_sla_trend(con, client_id, month)
     return _ENV.get_template("client_report.html").render(
         c=row,
         month_label=pd.Timestamp(month).strftime("%B %Y"),
@@ -65,6 +66,11 @@ def render_client_report(
         top_categories=drivers[drivers["driver_type"] == "category"].to_dict("records"),
         top_requesters=drivers[drivers["driver_type"] == "requester"].to_dict("records"),
         units=queries.grouped_units(con, client_id, month).to_dict("records"),
+        sla_rows=queries.client_sla_by_priority(con, client_id, month).to_dict("records"),
+        sla_trend_html=figures.sla_trend(sla_trend) if len(sla_trend) else "",
+        breaches=queries.client_breaches(con, client_id, month).to_dict("records"),
+        reconciliation=queries.client_reconciliation_summary(con, client_id, month),
+        disagreements=queries.client_reconciliation(con, client_id, month).to_dict("records"),
         provider_tickets=queries.provider_initiated(con, client_id, month).to_dict("records"),
     )
 

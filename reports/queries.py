@@ -76,3 +76,62 @@ def provider_initiated(con: duckdb.DuckDBPyConnection, client_id: str, month: st
            WHERE client_id = ? AND month = ? AND is_provider_initiated ORDER BY created_at""",
         [client_id, month],
     ).df()
+
+
+def client_sla_by_priority(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> pd.DataFrame:
+    """Response-time compliance per target priority for the client's month."""
+    return con.execute(
+        """SELECT priority, sla_tickets, sla_met, sla_breached, sla_pending, sla_compliance,
+                  response_p50_minutes, response_p90_minutes, target_minutes
+           FROM marts.client_month_sla WHERE client_id = ? AND month = ?
+           ORDER BY list_position(['emergency', 'high', 'normal', 'low'], priority)""",
+        [client_id, month],
+    ).df()
+
+
+def client_sla_trend(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> pd.DataFrame:
+    """Compliance per target priority over the client's last 12 months."""
+    return con.execute(
+        """SELECT month, priority, sla_tickets, sla_compliance FROM marts.client_month_sla
+           WHERE client_id = ? AND month BETWEEN CAST(? AS DATE) - INTERVAL 11 MONTH AND CAST(? AS DATE)
+           ORDER BY month, priority""",
+        [client_id, month, month],
+    ).df()
+
+
+def client_breaches(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> pd.DataFrame:
+    """The month's breached tickets with their clock explanation, worst first."""
+    return con.execute(
+        """SELECT ticket_id, created_at, subject, target_priority, response_target_minutes,
+                  response_business_minutes, sla_explanation
+           FROM marts.sla_breaches WHERE client_id = ? AND month = ?
+           ORDER BY response_business_minutes - response_target_minutes DESC NULLS FIRST, ticket_id""",
+        [client_id, month],
+    ).df()
+
+
+def client_reconciliation(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> pd.DataFrame:
+    """Tickets where the source system's SLA verdict differs from ours."""
+    return con.execute(
+        """SELECT ticket_id, source_sla_met, response_met, response_business_minutes,
+                  response_target_minutes, sla_explanation
+           FROM marts.ticket_facts
+           WHERE client_id = ? AND month = ? AND source_sla_met IS NOT NULL
+             AND response_met IS NOT NULL AND source_sla_met <> response_met
+           ORDER BY ticket_id""",
+        [client_id, month],
+    ).df()
+
+
+def client_reconciliation_summary(
+    con: duckdb.DuckDBPyConnection, client_id: str, month: str
+) -> dict | None:
+    """Agreement between our verdicts and the source's, when the export carries one."""
+    row = con.execute(
+        "SELECT tickets_compared, agree, disagree, agreement_rate FROM marts.sla_reconciliation"
+        " WHERE client_id = ? AND month = ?",
+        [client_id, month],
+    ).fetchone()
+    if row is None:
+        return None
+    return dict(zip(["tickets_compared", "agree", "disagree", "agreement_rate"], row, strict=True))
