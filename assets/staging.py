@@ -2,8 +2,8 @@
 
 
 import dagster as dg
-import holidays
 import duckdb
+import holidays
 from dagster_duckdb import DuckDBResource
 
 from assets.partitions import monthly_partitions
