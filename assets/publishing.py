@@ -22,7 +22,7 @@ def monthly_reports(
     month = context.partition_key
     policy = settings.policy()
     with duckdb.get_connection() as con:
-        published = publish_month(con, month, settings.published, policy.version)
+        published = publish_month(con, month, settings.published, policy.version, policy.currency)
     if published is None:
         context.log.warning(f"no client_month rows for {month[:7]}: nothing published")
         return dg.MaterializeResult(metadata={"client_reports": 0})
@@ -31,6 +31,7 @@ def monthly_reports(
             "folder": dg.MetadataValue.path(str(published.folder)),
             "index": dg.MetadataValue.path(str(published.folder / "index.html")),
             "client_reports": published.client_reports,
+            "finance_lines": published.finance_lines,
             "folder_bytes": published.bytes,
             "seconds": round(published.seconds, 2),
         }

@@ -6,6 +6,11 @@ minutes elapsed up to an instant t are `cum_before + clamp(t - open_at, 0, minut
 interval opening at or before t, found with an ASOF JOIN. Elapsed = f(end) - f(start).
 """
 
+from datetime import datetime
+
+import duckdb
+
+from assets.business_time import business_minutes_sql, next_opening_sql
 from policy.config import PolicyConfig
 
 
@@ -39,20 +44,11 @@ def target_priority_sql(policy: PolicyConfig, alias: str = "t") -> str:
     return f"coalesce({alias}.final_priority, {alias}.triage_priority)"
 
 
-def _elapsed(point: str) -> str:
-    """Business minutes of the calendar up to `point`, given the ASOF-joined interval `i`."""
-    return (f"coalesce(i.cum_before + least(greatest(epoch({point} - i.open_at) / 60.0, 0),"
-            f" i.minutes), 0)")
+INTERVALS = "staging.calendar_intervals"
 
 
-def response_sql(policy: PolicyConfig) -> str:
-    """Per-ticket response clock for one month of staging tickets.
-
-    Parameters: $month (partition), $as_of (TIMESTAMPTZ); needs the temp table policy_target.
-    Output columns: ticket_id, target_priority, calendar_used, response_target_minutes,
-    first_response_at, first_response_event, clock_started_at, response_due_at,
-    response_business_minutes, response_met, response_status, sla_explanation.
-    """
+def _clocked_sql(policy: PolicyConfig) -> str:
+    """Tickets of the month with a target: contract, target priority, calendar and first response."""
     return f"""
 WITH t AS (
     SELECT t.*, {target_priority_sql(policy)} AS target_priority
@@ -73,45 +69,72 @@ WITH t AS (
     FROM staging.ticket_events e JOIN contract c USING (ticket_id)
     WHERE e.month = $month AND {counting_event_predicate(policy)}
     GROUP BY e.ticket_id
-), clocked AS (
-    SELECT c.*, r.first_response_at, r.first_event
-    FROM contract c LEFT JOIN response r USING (ticket_id)
-    WHERE NOT c.is_provider_initiated AND c.target_minutes IS NOT NULL
-), at_created AS (
-    SELECT k.ticket_id, {_elapsed('k.created_at')} AS f_created,
-           k.created_at < i.close_at AS created_open
-    FROM clocked k ASOF LEFT JOIN staging.calendar_intervals i
-      ON i.calendar_id = k.calendar_used AND k.created_at >= i.open_at
-), next_open AS (
-    SELECT k.ticket_id, i.open_at AS next_open_at
-    FROM clocked k ASOF LEFT JOIN staging.calendar_intervals i
-      ON i.calendar_id = k.calendar_used AND k.created_at <= i.open_at
-), at_response AS (
-    SELECT k.ticket_id, {_elapsed('k.first_response_at')} AS f_response
-    FROM clocked k ASOF LEFT JOIN staging.calendar_intervals i
-      ON i.calendar_id = k.calendar_used AND k.first_response_at >= i.open_at
-    WHERE k.first_response_at IS NOT NULL
-), goal AS (
-    SELECT k.ticket_id, a.f_created + k.target_minutes AS goal
-    FROM clocked k JOIN at_created a USING (ticket_id)
-), due AS (
-    -- The instant the calendar reaches f(created) + target: inside the last interval that starts
-    -- below the goal.
-    SELECT g.ticket_id, i.open_at + to_microseconds(CAST((g.goal - i.cum_before) * 60e6 AS BIGINT))
-               AS response_due_at
-    FROM goal g JOIN clocked k USING (ticket_id)
-    ASOF LEFT JOIN staging.calendar_intervals i
-      ON i.calendar_id = k.calendar_used AND g.goal > i.cum_before
-), measured AS (
-    SELECT k.*, a.created_open,
-           CASE WHEN a.created_open THEN k.created_at ELSE n.next_open_at END AS clock_started_at,
-           d.response_due_at,
-           r.f_response - a.f_created AS response_business_minutes
-    FROM clocked k
-    JOIN at_created a USING (ticket_id)
-    LEFT JOIN next_open n USING (ticket_id)
-    LEFT JOIN at_response r USING (ticket_id)
-    LEFT JOIN due d USING (ticket_id)
+)
+SELECT c.*, r.first_response_at, r.first_event
+FROM contract c LEFT JOIN response r USING (ticket_id)
+WHERE NOT c.is_provider_initiated AND c.target_minutes IS NOT NULL
+"""
+
+
+# The instant the calendar has run f(created) + target business minutes: inside the last interval
+# that opens below that goal. f(created) is measured from the start of the calendar's coverage.
+_DUE = f"""
+WITH goal AS (
+    SELECT k.ticket_id, k.calendar_used, f.business_minutes + k.target_minutes AS goal
+    FROM sla_clocked k JOIN sla_since_coverage f ON f."key" = k.ticket_id
+)
+SELECT g.ticket_id,
+       i.open_at + to_microseconds(CAST((g.goal - i.cum_before) * 60e6 AS BIGINT)) AS response_due_at
+FROM goal g ASOF LEFT JOIN {INTERVALS} i ON i.calendar_id = g.calendar_used AND g.goal > i.cum_before
+"""
+
+
+def build_ticket_response(
+    con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: str, as_of: datetime
+) -> None:
+    """Create temp table ticket_response: the response clock of every ticket of the month.
+
+    Needs the temp table policy_target (assets.staging.register_policy).
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE sla_clocked AS {_clocked_sql(policy)}", {"month": month})
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE sla_minutes AS "
+        + business_minutes_sql(
+            INTERVALS,
+            """SELECT ticket_id AS "key", calendar_used AS calendar_id, created_at AS start_at,
+                      first_response_at AS end_at
+               FROM sla_clocked WHERE first_response_at IS NOT NULL""",
+        )
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE sla_since_coverage AS "
+        + business_minutes_sql(
+            INTERVALS,
+            f"""SELECT k.ticket_id AS "key", k.calendar_used AS calendar_id,
+                       c.covered_from AS start_at, k.created_at AS end_at
+                FROM sla_clocked k JOIN {INTERVALS}_coverage c ON c.calendar_id = k.calendar_used""",
+        )
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE sla_clock_start AS "
+        + next_opening_sql(
+            INTERVALS,
+            """SELECT ticket_id AS "key", calendar_used AS calendar_id, created_at AS "at"
+               FROM sla_clocked""",
+        )
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE sla_due AS {_DUE}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE ticket_response AS {_RESPONSE}", {"as_of": as_of})
+
+
+_RESPONSE = """
+WITH measured AS (
+    SELECT k.*, o.is_open AS created_open, o.clock_starts_at AS clock_started_at,
+           d.response_due_at, m.business_minutes AS response_business_minutes
+    FROM sla_clocked k
+    LEFT JOIN sla_clock_start o ON o."key" = k.ticket_id
+    LEFT JOIN sla_minutes m ON m."key" = k.ticket_id
+    LEFT JOIN sla_due d ON d.ticket_id = k.ticket_id
 ), judged AS (
     SELECT m.*,
            CASE WHEN m.first_response_at IS NOT NULL

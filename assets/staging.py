@@ -7,10 +7,16 @@ import holidays
 from dagster_duckdb import DuckDBResource
 
 from assets.partitions import monthly_partitions
-from assets.raw import raw_clients, raw_ticket_events, raw_tickets, raw_time_entries
+from assets.raw import (
+    raw_clients,
+    raw_review_decisions,
+    raw_ticket_events,
+    raw_tickets,
+    raw_time_entries,
+)
 from assets.resources import PipelineSettings
 from assets.warehouse import ensure_warehouse, first_failure, quarantine_replace, sql_literal
-from policy.config import PolicyConfig, parse_hours_spec
+from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfig, parse_hours_spec
 
 
 def sql_list(values: list[str]) -> str:
@@ -413,3 +419,70 @@ def staging_time_entries(
         )
         con.execute("COMMIT")
     return dg.MaterializeResult(metadata={"row_count": staged, "quarantined": quarantined})
+
+
+_DECISION = r"^(scope:([a-z_]+)=(approved|rejected)|emergency=(confirmed|denied))$"
+
+_DECISION_RULES = [
+    ("missing_value", "ticket_id", "blank(ticket_id)", "ticket_id is empty"),
+    ("invalid_decision", "decision",
+     f"NOT regexp_matches(lower(trim(coalesce(decision, ''))), '{_DECISION}')",
+     "decision must be scope:<id>=approved|rejected or emergency=confirmed|denied"),
+    ("unknown_scope", "decision",
+     f"lower(trim(decision)) LIKE 'scope:%' AND regexp_extract(lower(trim(decision)), '{_DECISION}', 2)"
+     f" NOT IN {sql_list(list(SCOPE_EXCLUSION_IDS))}",
+     "decision names a scope exclusion id that the policy does not have"),
+    ("unparseable_timestamp", "decided_at", "try_cast(decided_at AS TIMESTAMPTZ) IS NULL",
+     "decided_at is not an ISO 8601 timestamp"),
+]
+
+
+@dg.asset(group_name="staging", kinds={"duckdb"}, deps=[raw_review_decisions])
+def staging_review_decisions(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Human review decisions, parsed; the latest per ticket and question is the one in force."""
+    with duckdb.get_connection() as con:
+        ensure_warehouse(con)
+        con.execute("BEGIN TRANSACTION")
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE decision_rows AS
+            SELECT r.*, f.first_seen_at, {first_failure(_DECISION_RULES)}
+            FROM raw.review_decisions r JOIN raw.landing_files f
+              ON f.file_id = r._file_id AND f.path = r._source_file"""
+        )
+        quarantined = quarantine_replace(
+            con, "staging_review_decisions", None,
+            """SELECT 'staging_review_decisions' AS stage, 'review_decisions' AS entity,
+                      _source_file AS source_file, _source_row AS source_row,
+                      ticket_id AS record_key, field, raw_value, reason_code, reason,
+                      now() AS detected_at
+               FROM decision_rows WHERE reason_code IS NOT NULL""",
+        )
+        con.execute("DELETE FROM staging.review_decisions")
+        con.execute(
+            f"""INSERT INTO staging.review_decisions BY NAME
+            WITH parsed AS (
+                SELECT trim(ticket_id) AS ticket_id, lower(trim(decision)) AS decision,
+                       CASE WHEN lower(trim(decision)) LIKE 'scope:%' THEN 'scope'
+                            ELSE 'emergency' END AS kind,
+                       nullif(regexp_extract(lower(trim(decision)), '{_DECISION}', 2), '') AS scope_id,
+                       coalesce(nullif(regexp_extract(lower(trim(decision)), '{_DECISION}', 3), ''),
+                                regexp_extract(lower(trim(decision)), '{_DECISION}', 4)) AS verdict,
+                       nullif(trim(reviewer), '') AS reviewer,
+                       CAST(decided_at AS TIMESTAMPTZ) AS decided_at, note,
+                       first_seen_at, _source_file, _source_row
+                FROM decision_rows WHERE reason_code IS NULL
+            )
+            SELECT * EXCLUDE (first_seen_at),
+                   row_number() OVER (
+                       PARTITION BY ticket_id, kind, scope_id
+                       ORDER BY decided_at DESC, first_seen_at DESC, _source_file DESC,
+                                _source_row DESC) = 1 AS is_current
+            FROM parsed"""
+        )
+        con.execute("COMMIT")
+        rows, current = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE is_current) FROM staging.review_decisions"
+        ).fetchone()
+    return dg.MaterializeResult(
+        metadata={"row_count": rows, "decisions_in_force": current, "quarantined": quarantined}
+    )

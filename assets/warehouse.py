@@ -166,6 +166,19 @@ DDL = [
         _source_file VARCHAR NOT NULL,
         _source_row BIGINT NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS staging.review_decisions (
+        ticket_id VARCHAR NOT NULL,
+        decision VARCHAR NOT NULL,        -- as delivered, e.g. 'scope:onsite=approved'
+        kind VARCHAR NOT NULL,            -- scope | emergency
+        scope_id VARCHAR,                 -- for scope decisions
+        verdict VARCHAR NOT NULL,         -- approved | rejected | confirmed | denied
+        reviewer VARCHAR,
+        decided_at TIMESTAMPTZ NOT NULL,
+        note VARCHAR,
+        is_current BOOLEAN NOT NULL,      -- the latest decision on this ticket and question
+        _source_file VARCHAR NOT NULL,
+        _source_row BIGINT NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS staging.calendar_intervals (
         calendar_id VARCHAR NOT NULL,     -- a client id, or '24x7'
         open_at TIMESTAMPTZ NOT NULL,
@@ -195,9 +208,13 @@ DDL = [
         logged_minutes DOUBLE NOT NULL,
         scope_categories VARCHAR[],
         billable_out_of_scope BOOLEAN,
-        declared_emergency BOOLEAN,
-        confirmed_emergency BOOLEAN,
-        qualifies_emergency BOOLEAN,
+        declared_emergency BOOLEAN,       -- the client's word at intake
+        triage_priority VARCHAR,          -- what triage (often AI-assisted) assigned
+        confirmed_emergency BOOLEAN,      -- a review decision, else staff's final priority
+        confirmed_by VARCHAR,             -- 'review by <reviewer>' | 'final priority'
+        qualifies_emergency BOOLEAN,      -- the pipeline's reading of the policy (automated)
+        emergency_confidence DOUBLE,
+        emergency_evidence VARCHAR,
         target_priority VARCHAR,          -- the priority whose target applies (policy response)
         calendar_used VARCHAR,            -- the client's calendar id, or '24x7'
         first_response_at TIMESTAMPTZ,
@@ -237,13 +254,51 @@ DDL = [
         out_of_scope_amount DOUBLE,
         emergencies_declared INTEGER,
         emergencies_confirmed INTEGER,
-        emergency_declaration_precision DOUBLE,
+        emergency_declaration_precision DOUBLE,  -- declared and confirmed / declared
+        emergencies_missed INTEGER,       -- confirmed but not declared
+        emergency_over_declaration_rate DOUBLE,  -- declared but not confirmed / declared
+        triage_emergency_precision DOUBLE,
+        triage_emergency_recall DOUBLE,
+        emergency_policy_agreement DOUBLE,  -- automated policy reading = confirmed, share
         sla_tickets INTEGER,
         sla_met INTEGER,
         sla_compliance DOUBLE,
         response_p50_minutes DOUBLE,
         response_p90_minutes DOUBLE,
         policy_version VARCHAR NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS marts.scope_hits (
+        ticket_id VARCHAR NOT NULL,
+        client_id VARCHAR NOT NULL,
+        month DATE NOT NULL,
+        scope_id VARCHAR NOT NULL,
+        confidence DOUBLE NOT NULL,       -- 1.0 for a hit added by a reviewer
+        evidence VARCHAR NOT NULL,
+        source VARCHAR NOT NULL,          -- automated | review
+        review_status VARCHAR NOT NULL,   -- unreviewed | approved | rejected
+        reviewer VARCHAR,
+        decided_at TIMESTAMPTZ,
+        included_in_contract BOOLEAN NOT NULL,
+        billable BOOLEAN NOT NULL         -- accepted and not included in the contract
+    )""",
+    """CREATE TABLE IF NOT EXISTS marts.out_of_scope (
+        client_id VARCHAR NOT NULL,
+        client_name VARCHAR NOT NULL,
+        month DATE NOT NULL,
+        ticket_id VARCHAR NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        subject VARCHAR,
+        scope_categories VARCHAR[] NOT NULL,
+        primary_category VARCHAR NOT NULL,
+        evidence VARCHAR NOT NULL,
+        confidence DOUBLE NOT NULL,
+        review_status VARCHAR NOT NULL,   -- unreviewed | approved (any rejected hit is dropped)
+        reviewer VARCHAR,
+        billable_hours DOUBLE NOT NULL,
+        hourly_rate DOUBLE NOT NULL,
+        rate_source VARCHAR NOT NULL,     -- contract | rate card: <id> | rate card default
+        amount DOUBLE NOT NULL,
+        currency VARCHAR NOT NULL
     )""",
     """CREATE TABLE IF NOT EXISTS marts.client_month_sla (
         client_id VARCHAR NOT NULL,

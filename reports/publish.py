@@ -11,7 +11,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from plotly.offline import get_plotlyjs
 
-from reports import figures, queries
+from reports import figures, finance, queries
 
 _ENV = Environment(
     loader=PackageLoader("reports", "templates"),
@@ -30,6 +30,7 @@ class Published:
 
     folder: Path
     client_reports: int
+    finance_lines: int
     bytes: int
     seconds: float
 
@@ -47,7 +48,8 @@ def _change(current: float | None, previous: float | None) -> str:
 
 
 def render_client_report(
-    con: duckdb.DuckDBPyConnection, row: pd.Series, month: str, policy_version: str
+    con: duckdb.DuckDBPyConnection, row: pd.Series, month: str, policy_version: str,
+    currency: str = "",
 ) -> str:
     """One client's monthly report; every value comes from that client's rows only."""
     client_id = row["client_id"]
@@ -71,6 +73,10 @@ def render_client_report(
         breaches=queries.client_breaches(con, client_id, month).to_dict("records"),
         reconciliation=queries.client_reconciliation_summary(con, client_id, month),
         disagreements=queries.client_reconciliation(con, client_id, month).to_dict("records"),
+        out_of_scope=queries.client_out_of_scope(con, client_id, month).to_dict("records"),
+        scope_hits=queries.client_scope_hits(con, client_id, month).to_dict("records"),
+        emergencies=queries.client_emergencies(con, client_id, month).to_dict("records"),
+        currency=currency,
         provider_tickets=queries.provider_initiated(con, client_id, month).to_dict("records"),
     )
 
@@ -99,7 +105,7 @@ def write_months_index(root: Path) -> Path:
 
 
 def publish_month(
-    con: duckdb.DuckDBPyConnection, month: str, root: Path, policy_version: str
+    con: duckdb.DuckDBPyConnection, month: str, root: Path, policy_version: str, currency: str = ""
 ) -> Published | None:
     """Write root/YYYY-MM/ (index, client reports, plotly.min.js) atomically; None if no data."""
     started = time.perf_counter()
@@ -113,8 +119,9 @@ def publish_month(
     tmp.mkdir()
     # One copy of plotly.js per month folder instead of 4.8 MB inlined in every page.
     (tmp / "plotly.min.js").write_text(get_plotlyjs(), encoding="utf-8")
+    csv_path, xlsx_path, finance_lines = finance.write_export(con, month, tmp)
     for _, row in clients.iterrows():
-        html = render_client_report(con, row, month, policy_version)
+        html = render_client_report(con, row, month, policy_version, currency)
         (tmp / client_report_name(row["client_id"])).write_text(html, encoding="utf-8")
     index = _ENV.get_template("month_index.html").render(
         month_label=pd.Timestamp(month).strftime("%B %Y"),
@@ -122,6 +129,8 @@ def publish_month(
         report_name=client_report_name,
         policy_version=policy_version,
         portfolio_html=figures.portfolio_fair_use(clients),
+        finance={"csv": csv_path.name, "xlsx": xlsx_path.name, "lines": finance_lines,
+                 "amount": float(clients["out_of_scope_amount"].fillna(0).sum())},
         totals={
             "clients": len(clients),
             "tickets": int(clients["tickets"].sum()),
@@ -135,4 +144,4 @@ def publish_month(
     _swap_in(tmp, final)
     write_months_index(root)
     size = sum(p.stat().st_size for p in final.rglob("*") if p.is_file())
-    return Published(final, len(clients), size, time.perf_counter() - started)
+    return Published(final, len(clients), finance_lines, size, time.perf_counter() - started)

@@ -135,3 +135,41 @@ def client_reconciliation_summary(
     if row is None:
         return None
     return dict(zip(["tickets_compared", "agree", "disagree", "agreement_rate"], row, strict=True))
+
+
+def client_out_of_scope(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> pd.DataFrame:
+    """The client's billable out-of-scope tickets, largest amount first."""
+    return con.execute(
+        """SELECT ticket_id, subject, primary_category, array_to_string(scope_categories, ', ') AS categories,
+                  evidence, confidence, review_status, reviewer, billable_hours, hourly_rate, amount
+           FROM marts.out_of_scope WHERE client_id = ? AND month = ?
+           ORDER BY amount DESC, ticket_id""",
+        [client_id, month],
+    ).df()
+
+
+def client_scope_hits(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> pd.DataFrame:
+    """Scope hits that are not billed: included in the contract, or rejected by a reviewer."""
+    return con.execute(
+        """SELECT h.ticket_id, f.subject, h.scope_id, h.confidence, h.evidence, h.review_status,
+                  h.reviewer, h.included_in_contract
+           FROM marts.scope_hits h JOIN marts.ticket_facts f USING (ticket_id)
+           WHERE h.client_id = ? AND h.month = ? AND NOT h.billable
+           ORDER BY h.ticket_id, h.scope_id""",
+        [client_id, month],
+    ).df()
+
+
+def client_emergencies(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> pd.DataFrame:
+    """Tickets that anyone called an emergency: declared, triaged, confirmed or policy reading."""
+    return con.execute(
+        """SELECT ticket_id, created_at, subject, declared_emergency, triage_priority,
+                  confirmed_emergency, confirmed_by, qualifies_emergency, emergency_confidence,
+                  emergency_evidence, response_status
+           FROM marts.ticket_facts
+           WHERE client_id = ? AND month = ? AND NOT is_provider_initiated
+             AND (declared_emergency OR triage_priority = 'emergency' OR confirmed_emergency
+                  OR qualifies_emergency)
+           ORDER BY created_at""",
+        [client_id, month],
+    ).df()

@@ -1,0 +1,96 @@
+"""The monthly out-of-scope export for finance: line items and per-client totals, as CSV and XLSX."""
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+LINE_COLUMNS = {
+    "ticket_id": "Ticket",
+    "client_id": "Client id",
+    "client_name": "Client",
+    "created_at": "Opened (UTC)",
+    "subject": "Subject",
+    "primary_category": "Category",
+    "categories": "All categories",
+    "evidence": "Evidence (automated)",
+    "confidence": "Confidence",
+    "review_status": "Review status",
+    "reviewer": "Reviewer",
+    "billable_hours": "Hours",
+    "hourly_rate": "Rate",
+    "rate_source": "Rate source",
+    "amount": "Amount",
+    "currency": "Currency",
+}
+_MONEY = "#,##0.00"
+_HOURS = "0.00"
+_PERCENT = "0%"
+
+
+def line_items(con: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:
+    """Every billable out-of-scope ticket of the month, largest amount first."""
+    df = con.execute(
+        """SELECT ticket_id, client_id, client_name, created_at, subject, primary_category,
+                  array_to_string(scope_categories, '; ') AS categories, evidence, confidence,
+                  review_status, reviewer, billable_hours, hourly_rate, rate_source, amount, currency
+           FROM marts.out_of_scope WHERE month = ?
+           ORDER BY amount DESC, ticket_id""",
+        [month],
+    ).df()
+    df["created_at"] = df["created_at"].dt.tz_convert("UTC").dt.tz_localize(None)
+    return df
+
+
+def totals(lines: pd.DataFrame) -> pd.DataFrame:
+    """Per-client totals of the line items."""
+    grouped = lines.groupby(["client_id", "client_name", "currency"], as_index=False).agg(
+        tickets=("ticket_id", "count"),
+        hours=("billable_hours", "sum"),
+        amount=("amount", "sum"),
+        unreviewed=("review_status", lambda s: int((s == "unreviewed").sum())),
+    )
+    return grouped.sort_values("amount", ascending=False)
+
+
+def _sheet(ws, df: pd.DataFrame, headers: list[str], formats: dict[str, str]) -> None:
+    ws.append(headers)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="F5F7FA")
+        cell.alignment = Alignment(vertical="top", wrap_text=True)
+    for row in df.itertuples(index=False):
+        ws.append([None if (not isinstance(v, str) and pd.isna(v)) else v for v in row])
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+    for index, column in enumerate(df.columns, start=1):
+        letter = get_column_letter(index)
+        if column in formats:
+            for cell in ws[letter][1:]:
+                cell.number_format = formats[column]
+        width = max([len(str(headers[index - 1]))] + [len(str(v)) for v in df[column].head(200)])
+        ws.column_dimensions[letter].width = min(60, max(10, width + 2))
+
+
+def write_export(con: duckdb.DuckDBPyConnection, month: str, folder: Path) -> tuple[Path, Path, int]:
+    """Write out-of-scope-<YYYY-MM>.csv and .xlsx into `folder`; return both paths and the line count."""
+    lines = line_items(con, month)
+    label = month[:7]
+    csv_path = folder / f"out-of-scope-{label}.csv"
+    xlsx_path = folder / f"out-of-scope-{label}.xlsx"
+    lines.rename(columns=LINE_COLUMNS).to_csv(csv_path, index=False)
+    book = Workbook()
+    ws = book.active
+    ws.title = "Line items"
+    _sheet(ws, lines, list(LINE_COLUMNS.values()),
+           {"billable_hours": _HOURS, "hourly_rate": _MONEY, "amount": _MONEY,
+            "confidence": _PERCENT, "created_at": "yyyy-mm-dd hh:mm"})
+    summary = totals(lines)
+    _sheet(book.create_sheet("Totals per client"), summary,
+           ["Client id", "Client", "Currency", "Tickets", "Hours", "Amount", "Unreviewed"],
+           {"hours": _HOURS, "amount": _MONEY})
+    book.save(xlsx_path)
+    return csv_path, xlsx_path, len(lines)
