@@ -84,6 +84,8 @@ class Calendar:
             raise ValueError(f"{where}: country must be an ISO 3166 alpha-2 code, not {self.country!r}")
         if self.subdivision is not None and self.country is None:
             raise ValueError(f"{where}: a subdivision needs a country")
+        if not isinstance(self.valid_from, date) or not isinstance(self.valid_to, date | None):
+            raise ValueError(f"{where}: valid_from and valid_to must be dates (valid_to may be None)")
         if self.valid_to is not None and self.valid_to <= self.valid_from:
             raise ValueError(f"{where}: valid_to {self.valid_to} is not after valid_from {self.valid_from}")
         unknown = sorted(set(self.weekly_hours) - set(WEEKDAYS))
@@ -253,7 +255,7 @@ WITH days AS (
     SELECT d.row_id, d.day
     FROM days d JOIN {holidays} h
       ON h.country = d.country AND h.subdivision IS NOT DISTINCT FROM d.subdivision AND h.day = d.day
-    WHERE d.kind = 'hours' AND false
+    WHERE d.kind = 'hours'
     UNION
     SELECT row_id, day FROM {closures}
 ), local_intervals AS MATERIALIZED (
