@@ -7,6 +7,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.calendars import business_calendars
+from assets.classification import emergency_readings, scope_hits
 from assets.partitions import monthly_partitions
 from assets.resources import PipelineSettings
 from assets.sla import build_ticket_response
@@ -60,17 +61,22 @@ WITH t AS (
 ), burst_member AS (
     SELECT s.ticket_id, b.burst_unit
     FROM sessions s JOIN bursts b USING (client_id, category, session_no)
+), scope AS (
+    SELECT ticket_id,
+           list(scope_id ORDER BY scope_id) FILTER (WHERE review_status <> 'rejected') AS categories,
+           bool_or(billable) AS billable
+    FROM marts.scope_hits WHERE month = $month GROUP BY ticket_id
 ), emergency_review AS (
     SELECT ticket_id, verdict = 'confirmed' AS confirmed, reviewer
     FROM staging.review_decisions WHERE kind = 'emergency' AND is_current
 ), logged AS (
     SELECT ticket_id, sum(minutes) AS logged_minutes
     FROM staging.time_entries WHERE month = $month GROUP BY ticket_id
-)
+), facts AS (
 SELECT t.ticket_id, t.client_id, t.month, t.created_at, t.requester, t.subject, t.category,
        t.source, coalesce(t.final_priority, t.triage_priority) AS priority,
        t.is_provider_initiated,
-       NOT t.is_provider_initiated AS is_standard,
+       NOT t.is_provider_initiated AND coalesce(len(sc.categories), 0) = 0 AS is_standard,
        CASE
            WHEN t.is_provider_initiated THEN t.ticket_id
            WHEN $link_by_parent AND t.parent_ticket_id IS NOT NULL
@@ -86,6 +92,9 @@ SELECT t.ticket_id, t.client_id, t.month, t.created_at, t.requester, t.subject, 
            ELSE 'own'
        END AS unit_rule,
        coalesce(l.logged_minutes, 0) AS logged_minutes,
+       coalesce(sc.categories, []) AS scope_categories,
+       coalesce(sc.billable, false) AS billable_out_of_scope,
+       er_auto.qualifies_emergency, er_auto.emergency_confidence, er_auto.emergency_evidence,
        t.declared_emergency, t.triage_priority,
        coalesce(er.confirmed, t.final_priority = 'emergency') AS confirmed_emergency,
        CASE WHEN er.ticket_id IS NOT NULL THEN 'review by ' || coalesce(er.reviewer, 'unknown')
@@ -100,6 +109,22 @@ LEFT JOIN staging.tickets p ON p.ticket_id = t.parent_ticket_id
 LEFT JOIN burst_member pb ON pb.ticket_id = t.parent_ticket_id
 LEFT JOIN logged l ON l.ticket_id = t.ticket_id
 LEFT JOIN emergency_review er ON er.ticket_id = t.ticket_id
+LEFT JOIN scope sc ON sc.ticket_id = t.ticket_id
+LEFT JOIN marts.emergency_readings er_auto ON er_auto.ticket_id = t.ticket_id AND er_auto.month = $month
+)
+-- One interruption is one emergency or none: a follow-up report ("same here") rarely says how
+-- many people are affected, so a unit's strongest reading applies to all of its tickets.
+SELECT * REPLACE (
+    coalesce(bool_or(qualifies_emergency) OVER unit, qualifies_emergency) AS qualifies_emergency,
+    CASE WHEN NOT coalesce(qualifies_emergency, false) AND bool_or(qualifies_emergency) OVER unit
+         THEN max(emergency_confidence) OVER unit ELSE emergency_confidence END AS emergency_confidence,
+    CASE WHEN NOT coalesce(qualifies_emergency, false) AND bool_or(qualifies_emergency) OVER unit
+         THEN 'same interruption as ' || arg_max(ticket_id, emergency_confidence) OVER unit
+              || ': ' || arg_max(emergency_evidence, emergency_confidence) OVER unit
+         ELSE emergency_evidence END AS emergency_evidence
+)
+FROM facts
+WINDOW unit AS (PARTITION BY unit_id)
 """
 
 
@@ -113,6 +138,8 @@ LEFT JOIN emergency_review er ON er.ticket_id = t.ticket_id
         staging_time_entries,
         staging_review_decisions,
         business_calendars,
+        scope_hits,
+        emergency_readings,
     ],
 )
 def ticket_facts(

@@ -4,6 +4,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from assets.billing import out_of_scope
 from assets.facts import ticket_facts
 from assets.partitions import monthly_partitions
 from assets.resources import PipelineSettings
@@ -87,6 +88,9 @@ WITH window_days AS (
            count(*) FILTER (WHERE qualifies_emergency = confirmed_emergency) AS policy_agrees
     FROM marts.ticket_facts WHERE month = $month AND NOT is_provider_initiated
     GROUP BY client_id
+), oos AS (
+    SELECT client_id, count(*) AS tickets, sum(billable_hours) AS hours, sum(amount) AS amount
+    FROM marts.out_of_scope WHERE month = $month GROUP BY client_id
 ), current AS (
     SELECT m.*, m.standard_units / m.seats AS units_per_seat, p.limit_per_seat,
            r.rolling_units_per_seat, r.rolling_months
@@ -113,6 +117,8 @@ SELECT c.client_id, c.client_name, c.month, c.plan, c.tickets, c.provider_initia
        coalesce(s.sla_tickets, 0) AS sla_tickets, coalesce(s.sla_met, 0) AS sla_met,
        s.sla_met / nullif(s.sla_tickets, 0) AS sla_compliance,
        s.response_p50_minutes, s.response_p90_minutes,
+       coalesce(o.tickets, 0) AS out_of_scope_tickets, coalesce(o.hours, 0) AS out_of_scope_hours,
+       coalesce(o.amount, 0) AS out_of_scope_amount,
        coalesce(e.declared, 0) AS emergencies_declared,
        coalesce(e.confirmed, 0) AS emergencies_confirmed,
        e.declared_confirmed / nullif(e.declared, 0) AS emergency_declaration_precision,
@@ -126,6 +132,7 @@ FROM current c
 LEFT JOIN categories cat ON cat.client_id = c.client_id AND cat.rank = 1
 LEFT JOIN sla s ON s.client_id = c.client_id
 LEFT JOIN emergencies e ON e.client_id = c.client_id
+LEFT JOIN oos o ON o.client_id = c.client_id
 -- A month without a single ticket in the portfolio is a month without data, not zero demand.
 WHERE EXISTS (SELECT 1 FROM marts.ticket_facts WHERE month = $month)
 """
@@ -143,6 +150,7 @@ WHERE EXISTS (SELECT 1 FROM marts.ticket_facts WHERE month = $month)
             ),
         ),
         staging_clients,
+        out_of_scope,
     ],
 )
 def client_month(

@@ -3,7 +3,8 @@
 Business minutes come from `staging.calendar_intervals` (one row per open interval of a calendar,
 with `cum_before` = business minutes of that calendar before the interval opens): the business
 minutes elapsed up to an instant t are `cum_before + clamp(t - open_at, 0, minutes)` of the last
-interval opening at or before t, found with an ASOF JOIN. Elapsed = f(end) - f(start).
+interval opening at or before t, found with an ASOF JOIN (assets.business_time). Elapsed =
+f(end) - f(start); the due time is where f reaches f(created) + target.
 """
 
 from datetime import datetime
@@ -11,22 +12,19 @@ from datetime import datetime
 import duckdb
 
 from assets.business_time import business_minutes_sql, next_opening_sql
+from assets.warehouse import sql_literal
 from policy.config import PolicyConfig
-
-
-def sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def counting_event_predicate(policy: PolicyConfig, alias: str = "e") -> str:
     """SQL predicate: the event is a human agent action that counts as the response."""
     rules = []
     for rule in policy.response.counting_events:
-        parts = [f"{alias}.event_type = {sql_str(rule.event_type)}"]
+        parts = [f"{alias}.event_type = {sql_literal(rule.event_type)}"]
         if rule.public_only:
             parts.append(f"coalesce({alias}.is_public, false)")
         if rule.new_values is not None:
-            values = ", ".join(sql_str(v) for v in rule.new_values)
+            values = ", ".join(sql_literal(v) for v in rule.new_values)
             parts.append(f"lower({alias}.new_value) IN ({values})")
         rules.append("(" + " AND ".join(parts) + ")")
     # Only agents respond: automatic acknowledgements (system) and client messages never count.

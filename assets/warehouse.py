@@ -281,6 +281,13 @@ DDL = [
         included_in_contract BOOLEAN NOT NULL,
         billable BOOLEAN NOT NULL         -- accepted and not included in the contract
     )""",
+    """CREATE TABLE IF NOT EXISTS marts.emergency_readings (
+        month DATE NOT NULL,
+        ticket_id VARCHAR NOT NULL,
+        qualifies_emergency BOOLEAN NOT NULL,
+        emergency_confidence DOUBLE NOT NULL,
+        emergency_evidence VARCHAR
+    )""",
     """CREATE TABLE IF NOT EXISTS marts.out_of_scope (
         client_id VARCHAR NOT NULL,
         client_name VARCHAR NOT NULL,
@@ -327,6 +334,30 @@ DDL = [
         FROM marts.ticket_facts
         WHERE source_sla_met IS NOT NULL AND response_met IS NOT NULL
         GROUP BY client_id, month""",
+    """CREATE OR REPLACE VIEW marts.review_queue AS
+        -- Automated, unreviewed billable hits: doubtful ones first, then the largest amounts.
+        SELECT h.month, h.client_id, h.ticket_id, h.scope_id, h.confidence, h.evidence,
+               coalesce(o.amount, 0) AS amount,
+               row_number() OVER (PARTITION BY h.month
+                                  ORDER BY h.confidence < 0.7 DESC, coalesce(o.amount, 0) DESC,
+                                           h.confidence, h.ticket_id) AS queue_position
+        FROM marts.scope_hits h
+        LEFT JOIN marts.out_of_scope o ON o.ticket_id = h.ticket_id AND o.month = h.month
+        WHERE h.source = 'automated' AND h.review_status = 'unreviewed' AND h.billable""",
+    """CREATE OR REPLACE VIEW marts.automation_agreement AS
+        -- How often people agreed with the automated call, where a person decided.
+        SELECT month, 'scope' AS kind, count(*) AS reviewed,
+               count(*) FILTER (WHERE review_status = 'approved') AS agreed,
+               count(*) FILTER (WHERE review_status = 'approved') / count(*) AS agreement_rate
+        FROM marts.scope_hits WHERE source = 'automated' AND review_status <> 'unreviewed'
+        GROUP BY month
+        UNION ALL
+        SELECT month, 'emergency', count(*),
+               count(*) FILTER (WHERE qualifies_emergency = confirmed_emergency),
+               count(*) FILTER (WHERE qualifies_emergency = confirmed_emergency) / count(*)
+        FROM marts.ticket_facts
+        WHERE confirmed_by LIKE 'review by %' AND qualifies_emergency IS NOT NULL
+        GROUP BY month""",
     """CREATE TABLE IF NOT EXISTS marts.client_month_drivers (
         client_id VARCHAR NOT NULL,
         month DATE NOT NULL,

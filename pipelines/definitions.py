@@ -2,15 +2,27 @@
 
 import dagster as dg
 
-from assets import calendars, facts, landing, marts, publishing, raw, staging
+from assets import (
+    billing,
+    calendars,
+    classification,
+    facts,
+    landing,
+    marts,
+    publishing,
+    raw,
+    staging,
+)
 from data_checks import checks
 from pipelines.jobs import ingest_job, monthly_job
 from pipelines.resources import build_resources
 from pipelines.schedules import ingest_schedule, monthly_schedule
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([landing, raw, staging, calendars, facts, marts, publishing]),
-    asset_checks=dg.load_asset_checks_from_modules([raw, staging, facts, marts, checks]),
+    assets=dg.load_assets_from_modules(
+        [landing, raw, staging, calendars, classification, facts, billing, marts, publishing]
+    ),
+    asset_checks=dg.load_asset_checks_from_modules([raw, staging, facts, billing, marts, checks]),
     jobs=[ingest_job, monthly_job],
     schedules=[ingest_schedule, monthly_schedule],
     resources=build_resources(),

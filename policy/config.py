@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from policy.paths import policy_file
 
@@ -70,16 +78,217 @@ class ScopeItem(_Strict):
     examples: list[str] = Field(default_factory=list)
 
 
+# --- Term syntax of the classifiers (assets/classify.py turns each term into an RE2 pattern) ---
+# Lower-case words matched as whole words; `a|b` alternatives for one word; `(a b|c)` alternatives
+# that are phrases; `word*` any ending (migrat* = migrate, migrating, migration); `#` a number;
+# `word?` an optional word; `...` up to text_matching.gap_words other words; a hyphen inside a word
+# also matches a space or nothing. See the comment at the top of config/policy.yaml.
+_TERM_CHARS = re.compile(r"^[a-z0-9 '\-*#|.?&+/:@()]+$")
+
+
+def term_tokens(term: str) -> list[str]:
+    """Split a term into word slots, `...` gaps and `(a b|c)` groups; raise ValueError if unbalanced."""
+    tokens: list[str] = []
+    current = ""
+    depth = 0
+    for ch in term:
+        if ch == "(":
+            if depth:
+                raise ValueError(f"'{term}': groups cannot be nested")
+            depth = 1
+        elif ch == ")":
+            if not depth:
+                raise ValueError(f"'{term}': ')' without '('")
+            depth = 0
+        if ch == " " and not depth:
+            if current:
+                tokens.append(current)
+            current = ""
+        else:
+            current += ch
+    if depth:
+        raise ValueError(f"'{term}': '(' without ')'")
+    if current:
+        tokens.append(current)
+    return tokens
+
+
+def slot_alternatives(token: str) -> list[str]:
+    """The alternatives of one word slot: `a|b|(c d|e)` -> ['a', 'b', 'c d', 'e'] (raises if malformed)."""
+    parts: list[str] = []
+    current = ""
+    depth = 0
+    for ch in token:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "|" and not depth:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    parts.append(current)
+    alternatives: list[str] = []
+    for part in parts:
+        if part.startswith("(") and part.endswith(")"):
+            alternatives.extend(part[1:-1].split("|"))
+        elif "(" in part or ")" in part:
+            raise ValueError(f"'{token}': a group must be a whole alternative, e.g. open|(log in)")
+        else:
+            alternatives.append(part)
+    if any(not a.strip() or "..." in a or "?" in a for a in alternatives):
+        raise ValueError(f"'{token}': empty alternative, or '...' or '?' inside one")
+    return [" ".join(a.split()) for a in alternatives]
+
+
+def check_term(term: str) -> str:
+    """Normalise one classifier term and raise ValueError naming the term if its syntax is invalid."""
+    cleaned = " ".join(str(term).lower().split())
+    if not cleaned:
+        raise ValueError("empty term")
+    if not _TERM_CHARS.match(cleaned):
+        raise ValueError(f"'{term}': only letters, digits, spaces and ' - * # | . ? & + / : @ ( ) allowed")
+    tokens = term_tokens(cleaned)
+    if tokens[0] == "..." or tokens[-1] == "...":
+        raise ValueError(f"'{term}': '...' must stand between two words")
+    if tokens[0].endswith("?") or tokens[-1].endswith("?"):
+        raise ValueError(f"'{term}': the first and last words cannot be optional")
+    for a, b in zip(tokens, tokens[1:], strict=False):
+        if a == "..." and b == "...":
+            raise ValueError(f"'{term}': two '...' in a row")
+    for token in tokens:
+        if token != "...":
+            slot_alternatives(token[:-1] if token.endswith("?") else token)
+    return cleaned
+
+
+Term = Annotated[str, AfterValidator(check_term)]
+Weight = Annotated[float, Field(gt=0, lt=1)]
+
+
+class MatchRule(_Strict):
+    """One piece of text evidence: phrases, a verb family near an object family, or term sets together."""
+
+    label: str = Field(min_length=1)
+    weight: Weight
+    phrases: list[Term] | None = Field(default=None, min_length=1)
+    verbs: list[Term] | None = Field(default=None, min_length=1)
+    objects: list[Term] | None = Field(default=None, min_length=1)
+    max_gap: int = Field(default=5, ge=0, le=20)  # words allowed between a verb and an object
+    order: Literal["any", "verb_first"] = "any"
+    all_of: list[str] | None = Field(default=None, min_length=2)  # names of emergency.term_sets
+    # Weak evidence that only counts when no other scope exclusion was found for the ticket.
+    only_alone: bool = False
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> MatchRule:
+        kinds = [self.phrases is not None, self.verbs is not None or self.objects is not None,
+                 self.all_of is not None]
+        if sum(kinds) != 1:
+            raise ValueError("give exactly one of: phrases, verbs + objects, all_of")
+        if (self.verbs is None) != (self.objects is None):
+            raise ValueError("verbs and objects go together")
+        return self
+
+
+class Dampener(_Strict):
+    """Wording that lowers confidence (a routine request, one user, a cosmetic issue, ...)."""
+
+    label: str = Field(min_length=1)
+    factor: Weight  # confidence is multiplied by this when any phrase matches
+    phrases: list[Term] = Field(min_length=1)
+    applies_to: list[str] = Field(default_factory=list)  # scope ids / criterion ids; empty = the owner
+
+
+class ScopeExclusion(ScopeItem):
+    """A policy section 3 exclusion and the evidence that points to it."""
+
+    project_work: bool = False  # project-sized hours corroborate it (and suppress the hours fallback)
+    rules: list[MatchRule] = Field(default_factory=list)
+    category_hints: list[MatchRule] = Field(default_factory=list)
+    dampeners: list[Dampener] = Field(default_factory=list)
+
+    @field_validator("rules", "category_hints")
+    @classmethod
+    def _no_term_sets(cls, rules: list[MatchRule]) -> list[MatchRule]:
+        if any(r.all_of for r in rules):
+            raise ValueError("all_of is only available in emergency rules")
+        return rules
+
+
+class Negation(_Strict):
+    """A match preceded by a cue (within max_words, same clause) or followed by an after-cue is ignored."""
+
+    cues: list[Term] = Field(min_length=1)
+    pseudo: list[Term] = Field(default_factory=list)  # cue phrases that negate nothing ("not sure")
+    after_cues: list[Term] = Field(default_factory=list)  # "... not needed"
+    max_words: int = Field(ge=0, le=10)
+
+
+class TextMatching(_Strict):
+    gap_words: int = Field(ge=1, le=10)  # what `...` in a term allows
+    rewrites: dict[Term, str] = Field(default_factory=dict)  # idioms rewritten before matching
+    clause_words: list[Term] = Field(default_factory=list)  # negation does not reach across these
+    negation: Negation
+
+
+class TimeSignals(_Strict):
+    onsite_work_types: list[str] = Field(min_length=1)
+    onsite_weight: Weight
+    travel_work_types: list[str] = Field(min_length=1)
+    travel_weight: Weight
+    after_hours_min_minutes: float = Field(ge=0)
+    after_hours_min_share: float = Field(gt=0, le=1)
+    after_hours_weight: Weight
+    after_hours_project_factor: float = Field(gt=0, le=1)
+    project_hours: Positive
+    project_weight: Weight
+    project_support_weight: Weight
+
+    @field_validator("onsite_work_types", "travel_work_types")
+    @classmethod
+    def _lower(cls, values: list[str]) -> list[str]:
+        return [v.strip().lower() for v in values]
+
+
+class ScopeClassification(_Strict):
+    min_confidence: Weight
+    note_weight: float = Field(gt=0, le=1)  # matches in time-entry notes count this much
+    dampeners: list[Dampener] = Field(default_factory=list)  # applies_to names scope ids
+    time_signals: TimeSignals
+
+
 class EmergencyCriterion(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str = Field(min_length=1)
     examples: list[str] = Field(default_factory=list)
+    rules: list[MatchRule] = Field(default_factory=list)
 
 
 class EmergencyRules(_Strict):
     criteria: list[EmergencyCriterion] = Field(min_length=1)
     not_emergency: list[str] = Field(min_length=1)
     min_affected_users: int = Field(ge=2)
+    min_confidence: Weight = 0.5
+    # Named vocabularies for all_of rules; `several_users` is also met by affected_users.
+    term_sets: dict[str, list[Term]] = Field(default_factory=dict)
+    dampeners: list[Dampener] = Field(default_factory=list)  # applies_to names criterion ids
+
+    @model_validator(mode="after")
+    def _references(self) -> EmergencyRules:
+        ids = [c.id for c in self.criteria]
+        if len(ids) != len(set(ids)):
+            raise ValueError("criteria ids must be unique")
+        for c in self.criteria:
+            for rule in c.rules:
+                unknown = [n for n in rule.all_of or [] if n not in self.term_sets]
+                if unknown:
+                    raise ValueError(f"criteria {c.id}: rule '{rule.label}' names unknown term set(s)"
+                                     f" {', '.join(unknown)}")
+        for d in self.dampeners:
+            unknown = [a for a in d.applies_to if a not in ids]
+            if unknown or not d.applies_to:
+                raise ValueError(f"dampener '{d.label}': applies_to must name criteria ids"
+                                 f" (unknown: {', '.join(unknown) or 'none given'})")
+        return self
 
 
 class Plan(_Strict):
@@ -194,8 +403,10 @@ class PolicyConfig(_Strict):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     ticket_unit: TicketUnitRules
     standard_scope: list[ScopeItem] = Field(min_length=1)
-    scope_exclusions: list[ScopeItem]
+    scope_exclusions: list[ScopeExclusion]
     emergency: EmergencyRules
+    text_matching: TextMatching
+    scope_classification: ScopeClassification
     priority_map: dict[Literal["emergency", "high", "normal", "low"], list[str]]
     response_targets_minutes: dict[Literal["emergency", "high", "normal", "low"], Positive]
     response: ResponseRules
@@ -256,6 +467,21 @@ class PolicyConfig(_Strict):
     def _open_some_day(self) -> PolicyConfig:
         if not any(self.business_hours.get(d) for d in WEEKDAYS):
             raise ValueError("business_hours: no day has opening hours")
+        return self
+
+    @model_validator(mode="after")
+    def _scope_dampener_targets(self) -> PolicyConfig:
+        ids = {s.id for s in self.scope_exclusions}
+        for d in self.scope_classification.dampeners:
+            unknown = [a for a in d.applies_to if a not in ids]
+            if unknown or not d.applies_to:
+                raise ValueError(f"scope_classification.dampeners '{d.label}': applies_to must name scope"
+                                 f" exclusion ids (unknown: {', '.join(unknown) or 'none given'})")
+        for item in self.scope_exclusions:
+            for d in item.dampeners:
+                if d.applies_to and d.applies_to != [item.id]:
+                    raise ValueError(f"scope_exclusions {item.id}: dampener '{d.label}' applies to its own"
+                                     " exclusion only; use scope_classification.dampeners to share one")
         return self
 
     def priority_lookup(self) -> list[tuple[str, str]]:

@@ -45,6 +45,15 @@ def line_items(con: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:
     return df
 
 
+def review_queue(con: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:
+    """Automated hits nobody has reviewed yet, doubtful and large ones first."""
+    return con.execute(
+        """SELECT queue_position, ticket_id, client_id, scope_id, confidence, amount, evidence
+           FROM marts.review_queue WHERE month = ? ORDER BY queue_position""",
+        [month],
+    ).df()
+
+
 def totals(lines: pd.DataFrame) -> pd.DataFrame:
     """Per-client totals of the line items."""
     grouped = lines.groupby(["client_id", "client_name", "currency"], as_index=False).agg(
@@ -92,5 +101,9 @@ def write_export(con: duckdb.DuckDBPyConnection, month: str, folder: Path) -> tu
     _sheet(book.create_sheet("Totals per client"), summary,
            ["Client id", "Client", "Currency", "Tickets", "Hours", "Amount", "Unreviewed"],
            {"hours": _HOURS, "amount": _MONEY})
+    queue = review_queue(con, month)
+    _sheet(book.create_sheet("Review queue"), queue,
+           ["Position", "Ticket", "Client id", "Category", "Confidence", "Amount", "Evidence (automated)"],
+           {"confidence": _PERCENT, "amount": _MONEY})
     book.save(xlsx_path)
     return csv_path, xlsx_path, len(lines)

@@ -129,6 +129,7 @@ def publish_month(
         report_name=client_report_name,
         policy_version=policy_version,
         portfolio_html=figures.portfolio_fair_use(clients),
+        agreement=queries.automation_agreement(con, month),
         finance={"csv": csv_path.name, "xlsx": xlsx_path.name, "lines": finance_lines,
                  "amount": float(clients["out_of_scope_amount"].fillna(0).sum())},
         totals={

@@ -173,3 +173,12 @@ def client_emergencies(con: duckdb.DuckDBPyConnection, client_id: str, month: st
            ORDER BY created_at""",
         [client_id, month],
     ).df()
+
+
+def automation_agreement(con: duckdb.DuckDBPyConnection, month: str) -> list[dict]:
+    """Agreement between automated calls and human decisions, per kind of call."""
+    return con.execute(
+        "SELECT kind, reviewed, agreed, agreement_rate FROM marts.automation_agreement"
+        " WHERE month = ? ORDER BY kind",
+        [month],
+    ).df().to_dict("records")

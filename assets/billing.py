@@ -1,0 +1,105 @@
+"""Separately billable work: out-of-scope tickets with hours, rate and amount, for finance."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from assets.classification import scope_hits
+from assets.facts import ticket_facts
+from assets.partitions import monthly_partitions
+from assets.resources import PipelineSettings
+from assets.staging import register_policy
+from assets.warehouse import ensure_warehouse
+
+# Amount = billable hours logged on the ticket x the rate: the contract's own hourly rate, else the
+# rate card's rate for the ticket's primary (most confident) billable category, else its default.
+# A time entry counts as billable unless it is explicitly marked billable = false.
+_OUT_OF_SCOPE = """
+WITH billable_hits AS (
+    SELECT * FROM marts.scope_hits WHERE month = $month AND billable
+), per_ticket AS (
+    SELECT ticket_id,
+           arg_max(scope_id, confidence) AS primary_category,
+           list(scope_id ORDER BY confidence DESC, scope_id) AS scope_categories,
+           string_agg(scope_id || ': ' || evidence, ' | ' ORDER BY confidence DESC, scope_id)
+               AS evidence,
+           max(confidence) AS confidence,
+           CASE WHEN bool_or(review_status = 'approved') THEN 'approved' ELSE 'unreviewed' END
+               AS review_status,
+           max(reviewer) AS reviewer
+    FROM billable_hits GROUP BY ticket_id
+), hours AS (
+    SELECT ticket_id, sum(minutes) FILTER (WHERE coalesce(billable, true)) / 60.0 AS billable_hours
+    FROM staging.time_entries WHERE month = $month GROUP BY ticket_id
+), priced AS (
+    SELECT p.*, f.client_id, f.created_at, f.subject, c.name AS client_name,
+           coalesce(h.billable_hours, 0) AS billable_hours,
+           coalesce(c.hourly_rate, r.rate, $default_rate) AS hourly_rate,
+           CASE WHEN c.hourly_rate IS NOT NULL THEN 'contract'
+                WHEN r.rate IS NOT NULL THEN 'rate card: ' || p.primary_category
+                ELSE 'rate card default' END AS rate_source
+    FROM per_ticket p
+    JOIN marts.ticket_facts f ON f.ticket_id = p.ticket_id AND f.month = $month
+    JOIN staging.tickets t ON t.ticket_id = p.ticket_id AND t.month = $month
+    JOIN staging.clients c
+      ON c.client_id = t.client_id AND CAST(t.created_local AS DATE) >= c.valid_from
+     AND (c.valid_to IS NULL OR CAST(t.created_local AS DATE) < c.valid_to)
+    LEFT JOIN hours h ON h.ticket_id = p.ticket_id
+    LEFT JOIN policy_rate r ON r.scope_id = p.primary_category
+)
+SELECT client_id, client_name, CAST($month AS DATE) AS month, ticket_id, created_at, subject,
+       scope_categories, primary_category, evidence, confidence, review_status, reviewer,
+       round(billable_hours, 2) AS billable_hours, hourly_rate, rate_source,
+       round(round(billable_hours, 2) * hourly_rate, 2) AS amount, $currency AS currency
+FROM priced
+"""
+
+
+@dg.asset(
+    group_name="marts",
+    kinds={"duckdb"},
+    partitions_def=monthly_partitions,
+    deps=[scope_hits, ticket_facts],
+)
+def out_of_scope(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
+) -> dg.MaterializeResult:
+    """Billable out-of-scope tickets of the month with evidence, hours, rate and amount."""
+    month = context.partition_key
+    policy = settings.policy()
+    params = {"month": month, "default_rate": policy.rate_card.default_hourly_rate,
+              "currency": policy.currency}
+    with duckdb.get_connection() as con:
+        ensure_warehouse(con)
+        register_policy(con, policy)
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM marts.out_of_scope WHERE month = ?", [month])
+        con.execute(f"INSERT INTO marts.out_of_scope BY NAME {_OUT_OF_SCOPE}", params)
+        con.execute("COMMIT")
+        rows, hours, amount = con.execute(
+            "SELECT count(*), sum(billable_hours), sum(amount) FROM marts.out_of_scope WHERE month = ?",
+            [month],
+        ).fetchone()
+    return dg.MaterializeResult(
+        metadata={"row_count": rows, "billable_hours": float(hours or 0),
+                  "amount": float(amount or 0), "currency": policy.currency}
+    )
+
+
+@dg.asset_check(asset=out_of_scope, blocking=True, partitions_def=monthly_partitions)
+def out_of_scope_amounts(
+    context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
+) -> dg.AssetCheckResult:
+    """Every amount is hours x rate, and every line is a ticket flagged billable out of scope."""
+    with duckdb.get_connection() as con:
+        wrong, orphan = con.execute(
+            """SELECT count(*) FILTER (WHERE abs(amount - round(billable_hours * hourly_rate, 2)) > 0.005),
+                      count(*) FILTER (WHERE ticket_id NOT IN (
+                          SELECT ticket_id FROM marts.ticket_facts
+                          WHERE month = $m AND billable_out_of_scope))
+               FROM marts.out_of_scope WHERE month = $m""",
+            {"m": context.partition_key},
+        ).fetchone()
+    return dg.AssetCheckResult(
+        passed=wrong == 0 and orphan == 0,
+        metadata={"amount_mismatches": wrong, "lines_not_flagged_in_facts": orphan},
+    )

@@ -1,0 +1,153 @@
+"""Automated calls on every ticket: scope exclusions and the emergency reading, with human review."""
+
+import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
+
+from assets.business_time import next_opening_sql
+from assets.calendars import business_calendars
+from assets.classify import emergency_sql, scope_hits_sql
+from assets.partitions import monthly_partitions
+from assets.resources import PipelineSettings
+from assets.staging import (
+    staging_review_decisions,
+    staging_tickets,
+    staging_time_entries,
+)
+from assets.warehouse import ensure_warehouse
+from policy.config import PolicyConfig
+
+# The classifiers read two relations: the month's tickets and their time entries, each entry
+# marked outside_hours when it started while the client's business calendar was closed.
+_CLF_INPUTS = [
+    """CREATE OR REPLACE TEMP TABLE clf_tickets AS
+       SELECT ticket_id, subject, description, category, declared_emergency,
+              coalesce(final_priority, triage_priority) AS priority, affected_users
+       FROM staging.tickets WHERE month = $month""",
+    """CREATE OR REPLACE TEMP TABLE clf_entry_open AS """
+    + next_opening_sql(
+        "staging.calendar_intervals",
+        """SELECT e.entry_key AS "key", t.client_id AS calendar_id, e.started_at AS "at"
+           FROM (SELECT *, concat_ws('|', ticket_id, coalesce(entry_id, ''), _source_file, _source_row)
+                           AS entry_key FROM staging.time_entries WHERE month = $month) e
+           JOIN staging.tickets t USING (ticket_id)""",
+    ),
+    """CREATE OR REPLACE TEMP TABLE clf_time AS
+       SELECT e.ticket_id, e.minutes, e.work_type, e.billable, e.note,
+              NOT coalesce(o.is_open, true) AS outside_hours
+       FROM (SELECT *, concat_ws('|', ticket_id, coalesce(entry_id, ''), _source_file, _source_row)
+                       AS entry_key FROM staging.time_entries WHERE month = $month) e
+       LEFT JOIN clf_entry_open o ON o."key" = e.entry_key""",
+]
+
+
+def prepare_inputs(con: duckdb.DuckDBPyConnection, month: str) -> None:
+    """Create the temp tables clf_tickets and clf_time for the month."""
+    for statement in _CLF_INPUTS:
+        con.execute(statement, {"month": month} if "$month" in statement else None)
+
+
+# Review decisions win: an approved id stays (or is added by the reviewer), a rejected one is kept
+# for the audit trail but never billed. A hit is billable unless the contract in force when the
+# ticket was opened includes that id.
+_SCOPE_HITS = """
+WITH automated AS (
+    SELECT ticket_id, scope_id, confidence, evidence, 'automated' AS source FROM clf_hits
+), reviewed AS (
+    SELECT ticket_id, scope_id, verdict, reviewer, decided_at
+    FROM staging.review_decisions WHERE kind = 'scope' AND is_current
+), added AS (
+    SELECT r.ticket_id, r.scope_id, 1.0 AS confidence, 'added by reviewer' AS evidence,
+           'review' AS source
+    FROM reviewed r JOIN clf_tickets t USING (ticket_id)
+    WHERE r.verdict = 'approved'
+      AND NOT EXISTS (SELECT 1 FROM automated a WHERE a.ticket_id = r.ticket_id
+                                                   AND a.scope_id = r.scope_id)
+), hits AS (
+    SELECT * FROM automated UNION ALL SELECT * FROM added
+)
+SELECT h.ticket_id, t.client_id, t.month, h.scope_id, h.confidence, h.evidence, h.source,
+       coalesce(r.verdict, 'unreviewed') AS review_status, r.reviewer, r.decided_at,
+       list_contains(c.included_scope, h.scope_id) AS included_in_contract,
+       coalesce(r.verdict, 'approved') = 'approved'
+           AND NOT list_contains(c.included_scope, h.scope_id) AS billable
+FROM hits h
+JOIN staging.tickets t ON t.ticket_id = h.ticket_id AND t.month = $month
+JOIN staging.clients c
+  ON c.client_id = t.client_id AND CAST(t.created_local AS DATE) >= c.valid_from
+ AND (c.valid_to IS NULL OR CAST(t.created_local AS DATE) < c.valid_to)
+LEFT JOIN reviewed r ON r.ticket_id = h.ticket_id AND r.scope_id = h.scope_id
+"""
+
+
+def _classify(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: str) -> None:
+    prepare_inputs(con, month)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE clf_hits AS {scope_hits_sql(policy)}")
+
+
+@dg.asset(
+    group_name="marts",
+    kinds={"duckdb"},
+    partitions_def=monthly_partitions,
+    deps=[staging_tickets, staging_time_entries, staging_review_decisions, business_calendars],
+)
+def scope_hits(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
+) -> dg.MaterializeResult:
+    """Scope-exclusion hits per ticket with confidence and evidence (automated), review and contract."""
+    month = context.partition_key
+    policy = settings.policy()
+    with duckdb.get_connection() as con:
+        ensure_warehouse(con)
+        _classify(con, policy, month)
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM marts.scope_hits WHERE month = ?", [month])
+        con.execute(f"INSERT INTO marts.scope_hits BY NAME {_SCOPE_HITS}", {"month": month})
+        con.execute("COMMIT")
+        rows, tickets, billable, reviewed = con.execute(
+            """SELECT count(*), count(DISTINCT ticket_id), count(*) FILTER (WHERE billable),
+                      count(*) FILTER (WHERE review_status <> 'unreviewed')
+               FROM marts.scope_hits WHERE month = ?""",
+            [month],
+        ).fetchone()
+    return dg.MaterializeResult(
+        metadata={"row_count": rows, "tickets_with_hits": tickets, "billable_hits": billable,
+                  "reviewed_hits": reviewed}
+    )
+
+
+@dg.asset(
+    group_name="marts",
+    kinds={"duckdb"},
+    partitions_def=monthly_partitions,
+    deps=[staging_tickets],
+)
+def emergency_readings(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
+) -> dg.MaterializeResult:
+    """The policy's reading of each ticket as an emergency or not, with confidence and evidence."""
+    month = context.partition_key
+    policy = settings.policy()
+    with duckdb.get_connection() as con:
+        ensure_warehouse(con)
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE clf_tickets AS
+               SELECT ticket_id, subject, description, category, declared_emergency,
+                      coalesce(final_priority, triage_priority) AS priority, affected_users
+               FROM staging.tickets WHERE month = ?""",
+            [month],
+        )
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM marts.emergency_readings WHERE month = ?", [month])
+        con.execute(
+            f"""INSERT INTO marts.emergency_readings BY NAME
+                SELECT CAST(? AS DATE) AS month, e.* FROM ({emergency_sql(policy)}) e""",
+            [month],
+        )
+        con.execute("COMMIT")
+        rows, qualifies = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE qualifies_emergency)"
+            " FROM marts.emergency_readings WHERE month = ?",
+            [month],
+        ).fetchone()
+    return dg.MaterializeResult(metadata={"row_count": rows, "qualifies_emergency": qualifies})

@@ -1,0 +1,439 @@
+"""Evidence-based ticket classification in DuckDB SQL: scope exclusions and emergency qualification.
+
+Every term, weight and threshold comes from the policy config (`text_matching`,
+`scope_classification`, `scope_exclusions`, `emergency`). Python only turns the config into RE2
+patterns once and writes one set-based SQL statement; DuckDB does the matching for all tickets.
+
+The caller provides two relations (temp views or tables) before running the SQL:
+  clf_tickets(ticket_id, subject, description, category, declared_emergency BOOLEAN,
+              priority VARCHAR, affected_users INTEGER)
+  clf_time(ticket_id, minutes DOUBLE, work_type VARCHAR, billable BOOLEAN, note VARCHAR,
+           outside_hours BOOLEAN)     -- outside_hours: from the client's business calendar
+"""
+
+import re
+from dataclasses import dataclass
+
+from assets.warehouse import sql_literal
+from policy.config import Dampener, MatchRule, PolicyConfig, slot_alternatives, term_tokens
+
+CLF_TICKETS_COLUMNS = ("ticket_id", "subject", "description", "category", "declared_emergency",
+                       "priority", "affected_users")
+CLF_TIME_COLUMNS = ("ticket_id", "minutes", "work_type", "billable", "note", "outside_hours")
+
+# Separators. Text is normalised first: lower case, idioms rewritten, and every clause word prefixed
+# with '~' so that negation (which may not cross '~') stops at "and", "but", "so", ...
+_WORD = r"[\w']+"
+_SEP_TERM = r"[\s\-~/]+"  # between the words of one phrase
+_SEP_NEAR = r"[^\w'.!?;\n]+"  # proximity gaps: may cross commas and clause words, not sentences
+_SEP_NEG = r"[^\w'.!?;:,~\n]+"  # negation scope: stops at punctuation and clause words
+_SENTENCE = "' . '"  # joins subject, description and notes so a gap never spans two of them
+
+
+# --- terms -> RE2 -------------------------------------------------------------------------------
+def _word_regex(word: str, plural: bool) -> str:
+    """One word of a term: `*` any ending, `#` a number, a hyphen optional, plural -s/-es/-ies allowed."""
+    out = ""
+    for ch in word:
+        if ch == "*":
+            out += r"[\w']*"
+        elif ch == "#":
+            out += r"\d+"
+        elif ch == "-":
+            out += r"[\s\-]?"
+        else:
+            out += re.escape(ch)
+    if plural and word[-1].isalpha() and len(word) > 2:
+        # policy -> policies, but day -> days
+        if word[-1] == "y" and len(word) > 2 and word[-2] not in "aeiou":
+            out = out[:-1] + "(?:y|ies)"
+        else:
+            out += "(?:s|es)?"
+    lead = r"\b" if word[0].isalnum() or word[0] == "#" else ""
+    trail = r"\b" if word[-1].isalnum() or word[-1] == "#" else ""
+    return lead + out + trail
+
+
+def _slot_regex(token: str, plural: bool) -> str:
+    """One word slot: alternatives, each a word or a phrase; longest first for readable evidence."""
+    alternatives = sorted(slot_alternatives(token), key=len, reverse=True)
+    regexes = []
+    for alt in alternatives:
+        words = alt.split(" ")
+        regexes.append(_SEP_TERM.join(_word_regex(w, plural) for w in words))
+    return "(?:" + "|".join(regexes) + ")"
+
+
+def term_regex(term: str, gap_words: int, plural: bool = True) -> str:
+    """An RE2 pattern for one config term (syntax: see config/policy.yaml, text_matching)."""
+    tokens = term_tokens(term)
+    out = ""
+    gap = False
+    for token in tokens:
+        if token == "...":
+            gap = True
+            continue
+        optional = token.endswith("?")
+        body = _slot_regex(token[:-1] if optional else token, plural)
+        if out:
+            sep = f"{_SEP_NEAR}(?:{_WORD}{_SEP_NEAR}){{0,{gap_words}}}?" if gap else _SEP_TERM
+            out += f"(?:{sep}{body})?" if optional else sep + body
+        else:
+            out = body
+        gap = False
+    return out
+
+
+def _any_of(terms: list[str], gap_words: int, plural: bool = True) -> str:
+    return "(?:" + "|".join(term_regex(t, gap_words, plural) for t in terms) + ")"
+
+
+def _near(verbs: list[str], objects: list[str], max_gap: int, order: str, gap_words: int) -> str:
+    """A verb family within max_gap words of an object family, in the same sentence."""
+    # verb lists spell out their forms; a plural -s would turn verbs into nouns (drafts, orders)
+    v, o = _any_of(verbs, gap_words, plural=False), _any_of(objects, gap_words)
+    # lazy: the shortest verb-object span, so a negation further along is not swallowed
+    mid = f"{_SEP_NEAR}(?:{_WORD}{_SEP_NEAR}){{0,{max_gap}}}?"
+    forward = f"{v}{mid}{o}"
+    return forward if order == "verb_first" else f"(?:{forward}|{o}{mid}{v})"
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    """SQL that lists the non-negated matches of one pattern in a text column."""
+
+    core: str
+    pre: str
+    post: str
+    pseudo: str
+    interior: str | None = None  # a cue inside a verb-object span negates it ("fix X without Y-ing Z")
+
+    def hits(self, column: str) -> str:
+        """SQL: the matched phrases (VARCHAR[]), negated ones dropped, '~' markers removed."""
+        full = f"(?:{self.pre})?(?:{self.core})(?:{self.post})?"
+        negated = (f"(regexp_matches(m, {sql_literal('^(?:' + self.pre + ')(?:' + self.core + ')')})"
+                   f" AND NOT regexp_matches(m, {sql_literal('^(?:' + self.pseudo + ')')}))"
+                   f" OR regexp_matches(m, {sql_literal('(?:' + self.post + ')$')})")
+        if self.interior:  # pseudo-negations ("no one", "not working") are blanked first
+            negated += (f" OR regexp_matches(regexp_replace(m, {sql_literal(self.pseudo)}, ' ', 'g'),"
+                        f" {sql_literal(self.interior)})")
+        return (f"list_transform(list_filter(regexp_extract_all({column}, {sql_literal(full)}),"
+                f" lambda m: NOT ({negated})),"
+                f" lambda m: trim(replace(regexp_extract(m, {sql_literal(self.core)}), '~', '')))")
+
+
+class _Compiler:
+    """Turns the policy's terms into matchers that share its negation and gap settings."""
+
+    def __init__(self, policy: PolicyConfig) -> None:
+        tm = policy.text_matching
+        self.policy = policy
+        self.gap = tm.gap_words
+        neg = tm.negation
+        cues = _any_of(neg.cues, self.gap, plural=False)
+        k = neg.max_words
+        self.pre = rf"{cues}{_SEP_NEG}(?:{_WORD}{_SEP_NEG}){{0,{k}}}"
+        self.post = (rf"{_SEP_NEG}(?:{_WORD}{_SEP_NEG}){{0,{k}}}{_any_of(neg.after_cues, self.gap, False)}"
+                     if neg.after_cues else r"\b\B")  # \b\B never matches: no after-cues
+        self.pseudo = _any_of(neg.pseudo, self.gap, plural=False) if neg.pseudo else r"\b\B"
+        self.cues = cues
+
+    def matcher(self, core: str, interior: bool = False) -> _Matcher:
+        inside = rf"\w[^\w'~]+{self.cues}" if interior else None  # a cue after the span's first word
+        return _Matcher(core, self.pre, self.post, self.pseudo, inside)
+
+    def rule(self, rule: MatchRule) -> _Matcher:
+        if rule.phrases is not None:
+            return self.matcher(_any_of(rule.phrases, self.gap))
+        if rule.verbs is not None and rule.objects is not None:
+            near = _near(rule.verbs, rule.objects, rule.max_gap, rule.order, self.gap)
+            return self.matcher(near, interior=True)
+        raise ValueError(f"rule '{rule.label}' has no text pattern")
+
+    def dampener(self, dampener: Dampener) -> _Matcher:
+        return self.matcher(_any_of(dampener.phrases, self.gap))
+
+    def terms(self, terms: list[str]) -> _Matcher:
+        return self.matcher(_any_of(terms, self.gap))
+
+    def normalise(self, expr: str) -> str:
+        """SQL: lower-cased text with curly quotes straightened, idioms rewritten, clause words marked."""
+        out = f"lower(replace(replace(coalesce({expr}, ''), '\u2019', ''''), '\u2018', ''''))"
+        for idiom, replacement in self.policy.text_matching.rewrites.items():
+            pattern = term_regex(idiom, self.gap, plural=False)
+            out = f"regexp_replace({out}, {sql_literal(pattern)}, {sql_literal(replacement)}, 'g')"
+        words = self.policy.text_matching.clause_words
+        if words:
+            pattern = r"\b(" + "|".join(re.escape(w) for w in words) + r")\b"
+            out = f"regexp_replace({out}, {sql_literal(pattern)}, '~\\1', 'g')"
+        return out
+
+
+def _values(rows: list[tuple[object, ...]], alias: str, columns: str) -> str:
+    """A VALUES relation of literal rows, named `alias`."""
+    def lit(v: object) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int):
+            return str(v)
+        if isinstance(v, float):
+            return repr(v)
+        return sql_literal(str(v))
+
+    body = ", ".join("(" + ", ".join(lit(v) for v in row) + ")" for row in rows)
+    return f"(VALUES {body}) AS {alias}({columns})"
+
+
+def _in_list(values: list[str]) -> str:
+    return "(" + ", ".join(sql_literal(v) for v in values) + ")"
+
+
+def _unnest(items: list[tuple[int, str]], column: str) -> str:
+    """SQL unnesting one {rule_id, hits} struct per matcher over `column`."""
+    structs = ", ".join(f"{{'rule_id': {i}, 'hits': {expr.replace('__COL__', column)}}}"
+                        for i, expr in items)
+    return f"unnest([{structs}], recursive := true)"
+
+
+# --- scope exclusions ---------------------------------------------------------------------------
+def scope_hits_sql(policy: PolicyConfig) -> str:
+    """SQL over clf_tickets and clf_time: one row per scope exclusion hit.
+
+    Columns: ticket_id, scope_id, confidence DOUBLE (0..1), evidence VARCHAR. Only hits at or above
+    scope_classification.min_confidence are returned.
+    """
+    c = _Compiler(policy)
+    sc = policy.scope_classification
+    ts = sc.time_signals
+    text_rules: list[tuple[int, str]] = []  # (rule id, hits SQL over __COL__)
+    category_rules: list[tuple[int, str]] = []
+    meta: list[tuple[object, ...]] = []  # rule_id, scope_id, kind, label, weight, only_alone
+    next_id = 0
+    for item in policy.scope_exclusions:
+        for rule in item.rules:
+            text_rules.append((next_id, c.rule(rule).hits("__COL__")))
+            meta.append((next_id, item.id, "signal", rule.label, rule.weight, rule.only_alone))
+            next_id += 1
+        for rule in item.category_hints:
+            category_rules.append((next_id, c.rule(rule).hits("__COL__")))
+            meta.append((next_id, item.id, "category", rule.label, rule.weight, rule.only_alone))
+            next_id += 1
+        for damp in item.dampeners:
+            text_rules.append((next_id, c.dampener(damp).hits("__COL__")))
+            meta.append((next_id, item.id, "dampener", damp.label, damp.factor, False))
+            next_id += 1
+    for damp in sc.dampeners:
+        text_rules.append((next_id, c.dampener(damp).hits("__COL__")))
+        meta.extend((next_id, scope_id, "dampener", damp.label, damp.factor, False)
+                    for scope_id in damp.applies_to)
+        next_id += 1
+    project_ids = [s.id for s in policy.scope_exclusions if s.project_work]
+    emergency_values = sorted({"emergency", *policy.priority_map["emergency"]})
+    project_minutes = ts.project_hours * 60
+    rules_rel = _values(meta, "r", "rule_id, scope_id, kind, label, weight, only_alone")
+
+    signals = f"""
+    SELECT h.ticket_id, r.scope_id, r.kind,
+           r.weight * CASE WHEN h.src = 'time-entry notes' THEN {sc.note_weight} ELSE 1 END AS w,
+           r.only_alone, true AS dampenable,
+           r.label || ': "' || array_to_string(list_distinct(h.hits), '", "') || '"'
+               || CASE WHEN h.src = 'text' THEN '' ELSE ' (' || h.src || ')' END AS evidence
+    FROM matched h JOIN {rules_rel} ON r.rule_id = h.rule_id
+    WHERE len(h.hits) > 0 AND r.kind IN ('signal', 'category')
+    UNION ALL
+    SELECT ticket_id, 'onsite', 'time', {ts.onsite_weight}, false, false,
+           'onsite time entries: ' || round(onsite_min)::BIGINT || ' min'
+    FROM state WHERE onsite_min > 0
+    UNION ALL
+    SELECT ticket_id, 'onsite', 'time', {ts.travel_weight}, false, false,
+           'travel time entries: ' || round(travel_min)::BIGINT || ' min'
+    FROM state WHERE travel_min > 0
+    UNION ALL
+    SELECT ticket_id, 'planned_after_hours', 'time',
+           {ts.after_hours_weight} * CASE WHEN project_sized THEN {ts.after_hours_project_factor} ELSE 1 END,
+           false, false,
+           'billable work outside business hours: ' || round(after_min)::BIGINT || ' of '
+               || round(billable_min)::BIGINT || ' billable min, not an emergency'
+    FROM state
+    WHERE NOT emergency_work AND after_min >= {ts.after_hours_min_minutes}
+      AND after_min >= {ts.after_hours_min_share} * billable_min
+    """
+    # Hours on a project-sized ticket corroborate the project-type exclusion the text points to most.
+    support = f"""
+    SELECT b.ticket_id, b.scope_id, 'time' AS kind, {ts.project_support_weight} AS w,
+           false AS only_alone, true AS dampenable,
+           'project-sized: ' || round(st.total_min / 60, 1) || ' h logged' AS evidence
+    FROM (
+        SELECT ticket_id, scope_id,
+               row_number() OVER (PARTITION BY ticket_id
+                                  ORDER BY sum(ln(1 - least(w, 0.999))), scope_id) AS rank
+        FROM base_signals
+        WHERE NOT only_alone AND kind <> 'time' AND scope_id IN {_in_list(project_ids)}
+        GROUP BY ticket_id, scope_id
+    ) b JOIN state st USING (ticket_id)
+    WHERE b.rank = 1 AND st.project_sized
+    """
+    # On its own, a project-sized ticket suggests structured project work (lower confidence).
+    fallback = f"""
+    SELECT ticket_id, 'structured_project' AS scope_id, 'time' AS kind, {ts.project_weight} AS w,
+           true AS only_alone, false AS dampenable,
+           'project-sized: ' || round(total_min / 60, 1) || ' h logged (>= {ts.project_hours:g} h),'
+               || ' no other exclusion found' AS evidence
+    FROM state WHERE project_sized
+    """
+
+    def scored(signal_rel: str) -> str:
+        return f"""
+        SELECT s.ticket_id, s.scope_id,
+               1 - (1 - coalesce(any_value(d.factor), 1)
+                        * (1 - exp(coalesce(sum(ln(1 - least(s.w, 0.999))) FILTER (WHERE s.dampenable), 0))))
+                   * exp(coalesce(sum(ln(1 - least(s.w, 0.999))) FILTER (WHERE NOT s.dampenable), 0))
+                   AS confidence,
+               string_agg(s.evidence, '; ' ORDER BY s.w DESC, s.evidence)
+                   || coalesce('; dampened by ' || any_value(d.evidence), '') AS evidence
+        FROM {signal_rel} s LEFT JOIN damp d USING (ticket_id, scope_id)
+        GROUP BY s.ticket_id, s.scope_id"""
+
+    min_conf = sc.min_confidence
+    return f"""
+WITH tickets AS (
+    SELECT ticket_id,
+           {c.normalise(f"coalesce(subject, '') || {_SENTENCE} || coalesce(description, '')")} AS txt,
+           {c.normalise('category')} AS cat,
+           lower(trim(coalesce(priority, ''))) AS priority_key
+    FROM clf_tickets
+), notes AS (
+    SELECT ticket_id, {c.normalise(f"string_agg(note, {_SENTENCE})")} AS txt
+    FROM clf_time WHERE trim(coalesce(note, '')) <> '' GROUP BY ticket_id
+), docs AS (
+    SELECT ticket_id, 'text' AS src, txt FROM tickets
+    UNION ALL SELECT ticket_id, 'time-entry notes', txt FROM notes
+), matched AS (
+    SELECT ticket_id, src, {_unnest(text_rules, 'txt')} FROM docs
+    UNION ALL
+    SELECT ticket_id, 'category "' || cat || '"' AS src, {_unnest(category_rules, 'cat')}
+    FROM tickets WHERE cat <> ''
+), time_agg AS (
+    SELECT ticket_id,
+           sum(minutes) AS total_min,
+           coalesce(sum(minutes) FILTER (WHERE lower(trim(work_type)) IN {_in_list(ts.onsite_work_types)}), 0)
+               AS onsite_min,
+           coalesce(sum(minutes) FILTER (WHERE lower(trim(work_type)) IN {_in_list(ts.travel_work_types)}), 0)
+               AS travel_min,
+           -- unknown billability counts as billable: the entry was logged against the ticket
+           coalesce(sum(minutes) FILTER (WHERE coalesce(billable, true)), 0) AS billable_min,
+           coalesce(sum(minutes) FILTER (WHERE coalesce(billable, true) AND outside_hours), 0) AS after_min
+    FROM clf_time GROUP BY ticket_id
+), state AS (
+    SELECT t.ticket_id,
+           coalesce(a.total_min, 0) AS total_min,
+           coalesce(a.onsite_min, 0) AS onsite_min,
+           coalesce(a.travel_min, 0) AS travel_min,
+           coalesce(a.billable_min, 0) AS billable_min,
+           coalesce(a.after_min, 0) AS after_min,
+           coalesce(a.total_min, 0) >= {project_minutes} AS project_sized,
+           -- emergency response outside hours is not *planned* after-hours work
+           coalesce(e.qualifies_emergency, false)
+               OR t.priority_key IN {_in_list(emergency_values)} AS emergency_work
+    FROM tickets t
+    LEFT JOIN time_agg a USING (ticket_id)
+    LEFT JOIN ({emergency_sql(policy)}) e USING (ticket_id)
+), damp AS (
+    SELECT h.ticket_id, r.scope_id, exp(sum(ln(r.weight))) AS factor,
+           string_agg(r.label || ' "' || array_to_string(list_distinct(h.hits), '", "') || '"', '; ')
+               AS evidence
+    FROM matched h JOIN {rules_rel} ON r.rule_id = h.rule_id
+    WHERE r.kind = 'dampener' AND h.src = 'text' AND len(h.hits) > 0
+    GROUP BY h.ticket_id, r.scope_id
+), base_signals AS ({signals}
+), all_signals AS (
+    SELECT * FROM base_signals UNION ALL {support} UNION ALL {fallback}
+), first_pass AS ({scored("(SELECT * FROM all_signals WHERE NOT only_alone)")}
+), found AS (
+    SELECT ticket_id, scope_id FROM first_pass WHERE confidence >= {min_conf}
+), final AS ({scored('''(SELECT * FROM all_signals s WHERE NOT s.only_alone OR NOT EXISTS (
+        SELECT 1 FROM found f WHERE f.ticket_id = s.ticket_id AND f.scope_id <> s.scope_id))''')}
+)
+SELECT ticket_id, scope_id, round(confidence::DOUBLE, 3) AS confidence, evidence
+FROM final WHERE confidence >= {min_conf}
+ORDER BY ticket_id, scope_id
+"""
+
+
+# --- emergency ----------------------------------------------------------------------------------
+def emergency_sql(policy: PolicyConfig) -> str:
+    """SQL over clf_tickets: one row per ticket with the policy's own emergency assessment.
+
+    Columns: ticket_id, qualifies_emergency BOOLEAN, emergency_confidence DOUBLE (0..1),
+    emergency_evidence VARCHAR. Declared emergency and priority are not evidence.
+    """
+    c = _Compiler(policy)
+    em = policy.emergency
+    columns: list[str] = []  # list columns of the matches CTE
+
+    def col(name: str, matcher: _Matcher) -> str:
+        columns.append(f"{matcher.hits('txt')} AS {name}")
+        return name
+
+    sets = {name: col(f"set_{name}", c.terms(terms)) for name, terms in em.term_sets.items()}
+
+    def shown(column: str) -> str:
+        return f"""'"' || array_to_string(list_distinct({column})[1:3], '", "') || '"'"""
+
+    def set_met(name: str) -> tuple[str, str]:
+        met = f"len({sets[name]}) > 0"
+        seen = shown(sets[name])
+        if name == "several_users":  # affected_users counts as evidence of breadth
+            met = f"({met} OR coalesce(affected_users, 0) >= {em.min_affected_users})"
+            seen = (f"concat_ws(', ', CASE WHEN len({sets[name]}) > 0 THEN {seen} END,"
+                    f" CASE WHEN coalesce(affected_users, 0) >= {em.min_affected_users}"
+                    f" THEN affected_users || ' affected users' END)")
+        return met, seen
+
+    criteria_conf: list[str] = []
+    evidence_parts: list[str] = []
+    for criterion in em.criteria:
+        terms = []
+        for i, rule in enumerate(criterion.rules):
+            if rule.all_of:
+                parts = [set_met(n) for n in rule.all_of]
+                cond = " AND ".join(p[0] for p in parts)
+                seen = " || ' + ' || ".join(p[1] for p in parts)
+            else:
+                name = col(f"r_{criterion.id}_{i}", c.rule(rule))
+                cond, seen = f"len({name}) > 0", shown(name)
+            terms.append(f"(1 - CASE WHEN {cond} THEN {rule.weight} ELSE 0 END)")
+            evidence_parts.append(
+                f"CASE WHEN {cond} THEN {sql_literal(criterion.id.replace('_', ' ') + ': ' + rule.label)}"
+                f" || ' ' || {seen} END")
+        factors = []
+        for j, damp in enumerate(em.dampeners):
+            if criterion.id in damp.applies_to:
+                name = f"d_{j}"
+                factors.append(f"CASE WHEN len({name}) > 0 THEN {damp.factor} ELSE 1 END")
+        signal = "(1 - " + (" * ".join(terms) or "1") + ")"
+        criteria_conf.append(" * ".join([signal, *factors]))
+    for j, damp in enumerate(em.dampeners):
+        name = col(f"d_{j}", c.dampener(damp))
+        evidence_parts.append(f"CASE WHEN len({name}) > 0 THEN {sql_literal('dampened: ' + damp.label)}"
+                              f" || ' ' || {shown(name)} || ' (x{damp.factor:g})' END")
+    confidence = criteria_conf[0] if len(criteria_conf) == 1 else f"greatest({', '.join(criteria_conf)})"
+    return f"""
+WITH t AS (
+    SELECT ticket_id, affected_users,
+           {c.normalise(f"coalesce(subject, '') || {_SENTENCE} || coalesce(description, '')")} AS txt
+    FROM clf_tickets
+), m AS (
+    SELECT ticket_id, affected_users, {', '.join(columns)} FROM t
+), s AS (
+    SELECT ticket_id, ({confidence})::DOUBLE AS confidence,
+           concat_ws('; ', {', '.join(evidence_parts)}) AS evidence
+    FROM m
+)
+SELECT ticket_id,
+       confidence >= {em.min_confidence} AS qualifies_emergency,
+       round(confidence::DOUBLE, 3) AS emergency_confidence,
+       CASE WHEN evidence = '' THEN 'no emergency signal in the text' ELSE evidence END
+           AS emergency_evidence
+FROM s
+"""

@@ -1,0 +1,285 @@
+"""Score the scope-exclusion and emergency classifiers (assets/classify.py).
+
+Two data sets: (a) hand-labelled tickets in evaluation/labelled_tickets.csv, written in wording the demo
+generator never uses; (b) a freshly generated demo MSP with its ground truth. Prints per-category
+precision/recall/F1, macro-F1, emergency precision/recall and confusion tables as markdown.
+
+    python -m evaluation.evaluate                      # both data sets
+    python -m evaluation.evaluate --no-demo --errors   # labelled set only, list the misses
+
+time_entries in the labelled file: entries separated by ';', each `work_type:minutes[:flag...][:note]`
+with flags `after` (outside the client's business hours) and `nb` (not billable); anything else is the
+entry's note. Example: `travel:40;onsite:210`, `remote:180:after:Upgrade applied`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from assets.classify import emergency_sql, scope_hits_sql
+from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfig, default_policy
+
+LABELLED = Path(__file__).with_name("labelled_tickets.csv")
+NONE = "(none)"
+
+
+@dataclass
+class Dataset:
+    """Tickets and time entries in the classifier's input shape, plus the truth to score against."""
+
+    name: str
+    tickets: pd.DataFrame  # clf_tickets columns
+    time: pd.DataFrame  # clf_time columns
+    truth: pd.DataFrame  # ticket_id, true_scope (set of ids), true_emergency (bool)
+    subjects: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Scores:
+    """Everything the report prints, for one data set."""
+
+    name: str
+    tickets: int
+    per_category: pd.DataFrame  # scope_id, support, tp, fp, fn, precision, recall, f1
+    scope_macro_f1: float
+    scope_confusion: pd.DataFrame  # true label x predicted label counts
+    emergency_confusion: pd.DataFrame
+    emergency_precision: float
+    emergency_recall: float
+    declared_precision: float  # the client's own declaration, for comparison
+    declared_recall: float
+    errors: list[str]
+
+
+def _parse_bool(value: object) -> bool:
+    return str(value).strip().lower() in {"true", "t", "yes", "y", "1"}
+
+
+def parse_time_entries(ticket_id: str, spec: str) -> list[dict[str, object]]:
+    """Expand a compact time_entries cell into clf_time rows (format: see module docstring)."""
+    rows: list[dict[str, object]] = []
+    for entry in filter(None, (e.strip() for e in str(spec or "").split(";"))):
+        work_type, minutes, *rest = (p.strip() for p in entry.split(":"))
+        flags = {p.lower() for p in rest if p.lower() in {"after", "nb"}}
+        note = ":".join(p for p in rest if p.lower() not in {"after", "nb"})
+        rows.append({"ticket_id": ticket_id, "minutes": float(minutes), "work_type": work_type,
+                     "billable": "nb" not in flags, "note": note or None,
+                     "outside_hours": "after" in flags})
+    return rows
+
+
+def _scope_set(value: object) -> frozenset[str]:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return frozenset()
+    return frozenset(s.strip() for s in str(value).split(";") if s.strip())
+
+
+def load_labelled(path: Path = LABELLED) -> Dataset:
+    """The hand-labelled tickets as classifier input and truth."""
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    tickets = pd.DataFrame({
+        "ticket_id": df["ticket_id"], "subject": df["subject"], "description": df["description"],
+        "category": df["category"], "declared_emergency": df["declared_emergency"].map(_parse_bool),
+        "priority": None,
+        "affected_users": pd.to_numeric(df["affected_users"], errors="coerce").fillna(1).astype(int),
+    })
+    time_rows = [row for tid, spec in zip(df["ticket_id"], df["time_entries"], strict=True)
+                 for row in parse_time_entries(tid, spec)]
+    time = pd.DataFrame(time_rows, columns=["ticket_id", "minutes", "work_type", "billable", "note",
+                                            "outside_hours"])
+    truth = pd.DataFrame({"ticket_id": df["ticket_id"], "true_scope": df["true_scope"].map(_scope_set),
+                          "true_emergency": df["true_emergency"].map(_parse_bool)})
+    return Dataset("hand-labelled tickets", tickets, time, truth,
+                   dict(zip(df["ticket_id"], df["subject"], strict=True)))
+
+
+def load_demo(seed: int = 7, clients: int = 12, months: int = 6, end_month: str = "2026-10") -> Dataset:
+    """Generate a demo MSP into a temp dir and read it back as classifier input and truth.
+
+    outside_hours is approximated as the entry's local time (client's zone) before 08:00, from 18:00,
+    or on a Saturday or Sunday; the pipeline uses the client's real calendar instead.
+    """
+    from demo.generate import generate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        landing, truth_dir = Path(tmp) / "landing", Path(tmp) / "truth"
+        generate(landing, truth_dir, seed=seed, clients=clients, months=months, end_month=end_month)
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        tickets = con.execute(f"""
+            SELECT ticket_id, subject, description, category,
+                   lower(declared_emergency) = 'true' AS declared_emergency,
+                   triage_priority AS priority, try_cast(affected_users AS INTEGER) AS affected_users
+            FROM read_csv('{landing}/tickets/*.csv', all_varchar = true, filename = true)
+            QUALIFY row_number() OVER (PARTITION BY ticket_id ORDER BY filename DESC) = 1
+        """).df()
+        time = con.execute(f"""
+            WITH tz AS (
+                SELECT client_id, any_value(timezone) AS timezone
+                FROM read_csv('{landing}/clients/clients.csv', all_varchar = true) GROUP BY client_id
+            ), t AS (
+                SELECT ticket_id, client_id
+                FROM read_csv('{landing}/tickets/*.csv', all_varchar = true) GROUP BY ALL
+            ), e AS (
+                SELECT e.ticket_id, e.minutes::DOUBLE AS minutes, e.work_type,
+                       e.billable::BOOLEAN AS billable, e.note,
+                       timezone(tz.timezone, e.started_at::TIMESTAMPTZ) AS local_start
+                FROM read_json('{landing}/time_entries/*.jsonl', format = 'newline_delimited') e
+                JOIN t USING (ticket_id) JOIN tz USING (client_id)
+            )
+            SELECT ticket_id, minutes, work_type, billable, note,
+                   hour(local_start) < 8 OR hour(local_start) >= 18
+                       OR isodow(local_start) IN (6, 7) AS outside_hours
+            FROM e
+        """).df()
+        truth = pd.read_csv(truth_dir / "tickets_truth.csv", dtype=str, keep_default_na=False)
+    truth = pd.DataFrame({"ticket_id": truth["ticket_id"],
+                          "true_scope": truth["true_scope_exclusion"].map(_scope_set),
+                          "true_emergency": truth["true_emergency"].map(_parse_bool)})
+    return Dataset(f"demo generator (seed {seed}, {clients} clients, {months} months)", tickets, time,
+                   truth, dict(zip(tickets["ticket_id"], tickets["subject"], strict=True)))
+
+
+def classify(data: Dataset, policy: PolicyConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run both classifiers over a data set: (scope hits, emergency assessment)."""
+    con = duckdb.connect()
+    con.register("tickets_df", data.tickets)
+    con.register("time_df", data.time)
+    con.execute("""CREATE TEMP TABLE clf_tickets AS
+        SELECT ticket_id::VARCHAR AS ticket_id, subject::VARCHAR AS subject,
+               description::VARCHAR AS description, category::VARCHAR AS category,
+               declared_emergency::BOOLEAN AS declared_emergency, priority::VARCHAR AS priority,
+               affected_users::INTEGER AS affected_users
+        FROM tickets_df""")
+    con.execute("""CREATE TEMP TABLE clf_time AS
+        SELECT ticket_id::VARCHAR AS ticket_id, minutes::DOUBLE AS minutes,
+               work_type::VARCHAR AS work_type, billable::BOOLEAN AS billable, note::VARCHAR AS note,
+               outside_hours::BOOLEAN AS outside_hours
+        FROM time_df""")
+    hits = con.execute(scope_hits_sql(policy)).df()
+    emergency = con.execute(emergency_sql(policy)).df()
+    return hits, emergency
+
+
+def _ratio(num: int, den: int) -> float:
+    return num / den if den else 0.0
+
+
+def score(data: Dataset, hits: pd.DataFrame, emergency: pd.DataFrame) -> Scores:
+    """Per-category and emergency metrics against the data set's truth."""
+    predicted = hits.groupby("ticket_id")["scope_id"].agg(frozenset).to_dict()
+    truth = data.truth.set_index("ticket_id")
+    rows, errors = [], []
+    confusion: dict[tuple[str, str], int] = {}
+    for tid, row in truth.iterrows():
+        true_ids, pred_ids = row["true_scope"], predicted.get(tid, frozenset())
+        for t in sorted(true_ids) or [NONE]:
+            for p in sorted(pred_ids) or [NONE]:
+                confusion[(t, p)] = confusion.get((t, p), 0) + 1
+        if true_ids != pred_ids:
+            errors.append(f"{tid} scope truth={sorted(true_ids)} predicted={sorted(pred_ids)}"
+                          f" | {data.subjects.get(tid, '')}")
+    for scope_id in SCOPE_EXCLUSION_IDS:
+        tp = fp = fn = 0
+        for tid, row in truth.iterrows():
+            t, p = scope_id in row["true_scope"], scope_id in predicted.get(tid, frozenset())
+            tp, fp, fn = tp + (t and p), fp + (p and not t), fn + (t and not p)
+        precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+        rows.append({"scope_id": scope_id, "support": tp + fn, "tp": tp, "fp": fp, "fn": fn,
+                     "precision": precision, "recall": recall,
+                     "f1": _ratio(2 * precision * recall, precision + recall)})
+    per_category = pd.DataFrame(rows)
+    labels = [*SCOPE_EXCLUSION_IDS, NONE]
+    scope_confusion = pd.DataFrame(
+        [[confusion.get((t, p), 0) for p in labels] for t in labels], index=labels, columns=labels)
+    scope_confusion = scope_confusion.loc[scope_confusion.sum(axis=1) > 0,
+                                          scope_confusion.sum(axis=0) > 0]
+
+    em = emergency.set_index("ticket_id")
+    declared = data.tickets.set_index("ticket_id")["declared_emergency"].astype(bool)
+    joined = truth.join(em, how="left")
+    pred = joined["qualifies_emergency"].fillna(False).astype(bool)
+    true = joined["true_emergency"].astype(bool)
+    decl = declared.reindex(joined.index).fillna(False).astype(bool)
+    tp, fp = int((pred & true).sum()), int((pred & ~true).sum())
+    fn, tn = int((~pred & true).sum()), int((~pred & ~true).sum())
+    for tid in joined.index[pred != true]:
+        errors.append(f"{tid} emergency truth={bool(true[tid])} predicted={bool(pred[tid])}"
+                      f" ({em.loc[tid, 'emergency_confidence']:.2f}) | {data.subjects.get(tid, '')}")
+    emergency_confusion = pd.DataFrame(
+        [[tp, fn], [fp, tn]], index=["truly emergency", "not an emergency"],
+        columns=["assessed emergency", "assessed not"])
+    return Scores(
+        name=data.name, tickets=len(truth), per_category=per_category,
+        # a category absent from both truth and predictions has no F1; it does not count either way
+        scope_macro_f1=float(per_category.loc[per_category[["tp", "fp", "fn"]].sum(axis=1) > 0, "f1"].mean()),
+        scope_confusion=scope_confusion,
+        emergency_confusion=emergency_confusion, emergency_precision=_ratio(tp, tp + fp),
+        emergency_recall=_ratio(tp, tp + fn),
+        declared_precision=_ratio(int((decl & true).sum()), int(decl.sum())),
+        declared_recall=_ratio(int((decl & true).sum()), int(true.sum())), errors=errors)
+
+
+def evaluate(data: Dataset, policy: PolicyConfig | None = None) -> Scores:
+    """Classify a data set and score it."""
+    hits, emergency = classify(data, policy or default_policy())
+    return score(data, hits, emergency)
+
+
+def _table(df: pd.DataFrame, index: bool = False) -> str:
+    """A small markdown table without extra dependencies."""
+    frame = df.reset_index() if index else df
+    header = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    for row in frame.itertuples(index=False):
+        cells = [f"{v:.2f}" if isinstance(v, float) else str(v) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def markdown(scores: Scores) -> str:
+    """The report for one data set."""
+    return "\n\n".join([
+        f"### {scores.name} ({scores.tickets} tickets)",
+        _table(scores.per_category),
+        f"**Scope macro-F1: {scores.scope_macro_f1:.3f}**",
+        "Scope confusion (rows: true label, columns: predicted label; a ticket with several labels"
+        " counts once per pair; `(none)` = no exclusion):",
+        _table(scores.scope_confusion.rename_axis("true \\ predicted"), index=True),
+        f"**Emergency precision {scores.emergency_precision:.3f}, recall {scores.emergency_recall:.3f}**"
+        f" (the client's own declaration: precision {scores.declared_precision:.3f},"
+        f" recall {scores.declared_recall:.3f})",
+        _table(scores.emergency_confusion.rename_axis("truth"), index=True),
+    ])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--labelled", type=Path, default=LABELLED)
+    parser.add_argument("--no-demo", action="store_true", help="skip the demo generator's ground truth")
+    parser.add_argument("--demo-seed", type=int, default=7)
+    parser.add_argument("--demo-clients", type=int, default=12)
+    parser.add_argument("--demo-months", type=int, default=6)
+    parser.add_argument("--errors", action="store_true", help="list every misclassified ticket")
+    args = parser.parse_args()
+    policy = default_policy()
+    sets = [load_labelled(args.labelled)]
+    if not args.no_demo:
+        sets.append(load_demo(args.demo_seed, args.demo_clients, args.demo_months))
+    print(f"# Classifier evaluation (policy {policy.version})")
+    for data in sets:
+        scores = evaluate(data, policy)
+        print("\n" + markdown(scores))
+        if args.errors:
+            print("\nMisclassified:\n" + "\n".join(f"- {e}" for e in scores.errors))
+
+
+if __name__ == "__main__":
+    main()
