@@ -1,4 +1,4 @@
-"""Separately billable work: out-of-scope tickets with hours, rate and amount, for finance."""
+"""Separately billable work: out-of-scope tickets and uncovered after-hours emergency work."""
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -45,12 +45,40 @@ WITH billable_hits AS (
      AND (c.valid_to IS NULL OR CAST(t.created_local AS DATE) < c.valid_to)
     LEFT JOIN hours h ON h.ticket_id = p.ticket_id
     LEFT JOIN policy_rate r ON r.scope_id = p.primary_category
+), after_hours AS (
+    -- Emergency work outside business hours for a client without after-hours cover: the policy
+    -- offers that response only where contracted, so it is billed, at the contract's rate or the
+    -- rate card's after-hours emergency rate.
+    SELECT f.ticket_id, 'after_hours_emergency' AS primary_category,
+           CAST([] AS VARCHAR[]) AS scope_categories,
+           concat(CAST(round(f.after_hours_emergency_minutes) AS BIGINT),
+                  ' min of emergency work outside business hours; the contract has no after-hours',
+                  ' cover (emergency confirmed by ', f.confirmed_by, ')') AS evidence,
+           1.0 AS confidence,
+           CASE WHEN f.confirmed_by LIKE 'review by %' THEN 'approved' ELSE 'unreviewed' END
+               AS review_status,
+           CASE WHEN f.confirmed_by LIKE 'review by %' THEN substr(f.confirmed_by, 11) END
+               AS reviewer,
+           f.client_id, f.created_at, f.subject, c.name AS client_name,
+           f.after_hours_emergency_minutes / 60.0 AS billable_hours,
+           coalesce(c.hourly_rate, $after_hours_rate, $default_rate) AS hourly_rate,
+           CASE WHEN c.hourly_rate IS NOT NULL THEN 'contract'
+                WHEN $after_hours_rate IS NOT NULL THEN 'rate card: after_hours_emergency'
+                ELSE 'rate card default' END AS rate_source
+    FROM marts.ticket_facts f
+    JOIN staging.tickets t ON t.ticket_id = f.ticket_id AND t.month = $month
+    JOIN staging.clients c
+      ON c.client_id = t.client_id AND CAST(t.created_local AS DATE) >= c.valid_from
+     AND (c.valid_to IS NULL OR CAST(t.created_local AS DATE) < c.valid_to)
+    WHERE f.month = $month AND f.after_hours_emergency_billable
+), lines AS (
+    SELECT * FROM priced UNION ALL BY NAME SELECT * FROM after_hours
 )
 SELECT client_id, client_name, CAST($month AS DATE) AS month, ticket_id, created_at, subject,
        scope_categories, primary_category, evidence, confidence, review_status, reviewer,
        round(billable_hours, 2) AS billable_hours, hourly_rate, rate_source,
        round(round(billable_hours, 2) * hourly_rate, 2) AS amount, $currency AS currency
-FROM priced
+FROM lines
 """
 
 
@@ -67,7 +95,7 @@ def out_of_scope(
     month = context.partition_key
     policy = settings.policy()
     params = {"month": month, "default_rate": policy.rate_card.default_hourly_rate,
-              "currency": policy.currency}
+              "after_hours_rate": policy.rate_card.after_hours_emergency, "currency": policy.currency}
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
         register_policy(con, policy)
@@ -89,13 +117,13 @@ def out_of_scope(
 def out_of_scope_amounts(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 ) -> dg.AssetCheckResult:
-    """Every amount is hours x rate, and every line is a ticket flagged billable out of scope."""
+    """Every amount is hours x rate, and every line is a ticket flagged billable in the facts."""
     with duckdb.get_connection() as con:
         wrong, orphan = con.execute(
             """SELECT count(*) FILTER (WHERE abs(amount - round(billable_hours * hourly_rate, 2)) > 0.005),
                       count(*) FILTER (WHERE ticket_id NOT IN (
                           SELECT ticket_id FROM marts.ticket_facts
-                          WHERE month = $m AND billable_out_of_scope))
+                          WHERE month = $m AND (billable_out_of_scope OR after_hours_emergency_billable)))
                FROM marts.out_of_scope WHERE month = $m""",
             {"m": context.partition_key},
         ).fetchone()

@@ -4,7 +4,6 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from assets.business_time import next_opening_sql
 from assets.calendars import business_calendars
 from assets.classify import emergency_sql, scope_hits_sql
 from assets.partitions import monthly_partitions
@@ -17,34 +16,23 @@ from assets.staging import (
 from assets.warehouse import ensure_warehouse
 from policy.config import PolicyConfig
 
-# The classifiers read two relations: the month's tickets and their time entries, each entry
-# marked outside_hours when it started while the client's business calendar was closed.
+# The classifiers read two relations: the month's tickets and their time entries (each entry is
+# marked outside_hours in staging when it started while the client's calendar was closed).
 _CLF_INPUTS = [
     """CREATE OR REPLACE TEMP TABLE clf_tickets AS
        SELECT ticket_id, subject, description, category, declared_emergency,
               coalesce(final_priority, triage_priority) AS priority, affected_users
        FROM staging.tickets WHERE month = $month""",
-    """CREATE OR REPLACE TEMP TABLE clf_entry_open AS """
-    + next_opening_sql(
-        "staging.calendar_intervals",
-        """SELECT e.entry_key AS "key", t.client_id AS calendar_id, e.started_at AS "at"
-           FROM (SELECT *, concat_ws('|', ticket_id, coalesce(entry_id, ''), _source_file, _source_row)
-                           AS entry_key FROM staging.time_entries WHERE month = $month) e
-           JOIN staging.tickets t USING (ticket_id)""",
-    ),
     """CREATE OR REPLACE TEMP TABLE clf_time AS
-       SELECT e.ticket_id, e.minutes, e.work_type, e.billable, e.note,
-              NOT coalesce(o.is_open, true) AS outside_hours
-       FROM (SELECT *, concat_ws('|', ticket_id, coalesce(entry_id, ''), _source_file, _source_row)
-                       AS entry_key FROM staging.time_entries WHERE month = $month) e
-       LEFT JOIN clf_entry_open o ON o."key" = e.entry_key""",
+       SELECT ticket_id, minutes, work_type, billable, note, coalesce(outside_hours, false) AS outside_hours
+       FROM staging.time_entries WHERE month = $month""",
 ]
 
 
 def prepare_inputs(con: duckdb.DuckDBPyConnection, month: str) -> None:
     """Create the temp tables clf_tickets and clf_time for the month."""
     for statement in _CLF_INPUTS:
-        con.execute(statement, {"month": month} if "$month" in statement else None)
+        con.execute(statement, {"month": month})
 
 
 # Review decisions win: an approved id stays (or is added by the reviewer), a rejected one is kept

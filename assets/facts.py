@@ -70,8 +70,15 @@ WITH t AS (
     SELECT ticket_id, verdict = 'confirmed' AS confirmed, reviewer
     FROM staging.review_decisions WHERE kind = 'emergency' AND is_current
 ), logged AS (
-    SELECT ticket_id, sum(minutes) AS logged_minutes
+    SELECT ticket_id, sum(minutes) AS logged_minutes,
+           coalesce(sum(minutes) FILTER (WHERE outside_hours AND coalesce(billable, true)), 0)
+               AS outside_hours_minutes
     FROM staging.time_entries WHERE month = $month GROUP BY ticket_id
+), cover AS (
+    SELECT t.ticket_id, c.after_hours_coverage
+    FROM t JOIN staging.clients c
+      ON c.client_id = t.client_id AND CAST(t.created_local AS DATE) >= c.valid_from
+     AND (c.valid_to IS NULL OR CAST(t.created_local AS DATE) < c.valid_to)
 ), facts AS (
 SELECT t.ticket_id, t.client_id, t.month, t.created_at, t.requester, t.subject, t.category,
        t.source, coalesce(t.final_priority, t.triage_priority) AS priority,
@@ -92,6 +99,13 @@ SELECT t.ticket_id, t.client_id, t.month, t.created_at, t.requester, t.subject, 
            ELSE 'own'
        END AS unit_rule,
        coalesce(l.logged_minutes, 0) AS logged_minutes,
+       -- Policy section 6: after-hours emergency response only where contracted; otherwise the
+       -- emergency work done outside hours is billed separately.
+       CASE WHEN coalesce(er.confirmed, t.final_priority = 'emergency')
+            THEN coalesce(l.outside_hours_minutes, 0) ELSE 0 END AS after_hours_emergency_minutes,
+       coalesce(er.confirmed, t.final_priority = 'emergency', false)
+           AND NOT coalesce(cv.after_hours_coverage, false)
+           AND coalesce(l.outside_hours_minutes, 0) > 0 AS after_hours_emergency_billable,
        coalesce(sc.categories, []) AS scope_categories,
        coalesce(sc.billable, false) AS billable_out_of_scope,
        er_auto.qualifies_emergency, er_auto.emergency_confidence, er_auto.emergency_evidence,
@@ -110,6 +124,7 @@ LEFT JOIN burst_member pb ON pb.ticket_id = t.parent_ticket_id
 LEFT JOIN logged l ON l.ticket_id = t.ticket_id
 LEFT JOIN emergency_review er ON er.ticket_id = t.ticket_id
 LEFT JOIN scope sc ON sc.ticket_id = t.ticket_id
+LEFT JOIN cover cv ON cv.ticket_id = t.ticket_id
 LEFT JOIN marts.emergency_readings er_auto ON er_auto.ticket_id = t.ticket_id AND er_auto.month = $month
 )
 -- One interruption is one emergency or none: a follow-up report ("same here") rarely says how

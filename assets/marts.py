@@ -89,7 +89,8 @@ WITH window_days AS (
     FROM marts.ticket_facts WHERE month = $month AND NOT is_provider_initiated
     GROUP BY client_id
 ), oos AS (
-    SELECT client_id, count(*) AS tickets, sum(billable_hours) AS hours, sum(amount) AS amount
+    SELECT client_id, count(DISTINCT ticket_id) AS tickets, sum(billable_hours) AS hours,
+           sum(amount) AS amount
     FROM marts.out_of_scope WHERE month = $month GROUP BY client_id
 ), current AS (
     SELECT m.*, m.standard_units / m.seats AS units_per_seat, p.limit_per_seat,

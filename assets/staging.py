@@ -6,6 +6,7 @@ import duckdb
 import holidays
 from dagster_duckdb import DuckDBResource
 
+from assets.business_time import next_opening_sql
 from assets.partitions import monthly_partitions
 from assets.raw import (
     raw_clients,
@@ -404,24 +405,52 @@ def staging_ticket_events(
     group_name="staging",
     kinds={"duckdb"},
     partitions_def=monthly_partitions,
-    deps=[staging_tickets, raw_time_entries],
+    # By key: assets.calendars builds on staging_clients from this module.
+    deps=[staging_tickets, raw_time_entries, dg.AssetKey("business_calendars")],
 )
 def staging_time_entries(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
-    """Typed time entries of the month's tickets, one row per entry id (latest delivery wins)."""
+    """Typed time entries of the month's tickets, each marked when it started outside hours."""
+    month = context.partition_key
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
         con.execute("BEGIN TRANSACTION")
         staged, quarantined = _stage_child(
-            con, context.partition_key, "time_entries", _ENTRY_RULES, "entry_id",
+            con, month, "time_entries", _ENTRY_RULES, "entry_id",
             """nullif(trim(entry_id), '') AS entry_id,
                CAST(started_at AS TIMESTAMPTZ) AS started_at,
                CAST(minutes AS DOUBLE) AS minutes, lower(trim(work_type)) AS work_type,
                parse_bool(billable) AS billable, note""",
         )
+        # Work started while the client's calendar was closed: evidence of planned after-hours
+        # work, and billable emergency work for clients without after-hours cover.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE entry_open AS "
+            + next_opening_sql(
+                "staging.calendar_intervals",
+                """SELECT concat_ws('|', e._source_file, e._source_row) AS "key",
+                          t.client_id AS calendar_id, e.started_at AS "at"
+                   FROM staging.time_entries e
+                   JOIN staging.tickets t ON t.ticket_id = e.ticket_id AND t.month = e.month
+                   WHERE e.month = $month""",
+            ),
+            {"month": month},
+        )
+        con.execute(
+            """UPDATE staging.time_entries e SET outside_hours = NOT coalesce(o.is_open, true)
+               FROM entry_open o
+               WHERE e.month = ? AND o."key" = concat_ws('|', e._source_file, e._source_row)""",
+            [month],
+        )
+        outside = con.execute(
+            "SELECT count(*) FILTER (WHERE outside_hours) FROM staging.time_entries WHERE month = ?",
+            [month],
+        ).fetchone()[0]
         con.execute("COMMIT")
-    return dg.MaterializeResult(metadata={"row_count": staged, "quarantined": quarantined})
+    return dg.MaterializeResult(
+        metadata={"row_count": staged, "quarantined": quarantined, "outside_hours_entries": outside}
+    )
 
 
 _DECISION = r"^(scope:([a-z_]+)=(approved|rejected)|emergency=(confirmed|denied))$"

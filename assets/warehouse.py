@@ -163,6 +163,7 @@ DDL = [
         work_type VARCHAR,
         billable BOOLEAN,
         note VARCHAR,
+        outside_hours BOOLEAN,            -- started while the client's business calendar was closed
         _source_file VARCHAR NOT NULL,
         _source_row BIGINT NOT NULL
     )""",
@@ -206,6 +207,8 @@ DDL = [
         unit_id VARCHAR NOT NULL,
         unit_rule VARCHAR NOT NULL,       -- own | parent | interruption
         logged_minutes DOUBLE NOT NULL,
+        after_hours_emergency_minutes DOUBLE NOT NULL,  -- billable emergency work outside hours
+        after_hours_emergency_billable BOOLEAN NOT NULL,  -- ... for a client without after-hours cover
         scope_categories VARCHAR[],
         billable_out_of_scope BOOLEAN,
         declared_emergency BOOLEAN,       -- the client's word at intake
@@ -342,7 +345,9 @@ DDL = [
                                   ORDER BY h.confidence < 0.7 DESC, coalesce(o.amount, 0) DESC,
                                            h.confidence, h.ticket_id) AS queue_position
         FROM marts.scope_hits h
-        LEFT JOIN marts.out_of_scope o ON o.ticket_id = h.ticket_id AND o.month = h.month
+        LEFT JOIN marts.out_of_scope o
+          ON o.ticket_id = h.ticket_id AND o.month = h.month
+         AND o.primary_category <> 'after_hours_emergency'
         WHERE h.source = 'automated' AND h.review_status = 'unreviewed' AND h.billable""",
     """CREATE OR REPLACE VIEW marts.automation_agreement AS
         -- How often people agreed with the automated call, where a person decided.

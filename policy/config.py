@@ -305,6 +305,8 @@ class FairUseRules(_Strict):
 class RateCard(_Strict):
     default_hourly_rate: Positive
     by_scope_exclusion: dict[str, Positive] = Field(default_factory=dict)
+    # Emergency work outside business hours for a client without after-hours cover.
+    after_hours_emergency: Positive | None = None
 
     @field_validator("by_scope_exclusion")
     @classmethod

@@ -23,6 +23,7 @@ def billing_msp(msp_env):
     write_csv(landing / "clients" / "clients.csv", CLIENT_COLUMNS, [
         client("ACME", 20, "2025-01-01", hourly_rate="140"),
         client("BETA", 20, "2025-01-01", included_scope="procurement"),
+        client("GAMMA", 20, "2025-01-01", after_hours_coverage="true"),
     ])
     write_csv(landing / "tickets" / "tickets.csv", TICKET_COLUMNS, [
         ticket("ONSITE", "ACME", "2026-01-12T10:00:00+00:00",
@@ -41,6 +42,11 @@ def billing_msp(msp_env):
                description="All departments' shared folders need to move to the cloud."),
         ticket("EMER", "BETA", "2026-01-15T11:00:00+00:00", declared_emergency="true",
                subject="URGENT keyboard", description="My space bar sticks."),
+        # Emergencies worked on at 21:00: billable for ACME (no after-hours cover), not for GAMMA.
+        ticket("AHE", "ACME", "2026-01-14T17:30:00+00:00", final_priority="Critical",
+               subject="Server room power failure", description="All systems down."),
+        ticket("AHE2", "GAMMA", "2026-01-14T17:30:00+00:00", final_priority="Critical",
+               subject="Server room power failure", description="All systems down."),
     ])
     write_csv(landing / "time_entries" / "time_entries.csv",
               ["entry_id", "ticket_id", "started_at", "minutes", "work_type", "billable", "note"], [
@@ -52,6 +58,9 @@ def billing_msp(msp_env):
         entry("W6", "MIG", "2026-01-14T09:00:00+00:00", 600, note="Migration batch 1"),
         entry("W7", "MIG", "2026-01-15T09:00:00+00:00", 30, billable=False, note="Internal review"),
         entry("W8", "MIG2", "2026-01-16T09:00:00+00:00", 240),
+        entry("W9", "AHE", "2026-01-14T21:00:00+00:00", 60, note="Restored power feed"),
+        entry("W10", "AHE", "2026-01-14T17:40:00+00:00", 15, note="Triage"),
+        entry("W11", "AHE2", "2026-01-14T21:00:00+00:00", 60, note="Restored power feed"),
     ])
     write_csv(landing / "review_decisions" / "review_decisions.csv", DECISION_COLUMNS, [
         {"ticket_id": "ONSITE", "decision": "scope:onsite=approved", "reviewer": "finance.jane",
@@ -97,10 +106,12 @@ def test_amounts_are_hours_times_rate(billing_msp, run_pipeline, query):
     assert lines["ADDED"] == (0.75, 140.0, "contract", 105.0, "approved")
     # BETA has no contract rate: the rate card default; the non-billable entry is not counted.
     assert lines["MIG"] == (10.0, 150.0, "rate card default", 1500.0, "unreviewed")
-    assert set(lines) == {"ONSITE", "ADDED", "MIG"}
+    # Only the hour after closing is billed; GAMMA's contract covers after-hours emergencies.
+    assert lines["AHE"] == (1.0, 140.0, "contract", 140.0, "unreviewed")
+    assert set(lines) == {"ONSITE", "ADDED", "MIG", "AHE"}
     month = query("SELECT client_id, out_of_scope_tickets, out_of_scope_hours, out_of_scope_amount"
                   " FROM marts.client_month ORDER BY client_id")
-    assert month == [("ACME", 2, 2.75, 385.0), ("BETA", 1, 10.0, 1500.0)]
+    assert month == [("ACME", 3, 3.75, 525.0), ("BETA", 1, 10.0, 1500.0), ("GAMMA", 0, 0.0, 0.0)]
 
 
 def test_emergency_review_overrides_and_survives_redelivery(billing_msp, run_pipeline, query):
@@ -131,7 +142,7 @@ def test_finance_export_csv_and_workbook(billing_msp, run_pipeline):
     folder = billing_msp["published"] / "2026-01"
     with (folder / "out-of-scope-2026-01.csv").open() as fh:
         rows = list(csv.DictReader(fh))
-    assert [r["Ticket"] for r in rows] == ["MIG", "ONSITE", "ADDED"]  # largest amount first
+    assert [r["Ticket"] for r in rows] == ["MIG", "ONSITE", "AHE", "ADDED"]  # largest amount first
     assert rows[0]["Amount"] == "1500.0" and rows[0]["Review status"] == "unreviewed"
     book = openpyxl.load_workbook(folder / "out-of-scope-2026-01.xlsx")
     assert book.sheetnames == ["Line items", "Totals per client", "Review queue"]
@@ -145,6 +156,6 @@ def test_finance_export_csv_and_workbook(billing_msp, run_pipeline):
     totals = book["Totals per client"]
     assert [[c.value for c in row] for row in totals.iter_rows(min_row=2)] == [
         ["BETA", "BETA Ltd", "USD", 1, 10.0, 1500.0, 1],
-        ["ACME", "ACME Ltd", "USD", 2, 2.75, 385.0, 0],
+        ["ACME", "ACME Ltd", "USD", 3, 3.75, 525.0, 1],
     ]
     assert "out-of-scope-2026-01.xlsx" in (folder / "index.html").read_text()
