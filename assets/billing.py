@@ -8,7 +8,7 @@ from assets.facts import ticket_facts
 from assets.partitions import monthly_partitions
 from assets.resources import PipelineSettings
 from assets.staging import register_policy
-from assets.warehouse import ensure_warehouse
+from assets.warehouse import ensure_warehouse, replace_month
 
 # Amount = billable hours logged on the ticket x the rate: the contract's own hourly rate, else the
 # rate card's rate for the ticket's primary (most confident) billable category, else its default.
@@ -99,10 +99,7 @@ def out_of_scope(
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
         register_policy(con, policy)
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM marts.out_of_scope WHERE month = ?", [month])
-        con.execute(f"INSERT INTO marts.out_of_scope BY NAME {_OUT_OF_SCOPE}", params)
-        con.execute("COMMIT")
+        replace_month(con, "marts.out_of_scope", month, _OUT_OF_SCOPE, params)
         rows, hours, amount = con.execute(
             "SELECT count(*), sum(billable_hours), sum(amount) FROM marts.out_of_scope WHERE month = ?",
             [month],

@@ -13,7 +13,7 @@ from assets.staging import (
     staging_tickets,
     staging_time_entries,
 )
-from assets.warehouse import ensure_warehouse
+from assets.warehouse import ensure_warehouse, replace_month
 from policy.config import PolicyConfig
 
 # The classifiers read two relations: the month's tickets and their time entries (each entry is
@@ -88,10 +88,7 @@ def scope_hits(
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
         _classify(con, policy, month)
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM marts.scope_hits WHERE month = ?", [month])
-        con.execute(f"INSERT INTO marts.scope_hits BY NAME {_SCOPE_HITS}", {"month": month})
-        con.execute("COMMIT")
+        replace_month(con, "marts.scope_hits", month, _SCOPE_HITS, {"month": month})
         rows, tickets, billable, reviewed = con.execute(
             """SELECT count(*), count(DISTINCT ticket_id), count(*) FILTER (WHERE billable),
                       count(*) FILTER (WHERE review_status <> 'unreviewed')
@@ -118,21 +115,12 @@ def emergency_readings(
     policy = settings.policy()
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE clf_tickets AS
-               SELECT ticket_id, subject, description, category, declared_emergency,
-                      coalesce(final_priority, triage_priority) AS priority, affected_users
-               FROM staging.tickets WHERE month = ?""",
-            [month],
+        con.execute(_CLF_INPUTS[0], {"month": month})
+        replace_month(
+            con, "marts.emergency_readings", month,
+            f"SELECT CAST($month AS DATE) AS month, e.* FROM ({emergency_sql(policy)}) e",
+            {"month": month},
         )
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM marts.emergency_readings WHERE month = ?", [month])
-        con.execute(
-            f"""INSERT INTO marts.emergency_readings BY NAME
-                SELECT CAST(? AS DATE) AS month, e.* FROM ({emergency_sql(policy)}) e""",
-            [month],
-        )
-        con.execute("COMMIT")
         rows, qualifies = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE qualifies_emergency)"
             " FROM marts.emergency_readings WHERE month = ?",

@@ -18,7 +18,7 @@ from assets.staging import (
     staging_tickets,
     staging_time_entries,
 )
-from assets.warehouse import ensure_warehouse
+from assets.warehouse import ensure_warehouse, replace_month
 from policy.config import PolicyConfig
 
 
@@ -175,10 +175,7 @@ def ticket_facts(
         ensure_warehouse(con)
         register_policy(con, policy)
         build_ticket_response(con, policy, month, settings.as_of_timestamp())
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM marts.ticket_facts WHERE month = ?", [month])
-        con.execute(f"INSERT INTO marts.ticket_facts BY NAME {_TICKET_FACTS}", params)
-        con.execute("COMMIT")
+        replace_month(con, "marts.ticket_facts", month, _TICKET_FACTS, params)
         rows, units, grouped, met, breached, pending = con.execute(
             """SELECT count(*), count(DISTINCT unit_id) FILTER (WHERE is_standard),
                       count(*) FILTER (WHERE unit_rule IN ('parent', 'interruption')),

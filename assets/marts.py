@@ -9,7 +9,7 @@ from assets.facts import ticket_facts
 from assets.partitions import monthly_partitions
 from assets.resources import PipelineSettings
 from assets.staging import register_policy, staging_clients
-from assets.warehouse import ensure_warehouse
+from assets.warehouse import ensure_warehouse, replace_month
 
 # Seats in force: contracts are effective-dated, so a month's seats are the seat-days in force
 # divided by the days of the month (a change on the 15th counts half). The plan is the one in force
@@ -169,10 +169,7 @@ def client_month(
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
         register_policy(con, policy)
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM marts.client_month WHERE month = ?", [month])
-        con.execute(f"INSERT INTO marts.client_month BY NAME {_CLIENT_MONTH}", params)
-        con.execute("COMMIT")
+        replace_month(con, "marts.client_month", month, _CLIENT_MONTH, params)
         stats = con.execute(
             """SELECT count(*), sum(standard_units),
                       count(*) FILTER (WHERE fair_use_status = 'over'),
@@ -227,12 +224,7 @@ def client_month_drivers(
     month = context.partition_key
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM marts.client_month_drivers WHERE month = ?", [month])
-        con.execute(
-            f"INSERT INTO marts.client_month_drivers BY NAME {_DRIVERS}", {"month": month, "top": 5}
-        )
-        con.execute("COMMIT")
+        replace_month(con, "marts.client_month_drivers", month, _DRIVERS, {"month": month, "top": 5})
         rows = con.execute(
             "SELECT count(*) FROM marts.client_month_drivers WHERE month = ?", [month]
         ).fetchone()[0]
@@ -267,10 +259,7 @@ def client_month_sla(
     month = context.partition_key
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM marts.client_month_sla WHERE month = ?", [month])
-        con.execute(f"INSERT INTO marts.client_month_sla BY NAME {_CLIENT_MONTH_SLA}", {"month": month})
-        con.execute("COMMIT")
+        replace_month(con, "marts.client_month_sla", month, _CLIENT_MONTH_SLA, {"month": month})
         rows, tickets, met = con.execute(
             "SELECT count(*), sum(sla_tickets), sum(sla_met) FROM marts.client_month_sla"
             " WHERE month = ?",

@@ -414,6 +414,16 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def replace_month(
+    con: duckdb.DuckDBPyConnection, table: str, month: str, select_sql: str, params: dict
+) -> None:
+    """Idempotent partition write: delete the month's rows and insert `select_sql`, in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    con.execute(f"DELETE FROM {table} WHERE month = ?", [month])
+    con.execute(f"INSERT INTO {table} BY NAME {select_sql}", params)
+    con.execute("COMMIT")
+
+
 def quarantine_replace(
     con: duckdb.DuckDBPyConnection,
     stage: str,
