@@ -39,10 +39,7 @@ WITH billable_hits AS (
                 ELSE 'rate card default' END AS rate_source
     FROM per_ticket p
     JOIN marts.ticket_facts f ON f.ticket_id = p.ticket_id AND f.month = $month
-    JOIN staging.tickets t ON t.ticket_id = p.ticket_id AND t.month = $month
-    JOIN staging.clients c
-      ON c.client_id = t.client_id AND CAST(t.created_local AS DATE) >= c.valid_from
-     AND (c.valid_to IS NULL OR CAST(t.created_local AS DATE) < c.valid_to)
+    JOIN staging.ticket_contract c ON c.ticket_id = p.ticket_id AND c.month = $month
     LEFT JOIN hours h ON h.ticket_id = p.ticket_id
     LEFT JOIN policy_rate r ON r.scope_id = p.primary_category
 ), after_hours AS (
@@ -66,10 +63,7 @@ WITH billable_hits AS (
                 WHEN $after_hours_rate IS NOT NULL THEN 'rate card: after_hours_emergency'
                 ELSE 'rate card default' END AS rate_source
     FROM marts.ticket_facts f
-    JOIN staging.tickets t ON t.ticket_id = f.ticket_id AND t.month = $month
-    JOIN staging.clients c
-      ON c.client_id = t.client_id AND CAST(t.created_local AS DATE) >= c.valid_from
-     AND (c.valid_to IS NULL OR CAST(t.created_local AS DATE) < c.valid_to)
+    JOIN staging.ticket_contract c ON c.ticket_id = f.ticket_id AND c.month = $month
     WHERE f.month = $month AND f.after_hours_emergency_billable
 ), lines AS (
     SELECT * FROM priced UNION ALL BY NAME SELECT * FROM after_hours

@@ -54,16 +54,13 @@ WITH automated AS (
 ), hits AS (
     SELECT * FROM automated UNION ALL SELECT * FROM added
 )
-SELECT h.ticket_id, t.client_id, t.month, h.scope_id, h.confidence, h.evidence, h.source,
+SELECT h.ticket_id, c.client_id, c.month, h.scope_id, h.confidence, h.evidence, h.source,
        coalesce(r.verdict, 'unreviewed') AS review_status, r.reviewer, r.decided_at,
        list_contains(c.included_scope, h.scope_id) AS included_in_contract,
        coalesce(r.verdict, 'approved') = 'approved'
            AND NOT list_contains(c.included_scope, h.scope_id) AS billable
 FROM hits h
-JOIN staging.tickets t ON t.ticket_id = h.ticket_id AND t.month = $month
-JOIN staging.clients c
-  ON c.client_id = t.client_id AND CAST(t.created_local AS DATE) >= c.valid_from
- AND (c.valid_to IS NULL OR CAST(t.created_local AS DATE) < c.valid_to)
+JOIN staging.ticket_contract c ON c.ticket_id = h.ticket_id AND c.month = $month
 LEFT JOIN reviewed r ON r.ticket_id = h.ticket_id AND r.scope_id = h.scope_id
 """
 

@@ -75,10 +75,7 @@ WITH t AS (
                AS outside_hours_minutes
     FROM staging.time_entries WHERE month = $month GROUP BY ticket_id
 ), cover AS (
-    SELECT t.ticket_id, c.after_hours_coverage
-    FROM t JOIN staging.clients c
-      ON c.client_id = t.client_id AND CAST(t.created_local AS DATE) >= c.valid_from
-     AND (c.valid_to IS NULL OR CAST(t.created_local AS DATE) < c.valid_to)
+    SELECT ticket_id, after_hours_coverage FROM staging.ticket_contract WHERE month = $month
 ), facts AS (
 SELECT t.ticket_id, t.client_id, t.month, t.created_at, t.requester, t.subject, t.category,
        t.source, coalesce(t.final_priority, t.triage_priority) AS priority,

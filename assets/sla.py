@@ -57,9 +57,7 @@ WITH t AS (
            coalesce(c.response_targets[t.target_priority], pt.minutes) AS target_minutes,
            CASE WHEN t.target_priority = 'emergency' AND c.after_hours_coverage THEN '24x7'
                 ELSE t.client_id END AS calendar_used
-    FROM t JOIN staging.clients c
-      ON c.client_id = t.client_id AND CAST(t.created_local AS DATE) >= c.valid_from
-     AND (c.valid_to IS NULL OR CAST(t.created_local AS DATE) < c.valid_to)
+    FROM t JOIN staging.ticket_contract c ON c.ticket_id = t.ticket_id AND c.month = t.month
     LEFT JOIN policy_target pt ON pt.priority = t.target_priority
 ), response AS (
     SELECT e.ticket_id, min(greatest(e.event_at, c.created_at)) AS first_response_at,

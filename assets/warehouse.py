@@ -192,6 +192,12 @@ DDL = [
         day DATE NOT NULL,                -- local date the calendar is closed all day
         name VARCHAR NOT NULL             -- holiday or closure name
     )""",
+    # The contract row in force on the (local) day each ticket was opened: one join for every use.
+    """CREATE OR REPLACE VIEW staging.ticket_contract AS
+        SELECT t.ticket_id, t.month, c.* EXCLUDE (_source_file, _source_row)
+        FROM staging.tickets t JOIN staging.clients c
+          ON c.client_id = t.client_id AND CAST(t.created_local AS DATE) >= c.valid_from
+         AND (c.valid_to IS NULL OR CAST(t.created_local AS DATE) < c.valid_to)""",
     """CREATE TABLE IF NOT EXISTS marts.ticket_facts (
         ticket_id VARCHAR NOT NULL,
         client_id VARCHAR NOT NULL,
