@@ -64,7 +64,8 @@ WITH billable_hits AS (
                 ELSE 'rate card default' END AS rate_source
     FROM marts.ticket_facts f
     JOIN staging.ticket_contract c ON c.ticket_id = f.ticket_id AND c.month = $month
-    WHERE f.month = $month AND f.after_hours_emergency_billable
+    -- A ticket already billed as out of scope has all its hours on that line.
+    WHERE f.month = $month AND f.after_hours_emergency_billable AND NOT f.billable_out_of_scope
 ), lines AS (
     SELECT * FROM priced UNION ALL BY NAME SELECT * FROM after_hours
 )

@@ -64,7 +64,7 @@ WITH window_days AS (
            row_number() OVER (PARTITION BY client_id ORDER BY count(*) DESC, requester) AS rank,
            count(*) / sum(count(*)) OVER (PARTITION BY client_id) AS share
     FROM marts.ticket_facts
-    WHERE month = $month AND is_standard
+    WHERE month = $month AND is_standard AND requester IS NOT NULL
     GROUP BY client_id, requester
 ), sla AS (
     SELECT client_id,

@@ -190,6 +190,13 @@ _TICKET_RULES = [
 ]
 
 
+# Tables holding one row per ticket (or its children) under the ticket's month.
+_TICKET_MONTH_TABLES = (
+    "staging.tickets", "staging.ticket_events", "staging.time_entries", "marts.ticket_facts",
+    "marts.scope_hits", "marts.emergency_readings", "marts.out_of_scope",
+)
+
+
 @dg.asset(
     group_name="staging",
     kinds={"duckdb"},
@@ -223,6 +230,35 @@ def staging_tickets(
                 WHERE r._partition_month = ?
             )
             SELECT *, {first_failure(_TICKET_RULES)} FROM typed""",
+            [month],
+        )
+        # A later delivery can move a ticket to another month (its created_at was corrected):
+        # only the month of its latest version stages it, so no ticket counts twice.
+        con.execute("DELETE FROM quality.moved_tickets WHERE month = ?", [month])
+        con.execute(
+            """INSERT INTO quality.moved_tickets
+            WITH mine AS (
+                SELECT trim(ticket_id) AS ticket_id, count(*) AS raw_rows FROM raw.tickets
+                WHERE _partition_month = $month AND NOT blank(ticket_id) GROUP BY ALL
+            ), versions AS (
+                SELECT trim(r.ticket_id) AS ticket_id, r._partition_month,
+                       row_number() OVER (
+                           PARTITION BY trim(r.ticket_id)
+                           ORDER BY try_cast(r.updated_at AS TIMESTAMPTZ) DESC NULLS LAST,
+                                    f.first_seen_at DESC, r._source_file DESC, r._source_row DESC)
+                           AS version
+                FROM raw.tickets r
+                JOIN raw.landing_files f ON f.file_id = r._file_id AND f.path = r._source_file
+                WHERE trim(r.ticket_id) IN (SELECT ticket_id FROM mine)
+            )
+            SELECT CAST($month AS DATE), v.ticket_id, v._partition_month, m.raw_rows
+            FROM versions v JOIN mine m USING (ticket_id)
+            WHERE v.version = 1 AND v._partition_month <> CAST($month AS DATE)""",
+            {"month": month},
+        )
+        con.execute(
+            """DELETE FROM ticket_rows WHERE trim(ticket_id) IN (
+                   SELECT ticket_id FROM quality.moved_tickets WHERE month = ?)""",
             [month],
         )
         quarantined = quarantine_replace(
@@ -270,6 +306,13 @@ def staging_tickets(
             WHERE r.version = 1""",
             [month],
         )
+        # Copies of these tickets staged under another month by an earlier delivery are stale.
+        for table in _TICKET_MONTH_TABLES:
+            con.execute(
+                f"""DELETE FROM {table} WHERE month <> $month AND ticket_id IN (
+                        SELECT ticket_id FROM staging.tickets WHERE month = $month)""",
+                {"month": month},
+            )
         con.execute("COMMIT")
         staged, superseded, unmapped = con.execute(
             """SELECT count(*), sum(versions_delivered - 1),
@@ -292,22 +335,23 @@ def staging_tickets(
 def staging_tickets_reconcile(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 ) -> dg.AssetCheckResult:
-    """Every raw row of the month is a staged ticket, a superseded version, or quarantined."""
+    """Every raw row of the month is staged, superseded, moved to another month, or quarantined."""
     month = context.partition_key
     with duckdb.get_connection() as con:
-        raw_rows, staged, superseded, quarantined = con.execute(
+        raw_rows, staged, superseded, quarantined, moved = con.execute(
             """SELECT (SELECT count(*) FROM raw.tickets WHERE _partition_month = $m),
                       (SELECT count(*) FROM staging.tickets WHERE month = $m),
                       (SELECT coalesce(sum(versions_delivered - 1), 0) FROM staging.tickets
                        WHERE month = $m),
                       (SELECT count(*) FROM quality.quarantine
-                       WHERE stage = 'staging_tickets' AND partition_month = $m)""",
+                       WHERE stage = 'staging_tickets' AND partition_month = $m),
+                      (SELECT coalesce(sum(raw_rows), 0) FROM quality.moved_tickets WHERE month = $m)""",
             {"m": month},
         ).fetchone()
     return dg.AssetCheckResult(
-        passed=raw_rows == staged + superseded + quarantined,
+        passed=raw_rows == staged + superseded + quarantined + moved,
         metadata={"raw_rows": raw_rows, "staged": staged, "superseded": int(superseded),
-                  "quarantined": quarantined},
+                  "quarantined": quarantined, "moved_to_other_month": int(moved)},
     )
 
 
@@ -335,6 +379,7 @@ def _stage_child(
     entity: str,
     rules: list[tuple[str, str, str, str]],
     key: str,
+    content_key: str,
     columns: str,
 ) -> tuple[int, int]:
     """Stage events or time entries of the month's tickets; return (staged, quarantined)."""
@@ -361,8 +406,7 @@ def _stage_child(
         f"""INSERT INTO staging.{entity} BY NAME
         WITH ranked AS (
             SELECT r.*, row_number() OVER (
-                PARTITION BY coalesce(nullif(trim({key}), ''),
-                                      concat_ws('|', _file_id, _source_file, _source_row))
+                PARTITION BY coalesce(nullif(trim({key}), ''), {content_key})
                 ORDER BY {_DELIVERY_ORDER}) AS version
             FROM child_rows r WHERE reason_code IS NULL
         )
@@ -392,6 +436,8 @@ def staging_ticket_events(
         con.execute("BEGIN TRANSACTION")
         staged, quarantined = _stage_child(
             con, context.partition_key, "ticket_events", _EVENT_RULES, "event_id",
+            # Without an id, the same event re-exported in another file is the same event.
+            "concat_ws('|', trim(ticket_id), event_at, lower(trim(event_type)), actor, new_value)",
             """nullif(trim(event_id), '') AS event_id,
                CAST(event_at AS TIMESTAMPTZ) AS event_at, lower(trim(event_type)) AS event_type,
                lower(trim(actor_type)) AS actor_type, nullif(trim(actor), '') AS actor,
@@ -418,6 +464,7 @@ def staging_time_entries(
         con.execute("BEGIN TRANSACTION")
         staged, quarantined = _stage_child(
             con, month, "time_entries", _ENTRY_RULES, "entry_id",
+            "concat_ws('|', trim(ticket_id), started_at, minutes, lower(trim(work_type)), note)",
             """nullif(trim(entry_id), '') AS entry_id,
                CAST(started_at AS TIMESTAMPTZ) AS started_at,
                CAST(minutes AS DOUBLE) AS minutes, lower(trim(work_type)) AS work_type,

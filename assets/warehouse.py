@@ -95,6 +95,12 @@ DDL = [
         reason VARCHAR NOT NULL,
         detected_at TIMESTAMPTZ NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS quality.moved_tickets (
+        month DATE NOT NULL,              -- the partition an older version was filed under
+        ticket_id VARCHAR NOT NULL,
+        latest_month DATE NOT NULL,       -- where the latest version lives (and is counted)
+        raw_rows INTEGER NOT NULL         -- raw rows of this month superseded from elsewhere
+    )""",
     """CREATE TABLE IF NOT EXISTS staging.clients (
         client_id VARCHAR NOT NULL,
         name VARCHAR NOT NULL,

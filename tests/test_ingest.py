@@ -113,3 +113,21 @@ def test_file_missing_required_column_is_rejected_with_its_name(msp_env, run_pip
     assert status == "rejected"
     assert reason == ("tickets/tickets_broken.csv: missing required column(s) ticket_id, client_id,"
                       " created_at")
+
+
+def test_ticket_moved_to_another_month_counts_once(msp_env, run_pipeline, query):
+    known_msp(msp_env["landing"])
+    run_pipeline([JAN, "2026-02-01"])
+    moved = ticket("A-J00", "ACME", "2026-02-03T09:00:00+00:00", subject="Password reset",
+                   updated_at="2026-02-04T09:00:00+00:00")
+    write_csv(msp_env["landing"] / "tickets" / "tickets_fix.csv", TICKET_COLUMNS, [moved])
+    run_pipeline(["2026-02-01"])  # only the new month: the stale January copy must go anyway
+    assert query("SELECT month::VARCHAR FROM staging.tickets WHERE ticket_id = 'A-J00'") == [
+        ("2026-02-01",)]
+    assert query("SELECT month::VARCHAR FROM marts.ticket_facts WHERE ticket_id = 'A-J00'") == [
+        ("2026-02-01",)]
+    run_pipeline([JAN, "2026-02-01"])  # re-running January passes its reconciliation check
+    assert query("SELECT month::VARCHAR, latest_month::VARCHAR, raw_rows FROM quality.moved_tickets") == [
+        ("2026-01-01", "2026-02-01", 1)]
+    assert query("SELECT tickets FROM marts.client_month WHERE client_id = 'ACME' ORDER BY month") == [
+        (13,), (15,)]
