@@ -131,11 +131,7 @@ def staging_clients(duckdb: DuckDBResource, settings: PipelineSettings) -> dg.Ma
               ON f.file_id = r._file_id AND f.path = r._source_file"""
         )
         quarantined = quarantine_replace(
-            con, "staging_clients", None,
-            """SELECT 'staging_clients' AS stage, 'clients' AS entity, _source_file AS source_file,
-                      _source_row AS source_row, client_id AS record_key, field, raw_value,
-                      reason_code, reason, now() AS detected_at
-               FROM client_rows WHERE reason_code IS NOT NULL""",
+            con, "staging_clients", "clients", None, "client_rows", "client_id"
         )
         con.execute("DELETE FROM staging.clients")
         con.execute(
@@ -262,13 +258,7 @@ def staging_tickets(
             [month],
         )
         quarantined = quarantine_replace(
-            con, "staging_tickets", month,
-            """SELECT 'staging_tickets' AS stage, 'tickets' AS entity,
-                      CAST(? AS DATE) AS partition_month, _source_file AS source_file,
-                      _source_row AS source_row, ticket_id AS record_key, field, raw_value,
-                      reason_code, reason, now() AS detected_at
-               FROM ticket_rows WHERE reason_code IS NOT NULL""",
-            [month],
+            con, "staging_tickets", "tickets", month, "ticket_rows", "ticket_id"
         )
         con.execute("DELETE FROM staging.tickets WHERE month = ?", [month])
         con.execute(
@@ -392,15 +382,7 @@ def _stage_child(
         WHERE trim(r.ticket_id) IN (SELECT ticket_id FROM staging.tickets WHERE month = ?)""",
         [month],
     )
-    quarantined = quarantine_replace(
-        con, stage, month,
-        f"""SELECT '{stage}' AS stage, '{entity}' AS entity, CAST(? AS DATE) AS partition_month,
-                  _source_file AS source_file, _source_row AS source_row,
-                  ticket_id AS record_key, field, raw_value, reason_code, reason,
-                  now() AS detected_at
-           FROM child_rows WHERE reason_code IS NOT NULL""",
-        [month],
-    )
+    quarantined = quarantine_replace(con, stage, entity, month, "child_rows", "ticket_id")
     con.execute(f"DELETE FROM staging.{entity} WHERE month = ?", [month])
     con.execute(
         f"""INSERT INTO staging.{entity} BY NAME
@@ -529,12 +511,7 @@ def staging_review_decisions(duckdb: DuckDBResource) -> dg.MaterializeResult:
               ON f.file_id = r._file_id AND f.path = r._source_file"""
         )
         quarantined = quarantine_replace(
-            con, "staging_review_decisions", None,
-            """SELECT 'staging_review_decisions' AS stage, 'review_decisions' AS entity,
-                      _source_file AS source_file, _source_row AS source_row,
-                      ticket_id AS record_key, field, raw_value, reason_code, reason,
-                      now() AS detected_at
-               FROM decision_rows WHERE reason_code IS NOT NULL""",
+            con, "staging_review_decisions", "review_decisions", None, "decision_rows", "ticket_id"
         )
         con.execute("DELETE FROM staging.review_decisions")
         con.execute(

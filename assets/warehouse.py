@@ -439,15 +439,28 @@ def replace_month(
 def quarantine_replace(
     con: duckdb.DuckDBPyConnection,
     stage: str,
+    entity: str,
     partition_month: str | None,
-    select_sql: str,
-    params: list[object] | None = None,
+    rows_table: str,
+    key_column: str,
 ) -> int:
-    """Replace one stage's quarantine rows for a partition with `select_sql`; return the count."""
+    """Replace a stage's quarantine rows for a partition with the rejected rows of `rows_table`.
+
+    `rows_table` carries the lineage columns and the columns of `first_failure`; rows whose
+    reason_code is set are the rejected ones. Returns how many rows are quarantined.
+    """
     where = "partition_month IS NULL" if partition_month is None else "partition_month = ?"
     key = [] if partition_month is None else [partition_month]
     con.execute(f"DELETE FROM quality.quarantine WHERE stage = ? AND {where}", [stage, *key])
-    con.execute(f"INSERT INTO quality.quarantine BY NAME {select_sql}", params or [])
+    con.execute(
+        f"""INSERT INTO quality.quarantine BY NAME
+            SELECT ? AS stage, ? AS entity, CAST(? AS DATE) AS partition_month,
+                   _source_file AS source_file, _source_row AS source_row,
+                   {key_column} AS record_key, field, raw_value, reason_code, reason,
+                   now() AS detected_at
+            FROM {rows_table} WHERE reason_code IS NOT NULL""",
+        [stage, entity, partition_month],
+    )
     return con.execute(
         f"SELECT count(*) FROM quality.quarantine WHERE stage = ? AND {where}", [stage, *key]
     ).fetchone()[0]
