@@ -131,7 +131,7 @@ def staging_clients(duckdb: DuckDBResource, settings: PipelineSettings) -> dg.Ma
               ON f.file_id = r._file_id AND f.path = r._source_file"""
         )
         quarantined = quarantine_replace(
-            con, "staging_clients", "clients", None, "client_rows", "client_id"
+            con, "staging_clients", "clients", None, "client_rows", "client_id", "trim(r.client_id)"
         )
         con.execute("DELETE FROM staging.clients")
         con.execute(
@@ -258,7 +258,7 @@ def staging_tickets(
             [month],
         )
         quarantined = quarantine_replace(
-            con, "staging_tickets", "tickets", month, "ticket_rows", "ticket_id"
+            con, "staging_tickets", "tickets", month, "ticket_rows", "ticket_id", "trim(r.client_id)"
         )
         con.execute("DELETE FROM staging.tickets WHERE month = ?", [month])
         con.execute(
@@ -382,7 +382,10 @@ def _stage_child(
         WHERE trim(r.ticket_id) IN (SELECT ticket_id FROM staging.tickets WHERE month = ?)""",
         [month],
     )
-    quarantined = quarantine_replace(con, stage, entity, month, "child_rows", "ticket_id")
+    quarantined = quarantine_replace(
+        con, stage, entity, month, "child_rows", "ticket_id",
+        "(SELECT any_value(t.client_id) FROM staging.tickets t WHERE t.ticket_id = trim(r.ticket_id))",
+    )
     con.execute(f"DELETE FROM staging.{entity} WHERE month = ?", [month])
     con.execute(
         f"""INSERT INTO staging.{entity} BY NAME
@@ -511,7 +514,8 @@ def staging_review_decisions(duckdb: DuckDBResource) -> dg.MaterializeResult:
               ON f.file_id = r._file_id AND f.path = r._source_file"""
         )
         quarantined = quarantine_replace(
-            con, "staging_review_decisions", "review_decisions", None, "decision_rows", "ticket_id"
+            con, "staging_review_decisions", "review_decisions", None, "decision_rows", "ticket_id",
+            "(SELECT any_value(t.client_id) FROM staging.tickets t WHERE t.ticket_id = trim(r.ticket_id))",
         )
         con.execute("DELETE FROM staging.review_decisions")
         con.execute(

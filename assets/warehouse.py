@@ -89,6 +89,7 @@ DDL = [
         source_file VARCHAR,
         source_row BIGINT,
         record_key VARCHAR,               -- e.g. the ticket id, when there is one
+        client_id VARCHAR,                -- the client the row belongs to, when it can be told
         field VARCHAR,
         raw_value VARCHAR,
         reason_code VARCHAR NOT NULL,
@@ -443,11 +444,14 @@ def quarantine_replace(
     partition_month: str | None,
     rows_table: str,
     key_column: str,
+    client_column: str | None = None,
 ) -> int:
     """Replace a stage's quarantine rows for a partition with the rejected rows of `rows_table`.
 
     `rows_table` carries the lineage columns and the columns of `first_failure`; rows whose
-    reason_code is set are the rejected ones. Returns how many rows are quarantined.
+    reason_code is set are the rejected ones. `client_column` is an SQL expression over the row
+    (alias `r`) that tells its client, for the data-quality section of that client's report.
+    Returns how many rows are quarantined.
     """
     where = "partition_month IS NULL" if partition_month is None else "partition_month = ?"
     key = [] if partition_month is None else [partition_month]
@@ -456,9 +460,10 @@ def quarantine_replace(
         f"""INSERT INTO quality.quarantine BY NAME
             SELECT ? AS stage, ? AS entity, CAST(? AS DATE) AS partition_month,
                    _source_file AS source_file, _source_row AS source_row,
-                   {key_column} AS record_key, field, raw_value, reason_code, reason,
+                   {key_column} AS record_key, {client_column or 'NULL'} AS client_id,
+                   field, raw_value, reason_code, reason,
                    now() AS detected_at
-            FROM {rows_table} WHERE reason_code IS NOT NULL""",
+            FROM {rows_table} AS r WHERE reason_code IS NOT NULL""",
         [stage, entity, partition_month],
     )
     return con.execute(
