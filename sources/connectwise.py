@@ -126,7 +126,7 @@ SELECT t.record_id AS ticket_id, t.p->'company'->>'identifier' AS client_id,
        CASE WHEN (t.p->>'closedFlag')::BOOLEAN THEN t.p->'priority'->>'name' END AS final_priority,
        t.p->>'parentTicketId' AS parent_ticket_id,
        {_custom("Affected Users", "t.p")} AS affected_users,
-       lower(t.p->'status'->>'name') AS status, t.p->>'closedDate' AS resolved_at,
+       replace(lower(trim(t.p->'status'->>'name')), ' ', '_') AS status, t.p->>'closedDate' AS resolved_at,
        t.p->'_info'->>'lastUpdated' AS updated_at,
        -- ConnectWise's own verdict on the ticket's SLA.
        t.p->>'isInSla' AS source_sla_met,
@@ -138,10 +138,10 @@ LEFT JOIN described d ON d.ticket_id = t.record_id
 WITH n AS (SELECT record_id, payload AS p FROM {ds}.ticket_notes WHERE _dlt_load_id = $load)
 SELECT 'connectwise:note:' || record_id AS event_id, p->>'ticketId' AS ticket_id,
        p->>'dateCreated' AS event_at,
-       CASE WHEN p->'member' IS NULL OR json_type(p->'member') = 'NULL' THEN 'client_reply'
+       CASE WHEN coalesce(json_type(p->'member'), 'NULL') = 'NULL' THEN 'client_reply'
             WHEN (p->>'internalAnalysisFlag')::BOOLEAN THEN 'internal_note'
             ELSE 'agent_reply' END AS event_type,
-       CASE WHEN p->'member' IS NULL OR json_type(p->'member') = 'NULL' THEN 'client'
+       CASE WHEN coalesce(json_type(p->'member'), 'NULL') = 'NULL' THEN 'client'
             ELSE 'agent' END AS actor_type,
        coalesce(p->'member'->>'identifier', p->'contact'->>'name', p->>'createdBy') AS actor,
        CAST(NOT coalesce((p->>'internalAnalysisFlag')::BOOLEAN, false) AS VARCHAR) AS is_public,
