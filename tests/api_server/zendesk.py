@@ -51,14 +51,15 @@ class FakeZendesk:
 
     # --- state helpers -------------------------------------------------------------------
     def add_user(self, user_id: int, name: str, email: str | None, role: str, at: str) -> None:
-        self.users[user_id] = {"id": user_id, "url": f"/api/v2/users/{user_id}.json", "name": name,
+        self.users[user_id] = {"id": user_id, "url": f"https://{self.subdomain}.zendesk.com/api/v2/users/{user_id}.json", "name": name,
                                "email": email, "role": role, "created_at": iso(at),
                                "updated_at": iso(at), "active": True}
 
     def add_organization(self, org_id: int, name: str, external_id: str | None, fields: dict,
                          at: str) -> None:
         self.organizations[org_id] = {
-            "id": org_id, "url": f"/api/v2/organizations/{org_id}.json", "name": name,
+            "id": org_id,
+            "url": f"https://{self.subdomain}.zendesk.com/api/v2/organizations/{org_id}.json", "name": name,
             "external_id": external_id, "organization_fields": fields, "tags": [],
             "created_at": iso(at), "updated_at": iso(at)}
 

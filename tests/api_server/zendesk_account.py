@@ -37,7 +37,8 @@ def add_ticket(
 ) -> dict:
     """A ticket created by its requester by email, with its Create audit and auto-acknowledgement."""
     ticket = {
-        "id": ticket_id, "url": f"/api/v2/tickets/{ticket_id}.json", "external_id": None,
+        "id": ticket_id, "external_id": None,
+        "url": f"https://{zd.subdomain}.zendesk.com/api/v2/tickets/{ticket_id}.json",
         "created_at": iso(created), "updated_at": iso(created), "type": "incident",
         "subject": subject, "raw_subject": subject, "description": f"{subject} - details",
         "priority": priority, "status": status, "requester_id": requester,
