@@ -149,6 +149,10 @@ def run_pull(
         pipeline.run(vendor.build_source(**source_kwargs))
     except Exception as exc:  # noqa: BLE001 - everything becomes one clean, redacted error
         raise ApiPullError(secrets.redact(describe_failure(vendor.name, exc))) from None
+    finally:
+        # dlt's run trace records the resolved endpoint configuration, i.e. the account's URL;
+        # it stays in memory for this run's counts and is not kept on disk.
+        (Path(pipeline.working_dir) / "trace.pickle").unlink(missing_ok=True)
     fetched = _rows_of_last_load(pipeline)
     log(f"{vendor.name}: fetched {sum(fetched.values())} records {fetched}")
     batches = deliver_batches(vendor, warehouse, landing, log)
@@ -164,21 +168,26 @@ def run_pull(
 
 def describe_failure(vendor: str, exc: BaseException) -> str:
     """One line naming the vendor, the resource and the cause, from dlt's nested exceptions."""
-    resource = None
     chain: list[BaseException] = []
     current: BaseException | None = exc
     while current is not None and current not in chain:
         chain.append(current)
-        resource = resource or getattr(current, "pipe_name", None)
         current = current.__cause__ or current.__context__
-    root = chain[-1]
-    status = getattr(getattr(root, "response", None), "status_code", None)
+    resource = next((getattr(e, "pipe_name", None) for e in chain if getattr(e, "pipe_name", None)),
+                    None)
+    # Generator plumbing is not a cause; the innermost real error is.
+    causes = [e for e in chain if not isinstance(e, (StopIteration, GeneratorExit))]
+    statuses = [getattr(getattr(e, "response", None), "status_code", None) for e in causes]
+    status = next((s for s in statuses if s is not None), None)
+    malformed = next((e for e in causes if "JSONDecodeError" in type(e).__name__), None)
     if status is not None:
         cause = f"HTTP {status} after the configured retries"
-    elif "json" in type(root).__name__.lower() or "Expecting value" in str(root):
-        cause = f"malformed page (not JSON): {str(root).splitlines()[0][:160]}"
+    elif malformed is not None:
+        cause = f"malformed page (not JSON): {str(malformed).splitlines()[0][:160]}"
     else:
-        cause = f"{type(root).__name__}: {str(root).splitlines()[0][:200] if str(root) else ''}"
+        root = causes[-1] if causes else exc
+        text = str(root).splitlines()[0][:200] if str(root) else ""
+        cause = f"{type(root).__name__}: {text}"
     where = f" resource '{resource}'" if resource else ""
     return (f"{vendor} pull failed at{where}: {cause}. Nothing was committed for this run; the next"
             " run resumes from the last successful cursor.")

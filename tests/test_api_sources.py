@@ -21,8 +21,9 @@ CW = {"CONNECTWISE_SITE": "cw-site-93jd", "CONNECTWISE_COMPANY_ID": "acmemsp-co"
 SECRETS = [SUBDOMAIN, EMAIL, TOKEN, *CW.values()]
 
 # Tiny backoffs so failure cases stay fast; a Retry-After of 1 s is still honoured (cap 2 s).
+# Run config replaces the resource's configured values, so the first cursor is given here too.
 FAST = {"resources": {"api_pull": {"config": {
-    "max_attempts": 4, "backoff_factor": 0.01, "max_retry_delay": 2.0,
+    "start": "2026-01-01T00:00:00Z", "max_attempts": 4, "backoff_factor": 0.01, "max_retry_delay": 2.0,
     "timeout_seconds": 2.0, "page_size": 2}}}}
 
 
@@ -167,7 +168,7 @@ def test_zendesk_rate_limit_server_errors_and_a_malformed_page(zendesk, defs, qu
     # A malformed second page fails the run cleanly; nothing of that run is delivered.
     for i in range(4):
         zda.agent_update(account, 200 + i, f"2026-09-20T1{i}:00:00Z", 11, reply="On it")
-    server.fail("cursor=", 200, "<html>upstream proxy error</html>")
+    server.fail("tickets/cursor.json?cursor=", 200, "<html>upstream proxy error</html>")
     broken = pull(defs, "zendesk")
     assert not broken.success
     failure = next(e for e in broken.all_events if e.is_step_failure)
@@ -246,11 +247,11 @@ def test_connectwise_pull_tickets_notes_time_and_agreements(connectwise, defs, q
     assert query("SELECT event_type, actor_type, actor, is_public FROM staging.ticket_events"
                  " ORDER BY event_at") == [("agent_reply", "agent", "tech.lee", True),
                                            ("internal_note", "agent", "tech.lee", False)]
-    entries = query("SELECT ticket_id, minutes, work_type, billable, outside_hours,"
+    entries = query("SELECT t.ticket_id, t.minutes, t.work_type, t.billable, t.outside_hours,"
                     " json_extract_string(r._extra, '$.psa_after_hours')"
                     " FROM staging.time_entries t JOIN raw.time_entries r"
                     " ON r._source_file = t._source_file AND r._source_row = t._source_row"
-                    " ORDER BY ticket_id")
+                    " ORDER BY t.ticket_id")
     assert entries == [("7000", 90.0, "onsite", True, True, "true"),
                        ("7001", 15.0, "remote", False, False, "false")]
 

@@ -16,6 +16,7 @@ class Request:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    target: str = ""              # path with query, as requested
 
 
 @dataclass
@@ -51,7 +52,8 @@ class ReplayServer:
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 parts = urlsplit(self.path)
                 query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-                request = Request("GET", parts.path, query, {k.lower(): v for k, v in self.headers.items()})
+                request = Request("GET", parts.path, query,
+                                  {k.lower(): v for k, v in self.headers.items()}, self.path)
                 response, delay = server._pick(request)
                 if delay:
                     threading.Event().wait(delay)
@@ -90,14 +92,14 @@ class ReplayServer:
     def _pick(self, request: Request) -> tuple[Response, float]:
         with self._lock:
             for fault in self.faults:
-                if fault.times > 0 and fault.path_contains in request.path:
+                if fault.times > 0 and fault.path_contains in request.target:
                     fault.times -= 1
                     return fault.response, fault.delay
         return self.app.handle(request, self.url), 0.0
 
     def fail(self, path_contains: str, status: int = 500, body: Any = None,
              headers: dict[str, str] | None = None, times: int = 1, delay: float = 0.0) -> None:
-        """The next `times` requests whose path contains `path_contains` get this answer."""
+        """The next `times` requests whose path or query contains `path_contains` get this answer."""
         default = {"error": "scripted failure"} if body is None else body
         self.faults.append(Fault(path_contains, Response(status, default, headers or {}), times, delay))
 
