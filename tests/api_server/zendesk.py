@@ -51,15 +51,17 @@ class FakeZendesk:
 
     # --- state helpers -------------------------------------------------------------------
     def add_user(self, user_id: int, name: str, email: str | None, role: str, at: str) -> None:
-        self.users[user_id] = {"id": user_id, "url": f"https://{self.subdomain}.zendesk.com/api/v2/users/{user_id}.json", "name": name,
-                               "email": email, "role": role, "created_at": iso(at),
-                               "updated_at": iso(at), "active": True}
+        self.users[user_id] = {
+            "id": user_id, "name": name, "email": email, "role": role, "active": True,
+            "url": f"https://{self.subdomain}.zendesk.com/api/v2/users/{user_id}.json",
+            "created_at": iso(at), "updated_at": iso(at)}
 
     def add_organization(self, org_id: int, name: str, external_id: str | None, fields: dict,
                          at: str) -> None:
         self.organizations[org_id] = {
             "id": org_id,
-            "url": f"https://{self.subdomain}.zendesk.com/api/v2/organizations/{org_id}.json", "name": name,
+            "url": f"https://{self.subdomain}.zendesk.com/api/v2/organizations/{org_id}.json",
+            "name": name,
             "external_id": external_id, "organization_fields": fields, "tags": [],
             "created_at": iso(at), "updated_at": iso(at)}
 
