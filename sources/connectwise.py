@@ -20,6 +20,7 @@ from dlt.sources.helpers.rest_client.paginators import HeaderLinkPaginator
 from dlt.sources.rest_api import rest_api_source
 
 from sources.pull import RECORD_COLUMNS, HttpPolicy, Vendor, http_session, wrap
+from sources.zendesk import EVERYTHING
 
 
 def _last_updated(item: dict) -> Any:
@@ -82,8 +83,9 @@ def connectwise_source(
             },
             _listing("time_entries", "time/entries", start, size,
                      extra='chargeToType="ServiceTicket"'),
-            _listing("companies", "company/companies", start, size),
-            _listing("agreements", "finance/agreements", start, size),
+            # Clients and contracts are read from the beginning on the first pull, however old.
+            _listing("companies", "company/companies", EVERYTHING, size),
+            _listing("agreements", "finance/agreements", EVERYTHING, size),
         ],
     }
     return rest_api_source(config, name="connectwise")

@@ -33,6 +33,11 @@ def _unix(value: Any) -> int:
     return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp())
 
 
+# Requesters, agents and clients are read from the beginning on the first pull, however old:
+# a ticket of the pulled period names people and organizations created long before it.
+EVERYTHING = "1970-01-01T00:00:00Z"
+
+
 def _incremental(initial: str) -> dict[str, Any]:
     return {
         "start_param": "start_time",
@@ -99,7 +104,7 @@ def zendesk_source(
                     "params": per_page,
                     "data_selector": "users",
                     "paginator": EndOfStreamPaginator("after_url"),
-                    "incremental": _incremental(start),
+                    "incremental": _incremental(EVERYTHING),
                 },
                 "processing_steps": [{"map": wrap("id", "updated_at")}],
             },
@@ -109,7 +114,7 @@ def zendesk_source(
                     "path": "incremental/organizations.json",
                     "data_selector": "organizations",
                     "paginator": EndOfStreamPaginator("next_page"),
-                    "incremental": _incremental(start),
+                    "incremental": _incremental(EVERYTHING),
                 },
                 "processing_steps": [{"map": wrap("id", "updated_at")}],
             },

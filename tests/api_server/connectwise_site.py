@@ -21,7 +21,7 @@ def site(name: str, company_id: str, public_key: str, private_key: str, client_i
                                            (251, "BETA", "Beta Logistics", "Essentials", 12)]:
         cw.companies[cid] = {"id": cid, "identifier": ident, "name": cname,
                              "status": {"id": 1, "name": "Active"},
-                             "_info": info("2026-01-01T00:00:00Z")}
+                             "_info": info("2020-01-01T00:00:00Z")}
         cw.agreements[cid + 1000] = {
             "id": cid + 1000, "name": f"{cname} managed services",
             "type": {"id": 3, "name": plan}, "company": {"id": cid, "identifier": ident,
@@ -29,7 +29,7 @@ def site(name: str, company_id: str, public_key: str, private_key: str, client_i
             "startDate": "2026-01-01T00:00:00Z", "endDate": None, "noEndingDateFlag": True,
             "cancelledFlag": False,
             "customFields": _custom({**AGREEMENT_FIELDS, "Seats": seats}),
-            "_info": info("2026-01-01T00:00:00Z")}
+            "_info": info("2020-01-01T00:00:00Z")}
     return cw
 
 
