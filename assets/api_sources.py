@@ -14,7 +14,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets.resources import PipelineSettings
 from sources import connectwise, zendesk
-from sources.pull import ApiPullError, HttpPolicy, Secrets, run_pull
+from sources.pull import ApiPullError, HttpPolicy, Secrets, Vendor, run_pull
 
 
 class ApiPullSettings(dg.ConfigurableResource):
@@ -74,7 +74,7 @@ def _reply_targets(settings: PipelineSettings) -> dict[str, float]:
             for word, priority in policy.priority_lookup()}
 
 
-def _pull(context: dg.AssetExecutionContext, vendor, kwargs: dict, secrets: Secrets,
+def _pull(context: dg.AssetExecutionContext, vendor: Vendor, kwargs: dict, secrets: Secrets,
           duckdb: DuckDBResource, settings: PipelineSettings,
           api_pull: ApiPullSettings) -> dg.MaterializeResult:
     """Run one pull; a failure becomes one redacted error that names the vendor and resource."""

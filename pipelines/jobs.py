@@ -26,4 +26,6 @@ api_pull_job = dg.define_asset_job(
     name="api_pull_job",
     selection=dg.AssetSelection.groups("api"),
     description="Pull changed tickets from the connected APIs and deliver them as landing files.",
+    # dlt opens the warehouse file itself: one pull at a time, never two writers.
+    executor_def=dg.in_process_executor,
 )

@@ -286,3 +286,19 @@ def test_delivered_batch_is_a_manifested_landing_delivery(zendesk, defs, msp_env
     assert manifest["rows"] == {"clients": 2, "tickets": 1, "ticket_events": 2}
     assert sorted(p.name for p in batch.iterdir()) == [
         "_manifest.json", "clients.jsonl", "ticket_events.jsonl", "tickets.jsonl"]
+
+
+def test_cli_pulls_once(zendesk, defs, msp_env, monkeypatch, capsys):
+    import sys
+
+    from pipelines import run
+
+    account, _ = zendesk
+    zda.add_ticket(account, 400, 502, 23, "2026-10-01T09:00:00Z", "New starter account")
+    monkeypatch.setattr(sys, "argv", ["pipelines.run", "--pull", "zendesk", "--pull-only"])
+    run.main()
+    assert "pulled zendesk into" in capsys.readouterr().out
+    [batch] = (msp_env["landing"] / "api" / "zendesk").iterdir()
+    [ticket] = [json.loads(line) for line in (batch / "tickets.jsonl").read_text().splitlines()]
+    assert (ticket["ticket_id"], ticket["client_id"], ticket["requester"]) == (
+        "400", "C002", "cem@c002.example")
