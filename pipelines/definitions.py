@@ -17,7 +17,7 @@ from assets import (
 from data_checks import checks
 from pipelines.jobs import api_pull_job, ingest_job, monthly_job
 from pipelines.resources import build_resources
-from pipelines.schedules import ingest_schedule, monthly_schedule
+from pipelines.schedules import api_pull_daily, ingest_schedule, monthly_schedule
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules(
@@ -25,6 +25,6 @@ defs = dg.Definitions(
     ),
     asset_checks=dg.load_asset_checks_from_modules([raw, staging, facts, billing, marts, checks]),
     jobs=[ingest_job, monthly_job, api_pull_job],
-    schedules=[ingest_schedule, monthly_schedule],
+    schedules=[ingest_schedule, monthly_schedule, api_pull_daily],
     resources=build_resources(),
 )

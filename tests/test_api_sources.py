@@ -302,3 +302,15 @@ def test_cli_pulls_once(zendesk, defs, msp_env, monkeypatch, capsys):
     [ticket] = [json.loads(line) for line in (batch / "tickets.jsonl").read_text().splitlines()]
     assert (ticket["ticket_id"], ticket["client_id"], ticket["requester"]) == (
         "400", "C002", "cem@c002.example")
+
+
+def test_daily_schedule_pulls_only_connected_sources(defs, monkeypatch):
+    schedule = defs.resolve_schedule_def("api_pull_daily")
+    for var in ("ZENDESK_API_TOKEN", "CONNECTWISE_PRIVATE_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    with dg.build_schedule_context() as context:
+        assert isinstance(schedule.evaluate_tick(context).skip_message, str)
+    monkeypatch.setenv("ZENDESK_API_TOKEN", TOKEN)
+    with dg.build_schedule_context() as context:
+        [request] = schedule.evaluate_tick(context).run_requests
+    assert request.asset_selection == [dg.AssetKey("zendesk_pull")]
