@@ -180,8 +180,12 @@ def describe_failure(vendor: str, exc: BaseException) -> str:
     statuses = [getattr(getattr(e, "response", None), "status_code", None) for e in causes]
     status = next((s for s in statuses if s is not None), None)
     malformed = next((e for e in causes if "JSONDecodeError" in type(e).__name__), None)
-    if status is not None:
+    if status in (401, 403):
+        cause = f"HTTP {status}: the account refused the credentials (check the token and its scopes)"
+    elif status is not None and (status == 429 or status >= 500):
         cause = f"HTTP {status} after the configured retries"
+    elif status is not None:
+        cause = f"HTTP {status} (not retried)"
     elif malformed is not None:
         cause = f"malformed page (not JSON): {str(malformed).splitlines()[0][:160]}"
     else:
@@ -209,9 +213,13 @@ def _batch_name(load_id: str, inserted_at: datetime) -> str:
 def deliver_batches(
     vendor: Vendor, warehouse: Path, landing: Path, log: Callable[[str], None] = print
 ) -> list[dict[str, Any]]:
-    """Write every completed load not yet delivered as canonical files; a manifest marks it done."""
+    """Write every completed load not yet delivered as canonical files, oldest first.
+
+    `<dataset>._msp_deliveries` records each delivered load (an empty pull delivers no files).
+    Files are written before the record, and a batch's files have the same bytes when written
+    again, so a run that stops in between is finished by the next one without a duplicate.
+    """
     ds = dataset_name(vendor.name)
-    out_root = landing / "api" / vendor.name
     delivered = []
     with duckdb.connect(str(warehouse)) as con:
         con.execute("SET TimeZone = 'UTC'")
@@ -220,25 +228,31 @@ def deliver_batches(
         ).fetchall()}
         if "_dlt_loads" not in tables:
             return []
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {ds}._msp_deliveries (load_id VARCHAR PRIMARY KEY,"
+            " batch VARCHAR, rows JSON, delivered_at TIMESTAMPTZ)"
+        )
         loads = con.execute(
-            f"SELECT load_id, inserted_at FROM {ds}._dlt_loads WHERE status = 0 ORDER BY load_id"
+            f"SELECT load_id, inserted_at FROM {ds}._dlt_loads WHERE status = 0"
+            f" AND load_id NOT IN (SELECT load_id FROM {ds}._msp_deliveries) ORDER BY load_id"
         ).fetchall()
         for load_id, inserted_at in loads:
             batch = _batch_name(load_id, inserted_at)
-            folder = out_root / batch
-            if (folder / "_manifest.json").exists():
-                continue
-            rows = _write_batch(con, vendor, tables, load_id, folder)
-            delivered.append({"batch": batch, "rows": rows})
-            log(f"{vendor.name}: batch {batch} delivered {rows}")
+            rows = _write_batch(con, vendor, tables, load_id, landing / "api" / vendor.name / batch)
+            con.execute(
+                f"INSERT INTO {ds}._msp_deliveries VALUES (?, ?, ?, now())",
+                [load_id, batch if rows else None, json.dumps(rows)],
+            )
+            if rows:
+                delivered.append({"batch": batch, "rows": rows})
+                log(f"{vendor.name}: batch {batch} delivered {rows}")
     return delivered
 
 
 def _write_batch(
     con: duckdb.DuckDBPyConnection, vendor: Vendor, tables: set[str], load_id: str, folder: Path
 ) -> dict[str, int]:
-    """One canonical JSON Lines file per entity with rows in this load, then the manifest."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """One canonical JSON Lines file per entity with rows in this load, then a manifest."""
     ds = dataset_name(vendor.name)
     rows: dict[str, int] = {}
     for entity, sql in vendor.canonical_sql.items():
@@ -246,6 +260,7 @@ def _write_batch(
         count = con.execute(f"SELECT count(*) FROM ({select})", {"load": load_id}).fetchone()[0]
         if not count:
             continue
+        folder.mkdir(parents=True, exist_ok=True)
         final = folder / f"{entity}.jsonl"
         part = folder / f"{entity}.jsonl.part"
         # Stable row order: the same batch written twice has the same bytes (and fingerprint).
@@ -256,8 +271,9 @@ def _write_batch(
         )
         part.replace(final)
         rows[entity] = count
-    manifest = {"load_id": load_id, "rows": rows}
-    (folder / "_manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    if rows:
+        manifest = {"load_id": load_id, "rows": rows}
+        (folder / "_manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return rows
 
 

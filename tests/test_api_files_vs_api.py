@@ -13,7 +13,7 @@ from policy.config import load_policy
 from tests.api_server import zendesk_account as zda
 from tests.api_server.from_canonical import account_from_landing, zendesk_expressible
 from tests.api_server.server import ReplayServer
-from tests.test_api_sources import EMAIL, FAST, SUBDOMAIN, TOKEN
+from tests.test_api_sources import EMAIL, FAST, SECRETS, SUBDOMAIN, TOKEN
 
 AS_OF = "2026-11-05T00:00:00+00:00"
 # Lineage columns say which file and row a fact came from, not what it says.
@@ -106,3 +106,6 @@ def test_reports_are_the_same_whether_tickets_came_as_files_or_from_the_api(tmp_
                                      for p in (api / "published").rglob("*.html"))
     for page in pages:
         assert _page(api / "published" / page) == _page(files / "published" / page), page
+    published = "\n".join(p.read_text(errors="replace") for p in (api / "published").rglob("*")
+                          if p.is_file() and p.suffix in (".html", ".csv", ".json"))
+    assert not [s for s in SECRETS if s in published]

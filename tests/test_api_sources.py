@@ -277,6 +277,16 @@ def test_missing_credentials_fail_the_pull_with_the_variable_name(msp_env, defs,
             asset_selection=[dg.AssetKey("zendesk_pull")])
 
 
+def test_a_refused_token_fails_with_a_clear_message(zendesk, defs, monkeypatch, capfd):
+    monkeypatch.setenv("ZENDESK_API_TOKEN", "revoked-" + TOKEN)
+    result = pull(defs, "zendesk")  # EnvVars are read at run launch
+    assert not result.success
+    message = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
+    assert "HTTP 401: the account refused the credentials" in message
+    assert "revoked-" not in message and SUBDOMAIN not in message
+    _assert_no_secret_leaks([result], capfd, defs)
+
+
 def test_delivered_batch_is_a_manifested_landing_delivery(zendesk, defs, msp_env):
     account, _ = zendesk
     zda.add_ticket(account, 300, 501, 21, "2026-10-01T09:00:00Z", "Password reset")
