@@ -193,7 +193,7 @@ def describe_failure(vendor: str, exc: BaseException) -> str:
         text = str(root).splitlines()[0][:200] if str(root) else ""
         cause = f"{type(root).__name__}: {text}"
     where = f" resource '{resource}'" if resource else ""
-    return (f"{vendor} pull failed at{where}: {cause}. Nothing was committed for this run; the next"
+    return (f"{vendor} pull failed at{where}: {cause}. The cursor did not move; the next"
             " run resumes from the last successful cursor.")
 
 
