@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from tests.api_server import connectwise_site as cws
@@ -324,3 +325,22 @@ def test_daily_schedule_pulls_only_connected_sources(defs, monkeypatch):
     with dg.build_schedule_context() as context:
         [request] = schedule.evaluate_tick(context).run_requests
     assert request.asset_selection == [dg.AssetKey("zendesk_pull")]
+
+
+def test_a_delivery_interrupted_after_the_load_is_finished_without_duplicates(zendesk, defs, query,
+                                                                               msp_env):
+    account, _ = zendesk
+    for i in range(3):
+        zda.add_ticket(account, 500 + i, 501, 22, f"2026-10-1{i}T09:00:00Z", f"Laptop {i}")
+    assert pull(defs, "zendesk").success
+    load_month(defs, "2026-10-01")
+    files_before = query("SELECT path, file_id FROM raw.landing_files ORDER BY ALL")
+    # As if the run had stopped after dlt's load but before the delivery was recorded.
+    with duckdb.connect(str(msp_env["warehouse"])) as con:
+        con.execute("DELETE FROM landing_api_zendesk._msp_deliveries")
+    again = pull(defs, "zendesk")
+    assert again.success and metadata(again, "zendesk_pull")["records_fetched"] == {}
+    assert len(metadata(again, "zendesk_pull")["batches_delivered"]) == 1  # written again, same bytes
+    load_month(defs, "2026-10-01")
+    assert query("SELECT path, file_id FROM raw.landing_files ORDER BY ALL") == files_before
+    assert query("SELECT count(*), count(DISTINCT ticket_id) FROM raw.tickets") == [(3, 3)]
