@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import re
 import sys
 import time
 import warnings
@@ -77,10 +78,16 @@ def pull(vendors: list[str], instance: dg.DagsterInstance | None = None) -> None
     from pipelines import definitions
 
     job = definitions.defs.resolve_job_def("api_pull_job")
-    result = job.execute_in_process(
-        instance=instance or _instance(), run_config=_QUIET, raise_on_error=False,
-        asset_selection=[dg.AssetKey(f"{v}_pull") for v in vendors],
-    )
+    try:
+        result = job.execute_in_process(
+            instance=instance or _instance(), run_config=_QUIET, raise_on_error=False,
+            asset_selection=[dg.AssetKey(f"{v}_pull") for v in vendors],
+        )
+    except dg.DagsterInvalidConfigError as exc:  # e.g. a credential variable that is not set
+        unset = re.findall(r'environment variable "(\w+)" which is not set', str(exc))
+        problem = (f"variables not set: {', '.join(dict.fromkeys(unset))}" if unset
+                   else str(exc).splitlines()[0])
+        raise SystemExit(f"api pull not started: {problem} (see docs/api-sources.md)") from None
     if not result.success:
         failures = [e.message for e in result.all_events if e.is_failure and e.message]
         raise SystemExit("api pull failed: " + (failures[-1] if failures else "see the run log"))

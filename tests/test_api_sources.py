@@ -344,3 +344,12 @@ def test_a_delivery_interrupted_after_the_load_is_finished_without_duplicates(ze
     load_month(defs, "2026-10-01")
     assert query("SELECT path, file_id FROM raw.landing_files ORDER BY ALL") == files_before
     assert query("SELECT count(*), count(DISTINCT ticket_id) FROM raw.tickets") == [(3, 3)]
+
+
+def test_cli_names_the_missing_variables(msp_env, defs, monkeypatch):
+    from pipelines import run
+
+    for var in ("ZENDESK_SUBDOMAIN", "ZENDESK_EMAIL", "ZENDESK_API_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(SystemExit, match="variables not set: ZENDESK_SUBDOMAIN, ZENDESK_EMAIL"):
+        run.pull(["zendesk"], instance=dg.DagsterInstance.ephemeral())
