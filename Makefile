@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DATA := data
 export DAGSTER_HOME ?= $(CURDIR)/$(DATA)/dagster_home
 
-.PHONY: demo test ui lint generate run clean-data
+.PHONY: demo test ui lint generate run pull clean-data
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -31,6 +31,11 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 ## Run the pipeline again on whatever is in the landing folder (no regeneration).
 run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m pipelines.run
+
+## Pull once from an API source (VENDOR=zendesk|connectwise; see docs/api-sources.md), then run.
+VENDOR ?= zendesk
+pull: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m pipelines.run --pull $(VENDOR)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -16,7 +16,16 @@ ingest_job = dg.define_asset_job(
 # One month from raw tickets to published reports; re-run it to recompute a month.
 monthly_job = dg.define_asset_job(
     name="monthly_job",
-    selection=dg.AssetSelection.all() - ingest_job.selection,
+    selection=dg.AssetSelection.all() - ingest_job.selection - dg.AssetSelection.groups("api"),
     partitions_def=monthly_partitions,
     description="One month end to end: raw tickets, staging, facts, marts and reports.",
+)
+
+# Pull what changed in the connected helpdesk/PSA APIs into the landing folder (docs/api-sources.md).
+api_pull_job = dg.define_asset_job(
+    name="api_pull_job",
+    selection=dg.AssetSelection.groups("api"),
+    description="Pull changed tickets from the connected APIs and deliver them as landing files.",
+    # dlt opens the warehouse file itself: one pull at a time, never two writers.
+    executor_def=dg.in_process_executor,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dagster_duckdb import DuckDBResource
 
+from assets.api_sources import api_resources
 from assets.resources import PipelineSettings
 from policy import paths
 
@@ -21,4 +22,5 @@ def build_resources() -> dict[str, object]:
             policy_file=str(paths.policy_file()),
             as_of=paths.as_of(),
         ),
+        **api_resources(),
     }

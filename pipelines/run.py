@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import re
 import sys
 import time
 import warnings
@@ -72,11 +73,39 @@ def months_reported() -> list[str]:
     return [r[0].isoformat() for r in rows]
 
 
+def pull(vendors: list[str], instance: dg.DagsterInstance | None = None) -> None:
+    """Pull once from each named API source (zendesk, connectwise) into the landing folder."""
+    from pipelines import definitions
+
+    job = definitions.defs.resolve_job_def("api_pull_job")
+    try:
+        result = job.execute_in_process(
+            instance=instance or _instance(), run_config=_QUIET, raise_on_error=False,
+            asset_selection=[dg.AssetKey(f"{v}_pull") for v in vendors],
+        )
+    except dg.DagsterInvalidConfigError as exc:  # e.g. a credential variable that is not set
+        unset = re.findall(r'environment variable "(\w+)" which is not set', str(exc))
+        problem = (f"variables not set: {', '.join(dict.fromkeys(unset))}" if unset
+                   else str(exc).splitlines()[0])
+        raise SystemExit(f"api pull not started: {problem} (see docs/api-sources.md)") from None
+    if not result.success:
+        failures = [e.message for e in result.all_events if e.is_failure and e.message]
+        raise SystemExit("api pull failed: " + (failures[-1] if failures else "see the run log"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--month", action="append", help="partition key YYYY-MM-01 (repeatable)")
+    parser.add_argument("--pull", action="append", choices=["zendesk", "connectwise"],
+                        help="pull changes from this API source first (repeatable)")
+    parser.add_argument("--pull-only", action="store_true", help="pull, then stop")
     args = parser.parse_args()
     started = time.perf_counter()
+    if args.pull:
+        pull(args.pull)
+        print(f"pulled {', '.join(args.pull)} into {paths.landing_dir() / 'api'}")
+        if args.pull_only:
+            return
     months = run_all(args.month)
     if not months:
         sys.exit(f"no accepted ticket files in {paths.landing_dir()}")

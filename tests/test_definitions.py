@@ -14,7 +14,7 @@ def test_definitions_load_and_describe_every_asset(defs):
     }
     for key, spec in specs.items():
         assert spec.description, key
-        assert spec.group_name in {"raw", "staging", "marts", "reports"}, key
+        assert spec.group_name in {"api", "raw", "staging", "marts", "reports"}, key
         assert "duckdb" in spec.kinds, key
 
 

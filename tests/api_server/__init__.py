@@ -1,0 +1,1 @@
+"""A local replay server on loopback that answers like the vendors' documented APIs."""
