@@ -61,6 +61,16 @@ class FileRejected(Exception):
         self.code, self.row, self.field, self.value = code, row, field, value
 
 
+@dataclass(frozen=True)
+class FileWarning:
+    """A caveat about a file that is loaded anyway."""
+
+    code: str
+    message: str
+    row: int | None = None
+    field: str | None = None
+
+
 @dataclass
 class _Bytes:
     """What one pass over the file's bytes tells: hash, encoding, rows, how it ends."""
@@ -127,16 +137,18 @@ def _scan_bytes(path: Path) -> _Bytes:
     return info
 
 
-def _encoding(relative: str, fmt: str, info: _Bytes) -> tuple[str, list[str]]:
+def _encoding(relative: str, fmt: str, info: _Bytes) -> tuple[str, list[FileWarning]]:
     """The encoding to read a text file with, and the warnings that choice deserves."""
     if info.bom == "utf-16":
         if fmt != "csv":
             raise FileRejected("unsupported_encoding",
                                f"{relative}: row 1: the file is UTF-16; JSON Lines must be UTF-8")
-        return "utf-16", [f"{relative}: read as UTF-16 (byte-order mark); the canonical encoding is UTF-8"]
+        return "utf-16", [FileWarning("utf16", f"{relative}: row 0 (header): read as UTF-16"
+                                      " (byte-order mark); the canonical encoding is UTF-8", 0)]
     warnings = []
     if info.bom == "utf-8":
-        warnings.append(f"{relative}: starts with a UTF-8 byte-order mark, ignored")
+        warnings.append(FileWarning(
+            "bom", f"{relative}: row 0 (header): starts with a UTF-8 byte-order mark, ignored", 0))
     if info.first_bad_byte is None:
         return "utf-8", warnings
     where = f"line {info.bad_line} (byte {info.first_bad_byte})"
@@ -146,7 +158,9 @@ def _encoding(relative: str, fmt: str, info: _Bytes) -> tuple[str, list[str]]:
     if info.multibyte_utf8:
         # Mostly UTF-8 with stray bytes: the reader quarantines the rows that hold them.
         return "utf-8", warnings
-    warnings.append(f"{relative}: not UTF-8 (first at {where}); read as Latin-1")
+    row = info.bad_line - 1 if fmt == "csv" else info.bad_line
+    warnings.append(FileWarning("latin1", f"{relative}: row {row}: not UTF-8 (first at {where});"
+                                " the file is read as Latin-1", row))
     return "latin-1", warnings
 
 
@@ -260,7 +274,7 @@ def _suggest(missing: str, candidates: list[str]) -> str | None:
     return normalised[match[0]] if match else None
 
 
-def _check_columns(relative: str, entity: str, columns: list[str]) -> list[str]:
+def _check_columns(relative: str, entity: str, columns: list[str]) -> list[FileWarning]:
     """Reject a file without a required column; return warnings about unknown columns."""
     norm = [_normalise(c) for c in columns]
     doubled = sorted({c for c in norm if norm.count(c) > 1})
@@ -281,23 +295,36 @@ def _check_columns(relative: str, entity: str, columns: list[str]) -> list[str]:
         absent = [c for c in CANONICAL[entity] if c not in norm]
         guess = _suggest(column, absent) if absent else None
         hint = f"; did you mean {guess}?" if guess else ""
-        warnings.append(f"{relative}: unknown column {column!r} kept in _extra{hint}")
+        warnings.append(FileWarning("unknown_column", f"{relative}: row 0 (header), field {column}:"
+                                    f" unknown column kept in _extra{hint}", 0, column))
     return warnings
 
 
 def _parquet_columns(
-    con: duckdb.DuckDBPyConnection, relative: str, absolute: Path
-) -> tuple[list[str], list[str]]:
-    """Column names of a Parquet file and warnings for timestamp columns stored as other types."""
+    con: duckdb.DuckDBPyConnection, relative: str, absolute: Path, entity: str
+) -> tuple[list[str], list[FileWarning]]:
+    """Column names of a Parquet file; a timestamp column stored as another type is refused
+    (the entity's own time column) or warned about (its values will not read as times)."""
     described = con.execute(
         "DESCRIBE SELECT * FROM read_parquet(?)", [str(absolute)]
     ).fetchall()
     warnings = []
     for name, column_type, *_ in described:
-        ok = column_type.startswith(("VARCHAR", "TIMESTAMP", "DATE"))
-        if _normalise(name) in _TIMESTAMP_COLUMNS and not ok:
-            warnings.append(f"{relative}: column {name} is Parquet {column_type}; timestamps must be"
-                            " ISO 8601 text or a Parquet timestamp (its rows are quarantined)")
+        if _normalise(name) not in _TIMESTAMP_COLUMNS or column_type.startswith(
+            ("VARCHAR", "TIMESTAMP", "DATE")
+        ):
+            continue
+        problem = (f"column {name} is Parquet {column_type}; timestamps must be ISO 8601 text or a"
+                   " Parquet timestamp")
+        if _normalise(name) == TIME_COLUMN[entity]:
+            first = con.execute(
+                f'SELECT CAST("{name}" AS VARCHAR) FROM read_parquet(?) LIMIT 1', [str(absolute)]
+            ).fetchone()
+            raise FileRejected("wrong_type", f"{relative}: row 1, field {name}: {problem}"
+                               f" (value {first[0] if first else None!r})", row=1, field=name,
+                               value=first[0] if first else None)
+        warnings.append(FileWarning("wrong_type", f"{relative}: field {name}: {problem}; those"
+                                    " values are not read as times", None, name))
     return [r[0] for r in described], warnings
 
 
@@ -382,25 +409,17 @@ def _quarantine_read_errors(con: duckdb.DuckDBPyConnection, file: LandingFile,
                  AND len(string_split(raw_value, ',')) > {position}""", [file.path])
 
 
-def _warn(con: duckdb.DuckDBPyConnection, file: LandingFile, warnings: list[str],
-          codes: list[str]) -> None:
+def _warn(con: duckdb.DuckDBPyConnection, file: LandingFile, warnings: list[FileWarning]) -> None:
+    """Replace the file's landing warnings."""
     con.execute("DELETE FROM quality.warnings WHERE stage = 'landing_files' AND source_file = ?",
                 [file.path])
-    for message, code in zip(warnings, codes, strict=True):
+    for w in warnings:
         con.execute(
             "INSERT INTO quality.warnings BY NAME SELECT 'landing_files' AS stage, ? AS entity,"
-            " ? AS source_file, ? AS reason_code, ? AS reason, now() AS detected_at",
-            [file.entity, file.path, code, message],
+            " ? AS source_file, ? AS source_row, ? AS field, ? AS reason_code, ? AS reason,"
+            " now() AS detected_at",
+            [file.entity, file.path, w.row, w.field, w.code, w.message],
         )
-
-
-def _warning_code(message: str) -> str:
-    for needle, code in (("byte-order mark", "bom"), ("Latin-1", "latin1"), ("UTF-16", "utf16"),
-                         ("unknown column", "unknown_column"), ("is Parquet", "wrong_type"),
-                         ("no UTC offset", "timestamp_without_offset")):
-        if needle in message:
-            return code
-    return "warning"
 
 
 def register_file(
@@ -429,7 +448,7 @@ def register_file(
     }
     file = LandingFile(file_id, entity, relative, fmt, [])
     rejects: list[dict] = []
-    warnings: list[str] = []
+    warnings: list[FileWarning] = []
     if first:
         record.update(status="duplicate", duplicate_of=first[0], data_rows=first[1],
                       reason_code="duplicate_file",
@@ -440,7 +459,7 @@ def register_file(
                 raise FileRejected("empty_file", f"{relative}: row 0: the file is empty (0 bytes)")
             encoding = "utf-8"
             if fmt == "parquet":
-                columns, warnings = _parquet_columns(con, relative, absolute)
+                columns, warnings = _parquet_columns(con, relative, absolute, entity)
             elif fmt == "csv":
                 encoding, warnings = _encoding(relative, fmt, info)
                 columns = _csv_header(absolute, relative, encoding)
@@ -464,7 +483,9 @@ def register_file(
             if fmt == "csv":
                 con.execute("DROP TABLE IF EXISTS csv_rejects")
                 con.execute("DROP TABLE IF EXISTS csv_reject_scans")
-                con.execute(f"SELECT count(*) FROM {scan_sql(absolute, file)}").fetchone()
+                # The whole row is referenced: the reader checks encoding only in the columns read.
+                con.execute(f"SELECT count(*), max(length(CAST(t AS VARCHAR)))"
+                            f" FROM {scan_sql(absolute, file)} AS t").fetchall()
                 rejects = _reader_rejects(con, file, info, absolute)
             swallowed = [r for r in rejects
                          if r["code"] == "unbalanced_quote" and "\n" in (r["value"] or "")]
@@ -476,6 +497,9 @@ def register_file(
             file = LandingFile(file_id, entity, relative, fmt, columns, encoding,
                                tuple(r["row"] for r in rejects))
             ts = TIME_COLUMN[entity]
+            good_rows = con.execute(
+                f"SELECT count(*), max(length(CAST(t AS VARCHAR))) FROM {scan_sql(absolute, file)} AS t"
+            ).fetchall()[0][0]
             stats = con.execute(
                 f"""SELECT count(*), min(date_trunc('month', try_cast({ts} AS TIMESTAMPTZ))),
                        max(date_trunc('month', try_cast({ts} AS TIMESTAMPTZ))),
@@ -487,12 +511,25 @@ def register_file(
                                         AND NOT regexp_matches(trim({ts}), '{_OFFSET}'))
                 FROM ({canonical_select(file, absolute)})"""
             ).fetchone()
+            if good_rows and stats[1] is None:
+                first = con.execute(
+                    f"SELECT _source_row, {ts} FROM ({canonical_select(file, absolute)})"
+                    " ORDER BY _source_row LIMIT 1"
+                ).fetchone()
+                raise FileRejected(
+                    "unparseable_timestamp",
+                    f"{relative}: row {first[0]}, field {ts}: no row has an ISO 8601 {ts}"
+                    f" (row {first[0]} has {first[1]!r}), so the file cannot be placed in time",
+                    row=first[0], field=ts, value=first[1])
             if stats[3]:
-                warnings.append(f"{relative}: {ts} has no UTC offset in {stats[3]} row(s)"
-                                f" (first: row {stats[4]}); read as UTC")
-            if stats[0] == 0 and not rejects:
-                warnings.append(f"{relative}: header only, no data rows")
-            record.update(data_rows=stats[0] + len(rejects), min_month=stats[1],
+                warnings.append(FileWarning(
+                    "timestamp_without_offset", f"{relative}: row {stats[4]}, field {ts}: no UTC"
+                    f" offset in {stats[3]} row(s) (first: row {stats[4]}); read as UTC",
+                    stats[4], ts))
+            if good_rows == 0 and not rejects:
+                warnings.append(FileWarning("no_rows", f"{relative}: row 0 (header): header only,"
+                                            " no data rows", 0))
+            record.update(data_rows=good_rows + len(rejects), min_month=stats[1],
                           max_month=stats[2], rejected_rows=list(file.rejected_rows))
         except FileRejected as exc:
             rejects = [{"row": exc.row, "field": exc.field, "value": exc.value, "code": exc.code,
@@ -506,7 +543,7 @@ def register_file(
             record.update(status="rejected", reason=rejects[0]["reason"],
                           reason_code="unreadable_file",
                           data_rows=_data_rows_estimate(fmt, info) if fmt != "parquet" else 0)
-    record["warnings"] = warnings or None
+    record["warnings"] = [w.message for w in warnings] or None
     columns = [k for k in record if k != "file_id"]
     con.execute(
         f"INSERT INTO raw.landing_files (file_id, first_seen_at, {', '.join(columns)})"
@@ -515,7 +552,7 @@ def register_file(
     )
     if record["status"] != "duplicate":
         _quarantine_read_errors(con, file, rejects)
-        _warn(con, file, warnings, [_warning_code(w) for w in warnings])
+        _warn(con, file, warnings)
     return record["status"], record["reason"] or ""
 
 

@@ -441,11 +441,13 @@ FILE_RECONCILIATION = f"""CREATE OR REPLACE VIEW quality.file_reconciliation AS
 WITH ticket_month AS (
     SELECT ticket_id, any_value(month) AS month, 'staged' AS state FROM staging.tickets GROUP BY ALL
     UNION ALL
-    SELECT record_key, any_value(partition_month), 'quarantined' FROM quality.quarantine
-    WHERE stage = 'staging_tickets' AND record_key NOT IN (SELECT ticket_id FROM staging.tickets)
+    SELECT trim(record_key), any_value(partition_month), 'quarantined' FROM quality.quarantine
+    WHERE stage = 'staging_tickets' AND nullif(trim(record_key), '') IS NOT NULL
+      AND trim(record_key) NOT IN (SELECT ticket_id FROM staging.tickets)
     GROUP BY ALL
 ), raw_ticket_ids AS (
     SELECT DISTINCT trim(ticket_id) AS ticket_id FROM raw.tickets
+    WHERE nullif(trim(ticket_id), '') IS NOT NULL
 ), children AS (
     SELECT 'ticket_events' AS entity, _source_file, _source_row, trim(ticket_id) AS ticket_id,
            {RECORD_KEY["ticket_events"]} AS record_key, event_at AS at FROM raw.ticket_events
@@ -527,6 +529,31 @@ SELECT *, delivered - accepted - quarantined - superseded - pending AS unaccount
 FROM counted"""
 
 
+# Everything a person fixing a delivery needs, one line each: rejected files, quarantined rows and
+# rows accepted with a warning, with a message that names the file, the row and the field.
+ISSUES = """CREATE OR REPLACE VIEW quality.issues AS
+WITH issues AS (
+    SELECT CASE WHEN stage = 'landing_files' AND source_file IN (
+                    SELECT path FROM raw.landing_files WHERE status = 'rejected')
+                THEN 'file rejected' ELSE 'row quarantined' END AS severity, *
+    FROM quality.quarantine
+    UNION ALL
+    SELECT 'warning', * FROM quality.warnings
+)
+SELECT severity, stage, entity, partition_month, source_file, source_row, record_key, client_id,
+       field, raw_value, reason_code,
+       CASE WHEN starts_with(reason, source_file || ':') THEN reason
+            ELSE concat(source_file, ': ',
+                        CASE WHEN source_row IS NOT NULL THEN 'row ' || source_row || ', ' END,
+                        CASE WHEN field IS NOT NULL THEN 'field ' || field || ': ' END,
+                        reason,
+                        CASE WHEN raw_value IS NOT NULL
+                             THEN concat(' (value ', chr(39), left(raw_value, 60), chr(39), ')') END)
+       END AS message,
+       detected_at
+FROM issues"""
+
+
 MACROS = [
     # Booleans as PSAs write them; anything else is NULL (and reported where it matters).
     """CREATE OR REPLACE TEMP MACRO parse_bool(x) AS CASE
@@ -539,7 +566,7 @@ MACROS = [
 def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     """Create schemas and tables if missing; set UTC so offset-less timestamps read as UTC."""
     con.execute("SET TimeZone = 'UTC'")
-    for statement in [*DDL, FILE_RECONCILIATION, *MACROS]:
+    for statement in [*DDL, FILE_RECONCILIATION, ISSUES, *MACROS]:
         con.execute(statement)
 
 
@@ -606,4 +633,42 @@ def quarantine_replace(
     )
     return con.execute(
         f"SELECT count(*) FROM quality.quarantine WHERE stage = ? AND {where}", [stage, *key]
+    ).fetchone()[0]
+
+
+def mark_judged(con: duckdb.DuckDBPyConnection, stage: str, partition_month: str | None) -> None:
+    """Record that `stage` has judged every row of the partition (see quality.file_reconciliation)."""
+    where = "partition_month IS NULL" if partition_month is None else "partition_month = ?"
+    key = [] if partition_month is None else [partition_month]
+    con.execute(f"DELETE FROM quality.stage_runs WHERE stage = ? AND {where}", [stage, *key])
+    con.execute("INSERT INTO quality.stage_runs VALUES (?, CAST(? AS DATE), now())",
+                [stage, partition_month])
+
+
+def warnings_replace(
+    con: duckdb.DuckDBPyConnection,
+    stage: str,
+    entity: str,
+    partition_month: str | None,
+    select_sql: str,
+    params: dict | None = None,
+) -> int:
+    """Replace a stage's warnings for a partition with the rows of `select_sql`.
+
+    `select_sql` yields source_file, source_row, record_key, client_id, field, raw_value,
+    reason_code and reason for rows that are accepted but deserve a caveat.
+    """
+    where = "partition_month IS NULL" if partition_month is None else "partition_month = ?"
+    key = [] if partition_month is None else [partition_month]
+    con.execute(f"DELETE FROM quality.warnings WHERE stage = ? AND {where}", [stage, *key])
+    con.execute(
+        f"""INSERT INTO quality.warnings BY NAME
+            SELECT {sql_literal(stage)} AS stage, {sql_literal(entity)} AS entity,
+                   CAST({'NULL' if partition_month is None else sql_literal(partition_month)} AS DATE)
+                       AS partition_month, w.*, now() AS detected_at
+            FROM ({select_sql}) AS w""",
+        params or {},
+    )
+    return con.execute(
+        f"SELECT count(*) FROM quality.warnings WHERE stage = ? AND {where}", [stage, *key]
     ).fetchone()[0]
