@@ -491,12 +491,12 @@ def _stage_child(
                     (SELECT any_value(q.client_id) FROM quality.quarantine q
                      WHERE q.stage = 'staging_tickets' AND trim(q.record_key) = trim(r.ticket_id)))""",
     )
-    # A ticket judged missing (or quarantined) in another month may have arrived since.
+    # A row judged here may have been judged in another month before its ticket was loaded
+    # (as a row of a ticket never delivered): this month's judgement replaces that one.
     con.execute(
         """DELETE FROM quality.quarantine
            WHERE stage = $stage AND partition_month <> CAST($month AS DATE)
-             AND reason_code IN ('unknown_ticket', 'ticket_quarantined')
-             AND trim(record_key) IN (SELECT ticket_id FROM staging.tickets WHERE month = $month)""",
+             AND (source_file, source_row) IN (SELECT (_source_file, _source_row) FROM child_rows)""",
         {"stage": stage, "month": month},
     )
     con.execute(f"DELETE FROM staging.{entity} WHERE month = ?", [month])
