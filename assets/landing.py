@@ -164,8 +164,16 @@ def _encoding(relative: str, fmt: str, info: _Bytes) -> tuple[str, list[FileWarn
     return "latin-1", warnings
 
 
-def _data_rows_estimate(fmt: str, info: _Bytes) -> int:
-    """Rows of a file that could not be read, counted by lines, so reconciliation can count them."""
+def _data_rows_estimate(con: duckdb.DuckDBPyConnection, absolute: Path, fmt: str, info: _Bytes) -> int:
+    """Rows of a file that could not be accepted, so reconciliation can count them: lines of a
+    text file, the footer's row count of a Parquet file (0 when even that is unreadable)."""
+    if fmt == "parquet":
+        try:
+            rows = con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)",
+                               [str(absolute)]).fetchone()[0]
+        except duckdb.Error:
+            return 0
+        return int(rows or 0)
     lines = info.newlines + (0 if info.ends_with_newline else 1)
     return max(lines - 1, 0) if fmt == "csv" else lines
 
@@ -285,7 +293,7 @@ def _check_columns(relative: str, entity: str, columns: list[str]) -> list[FileW
     missing = [c for c in REQUIRED[entity] if c not in norm]
     if missing:
         hints = [f"{s!r} looks like {m} renamed" for m in missing if (s := _suggest(m, unknown))]
-        message = f"{relative}: missing required column(s) {', '.join(missing)}"
+        message = f"{relative}: row 0 (header): missing required column(s) {', '.join(missing)}"
         if hints:
             message += " (" + "; ".join(hints) + ")"
         raise FileRejected("renamed_column" if hints else "missing_column", message,
@@ -535,14 +543,14 @@ def register_file(
             rejects = [{"row": exc.row, "field": exc.field, "value": exc.value, "code": exc.code,
                         "reason": str(exc)}]
             record.update(status="rejected", reason=str(exc), reason_code=exc.code,
-                          data_rows=_data_rows_estimate(fmt, info))
+                          data_rows=_data_rows_estimate(con, absolute, fmt, info))
         except duckdb.Error as exc:
             message = str(exc).splitlines()[0]
             rejects = [{"row": None, "field": None, "value": None, "code": "unreadable_file",
                         "reason": f"{relative}: unreadable {fmt}: {message}"}]
             record.update(status="rejected", reason=rejects[0]["reason"],
                           reason_code="unreadable_file",
-                          data_rows=_data_rows_estimate(fmt, info) if fmt != "parquet" else 0)
+                          data_rows=_data_rows_estimate(con, absolute, fmt, info))
     record["warnings"] = [w.message for w in warnings] or None
     columns = [k for k in record if k != "file_id"]
     con.execute(

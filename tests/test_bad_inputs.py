@@ -110,9 +110,9 @@ CASES = [
     Case("BOM-prefixed file", "tickets/bom.csv", "warning", "bom", 0, None),
     Case("non-UTF-8 bytes", "tickets/stray_bytes.csv", "row quarantined", "non_utf8", 2, "subject"),
     Case("missing required column", "tickets/missing_client_id.csv", "file rejected",
-         "missing_column", None, "client_id"),
+         "missing_column", 0, "client_id"),
     Case("renamed column (schema drift)", "tickets/renamed_created.csv", "file rejected",
-         "renamed_column", None, "created_at"),
+         "renamed_column", 0, "created_at"),
     Case("extra unknown columns", "tickets/extra_columns.csv", "warning", "unknown_column", 0,
          "sentiment"),
     Case("empty file", "tickets/empty.csv", "file rejected", "empty_file", 0, None),
@@ -197,6 +197,7 @@ def test_rejected_files_count_whole_in_reconciliation(catalogue):
     assert by_path["tickets/unbalanced_quote.csv"] == (3, 0, 3)
     assert by_path["tickets/empty.csv"] == (0, 0, 0)
     assert by_path["tickets/semicolon.csv"] == (1, 0, 1)
+    assert by_path["tickets/wrong_types.parquet"] == (1, 0, 1)  # the footer's row count
 
 
 def test_good_rows_of_damaged_files_are_loaded(catalogue):
