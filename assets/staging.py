@@ -22,6 +22,7 @@ from assets.warehouse import (
     RECORD_KEY,
     TIME_COLUMN,
     ensure_warehouse,
+    file_reconciliation_sql,
     first_failure,
     mark_judged,
     quarantine_replace,
@@ -689,10 +690,10 @@ def staging_review_decisions(
 
 def _files_reconcile(con: duckdb.DuckDBPyConnection, entity: str) -> dg.AssetCheckResult:
     """Every delivered file of `entity`: delivered = accepted + quarantined + superseded (+ pending)."""
+    # The view's own SQL for this entity alone: the same classification, a fraction of the work.
     rows = con.execute(
-        """SELECT path, status, delivered, accepted, quarantined, superseded, pending, unaccounted
-           FROM quality.file_reconciliation WHERE entity = ? ORDER BY path""",
-        [entity],
+        "SELECT path, status, delivered, accepted, quarantined, superseded, pending, unaccounted"
+        f" FROM ({file_reconciliation_sql((entity,))}) ORDER BY path"
     ).fetchall()
     broken = {r[0]: dict(zip(("status", "delivered", "accepted", "quarantined", "superseded",
                                "pending", "unaccounted"), r[1:], strict=True))

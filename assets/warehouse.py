@@ -432,13 +432,29 @@ DDL = [
     )""",
 ]
 
-# One row per delivered file: delivered = accepted + quarantined + superseded, once every month
-# its rows fall in has been judged. Each raw row is classified independently (found in staging,
-# found in quarantine, or its record key staged from another row), so a row lost or counted twice
-# breaks the sum. Children of tickets are judged in their ticket's month (or, when no ticket with
-# that id was delivered, in the month of their own timestamp).
-FILE_RECONCILIATION = f"""CREATE OR REPLACE VIEW quality.file_reconciliation AS
-WITH ticket_month AS (
+# Raw rows of each entity with their record key, the stage that judges them and its month.
+_LOADED = {
+    "clients": f"""SELECT 'clients' AS entity, _source_file, _source_row,
+           {RECORD_KEY["clients"]} AS record_key, 'staging_clients' AS stage, NULL::DATE AS month,
+           false AS partitioned FROM raw.clients""",
+    "review_decisions": f"""SELECT 'review_decisions', _source_file, _source_row,
+           {RECORD_KEY["review_decisions"]}, 'staging_review_decisions', NULL, false
+           FROM raw.review_decisions""",
+    "tickets": f"""SELECT 'tickets', _source_file, _source_row, {RECORD_KEY["tickets"]},
+           'staging_tickets', _partition_month, true FROM raw.tickets""",
+}
+_CHILD = """SELECT '{entity}', c._source_file, c._source_row, c.record_key, 'staging_{entity}',
+           CASE WHEN t.ticket_id IS NOT NULL THEN t.month
+                WHEN d.ticket_id IS NOT NULL THEN NULL
+                ELSE coalesce(date_trunc('month', timezone('UTC', try_cast(c.at AS TIMESTAMPTZ))),
+                              f.min_month, date_trunc('month', f.first_seen_at))::DATE
+           END, true
+    FROM (SELECT _source_file, _source_row, trim(ticket_id) AS ticket_id,
+                 {key} AS record_key, {at} AS at FROM raw.{entity}) c
+    LEFT JOIN ticket_month t ON t.ticket_id = c.ticket_id
+    LEFT JOIN raw_ticket_ids d ON d.ticket_id = c.ticket_id
+    LEFT JOIN accepted_paths f ON f.path = c._source_file"""
+_CHILD_CTES = """ticket_month AS (
     SELECT ticket_id, any_value(month) AS month, 'staged' AS state FROM staging.tickets GROUP BY ALL
     UNION ALL
     SELECT trim(record_key), any_value(partition_month), 'quarantined' FROM quality.quarantine
@@ -448,51 +464,49 @@ WITH ticket_month AS (
 ), raw_ticket_ids AS (
     SELECT DISTINCT trim(ticket_id) AS ticket_id FROM raw.tickets
     WHERE nullif(trim(ticket_id), '') IS NOT NULL
-), children AS (
-    SELECT 'ticket_events' AS entity, _source_file, _source_row, trim(ticket_id) AS ticket_id,
-           {RECORD_KEY["ticket_events"]} AS record_key, event_at AS at FROM raw.ticket_events
-    UNION ALL
-    SELECT 'time_entries', _source_file, _source_row, trim(ticket_id),
-           {RECORD_KEY["time_entries"]}, started_at FROM raw.time_entries
-), loaded AS (
-    SELECT 'clients' AS entity, _source_file, _source_row, {RECORD_KEY["clients"]} AS record_key,
-           'staging_clients' AS stage, NULL::DATE AS month, false AS partitioned
-    FROM raw.clients
-    UNION ALL
-    SELECT 'review_decisions', _source_file, _source_row, {RECORD_KEY["review_decisions"]},
-           'staging_review_decisions', NULL, false FROM raw.review_decisions
-    UNION ALL
-    SELECT 'tickets', _source_file, _source_row, {RECORD_KEY["tickets"]}, 'staging_tickets',
-           _partition_month, true FROM raw.tickets
-    UNION ALL
-    SELECT c.entity, c._source_file, c._source_row, c.record_key, 'staging_' || c.entity,
-           CASE WHEN t.ticket_id IS NOT NULL THEN t.month
-                WHEN c.ticket_id IN (SELECT ticket_id FROM raw_ticket_ids) THEN NULL
-                ELSE coalesce(date_trunc('month', timezone('UTC', try_cast(c.at AS TIMESTAMPTZ))),
-                              f.min_month, date_trunc('month', f.first_seen_at))::DATE
-           END, true
-    FROM children c
-    LEFT JOIN ticket_month t ON t.ticket_id = c.ticket_id
-    LEFT JOIN raw.landing_files f ON f.path = c._source_file AND f.status = 'accepted'
-), staged AS (
-    SELECT 'clients' AS entity, _source_file, _source_row FROM staging.clients
-    UNION ALL SELECT 'tickets', _source_file, _source_row FROM staging.tickets
-    UNION ALL SELECT 'ticket_events', _source_file, _source_row FROM staging.ticket_events
-    UNION ALL SELECT 'time_entries', _source_file, _source_row FROM staging.time_entries
-    UNION ALL SELECT 'review_decisions', _source_file, _source_row FROM staging.review_decisions
-), quarantined AS (
+), accepted_paths AS (
+    SELECT path, min(min_month) AS min_month, min(first_seen_at) AS first_seen_at
+    FROM raw.landing_files WHERE status = 'accepted' GROUP BY path
+), """
+
+
+def file_reconciliation_sql(entities: tuple[str, ...] = tuple(CANONICAL)) -> str:
+    """One row per delivered file of `entities`: delivered = accepted + quarantined + superseded,
+    once every month its rows fall in has been judged (see quality.file_reconciliation).
+
+    Each raw row is classified independently (found in staging, found in quarantine, or its record
+    key staged from another row), so a row lost or counted twice breaks the sum. Children of
+    tickets are judged in their ticket's month (or, when no ticket with that id was delivered, in
+    the month of their own timestamp).
+    """
+    children = [e for e in ("ticket_events", "time_entries") if e in entities]
+    loaded = [_LOADED[e] for e in entities if e in _LOADED] + [
+        _CHILD.format(entity=e, key=RECORD_KEY[e], at=TIME_COLUMN[e]) for e in children
+    ]
+    staged = [f"SELECT '{e}' AS entity, _source_file, _source_row FROM staging.{e}" for e in entities]
+    listed = ", ".join(f"'{e}'" for e in entities)
+    return (
+        "WITH " + (_CHILD_CTES if children else "")
+        + "loaded AS (SELECT * FROM (\n    " + "\n    UNION ALL\n    ".join(loaded)
+        + "\n) AS l(entity, _source_file, _source_row, record_key, stage, month, partitioned)"
+        + "\n), staged AS (\n    " + "\n    UNION ALL ".join(staged)
+        + "\n), " + _RECONCILE_TAIL.format(entities=listed)
+    )
+
+
+_RECONCILE_TAIL = """quarantined AS (
     SELECT DISTINCT entity, source_file AS _source_file, source_row AS _source_row
     FROM quality.quarantine WHERE stage <> 'landing_files' AND source_row IS NOT NULL
 ), classified AS (
     SELECT l.*, s._source_row IS NOT NULL AS is_accepted, q._source_row IS NOT NULL AS is_quarantined,
-           CASE WHEN l.partitioned THEN l.month IS NOT NULL AND EXISTS (
-                    SELECT 1 FROM quality.stage_runs r
-                    WHERE r.stage = l.stage AND r.partition_month = l.month)
-                ELSE EXISTS (SELECT 1 FROM quality.stage_runs r WHERE r.stage = l.stage)
-           END AS judged
+           r.stage IS NOT NULL AS judged
     FROM loaded l
     LEFT JOIN (SELECT DISTINCT * FROM staged) s USING (entity, _source_file, _source_row)
     LEFT JOIN quarantined q USING (entity, _source_file, _source_row)
+    LEFT JOIN (SELECT DISTINCT stage, coalesce(partition_month, DATE '0001-01-01') AS month
+               FROM quality.stage_runs) r
+      ON r.stage = l.stage AND r.month = CASE WHEN l.partitioned THEN l.month
+                                              ELSE DATE '0001-01-01' END
 ), accepted_keys AS (
     SELECT DISTINCT entity, record_key FROM classified WHERE is_accepted
 ), per_file AS (
@@ -523,10 +537,15 @@ WITH ticket_month AS (
     FROM raw.landing_files f
     LEFT JOIN per_file p ON p.path = f.path AND p.entity = f.entity AND f.status = 'accepted'
     LEFT JOIN read_rejects r ON r.path = f.path AND f.status = 'accepted'
+    WHERE f.entity IN ({entities})
 )
 SELECT *, delivered - accepted - quarantined - superseded - pending AS unaccounted,
        pending = 0 AND delivered = accepted + quarantined + superseded AS reconciles
 FROM counted"""
+
+FILE_RECONCILIATION = (
+    "CREATE OR REPLACE VIEW quality.file_reconciliation AS\n" + file_reconciliation_sql()
+)
 
 
 # Everything a person fixing a delivery needs, one line each: rejected files, quarantined rows and
