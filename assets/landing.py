@@ -7,7 +7,7 @@ import difflib
 import hashlib
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -83,7 +83,6 @@ class _Bytes:
     first_bad_byte: int | None = None  # offset of the first byte that is not UTF-8
     bad_line: int | None = None  # 1-based physical line of that byte
     multibyte_utf8: bool = False
-    notes: list[str] = field(default_factory=list)
 
 
 def _normalise(header: str) -> str:
@@ -341,12 +340,12 @@ def _reader_rejects(con: duckdb.DuckDBPyConnection, file: LandingFile, info: _By
     """Data rows the reader could not parse, one per row, with reason, field and the text."""
     if file.format == "jsonl":
         rows = con.execute(
-            f"SELECT n, line, max(n) OVER () FROM {_jsonl_lines(sql_literal(str(absolute)))}"
-            " QUALIFY NOT is_object ORDER BY n"
+            f"SELECT n, line FROM {_jsonl_lines(sql_literal(str(absolute)))}"
+            " WHERE NOT is_object ORDER BY n"
         ).fetchall()
         last_line = info.newlines + (0 if info.ends_with_newline else 1)
         out = []
-        for n, line, _ in rows:
+        for n, line in rows:
             cut = n == last_line and not info.ends_with_newline
             out.append({"row": n, "field": None, "value": line,
                         "code": "truncated_row" if cut else "invalid_json",
