@@ -88,7 +88,8 @@ def catalogue(tmp_path_factory):
         with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
             return con.execute(sql, params or []).fetchall()
 
-    yield {"result": result, "checks": checks, "query": query}
+    yield {"result": result, "checks": checks, "query": query,
+           "warehouse": root / "warehouse.duckdb"}
     mp.undo()
 
 
@@ -256,3 +257,24 @@ def test_invalid_policy_config_names_file_and_key(msp_env, monkeypatch, tmp_path
         run_pipeline([JAN])
     assert str(bad) in str(err.value)
     assert "response_targets_minutes.high: Input should be greater than 0" in str(err.value)
+
+
+def test_reconciliation_check_fails_on_a_lost_or_doubled_row(catalogue, tmp_path):
+    from assets.staging import _files_reconcile
+
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(catalogue["warehouse"], copy)
+    with duckdb.connect(str(copy)) as con:
+        assert _files_reconcile(con, "tickets").passed
+        # A staged row that vanishes is a lost row ...
+        con.execute("DELETE FROM staging.tickets WHERE ticket_id = 'L-1'")
+        lost = _files_reconcile(con, "tickets")
+        assert not lost.passed
+        assert "tickets/latin1.csv: 2 delivered but 1 accepted" in lost.description
+        # ... and an accepted row that is also quarantined is counted twice.
+        con.execute("""INSERT INTO quality.quarantine BY NAME
+                       SELECT 'staging_ticket_events' AS stage, 'ticket_events' AS entity,
+                              'ticket_events/events_bad.csv' AS source_file, 1 AS source_row,
+                              'test' AS reason_code, 'test' AS reason, now() AS detected_at""")
+        doubled = _files_reconcile(con, "ticket_events")
+        assert not doubled.passed and "ticket_events/events_bad.csv" in doubled.description
