@@ -392,8 +392,6 @@ def _quarantine_read_errors(con: duckdb.DuckDBPyConnection, file: LandingFile,
                 [file.path])
     if not rejects:
         return
-    # Whose row it is, when the refused text still shows a complete client_id field.
-    key_column = "client_id" if "client_id" in CANONICAL[file.entity] else None
     con.execute(
         "INSERT INTO quality.quarantine BY NAME SELECT 'landing_files' AS stage, ? AS entity,"
         " NULL::DATE AS partition_month, ? AS source_file, unnest(?) AS source_row,"
@@ -403,17 +401,25 @@ def _quarantine_read_errors(con: duckdb.DuckDBPyConnection, file: LandingFile,
          [None if r["value"] is None else r["value"][:2000] for r in rejects],
          [r["code"] for r in rejects], [r["reason"] for r in rejects]],
     )
-    if key_column and file.format == "jsonl":
+    # The record and client a refused row belongs to, where its text still shows the field whole
+    # (a JSON string that closes, a CSV field followed by others): never a cut-off value.
+    key = "client_id" if file.entity == "clients" else "ticket_id"
+    for target, column in (("record_key", key), ("client_id", "client_id")):
+        if column not in CANONICAL[file.entity]:
+            continue
+        if file.format == "jsonl":
+            value = f"""nullif(regexp_extract(raw_value, '"{column}"\\s*:\\s*"([^"]*)"', 1), '')"""
+            condition = "true"
+        elif file.format == "csv" and column in (named := [_normalise(c) for c in file.columns]):
+            position = named.index(column) + 1
+            value = f"nullif(string_split(raw_value, ',')[{position}], '')"
+            condition = f"raw_value NOT LIKE '%\"%' AND len(string_split(raw_value, ',')) > {position}"
+        else:
+            continue
         con.execute(
-            """UPDATE quality.quarantine SET client_id = nullif(regexp_extract(
-                   raw_value, '"client_id"\\s*:\\s*"([^"]*)"', 1), '')
-               WHERE stage = 'landing_files' AND source_file = ?""", [file.path])
-    elif key_column and file.format == "csv" and key_column in file.columns:
-        position = file.columns.index(key_column) + 1
-        con.execute(
-            f"""UPDATE quality.quarantine SET client_id = string_split(raw_value, ',')[{position}]
-               WHERE stage = 'landing_files' AND source_file = ? AND raw_value NOT LIKE '%"%'
-                 AND len(string_split(raw_value, ',')) > {position}""", [file.path])
+            f"""UPDATE quality.quarantine SET {target} = {value}
+               WHERE stage = 'landing_files' AND source_file = ? AND source_row > 0
+                 AND {condition}""", [file.path])
 
 
 def _warn(con: duckdb.DuckDBPyConnection, file: LandingFile, warnings: list[FileWarning]) -> None:

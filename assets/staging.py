@@ -500,6 +500,13 @@ def _stage_child(
              AND (source_file, source_row) IN (SELECT (_source_file, _source_row) FROM child_rows)""",
         {"stage": stage, "month": month},
     )
+    # Rows the file reader refused belong to this month's tickets' clients too.
+    con.execute(
+        """UPDATE quality.quarantine q SET client_id = t.client_id FROM staging.tickets t
+           WHERE q.stage = 'landing_files' AND q.entity = ? AND q.client_id IS NULL
+             AND trim(q.record_key) = t.ticket_id AND t.month = ?""",
+        [entity, month],
+    )
     con.execute(f"DELETE FROM staging.{entity} WHERE month = ?", [month])
     con.execute(
         f"""INSERT INTO staging.{entity} BY NAME

@@ -89,3 +89,13 @@ def test_every_file_reconciles_and_every_check_passed(dirty):
               if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     assert checks and all(c.passed for c in checks)
     print("reconciliation totals:", totals.to_dict())
+
+
+def test_quarantined_rows_name_their_client(dirty):
+    query = dirty["query"]
+    # Lines the reader refused still show their ticket id, so they get their ticket's client;
+    # rows of the unknown client (and its tickets' events) carry the id as delivered.
+    assert query("SELECT count(*) AS n FROM quality.quarantine WHERE client_id IS NULL")["n"][0] == 0
+    strangers = query("""SELECT DISTINCT client_id FROM quality.quarantine
+                         WHERE client_id NOT IN (SELECT client_id FROM staging.clients)""")
+    assert strangers["client_id"].tolist() == ["C999"]
