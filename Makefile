@@ -21,10 +21,11 @@ $(DAGSTER_HOME)/dagster.yaml: pipelines/dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
 	cp pipelines/dagster.yaml $@
 
+## `make demo DIRTY=0.02` damages about 2% of rows (see docs/bad-inputs.md).
 demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	@rm -rf $(DATA)/landing $(DATA)/demo_truth $(DATA)/published
 	@rm -f $(DATA)/warehouse.duckdb $(DATA)/warehouse.duckdb.wal
-	$(BIN)/python -m demo.generate
+	$(BIN)/python -m demo.generate $(if $(DIRTY),--dirty $(DIRTY))
 	$(BIN)/python -m pipelines.run
 	@echo "Open the month index above in a browser; 'make ui' shows the runs in Dagster."
 

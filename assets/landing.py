@@ -1,7 +1,12 @@
 """Landing files: discover delivered files, fingerprint them, and read them as SQL relations."""
 
 
+import codecs
+import csv
+import difflib
 import hashlib
+import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +19,25 @@ from assets.warehouse import CANONICAL, REQUIRED, TIME_COLUMN, ensure_warehouse,
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
+# The canonical CSV dialect, fixed rather than sniffed: a sniffer guesses a dialect in which a
+# broken file "parses". Rows the reader cannot parse are set aside (and quarantined), not fatal.
+_CSV_OPTIONS = (
+    "auto_detect = false, header = true, delim = ',', quote = '\"', escape = '\"',"
+    " store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans'"
+)
+_READER_REASONS = {
+    "MISSING COLUMNS": "missing_fields",
+    "TOO MANY COLUMNS": "extra_fields",
+    "INVALID ENCODING": "non_utf8",
+    "UNQUOTED VALUE": "unbalanced_quote",
+    "LINE SIZE OVER MAXIMUM": "line_too_long",
+}
+# Columns holding timestamps: a Parquet file typing them as numbers is a wrong-type delivery.
+_TIMESTAMP_COLUMNS = {"created_at", "resolved_at", "updated_at", "event_at", "started_at",
+                      "decided_at", "valid_from"}
+_OFFSET = r"([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$"
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
 
 @dataclass(frozen=True)
 class LandingFile:
@@ -24,6 +48,41 @@ class LandingFile:
     path: str  # relative to the landing folder
     format: str
     columns: list[str]
+    encoding: str = "utf-8"
+    rejected_rows: tuple[int, ...] = ()  # data rows the reader set aside, ascending
+
+
+class FileRejected(Exception):
+    """The whole file cannot be accepted; carries a reason code, the row and the field."""
+
+    def __init__(self, code: str, message: str, row: int | None = None,
+                 field: str | None = None, value: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.row, self.field, self.value = code, row, field, value
+
+
+@dataclass(frozen=True)
+class FileWarning:
+    """A caveat about a file that is loaded anyway."""
+
+    code: str
+    message: str
+    row: int | None = None
+    field: str | None = None
+
+
+@dataclass
+class _Bytes:
+    """What one pass over the file's bytes tells: hash, encoding, rows, how it ends."""
+
+    sha256: str = ""
+    size: int = 0
+    newlines: int = 0
+    ends_with_newline: bool = True
+    bom: str = ""  # 'utf-8' | 'utf-16' | ''
+    first_bad_byte: int | None = None  # offset of the first byte that is not UTF-8
+    bad_line: int | None = None  # 1-based physical line of that byte
+    multibyte_utf8: bool = False
 
 
 def _normalise(header: str) -> str:
@@ -41,36 +100,128 @@ def _entity_of(relative: Path) -> str | None:
     return None
 
 
-def _sha256(path: Path) -> str:
+def _scan_bytes(path: Path) -> _Bytes:
+    """Hash the file and check its encoding in one streaming pass (no row-level work)."""
+    info = _Bytes()
     digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    last = b""
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
+            if info.size == 0:
+                if chunk.startswith(codecs.BOM_UTF8):
+                    info.bom = "utf-8"
+                elif chunk.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                    info.bom = "utf-16"
             digest.update(chunk)
-    return digest.hexdigest()
+            if info.first_bad_byte is None and info.bom != "utf-16":
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    info.first_bad_byte = info.size + exc.start
+                    info.bad_line = info.newlines + chunk[: exc.start].count(b"\n") + 1
+            if not info.multibyte_utf8 and _UTF8_MULTIBYTE.search(chunk):
+                info.multibyte_utf8 = True
+            info.newlines += chunk.count(b"\n")
+            info.size += len(chunk)
+            last = chunk[-1:]
+    if info.first_bad_byte is None and info.bom != "utf-16":
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            info.first_bad_byte = info.size
+            info.bad_line = info.newlines + 1
+    info.sha256 = digest.hexdigest()
+    info.ends_with_newline = last in (b"\n", b"")
+    return info
 
 
-def scan_sql(absolute: Path, fmt: str) -> str:
+def _encoding(relative: str, fmt: str, info: _Bytes) -> tuple[str, list[FileWarning]]:
+    """The encoding to read a text file with, and the warnings that choice deserves."""
+    if info.bom == "utf-16":
+        if fmt != "csv":
+            raise FileRejected("unsupported_encoding",
+                               f"{relative}: row 1: the file is UTF-16; JSON Lines must be UTF-8")
+        return "utf-16", [FileWarning("utf16", f"{relative}: row 0 (header): read as UTF-16"
+                                      " (byte-order mark); the canonical encoding is UTF-8", 0)]
+    warnings = []
+    if info.bom == "utf-8":
+        warnings.append(FileWarning(
+            "bom", f"{relative}: row 0 (header): starts with a UTF-8 byte-order mark, ignored", 0))
+    if info.first_bad_byte is None:
+        return "utf-8", warnings
+    where = f"line {info.bad_line} (byte {info.first_bad_byte})"
+    if fmt == "jsonl":
+        raise FileRejected("non_utf8", f"{relative}: line {info.bad_line}: byte {info.first_bad_byte}"
+                           " is not UTF-8; JSON Lines files must be UTF-8", row=info.bad_line)
+    if info.multibyte_utf8:
+        # Mostly UTF-8 with stray bytes: the reader quarantines the rows that hold them.
+        return "utf-8", warnings
+    row = info.bad_line - 1 if fmt == "csv" else info.bad_line
+    warnings.append(FileWarning("latin1", f"{relative}: row {row}: not UTF-8 (first at {where});"
+                                " the file is read as Latin-1", row))
+    return "latin-1", warnings
+
+
+def _data_rows_estimate(con: duckdb.DuckDBPyConnection, absolute: Path, fmt: str, info: _Bytes) -> int:
+    """Rows of a file that could not be accepted, so reconciliation can count them: lines of a
+    text file, the footer's row count of a Parquet file (0 when even that is unreadable)."""
+    if fmt == "parquet":
+        try:
+            rows = con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)",
+                               [str(absolute)]).fetchone()[0]
+        except duckdb.Error:
+            return 0
+        return int(rows or 0)
+    lines = info.newlines + (0 if info.ends_with_newline else 1)
+    return max(lines - 1, 0) if fmt == "csv" else lines
+
+
+def _csv_header(path: Path, relative: str, encoding: str) -> list[str]:
+    """The header row, parsed with the canonical dialect."""
+    python_encoding = {"utf-8": "utf-8-sig", "latin-1": "latin-1", "utf-16": "utf-16"}[encoding]
+    with path.open(encoding=python_encoding, errors="replace", newline="") as fh:
+        header = next(csv.reader(fh), None)
+    if not header or all(not h.strip() for h in header):
+        raise FileRejected("empty_file", f"{relative}: row 0 (header): the file is empty, no header row")
+    if len(header) == 1:
+        for delim, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+            if delim in header[0]:
+                raise FileRejected(
+                    "wrong_delimiter",
+                    f"{relative}: row 0 (header): one column {header[0][:60]!r}; the file looks"
+                    f" {name}-separated, the canonical CSV is comma-separated",
+                    row=0, value=header[0][:200])
+    return [h if h.strip() else f"column{i + 1}" for i, h in enumerate(header)]
+
+
+def scan_sql(absolute: Path, file: LandingFile) -> str:
     """A FROM-clause item reading the file as text, with `_row` = 1-based data row number."""
     p = sql_literal(str(absolute))
-    if fmt == "csv":
+    if file.format == "csv":
+        columns = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in file.columns) + "}"
+        # The reader numbers the rows it returns; rows it set aside shift the later ones back.
+        shifts = [r - i for i, r in enumerate(file.rejected_rows, start=1)]
+        row = "ordinality"
+        if shifts:
+            row = f"ordinality + len(list_filter({shifts}, lambda s: s < ordinality))"
         return (
-            f"(SELECT *, ordinality AS _row FROM read_csv({p}, all_varchar = true, header = true)"
-            " WITH ORDINALITY)"
+            f"(SELECT * EXCLUDE (ordinality), {row} AS _row FROM read_csv({p}, columns = {columns},"
+            f" encoding = '{file.encoding}', {_CSV_OPTIONS}) WITH ORDINALITY)"
         )
-    if fmt == "parquet":
+    if file.format == "parquet":
         return f"(SELECT *, file_row_number + 1 AS _row FROM read_parquet({p}, file_row_number = true))"
-    return f"(SELECT json AS _json, ordinality AS _row FROM read_ndjson_objects({p}) WITH ORDINALITY)"
+    return f"(SELECT CAST(line AS JSON) AS _json, n AS _row FROM {_jsonl_lines(p)} WHERE is_object)"
 
 
-def source_columns(con: duckdb.DuckDBPyConnection, absolute: Path, fmt: str) -> list[str]:
-    """The file's own column names, in order."""
-    if fmt == "jsonl":
-        rows = con.execute(
-            "SELECT DISTINCT unnest(json_keys(json)) FROM read_ndjson_objects(?)", [str(absolute)]
-        ).fetchall()
-        return sorted(r[0] for r in rows)
-    relation = con.sql(f"SELECT * EXCLUDE (_row) FROM {scan_sql(absolute, fmt)}")
-    return list(relation.columns)
+def _jsonl_lines(p: str) -> str:
+    """Every non-blank line of a JSON Lines file with its line number and whether it is an object."""
+    return (
+        "(SELECT n, line, json_valid(line) AND json_type(try_cast(line AS JSON)) = 'OBJECT' AS is_object"
+        " FROM (SELECT n, ltrim(rtrim(raw_line, chr(13)), chr(65279)) AS line"
+        f" FROM read_text({p}), unnest(string_split(content, chr(10))) WITH ORDINALITY AS t(raw_line, n))"
+        " WHERE trim(line) <> '')"
+    )
 
 
 def canonical_select(file: LandingFile, absolute: Path) -> str:
@@ -99,7 +250,7 @@ def canonical_select(file: LandingFile, absolute: Path) -> str:
     return (
         f"SELECT {columns}, {sql_literal(file.file_id)} AS _file_id,"
         f" {sql_literal(file.path)} AS _source_file, _row AS _source_row,"
-        f" now() AS _loaded_at, {extra} AS _extra FROM {scan_sql(absolute, file.format)}"
+        f" now() AS _loaded_at, {extra} AS _extra FROM {scan_sql(absolute, file)}"
     )
 
 
@@ -108,8 +259,8 @@ def accepted_files(
 ) -> list[LandingFile]:
     """Accepted files of an entity; with `month`, only files whose rows may fall in that month."""
     sql = (
-        "SELECT file_id, entity, path, format, columns FROM raw.landing_files"
-        " WHERE entity = ? AND status = 'accepted'"
+        "SELECT file_id, entity, path, format, columns, coalesce(encoding, 'utf-8'),"
+        " coalesce(rejected_rows, []) FROM raw.landing_files WHERE entity = ? AND status = 'accepted'"
     )
     params: list[object] = [entity]
     if month is not None:
@@ -120,7 +271,168 @@ def accepted_files(
         )
         params += [month, month]
     rows = con.execute(sql + " ORDER BY first_seen_at, path", params).fetchall()
-    return [LandingFile(r[0], r[1], r[2], r[3], list(r[4] or [])) for r in rows]
+    return [LandingFile(r[0], r[1], r[2], r[3], list(r[4] or []), r[5], tuple(r[6])) for r in rows]
+
+
+def _suggest(missing: str, candidates: list[str]) -> str | None:
+    """The delivered column that most likely is `missing` under another name."""
+    normalised = {_normalise(c).replace("_", ""): c for c in candidates}
+    match = difflib.get_close_matches(missing.replace("_", ""), list(normalised), n=1, cutoff=0.6)
+    return normalised[match[0]] if match else None
+
+
+def _check_columns(relative: str, entity: str, columns: list[str]) -> list[FileWarning]:
+    """Reject a file without a required column; return warnings about unknown columns."""
+    norm = [_normalise(c) for c in columns]
+    doubled = sorted({c for c in norm if norm.count(c) > 1})
+    if doubled:
+        raise FileRejected("duplicate_column", f"{relative}: row 0 (header): column(s)"
+                           f" {', '.join(doubled)} appear more than once", row=0, field=doubled[0])
+    unknown = [c for c in columns if _normalise(c) not in CANONICAL[entity]]
+    missing = [c for c in REQUIRED[entity] if c not in norm]
+    if missing:
+        hints = [f"{s!r} looks like {m} renamed" for m in missing if (s := _suggest(m, unknown))]
+        message = f"{relative}: row 0 (header): missing required column(s) {', '.join(missing)}"
+        if hints:
+            message += " (" + "; ".join(hints) + ")"
+        raise FileRejected("renamed_column" if hints else "missing_column", message,
+                           row=0, field=missing[0])
+    warnings = []
+    for column in unknown:
+        absent = [c for c in CANONICAL[entity] if c not in norm]
+        guess = _suggest(column, absent) if absent else None
+        hint = f"; did you mean {guess}?" if guess else ""
+        warnings.append(FileWarning("unknown_column", f"{relative}: row 0 (header), field {column}:"
+                                    f" unknown column kept in _extra{hint}", 0, column))
+    return warnings
+
+
+def _parquet_columns(
+    con: duckdb.DuckDBPyConnection, relative: str, absolute: Path, entity: str
+) -> tuple[list[str], list[FileWarning]]:
+    """Column names of a Parquet file; a timestamp column stored as another type is refused
+    (the entity's own time column) or warned about (its values will not read as times)."""
+    described = con.execute(
+        "DESCRIBE SELECT * FROM read_parquet(?)", [str(absolute)]
+    ).fetchall()
+    warnings = []
+    for name, column_type, *_ in described:
+        if _normalise(name) not in _TIMESTAMP_COLUMNS or column_type.startswith(
+            ("VARCHAR", "TIMESTAMP", "DATE")
+        ):
+            continue
+        problem = (f"column {name} is Parquet {column_type}; timestamps must be ISO 8601 text or a"
+                   " Parquet timestamp")
+        if _normalise(name) == TIME_COLUMN[entity]:
+            first = con.execute(
+                f'SELECT CAST("{name}" AS VARCHAR) FROM read_parquet(?) LIMIT 1', [str(absolute)]
+            ).fetchone()
+            raise FileRejected("wrong_type", f"{relative}: row 1, field {name}: {problem}"
+                               f" (value {first[0] if first else None!r})", row=1, field=name,
+                               value=first[0] if first else None)
+        warnings.append(FileWarning("wrong_type", f"{relative}: field {name}: {problem}; those"
+                                    " values are not read as times", None, name))
+    return [r[0] for r in described], warnings
+
+
+def _reader_rejects(con: duckdb.DuckDBPyConnection, file: LandingFile, info: _Bytes,
+                    absolute: Path) -> list[dict]:
+    """Data rows the reader could not parse, one per row, with reason, field and the text."""
+    if file.format == "jsonl":
+        rows = con.execute(
+            f"SELECT n, line FROM {_jsonl_lines(sql_literal(str(absolute)))}"
+            " WHERE NOT is_object ORDER BY n"
+        ).fetchall()
+        last_line = info.newlines + (0 if info.ends_with_newline else 1)
+        out = []
+        for n, line in rows:
+            cut = n == last_line and not info.ends_with_newline
+            out.append({"row": n, "field": None, "value": line,
+                        "code": "truncated_row" if cut else "invalid_json",
+                        "reason": f"{file.path}: row {n} (line {n}): "
+                        + ("the last line is cut off mid-object" if cut
+                           else "not a valid JSON object") + f": {line[:80]}"})
+        return out
+    if not con.execute(
+        "SELECT 1 FROM duckdb_tables() WHERE table_name = 'csv_rejects' AND temporary"
+    ).fetchone():
+        return []  # the reader creates the table only when it sets a row aside
+    rows = con.execute(
+        "SELECT line - 1 AS data_row, arg_min(column_name, column_idx), arg_min(error_type, column_idx),"
+        " arg_min(csv_line, column_idx), arg_min(error_message, column_idx)"
+        " FROM csv_rejects GROUP BY ALL ORDER BY data_row"
+    ).fetchall()
+    last = max((r for r, *_ in rows), default=None)
+    out = []
+    for data_row, column, error_type, line, message in rows:
+        code = _READER_REASONS.get(error_type, "unreadable_row")
+        cut = code == "missing_fields" and data_row == last and not info.ends_with_newline
+        if cut:
+            code, text = "truncated_row", "the file ends mid-row (no final newline):"
+        elif code == "missing_fields":
+            text = "too few fields:"
+        elif code == "extra_fields":
+            text = "more fields than the header has columns:"
+        elif code == "non_utf8":
+            text = "bytes that are not UTF-8:"
+        elif code == "unbalanced_quote":
+            text = "a quote opens here and never closes:"
+        else:
+            text = f"{error_type.lower()}:"
+        where = f"field {column}" if column else "the row"
+        out.append({"row": data_row, "field": column, "value": line, "code": code,
+                    "reason": f"{file.path}: row {data_row}, {where}: {text} {message}"})
+    return out
+
+
+def _quarantine_read_errors(con: duckdb.DuckDBPyConnection, file: LandingFile,
+                            rejects: list[dict]) -> None:
+    """Record rows (or the whole file) the reader refused, under stage landing_files."""
+    con.execute("DELETE FROM quality.quarantine WHERE stage = 'landing_files' AND source_file = ?",
+                [file.path])
+    if not rejects:
+        return
+    con.execute(
+        "INSERT INTO quality.quarantine BY NAME SELECT 'landing_files' AS stage, ? AS entity,"
+        " NULL::DATE AS partition_month, ? AS source_file, unnest(?) AS source_row,"
+        " unnest(?) AS field, unnest(?) AS raw_value, unnest(?) AS reason_code,"
+        " unnest(?) AS reason, now() AS detected_at",
+        [file.entity, file.path, [r["row"] for r in rejects], [r["field"] for r in rejects],
+         [None if r["value"] is None else r["value"][:2000] for r in rejects],
+         [r["code"] for r in rejects], [r["reason"] for r in rejects]],
+    )
+    # The record and client a refused row belongs to, where its text still shows the field whole
+    # (a JSON string that closes, a CSV field followed by others): never a cut-off value.
+    key = "client_id" if file.entity == "clients" else "ticket_id"
+    for target, column in (("record_key", key), ("client_id", "client_id")):
+        if column not in CANONICAL[file.entity]:
+            continue
+        if file.format == "jsonl":
+            value = f"""nullif(regexp_extract(raw_value, '"{column}"\\s*:\\s*"([^"]*)"', 1), '')"""
+            condition = "true"
+        elif file.format == "csv" and column in (named := [_normalise(c) for c in file.columns]):
+            position = named.index(column) + 1
+            value = f"nullif(string_split(raw_value, ',')[{position}], '')"
+            condition = f"raw_value NOT LIKE '%\"%' AND len(string_split(raw_value, ',')) > {position}"
+        else:
+            continue
+        con.execute(
+            f"""UPDATE quality.quarantine SET {target} = {value}
+               WHERE stage = 'landing_files' AND source_file = ? AND source_row > 0
+                 AND {condition}""", [file.path])
+
+
+def _warn(con: duckdb.DuckDBPyConnection, file: LandingFile, warnings: list[FileWarning]) -> None:
+    """Replace the file's landing warnings."""
+    con.execute("DELETE FROM quality.warnings WHERE stage = 'landing_files' AND source_file = ?",
+                [file.path])
+    for w in warnings:
+        con.execute(
+            "INSERT INTO quality.warnings BY NAME SELECT 'landing_files' AS stage, ? AS entity,"
+            " ? AS source_file, ? AS source_row, ? AS field, ? AS reason_code, ? AS reason,"
+            " now() AS detected_at",
+            [file.entity, file.path, w.row, w.field, w.code, w.message],
+        )
 
 
 def register_file(
@@ -129,53 +441,131 @@ def register_file(
     """Record one delivered file in raw.landing_files; return (status, reason)."""
     relative = absolute.relative_to(landing).as_posix()
     fmt = FORMATS[absolute.suffix.lower()]
-    file_id = _sha256(absolute)
+    info = _scan_bytes(absolute)
+    file_id = info.sha256
     if con.execute(
         "SELECT 1 FROM raw.landing_files WHERE file_id = ? AND path = ?", [file_id, relative]
     ).fetchone():
         return "known", ""
     first = con.execute(
-        "SELECT path FROM raw.landing_files WHERE file_id = ? AND status <> 'duplicate'"
+        "SELECT path, data_rows FROM raw.landing_files WHERE file_id = ? AND status <> 'duplicate'"
         " ORDER BY first_seen_at LIMIT 1",
         [file_id],
     ).fetchone()
     record = {
         "file_id": file_id, "entity": entity, "path": relative, "format": fmt,
-        "bytes": absolute.stat().st_size, "status": "accepted", "duplicate_of": None,
-        "reason": None, "columns": None, "extra_columns": None, "data_rows": None,
-        "min_month": None, "max_month": None,
+        "bytes": info.size, "status": "accepted", "duplicate_of": None,
+        "reason": None, "reason_code": None, "columns": None, "extra_columns": None,
+        "data_rows": None, "min_month": None, "max_month": None, "encoding": None,
+        "rejected_rows": None, "warnings": None,
     }
+    file = LandingFile(file_id, entity, relative, fmt, [])
+    rejects: list[dict] = []
+    warnings: list[FileWarning] = []
     if first:
-        record.update(status="duplicate", duplicate_of=first[0],
-                      reason=f"same content as {first[0]}, already loaded")
+        record.update(status="duplicate", duplicate_of=first[0], data_rows=first[1],
+                      reason_code="duplicate_file",
+                      reason=f"{relative}: same content as {first[0]}, already loaded")
     else:
         try:
-            columns = source_columns(con, absolute, fmt)
-            norm = {_normalise(c) for c in columns}
-            missing = [c for c in REQUIRED[entity] if c not in norm]
-            record["columns"] = columns
-            record["extra_columns"] = [c for c in columns if _normalise(c) not in CANONICAL[entity]]
-            if missing:
-                record.update(status="rejected",
-                              reason=f"{relative}: missing required column(s) {', '.join(missing)}")
+            if info.size == 0:
+                raise FileRejected("empty_file", f"{relative}: row 0: the file is empty (0 bytes)")
+            encoding = "utf-8"
+            if fmt == "parquet":
+                columns, warnings = _parquet_columns(con, relative, absolute, entity)
+            elif fmt == "csv":
+                encoding, warnings = _encoding(relative, fmt, info)
+                columns = _csv_header(absolute, relative, encoding)
             else:
-                file = LandingFile(file_id, entity, relative, fmt, columns)
-                ts = TIME_COLUMN[entity]
-                stats = con.execute(
-                    f"SELECT count(*), min(date_trunc('month', try_cast({ts} AS TIMESTAMPTZ))),"
-                    f" max(date_trunc('month', try_cast({ts} AS TIMESTAMPTZ)))"
-                    f" FROM ({canonical_select(file, absolute)})"
+                encoding, warnings = _encoding(relative, fmt, info)
+                columns = sorted(r[0] for r in con.execute(
+                    "SELECT DISTINCT unnest(json_keys(CAST(line AS JSON)))"
+                    f" FROM {_jsonl_lines(sql_literal(str(absolute)))} WHERE is_object"
+                ).fetchall())
+                rejects = _reader_rejects(con, file, info, absolute)
+                if not columns and rejects:
+                    bad = rejects[0]
+                    raise FileRejected(bad["code"], bad["reason"] + " (no line of the file is a"
+                                       " JSON object)", row=bad["row"], value=(bad["value"] or "")[:200])
+                if not columns:
+                    raise FileRejected("empty_file", f"{relative}: row 0: the file has no rows")
+            warnings += _check_columns(relative, entity, columns)
+            record.update(columns=columns, encoding=encoding,
+                          extra_columns=[c for c in columns if _normalise(c) not in CANONICAL[entity]])
+            file = LandingFile(file_id, entity, relative, fmt, columns, encoding)
+            if fmt == "csv":
+                con.execute("DROP TABLE IF EXISTS csv_rejects")
+                con.execute("DROP TABLE IF EXISTS csv_reject_scans")
+                # The whole row is referenced: the reader checks encoding only in the columns read.
+                con.execute(f"SELECT count(*), max(length(CAST(t AS VARCHAR)))"
+                            f" FROM {scan_sql(absolute, file)} AS t").fetchall()
+                rejects = _reader_rejects(con, file, info, absolute)
+            swallowed = [r for r in rejects
+                         if r["code"] == "unbalanced_quote" and "\n" in (r["value"] or "")]
+            if swallowed:
+                bad = swallowed[0]
+                raise FileRejected("unbalanced_quote", bad["reason"] + " (it swallows the rest of"
+                                   " the file, so the file is not loaded)", row=bad["row"],
+                                   field=bad["field"], value=(bad["value"] or "")[:200])
+            file = LandingFile(file_id, entity, relative, fmt, columns, encoding,
+                               tuple(r["row"] for r in rejects))
+            ts = TIME_COLUMN[entity]
+            good_rows = con.execute(
+                f"SELECT count(*), max(length(CAST(t AS VARCHAR))) FROM {scan_sql(absolute, file)} AS t"
+            ).fetchall()[0][0]
+            stats = con.execute(
+                f"""SELECT count(*), min(date_trunc('month', try_cast({ts} AS TIMESTAMPTZ))),
+                       max(date_trunc('month', try_cast({ts} AS TIMESTAMPTZ))),
+                       count(*) FILTER (WHERE try_cast({ts} AS TIMESTAMPTZ) IS NOT NULL
+                                        AND length(trim({ts})) > 10
+                                        AND NOT regexp_matches(trim({ts}), '{_OFFSET}')),
+                       min(_source_row) FILTER (WHERE try_cast({ts} AS TIMESTAMPTZ) IS NOT NULL
+                                        AND length(trim({ts})) > 10
+                                        AND NOT regexp_matches(trim({ts}), '{_OFFSET}'))
+                FROM ({canonical_select(file, absolute)})"""
+            ).fetchone()
+            if good_rows and stats[1] is None:
+                first = con.execute(
+                    f"SELECT _source_row, {ts} FROM ({canonical_select(file, absolute)})"
+                    " ORDER BY _source_row LIMIT 1"
                 ).fetchone()
-                record.update(data_rows=stats[0], min_month=stats[1], max_month=stats[2])
+                raise FileRejected(
+                    "unparseable_timestamp",
+                    f"{relative}: row {first[0]}, field {ts}: no row has an ISO 8601 {ts}"
+                    f" (row {first[0]} has {first[1]!r}), so the file cannot be placed in time",
+                    row=first[0], field=ts, value=first[1])
+            if stats[3]:
+                warnings.append(FileWarning(
+                    "timestamp_without_offset", f"{relative}: row {stats[4]}, field {ts}: no UTC"
+                    f" offset in {stats[3]} row(s) (first: row {stats[4]}); read as UTC",
+                    stats[4], ts))
+            if good_rows == 0 and not rejects:
+                warnings.append(FileWarning("no_rows", f"{relative}: row 0 (header): header only,"
+                                            " no data rows", 0))
+            record.update(data_rows=good_rows + len(rejects), min_month=stats[1],
+                          max_month=stats[2], rejected_rows=list(file.rejected_rows))
+        except FileRejected as exc:
+            rejects = [{"row": exc.row, "field": exc.field, "value": exc.value, "code": exc.code,
+                        "reason": str(exc)}]
+            record.update(status="rejected", reason=str(exc), reason_code=exc.code,
+                          data_rows=_data_rows_estimate(con, absolute, fmt, info))
         except duckdb.Error as exc:
             message = str(exc).splitlines()[0]
-            record.update(status="rejected", reason=f"{relative}: unreadable {fmt}: {message}")
+            rejects = [{"row": None, "field": None, "value": None, "code": "unreadable_file",
+                        "reason": f"{relative}: unreadable {fmt}: {message}"}]
+            record.update(status="rejected", reason=rejects[0]["reason"],
+                          reason_code="unreadable_file",
+                          data_rows=_data_rows_estimate(con, absolute, fmt, info))
+    record["warnings"] = [w.message for w in warnings] or None
     columns = [k for k in record if k != "file_id"]
     con.execute(
         f"INSERT INTO raw.landing_files (file_id, first_seen_at, {', '.join(columns)})"
         f" VALUES (?, now(), {', '.join('?' for _ in columns)})",
         [file_id, *(record[c] for c in columns)],
     )
+    if record["status"] != "duplicate":
+        _quarantine_read_errors(con, file, rejects)
+        _warn(con, file, warnings)
     return record["status"], record["reason"] or ""
 
 
@@ -200,24 +590,37 @@ def landing_files(
     if not landing.is_dir():
         raise FileNotFoundError(f"landing folder {landing} does not exist (set MSP_LANDING)")
     new: dict[str, int] = {}
+    started = time.perf_counter()
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
-        for absolute, entity in discover(landing):
+        found = discover(landing)
+        context.log.info(f"landing: {len(found)} file(s) in {landing}")
+        for i, (absolute, entity) in enumerate(found, start=1):
             status, reason = register_file(con, landing, absolute, entity)
             if status != "known":
                 new[status] = new.get(status, 0) + 1
+                context.log.info(f"landing: {absolute.name} {status} ({i}/{len(found)} files,"
+                                 f" {time.perf_counter() - started:.1f} s)")
             if status == "rejected":
                 context.log.error(reason)
             elif status == "duplicate":
-                context.log.warning(f"{absolute.name}: {reason}")
+                context.log.warning(reason)
         totals = con.execute(
             "SELECT status, count(*), sum(data_rows) FROM raw.landing_files GROUP BY status"
         ).fetchall()
+        read_rejects, warnings = con.execute(
+            "SELECT (SELECT count(*) FROM quality.quarantine WHERE stage = 'landing_files'),"
+            " (SELECT count(*) FROM quality.warnings WHERE stage = 'landing_files')"
+        ).fetchone()
+    context.log.info(f"landing: {sum(new.values())} new file(s) {new} in"
+                     f" {time.perf_counter() - started:.1f} s")
     return dg.MaterializeResult(
         metadata={
             "new_files": dg.MetadataValue.json(new),
             "files_by_status": dg.MetadataValue.json({s: n for s, n, _ in totals}),
             "accepted_rows": int(sum(r or 0 for s, _, r in totals if s == "accepted")),
+            "quarantined_at_landing": read_rejects,
+            "file_warnings": warnings,
             "landing_dir": str(landing),
         }
     )

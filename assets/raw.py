@@ -1,6 +1,8 @@
 """Raw layer: landing files loaded as delivered (text), with file, row and load time on every row."""
 
 
+import time
+
 import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
@@ -11,66 +13,92 @@ from assets.resources import PipelineSettings
 from assets.warehouse import ensure_warehouse, sql_literal
 
 
-def _reload_entity(con: duckdb.DuckDBPyConnection, settings: PipelineSettings, entity: str) -> int:
+def _reload_entity(
+    context: dg.AssetExecutionContext,
+    con: duckdb.DuckDBPyConnection,
+    settings: PipelineSettings,
+    entity: str,
+) -> int:
     """Replace a small reference entity with the rows of all its accepted files."""
+    con.execute("BEGIN TRANSACTION")
     con.execute(f"DELETE FROM raw.{entity}")
     for file in accepted_files(con, entity):
         con.execute(
             f"INSERT INTO raw.{entity} BY NAME "
             + canonical_select(file, settings.landing / file.path)
         )
-    return con.execute(f"SELECT count(*) FROM raw.{entity}").fetchone()[0]
+    con.execute("COMMIT")
+    rows = con.execute(f"SELECT count(*) FROM raw.{entity}").fetchone()[0]
+    context.log.info(f"raw.{entity}: {rows} row(s) reloaded")
+    return rows
 
 
 def _load_new_files(
-    con: duckdb.DuckDBPyConnection, settings: PipelineSettings, entity: str
+    context: dg.AssetExecutionContext,
+    con: duckdb.DuckDBPyConnection,
+    settings: PipelineSettings,
+    entity: str,
 ) -> tuple[int, int]:
     """Load accepted files not yet (fully) in raw, file by file; return (files loaded, rows)."""
     files = rows = 0
-    for file in accepted_files(con, entity):
+    started = time.perf_counter()
+    candidates = accepted_files(con, entity)
+    for file in candidates:
+        # Rows the file reader set aside are in quality.quarantine, not in raw.
         expected, loaded = con.execute(
-            f"SELECT (SELECT data_rows FROM raw.landing_files WHERE file_id = ? AND path = ?),"
+            f"SELECT (SELECT data_rows - len(coalesce(rejected_rows, [])) FROM raw.landing_files"
+            f" WHERE file_id = ? AND path = ?),"
             f" (SELECT count(*) FROM raw.{entity} WHERE _file_id = ?)",
             [file.file_id, file.path, file.file_id],
         ).fetchone()
         if expected == loaded:
             continue
         # Delete-then-insert by file: a half-loaded file from an interrupted run is redone whole.
+        con.execute("BEGIN TRANSACTION")
         con.execute(f"DELETE FROM raw.{entity} WHERE _file_id = ?", [file.file_id])
         con.execute(
             f"INSERT INTO raw.{entity} BY NAME " + canonical_select(file, settings.landing / file.path)
         )
+        con.execute("COMMIT")
         files += 1
         rows += expected or 0
+        context.log.info(f"raw.{entity}: {file.path} loaded, {expected} row(s)"
+                         f" ({files} file(s), {rows} rows, {time.perf_counter() - started:.1f} s)")
+    context.log.info(f"raw.{entity}: {files} of {len(candidates)} accepted file(s) needed loading,"
+                     f" {rows} row(s) in {time.perf_counter() - started:.1f} s")
     return files, rows
 
 
 @dg.asset(group_name="raw", kinds={"duckdb"}, deps=[landing_files])
-def raw_clients(duckdb: DuckDBResource, settings: PipelineSettings) -> dg.MaterializeResult:
+def raw_clients(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
+) -> dg.MaterializeResult:
     """Client contract rows exactly as delivered (effective-dated)."""
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
-        rows = _reload_entity(con, settings, "clients")
+        rows = _reload_entity(context, con, settings, "clients")
     return dg.MaterializeResult(metadata={"row_count": rows})
 
 
 @dg.asset(group_name="raw", kinds={"duckdb"}, deps=[landing_files])
 def raw_review_decisions(
-    duckdb: DuckDBResource, settings: PipelineSettings
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
     """Human review decisions exactly as delivered."""
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
-        rows = _reload_entity(con, settings, "review_decisions")
+        rows = _reload_entity(context, con, settings, "review_decisions")
     return dg.MaterializeResult(metadata={"row_count": rows})
 
 
 @dg.asset(group_name="raw", kinds={"duckdb"}, deps=[landing_files])
-def raw_ticket_events(duckdb: DuckDBResource, settings: PipelineSettings) -> dg.MaterializeResult:
+def raw_ticket_events(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
+) -> dg.MaterializeResult:
     """Ticket events as delivered, loaded once per delivered file."""
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
-        files, rows = _load_new_files(con, settings, "ticket_events")
+        files, rows = _load_new_files(context, con, settings, "ticket_events")
         total = con.execute("SELECT count(*) FROM raw.ticket_events").fetchone()[0]
     return dg.MaterializeResult(
         metadata={"files_loaded": files, "rows_loaded": rows, "row_count": total}
@@ -78,11 +106,13 @@ def raw_ticket_events(duckdb: DuckDBResource, settings: PipelineSettings) -> dg.
 
 
 @dg.asset(group_name="raw", kinds={"duckdb"}, deps=[landing_files])
-def raw_time_entries(duckdb: DuckDBResource, settings: PipelineSettings) -> dg.MaterializeResult:
+def raw_time_entries(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
+) -> dg.MaterializeResult:
     """Time entries as delivered, loaded once per delivered file."""
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
-        files, rows = _load_new_files(con, settings, "time_entries")
+        files, rows = _load_new_files(context, con, settings, "time_entries")
         total = con.execute("SELECT count(*) FROM raw.time_entries").fetchone()[0]
     return dg.MaterializeResult(
         metadata={"files_loaded": files, "rows_loaded": rows, "row_count": total}
@@ -125,7 +155,8 @@ def raw_tickets(
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM raw.tickets WHERE _partition_month = ?", [month])
         files = accepted_files(con, "tickets", month)
-        for file in files:
+        started = time.perf_counter()
+        for i, file in enumerate(files, start=1):
             select = canonical_select(file, settings.landing / file.path)
             sql = _TICKET_MONTH.format(
                 select=select, file_id=sql_literal(file.file_id), path=sql_literal(file.path)
@@ -134,11 +165,15 @@ def raw_tickets(
                 f"INSERT INTO raw.tickets BY NAME SELECT * FROM ({sql}) WHERE _partition_month = ?",
                 [month],
             )
+            context.log.info(f"raw.tickets {month[:7]}: read {file.path} ({i}/{len(files)} files,"
+                             f" {time.perf_counter() - started:.1f} s)")
         con.execute("COMMIT")
         rows, tickets = con.execute(
             "SELECT count(*), count(DISTINCT ticket_id) FROM raw.tickets WHERE _partition_month = ?",
             [month],
         ).fetchone()
+    context.log.info(f"raw.tickets {month[:7]}: {rows} row(s), {tickets} ticket(s) from"
+                     f" {len(files)} file(s) in {time.perf_counter() - started:.1f} s")
     return dg.MaterializeResult(
         metadata={"row_count": rows, "distinct_tickets": tickets, "files_read": len(files)}
     )

@@ -1,6 +1,8 @@
 """Staging layer: typed, normalised, latest version per record; bad rows to quarantine with a reason."""
 
 
+import time
+
 import dagster as dg
 import duckdb
 import holidays
@@ -16,7 +18,17 @@ from assets.raw import (
     raw_time_entries,
 )
 from assets.resources import PipelineSettings
-from assets.warehouse import ensure_warehouse, first_failure, quarantine_replace, sql_literal
+from assets.warehouse import (
+    RECORD_KEY,
+    TIME_COLUMN,
+    ensure_warehouse,
+    file_reconciliation_sql,
+    first_failure,
+    mark_judged,
+    quarantine_replace,
+    sql_literal,
+    warnings_replace,
+)
 from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfig, parse_hours_spec
 
 
@@ -115,7 +127,9 @@ def _register_bad_hours(con: duckdb.DuckDBPyConnection) -> None:
 
 
 @dg.asset(group_name="staging", kinds={"duckdb"}, deps=[raw_clients])
-def staging_clients(duckdb: DuckDBResource, settings: PipelineSettings) -> dg.MaterializeResult:
+def staging_clients(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
+) -> dg.MaterializeResult:
     """Typed, effective-dated client contracts: one row per client and valid_from."""
     policy = settings.policy()
     with duckdb.get_connection() as con:
@@ -165,10 +179,13 @@ def staging_clients(duckdb: DuckDBResource, settings: PipelineSettings) -> dg.Ma
                    _source_file, _source_row
             FROM ranked WHERE version = 1"""
         )
+        mark_judged(con, "staging_clients", None)
         con.execute("COMMIT")
         rows, clients = con.execute(
             "SELECT count(*), count(DISTINCT client_id) FROM staging.clients"
         ).fetchone()
+    context.log.info(f"staging.clients: {rows} contract row(s) of {clients} client(s),"
+                     f" {quarantined} quarantined")
     return dg.MaterializeResult(
         metadata={"row_count": rows, "clients": clients, "quarantined": quarantined}
     )
@@ -179,11 +196,52 @@ _TICKET_RULES = [
     ("missing_value", "client_id", "blank(client_id)", "client_id is empty"),
     ("unparseable_timestamp", "created_at", "created_ts IS NULL",
      "created_at is not an ISO 8601 timestamp"),
+    ("client_quarantined", "client_id",
+     """contract_from IS NULL AND trim(client_id) IN (
+            SELECT trim(record_key) FROM quality.quarantine WHERE stage = 'staging_clients')""",
+     "client_id's contract rows are all quarantined (see the staging_clients quarantine)"),
     ("unknown_client", "client_id", "contract_from IS NULL",
      "client_id has no contract in the clients files"),
     ("no_contract_in_force", "created_at", "created_ts < contract_from",
      "created before the client's first contract row took effect"),
 ]
+
+
+# Accepted tickets that deserve a caveat. `ticket_rows` holds the month's typed rows.
+_TICKET_WARNINGS = """
+SELECT _source_file AS source_file, _source_row AS source_row, ticket_id AS record_key,
+       client_id, 'final_priority' AS field, final_priority_raw AS raw_value,
+       'unknown_priority' AS reason_code,
+       'final_priority is not in the policy priority_map; the ticket is kept without it' AS reason
+FROM staging.tickets
+WHERE month = $month AND final_priority IS NULL AND NOT blank(final_priority_raw)
+UNION ALL
+SELECT _source_file, _source_row, ticket_id, client_id, 'triage_priority', triage_priority_raw,
+       'unknown_priority',
+       'triage_priority is not in the policy priority_map; the ticket is kept without it'
+FROM staging.tickets
+WHERE month = $month AND triage_priority IS NULL AND NOT blank(triage_priority_raw)
+UNION ALL
+SELECT _source_file, _source_row, ticket_id, client_id, 'description', left(description, 200),
+       'long_text', 'description is ' || length(description) || ' characters; kept whole'
+FROM staging.tickets WHERE month = $month AND length(description) > 65536
+UNION ALL
+-- One file holding a ticket twice with the same updated_at but different content is ambiguous.
+SELECT _source_file, _source_row, trim(ticket_id), trim(client_id), 'ticket_id', ticket_id,
+       'conflicting_duplicate',
+       'ticket ' || trim(ticket_id) || ' is delivered again at row ' || last_row
+       || ' of the same file with the same updated_at and different content; row '
+       || last_row || ' is used'
+FROM (
+    SELECT r.*, max(_source_row) OVER w AS last_row,
+           count(DISTINCT md5(concat_ws('|', client_id, requester, created_at, subject, description,
+                 category, source, declared_emergency, triage_priority, final_priority,
+                 parent_ticket_id, affected_users, status, resolved_at))) OVER w AS variants
+    FROM ticket_rows r WHERE reason_code IS NULL
+    WINDOW w AS (PARTITION BY trim(ticket_id), _source_file, updated_at)
+)
+WHERE variants > 1 AND _source_row <> last_row
+"""
 
 
 # Tables holding one row per ticket (or its children) under the ticket's month.
@@ -204,6 +262,7 @@ def staging_tickets(
 ) -> dg.MaterializeResult:
     """Typed tickets, priorities normalised, the latest delivered version of each ticket."""
     month = context.partition_key
+    started = time.perf_counter()
     policy = settings.policy()
     provider_sources = sql_list(policy.ticket_unit.provider_initiated_sources)
     with duckdb.get_connection() as con:
@@ -296,6 +355,9 @@ def staging_tickets(
             WHERE r.version = 1""",
             [month],
         )
+        warned = warnings_replace(con, "staging_tickets", "tickets", month, _TICKET_WARNINGS,
+                                  {"month": month})
+        mark_judged(con, "staging_tickets", month)
         # Copies of these tickets staged under another month by an earlier delivery are stale.
         for table in _TICKET_MONTH_TABLES:
             con.execute(
@@ -311,11 +373,15 @@ def staging_tickets(
                FROM staging.tickets WHERE month = ?""",
             [month],
         ).fetchone()
+    context.log.info(f"staging.tickets {month[:7]}: {staged} ticket(s), {int(superseded or 0)}"
+                     f" superseded version(s), {quarantined} quarantined, {warned} warning(s) in"
+                     f" {time.perf_counter() - started:.1f} s")
     return dg.MaterializeResult(
         metadata={
             "row_count": staged,
             "superseded_versions": int(superseded or 0),
             "quarantined": quarantined,
+            "warnings": warned,
             "unmapped_priority_tickets": unmapped,
         }
     )
@@ -345,7 +411,10 @@ def staging_tickets_reconcile(
     )
 
 
+# Rules for events and time entries; the ticket rules below come last, so a row's own defect
+# is named first.
 _EVENT_RULES = [
+    ("missing_value", "ticket_id", "blank(ticket_id)", "ticket_id is empty"),
     ("unparseable_timestamp", "event_at", "try_cast(event_at AS TIMESTAMPTZ) IS NULL",
      "event_at is not an ISO 8601 timestamp"),
     ("unknown_value", "actor_type",
@@ -355,6 +424,7 @@ _EVENT_RULES = [
 ]
 
 _ENTRY_RULES = [
+    ("missing_value", "ticket_id", "blank(ticket_id)", "ticket_id is empty"),
     ("unparseable_timestamp", "started_at", "try_cast(started_at AS TIMESTAMPTZ) IS NULL",
      "started_at is not an ISO 8601 timestamp"),
     ("invalid_number", "minutes", "try_cast(minutes AS DOUBLE) IS NULL",
@@ -362,36 +432,87 @@ _ENTRY_RULES = [
     ("negative_minutes", "minutes", "try_cast(minutes AS DOUBLE) < 0", "minutes is negative"),
 ]
 
+_PARENT_RULES = [
+    ("ticket_quarantined", "ticket_id", "_ticket_state = 'quarantined'",
+     "the ticket itself is quarantined (see its staging_tickets quarantine row)"),
+    ("unknown_ticket", "ticket_id", "_ticket_state = 'unknown'",
+     "no ticket with this ticket_id was delivered"),
+]
+
+# The month a child row whose ticket was never delivered is judged in: its own timestamp's.
+_ORPHAN_MONTH = """coalesce(date_trunc('month', timezone('UTC', try_cast(r.{ts} AS TIMESTAMPTZ))),
+                            f.min_month, date_trunc('month', f.first_seen_at))::DATE"""
+
 
 def _stage_child(
     con: duckdb.DuckDBPyConnection,
     month: str,
     entity: str,
     rules: list[tuple[str, str, str, str]],
-    key: str,
-    content_key: str,
     columns: str,
 ) -> tuple[int, int]:
-    """Stage events or time entries of the month's tickets; return (staged, quarantined)."""
+    """Stage events or time entries of the month's tickets; return (staged, quarantined).
+
+    Rows of tickets staged this month are typed; rows of tickets quarantined this month, and
+    rows whose ticket was never delivered (judged in their own month), are quarantined.
+    """
     stage = f"staging_{entity}"
+    orphan_month = _ORPHAN_MONTH.format(ts=TIME_COLUMN[entity])
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE child_rows AS
-        SELECT r.*, f.first_seen_at, {first_failure(rules)}
-        FROM raw.{entity} r
-        JOIN raw.landing_files f ON f.file_id = r._file_id AND f.path = r._source_file
-        WHERE trim(r.ticket_id) IN (SELECT ticket_id FROM staging.tickets WHERE month = ?)""",
-        [month],
+        WITH mine AS (
+            SELECT ticket_id FROM staging.tickets WHERE month = $month
+        ), quarantined_tickets AS (
+            SELECT DISTINCT trim(record_key) AS ticket_id FROM quality.quarantine
+            WHERE stage = 'staging_tickets' AND partition_month = $month
+              AND NOT blank(record_key)
+              AND trim(record_key) NOT IN (SELECT ticket_id FROM staging.tickets)
+        ), delivered AS (
+            SELECT DISTINCT trim(ticket_id) AS ticket_id FROM raw.tickets WHERE NOT blank(ticket_id)
+        ), candidates AS (
+            SELECT r.*, f.first_seen_at,
+                   CASE WHEN trim(r.ticket_id) IN (SELECT ticket_id FROM mine) THEN 'staged'
+                        WHEN trim(r.ticket_id) IN (SELECT ticket_id FROM quarantined_tickets)
+                            THEN 'quarantined'
+                        ELSE 'unknown' END AS _ticket_state
+            FROM raw.{entity} r
+            JOIN raw.landing_files f ON f.file_id = r._file_id AND f.path = r._source_file
+            WHERE trim(r.ticket_id) IN (SELECT ticket_id FROM mine)
+               OR trim(r.ticket_id) IN (SELECT ticket_id FROM quarantined_tickets)
+               OR (coalesce(trim(r.ticket_id), '') NOT IN (SELECT ticket_id FROM delivered)
+                   AND {orphan_month} = CAST($month AS DATE))
+        )
+        SELECT *, {first_failure(rules + _PARENT_RULES)} FROM candidates""",
+        {"month": month},
     )
     quarantined = quarantine_replace(
         con, stage, entity, month, "child_rows", "ticket_id",
-        "(SELECT any_value(t.client_id) FROM staging.tickets t WHERE t.ticket_id = trim(r.ticket_id))",
+        """coalesce((SELECT any_value(t.client_id) FROM staging.tickets t
+                     WHERE t.ticket_id = trim(r.ticket_id)),
+                    (SELECT any_value(q.client_id) FROM quality.quarantine q
+                     WHERE q.stage = 'staging_tickets' AND trim(q.record_key) = trim(r.ticket_id)))""",
+    )
+    # A row judged here may have been judged in another month before its ticket was loaded
+    # (as a row of a ticket never delivered): this month's judgement replaces that one.
+    con.execute(
+        """DELETE FROM quality.quarantine
+           WHERE stage = $stage AND partition_month <> CAST($month AS DATE)
+             AND (source_file, source_row) IN (SELECT (_source_file, _source_row) FROM child_rows)""",
+        {"stage": stage, "month": month},
+    )
+    # Rows the file reader refused belong to this month's tickets' clients too.
+    con.execute(
+        """UPDATE quality.quarantine q SET client_id = t.client_id FROM staging.tickets t
+           WHERE q.stage = 'landing_files' AND q.entity = ? AND q.client_id IS NULL
+             AND trim(q.record_key) = t.ticket_id AND t.month = ?""",
+        [entity, month],
     )
     con.execute(f"DELETE FROM staging.{entity} WHERE month = ?", [month])
     con.execute(
         f"""INSERT INTO staging.{entity} BY NAME
         WITH ranked AS (
             SELECT r.*, row_number() OVER (
-                PARTITION BY coalesce(nullif(trim({key}), ''), {content_key})
+                PARTITION BY {RECORD_KEY[entity]}
                 ORDER BY {_DELIVERY_ORDER}) AS version
             FROM child_rows r WHERE reason_code IS NULL
         )
@@ -400,6 +521,7 @@ def _stage_child(
         FROM ranked WHERE version = 1""",
         [month],
     )
+    mark_judged(con, stage, month)
     staged = con.execute(
         f"SELECT count(*) FROM staging.{entity} WHERE month = ?", [month]
     ).fetchone()[0]
@@ -416,20 +538,38 @@ def staging_ticket_events(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
     """Typed events of the month's tickets, one row per event id (latest delivery wins)."""
+    month = context.partition_key
+    started = time.perf_counter()
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
         con.execute("BEGIN TRANSACTION")
         staged, quarantined = _stage_child(
-            con, context.partition_key, "ticket_events", _EVENT_RULES, "event_id",
-            # Without an id, the same event re-exported in another file is the same event.
-            "concat_ws('|', trim(ticket_id), event_at, lower(trim(event_type)), actor, new_value)",
+            con, month, "ticket_events", _EVENT_RULES,
             """nullif(trim(event_id), '') AS event_id,
                CAST(event_at AS TIMESTAMPTZ) AS event_at, lower(trim(event_type)) AS event_type,
                lower(trim(actor_type)) AS actor_type, nullif(trim(actor), '') AS actor,
                parse_bool(is_public) AS is_public, nullif(trim(new_value), '') AS new_value""",
         )
+        # Clock skew between systems: an event stamped before its ticket was opened is kept
+        # (the response clock counts it at the creation instant) and flagged.
+        warned = warnings_replace(
+            con, "staging_ticket_events", "ticket_events", month,
+            """SELECT e._source_file AS source_file, e._source_row AS source_row,
+                      e.ticket_id AS record_key, t.client_id, 'event_at' AS field,
+                      CAST(e.event_at AS VARCHAR) AS raw_value, 'before_creation' AS reason_code,
+                      'event_at is before the ticket''s created_at (' || CAST(t.created_at AS VARCHAR)
+                      || '); counted at the creation instant' AS reason
+               FROM staging.ticket_events e
+               JOIN staging.tickets t ON t.ticket_id = e.ticket_id AND t.month = e.month
+               WHERE e.month = $month AND e.event_at < t.created_at""",
+            {"month": month},
+        )
         con.execute("COMMIT")
-    return dg.MaterializeResult(metadata={"row_count": staged, "quarantined": quarantined})
+    context.log.info(f"staging.ticket_events {month[:7]}: {staged} event(s), {quarantined}"
+                     f" quarantined, {warned} warning(s) in {time.perf_counter() - started:.1f} s")
+    return dg.MaterializeResult(
+        metadata={"row_count": staged, "quarantined": quarantined, "warnings": warned}
+    )
 
 
 @dg.asset(
@@ -444,12 +584,12 @@ def staging_time_entries(
 ) -> dg.MaterializeResult:
     """Typed time entries of the month's tickets, each marked when it started outside hours."""
     month = context.partition_key
+    started = time.perf_counter()
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
         con.execute("BEGIN TRANSACTION")
         staged, quarantined = _stage_child(
-            con, month, "time_entries", _ENTRY_RULES, "entry_id",
-            "concat_ws('|', trim(ticket_id), started_at, minutes, lower(trim(work_type)), note)",
+            con, month, "time_entries", _ENTRY_RULES,
             """nullif(trim(entry_id), '') AS entry_id,
                CAST(started_at AS TIMESTAMPTZ) AS started_at,
                CAST(minutes AS DOUBLE) AS minutes, lower(trim(work_type)) AS work_type,
@@ -480,6 +620,8 @@ def staging_time_entries(
             [month],
         ).fetchone()[0]
         con.execute("COMMIT")
+    context.log.info(f"staging.time_entries {month[:7]}: {staged} entr(ies), {quarantined}"
+                     f" quarantined, {outside} outside hours in {time.perf_counter() - started:.1f} s")
     return dg.MaterializeResult(
         metadata={"row_count": staged, "quarantined": quarantined, "outside_hours_entries": outside}
     )
@@ -502,7 +644,9 @@ _DECISION_RULES = [
 
 
 @dg.asset(group_name="staging", kinds={"duckdb"}, deps=[raw_review_decisions])
-def staging_review_decisions(duckdb: DuckDBResource) -> dg.MaterializeResult:
+def staging_review_decisions(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
     """Human review decisions, parsed; the latest per ticket and question is the one in force."""
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
@@ -539,10 +683,79 @@ def staging_review_decisions(duckdb: DuckDBResource) -> dg.MaterializeResult:
                                 _source_row DESC) = 1 AS is_current
             FROM parsed"""
         )
+        mark_judged(con, "staging_review_decisions", None)
         con.execute("COMMIT")
         rows, current = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE is_current) FROM staging.review_decisions"
         ).fetchone()
+    context.log.info(f"staging.review_decisions: {rows} decision(s), {current} in force,"
+                     f" {quarantined} quarantined")
     return dg.MaterializeResult(
         metadata={"row_count": rows, "decisions_in_force": current, "quarantined": quarantined}
     )
+
+
+def _files_reconcile(con: duckdb.DuckDBPyConnection, entity: str) -> dg.AssetCheckResult:
+    """Every delivered file of `entity`: delivered = accepted + quarantined + superseded (+ pending)."""
+    # The view's own SQL for this entity alone: the same classification, a fraction of the work.
+    rows = con.execute(
+        "SELECT path, status, delivered, accepted, quarantined, superseded, pending, unaccounted"
+        f" FROM ({file_reconciliation_sql((entity,))}) ORDER BY path"
+    ).fetchall()
+    broken = {r[0]: dict(zip(("status", "delivered", "accepted", "quarantined", "superseded",
+                               "pending", "unaccounted"), r[1:], strict=True))
+              for r in rows if r[7] != 0}
+    totals = {name: int(sum(r[i] for r in rows)) for i, name in
+              enumerate(("delivered", "accepted", "quarantined", "superseded", "pending"), start=2)}
+    description = None
+    if broken:
+        description = "; ".join(
+            f"{path}: {v['delivered']} delivered but {v['accepted']} accepted + {v['quarantined']}"
+            f" quarantined + {v['superseded']} superseded + {v['pending']} pending"
+            for path, v in list(broken.items())[:5]
+        )
+    return dg.AssetCheckResult(
+        passed=not broken,
+        description=description,
+        metadata={
+            "files": len(rows),
+            "files_pending": sum(1 for r in rows if r[6]),
+            "files_not_reconciling": dg.MetadataValue.json(broken),
+            **totals,
+        },
+    )
+
+
+@dg.asset_check(asset=staging_clients, blocking=True)
+def clients_files_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    """Every clients file reconciles: delivered = accepted + quarantined + superseded."""
+    with duckdb.get_connection() as con:
+        return _files_reconcile(con, "clients")
+
+
+@dg.asset_check(asset=staging_review_decisions, blocking=True)
+def review_decisions_files_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    """Every review decisions file reconciles: delivered = accepted + quarantined."""
+    with duckdb.get_connection() as con:
+        return _files_reconcile(con, "review_decisions")
+
+
+@dg.asset_check(asset=staging_tickets, blocking=True, partitions_def=monthly_partitions)
+def tickets_files_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    """Every tickets file reconciles, counting rows of months not staged yet as pending."""
+    with duckdb.get_connection() as con:
+        return _files_reconcile(con, "tickets")
+
+
+@dg.asset_check(asset=staging_ticket_events, blocking=True, partitions_def=monthly_partitions)
+def ticket_events_files_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    """Every ticket events file reconciles, counting rows of months not staged yet as pending."""
+    with duckdb.get_connection() as con:
+        return _files_reconcile(con, "ticket_events")
+
+
+@dg.asset_check(asset=staging_time_entries, blocking=True, partitions_def=monthly_partitions)
+def time_entries_files_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    """Every time entries file reconciles, counting rows of months not staged yet as pending."""
+    with duckdb.get_connection() as con:
+        return _files_reconcile(con, "time_entries")

@@ -44,6 +44,23 @@ TIME_COLUMN: dict[str, str] = {
     "review_decisions": "decided_at",
 }
 
+# What makes two delivered rows the same record: a later delivery of the key supersedes an
+# earlier one. Events and time entries without an id are the same record when their content is.
+RECORD_KEY: dict[str, str] = {
+    "clients": "concat_ws('|', trim(client_id), CAST(try_cast(valid_from AS DATE) AS VARCHAR))",
+    "tickets": "trim(ticket_id)",
+    "ticket_events": (
+        "coalesce(nullif(trim(event_id), ''), concat_ws('|', trim(ticket_id), event_at,"
+        " lower(trim(event_type)), actor, new_value))"
+    ),
+    "time_entries": (
+        "coalesce(nullif(trim(entry_id), ''), concat_ws('|', trim(ticket_id), started_at, minutes,"
+        " lower(trim(work_type)), note))"
+    ),
+    # Every decision is kept (history), so no decision row supersedes another.
+    "review_decisions": "concat_ws('|', _source_file, _source_row)",
+}
+
 LINEAGE_COLUMNS = """
     _file_id VARCHAR NOT NULL,
     _source_file VARCHAR NOT NULL,
@@ -74,6 +91,12 @@ DDL = [
         max_month DATE,
         PRIMARY KEY (path, file_id)
     )""",
+    # Added after the first release: existing warehouses gain them in place.
+    "ALTER TABLE raw.landing_files ADD COLUMN IF NOT EXISTS reason_code VARCHAR",
+    "ALTER TABLE raw.landing_files ADD COLUMN IF NOT EXISTS encoding VARCHAR",
+    # Data rows the file reader could not parse (quarantined at landing), e.g. a cut-off last line.
+    "ALTER TABLE raw.landing_files ADD COLUMN IF NOT EXISTS rejected_rows BIGINT[]",
+    "ALTER TABLE raw.landing_files ADD COLUMN IF NOT EXISTS warnings VARCHAR[]",
     *[
         f"""CREATE TABLE IF NOT EXISTS raw.{entity} (
             {", ".join(f'"{c}" VARCHAR' for c in cols)},
@@ -95,6 +118,27 @@ DDL = [
         reason_code VARCHAR NOT NULL,
         reason VARCHAR NOT NULL,
         detected_at TIMESTAMPTZ NOT NULL
+    )""",
+    # Rows accepted with a caveat (a file read as Latin-1, a priority not in the map, ...).
+    """CREATE TABLE IF NOT EXISTS quality.warnings (
+        stage VARCHAR NOT NULL,
+        entity VARCHAR NOT NULL,
+        partition_month DATE,
+        source_file VARCHAR,
+        source_row BIGINT,                -- NULL for a warning about the whole file
+        record_key VARCHAR,
+        client_id VARCHAR,
+        field VARCHAR,
+        raw_value VARCHAR,
+        reason_code VARCHAR NOT NULL,
+        reason VARCHAR NOT NULL,
+        detected_at TIMESTAMPTZ NOT NULL
+    )""",
+    # Which stage has judged which month: rows of a month not judged yet are pending, not lost.
+    """CREATE TABLE IF NOT EXISTS quality.stage_runs (
+        stage VARCHAR NOT NULL,
+        partition_month DATE,             -- NULL for unpartitioned stages
+        finished_at TIMESTAMPTZ NOT NULL
     )""",
     """CREATE TABLE IF NOT EXISTS quality.moved_tickets (
         month DATE NOT NULL,              -- the partition an older version was filed under
@@ -388,6 +432,146 @@ DDL = [
     )""",
 ]
 
+# Raw rows of each entity with their record key, the stage that judges them and its month.
+_LOADED = {
+    "clients": f"""SELECT 'clients' AS entity, _source_file, _source_row,
+           {RECORD_KEY["clients"]} AS record_key, 'staging_clients' AS stage, NULL::DATE AS month,
+           false AS partitioned FROM raw.clients""",
+    "review_decisions": f"""SELECT 'review_decisions', _source_file, _source_row,
+           {RECORD_KEY["review_decisions"]}, 'staging_review_decisions', NULL, false
+           FROM raw.review_decisions""",
+    "tickets": f"""SELECT 'tickets', _source_file, _source_row, {RECORD_KEY["tickets"]},
+           'staging_tickets', _partition_month, true FROM raw.tickets""",
+}
+_CHILD = """SELECT '{entity}', c._source_file, c._source_row, c.record_key, 'staging_{entity}',
+           CASE WHEN t.ticket_id IS NOT NULL THEN t.month
+                WHEN d.ticket_id IS NOT NULL THEN NULL
+                ELSE coalesce(date_trunc('month', timezone('UTC', try_cast(c.at AS TIMESTAMPTZ))),
+                              f.min_month, date_trunc('month', f.first_seen_at))::DATE
+           END, true
+    FROM (SELECT _source_file, _source_row, trim(ticket_id) AS ticket_id,
+                 {key} AS record_key, {at} AS at FROM raw.{entity}) c
+    LEFT JOIN ticket_month t ON t.ticket_id = c.ticket_id
+    LEFT JOIN raw_ticket_ids d ON d.ticket_id = c.ticket_id
+    LEFT JOIN accepted_paths f ON f.path = c._source_file"""
+_CHILD_CTES = """ticket_month AS (
+    SELECT ticket_id, any_value(month) AS month, 'staged' AS state FROM staging.tickets GROUP BY ALL
+    UNION ALL
+    SELECT trim(record_key), any_value(partition_month), 'quarantined' FROM quality.quarantine
+    WHERE stage = 'staging_tickets' AND nullif(trim(record_key), '') IS NOT NULL
+      AND trim(record_key) NOT IN (SELECT ticket_id FROM staging.tickets)
+    GROUP BY ALL
+), raw_ticket_ids AS (
+    SELECT DISTINCT trim(ticket_id) AS ticket_id FROM raw.tickets
+    WHERE nullif(trim(ticket_id), '') IS NOT NULL
+), accepted_paths AS (
+    SELECT path, min(min_month) AS min_month, min(first_seen_at) AS first_seen_at
+    FROM raw.landing_files WHERE status = 'accepted' GROUP BY path
+), """
+
+
+def file_reconciliation_sql(entities: tuple[str, ...] = tuple(CANONICAL)) -> str:
+    """One row per delivered file of `entities`: delivered = accepted + quarantined + superseded,
+    once every month its rows fall in has been judged (see quality.file_reconciliation).
+
+    Each raw row is classified independently (found in staging, found in quarantine, or its record
+    key staged from another row), so a row lost or counted twice breaks the sum. Children of
+    tickets are judged in their ticket's month (or, when no ticket with that id was delivered, in
+    the month of their own timestamp).
+    """
+    children = [e for e in ("ticket_events", "time_entries") if e in entities]
+    loaded = [_LOADED[e] for e in entities if e in _LOADED] + [
+        _CHILD.format(entity=e, key=RECORD_KEY[e], at=TIME_COLUMN[e]) for e in children
+    ]
+    staged = [f"SELECT '{e}' AS entity, _source_file, _source_row FROM staging.{e}" for e in entities]
+    listed = ", ".join(f"'{e}'" for e in entities)
+    return (
+        "WITH " + (_CHILD_CTES if children else "")
+        + "loaded AS (SELECT * FROM (\n    " + "\n    UNION ALL\n    ".join(loaded)
+        + "\n) AS l(entity, _source_file, _source_row, record_key, stage, month, partitioned)"
+        + "\n), staged AS (\n    " + "\n    UNION ALL ".join(staged)
+        + "\n), " + _RECONCILE_TAIL.format(entities=listed)
+    )
+
+
+_RECONCILE_TAIL = """quarantined AS (
+    SELECT DISTINCT entity, source_file AS _source_file, source_row AS _source_row
+    FROM quality.quarantine WHERE stage <> 'landing_files' AND source_row IS NOT NULL
+), classified AS (
+    SELECT l.*, s._source_row IS NOT NULL AS is_accepted, q._source_row IS NOT NULL AS is_quarantined,
+           r.stage IS NOT NULL AS judged
+    FROM loaded l
+    LEFT JOIN (SELECT DISTINCT * FROM staged) s USING (entity, _source_file, _source_row)
+    LEFT JOIN quarantined q USING (entity, _source_file, _source_row)
+    LEFT JOIN (SELECT DISTINCT stage, coalesce(partition_month, DATE '0001-01-01') AS month
+               FROM quality.stage_runs) r
+      ON r.stage = l.stage AND r.month = CASE WHEN l.partitioned THEN l.month
+                                              ELSE DATE '0001-01-01' END
+), accepted_keys AS (
+    SELECT DISTINCT entity, record_key FROM classified WHERE is_accepted
+), per_file AS (
+    SELECT c.entity, c._source_file AS path, count(*) AS loaded_rows,
+           count(*) FILTER (WHERE c.is_accepted) AS accepted,
+           count(*) FILTER (WHERE c.is_quarantined) AS quarantined,
+           count(*) FILTER (WHERE NOT c.is_accepted AND NOT c.is_quarantined
+                            AND k.record_key IS NOT NULL) AS superseded,
+           count(*) FILTER (WHERE NOT c.is_accepted AND NOT c.is_quarantined
+                            AND k.record_key IS NULL AND NOT c.judged) AS pending
+    FROM classified c LEFT JOIN accepted_keys k USING (entity, record_key)
+    GROUP BY ALL
+), read_rejects AS (
+    SELECT source_file AS path, count(DISTINCT source_row) AS n FROM quality.quarantine
+    WHERE stage = 'landing_files' AND source_row IS NOT NULL GROUP BY ALL
+), counted AS (
+    SELECT f.file_id, f.path, f.entity, f.status, f.reason_code, f.first_seen_at,
+           coalesce(f.data_rows, 0) AS delivered,
+           CASE WHEN f.status = 'accepted' THEN coalesce(p.accepted, 0) ELSE 0 END AS accepted,
+           CASE f.status WHEN 'accepted' THEN coalesce(p.quarantined, 0) + coalesce(r.n, 0)
+                         WHEN 'rejected' THEN coalesce(f.data_rows, 0) ELSE 0 END AS quarantined,
+           CASE f.status WHEN 'accepted' THEN coalesce(p.superseded, 0)
+                         WHEN 'duplicate' THEN coalesce(f.data_rows, 0) ELSE 0 END AS superseded,
+           -- Rows not loaded into raw yet (a month not run) wait, like rows not judged yet.
+           CASE WHEN f.status = 'accepted' THEN coalesce(p.pending, 0) + greatest(
+                    coalesce(f.data_rows, 0) - coalesce(len(f.rejected_rows), 0)
+                    - coalesce(p.loaded_rows, 0), 0) ELSE 0 END AS pending
+    FROM raw.landing_files f
+    LEFT JOIN per_file p ON p.path = f.path AND p.entity = f.entity AND f.status = 'accepted'
+    LEFT JOIN read_rejects r ON r.path = f.path AND f.status = 'accepted'
+    WHERE f.entity IN ({entities})
+)
+SELECT *, delivered - accepted - quarantined - superseded - pending AS unaccounted,
+       pending = 0 AND delivered = accepted + quarantined + superseded AS reconciles
+FROM counted"""
+
+FILE_RECONCILIATION = (
+    "CREATE OR REPLACE VIEW quality.file_reconciliation AS\n" + file_reconciliation_sql()
+)
+
+
+# Everything a person fixing a delivery needs, one line each: rejected files, quarantined rows and
+# rows accepted with a warning, with a message that names the file, the row and the field.
+ISSUES = """CREATE OR REPLACE VIEW quality.issues AS
+WITH issues AS (
+    SELECT CASE WHEN stage = 'landing_files' AND source_file IN (
+                    SELECT path FROM raw.landing_files WHERE status = 'rejected')
+                THEN 'file rejected' ELSE 'row quarantined' END AS severity, *
+    FROM quality.quarantine
+    UNION ALL
+    SELECT 'warning', * FROM quality.warnings
+)
+SELECT severity, stage, entity, partition_month, source_file, source_row, record_key, client_id,
+       field, raw_value, reason_code,
+       CASE WHEN starts_with(reason, source_file || ':') THEN reason
+            ELSE concat(source_file, ': ',
+                        CASE WHEN source_row IS NOT NULL THEN 'row ' || source_row || ', ' END,
+                        CASE WHEN field IS NOT NULL THEN 'field ' || field || ': ' END,
+                        reason,
+                        CASE WHEN raw_value IS NOT NULL
+                             THEN concat(' (value ', chr(39), left(raw_value, 60), chr(39), ')') END)
+       END AS message,
+       detected_at
+FROM issues"""
+
 
 MACROS = [
     # Booleans as PSAs write them; anything else is NULL (and reported where it matters).
@@ -401,7 +585,7 @@ MACROS = [
 def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     """Create schemas and tables if missing; set UTC so offset-less timestamps read as UTC."""
     con.execute("SET TimeZone = 'UTC'")
-    for statement in DDL + MACROS:
+    for statement in [*DDL, FILE_RECONCILIATION, ISSUES, *MACROS]:
         con.execute(statement)
 
 
@@ -468,4 +652,42 @@ def quarantine_replace(
     )
     return con.execute(
         f"SELECT count(*) FROM quality.quarantine WHERE stage = ? AND {where}", [stage, *key]
+    ).fetchone()[0]
+
+
+def mark_judged(con: duckdb.DuckDBPyConnection, stage: str, partition_month: str | None) -> None:
+    """Record that `stage` has judged every row of the partition (see quality.file_reconciliation)."""
+    where = "partition_month IS NULL" if partition_month is None else "partition_month = ?"
+    key = [] if partition_month is None else [partition_month]
+    con.execute(f"DELETE FROM quality.stage_runs WHERE stage = ? AND {where}", [stage, *key])
+    con.execute("INSERT INTO quality.stage_runs VALUES (?, CAST(? AS DATE), now())",
+                [stage, partition_month])
+
+
+def warnings_replace(
+    con: duckdb.DuckDBPyConnection,
+    stage: str,
+    entity: str,
+    partition_month: str | None,
+    select_sql: str,
+    params: dict | None = None,
+) -> int:
+    """Replace a stage's warnings for a partition with the rows of `select_sql`.
+
+    `select_sql` yields source_file, source_row, record_key, client_id, field, raw_value,
+    reason_code and reason for rows that are accepted but deserve a caveat.
+    """
+    where = "partition_month IS NULL" if partition_month is None else "partition_month = ?"
+    key = [] if partition_month is None else [partition_month]
+    con.execute(f"DELETE FROM quality.warnings WHERE stage = ? AND {where}", [stage, *key])
+    con.execute(
+        f"""INSERT INTO quality.warnings BY NAME
+            SELECT {sql_literal(stage)} AS stage, {sql_literal(entity)} AS entity,
+                   CAST({'NULL' if partition_month is None else sql_literal(partition_month)} AS DATE)
+                       AS partition_month, w.*, now() AS detected_at
+            FROM ({select_sql}) AS w""",
+        params or {},
+    )
+    return con.execute(
+        f"SELECT count(*) FROM quality.warnings WHERE stage = ? AND {where}", [stage, *key]
     ).fetchone()[0]

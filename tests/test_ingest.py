@@ -111,8 +111,8 @@ def test_file_missing_required_column_is_rejected_with_its_name(msp_env, run_pip
     status, reason = query("SELECT status, reason FROM raw.landing_files"
                            " WHERE path = 'tickets/tickets_broken.csv'")[0]
     assert status == "rejected"
-    assert reason == ("tickets/tickets_broken.csv: missing required column(s) ticket_id, client_id,"
-                      " created_at")
+    assert reason == ("tickets/tickets_broken.csv: row 0 (header): missing required column(s)"
+                      " ticket_id, client_id, created_at ('client' looks like client_id renamed)")
 
 
 def test_ticket_moved_to_another_month_counts_once(msp_env, run_pipeline, query):
