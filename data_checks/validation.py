@@ -6,6 +6,7 @@ arrives as a column that GX then checks) and validates the DataFrame in an ephem
 """
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -109,8 +110,10 @@ def run_check(
     settings: PipelineSettings,
     month: str | None,
     run_id: str | None,
+    log: Callable[[str], None] = print,
 ) -> dg.AssetCheckResult:
     """Fetch the partition, validate its suite, store the result for Data Docs, report to Dagster."""
+    started = time.perf_counter()
     policy = settings.policy()
     suite = gx.ExpectationSuite(name=spec.name, expectations=spec.expectations(policy))
     suite_json = json.dumps(suite.to_json_dict(), default=str)
@@ -137,6 +140,8 @@ def run_check(
              json.dumps(result.to_json_dict(), default=str)],
         )
         con.execute("COMMIT")
+    log(f"{spec.name}: {len(df)} rows of {spec.table}, {len(failed)} failed expectation(s),"
+        f" {time.perf_counter() - started:.2f} s")
     return dg.AssetCheckResult(
         passed=bool(result.success),
         severity=severity,
@@ -167,7 +172,7 @@ def build_check(spec: CheckSpec) -> dg.AssetChecksDefinition:
         context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
     ) -> dg.AssetCheckResult:
         month = context.partition_key if spec.partitioned else None
-        return run_check(spec, duckdb, settings, month, context.run.run_id)
+        return run_check(spec, duckdb, settings, month, context.run.run_id, context.log.info)
 
     return _check
 

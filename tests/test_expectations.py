@@ -286,3 +286,11 @@ def test_data_docs_show_every_check_of_the_month(built, tmp_path, monkeypatch):
     page = pages[0].read_text()
     assert "Failed" in page and "sla_compliance" in page
     assert not list(folder.parent.glob(".building-*")), "the site is swapped in whole"
+
+
+def test_docs_list_every_check_with_its_layer_and_severity():
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "operations.md").read_text()
+    table = {cells[0].strip("` "): (cells[1].strip(), cells[3].strip())
+             for line in docs.splitlines() if line.startswith("| `")
+             for cells in [line.strip("|").split("|")] if len(cells) == 5}
+    assert table == {s.name: (s.layer, "blocking" if s.blocking else "warn") for s in SPECS}
