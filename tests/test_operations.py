@@ -160,6 +160,9 @@ def test_two_runs_started_together_run_one_after_the_other(ops_env, tmp_path):
     shutil.copy(ROOT / "pipelines" / "dagster.yaml", home / "dagster.yaml")
     env = {**os.environ, **_env(ops_env), "DAGSTER_HOME": str(home)}
     workspace = str(ROOT / "workspace.yaml")
+    # Create the instance's storage once, so the two launchers do not both initialise it.
+    instance = dg.DagsterInstance.from_config(str(home))
+    assert instance.get_runs() == []
     launches = [
         subprocess.Popen(
             [sys.executable, "-m", "dagster", "job", "launch", "-w", workspace, "-j", "monthly_job",
@@ -170,7 +173,6 @@ def test_two_runs_started_together_run_one_after_the_other(ops_env, tmp_path):
     ]
     for launch in launches:
         assert launch.wait(timeout=120) == 0, launch.stderr.read().decode()[-2000:]
-    instance = dg.DagsterInstance.from_config(str(home))
     assert instance.run_coordinator.get_run_queue_config().max_concurrent_runs == 1
     runs = instance.get_runs()
     assert sorted(r.status for r in runs) == [dg.DagsterRunStatus.QUEUED] * 2
