@@ -112,8 +112,11 @@ SPECS = [
         table="staging.tickets",
         fetch="""SELECT t.ticket_id, t.client_id, o.month AS also_staged_in_month
                  FROM staging.tickets t
+                 -- Semi-join first: only this month's ids are looked up in the other months.
                  LEFT JOIN (SELECT ticket_id, min(month) AS month FROM staging.tickets
-                            WHERE month <> $month GROUP BY ticket_id) o USING (ticket_id)
+                            WHERE month <> $month AND ticket_id IN (
+                                SELECT ticket_id FROM staging.tickets WHERE month = $month)
+                            GROUP BY ticket_id) o USING (ticket_id)
                  WHERE t.month = $month""",
         expectations=_ticket_ids,
     ),
