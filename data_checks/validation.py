@@ -9,6 +9,8 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -19,7 +21,7 @@ from dagster_duckdb import DuckDBResource
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from assets.resources import PipelineSettings
-from policy.config import PolicyConfig
+from policy.config import PolicyConfig, load_policy
 
 # One row per check and partition (month NULL for unpartitioned assets): the latest validation,
 # which the data_docs asset renders. Dagster keeps the history of every evaluation.
@@ -61,6 +63,12 @@ class CheckSpec:
     @property
     def partitioned(self) -> bool:
         return self.asset.partitions_def is not None
+
+
+@lru_cache(maxsize=4)
+def _policy(path: str, mtime_ns: int) -> PolicyConfig:
+    """The policy file parsed once per version of the file, not once per check."""
+    return load_policy(path)
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, spec: CheckSpec, params: dict) -> pd.DataFrame:
@@ -114,16 +122,16 @@ def run_check(
 ) -> dg.AssetCheckResult:
     """Fetch the partition, validate its suite, store the result for Data Docs, report to Dagster."""
     started = time.perf_counter()
-    policy = settings.policy()
+    policy = _policy(settings.policy_file, Path(settings.policy_file).stat().st_mtime_ns)
     suite = gx.ExpectationSuite(name=spec.name, expectations=spec.expectations(policy))
     suite_json = json.dumps(suite.to_json_dict(), default=str)
     params = {"month": month, "policy": policy}
+    severity = dg.AssetCheckSeverity.ERROR if spec.blocking else dg.AssetCheckSeverity.WARN
+    # One connection for fetch and store: opening the file is a large share of a small check.
     with duckdb_resource.get_connection() as con:
         df = _fetch(con, spec, params)
-    result = validate(df, suite, spec.table, month[:7] if month else "all")
-    failed = failures(result)
-    severity = dg.AssetCheckSeverity.ERROR if spec.blocking else dg.AssetCheckSeverity.WARN
-    with duckdb_resource.get_connection() as con:
+        result = validate(df, suite, spec.table, month[:7] if month else "all")
+        failed = failures(result)
         con.execute("CREATE SCHEMA IF NOT EXISTS quality")
         con.execute(RESULTS_DDL)
         con.execute("BEGIN TRANSACTION")

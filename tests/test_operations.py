@@ -173,9 +173,9 @@ def test_two_runs_started_together_run_one_after_the_other(ops_env, tmp_path):
     ]
     for launch in launches:
         assert launch.wait(timeout=120) == 0, launch.stderr.read().decode()[-2000:]
-    assert instance.run_coordinator.get_run_queue_config().max_concurrent_runs == 1
+    assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
     runs = instance.get_runs()
-    assert sorted(r.status for r in runs) == [dg.DagsterRunStatus.QUEUED] * 2
+    assert [r.status for r in runs] == [dg.DagsterRunStatus.QUEUED] * 2
 
     daemon = subprocess.Popen(
         [sys.executable, "-m", "dagster._daemon", "run", "-w", workspace],
