@@ -41,6 +41,7 @@ def monthly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | d
     month = previous_month(context.scheduled_execution_time)
     partitions = refresh_month_job.partitions_def
     if month not in partitions.get_partition_keys(current_time=context.scheduled_execution_time):
-        return dg.SkipReason(f"{month[:7]} is before the first partition")
+        # Before MSP_PARTITIONS_START, or (zones east of UTC) not yet over in UTC.
+        return dg.SkipReason(f"{month[:7]} is not a partition (yet)")
     return dg.RunRequest(run_key=f"monthly_close:{month}", partition_key=month,
                          tags={"msp/trigger": "monthly_close"})
