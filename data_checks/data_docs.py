@@ -4,7 +4,9 @@ import json
 import shutil
 import time
 import uuid
+from html import escape
 from pathlib import Path
+from urllib.parse import quote
 
 import dagster as dg
 import duckdb
@@ -51,10 +53,10 @@ def _results(con: duckdb.DuckDBPyConnection, month: str) -> list[tuple]:
     con.execute(RESULTS_DDL)
     return con.execute(
         """SELECT check_name, month, dagster_run_id, validated_at, suite_json, result_json, success,
-                  severity
+                  severity, layer, table_name, rows_validated, failed_expectations
            FROM quality.validation_results
            WHERE month = CAST(? AS DATE) OR month IS NULL
-           ORDER BY layer, check_name""",
+           ORDER BY list_position(['raw', 'staging', 'marts'], layer), check_name""",
         [month],
     ).fetchall()
 
@@ -73,7 +75,7 @@ def build_docs(rows: list[tuple], target: Path) -> Path:
         },
     )
     suites, results = ExpectationSuiteSchema(), ExpectationSuiteValidationResultSchema()
-    for name, month, run_id, validated_at, suite_json, result_json, _, _ in rows:
+    for name, month, run_id, validated_at, suite_json, result_json, *_ in rows:
         context.suites.add(gx.ExpectationSuite(**suites.load(json.loads(suite_json))))
         run = RunIdentifier(run_name=f"dagster-{(run_id or 'unknown')[:8]}", run_time=validated_at)
         key = ValidationResultIdentifier(
@@ -87,7 +89,49 @@ def build_docs(rows: list[tuple], target: Path) -> Path:
     context.build_data_docs(site_names=["month"])
     for unused in _UNUSED_STATIC:
         (target / "static" / unused).unlink(missing_ok=True)
+    # GX's own index fills its tables with JavaScript from public CDNs, so it is empty offline.
+    # Our index is plain HTML; the GX pages it links render their results server-side.
+    (target / "index.html").rename(target / "gx-index.html")
+    (target / "index.html").write_text(_index(rows, target), encoding="utf-8")
     return target / "index.html"
+
+
+def _index(rows: list[tuple], target: Path) -> str:
+    """A static index: every check with layer, severity, outcome and links to its GX pages."""
+    body = []
+    for name, month, _, validated_at, _, _, success, severity, layer, table, n, failed in rows:
+        pages = sorted((target / "validations" / name).rglob("*.html"))
+        result = pages[0].relative_to(target).as_posix() if pages else None
+        status = "passed" if success else ("FAILED" if severity == "ERROR" else "warning")
+        link = f'<a href="{escape(quote(result))}">{escape(name)}</a>' if result else escape(name)
+        body.append(
+            f'<tr class="{status.lower()}"><td>{escape(layer)}</td><td>{link}</td>'
+            f"<td>{escape(table)}</td><td>{'blocking' if severity == 'ERROR' else 'warn'}</td>"
+            f"<td>{status}</td><td>{n:,}</td><td>{failed}</td>"
+            f"<td>{escape(month.isoformat()[:7] if month else 'all (contracts)')}</td>"
+            f'<td>{escape(str(validated_at)[:19])}</td>'
+            f'<td><a href="expectations/{escape(quote(name))}.html">suite</a></td></tr>'
+        )
+    failed_blocking = sum(1 for r in rows if not r[6] and r[7] == "ERROR")
+    warnings = sum(1 for r in rows if not r[6] and r[7] != "ERROR")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Data quality</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
+table {{ border-collapse: collapse; }} th, td {{ padding: .3rem .6rem; border-bottom: 1px solid #ddd;
+text-align: left; }} tr.failed td {{ background: #fde8e8; }} tr.warning td {{ background: #fff6db; }}
+</style></head><body>
+<h1>Data quality checks</h1>
+<p>{len(rows)} great-expectations suites, {failed_blocking} blocking failure(s), {warnings}
+warning(s). A blocking failure stops the month from being published. Each name links to the
+suite's validation result; <a href="gx-index.html">the Great Expectations index</a> needs a network
+connection for its scripts.</p>
+<table><thead><tr><th>layer</th><th>check</th><th>table</th><th>severity</th><th>result</th>
+<th>rows</th><th>failed expectations</th><th>partition</th><th>validated (UTC)</th><th></th></tr>
+</thead><tbody>
+{chr(10).join(body)}
+</tbody></table></body></html>
+"""
 
 
 def publish_docs(rows: list[tuple], folder: Path) -> None:

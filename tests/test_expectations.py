@@ -274,6 +274,7 @@ def test_data_docs_show_every_check_of_the_month(built, tmp_path, monkeypatch):
     html = index.read_text()
     for spec in SPECS:
         assert spec.name in html, spec.name
+    assert "<script" not in html, "the index must work offline"
 
     # A blocked month: its checks stored their results, and data_docs alone renders the failure.
     _copy(built, tmp_path, monkeypatch, [PLANTS["client_month_invariants"][0]])
@@ -285,6 +286,9 @@ def test_data_docs_show_every_check_of_the_month(built, tmp_path, monkeypatch):
     assert len(pages) == 1
     page = pages[0].read_text()
     assert "Failed" in page and "sla_compliance" in page
+    index = (folder / "index.html").read_text()
+    assert "1 blocking failure(s)" in index
+    assert '<tr class="failed"><td>marts</td><td><a href="validations/client_month_invariants/' in index
     assert not list(folder.parent.glob(".building-*")), "the site is swapped in whole"
 
 
