@@ -1,5 +1,7 @@
 """Separately billable work: out-of-scope tickets and uncovered after-hours emergency work."""
 
+import time
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -91,6 +93,7 @@ def out_of_scope(
     policy = settings.policy()
     params = {"month": month, "default_rate": policy.rate_card.default_hourly_rate,
               "after_hours_rate": policy.rate_card.after_hours_emergency, "currency": policy.currency}
+    started = time.perf_counter()
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
         register_policy(con, policy)
@@ -99,6 +102,8 @@ def out_of_scope(
             "SELECT count(*), sum(billable_hours), sum(amount) FROM marts.out_of_scope WHERE month = ?",
             [month],
         ).fetchone()
+    context.log.info(f"{rows} billable lines, {float(hours or 0):.1f} h, {float(amount or 0):.2f}"
+                     f" {policy.currency} for {month[:7]} in {time.perf_counter() - started:.1f} s")
     return dg.MaterializeResult(
         metadata={"row_count": rows, "billable_hours": float(hours or 0),
                   "amount": float(amount or 0), "currency": policy.currency}

@@ -1,5 +1,6 @@
 """Business calendars: every client's open intervals in UTC, with public holidays and closures."""
 
+import time
 from datetime import date, timedelta
 
 import dagster as dg
@@ -59,11 +60,12 @@ FROM bt_calendars c JOIN bt_closures x USING (row_id)
 
 @dg.asset(group_name="staging", kinds={"duckdb"}, deps=[staging_clients])
 def business_calendars(
-    duckdb: DuckDBResource, settings: PipelineSettings
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
     """Open intervals per client calendar (zone, weekly hours, holidays, closures) and the 24x7 one."""
     policy = settings.policy()
     as_of = settings.as_of_timestamp().date()
+    started = time.perf_counter()
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
         calendars = client_calendars(con, policy)
@@ -81,6 +83,8 @@ def business_calendars(
         con.execute(_CLOSURE_NAMES)
         con.execute("COMMIT")
         closures = con.execute("SELECT count(*) FROM staging.calendar_closures").fetchone()[0]
+    context.log.info(f"{len(calendars)} calendars, {intervals} open intervals {start} to {end},"
+                     f" {closures} closed days in {time.perf_counter() - started:.1f} s")
     return dg.MaterializeResult(
         metadata={
             "calendars": len({c.calendar_id for c in calendars}),

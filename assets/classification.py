@@ -1,5 +1,7 @@
 """Automated calls on every ticket: scope exclusions and the emergency reading, with human review."""
 
+import time
+
 import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
@@ -82,9 +84,11 @@ def scope_hits(
     """Scope-exclusion hits per ticket with confidence and evidence (automated), review and contract."""
     month = context.partition_key
     policy = settings.policy()
+    started = time.perf_counter()
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
         _classify(con, policy, month)
+        context.log.info(f"classified {month[:7]} in {time.perf_counter() - started:.1f} s")
         replace_month(con, "marts.scope_hits", month, _SCOPE_HITS, {"month": month})
         rows, tickets, billable, reviewed = con.execute(
             """SELECT count(*), count(DISTINCT ticket_id), count(*) FILTER (WHERE billable),
@@ -92,6 +96,8 @@ def scope_hits(
                FROM marts.scope_hits WHERE month = ?""",
             [month],
         ).fetchone()
+    context.log.info(f"{rows} scope hits on {tickets} tickets ({billable} billable) for {month[:7]}"
+                     f" in {time.perf_counter() - started:.1f} s")
     return dg.MaterializeResult(
         metadata={"row_count": rows, "tickets_with_hits": tickets, "billable_hits": billable,
                   "reviewed_hits": reviewed}
@@ -110,6 +116,7 @@ def emergency_readings(
     """The policy's reading of each ticket as an emergency or not, with confidence and evidence."""
     month = context.partition_key
     policy = settings.policy()
+    started = time.perf_counter()
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
         con.execute(_CLF_INPUTS[0], {"month": month})
@@ -123,4 +130,6 @@ def emergency_readings(
             " FROM marts.emergency_readings WHERE month = ?",
             [month],
         ).fetchone()
+    context.log.info(f"{rows} emergency readings ({qualifies} qualify) for {month[:7]}"
+                     f" in {time.perf_counter() - started:.1f} s")
     return dg.MaterializeResult(metadata={"row_count": rows, "qualifies_emergency": qualifies})

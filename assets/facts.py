@@ -2,6 +2,7 @@
 
 
 import re
+import time
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -168,10 +169,12 @@ def ticket_facts(
         "link_by_parent": policy.ticket_unit.link_by_parent,
         "policy_version": policy.version,
     }
+    started = time.perf_counter()
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
         register_policy(con, policy)
         build_ticket_response(con, policy, month, settings.as_of_timestamp())
+        context.log.info(f"response clocks for {month[:7]} in {time.perf_counter() - started:.1f} s")
         replace_month(con, "marts.ticket_facts", month, _TICKET_FACTS, params)
         rows, units, grouped, met, breached, pending = con.execute(
             """SELECT count(*), count(DISTINCT unit_id) FILTER (WHERE is_standard),
@@ -182,6 +185,8 @@ def ticket_facts(
                FROM marts.ticket_facts WHERE month = ?""",
             [month],
         ).fetchone()
+    context.log.info(f"{rows} ticket facts, {units} standard units for {month[:7]}"
+                     f" in {time.perf_counter() - started:.1f} s")
     return dg.MaterializeResult(
         metadata={"row_count": rows, "standard_units": units, "tickets_grouped_into_units": grouped,
                   "response_met": met, "response_breached": breached, "response_pending": pending,

@@ -254,6 +254,30 @@ def canonical_select(file: LandingFile, absolute: Path) -> str:
     )
 
 
+def peek_select(con: duckdb.DuckDBPyConnection, landing: Path, absolute: Path, entity: str) -> str:
+    """SELECT of a delivered file's canonical columns (text), read as the raw layer reads it.
+
+    For readers that must not write the warehouse (the landing sensor). Raises FileRejected or
+    duckdb.Error for a file landing_files would reject.
+    """
+    relative = absolute.relative_to(landing).as_posix()
+    fmt = FORMATS[absolute.suffix.lower()]
+    encoding = "utf-8"
+    if fmt == "parquet":
+        columns = [r[0] for r in con.execute(
+            "DESCRIBE SELECT * FROM read_parquet(?)", [str(absolute)]).fetchall()]
+    else:
+        encoding, _ = _encoding(relative, fmt, _scan_bytes(absolute))
+        if fmt == "csv":
+            columns = _csv_header(absolute, relative, encoding)
+        else:
+            columns = sorted(r[0] for r in con.execute(
+                "SELECT DISTINCT unnest(json_keys(CAST(line AS JSON)))"
+                f" FROM {_jsonl_lines(sql_literal(str(absolute)))} WHERE is_object"
+            ).fetchall())
+    return canonical_select(LandingFile("", entity, relative, fmt, columns, encoding), absolute)
+
+
 def accepted_files(
     con: duckdb.DuckDBPyConnection, entity: str, month: str | None = None
 ) -> list[LandingFile]:

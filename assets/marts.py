@@ -1,6 +1,8 @@
 """Client-month marts: volumes, fair use against the plan, peer view and drivers."""
 
 
+import time
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -166,6 +168,7 @@ def client_month(
         "watch_ratio": policy.fair_use.watch_ratio,
         "policy_version": policy.version,
     }
+    started = time.perf_counter()
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
         register_policy(con, policy)
@@ -177,6 +180,7 @@ def client_month(
                FROM marts.client_month WHERE month = ?""",
             [month],
         ).fetchone()
+    context.log.info(f"{stats[0]} client rows for {month[:7]} in {time.perf_counter() - started:.1f} s")
     return dg.MaterializeResult(
         metadata={
             "row_count": stats[0],
@@ -228,6 +232,7 @@ def client_month_drivers(
         rows = con.execute(
             "SELECT count(*) FROM marts.client_month_drivers WHERE month = ?", [month]
         ).fetchone()[0]
+    context.log.info(f"{rows} driver rows for {month[:7]}")
     return dg.MaterializeResult(metadata={"row_count": rows})
 
 
@@ -265,6 +270,7 @@ def client_month_sla(
             " WHERE month = ?",
             [month],
         ).fetchone()
+    context.log.info(f"{rows} SLA rows ({int(tickets or 0)} tickets with a verdict) for {month[:7]}")
     return dg.MaterializeResult(
         metadata={"row_count": rows, "sla_tickets": int(tickets or 0), "sla_met": int(met or 0)}
     )

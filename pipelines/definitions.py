@@ -14,17 +14,26 @@ from assets import (
     raw,
     staging,
 )
-from data_checks import checks
-from pipelines.jobs import api_pull_job, ingest_job, monthly_job
+from data_checks import checks, data_docs
+from pipelines.jobs import api_pull_job, ingest_job, monthly_job, refresh_month_job
 from pipelines.resources import build_resources
 from pipelines.schedules import api_pull_daily, ingest_schedule, monthly_schedule
+from pipelines.sensors import landing_sensor
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules(
-        [api_sources, landing, raw, staging, calendars, classification, facts, billing, marts, publishing]
+        [api_sources, landing, raw, staging, calendars, classification, facts, billing, marts,
+         data_docs, publishing]
     ),
-    asset_checks=dg.load_asset_checks_from_modules([raw, staging, facts, billing, marts, checks]),
-    jobs=[ingest_job, monthly_job, api_pull_job],
+    asset_checks=[
+        *dg.load_asset_checks_from_modules([raw, staging, facts, billing, marts]),
+        *checks.expectation_checks,
+    ],
+    jobs=[ingest_job, monthly_job, refresh_month_job, api_pull_job],
     schedules=[ingest_schedule, monthly_schedule, api_pull_daily],
+    sensors=[landing_sensor],
     resources=build_resources(),
+    # DuckDB allows one writer: a run's steps execute one after another in one process (and
+    # the instance runs one run at a time, see pipelines/dagster.yaml).
+    executor=dg.in_process_executor,
 )

@@ -1,4 +1,4 @@
-"""Jobs: the reference/ingest job (unpartitioned) and the monthly job (one month end to end)."""
+"""Jobs: ingest (unpartitioned), one month (after ingest), and ingest + one month for automation."""
 
 import dagster as dg
 
@@ -18,7 +18,16 @@ monthly_job = dg.define_asset_job(
     name="monthly_job",
     selection=dg.AssetSelection.all() - ingest_job.selection - dg.AssetSelection.groups("api"),
     partitions_def=monthly_partitions,
-    description="One month end to end: raw tickets, staging, facts, marts and reports.",
+    description="One month end to end: raw tickets, staging, facts, marts, checks, data docs, reports.",
+)
+
+# What the schedule and the landing sensor launch: a run must not rely on another run having
+# registered the new files first, so each one ingests (idempotent, skips known files) itself.
+refresh_month_job = dg.define_asset_job(
+    name="refresh_month_job",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("api"),
+    partitions_def=monthly_partitions,
+    description="Register new deliveries, then recompute and publish one month.",
 )
 
 # Pull what changed in the connected helpdesk/PSA APIs into the landing folder (docs/api-sources.md).

@@ -34,6 +34,13 @@ SCOPE_EXCLUSION_IDS: tuple[str, ...] = (
     "structured_project",
     "planned_after_hours",
 )
+# Value sets of the canonical input format (docs/canonical-format.md); adapters map a PSA's values
+# onto these, and the data-quality suites check them.
+TICKET_SOURCES: tuple[str, ...] = ("email", "phone", "portal", "chat", "monitoring")
+ACTOR_TYPES: tuple[str, ...] = ("agent", "client", "system")
+WORK_TYPES: tuple[str, ...] = ("remote", "onsite", "travel")
+RESPONSE_STATUSES: tuple[str, ...] = ("met", "breached", "pending")
+FAIR_USE_STATUSES: tuple[str, ...] = ("within", "watch", "over")
 WEEKDAYS: tuple[str, ...] = (
     "monday",
     "tuesday",
@@ -397,6 +404,22 @@ def parse_hours_spec(spec: str) -> dict[str, list[Interval]]:
     return hours
 
 
+class VolumeAnomaly(_Strict):
+    """A client-month's ticket count far from the client's own history is flagged (a warning)."""
+
+    history_months: int = Field(default=12, ge=2, le=36)
+    min_history_months: int = Field(default=3, ge=2)
+    # |tickets - mean| / max(stddev, sqrt(mean), 1) above this is an anomaly; sqrt(mean) is the
+    # Poisson noise of a count, so small clients are not flagged for a handful of tickets.
+    max_score: Positive = 4.0
+
+
+class DataQuality(_Strict):
+    """Thresholds of the data-quality checks (data_checks/); not policy terms."""
+
+    volume_anomaly: VolumeAnomaly = VolumeAnomaly()
+
+
 class PolicyConfig(_Strict):
     """Every business rule the policy implies."""
 
@@ -415,6 +438,7 @@ class PolicyConfig(_Strict):
     business_hours: dict[str, list[Interval]]
     fair_use: FairUseRules
     rate_card: RateCard
+    data_quality: DataQuality = DataQuality()
 
     @field_validator("scope_exclusions")
     @classmethod

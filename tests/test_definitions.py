@@ -14,7 +14,7 @@ def test_definitions_load_and_describe_every_asset(defs):
     }
     for key, spec in specs.items():
         assert spec.description, key
-        assert spec.group_name in {"api", "raw", "staging", "marts", "reports"}, key
+        assert spec.group_name in {"api", "raw", "staging", "marts", "quality", "reports"}, key
         assert "duckdb" in spec.kinds, key
 
 
@@ -35,5 +35,5 @@ def test_jobs_and_blocking_checks(defs):
     assert defs.resolve_job_def("ingest_job") is not None
     assert defs.resolve_job_def("monthly_job").partitions_def is not None
     checks = {key.name: key for key in defs.resolve_asset_graph().asset_check_keys}
-    assert {"staging_tickets_reconcile", "client_month_expectations",
-            "ticket_facts_expectations", "raw_tickets_rows_unique"} <= set(checks)
+    assert {"staging_tickets_reconcile", "client_month_invariants",
+            "ticket_facts_ids", "raw_tickets_rows_unique"} <= set(checks)

@@ -1,0 +1,109 @@
+"""Raw layer suites: data as delivered. Staging quarantines bad rows, so most raw checks warn."""
+
+import great_expectations.expectations as gxe
+
+from assets.raw import raw_clients, raw_tickets
+from assets.warehouse import REQUIRED
+from data_checks.validation import CheckSpec, columns_present, exist
+from policy.config import TICKET_SOURCES, PolicyConfig
+
+_LINEAGE = ["_file_id", "_source_file", "_source_row", "_loaded_at"]
+_TICKET_COLUMNS = [*REQUIRED["tickets"], "source", "triage_priority", "final_priority", *_LINEAGE,
+                   "_partition_month"]
+_CLIENT_COLUMNS = [*REQUIRED["clients"], *_LINEAGE]
+_MONTH = "WHERE _partition_month = $month"
+
+
+def _not_null(*columns: str):
+    return lambda _policy: [gxe.ExpectColumnValuesToNotBeNull(column=c) for c in columns]
+
+
+def _null(*columns: str):
+    return lambda _policy: [gxe.ExpectColumnValuesToBeNull(column=c) for c in columns]
+
+
+def _ticket_values(policy: PolicyConfig) -> list[gxe.Expectation]:
+    mapped = sorted({v for values in policy.priority_map.values() for v in values})
+    sources = sorted({*TICKET_SOURCES, *policy.ticket_unit.provider_initiated_sources})
+    return [
+        gxe.ExpectColumnValuesToBeInSet(column="source", value_set=sources),
+        gxe.ExpectColumnValuesToBeInSet(column="triage_priority", value_set=mapped),
+        gxe.ExpectColumnValuesToBeInSet(column="final_priority", value_set=mapped),
+    ]
+
+
+SPECS = [
+    CheckSpec(
+        name="raw_tickets_required_columns", asset=raw_tickets, layer="raw", blocking=True,
+        description="raw.tickets has the canonical required columns and the lineage columns.",
+        table="raw.tickets",
+        fetch=columns_present("raw.tickets", _TICKET_COLUMNS, _MONTH),
+        expectations=exist(_TICKET_COLUMNS),
+    ),
+    CheckSpec(
+        name="raw_tickets_required_values", asset=raw_tickets, layer="raw", blocking=False,
+        description="Delivered tickets carry ticket_id, client_id and created_at (else quarantined).",
+        table="raw.tickets",
+        fetch=f"""SELECT nullif(trim(ticket_id), '') AS ticket_id,
+                         nullif(trim(client_id), '') AS client_id,
+                         nullif(trim(created_at), '') AS created_at
+                  FROM raw.tickets {_MONTH}""",
+        expectations=_not_null("ticket_id", "client_id", "created_at"),
+    ),
+    CheckSpec(
+        name="raw_tickets_timestamps_readable", asset=raw_tickets, layer="raw", blocking=False,
+        description="created_at, updated_at and resolved_at read as ISO 8601 where delivered.",
+        table="raw.tickets",
+        # The offending text, or NULL: GX then lists the values that cannot be read.
+        fetch=f"""SELECT {", ".join(
+            f"CASE WHEN nullif(trim({c}), '') IS NOT NULL AND try_cast({c} AS TIMESTAMPTZ) IS NULL"
+            f" THEN {c} END AS unreadable_{c}" for c in ("created_at", "updated_at", "resolved_at"))}
+                  FROM raw.tickets {_MONTH}""",
+        expectations=_null("unreadable_created_at", "unreadable_updated_at", "unreadable_resolved_at"),
+    ),
+    CheckSpec(
+        name="raw_tickets_client_known", asset=raw_tickets, layer="raw", blocking=False,
+        description="Every delivered ticket's client_id is in a delivered clients file.",
+        table="raw.tickets",
+        fetch=f"""SELECT CASE WHEN trim(client_id) NOT IN (
+                             SELECT trim(client_id) FROM raw.clients WHERE client_id IS NOT NULL)
+                         THEN client_id END AS unknown_client_id
+                  FROM raw.tickets {_MONTH} AND nullif(trim(client_id), '') IS NOT NULL""",
+        expectations=_null("unknown_client_id"),
+    ),
+    CheckSpec(
+        name="raw_tickets_values_in_sets", asset=raw_tickets, layer="raw", blocking=False,
+        description="source is a canonical source; priorities are values the policy's priority_map knows.",
+        table="raw.tickets",
+        fetch=f"""SELECT nullif(lower(trim(source)), '') AS source,
+                         nullif(lower(trim(triage_priority)), '') AS triage_priority,
+                         nullif(lower(trim(final_priority)), '') AS final_priority
+                  FROM raw.tickets {_MONTH}""",
+        expectations=_ticket_values,
+    ),
+    CheckSpec(
+        name="raw_tickets_not_in_future", asset=raw_tickets, layer="raw", blocking=False,
+        description="No ticket is created after the file that delivered it was loaded.",
+        table="raw.tickets",
+        fetch=f"""SELECT CASE WHEN try_cast(created_at AS TIMESTAMPTZ) > _loaded_at
+                         THEN created_at END AS created_after_load
+                  FROM raw.tickets {_MONTH}""",
+        expectations=_null("created_after_load"),
+    ),
+    CheckSpec(
+        name="raw_clients_required_columns", asset=raw_clients, layer="raw", blocking=True,
+        description="raw.clients has the canonical required columns and the lineage columns.",
+        table="raw.clients",
+        fetch=columns_present("raw.clients", _CLIENT_COLUMNS, ""),
+        expectations=exist(_CLIENT_COLUMNS),
+    ),
+    CheckSpec(
+        name="raw_clients_timezones_valid", asset=raw_clients, layer="raw", blocking=False,
+        description="Every delivered contract row names an IANA time zone (else quarantined).",
+        table="raw.clients",
+        fetch="""SELECT CASE WHEN coalesce(trim(timezone), '') NOT IN (SELECT name FROM pg_timezone_names())
+                        THEN coalesce(timezone, '(empty)') END AS invalid_timezone
+                 FROM raw.clients""",
+        expectations=_null("invalid_timezone"),
+    ),
+]

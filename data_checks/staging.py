@@ -1,0 +1,223 @@
+"""Staging layer suites: typed, deduplicated data that every mart number is computed from."""
+
+import great_expectations.expectations as gxe
+
+from assets.staging import (
+    staging_clients,
+    staging_ticket_events,
+    staging_tickets,
+    staging_time_entries,
+)
+from data_checks.validation import CheckSpec, columns_present, exist
+from policy.config import ACTOR_TYPES, PRIORITIES, TICKET_SOURCES, WORK_TYPES, PolicyConfig
+
+_TICKET_COLUMNS = [
+    "ticket_id", "client_id", "month", "created_at", "created_local", "source",
+    "is_provider_initiated", "declared_emergency", "triage_priority", "final_priority",
+    "parent_ticket_id", "resolved_at", "updated_at", "_source_file", "_source_row",
+]
+# When the file that delivered a row was first seen: nothing in it can have happened later.
+_LOADED = """LEFT JOIN (SELECT path, max(first_seen_at) AS loaded_at FROM raw.landing_files
+                        GROUP BY path) f ON f.path = {alias}._source_file"""
+
+
+def _null(*columns: str):
+    return lambda _policy: [gxe.ExpectColumnValuesToBeNull(column=c) for c in columns]
+
+
+def _client_values(policy: PolicyConfig) -> list[gxe.Expectation]:
+    return [
+        *[gxe.ExpectColumnValuesToNotBeNull(column=c)
+          for c in ("client_id", "valid_from", "timezone", "plan", "seats")],
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["client_id", "valid_from"]),
+        gxe.ExpectColumnValuesToBeNull(column="invalid_timezone"),
+        gxe.ExpectColumnValuesToBeInSet(column="plan", value_set=sorted(policy.fair_use.plans)),
+        gxe.ExpectColumnValuesToBeBetween(column="seats", min_value=0, strict_min=True),
+        gxe.ExpectColumnValuesToBeBetween(column="hourly_rate", min_value=0, strict_min=True),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="valid_to", column_B="valid_from", ignore_row_if="either_value_is_missing"
+        ),
+    ]
+
+
+def _ticket_ids(_policy: PolicyConfig) -> list[gxe.Expectation]:
+    return [
+        gxe.ExpectColumnValuesToNotBeNull(column="ticket_id"),
+        gxe.ExpectColumnValuesToNotBeNull(column="client_id"),
+        gxe.ExpectColumnValuesToBeUnique(column="ticket_id"),
+        gxe.ExpectColumnValuesToBeNull(column="also_staged_in_month"),
+    ]
+
+
+def _ticket_priorities(_policy: PolicyConfig) -> list[gxe.Expectation]:
+    return [gxe.ExpectColumnValuesToBeInSet(column=c, value_set=list(PRIORITIES))
+            for c in ("triage_priority", "final_priority")]
+
+
+def _ticket_sources(policy: PolicyConfig) -> list[gxe.Expectation]:
+    sources = sorted({*TICKET_SOURCES, *policy.ticket_unit.provider_initiated_sources})
+    return [gxe.ExpectColumnValuesToBeInSet(column="source", value_set=sources)]
+
+
+def _event_values(_policy: PolicyConfig) -> list[gxe.Expectation]:
+    return [
+        gxe.ExpectColumnValuesToNotBeNull(column="ticket_id"),
+        gxe.ExpectColumnValuesToNotBeNull(column="event_at"),
+        gxe.ExpectColumnValuesToBeUnique(column="event_id"),
+        gxe.ExpectColumnValuesToBeInSet(column="actor_type", value_set=list(ACTOR_TYPES)),
+        gxe.ExpectColumnValuesToBeNull(column="unresolved_ticket_id"),
+        gxe.ExpectColumnValuesToBeNull(column="event_after_load"),
+    ]
+
+
+def _entry_values(_policy: PolicyConfig) -> list[gxe.Expectation]:
+    return [
+        gxe.ExpectColumnValuesToNotBeNull(column="ticket_id"),
+        gxe.ExpectColumnValuesToBeUnique(column="entry_id"),
+        gxe.ExpectColumnValuesToNotBeNull(column="minutes"),
+        gxe.ExpectColumnValuesToBeBetween(column="minutes", min_value=0),
+        gxe.ExpectColumnValuesToBeNull(column="unresolved_ticket_id"),
+        gxe.ExpectColumnValuesToBeNull(column="entry_after_load"),
+    ]
+
+
+def _work_types(policy: PolicyConfig) -> list[gxe.Expectation]:
+    known = {*WORK_TYPES, *policy.scope_classification.time_signals.onsite_work_types,
+             *policy.scope_classification.time_signals.travel_work_types}
+    return [gxe.ExpectColumnValuesToBeInSet(column="work_type", value_set=sorted(known))]
+
+
+SPECS = [
+    CheckSpec(
+        name="staging_clients_contracts", asset=staging_clients, layer="staging", blocking=True,
+        description="One contract row per client and valid_from; valid zone, plan, seats, rate, dates.",
+        table="staging.clients",
+        fetch="""SELECT client_id, valid_from, valid_to, timezone, plan, seats, hourly_rate,
+                        CASE WHEN timezone NOT IN (SELECT name FROM pg_timezone_names())
+                             THEN timezone END AS invalid_timezone
+                 FROM staging.clients""",
+        expectations=_client_values,
+    ),
+    CheckSpec(
+        name="staging_tickets_required_columns", asset=staging_tickets, layer="staging",
+        blocking=True,
+        description="staging.tickets has every column the marts read.",
+        table="staging.tickets",
+        fetch=columns_present("staging.tickets", _TICKET_COLUMNS, "WHERE month = $month"),
+        expectations=exist(_TICKET_COLUMNS),
+    ),
+    CheckSpec(
+        name="staging_tickets_ids", asset=staging_tickets, layer="staging", blocking=True,
+        description="ticket_id is set and unique, and the ticket is staged in this month only.",
+        table="staging.tickets",
+        fetch="""SELECT t.ticket_id, t.client_id, o.month AS also_staged_in_month
+                 FROM staging.tickets t
+                 -- Semi-join first: only this month's ids are looked up in the other months.
+                 LEFT JOIN (SELECT ticket_id, min(month) AS month FROM staging.tickets
+                            WHERE month <> $month AND ticket_id IN (
+                                SELECT ticket_id FROM staging.tickets WHERE month = $month)
+                            GROUP BY ticket_id) o USING (ticket_id)
+                 WHERE t.month = $month""",
+        expectations=_ticket_ids,
+    ),
+    CheckSpec(
+        name="staging_tickets_client_resolves", asset=staging_tickets, layer="staging",
+        blocking=True,
+        description="Every ticket has a client contract in force on the day it was opened.",
+        table="staging.tickets",
+        fetch="""SELECT CASE WHEN c.ticket_id IS NULL THEN t.client_id END AS unresolved_client_id
+                 FROM staging.tickets t
+                 LEFT JOIN (SELECT DISTINCT ticket_id, client_id FROM staging.ticket_contract
+                            WHERE month = $month) c
+                   ON c.ticket_id = t.ticket_id AND c.client_id = t.client_id
+                 WHERE t.month = $month""",
+        expectations=_null("unresolved_client_id"),
+    ),
+    CheckSpec(
+        name="staging_tickets_priorities", asset=staging_tickets, layer="staging", blocking=True,
+        description="Normalised triage and final priorities are policy priorities (or empty).",
+        table="staging.tickets",
+        fetch="SELECT triage_priority, final_priority FROM staging.tickets WHERE month = $month",
+        expectations=_ticket_priorities,
+    ),
+    CheckSpec(
+        name="staging_tickets_sources", asset=staging_tickets, layer="staging", blocking=False,
+        description="source is one of the canonical sources or a provider-initiated source.",
+        table="staging.tickets",
+        fetch="SELECT source FROM staging.tickets WHERE month = $month",
+        expectations=_ticket_sources,
+    ),
+    CheckSpec(
+        name="staging_tickets_not_in_future", asset=staging_tickets, layer="staging",
+        blocking=True,
+        description="No ticket was created after its file was delivered (a misread zone or clock).",
+        table="staging.tickets",
+        fetch=f"""SELECT CASE WHEN t.created_at > f.loaded_at THEN t.ticket_id END AS created_after_load
+                  FROM staging.tickets t {_LOADED.format(alias="t")}
+                  WHERE t.month = $month""",
+        expectations=_null("created_after_load"),
+    ),
+    CheckSpec(
+        name="staging_tickets_time_order", asset=staging_tickets, layer="staging", blocking=False,
+        description="resolved_at is not before created_at; nothing changed after the delivery.",
+        table="staging.tickets",
+        fetch=f"""SELECT CASE WHEN t.resolved_at < t.created_at THEN t.ticket_id END
+                             AS resolved_before_created,
+                         CASE WHEN greatest(t.resolved_at, t.updated_at) > f.loaded_at
+                              THEN t.ticket_id END AS changed_after_load
+                  FROM staging.tickets t {_LOADED.format(alias="t")}
+                  WHERE t.month = $month""",
+        expectations=_null("resolved_before_created", "changed_after_load"),
+    ),
+    CheckSpec(
+        name="staging_ticket_events_values", asset=staging_ticket_events, layer="staging",
+        blocking=True,
+        description="Events belong to a staged ticket of the month, event ids are unique, actor types"
+                    " are known, and no event is after its delivery.",
+        table="staging.ticket_events",
+        fetch=f"""SELECT e.ticket_id, e.event_at, e.event_id, e.actor_type,
+                         CASE WHEN t.ticket_id IS NULL THEN e.ticket_id END AS unresolved_ticket_id,
+                         CASE WHEN e.event_at > f.loaded_at THEN e.ticket_id END AS event_after_load
+                  FROM staging.ticket_events e
+                  LEFT JOIN staging.tickets t ON t.ticket_id = e.ticket_id AND t.month = e.month
+                  {_LOADED.format(alias="e")}
+                  WHERE e.month = $month""",
+        expectations=_event_values,
+    ),
+    CheckSpec(
+        name="staging_ticket_events_response_order", asset=staging_ticket_events, layer="staging",
+        blocking=False,
+        description="No agent action before the ticket was created (clock skew; counted as zero"
+                    " minutes).",
+        table="staging.ticket_events",
+        fetch="""SELECT CASE WHEN e.event_at < t.created_at THEN e.ticket_id END
+                            AS agent_action_before_creation
+                 FROM staging.ticket_events e
+                 JOIN staging.tickets t ON t.ticket_id = e.ticket_id AND t.month = e.month
+                 WHERE e.month = $month AND e.actor_type = 'agent'""",
+        expectations=_null("agent_action_before_creation"),
+    ),
+    CheckSpec(
+        name="staging_time_entries_values", asset=staging_time_entries, layer="staging",
+        blocking=True,
+        description="Time entries belong to a staged ticket, have unique ids, non-negative minutes,"
+                    " and none started after its delivery.",
+        table="staging.time_entries",
+        fetch=f"""SELECT e.ticket_id, e.entry_id, e.minutes,
+                         CASE WHEN t.ticket_id IS NULL THEN e.ticket_id END AS unresolved_ticket_id,
+                         CASE WHEN e.started_at > f.loaded_at THEN e.ticket_id END AS entry_after_load
+                  FROM staging.time_entries e
+                  LEFT JOIN staging.tickets t ON t.ticket_id = e.ticket_id AND t.month = e.month
+                  {_LOADED.format(alias="e")}
+                  WHERE e.month = $month""",
+        expectations=_entry_values,
+    ),
+    CheckSpec(
+        name="staging_time_entries_work_types", asset=staging_time_entries, layer="staging",
+        blocking=False,
+        description="work_type is remote/onsite/travel or a value the policy's scope rules read.",
+        table="staging.time_entries",
+        fetch="SELECT work_type FROM staging.time_entries WHERE month = $month",
+        expectations=_work_types,
+    ),
+]

@@ -1,0 +1,300 @@
+"""Every great-expectations check passes on clean data and catches a violation planted in a real warehouse.
+
+The warehouse is built once by the real Definitions (demo MSP, 3 clients, 4 months). Each test copies
+it, plants violations with SQL, and runs the real asset checks on the copy through Dagster.
+"""
+
+import importlib
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from data_checks.checks import SPECS
+from demo.generate import generate
+
+MONTH = "2026-04-01"
+BY_NAME = {spec.name: spec for spec in SPECS}
+
+
+def _one(table: str, where: str = "", order: str = "rowid", offset: int = 0) -> str:
+    """A condition picking one row of the month (by rowid), so each plant touches its own row."""
+    month_col = "_partition_month" if table == "raw.tickets" else "month"
+    cond = f"{month_col} = DATE '{MONTH}'" + (f" AND {where}" if where else "")
+    return (f"rowid = (SELECT rowid FROM {table} WHERE {cond} ORDER BY {order}"
+            f" LIMIT 1 OFFSET {offset})")
+
+
+_FIRST_CLIENT = "client_id = (SELECT min(client_id) FROM staging.clients)"
+
+# check -> (SQL that plants one violation, expectation type that must fail, on which column)
+PLANTS: dict[str, tuple[str, str, str]] = {
+    "raw_tickets_required_values": (
+        f"UPDATE raw.tickets SET client_id = ' ' WHERE {_one('raw.tickets', offset=0)}",
+        "expect_column_values_to_not_be_null", "client_id"),
+    "raw_tickets_timestamps_readable": (
+        f"UPDATE raw.tickets SET updated_at = 'last tuesday' WHERE {_one('raw.tickets', offset=1)}",
+        "expect_column_values_to_be_null", "unreadable_updated_at"),
+    "raw_tickets_client_known": (
+        f"UPDATE raw.tickets SET client_id = 'GHOST' WHERE {_one('raw.tickets', offset=2)}",
+        "expect_column_values_to_be_null", "unknown_client_id"),
+    "raw_tickets_values_in_sets": (
+        f"UPDATE raw.tickets SET source = 'fax' WHERE {_one('raw.tickets', offset=3)}",
+        "expect_column_values_to_be_in_set", "source"),
+    "raw_tickets_not_in_future": (
+        "UPDATE raw.tickets SET created_at = CAST(_loaded_at + INTERVAL 2 DAY AS VARCHAR)"
+        f" WHERE {_one('raw.tickets', offset=4)}",
+        "expect_column_values_to_be_null", "created_after_load"),
+    "raw_clients_timezones_valid": (
+        "UPDATE raw.clients SET timezone = 'Mars/Olympus_Mons'"
+        " WHERE rowid = (SELECT min(rowid) FROM raw.clients)",
+        "expect_column_values_to_be_null", "invalid_timezone"),
+    "staging_clients_contracts": (
+        f"UPDATE staging.clients SET seats = 0 WHERE {_FIRST_CLIENT}",
+        "expect_column_values_to_be_between", "seats"),
+    "staging_tickets_ids": (
+        "INSERT INTO staging.tickets SELECT * FROM staging.tickets"
+        f" WHERE {_one('staging.tickets', order='ticket_id', offset=0)}",
+        "expect_column_values_to_be_unique", "ticket_id"),
+    "staging_tickets_client_resolves": (
+        "UPDATE staging.tickets SET client_id = 'GHOST'"
+        f" WHERE {_one('staging.tickets', order='ticket_id', offset=1)}",
+        "expect_column_values_to_be_null", "unresolved_client_id"),
+    "staging_tickets_priorities": (
+        "UPDATE staging.tickets SET triage_priority = 'p1'"
+        f" WHERE {_one('staging.tickets', order='ticket_id', offset=2)}",
+        "expect_column_values_to_be_in_set", "triage_priority"),
+    "staging_tickets_sources": (
+        "UPDATE staging.tickets SET source = 'carrier pigeon'"
+        f" WHERE {_one('staging.tickets', order='ticket_id', offset=3)}",
+        "expect_column_values_to_be_in_set", "source"),
+    "staging_tickets_not_in_future": (
+        "UPDATE staging.tickets SET created_at = now() + INTERVAL 3 DAY"
+        f" WHERE {_one('staging.tickets', order='ticket_id', offset=4)}",
+        "expect_column_values_to_be_null", "created_after_load"),
+    "staging_tickets_time_order": (
+        "UPDATE staging.tickets SET resolved_at = created_at - INTERVAL 1 HOUR"
+        f" WHERE {_one('staging.tickets', order='ticket_id', offset=5)}",
+        "expect_column_values_to_be_null", "resolved_before_created"),
+    "staging_ticket_events_values": (
+        f"UPDATE staging.ticket_events SET actor_type = 'robot' WHERE {_one('staging.ticket_events')}",
+        "expect_column_values_to_be_in_set", "actor_type"),
+    "staging_ticket_events_response_order": (
+        "UPDATE staging.ticket_events SET event_at = event_at - INTERVAL 400 DAY WHERE "
+        + _one("staging.ticket_events", "actor_type = 'agent'", order="rowid DESC"),
+        "expect_column_values_to_be_null", "agent_action_before_creation"),
+    "staging_time_entries_values": (
+        f"UPDATE staging.time_entries SET minutes = -30 WHERE {_one('staging.time_entries')}",
+        "expect_column_values_to_be_between", "minutes"),
+    "staging_time_entries_work_types": (
+        "UPDATE staging.time_entries SET work_type = 'teleport'"
+        f" WHERE {_one('staging.time_entries', order='rowid DESC')}",
+        "expect_column_values_to_be_in_set", "work_type"),
+    "ticket_facts_ids": (
+        "INSERT INTO marts.ticket_facts SELECT * FROM marts.ticket_facts"
+        f" WHERE {_one('marts.ticket_facts', order='ticket_id', offset=0)}",
+        "expect_column_values_to_be_unique", "ticket_id"),
+    "ticket_facts_values_in_sets": (
+        "UPDATE marts.ticket_facts SET priority = 'urgent'"
+        f" WHERE {_one('marts.ticket_facts', order='ticket_id', offset=1)}",
+        "expect_column_values_to_be_in_set", "priority"),
+    "ticket_facts_response_clock": (
+        "UPDATE marts.ticket_facts SET first_response_at = created_at - INTERVAL 1 HOUR WHERE "
+        + _one("marts.ticket_facts", "first_response_at IS NOT NULL", order="ticket_id", offset=2),
+        "expect_column_values_to_be_null", "response_before_creation"),
+    "ticket_facts_minutes": (
+        "UPDATE marts.ticket_facts SET logged_minutes = -5"
+        f" WHERE {_one('marts.ticket_facts', order='ticket_id', offset=3)}",
+        "expect_column_values_to_be_between", "logged_minutes"),
+    "client_month_keys": (
+        "INSERT INTO marts.client_month SELECT * FROM marts.client_month"
+        f" WHERE {_one('marts.client_month', order='client_id', offset=0)}",
+        "expect_compound_columns_to_be_unique", None),
+    "client_month_invariants": (
+        "UPDATE marts.client_month SET sla_compliance = 1.5"
+        f" WHERE {_one('marts.client_month', order='client_id', offset=1)}",
+        "expect_column_values_to_be_between", "sla_compliance"),
+    "client_month_reconciles": (
+        "UPDATE marts.client_month SET tickets = tickets + 1"
+        f" WHERE {_one('marts.client_month', order='client_id', offset=2)}",
+        "expect_column_values_to_be_between", "tickets_minus_facts"),
+    "client_month_volume_anomaly": (
+        "UPDATE marts.client_month SET tickets = tickets * 20"
+        f" WHERE {_one('marts.client_month', order='client_id', offset=0)}",
+        "expect_column_values_to_be_between", "volume_score"),
+    "out_of_scope_lines": (
+        f"UPDATE marts.out_of_scope SET amount = amount + 10 WHERE {_one('marts.out_of_scope')}",
+        "expect_column_values_to_be_between", "amount_minus_hours_x_rate"),
+    "client_month_sla_invariants": (
+        "UPDATE marts.client_month_sla SET sla_met = sla_tickets + 1"
+        f" WHERE {_one('marts.client_month_sla', order='client_id')}",
+        "expect_column_pair_values_a_to_be_greater_than_b", None),
+}
+
+# check -> a required column renamed away
+DROPPED = {
+    "raw_tickets_required_columns": ("raw.tickets", "created_at"),
+    "raw_clients_required_columns": ("raw.clients", "timezone"),
+    "staging_tickets_required_columns": ("staging.tickets", "created_local"),
+    "ticket_facts_required_columns": ("marts.ticket_facts", "response_met"),
+    "client_month_required_columns": ("marts.client_month", "sla_compliance"),
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A warehouse built by the real pipeline: 3 clients, January to April 2026."""
+    root = tmp_path_factory.mktemp("expectations")
+    mp = pytest.MonkeyPatch()
+    for var, sub in (("MSP_WAREHOUSE", "warehouse.duckdb"), ("MSP_LANDING", "landing"),
+                     ("MSP_PUBLISHED", "published")):
+        mp.setenv(var, str(root / sub))
+    generate(root / "landing", root / "truth", seed=5, clients=3, months=4, end_month="2026-04")
+    import pipelines.definitions
+    from pipelines.run import run_all
+
+    importlib.reload(pipelines.definitions)
+    run_all(["2026-01-01", "2026-02-01", "2026-03-01", MONTH], instance=dg.DagsterInstance.ephemeral())
+    mp.undo()
+    yield root
+
+
+def _copy(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sql: list[str]) -> Path:
+    """A copy of the built warehouse with `sql` applied, set as this test's environment."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(built / "warehouse.duckdb", warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        for statement in sql:
+            con.execute(statement)
+    monkeypatch.setenv("MSP_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("MSP_LANDING", str(built / "landing"))
+    monkeypatch.setenv("MSP_PUBLISHED", str(tmp_path / "published"))
+    return warehouse
+
+
+def _run(selection: dg.AssetSelection, month: str = MONTH) -> dg.ExecuteInProcessResult:
+    """Run a selection of the real Definitions (reloaded for this test's environment) for a month."""
+    import pipelines.definitions
+    from assets.partitions import monthly_partitions
+
+    defs = importlib.reload(pipelines.definitions).defs
+    job = dg.define_asset_job("planted", selection=selection, partitions_def=monthly_partitions)
+    merged = dg.Definitions.merge(defs, dg.Definitions(jobs=[job]))
+    # A selection of checks alone has no assets to take partitions from: tag the partition.
+    return merged.resolve_job_def("planted").execute_in_process(
+        tags={"dagster/partition": month}, instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+def _evaluations(result: dg.ExecuteInProcessResult) -> dict[str, object]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def _check_keys(names) -> list[dg.AssetCheckKey]:
+    return [dg.AssetCheckKey(BY_NAME[n].asset.key, n) for n in names]
+
+
+def test_every_check_has_a_planted_violation():
+    assert set(PLANTS) | set(DROPPED) == set(BY_NAME)
+
+
+def test_all_checks_pass_on_clean_data(built):
+    with duckdb.connect(str(built / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "SELECT check_name, month, success, rows_validated FROM quality.validation_results"
+        ).fetchall()
+    validated = {(name, month.isoformat() if month else None) for name, month, _, _ in rows}
+    months = {month for _, month in validated if month}
+    assert months == {"2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01"}
+    expected = {(s.name, m) for s in SPECS if s.partitioned for m in months}
+    expected |= {(s.name, None) for s in SPECS if not s.partitioned}
+    assert validated == expected
+    assert [r for r in rows if not r[2]] == []
+    rows_per_check = {name: 0 for name in BY_NAME}
+    for name, _, _, count in rows:
+        rows_per_check[name] += count
+    assert all(rows_per_check.values()), rows_per_check
+
+
+def test_each_check_catches_its_planted_violation(built, tmp_path, monkeypatch):
+    _copy(built, tmp_path, monkeypatch, [sql for sql, _, _ in PLANTS.values()])
+    result = _run(dg.AssetSelection.checks(*_check_keys(PLANTS)))
+    evaluations = _evaluations(result)
+    assert set(evaluations) == set(PLANTS)
+    for name, (_, expectation, column) in PLANTS.items():
+        evaluation = evaluations[name]
+        assert not evaluation.passed, name
+        expected = dg.AssetCheckSeverity.ERROR if BY_NAME[name].blocking else dg.AssetCheckSeverity.WARN
+        assert evaluation.severity == expected, name
+        failed = evaluation.metadata["failed_expectations"].value
+        caught = [f for f in failed if f["expectation"] == expectation
+                  and (column is None or column in (f["kwargs"].get("column"),
+                                                    f["kwargs"].get("column_A")))]
+        assert caught, f"{name}: {failed}"
+
+
+def test_required_columns_checks_catch_a_missing_column(built, tmp_path, monkeypatch):
+    _copy(built, tmp_path, monkeypatch, [
+        f"ALTER TABLE {table} RENAME COLUMN {column} TO {column}_gone"
+        for table, column in DROPPED.values()
+    ])
+    evaluations = _evaluations(_run(dg.AssetSelection.checks(*_check_keys(DROPPED))))
+    for name, (_, column) in DROPPED.items():
+        assert not evaluations[name].passed, name
+        failed = evaluations[name].metadata["failed_expectations"].value
+        assert [f["kwargs"]["column"] for f in failed] == [column], name
+
+
+def test_blocking_failure_stops_publishing_but_a_warning_does_not(built, tmp_path, monkeypatch):
+    downstream = dg.AssetSelection.assets("monthly_reports")
+    checks = dg.AssetSelection.checks(*_check_keys(["client_month_invariants",
+                                                    "client_month_volume_anomaly"]))
+    sql, _, _ = PLANTS["client_month_volume_anomaly"]
+    (tmp_path / "warn").mkdir()
+    _copy(built, tmp_path / "warn", monkeypatch, [sql])
+    warned = _run(checks | downstream)
+    assert not _evaluations(warned)["client_month_volume_anomaly"].passed
+    assert warned.success
+    assert (tmp_path / "warn" / "published" / "2026-04" / "index.html").exists()
+
+    (tmp_path / "error").mkdir()
+    _copy(built, tmp_path / "error", monkeypatch, [PLANTS["client_month_invariants"][0]])
+    blocked = _run(checks | downstream)
+    assert not _evaluations(blocked)["client_month_invariants"].passed
+    assert not blocked.success
+    assert not (tmp_path / "error" / "published" / "2026-04").exists()
+
+
+def test_data_docs_show_every_check_of_the_month(built, tmp_path, monkeypatch):
+    index = built / "published" / ".data_docs" / "2026-04" / "index.html"
+    assert index.exists()
+    html = index.read_text()
+    for spec in SPECS:
+        assert spec.name in html, spec.name
+    assert "<script" not in html, "the index must work offline"
+
+    # A blocked month: its checks stored their results, and data_docs alone renders the failure.
+    _copy(built, tmp_path, monkeypatch, [PLANTS["client_month_invariants"][0]])
+    _run(dg.AssetSelection.checks(*_check_keys(["client_month_invariants"])))
+    docs = _run(dg.AssetSelection.assets("data_docs"))
+    assert docs.success
+    folder = tmp_path / "published" / ".data_docs" / "2026-04"
+    pages = list((folder / "validations" / "client_month_invariants").rglob("*.html"))
+    assert len(pages) == 1
+    page = pages[0].read_text()
+    assert "Failed" in page and "sla_compliance" in page
+    index = (folder / "index.html").read_text()
+    assert "1 blocking failure(s)" in index
+    assert '<tr class="failed"><td>marts</td><td><a href="validations/client_month_invariants/' in index
+    assert not list(folder.parent.glob(".building-*")), "the site is swapped in whole"
+
+
+def test_docs_list_every_check_with_its_layer_and_severity():
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "operations.md").read_text()
+    table = {cells[0].strip("` "): (cells[1].strip(), cells[3].strip())
+             for line in docs.splitlines() if line.startswith("| `")
+             for cells in [line.strip("|").split("|")] if len(cells) == 5}
+    assert table == {s.name: (s.layer, "blocking" if s.blocking else "warn") for s in SPECS}

@@ -1,0 +1,249 @@
+"""Operations: the monthly schedule, the landing sensor, one writer at a time, and kill-and-rerun."""
+
+import importlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import duckdb
+import pytest
+
+from assets.resources import PipelineSettings
+from demo.generate import TICKET_COLUMNS
+from tests.builders import known_msp, ticket, write_csv
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = "2026-11-20T00:00:00+00:00"
+
+
+def _env(root: Path) -> dict[str, str]:
+    return {"MSP_WAREHOUSE": str(root / "warehouse.duckdb"), "MSP_LANDING": str(root / "landing"),
+            "MSP_PUBLISHED": str(root / "published"), "MSP_AS_OF": AS_OF}
+
+
+def _settle(*paths: Path) -> None:
+    """Make landed files look fully written (older than the sensor's settle time)."""
+    past = time.time() - 3600
+    for path in paths:
+        for file in [path] if path.is_file() else path.rglob("*"):
+            os.utime(file, (past, past))
+
+
+# --- schedule ---------------------------------------------------------------------------------
+
+def test_monthly_close_publishes_the_previous_month_in_the_operators_zone(monkeypatch):
+    import pipelines.schedules as schedules
+
+    monkeypatch.setenv("MSP_OPERATOR_TZ", "America/New_York")
+    schedules = importlib.reload(schedules)
+    try:
+        schedule = schedules.monthly_schedule
+        assert schedule.execution_timezone == "America/New_York"
+        assert schedule.cron_schedule == "0 6 1 * *"
+        tick = datetime(2026, 11, 1, 6, 0, tzinfo=ZoneInfo("America/New_York"))
+        request = schedule(dg.build_schedule_context(scheduled_execution_time=tick))
+        assert request.partition_key == "2026-10-01"
+        assert request.run_key == "monthly_close:2026-10-01"
+        january = datetime(2026, 1, 1, 6, 0, tzinfo=ZoneInfo("America/New_York"))
+        assert schedule(dg.build_schedule_context(scheduled_execution_time=january)).partition_key \
+            == "2025-12-01"
+        too_early = datetime(2024, 1, 1, 6, 0, tzinfo=ZoneInfo("America/New_York"))
+        assert isinstance(schedule(dg.build_schedule_context(scheduled_execution_time=too_early)),
+                          dg.SkipReason)
+        assert schedule.job_name == "refresh_month_job"
+    finally:
+        monkeypatch.delenv("MSP_OPERATOR_TZ")
+        importlib.reload(schedules)
+
+
+# --- sensor -----------------------------------------------------------------------------------
+
+def _evaluate(landing: Path, cursor: str | None):
+    from pipelines.sensors import landing_sensor
+
+    settings = PipelineSettings(landing_dir=str(landing), published_dir=str(landing.parent / "p"),
+                                policy_file=str(ROOT / "config" / "policy.yaml"))
+    context = dg.build_sensor_context(cursor=cursor, resources={"settings": settings})
+    return landing_sensor(context)
+
+
+def test_sensor_runs_only_the_months_new_files_touch(tmp_path):
+    landing = tmp_path / "landing"
+    known_msp(landing)
+    _settle(landing)
+
+    first = _evaluate(landing, None)
+    assert sorted(r.partition_key for r in first.run_requests) == [
+        "2026-01-01", "2026-02-01", "2026-03-01"]
+    assert len({r.run_key for r in first.run_requests}) == 3
+
+    # Nothing new: no runs, and the same cursor.
+    again = _evaluate(landing, first.cursor)
+    assert isinstance(again, dg.SkipReason)
+
+    # Late data for February (a ticket near no month boundary) re-runs February only; a file
+    # still being copied waits for the next tick.
+    _settle(write_csv(landing / "tickets" / "tickets_late.csv", TICKET_COLUMNS,
+                      [ticket("A-LATE", "ACME", "2026-02-20T10:00:00+00:00")]))
+    write_csv(landing / "tickets" / "tickets_copying.csv", TICKET_COLUMNS,
+              [ticket("A-COPY", "ACME", "2026-03-20T10:00:00+00:00")])
+    late = _evaluate(landing, first.cursor)
+    assert [r.partition_key for r in late.run_requests] == ["2026-02-01"]
+    assert "tickets/tickets_copying.csv" not in json.loads(late.cursor)
+
+    # Events for a January ticket re-run January (the ticket's month, read from the ticket files);
+    # tickets of the month in progress wait for the monthly close.
+    events = write_csv(
+        landing / "ticket_events" / "ticket_events_late.csv",
+        ["event_id", "ticket_id", "event_at", "event_type", "actor_type", "actor", "is_public"],
+        [{"event_id": "E9", "ticket_id": "A-OUT2", "event_at": "2026-02-02T09:00:00+00:00",
+          "event_type": "agent_reply", "actor_type": "agent", "actor": "sam", "is_public": "true"}],
+    )
+    now = write_csv(landing / "tickets" / "tickets_now.csv", TICKET_COLUMNS,
+                    [ticket("A-NOW", "ACME", datetime.now(ZoneInfo("UTC")).isoformat())])
+    _settle(events, now, landing / "tickets" / "tickets_copying.csv")
+    more = _evaluate(landing, late.cursor)
+    assert sorted(r.partition_key for r in more.run_requests) == ["2026-01-01", "2026-03-01"]
+    # The settled copy touched March; nothing is requested twice for the same files.
+    assert {r.run_key for r in more.run_requests}.isdisjoint({r.run_key for r in late.run_requests})
+    assert isinstance(_evaluate(landing, more.cursor), dg.SkipReason)
+
+
+def test_a_ticket_near_a_month_boundary_runs_both_months(tmp_path):
+    landing = tmp_path / "landing"
+    # 23:30 UTC on 31 January is already February in Europe/Berlin.
+    write_csv(landing / "tickets" / "t.csv", TICKET_COLUMNS,
+              [ticket("B-1", "ACME", "2026-01-31T23:30:00+00:00")])
+    _settle(landing)
+    result = _evaluate(landing, None)
+    assert sorted(r.partition_key for r in result.run_requests) == ["2026-01-01", "2026-02-01"]
+
+
+# --- one writer at a time -----------------------------------------------------------------------
+
+def _marts(warehouse: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return {
+            table: con.execute(f"SELECT * FROM marts.{table} ORDER BY ALL").fetchall()
+            for table in ("ticket_facts", "client_month", "client_month_sla", "out_of_scope",
+                          "scope_hits", "client_month_drivers")
+        }
+
+
+@pytest.fixture
+def ops_env(tmp_path, monkeypatch):
+    """A landing folder with the known MSP, paths in the environment, ingest already run."""
+    known_msp(tmp_path / "landing")
+    for key, value in _env(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    import pipelines.definitions
+
+    defs = importlib.reload(pipelines.definitions).defs
+    assert defs.resolve_job_def("ingest_job").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral()).success
+    return tmp_path
+
+
+def test_two_runs_started_together_run_one_after_the_other(ops_env, tmp_path):
+    """Two month runs submitted at once to a real instance with the project's dagster.yaml and
+    its run queue: the daemon starts the second only after the first has finished."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "pipelines" / "dagster.yaml", home / "dagster.yaml")
+    env = {**os.environ, **_env(ops_env), "DAGSTER_HOME": str(home)}
+    workspace = str(ROOT / "workspace.yaml")
+    # Create the instance's storage once, so the two launchers do not both initialise it.
+    instance = dg.DagsterInstance.from_config(str(home))
+    assert instance.get_runs() == []
+    launches = [
+        subprocess.Popen(
+            [sys.executable, "-m", "dagster", "job", "launch", "-w", workspace, "-j", "monthly_job",
+             "--tags", json.dumps({"dagster/partition": month})],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        for month in ("2026-01-01", "2026-02-01")
+    ]
+    for launch in launches:
+        assert launch.wait(timeout=120) == 0, launch.stderr.read().decode()[-2000:]
+    assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
+    runs = instance.get_runs()
+    assert [r.status for r in runs] == [dg.DagsterRunStatus.QUEUED] * 2
+
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "dagster._daemon", "run", "-w", workspace],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            records = instance.get_run_records()
+            if all(r.dagster_run.is_finished for r in records):
+                break
+            time.sleep(1)
+    finally:
+        daemon.send_signal(signal.SIGINT)
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+    records = sorted(instance.get_run_records(), key=lambda r: r.start_time or 0)
+    assert [r.dagster_run.status for r in records] == [dg.DagsterRunStatus.SUCCESS] * 2
+    assert records[0].end_time <= records[1].start_time, "the runs overlapped"
+    with duckdb.connect(str(ops_env / "warehouse.duckdb"), read_only=True) as con:
+        units = dict(con.execute(
+            "SELECT strftime(month, '%Y-%m'), standard_units FROM marts.client_month"
+            " WHERE client_id = 'ACME' ORDER BY month").fetchall())
+    # known_msp: January 9 units (an outage reported three times is one), February 14.
+    assert units == {"2026-01": 9, "2026-02": 14}
+
+
+# --- kill and rerun ------------------------------------------------------------------------------
+
+def test_a_run_killed_mid_way_and_rerun_gives_identical_marts(ops_env, tmp_path, monkeypatch):
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    shutil.copytree(ops_env / "landing", reference / "landing")
+    killed_home = tmp_path / "home"
+    killed_home.mkdir()
+    env = {**os.environ, **_env(ops_env), "DAGSTER_HOME": str(killed_home)}
+    run = subprocess.Popen([sys.executable, "-m", "pipelines.run", "--month", "2026-01-01"],
+                           cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    instance = dg.DagsterInstance.from_config(str(killed_home))
+    step = None
+    deadline = time.monotonic() + 180
+    while step is None and time.monotonic() < deadline and run.poll() is None:
+        for dagster_run in instance.get_runs():
+            started = {e.step_key for e in instance.all_logs(
+                dagster_run.run_id, of_type=dg.DagsterEventType.STEP_START)}
+            step = next((s for s in ("ticket_facts", "staging_time_entries", "staging_tickets")
+                         if s in started), None)
+            if step:
+                break
+        time.sleep(0.05)
+    run.send_signal(signal.SIGKILL)
+    assert run.wait(timeout=30) == -signal.SIGKILL, "the run finished before it could be killed"
+    assert step is not None
+    assert not (ops_env / "published" / "2026-01").exists()
+
+    # The operator re-runs the month; a clean run on a fresh warehouse is the reference.
+    import pipelines.definitions
+    from pipelines.run import run_all
+
+    importlib.reload(pipelines.definitions)
+    run_all(["2026-01-01"], instance=dg.DagsterInstance.ephemeral())
+    rerun = _marts(ops_env / "warehouse.duckdb")
+    for key, value in _env(reference).items():
+        monkeypatch.setenv(key, value)
+    importlib.reload(pipelines.definitions)
+    run_all(["2026-01-01"], instance=dg.DagsterInstance.ephemeral())
+    clean = _marts(reference / "warehouse.duckdb")
+    assert rerun["client_month"], "the month was computed"
+    assert rerun == clean
