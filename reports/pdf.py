@@ -4,6 +4,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,14 @@ def print_pages(pages: Iterable[Path]) -> PdfRun:
     reason = unavailable_reason()
     if reason is not None:
         return PdfRun([], reason)
+    # Playwright's sync API refuses to run on a thread with an asyncio loop (a notebook, a test
+    # that already drives a browser): a worker thread of its own has none.
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        written = worker.submit(_print, pages).result()
+    return PdfRun(written, seconds=time.perf_counter() - started)
+
+
+def _print(pages: list[Path]) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     written: list[Path] = []
@@ -85,7 +94,7 @@ def print_pages(pages: Iterable[Path]) -> PdfRun:
                 written.append(target)
         finally:
             browser.close()
-    return PdfRun(written, seconds=time.perf_counter() - started)
+    return written
 
 
 _FOOTER = (
