@@ -31,7 +31,8 @@ def fair_use_trend(trend: pd.DataFrame, div_id: str = "fair-use-trend") -> str:
                     mode="lines+markers", line={"color": "#f58518"})
     # The limit changes only when the plan does: a step, not a slope between months.
     fig.add_scatter(x=months, y=trend["fair_use_limit_per_seat"], name="Fair-use limit",
-                    mode="lines", line={"color": "#e45756", "dash": "dash", "shape": "hvh"})
+                    mode="lines+markers", marker={"symbol": "line-ew-open", "size": 10},
+                    line={"color": "#e45756", "dash": "dash", "shape": "hvh"})
     fig.update_layout(title="Standard ticket units per seat, last 12 months", **_LAYOUT)
     return _html(fig, div_id)
 

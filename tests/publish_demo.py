@@ -3,6 +3,8 @@ browser tests of one pytest process (each module asks for it; the first one buil
 
 import importlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -16,34 +18,46 @@ _BUILT: dict[str, dict] = {}
 _VARS = ("MSP_WAREHOUSE", "MSP_LANDING", "MSP_PUBLISHED")
 
 
-def published_demo(tmp_path_factory) -> dict:
-    """Generate, run and publish the small demo once; return its paths and months."""
-    if "demo" in _BUILT:
-        return _BUILT["demo"]
-    root = tmp_path_factory.mktemp("published-demo")
+@contextmanager
+def msp_paths(root: Path) -> Iterator[dict[str, Path]]:
+    """Point the MSP_* variables at folders under `root` for the duration of the block."""
+    env = {"warehouse": root / "warehouse.duckdb", "landing": root / "landing",
+           "published": root / "published"}
     saved = {var: os.environ.get(var) for var in _VARS}
-    os.environ.update({"MSP_WAREHOUSE": str(root / "warehouse.duckdb"),
-                       "MSP_LANDING": str(root / "landing"),
-                       "MSP_PUBLISHED": str(root / "published")})
+    os.environ.update({var: str(env[key]) for var, key in
+                       zip(_VARS, ("warehouse", "landing", "published"), strict=True)})
     try:
-        generate(root / "landing", root / "truth", **SMALL)
-        # Another helper's Data Docs for the last month, as the data_docs asset leaves them.
-        docs = root / "published" / ".data_docs" / SMALL["end_month"]
-        docs.mkdir(parents=True)
-        (docs / "index.html").write_text("<!doctype html><title>Data Docs</title><h1>Data Docs</h1>")
-        import pipelines.definitions
-        from pipelines.run import run_all
-
-        importlib.reload(pipelines.definitions)
-        months = run_all(instance=dg.DagsterInstance.ephemeral())
+        yield env
     finally:
         for var, value in saved.items():
             if value is None:
                 os.environ.pop(var, None)
             else:
                 os.environ[var] = value
-    _BUILT["demo"] = {"root": root, "published": root / "published", "months": months,
-                      "warehouse": root / "warehouse.duckdb"}
+
+
+def run(months: list[str] | None = None) -> list[str]:
+    """Ingest and the monthly job through the real Definitions, as `make demo` does."""
+    import pipelines.definitions
+    from pipelines.run import run_all
+
+    importlib.reload(pipelines.definitions)
+    return run_all(months, instance=dg.DagsterInstance.ephemeral())
+
+
+def published_demo(tmp_path_factory) -> dict:
+    """Generate, run and publish the small demo once; return its paths and months."""
+    if "demo" in _BUILT:
+        return _BUILT["demo"]
+    root = tmp_path_factory.mktemp("published-demo")
+    with msp_paths(root) as env:
+        generate(env["landing"], root / "truth", **SMALL)
+        # Another helper's Data Docs for the last month, as the data_docs asset leaves them.
+        docs = env["published"] / ".data_docs" / SMALL["end_month"]
+        docs.mkdir(parents=True)
+        (docs / "index.html").write_text("<!doctype html><title>Data Docs</title><h1>Data Docs</h1>")
+        months = run()
+    _BUILT["demo"] = dict(env, root=root, months=months)
     return _BUILT["demo"]
 
 

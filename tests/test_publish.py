@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from reports import publish
 from tests.builders import TICKET_COLUMNS, known_msp, ticket, write_csv
-from tests.publish_demo import SMALL, published_demo, query
+from tests.publish_demo import SMALL, msp_paths, published_demo, query, run
 
 
 @pytest.fixture(scope="module")
@@ -121,10 +121,20 @@ def _digest(folder: Path) -> str:
     return h.hexdigest()
 
 
-@pytest.fixture
-def known(msp_env, run_pipeline):
-    """The known MSP with dirty input: a ticket without an id and a file missing a column."""
-    landing = msp_env["landing"]
+@pytest.fixture(scope="module")
+def known(tmp_path_factory):
+    """The known MSP with dirty input (a ticket without an id, a file missing a column), run once.
+
+    The tests below republish its months; each leaves the folder in a valid published state.
+    """
+    root = tmp_path_factory.mktemp("known")
+    with msp_paths(root) as env:
+        _dirty_known_msp(env["landing"])
+        run(["2026-01-01", "2026-02-01"])
+    return env
+
+
+def _dirty_known_msp(landing: Path) -> None:
     known_msp(landing)
     write_csv(landing / "tickets" / "tickets_2026-01_late.csv", TICKET_COLUMNS, [
         ticket("", "ACME", "2026-01-21T10:00:00+00:00", subject="No id on this one"),
@@ -133,8 +143,6 @@ def known(msp_env, run_pipeline):
     write_csv(landing / "tickets" / "tickets_broken.csv", broken, [
         {k: v for k, v in ticket("X-1", "ACME", "2026-01-22T10:00:00+00:00").items() if k in broken},
     ])
-    run_pipeline(["2026-01-01", "2026-02-01"])
-    return msp_env
 
 
 def _publish(env: dict, month: str = "2026-01-01", **kw) -> publish.Published:
