@@ -1,4 +1,4 @@
-"""Publishing: the month's client reports and index, rendered from the marts."""
+"""Publishing: the month's folder of client reports, PDFs, dashboard and finance export."""
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -18,11 +18,12 @@ from reports.publish import publish_month
 def monthly_reports(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
-    """The month's published folder: an index page and one HTML report per client."""
+    """The month's published folder: index, client reports (HTML + PDF), dashboard, finance export."""
     month = context.partition_key
     policy = settings.policy()
     with duckdb.get_connection() as con:
-        published = publish_month(con, month, settings.published, policy.version, policy.currency)
+        published = publish_month(con, month, settings.published, policy.version, policy.currency,
+                                  log=context.log.warning)
     if published is None:
         context.log.warning(f"no client_month rows for {month[:7]}: nothing published")
         return dg.MaterializeResult(metadata={"client_reports": 0})
@@ -31,8 +32,12 @@ def monthly_reports(
             "folder": dg.MetadataValue.path(str(published.folder)),
             "index": dg.MetadataValue.path(str(published.folder / "index.html")),
             "client_reports": published.client_reports,
+            "client_pdfs": published.pdfs,
+            "pdf_skipped": published.pdf_skipped_reason or "",
+            "pages": published.pages,
             "finance_lines": published.finance_lines,
             "folder_bytes": published.bytes,
             "seconds": round(published.seconds, 2),
+            "pdf_seconds": round(published.pdf_seconds, 2),
         }
     )

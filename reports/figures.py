@@ -1,7 +1,11 @@
-"""Plotly figures for the reports; each returns an HTML fragment without plotly.js."""
+"""Figures for the reports: plotly fragments (without plotly.js) and small inline SVG sparklines."""
+
+import math
+from collections.abc import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
+from markupsafe import Markup
 
 _LAYOUT = {
     "template": "plotly_white",
@@ -25,8 +29,10 @@ def fair_use_trend(trend: pd.DataFrame, div_id: str = "fair-use-trend") -> str:
                 marker_color="#4c78a8")
     fig.add_scatter(x=months, y=trend["rolling_units_per_seat"], name="Rolling average",
                     mode="lines+markers", line={"color": "#f58518"})
+    # The limit changes only when the plan does: a step, not a slope between months.
     fig.add_scatter(x=months, y=trend["fair_use_limit_per_seat"], name="Fair-use limit",
-                    mode="lines", line={"color": "#e45756", "dash": "dash"})
+                    mode="lines+markers", marker={"symbol": "line-ew-open", "size": 10},
+                    line={"color": "#e45756", "dash": "dash", "shape": "hvh"})
     fig.update_layout(title="Standard ticket units per seat, last 12 months", **_LAYOUT)
     return _html(fig, div_id)
 
@@ -74,3 +80,44 @@ def sla_trend(trend: pd.DataFrame, div_id: str = "sla-trend") -> str:
     fig.update_layout(title="Response-time compliance by priority, last 12 months", **_LAYOUT)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
     return _html(fig, div_id)
+
+
+def sparkline(values: Sequence[float | None], limit: Sequence[float | None] | None = None,
+              width: int = 140, height: int = 34, percent: bool = False) -> Markup:
+    """A 12-month trend as inline SVG: prints crisply and needs no script. Missing months are gaps."""
+    nums = [None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+            for v in values]
+    lims = [None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+            for v in (limit or [])]
+    known = [v for v in nums + lims if v is not None]
+    if len([v for v in nums if v is not None]) < 2:
+        return Markup("")
+    # Shares are drawn against 100% from just below their lowest value; counts from zero.
+    lo = max(0.0, min(known) - 0.1) if percent else min(0.0, min(known))
+    hi = 1.0 if percent else max(known)
+    span = (hi - lo) or 1.0
+    step = (width - 4) / max(len(nums) - 1, 1)
+
+    def point(i: int, v: float) -> str:
+        return f"{2 + i * step:.1f},{height - 3 - (v - lo) / span * (height - 6):.1f}"
+
+    def path(series: list[float | None]) -> str:
+        parts, pen = [], "M"
+        for i, v in enumerate(series):
+            if v is None:
+                pen = "M"
+                continue
+            parts.append(f"{pen}{point(i, v)}")
+            pen = "L"
+        return " ".join(parts)
+
+    last = max(i for i, v in enumerate(nums) if v is not None)
+    cx, cy = point(last, nums[last]).split(",")
+    limit_path = (f'<path d="{path(lims)}" fill="none" stroke="#e45756" stroke-width="1"'
+                  ' stroke-dasharray="3 2"/>') if lims else ""
+    return Markup(
+        f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}"'
+        f' role="img" aria-label="trend over the last {len(nums)} months">{limit_path}'
+        f'<path d="{path(nums)}" fill="none" stroke="#4c78a8" stroke-width="1.5"/>'
+        f'<circle cx="{cx}" cy="{cy}" r="2.5" fill="#4c78a8"/></svg>'
+    )

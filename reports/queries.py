@@ -22,7 +22,9 @@ def client_trend(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> 
     """The client's last 12 months up to and including `month`."""
     return con.execute(
         """SELECT month, tickets, standard_units, seats, units_per_seat, rolling_units_per_seat,
-                  fair_use_limit_per_seat, fair_use_status
+                  fair_use_limit_per_seat, fair_use_status, sla_tickets, sla_met, sla_compliance,
+                  emergencies_declared, emergencies_confirmed, out_of_scope_tickets,
+                  out_of_scope_amount
            FROM marts.client_month
            WHERE client_id = ? AND month BETWEEN CAST(? AS DATE) - INTERVAL 11 MONTH AND CAST(? AS DATE)
            ORDER BY month""",
@@ -182,3 +184,146 @@ def automation_agreement(con: duckdb.DuckDBPyConnection, month: str) -> list[dic
         " WHERE month = ? ORDER BY kind",
         [month],
     ).df().to_dict("records")
+
+
+def client_tickets(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> pd.DataFrame:
+    """Every ticket of the client's month: the ids behind each number of the report."""
+    return con.execute(
+        """SELECT ticket_id, created_at, subject, category, priority, is_provider_initiated,
+                  is_standard, unit_id, unit_rule,
+                  array_to_string(scope_categories, ', ') AS scope_categories,
+                  billable_out_of_scope, declared_emergency, confirmed_emergency,
+                  response_status, response_business_minutes, response_target_minutes
+           FROM marts.ticket_facts WHERE client_id = ? AND month = ?
+           ORDER BY created_at, ticket_id""",
+        [client_id, month],
+    ).df()
+
+
+def client_quarantine(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> pd.DataFrame:
+    """The client's rows held back by validation, per stage and reason, with one example each.
+
+    Rows of unpartitioned entities (contracts, events without a month) have no partition month;
+    they are shown in every month until they are fixed.
+    """
+    return con.execute(
+        """SELECT stage, entity, reason_code, count(*) AS rows,
+                  arg_min({'file': source_file, 'row': source_row, 'field': field,
+                           'value': raw_value, 'reason': reason},
+                          (source_file, source_row)) AS example,
+                  string_agg(DISTINCT record_key, ', ' ORDER BY record_key) AS record_keys
+           FROM quality.quarantine
+           WHERE client_id = ? AND (partition_month = ? OR partition_month IS NULL)
+           GROUP BY stage, entity, reason_code
+           ORDER BY rows DESC, stage, reason_code""",
+        [client_id, month],
+    ).df()
+
+
+def rejected_files(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Files rejected whole: unreadable or missing required columns (no row could be read)."""
+    return con.execute(
+        """SELECT entity, path, format, first_seen_at,
+                  -- the reason starts with the path; the client report shows the problem only
+                  regexp_replace(reason, '^' || regexp_escape(path) || ':\\s*', '') AS problem
+           FROM raw.landing_files WHERE status = 'rejected'
+           ORDER BY first_seen_at, path""",
+    ).df()
+
+
+# Portfolio queries for the leadership dashboard. None of them selects a requester.
+
+def portfolio_months(con: duckdb.DuckDBPyConnection, month: str, span: int = 24) -> list[str]:
+    """Months with client rows, up to `month`, the latest `span` of them (YYYY-MM-01)."""
+    rows = con.execute(
+        """SELECT DISTINCT month FROM marts.client_month
+           WHERE month <= CAST(? AS DATE) ORDER BY month DESC LIMIT ?""",
+        [month, span],
+    ).fetchall()
+    return sorted(r[0].isoformat() for r in rows)
+
+
+def portfolio_client_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> pd.DataFrame:
+    """Every client's figures for the given months."""
+    return con.execute(
+        """SELECT strftime(month, '%Y-%m') AS m, client_id AS c, client_name AS name, plan,
+                  tickets, standard_units AS units, seats, units_per_seat AS ups,
+                  fair_use_limit_per_seat AS lim, fair_use_ratio AS ratio, fair_use_status AS status,
+                  coalesce(sla_tickets, 0) AS sla_n, coalesce(sla_met, 0) AS sla_met,
+                  coalesce(emergencies_declared, 0) AS em_declared,
+                  coalesce(emergencies_confirmed, 0) AS em_confirmed,
+                  CAST(round(coalesce(emergencies_declared * emergency_declaration_precision, 0))
+                       AS INTEGER) AS em_declared_confirmed,
+                  coalesce(out_of_scope_tickets, 0) AS oos_n,
+                  coalesce(out_of_scope_amount, 0) AS oos_amount
+           FROM marts.client_month WHERE list_contains(CAST(? AS DATE[]), month)
+           ORDER BY month, client_name""",
+        [months],
+    ).df()
+
+
+def portfolio_sla(con: duckdb.DuckDBPyConnection, months: list[str]) -> pd.DataFrame:
+    """Response-time tickets and met counts per month, client and target priority."""
+    return con.execute(
+        """SELECT strftime(month, '%Y-%m') AS m, client_id AS c, priority AS p,
+                  sla_tickets AS n, sla_met AS met
+           FROM marts.client_month_sla
+           WHERE list_contains(CAST(? AS DATE[]), month) AND sla_tickets > 0
+           ORDER BY month, client_id, priority""",
+        [months],
+    ).df()
+
+
+def portfolio_out_of_scope(con: duckdb.DuckDBPyConnection, months: list[str]) -> pd.DataFrame:
+    """Out-of-scope revenue per month, client and primary scope category."""
+    return con.execute(
+        """SELECT strftime(month, '%Y-%m') AS m, client_id AS c, primary_category AS cat,
+                  count(*) AS n, sum(billable_hours) AS hours, sum(amount) AS amount
+           FROM marts.out_of_scope WHERE list_contains(CAST(? AS DATE[]), month)
+           GROUP BY ALL ORDER BY m, c, cat""",
+        [months],
+    ).df()
+
+
+def portfolio_quarantine(con: duckdb.DuckDBPyConnection, months: list[str]) -> pd.DataFrame:
+    """Quarantined rows per month (NULL for unpartitioned entities), client, stage and reason."""
+    return con.execute(
+        """SELECT strftime(partition_month, '%Y-%m') AS m, client_id AS c, stage, entity,
+                  reason_code AS reason, count(*) AS rows
+           FROM quality.quarantine
+           WHERE partition_month IS NULL OR list_contains(CAST(? AS DATE[]), partition_month)
+           GROUP BY ALL ORDER BY m NULLS FIRST, c, stage, reason""",
+        [months],
+    ).df()
+
+
+def landing_file_status(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Delivered files per entity and status (accepted, duplicate, rejected), with their rows."""
+    return con.execute(
+        """SELECT entity, status, count(*) AS files, coalesce(sum(data_rows), 0) AS data_rows
+           FROM raw.landing_files GROUP BY ALL ORDER BY entity, status""",
+    ).df()
+
+
+def has_relation(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    """Whether a table or view exists (a view another stage provides may not be built yet)."""
+    return con.execute(
+        "SELECT count(*) > 0 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, name],
+    ).fetchone()[0]
+
+
+def file_reconciliation(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
+    """Per delivered file: rows delivered, accepted, quarantined, superseded and whether they add up.
+
+    Read from quality.file_reconciliation, which the ingest stage maintains; None where the
+    warehouse predates that view.
+    """
+    if not has_relation(con, "quality", "file_reconciliation"):
+        return None
+    return con.execute(
+        """SELECT file_id, path, entity, status, delivered, accepted, quarantined, superseded,
+                  reconciles
+           FROM quality.file_reconciliation
+           ORDER BY reconciles, quarantined DESC, path""",
+    ).df()

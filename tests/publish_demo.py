@@ -1,0 +1,67 @@
+"""A small demo MSP run once through the real Definitions and published, shared by the publish and
+browser tests of one pytest process (each module asks for it; the first one builds it)."""
+
+import importlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from demo.generate import generate
+
+SMALL = {"seed": 7, "clients": 6, "months": 3, "end_month": "2026-03"}
+_BUILT: dict[str, dict] = {}
+_VARS = ("MSP_WAREHOUSE", "MSP_LANDING", "MSP_PUBLISHED")
+
+
+@contextmanager
+def msp_paths(root: Path) -> Iterator[dict[str, Path]]:
+    """Point the MSP_* variables at folders under `root` for the duration of the block."""
+    env = {"warehouse": root / "warehouse.duckdb", "landing": root / "landing",
+           "published": root / "published"}
+    saved = {var: os.environ.get(var) for var in _VARS}
+    os.environ.update({var: str(env[key]) for var, key in
+                       zip(_VARS, ("warehouse", "landing", "published"), strict=True)})
+    try:
+        yield env
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+
+
+def run(months: list[str] | None = None) -> list[str]:
+    """Ingest and the monthly job through the real Definitions, as `make demo` does."""
+    import pipelines.definitions
+    from pipelines.run import run_all
+
+    importlib.reload(pipelines.definitions)
+    return run_all(months, instance=dg.DagsterInstance.ephemeral())
+
+
+def published_demo(tmp_path_factory) -> dict:
+    """Generate, run and publish the small demo once; return its paths and months."""
+    if "demo" in _BUILT:
+        return _BUILT["demo"]
+    root = tmp_path_factory.mktemp("published-demo")
+    with msp_paths(root) as env:
+        generate(env["landing"], root / "truth", **SMALL)
+        # Another helper's Data Docs for the last month, as the data_docs asset leaves them.
+        docs = env["published"] / ".data_docs" / SMALL["end_month"]
+        docs.mkdir(parents=True)
+        (docs / "index.html").write_text("<!doctype html><title>Data Docs</title><h1>Data Docs</h1>")
+        months = run()
+    _BUILT["demo"] = dict(env, root=root, months=months)
+    return _BUILT["demo"]
+
+
+def query(warehouse: Path, sql: str) -> pd.DataFrame:
+    """A read-only query against a test warehouse."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).df()
