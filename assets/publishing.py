@@ -13,7 +13,8 @@ from reports.publish import publish_month
     group_name="reports",
     kinds={"duckdb", "html"},
     partitions_def=monthly_partitions,
-    deps=[client_month, client_month_drivers, client_month_sla],
+    # data_docs is named, not imported: data_checks guards assets and imports them, not the reverse.
+    deps=[client_month, client_month_drivers, client_month_sla, dg.AssetKey("data_docs")],
 )
 def monthly_reports(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
