@@ -120,7 +120,7 @@ def test_index_lists_every_clients_report(demo):
     index = (month_dir / "index.html").read_text()
     links = re.findall(r'href="(client-[^"]+\.html)"', index)
     assert sorted(links) == sorted(p.name for p in month_dir.glob("client-*.html"))
-    size = sum(p.stat().st_size for p in month_dir.iterdir())
+    size = sum(p.stat().st_size for p in month_dir.iterdir() if p.suffix != ".pdf")
     assert size < 6_000_000  # plotly.js once per folder, not once per page
 
 
