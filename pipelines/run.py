@@ -75,8 +75,13 @@ def months_reported() -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--month", action="append", help="partition key YYYY-MM-01 (repeatable)")
+    parser.add_argument("--source", help="adapt a real export first into data/<source>/ (docs/adapters.md)")
     args = parser.parse_args()
     started = time.perf_counter()
+    if args.source:
+        from adapters.run import prepare_source, summary
+
+        print(summary(prepare_source(args.source)), flush=True)
     months = run_all(args.month)
     if not months:
         sys.exit(f"no accepted ticket files in {paths.landing_dir()}")
@@ -85,6 +90,10 @@ def main() -> None:
     print(f"warehouse: {paths.warehouse_path()}")
     if latest.exists():
         print(f"reports:   {latest}")
+    if args.source:
+        from adapters.reconcile import write_reconciliation
+
+        print(write_reconciliation(paths.warehouse_path()))
 
 
 if __name__ == "__main__":
