@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DATA := data
 export DAGSTER_HOME ?= $(CURDIR)/$(DATA)/dagster_home
 
-.PHONY: demo test ui lint generate run clean-data
+.PHONY: demo test ui lint generate run clean-data servicenow bpic
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -31,6 +31,13 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 ## Run the pipeline again on whatever is in the landing folder (no regeneration).
 run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m pipelines.run
+
+## Real exports (docs/adapters.md): adapt, run the pipeline in data/<source>/, publish, reconcile.
+servicenow: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m pipelines.run --source servicenow
+
+bpic: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m pipelines.run --source bpic2013
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

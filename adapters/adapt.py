@@ -35,6 +35,7 @@ class AdapterResult:
     files: dict[str, str]
     partitions_start: str            # first month the pipeline needs (MSP_PARTITIONS_START)
     as_of: str                       # the export's last instant (MSP_AS_OF)
+    months: list[str] = field(default_factory=list)  # partitions that can hold its tickets
     events_by_type: dict[str, int] = field(default_factory=dict)
     unmapped_values: dict[str, dict[str, int]] = field(default_factory=dict)
     rows_without_ticket_id: int = 0
@@ -198,6 +199,13 @@ def adapt(
         "SELECT CAST(date_trunc('month', CAST(? AS TIMESTAMPTZ) - INTERVAL 1 DAY) AS DATE)", [first]
     ).fetchone()[0].isoformat()
     last = last or first
+    # A ticket's month is judged in its client's zone: within 14 hours of its UTC month.
+    months = [r[0].isoformat() for r in con.execute(
+        """SELECT DISTINCT CAST(date_trunc('month', ts + shift) AS DATE) AS m
+           FROM (SELECT try_cast(created_at AS TIMESTAMPTZ) AS ts FROM tickets)
+           CROSS JOIN (SELECT unnest([INTERVAL '-14 hours', INTERVAL '14 hours']) AS shift)
+           WHERE ts IS NOT NULL ORDER BY m"""
+    ).fetchall()]
     con.execute(f"CREATE TEMP TABLE clients AS {_clients_sql(mapping, start)}")
     # Countries the holidays calendar does not know would reject the whole contract row downstream.
     known = {c for c in holidays.list_supported_countries() if len(c) == 2}
@@ -228,7 +236,7 @@ def adapt(
     result = AdapterResult(
         mapping=str(mapping_path), source=str(source), source_rows=counts[0], tickets=counts[1],
         events=counts[2], clients=counts[3], files={k: str(v) for k, v in files.items()},
-        partitions_start=start, as_of=last.isoformat(), events_by_type=by_type,
+        partitions_start=start, as_of=last.isoformat(), months=months, events_by_type=by_type,
         unmapped_values=_unmapped(con, mapping), rows_without_ticket_id=without_id,
     )
     con.close()

@@ -150,48 +150,57 @@ def event_log_tickets_sql(mapping: Mapping) -> str:
 def event_log_events_sql(mapping: Mapping) -> str:
     """Canonical events: the creation, then one event per tracked change, else one per update."""
     log = mapping.event_log
-    created_actor_type = lit(log.created.actor_type)
+    creator_type = lit(log.created.actor_type)
     if log.created.client_sources and "source" in mapping.tickets:
         sources = ", ".join(lit(s.lower()) for s in log.created.client_sources)
-        created_actor_type = (f"CASE WHEN lower(t.source) IN ({sources}) THEN 'client'"
-                              f" ELSE {created_actor_type} END")
-    selects = [
-        f"""SELECT u.ticket_id || ':created' AS event_id, u.ticket_id,
-                   coalesce(u.created_event_at, u.event_at) AS event_at, 'created' AS event_type,
-                   {created_actor_type} AS actor_type, u.created_actor AS actor,
-                   'false' AS is_public, NULL AS new_value, u._line AS source_line
-            FROM updates u JOIN tickets t USING (ticket_id) WHERE u.seq = 1"""
-    ]
+        creator_type = (f"CASE WHEN lower(first_value(f_source) OVER w) IN ({sources}) THEN 'client'"
+                        f" ELSE {creator_type} END")
     changed = []
     for i, change in enumerate(log.changes):
-        prev = f"lag(c{i}) OVER (PARTITION BY ticket_id ORDER BY seq)"
         if change.initial == "first":
             first = f"c{i}"  # the first update's value is the intake value: no event
         elif change.initial == "none":
             first = "NULL"
         else:
             first = lit(change.initial)
-        cond = f"c{i} IS NOT NULL AND c{i} IS DISTINCT FROM CASE WHEN seq = 1 THEN {first} ELSE {prev} END"
+        before = f"CASE WHEN seq = 1 THEN {first} ELSE lag(c{i}) OVER w END"
+        cond = f"c{i} IS NOT NULL AND c{i} IS DISTINCT FROM {before}"
         changed.append(f"coalesce({cond}, false) AS changed{i}")
-    flags = f"SELECT *, {', '.join(changed)} FROM updates WHERE ticket_id IS NOT NULL"
-    actor_type = _actor_type(mapping, "actor")
+    updater_type = _actor_type(mapping, "actor")
+    by_creator = "false"
+    if log.created.creator_owns_opening_update:
+        by_creator = f"(seq = 1 AND event_at = created_event_at AND {updater_type} = 'system')"
+    flagged = f"""
+        SELECT *, {', '.join(changed)}, {creator_type} AS creator_type,
+               CASE WHEN {by_creator} THEN created_actor ELSE actor END AS ev_actor,
+               CASE WHEN {by_creator} THEN {creator_type} ELSE {updater_type} END AS ev_actor_type
+        FROM updates WHERE ticket_id IS NOT NULL
+        WINDOW w AS (PARTITION BY ticket_id ORDER BY seq)"""
+    selects = [
+        """SELECT ticket_id || ':created' AS event_id, ticket_id,
+                  coalesce(created_event_at, event_at) AS event_at, 'created' AS event_type,
+                  creator_type AS actor_type, created_actor AS actor,
+                  'false' AS is_public, NULL AS new_value, _line AS source_line
+           FROM flagged WHERE seq = 1"""
+    ]
     for i, change in enumerate(log.changes):
         selects.append(
             f"""SELECT ticket_id || ':' || _line || ':{i}' AS event_id, ticket_id, event_at,
-                       {lit(change.event_type)} AS event_type, {actor_type} AS actor_type, actor,
-                       {lit(str(change.is_public).lower())} AS is_public, c{i} AS new_value,
-                       _line AS source_line
+                       {lit(change.event_type)} AS event_type, ev_actor_type AS actor_type,
+                       ev_actor AS actor, {lit(str(change.is_public).lower())} AS is_public,
+                       c{i} AS new_value, _line AS source_line
                 FROM flagged WHERE changed{i}"""
         )
     if log.other_updates:
         none_changed = " AND ".join(f"NOT changed{i}" for i in range(len(log.changes)))
         selects.append(
             f"""SELECT ticket_id || ':' || _line AS event_id, ticket_id, event_at,
-                       {lit(log.other_updates)} AS event_type, {actor_type} AS actor_type, actor,
-                       'false' AS is_public, NULL AS new_value, _line AS source_line
+                       {lit(log.other_updates)} AS event_type, ev_actor_type AS actor_type,
+                       ev_actor AS actor, 'false' AS is_public, NULL AS new_value,
+                       _line AS source_line
                 FROM flagged WHERE {none_changed}"""
         )
-    return f"WITH flagged AS ({flags}) " + " UNION ALL ".join(selects)
+    return f"WITH flagged AS ({flagged}) " + " UNION ALL ".join(selects)
 
 
 def row_tickets_sql(mapping: Mapping) -> str:

@@ -166,6 +166,9 @@ class CreatedSpec(_Strict):
     actor_type: Literal["agent", "client", "system"] = "client"
     # Tickets whose canonical `source` is one of these were opened by the client themselves.
     client_sources: list[str] = Field(default_factory=list)
+    # A first update stamped at the creation instant by automation records what the creator
+    # entered on the form (state, group): its changes are the creator's, not the system's.
+    creator_owns_opening_update: bool = False
 
 
 class EventLogSpec(_Strict):

@@ -103,6 +103,22 @@ def render(figures: dict) -> str:
     for ours, theirs, n, hours, minutes in figures["matrix"]:
         lines.append(f"| {'met' if ours else 'missed'} | {'met' if theirs else 'missed'} | {n:,} |"
                      f" {hours} | {minutes} |")
+    lines += ["", "Why they differ:", ""]
+    cells = {(ours, theirs): (n, hours, minutes) for ours, theirs, n, hours, minutes in figures["matrix"]}
+    if (True, False) in cells:
+        n, hours, minutes = cells[(True, False)]
+        lines.append(
+            f"- {n:,} tickets were answered in time by the policy's clock (median {minutes} business"
+            f" minutes to the first human action) yet the source says its SLA was missed: they took a"
+            f" median {hours} hours to resolve. The source's flag follows resolution, which the policy"
+            " says response time is not: a definition difference.")
+    if (False, True) in cells:
+        n, hours, minutes = cells[(False, True)]
+        lines.append(
+            f"- {n:,} tickets had no human action within the response target (median {minutes}"
+            f" business minutes, or none at all) yet met the source's SLA, resolved in a median"
+            f" {hours} hours: the source runs no response clock, so a slow first touch on a ticket"
+            " resolved within its resolution target is not a breach there.")
     lines += ["", "Resolution limit (calendar hours) that best reproduces the source's verdict:", "",
               "| priority | limit hours | agreement | tickets |", "| --- | ---: | ---: | ---: |"]
     for priority, limit, agree, n in figures["resolution_rules"]:
