@@ -85,6 +85,10 @@ def _pct(x: float | None) -> str:
 
 def render(figures: dict) -> str:
     """The reconciliation as Markdown."""
+    if not figures["compared"]:
+        return ("# SLA reconciliation with the source's own verdict\n\n"
+                f"No ticket carries both the source's verdict and ours"
+                f" ({figures['tickets_with_source_verdict']:,} carry the source's): nothing to compare.\n")
     lines = [
         "# SLA reconciliation with the source's own verdict",
         "",
