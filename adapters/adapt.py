@@ -150,7 +150,7 @@ def _unmapped(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> dict[str, dic
         flag = sql.mapped_flag(spec)
         if flag is None:
             continue
-        raw = sql._value(spec.model_copy(update={"map": None, "template": None}))
+        raw = sql.value_sql(spec.model_copy(update={"map": None, "template": None}))
         rows = con.execute(
             f"SELECT {raw} AS v, count(*) FROM src WHERE {flag} GROUP BY v ORDER BY 2 DESC LIMIT 20"
         ).fetchall()

@@ -21,7 +21,7 @@ def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _value(spec: FieldSpec) -> str:
+def value_sql(spec: FieldSpec) -> str:
     """The cleaned text value before typing: extract, transform, map, template."""
     if spec.value is not None:
         return lit(spec.value)
@@ -44,14 +44,14 @@ def mapped_flag(spec: FieldSpec) -> str | None:
     """SQL true when the value is non-empty but not a key of the field's value map."""
     if not spec.map or spec.column is None:
         return None
-    raw = _value(spec.model_copy(update={"map": None, "template": None}))
+    raw = value_sql(spec.model_copy(update={"map": None, "template": None}))
     keys = ", ".join(lit(k.strip().lower()) for k in spec.map)
     return f"({raw} IS NOT NULL AND lower({raw}) NOT IN ({keys}))"
 
 
 def typed(spec: FieldSpec, zone: str) -> str:
     """The value typed for ordering and arithmetic (timestamps as TIMESTAMPTZ, NULL if unreadable)."""
-    v = _value(spec)
+    v = value_sql(spec)
     if spec.type == "timestamp":
         tz = lit(spec.timezone or zone)
         if spec.format:
@@ -70,7 +70,7 @@ def typed(spec: FieldSpec, zone: str) -> str:
 
 def text(spec: FieldSpec, zone: str) -> str:
     """The canonical text value: timestamps as ISO 8601 UTC, unconvertible values as delivered."""
-    v = _value(spec)
+    v = value_sql(spec)
     if spec.type == "timestamp":
         ts = typed(spec, zone)
         return (f"coalesce(strftime(timezone('UTC', {ts}), '%Y-%m-%dT%H:%M:%SZ'), {v})")
@@ -230,7 +230,7 @@ def row_events_sql(mapping: Mapping) -> str:
                        {lit(event.actor_type)} AS actor_type, {actor} AS actor,
                        {lit(str(event.is_public).lower())} AS is_public, {new_value} AS new_value,
                        _line AS source_line
-                FROM src WHERE {_value(event.at)} IS NOT NULL"""
+                FROM src WHERE {value_sql(event.at)} IS NOT NULL"""
         )
     if not selects:
         return ("SELECT NULL AS event_id, NULL AS ticket_id, NULL AS event_at, NULL AS event_type,"

@@ -1,7 +1,7 @@
 """The no-code mapping: a YAML file that says how one PSA export becomes the canonical format.
 
 A mapping is validated on load; an invalid file raises MappingError naming the file, the key and
-the problem, e.g. `servicenow.yaml: tickets.created_at.timezone: unknown time zone 'Brazil/Sao'`.
+the problem, e.g. `servicenow.yaml: clients.timezone: Value error, unknown time zone 'Brazil/Sao'`.
 docs/adapters.md documents every key.
 """
 
@@ -10,11 +10,19 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 # Canonical columns a mapping may fill (the pipeline's landing contract, docs/canonical-format.md).
 TICKET_COLUMNS = (
@@ -34,14 +42,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _check_zone(zone: str | None) -> str | None:
-    if zone is None:
-        return zone
+def _check_zone(zone: str) -> str:
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown time zone {zone!r} (use an IANA name like Europe/London)") from exc
     return zone
+
+
+Zone = Annotated[str, AfterValidator(_check_zone)]
 
 
 class FieldSpec(_Strict):
@@ -55,7 +64,7 @@ class FieldSpec(_Strict):
     template: str | None = None          # e.g. "INC{value}"; applied to non-empty values
     type: Literal["text", "timestamp", "boolean", "integer"] = "text"
     format: str | None = None            # strptime format of a timestamp; none = ISO 8601
-    timezone: str | None = None          # zone of timestamps without offset; default source.timezone
+    timezone: Zone | None = None         # zone of timestamps without offset; default source.timezone
     take: Literal["first", "last"] = "first"  # event logs: the first or last non-empty update value
 
     @model_validator(mode="before")
@@ -86,7 +95,6 @@ class FieldSpec(_Strict):
                 raise ValueError("the regex needs one capture group, e.g. '(\\d+)$'")
         return pattern
 
-    _zone = field_validator("timezone")(classmethod(lambda cls, v: _check_zone(v)))
 
 
 class SourceSpec(_Strict):
@@ -97,9 +105,8 @@ class SourceSpec(_Strict):
     # Damaged headers: rename by name, and give the n-th occurrence of a repeated name its own name.
     header_renames: dict[str, str] = Field(default_factory=dict)
     duplicate_headers: dict[str, list[str]] = Field(default_factory=dict)
-    timezone: str = "UTC"                 # zone of local timestamps (no offset) in the export
+    timezone: Zone = "UTC"                # zone of local timestamps (no offset) in the export
 
-    _zone = field_validator("timezone")(classmethod(lambda cls, v: _check_zone(v)))
 
 
 class ContractTerms(_Strict):
@@ -108,13 +115,12 @@ class ContractTerms(_Strict):
     name: str | None = None
     plan: str | None = None
     seats: int | None = Field(default=None, gt=0)
-    timezone: str | None = None
+    timezone: Zone | None = None
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     subdivision: str | None = None
     after_hours_coverage: bool | None = None
     hourly_rate: float | None = Field(default=None, gt=0)
 
-    _zone = field_validator("timezone")(classmethod(lambda cls, v: _check_zone(v)))
 
 
 class ClientsSpec(_Strict):
@@ -126,7 +132,7 @@ class ClientsSpec(_Strict):
     # Seats: a number, or estimated as the distinct requesters the client had over the export.
     seats: int | Literal["distinct_requesters"] = "distinct_requesters"
     min_seats: int = Field(default=1, gt=0)
-    timezone: str
+    timezone: Zone
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     subdivision: str | None = None
     # Country of each client = its client id (upper-cased), when the client column is a country.
@@ -137,7 +143,6 @@ class ClientsSpec(_Strict):
     valid_from: date | None = None
     overrides: dict[str, ContractTerms] = Field(default_factory=dict)
 
-    _zone = field_validator("timezone")(classmethod(lambda cls, v: _check_zone(v)))
 
     @field_validator("name_template")
     @classmethod

@@ -45,21 +45,25 @@ def source_environment(name: str, root: Path | None = None) -> dict[str, str]:
     }
 
 
-def prepare_source(name: str, fresh: bool = True) -> AdapterResult:
+def prepare_source(name: str) -> AdapterResult:
     """Adapt a source into its landing folder and point this process's MSP_* settings at it.
 
-    Paths already set in the environment win; otherwise the source gets its own folder under
-    data/<name>/, rebuilt from scratch when `fresh`. The monthly partitions must start at the
-    export's first month and the SLA clock is read at the export's last instant, not today.
+    Paths already set in the environment win and are never emptied; otherwise the source gets its
+    own folder under data/<name>/, rebuilt from scratch each time. The monthly partitions must
+    start at the export's first month and the SLA clock is read at the export's last instant.
     """
-    for key, value in source_environment(name).items():
-        os.environ.setdefault(key, value)
+    own = source_environment(name)
+    for key, value in own.items():
+        if key not in os.environ:
+            os.environ[key] = value
+            # Only the source's own folders are emptied: a re-adapted export replaces its files.
+            path = Path(value)
+            if path.is_dir():
+                shutil.rmtree(path)
+            for stale in (path, path.with_name(path.name + ".wal")):
+                if stale.is_file():
+                    stale.unlink()
     landing = Path(os.environ["MSP_LANDING"])
-    warehouse = Path(os.environ["MSP_WAREHOUSE"])
-    if fresh:
-        shutil.rmtree(landing, ignore_errors=True)
-        for path in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
-            path.unlink(missing_ok=True)
     result = run_adapter(name, landing=landing)
     os.environ.setdefault("MSP_PARTITIONS_START", result.partitions_start)
     os.environ.setdefault("MSP_AS_OF", result.as_of)
