@@ -14,6 +14,7 @@ import holidays
 
 from adapters import compile as sql
 from adapters.mapping import FieldSpec, Mapping, MappingError, SourceSpec
+from policy.config import load_policy
 
 ENTITIES = ("clients", "tickets", "ticket_events")
 EVENT_COLUMNS = ("event_id", "ticket_id", "event_at", "event_type", "actor_type", "actor", "is_public",
@@ -91,6 +92,19 @@ def check_columns(mapping: Mapping, names: list[str], source: Path, mapping_path
     ]
     if problems:
         raise MappingError("\n".join(problems) + f"\n(the export's columns: {', '.join(names)})")
+
+
+def check_plans(mapping: Mapping, mapping_path: Path, policy_path: Path | None = None) -> None:
+    """The contract plans the mapping gives exist in the policy config (else every ticket would
+    fall to quarantine as a client without a valid contract)."""
+    plans = set(load_policy(policy_path).fair_use.plans)
+    used = {"clients.plan": mapping.clients.plan}
+    used.update({f"clients.overrides.{cid}.plan": t.plan
+                 for cid, t in mapping.clients.overrides.items() if t.plan})
+    problems = [f"{mapping_path}: {key}: {plan!r} is not a plan of the policy config"
+                f" ({', '.join(sorted(plans))})" for key, plan in used.items() if plan not in plans]
+    if problems:
+        raise MappingError("\n".join(problems))
 
 
 def _clients_sql(mapping: Mapping, start: str) -> str:
@@ -172,6 +186,7 @@ def adapt(
     started = time.perf_counter()
     names = header_names(source, mapping.source)
     check_columns(mapping, names, source, mapping_path)
+    check_plans(mapping, mapping_path)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"CREATE TEMP TABLE src AS {sql.source_sql(str(source), mapping, names)}")

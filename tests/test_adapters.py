@@ -127,6 +127,17 @@ def test_missing_export_column_names_key_and_column(tmp_path: Path) -> None:
     assert f"{path}: tickets.client_id.column: no column 'firm' in export.csv" in str(err.value)
 
 
+def test_unknown_plan_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    path = _write_mapping(tmp_path, _MINIMAL.replace("  timezone: Europe/London",
+                                                     "  timezone: Europe/London\n  plan: gold"))
+    export = tmp_path / "export.csv"
+    export.write_text("id,firm,opened\n1,Acme,2025-01-02T10:00:00Z\n")
+    with pytest.raises(MappingError) as err:
+        adapt(load_mapping(path), export, tmp_path / "landing", path)
+    assert f"{path}: clients.plan: 'gold' is not a plan of the policy config" in str(err.value)
+    assert not (tmp_path / "landing").exists()
+
+
 # --- the custom-CSV example, end to end in-process ----------------------------------------------------
 
 def test_example_helpdesk_end_to_end(msp_env, run_pipeline, query, monkeypatch) -> None:
