@@ -214,13 +214,6 @@ def adapt(
         "SELECT CAST(date_trunc('month', CAST(? AS TIMESTAMPTZ) - INTERVAL 1 DAY) AS DATE)", [first]
     ).fetchone()[0].isoformat()
     last = last or first
-    # A ticket's month is judged in its client's zone: within 14 hours of its UTC month.
-    months = [r[0].isoformat() for r in con.execute(
-        """SELECT DISTINCT CAST(date_trunc('month', ts + shift) AS DATE) AS m
-           FROM (SELECT try_cast(created_at AS TIMESTAMPTZ) AS ts FROM tickets)
-           CROSS JOIN (SELECT unnest([INTERVAL '-14 hours', INTERVAL '14 hours']) AS shift)
-           WHERE ts IS NOT NULL ORDER BY m"""
-    ).fetchall()]
     con.execute(f"CREATE TEMP TABLE clients AS {_clients_sql(mapping, start)}")
     # Countries the holidays calendar does not know would reject the whole contract row downstream.
     known = {c for c in holidays.list_supported_countries() if len(c) == 2}
@@ -228,6 +221,12 @@ def adapt(
         "UPDATE clients SET country = NULL WHERE country IS NOT NULL AND country NOT IN "
         f"({', '.join(sql.lit(c) for c in sorted(known))})"
     )
+    # The partitions holding its tickets: a ticket's month is its creation month in its client's zone.
+    months = [r[0].isoformat() for r in con.execute(
+        """SELECT DISTINCT CAST(date_trunc('month', timezone(c.timezone, t.ts)) AS DATE) AS m
+           FROM (SELECT client_id, try_cast(created_at AS TIMESTAMPTZ) AS ts FROM tickets) t
+           JOIN clients c USING (client_id) WHERE t.ts IS NOT NULL ORDER BY m"""
+    ).fetchall()]
     ticket_cols = ", ".join(sql.ident(c) for c in [*mapping.tickets, *mapping.extra])
     ticket_id = "" if "ticket_id" in mapping.tickets else "ticket_id, "
     files = {
