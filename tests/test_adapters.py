@@ -218,15 +218,17 @@ def test_servicenow_full_log_end_to_end(real_runs: dict) -> None:
                    strptime(sys_updated_at, '%d/%m/%Y %H:%M') AS updated
             FROM read_csv('{SERVICENOW}', all_varchar = true) WITH ORDINALITY"""
     )
-    # Independently from the export: first and last update per incident.
+    # Independently from the export: first and last update per incident, in time order (one
+    # incident's rows are out of order in the file).
     src.execute(
         """CREATE TABLE inc AS SELECT 'INC' || number AS ticket_id,
-                  arg_min(priority, line) AS first_priority, arg_max(priority, line) AS last_priority,
-                  arg_max(made_sla, line) AS made_sla,
-                  arg_min(location, line) FILTER (WHERE location <> '?') AS location,
-                  min(opened) AS opened, arg_min(updated, line) AS first_update,
-                  arg_min(sys_updated_by, line) AS first_updater,
-                  arg_min(assignment_group, line) AS first_group
+                  arg_min(priority, (updated, line)) AS first_priority,
+                  arg_max(priority, (updated, line)) AS last_priority,
+                  arg_max(made_sla, (updated, line)) AS made_sla,
+                  arg_min(location, (updated, line)) FILTER (WHERE location <> '?') AS location,
+                  min(opened) AS opened, min(updated) AS first_update,
+                  arg_min(sys_updated_by, (updated, line)) AS first_updater,
+                  arg_min(assignment_group, (updated, line)) AS first_group
            FROM log GROUP BY number"""
     )
     with _warehouse(tmp_path) as wh:
@@ -268,8 +270,7 @@ def test_servicenow_full_log_end_to_end(real_runs: dict) -> None:
         ).fetchall()
         assert len(simple) > 5_000
         ours = dict(wh.execute(
-            "SELECT ticket_id, response_business_minutes FROM marts.ticket_facts"
-            " WHERE first_response_event LIKE 'assignment%'").fetchall())
+            "SELECT ticket_id, response_business_minutes FROM marts.ticket_facts").fetchall())
         wrong = [(t, m, ours.get(t)) for t, m in simple if ours.get(t) != m]
         assert not wrong, wrong[:5]
         # Reconciliation: every ticket carries both verdicts; the view and the report agree.
