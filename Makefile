@@ -8,6 +8,7 @@ DATA := data
 export DAGSTER_HOME ?= $(CURDIR)/$(DATA)/dagster_home
 
 .PHONY: demo test ui lint generate run pull clean-data
+.PHONY: demo test ui lint generate run clean-data servicenow bpic
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -37,6 +38,12 @@ run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 VENDOR ?= zendesk
 pull: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m pipelines.run --pull $(VENDOR)
+## Real exports (docs/adapters.md): adapt, run the pipeline in data/<source>/, publish, reconcile.
+servicenow: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m pipelines.run --source servicenow
+
+bpic: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m pipelines.run --source bpic2013
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -42,10 +42,14 @@ _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def run_all(
-    months: list[str] | None = None, instance: dg.DagsterInstance | None = None
+    months: list[str] | None = None, instance: dg.DagsterInstance | None = None,
+    reports: bool = True,
 ) -> list[str]:
-    """Ingest, then run the monthly job for each month in order; return the months with data."""
-    from pipelines import definitions  # imported here so the warning filters above apply
+    """Ingest, then run the monthly job for each month in order; return the months with data.
+
+    `reports=False` leaves out the report group (the marts are complete without it).
+    """
+    from pipelines import definitions, jobs  # imported here so the warning filters above apply
 
     instance = instance or _instance()
     started = time.perf_counter()
@@ -56,9 +60,14 @@ def run_all(
         raise SystemExit("ingest_job failed")
     months = months or months_with_tickets()
     monthly = definitions.defs.resolve_job_def("monthly_job")
+    selection = None if reports else list(
+        (jobs.monthly_job.selection - dg.AssetSelection.groups("reports")).resolve(
+            definitions.defs.resolve_asset_graph()
+        )
+    )
     for month in months:
         result = monthly.execute_in_process(
-            instance=instance, partition_key=month, run_config=_QUIET
+            instance=instance, partition_key=month, run_config=_QUIET, asset_selection=selection
         )
         if not result.success:
             raise SystemExit(f"monthly_job failed for {month}")
@@ -96,6 +105,8 @@ def pull(vendors: list[str], instance: dg.DagsterInstance | None = None) -> None
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--month", action="append", help="partition key YYYY-MM-01 (repeatable)")
+    parser.add_argument("--source", help="adapt a real export first into data/<source>/ (docs/adapters.md)")
+    parser.add_argument("--no-reports", action="store_true", help="compute the marts, publish nothing")
     parser.add_argument("--pull", action="append", choices=["zendesk", "connectwise"],
                         help="pull changes from this API source first (repeatable)")
     parser.add_argument("--pull-only", action="store_true", help="pull, then stop")
@@ -106,7 +117,14 @@ def main() -> None:
         print(f"pulled {', '.join(args.pull)} into {paths.landing_dir() / 'api'}")
         if args.pull_only:
             return
-    months = run_all(args.month)
+    source_months = None
+    if args.source:
+        from adapters.run import prepare_source, summary
+
+        adapted = prepare_source(args.source)
+        print(summary(adapted), flush=True)
+        source_months = adapted.months  # only months with tickets: old exports span idle years
+    months = run_all(args.month or source_months, reports=not args.no_reports)
     if not months:
         sys.exit(f"no accepted ticket files in {paths.landing_dir()}")
     latest = paths.published_dir() / months[-1][:7] / "index.html"
@@ -114,6 +132,10 @@ def main() -> None:
     print(f"warehouse: {paths.warehouse_path()}")
     if latest.exists():
         print(f"reports:   {latest}")
+    if args.source:
+        from adapters.reconcile import write_reconciliation
+
+        print(write_reconciliation(paths.warehouse_path()))
 
 
 if __name__ == "__main__":

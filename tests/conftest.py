@@ -51,3 +51,7 @@ def query(msp_env: dict[str, Path]):
             return con.execute(sql, params or []).fetchall()
 
     return _query
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: a real public export end to end (minutes); runs in make test")

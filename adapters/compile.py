@@ -1,0 +1,239 @@
+"""Compile a mapping into DuckDB SQL: field expressions, the ticket, event and client selects.
+
+Everything is set-based SQL over the source file read by `read_csv`; nothing loops over rows.
+Values are written to the canonical files as text. A value the mapping cannot convert (say a
+timestamp in an unexpected format) is written as delivered, so the pipeline's staging layer
+quarantines it with the original value, file and row instead of the adapter dropping it.
+"""
+
+from __future__ import annotations
+
+from adapters.mapping import PLACEHOLDER, FieldSpec, Mapping
+
+
+def lit(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def value_sql(spec: FieldSpec) -> str:
+    """The cleaned text value before typing: extract, transform, map, template."""
+    if spec.value is not None:
+        return lit(spec.value)
+    v = f"nullif(trim(CAST({ident(spec.column)} AS VARCHAR)), '')"
+    if spec.extract:
+        v = f"coalesce(nullif(regexp_extract({v}, {lit(spec.extract)}, 1), ''), {v})"
+    if spec.transform:
+        v = {"upper": f"upper({v})", "lower": f"lower({v})",
+             "title": f"concat(upper({v}[1]), lower({v}[2:]))"}[spec.transform]
+    if spec.map:
+        cases = " ".join(f"WHEN {lit(k.strip().lower())} THEN {lit(val)}" for k, val in spec.map.items())
+        v = f"(CASE lower({v}) {cases} ELSE {v} END)"
+    if spec.template:
+        before, after = spec.template.split(PLACEHOLDER, 1)
+        v = f"({lit(before)} || {v} || {lit(after)})"
+    return v
+
+
+def mapped_flag(spec: FieldSpec) -> str | None:
+    """SQL true when the value is non-empty but not a key of the field's value map."""
+    if not spec.map or spec.column is None:
+        return None
+    raw = value_sql(spec.model_copy(update={"map": None, "template": None}))
+    keys = ", ".join(lit(k.strip().lower()) for k in spec.map)
+    return f"({raw} IS NOT NULL AND lower({raw}) NOT IN ({keys}))"
+
+
+def typed(spec: FieldSpec, zone: str) -> str:
+    """The value typed for ordering and arithmetic (timestamps as TIMESTAMPTZ, NULL if unreadable)."""
+    v = value_sql(spec)
+    if spec.type == "timestamp":
+        tz = lit(spec.timezone or zone)
+        if spec.format:
+            return f"timezone({tz}, try_strptime({v}, {lit(spec.format)}))"
+        # ISO 8601: an offset is honoured; without one the value is local time in the zone.
+        return (f"CASE WHEN regexp_matches({v}, '(Z|[+-]\\d\\d(:?\\d\\d)?)$')"
+                f" THEN try_cast({v} AS TIMESTAMPTZ)"
+                f" ELSE timezone({tz}, try_cast({v} AS TIMESTAMP)) END")
+    if spec.type == "integer":
+        return f"try_cast({v} AS BIGINT)"
+    if spec.type == "boolean":
+        return (f"CASE WHEN lower({v}) IN ('true', 't', 'yes', 'y', '1') THEN true"
+                f" WHEN lower({v}) IN ('false', 'f', 'no', 'n', '0') THEN false END")
+    return v
+
+
+def text(spec: FieldSpec, zone: str) -> str:
+    """The canonical text value: timestamps as ISO 8601 UTC, unconvertible values as delivered."""
+    v = value_sql(spec)
+    if spec.type == "timestamp":
+        ts = typed(spec, zone)
+        return (f"coalesce(strftime(timezone('UTC', {ts}), '%Y-%m-%dT%H:%M:%SZ'), {v})")
+    if spec.type == "boolean":
+        return f"coalesce(CAST({typed(spec, zone)} AS VARCHAR), {v})"
+    return v
+
+
+def source_sql(path: str, mapping: Mapping, names: list[str]) -> str:
+    """The export as a relation of text columns plus `_line`, its 1-based data row number."""
+    src = mapping.source
+    nulls = ", ".join(lit(n) for n in ["", *src.null_values])
+    cols = ", ".join(lit(n) for n in names)
+    return (
+        f"SELECT *, ordinality AS _line FROM read_csv({lit(path)}, header = true, all_varchar = true,"
+        f" delim = {lit(src.delimiter)}, nullstr = [{nulls}], names = [{cols}], quote = '\"')"
+        " WITH ORDINALITY"
+    )
+
+
+def _actor_type(mapping: Mapping, actor: str) -> str:
+    log = mapping.event_log
+    conditions = []
+    if log.system_actors:
+        conditions.append(f"{actor} IN ({', '.join(lit(a) for a in log.system_actors)})")
+    if log.system_actor_pattern:
+        conditions.append(f"regexp_matches({actor}, {lit(log.system_actor_pattern)})")
+    if not conditions:
+        return "'agent'"
+    return f"CASE WHEN {' OR '.join(conditions)} THEN 'system' ELSE 'agent' END"
+
+
+def event_log_updates_sql(mapping: Mapping) -> str:
+    """One row per update: ticket id, order, actor, tracked values and the ticket fields."""
+    log, zone = mapping.event_log, mapping.source.timezone
+    order = [typed(log.event_at, zone) + " NULLS LAST"]
+    order += [typed(o, zone) + " NULLS LAST" for o in log.order_by]
+    parts = [
+        f"{text(log.ticket_id, zone)} AS ticket_id",
+        "_line",
+        f"{text(log.event_at, zone)} AS event_at",
+        f"{typed(log.event_at, zone)} AS event_ts",
+        f"{text(log.actor, zone)} AS actor",
+        *(f"{text(c.field, zone)} AS c{i}" for i, c in enumerate(log.changes)),
+        *(f"{text(spec, zone)} AS {ident('f_' + name)}" for name, spec in mapping.tickets.items()),
+        *(f"{text(spec, zone)} AS {ident('x_' + name)}" for name, spec in mapping.extra.items()),
+        f"{text(log.created.at, zone)} AS created_event_at",
+        f"{text(log.created.actor, zone) if log.created.actor else 'NULL'} AS created_actor",
+    ]
+    return (
+        f"SELECT {', '.join(parts)}, row_number() OVER (PARTITION BY {text(log.ticket_id, zone)}"
+        f" ORDER BY {', '.join(order)}, _line) AS seq FROM src"
+    )
+
+
+def _take(name: str, spec: FieldSpec) -> str:
+    col = ident(name)
+    agg = "arg_min" if spec.take == "first" else "arg_max"
+    return f"{agg}({col}, seq) FILTER (WHERE {col} IS NOT NULL)"
+
+
+def event_log_tickets_sql(mapping: Mapping) -> str:
+    """One canonical ticket per ticket id: intake fields from the first update, outcomes from the last."""
+    cols = []
+    for name, spec in mapping.tickets.items():
+        value = _take("f_" + name, spec)
+        if name == "client_id":
+            value = f"coalesce({value}, {lit(mapping.clients.missing_client)})"
+        cols.append(f"{value} AS {ident(name)}")
+    cols += [f"{_take('x_' + n, s)} AS {ident(n)}" for n, s in mapping.extra.items()]
+    return (
+        f"SELECT ticket_id, {', '.join(cols)}, min(_line) AS source_line, count(*) AS source_updates"
+        " FROM updates WHERE ticket_id IS NOT NULL GROUP BY ticket_id"
+    )
+
+
+def event_log_events_sql(mapping: Mapping) -> str:
+    """Canonical events: the creation, then one event per tracked change, else one per update."""
+    log = mapping.event_log
+    creator_type = lit(log.created.actor_type)
+    if log.created.client_sources and "source" in mapping.tickets:
+        sources = ", ".join(lit(s.lower()) for s in log.created.client_sources)
+        creator_type = (f"CASE WHEN lower(first_value(f_source) OVER w) IN ({sources}) THEN 'client'"
+                        f" ELSE {creator_type} END")
+    changed = []
+    for i, change in enumerate(log.changes):
+        if change.initial == "first":
+            first = f"c{i}"  # the first update's value is the intake value: no event
+        elif change.initial == "none":
+            first = "NULL"
+        else:
+            first = lit(change.initial)
+        before = f"CASE WHEN seq = 1 THEN {first} ELSE lag(c{i}) OVER w END"
+        cond = f"c{i} IS NOT NULL AND c{i} IS DISTINCT FROM {before}"
+        changed.append(f"coalesce({cond}, false) AS changed{i}")
+    updater_type = _actor_type(mapping, "actor")
+    by_creator = "false"
+    if log.created.creator_owns_opening_update:
+        by_creator = f"(seq = 1 AND event_at = created_event_at AND {updater_type} = 'system')"
+    flagged = f"""
+        SELECT *, {', '.join(changed)}, {creator_type} AS creator_type,
+               CASE WHEN {by_creator} THEN created_actor ELSE actor END AS ev_actor,
+               CASE WHEN {by_creator} THEN {creator_type} ELSE {updater_type} END AS ev_actor_type
+        FROM updates WHERE ticket_id IS NOT NULL
+        WINDOW w AS (PARTITION BY ticket_id ORDER BY seq)"""
+    selects = [
+        """SELECT ticket_id || ':created' AS event_id, ticket_id,
+                  coalesce(created_event_at, event_at) AS event_at, 'created' AS event_type,
+                  creator_type AS actor_type, created_actor AS actor,
+                  'false' AS is_public, NULL AS new_value, _line AS source_line
+           FROM flagged WHERE seq = 1"""
+    ]
+    for i, change in enumerate(log.changes):
+        selects.append(
+            f"""SELECT ticket_id || ':' || _line || ':{i}' AS event_id, ticket_id, event_at,
+                       {lit(change.event_type)} AS event_type, ev_actor_type AS actor_type,
+                       ev_actor AS actor, {lit(str(change.is_public).lower())} AS is_public,
+                       c{i} AS new_value, _line AS source_line
+                FROM flagged WHERE changed{i}"""
+        )
+    if log.other_updates:
+        none_changed = " AND ".join(f"NOT changed{i}" for i in range(len(log.changes)))
+        selects.append(
+            f"""SELECT ticket_id || ':' || _line AS event_id, ticket_id, event_at,
+                       {lit(log.other_updates)} AS event_type, ev_actor_type AS actor_type,
+                       ev_actor AS actor, 'false' AS is_public, NULL AS new_value,
+                       _line AS source_line
+                FROM flagged WHERE {none_changed}"""
+        )
+    return f"WITH flagged AS ({flagged}) " + " UNION ALL ".join(selects)
+
+
+def row_tickets_sql(mapping: Mapping) -> str:
+    """Exports with one row per ticket: the canonical ticket columns of every row."""
+    zone = mapping.source.timezone
+    cols = []
+    for name, spec in mapping.tickets.items():
+        value = text(spec, zone)
+        if name == "client_id":
+            value = f"coalesce({value}, {lit(mapping.clients.missing_client)})"
+        cols.append(f"{value} AS {ident(name)}")
+    cols += [f"{text(s, zone)} AS {ident(n)}" for n, s in mapping.extra.items()]
+    return f"SELECT {', '.join(cols)}, _line AS source_line, 1 AS source_updates FROM src"
+
+
+def row_events_sql(mapping: Mapping) -> str:
+    """Exports with one row per ticket: one event per configured timestamp column that is filled."""
+    zone = mapping.source.timezone
+    ticket_id = text(mapping.tickets["ticket_id"], zone)
+    selects = []
+    for i, event in enumerate(mapping.events):
+        actor = text(event.actor, zone) if event.actor else "NULL"
+        new_value = lit(event.new_value) if event.new_value is not None else "NULL"
+        selects.append(
+            f"""SELECT {ticket_id} || ':{event.event_type}:{i}' AS event_id, {ticket_id} AS ticket_id,
+                       {text(event.at, zone)} AS event_at, {lit(event.event_type)} AS event_type,
+                       {lit(event.actor_type)} AS actor_type, {actor} AS actor,
+                       {lit(str(event.is_public).lower())} AS is_public, {new_value} AS new_value,
+                       _line AS source_line
+                FROM src WHERE {value_sql(event.at)} IS NOT NULL"""
+        )
+    if not selects:
+        return ("SELECT NULL AS event_id, NULL AS ticket_id, NULL AS event_at, NULL AS event_type,"
+                " NULL AS actor_type, NULL AS actor, NULL AS is_public, NULL AS new_value,"
+                " NULL::BIGINT AS source_line WHERE false")
+    return " UNION ALL ".join(selects)

@@ -1,0 +1,108 @@
+"""Convert a real export into canonical landing files: `python -m adapters.run servicenow`.
+
+The pipeline then runs unchanged on the landing folder (`python -m pipelines.run --source NAME`
+does both and publishes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from adapters.adapt import AdapterResult, adapt
+from adapters.mapping import MappingError, load_mapping
+from adapters.sources import SOURCES
+from policy.paths import PROJECT_ROOT
+
+
+def run_adapter(
+    name: str, source: Path | None = None, landing: Path | None = None,
+    mapping: Path | None = None, fmt: str = "parquet",
+) -> AdapterResult:
+    """Adapt one export; `name` is a built-in source, or any name with an explicit mapping."""
+    builtin = SOURCES.get(name)
+    if builtin is None and (mapping is None or source is None):
+        raise MappingError(f"unknown source {name!r}: built-in sources are {', '.join(SOURCES)};"
+                           " for another export give --mapping and --source")
+    mapping_path = mapping or builtin.mapping_path
+    export = source or builtin.default_export()
+    if not export.is_file():
+        raise FileNotFoundError(f"export not found: {export} (set MSP_DATASETS or pass --source)")
+    landing = landing or PROJECT_ROOT / "data" / name / "landing"
+    return adapt(load_mapping(mapping_path), export, landing, mapping_path, fmt)
+
+
+def source_environment(name: str, root: Path | None = None) -> dict[str, str]:
+    """Default MSP_* paths for a source's own warehouse, landing and published folders."""
+    root = root or PROJECT_ROOT / "data" / name
+    return {
+        "MSP_WAREHOUSE": str(root / "warehouse.duckdb"),
+        "MSP_LANDING": str(root / "landing"),
+        "MSP_PUBLISHED": str(root / "published"),
+    }
+
+
+def prepare_source(name: str) -> AdapterResult:
+    """Adapt a source into its landing folder and point this process's MSP_* settings at it.
+
+    Paths already set in the environment win and are never emptied; otherwise the source gets its
+    own folder under data/<name>/, rebuilt from scratch each time. The monthly partitions must
+    start at the export's first month and the SLA clock is read at the export's last instant.
+    """
+    own = source_environment(name)
+    for key, value in own.items():
+        if key not in os.environ:
+            os.environ[key] = value
+            # Only the source's own folders are emptied: a re-adapted export replaces its files.
+            path = Path(value)
+            if path.is_dir():
+                shutil.rmtree(path)
+            for stale in (path, path.with_name(path.name + ".wal")):
+                if stale.is_file():
+                    stale.unlink()
+    landing = Path(os.environ["MSP_LANDING"])
+    result = run_adapter(name, landing=landing)
+    os.environ.setdefault("MSP_PARTITIONS_START", result.partitions_start)
+    os.environ.setdefault("MSP_AS_OF", result.as_of)
+    return result
+
+
+def summary(result: AdapterResult) -> str:
+    """A few lines for the terminal."""
+    lines = [
+        f"{Path(result.source).name}: {result.source_rows:,} rows -> {result.tickets:,} tickets,"
+        f" {result.events:,} events, {result.clients:,} clients in {result.seconds:.1f} s",
+        f"  export spans from {result.partitions_start[:7]} to {result.as_of[:16]}"
+        f" (MSP_PARTITIONS_START={result.partitions_start} MSP_AS_OF={result.as_of})",
+    ]
+    for key, values in result.unmapped_values.items():
+        shown = ", ".join(f"{v!r} x{n}" for v, n in values.items())
+        lines.append(f"  {key}: values not in the value map, kept as delivered: {shown}")
+    if result.rows_without_ticket_id:
+        lines.append(f"  {result.rows_without_ticket_id} rows without a ticket id")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("name", help=f"built-in source ({', '.join(SOURCES)}) or a name for --mapping")
+    parser.add_argument("--source", type=Path, help="the export file (default: the built-in one)")
+    parser.add_argument("--mapping", type=Path, help="a mapping YAML (default: the built-in one)")
+    parser.add_argument("--landing", type=Path, help="landing folder (default data/<name>/landing)")
+    parser.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    args = parser.parse_args(argv)
+    try:
+        result = run_adapter(args.name, args.source, args.landing, args.mapping, args.format)
+    except (MappingError, FileNotFoundError) as exc:
+        sys.exit(str(exc))
+    print(summary(result))
+    for entity, path in result.files.items():
+        print(f"  {entity}: {path}")
+
+
+if __name__ == "__main__":
+    main()
