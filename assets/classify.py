@@ -117,9 +117,13 @@ class _Matcher:
         if self.interior:  # pseudo-negations ("no one", "not working") are blanked first
             negated += (f" OR regexp_matches(regexp_replace(m, {sql_literal(self.pseudo)}, ' ', 'g'),"
                         f" {sql_literal(self.interior)})")
-        return (f"list_transform(list_filter(regexp_extract_all({column}, {sql_literal(full)}),"
-                f" lambda m: NOT ({negated})),"
-                f" lambda m: trim(replace(regexp_extract(m, {sql_literal(self.core)}), '~', '')))")
+        extract = (f"list_transform(list_filter(regexp_extract_all({column}, {sql_literal(full)}),"
+                   f" lambda m: NOT ({negated})),"
+                   f" lambda m: trim(replace(regexp_extract(m, {sql_literal(self.core)}), '~', '')))")
+        # Most texts match few rules: a plain containment test of the core is far cheaper than
+        # extracting with the optional negation context, and extracts nothing when it fails.
+        return (f"CASE WHEN regexp_matches({column}, {sql_literal(self.core)}) THEN {extract}"
+                f" ELSE CAST([] AS VARCHAR[]) END")
 
 
 class _Compiler:
@@ -192,7 +196,8 @@ def _unnest(items: list[tuple[int, str]], column: str) -> str:
     """SQL unnesting one {rule_id, hits} struct per matcher over `column`."""
     structs = ", ".join(f"{{'rule_id': {i}, 'hits': {expr.replace('__COL__', column)}}}"
                         for i, expr in items)
-    return f"unnest([{structs}], recursive := true)"
+    # Only rules that matched become rows: a row per rule and text would be mostly empty lists.
+    return f"unnest(list_filter([{structs}], lambda s: len(s.hits) > 0), recursive := true)"
 
 
 # --- scope exclusions ---------------------------------------------------------------------------
