@@ -201,11 +201,13 @@ def _unnest(items: list[tuple[int, str]], column: str) -> str:
 
 
 # --- scope exclusions ---------------------------------------------------------------------------
-def scope_hits_sql(policy: PolicyConfig) -> str:
+def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None) -> str:
     """SQL over clf_tickets and clf_time: one row per scope exclusion hit.
 
     Columns: ticket_id, scope_id, confidence DOUBLE (0..1), evidence VARCHAR. Only hits at or above
-    scope_classification.min_confidence are returned.
+    scope_classification.min_confidence are returned. `emergency` names a relation holding
+    `emergency_sql`'s result for the same tickets (ticket_id, qualifies_emergency), when the caller
+    has it already; otherwise it is computed here.
     """
     c = _Compiler(policy)
     sc = policy.scope_classification
@@ -342,7 +344,7 @@ WITH tickets AS (
                OR t.priority_key IN {_in_list(emergency_values)} AS emergency_work
     FROM tickets t
     LEFT JOIN time_agg a USING (ticket_id)
-    LEFT JOIN ({emergency_sql(policy)}) e USING (ticket_id)
+    LEFT JOIN {emergency or f"({emergency_sql(policy)})"} e USING (ticket_id)
 ), damp AS (
     SELECT h.ticket_id, r.scope_id, exp(sum(ln(r.weight))) AS factor,
            string_agg(r.label || ' "' || array_to_string(list_distinct(h.hits), '", "') || '"', '; ')
