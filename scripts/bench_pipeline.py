@@ -52,13 +52,14 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
-def stage_of(step_key: str) -> str:
-    """The stage a step belongs to; asset checks (key = asset_checkname) form their own stage."""
+def stage_of(step_key: str, assets: set[str]) -> str:
+    """The stage a step belongs to; asset checks (steps that are not assets) form their own."""
+    if step_key not in assets:
+        return "checks"
     for stage, prefixes in STAGES:
-        for prefix in prefixes:
-            if step_key == prefix or (prefix.endswith("_") and step_key.startswith(prefix)):
-                return stage
-    return "checks"
+        if step_key.startswith(prefixes):
+            return stage
+    return "other"
 
 
 # --- child: runs inside a fresh process, prints one JSON line --------------------------------------
@@ -111,6 +112,7 @@ def child(mode: str) -> None:
     print(json.dumps({
         "mode": mode, "months": len(months), "wall": wall, "run_seconds": run_seconds,
         "steps": steps,
+        "assets": sorted(k.to_python_identifier() for k in defs.resolve_asset_graph().get_all_asset_keys()),
         # CPU seconds of this process (all DuckDB threads): less sensitive to a busy machine
         "cpu": usage.ru_utime + usage.ru_stime,
         "peak_rss_mb": usage.ru_maxrss / 1024,  # Linux reports kilobytes
@@ -130,8 +132,10 @@ def _phase(mode: str, env: dict[str, str]) -> dict:
 
 def _stages(phase: dict) -> dict[str, float]:
     out: dict[str, float] = {}
+    assets = set(phase["assets"])
     for key, seconds in phase["steps"].items():
-        out[stage_of(key)] = out.get(stage_of(key), 0.0) + seconds
+        stage = stage_of(key, assets)
+        out[stage] = out.get(stage, 0.0) + seconds
     out["dagster"] = max(0.0, phase["wall"] - sum(phase["steps"].values()))
     return out
 
@@ -141,7 +145,7 @@ def _uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
-def bench_size(size: int, work: Path, months: int, keep: bool) -> dict:
+def bench_size(size: int, work: Path, months: int, keep: bool, skip_headroom: bool) -> dict:
     """Generate one size, run the three phases, return the figures."""
     clients = CLIENTS.get(size, max(5, size // 2000))
     folder = work / f"msp-{size}"
@@ -179,7 +183,10 @@ def bench_size(size: int, work: Path, months: int, keep: bool) -> dict:
     reports = len(list((folder / "published").glob("*/client-*.html")))
     shutil.copytree(held, landing, dirs_exist_ok=True)
     incremental = _phase("incremental", env)
+    headroom = None if skip_headroom else classification_headroom(
+        folder / "warehouse.duckdb", ROOT / "config" / "policy.yaml")
     result = {
+        "headroom": headroom,
         "size": size, "clients": clients, "months": months, "generated": counts,
         "generate_seconds": gen_seconds, "full": full, "full_stages": _stages(full),
         "publish": publish, "client_reports": reports, "incremental": incremental,
@@ -190,6 +197,50 @@ def bench_size(size: int, work: Path, months: int, keep: bool) -> dict:
     if not keep:
         shutil.rmtree(folder, ignore_errors=True)
     return result
+
+
+def classification_headroom(warehouse: Path, policy_file: Path) -> dict[str, float]:
+    """The classifiers' SQL month by month (as the partitions run it) and over all months at once.
+
+    A copy of what a single-run backfill (one SQL pass over a range of months) would buy on the
+    dominant stage: one plan instead of one per month, and inputs big enough for every core.
+    """
+    import duckdb
+
+    from assets.classification import _CLF_INPUTS, prepare_inputs
+    from assets.classify import emergency_sql, scope_hits_sql
+    from policy.config import load_policy
+
+    policy = load_policy(policy_file)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    con.execute("SET TimeZone = 'UTC'")
+    months = [r[0].isoformat() for r in con.execute(
+        "SELECT DISTINCT month FROM staging.tickets ORDER BY month").fetchall()]
+
+    def classify() -> None:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE e AS {emergency_sql(policy)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE s AS {scope_hits_sql(policy, 'e')}")
+
+    def timed(fn) -> tuple[float, float]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        fn()
+        return time.perf_counter() - wall, time.process_time() - cpu
+
+    def by_month() -> None:
+        for month in months:
+            prepare_inputs(con, month)
+            classify()
+
+    def at_once() -> None:
+        for statement in _CLF_INPUTS:  # the asset's own inputs, without the month filter
+            assert "WHERE month = $month" in statement
+            con.execute(statement.replace("WHERE month = $month", ""))
+        classify()
+
+    (w1, c1), (w2, c2) = timed(by_month), timed(at_once)
+    con.close()
+    return {"months": len(months), "by_month_wall": w1, "by_month_cpu": c1,
+            "at_once_wall": w2, "at_once_cpu": c2}
 
 
 def _count(warehouse: Path) -> dict[str, int]:
@@ -236,6 +287,13 @@ def report(results: list[dict]) -> str:
         for a, b in zip(results, results[1:], strict=False):
             lines.append(f"- {a['size']:,} -> {b['size']:,}: x{b['full']['wall'] / a['full']['wall']:.1f}"
                          f" time for x{b['size'] / a['size']:.0f} tickets")
+    for r in results:
+        h = r.get("headroom")
+        if h:
+            lines.append(
+                f"\nClassifiers at {r['size']:,} tickets, {h['months']} months: month by month"
+                f" {h['by_month_wall']:.1f} s wall / {h['by_month_cpu']:.1f} s CPU; all months in one"
+                f" pass {h['at_once_wall']:.1f} s wall / {h['at_once_cpu']:.1f} s CPU.")
     biggest = results[-1]["full_stages"]
     top = max((s for s in biggest if s != "dagster"), key=biggest.get)
     lines.append(f"\nDominant stage at {results[-1]['size']:,} tickets: {top}"
@@ -253,10 +311,20 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temp folder")
     parser.add_argument("--keep", action="store_true", help="keep the generated warehouses")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--skip-headroom", action="store_true",
+                        help="skip timing the classifiers month by month vs all months at once")
+    parser.add_argument("--report", type=Path, default=None,
+                        help="only print the tables of a --json file written earlier")
     parser.add_argument("--child", choices=["full", "publish", "incremental"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child)
+        return
+    if args.report:
+        results = json.loads(args.report.read_text())
+        for r in results:
+            r["full_stages"], r["incremental_stages"] = _stages(r["full"]), _stages(r["incremental"])
+        print(report(results))
         return
     work = args.workdir or Path(tempfile.mkdtemp(prefix="msp-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -264,7 +332,7 @@ def main() -> None:
     for text in args.sizes.split(","):
         size = parse_size(text)
         print(f"== {size:,} tickets ({_uptime()})", flush=True)
-        result = bench_size(size, work, args.months, args.keep)
+        result = bench_size(size, work, args.months, args.keep, args.skip_headroom)
         results.append(result)
         print(f"   full {result['full']['wall']:.1f} s, peak {result['full']['peak_rss_mb']:.0f} MB;"
               f" publish {result['publish']['wall']:.1f} s for {result['client_reports']} reports;"
