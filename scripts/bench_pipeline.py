@@ -268,14 +268,23 @@ def report(results: list[dict]) -> str:
         f"{r['full']['peak_rss_mb']:.0f}" for r in results) + " |")
     lines.append("| publishing latest month (s) | " + " | ".join(
         f"{r['publish']['wall']:.1f}" for r in results) + " |")
-    lines.append("| client reports / s per report | " + " | ".join(
+    lines.append("| publishing CPU seconds | " + " | ".join(
+        f"{r['publish']['cpu']:.1f}" for r in results) + " |")
+    lines.append("| client reports / wall s per report / CPU s per report | " + " | ".join(
         f"{r['client_reports']} / {r['publish']['wall'] / max(1, r['client_reports']):.2f}"
+        f" / {r['publish']['cpu'] / max(1, r['client_reports']):.2f}"
         for r in results) + " |")
     lines.append("| publishing peak RSS (MB) | " + " | ".join(
         f"{r['publish']['peak_rss_mb']:.0f}" for r in results) + " |")
-    lines.append("| incremental month (s) / share of full | " + " | ".join(
+    lines.append("| incremental month: wall s / share of full | " + " | ".join(
         f"{r['incremental']['wall']:.1f} / {r['incremental']['wall'] / r['full']['wall']:.0%}"
         for r in results) + " |")
+    lines.append("| incremental month: CPU s / share of full | " + " | ".join(
+        f"{r['incremental']['cpu']:.1f} / {r['incremental']['cpu'] / r['full']['cpu']:.0%}"
+        for r in results) + " |")
+    lines.append("| load average at start / end | " + " | ".join(
+        f"{r['load_before'].rsplit(':', 1)[-1].split(',')[0].strip()}"
+        f" / {r['load_after'].rsplit(':', 1)[-1].split(',')[0].strip()}" for r in results) + " |")
     lines.append("| tickets (staged facts) / events | " + " | ".join(
         f"{r['marts']['marts.ticket_facts']:,} / {r['marts']['raw.ticket_events']:,}"
         for r in results) + " |")
@@ -286,7 +295,8 @@ def report(results: list[dict]) -> str:
         lines.append("Growth (time ratio / ticket ratio between consecutive sizes):")
         for a, b in zip(results, results[1:], strict=False):
             lines.append(f"- {a['size']:,} -> {b['size']:,}: x{b['full']['wall'] / a['full']['wall']:.1f}"
-                         f" time for x{b['size'] / a['size']:.0f} tickets")
+                         f" wall, x{b['full']['cpu'] / a['full']['cpu']:.1f} CPU"
+                         f" for x{b['size'] / a['size']:.0f} tickets")
     for r in results:
         h = r.get("headroom")
         if h:
