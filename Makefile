@@ -9,6 +9,7 @@ export DAGSTER_HOME ?= $(CURDIR)/$(DATA)/dagster_home
 
 .PHONY: demo test ui lint generate run pull clean-data
 .PHONY: demo test ui lint generate run clean-data servicenow bpic
+.PHONY: demo test ui lint generate run clean-data bench
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -54,6 +55,11 @@ lint: $(STAMP)
 ## Dagster UI on the demo warehouse (runs from `make demo` are listed there).
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml
+
+## Scale benchmark (not a test): synthetic MSPs, stage timings, peak memory; see docs/benchmark.md.
+SIZES ?= 10k,100k,1M
+bench: $(STAMP)
+	$(BIN)/python -m scripts.bench_pipeline --sizes $(SIZES)
 
 clean-data:
 	rm -rf $(DATA)

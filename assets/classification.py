@@ -69,14 +69,23 @@ LEFT JOIN reviewed r ON r.ticket_id = h.ticket_id AND r.scope_id = h.scope_id
 
 def _classify(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: str) -> None:
     prepare_inputs(con, month)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE clf_hits AS {scope_hits_sql(policy)}")
+    # The emergency reading (planned after-hours work excludes emergencies) was computed by
+    # emergency_readings for this month: reuse it rather than match every text a second time.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE clf_emergency AS SELECT ticket_id, qualifies_emergency"
+        " FROM marts.emergency_readings WHERE month = ?",
+        [month],
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE clf_hits AS {scope_hits_sql(policy, 'clf_emergency')}")
 
 
 @dg.asset(
     group_name="marts",
     kinds={"duckdb"},
     partitions_def=monthly_partitions,
-    deps=[staging_tickets, staging_time_entries, staging_review_decisions, business_calendars],
+    # By key: emergency_readings is defined below.
+    deps=[staging_tickets, staging_time_entries, staging_review_decisions, business_calendars,
+          dg.AssetKey("emergency_readings")],
 )
 def scope_hits(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings

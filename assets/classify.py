@@ -117,9 +117,13 @@ class _Matcher:
         if self.interior:  # pseudo-negations ("no one", "not working") are blanked first
             negated += (f" OR regexp_matches(regexp_replace(m, {sql_literal(self.pseudo)}, ' ', 'g'),"
                         f" {sql_literal(self.interior)})")
-        return (f"list_transform(list_filter(regexp_extract_all({column}, {sql_literal(full)}),"
-                f" lambda m: NOT ({negated})),"
-                f" lambda m: trim(replace(regexp_extract(m, {sql_literal(self.core)}), '~', '')))")
+        extract = (f"list_transform(list_filter(regexp_extract_all({column}, {sql_literal(full)}),"
+                   f" lambda m: NOT ({negated})),"
+                   f" lambda m: trim(replace(regexp_extract(m, {sql_literal(self.core)}), '~', '')))")
+        # Most texts match few rules: a plain containment test of the core is far cheaper than
+        # extracting with the optional negation context, and extracts nothing when it fails.
+        return (f"CASE WHEN regexp_matches({column}, {sql_literal(self.core)}) THEN {extract}"
+                f" ELSE CAST([] AS VARCHAR[]) END")
 
 
 class _Compiler:
@@ -192,15 +196,18 @@ def _unnest(items: list[tuple[int, str]], column: str) -> str:
     """SQL unnesting one {rule_id, hits} struct per matcher over `column`."""
     structs = ", ".join(f"{{'rule_id': {i}, 'hits': {expr.replace('__COL__', column)}}}"
                         for i, expr in items)
-    return f"unnest([{structs}], recursive := true)"
+    # Only rules that matched become rows: a row per rule and text would be mostly empty lists.
+    return f"unnest(list_filter([{structs}], lambda s: len(s.hits) > 0), recursive := true)"
 
 
 # --- scope exclusions ---------------------------------------------------------------------------
-def scope_hits_sql(policy: PolicyConfig) -> str:
+def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None) -> str:
     """SQL over clf_tickets and clf_time: one row per scope exclusion hit.
 
     Columns: ticket_id, scope_id, confidence DOUBLE (0..1), evidence VARCHAR. Only hits at or above
-    scope_classification.min_confidence are returned.
+    scope_classification.min_confidence are returned. `emergency` names a relation holding
+    `emergency_sql`'s result for the same tickets (ticket_id, qualifies_emergency), when the caller
+    has it already; otherwise it is computed here.
     """
     c = _Compiler(policy)
     sc = policy.scope_classification
@@ -337,7 +344,7 @@ WITH tickets AS (
                OR t.priority_key IN {_in_list(emergency_values)} AS emergency_work
     FROM tickets t
     LEFT JOIN time_agg a USING (ticket_id)
-    LEFT JOIN ({emergency_sql(policy)}) e USING (ticket_id)
+    LEFT JOIN {emergency or f"({emergency_sql(policy)})"} e USING (ticket_id)
 ), damp AS (
     SELECT h.ticket_id, r.scope_id, exp(sum(ln(r.weight))) AS factor,
            string_agg(r.label || ' "' || array_to_string(list_distinct(h.hits), '", "') || '"', '; ')

@@ -1,0 +1,372 @@
+"""Benchmark: the whole pipeline at 10k, 100k and 1M tickets, per stage, with peak memory.
+
+For each size, scripts.synthetic_msp writes months+1 months of landing files; the last month is
+held back. Then, each in a fresh process running the real Definitions (pipelines/definitions.py)
+on a persistent Dagster instance, as `make run` does:
+
+1. full: ingest_job, then monthly_job without publishing for every month: landing files to
+   checked marts (every blocking asset check, GX suites included, runs);
+2. publish: monthly_reports for the latest month (one HTML report per client, the month index,
+   the finance export);
+3. incremental: the held-back month is delivered; ingest_job and that one month's marts.
+
+Stage seconds come from Dagster's own step statistics; "dagster" is run wall time outside steps.
+Peak RSS is the process's maximum resident set size (getrusage, as /usr/bin/time -v reports it).
+Not a test: run it by hand on a quiet machine, e.g.
+
+    .venv/bin/python -m scripts.bench_pipeline --sizes 10k,100k,1M     # or: make bench
+    .venv/bin/python -m scripts.bench_pipeline --sizes 10k --keep      # keep the warehouses
+"""
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from scripts.synthetic_msp import generate, month_starts, parse_size  # noqa: E402
+
+# Clients per size: the issue's 500 clients at 1M tickets; fewer for smaller providers.
+CLIENTS = {10_000: 25, 100_000: 100, 1_000_000: 500}
+
+# Dagster step keys grouped into pipeline stages, in pipeline order.
+STAGES: list[tuple[str, tuple[str, ...]]] = [
+    ("landing", ("landing_files",)),
+    ("raw", ("raw_",)),
+    ("staging", ("staging_", "business_calendars")),
+    ("classification", ("scope_hits", "emergency_readings")),
+    ("facts", ("ticket_facts",)),
+    ("billing", ("out_of_scope",)),
+    ("marts", ("client_month",)),
+    ("publishing", ("monthly_reports",)),
+]
+
+
+def stage_of(step_key: str, assets: set[str]) -> str:
+    """The stage a step belongs to; asset checks (steps that are not assets) form their own."""
+    if step_key not in assets:
+        return "checks"
+    for stage, prefixes in STAGES:
+        if step_key.startswith(prefixes):
+            return stage
+    return "other"
+
+
+def _peak_rss_mb(usage: resource.struct_rusage) -> float:
+    """This process's peak resident set size (what /usr/bin/time -v reports as maximum RSS).
+
+    Linux's VmHWM, because ru_maxrss survives fork and exec: a child started by a parent that
+    once held more (the generator) would report the parent's peak.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return usage.ru_maxrss / 1024  # kilobytes on Linux
+
+
+# --- child: runs inside a fresh process, prints one JSON line --------------------------------------
+def child(mode: str) -> None:
+    """Run one measured phase through the real Definitions and print its figures as JSON."""
+    import dagster as dg
+
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+    from pipelines import definitions
+    from pipelines.run import _QUIET, months_reported, months_with_tickets
+
+    defs = definitions.defs
+    instance = dg.DagsterInstance.get()
+    monthly = defs.resolve_job_def("monthly_job")
+    # monthly_job without publishing: landing files to checked marts
+    monthly_keys = sorted(k for k in monthly.asset_layer.selected_asset_keys
+                          if k != dg.AssetKey("monthly_reports"))
+    started = time.perf_counter()
+    run_ids = []
+    if mode in ("full", "incremental"):
+        result = defs.resolve_job_def("ingest_job").execute_in_process(
+            instance=instance, run_config=_QUIET)
+        run_ids.append(result.run_id)
+        months = months_with_tickets()
+        if mode == "incremental":
+            months = months[-1:]
+        for month in months:
+            result = monthly.execute_in_process(
+                instance=instance, partition_key=month, run_config=_QUIET,
+                asset_selection=monthly_keys)
+            run_ids.append(result.run_id)
+    else:
+        months = months_reported()[-1:]
+        for month in months:
+            result = monthly.execute_in_process(
+                instance=instance, partition_key=month, run_config=_QUIET,
+                asset_selection=[dg.AssetKey("monthly_reports")])
+            run_ids.append(result.run_id)
+    wall = time.perf_counter() - started
+    steps: dict[str, float] = {}
+    run_seconds = 0.0
+    for run_id in run_ids:
+        stats = instance.get_run_stats(run_id)
+        run_seconds += (stats.end_time or 0) - (stats.start_time or 0)
+        for step in instance.get_run_step_stats(run_id):
+            if step.start_time and step.end_time:
+                steps[step.step_key] = steps.get(step.step_key, 0.0) + step.end_time - step.start_time
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({
+        "mode": mode, "months": len(months), "wall": wall, "run_seconds": run_seconds,
+        "steps": steps,
+        "assets": sorted(k.to_python_identifier() for k in defs.resolve_asset_graph().get_all_asset_keys()),
+        # CPU seconds of this process (all DuckDB threads): less sensitive to a busy machine
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": _peak_rss_mb(usage),
+    }))
+
+
+# --- parent ---------------------------------------------------------------------------------------
+def _phase(mode: str, env: dict[str, str]) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-m", "scripts.bench_pipeline", "--child", mode],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-4000:])
+        raise SystemExit(f"{mode} phase failed (exit {proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _stages(phase: dict) -> dict[str, float]:
+    out: dict[str, float] = {}
+    assets = set(phase["assets"])
+    for key, seconds in phase["steps"].items():
+        stage = stage_of(key, assets)
+        out[stage] = out.get(stage, 0.0) + seconds
+    out["dagster"] = max(0.0, phase["wall"] - sum(phase["steps"].values()))
+    return out
+
+
+def _uptime() -> str:
+    """Machine load when a phase starts (the figures are only comparable on a quiet machine)."""
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+
+
+def bench_size(size: int, work: Path, months: int, keep: bool, skip_headroom: bool) -> dict:
+    """Generate one size, run the three phases, return the figures."""
+    clients = CLIENTS.get(size, max(5, size // 2000))
+    folder = work / f"msp-{size}"
+    shutil.rmtree(folder, ignore_errors=True)
+    generated = folder / "generated"
+    started = time.perf_counter()
+    # months+1 months: the first `months` hold ~size tickets, the last is the incremental month
+    counts = generate(generated, tickets=round(size * (months + 1) / months), clients=clients,
+                      months=months + 1)
+    gen_seconds = time.perf_counter() - started
+    landing, held = folder / "landing", folder / "next_month"
+    shutil.copytree(generated, landing)
+    last = month_starts("2026-10", months + 1)[-1].isoformat()[:7]
+    for path in list(landing.rglob(f"*_{last}*")):
+        target = held / path.relative_to(landing)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(target)
+    shutil.rmtree(generated)
+    home = folder / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "pipelines" / "dagster.yaml", home / "dagster.yaml")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "MSP_LANDING": str(landing),
+        "MSP_WAREHOUSE": str(folder / "warehouse.duckdb"),
+        "MSP_PUBLISHED": str(folder / "published"),
+        "MSP_AS_OF": "2026-11-20T00:00:00+00:00",
+        "MSP_PARTITIONS_START": "2025-01-01",
+    }
+    load_before = _uptime()
+    full = _phase("full", env)
+    marts_rows = _count(folder / "warehouse.duckdb")
+    publish = _phase("publish", env)
+    reports = len(list((folder / "published").glob("*/client-*.html")))
+    shutil.copytree(held, landing, dirs_exist_ok=True)
+    incremental = _phase("incremental", env)
+    headroom = None if skip_headroom else classification_headroom(
+        folder / "warehouse.duckdb", ROOT / "config" / "policy.yaml")
+    result = {
+        "headroom": headroom,
+        "size": size, "clients": clients, "months": months, "generated": counts,
+        "generate_seconds": gen_seconds, "full": full, "full_stages": _stages(full),
+        "publish": publish, "client_reports": reports, "incremental": incremental,
+        "incremental_stages": _stages(incremental), "marts": marts_rows,
+        "warehouse_mb": (folder / "warehouse.duckdb").stat().st_size / 2**20,
+        "load_before": load_before, "load_after": _uptime(),
+    }
+    if not keep:
+        shutil.rmtree(folder, ignore_errors=True)
+    return result
+
+
+def classification_headroom(warehouse: Path, policy_file: Path) -> dict[str, float]:
+    """The classifiers' SQL month by month (as the partitions run it) and over all months at once.
+
+    A copy of what a single-run backfill (one SQL pass over a range of months) would buy on the
+    dominant stage: one plan instead of one per month, and inputs big enough for every core.
+    """
+    import duckdb
+
+    from assets.classification import _CLF_INPUTS, prepare_inputs
+    from assets.classify import emergency_sql, scope_hits_sql
+    from policy.config import load_policy
+
+    policy = load_policy(policy_file)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    con.execute("SET TimeZone = 'UTC'")
+    months = [r[0].isoformat() for r in con.execute(
+        "SELECT DISTINCT month FROM staging.tickets ORDER BY month").fetchall()]
+
+    def classify() -> None:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE e AS {emergency_sql(policy)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE s AS {scope_hits_sql(policy, 'e')}")
+
+    def timed(fn) -> tuple[float, float]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        fn()
+        return time.perf_counter() - wall, time.process_time() - cpu
+
+    def by_month() -> None:
+        for month in months:
+            prepare_inputs(con, month)
+            classify()
+
+    def at_once() -> None:
+        for statement in _CLF_INPUTS:  # the asset's own inputs, without the month filter
+            assert "WHERE month = $month" in statement
+            con.execute(statement.replace("WHERE month = $month", ""))
+        classify()
+
+    (w1, c1), (w2, c2) = timed(by_month), timed(at_once)
+    con.close()
+    return {"months": len(months), "by_month_wall": w1, "by_month_cpu": c1,
+            "at_once_wall": w2, "at_once_cpu": c2}
+
+
+def _count(warehouse: Path) -> dict[str, int]:
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("raw.tickets", "raw.ticket_events", "marts.ticket_facts",
+                          "marts.client_month")}
+
+
+def report(results: list[dict]) -> str:
+    """Markdown tables: stages x sizes, growth, incremental and publishing."""
+    order = [s for s, _ in STAGES if s != "publishing"] + ["checks", "dagster"]
+    head = "| stage (wall s, all months) | " + " | ".join(f"{r['size']:,} tickets" for r in results) + " |"
+    lines = [head, "|" + " --- |" * (len(results) + 1)]
+    for stage in order:
+        lines.append(f"| {stage} | " + " | ".join(
+            f"{r['full_stages'].get(stage, 0):.1f}" for r in results) + " |")
+    lines.append("| **landing to checked marts (wall)** | " + " | ".join(
+        f"**{r['full']['wall']:.1f}**" for r in results) + " |")
+    lines.append("| CPU seconds (user + sys) | " + " | ".join(
+        f"{r['full']['cpu']:.1f}" for r in results) + " |")
+    lines.append("| peak RSS (MB) | " + " | ".join(
+        f"{r['full']['peak_rss_mb']:.0f}" for r in results) + " |")
+    lines.append("| publishing latest month (s) | " + " | ".join(
+        f"{r['publish']['wall']:.1f}" for r in results) + " |")
+    lines.append("| publishing CPU seconds | " + " | ".join(
+        f"{r['publish']['cpu']:.1f}" for r in results) + " |")
+    lines.append("| client reports / wall s per report / CPU s per report | " + " | ".join(
+        f"{r['client_reports']} / {r['publish']['wall'] / max(1, r['client_reports']):.2f}"
+        f" / {r['publish']['cpu'] / max(1, r['client_reports']):.2f}"
+        for r in results) + " |")
+    lines.append("| publishing peak RSS (MB) | " + " | ".join(
+        f"{r['publish']['peak_rss_mb']:.0f}" for r in results) + " |")
+    lines.append("| incremental month: wall s / share of full | " + " | ".join(
+        f"{r['incremental']['wall']:.1f} / {r['incremental']['wall'] / r['full']['wall']:.0%}"
+        for r in results) + " |")
+    lines.append("| incremental month: CPU s / share of full | " + " | ".join(
+        f"{r['incremental']['cpu']:.1f} / {r['incremental']['cpu'] / r['full']['cpu']:.0%}"
+        for r in results) + " |")
+    lines.append("| load average at start / end | " + " | ".join(
+        f"{r['load_before'].rsplit(':', 1)[-1].split(',')[0].strip()}"
+        f" / {r['load_after'].rsplit(':', 1)[-1].split(',')[0].strip()}" for r in results) + " |")
+    lines.append("| tickets (staged facts) / events | " + " | ".join(
+        f"{r['marts']['marts.ticket_facts']:,} / {r['marts']['raw.ticket_events']:,}"
+        for r in results) + " |")
+    lines.append("| warehouse (MB) | " + " | ".join(f"{r['warehouse_mb']:.0f}" for r in results)
+                 + " |")
+    if len(results) > 1:
+        lines.append("")
+        lines.append("Growth (time ratio / ticket ratio between consecutive sizes):")
+        for a, b in zip(results, results[1:], strict=False):
+            lines.append(f"- {a['size']:,} -> {b['size']:,}: x{b['full']['wall'] / a['full']['wall']:.1f}"
+                         f" wall, x{b['full']['cpu'] / a['full']['cpu']:.1f} CPU"
+                         f" for x{b['size'] / a['size']:.0f} tickets")
+    for r in results:
+        h = r.get("headroom")
+        if h:
+            lines.append(
+                f"\nClassifiers at {r['size']:,} tickets, {h['months']} months: month by month"
+                f" {h['by_month_wall']:.1f} s wall / {h['by_month_cpu']:.1f} s CPU; all months in one"
+                f" pass {h['at_once_wall']:.1f} s wall / {h['at_once_cpu']:.1f} s CPU.")
+    biggest = results[-1]["full_stages"]
+    top = max((s for s in biggest if s != "dagster"), key=biggest.get)
+    lines.append(f"\nDominant stage at {results[-1]['size']:,} tickets: {top}"
+                 f" ({biggest[top] / results[-1]['full']['wall']:.0%} of the run).")
+    steps = results[-1]["full"]["steps"]
+    lines.append("Slowest steps: " + ", ".join(
+        f"{k} {v:.1f} s" for k, v in sorted(steps.items(), key=lambda kv: -kv[1])[:6]))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10k,100k,1M", help="comma-separated ticket counts")
+    parser.add_argument("--months", type=int, default=12, help="months in the full run")
+    parser.add_argument("--workdir", type=Path, default=None, help="default: a temp folder")
+    parser.add_argument("--keep", action="store_true", help="keep the generated warehouses")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--skip-headroom", action="store_true",
+                        help="skip timing the classifiers month by month vs all months at once")
+    parser.add_argument("--report", type=Path, default=None,
+                        help="only print the tables of a --json file written earlier")
+    parser.add_argument("--child", choices=["full", "publish", "incremental"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+    if args.report:
+        results = json.loads(args.report.read_text())
+        for r in results:
+            r["full_stages"], r["incremental_stages"] = _stages(r["full"]), _stages(r["incremental"])
+        print(report(results))
+        return
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="msp-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    results = []
+    for text in args.sizes.split(","):
+        size = parse_size(text)
+        print(f"== {size:,} tickets ({_uptime()})", flush=True)
+        result = bench_size(size, work, args.months, args.keep, args.skip_headroom)
+        results.append(result)
+        print(f"   full {result['full']['wall']:.1f} s, peak {result['full']['peak_rss_mb']:.0f} MB;"
+              f" publish {result['publish']['wall']:.1f} s for {result['client_reports']} reports;"
+              f" incremental {result['incremental']['wall']:.1f} s", flush=True)
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2))
+    print()
+    print(report(results))
+
+
+if __name__ == "__main__":
+    main()
