@@ -20,7 +20,7 @@ WITH billable_hits AS (
     SELECT * FROM marts.scope_hits WHERE month = $month AND billable
 ), per_ticket AS (
     SELECT ticket_id,
-           arg_max(scope_id, confidence) AS primary_category,
+           arg_max(scope_id, (confidence, scope_id)) AS primary_category,
            list(scope_id ORDER BY confidence DESC, scope_id) AS scope_categories,
            string_agg(scope_id || ': ' || evidence, ' | ' ORDER BY confidence DESC, scope_id)
                AS evidence,

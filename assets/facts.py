@@ -132,8 +132,8 @@ SELECT * REPLACE (
     CASE WHEN NOT coalesce(qualifies_emergency, false) AND bool_or(qualifies_emergency) OVER unit
          THEN max(emergency_confidence) OVER unit ELSE emergency_confidence END AS emergency_confidence,
     CASE WHEN NOT coalesce(qualifies_emergency, false) AND bool_or(qualifies_emergency) OVER unit
-         THEN 'same interruption as ' || arg_max(ticket_id, emergency_confidence) OVER unit
-              || ': ' || arg_max(emergency_evidence, emergency_confidence) OVER unit
+         THEN 'same interruption as ' || arg_max(ticket_id, (emergency_confidence, ticket_id)) OVER unit
+              || ': ' || arg_max(emergency_evidence, (emergency_confidence, ticket_id)) OVER unit
          ELSE emergency_evidence END AS emergency_evidence
 )
 FROM facts

@@ -91,8 +91,9 @@ WITH window_days AS (
     FROM marts.ticket_facts WHERE month = $month AND NOT is_provider_initiated
     GROUP BY client_id
 ), oos AS (
-    SELECT client_id, count(DISTINCT ticket_id) AS tickets, sum(billable_hours) AS hours,
-           sum(amount) AS amount
+    -- Rounded: a parallel float sum differs in its last digits from run to run.
+    SELECT client_id, count(DISTINCT ticket_id) AS tickets, round(sum(billable_hours), 6) AS hours,
+           round(sum(amount), 6) AS amount
     FROM marts.out_of_scope WHERE month = $month GROUP BY client_id
 ), current AS (
     SELECT m.*, m.standard_units / m.seats AS units_per_seat, p.limit_per_seat,
