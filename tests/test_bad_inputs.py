@@ -79,16 +79,16 @@ def catalogue(tmp_path_factory):
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
-    checks = {
-        (e.asset_check_evaluation_data.asset_check_key.name): e.asset_check_evaluation_data.passed
-        for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
-    }
+    evaluations = [e.asset_check_evaluation_data for e in result.all_events
+                   if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    checks = {c.asset_check_key.name: c.passed for c in evaluations}
+    severities = {c.asset_check_key.name: c.severity for c in evaluations}
 
     def query(sql: str, params: list | None = None) -> list[tuple]:
         with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
             return con.execute(sql, params or []).fetchall()
 
-    yield {"result": result, "checks": checks, "query": query,
+    yield {"result": result, "checks": checks, "severities": severities, "query": query,
            "warehouse": root / "warehouse.duckdb"}
     mp.undo()
 
@@ -185,7 +185,12 @@ def test_every_delivered_file_reconciles(catalogue):
     assert pending == [("tickets/tickets_2026-02.csv",), ("tickets/tickets_2026-03.csv",)]
     assert query("SELECT count(*) FROM quality.file_reconciliation WHERE unaccounted <> 0") == [(0,)]
     failed = {name for name, passed in catalogue["checks"].items() if not passed}
-    assert not failed
+    # The great-expectations suites see the catalogue's damage and warn about it, naming each
+    # kind; nothing that would block publishing fails, because the damage is quarantined.
+    assert failed == {"raw_clients_timezones_valid", "raw_tickets_client_known",
+                      "raw_tickets_timestamps_readable", "raw_tickets_values_in_sets",
+                      "staging_ticket_events_response_order"}
+    assert {catalogue["severities"][name] for name in failed} == {dg.AssetCheckSeverity.WARN}
     assert {"tickets_files_reconcile", "ticket_events_files_reconcile",
             "time_entries_files_reconcile", "clients_files_reconcile"} <= set(catalogue["checks"])
 

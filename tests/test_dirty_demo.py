@@ -79,7 +79,7 @@ def test_quarantine_is_exactly_what_was_damaged(dirty):
         "status"].tolist() == ["duplicate"]
 
 
-def test_every_file_reconciles_and_every_check_passed(dirty):
+def test_every_file_reconciles_and_no_blocking_check_fails(dirty):
     recon = dirty["query"]("SELECT * FROM quality.file_reconciliation")
     assert recon["reconciles"].all(), recon[~recon["reconciles"]].to_dict("records")
     totals = recon[["delivered", "accepted", "quarantined", "superseded"]].sum()
@@ -87,7 +87,12 @@ def test_every_file_reconciles_and_every_check_passed(dirty):
     assert totals["quarantined"] == (dirty["truth"]["outcome"] == "quarantined").sum()
     checks = [e.asset_check_evaluation_data for r in dirty["results"] for e in r.all_events
               if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    assert checks and all(c.passed for c in checks)
+    # Blocking checks pass (the damage is quarantined, so the month publishes); the suites that
+    # look at what was delivered warn about it.
+    failed = [c for c in checks if not c.passed]
+    assert checks and failed
+    assert all(c.severity == dg.AssetCheckSeverity.WARN for c in failed), failed
+    assert all(c.passed for c in checks if c.asset_check_key.name.endswith("_files_reconcile"))
     print("reconciliation totals:", totals.to_dict())
 
 
