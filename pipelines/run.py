@@ -6,6 +6,7 @@ import re
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -19,7 +20,11 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 def _instance() -> dg.DagsterInstance:
     # With DAGSTER_HOME set (make demo, make ui) runs are recorded where the UI shows them.
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        return dg.DagsterInstance.ephemeral()
+    Path(home).mkdir(parents=True, exist_ok=True)  # a fresh clone has no instance folder yet
+    return dg.DagsterInstance.get()
 
 
 def months_with_tickets() -> list[str]:

@@ -17,6 +17,8 @@ def msp_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
         "published": tmp_path / "published",
     }
     env["landing"].mkdir()
+    # `make test` exports the demo's DAGSTER_HOME: tests record their runs in throw-away instances.
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
     monkeypatch.setenv("MSP_WAREHOUSE", str(env["warehouse"]))
     monkeypatch.setenv("MSP_LANDING", str(env["landing"]))
     monkeypatch.setenv("MSP_PUBLISHED", str(env["published"]))
