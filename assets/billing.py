@@ -4,13 +4,21 @@ import time
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
+from duckdb import DuckDBPyConnection
 
 from assets.classification import scope_hits
 from assets.facts import ticket_facts
-from assets.partitions import monthly_partitions
+from assets.partitions import (
+    MonthResult,
+    check_each_month,
+    for_each_month,
+    monthly_partitions,
+    run_metadata,
+    single_run,
+)
 from assets.resources import PipelineSettings
 from assets.staging import register_policy
-from assets.warehouse import ensure_warehouse, replace_month
+from assets.warehouse import replace_month
 
 # Amount = billable hours logged on the ticket x the rate: the contract's own hourly rate, else the
 # rate card's rate for the ticket's primary (most confident) billable category, else its default.
@@ -83,31 +91,33 @@ FROM lines
     group_name="marts",
     kinds={"duckdb"},
     partitions_def=monthly_partitions,
+    backfill_policy=single_run,
     deps=[scope_hits, ticket_facts],
 )
 def out_of_scope(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
     """Billable out-of-scope tickets of the month with evidence, hours, rate and amount."""
-    month = context.partition_key
     policy = settings.policy()
-    params = {"month": month, "default_rate": policy.rate_card.default_hourly_rate,
+    params = {"default_rate": policy.rate_card.default_hourly_rate,
               "after_hours_rate": policy.rate_card.after_hours_emergency, "currency": policy.currency}
-    started = time.perf_counter()
-    with duckdb.get_connection() as con:
-        ensure_warehouse(con)
+
+    def build(con: DuckDBPyConnection, month: str) -> MonthResult:
+        started = time.perf_counter()
         register_policy(con, policy)
-        replace_month(con, "marts.out_of_scope", month, _OUT_OF_SCOPE, params)
+        replace_month(con, "marts.out_of_scope", month, _OUT_OF_SCOPE, {"month": month, **params})
         rows, hours, amount = con.execute(
             "SELECT count(*), sum(billable_hours), sum(amount) FROM marts.out_of_scope WHERE month = ?",
             [month],
         ).fetchone()
-    context.log.info(f"{rows} billable lines, {float(hours or 0):.1f} h, {float(amount or 0):.2f}"
-                     f" {policy.currency} for {month[:7]} in {time.perf_counter() - started:.1f} s")
-    return dg.MaterializeResult(
-        metadata={"row_count": rows, "billable_hours": float(hours or 0),
-                  "amount": float(amount or 0), "currency": policy.currency}
-    )
+        return MonthResult(
+            {"row_count": rows, "billable_hours": float(hours or 0), "amount": float(amount or 0)},
+            f"{rows} billable lines, {float(hours or 0):.1f} h, {float(amount or 0):.2f}"
+            f" {policy.currency} for {month[:7]} in {time.perf_counter() - started:.1f} s",
+        )
+
+    results = for_each_month(context, duckdb, build)
+    return dg.MaterializeResult(metadata=run_metadata(results, currency=policy.currency))
 
 
 @dg.asset_check(asset=out_of_scope, blocking=True, partitions_def=monthly_partitions)
@@ -115,16 +125,19 @@ def out_of_scope_amounts(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 ) -> dg.AssetCheckResult:
     """Every amount is hours x rate, and every line is a ticket flagged billable in the facts."""
-    with duckdb.get_connection() as con:
+
+    def check(con: DuckDBPyConnection, month: str) -> dg.AssetCheckResult:
         wrong, orphan = con.execute(
             """SELECT count(*) FILTER (WHERE abs(amount - round(billable_hours * hourly_rate, 2)) > 0.005),
                       count(*) FILTER (WHERE ticket_id NOT IN (
                           SELECT ticket_id FROM marts.ticket_facts
                           WHERE month = $m AND (billable_out_of_scope OR after_hours_emergency_billable)))
                FROM marts.out_of_scope WHERE month = $m""",
-            {"m": context.partition_key},
+            {"m": month},
         ).fetchone()
-    return dg.AssetCheckResult(
-        passed=wrong == 0 and orphan == 0,
-        metadata={"amount_mismatches": wrong, "lines_not_flagged_in_facts": orphan},
-    )
+        return dg.AssetCheckResult(
+            passed=wrong == 0 and orphan == 0,
+            metadata={"amount_mismatches": wrong, "lines_not_flagged_in_facts": orphan},
+        )
+
+    return check_each_month(context, duckdb, check)

@@ -5,17 +5,18 @@ import time
 import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
+from duckdb import DuckDBPyConnection
 
 from assets.calendars import business_calendars
 from assets.classify import emergency_sql, scope_hits_sql
-from assets.partitions import monthly_partitions
+from assets.partitions import MonthResult, for_each_month, monthly_partitions, run_metadata, single_run
 from assets.resources import PipelineSettings
 from assets.staging import (
     staging_review_decisions,
     staging_tickets,
     staging_time_entries,
 )
-from assets.warehouse import ensure_warehouse, replace_month
+from assets.warehouse import replace_month
 from policy.config import PolicyConfig
 
 # The classifiers read two relations: the month's tickets and their time entries (each entry is
@@ -83,6 +84,7 @@ def _classify(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: str) 
     group_name="marts",
     kinds={"duckdb"},
     partitions_def=monthly_partitions,
+    backfill_policy=single_run,
     # By key: emergency_readings is defined below.
     deps=[staging_tickets, staging_time_entries, staging_review_decisions, business_calendars,
           dg.AssetKey("emergency_readings")],
@@ -91,13 +93,11 @@ def scope_hits(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
     """Scope-exclusion hits per ticket with confidence and evidence (automated), review and contract."""
-    month = context.partition_key
     policy = settings.policy()
-    started = time.perf_counter()
-    with duckdb.get_connection() as con:
-        ensure_warehouse(con)
+
+    def classify(con: DuckDBPyConnection, month: str) -> MonthResult:
+        started = time.perf_counter()
         _classify(con, policy, month)
-        context.log.info(f"classified {month[:7]} in {time.perf_counter() - started:.1f} s")
         replace_month(con, "marts.scope_hits", month, _SCOPE_HITS, {"month": month})
         rows, tickets, billable, reviewed = con.execute(
             """SELECT count(*), count(DISTINCT ticket_id), count(*) FILTER (WHERE billable),
@@ -105,29 +105,31 @@ def scope_hits(
                FROM marts.scope_hits WHERE month = ?""",
             [month],
         ).fetchone()
-    context.log.info(f"{rows} scope hits on {tickets} tickets ({billable} billable) for {month[:7]}"
-                     f" in {time.perf_counter() - started:.1f} s")
-    return dg.MaterializeResult(
-        metadata={"row_count": rows, "tickets_with_hits": tickets, "billable_hits": billable,
-                  "reviewed_hits": reviewed}
-    )
+        return MonthResult(
+            {"row_count": rows, "tickets_with_hits": tickets, "billable_hits": billable,
+             "reviewed_hits": reviewed},
+            f"{rows} scope hits on {tickets} tickets ({billable} billable) for {month[:7]}"
+            f" in {time.perf_counter() - started:.1f} s",
+        )
+
+    return dg.MaterializeResult(metadata=run_metadata(for_each_month(context, duckdb, classify)))
 
 
 @dg.asset(
     group_name="marts",
     kinds={"duckdb"},
     partitions_def=monthly_partitions,
+    backfill_policy=single_run,
     deps=[staging_tickets],
 )
 def emergency_readings(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
     """The policy's reading of each ticket as an emergency or not, with confidence and evidence."""
-    month = context.partition_key
     policy = settings.policy()
-    started = time.perf_counter()
-    with duckdb.get_connection() as con:
-        ensure_warehouse(con)
+
+    def read(con: DuckDBPyConnection, month: str) -> MonthResult:
+        started = time.perf_counter()
         con.execute(_CLF_INPUTS[0], {"month": month})
         replace_month(
             con, "marts.emergency_readings", month,
@@ -139,6 +141,10 @@ def emergency_readings(
             " FROM marts.emergency_readings WHERE month = ?",
             [month],
         ).fetchone()
-    context.log.info(f"{rows} emergency readings ({qualifies} qualify) for {month[:7]}"
-                     f" in {time.perf_counter() - started:.1f} s")
-    return dg.MaterializeResult(metadata={"row_count": rows, "qualifies_emergency": qualifies})
+        return MonthResult(
+            {"row_count": rows, "qualifies_emergency": qualifies},
+            f"{rows} emergency readings ({qualifies} qualify) for {month[:7]}"
+            f" in {time.perf_counter() - started:.1f} s",
+        )
+
+    return dg.MaterializeResult(metadata=run_metadata(for_each_month(context, duckdb, read)))

@@ -188,6 +188,21 @@ def _values(rows: list[tuple[object, ...]], alias: str, columns: str) -> str:
     return f"(VALUES {body}) AS {alias}({columns})"
 
 
+# A ticket's own text: subject and description as one document.
+_TICKET_TEXT = f"coalesce(subject, '') || {_SENTENCE} || coalesce(description, '')"
+
+
+def _per_distinct(relation: str, column: str, normalised: str, matches: str) -> str:
+    """SQL matching each distinct text of `relation.column` once, to be joined back on `column`.
+
+    Texts repeat (monitoring alerts, templated requests, stock time-entry notes): matching every
+    distinct text once costs what the texts are worth, not what the tickets are.
+    Columns: `column`, txt (the normalised text) and those of `matches` (SQL over txt).
+    """
+    return f"""SELECT {column}, txt, {matches}
+    FROM (SELECT {column}, {normalised} AS txt FROM (SELECT DISTINCT {column} FROM {relation}))"""
+
+
 def _in_list(values: list[str]) -> str:
     return "(" + ", ".join(sql_literal(v) for v in values) + ")"
 
@@ -304,22 +319,24 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None) -> str:
     min_conf = sc.min_confidence
     return f"""
 WITH tickets AS (
-    SELECT ticket_id,
-           {c.normalise(f"coalesce(subject, '') || {_SENTENCE} || coalesce(description, '')")} AS txt,
-           {c.normalise('category')} AS cat,
+    SELECT ticket_id, {_TICKET_TEXT} AS raw_txt, coalesce(category, '') AS raw_cat,
            lower(trim(coalesce(priority, ''))) AS priority_key
     FROM clf_tickets
 ), notes AS (
-    SELECT ticket_id, {c.normalise(f"string_agg(note, {_SENTENCE})")} AS txt
+    SELECT ticket_id, string_agg(note, {_SENTENCE}) AS raw_txt
     FROM clf_time WHERE trim(coalesce(note, '')) <> '' GROUP BY ticket_id
 ), docs AS (
-    SELECT ticket_id, 'text' AS src, txt FROM tickets
-    UNION ALL SELECT ticket_id, 'time-entry notes', txt FROM notes
+    SELECT ticket_id, 'text' AS src, raw_txt FROM tickets
+    UNION ALL SELECT ticket_id, 'time-entry notes', raw_txt FROM notes
+), text_hits AS (
+    {_per_distinct('docs', 'raw_txt', c.normalise('raw_txt'), _unnest(text_rules, 'txt'))}
+), category_hits AS (
+    {_per_distinct('tickets', 'raw_cat', c.normalise('raw_cat'), _unnest(category_rules, 'txt'))}
 ), matched AS (
-    SELECT ticket_id, src, {_unnest(text_rules, 'txt')} FROM docs
+    SELECT d.ticket_id, d.src, h.rule_id, h.hits FROM docs d JOIN text_hits h USING (raw_txt)
     UNION ALL
-    SELECT ticket_id, 'category "' || cat || '"' AS src, {_unnest(category_rules, 'cat')}
-    FROM tickets WHERE cat <> ''
+    SELECT t.ticket_id, 'category "' || h.txt || '"' AS src, h.rule_id, h.hits
+    FROM tickets t JOIN category_hits h USING (raw_cat) WHERE h.txt <> ''
 ), time_agg AS (
     SELECT ticket_id,
            sum(minutes) AS total_min,
@@ -427,11 +444,12 @@ def emergency_sql(policy: PolicyConfig) -> str:
     confidence = criteria_conf[0] if len(criteria_conf) == 1 else f"greatest({', '.join(criteria_conf)})"
     return f"""
 WITH t AS (
-    SELECT ticket_id, affected_users,
-           {c.normalise(f"coalesce(subject, '') || {_SENTENCE} || coalesce(description, '')")} AS txt
-    FROM clf_tickets
+    SELECT ticket_id, affected_users, {_TICKET_TEXT} AS raw_txt FROM clf_tickets
+), text_hits AS (
+    {_per_distinct('t', 'raw_txt', c.normalise('raw_txt'), ', '.join(columns))}
 ), m AS (
-    SELECT ticket_id, affected_users, {', '.join(columns)} FROM t
+    SELECT t.ticket_id, t.affected_users, h.* EXCLUDE (raw_txt, txt)
+    FROM t JOIN text_hits h USING (raw_txt)
 ), s AS (
     SELECT ticket_id, ({confidence})::DOUBLE AS confidence,
            concat_ws('; ', {', '.join(evidence_parts)}) AS evidence

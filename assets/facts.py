@@ -6,10 +6,18 @@ import time
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
+from duckdb import DuckDBPyConnection
 
 from assets.calendars import business_calendars
 from assets.classification import emergency_readings, scope_hits
-from assets.partitions import monthly_partitions
+from assets.partitions import (
+    MonthResult,
+    check_each_month,
+    for_each_month,
+    monthly_partitions,
+    run_metadata,
+    single_run,
+)
 from assets.resources import PipelineSettings
 from assets.sla import build_ticket_response
 from assets.staging import (
@@ -19,7 +27,7 @@ from assets.staging import (
     staging_tickets,
     staging_time_entries,
 )
-from assets.warehouse import ensure_warehouse, replace_month
+from assets.warehouse import replace_month
 from policy.config import PolicyConfig
 
 
@@ -145,6 +153,7 @@ WINDOW unit AS (PARTITION BY unit_id)
     group_name="marts",
     kinds={"duckdb"},
     partitions_def=monthly_partitions,
+    backfill_policy=single_run,
     deps=[
         staging_tickets,
         staging_ticket_events,
@@ -159,23 +168,22 @@ def ticket_facts(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
     """One row per ticket of the month: ticket unit, standard or not, and time logged."""
-    month = context.partition_key
     policy = settings.policy()
-    params = {
-        "month": month,
+    as_of = settings.as_of_timestamp()
+    settings_params = {
         "pattern": interruption_pattern(policy),
         "gap": policy.ticket_unit.interruption_gap_minutes,
         "min_requesters": policy.ticket_unit.interruption_min_requesters,
         "link_by_parent": policy.ticket_unit.link_by_parent,
         "policy_version": policy.version,
     }
-    started = time.perf_counter()
-    with duckdb.get_connection() as con:
-        ensure_warehouse(con)
+
+    def build(con: DuckDBPyConnection, month: str) -> MonthResult:
+        started = time.perf_counter()
         register_policy(con, policy)
-        build_ticket_response(con, policy, month, settings.as_of_timestamp())
-        context.log.info(f"response clocks for {month[:7]} in {time.perf_counter() - started:.1f} s")
-        replace_month(con, "marts.ticket_facts", month, _TICKET_FACTS, params)
+        build_ticket_response(con, policy, month, as_of)
+        replace_month(con, "marts.ticket_facts", month, _TICKET_FACTS,
+                      {"month": month, **settings_params})
         rows, units, grouped, met, breached, pending = con.execute(
             """SELECT count(*), count(DISTINCT unit_id) FILTER (WHERE is_standard),
                       count(*) FILTER (WHERE unit_rule IN ('parent', 'interruption')),
@@ -185,13 +193,15 @@ def ticket_facts(
                FROM marts.ticket_facts WHERE month = ?""",
             [month],
         ).fetchone()
-    context.log.info(f"{rows} ticket facts, {units} standard units for {month[:7]}"
-                     f" in {time.perf_counter() - started:.1f} s")
-    return dg.MaterializeResult(
-        metadata={"row_count": rows, "standard_units": units, "tickets_grouped_into_units": grouped,
-                  "response_met": met, "response_breached": breached, "response_pending": pending,
-                  "policy_version": policy.version}
-    )
+        return MonthResult(
+            {"row_count": rows, "standard_units": units, "tickets_grouped_into_units": grouped,
+             "response_met": met, "response_breached": breached, "response_pending": pending},
+            f"{rows} ticket facts, {units} standard units for {month[:7]}"
+            f" in {time.perf_counter() - started:.1f} s",
+        )
+
+    results = for_each_month(context, duckdb, build)
+    return dg.MaterializeResult(metadata=run_metadata(results, policy_version=policy.version))
 
 
 @dg.asset_check(asset=ticket_facts, blocking=True, partitions_def=monthly_partitions)
@@ -199,15 +209,18 @@ def ticket_facts_one_row_per_ticket(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 ) -> dg.AssetCheckResult:
     """Exactly one fact row per staged ticket of the month."""
-    with duckdb.get_connection() as con:
+
+    def check(con: DuckDBPyConnection, month: str) -> dg.AssetCheckResult:
         staged, facts, distinct = con.execute(
             """SELECT (SELECT count(*) FROM staging.tickets WHERE month = $m),
                       (SELECT count(*) FROM marts.ticket_facts WHERE month = $m),
                       (SELECT count(DISTINCT ticket_id) FROM marts.ticket_facts WHERE month = $m)""",
-            {"m": context.partition_key},
+            {"m": month},
         ).fetchone()
-    return dg.AssetCheckResult(
-        passed=staged == facts == distinct,
-        metadata={"staged_tickets": staged, "fact_rows": facts, "distinct_ticket_ids": distinct},
-    )
+        return dg.AssetCheckResult(
+            passed=staged == facts == distinct,
+            metadata={"staged_tickets": staged, "fact_rows": facts, "distinct_ticket_ids": distinct},
+        )
+
+    return check_each_month(context, duckdb, check)
 

@@ -5,13 +5,14 @@ import time
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
+from duckdb import DuckDBPyConnection
 
 from assets.billing import out_of_scope
 from assets.facts import ticket_facts
-from assets.partitions import monthly_partitions
+from assets.partitions import MonthResult, for_each_month, monthly_partitions, run_metadata, single_run
 from assets.resources import PipelineSettings
 from assets.staging import register_policy, staging_clients
-from assets.warehouse import ensure_warehouse, replace_month
+from assets.warehouse import replace_month
 
 # Seats in force: contracts are effective-dated, so a month's seats are the seat-days in force
 # divided by the days of the month (a change on the 15th counts half). The plan is the one in force
@@ -146,6 +147,7 @@ WHERE EXISTS (SELECT 1 FROM marts.ticket_facts WHERE month = $month)
     group_name="marts",
     kinds={"duckdb"},
     partitions_def=monthly_partitions,
+    backfill_policy=single_run,
     deps=[
         dg.AssetDep(
             ticket_facts,
@@ -161,19 +163,17 @@ def client_month(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
     """One row per client and month: tickets, standard units, seats and fair-use status."""
-    month = context.partition_key
     policy = settings.policy()
     params = {
-        "month": month,
         "rolling": policy.fair_use.rolling_months,
         "watch_ratio": policy.fair_use.watch_ratio,
         "policy_version": policy.version,
     }
-    started = time.perf_counter()
-    with duckdb.get_connection() as con:
-        ensure_warehouse(con)
+
+    def build(con: DuckDBPyConnection, month: str) -> MonthResult:
+        started = time.perf_counter()
         register_policy(con, policy)
-        replace_month(con, "marts.client_month", month, _CLIENT_MONTH, params)
+        replace_month(con, "marts.client_month", month, _CLIENT_MONTH, {"month": month, **params})
         stats = con.execute(
             """SELECT count(*), sum(standard_units),
                       count(*) FILTER (WHERE fair_use_status = 'over'),
@@ -181,16 +181,14 @@ def client_month(
                FROM marts.client_month WHERE month = ?""",
             [month],
         ).fetchone()
-    context.log.info(f"{stats[0]} client rows for {month[:7]} in {time.perf_counter() - started:.1f} s")
-    return dg.MaterializeResult(
-        metadata={
-            "row_count": stats[0],
-            "standard_units": int(stats[1] or 0),
-            "clients_over": stats[2],
-            "clients_watch": stats[3],
-            "policy_version": policy.version,
-        }
-    )
+        return MonthResult(
+            {"row_count": stats[0], "standard_units": int(stats[1] or 0),
+             "clients_over": stats[2], "clients_watch": stats[3]},
+            f"{stats[0]} client rows for {month[:7]} in {time.perf_counter() - started:.1f} s",
+        )
+
+    results = for_each_month(context, duckdb, build)
+    return dg.MaterializeResult(metadata=run_metadata(results, policy_version=policy.version))
 
 
 _DRIVERS = """
@@ -220,21 +218,25 @@ FROM ranked WHERE rank <= $top
 
 
 @dg.asset(
-    group_name="marts", kinds={"duckdb"}, partitions_def=monthly_partitions, deps=[ticket_facts]
+    group_name="marts",
+    kinds={"duckdb"},
+    partitions_def=monthly_partitions,
+    backfill_policy=single_run,
+    deps=[ticket_facts],
 )
 def client_month_drivers(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
     """What drives each client's volume: top categories and busiest requesters of the month."""
-    month = context.partition_key
-    with duckdb.get_connection() as con:
-        ensure_warehouse(con)
+
+    def build(con: DuckDBPyConnection, month: str) -> MonthResult:
         replace_month(con, "marts.client_month_drivers", month, _DRIVERS, {"month": month, "top": 5})
         rows = con.execute(
             "SELECT count(*) FROM marts.client_month_drivers WHERE month = ?", [month]
         ).fetchone()[0]
-    context.log.info(f"{rows} driver rows for {month[:7]}")
-    return dg.MaterializeResult(metadata={"row_count": rows})
+        return MonthResult({"row_count": rows}, f"{rows} driver rows for {month[:7]}")
+
+    return dg.MaterializeResult(metadata=run_metadata(for_each_month(context, duckdb, build)))
 
 
 _CLIENT_MONTH_SLA = """
@@ -256,22 +258,27 @@ GROUP BY ALL
 
 
 @dg.asset(
-    group_name="marts", kinds={"duckdb"}, partitions_def=monthly_partitions, deps=[ticket_facts]
+    group_name="marts",
+    kinds={"duckdb"},
+    partitions_def=monthly_partitions,
+    backfill_policy=single_run,
+    deps=[ticket_facts],
 )
 def client_month_sla(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
     """Response-time compliance per client, month and target priority, with p50/p90 minutes."""
-    month = context.partition_key
-    with duckdb.get_connection() as con:
-        ensure_warehouse(con)
+
+    def build(con: DuckDBPyConnection, month: str) -> MonthResult:
         replace_month(con, "marts.client_month_sla", month, _CLIENT_MONTH_SLA, {"month": month})
         rows, tickets, met = con.execute(
             "SELECT count(*), sum(sla_tickets), sum(sla_met) FROM marts.client_month_sla"
             " WHERE month = ?",
             [month],
         ).fetchone()
-    context.log.info(f"{rows} SLA rows ({int(tickets or 0)} tickets with a verdict) for {month[:7]}")
-    return dg.MaterializeResult(
-        metadata={"row_count": rows, "sla_tickets": int(tickets or 0), "sla_met": int(met or 0)}
-    )
+        return MonthResult(
+            {"row_count": rows, "sla_tickets": int(tickets or 0), "sla_met": int(met or 0)},
+            f"{rows} SLA rows ({int(tickets or 0)} tickets with a verdict) for {month[:7]}",
+        )
+
+    return dg.MaterializeResult(metadata=run_metadata(for_each_month(context, duckdb, build)))

@@ -1,12 +1,137 @@
-"""Monthly partitions: a ticket belongs to the month it was created in, in its client's zone."""
+"""Monthly partitions: a ticket belongs to the month it was created in, in its client's zone.
+
+A run covers one month or a contiguous range of months (a backfill is a single run). A month stays
+the unit of every write (delete-then-insert of its rows), so a run over a range gives the marts a
+run per month would, and each monthly asset works through the range's months itself.
+"""
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
 
 import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
 
+from assets.warehouse import ensure_warehouse, prepare_session
 from policy.paths import partitions_start
 
 monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=partitions_start())
 
+# One run for a backfill of any length: the Dagster overhead of a step (and of opening the
+# warehouse) is paid once per asset, not once per asset and month.
+single_run = dg.BackfillPolicy.single_run()
 
-def month_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> str:
-    """The partition's month as an ISO date string (first of month)."""
-    return context.partition_key
+
+def month_workers() -> int:
+    """How many months a step computes at once (MSP_MONTH_WORKERS; default: the machine's cores).
+
+    A month of even a large provider fits in one DuckDB row group, and DuckDB parallelises a
+    statement by row group: one month keeps one core busy, so months run side by side, each on
+    its own connection to the same database (DuckDB allows concurrent writers of different rows).
+    """
+    value = os.environ.get("MSP_MONTH_WORKERS", "")
+    return max(1, int(value)) if value.strip() else os.cpu_count() or 1
+
+
+@dataclass
+class MonthResult:
+    """What one month of a step produced: figures for the metadata and a line for the log."""
+
+    metadata: dict[str, Any] = field(default_factory=dict)
+    summary: str = ""
+
+
+def for_each_month(
+    context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
+    duckdb_resource: DuckDBResource,
+    work: Callable[[duckdb.DuckDBPyConnection, str], MonthResult],
+    *,
+    concurrent: bool = True,
+) -> dict[str, MonthResult]:
+    """Run `work(con, month)` for every month of the run, in month order of the result.
+
+    `concurrent=False` for steps whose months read or delete each other's rows. The warehouse
+    schema is ensured once, on one connection, before any month starts: DDL from two connections
+    at once would conflict. Log lines are written from this thread, after the months finish.
+    """
+    months = list(context.partition_keys)
+    with duckdb_resource.get_connection() as con:
+        ensure_warehouse(con)
+
+    def one(month: str) -> MonthResult:
+        with duckdb_resource.get_connection() as con:
+            prepare_session(con)
+            try:
+                return work(con, month)
+            except Exception as exc:
+                exc.add_note(f"while computing month {month[:7]}")
+                raise
+
+    workers = min(month_workers(), len(months)) if concurrent else 1
+    if workers <= 1:
+        results = {month: one(month) for month in months}
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="month") as pool:
+            futures = {month: pool.submit(one, month) for month in months}
+            results = {month: future.result() for month, future in futures.items()}
+    for result in results.values():
+        if result.summary:
+            context.log.info(result.summary)
+    return results
+
+
+def run_metadata(results: dict[str, MonthResult], **fixed: Any) -> dict[str, Any]:
+    """Metadata of a run: figures summed and lists joined over its months, and which months."""
+    totals: dict[str, Any] = {}
+    for result in results.values():
+        for key, value in result.metadata.items():
+            if isinstance(value, list):
+                totals[key] = [*totals.get(key, []), *value]
+            elif isinstance(value, bool) or not isinstance(value, int | float):
+                totals[key] = value  # a path or a label: the last month's
+            else:
+                totals[key] = totals.get(key, 0) + value
+    totals = {k: dg.MetadataValue.json(v) if isinstance(v, list) else v for k, v in totals.items()}
+    if len(results) > 1:
+        totals["months"] = len(results)
+        totals["first_month"] = min(results)[:7]
+        totals["last_month"] = max(results)[:7]
+    return {**totals, **fixed}
+
+
+def check_each_month(
+    context: dg.AssetCheckExecutionContext,
+    duckdb_resource: DuckDBResource,
+    check: Callable[[duckdb.DuckDBPyConnection, str], dg.AssetCheckResult],
+    *,
+    concurrent: bool = True,
+) -> dg.AssetCheckResult:
+    """Run a month's check for every month of the run: it passes when every month passes.
+
+    The metadata of a single month is that month's; over a range, figures are summed and the
+    months that failed are named.
+    """
+    checked = for_each_month(
+        context, duckdb_resource,
+        lambda con, month: MonthResult(metadata={"result": check(con, month)}),
+        concurrent=concurrent,
+    )
+    results = {month: r.metadata["result"] for month, r in checked.items()}
+    if len(results) == 1:
+        return next(iter(results.values()))
+    failed = [m[:7] for m, r in results.items() if not r.passed]
+    # The worst severity among failing months: an ERROR anywhere blocks the range.
+    severities = [r.severity for r in results.values() if not r.passed]
+    severity = (dg.AssetCheckSeverity.ERROR if dg.AssetCheckSeverity.ERROR in severities
+                else severities[0] if severities else next(iter(results.values())).severity)
+    metadata = run_metadata({
+        month: MonthResult({k: getattr(v, "value", v) for k, v in r.metadata.items()})
+        for month, r in results.items()
+    })
+    return dg.AssetCheckResult(
+        passed=not failed, severity=severity,
+        metadata={**metadata, "failed_months": ", ".join(failed) or "none"},
+    )

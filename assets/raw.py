@@ -6,9 +6,17 @@ import time
 import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
+from duckdb import DuckDBPyConnection
 
 from assets.landing import accepted_files, canonical_select, landing_files
-from assets.partitions import monthly_partitions
+from assets.partitions import (
+    MonthResult,
+    check_each_month,
+    for_each_month,
+    monthly_partitions,
+    run_metadata,
+    single_run,
+)
 from assets.resources import PipelineSettings
 from assets.warehouse import ensure_warehouse, sql_literal
 
@@ -143,20 +151,20 @@ FROM src CROSS JOIN manifest LEFT JOIN zones USING (client_id)
     group_name="raw",
     kinds={"duckdb"},
     partitions_def=monthly_partitions,
+    backfill_policy=single_run,
     deps=[landing_files, raw_clients],
 )
 def raw_tickets(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
     """Tickets as delivered, every version, partitioned by creation month in the client's zone."""
-    month = context.partition_key
-    with duckdb.get_connection() as con:
-        ensure_warehouse(con)
+
+    def load(con: DuckDBPyConnection, month: str) -> MonthResult:
+        started = time.perf_counter()
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM raw.tickets WHERE _partition_month = ?", [month])
         files = accepted_files(con, "tickets", month)
-        started = time.perf_counter()
-        for i, file in enumerate(files, start=1):
+        for file in files:
             select = canonical_select(file, settings.landing / file.path)
             sql = _TICKET_MONTH.format(
                 select=select, file_id=sql_literal(file.file_id), path=sql_literal(file.path)
@@ -165,18 +173,18 @@ def raw_tickets(
                 f"INSERT INTO raw.tickets BY NAME SELECT * FROM ({sql}) WHERE _partition_month = ?",
                 [month],
             )
-            context.log.info(f"raw.tickets {month[:7]}: read {file.path} ({i}/{len(files)} files,"
-                             f" {time.perf_counter() - started:.1f} s)")
         con.execute("COMMIT")
         rows, tickets = con.execute(
             "SELECT count(*), count(DISTINCT ticket_id) FROM raw.tickets WHERE _partition_month = ?",
             [month],
         ).fetchone()
-    context.log.info(f"raw.tickets {month[:7]}: {rows} row(s), {tickets} ticket(s) from"
-                     f" {len(files)} file(s) in {time.perf_counter() - started:.1f} s")
-    return dg.MaterializeResult(
-        metadata={"row_count": rows, "distinct_tickets": tickets, "files_read": len(files)}
-    )
+        return MonthResult(
+            {"row_count": rows, "distinct_tickets": tickets, "files_read": len(files)},
+            f"raw.tickets {month[:7]}: {rows} row(s), {tickets} ticket(s) from {len(files)} file(s)"
+            f" in {time.perf_counter() - started:.1f} s",
+        )
+
+    return dg.MaterializeResult(metadata=run_metadata(for_each_month(context, duckdb, load)))
 
 
 @dg.asset_check(asset=raw_tickets, blocking=True, partitions_def=monthly_partitions)
@@ -184,10 +192,13 @@ def raw_tickets_rows_unique(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 ) -> dg.AssetCheckResult:
     """No delivered row is loaded twice: (file, row) is unique within the partition."""
-    with duckdb.get_connection() as con:
+
+    def check(con: DuckDBPyConnection, month: str) -> dg.AssetCheckResult:
         doubled = con.execute(
             "SELECT count(*) FROM (SELECT _file_id, _source_row FROM raw.tickets"
             " WHERE _partition_month = ? GROUP BY ALL HAVING count(*) > 1)",
-            [context.partition_key],
+            [month],
         ).fetchone()[0]
-    return dg.AssetCheckResult(passed=doubled == 0, metadata={"doubled_rows": doubled})
+        return dg.AssetCheckResult(passed=doubled == 0, metadata={"doubled_rows": doubled})
+
+    return check_each_month(context, duckdb, check)

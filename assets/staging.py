@@ -7,9 +7,17 @@ import dagster as dg
 import duckdb
 import holidays
 from dagster_duckdb import DuckDBResource
+from duckdb import DuckDBPyConnection
 
 from assets.business_time import next_opening_sql
-from assets.partitions import monthly_partitions
+from assets.partitions import (
+    MonthResult,
+    check_each_month,
+    for_each_month,
+    monthly_partitions,
+    run_metadata,
+    single_run,
+)
 from assets.raw import (
     raw_clients,
     raw_review_decisions,
@@ -255,18 +263,18 @@ _TICKET_MONTH_TABLES = (
     group_name="staging",
     kinds={"duckdb"},
     partitions_def=monthly_partitions,
+    backfill_policy=single_run,
     deps=[raw_tickets, staging_clients],
 )
 def staging_tickets(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
     """Typed tickets, priorities normalised, the latest delivered version of each ticket."""
-    month = context.partition_key
-    started = time.perf_counter()
     policy = settings.policy()
     provider_sources = sql_list(policy.ticket_unit.provider_initiated_sources)
-    with duckdb.get_connection() as con:
-        ensure_warehouse(con)
+
+    def stage(con: DuckDBPyConnection, month: str) -> MonthResult:
+        started = time.perf_counter()
         register_policy(con, policy)
         con.execute("BEGIN TRANSACTION")
         con.execute(
@@ -373,17 +381,22 @@ def staging_tickets(
                FROM staging.tickets WHERE month = ?""",
             [month],
         ).fetchone()
-    context.log.info(f"staging.tickets {month[:7]}: {staged} ticket(s), {int(superseded or 0)}"
-                     f" superseded version(s), {quarantined} quarantined, {warned} warning(s) in"
-                     f" {time.perf_counter() - started:.1f} s")
+        return MonthResult(
+            {
+                "row_count": staged,
+                "superseded_versions": int(superseded or 0),
+                "quarantined": quarantined,
+                "warnings": warned,
+                "unmapped_priority_tickets": unmapped,
+            },
+            f"staging.tickets {month[:7]}: {staged} ticket(s), {int(superseded or 0)} superseded"
+            f" version(s), {quarantined} quarantined, {warned} warning(s) in"
+            f" {time.perf_counter() - started:.1f} s",
+        )
+
+    # Months one after the other: a month deletes stale copies of its tickets in other months.
     return dg.MaterializeResult(
-        metadata={
-            "row_count": staged,
-            "superseded_versions": int(superseded or 0),
-            "quarantined": quarantined,
-            "warnings": warned,
-            "unmapped_priority_tickets": unmapped,
-        }
+        metadata=run_metadata(for_each_month(context, duckdb, stage, concurrent=False))
     )
 
 
@@ -392,8 +405,8 @@ def staging_tickets_reconcile(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 ) -> dg.AssetCheckResult:
     """Every raw row of the month is staged, superseded, moved to another month, or quarantined."""
-    month = context.partition_key
-    with duckdb.get_connection() as con:
+
+    def check(con: DuckDBPyConnection, month: str) -> dg.AssetCheckResult:
         raw_rows, staged, superseded, quarantined, moved = con.execute(
             """SELECT (SELECT count(*) FROM raw.tickets WHERE _partition_month = $m),
                       (SELECT count(*) FROM staging.tickets WHERE month = $m),
@@ -404,11 +417,13 @@ def staging_tickets_reconcile(
                       (SELECT coalesce(sum(raw_rows), 0) FROM quality.moved_tickets WHERE month = $m)""",
             {"m": month},
         ).fetchone()
-    return dg.AssetCheckResult(
-        passed=raw_rows == staged + superseded + quarantined + moved,
-        metadata={"raw_rows": raw_rows, "staged": staged, "superseded": int(superseded),
-                  "quarantined": quarantined, "moved_to_other_month": int(moved)},
-    )
+        return dg.AssetCheckResult(
+            passed=raw_rows == staged + superseded + quarantined + moved,
+            metadata={"raw_rows": raw_rows, "staged": staged, "superseded": int(superseded),
+                      "quarantined": quarantined, "moved_to_other_month": int(moved)},
+        )
+
+    return check_each_month(context, duckdb, check)
 
 
 # Rules for events and time entries; the ticket rules below come last, so a row's own defect
@@ -532,16 +547,16 @@ def _stage_child(
     group_name="staging",
     kinds={"duckdb"},
     partitions_def=monthly_partitions,
+    backfill_policy=single_run,
     deps=[staging_tickets, raw_ticket_events],
 )
 def staging_ticket_events(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
     """Typed events of the month's tickets, one row per event id (latest delivery wins)."""
-    month = context.partition_key
-    started = time.perf_counter()
-    with duckdb.get_connection() as con:
-        ensure_warehouse(con)
+
+    def stage(con: DuckDBPyConnection, month: str) -> MonthResult:
+        started = time.perf_counter()
         con.execute("BEGIN TRANSACTION")
         staged, quarantined = _stage_child(
             con, month, "ticket_events", _EVENT_RULES,
@@ -565,10 +580,15 @@ def staging_ticket_events(
             {"month": month},
         )
         con.execute("COMMIT")
-    context.log.info(f"staging.ticket_events {month[:7]}: {staged} event(s), {quarantined}"
-                     f" quarantined, {warned} warning(s) in {time.perf_counter() - started:.1f} s")
+        return MonthResult(
+            {"row_count": staged, "quarantined": quarantined, "warnings": warned},
+            f"staging.ticket_events {month[:7]}: {staged} event(s), {quarantined} quarantined,"
+            f" {warned} warning(s) in {time.perf_counter() - started:.1f} s",
+        )
+
+    # One month at a time: a month may take over quarantine rows judged in another month.
     return dg.MaterializeResult(
-        metadata={"row_count": staged, "quarantined": quarantined, "warnings": warned}
+        metadata=run_metadata(for_each_month(context, duckdb, stage, concurrent=False))
     )
 
 
@@ -576,6 +596,7 @@ def staging_ticket_events(
     group_name="staging",
     kinds={"duckdb"},
     partitions_def=monthly_partitions,
+    backfill_policy=single_run,
     # By key: assets.calendars builds on staging_clients from this module.
     deps=[staging_tickets, raw_time_entries, dg.AssetKey("business_calendars")],
 )
@@ -583,10 +604,9 @@ def staging_time_entries(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
     """Typed time entries of the month's tickets, each marked when it started outside hours."""
-    month = context.partition_key
-    started = time.perf_counter()
-    with duckdb.get_connection() as con:
-        ensure_warehouse(con)
+
+    def stage(con: DuckDBPyConnection, month: str) -> MonthResult:
+        started = time.perf_counter()
         con.execute("BEGIN TRANSACTION")
         staged, quarantined = _stage_child(
             con, month, "time_entries", _ENTRY_RULES,
@@ -620,10 +640,15 @@ def staging_time_entries(
             [month],
         ).fetchone()[0]
         con.execute("COMMIT")
-    context.log.info(f"staging.time_entries {month[:7]}: {staged} entr(ies), {quarantined}"
-                     f" quarantined, {outside} outside hours in {time.perf_counter() - started:.1f} s")
+        return MonthResult(
+            {"row_count": staged, "quarantined": quarantined, "outside_hours_entries": outside},
+            f"staging.time_entries {month[:7]}: {staged} entr(ies), {quarantined} quarantined,"
+            f" {outside} outside hours in {time.perf_counter() - started:.1f} s",
+        )
+
+    # One month at a time: a month may take over quarantine rows judged in another month.
     return dg.MaterializeResult(
-        metadata={"row_count": staged, "quarantined": quarantined, "outside_hours_entries": outside}
+        metadata=run_metadata(for_each_month(context, duckdb, stage, concurrent=False))
     )
 
 

@@ -583,9 +583,16 @@ MACROS = [
 
 
 def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
-    """Create schemas and tables if missing; set UTC so offset-less timestamps read as UTC."""
+    """Create schemas, tables and views if missing, and prepare this connection's session."""
+    for statement in [*DDL, FILE_RECONCILIATION, ISSUES]:
+        con.execute(statement)
+    prepare_session(con)
+
+
+def prepare_session(con: duckdb.DuckDBPyConnection) -> None:
+    """Per connection: UTC, so offset-less timestamps read as UTC, and the temp macros."""
     con.execute("SET TimeZone = 'UTC'")
-    for statement in [*DDL, FILE_RECONCILIATION, ISSUES, *MACROS]:
+    for statement in MACROS:
         con.execute(statement)
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
+from assets.partitions import check_each_month
 from assets.resources import PipelineSettings
 from policy.config import PolicyConfig, load_policy
 
@@ -114,7 +115,7 @@ def failures(result: gx.core.ExpectationSuiteValidationResult) -> list[dict]:
 
 def run_check(
     spec: CheckSpec,
-    duckdb_resource: DuckDBResource,
+    con: duckdb.DuckDBPyConnection,
     settings: PipelineSettings,
     month: str | None,
     run_id: str | None,
@@ -127,27 +128,25 @@ def run_check(
     suite_json = json.dumps(suite.to_json_dict(), default=str)
     params = {"month": month, "policy": policy}
     severity = dg.AssetCheckSeverity.ERROR if spec.blocking else dg.AssetCheckSeverity.WARN
-    # One connection for fetch and store: opening the file is a large share of a small check.
-    with duckdb_resource.get_connection() as con:
-        df = _fetch(con, spec, params)
-        result = validate(df, suite, spec.table, month[:7] if month else "all")
-        failed = failures(result)
-        con.execute("CREATE SCHEMA IF NOT EXISTS quality")
-        con.execute(RESULTS_DDL)
-        con.execute("BEGIN TRANSACTION")
-        con.execute(
-            "DELETE FROM quality.validation_results WHERE check_name = ?"
-            " AND month IS NOT DISTINCT FROM CAST(? AS DATE)",
-            [spec.name, month],
-        )
-        con.execute(
-            "INSERT INTO quality.validation_results VALUES"
-            " (?, ?, ?, ?, CAST(? AS DATE), ?, ?, ?, ?, ?, now(), ?, ?)",
-            [spec.name, spec.layer, spec.asset.key.to_user_string(), spec.table, month,
-             severity.value, bool(result.success), len(df), len(failed), run_id, suite_json,
-             json.dumps(result.to_json_dict(), default=str)],
-        )
-        con.execute("COMMIT")
+    df = _fetch(con, spec, params)
+    result = validate(df, suite, spec.table, month[:7] if month else "all")
+    failed = failures(result)
+    con.execute("CREATE SCHEMA IF NOT EXISTS quality")
+    con.execute(RESULTS_DDL)
+    con.execute("BEGIN TRANSACTION")
+    con.execute(
+        "DELETE FROM quality.validation_results WHERE check_name = ?"
+        " AND month IS NOT DISTINCT FROM CAST(? AS DATE)",
+        [spec.name, month],
+    )
+    con.execute(
+        "INSERT INTO quality.validation_results VALUES"
+        " (?, ?, ?, ?, CAST(? AS DATE), ?, ?, ?, ?, ?, now(), ?, ?)",
+        [spec.name, spec.layer, spec.asset.key.to_user_string(), spec.table, month,
+         severity.value, bool(result.success), len(df), len(failed), run_id, suite_json,
+         json.dumps(result.to_json_dict(), default=str)],
+    )
+    con.execute("COMMIT")
     log(f"{spec.name}: {len(df)} rows of {spec.table}, {len(failed)} failed expectation(s),"
         f" {time.perf_counter() - started:.2f} s")
     return dg.AssetCheckResult(
@@ -179,8 +178,16 @@ def build_check(spec: CheckSpec) -> dg.AssetChecksDefinition:
     def _check(
         context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
     ) -> dg.AssetCheckResult:
-        month = context.partition_key if spec.partitioned else None
-        return run_check(spec, duckdb, settings, month, context.run.run_id, context.log.info)
+        if not spec.partitioned:
+            with duckdb.get_connection() as con:
+                return run_check(spec, con, settings, None, context.run.run_id, context.log.info)
+        # GX validates in this thread, one month after the other; each month stores its result.
+        return check_each_month(
+            context, duckdb,
+            lambda con, month: run_check(spec, con, settings, month, context.run.run_id,
+                                         context.log.info),
+            concurrent=False,
+        )
 
     return _check
 

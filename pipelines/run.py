@@ -6,6 +6,7 @@ import re
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -46,13 +47,31 @@ def months_with_tickets() -> list[str]:
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
+# Dagster's tags for a run over a range of partitions (what a single-run backfill launches).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def month_ranges(months: list[str], all_keys: list[str]) -> list[tuple[str, str]]:
+    """Contiguous runs of `months` among the partition keys, as (first, last) pairs."""
+    position = {key: i for i, key in enumerate(all_keys)}
+    ranges: list[tuple[str, str]] = []
+    for month in sorted(months, key=position.__getitem__):
+        if ranges and position[month] == position[ranges[-1][1]] + 1:
+            ranges[-1] = (ranges[-1][0], month)
+        else:
+            ranges.append((month, month))
+    return ranges
+
+
 def run_all(
     months: list[str] | None = None, instance: dg.DagsterInstance | None = None,
     reports: bool = True,
 ) -> list[str]:
-    """Ingest, then run the monthly job for each month in order; return the months with data.
+    """Ingest, then one monthly run per contiguous range of months; return the months with data.
 
-    `reports=False` leaves out the report group (the marts are complete without it).
+    A range is a single run, as a backfill from the UI is: every monthly asset computes the
+    range's months in one step. `reports=False` leaves out the report group.
     """
     from pipelines import definitions, jobs  # imported here so the warning filters above apply
 
@@ -70,14 +89,25 @@ def run_all(
             definitions.defs.resolve_asset_graph()
         )
     )
-    for month in months:
-        result = monthly.execute_in_process(
-            instance=instance, partition_key=month, run_config=_QUIET, asset_selection=selection
-        )
-        if not result.success:
-            raise SystemExit(f"monthly_job failed for {month}")
-        print(f"  {month[:7]} done ({time.perf_counter() - started:.1f} s)", flush=True)
+    for span, _ in run_months(monthly, instance, months, selection):
+        print(f"  {span} done ({time.perf_counter() - started:.1f} s)", flush=True)
     return months_reported()
+
+
+def run_months(
+    job: dg.JobDefinition, instance: dg.DagsterInstance, months: list[str],
+    selection: list[dg.AssetKey] | None = None,
+) -> Iterator[tuple[str, dg.ExecuteInProcessResult]]:
+    """Run a monthly job once per contiguous range of `months`; yield each span and result."""
+    for first, last in month_ranges(months, job.partitions_def.get_partition_keys()):
+        result = job.execute_in_process(
+            instance=instance, run_config=_QUIET, asset_selection=selection,
+            tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
+        )
+        span = first[:7] if first == last else f"{first[:7]} to {last[:7]}"
+        if not result.success:
+            raise SystemExit(f"{job.name} failed for {span}")
+        yield span, result
 
 
 def months_reported() -> list[str]:

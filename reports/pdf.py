@@ -63,10 +63,14 @@ def print_pages(pages: Iterable[Path]) -> PdfRun:
     if reason is not None:
         return PdfRun([], reason)
     # Playwright's sync API refuses to run on a thread with an asyncio loop (a notebook, a test
-    # that already drives a browser): a worker thread of its own has none.
-    with ThreadPoolExecutor(max_workers=1) as worker:
-        written = worker.submit(_print, pages).result()
-    return PdfRun(written, seconds=time.perf_counter() - started)
+    # that already drives a browser): worker threads have none. Each worker drives a browser of
+    # its own (a sync Playwright instance belongs to one thread); laying out and printing a page
+    # keeps about one core busy, so there is a worker per core.
+    workers = max(1, min(os.cpu_count() or 1, len(pages) // 4))
+    shares = [pages[i::workers] for i in range(workers)]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pdf") as pool:
+        written = [path for share in pool.map(_print, shares) for path in share]
+    return PdfRun(sorted(written), seconds=time.perf_counter() - started)
 
 
 def _print(pages: list[Path]) -> list[Path]:

@@ -85,7 +85,7 @@ def child(mode: str) -> None:
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     from pipelines import definitions
-    from pipelines.run import _QUIET, months_reported, months_with_tickets
+    from pipelines.run import _QUIET, months_reported, months_with_tickets, run_months
 
     defs = definitions.defs
     instance = dg.DagsterInstance.get()
@@ -102,18 +102,12 @@ def child(mode: str) -> None:
         months = months_with_tickets()
         if mode == "incremental":
             months = months[-1:]
-        for month in months:
-            result = monthly.execute_in_process(
-                instance=instance, partition_key=month, run_config=_QUIET,
-                asset_selection=monthly_keys)
-            run_ids.append(result.run_id)
+        # As pipelines.run does: one run over the range of months (a single-run backfill).
+        run_ids += [r.run_id for _, r in run_months(monthly, instance, months, monthly_keys)]
     else:
         months = months_reported()[-1:]
-        for month in months:
-            result = monthly.execute_in_process(
-                instance=instance, partition_key=month, run_config=_QUIET,
-                asset_selection=[dg.AssetKey("monthly_reports")])
-            run_ids.append(result.run_id)
+        run_ids += [r.run_id for _, r in run_months(monthly, instance, months,
+                                                     [dg.AssetKey("monthly_reports")])]
     wall = time.perf_counter() - started
     steps: dict[str, float] = {}
     run_seconds = 0.0
@@ -123,8 +117,16 @@ def child(mode: str) -> None:
         for step in instance.get_run_step_stats(run_id):
             if step.start_time and step.end_time:
                 steps[step.step_key] = steps.get(step.step_key, 0.0) + step.end_time - step.start_time
+    published = {}
+    if mode == "publish":
+        # What publishing spent on HTML and on printing PDFs (Chromium's own CPU is not ours).
+        event = instance.get_latest_materialization_event(dg.AssetKey("monthly_reports"))
+        metadata = event.asset_materialization.metadata if event else {}
+        published = {key: metadata[key].value for key in ("seconds", "pdf_seconds", "client_pdfs")
+                      if key in metadata}
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({
+        "published": published,
         "mode": mode, "months": len(months), "wall": wall, "run_seconds": run_seconds,
         "steps": steps,
         "assets": sorted(k.to_python_identifier() for k in defs.resolve_asset_graph().get_all_asset_keys()),
@@ -160,7 +162,7 @@ def _uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
-def bench_size(size: int, work: Path, months: int, keep: bool, skip_headroom: bool) -> dict:
+def bench_size(size: int, work: Path, months: int, keep: bool, unique_texts: bool) -> dict:
     """Generate one size, run the three phases, return the figures."""
     clients = CLIENTS.get(size, max(5, size // 2000))
     folder = work / f"msp-{size}"
@@ -169,6 +171,7 @@ def bench_size(size: int, work: Path, months: int, keep: bool, skip_headroom: bo
     started = time.perf_counter()
     # months+1 months: the first `months` hold ~size tickets, the last is the incremental month
     counts = generate(generated, tickets=round(size * (months + 1) / months), clients=clients,
+                      unique_texts=unique_texts,
                       months=months + 1)
     gen_seconds = time.perf_counter() - started
     landing, held = folder / "landing", folder / "next_month"
@@ -198,10 +201,8 @@ def bench_size(size: int, work: Path, months: int, keep: bool, skip_headroom: bo
     reports = len(list((folder / "published").glob("*/client-*.html")))
     shutil.copytree(held, landing, dirs_exist_ok=True)
     incremental = _phase("incremental", env)
-    headroom = None if skip_headroom else classification_headroom(
-        folder / "warehouse.duckdb", ROOT / "config" / "policy.yaml")
     result = {
-        "headroom": headroom,
+        "unique_texts": unique_texts, "distinct_texts": _distinct_texts(folder / "warehouse.duckdb"),
         "size": size, "clients": clients, "months": months, "generated": counts,
         "generate_seconds": gen_seconds, "full": full, "full_stages": _stages(full),
         "publish": publish, "client_reports": reports, "incremental": incremental,
@@ -214,48 +215,14 @@ def bench_size(size: int, work: Path, months: int, keep: bool, skip_headroom: bo
     return result
 
 
-def classification_headroom(warehouse: Path, policy_file: Path) -> dict[str, float]:
-    """The classifiers' SQL month by month (as the partitions run it) and over all months at once.
-
-    A copy of what a single-run backfill (one SQL pass over a range of months) would buy on the
-    dominant stage: one plan instead of one per month, and inputs big enough for every core.
-    """
+def _distinct_texts(warehouse: Path) -> list[int]:
+    """[distinct subject + description texts, tickets]: the classifiers match each text once."""
     import duckdb
 
-    from assets.classification import _CLF_INPUTS, prepare_inputs
-    from assets.classify import emergency_sql, scope_hits_sql
-    from policy.config import load_policy
-
-    policy = load_policy(policy_file)
-    con = duckdb.connect(str(warehouse), read_only=True)
-    con.execute("SET TimeZone = 'UTC'")
-    months = [r[0].isoformat() for r in con.execute(
-        "SELECT DISTINCT month FROM staging.tickets ORDER BY month").fetchall()]
-
-    def classify() -> None:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE e AS {emergency_sql(policy)}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE s AS {scope_hits_sql(policy, 'e')}")
-
-    def timed(fn) -> tuple[float, float]:
-        wall, cpu = time.perf_counter(), time.process_time()
-        fn()
-        return time.perf_counter() - wall, time.process_time() - cpu
-
-    def by_month() -> None:
-        for month in months:
-            prepare_inputs(con, month)
-            classify()
-
-    def at_once() -> None:
-        for statement in _CLF_INPUTS:  # the asset's own inputs, without the month filter
-            assert "WHERE month = $month" in statement
-            con.execute(statement.replace("WHERE month = $month", ""))
-        classify()
-
-    (w1, c1), (w2, c2) = timed(by_month), timed(at_once)
-    con.close()
-    return {"months": len(months), "by_month_wall": w1, "by_month_cpu": c1,
-            "at_once_wall": w2, "at_once_cpu": c2}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return list(con.execute(
+            "SELECT count(DISTINCT (coalesce(subject, ''), coalesce(description, ''))), count(*)"
+            " FROM staging.tickets").fetchone())
 
 
 def _count(warehouse: Path) -> dict[str, int]:
@@ -289,6 +256,8 @@ def report(results: list[dict]) -> str:
         f"{r['client_reports']} / {r['publish']['wall'] / max(1, r['client_reports']):.2f}"
         f" / {r['publish']['cpu'] / max(1, r['client_reports']):.2f}"
         for r in results) + " |")
+    lines.append("| of which HTML, s per client report / PDFs, s per PDF | " + " | ".join(
+        _html_pdf(r) for r in results) + " |")
     lines.append("| publishing peak RSS (MB) | " + " | ".join(
         f"{r['publish']['peak_rss_mb']:.0f}" for r in results) + " |")
     lines.append("| incremental month: wall s / share of full | " + " | ".join(
@@ -303,6 +272,9 @@ def report(results: list[dict]) -> str:
     lines.append("| tickets (staged facts) / events | " + " | ".join(
         f"{r['marts']['marts.ticket_facts']:,} / {r['marts']['raw.ticket_events']:,}"
         for r in results) + " |")
+    lines.append("| distinct ticket texts (share of tickets) | " + " | ".join(
+        f"{r['distinct_texts'][0]:,} ({r['distinct_texts'][0] / r['distinct_texts'][1]:.0%})"
+        if r.get("distinct_texts") else "n/a" for r in results) + " |")
     lines.append("| warehouse (MB) | " + " | ".join(f"{r['warehouse_mb']:.0f}" for r in results)
                  + " |")
     if len(results) > 1:
@@ -312,13 +284,6 @@ def report(results: list[dict]) -> str:
             lines.append(f"- {a['size']:,} -> {b['size']:,}: x{b['full']['wall'] / a['full']['wall']:.1f}"
                          f" wall, x{b['full']['cpu'] / a['full']['cpu']:.1f} CPU"
                          f" for x{b['size'] / a['size']:.0f} tickets")
-    for r in results:
-        h = r.get("headroom")
-        if h:
-            lines.append(
-                f"\nClassifiers at {r['size']:,} tickets, {h['months']} months: month by month"
-                f" {h['by_month_wall']:.1f} s wall / {h['by_month_cpu']:.1f} s CPU; all months in one"
-                f" pass {h['at_once_wall']:.1f} s wall / {h['at_once_cpu']:.1f} s CPU.")
     biggest = results[-1]["full_stages"]
     top = max((s for s in biggest if s != "dagster"), key=biggest.get)
     lines.append(f"\nDominant stage at {results[-1]['size']:,} tickets: {top}"
@@ -329,6 +294,16 @@ def report(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _html_pdf(r: dict) -> str:
+    """Seconds per client report for the HTML (everything but PDFs), and per printed PDF."""
+    p = r["publish"].get("published") or {}
+    if "seconds" not in p:
+        return "n/a"
+    html = (p["seconds"] - p.get("pdf_seconds", 0)) / max(1, r["client_reports"])
+    pdf = p.get("pdf_seconds", 0) / max(1, p.get("client_pdfs") or 0) if p.get("client_pdfs") else 0
+    return f"{html:.3f} / {pdf:.2f}" if pdf else f"{html:.3f} / no PDFs"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10k,100k,1M", help="comma-separated ticket counts")
@@ -336,8 +311,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temp folder")
     parser.add_argument("--keep", action="store_true", help="keep the generated warehouses")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
-    parser.add_argument("--skip-headroom", action="store_true",
-                        help="skip timing the classifiers month by month vs all months at once")
+    parser.add_argument("--unique-texts", action="store_true",
+                        help="give every ticket its own text (the classifiers' worst case)")
     parser.add_argument("--report", type=Path, default=None,
                         help="only print the tables of a --json file written earlier")
     parser.add_argument("--child", choices=["full", "publish", "incremental"], help=argparse.SUPPRESS)
@@ -357,7 +332,7 @@ def main() -> None:
     for text in args.sizes.split(","):
         size = parse_size(text)
         print(f"== {size:,} tickets ({_uptime()})", flush=True)
-        result = bench_size(size, work, args.months, args.keep, args.skip_headroom)
+        result = bench_size(size, work, args.months, args.keep, args.unique_texts)
         results.append(result)
         print(f"   full {result['full']['wall']:.1f} s, peak {result['full']['peak_rss_mb']:.0f} MB;"
               f" publish {result['publish']['wall']:.1f} s for {result['client_reports']} reports;"

@@ -323,7 +323,10 @@ FROM timed t
 """
 
 _TICKET_ROWS = """
-SELECT ticket_id, client_id, requester, iso(created_at) AS created_at, subject, description,
+SELECT ticket_id, client_id, requester, iso(created_at) AS created_at, subject,
+       -- unique texts: a reference of its own at the end of every description
+       CASE WHEN $unique_texts THEN description || ' Our ref ' || ticket_id || '.'
+            ELSE description END AS description,
        category, source, CAST(declared AS VARCHAR) AS declared_emergency,
        $triage[triage] AS triage_priority, $final[priority] AS final_priority,
        coalesce(parent_ticket_id, '') AS parent_ticket_id,
@@ -437,8 +440,14 @@ ORDER BY decided_at, ticket_id
 
 
 def generate(landing: Path, *, tickets: int, clients: int, months: int = 12,
-             end_month: str = "2026-10", seed: int = 11, threads: int | None = None) -> dict[str, int]:
-    """Write a synthetic MSP of about `tickets` tickets into `landing`; return row counts."""
+             end_month: str = "2026-10", seed: int = 11, threads: int | None = None,
+             unique_texts: bool = False) -> dict[str, int]:
+    """Write a synthetic MSP of about `tickets` tickets into `landing`; return row counts.
+
+    The wording comes from phrase pools, so texts repeat (about one distinct text in twelve at
+    1M tickets); `unique_texts` ends every description with a reference of its own, so that no
+    two tickets share a text: the classifiers' worst case.
+    """
     rng = random.Random(seed)
     starts = month_starts(end_month, months)
     last = starts[-1]
@@ -494,7 +503,8 @@ def generate(landing: Path, *, tickets: int, clients: int, months: int = 12,
     con.execute(f"COPY (SELECT {', '.join(columns)} FROM contract_rows)"
                 f" TO '{q(landing / 'clients' / 'clients.csv')}' (HEADER)")
     con.execute(f"CREATE TABLE ticket_rows AS SELECT t.month, t.k, r.* FROM tickets t"
-                f" JOIN ({sql(_TICKET_ROWS)}) r USING (ticket_id)", {"data_end": end})
+                f" JOIN ({sql(_TICKET_ROWS)}) r USING (ticket_id)",
+                {"data_end": end, "unique_texts": unique_texts})
     # The last month is first delivered with 6% of its resolved tickets still in progress.
     con.execute(
         """CREATE TABLE early AS SELECT ticket_id FROM ticket_rows
@@ -552,10 +562,12 @@ def main() -> None:
     parser.add_argument("--end-month", default="2026-10")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--landing", type=Path, required=True)
+    parser.add_argument("--unique-texts", action="store_true",
+                        help="no two tickets share a text (the classifiers' worst case)")
     args = parser.parse_args()
     started = time.perf_counter()
     counts = generate(args.landing, tickets=args.tickets, clients=args.clients, months=args.months,
-                      end_month=args.end_month, seed=args.seed)
+                      end_month=args.end_month, seed=args.seed, unique_texts=args.unique_texts)
     print(f"synthetic MSP written to {args.landing} in {time.perf_counter() - started:.1f} s: "
           + ", ".join(f"{k}={v:,}" for k, v in counts.items()))
 

@@ -247,3 +247,37 @@ def test_a_run_killed_mid_way_and_rerun_gives_identical_marts(ops_env, tmp_path,
     clean = _marts(reference / "warehouse.duckdb")
     assert rerun["client_month"], "the month was computed"
     assert rerun == clean
+
+
+# --- a range of months in one run ----------------------------------------------------------------
+
+def test_a_backfill_is_one_run_and_gives_the_marts_of_a_run_per_month(ops_env, tmp_path, monkeypatch):
+    """pipelines.run runs contiguous months as one run (what a single-run backfill launches), its
+    months computed side by side; the marts equal those of one run per month."""
+    import pipelines.definitions
+    from pipelines.run import RANGE_END_TAG, RANGE_START_TAG, run_all
+
+    monkeypatch.setenv("MSP_MONTH_WORKERS", "2")  # months side by side even on a one-core machine
+    instance = dg.DagsterInstance.ephemeral()
+    run_all(["2026-01-01", "2026-02-01"], instance=instance)
+    monthly = [r for r in instance.get_runs() if r.job_name == "monthly_job"]
+    assert len(monthly) == 1
+    assert (monthly[0].tags[RANGE_START_TAG], monthly[0].tags[RANGE_END_TAG]) == (
+        "2026-01-01", "2026-02-01")
+    materialized = instance.get_materialized_partitions(dg.AssetKey("client_month"))
+    assert materialized == {"2026-01-01", "2026-02-01"}
+    in_one_run = _marts(ops_env / "warehouse.duckdb")
+
+    reference = tmp_path / "reference"
+    shutil.copytree(ops_env / "landing", reference / "landing")
+    for key, value in _env(reference).items():
+        monkeypatch.setenv(key, value)
+    defs = importlib.reload(pipelines.definitions).defs
+    reference_instance = dg.DagsterInstance.ephemeral()
+    assert defs.resolve_job_def("ingest_job").execute_in_process(instance=reference_instance).success
+    for month in ("2026-01-01", "2026-02-01"):
+        assert defs.resolve_job_def("monthly_job").execute_in_process(
+            instance=reference_instance, partition_key=month).success
+    run_per_month = _marts(reference / "warehouse.duckdb")
+    assert in_one_run["client_month"], "the months were computed"
+    assert in_one_run == run_per_month
