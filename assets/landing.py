@@ -120,7 +120,8 @@ def _scan_bytes(path: Path) -> _Bytes:
                 except UnicodeDecodeError as exc:
                     info.first_bad_byte = info.size + exc.start
                     info.bad_line = info.newlines + chunk[: exc.start].count(b"\n") + 1
-            if not info.multibyte_utf8 and _UTF8_MULTIBYTE.search(chunk):
+            # isascii() is a C loop; the regular expression only runs on chunks that need it.
+            if not info.multibyte_utf8 and not chunk.isascii() and _UTF8_MULTIBYTE.search(chunk):
                 info.multibyte_utf8 = True
             info.newlines += chunk.count(b"\n")
             info.size += len(chunk)

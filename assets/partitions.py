@@ -50,32 +50,44 @@ def for_each_month(
     work: Callable[[duckdb.DuckDBPyConnection, str], MonthResult],
     *,
     concurrent: bool = True,
+    prepare: Callable[[duckdb.DuckDBPyConnection, list[str]], None] | None = None,
+    ensure: bool = True,
 ) -> dict[str, MonthResult]:
     """Run `work(con, month)` for every month of the run, in month order of the result.
 
-    `concurrent=False` for steps whose months read or delete each other's rows. The warehouse
-    schema is ensured once, on one connection, before any month starts: DDL from two connections
-    at once would conflict. Log lines are written from this thread, after the months finish.
+    `concurrent=False` for steps whose months read or delete each other's rows: the months then
+    run in order on one connection, and `prepare(con, months)` may first build temp tables for
+    the whole range in one pass. The warehouse schema is ensured once, before any month starts:
+    DDL from two connections at once would conflict. Checks pass `ensure=False`: they read what
+    their asset wrote, and a damaged table must fail the check, not the schema's views.
+    Log lines are written from this thread.
     """
     months = list(context.partition_keys)
-    with duckdb_resource.get_connection() as con:
-        ensure_warehouse(con)
+    if prepare is not None and concurrent:
+        raise ValueError("prepare needs concurrent=False: temp tables belong to one connection")
 
-    def one(month: str) -> MonthResult:
+    def one(con: duckdb.DuckDBPyConnection, month: str) -> MonthResult:
+        try:
+            return work(con, month)
+        except Exception as exc:
+            exc.add_note(f"while computing month {month[:7]}")
+            raise
+
+    def on_own_connection(month: str) -> MonthResult:
         with duckdb_resource.get_connection() as con:
             prepare_session(con)
-            try:
-                return work(con, month)
-            except Exception as exc:
-                exc.add_note(f"while computing month {month[:7]}")
-                raise
+            return one(con, month)
 
     workers = min(month_workers(), len(months)) if concurrent else 1
-    if workers <= 1:
-        results = {month: one(month) for month in months}
-    else:
+    with duckdb_resource.get_connection() as con:
+        (ensure_warehouse if ensure else prepare_session)(con)
+        if workers <= 1:
+            if prepare is not None:
+                prepare(con, months)
+            results = {month: one(con, month) for month in months}
+    if workers > 1:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="month") as pool:
-            futures = {month: pool.submit(one, month) for month in months}
+            futures = {month: pool.submit(on_own_connection, month) for month in months}
             results = {month: future.result() for month, future in futures.items()}
     for result in results.values():
         if result.summary:
@@ -117,7 +129,7 @@ def check_each_month(
     checked = for_each_month(
         context, duckdb_resource,
         lambda con, month: MonthResult(metadata={"result": check(con, month)}),
-        concurrent=concurrent,
+        concurrent=concurrent, ensure=False,
     )
     results = {month: r.metadata["result"] for month, r in checked.items()}
     if len(results) == 1:

@@ -2,6 +2,7 @@
 
 
 import time
+from collections.abc import Callable
 
 import dagster as dg
 import duckdb
@@ -459,6 +460,53 @@ _ORPHAN_MONTH = """coalesce(date_trunc('month', timezone('UTC', try_cast(r.{ts} 
                             f.min_month, date_trunc('month', f.first_seen_at))::DATE"""
 
 
+def _judge_children(entity: str) -> Callable[[DuckDBPyConnection, list[str]], None]:
+    """Prepare step: which month judges each raw row of `entity`, for all months of the run.
+
+    One pass over the raw rows for the range (temp table child_index): a row belongs to the
+    month of its staged ticket, to each month its ticket was quarantined in, or, when its ticket
+    was never delivered, to its own timestamp's month. Rows of other months are not listed.
+    """
+    orphan_month = _ORPHAN_MONTH.format(ts=TIME_COLUMN[entity])
+
+    def prepare(con: DuckDBPyConnection, months: list[str]) -> None:
+        # A raw row is named by (hash of file id and row, row): rowids may change when a
+        # checkpoint compacts deleted rows. hash(file id) finds the files a month needs.
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE child_index AS
+            WITH quarantined_tickets AS (
+                SELECT DISTINCT partition_month AS month, trim(record_key) AS ticket_id
+                FROM quality.quarantine
+                WHERE stage = 'staging_tickets' AND partition_month BETWEEN $first AND $last
+                  AND NOT blank(record_key)
+                  AND trim(record_key) NOT IN (SELECT ticket_id FROM staging.tickets)
+            ), delivered AS (
+                SELECT DISTINCT trim(ticket_id) AS ticket_id FROM raw.tickets WHERE NOT blank(ticket_id)
+            ), rows AS (
+                SELECT hash(_file_id, _source_row) AS row_key, _source_row, hash(_file_id) AS file_key,
+                       trim(ticket_id) AS ticket_id
+                FROM raw.{entity}
+            )
+            SELECT r.row_key, r._source_row, r.file_key, t.month AS judged_month,
+                   'staged' AS ticket_state
+            FROM rows r JOIN staging.tickets t ON t.ticket_id = r.ticket_id
+            WHERE t.month BETWEEN $first AND $last
+            UNION ALL
+            SELECT r.row_key, r._source_row, r.file_key, q.month, 'quarantined'
+            FROM rows r JOIN quarantined_tickets q ON q.ticket_id = r.ticket_id
+            UNION ALL
+            SELECT hash(r._file_id, r._source_row), r._source_row, hash(r._file_id),
+                   {orphan_month}, 'unknown'
+            FROM raw.{entity} r
+            JOIN raw.landing_files f ON f.file_id = r._file_id AND f.path = r._source_file
+            WHERE coalesce(trim(r.ticket_id), '') NOT IN (SELECT ticket_id FROM delivered)
+              AND {orphan_month} BETWEEN $first AND $last""",
+            {"first": months[0], "last": months[-1]},
+        )
+
+    return prepare
+
+
 def _stage_child(
     con: duckdb.DuckDBPyConnection,
     month: str,
@@ -469,33 +517,24 @@ def _stage_child(
     """Stage events or time entries of the month's tickets; return (staged, quarantined).
 
     Rows of tickets staged this month are typed; rows of tickets quarantined this month, and
-    rows whose ticket was never delivered (judged in their own month), are quarantined.
+    rows whose ticket was never delivered (judged in their own month), are quarantined. Which
+    rows are the month's comes from child_index (see _judge_children).
     """
     stage = f"staging_{entity}"
-    orphan_month = _ORPHAN_MONTH.format(ts=TIME_COLUMN[entity])
+    # Only the files holding the month's rows are read: raw rows are stored file by file, so
+    # DuckDB skips the row groups of every other file.
+    files = [r[0] for r in con.execute(
+        "SELECT file_id FROM raw.landing_files WHERE hash(file_id) IN ("
+        " SELECT file_key FROM child_index WHERE judged_month = ?)", [month]).fetchall()]
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE child_rows AS
-        WITH mine AS (
-            SELECT ticket_id FROM staging.tickets WHERE month = $month
-        ), quarantined_tickets AS (
-            SELECT DISTINCT trim(record_key) AS ticket_id FROM quality.quarantine
-            WHERE stage = 'staging_tickets' AND partition_month = $month
-              AND NOT blank(record_key)
-              AND trim(record_key) NOT IN (SELECT ticket_id FROM staging.tickets)
-        ), delivered AS (
-            SELECT DISTINCT trim(ticket_id) AS ticket_id FROM raw.tickets WHERE NOT blank(ticket_id)
-        ), candidates AS (
-            SELECT r.*, f.first_seen_at,
-                   CASE WHEN trim(r.ticket_id) IN (SELECT ticket_id FROM mine) THEN 'staged'
-                        WHEN trim(r.ticket_id) IN (SELECT ticket_id FROM quarantined_tickets)
-                            THEN 'quarantined'
-                        ELSE 'unknown' END AS _ticket_state
+        WITH candidates AS (
+            SELECT r.*, f.first_seen_at, c.ticket_state AS _ticket_state
             FROM raw.{entity} r
+            JOIN child_index c
+              ON c.row_key = hash(r._file_id, r._source_row) AND c._source_row = r._source_row
             JOIN raw.landing_files f ON f.file_id = r._file_id AND f.path = r._source_file
-            WHERE trim(r.ticket_id) IN (SELECT ticket_id FROM mine)
-               OR trim(r.ticket_id) IN (SELECT ticket_id FROM quarantined_tickets)
-               OR (coalesce(trim(r.ticket_id), '') NOT IN (SELECT ticket_id FROM delivered)
-                   AND {orphan_month} = CAST($month AS DATE))
+            WHERE c.judged_month = $month AND r._file_id IN {sql_list(sorted(set(files)) or [''])}
         )
         SELECT *, {first_failure(rules + _PARENT_RULES)} FROM candidates""",
         {"month": month},
@@ -587,9 +626,9 @@ def staging_ticket_events(
         )
 
     # One month at a time: a month may take over quarantine rows judged in another month.
-    return dg.MaterializeResult(
-        metadata=run_metadata(for_each_month(context, duckdb, stage, concurrent=False))
-    )
+    results = for_each_month(context, duckdb, stage, concurrent=False,
+                             prepare=_judge_children("ticket_events"))
+    return dg.MaterializeResult(metadata=run_metadata(results))
 
 
 @dg.asset(
@@ -647,9 +686,9 @@ def staging_time_entries(
         )
 
     # One month at a time: a month may take over quarantine rows judged in another month.
-    return dg.MaterializeResult(
-        metadata=run_metadata(for_each_month(context, duckdb, stage, concurrent=False))
-    )
+    results = for_each_month(context, duckdb, stage, concurrent=False,
+                             prepare=_judge_children("time_entries"))
+    return dg.MaterializeResult(metadata=run_metadata(results))
 
 
 _DECISION = r"^(scope:([a-z_]+)=(approved|rejected)|emergency=(confirmed|denied))$"
