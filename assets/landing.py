@@ -220,7 +220,10 @@ def _jsonl_lines(p: str) -> str:
     return (
         "(SELECT n, line, json_valid(line) AND json_type(try_cast(line AS JSON)) = 'OBJECT' AS is_object"
         " FROM (SELECT n, ltrim(rtrim(raw_line, chr(13)), chr(65279)) AS line"
-        f" FROM read_text({p}), unnest(string_split(content, chr(10))) WITH ORDINALITY AS t(raw_line, n))"
+        # The split list is projected before the lateral unnest: unnesting next to `content`
+        # copies the whole file into every line's row (DuckDB 2.0 ran out of memory on 2 MB).
+        f" FROM (SELECT string_split(content, chr(10)) AS lines FROM read_text({p})),"
+        " unnest(lines) WITH ORDINALITY AS t(raw_line, n))"
         " WHERE trim(line) <> '')"
     )
 
