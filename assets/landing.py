@@ -469,11 +469,22 @@ def register_file(
     """Record one delivered file in raw.landing_files; return (status, reason)."""
     relative = absolute.relative_to(landing).as_posix()
     fmt = FORMATS[absolute.suffix.lower()]
+    stat = absolute.stat()
+    # Same path, size and modification time as a registered file (as rsync judges): not re-read,
+    # so a daily ingest costs a stat per file however much history the landing folder holds.
+    if con.execute(
+        "SELECT 1 FROM raw.landing_files WHERE path = ? AND bytes = ? AND modified_ns = ?",
+        [relative, stat.st_size, stat.st_mtime_ns],
+    ).fetchone():
+        return "known", ""
     info = _scan_bytes(absolute)
     file_id = info.sha256
     if con.execute(
         "SELECT 1 FROM raw.landing_files WHERE file_id = ? AND path = ?", [file_id, relative]
     ).fetchone():
+        # Touched but not changed: remember the new time, the content is already registered.
+        con.execute("UPDATE raw.landing_files SET modified_ns = ? WHERE file_id = ? AND path = ?",
+                    [stat.st_mtime_ns, file_id, relative])
         return "known", ""
     first = con.execute(
         "SELECT path, data_rows FROM raw.landing_files WHERE file_id = ? AND status <> 'duplicate'"
@@ -485,7 +496,7 @@ def register_file(
         "bytes": info.size, "status": "accepted", "duplicate_of": None,
         "reason": None, "reason_code": None, "columns": None, "extra_columns": None,
         "data_rows": None, "min_month": None, "max_month": None, "encoding": None,
-        "rejected_rows": None, "warnings": None,
+        "rejected_rows": None, "warnings": None, "modified_ns": stat.st_mtime_ns,
     }
     file = LandingFile(file_id, entity, relative, fmt, [])
     rejects: list[dict] = []
@@ -525,8 +536,9 @@ def register_file(
                 con.execute("DROP TABLE IF EXISTS csv_rejects")
                 con.execute("DROP TABLE IF EXISTS csv_reject_scans")
                 # The whole row is referenced: the reader checks encoding only in the columns read.
-                con.execute(f"SELECT count(*), max(length(CAST(t AS VARCHAR)))"
-                            f" FROM {scan_sql(absolute, file)} AS t").fetchall()
+                # Its count is the file's good rows (renumbering the rejects changes no count).
+                good_rows = con.execute(f"SELECT count(*), max(length(CAST(t AS VARCHAR)))"
+                                        f" FROM {scan_sql(absolute, file)} AS t").fetchall()[0][0]
                 rejects = _reader_rejects(con, file, info, absolute)
             swallowed = [r for r in rejects
                          if r["code"] == "unbalanced_quote" and "\n" in (r["value"] or "")]
@@ -537,10 +549,11 @@ def register_file(
                                    field=bad["field"], value=(bad["value"] or "")[:200])
             file = LandingFile(file_id, entity, relative, fmt, columns, encoding,
                                tuple(r["row"] for r in rejects))
+            if fmt == "parquet":
+                # Every column is read once: a damaged one rejects the file here, not in raw.
+                good_rows = con.execute(f"SELECT count(*), max(length(CAST(t AS VARCHAR)))"
+                                        f" FROM {scan_sql(absolute, file)} AS t").fetchall()[0][0]
             ts = TIME_COLUMN[entity]
-            good_rows = con.execute(
-                f"SELECT count(*), max(length(CAST(t AS VARCHAR))) FROM {scan_sql(absolute, file)} AS t"
-            ).fetchall()[0][0]
             stats = con.execute(
                 f"""SELECT count(*), min(date_trunc('month', try_cast({ts} AS TIMESTAMPTZ))),
                        max(date_trunc('month', try_cast({ts} AS TIMESTAMPTZ))),
@@ -552,6 +565,8 @@ def register_file(
                                         AND NOT regexp_matches(trim({ts}), '{_OFFSET}'))
                 FROM ({canonical_select(file, absolute)})"""
             ).fetchone()
+            if fmt == "jsonl":
+                good_rows = stats[0]  # the object lines: what raw loads
             if good_rows and stats[1] is None:
                 first = con.execute(
                     f"SELECT _source_row, {ts} FROM ({canonical_select(file, absolute)})"

@@ -97,6 +97,8 @@ DDL = [
     # Data rows the file reader could not parse (quarantined at landing), e.g. a cut-off last line.
     "ALTER TABLE raw.landing_files ADD COLUMN IF NOT EXISTS rejected_rows BIGINT[]",
     "ALTER TABLE raw.landing_files ADD COLUMN IF NOT EXISTS warnings VARCHAR[]",
+    # Size and modification time when registered: an unchanged file is not read again.
+    "ALTER TABLE raw.landing_files ADD COLUMN IF NOT EXISTS modified_ns BIGINT",
     *[
         f"""CREATE TABLE IF NOT EXISTS raw.{entity} (
             {", ".join(f'"{c}" VARCHAR' for c in cols)},

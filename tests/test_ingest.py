@@ -1,6 +1,7 @@
 """Landing to staging: idempotent loads, re-delivered files, superseding versions, quarantine."""
 
 import json
+import os
 import shutil
 
 import dagster as dg
@@ -51,6 +52,31 @@ def test_rerun_and_redelivered_file_add_nothing(msp_env, run_pipeline, query):
     status, duplicate_of = query("SELECT status, duplicate_of FROM raw.landing_files"
                                  " WHERE path LIKE '%resent%'")[0]
     assert (status, duplicate_of) == ("duplicate", "tickets/tickets_2026-01.csv")
+
+
+def test_an_unchanged_file_is_not_read_again_and_a_changed_one_is(msp_env, query):
+    known_msp(msp_env["landing"])
+    path = msp_env["landing"] / "tickets" / "tickets_2026-01.csv"
+
+    def register() -> dict:
+        result = dg.materialize([landing.landing_files], resources=build_resources())
+        return result.asset_materializations_for_node("landing_files")[0].metadata[
+            "new_files"].value
+
+    assert register()
+    relative = "tickets/tickets_2026-01.csv"
+    assert query("SELECT modified_ns FROM raw.landing_files WHERE path = ?", [relative]) == [
+        (path.stat().st_mtime_ns,)]
+    # Touched, same content: known (by its hash), and its new time is remembered.
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert register() == {}
+    assert query("SELECT count(*), max(modified_ns) FROM raw.landing_files WHERE path = ?",
+                 [relative]) == [(1, path.stat().st_mtime_ns)]
+    # Rewritten in place with the same size: the new time makes it read again, a new version.
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"Password", b"Passw0rd", 1))
+    assert register() == {"accepted": 1}
+    assert query("SELECT count(*) FROM raw.landing_files WHERE path = ?", [relative]) == [(2,)]
 
 
 def test_later_delivery_supersedes_and_raw_keeps_both(msp_env, run_pipeline, query):
