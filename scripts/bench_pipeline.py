@@ -4,14 +4,16 @@ For each size, scripts.synthetic_msp writes months+1 months of landing files; th
 held back. Then, each in a fresh process running the real Definitions (pipelines/definitions.py)
 on a persistent Dagster instance, as `make run` does:
 
-1. full: ingest_job, then monthly_job without publishing for every month: landing files to
-   checked marts (every blocking asset check, GX suites included, runs);
+1. full: ingest_job, then monthly_job without publishing over all months, one run for the range
+   as pipelines.run does: landing files to checked marts (every blocking asset check, GX suites
+   included, runs);
 2. publish: monthly_reports for the latest month (one HTML report per client, the month index,
    the finance export);
 3. incremental: the held-back month is delivered; ingest_job and that one month's marts.
 
 Stage seconds come from Dagster's own step statistics; "dagster" is run wall time outside steps.
-Peak RSS is the process's maximum resident set size (getrusage, as /usr/bin/time -v reports it).
+Peak RSS is the phase process's maximum resident set size (Linux's VmHWM, the figure
+/usr/bin/time -v reports). --unique-texts makes every ticket's text distinct (see synthetic_msp).
 Not a test: run it by hand on a quiet machine, e.g.
 
     .venv/bin/python -m scripts.bench_pipeline --sizes 10k,100k,1M     # or: make bench
