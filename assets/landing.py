@@ -228,19 +228,33 @@ def _jsonl_lines(p: str) -> str:
     )
 
 
+def _column(file: LandingFile, name: str, alias: str = "") -> str:
+    """The text of canonical column `name` in a scan of the file (NULL when it has none)."""
+    source = {_normalise(c): c for c in file.columns}.get(name)
+    if source is None:
+        return "NULL::VARCHAR"
+    if file.format == "jsonl":
+        return f"({alias}_json ->> {sql_literal(source)})"
+    return f'CAST({alias}"{source}" AS VARCHAR)'
+
+
+def _time_stats(ts: str, row: str) -> str:
+    """Aggregates over a file's time column: first and last month, rows without a UTC offset and
+    the first of them."""
+    no_offset = (f"try_cast({ts} AS TIMESTAMPTZ) IS NOT NULL AND length(trim({ts})) > 10"
+                 f" AND NOT regexp_matches(trim({ts}), '{_OFFSET}')")
+    return (f"min(date_trunc('month', try_cast({ts} AS TIMESTAMPTZ))),"
+            f" max(date_trunc('month', try_cast({ts} AS TIMESTAMPTZ))),"
+            f" count(*) FILTER (WHERE {no_offset}), min({row}) FILTER (WHERE {no_offset})")
+
+
 def canonical_select(file: LandingFile, absolute: Path) -> str:
     """SELECT of the canonical columns (as text), lineage and unknown columns as `_extra` JSON."""
-    by_norm = {_normalise(c): c for c in file.columns}
     known = set(CANONICAL[file.entity])
     extras = [c for c in file.columns if _normalise(c) not in known]
 
     def col(name: str) -> str:
-        if name not in by_norm:
-            return "NULL::VARCHAR"
-        source = by_norm[name]
-        if file.format == "jsonl":
-            return f"(_json ->> {sql_literal(source)})"
-        return f'CAST("{source}" AS VARCHAR)'
+        return _column(file, name)
 
     if not extras:
         extra = "NULL::JSON"
@@ -532,13 +546,21 @@ def register_file(
             record.update(columns=columns, encoding=encoding,
                           extra_columns=[c for c in columns if _normalise(c) not in CANONICAL[entity]])
             file = LandingFile(file_id, entity, relative, fmt, columns, encoding)
+            ts = TIME_COLUMN[entity]
+            stats: tuple | None = None
             if fmt == "csv":
                 con.execute("DROP TABLE IF EXISTS csv_rejects")
                 con.execute("DROP TABLE IF EXISTS csv_reject_scans")
-                # The whole row is referenced: the reader checks encoding only in the columns read.
-                # Its count is the file's good rows (renumbering the rejects changes no count).
-                good_rows = con.execute(f"SELECT count(*), max(length(CAST(t AS VARCHAR)))"
-                                        f" FROM {scan_sql(absolute, file)} AS t").fetchall()[0][0]
+                # One pass reads the file: every column is referenced (the reader checks encoding
+                # only in the columns read; a count is cheaper than casting the row to text); its
+                # count is the file's good rows, and the time column's months come with it. Row
+                # numbers are the reader's until the rejects are known (below).
+                every_column = ", ".join('count(t."' + c.replace('"', '""') + '")' for c in columns)
+                stats = con.execute(
+                    f"SELECT count(*), {_time_stats(_column(file, ts, 't.'), 't._row')},"
+                    f" {every_column} FROM {scan_sql(absolute, file)} AS t"
+                ).fetchall()[0][:5]  # fetchall: the reader writes csv_rejects once the result is consumed
+                good_rows = stats[0]
                 rejects = _reader_rejects(con, file, info, absolute)
             swallowed = [r for r in rejects
                          if r["code"] == "unbalanced_quote" and "\n" in (r["value"] or "")]
@@ -553,18 +575,16 @@ def register_file(
                 # Every column is read once: a damaged one rejects the file here, not in raw.
                 good_rows = con.execute(f"SELECT count(*), max(length(CAST(t AS VARCHAR)))"
                                         f" FROM {scan_sql(absolute, file)} AS t").fetchall()[0][0]
-            ts = TIME_COLUMN[entity]
-            stats = con.execute(
-                f"""SELECT count(*), min(date_trunc('month', try_cast({ts} AS TIMESTAMPTZ))),
-                       max(date_trunc('month', try_cast({ts} AS TIMESTAMPTZ))),
-                       count(*) FILTER (WHERE try_cast({ts} AS TIMESTAMPTZ) IS NOT NULL
-                                        AND length(trim({ts})) > 10
-                                        AND NOT regexp_matches(trim({ts}), '{_OFFSET}')),
-                       min(_source_row) FILTER (WHERE try_cast({ts} AS TIMESTAMPTZ) IS NOT NULL
-                                        AND length(trim({ts})) > 10
-                                        AND NOT regexp_matches(trim({ts}), '{_OFFSET}'))
-                FROM ({canonical_select(file, absolute)})"""
-            ).fetchone()
+            if stats is None:
+                stats = con.execute(
+                    f"SELECT count(*), {_time_stats(ts, '_source_row')}"
+                    f" FROM ({canonical_select(file, absolute)})"
+                ).fetchone()
+            elif stats[4] is not None and file.rejected_rows:
+                # The reader's row number of the first row without an offset, as delivered:
+                # every row it set aside before that one shifts it back by one.
+                shifts = [r - i for i, r in enumerate(file.rejected_rows, start=1)]
+                stats = (*stats[:4], stats[4] + sum(1 for s in shifts if s < stats[4]))
             if fmt == "jsonl":
                 good_rows = stats[0]  # the object lines: what raw loads
             if good_rows and stats[1] is None:

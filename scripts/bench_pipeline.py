@@ -18,6 +18,7 @@ Not a test: run it by hand on a quiet machine, e.g.
 
     .venv/bin/python -m scripts.bench_pipeline --sizes 10k,100k,1M     # or: make bench
     .venv/bin/python -m scripts.bench_pipeline --sizes 10k --keep      # keep the warehouses
+    .venv/bin/python -m scripts.bench_pipeline --sizes 1M --no-publish # pipeline only
 """
 
 import argparse
@@ -164,7 +165,8 @@ def _uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
-def bench_size(size: int, work: Path, months: int, keep: bool, unique_texts: bool) -> dict:
+def bench_size(size: int, work: Path, months: int, keep: bool, unique_texts: bool,
+               do_publish: bool = True) -> dict:
     """Generate one size, run the three phases, return the figures."""
     clients = CLIENTS.get(size, max(5, size // 2000))
     folder = work / f"msp-{size}"
@@ -199,7 +201,7 @@ def bench_size(size: int, work: Path, months: int, keep: bool, unique_texts: boo
     load_before = _uptime()
     full = _phase("full", env)
     marts_rows = _count(folder / "warehouse.duckdb")
-    publish = _phase("publish", env)
+    publish = _phase("publish", env) if do_publish else None
     reports = len(list((folder / "published").glob("*/client-*.html")))
     shutil.copytree(held, landing, dirs_exist_ok=True)
     incremental = _phase("incremental", env)
@@ -250,18 +252,19 @@ def report(results: list[dict]) -> str:
         f"{r['full']['cpu']:.1f}" for r in results) + " |")
     lines.append("| peak RSS (MB) | " + " | ".join(
         f"{r['full']['peak_rss_mb']:.0f}" for r in results) + " |")
-    lines.append("| publishing latest month (s) | " + " | ".join(
-        f"{r['publish']['wall']:.1f}" for r in results) + " |")
-    lines.append("| publishing CPU seconds | " + " | ".join(
-        f"{r['publish']['cpu']:.1f}" for r in results) + " |")
-    lines.append("| client reports / wall s per report / CPU s per report | " + " | ".join(
-        f"{r['client_reports']} / {r['publish']['wall'] / max(1, r['client_reports']):.2f}"
-        f" / {r['publish']['cpu'] / max(1, r['client_reports']):.2f}"
-        for r in results) + " |")
-    lines.append("| of which HTML, s per client report / PDFs, s per PDF | " + " | ".join(
-        _html_pdf(r) for r in results) + " |")
-    lines.append("| publishing peak RSS (MB) | " + " | ".join(
-        f"{r['publish']['peak_rss_mb']:.0f}" for r in results) + " |")
+    if all(r.get("publish") for r in results):
+        lines.append("| publishing latest month (s) | " + " | ".join(
+            f"{r['publish']['wall']:.1f}" for r in results) + " |")
+        lines.append("| publishing CPU seconds | " + " | ".join(
+            f"{r['publish']['cpu']:.1f}" for r in results) + " |")
+        lines.append("| client reports / wall s per report / CPU s per report | " + " | ".join(
+            f"{r['client_reports']} / {r['publish']['wall'] / max(1, r['client_reports']):.2f}"
+            f" / {r['publish']['cpu'] / max(1, r['client_reports']):.2f}"
+            for r in results) + " |")
+        lines.append("| of which HTML, s per client report / PDFs, s per PDF | " + " | ".join(
+            _html_pdf(r) for r in results) + " |")
+        lines.append("| publishing peak RSS (MB) | " + " | ".join(
+            f"{r['publish']['peak_rss_mb']:.0f}" for r in results) + " |")
     lines.append("| incremental month: wall s / share of full | " + " | ".join(
         f"{r['incremental']['wall']:.1f} / {r['incremental']['wall'] / r['full']['wall']:.0%}"
         for r in results) + " |")
@@ -315,6 +318,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--unique-texts", action="store_true",
                         help="give every ticket its own text (the classifiers' worst case)")
+    parser.add_argument("--no-publish", action="store_true",
+                        help="skip the publishing phase (full and incremental runs only)")
     parser.add_argument("--report", type=Path, default=None,
                         help="only print the tables of a --json file written earlier")
     parser.add_argument("--child", choices=["full", "publish", "incremental"], help=argparse.SUPPRESS)
@@ -334,10 +339,13 @@ def main() -> None:
     for text in args.sizes.split(","):
         size = parse_size(text)
         print(f"== {size:,} tickets ({_uptime()})", flush=True)
-        result = bench_size(size, work, args.months, args.keep, args.unique_texts)
+        result = bench_size(size, work, args.months, args.keep, args.unique_texts,
+                            not args.no_publish)
         results.append(result)
+        published = (f"{result['publish']['wall']:.1f} s for {result['client_reports']} reports"
+                     if result["publish"] else "skipped")
         print(f"   full {result['full']['wall']:.1f} s, peak {result['full']['peak_rss_mb']:.0f} MB;"
-              f" publish {result['publish']['wall']:.1f} s for {result['client_reports']} reports;"
+              f" publish {published};"
               f" incremental {result['incremental']['wall']:.1f} s", flush=True)
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
