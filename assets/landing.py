@@ -215,6 +215,10 @@ def scan_sql(absolute: Path, file: LandingFile) -> str:
     return f"(SELECT CAST(line AS JSON) AS _json, n AS _row FROM {_jsonl_lines(p)} WHERE is_object)"
 
 
+# A JSON Lines file's judged lines while it is registered (temp: this connection only).
+_LINES = "landing_jsonl_lines"
+
+
 def _jsonl_lines(p: str) -> str:
     """Every non-blank line of a JSON Lines file with its line number and whether it is an object."""
     return (
@@ -377,14 +381,13 @@ def _parquet_columns(
     return [r[0] for r in described], warnings
 
 
-def _reader_rejects(con: duckdb.DuckDBPyConnection, file: LandingFile, info: _Bytes,
-                    absolute: Path) -> list[dict]:
-    """Data rows the reader could not parse, one per row, with reason, field and the text."""
+def _reader_rejects(con: duckdb.DuckDBPyConnection, file: LandingFile, info: _Bytes) -> list[dict]:
+    """Data rows the reader could not parse, one per row, with reason, field and the text.
+
+    A JSON Lines file's lines are in the temp table `_LINES` (see register_file).
+    """
     if file.format == "jsonl":
-        rows = con.execute(
-            f"SELECT n, line FROM {_jsonl_lines(sql_literal(str(absolute)))}"
-            " WHERE NOT is_object ORDER BY n"
-        ).fetchall()
+        rows = con.execute(f"SELECT n, line FROM {_LINES} WHERE NOT is_object ORDER BY n").fetchall()
         last_line = info.newlines + (0 if info.ends_with_newline else 1)
         out = []
         for n, line in rows:
@@ -531,11 +534,15 @@ def register_file(
                 columns = _csv_header(absolute, relative, encoding)
             else:
                 encoding, warnings = _encoding(relative, fmt, info)
+                # The file is split into lines and each line judged once; the keys, the rejects
+                # and the months below read this table (a third of the time of three splits).
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {_LINES} AS"
+                            f" SELECT * FROM {_jsonl_lines(sql_literal(str(absolute)))}")
                 columns = sorted(r[0] for r in con.execute(
-                    "SELECT DISTINCT unnest(json_keys(CAST(line AS JSON)))"
-                    f" FROM {_jsonl_lines(sql_literal(str(absolute)))} WHERE is_object"
+                    f"SELECT DISTINCT unnest(json_keys(CAST(line AS JSON))) FROM {_LINES}"
+                    " WHERE is_object"
                 ).fetchall())
-                rejects = _reader_rejects(con, file, info, absolute)
+                rejects = _reader_rejects(con, file, info)
                 if not columns and rejects:
                     bad = rejects[0]
                     raise FileRejected(bad["code"], bad["reason"] + " (no line of the file is a"
@@ -561,7 +568,7 @@ def register_file(
                     f" {every_column} FROM {scan_sql(absolute, file)} AS t"
                 ).fetchall()[0][:5]  # fetchall: the reader writes csv_rejects once the result is consumed
                 good_rows = stats[0]
-                rejects = _reader_rejects(con, file, info, absolute)
+                rejects = _reader_rejects(con, file, info)
             swallowed = [r for r in rejects
                          if r["code"] == "unbalanced_quote" and "\n" in (r["value"] or "")]
             if swallowed:
@@ -575,7 +582,12 @@ def register_file(
                 # Every column is read once: a damaged one rejects the file here, not in raw.
                 good_rows = con.execute(f"SELECT count(*), max(length(CAST(t AS VARCHAR)))"
                                         f" FROM {scan_sql(absolute, file)} AS t").fetchall()[0][0]
-            if stats is None:
+            if fmt == "jsonl":
+                stats = con.execute(
+                    f"SELECT count(*), {_time_stats(_column(file, ts), 'n')}"
+                    f" FROM (SELECT CAST(line AS JSON) AS _json, n FROM {_LINES} WHERE is_object)"
+                ).fetchone()
+            elif stats is None:
                 stats = con.execute(
                     f"SELECT count(*), {_time_stats(ts, '_source_row')}"
                     f" FROM ({canonical_select(file, absolute)})"
@@ -619,6 +631,7 @@ def register_file(
             record.update(status="rejected", reason=rejects[0]["reason"],
                           reason_code="unreadable_file",
                           data_rows=_data_rows_estimate(con, absolute, fmt, info))
+    con.execute(f"DROP TABLE IF EXISTS {_LINES}")
     record["warnings"] = [w.message for w in warnings] or None
     columns = [k for k in record if k != "file_id"]
     con.execute(
