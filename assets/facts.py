@@ -135,17 +135,25 @@ LEFT JOIN marts.emergency_readings er_auto ON er_auto.ticket_id = t.ticket_id AN
 )
 -- One interruption is one emergency or none: a follow-up report ("same here") rarely says how
 -- many people are affected, so a unit's strongest reading applies to all of its tickets.
-SELECT * REPLACE (
-    coalesce(bool_or(qualifies_emergency) OVER unit, qualifies_emergency) AS qualifies_emergency,
-    CASE WHEN NOT coalesce(qualifies_emergency, false) AND bool_or(qualifies_emergency) OVER unit
-         THEN max(emergency_confidence) OVER unit ELSE emergency_confidence END AS emergency_confidence,
-    CASE WHEN NOT coalesce(qualifies_emergency, false) AND bool_or(qualifies_emergency) OVER unit
-         THEN 'same interruption as ' || arg_max(ticket_id, (emergency_confidence, ticket_id)) OVER unit
-              || ': ' || arg_max(emergency_evidence, (emergency_confidence, ticket_id)) OVER unit
+-- Grouped and joined back rather than windowed: most units are one ticket, and a window per
+-- unit cost 0.6 s of a 0.65 s month at 1M tickets.
+, unit_reading AS (
+    SELECT unit_id AS _unit_id, bool_or(qualifies_emergency) AS _unit_qualifies,
+           max(emergency_confidence) AS _unit_confidence,
+           arg_max(ticket_id, (emergency_confidence, ticket_id)) AS _unit_ticket,
+           arg_max(emergency_evidence, (emergency_confidence, ticket_id)) AS _unit_evidence
+    FROM facts GROUP BY unit_id
+)
+SELECT * EXCLUDE (_unit_id, _unit_qualifies, _unit_confidence, _unit_ticket, _unit_evidence)
+REPLACE (
+    coalesce(_unit_qualifies, qualifies_emergency) AS qualifies_emergency,
+    CASE WHEN NOT coalesce(qualifies_emergency, false) AND _unit_qualifies
+         THEN _unit_confidence ELSE emergency_confidence END AS emergency_confidence,
+    CASE WHEN NOT coalesce(qualifies_emergency, false) AND _unit_qualifies
+         THEN 'same interruption as ' || _unit_ticket || ': ' || _unit_evidence
          ELSE emergency_evidence END AS emergency_evidence
 )
-FROM facts
-WINDOW unit AS (PARTITION BY unit_id)
+FROM facts JOIN unit_reading ON _unit_id IS NOT DISTINCT FROM unit_id
 """
 
 
