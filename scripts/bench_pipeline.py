@@ -51,6 +51,7 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("facts", ("ticket_facts",)),
     ("billing", ("out_of_scope",)),
     ("marts", ("client_month",)),
+    ("data docs", ("data_docs",)),
     ("publishing", ("monthly_reports",)),
 ]
 
