@@ -256,10 +256,6 @@ def canonical_select(file: LandingFile, absolute: Path) -> str:
     """SELECT of the canonical columns (as text), lineage and unknown columns as `_extra` JSON."""
     known = set(CANONICAL[file.entity])
     extras = [c for c in file.columns if _normalise(c) not in known]
-
-    def col(name: str) -> str:
-        return _column(file, name)
-
     if not extras:
         extra = "NULL::JSON"
     elif file.format == "jsonl":
@@ -268,7 +264,7 @@ def canonical_select(file: LandingFile, absolute: Path) -> str:
         ) + ")"
     else:
         extra = "json_object(" + ", ".join(f'{sql_literal(c)}, "{c}"' for c in extras) + ")"
-    columns = ", ".join(f'{col(c)} AS "{c}"' for c in CANONICAL[file.entity])
+    columns = ", ".join(f'{_column(file, c)} AS "{c}"' for c in CANONICAL[file.entity])
     return (
         f"SELECT {columns}, {sql_literal(file.file_id)} AS _file_id,"
         f" {sql_literal(file.path)} AS _source_file, _row AS _source_row,"
@@ -554,7 +550,6 @@ def register_file(
                           extra_columns=[c for c in columns if _normalise(c) not in CANONICAL[entity]])
             file = LandingFile(file_id, entity, relative, fmt, columns, encoding)
             ts = TIME_COLUMN[entity]
-            stats: tuple | None = None
             if fmt == "csv":
                 con.execute("DROP TABLE IF EXISTS csv_rejects")
                 con.execute("DROP TABLE IF EXISTS csv_reject_scans")
@@ -582,23 +577,21 @@ def register_file(
                 # Every column is read once: a damaged one rejects the file here, not in raw.
                 good_rows = con.execute(f"SELECT count(*), max(length(CAST(t AS VARCHAR)))"
                                         f" FROM {scan_sql(absolute, file)} AS t").fetchall()[0][0]
-            if fmt == "jsonl":
-                stats = con.execute(
-                    f"SELECT count(*), {_time_stats(_column(file, ts), 'n')}"
-                    f" FROM (SELECT CAST(line AS JSON) AS _json, n FROM {_LINES} WHERE is_object)"
-                ).fetchone()
-            elif stats is None:
                 stats = con.execute(
                     f"SELECT count(*), {_time_stats(ts, '_source_row')}"
                     f" FROM ({canonical_select(file, absolute)})"
                 ).fetchone()
+            elif fmt == "jsonl":
+                stats = con.execute(
+                    f"SELECT count(*), {_time_stats(_column(file, ts), 'n')}"
+                    f" FROM (SELECT CAST(line AS JSON) AS _json, n FROM {_LINES} WHERE is_object)"
+                ).fetchone()
+                good_rows = stats[0]  # the object lines: what raw loads
             elif stats[4] is not None and file.rejected_rows:
                 # The reader's row number of the first row without an offset, as delivered:
                 # every row it set aside before that one shifts it back by one.
                 shifts = [r - i for i, r in enumerate(file.rejected_rows, start=1)]
                 stats = (*stats[:4], stats[4] + sum(1 for s in shifts if s < stats[4]))
-            if fmt == "jsonl":
-                good_rows = stats[0]  # the object lines: what raw loads
             if good_rows and stats[1] is None:
                 first = con.execute(
                     f"SELECT _source_row, {ts} FROM ({canonical_select(file, absolute)})"

@@ -88,7 +88,7 @@ def _fetch(con: duckdb.DuckDBPyConnection, spec: CheckSpec, params: dict) -> pd.
     return con.execute(spec.fetch, used).df()
 
 
-@lru_cache(maxsize=1)
+@cache
 def _warehouse_source() -> PandasDatasource:
     """This process's ephemeral GX context and its one pandas data source."""
     context = gx.get_context(mode="ephemeral")
