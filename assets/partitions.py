@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import dagster as dg
 import duckdb
@@ -34,6 +34,33 @@ def month_workers() -> int:
     """
     value = os.environ.get("MSP_MONTH_WORKERS", "")
     return max(1, int(value)) if value.strip() else os.cpu_count() or 1
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def side_by_side(
+    duckdb_resource: DuckDBResource,
+    items: list[T],
+    work: Callable[[duckdb.DuckDBPyConnection, T], R],
+) -> list[R]:
+    """`work(con, item)` for every item, `month_workers()` at a time, each on its own connection.
+
+    For work on disjoint rows that keeps one core busy (a month's statements, a file's insert);
+    results come back in item order. The caller ensures the schema first.
+    """
+
+    def on_own_connection(item: T) -> R:
+        with duckdb_resource.get_connection() as con:
+            prepare_session(con)
+            return work(con, item)
+
+    workers = min(month_workers(), len(items))
+    if workers <= 1:
+        return [on_own_connection(item) for item in items]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="side-by-side") as pool:
+        return list(pool.map(on_own_connection, items))
 
 
 @dataclass
@@ -73,11 +100,6 @@ def for_each_month(
             exc.add_note(f"while computing month {month[:7]}")
             raise
 
-    def on_own_connection(month: str) -> MonthResult:
-        with duckdb_resource.get_connection() as con:
-            prepare_session(con)
-            return one(con, month)
-
     workers = min(month_workers(), len(months)) if concurrent else 1
     with duckdb_resource.get_connection() as con:
         (ensure_warehouse if ensure else prepare_session)(con)
@@ -86,9 +108,7 @@ def for_each_month(
                 prepare(con, months)
             results = {month: one(con, month) for month in months}
     if workers > 1:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="month") as pool:
-            futures = {month: pool.submit(on_own_connection, month) for month in months}
-            results = {month: future.result() for month, future in futures.items()}
+        results = dict(zip(months, side_by_side(duckdb_resource, months, one), strict=True))
     for result in results.values():
         if result.summary:
             context.log.info(result.summary)
@@ -118,20 +138,21 @@ def check_each_month(
     context: dg.AssetCheckExecutionContext,
     duckdb_resource: DuckDBResource,
     check: Callable[[duckdb.DuckDBPyConnection, str], dg.AssetCheckResult],
-    *,
-    concurrent: bool = True,
 ) -> dg.AssetCheckResult:
-    """Run a month's check for every month of the run: it passes when every month passes.
+    """Run a month's check for every month of the run and combine the months' results."""
+    checked = for_each_month(
+        context, duckdb_resource,
+        lambda con, month: MonthResult(metadata={"result": check(con, month)}), ensure=False,
+    )
+    return combine_month_checks({month: r.metadata["result"] for month, r in checked.items()})
+
+
+def combine_month_checks(results: dict[str, dg.AssetCheckResult]) -> dg.AssetCheckResult:
+    """One check result for a run's months: it passes when every month passes.
 
     The metadata of a single month is that month's; over a range, figures are summed and the
     months that failed are named.
     """
-    checked = for_each_month(
-        context, duckdb_resource,
-        lambda con, month: MonthResult(metadata={"result": check(con, month)}),
-        concurrent=concurrent, ensure=False,
-    )
-    results = {month: r.metadata["result"] for month, r in checked.items()}
     if len(results) == 1:
         return next(iter(results.values()))
     failed = [m[:7] for m, r in results.items() if not r.passed]

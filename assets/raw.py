@@ -8,13 +8,14 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection
 
-from assets.landing import accepted_files, canonical_select, landing_files
+from assets.landing import LandingFile, accepted_files, canonical_select, landing_files
 from assets.partitions import (
     MonthResult,
     check_each_month,
     for_each_month,
     monthly_partitions,
     run_metadata,
+    side_by_side,
     single_run,
 )
 from assets.resources import PipelineSettings
@@ -43,38 +44,48 @@ def _reload_entity(
 
 def _load_new_files(
     context: dg.AssetExecutionContext,
-    con: duckdb.DuckDBPyConnection,
+    duckdb_resource: DuckDBResource,
     settings: PipelineSettings,
     entity: str,
 ) -> tuple[int, int]:
-    """Load accepted files not yet (fully) in raw, file by file; return (files loaded, rows)."""
-    files = rows = 0
+    """Load accepted files not yet (fully) in raw; return (files loaded, rows).
+
+    A file's insert keeps one core busy (the reader numbers rows in order, and compressing the
+    rows is most of the work), so files load side by side, each in its own transaction.
+    """
     started = time.perf_counter()
-    candidates = accepted_files(con, entity)
-    for file in candidates:
+    with duckdb_resource.get_connection() as con:
+        ensure_warehouse(con)
+        candidates = accepted_files(con, entity)
         # Rows the file reader set aside are in quality.quarantine, not in raw.
-        expected, loaded = con.execute(
-            f"SELECT (SELECT data_rows - len(coalesce(rejected_rows, [])) FROM raw.landing_files"
-            f" WHERE file_id = ? AND path = ?),"
-            f" (SELECT count(*) FROM raw.{entity} WHERE _file_id = ?)",
-            [file.file_id, file.path, file.file_id],
-        ).fetchone()
-        if expected == loaded:
-            continue
+        counts = con.execute(
+            f"""SELECT f.file_id, f.path, f.data_rows - len(coalesce(f.rejected_rows, [])),
+                       (SELECT count(*) FROM raw.{entity} r WHERE r._file_id = f.file_id)
+                FROM raw.landing_files f WHERE f.entity = ? AND f.status = 'accepted'""",
+            [entity],
+        ).fetchall()
+    expected = {(file_id, path): rows for file_id, path, rows, loaded in counts if rows != loaded}
+    todo = [f for f in candidates if (f.file_id, f.path) in expected]
+
+    def load(con: duckdb.DuckDBPyConnection, file: LandingFile) -> float:
         # Delete-then-insert by file: a half-loaded file from an interrupted run is redone whole.
+        file_started = time.perf_counter()
         con.execute("BEGIN TRANSACTION")
         con.execute(f"DELETE FROM raw.{entity} WHERE _file_id = ?", [file.file_id])
         con.execute(
             f"INSERT INTO raw.{entity} BY NAME " + canonical_select(file, settings.landing / file.path)
         )
         con.execute("COMMIT")
-        files += 1
-        rows += expected or 0
-        context.log.info(f"raw.{entity}: {file.path} loaded, {expected} row(s)"
-                         f" ({files} file(s), {rows} rows, {time.perf_counter() - started:.1f} s)")
-    context.log.info(f"raw.{entity}: {files} of {len(candidates)} accepted file(s) needed loading,"
-                     f" {rows} row(s) in {time.perf_counter() - started:.1f} s")
-    return files, rows
+        return time.perf_counter() - file_started
+
+    seconds = side_by_side(duckdb_resource, todo, load)
+    for file, took in zip(todo, seconds, strict=True):
+        context.log.info(f"raw.{entity}: {file.path} loaded, {expected[(file.file_id, file.path)]}"
+                         f" row(s) in {took:.1f} s")
+    rows = sum(expected[(f.file_id, f.path)] or 0 for f in todo)
+    context.log.info(f"raw.{entity}: {len(todo)} of {len(candidates)} accepted file(s) needed"
+                     f" loading, {rows} row(s) in {time.perf_counter() - started:.1f} s")
+    return len(todo), rows
 
 
 @dg.asset(group_name="raw", kinds={"duckdb"}, deps=[landing_files])
@@ -104,9 +115,8 @@ def raw_ticket_events(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
     """Ticket events as delivered, loaded once per delivered file."""
+    files, rows = _load_new_files(context, duckdb, settings, "ticket_events")
     with duckdb.get_connection() as con:
-        ensure_warehouse(con)
-        files, rows = _load_new_files(context, con, settings, "ticket_events")
         total = con.execute("SELECT count(*) FROM raw.ticket_events").fetchone()[0]
     return dg.MaterializeResult(
         metadata={"files_loaded": files, "rows_loaded": rows, "row_count": total}
@@ -118,9 +128,8 @@ def raw_time_entries(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
     """Time entries as delivered, loaded once per delivered file."""
+    files, rows = _load_new_files(context, duckdb, settings, "time_entries")
     with duckdb.get_connection() as con:
-        ensure_warehouse(con)
-        files, rows = _load_new_files(context, con, settings, "time_entries")
         total = con.execute("SELECT count(*) FROM raw.time_entries").fetchone()[0]
     return dg.MaterializeResult(
         metadata={"files_loaded": files, "rows_loaded": rows, "row_count": total}

@@ -486,6 +486,11 @@ def _judge_children(entity: str) -> Callable[[DuckDBPyConnection, list[str]], No
                 SELECT hash(_file_id, _source_row) AS row_key, _source_row, hash(_file_id) AS file_key,
                        trim(ticket_id) AS ticket_id
                 FROM raw.{entity}
+            ), orphans AS MATERIALIZED (
+                -- Rows whose ticket was never delivered (few) first: their month is parsed from
+                -- their own timestamp, which over every raw row was most of this statement.
+                SELECT * FROM raw.{entity}
+                WHERE coalesce(trim(ticket_id), '') NOT IN (SELECT ticket_id FROM delivered)
             )
             SELECT r.row_key, r._source_row, r.file_key, t.month AS judged_month,
                    'staged' AS ticket_state
@@ -497,10 +502,9 @@ def _judge_children(entity: str) -> Callable[[DuckDBPyConnection, list[str]], No
             UNION ALL
             SELECT hash(r._file_id, r._source_row), r._source_row, hash(r._file_id),
                    {orphan_month}, 'unknown'
-            FROM raw.{entity} r
+            FROM orphans r
             JOIN raw.landing_files f ON f.file_id = r._file_id AND f.path = r._source_file
-            WHERE coalesce(trim(r.ticket_id), '') NOT IN (SELECT ticket_id FROM delivered)
-              AND {orphan_month} BETWEEN $first AND $last""",
+            WHERE {orphan_month} BETWEEN $first AND $last""",
             {"first": months[0], "last": months[-1]},
         )
 
@@ -562,17 +566,27 @@ def _stage_child(
         [entity, month],
     )
     con.execute(f"DELETE FROM staging.{entity} WHERE month = ?", [month])
+    # Latest delivery wins; only keys delivered more than once are sorted (most are delivered
+    # once, and the window over every row was two thirds of the statement).
     con.execute(
         f"""INSERT INTO staging.{entity} BY NAME
-        WITH ranked AS (
-            SELECT r.*, row_number() OVER (
-                PARTITION BY {RECORD_KEY[entity]}
-                ORDER BY {_DELIVERY_ORDER}) AS version
-            FROM child_rows r WHERE reason_code IS NULL
+        WITH accepted AS (SELECT * FROM child_rows WHERE reason_code IS NULL),
+        repeated AS (
+            SELECT {RECORD_KEY[entity]} AS record_key FROM accepted r GROUP BY ALL HAVING count(*) > 1
+        ), latest AS (
+            SELECT * FROM accepted r ANTI JOIN repeated k
+                ON k.record_key IS NOT DISTINCT FROM {RECORD_KEY[entity]}
+            UNION ALL
+            SELECT * EXCLUDE (version) FROM (
+                SELECT r.*, row_number() OVER (
+                    PARTITION BY {RECORD_KEY[entity]} ORDER BY {_DELIVERY_ORDER}) AS version
+                FROM accepted r SEMI JOIN repeated k
+                  ON k.record_key IS NOT DISTINCT FROM {RECORD_KEY[entity]}
+            ) WHERE version = 1
         )
         SELECT CAST(? AS DATE) AS month, trim(ticket_id) AS ticket_id, {columns},
                _source_file, _source_row
-        FROM ranked WHERE version = 1""",
+        FROM latest""",
         [month],
     )
     mark_judged(con, stage, month)

@@ -7,7 +7,7 @@ import pandas as pd
 from assets.billing import out_of_scope
 from assets.facts import ticket_facts
 from assets.marts import client_month, client_month_sla
-from data_checks.validation import CheckSpec, columns_present, exist
+from data_checks.validation import CheckSpec, columns_present, exist, frame
 from policy.config import (
     FAIR_USE_STATUSES,
     PRIORITIES,
@@ -119,7 +119,8 @@ def _client_month_reconciles(_policy: PolicyConfig) -> list[gxe.Expectation]:
 def _volume(con: duckdb.DuckDBPyConnection, params: dict) -> pd.DataFrame:
     """Each client's tickets this month against its own previous months that have data."""
     rules = params["policy"].data_quality.volume_anomaly
-    return con.execute(
+    return frame(
+        con,
         """WITH history AS (
                SELECT client_id, count(*) AS months, avg(tickets) AS mean,
                       coalesce(stddev_samp(tickets), 0) AS sd
@@ -138,7 +139,7 @@ def _volume(con: duckdb.DuckDBPyConnection, params: dict) -> pd.DataFrame:
            WHERE c.month = $month""",
         {"month": params["month"], "history": rules.history_months,
          "min_history": rules.min_history_months},
-    ).df()
+    )
 
 
 def _volume_expectations(policy: PolicyConfig) -> list[gxe.Expectation]:

@@ -13,7 +13,8 @@ on a persistent Dagster instance, as `make run` does:
 
 Stage seconds come from Dagster's own step statistics; "dagster" is run wall time outside steps.
 Peak RSS is the phase process's maximum resident set size (Linux's VmHWM, the figure
-/usr/bin/time -v reports). --unique-texts makes every ticket's text distinct (see synthetic_msp).
+/usr/bin/time -v reports), and that of each GX worker process; CPU seconds include the workers'.
+--unique-texts makes every ticket's text distinct (see synthetic_msp).
 Not a test: run it by hand on a quiet machine, e.g.
 
     .venv/bin/python -m scripts.bench_pipeline --sizes 10k,100k,1M     # or: make bench
@@ -23,6 +24,7 @@ Not a test: run it by hand on a quiet machine, e.g.
 
 import argparse
 import json
+import multiprocessing
 import os
 import resource
 import shutil
@@ -64,6 +66,23 @@ def stage_of(step_key: str, assets: set[str]) -> str:
         if step_key.startswith(prefixes):
             return stage
     return "other"
+
+
+def _worker_peaks_mb() -> list[float]:
+    """Peak resident set size of each live worker process (the GX validation pool).
+
+    Read from /proc while they run: a child's ru_maxrss starts from its parent's peak when it was
+    forked, VmHWM from its own start.
+    """
+    peaks = []
+    for child in multiprocessing.active_children():
+        try:
+            for line in Path(f"/proc/{child.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]) / 1024)
+        except OSError:
+            pass
+    return peaks
 
 
 def _peak_rss_mb(usage: resource.struct_rusage) -> float:
@@ -128,6 +147,16 @@ def child(mode: str) -> None:
         metadata = event.asset_materialization.metadata if event else {}
         published = {key: metadata[key].value for key in ("seconds", "pdf_seconds", "client_pdfs")
                       if key in metadata}
+    workers: list[float] = []
+    children = 0.0
+    if mode != "publish":
+        # The GX workers' CPU counts (Chromium's for PDFs, in the publish phase, does not).
+        from data_checks.validation import stop_gx_pool
+
+        workers = _worker_peaks_mb()
+        stop_gx_pool()
+        child_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        children = child_usage.ru_utime + child_usage.ru_stime
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({
         "published": published,
@@ -135,8 +164,9 @@ def child(mode: str) -> None:
         "steps": steps,
         "assets": sorted(k.to_python_identifier() for k in defs.resolve_asset_graph().get_all_asset_keys()),
         # CPU seconds of this process (all DuckDB threads): less sensitive to a busy machine
-        "cpu": usage.ru_utime + usage.ru_stime,
+        "cpu": usage.ru_utime + usage.ru_stime + children,
         "peak_rss_mb": _peak_rss_mb(usage),
+        "worker_peak_rss_mb": workers,
     }))
 
 
@@ -251,8 +281,9 @@ def report(results: list[dict]) -> str:
         f"**{r['full']['wall']:.1f}**" for r in results) + " |")
     lines.append("| CPU seconds (user + sys) | " + " | ".join(
         f"{r['full']['cpu']:.1f}" for r in results) + " |")
-    lines.append("| peak RSS (MB) | " + " | ".join(
-        f"{r['full']['peak_rss_mb']:.0f}" for r in results) + " |")
+    lines.append("| peak RSS (MB): run process + each GX worker | " + " | ".join(
+        f"{r['full']['peak_rss_mb']:.0f}" + "".join(
+            f" + {w:.0f}" for w in r['full'].get('worker_peak_rss_mb', [])) for r in results) + " |")
     if all(r.get("publish") for r in results):
         lines.append("| publishing latest month (s) | " + " | ".join(
             f"{r['publish']['wall']:.1f}" for r in results) + " |")

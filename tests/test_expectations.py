@@ -5,6 +5,8 @@ it, plants violations with SQL, and runs the real asset checks on the copy throu
 """
 
 import importlib
+import json
+import multiprocessing
 import shutil
 from pathlib import Path
 
@@ -174,8 +176,11 @@ def _copy(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sql: lis
     return warehouse
 
 
-def _run(selection: dg.AssetSelection, month: str = MONTH) -> dg.ExecuteInProcessResult:
-    """Run a selection of the real Definitions (reloaded for this test's environment) for a month."""
+def _run(
+    selection: dg.AssetSelection, month: str = MONTH, first: str | None = None
+) -> dg.ExecuteInProcessResult:
+    """Run a selection of the real Definitions (reloaded for this test's environment) for a month,
+    or for the months `first` to `month` in one run."""
     import pipelines.definitions
     from assets.partitions import monthly_partitions
 
@@ -183,9 +188,10 @@ def _run(selection: dg.AssetSelection, month: str = MONTH) -> dg.ExecuteInProces
     job = dg.define_asset_job("planted", selection=selection, partitions_def=monthly_partitions)
     merged = dg.Definitions.merge(defs, dg.Definitions(jobs=[job]))
     # A selection of checks alone has no assets to take partitions from: tag the partition.
+    tags = {"dagster/partition": month} if first is None else {
+        "dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": month}
     return merged.resolve_job_def("planted").execute_in_process(
-        tags={"dagster/partition": month}, instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
+        tags=tags, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
     )
 
 
@@ -234,6 +240,46 @@ def test_each_check_catches_its_planted_violation(built, tmp_path, monkeypatch):
                   and (column is None or column in (f["kwargs"].get("column"),
                                                     f["kwargs"].get("column_A")))]
         assert caught, f"{name}: {failed}"
+
+
+def _stored_results(warehouse: Path, month: str) -> dict[str, dict]:
+    """The month's stored GX results by check, without the run's own metadata (ids, times).
+
+    A fetch without ORDER BY may return rows in another order on another run, so the sample of
+    failing values is compared as a sorted list and without its row positions.
+    """
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("SELECT check_name, result_json FROM quality.validation_results"
+                           " WHERE month = CAST(? AS DATE)", [month]).fetchall()
+    out = {}
+    for name, result in rows:
+        suite = {k: v for k, v in json.loads(result).items() if k != "meta"}
+        for expectation in suite["results"]:
+            found = expectation["result"]
+            found.pop("partial_unexpected_index_list", None)
+            for key in ("partial_unexpected_list", "partial_unexpected_counts"):
+                if key in found:
+                    found[key] = sorted(found[key], key=repr)
+        out[name] = suite
+    return out
+
+
+def test_a_range_validates_in_worker_processes_as_one_month_does(built, tmp_path, monkeypatch):
+    """Over several months the suites run in GX worker processes: same verdicts, same results."""
+    monkeypatch.setenv("MSP_MONTH_WORKERS", "2")
+    warehouse = _copy(built, tmp_path, monkeypatch, [sql for sql, _, _ in PLANTS.values()])
+    planted = dg.AssetSelection.checks(*_check_keys(
+        name for name in PLANTS if BY_NAME[name].partitioned))
+    _run(planted)  # April alone: validated in this process
+    alone = _stored_results(warehouse, MONTH)
+    ranged = _evaluations(_run(planted, first="2026-03-01"))
+    assert multiprocessing.active_children(), "a range of months starts the GX workers"
+    for name, evaluation in ranged.items():
+        assert not evaluation.passed, name
+        assert evaluation.metadata["failed_months"].value == "2026-04", name
+    assert _stored_results(warehouse, MONTH) == alone
+    march = _stored_results(warehouse, "2026-03-01")
+    assert set(march) == set(alone) and all(r["success"] for r in march.values())
 
 
 def test_required_columns_checks_catch_a_missing_column(built, tmp_path, monkeypatch):
