@@ -21,7 +21,7 @@ from assets.staging import (
 )
 from assets.warehouse import prepare_session
 from data_checks.gx_worker import publish_docs
-from data_checks.validation import RESULTS_DDL, gx_pool, result_of, submit
+from data_checks.validation import ensure_results_table, gx_pool, result_of, submit
 
 DOCS_FOLDER = ".data_docs"
 
@@ -33,8 +33,6 @@ def docs_dir(published: Path, month: str) -> Path:
 
 def _results(con: duckdb.DuckDBPyConnection, month: str) -> list[tuple]:
     """The latest stored result of every check for the month (and of the unpartitioned checks)."""
-    con.execute("CREATE SCHEMA IF NOT EXISTS quality")
-    con.execute(RESULTS_DDL)
     return con.execute(
         """SELECT check_name, month, dagster_run_id, validated_at, suite_json, result_json, success,
                   severity, layer, table_name, rows_validated, failed_expectations
@@ -63,6 +61,7 @@ def data_docs(
     months = list(context.partition_keys)
     with duckdb.get_connection() as con:
         prepare_session(con)
+        ensure_results_table(con)
         stored = {month: _results(con, month) for month in months}
     # GX renders with Jinja in Python: months render in the GX worker processes side by side.
     pool = gx_pool() if len(months) > 1 else None

@@ -158,14 +158,18 @@ def result_of(future: Future) -> Any:
         raise
 
 
+def ensure_results_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Create quality.validation_results if missing (once per step, not per month)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS quality")
+    con.execute(RESULTS_DDL)
+
+
 def _store(
     con: duckdb.DuckDBPyConnection, spec: CheckSpec, month: str | None, run_id: str | None,
     suite_json: str, rows: int, outcome: Outcome,
 ) -> dg.AssetCheckResult:
     """Replace the partition's stored result (for Data Docs) and report it to Dagster."""
     severity = dg.AssetCheckSeverity.ERROR if spec.blocking else dg.AssetCheckSeverity.WARN
-    con.execute("CREATE SCHEMA IF NOT EXISTS quality")
-    con.execute(RESULTS_DDL)
     con.execute("BEGIN TRANSACTION")
     con.execute(
         "DELETE FROM quality.validation_results WHERE check_name = ?"
@@ -208,6 +212,7 @@ def run_check(
     policy = _policy(settings.policy_file, Path(settings.policy_file).stat().st_mtime_ns)
     suite = gx.ExpectationSuite(name=spec.name, expectations=spec.expectations(policy))
     suite_json = json.dumps(suite.to_json_dict(), default=str)
+    ensure_results_table(con)
     pool = gx_pool() if len(months) > 1 else None
     in_flight = month_workers() if pool else 0
     waiting: deque[tuple[str | None, int, float, Future]] = deque()

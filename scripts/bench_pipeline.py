@@ -68,21 +68,25 @@ def stage_of(step_key: str, assets: set[str]) -> str:
     return "other"
 
 
+def _vmhwm_mb(pid: int | str = "self") -> float | None:
+    """A process's peak resident set size from /proc (VmHWM), or None when unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def _worker_peaks_mb() -> list[float]:
     """Peak resident set size of each live worker process (the GX validation pool).
 
     Read from /proc while they run: a child's ru_maxrss starts from its parent's peak when it was
     forked, VmHWM from its own start.
     """
-    peaks = []
-    for child in multiprocessing.active_children():
-        try:
-            for line in Path(f"/proc/{child.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peaks.append(int(line.split()[1]) / 1024)
-        except OSError:
-            pass
-    return peaks
+    peaks = [_vmhwm_mb(child.pid) for child in multiprocessing.active_children()]
+    return [peak for peak in peaks if peak is not None]
 
 
 def _peak_rss_mb(usage: resource.struct_rusage) -> float:
@@ -91,13 +95,8 @@ def _peak_rss_mb(usage: resource.struct_rusage) -> float:
     Linux's VmHWM, because ru_maxrss survives fork and exec: a child started by a parent that
     once held more (the generator) would report the parent's peak.
     """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return usage.ru_maxrss / 1024  # kilobytes on Linux
+    peak = _vmhwm_mb()
+    return peak if peak is not None else usage.ru_maxrss / 1024  # kilobytes on Linux
 
 
 # --- child: runs inside a fresh process, prints one JSON line --------------------------------------
