@@ -164,7 +164,9 @@ def combine_month_checks(results: dict[str, dg.AssetCheckResult]) -> dg.AssetChe
         month: MonthResult({k: getattr(v, "value", v) for k, v in r.metadata.items()})
         for month, r in results.items()
     })
+    first = next(iter(results.values()))
     return dg.AssetCheckResult(
-        passed=not failed, severity=severity,
+        passed=not failed, severity=severity, asset_key=first.asset_key,
+        check_name=first.check_name,
         metadata={**metadata, "failed_months": ", ".join(failed) or "none"},
     )

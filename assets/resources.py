@@ -1,14 +1,56 @@
-"""Resources that assets need besides DuckDB: where files live and which policy is in force."""
+"""Resources: the warehouse (DuckDB, kept open through a run), where files live, which policy is in force."""
 
 
 import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
 import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
 
 from policy.config import PolicyConfig, load_policy
+
+
+class WarehouseResource(DuckDBResource):
+    """DuckDBResource whose database stays open from a run's first connection to the run's end.
+
+    Each connection of the plain resource opened the file (reading its catalog) and, as the last
+    one, closed it (a checkpoint): a one-month run at 1M tickets opened and closed it 75 times,
+    3.8 of its 27.6 s. Here the first connection of a run is kept as an anchor, so the others
+    share the open database; DuckDB still checkpoints its WAL as it grows, and once at the end.
+    Runs that only read `database` (the API pulls, where dlt opens the file itself) never
+    connect, so they hold nothing open.
+    """
+
+    _anchor: ExitStack | None = PrivateAttr(default=None)
+    _in_run: bool = PrivateAttr(default=False)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._in_run = True
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        with self._lock:
+            self._in_run = False
+            if self._anchor is not None:
+                self._anchor.close()
+                self._anchor = None
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._lock:
+            if self._in_run and self._anchor is None:
+                anchor = ExitStack()
+                anchor.enter_context(super().get_connection())
+                self._anchor = anchor
+        with super().get_connection() as con:
+            yield con
 
 
 @lru_cache(maxsize=8)

@@ -602,8 +602,8 @@ def prepare_session(con: duckdb.DuckDBPyConnection) -> None:
     """Per connection: UTC, so offset-less timestamps read as UTC, and the temp macros."""
     con.execute("SET TimeZone = 'UTC'")
     # DuckDB checkpoints when a commit leaves more than 16 MB of WAL: at 1M tickets every month
-    # of a step did (1.5 s each). The file is checkpointed anyway when a step's last connection
-    # closes, so a step now checkpoints once.
+    # of a step did (1.5 s each). The file is checkpointed anyway when the run's warehouse
+    # resource closes it (WarehouseResource), so a run checkpoints about once per GB written.
     con.execute("SET checkpoint_threshold = '1GB'")
     for statement in MACROS:
         con.execute(statement)

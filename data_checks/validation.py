@@ -12,7 +12,7 @@ import multiprocessing
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -187,6 +187,8 @@ def _store(
     return dg.AssetCheckResult(
         passed=outcome.success,
         severity=severity,
+        asset_key=spec.asset.key,
+        check_name=spec.name,
         metadata={
             "layer": spec.layer,
             "rows_validated": rows,
@@ -196,77 +198,86 @@ def _store(
     )
 
 
-def run_check(
-    spec: CheckSpec,
+def run_checks(
+    specs: list[CheckSpec],
     con: duckdb.DuckDBPyConnection,
     settings: PipelineSettings,
     months: list[str | None],
     run_id: str | None,
     log: Callable[[str], None] = print,
-) -> dict[str | None, dg.AssetCheckResult]:
-    """Fetch each partition, validate its suite, store the result for Data Docs, report to Dagster.
+) -> dict[str, dict[str | None, dg.AssetCheckResult]]:
+    """Fetch each suite's partition, validate it, store the result for Data Docs: per check, per month.
 
-    With worker processes, a month validates in a worker while the next is fetched here; at
-    most one month per worker waits, so memory holds a few months' rows, not the range's.
+    With worker processes, a (suite, month) validates in a worker while the next is fetched here;
+    at most one per worker waits, so memory holds a few months' rows, not the range's.
     """
     policy = _policy(settings.policy_file, Path(settings.policy_file).stat().st_mtime_ns)
-    suite = gx.ExpectationSuite(name=spec.name, expectations=spec.expectations(policy))
-    suite_json = json.dumps(suite.to_json_dict(), default=str)
     ensure_results_table(con)
     pool = gx_pool() if len(months) > 1 else None
     in_flight = month_workers() if pool else 0
-    waiting: deque[tuple[str | None, int, float, Future]] = deque()
-    results: dict[str | None, dg.AssetCheckResult] = {}
+    waiting: deque[tuple[CheckSpec, str, str | None, int, float, Future]] = deque()
+    results: dict[str, dict[str | None, dg.AssetCheckResult]] = {spec.name: {} for spec in specs}
 
     def store_oldest() -> None:
-        month, rows, started, future = waiting.popleft()
+        spec, suite_json, month, rows, started, future = waiting.popleft()
         try:
             outcome = result_of(future)
         except Exception as exc:
             exc.add_note(f"while validating {spec.name} for month {(month or 'all')[:7]}")
             raise
-        results[month] = _store(con, spec, month, run_id, suite_json, rows, outcome)
+        results[spec.name][month] = _store(con, spec, month, run_id, suite_json, rows, outcome)
         log(f"{spec.name}{f' {month[:7]}' if month else ''}: {rows} rows of {spec.table},"
             f" {len(outcome.failed)} failed expectation(s), {time.perf_counter() - started:.2f} s")
 
-    for month in months:
-        started = time.perf_counter()
-        data = _fetch(con, spec, {"month": month, "policy": policy})
-        waiting.append((month, len(data), started,
-                        submit(pool, validate_partition, data, suite_json, spec.table)))
-        if len(waiting) > in_flight:
-            store_oldest()
+    for spec in specs:
+        suite = gx.ExpectationSuite(name=spec.name, expectations=spec.expectations(policy))
+        suite_json = json.dumps(suite.to_json_dict(), default=str)
+        for month in months:
+            started = time.perf_counter()
+            data = _fetch(con, spec, {"month": month, "policy": policy})
+            waiting.append((spec, suite_json, month, len(data), started,
+                            submit(pool, validate_partition, data, suite_json, spec.table)))
+            if len(waiting) > in_flight:
+                store_oldest()
     while waiting:
         store_oldest()
     return results
 
 
-def build_check(spec: CheckSpec) -> dg.AssetChecksDefinition:
-    """The Dagster asset check for a spec.
+def build_checks(specs: list[CheckSpec]) -> dg.AssetChecksDefinition:
+    """The asset checks of one asset's suites, run in one Dagster step.
 
-    Every check is `blocking` so that downstream assets (and data_docs) wait for it; only ERROR
-    severity stops them, a WARN lets the month publish.
+    Each suite is its own asset check (its own result, history and Data Docs page); running an
+    asset's suites in one step spares the per-step cost (a one-month run had 32 such steps) and,
+    over several months, keeps the GX workers busy from one suite to the next. Every check is
+    `blocking`, so downstream assets (and data_docs) wait for them; only ERROR severity stops
+    them, a WARN lets the month publish. A subset (one check from the UI) runs alone.
     """
+    asset = specs[0].asset
+    assert all(spec.asset is asset for spec in specs), "one asset's suites per step"
 
-    @dg.asset_check(
-        asset=spec.asset,
-        name=spec.name,
-        description=spec.description,
-        blocking=True,
-        partitions_def=spec.asset.partitions_def,
+    @dg.multi_asset_check(
+        name=f"{asset.key.to_python_identifier()}_expectations",
+        description=f"great-expectations suites of {asset.key.to_user_string()}",
+        specs=[dg.AssetCheckSpec(spec.name, asset=asset, description=spec.description,
+                                 blocking=True, partitions_def=asset.partitions_def)
+               for spec in specs],
+        can_subset=True,
     )
-    def _check(
+    def _checks(
         context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
-    ) -> dg.AssetCheckResult:
-        months = list(context.partition_keys) if spec.partitioned else [None]
+    ) -> Iterator[dg.AssetCheckResult]:
+        names = {key.name for key in context.selected_asset_check_keys}
+        selected = [spec for spec in specs if spec.name in names]
+        months = list(context.partition_keys) if asset.partitions_def else [None]
         with duckdb.get_connection() as con:
             prepare_session(con)
-            results = run_check(spec, con, settings, months, context.run.run_id, context.log.info)
-        if not spec.partitioned:
-            return results[None]
-        return combine_month_checks(results)
+            results = run_checks(selected, con, settings, months, context.run.run_id,
+                                 context.log.info)
+        for spec in selected:
+            yield combine_month_checks(results[spec.name])
 
-    return _check
+    return _checks
 
 
 def columns_present(table: str, columns: list[str], where: str) -> Fetch:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from dagster_duckdb import DuckDBResource
-
 from assets.api_sources import api_resources
-from assets.resources import PipelineSettings
+from assets.resources import PipelineSettings, WarehouseResource
 from policy import paths
 
 
@@ -14,8 +12,9 @@ def build_resources() -> dict[str, object]:
     warehouse = paths.warehouse_path()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     return {
-        # One writer at a time: DuckDB allows a single read-write process per file.
-        "duckdb": DuckDBResource(database=str(warehouse)),
+        # One writer at a time: DuckDB allows a single read-write process per file, and a
+        # run's process holds the file open from its first step to its end.
+        "duckdb": WarehouseResource(database=str(warehouse)),
         "settings": PipelineSettings(
             landing_dir=str(paths.landing_dir()),
             published_dir=str(paths.published_dir()),

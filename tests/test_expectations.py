@@ -230,6 +230,9 @@ def test_each_check_catches_its_planted_violation(built, tmp_path, monkeypatch):
     result = _run(dg.AssetSelection.checks(*_check_keys(PLANTS)))
     evaluations = _evaluations(result)
     assert set(evaluations) == set(PLANTS)
+    # An asset's suites run in one step, each reported, though blocking ones fail before the last.
+    steps = {e.step_key for e in result.all_events if e.is_step_start}
+    assert steps == {f"{BY_NAME[n].asset.key.to_python_identifier()}_expectations" for n in PLANTS}
     for name, (_, expectation, column) in PLANTS.items():
         evaluation = evaluations[name]
         assert not evaluation.passed, name

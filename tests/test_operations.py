@@ -205,6 +205,49 @@ def test_two_runs_started_together_run_one_after_the_other(ops_env, tmp_path):
     assert units == {"2026-01": 9, "2026-02": 14}
 
 
+def test_a_run_holds_the_warehouse_open_from_its_first_step_to_its_end(tmp_path):
+    """Steps of one run share the open database (a global setting made in one step is seen in
+    the next); when the run ends, failed or not, the file is closed and another process opens it."""
+    from assets.resources import WarehouseResource
+
+    path = tmp_path / "warehouse.duckdb"
+
+    @dg.asset
+    def first(duckdb: WarehouseResource) -> None:
+        with duckdb.get_connection() as con:
+            con.execute("SET GLOBAL checkpoint_threshold = '123MB'")
+
+    @dg.asset(deps=[first])
+    def second(duckdb: WarehouseResource) -> dg.MaterializeResult:
+        with duckdb.get_connection() as con:
+            seen = con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
+        return dg.MaterializeResult(metadata={"seen": seen})
+
+    @dg.asset(deps=[first])
+    def broken(duckdb: WarehouseResource) -> None:
+        with duckdb.get_connection():
+            raise RuntimeError("a step fails while the database is open")
+
+    def readable_elsewhere() -> bool:
+        probe = subprocess.run(
+            [sys.executable, "-c", f"import duckdb; duckdb.connect({str(path)!r}).close()"],
+            capture_output=True, check=False)
+        return probe.returncode == 0
+
+    resources = {"duckdb": WarehouseResource(database=str(path))}
+    result = dg.materialize([first, second], resources=resources)
+    seen = result.asset_materializations_for_node("second")[0].metadata["seen"].value
+    assert seen == "117.3 MiB"  # the 123 MB set by `first`, as DuckDB shows it
+    assert readable_elsewhere()
+
+    failed = dg.materialize([first, broken], resources=resources, raise_on_error=False)
+    assert not failed.success
+    assert readable_elsewhere()
+    # A fresh run starts from the file's own settings, not the previous run's.
+    fresh = dg.materialize([second], resources=resources)
+    assert fresh.asset_materializations_for_node("second")[0].metadata["seen"].value != seen
+
+
 # --- kill and rerun ------------------------------------------------------------------------------
 
 def test_a_run_killed_mid_way_and_rerun_gives_identical_marts(ops_env, tmp_path, monkeypatch):
