@@ -50,7 +50,12 @@ class WarehouseResource(DuckDBResource):
                 anchor.enter_context(super().get_connection())
                 self._anchor = anchor
         with super().get_connection() as con:
-            yield con
+            try:
+                yield con
+            finally:
+                # DuckDBResource closes only after a clean exit: a failed step's connection
+                # would keep the database open past the run's end until garbage-collected.
+                con.close()
 
 
 @lru_cache(maxsize=8)
