@@ -669,18 +669,26 @@ def register_files(
         deliveries = list(pool.map(lambda item: _new_delivery(landing, *item), pending))
     out, to_read, first_of = [], [], {}
     with duckdb_resource.get_connection() as con:
+        # What is registered under the new files' hashes, oldest first, in one query.
+        known = con.execute(
+            "SELECT file_id, path, status, data_rows FROM raw.landing_files"
+            " WHERE list_contains(CAST(? AS VARCHAR[]), file_id) ORDER BY first_seen_at",
+            [[d.info.sha256 for d in deliveries]],
+        ).fetchall()
+        registered_at = {(file_id, path) for file_id, path, _, _ in known}
+        first_registered: dict[str, tuple[str, int]] = {}
+        for file_id, path, status, rows in known:
+            if status != "duplicate":
+                first_registered.setdefault(file_id, (path, rows))
         for d in deliveries:
             file_id = d.info.sha256
-            if con.execute("SELECT 1 FROM raw.landing_files WHERE file_id = ? AND path = ?",
-                           [file_id, d.relative]).fetchone():
+            if (file_id, d.relative) in registered_at:
                 # Touched but not changed: remember the new time, the content is registered.
                 con.execute("UPDATE raw.landing_files SET modified_ns = ? WHERE file_id = ? AND path = ?",
                             [d.modified_ns, file_id, d.relative])
                 continue
-            first = con.execute(
-                "SELECT path, data_rows FROM raw.landing_files WHERE file_id = ?"
-                " AND status <> 'duplicate' ORDER BY first_seen_at LIMIT 1", [file_id],
-            ).fetchone() or ((first_of[file_id].relative, None) if file_id in first_of else None)
+            first = first_registered.get(file_id) or (
+                (first_of[file_id].relative, None) if file_id in first_of else None)
             if first:
                 d.record.update(status="duplicate", duplicate_of=first[0], data_rows=first[1],
                                 reason_code="duplicate_file",

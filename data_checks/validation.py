@@ -111,7 +111,7 @@ _pool_lock = threading.Lock()
 def gx_pool() -> ProcessPoolExecutor | None:
     """This process's GX worker processes (`month_workers()` of them), or None on one core.
 
-    Started on first use and kept for the process's life: a run's 32 check steps and Data Docs
+    Started on first use and kept for the process's life: a run's check steps and Data Docs
     share it, and a worker's start (importing GX, about 3 s) is paid once. Spawned, not forked:
     the run's process has DuckDB and Dagster threads that a fork would copy mid-flight.
     """
