@@ -7,9 +7,7 @@ STAMP := $(VENV)/.installed
 DATA := data
 export DAGSTER_HOME ?= $(CURDIR)/$(DATA)/dagster_home
 
-.PHONY: demo test ui lint generate run pull clean-data
-.PHONY: demo test ui lint generate run clean-data servicenow bpic
-.PHONY: demo test ui lint generate run clean-data bench
+.PHONY: demo test ui lint generate run pull clean-data servicenow bpic bench
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'

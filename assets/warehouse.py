@@ -434,17 +434,19 @@ DDL = [
     )""",
 ]
 
-# Raw rows of each entity with their record key, the stage that judges them and its month.
+# Raw rows of each entity with their record key, the stage that judges them and its month;
+# {rows} narrows the raw table (to the files of a run's months), {key} may be NULL when only the
+# month is wanted (the key is most of the cost of reading 8M event rows).
 _LOADED = {
-    "clients": f"""SELECT 'clients' AS entity, _source_file, _source_row,
-           {RECORD_KEY["clients"]} AS record_key, 'staging_clients' AS stage, NULL::DATE AS month,
-           false AS partitioned FROM raw.clients""",
-    "review_decisions": f"""SELECT 'review_decisions', _source_file, _source_row,
-           {RECORD_KEY["review_decisions"]}, 'staging_review_decisions', NULL, false
-           FROM raw.review_decisions""",
-    "tickets": f"""SELECT 'tickets', _source_file, _source_row, {RECORD_KEY["tickets"]},
-           'staging_tickets', _partition_month, true FROM raw.tickets""",
+    "clients": """SELECT 'clients' AS entity, _source_file, _source_row,
+           {key} AS record_key, 'staging_clients' AS stage, NULL::DATE AS month,
+           false AS partitioned FROM {rows}""",
+    "review_decisions": """SELECT 'review_decisions', _source_file, _source_row,
+           {key}, 'staging_review_decisions', NULL, false FROM {rows}""",
+    "tickets": """SELECT 'tickets', _source_file, _source_row, {key},
+           'staging_tickets', _partition_month, true FROM {rows}""",
 }
+CHILD_ENTITIES = ("ticket_events", "time_entries")  # judged in their ticket's month
 _CHILD = """SELECT '{entity}', c._source_file, c._source_row, c.record_key, 'staging_{entity}',
            CASE WHEN t.ticket_id IS NOT NULL THEN t.month
                 WHEN d.ticket_id IS NOT NULL THEN NULL
@@ -452,7 +454,7 @@ _CHILD = """SELECT '{entity}', c._source_file, c._source_row, c.record_key, 'sta
                               f.min_month, date_trunc('month', f.first_seen_at))::DATE
            END, true
     FROM (SELECT _source_file, _source_row, trim(ticket_id) AS ticket_id,
-                 {key} AS record_key, {at} AS at FROM raw.{entity}) c
+                 {key} AS record_key, {at} AS at FROM {rows}) c
     LEFT JOIN ticket_month t ON t.ticket_id = c.ticket_id
     LEFT JOIN raw_ticket_ids d ON d.ticket_id = c.ticket_id
     LEFT JOIN accepted_paths f ON f.path = c._source_file"""
@@ -470,9 +472,33 @@ _CHILD_CTES = """ticket_month AS (
     SELECT path, min(min_month) AS min_month, min(first_seen_at) AS first_seen_at
     FROM raw.landing_files WHERE status = 'accepted' GROUP BY path
 ), """
+_COLUMNS = "(entity, _source_file, _source_row, record_key, stage, month, partitioned)"
 
 
-def file_reconciliation_sql(entities: tuple[str, ...] = tuple(CANONICAL)) -> str:
+def _loaded(entities: tuple[str, ...], *, key: bool = True, scoped: bool = False) -> str:
+    """Every raw row of `entities` with its record key and judging stage and month (UNION ALL);
+    `scoped`: only the rows of the files in run_files; `key=False`: record_key is NULL."""
+
+    def rows(entity: str) -> str:
+        if not scoped:
+            return f"raw.{entity}"
+        return (f"(SELECT * FROM raw.{entity} WHERE _source_file IN"
+                f" (SELECT _source_file FROM run_files WHERE entity = '{entity}'))")
+
+    def record_key(entity: str) -> str:
+        return RECORD_KEY[entity] if key else "NULL::VARCHAR"
+
+    parts = [
+        _CHILD.format(entity=e, key=record_key(e), at=TIME_COLUMN[e], rows=rows(e))
+        if e in CHILD_ENTITIES else _LOADED[e].format(key=record_key(e), rows=rows(e))
+        for e in entities
+    ]
+    return "SELECT * FROM (\n    " + "\n    UNION ALL\n    ".join(parts) + f"\n) AS l{_COLUMNS}"
+
+
+def file_reconciliation_sql(
+    entities: tuple[str, ...] = tuple(CANONICAL), months: tuple[str, str] | None = None
+) -> str:
     """One row per delivered file of `entities`: delivered = accepted + quarantined + superseded,
     once every month its rows fall in has been judged (see quality.file_reconciliation).
 
@@ -480,20 +506,53 @@ def file_reconciliation_sql(entities: tuple[str, ...] = tuple(CANONICAL)) -> str
     key staged from another row), so a row lost or counted twice breaks the sum. Children of
     tickets are judged in their ticket's month (or, when no ticket with that id was delivered, in
     the month of their own timestamp).
+
+    `months` (first, last) gives only the files holding a row judged in those months, as a
+    partitioned check wants: each of them whole (all its rows, whatever their month), and a
+    superseded row's key still looked up among every staged row, so each file's figures are the
+    view's. The other files' rows are not read, and the raw rows' keys are only computed when
+    some row of these files is neither staged nor quarantined.
     """
-    children = [e for e in ("ticket_events", "time_entries") if e in entities]
-    loaded = [_LOADED[e] for e in entities if e in _LOADED] + [
-        _CHILD.format(entity=e, key=RECORD_KEY[e], at=TIME_COLUMN[e]) for e in children
-    ]
-    staged = [f"SELECT '{e}' AS entity, _source_file, _source_row FROM staging.{e}" for e in entities]
+    children = [e for e in CHILD_ENTITIES if e in entities]
     listed = ", ".join(f"'{e}'" for e in entities)
+    scoped = months is not None
+
+    def staged(only_run_files: bool) -> str:
+        return "\n    UNION ALL ".join(
+            f"SELECT '{e}' AS entity, _source_file, _source_row FROM staging.{e}"
+            + (f" WHERE _source_file IN (SELECT _source_file FROM run_files WHERE entity = '{e}')"
+               if only_run_files else "")
+            for e in entities
+        )
+
+    ctes = "WITH " + (_CHILD_CTES if children else "")
+    accepted_keys, files = _ACCEPTED_HERE, ""
+    if scoped:
+        first, last = (sql_literal(m) for m in months)
+        ctes += _RUN_FILES.format(loaded=_loaded(entities, key=False), first=first, last=last)
+        accepted_keys = _ACCEPTED_ANYWHERE.format(everywhere=_loaded(entities), staged=staged(False))
+        files = "AND (f.entity, f.path) IN (SELECT (entity, _source_file) FROM run_files)"
     return (
-        "WITH " + (_CHILD_CTES if children else "")
-        + "loaded AS (SELECT * FROM (\n    " + "\n    UNION ALL\n    ".join(loaded)
-        + "\n) AS l(entity, _source_file, _source_row, record_key, stage, month, partitioned)"
-        + "\n), staged AS (\n    " + "\n    UNION ALL ".join(staged)
-        + "\n), " + _RECONCILE_TAIL.format(entities=listed)
+        ctes + f"loaded AS ({_loaded(entities, scoped=scoped)}"
+        + f"\n), staged AS (\n    {staged(scoped)}"
+        + "\n), " + _RECONCILE_TAIL.format(entities=listed, accepted_keys=accepted_keys, files=files)
     )
+
+
+_RUN_FILES = """run_files AS (
+    SELECT DISTINCT entity, _source_file FROM ({loaded})
+    WHERE partitioned AND month BETWEEN CAST({first} AS DATE) AND CAST({last} AS DATE)
+), """
+_ACCEPTED_HERE = """-- Only the keys of rows neither staged nor quarantined are looked up: a semi-join against
+    -- those few, not a distinct over every accepted key (8M event ids at 1M tickets).
+    SELECT DISTINCT entity, record_key FROM classified SEMI JOIN unplaced_keys USING (entity, record_key)
+    WHERE is_accepted"""
+# A run's files: the accepting row may be in a file of another month. The raw rows with an
+# unplaced key are found first (DuckDB skips the scan when there is none), then looked up in staging.
+_ACCEPTED_ANYWHERE = """SELECT DISTINCT c.entity, c.record_key
+    FROM ({staged}) s
+    JOIN (SELECT * FROM ({everywhere}) SEMI JOIN unplaced_keys USING (entity, record_key)) c
+      USING (entity, _source_file, _source_row)"""
 
 
 _RECONCILE_TAIL = """quarantined AS (
@@ -514,10 +573,7 @@ _RECONCILE_TAIL = """quarantined AS (
 ), unplaced_keys AS (
     SELECT DISTINCT entity, record_key FROM classified WHERE NOT is_accepted AND NOT is_quarantined
 ), accepted_keys AS (
-    -- Only the keys of rows neither staged nor quarantined are looked up: a semi-join against
-    -- those few, not a distinct over every accepted key (8M event ids at 1M tickets).
-    SELECT DISTINCT entity, record_key FROM classified SEMI JOIN unplaced_keys USING (entity, record_key)
-    WHERE is_accepted
+    {accepted_keys}
 ), per_file AS (
     SELECT c.entity, c._source_file AS path, count(*) AS loaded_rows,
            count(*) FILTER (WHERE c.is_accepted) AS accepted,
@@ -546,7 +602,7 @@ _RECONCILE_TAIL = """quarantined AS (
     FROM raw.landing_files f
     LEFT JOIN per_file p ON p.path = f.path AND p.entity = f.entity AND f.status = 'accepted'
     LEFT JOIN read_rejects r ON r.path = f.path AND f.status = 'accepted'
-    WHERE f.entity IN ({entities})
+    WHERE f.entity IN ({entities}) {files}
 )
 SELECT *, delivered - accepted - quarantined - superseded - pending AS unaccounted,
        pending = 0 AND delivered = accepted + quarantined + superseded AS reconciles

@@ -5,6 +5,7 @@ import os
 import shutil
 
 import dagster as dg
+import duckdb
 import pandas as pd
 
 from assets import landing, raw
@@ -13,6 +14,8 @@ from pipelines.resources import build_resources
 from tests.builders import known_msp, ticket, write_csv
 
 JAN = "2026-01-01"
+FEB = "2026-02-01"
+MAR = "2026-03-01"
 
 
 def _snapshot(query) -> dict:
@@ -111,6 +114,54 @@ def test_bad_rows_go_to_quarantine_and_counts_reconcile(msp_env, run_pipeline, q
     quarantined = query("SELECT count(*) FROM quality.quarantine"
                         " WHERE stage = 'staging_tickets'")[0][0]
     assert (raw_rows, staged, quarantined) == (14 + 5 + 3, 14 + 5 + 1, 2)
+
+
+def test_a_months_file_reconciliation_covers_its_files_with_the_views_figures(
+    msp_env, run_pipeline, query
+):
+    from assets.staging import _files_reconcile
+    from assets.warehouse import file_reconciliation_sql
+
+    known_msp(msp_env["landing"])
+    run_pipeline([JAN, FEB, MAR])
+    write_csv(msp_env["landing"] / "tickets" / "tickets_fix.csv", TICKET_COLUMNS, [
+        # A-J00 moves to February; a stale version of A-J01 (created in February, updated before
+        # January's version) is superseded by January's row, in a file the month does not read.
+        ticket("A-J00", "ACME", "2026-02-03T09:00:00+00:00", updated_at="2026-02-04T09:00:00+00:00"),
+        ticket("A-J01", "ACME", "2026-02-05T09:00:00+00:00", updated_at="2026-01-01T00:00:00+00:00"),
+    ])
+    run_pipeline([FEB])
+    columns = "path, delivered, accepted, quarantined, superseded, pending"
+    with duckdb.connect(str(msp_env["warehouse"])) as con:
+        for entity in ("tickets", "ticket_events"):
+            view = {r[0]: r[1:] for r in con.execute(
+                f"SELECT {columns} FROM quality.file_reconciliation WHERE entity = ?", [entity]
+            ).fetchall()}
+            covered = set()
+            for month in (JAN, FEB, MAR):
+                scoped = {r[0]: r[1:] for r in con.execute(
+                    f"SELECT {columns} FROM ({file_reconciliation_sql((entity,), (month, month))})"
+                ).fetchall()}
+                assert all(view[path] == row for path, row in scoped.items()), entity
+                covered |= set(scoped)
+            # Every file with rows is some month's.
+            assert covered == {path for path, row in view.items() if row[0]}
+        february = {r[0]: r[1:] for r in con.execute(
+            f"SELECT {columns} FROM ({file_reconciliation_sql(('tickets',), (FEB, FEB))})").fetchall()}
+        assert set(february) == {"tickets/tickets_2026-02.csv", "tickets/tickets_fix.csv"}
+        assert february["tickets/tickets_fix.csv"] == (2, 1, 0, 1, 0)
+        passed = _files_reconcile(con, "tickets", [FEB])
+        assert passed.passed, passed.description
+        assert passed.metadata["files_of"].value == "files with rows judged in 2026-02"
+        assert passed.metadata["files"].value == 2
+        # Over most staged months the check reads every file, the view's cheaper way.
+        assert _files_reconcile(con, "tickets", [JAN, FEB]).metadata["files_of"].value == (
+            "every delivered file")
+        # A row of February lost from staging fails February's check.
+        con.execute("DELETE FROM staging.tickets WHERE ticket_id = 'A-J00'")
+        lost = _files_reconcile(con, "tickets", [FEB])
+        assert not lost.passed
+        assert "tickets/tickets_fix.csv: 2 delivered but 0 accepted" in lost.description
 
 
 def test_jsonl_and_parquet_are_accepted(msp_env, run_pipeline, query):
