@@ -34,6 +34,7 @@ from assets.warehouse import (
     file_reconciliation_sql,
     first_failure,
     mark_judged,
+    prepare_session,
     quarantine_replace,
     sql_literal,
     warnings_replace,
@@ -367,13 +368,6 @@ def staging_tickets(
         warned = warnings_replace(con, "staging_tickets", "tickets", month, _TICKET_WARNINGS,
                                   {"month": month})
         mark_judged(con, "staging_tickets", month)
-        # Copies of these tickets staged under another month by an earlier delivery are stale.
-        for table in _TICKET_MONTH_TABLES:
-            con.execute(
-                f"""DELETE FROM {table} WHERE month <> $month AND ticket_id IN (
-                        SELECT ticket_id FROM staging.tickets WHERE month = $month)""",
-                {"month": month},
-            )
         con.execute("COMMIT")
         staged, superseded, unmapped = con.execute(
             """SELECT count(*), sum(versions_delivered - 1),
@@ -395,10 +389,28 @@ def staging_tickets(
             f" {time.perf_counter() - started:.1f} s",
         )
 
-    # Months one after the other: a month deletes stale copies of its tickets in other months.
-    return dg.MaterializeResult(
-        metadata=run_metadata(for_each_month(context, duckdb, stage, concurrent=False))
-    )
+    # Months side by side: each stages only the tickets whose latest version is its own, so no
+    # two months of the run write the same ticket. Copies staged under another month by an
+    # earlier delivery are then deleted for the whole range at once, after every month committed
+    # (a month deleting them itself could conflict with the month that holds them).
+    results = for_each_month(context, duckdb, stage)
+    months = sorted(results)
+    with duckdb.get_connection() as con:
+        prepare_session(con)
+        con.execute("BEGIN TRANSACTION")
+        stale = sum(
+            con.execute(
+                f"""DELETE FROM {table} USING (
+                        SELECT ticket_id, month FROM staging.tickets
+                        WHERE month BETWEEN $first AND $last) AS latest
+                    WHERE {table}.ticket_id = latest.ticket_id AND {table}.month <> latest.month""",
+                {"first": months[0], "last": months[-1]},
+            ).fetchone()[0]
+            for table in _TICKET_MONTH_TABLES
+        )
+        con.execute("COMMIT")
+    context.log.info(f"staging.tickets: {stale} stale row(s) of moved tickets deleted in other months")
+    return dg.MaterializeResult(metadata=run_metadata(results, stale_rows_deleted=stale))
 
 
 @dg.asset_check(asset=staging_tickets, blocking=True, partitions_def=monthly_partitions)
