@@ -302,6 +302,8 @@ def report(results: list[dict]) -> str:
     lines.append("| incremental month: CPU s / share of full | " + " | ".join(
         f"{r['incremental']['cpu']:.1f} / {r['incremental']['cpu'] / r['full']['cpu']:.0%}"
         for r in results) + " |")
+    lines.append("| incremental month: peak RSS (MB) | " + " | ".join(
+        f"{r['incremental']['peak_rss_mb']:.0f}" for r in results) + " |")
     lines.append("| load average at start / end | " + " | ".join(
         f"{r['load_before'].rsplit(':', 1)[-1].split(',')[0].strip()}"
         f" / {r['load_after'].rsplit(':', 1)[-1].split(',')[0].strip()}" for r in results) + " |")
