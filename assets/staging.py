@@ -1,6 +1,7 @@
 """Staging layer: typed, normalised, latest version per record; bad rows to quarantine with a reason."""
 
 
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -8,7 +9,7 @@ import dagster as dg
 import duckdb
 import holidays
 from dagster_duckdb import DuckDBResource
-from duckdb import DuckDBPyConnection
+from duckdb import DuckDBPyConnection, TransactionException
 
 from assets.business_time import next_opening_sql
 from assets.partitions import (
@@ -368,7 +369,6 @@ def staging_tickets(
         warned = warnings_replace(con, "staging_tickets", "tickets", month, _TICKET_WARNINGS,
                                   {"month": month})
         mark_judged(con, "staging_tickets", month)
-        con.execute("COMMIT")
         staged, superseded, unmapped = con.execute(
             """SELECT count(*), sum(versions_delivered - 1),
                       count(*) FILTER (WHERE (final_priority IS NULL AND NOT blank(final_priority_raw))
@@ -376,6 +376,7 @@ def staging_tickets(
                FROM staging.tickets WHERE month = ?""",
             [month],
         ).fetchone()
+        con.execute("COMMIT")
         return MonthResult(
             {
                 "row_count": staged,
@@ -389,28 +390,50 @@ def staging_tickets(
             f" {time.perf_counter() - started:.1f} s",
         )
 
+    failed: dict[str, Exception] = {}
+
+    def stage_or_roll_back(con: DuckDBPyConnection, month: str) -> MonthResult:
+        """The month staged, or rolled back (its error is raised once the other months are done)."""
+        try:
+            return stage(con, month)
+        except Exception as exc:
+            with contextlib.suppress(TransactionException):  # failed outside the transaction
+                con.execute("ROLLBACK")
+            exc.add_note(f"while computing month {month[:7]}")
+            failed[month] = exc
+            return MonthResult(summary=f"staging.tickets {month[:7]}: failed, rolled back ({exc})")
+
     # Months side by side: each stages only the tickets whose latest version is its own, so no
-    # two months of the run write the same ticket. Copies staged under another month by an
-    # earlier delivery are then deleted for the whole range at once, after every month committed
-    # (a month deleting them itself could conflict with the month that holds them).
-    results = for_each_month(context, duckdb, stage)
-    months = sorted(results)
-    with duckdb.get_connection() as con:
+    # two months of the run stage the same ticket (one whose latest version is quarantined is
+    # staged in none). Copies staged under another month by an earlier delivery are then deleted
+    # for the months that committed, all at once (a month deleting them itself could conflict
+    # with the month that holds them), also when another month failed: a committed month's
+    # ticket must not count twice until that month is run again.
+    outcomes = for_each_month(context, duckdb, stage_or_roll_back)
+    results = {month: result for month, result in outcomes.items() if month not in failed}
+    stale = _delete_stale_copies(duckdb, sorted(results)) if results else 0
+    if failed:
+        raise failed[min(failed)]
+    context.log.info(f"staging.tickets: {stale} stale row(s) of moved tickets deleted in other months")
+    return dg.MaterializeResult(metadata=run_metadata(results, stale_rows_deleted=stale))
+
+
+def _delete_stale_copies(duckdb_resource: DuckDBResource, months: list[str]) -> int:
+    """Delete the rows, under any other month, of tickets staged in `months`; return how many."""
+    with duckdb_resource.get_connection() as con:
         prepare_session(con)
         con.execute("BEGIN TRANSACTION")
-        stale = sum(
+        deleted = sum(
             con.execute(
                 f"""DELETE FROM {table} USING (
                         SELECT ticket_id, month FROM staging.tickets
-                        WHERE month BETWEEN $first AND $last) AS latest
-                    WHERE {table}.ticket_id = latest.ticket_id AND {table}.month <> latest.month""",
-                {"first": months[0], "last": months[-1]},
+                        WHERE month IN {sql_list(months)}) AS latest
+                    WHERE {table}.ticket_id = latest.ticket_id AND {table}.month <> latest.month"""
             ).fetchone()[0]
             for table in _TICKET_MONTH_TABLES
         )
         con.execute("COMMIT")
-    context.log.info(f"staging.tickets: {stale} stale row(s) of moved tickets deleted in other months")
-    return dg.MaterializeResult(metadata=run_metadata(results, stale_rows_deleted=stale))
+    return deleted
 
 
 @dg.asset_check(asset=staging_tickets, blocking=True, partitions_def=monthly_partitions)

@@ -510,8 +510,9 @@ def file_reconciliation_sql(
     `months` (first, last) gives only the files holding a row judged in those months, as a
     partitioned check wants: each of them whole (all its rows, whatever their month), and a
     superseded row's key still looked up among every staged row, so each file's figures are the
-    view's. The other files' rows are not read, and the raw rows' keys are only computed when
-    some row of these files is neither staged nor quarantined.
+    view's. The other files' rows are not classified (one pass over every raw row's ticket id and
+    month finds the files), and the raw rows' keys are only computed when some row of these
+    files is neither staged nor quarantined.
     """
     children = [e for e in CHILD_ENTITIES if e in entities]
     listed = ", ".join(f"'{e}'" for e in entities)
