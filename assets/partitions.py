@@ -36,6 +36,11 @@ def month_workers() -> int:
     return max(1, int(value)) if value.strip() else os.cpu_count() or 1
 
 
+def month_span(first: str, last: str) -> str:
+    """A range of month keys as people read it: '2026-02', or '2026-01 to 2026-03'."""
+    return first[:7] if first == last else f"{first[:7]} to {last[:7]}"
+
+
 T = TypeVar("T")
 R = TypeVar("R")
 

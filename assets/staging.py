@@ -16,6 +16,7 @@ from assets.partitions import (
     MonthResult,
     check_each_month,
     for_each_month,
+    month_span,
     monthly_partitions,
     run_metadata,
     single_run,
@@ -848,8 +849,8 @@ def _files_reconcile(
         description=description,
         metadata={
             "files": len(rows),
-            "files_of": "every delivered file" if scope is None else "files with rows judged in "
-            + (scope[0][:7] if scope[0] == scope[1] else f"{scope[0][:7]} to {scope[1][:7]}"),
+            "files_of": "every delivered file" if scope is None
+            else f"files with rows judged in {month_span(*scope)}",
             "files_pending": sum(1 for r in rows if r[6]),
             "files_not_reconciling": dg.MetadataValue.json(broken),
             **totals,

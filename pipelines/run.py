@@ -99,12 +99,14 @@ def run_months(
     selection: list[dg.AssetKey] | None = None,
 ) -> Iterator[tuple[str, dg.ExecuteInProcessResult]]:
     """Run a monthly job once per contiguous range of `months`; yield each span and result."""
+    from assets.partitions import month_span
+
     for first, last in month_ranges(months, job.partitions_def.get_partition_keys()):
         result = job.execute_in_process(
             instance=instance, run_config=_QUIET, asset_selection=selection,
             tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
         )
-        span = first[:7] if first == last else f"{first[:7]} to {last[:7]}"
+        span = month_span(first, last)
         if not result.success:
             raise SystemExit(f"{job.name} failed for {span}")
         yield span, result
