@@ -317,6 +317,9 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None) -> str:
         GROUP BY s.ticket_id, s.scope_id"""
 
     min_conf = sc.min_confidence
+    # MATERIALIZED: CTEs read twice are otherwise inlined into each reader, and DuckDB then binds
+    # and plans the rules' regular expressions (RE2, compiled while planning) once per reader: half
+    # of a month's 1.3 s at 1M tickets went to planning, not matching (docs/benchmark.md).
     return f"""
 WITH tickets AS (
     SELECT ticket_id, {_TICKET_TEXT} AS raw_txt, coalesce(category, '') AS raw_cat,
@@ -328,11 +331,11 @@ WITH tickets AS (
 ), docs AS (
     SELECT ticket_id, 'text' AS src, raw_txt FROM tickets
     UNION ALL SELECT ticket_id, 'time-entry notes', raw_txt FROM notes
-), text_hits AS (
+), text_hits AS MATERIALIZED (
     {_per_distinct('docs', 'raw_txt', c.normalise('raw_txt'), _unnest(text_rules, 'txt'))}
-), category_hits AS (
+), category_hits AS MATERIALIZED (
     {_per_distinct('tickets', 'raw_cat', c.normalise('raw_cat'), _unnest(category_rules, 'txt'))}
-), matched AS (
+), matched AS MATERIALIZED (
     SELECT d.ticket_id, d.src, h.rule_id, h.hits FROM docs d JOIN text_hits h USING (raw_txt)
     UNION ALL
     SELECT t.ticket_id, 'category "' || h.txt || '"' AS src, h.rule_id, h.hits
@@ -369,8 +372,8 @@ WITH tickets AS (
     FROM matched h JOIN {rules_rel} ON r.rule_id = h.rule_id
     WHERE r.kind = 'dampener' AND h.src = 'text' AND len(h.hits) > 0
     GROUP BY h.ticket_id, r.scope_id
-), base_signals AS ({signals}
-), all_signals AS (
+), base_signals AS MATERIALIZED ({signals}
+), all_signals AS MATERIALIZED (
     SELECT * FROM base_signals UNION ALL {support} UNION ALL {fallback}
 ), first_pass AS ({scored("(SELECT * FROM all_signals WHERE NOT only_alone)")}
 ), found AS (
