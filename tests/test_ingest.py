@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from assets import landing, raw
+from assets.warehouse import SCHEMA_VERSION, ensure_warehouse
 from demo.generate import TICKET_COLUMNS
 from pipelines.resources import build_resources
 from tests.builders import known_msp, ticket, write_csv
@@ -38,6 +39,24 @@ def test_raw_assets_materialize_with_lineage(msp_env, query):
                  " FROM raw.tickets WHERE ticket_id = 'A-J00'")
     assert rows == [("A-J00", "tickets/tickets_2026-01.csv", 1, JAN)]
     assert query("SELECT count(*) FROM raw.tickets")[0][0] == 14 + 5
+
+
+def test_the_schema_is_written_once_per_code_version(tmp_path):
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    ensure_warehouse(con)
+    assert con.execute("SELECT version FROM quality.schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    views = "SELECT count(*) FROM duckdb_views() WHERE schema_name = 'quality'"
+    assert con.execute(views).fetchone()[0] == 2  # file_reconciliation, issues
+    # Same version: the steps of a run do not run the DDL again (a dropped view stays dropped).
+    con.execute("DROP VIEW quality.issues")
+    ensure_warehouse(con)
+    assert con.execute(views).fetchone()[0] == 1
+    # A warehouse written by other code gets this code's schema, and its version.
+    con.execute("UPDATE quality.schema_version SET version = 'older code'")
+    ensure_warehouse(con)
+    assert con.execute(views).fetchone()[0] == 2
+    assert con.execute("SELECT version FROM quality.schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    assert con.execute("SELECT current_setting('TimeZone')").fetchone()[0] == "UTC"
 
 
 def test_rerun_and_redelivered_file_add_nothing(msp_env, run_pipeline, query):
