@@ -9,7 +9,9 @@ on a persistent Dagster instance, as `make run` does:
    included, runs);
 2. publish: monthly_reports for the latest month (one HTML report per client, the month index,
    the finance export);
-3. incremental: the held-back month is delivered; ingest_job and that one month's marts.
+3. incremental: the held-back month is delivered, then the run the monthly_close schedule launches
+   for it: one refresh_month_job run (registering and loading the new files, then that month's
+   checked marts), without publishing.
 
 Stage seconds come from Dagster's own step statistics; "dagster" is run wall time outside steps.
 Peak RSS is the phase process's maximum resident set size (Linux's VmHWM, the figure
@@ -100,7 +102,7 @@ def _peak_rss_mb(usage: resource.struct_rusage) -> float:
 
 
 # --- child: runs inside a fresh process, prints one JSON line --------------------------------------
-def child(mode: str) -> None:
+def child(mode: str, month: str | None = None) -> None:
     """Run one measured phase through the real Definitions and print its figures as JSON."""
     import dagster as dg
 
@@ -117,15 +119,23 @@ def child(mode: str) -> None:
                           if k != dg.AssetKey("monthly_reports"))
     started = time.perf_counter()
     run_ids = []
-    if mode in ("full", "incremental"):
+    if mode == "full":
         result = defs.resolve_job_def("ingest_job").execute_in_process(
             instance=instance, run_config=_QUIET)
         run_ids.append(result.run_id)
         months = months_with_tickets()
-        if mode == "incremental":
-            months = months[-1:]
         # As pipelines.run does: one run over the range of months (a single-run backfill).
         run_ids += [r.run_id for _, r in run_months(monthly, instance, months, monthly_keys)]
+    elif mode == "incremental":
+        # What the monthly_close schedule launches: ingest and the month in one run.
+        months = [month]
+        refresh = defs.resolve_job_def("refresh_month_job")
+        refresh_keys = sorted(k for k in refresh.asset_layer.selected_asset_keys
+                              if k != dg.AssetKey("monthly_reports"))
+        result = refresh.execute_in_process(
+            instance=instance, run_config=_QUIET, partition_key=month,
+            asset_selection=refresh_keys)
+        run_ids.append(result.run_id)
     else:
         months = months_reported()[-1:]
         run_ids += [r.run_id for _, r in run_months(monthly, instance, months,
@@ -170,9 +180,10 @@ def child(mode: str) -> None:
 
 
 # --- parent ---------------------------------------------------------------------------------------
-def _phase(mode: str, env: dict[str, str]) -> dict:
+def _phase(mode: str, env: dict[str, str], month: str | None = None) -> dict:
     proc = subprocess.run(
-        [sys.executable, "-m", "scripts.bench_pipeline", "--child", mode],
+        [sys.executable, "-m", "scripts.bench_pipeline", "--child", mode,
+         *(["--month", month] if month else [])],
         cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr[-4000:])
@@ -234,7 +245,7 @@ def bench_size(size: int, work: Path, months: int, keep: bool, unique_texts: boo
     publish = _phase("publish", env) if do_publish else None
     reports = len(list((folder / "published").glob("*/client-*.html")))
     shutil.copytree(held, landing, dirs_exist_ok=True)
-    incremental = _phase("incremental", env)
+    incremental = _phase("incremental", env, f"{last}-01")
     result = {
         "unique_texts": unique_texts, "distinct_texts": _distinct_texts(folder / "warehouse.duckdb"),
         "size": size, "clients": clients, "months": months, "generated": counts,
@@ -356,9 +367,10 @@ def main() -> None:
     parser.add_argument("--report", type=Path, default=None,
                         help="only print the tables of a --json file written earlier")
     parser.add_argument("--child", choices=["full", "publish", "incremental"], help=argparse.SUPPRESS)
+    parser.add_argument("--month", help=argparse.SUPPRESS)  # the incremental child's month
     args = parser.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.month)
         return
     if args.report:
         results = json.loads(args.report.read_text())
