@@ -317,9 +317,10 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None) -> str:
         GROUP BY s.ticket_id, s.scope_id"""
 
     min_conf = sc.min_confidence
-    # MATERIALIZED: CTEs read twice are otherwise inlined into each reader, and DuckDB then binds
-    # and plans the rules' regular expressions (RE2, compiled while planning) once per reader: half
-    # of a month's 1.3 s at 1M tickets went to planning, not matching (docs/benchmark.md).
+    # MATERIALIZED: the text and category hits are matched as relations of their own. Inlined into
+    # their readers (DuckDB 2.0's plan), the rules' regular expressions appeared 2.3 times as often
+    # in the plan, and a 1M month cost 2.5 s of CPU instead of 1.6 s (docs/benchmark.md). The CTEs
+    # read twice (matched, the signals) DuckDB materialises by itself; the keyword says so.
     return f"""
 WITH tickets AS (
     SELECT ticket_id, {_TICKET_TEXT} AS raw_txt, coalesce(category, '') AS raw_cat,

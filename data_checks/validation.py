@@ -198,6 +198,12 @@ def _store(
     )
 
 
+def _named(failure: dict) -> str:
+    """A failed expectation as the log names it: its type, and its column when it has one."""
+    column = failure["kwargs"].get("column")
+    return f"{failure['expectation']} ({column})" if column else failure["expectation"]
+
+
 def run_checks(
     specs: list[CheckSpec],
     con: duckdb.DuckDBPyConnection,
@@ -240,7 +246,7 @@ def run_checks(
             (warn if spec.blocking else log)(
                 f"{spec.name}{f' {month[:7]}' if month else ''}: {len(outcome.failed)} failed"
                 f" expectation(s) in {rows} rows of {spec.table}:"
-                f" {', '.join(f['expectation'] for f in outcome.failed)}")
+                f" {', '.join(_named(f) for f in outcome.failed)}")
 
     for spec in specs:
         suite = gx.ExpectationSuite(name=spec.name, expectations=spec.expectations(policy))

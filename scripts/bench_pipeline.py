@@ -370,6 +370,8 @@ def main() -> None:
     parser.add_argument("--month", help=argparse.SUPPRESS)  # the incremental child's month
     args = parser.parse_args()
     if args.child:
+        if args.child == "incremental" and not args.month:
+            parser.error("--child incremental needs --month YYYY-MM-01 (the delivered month)")
         child(args.child, args.month)
         return
     if args.report:

@@ -57,6 +57,10 @@ def test_the_schema_is_written_once_per_code_version(tmp_path):
     assert con.execute(views).fetchone()[0] == 2
     assert con.execute("SELECT version FROM quality.schema_version").fetchall() == [(SCHEMA_VERSION,)]
     assert con.execute("SELECT current_setting('TimeZone')").fetchone()[0] == "UTC"
+    # Inside a caller's transaction, a current warehouse leaves the transaction usable.
+    con.execute("BEGIN TRANSACTION")
+    ensure_warehouse(con)
+    con.execute("COMMIT")
 
 
 def test_rerun_and_redelivered_file_add_nothing(msp_env, run_pipeline, query):
