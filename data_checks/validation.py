@@ -198,6 +198,16 @@ def _store(
     )
 
 
+@dataclass
+class _Tally:
+    """One suite's validations in a step: rows, failed expectations, first fetch, last result."""
+
+    rows: int = 0
+    failed: int = 0
+    started: float | None = None
+    ended: float = 0.0
+
+
 def _named(failure: dict) -> str:
     """A failed expectation as the log names it: its type, and its column when it has one."""
     column = failure["kwargs"].get("column")
@@ -227,8 +237,7 @@ def run_checks(
     in_flight = month_workers() if pool else 0
     waiting: deque[tuple[CheckSpec, str, str | None, int, Future]] = deque()
     results: dict[str, dict[str | None, dg.AssetCheckResult]] = {spec.name: {} for spec in specs}
-    # per suite: rows, failed expectations, first fetch started, last result stored
-    totals: dict[str, list] = {spec.name: [0, 0, None, 0.0] for spec in specs}
+    tallies = {spec.name: _Tally() for spec in specs}
 
     def store_oldest() -> None:
         spec, suite_json, month, rows, future = waiting.popleft()
@@ -238,8 +247,10 @@ def run_checks(
             exc.add_note(f"while validating {spec.name} for month {(month or 'all')[:7]}")
             raise
         results[spec.name][month] = _store(con, spec, month, run_id, suite_json, rows, outcome)
-        total = totals[spec.name]
-        total[0], total[1], total[3] = total[0] + rows, total[1] + len(outcome.failed), time.perf_counter()
+        tally = tallies[spec.name]
+        tally.rows += rows
+        tally.failed += len(outcome.failed)
+        tally.ended = time.perf_counter()
         if outcome.failed:
             # A blocking suite's failure is a warning (the run stops on it), a warn-severity one
             # information: the UI shows it as a warning, the terminal of `make demo` stays quiet.
@@ -252,7 +263,7 @@ def run_checks(
         suite = gx.ExpectationSuite(name=spec.name, expectations=spec.expectations(policy))
         suite_json = json.dumps(suite.to_json_dict(), default=str)
         for month in months:
-            totals[spec.name][2] = totals[spec.name][2] or time.perf_counter()
+            tallies[spec.name].started = tallies[spec.name].started or time.perf_counter()
             data = _fetch(con, spec, {"month": month, "policy": policy})
             waiting.append((spec, suite_json, month, len(data),
                             submit(pool, validate_partition, data, suite_json, spec.table)))
@@ -261,13 +272,13 @@ def run_checks(
     while waiting:
         store_oldest()
     if specs:
-        rows, failed, started, ended = zip(*totals.values(), strict=True)
-        seconds = {name: end - start for name, (_, _, start, end) in totals.items()}
+        seconds = {name: t.ended - t.started for name, t in tallies.items()}
         slowest = max(seconds, key=seconds.__getitem__)
         span = f" in {len(months)} month(s)" if months != [None] else ""
-        log(f"{len(specs)} suite(s){span}: {sum(rows)} rows validated, {sum(failed)} failed"
-            f" expectation(s), {max(ended) - min(started):.2f} s (slowest {slowest},"
-            f" {seconds[slowest]:.2f} s)")
+        log(f"{len(specs)} suite(s){span}: {sum(t.rows for t in tallies.values())} rows validated,"
+            f" {sum(t.failed for t in tallies.values())} failed expectation(s),"
+            f" {max(t.ended for t in tallies.values()) - min(t.started for t in tallies.values()):.2f} s"
+            f" (slowest {slowest}, {seconds[slowest]:.2f} s)")
     return results
 
 

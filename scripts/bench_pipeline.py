@@ -114,9 +114,12 @@ def child(mode: str, month: str | None = None) -> None:
     defs = definitions.defs
     instance = dg.DagsterInstance.get()
     monthly = defs.resolve_job_def("monthly_job")
-    # monthly_job without publishing: landing files to checked marts
-    monthly_keys = sorted(k for k in monthly.asset_layer.selected_asset_keys
-                          if k != dg.AssetKey("monthly_reports"))
+
+    def without_publishing(job: dg.JobDefinition) -> list[dg.AssetKey]:
+        """The job's assets up to checked marts: all but monthly_reports."""
+        return sorted(k for k in job.asset_layer.selected_asset_keys
+                      if k != dg.AssetKey("monthly_reports"))
+
     started = time.perf_counter()
     run_ids = []
     if mode == "full":
@@ -125,16 +128,15 @@ def child(mode: str, month: str | None = None) -> None:
         run_ids.append(result.run_id)
         months = months_with_tickets()
         # As pipelines.run does: one run over the range of months (a single-run backfill).
-        run_ids += [r.run_id for _, r in run_months(monthly, instance, months, monthly_keys)]
+        run_ids += [r.run_id for _, r in run_months(monthly, instance, months,
+                                                     without_publishing(monthly))]
     elif mode == "incremental":
         # What the monthly_close schedule launches: ingest and the month in one run.
         months = [month]
         refresh = defs.resolve_job_def("refresh_month_job")
-        refresh_keys = sorted(k for k in refresh.asset_layer.selected_asset_keys
-                              if k != dg.AssetKey("monthly_reports"))
         result = refresh.execute_in_process(
             instance=instance, run_config=_QUIET, partition_key=month,
-            asset_selection=refresh_keys)
+            asset_selection=without_publishing(refresh))
         run_ids.append(result.run_id)
     else:
         months = months_reported()[-1:]
