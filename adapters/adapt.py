@@ -267,7 +267,14 @@ def _unmapped(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> dict[str, dic
     return report
 
 
-_ROLES = {"src": "tickets", "te": "time_entries"}
+def _typed_events(select: str) -> str:
+    """Events as text columns (a column that is NULL throughout would have no type to append to)."""
+    cols = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in EVENT_COLUMNS if c != "source_line")
+    return f"SELECT {cols}, CAST(source_line AS BIGINT) AS source_line FROM ({select})"
+
+
+def _role(table: str) -> str:
+    return {"src": "tickets", "te": "time_entries"}.get(table, table.replace("ev_", "event_files.", 1))
 
 
 def _optional_files(mapping: Mapping) -> list[tuple[str, object, str]]:
@@ -324,11 +331,11 @@ def adapt(
     if mapping.shape == "event_log":
         con.execute(f"CREATE TEMP TABLE updates AS {sql.event_log_updates_sql(mapping)}")
         con.execute(f"CREATE TEMP TABLE tickets AS {sql.event_log_tickets_sql(mapping)}")
-        con.execute(f"CREATE TEMP TABLE events AS {sql.event_log_events_sql(mapping)}")
+        con.execute(f"CREATE TEMP TABLE events AS {_typed_events(sql.event_log_events_sql(mapping))}")
         without_id = con.execute("SELECT count(*) FROM updates WHERE ticket_id IS NULL").fetchone()[0]
     else:
         con.execute(f"CREATE TEMP TABLE tickets AS {sql.row_tickets_sql(mapping)}")
-        con.execute(f"CREATE TEMP TABLE events AS {sql.row_events_sql(mapping)}")
+        con.execute(f"CREATE TEMP TABLE events AS {_typed_events(sql.row_events_sql(mapping))}")
         without_id = con.execute("SELECT count(*) FROM tickets WHERE ticket_id IS NULL").fetchone()[0]
     zone = mapping.source.timezone
     for key, spec in mapping.event_files.items():
@@ -403,7 +410,7 @@ def adapt(
         partitions_start=start, as_of=last.isoformat(), months=months, events_by_type=by_type,
         unmapped_values=_unmapped(con, mapping), rows_without_ticket_id=without_id,
         time_entries=con.execute("SELECT count(*) FROM entries").fetchone()[0] if has_entries else 0,
-        inputs={_ROLES.get(t, t): str(p) for t, p in files.items() if p is not None}, notes=notes,
+        inputs={_role(t): str(p) for t, p in files.items() if p is not None}, notes=notes,
     )
     con.close()
     result.seconds = round(time.perf_counter() - started, 2)
