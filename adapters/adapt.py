@@ -221,8 +221,10 @@ def _clients_sql(mapping: Mapping, start: str) -> str:
         " NULL AS country, NULL AS subdivision, NULL AS after_hours_coverage, NULL AS hourly_rate"
         " WHERE false"
     )
-    seats = (f"greatest(count(DISTINCT t.requester), {c.min_seats})"
-             if c.seats == "distinct_requesters" else str(c.seats))
+    # Without a requester column nobody can be counted: min_seats (the summary says so).
+    seats = (str(c.seats) if c.seats != "distinct_requesters" else
+             f"greatest(count(DISTINCT t.requester), {c.min_seats})" if "requester" in mapping.tickets
+             else str(c.min_seats))
     country = "NULL"
     if c.country_from_client:
         country = "CASE WHEN regexp_matches(p.client_id, '^[A-Za-z]{2}$') THEN upper(p.client_id) END"
@@ -326,6 +328,9 @@ def adapt(
     check_columns(mapping, names, files, mapping_path)
     check_plans(mapping, mapping_path)
     notes = check_dates(con, mapping, files, mapping_path)
+    if mapping.clients.seats == "distinct_requesters" and "requester" not in mapping.tickets:
+        notes.append(f"clients.seats: no requester is mapped, so every client gets min_seats"
+                     f" ({mapping.clients.min_seats}); give seats per client under overrides")
     notes += [f"{role}: no file matching {spec.file!r} delivered; nothing read from it"
               for role, spec, table in _optional_files(mapping) if files.get(table) is None]
     if mapping.shape == "event_log":

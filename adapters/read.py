@@ -37,7 +37,7 @@ def find_file(folder: Path, pattern: str | None, what: str, required: bool) -> P
     if not matches:
         if not required:
             return None
-        wanted = f"a file matching {pattern!r}" if pattern else "a .csv, .csv.gz or .xlsx export"
+        wanted = f"file matching {pattern!r}" if pattern else ".csv, .csv.gz or .xlsx export"
         present = ", ".join(p.name for p in sorted(folder.iterdir())) or "nothing"
         raise MappingError(f"{what}: no {wanted} in {folder} (it holds: {present})")
     names = ", ".join(p.name for p in matches)
