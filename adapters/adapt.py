@@ -144,9 +144,14 @@ def check_dates(con: duckdb.DuckDBPyConnection, mapping: Mapping, files: dict[st
     Returns notes on fields whose every value fits both orders (read as the mapping names them).
     """
     problems, notes = [], []
+    seen: dict[tuple, str] = {}   # a column read by several keys the same way is judged once
     for key, (spec, table) in _fields(mapping).items():
         if spec.type != "timestamp" or spec.column is None or files.get(table) is None:
             continue
+        read = (table, sql.value_sql(spec), spec.format)
+        if read in seen:
+            continue
+        seen[read] = key
         v, source = sql.value_sql(spec), files[table].name
         if spec.format is None:
             rows = con.execute(
