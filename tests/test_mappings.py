@@ -19,6 +19,7 @@ import pytest
 import adapters.run as adapter_run
 from adapters.adapt import adapt
 from adapters.mapping import MappingError, load_mapping
+from adapters.sources import datasets_dir
 from policy.paths import PROJECT_ROOT
 
 MAPPINGS = PROJECT_ROOT / "config" / "mappings"
@@ -356,3 +357,23 @@ def test_new_sections_are_validated_naming_file_and_key(tmp_path: Path, old: str
     with pytest.raises(MappingError) as err:
         load_mapping(path)
     assert f"{path}: {message}" in str(err.value)
+
+
+# --- a real export without an id, client or time ---------------------------------------------------
+
+ENDAVA = datasets_dir() / "endava-tickets"
+
+
+@pytest.mark.skipif(not ENDAVA.is_dir(), reason=f"{ENDAVA} is absent (set MSP_DATASETS)")
+def test_endava_export_gets_hashed_ids_without_preprocessing(tmp_path: Path) -> None:
+    """The onboarding review had to prepend an id column with a script; the mapping now makes one."""
+    result = _adapt(MAPPINGS / "endava.yaml", ENDAVA, tmp_path)
+    assert (result.source_rows, result.tickets, result.rows_without_ticket_id) == (5_431, 5_431, 0)
+    with duckdb.connect() as con:
+        expected = con.execute(
+            f"""SELECT 'END-' || substr(md5(concat_ws(chr(31), coalesce(trim(title), ''),
+                                                      coalesce(trim(body), ''))), 1, 12)
+                FROM read_csv('{ENDAVA / "all_tickets_subset.csv"}', all_varchar = true)"""
+        ).fetchall()
+    ids = _landing_rows(tmp_path / "landing", "tickets", "SELECT ticket_id")
+    assert sorted(ids) == sorted(expected) and len(set(ids)) == 5_431
