@@ -118,6 +118,8 @@ def _xlsx_table(path: Path, spec: ReadSpec) -> tuple[list[str], pa.Table]:
 
 def load_table(con: duckdb.DuckDBPyConnection, table: str, path: Path, spec: ReadSpec) -> list[str]:
     """Create temp table `table` from the export: its columns as text, plus `_line`."""
+    if path.name.lower().endswith((".xls", ".xlsm", ".xlsb", ".ods")):
+        raise MappingError(f"{path}: only .xlsx workbooks are read; save it as .xlsx or .csv")
     if path.name.lower().endswith(".xlsx"):
         names, arrow = _xlsx_table(path, spec)
         con.register(f"{table}_arrow", arrow)

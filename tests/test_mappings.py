@@ -377,3 +377,24 @@ def test_endava_export_gets_hashed_ids_without_preprocessing(tmp_path: Path) -> 
         ).fetchall()
     ids = _landing_rows(tmp_path / "landing", "tickets", "SELECT ticket_id")
     assert sorted(ids) == sorted(expected) and len(set(ids)) == 5_431
+
+
+def test_old_excel_formats_are_refused_by_name(tmp_path: Path) -> None:
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "Tickets.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    path = _mapping(tmp_path, (MAPPINGS / "halopsa.yaml").read_text().replace(
+        'file: "Tickets*.xlsx"', 'file: "Tickets*.xls"'))
+    with pytest.raises(MappingError) as err:
+        _adapt(path, exports, tmp_path)
+    assert f"{exports / 'Tickets.xls'}: only .xlsx workbooks are read; save it as .xlsx or .csv" \
+        in str(err.value)
+
+
+def test_make_mapping_runs_the_mapping_command() -> None:
+    proc = subprocess.run(["make", "-n", "mapping", "MAPPING=config/mappings/halopsa.yaml",
+                           "INPUT=adapters/examples/halopsa"], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert ("-m pipelines.run --mapping config/mappings/halopsa.yaml"
+            " --input adapters/examples/halopsa") in proc.stdout
