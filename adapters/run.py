@@ -10,6 +10,7 @@ import argparse
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from adapters.adapt import AdapterResult, adapt
@@ -86,6 +87,11 @@ def prepare_mapping(mapping_path: Path, exports: Path) -> AdapterResult:
     mapping = load_mapping(mapping_path)
     if not exports.exists():
         raise FileNotFoundError(f"exports not found: {exports}")
+    # A mapping being written fails often: adapt once into a scratch folder first, so a mistake
+    # leaves the last good run's folders (and reports) in place. Own exports are small; the
+    # second pass costs seconds.
+    with tempfile.TemporaryDirectory(prefix=f"{mapping.name}-check-") as scratch:
+        adapt(mapping, exports, Path(scratch) / "landing", mapping_path)
     landing = _use_own_folders(mapping.name)
     result = adapt(mapping, exports, landing, mapping_path)
     _use_export_span(result)

@@ -125,6 +125,21 @@ def test_mapping_runs_into_its_own_data_folder(tmp_path: Path, monkeypatch) -> N
     assert Path(result.files["time_entries"]).parent == own / "landing" / "time_entries"
 
 
+def test_a_failing_mapping_leaves_the_last_run_in_place(tmp_path: Path, monkeypatch) -> None:
+    for key in [k for k in os.environ if k.startswith("MSP_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setattr(adapter_run, "PROJECT_ROOT", tmp_path)
+    report = tmp_path / "data" / "connectwise" / "published" / "2025-03" / "index.html"
+    report.parent.mkdir(parents=True)
+    report.write_text("last good run")
+    broken = _mapping(tmp_path, (MAPPINGS / "connectwise.yaml").read_text().replace(
+        "{column: Company}", "{column: Customer}"))
+    with pytest.raises(MappingError, match="no column 'Customer' in service_tickets.csv"):
+        adapter_run.prepare_mapping(broken, EXAMPLES / "connectwise")
+    assert report.read_text() == "last good run"
+    assert "MSP_LANDING" not in os.environ
+
+
 def test_mapping_option_needs_input() -> None:
     proc = subprocess.run([sys.executable, "-m", "pipelines.run", "--mapping", "x.yaml"],
                           cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
