@@ -61,3 +61,10 @@ bench: $(STAMP)
 
 clean-data:
 	rm -rf $(DATA)
+
+## Any mapping end to end into data/<mapping name>/ (docs/adapters.md):
+##   make mapping MAPPING=config/mappings/halopsa.yaml INPUT=adapters/examples/halopsa
+.PHONY: mapping
+mapping: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	@test -n "$(MAPPING)" -a -n "$(INPUT)" || { echo "usage: make mapping MAPPING=path/to/my-psa.yaml INPUT=path/to/exports/" >&2; exit 2; }
+	$(BIN)/python -m pipelines.run --mapping $(MAPPING) --input $(INPUT)

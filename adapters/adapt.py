@@ -1,9 +1,11 @@
-"""Run a mapping: read one export with DuckDB and write the canonical landing files."""
+"""Run a mapping: read the exports with DuckDB and write the canonical landing files.
+
+The tickets export is required; further exports (actions or notes, a timesheet) are joined to it
+on the ticket id and may be absent.
+"""
 
 from __future__ import annotations
 
-import csv
-import gzip
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -14,11 +16,14 @@ import holidays
 
 from adapters import compile as sql
 from adapters.mapping import FieldSpec, Mapping, MappingError, SourceSpec
+from adapters.read import csv_header, find_file, load_table
 from policy.config import load_policy
 
-ENTITIES = ("clients", "tickets", "ticket_events")
+ENTITIES = ("clients", "tickets", "ticket_events", "time_entries")
 EVENT_COLUMNS = ("event_id", "ticket_id", "event_at", "event_type", "actor_type", "actor", "is_public",
                  "new_value", "source_line")
+ENTRY_COLUMNS = ("entry_id", "ticket_id", "started_at", "minutes", "work_type", "billable", "note",
+                 "source_line")
 CLIENT_COLUMNS = ("client_id", "name", "timezone", "country", "subdivision", "plan", "seats",
                   "after_hours_coverage", "included_scope", "hourly_rate", "valid_from")
 
@@ -40,58 +45,150 @@ class AdapterResult:
     events_by_type: dict[str, int] = field(default_factory=dict)
     unmapped_values: dict[str, dict[str, int]] = field(default_factory=dict)
     rows_without_ticket_id: int = 0
+    time_entries: int = 0
+    inputs: dict[str, str] = field(default_factory=dict)   # role -> export file read
+    notes: list[str] = field(default_factory=list)          # what a person should know
     seconds: float = 0.0
 
 
 def header_names(path: Path, source: SourceSpec) -> list[str]:
-    """The export's column names after the mapping's header fixes (renames, repeated names)."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
-        header = next(csv.reader(fh, delimiter=source.delimiter), None)
-    if not header:
-        raise MappingError(f"{path}: the export has no header row")
-    seen: dict[str, int] = {}
-    names = []
-    for raw in header:
-        name = raw.strip()
-        n = seen.get(name, 0)
-        seen[name] = n + 1
-        if name in source.duplicate_headers and n < len(source.duplicate_headers[name]):
-            name = source.duplicate_headers[name][n]
-        elif n:
-            name = f"{name}_{n}"
-        names.append(source.header_renames.get(name, name))
-    return names
+    """The CSV export's column names after the mapping's header fixes (renames, repeated names)."""
+    return csv_header(path, source)
 
 
-def _fields(mapping: Mapping) -> dict[str, FieldSpec]:
-    """Every field spec of the mapping by its key path (for error messages and value reports)."""
-    found = {f"tickets.{k}": v for k, v in mapping.tickets.items()}
-    found.update({f"extra.{k}": v for k, v in mapping.extra.items()})
+def _fields(mapping: Mapping) -> dict[str, tuple[FieldSpec, str]]:
+    """Every field spec of the mapping by its key path, with the table it reads (for error
+    messages, column and date checks and value reports)."""
+    found = {f"tickets.{k}": (v, "src") for k, v in mapping.tickets.items()}
+    found.update({f"extra.{k}": (v, "src") for k, v in mapping.extra.items()})
     if mapping.event_log:
         log = mapping.event_log
-        found.update({"event_log.ticket_id": log.ticket_id, "event_log.event_at": log.event_at,
-                      "event_log.actor": log.actor, "event_log.created.at": log.created.at})
+        found.update({"event_log.ticket_id": (log.ticket_id, "src"),
+                      "event_log.event_at": (log.event_at, "src"),
+                      "event_log.actor": (log.actor, "src"),
+                      "event_log.created.at": (log.created.at, "src")})
         if log.created.actor:
-            found["event_log.created.actor"] = log.created.actor
-        found.update({f"event_log.order_by.{i}": o for i, o in enumerate(log.order_by)})
-        found.update({f"event_log.changes.{i}.field": c.field for i, c in enumerate(log.changes)})
+            found["event_log.created.actor"] = (log.created.actor, "src")
+        found.update({f"event_log.order_by.{i}": (o, "src") for i, o in enumerate(log.order_by)})
+        found.update({f"event_log.changes.{i}.field": (c.field, "src")
+                      for i, c in enumerate(log.changes)})
     for i, event in enumerate(mapping.events):
-        found[f"events.{i}.at"] = event.at
+        found[f"events.{i}.at"] = (event.at, "src")
         if event.actor:
-            found[f"events.{i}.actor"] = event.actor
+            found[f"events.{i}.actor"] = (event.actor, "src")
+    for key, spec in mapping.event_files.items():
+        for name in ("ticket_id", "at", "event_type", "actor_type", "actor", "is_public",
+                     "new_value", "event_id"):
+            if getattr(spec, name) is not None:
+                found[f"event_files.{key}.{name}"] = (getattr(spec, name), f"ev_{key}")
+    if mapping.time_entries:
+        entries, table = mapping.time_entries, "te" if mapping.time_entries.file else "src"
+        for name in ("ticket_id", "started_at", "minutes", "hours", "work_type", "billable",
+                     "note", "entry_id"):
+            if getattr(entries, name) is not None:
+                found[f"time_entries.{name}"] = (getattr(entries, name), table)
     return found
 
 
-def check_columns(mapping: Mapping, names: list[str], source: Path, mapping_path: Path) -> None:
-    """Every column the mapping reads exists in the export; else name the key and the column."""
-    problems = [
-        f"{mapping_path}: {key}.column: no column {spec.column!r} in {source.name}"
-        for key, spec in _fields(mapping).items()
-        if spec.column is not None and spec.column not in names
-    ]
+def resolve_inputs(mapping: Mapping, source: Path, mapping_path: Path) -> dict[str, Path | None]:
+    """The export file of each table: `source` is the tickets file or the folder of exports.
+
+    The tickets export must exist; an absent further export (say no timesheet this month) is None.
+    """
+    if source.is_dir():
+        folder = source
+        tickets = find_file(folder, mapping.source.file, f"{mapping_path}: source.file", True)
+    elif source.is_file():
+        folder, tickets = source.parent, source
+    else:
+        raise FileNotFoundError(f"export not found: {source}")
+    files: dict[str, Path | None] = {"src": tickets}
+    for key, spec in mapping.event_files.items():
+        files[f"ev_{key}"] = find_file(folder, spec.file, f"{mapping_path}: event_files.{key}.file",
+                                       False)
+    if mapping.time_entries and mapping.time_entries.file:
+        files["te"] = find_file(folder, mapping.time_entries.file,
+                                f"{mapping_path}: time_entries.file", False)
+    return files
+
+
+def check_columns(mapping: Mapping, names: dict[str, list[str]], files: dict[str, Path | None],
+                  mapping_path: Path) -> None:
+    """Every column the mapping reads exists in its export; else name the key and the column."""
+    problems, shown = [], set()
+    for key, (spec, table) in _fields(mapping).items():
+        if table not in names:
+            continue
+        wanted = [spec.column] if spec.column is not None else spec.columns
+        for column in wanted:
+            if column not in names[table]:
+                problems.append(f"{mapping_path}: {key}.column{'s' if spec.columns else ''}:"
+                                f" no column {column!r} in {files[table].name}")
+                shown.add(table)
     if problems:
-        raise MappingError("\n".join(problems) + f"\n(the export's columns: {', '.join(names)})")
+        columns = [f"(the columns of {files[t].name}: {', '.join(names[t])})" for t in sorted(shown)]
+        raise MappingError("\n".join(problems + columns))
+
+
+# A date written with one- or two-digit day and month and no year first: 03/04/2026, 3.4.26.
+_DAY_MONTH = r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}"
+
+
+def check_dates(con: duckdb.DuckDBPyConnection, mapping: Mapping, files: dict[str, Path | None],
+                mapping_path: Path) -> list[str]:
+    """Refuse a day/month order the export contradicts, or leaves unnamed; never guess it.
+
+    With a `format` that has %d and %m, a value that does not fit it but fits the swapped order
+    means the export's order is not the mapping's (or is inconsistent within the export): refused,
+    naming the values. Without a `format`, a value like 03/04/2026 is ambiguous: refused too.
+    Returns notes on fields whose every value fits both orders (read as the mapping names them).
+    """
+    problems, notes = [], []
+    seen: dict[tuple, str] = {}   # a column read by several keys the same way is judged once
+    for key, (spec, table) in _fields(mapping).items():
+        if spec.type != "timestamp" or spec.column is None or files.get(table) is None:
+            continue
+        read = (table, sql.value_sql(spec), spec.format)
+        if read in seen:
+            continue
+        seen[read] = key
+        v, source = sql.value_sql(spec), files[table].name
+        if spec.format is None:
+            rows = con.execute(
+                f"SELECT _line, {v} FROM {table} WHERE regexp_matches({v}, {sql.lit(_DAY_MONTH)})"
+                " ORDER BY _line LIMIT 3").fetchall()
+            if rows:
+                shown = ", ".join(f"row {line} {value!r}" for line, value in rows)
+                problems.append(
+                    f"{mapping_path}: {key}: {spec.column!r} in {source} holds dates like {shown}"
+                    " whose day/month order is ambiguous; name it with `format`, e.g."
+                    " '%d/%m/%Y %H:%M' or '%m/%d/%Y %H:%M'")
+            continue
+        fmt = spec.format
+        if "%d" not in fmt or "%m" not in fmt:
+            continue
+        swapped = "%m".join(part.replace("%m", "%d") for part in fmt.split("%d"))
+        fits, other = (f"try_strptime({v}, {sql.lit(f)}) IS NOT NULL" for f in (fmt, swapped))
+        count, both, rows = con.execute(
+            f"""SELECT count(*) FILTER (WHERE NOT {fits} AND {other}),
+                       count(*) FILTER (WHERE {fits} AND {other}) = count({v}) AND count({v}) > 0,
+                       list([CAST(_line AS VARCHAR), {v}] ORDER BY _line)
+                           FILTER (WHERE NOT {fits} AND {other})[1:3]
+                FROM {table}"""
+        ).fetchone()
+        if count:
+            shown = ", ".join(f"row {line} {value!r}" for line, value in rows)
+            problems.append(
+                f"{mapping_path}: {key}.format: {count} value(s) of {spec.column!r} in {source} do"
+                f" not fit {fmt!r} but fit {swapped!r} ({shown}): the export's day/month order is"
+                " not the one the mapping names, or it changes within the export. Check the"
+                " export and set `format`; the adapter does not guess.")
+        elif both:
+            notes.append(f"{key}: every value of {spec.column!r} fits both day/month orders;"
+                         f" read as {fmt!r}, as the mapping names it")
+    if problems:
+        raise MappingError("\n".join(problems))
+    return notes
 
 
 def check_plans(mapping: Mapping, mapping_path: Path, policy_path: Path | None = None) -> None:
@@ -129,8 +226,10 @@ def _clients_sql(mapping: Mapping, start: str) -> str:
         " NULL AS country, NULL AS subdivision, NULL AS after_hours_coverage, NULL AS hourly_rate"
         " WHERE false"
     )
-    seats = (f"greatest(count(DISTINCT t.requester), {c.min_seats})"
-             if c.seats == "distinct_requesters" else str(c.seats))
+    # Without a requester column nobody can be counted: min_seats (the summary says so).
+    seats = (str(c.seats) if c.seats != "distinct_requesters" else
+             f"greatest(count(DISTINCT t.requester), {c.min_seats})" if "requester" in mapping.tickets
+             else str(c.min_seats))
     country = "NULL"
     if c.country_from_client:
         country = "CASE WHEN regexp_matches(p.client_id, '^[A-Za-z]{2}$') THEN upper(p.client_id) END"
@@ -160,17 +259,54 @@ FROM per_client p LEFT JOIN overrides o USING (client_id)
 def _unmapped(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> dict[str, dict[str, int]]:
     """Values of mapped fields that the value map does not know (passed through as delivered)."""
     report = {}
-    for key, spec in _fields(mapping).items():
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    for key, (spec, table) in _fields(mapping).items():
         flag = sql.mapped_flag(spec)
-        if flag is None:
+        if flag is None or table not in tables:
             continue
         raw = sql.value_sql(spec.model_copy(update={"map": None, "template": None}))
         rows = con.execute(
-            f"SELECT {raw} AS v, count(*) FROM src WHERE {flag} GROUP BY v ORDER BY 2 DESC LIMIT 20"
+            f"SELECT {raw} AS v, count(*) FROM {table} WHERE {flag} GROUP BY v ORDER BY 2 DESC"
+            " LIMIT 20"
         ).fetchall()
         if rows:
             report[key] = {str(v): int(n) for v, n in rows}
     return report
+
+
+def _typed_events(select: str) -> str:
+    """Events as text columns (a column that is NULL throughout would have no type to append to)."""
+    cols = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in EVENT_COLUMNS if c != "source_line")
+    return f"SELECT {cols}, CAST(source_line AS BIGINT) AS source_line FROM ({select})"
+
+
+def _role(table: str) -> str:
+    return {"src": "tickets", "te": "time_entries"}.get(table, table.replace("ev_", "event_files.", 1))
+
+
+def _optional_files(mapping: Mapping) -> list[tuple[str, object, str]]:
+    """(key, spec, table) of the further exports a mapping names."""
+    found = [(f"event_files.{k}", v, f"ev_{k}") for k, v in mapping.event_files.items()]
+    if mapping.time_entries and mapping.time_entries.file:
+        found.append(("time_entries", mapping.time_entries, "te"))
+    return found
+
+
+def _unmatched(con: duckdb.DuckDBPyConnection, table: str, key: str, path: Path) -> list[str]:
+    """A note when rows of a further export name tickets the tickets export does not hold.
+
+    They are written all the same: the pipeline quarantines them as `unknown_ticket`, so they are
+    counted, not lost.
+    """
+    count, ids = con.execute(
+        f"""SELECT count(*), list(DISTINCT ticket_id ORDER BY ticket_id)[1:3] FROM {table}
+            WHERE ticket_id IS NULL OR ticket_id NOT IN (SELECT ticket_id FROM tickets
+                                                       WHERE ticket_id IS NOT NULL)"""
+    ).fetchone()
+    if not count:
+        return []
+    return [f"{key}: {count} row(s) of {path.name} name no ticket of the tickets export"
+            f" (e.g. {', '.join(map(str, ids))}); the pipeline quarantines them as unknown_ticket"]
 
 
 def _write(con: duckdb.DuckDBPyConnection, select: str, path: Path, fmt: str) -> None:
@@ -182,23 +318,49 @@ def _write(con: duckdb.DuckDBPyConnection, select: str, path: Path, fmt: str) ->
 def adapt(
     mapping: Mapping, source: Path, landing: Path, mapping_path: Path, fmt: str = "parquet"
 ) -> AdapterResult:
-    """Convert `source` with `mapping` into canonical files under `landing`; return what was done."""
+    """Convert the exports with `mapping` into canonical files under `landing`; return what was done.
+
+    `source` is the tickets export, or the folder holding it and the mapping's further exports.
+    """
     started = time.perf_counter()
-    names = header_names(source, mapping.source)
-    check_columns(mapping, names, source, mapping_path)
-    check_plans(mapping, mapping_path)
+    files = resolve_inputs(mapping, source, mapping_path)
+    specs = {"src": mapping.source, "te": mapping.time_entries,
+             **{f"ev_{k}": v for k, v in mapping.event_files.items()}}
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"CREATE TEMP TABLE src AS {sql.source_sql(str(source), mapping, names)}")
+    names = {table: load_table(con, table, path, specs[table])
+             for table, path in files.items() if path is not None}
+    check_columns(mapping, names, files, mapping_path)
+    check_plans(mapping, mapping_path)
+    notes = check_dates(con, mapping, files, mapping_path)
+    if mapping.clients.seats == "distinct_requesters" and "requester" not in mapping.tickets:
+        notes.append(f"clients.seats: no requester is mapped, so every client gets min_seats"
+                     f" ({mapping.clients.min_seats}); give seats per client under overrides")
+    notes += [f"{role}: no file matching {spec.file!r} delivered; nothing read from it"
+              for role, spec, table in _optional_files(mapping) if files.get(table) is None]
     if mapping.shape == "event_log":
         con.execute(f"CREATE TEMP TABLE updates AS {sql.event_log_updates_sql(mapping)}")
         con.execute(f"CREATE TEMP TABLE tickets AS {sql.event_log_tickets_sql(mapping)}")
-        con.execute(f"CREATE TEMP TABLE events AS {sql.event_log_events_sql(mapping)}")
+        con.execute(f"CREATE TEMP TABLE events AS {_typed_events(sql.event_log_events_sql(mapping))}")
         without_id = con.execute("SELECT count(*) FROM updates WHERE ticket_id IS NULL").fetchone()[0]
     else:
         con.execute(f"CREATE TEMP TABLE tickets AS {sql.row_tickets_sql(mapping)}")
-        con.execute(f"CREATE TEMP TABLE events AS {sql.row_events_sql(mapping)}")
+        con.execute(f"CREATE TEMP TABLE events AS {_typed_events(sql.row_events_sql(mapping))}")
         without_id = con.execute("SELECT count(*) FROM tickets WHERE ticket_id IS NULL").fetchone()[0]
+    zone = mapping.source.timezone
+    for key, spec in mapping.event_files.items():
+        if files[f"ev_{key}"] is None:
+            continue
+        con.execute(f"CREATE TEMP TABLE file_events AS {sql.event_file_sql(key, spec, f'ev_{key}', zone)}")
+        notes += _unmatched(con, "file_events", f"event_files.{key}", files[f"ev_{key}"])
+        con.execute("INSERT INTO events BY NAME SELECT * FROM file_events")
+        con.execute("DROP TABLE file_events")
+    entries_table = "te" if mapping.time_entries and mapping.time_entries.file else "src"
+    has_entries = mapping.time_entries is not None and files.get(entries_table) is not None
+    if has_entries:
+        con.execute(f"CREATE TEMP TABLE entries AS {sql.time_entries_sql(mapping, entries_table)}")
+        if entries_table == "te":
+            notes += _unmatched(con, "entries", "time_entries", files["te"])
     first, last = con.execute(
         """SELECT min(try_cast(created_at AS TIMESTAMPTZ)),
                   greatest(max(try_cast(updated_at AS TIMESTAMPTZ)),
@@ -229,17 +391,22 @@ def adapt(
     ).fetchall()]
     ticket_cols = ", ".join(sql.ident(c) for c in [*mapping.tickets, *mapping.extra])
     ticket_id = "" if "ticket_id" in mapping.tickets else "ticket_id, "
-    files = {
+    files_out = {
         "clients": landing / "clients" / f"{mapping.name}_clients.csv",
         "tickets": landing / "tickets" / f"{mapping.name}_tickets.{fmt}",
         "ticket_events": landing / "ticket_events" / f"{mapping.name}_ticket_events.{fmt}",
     }
+    if has_entries:
+        files_out["time_entries"] = landing / "time_entries" / f"{mapping.name}_time_entries.{fmt}"
     _write(con, f"SELECT {', '.join(CLIENT_COLUMNS)} FROM clients ORDER BY client_id",
-           files["clients"], "csv")
+           files_out["clients"], "csv")
     _write(con, f"SELECT {ticket_id}{ticket_cols}, source_line, source_updates FROM tickets"
-                " ORDER BY source_line", files["tickets"], fmt)
+                " ORDER BY source_line", files_out["tickets"], fmt)
     _write(con, f"SELECT {', '.join(EVENT_COLUMNS)} FROM events ORDER BY ticket_id, event_at, event_id",
-           files["ticket_events"], fmt)
+           files_out["ticket_events"], fmt)
+    if has_entries:
+        _write(con, f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries ORDER BY ticket_id, source_line",
+               files_out["time_entries"], fmt)
     counts = con.execute(
         "SELECT (SELECT count(*) FROM src), (SELECT count(*) FROM tickets),"
         " (SELECT count(*) FROM events), (SELECT count(*) FROM clients)"
@@ -249,9 +416,11 @@ def adapt(
     ).fetchall())
     result = AdapterResult(
         mapping=str(mapping_path), source=str(source), source_rows=counts[0], tickets=counts[1],
-        events=counts[2], clients=counts[3], files={k: str(v) for k, v in files.items()},
+        events=counts[2], clients=counts[3], files={k: str(v) for k, v in files_out.items()},
         partitions_start=start, as_of=last.isoformat(), months=months, events_by_type=by_type,
         unmapped_values=_unmapped(con, mapping), rows_without_ticket_id=without_id,
+        time_entries=con.execute("SELECT count(*) FROM entries").fetchone()[0] if has_entries else 0,
+        inputs={_role(t): str(p) for t, p in files.items() if p is not None}, notes=notes,
     )
     con.close()
     result.seconds = round(time.perf_counter() - started, 2)

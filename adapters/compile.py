@@ -1,6 +1,7 @@
 """Compile a mapping into DuckDB SQL: field expressions, the ticket, event and client selects.
 
-Everything is set-based SQL over the source file read by `read_csv`; nothing loops over rows.
+Everything is set-based SQL over the export tables (`src` for the tickets file, one table per
+further file; adapters/read.py loads them); nothing loops over rows.
 Values are written to the canonical files as text. A value the mapping cannot convert (say a
 timestamp in an unexpected format) is written as delivered, so the pipeline's staging layer
 quarantines it with the original value, file and row instead of the adapter dropping it.
@@ -8,7 +9,10 @@ quarantines it with the original value, file and row instead of the adapter drop
 
 from __future__ import annotations
 
-from adapters.mapping import PLACEHOLDER, FieldSpec, Mapping
+from adapters.mapping import PLACEHOLDER, EventFileSpec, FieldSpec, Mapping, TimeEntriesSpec
+
+# An Excel date cell arrives as this text (adapters/read.py): unambiguous, so read beside `format`.
+EXCEL_TIMESTAMP = "%Y-%m-%d %H:%M:%S"
 
 
 def lit(value: str) -> str:
@@ -25,7 +29,14 @@ def value_sql(spec: FieldSpec) -> str:
     """The cleaned text value before typing: extract, transform, map, template."""
     if spec.value is not None:
         return lit(spec.value)
-    v = f"nullif(trim(CAST({ident(spec.column)} AS VARCHAR)), '')"
+    if spec.generate == "row_number":
+        v = "CAST(_line AS VARCHAR)"
+    elif spec.generate == "hash":
+        # Twelve hex digits of the MD5 of the chosen cells: stable across re-exports of the row.
+        cells = ", ".join(f"coalesce(trim(CAST({ident(c)} AS VARCHAR)), '')" for c in spec.columns)
+        v = f"substr(md5(concat_ws(chr(31), {cells})), 1, 12)"
+    else:
+        v = f"nullif(trim(CAST({ident(spec.column)} AS VARCHAR)), '')"
     if spec.extract:
         v = f"coalesce(nullif(regexp_extract({v}, {lit(spec.extract)}, 1), ''), {v})"
     if spec.transform:
@@ -33,7 +44,10 @@ def value_sql(spec: FieldSpec) -> str:
              "title": f"concat(upper({v}[1]), lower({v}[2:]))"}[spec.transform]
     if spec.map:
         cases = " ".join(f"WHEN {lit(k.strip().lower())} THEN {lit(val)}" for k, val in spec.map.items())
-        v = f"(CASE lower({v}) {cases} ELSE {v} END)"
+        otherwise = lit(spec.default) if spec.default is not None else v
+        v = f"(CASE lower({v}) {cases} ELSE {otherwise} END)"
+    elif spec.default is not None:
+        v = f"coalesce({v}, {lit(spec.default)})"
     if spec.template:
         before, after = spec.template.split(PLACEHOLDER, 1)
         v = f"({lit(before)} || {v} || {lit(after)})"
@@ -42,7 +56,7 @@ def value_sql(spec: FieldSpec) -> str:
 
 def mapped_flag(spec: FieldSpec) -> str | None:
     """SQL true when the value is non-empty but not a key of the field's value map."""
-    if not spec.map or spec.column is None:
+    if not spec.map or spec.column is None or spec.default is not None:
         return None
     raw = value_sql(spec.model_copy(update={"map": None, "template": None}))
     keys = ", ".join(lit(k.strip().lower()) for k in spec.map)
@@ -55,7 +69,8 @@ def typed(spec: FieldSpec, zone: str) -> str:
     if spec.type == "timestamp":
         tz = lit(spec.timezone or zone)
         if spec.format:
-            return f"timezone({tz}, try_strptime({v}, {lit(spec.format)}))"
+            return (f"timezone({tz}, coalesce(try_strptime({v}, {lit(spec.format)}),"
+                    f" try_strptime({v}, {lit(EXCEL_TIMESTAMP)})))")
         # ISO 8601: an offset is honoured; without one the value is local time in the zone.
         return (f"CASE WHEN regexp_matches({v}, '(Z|[+-]\\d\\d(:?\\d\\d)?)$')"
                 f" THEN try_cast({v} AS TIMESTAMPTZ)"
@@ -77,18 +92,6 @@ def text(spec: FieldSpec, zone: str) -> str:
     if spec.type == "boolean":
         return f"coalesce(CAST({typed(spec, zone)} AS VARCHAR), {v})"
     return v
-
-
-def source_sql(path: str, mapping: Mapping, names: list[str]) -> str:
-    """The export as a relation of text columns plus `_line`, its 1-based data row number."""
-    src = mapping.source
-    nulls = ", ".join(lit(n) for n in ["", *src.null_values])
-    cols = ", ".join(lit(n) for n in names)
-    return (
-        f"SELECT *, ordinality AS _line FROM read_csv({lit(path)}, header = true, all_varchar = true,"
-        f" delim = {lit(src.delimiter)}, nullstr = [{nulls}], names = [{cols}], quote = '\"')"
-        " WITH ORDINALITY"
-    )
 
 
 def _actor_type(mapping: Mapping, actor: str) -> str:
@@ -233,7 +236,58 @@ def row_events_sql(mapping: Mapping) -> str:
                 FROM src WHERE {value_sql(event.at)} IS NOT NULL"""
         )
     if not selects:
-        return ("SELECT NULL AS event_id, NULL AS ticket_id, NULL AS event_at, NULL AS event_type,"
-                " NULL AS actor_type, NULL AS actor, NULL AS is_public, NULL AS new_value,"
-                " NULL::BIGINT AS source_line WHERE false")
+        # Typed columns: an all-NULL column would be written as Parquet "NULL", which the
+        # pipeline cannot read as text.
+        return ("SELECT NULL::VARCHAR AS event_id, NULL::VARCHAR AS ticket_id,"
+                " NULL::VARCHAR AS event_at, NULL::VARCHAR AS event_type,"
+                " NULL::VARCHAR AS actor_type, NULL::VARCHAR AS actor, NULL::VARCHAR AS is_public,"
+                " NULL::VARCHAR AS new_value, NULL::BIGINT AS source_line WHERE false")
     return " UNION ALL ".join(selects)
+
+
+def _optional(spec: FieldSpec | None, zone: str) -> str:
+    return f"CAST({text(spec, zone)} AS VARCHAR)" if spec is not None else "NULL::VARCHAR"
+
+
+def event_file_sql(key: str, spec: EventFileSpec, table: str, zone: str) -> str:
+    """A file of one row per action or note: one canonical event per row with a time."""
+    ticket_id = text(spec.ticket_id, zone)
+    event_id = (text(spec.event_id, zone) if spec.event_id
+                else f"{ticket_id} || ':{key}:' || _line")
+    return f"""SELECT CAST({event_id} AS VARCHAR) AS event_id, CAST({ticket_id} AS VARCHAR) AS ticket_id,
+                      CAST({text(spec.at, zone)} AS VARCHAR) AS event_at,
+                      CAST({text(spec.event_type, zone)} AS VARCHAR) AS event_type,
+                      CAST({text(spec.actor_type, zone)} AS VARCHAR) AS actor_type,
+                      {_optional(spec.actor, zone)} AS actor,
+                      coalesce({_optional(spec.is_public, zone)}, 'false') AS is_public,
+                      {_optional(spec.new_value, zone)} AS new_value, _line AS source_line
+               FROM {table} WHERE {value_sql(spec.at)} IS NOT NULL"""
+
+
+def minutes_sql(spec: TimeEntriesSpec) -> tuple[str, str]:
+    """(the delivered amount, the amount in minutes or NULL if unreadable): decimals or h:mm."""
+    field = spec.minutes or spec.hours
+    raw = value_sql(field)
+    per_unit = "1" if spec.minutes is not None else "60"
+    number = (f"CASE WHEN regexp_matches({raw}, '^\\d+:\\d{{1,2}}$')"
+              f" THEN CAST(split_part({raw}, ':', 1) AS DOUBLE) * 60"
+              f" + CAST(split_part({raw}, ':', 2) AS DOUBLE)"
+              f" ELSE try_cast({raw} AS DOUBLE) * {per_unit} END")
+    return raw, number
+
+
+def time_entries_sql(mapping: Mapping, table: str) -> str:
+    """Canonical time entries: one per row with a non-zero amount; an unreadable amount is kept
+    as delivered (the pipeline quarantines it with its value)."""
+    spec, zone = mapping.time_entries, mapping.source.timezone
+    ticket_id = text(spec.ticket_id or mapping.tickets["ticket_id"], zone)
+    raw, number = minutes_sql(spec)
+    entry_id = text(spec.entry_id, zone) if spec.entry_id else f"{ticket_id} || ':time:' || _line"
+    minutes = f"coalesce(CAST(round({number}, 2) AS VARCHAR), {raw})"
+    return f"""SELECT CAST({entry_id} AS VARCHAR) AS entry_id, CAST({ticket_id} AS VARCHAR) AS ticket_id,
+                      CAST({text(spec.started_at, zone)} AS VARCHAR) AS started_at,
+                      {minutes} AS minutes,
+                      {_optional(spec.work_type, zone)} AS work_type,
+                      {_optional(spec.billable, zone)} AS billable,
+                      {_optional(spec.note, zone)} AS note, _line AS source_line
+               FROM {table} WHERE {raw} IS NOT NULL AND coalesce({number}, -1) <> 0"""

@@ -58,9 +58,14 @@ class FieldSpec(_Strict):
 
     column: str | None = None            # source column (header name after header fixes)
     value: str | None = None             # or a constant
+    # Or a generated value, for exports without an id: the data row number, or a hash of `columns`.
+    generate: Literal["row_number", "hash"] | None = None
+    columns: list[str] = Field(default_factory=list)  # the columns `generate: hash` reads
     extract: str | None = None           # regex; its first group replaces the value when it matches
     transform: Literal["upper", "lower", "title"] | None = None
     map: dict[str, str] | None = None    # value map, matched case-insensitively; others pass through
+    # The value of an empty cell and, with a map, of a value the map does not know.
+    default: str | None = None
     template: str | None = None          # e.g. "INC{value}"; applied to non-empty values
     type: Literal["text", "timestamp", "boolean", "integer"] = "text"
     format: str | None = None            # strptime format of a timestamp; none = ISO 8601
@@ -75,8 +80,12 @@ class FieldSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> FieldSpec:
-        if (self.column is None) == (self.value is None):
-            raise ValueError("give exactly one of `column` or `value`")
+        given = [k for k in ("column", "value", "generate") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of `column`, `value` or `generate`")
+        if (self.generate == "hash") != bool(self.columns):
+            raise ValueError("`generate: hash` needs `columns` (the columns whose values make the"
+                             " id), and `columns` applies only to it")
         if self.template is not None and PLACEHOLDER not in self.template:
             raise ValueError(f"template must contain {PLACEHOLDER}")
         if self.format is not None and self.type != "timestamp":
@@ -97,15 +106,61 @@ class FieldSpec(_Strict):
 
 
 
-class SourceSpec(_Strict):
-    """How to read the export file."""
+class ReadSpec(_Strict):
+    """How to read one export file: CSV (optionally gzipped) or an Excel workbook (.xlsx)."""
 
+    # The file's name in the input folder; a glob (`Tickets*.xlsx`) must match exactly one file.
+    file: str | None = None
+    sheet: str | None = None              # .xlsx: the sheet to read; default the first
     delimiter: str = ","
     null_values: list[str] = Field(default_factory=list)   # e.g. ["?"]; empty cells are always null
     # Damaged headers: rename by name, and give the n-th occurrence of a repeated name its own name.
     header_renames: dict[str, str] = Field(default_factory=dict)
     duplicate_headers: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class SourceSpec(ReadSpec):
+    """How to read the tickets export (the one file every mapping needs)."""
+
     timezone: Zone = "UTC"                # zone of local timestamps (no offset) in the export
+
+
+class EventFileSpec(ReadSpec):
+    """A second export with one row per action, note or event of a ticket, joined on the ticket id."""
+
+    file: str                             # optional to deliver: no matching file means no events
+    ticket_id: FieldSpec                  # must give the same ids as tickets.ticket_id
+    at: FieldSpec
+    event_type: FieldSpec                 # a column (with a map) or a constant `value`
+    actor_type: FieldSpec                 # agent / client / system: a mapped column or a constant
+    actor: FieldSpec | None = None
+    is_public: FieldSpec | None = None
+    new_value: FieldSpec | None = None
+    event_id: FieldSpec | None = None     # default: <ticket>:<file key>:<row>
+
+
+class TimeEntriesSpec(ReadSpec):
+    """Time entries: from a timesheet export (`file`), or one entry per ticket row without it."""
+
+    ticket_id: FieldSpec | None = None    # required with a file; on the ticket row, the ticket's id
+    started_at: FieldSpec
+    minutes: FieldSpec | None = None      # give minutes or hours: decimal numbers or h:mm
+    hours: FieldSpec | None = None
+    work_type: FieldSpec = FieldSpec(value="remote")   # remote / onsite / travel (map a column)
+    billable: FieldSpec | None = None     # a boolean column (or map), or a constant; none = billable
+    note: FieldSpec | None = None
+    entry_id: FieldSpec | None = None     # default: <ticket>:time:<row>
+
+    @model_validator(mode="after")
+    def _amount(self) -> TimeEntriesSpec:
+        if (self.minutes is None) == (self.hours is None):
+            raise ValueError("give exactly one of `minutes` or `hours`")
+        if self.file is not None and self.ticket_id is None:
+            raise ValueError("a time entries `file` needs `ticket_id` (the column joining it to"
+                             " the tickets)")
+        if self.file is None and self.sheet is not None:
+            raise ValueError("`sheet` needs `file`; without it the entries come from the ticket row")
+        return self
 
 
 
@@ -213,6 +268,9 @@ class Mapping(_Strict):
     clients: ClientsSpec
     event_log: EventLogSpec | None = None
     events: list[EventSpec] = Field(default_factory=list)
+    # More exports of the same source, joined on the ticket id; each is optional to deliver.
+    event_files: dict[str, EventFileSpec] = Field(default_factory=dict)
+    time_entries: TimeEntriesSpec | None = None
 
     @field_validator("tickets")
     @classmethod
@@ -245,7 +303,15 @@ class Mapping(_Strict):
             if self.event_log is not None:
                 raise ValueError("`event_log` only applies to shape event_log")
             if "ticket_id" not in self.tickets:
-                raise ValueError("missing required ticket column: ticket_id")
+                raise ValueError("missing required ticket column: ticket_id (an export without"
+                                 " one: `ticket_id: {generate: row_number, template: 'T-{value}'}`"
+                                 " or `{generate: hash, columns: [...]}`)")
+        if self.time_entries and self.time_entries.file is None and self.shape == "event_log":
+            raise ValueError("time_entries without `file` read the ticket row; an event log has"
+                             " one row per update, so give the timesheet `file`")
+        for key in self.event_files:
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
+                raise ValueError(f"event_files key {key!r}: use lower-case letters, digits and _")
         return self
 
     def ticket_id_spec(self) -> FieldSpec:

@@ -10,6 +10,7 @@ import argparse
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from adapters.adapt import AdapterResult, adapt
@@ -29,7 +30,7 @@ def run_adapter(
                            " for another export give --mapping and --source")
     mapping_path = mapping or builtin.mapping_path
     export = source or builtin.default_export()
-    if not export.is_file():
+    if not export.exists():
         raise FileNotFoundError(f"export not found: {export} (set MSP_DATASETS or pass --source)")
     landing = landing or PROJECT_ROOT / "data" / name / "landing"
     return adapt(load_mapping(mapping_path), export, landing, mapping_path, fmt)
@@ -45,13 +46,8 @@ def source_environment(name: str, root: Path | None = None) -> dict[str, str]:
     }
 
 
-def prepare_source(name: str) -> AdapterResult:
-    """Adapt a source into its landing folder and point this process's MSP_* settings at it.
-
-    Paths already set in the environment win and are never emptied; otherwise the source gets its
-    own folder under data/<name>/, rebuilt from scratch each time. The monthly partitions must
-    start at the export's first month and the SLA clock is read at the export's last instant.
-    """
+def _use_own_folders(name: str) -> Path:
+    """Point this process's MSP_* paths at data/<name>/ (emptied first) unless already set."""
     own = source_environment(name)
     for key, value in own.items():
         if key not in os.environ:
@@ -63,17 +59,50 @@ def prepare_source(name: str) -> AdapterResult:
             for stale in (path, path.with_name(path.name + ".wal")):
                 if stale.is_file():
                     stale.unlink()
-    landing = Path(os.environ["MSP_LANDING"])
-    result = run_adapter(name, landing=landing)
+    return Path(os.environ["MSP_LANDING"])
+
+
+def _use_export_span(result: AdapterResult) -> None:
+    # The monthly partitions start at the export's first month; the SLA clock is read at its
+    # last instant, so an old ticket without an answer is judged as of the export, not today.
     os.environ.setdefault("MSP_PARTITIONS_START", result.partitions_start)
     os.environ.setdefault("MSP_AS_OF", result.as_of)
+
+
+def prepare_source(name: str) -> AdapterResult:
+    """Adapt a source into its landing folder and point this process's MSP_* settings at it.
+
+    Paths already set in the environment win and are never emptied; otherwise the source gets its
+    own folder under data/<name>/, rebuilt from scratch each time. The monthly partitions must
+    start at the export's first month and the SLA clock is read at the export's last instant.
+    """
+    result = run_adapter(name, landing=_use_own_folders(name))
+    _use_export_span(result)
+    return result
+
+
+def prepare_mapping(mapping_path: Path, exports: Path) -> AdapterResult:
+    """As prepare_source, for any mapping file and its exports (a folder, or the tickets file):
+    the folders are data/<mapping name>/."""
+    mapping = load_mapping(mapping_path)
+    if not exports.exists():
+        raise FileNotFoundError(f"exports not found: {exports}")
+    # A mapping being written fails often: adapt once into a scratch folder first, so a mistake
+    # leaves the last good run's folders (and reports) in place. Own exports are small; the
+    # second pass costs seconds.
+    with tempfile.TemporaryDirectory(prefix=f"{mapping.name}-check-") as scratch:
+        adapt(mapping, exports, Path(scratch) / "landing", mapping_path)
+    landing = _use_own_folders(mapping.name)
+    result = adapt(mapping, exports, landing, mapping_path)
+    _use_export_span(result)
     return result
 
 
 def summary(result: AdapterResult) -> str:
     """A few lines for the terminal."""
+    export = Path(result.inputs.get("tickets", result.source)).name
     lines = [
-        f"{Path(result.source).name}: {result.source_rows:,} rows -> {result.tickets:,} tickets,"
+        f"{export}: {result.source_rows:,} rows -> {result.tickets:,} tickets,"
         f" {result.events:,} events, {result.clients:,} clients in {result.seconds:.1f} s",
         f"  export spans from {result.partitions_start[:7]} to {result.as_of[:16]}"
         f" (MSP_PARTITIONS_START={result.partitions_start} MSP_AS_OF={result.as_of})",
@@ -83,6 +112,12 @@ def summary(result: AdapterResult) -> str:
         lines.append(f"  {key}: values not in the value map, kept as delivered: {shown}")
     if result.rows_without_ticket_id:
         lines.append(f"  {result.rows_without_ticket_id} rows without a ticket id")
+    if result.time_entries:
+        lines.append(f"  {result.time_entries:,} time entries")
+    if len(result.inputs) > 1:
+        lines.append("  read: " + ", ".join(f"{role} {Path(path).name}"
+                                            for role, path in result.inputs.items()))
+    lines += [f"  note: {note}" for note in result.notes]
     return "\n".join(lines)
 
 
@@ -90,7 +125,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name", help=f"built-in source ({', '.join(SOURCES)}) or a name for --mapping")
-    parser.add_argument("--source", type=Path, help="the export file (default: the built-in one)")
+    parser.add_argument("--source", type=Path,
+                        help="the export file, or the folder of a mapping's exports"
+                             " (default: the built-in one)")
     parser.add_argument("--mapping", type=Path, help="a mapping YAML (default: the built-in one)")
     parser.add_argument("--landing", type=Path, help="landing folder (default data/<name>/landing)")
     parser.add_argument("--format", choices=["parquet", "csv"], default="parquet")

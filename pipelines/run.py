@@ -143,6 +143,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--month", action="append", help="partition key YYYY-MM-01 (repeatable)")
     parser.add_argument("--source", help="adapt a real export first into data/<source>/ (docs/adapters.md)")
+    parser.add_argument("--mapping", type=Path,
+                        help="a mapping YAML for your own exports, with --input (docs/adapters.md)")
+    parser.add_argument("--input", type=Path,
+                        help="the folder of the exports --mapping reads (or its tickets file)")
     parser.add_argument("--no-reports", action="store_true", help="compute the marts, publish nothing")
     parser.add_argument("--pull", action="append", choices=["zendesk", "connectwise"],
                         help="pull changes from this API source first (repeatable)")
@@ -155,6 +159,18 @@ def main() -> None:
         if args.pull_only:
             return
     source_months = None
+    if args.mapping or args.input:
+        from adapters.mapping import MappingError
+        from adapters.run import prepare_mapping, summary
+
+        if not (args.mapping and args.input):
+            parser.error("--mapping and --input go together: the mapping YAML and its exports")
+        try:
+            adapted = prepare_mapping(args.mapping, args.input)
+        except (MappingError, FileNotFoundError) as exc:
+            sys.exit(f"{exc}\n")
+        print(summary(adapted), flush=True)
+        source_months = adapted.months
     if args.source:
         from adapters.run import prepare_source, summary
 
@@ -169,6 +185,8 @@ def main() -> None:
     print(f"warehouse: {paths.warehouse_path()}")
     if latest.exists():
         print(f"reports:   {latest}")
+    if args.mapping:
+        print(f"all months: {paths.published_dir()}/<YYYY-MM>/index.html")
     if args.source:
         from adapters.reconcile import write_reconciliation
 
