@@ -82,7 +82,8 @@ WITH t AS (
     SELECT ticket_id, sum(minutes) AS logged_minutes,
            coalesce(sum(minutes) FILTER (WHERE outside_hours AND coalesce(billable, true)), 0)
                AS outside_hours_minutes
-    FROM staging.time_entries WHERE month = $month GROUP BY ticket_id
+    -- Work started after the as-of instant had not happened then (docs/decisions.md).
+    FROM staging.time_entries WHERE month = $month AND started_at <= $as_of GROUP BY ticket_id
 ), cover AS (
     SELECT ticket_id, after_hours_coverage FROM staging.ticket_contract WHERE month = $month
 ), facts AS (
@@ -184,6 +185,7 @@ def ticket_facts(
         "min_requesters": policy.ticket_unit.interruption_min_requesters,
         "link_by_parent": policy.ticket_unit.link_by_parent,
         "policy_version": policy.version,
+        "as_of": as_of,
     }
 
     def build(con: DuckDBPyConnection, month: str) -> MonthResult:
