@@ -212,7 +212,7 @@ LATE = "2026-02-01T00:00:00+00:00"
 
 def _as_of_landing(landing, cut: str | None = None) -> None:
     """LON (08:00-18:00) tickets of Mon 12 / Tue 13 Jan; with ``cut``, only what happened by then."""
-    from demo.generate import ENTRY_COLUMNS
+    from demo.generate import DECISION_COLUMNS, ENTRY_COLUMNS
 
     def kept(rows: list[dict], column: str) -> list[dict]:
         return [r for r in rows if cut is None or r[column] <= cut]
@@ -240,6 +240,14 @@ def _as_of_landing(landing, cut: str | None = None) -> None:
         {"entry_id": "E2", "ticket_id": "Q3", "started_at": "2026-01-13T11:00:00+00:00", "minutes": 45,
          **entry},
     ], "started_at"))
+    # Q1 was first taken for an emergency, and reviewed back down after the early instant.
+    review = {"reviewer": "sd.lead", "note": ""}
+    write_csv(landing / "review_decisions" / "decisions.csv", DECISION_COLUMNS, kept([
+        {"ticket_id": "Q1", "decision": "emergency=confirmed", "decided_at": "2026-01-12T11:00:00+00:00",
+         **review},
+        {"ticket_id": "Q1", "decision": "emergency=denied", "decided_at": "2026-01-14T09:00:00+00:00",
+         **review},
+    ], "decided_at"))
 
 
 _FIGURES = {
@@ -255,17 +263,20 @@ def test_events_after_the_as_of_instant_do_not_count(msp_env, monkeypatch, tmp_p
     _run_months(["2026-01-01"])
     late = {name: query(sql) for name, sql in _FIGURES.items()}
     clock = ("SELECT ticket_id, first_response_at IS NOT NULL, response_business_minutes, response_met,"
-             " response_status, logged_minutes FROM marts.ticket_facts ORDER BY ticket_id")
-    assert query(clock) == [("Q1", True, 60, True, "met", 30), ("Q2", True, 780, False, "breached", 0),
-                            ("Q3", True, 120, True, "met", 45)]
+             " response_status, logged_minutes, confirmed_emergency FROM marts.ticket_facts"
+             " ORDER BY ticket_id")
+    assert query(clock) == [("Q1", True, 60, True, "met", 30, False),
+                            ("Q2", True, 780, False, "breached", 0, False),
+                            ("Q3", True, 120, True, "met", 45, False)]
 
     # The same warehouse and files, read at Tue 13 Jan 10:00: Q2 unanswered and already breached,
-    # Q3 unanswered and pending, Q3's time entry not yet started.
+    # Q3 unanswered and pending, Q3's time entry not yet started, Q1 still a confirmed emergency.
     monkeypatch.setenv("MSP_AS_OF", EARLY)
     _run_months(["2026-01-01"])
     early = {name: query(sql) for name, sql in _FIGURES.items()}
-    assert query(clock) == [("Q1", True, 60, True, "met", 30), ("Q2", False, None, False, "breached", 0),
-                            ("Q3", False, None, None, "pending", 0)]
+    assert query(clock) == [("Q1", True, 60, True, "met", 30, True),
+                            ("Q2", False, None, False, "breached", 0, False),
+                            ("Q3", False, None, None, "pending", 0, False)]
     assert early != late
 
     # A run on the files as they stood at that instant gives the same figures.
