@@ -71,7 +71,9 @@ WITH t AS (
     WHERE e.month = $month AND e.event_at <= $as_of AND {counting_event_predicate(policy)}
     GROUP BY e.ticket_id
 )
-SELECT c.*, r.first_response_at, r.first_event
+SELECT c.*, r.first_response_at, r.first_event,
+       -- The instants the clock reads, cut to their minute.
+       {_minute("c.created_at")} AS clock_from, {_minute("r.first_response_at")} AS clock_to
 FROM contract c LEFT JOIN response r USING (ticket_id)
 WHERE NOT c.is_provider_initiated AND c.target_minutes IS NOT NULL
 """
@@ -92,8 +94,12 @@ FROM goal g ASOF LEFT JOIN {INTERVALS} i ON i.calendar_id = g.calendar_used AND 
 
 
 def _minute(instant: str) -> str:
-    """The instant cut to its whole minute: the clock reads whole minutes."""
-    return f"date_trunc('minute', {instant})"
+    """The instant cut to its whole minute: the clock reads whole minutes.
+
+    Epoch arithmetic, not date_trunc: on a TIMESTAMPTZ that goes through ICU and cost 0.7 s per
+    million instants on one thread (against 0.07 s), and it would depend on the session's zone.
+    """
+    return f"make_timestamptz(CAST(floor(epoch_us({instant}) / 60e6) AS BIGINT) * 60000000)"
 
 
 def build_ticket_response(
@@ -109,9 +115,9 @@ def build_ticket_response(
         "CREATE OR REPLACE TEMP TABLE sla_minutes AS "
         + business_minutes_sql(
             INTERVALS,
-            f"""SELECT ticket_id AS "key", calendar_used AS calendar_id,
-                       {_minute("created_at")} AS start_at, {_minute("first_response_at")} AS end_at
-                FROM sla_clocked WHERE first_response_at IS NOT NULL""",
+            """SELECT ticket_id AS "key", calendar_used AS calendar_id, clock_from AS start_at,
+                      clock_to AS end_at
+               FROM sla_clocked WHERE first_response_at IS NOT NULL""",
         )
     )
     con.execute(
@@ -119,7 +125,7 @@ def build_ticket_response(
         + business_minutes_sql(
             INTERVALS,
             f"""SELECT k.ticket_id AS "key", k.calendar_used AS calendar_id,
-                       c.covered_from AS start_at, {_minute("k.created_at")} AS end_at
+                       c.covered_from AS start_at, k.clock_from AS end_at
                 FROM sla_clocked k JOIN {INTERVALS}_coverage c ON c.calendar_id = k.calendar_used""",
         )
     )
