@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from policy.strict_yaml import DuplicateKeyError, load_unique
+
 # Canonical columns a mapping may fill (the pipeline's landing contract, docs/canonical-format.md).
 TICKET_COLUMNS = (
     "ticket_id", "client_id", "requester", "created_at", "subject", "description", "category",
@@ -326,9 +328,11 @@ def load_mapping(path: Path | str) -> Mapping:
     """Read and validate a mapping file; raise MappingError naming file, key and problem."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_unique(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise MappingError(f"mapping file not found: {path}") from exc
+    except DuplicateKeyError as exc:
+        raise MappingError(f"{path}: {exc}") from exc
     except yaml.YAMLError as exc:
         raise MappingError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):

@@ -76,13 +76,17 @@ WITH t AS (
            bool_or(billable) AS billable
     FROM marts.scope_hits WHERE month = $month GROUP BY ticket_id
 ), emergency_review AS (
+    -- The decision in force at the as-of instant: the current one unless it came later.
     SELECT ticket_id, verdict = 'confirmed' AS confirmed, reviewer
-    FROM staging.review_decisions WHERE kind = 'emergency' AND is_current
+    FROM staging.review_decisions WHERE kind = 'emergency' AND decided_at <= $as_of
+    QUALIFY row_number() OVER (PARTITION BY ticket_id ORDER BY decided_at DESC, is_current DESC,
+                                                               _source_file DESC, _source_row DESC) = 1
 ), logged AS (
     SELECT ticket_id, sum(minutes) AS logged_minutes,
            coalesce(sum(minutes) FILTER (WHERE outside_hours AND coalesce(billable, true)), 0)
                AS outside_hours_minutes
-    FROM staging.time_entries WHERE month = $month GROUP BY ticket_id
+    -- Work started after the as-of instant had not happened then (docs/decisions.md).
+    FROM staging.time_entries WHERE month = $month AND started_at <= $as_of GROUP BY ticket_id
 ), cover AS (
     SELECT ticket_id, after_hours_coverage FROM staging.ticket_contract WHERE month = $month
 ), facts AS (
@@ -184,6 +188,7 @@ def ticket_facts(
         "min_requesters": policy.ticket_unit.interruption_min_requesters,
         "link_by_parent": policy.ticket_unit.link_by_parent,
         "policy_version": policy.version,
+        "as_of": as_of,
     }
 
     def build(con: DuckDBPyConnection, month: str) -> MonthResult:

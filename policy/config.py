@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from policy.paths import policy_file
+from policy.strict_yaml import DuplicateKeyError, load_unique
 
 PRIORITIES: tuple[str, ...] = ("emergency", "high", "normal", "low")
 SCOPE_EXCLUSION_IDS: tuple[str, ...] = (
@@ -531,9 +532,11 @@ def load_policy(path: Path | str | None = None) -> PolicyConfig:
     """Read and validate the policy config; raise PolicyConfigError naming key and problem."""
     path = Path(path) if path is not None else policy_file()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_unique(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise PolicyConfigError(f"policy config not found: {path}") from exc
+    except DuplicateKeyError as exc:
+        raise PolicyConfigError(f"invalid policy config {path}:\n  {exc}") from exc
     except yaml.YAMLError as exc:
         raise PolicyConfigError(f"policy config {path} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):

@@ -1,0 +1,72 @@
+"""YAML for hand-edited config files: a key repeated in one mapping is an error, not "last one wins".
+
+PyYAML keeps the last of two equal keys silently, so a pasted second `onsite: 16.5` under
+`rate_card.by_scope_exclusion` would replace the rate without a word. The policy config and the
+adapter mappings are read with ``load_unique`` instead, which names the key's full path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping holds the same key twice; ``path`` is its dotted path from the document's top."""
+
+    def __init__(self, path: str, line: int, first_line: int) -> None:
+        self.path, self.line, self.first_line = path, line, first_line
+        super().__init__(f"{path}: duplicate key (line {line}, first at line {first_line});"
+                         " each key may appear once in its mapping")
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses a repeated key in any mapping, naming its path and lines."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._path: list[str] = []
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        # The composer passes a mapping value's key node, or a sequence item's position, as
+        # `index` (None for keys and the root): the path to the node being composed.
+        step = (index.value if isinstance(index, ScalarNode) else "?" if isinstance(index, Node)
+                else str(index) if isinstance(index, int) else None)
+        if step is not None:
+            self._path.append(str(step))
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            if step is not None:
+                self._path.pop()
+
+    def compose_mapping_node(self, anchor: str | None) -> MappingNode:
+        node = super().compose_mapping_node(anchor)
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, ScalarNode) or key_node.tag == _MERGE_TAG:
+                continue
+            # Keys compare as YAML values: `1` and `"1"` differ, `on` and `true` are one key.
+            try:
+                key = self.construct_object(key_node, deep=True)
+                hash(key)
+            except (yaml.YAMLError, TypeError):
+                key = (key_node.tag, key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise DuplicateKeyError(".".join([*self._path, str(key_node.value)]), line, seen[key])
+            seen[key] = line
+        return node
+
+
+def load_unique(text: str) -> Any:
+    """Parse one YAML document like ``yaml.safe_load``; raise DuplicateKeyError on a repeated key."""
+    loader = UniqueKeyLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
