@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from assets.classify import CLF_TICKETS_COLUMNS, CLF_TIME_COLUMNS, emergency_sql, scope_hits_sql
+from assets.semantic import ExemplarBank, builtin_bank, prepare_votes
 from evaluation.evaluate import LABELLED, evaluate, load_demo, load_labelled, parse_time_entries
 from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfig, PolicyConfigError, load_policy
 from policy.paths import PROJECT_ROOT
@@ -23,9 +24,10 @@ def _t(tid: str, subject: str, description: str = "", category: str = "", affect
     return (tid, subject, description, category, affected, declared, priority, time or [])
 
 
-def classify(policy: PolicyConfig, tickets: list[Ticket]) -> tuple[dict, dict]:
-    """Run both SQL statements over tickets as clf_tickets / clf_time temp tables."""
-    con = duckdb.connect()
+def classify(policy: PolicyConfig, tickets: list[Ticket], bank: ExemplarBank | None = None,
+             con: duckdb.DuckDBPyConnection | None = None) -> tuple[dict, dict]:
+    """Run both SQL statements (rules + semantic vote) over tickets as clf_tickets / clf_time."""
+    con = con or duckdb.connect()
     con.execute("""CREATE TEMP TABLE clf_tickets (ticket_id VARCHAR, subject VARCHAR, description VARCHAR,
         category VARCHAR, declared_emergency BOOLEAN, priority VARCHAR, affected_users INTEGER)""")
     con.execute("""CREATE TEMP TABLE clf_time (ticket_id VARCHAR, minutes DOUBLE, work_type VARCHAR,
@@ -35,11 +37,20 @@ def classify(policy: PolicyConfig, tickets: list[Ticket]) -> tuple[dict, dict]:
     entries = [(t[0], *e) for t in tickets for e in t[7]]
     if entries:
         con.executemany("INSERT INTO clf_time VALUES (?, ?, ?, ?, ?, ?)", entries)
+    prepare_votes(con, policy, bank if bank is not None else _bank(policy))
     scope: dict[str, dict[str, tuple[float, str]]] = {t[0]: {} for t in tickets}
-    for tid, scope_id, confidence, evidence in con.execute(scope_hits_sql(policy)).fetchall():
+    for tid, scope_id, confidence, evidence, _state in con.execute(scope_hits_sql(policy)).fetchall():
         scope[tid][scope_id] = (confidence, evidence)
     emergency = {row[0]: row[1:] for row in con.execute(emergency_sql(policy)).fetchall()}
     return scope, emergency
+
+
+_BANKS: dict[int, ExemplarBank] = {}
+
+
+def _bank(policy: PolicyConfig) -> ExemplarBank:
+    """The built-in exemplar bank, built once per policy object."""
+    return _BANKS.setdefault(id(policy), builtin_bank(policy, [LABELLED]))
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +196,7 @@ def test_time_entry_evidence_is_readable(results):
 @pytest.mark.parametrize(("ticket", "expected"), EMERGENCY, ids=[t[0] for t, _ in EMERGENCY])
 def test_emergency_qualification(results, ticket, expected):
     _, emergency = results
-    qualifies, confidence, evidence = emergency[ticket[0]]
+    qualifies, confidence, evidence, _state = emergency[ticket[0]]
     assert qualifies is expected, evidence
     assert 0 <= confidence <= 1
     assert evidence
@@ -223,8 +234,12 @@ def _scope(data: dict, scope_id: str) -> dict:
 def test_terms_come_from_the_config(policy):
     ticket = _t("c1", "Widgetry", "Please frobnicate the gizmo.")
     assert classify(policy, [ticket])[0]["c1"] == {}
-    taught = _variant(lambda d: _scope(d, "procurement")["rules"].append(
-        {"label": "test phrase", "weight": 0.9, "phrases": ["frobnicat* ... gizmo"]}))
+    def teach(d: dict) -> None:
+        _scope(d, "procurement")["rules"].append(
+            {"label": "test phrase", "weight": 0.9, "phrases": ["frobnicat* ... gizmo"]})
+        d["scope_classification"]["semantic"]["enabled"] = False  # the rule's own weight, no vote
+
+    taught = _variant(teach)
     confidence, evidence = classify(taught, [ticket])[0]["c1"]["procurement"]
     assert confidence == pytest.approx(0.9) and 'test phrase: "frobnicate the gizmo"' in evidence
 
