@@ -149,14 +149,17 @@ SELECT r.ticket_id, coalesce(t.subject, '') || ' . ' || coalesce(t.description, 
 FROM staging.review_decisions r
 JOIN (SELECT ticket_id, any_value(subject) AS subject, any_value(description) AS description
       FROM staging.tickets GROUP BY ticket_id) t USING (ticket_id)
-WHERE r.is_current
+WHERE r.is_current AND ($before IS NULL OR r.ticket_id IN (
+    SELECT ticket_id FROM staging.tickets WHERE month < CAST($before AS DATE)))
 ORDER BY r.ticket_id, r.kind, r.scope_id
 """
 
 
-def review_bank(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> ExemplarBank:
-    """Every current review decision in this warehouse as a labelled exemplar (one per ticket)."""
-    rows = con.execute(_REVIEW_EXEMPLARS).fetchall()
+def review_bank(con: duckdb.DuckDBPyConnection, policy: PolicyConfig,
+                before_month: str | None = None) -> ExemplarBank:
+    """Every current review decision in this warehouse as a labelled exemplar (one per ticket);
+    with before_month, only decisions on tickets of earlier months."""
+    rows = con.execute(_REVIEW_EXEMPLARS, {"before": before_month}).fetchall()
     by_ticket: dict[str, dict[str, object]] = {}
     for ticket_id, txt, subject, kind, scope_id, verdict in rows:
         entry = by_ticket.setdefault(ticket_id, {"txt": txt, "subject": subject, "row": _row(None, None),
