@@ -459,7 +459,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True) -> str:
     criteria_conf: list[str] = []
     evidence_parts: list[str] = []
     for criterion in em.criteria:
-        terms = []
+        terms, kept = [], []  # kept: undampened rules
         for i, rule in enumerate(criterion.rules):
             if rule.all_of:
                 parts = [set_met(n) for n in rule.all_of]
@@ -468,7 +468,8 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True) -> str:
             else:
                 name = col(f"r_{criterion.id}_{i}", c.rule(rule))
                 cond, seen = f"len({name}) > 0", shown(name)
-            terms.append(f"(1 - CASE WHEN {cond} THEN {rule.weight} ELSE 0 END)")
+            factor = f"(1 - CASE WHEN {cond} THEN {rule.weight} ELSE 0 END)"
+            (kept if rule.undampened else terms).append(factor)
             evidence_parts.append(
                 f"CASE WHEN {cond} THEN {sql_literal(criterion.id.replace('_', ' ') + ': ' + rule.label)}"
                 f" || ' ' || {seen} END")
@@ -478,7 +479,8 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True) -> str:
                 name = f"d_{j}"
                 factors.append(f"CASE WHEN len({name}) > 0 THEN {damp.factor} ELSE 1 END")
         signal = "(1 - " + (" * ".join(terms) or "1") + ")"
-        criteria_conf.append(" * ".join([signal, *factors]))
+        dampened = " * ".join([signal, *factors])
+        criteria_conf.append(f"(1 - (1 - {dampened}) * {' * '.join(kept)})" if kept else dampened)
     for j, damp in enumerate(em.dampeners):
         name = col(f"d_{j}", c.dampener(damp))
         evidence_parts.append(f"CASE WHEN len({name}) > 0 THEN {sql_literal('dampened: ' + damp.label)}"
@@ -497,7 +499,8 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True) -> str:
            concat_ws('; ', nullif(s.evidence, ''),
                      CASE WHEN {sv.emergency_weight} * coalesce(v.vote, 0) > 0.05
                           THEN 'semantic vote ' || round(v.vote, 2) || ': like ' || v.evidence END,
-                     CASE WHEN s.confidence > 0 AND v.raw_txt IS NOT NULL AND v.vote < {sv.veto_below}
+                     CASE WHEN {sv.emergency_veto} < 1 AND s.confidence > 0 AND v.raw_txt IS NOT NULL
+                               AND v.vote < {sv.veto_below}
                           THEN 'semantic vote disagrees (x{sv.emergency_veto:g})' END) AS evidence
     FROM s JOIN t USING (ticket_id) LEFT JOIN clf_semantic_emergency v ON v.raw_txt = t.raw_txt"""
     else:

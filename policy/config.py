@@ -184,6 +184,9 @@ class MatchRule(_Strict):
     all_of: list[str] | None = Field(default=None, min_length=2)  # names of emergency.term_sets
     # Weak evidence that only counts when no other scope exclusion was found for the ticket.
     only_alone: bool = False
+    # Emergency rules: evidence that something already happened (a rule nobody set, prompts nobody
+    # started), which the criterion's dampeners ("reported, not acted on" ...) do not lower.
+    undampened: bool = False
 
     @model_validator(mode="after")
     def _one_kind(self) -> MatchRule:
