@@ -35,25 +35,51 @@ LABELS = [*SCOPE_EXCLUSION_IDS, EMERGENCY]
 _CHUNK = 4096  # texts per matrix product: bounds memory at chunk x exemplars floats
 
 
+@dataclass(frozen=True)
+class _Model:
+    tokenizer: object  # tokenizers.Tokenizer, without padding
+    table: np.ndarray  # vocabulary x dim token vectors
+
+
 @functools.lru_cache(maxsize=2)
-def load_model(config: str, dim: int):  # noqa: ANN201 - wordllama's inference class
+def load_model(config: str, dim: int) -> _Model:
     """The static embedding model, from the weights inside the installed package (no download)."""
     import wordllama
+    from tokenizers import Tokenizer
     from wordllama import WordLlama
 
-    return WordLlama.load(config=config, dim=dim, cache_dir=Path(wordllama.__file__).parent,
-                          disable_download=True)
+    model = WordLlama.load(config=config, dim=dim, cache_dir=Path(wordllama.__file__).parent,
+                           disable_download=True)
+    # A copy without padding: texts are pooled from a sparse token-count matrix, so a batch's
+    # longest text costs nothing for the others.
+    tokenizer = Tokenizer.from_str(model.tokenizer.to_str())
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=512)  # a forwarded mail thread says what it is up front
+    return _Model(tokenizer, np.asarray(model.embedding, dtype=np.float32))
 
 
 def embed(policy: PolicyConfig, texts: list[str]) -> np.ndarray:
-    """Unit-length embeddings of `texts` (n x dim, float32), lower-cased like the rules read them."""
+    """Unit-length embeddings of `texts` (n x dim, float32), lower-cased like the rules read them.
+
+    The model is a static one: a text's vector is the mean of its tokens' vectors (what
+    wordllama's own embed computes), done here as one sparse matrix product over all texts.
+    """
+    from scipy import sparse
+
     sv = policy.scope_classification.semantic
-    if not texts:
-        return np.zeros((0, sv.dim), dtype=np.float32)
     model = load_model(sv.model, sv.dim)
-    vectors = model.embed([t.lower() for t in texts], norm=False, batch_size=512)
+    if not texts:
+        return np.zeros((0, model.table.shape[1]), dtype=np.float32)
+    encoded = model.tokenizer.encode_batch([t.lower() for t in texts])
+    lengths = np.fromiter((len(e.ids) for e in encoded), dtype=np.int64, count=len(encoded))
+    ids = np.fromiter((i for e in encoded for i in e.ids), dtype=np.int64, count=int(lengths.sum()))
+    np.clip(ids, 0, model.table.shape[0] - 1, out=ids)
+    rows = np.repeat(np.arange(len(texts)), lengths)
+    counts = sparse.csr_matrix((np.ones(len(ids), dtype=np.float32), (rows, ids)),
+                               shape=(len(texts), model.table.shape[0]))
+    vectors = np.asarray(counts @ model.table, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-9)).astype(np.float32)
+    return vectors / np.maximum(norms, 1e-9)
 
 
 @dataclass
@@ -188,9 +214,10 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
           leave_out_same_text: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Per text and label: the neighbours' vote (n x labels) and the index of the best supporting exemplar.
 
-    Vectorised per chunk of texts: one matrix product, then per label the `neighbours` most similar
-    exemplars that know the label (argpartition). leave_out_same_text drops an exemplar whose text
-    is the query's own (scoring the bank's own tickets).
+    Vectorised per chunk of texts: one matrix product, one argpartition for the most similar
+    exemplars (a shortlist of 4 x `neighbours`), then per label the `neighbours` best of the
+    shortlist that know the label. leave_out_same_text drops an exemplar whose text is the query's
+    own (scoring the bank's own tickets).
     """
     sv = policy.scope_classification.semantic
     n, m = len(texts), len(bank)
@@ -202,31 +229,34 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     known = ~np.isnan(bank.labels)
     values = np.nan_to_num(bank.labels, nan=0.0)
     bank_text = np.array([t.lower() for t in bank.texts], dtype=object)
+    short = min(4 * sv.neighbours, m)
     for start in range(0, n, _CHUNK):
         chunk = texts[start:start + _CHUNK]
+        rows = np.arange(len(chunk))[:, None]
         sims = embed(policy, chunk) @ ex.T  # chunk x m
         if leave_out_same_text:
             same = np.array([t.lower() for t in chunk], dtype=object)[:, None] == bank_text[None, :]
             sims = np.where(same, -1.0, sims)
+        top = np.argpartition(-sims, short - 1, axis=1)[:, :short] if short < m else \
+            np.tile(np.arange(m), (len(chunk), 1))
+        top_s = sims[rows, top]
+        order = np.argsort(-top_s, axis=1)  # most similar first
+        top, top_s = top[rows, order], top_s[rows, order]
+        strength = np.clip((top_s - sv.min_similarity) / (sv.full_similarity - sv.min_similarity), 0, 1)
+        w_all = strength * bank.weights[top]
         for j in range(len(LABELS)):
-            cols = np.flatnonzero(known[:, j])
-            if cols.size == 0:
-                continue
-            k = min(sv.neighbours, cols.size)
-            s = sims[:, cols]
-            top = np.argpartition(-s, k - 1, axis=1)[:, :k]
-            top_s = np.take_along_axis(s, top, axis=1)
-            strength = np.clip((top_s - sv.min_similarity) / (sv.full_similarity - sv.min_similarity), 0, 1)
-            w = strength * bank.weights[cols][top]
-            y = values[cols, j][top]
+            k_j = known[top, j]
+            voting = k_j & (np.cumsum(k_j, axis=1) <= sv.neighbours)
+            w = np.where(voting, w_all, 0.0)
+            y = values[top, j]
             total = w.sum(axis=1)
             share = np.divide((w * y).sum(axis=1), total, out=np.zeros_like(total), where=total > 0)
-            # Scaled by the closest neighbour's strength: far-away agreement is a weak vote.
-            out[start:start + len(chunk), j] = share * strength.max(axis=1)
-            supporting = np.where(y > 0, top_s, -np.inf)
-            pick = np.argmax(supporting, axis=1)
-            has = np.isfinite(supporting[np.arange(len(chunk)), pick])
-            best[start:start + len(chunk), j] = np.where(has, cols[top[np.arange(len(chunk)), pick]], -1)
+            # Scaled by the closest voter's strength: far-away agreement is a weak vote.
+            out[start:start + len(chunk), j] = share * np.where(voting, strength, 0).max(axis=1)
+            supporting = voting & (y > 0)
+            first = np.argmax(supporting, axis=1)
+            has = supporting[rows[:, 0], first]
+            best[start:start + len(chunk), j] = np.where(has, top[rows[:, 0], first], -1)
     return out, best
 
 
