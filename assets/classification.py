@@ -8,7 +8,7 @@ from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection
 
 from assets.calendars import business_calendars
-from assets.classify import emergency_sql, scope_hits_sql
+from assets.classify import emergency_rules_sql, emergency_sql, scope_hits_sql
 from assets.partitions import MonthResult, for_each_month, monthly_partitions, run_metadata, single_run
 from assets.resources import PipelineSettings
 from assets.semantic import ExemplarBank, builtin_bank, prepare_votes, review_bank
@@ -85,9 +85,10 @@ def exemplar_bank(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: s
     return ExemplarBank.concat([builtin_bank(policy, files), review_bank(con, policy, before_month=month)])
 
 
-def semantic_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: str) -> dict[str, float]:
+def semantic_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: str,
+                   rules: str | None = None) -> dict[str, float]:
     """Compute the month's semantic votes (clf_tickets must exist) and keep them in staging."""
-    stats = prepare_votes(con, policy, exemplar_bank(con, policy, month))
+    stats = prepare_votes(con, policy, exemplar_bank(con, policy, month), rules=rules)
     replace_month(con, "staging.semantic_scope_votes", month,
                   "SELECT CAST($month AS DATE) AS month, * FROM clf_semantic_scope", {"month": month})
     replace_month(con, "staging.semantic_emergency_votes", month,
@@ -164,10 +165,13 @@ def emergency_readings(
     def read(con: DuckDBPyConnection, month: str) -> MonthResult:
         started = time.perf_counter()
         con.execute(_CLF_INPUTS[0], {"month": month})
-        votes = semantic_votes(con, policy, month)
+        # The rules run once: the vote may need them to pick the texts to embed.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE clf_emergency_rules AS {emergency_rules_sql(policy)}")
+        votes = semantic_votes(con, policy, month, "clf_emergency_rules")
         replace_month(
             con, "marts.emergency_readings", month,
-            f"SELECT CAST($month AS DATE) AS month, e.* FROM ({emergency_sql(policy)}) e",
+            f"SELECT CAST($month AS DATE) AS month, e.*"
+            f" FROM ({emergency_sql(policy, rules='clf_emergency_rules')}) e",
             {"month": month},
         )
         rows, qualifies = con.execute(

@@ -425,13 +425,56 @@ ORDER BY ticket_id, scope_id
 
 
 # --- emergency ----------------------------------------------------------------------------------
-def emergency_sql(policy: PolicyConfig, semantic: bool = True) -> str:
+def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None = None) -> str:
     """SQL over clf_tickets: one row per ticket with the policy's own emergency assessment.
 
     Columns: ticket_id, qualifies_emergency BOOLEAN, emergency_confidence DOUBLE (0..1),
     emergency_evidence VARCHAR, emergency_call_state VARCHAR (`confident`, `needs review` or
     `none`). Declared emergency and priority are not evidence. With `semantic`, the vote in
-    clf_semantic_emergency (assets/semantic.py) is a second vote beside the rules.
+    clf_semantic_emergency (assets/semantic.py) is a second vote beside the rules. `rules` names a
+    relation holding `emergency_rules_sql`'s result when the caller has it already (the rules then
+    run once even when the vote needs them first to pick the texts to embed).
+    """
+    em = policy.emergency
+    sv = policy.scope_classification.semantic
+    confident_at = policy.scope_classification.call_states.emergency_confident_at
+    source = rules or f"({emergency_rules_sql(policy)})"
+    if semantic:
+        # Rules first (vetoed when the text was embedded and its neighbours are not emergencies),
+        # then the neighbours' vote as independent evidence.
+        voted = f"""
+    SELECT s.ticket_id,
+           1 - (1 - s.confidence * CASE WHEN v.raw_txt IS NOT NULL AND v.vote < {sv.veto_below}
+                                        THEN {sv.emergency_veto} ELSE 1 END)
+             * (1 - {sv.emergency_weight} * coalesce(v.vote, 0)) AS confidence,
+           concat_ws('; ', nullif(s.evidence, ''),
+                     CASE WHEN {sv.emergency_weight} * coalesce(v.vote, 0) > 0.05
+                          THEN 'semantic vote ' || round(v.vote, 2) || ': like ' || v.evidence END,
+                     CASE WHEN {sv.emergency_veto} < 1 AND s.confidence > 0 AND v.raw_txt IS NOT NULL
+                               AND v.vote < {sv.veto_below}
+                          THEN 'semantic vote disagrees (x{sv.emergency_veto:g})' END) AS evidence
+    FROM {source} s LEFT JOIN clf_semantic_emergency v ON v.raw_txt = s.raw_txt"""
+    else:
+        voted = f"SELECT ticket_id, confidence, evidence FROM {source} s"
+    return f"""
+WITH voted AS ({voted}
+)
+SELECT ticket_id,
+       confidence >= {em.min_confidence} AS qualifies_emergency,
+       round(confidence::DOUBLE, 3) AS emergency_confidence,
+       CASE WHEN evidence = '' THEN 'no emergency signal in the text' ELSE evidence END
+           AS emergency_evidence,
+       CASE WHEN confidence >= {confident_at} THEN 'confident'
+            WHEN confidence >= {em.min_confidence} THEN 'needs review' ELSE 'none' END
+           AS emergency_call_state
+FROM voted
+"""
+
+
+def emergency_rules_sql(policy: PolicyConfig) -> str:
+    """SQL over clf_tickets: the rules' emergency reading before the semantic vote and threshold.
+
+    Columns: ticket_id, raw_txt (the text the vote joins on), confidence DOUBLE, evidence VARCHAR.
     """
     c = _Compiler(policy)
     em = policy.emergency
@@ -486,46 +529,16 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True) -> str:
         evidence_parts.append(f"CASE WHEN len({name}) > 0 THEN {sql_literal('dampened: ' + damp.label)}"
                               f" || ' ' || {shown(name)} || ' (x{damp.factor:g})' END")
     confidence = criteria_conf[0] if len(criteria_conf) == 1 else f"greatest({', '.join(criteria_conf)})"
-    sv = policy.scope_classification.semantic
-    confident_at = policy.scope_classification.call_states.emergency_confident_at
-    if semantic:
-        # Rules first (vetoed when the text was embedded and its neighbours are not emergencies),
-        # then the neighbours' vote as independent evidence.
-        voted = f"""
-    SELECT s.ticket_id,
-           1 - (1 - s.confidence * CASE WHEN v.raw_txt IS NOT NULL AND v.vote < {sv.veto_below}
-                                        THEN {sv.emergency_veto} ELSE 1 END)
-             * (1 - {sv.emergency_weight} * coalesce(v.vote, 0)) AS confidence,
-           concat_ws('; ', nullif(s.evidence, ''),
-                     CASE WHEN {sv.emergency_weight} * coalesce(v.vote, 0) > 0.05
-                          THEN 'semantic vote ' || round(v.vote, 2) || ': like ' || v.evidence END,
-                     CASE WHEN {sv.emergency_veto} < 1 AND s.confidence > 0 AND v.raw_txt IS NOT NULL
-                               AND v.vote < {sv.veto_below}
-                          THEN 'semantic vote disagrees (x{sv.emergency_veto:g})' END) AS evidence
-    FROM s JOIN t USING (ticket_id) LEFT JOIN clf_semantic_emergency v ON v.raw_txt = t.raw_txt"""
-    else:
-        voted = "SELECT ticket_id, confidence, evidence FROM s"
     return f"""
 WITH t AS (
     SELECT ticket_id, affected_users, {_TICKET_TEXT} AS raw_txt FROM clf_tickets
 ), text_hits AS (
     {_per_distinct('t', 'raw_txt', c.normalise('raw_txt'), ', '.join(columns))}
 ), m AS (
-    SELECT t.ticket_id, t.affected_users, h.* EXCLUDE (raw_txt, txt)
+    SELECT t.ticket_id, t.raw_txt, t.affected_users, h.* EXCLUDE (raw_txt, txt)
     FROM t JOIN text_hits h USING (raw_txt)
-), s AS (
-    SELECT ticket_id, ({confidence})::DOUBLE AS confidence,
-           concat_ws('; ', {', '.join(evidence_parts)}) AS evidence
-    FROM m
-), voted AS ({voted}
 )
-SELECT ticket_id,
-       confidence >= {em.min_confidence} AS qualifies_emergency,
-       round(confidence::DOUBLE, 3) AS emergency_confidence,
-       CASE WHEN evidence = '' THEN 'no emergency signal in the text' ELSE evidence END
-           AS emergency_evidence,
-       CASE WHEN confidence >= {confident_at} THEN 'confident'
-            WHEN confidence >= {em.min_confidence} THEN 'needs review' ELSE 'none' END
-           AS emergency_call_state
-FROM voted
+SELECT ticket_id, raw_txt, ({confidence})::DOUBLE AS confidence,
+       concat_ws('; ', {', '.join(evidence_parts)}) AS evidence
+FROM m
 """

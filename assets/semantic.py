@@ -306,9 +306,13 @@ TICKET_TEXT = "coalesce(subject, '') || ' . ' || coalesce(description, '')"
 
 
 def prepare_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, bank: ExemplarBank,
-                  leave_out_same_text: bool = False) -> dict[str, float]:
-    """Votes for the distinct texts of clf_tickets (all of them, or only the uncertain ones when
-    there are more than `max_texts_all`: see docs/classification.md)."""
+                  leave_out_same_text: bool = False, rules: str | None = None) -> dict[str, float]:
+    """Votes for the distinct texts of clf_tickets: all of them, or, when there are more than
+    `max_texts_all`, only those the emergency rules leave uncertain (docs/classification.md).
+
+    `rules` names a relation with `emergency_rules_sql`'s result; without it, and only when the
+    selection needs it, the rules are run here.
+    """
     sv = policy.scope_classification.semantic
     if not sv.enabled:
         empty_votes(con)
@@ -316,24 +320,20 @@ def prepare_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, bank: Ex
     texts = [r[0] for r in con.execute(
         f"SELECT DISTINCT {TICKET_TEXT} FROM clf_tickets ORDER BY 1").fetchall()]
     if len(texts) > sv.max_texts_all:
-        texts = uncertain_texts(con, policy)
+        texts = uncertain_texts(con, policy, rules)
     return write_votes(con, policy, texts, bank, leave_out_same_text)
 
 
-def uncertain_texts(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> list[str]:
-    """Texts the rules leave uncertain: a scope or emergency rule fired below `uncertain_below`,
-    or the client declared an emergency."""
-    from assets.classify import emergency_sql, scope_hits_sql
+def uncertain_texts(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, rules: str | None) -> list[str]:
+    """Texts the rules leave uncertain: an emergency rule fired below `uncertain_below`, or the
+    client declared an emergency."""
+    from assets.classify import emergency_rules_sql
 
     sv = policy.scope_classification.semantic
-    empty_votes(con)  # the rules alone, at a floor low enough to see weak signals
-    con.execute(f"CREATE OR REPLACE TEMP TABLE clf_rules_em AS {emergency_sql(policy, semantic=False)}")
-    hits = scope_hits_sql(policy, "clf_rules_em", semantic=False, floor=0.05)
+    source = rules or f"({emergency_rules_sql(policy)})"
     return [r[0] for r in con.execute(f"""
-        WITH h AS ({hits}), shaky AS (
-            SELECT ticket_id FROM h GROUP BY ticket_id HAVING max(confidence) < {sv.uncertain_below}
-            UNION SELECT ticket_id FROM clf_rules_em
-                  WHERE emergency_confidence > 0.05 AND emergency_confidence < {sv.uncertain_below}
-            UNION SELECT ticket_id FROM clf_tickets WHERE declared_emergency
-        )
-        SELECT DISTINCT {TICKET_TEXT} FROM clf_tickets JOIN shaky USING (ticket_id) ORDER BY 1""").fetchall()]
+        SELECT raw_txt FROM {source} r
+        WHERE r.confidence > 0.05 AND r.confidence < {sv.uncertain_below}
+        UNION
+        SELECT {TICKET_TEXT} FROM clf_tickets WHERE declared_emergency
+        ORDER BY 1""").fetchall()]

@@ -497,3 +497,15 @@ def _tiny_frames() -> tuple:
     truth = pd.DataFrame({"ticket_id": ["t1"], "true_scope": [frozenset({"procurement"})],
                           "true_emergency": [False]})
     return tickets, time, truth
+
+
+def test_above_the_text_budget_only_uncertain_texts_are_embedded(policy):
+    budget = _variant(lambda d: d["scope_classification"]["semantic"].update(max_texts_all=1))
+    con = duckdb.connect()
+    tickets = [_t("u1", "Mouse", "My mouse is broken"),
+               _t("u2", "Odd", "The printer is making a noise", declared=True),
+               _t("u3", "Weird mail", "I clicked a link in a suspicious email")]
+    classify(budget, tickets, con=con)
+    embedded = {r[0] for r in con.execute("SELECT raw_txt FROM clf_semantic_emergency").fetchall()}
+    assert embedded == {"Odd . The printer is making a noise",
+                        "Weird mail . I clicked a link in a suspicious email"}
