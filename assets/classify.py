@@ -216,13 +216,17 @@ def _unnest(items: list[tuple[int, str]], column: str) -> str:
 
 
 # --- scope exclusions ---------------------------------------------------------------------------
-def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None) -> str:
+def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic: bool = True,
+                   floor: float | None = None) -> str:
     """SQL over clf_tickets and clf_time: one row per scope exclusion hit.
 
-    Columns: ticket_id, scope_id, confidence DOUBLE (0..1), evidence VARCHAR. Only hits at or above
-    scope_classification.min_confidence are returned. `emergency` names a relation holding
-    `emergency_sql`'s result for the same tickets (ticket_id, qualifies_emergency), when the caller
-    has it already; otherwise it is computed here.
+    Columns: ticket_id, scope_id, confidence DOUBLE (0..1), evidence VARCHAR, call_state VARCHAR
+    (`confident` or `needs review`, scope_classification.call_states). Only hits at or above
+    scope_classification.min_confidence (or `floor`) are returned. `emergency` names a relation
+    holding `emergency_sql`'s result for the same tickets (ticket_id, qualifies_emergency), when the
+    caller has it already; otherwise it is computed here. With `semantic`, the semantic vote in
+    clf_semantic_scope / clf_semantic_emergency (assets/semantic.py) is a second vote: extra
+    evidence where the neighbours agree, a veto factor where the text was embedded and they do not.
     """
     c = _Compiler(policy)
     sc = policy.scope_classification
@@ -280,6 +284,17 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None) -> str:
     WHERE NOT emergency_work AND after_min >= {ts.after_hours_min_minutes}
       AND after_min >= {ts.after_hours_min_share} * billable_min
     """
+    sv = sc.semantic
+    if semantic:
+        # The neighbours' vote is evidence of its own; the rule dampeners already shaped the
+        # exemplars' labels, so it is not dampened again.
+        signals += f"""
+    UNION ALL
+    SELECT t.ticket_id, v.scope_id, 'semantic', {sv.scope_weight} * v.vote, false, false,
+           'semantic vote ' || round(v.vote, 2) || ': like ' || v.evidence
+    FROM tickets t JOIN clf_semantic_scope v ON v.raw_txt = t.raw_txt
+    WHERE {sv.scope_weight} * v.vote > 0.05
+    """
     # Hours on a project-sized ticket corroborate the project-type exclusion the text points to most.
     support = f"""
     SELECT b.ticket_id, b.scope_id, 'time' AS kind, {ts.project_support_weight} AS w,
@@ -312,11 +327,30 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None) -> str:
                    * exp(coalesce(sum(ln(1 - least(s.w, 0.999))) FILTER (WHERE NOT s.dampenable), 0))
                    AS confidence,
                string_agg(s.evidence, '; ' ORDER BY s.w DESC, s.evidence)
-                   || coalesce('; dampened by ' || any_value(d.evidence), '') AS evidence
+                   || coalesce('; dampened by ' || any_value(d.evidence), '') AS evidence,
+               bool_or(s.kind IN ('signal', 'category')) AS from_text
         FROM {signal_rel} s LEFT JOIN damp d USING (ticket_id, scope_id)
         GROUP BY s.ticket_id, s.scope_id"""
 
-    min_conf = sc.min_confidence
+    min_conf = sc.min_confidence if floor is None else floor
+    confident_at = sc.call_states.scope_confident_at
+    if semantic:
+        # Veto: the text was embedded, the rules read an exclusion into it, and the labelled
+        # neighbours do not share it. Time-entry evidence (onsite, after hours) is not text: no veto.
+        voted = f"""
+        SELECT f.ticket_id, f.scope_id,
+               f.confidence * CASE WHEN f.from_text AND e.raw_txt IS NOT NULL
+                                        AND coalesce(v.vote, 0) < {sv.veto_below}
+                                   THEN {sv.scope_veto} ELSE 1 END AS confidence,
+               f.evidence || CASE WHEN f.from_text AND e.raw_txt IS NOT NULL
+                                       AND coalesce(v.vote, 0) < {sv.veto_below}
+                                  THEN '; semantic vote disagrees (x{sv.scope_veto:g})' ELSE '' END
+                   AS evidence
+        FROM final f JOIN tickets t USING (ticket_id)
+        LEFT JOIN clf_semantic_emergency e ON e.raw_txt = t.raw_txt
+        LEFT JOIN clf_semantic_scope v ON v.raw_txt = t.raw_txt AND v.scope_id = f.scope_id"""
+    else:
+        voted = "SELECT ticket_id, scope_id, confidence, evidence FROM final"
     # MATERIALIZED: the text and category hits are matched as relations of their own. Inlined into
     # their readers (DuckDB 2.0's plan), the rules' regular expressions appeared 2.3 times as often
     # in the plan, and a 1M month cost 2.5 s of CPU instead of 1.6 s (docs/benchmark.md). The CTEs
@@ -365,7 +399,7 @@ WITH tickets AS (
                OR t.priority_key IN {_in_list(emergency_values)} AS emergency_work
     FROM tickets t
     LEFT JOIN time_agg a USING (ticket_id)
-    LEFT JOIN {emergency or f"({emergency_sql(policy)})"} e USING (ticket_id)
+    LEFT JOIN {emergency or f"({emergency_sql(policy, semantic)})"} e USING (ticket_id)
 ), damp AS (
     SELECT h.ticket_id, r.scope_id, exp(sum(ln(r.weight))) AS factor,
            string_agg(r.label || ' "' || array_to_string(list_distinct(h.hits), '", "') || '"', '; ')
@@ -381,19 +415,66 @@ WITH tickets AS (
     SELECT ticket_id, scope_id FROM first_pass WHERE confidence >= {min_conf}
 ), final AS ({scored('''(SELECT * FROM all_signals s WHERE NOT s.only_alone OR NOT EXISTS (
         SELECT 1 FROM found f WHERE f.ticket_id = s.ticket_id AND f.scope_id <> s.scope_id))''')}
+), voted AS ({voted}
 )
-SELECT ticket_id, scope_id, round(confidence::DOUBLE, 3) AS confidence, evidence
-FROM final WHERE confidence >= {min_conf}
+SELECT ticket_id, scope_id, round(confidence::DOUBLE, 3) AS confidence, evidence,
+       CASE WHEN confidence >= {confident_at} THEN 'confident' ELSE 'needs review' END AS call_state
+FROM voted WHERE confidence >= {min_conf}
 ORDER BY ticket_id, scope_id
 """
 
 
 # --- emergency ----------------------------------------------------------------------------------
-def emergency_sql(policy: PolicyConfig) -> str:
+def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None = None) -> str:
     """SQL over clf_tickets: one row per ticket with the policy's own emergency assessment.
 
     Columns: ticket_id, qualifies_emergency BOOLEAN, emergency_confidence DOUBLE (0..1),
-    emergency_evidence VARCHAR. Declared emergency and priority are not evidence.
+    emergency_evidence VARCHAR, emergency_call_state VARCHAR (`confident`, `needs review` or
+    `none`). Declared emergency and priority are not evidence. With `semantic`, the vote in
+    clf_semantic_emergency (assets/semantic.py) is a second vote beside the rules. `rules` names a
+    relation holding `emergency_rules_sql`'s result when the caller has it already (the rules then
+    run once even when the vote needs them first to pick the texts to embed).
+    """
+    em = policy.emergency
+    sv = policy.scope_classification.semantic
+    confident_at = policy.scope_classification.call_states.emergency_confident_at
+    source = rules or f"({emergency_rules_sql(policy)})"
+    if semantic:
+        # Rules first (vetoed when the text was embedded and its neighbours are not emergencies),
+        # then the neighbours' vote as independent evidence.
+        voted = f"""
+    SELECT s.ticket_id,
+           1 - (1 - s.confidence * CASE WHEN v.raw_txt IS NOT NULL AND v.vote < {sv.veto_below}
+                                        THEN {sv.emergency_veto} ELSE 1 END)
+             * (1 - {sv.emergency_weight} * coalesce(v.vote, 0)) AS confidence,
+           concat_ws('; ', nullif(s.evidence, ''),
+                     CASE WHEN {sv.emergency_weight} * coalesce(v.vote, 0) > 0.05
+                          THEN 'semantic vote ' || round(v.vote, 2) || ': like ' || v.evidence END,
+                     CASE WHEN {sv.emergency_veto} < 1 AND s.confidence > 0 AND v.raw_txt IS NOT NULL
+                               AND v.vote < {sv.veto_below}
+                          THEN 'semantic vote disagrees (x{sv.emergency_veto:g})' END) AS evidence
+    FROM {source} s LEFT JOIN clf_semantic_emergency v ON v.raw_txt = s.raw_txt"""
+    else:
+        voted = f"SELECT ticket_id, confidence, evidence FROM {source} s"
+    return f"""
+WITH voted AS ({voted}
+)
+SELECT ticket_id,
+       confidence >= {em.min_confidence} AS qualifies_emergency,
+       round(confidence::DOUBLE, 3) AS emergency_confidence,
+       CASE WHEN evidence = '' THEN 'no emergency signal in the text' ELSE evidence END
+           AS emergency_evidence,
+       CASE WHEN confidence >= {confident_at} THEN 'confident'
+            WHEN confidence >= {em.min_confidence} THEN 'needs review' ELSE 'none' END
+           AS emergency_call_state
+FROM voted
+"""
+
+
+def emergency_rules_sql(policy: PolicyConfig) -> str:
+    """SQL over clf_tickets: the rules' emergency reading before the semantic vote and threshold.
+
+    Columns: ticket_id, raw_txt (the text the vote joins on), confidence DOUBLE, evidence VARCHAR.
     """
     c = _Compiler(policy)
     em = policy.emergency
@@ -421,7 +502,7 @@ def emergency_sql(policy: PolicyConfig) -> str:
     criteria_conf: list[str] = []
     evidence_parts: list[str] = []
     for criterion in em.criteria:
-        terms = []
+        terms, kept = [], []  # kept: undampened rules
         for i, rule in enumerate(criterion.rules):
             if rule.all_of:
                 parts = [set_met(n) for n in rule.all_of]
@@ -430,7 +511,8 @@ def emergency_sql(policy: PolicyConfig) -> str:
             else:
                 name = col(f"r_{criterion.id}_{i}", c.rule(rule))
                 cond, seen = f"len({name}) > 0", shown(name)
-            terms.append(f"(1 - CASE WHEN {cond} THEN {rule.weight} ELSE 0 END)")
+            factor = f"(1 - CASE WHEN {cond} THEN {rule.weight} ELSE 0 END)"
+            (kept if rule.undampened else terms).append(factor)
             evidence_parts.append(
                 f"CASE WHEN {cond} THEN {sql_literal(criterion.id.replace('_', ' ') + ': ' + rule.label)}"
                 f" || ' ' || {seen} END")
@@ -440,7 +522,8 @@ def emergency_sql(policy: PolicyConfig) -> str:
                 name = f"d_{j}"
                 factors.append(f"CASE WHEN len({name}) > 0 THEN {damp.factor} ELSE 1 END")
         signal = "(1 - " + (" * ".join(terms) or "1") + ")"
-        criteria_conf.append(" * ".join([signal, *factors]))
+        dampened = " * ".join([signal, *factors])
+        criteria_conf.append(f"(1 - (1 - {dampened}) * {' * '.join(kept)})" if kept else dampened)
     for j, damp in enumerate(em.dampeners):
         name = col(f"d_{j}", c.dampener(damp))
         evidence_parts.append(f"CASE WHEN len({name}) > 0 THEN {sql_literal('dampened: ' + damp.label)}"
@@ -452,17 +535,10 @@ WITH t AS (
 ), text_hits AS (
     {_per_distinct('t', 'raw_txt', c.normalise('raw_txt'), ', '.join(columns))}
 ), m AS (
-    SELECT t.ticket_id, t.affected_users, h.* EXCLUDE (raw_txt, txt)
+    SELECT t.ticket_id, t.raw_txt, t.affected_users, h.* EXCLUDE (raw_txt, txt)
     FROM t JOIN text_hits h USING (raw_txt)
-), s AS (
-    SELECT ticket_id, ({confidence})::DOUBLE AS confidence,
-           concat_ws('; ', {', '.join(evidence_parts)}) AS evidence
-    FROM m
 )
-SELECT ticket_id,
-       confidence >= {em.min_confidence} AS qualifies_emergency,
-       round(confidence::DOUBLE, 3) AS emergency_confidence,
-       CASE WHEN evidence = '' THEN 'no emergency signal in the text' ELSE evidence END
-           AS emergency_evidence
-FROM s
+SELECT ticket_id, raw_txt, ({confidence})::DOUBLE AS confidence,
+       concat_ws('; ', {', '.join(evidence_parts)}) AS evidence
+FROM m
 """

@@ -352,6 +352,26 @@ DDL = [
         emergency_confidence DOUBLE NOT NULL,
         emergency_evidence VARCHAR
     )""",
+    # Call states (docs/classification.md, abstention): added columns, so a warehouse built by an
+    # earlier version gains them too.
+    "ALTER TABLE marts.scope_hits ADD COLUMN IF NOT EXISTS call_state VARCHAR",
+    "ALTER TABLE marts.scope_hits ADD COLUMN IF NOT EXISTS automated_call_state VARCHAR",
+    "ALTER TABLE marts.emergency_readings ADD COLUMN IF NOT EXISTS emergency_call_state VARCHAR",
+    # The semantic vote per distinct ticket text of a month (assets/semantic.py), computed once by
+    # emergency_readings and read by scope_hits.
+    """CREATE TABLE IF NOT EXISTS staging.semantic_scope_votes (
+        month DATE NOT NULL,
+        raw_txt VARCHAR NOT NULL,
+        scope_id VARCHAR NOT NULL,
+        vote DOUBLE NOT NULL,
+        evidence VARCHAR
+    )""",
+    """CREATE TABLE IF NOT EXISTS staging.semantic_emergency_votes (
+        month DATE NOT NULL,
+        raw_txt VARCHAR NOT NULL,
+        vote DOUBLE NOT NULL,
+        evidence VARCHAR
+    )""",
     """CREATE TABLE IF NOT EXISTS marts.out_of_scope (
         client_id VARCHAR NOT NULL,
         client_name VARCHAR NOT NULL,
@@ -424,6 +444,28 @@ DDL = [
         FROM marts.ticket_facts
         WHERE confirmed_by LIKE 'review by %' AND qualifies_emergency IS NOT NULL
         GROUP BY month""",
+    """CREATE OR REPLACE VIEW marts.classifier_agreement AS
+        -- Automated calls against the provider's review decisions, by month of the ticket: how
+        -- often the reviewer agreed, split by the call's state (confident / needs review / none).
+        SELECT month, 'scope' AS kind, coalesce(automated_call_state, 'none') AS automated_call_state,
+               count(*) AS reviewed,
+               count(*) FILTER (WHERE source = 'automated' AND review_status = 'approved') AS agreed,
+               count(*) FILTER (WHERE source = 'automated' AND review_status = 'rejected') AS rejected_calls,
+               count(*) FILTER (WHERE source = 'review') AS missed_calls,
+               count(*) FILTER (WHERE source = 'automated' AND review_status = 'approved') / count(*)
+                   AS agreement_rate
+        FROM marts.scope_hits WHERE review_status <> 'unreviewed'
+        GROUP BY ALL
+        UNION ALL
+        SELECT e.month, 'emergency', coalesce(e.emergency_call_state, 'none'), count(*),
+               count(*) FILTER (WHERE e.qualifies_emergency = (r.verdict = 'confirmed')),
+               count(*) FILTER (WHERE e.qualifies_emergency AND r.verdict <> 'confirmed'),
+               count(*) FILTER (WHERE NOT e.qualifies_emergency AND r.verdict = 'confirmed'),
+               count(*) FILTER (WHERE e.qualifies_emergency = (r.verdict = 'confirmed')) / count(*)
+        FROM marts.emergency_readings e
+        JOIN staging.review_decisions r
+          ON r.ticket_id = e.ticket_id AND r.kind = 'emergency' AND r.is_current
+        GROUP BY ALL""",
     """CREATE TABLE IF NOT EXISTS marts.client_month_drivers (
         client_id VARCHAR NOT NULL,
         month DATE NOT NULL,

@@ -1,11 +1,16 @@
-"""Score the scope-exclusion and emergency classifiers (assets/classify.py).
+"""Score the scope-exclusion and emergency classifiers (assets/classify.py + assets/semantic.py).
 
-Two data sets: (a) hand-labelled tickets in evaluation/labelled_tickets.csv, written in wording the demo
-generator never uses; (b) a freshly generated demo MSP with its ground truth. Prints per-category
-precision/recall/F1, macro-F1, emergency precision/recall and confusion tables as markdown.
+Data sets: (a) blind batches in evaluation/blind/ (held-out tickets; each is scored once, before any
+change made for it, and that first-seen score is kept in evaluation/learning_curve.csv); (b) the
+hand-labelled training tickets in evaluation/labelled_tickets.csv (also the semantic vote's built-in
+exemplar bank, so it is scored leave-one-out); (c) a freshly generated demo MSP with its ground
+truth. Prints per-category precision/recall/F1, macro-F1, emergency precision/recall, the
+calibration table (confidence band vs share of calls right), the review queue and confusion tables.
 
-    python -m evaluation.evaluate                      # both data sets
-    python -m evaluation.evaluate --no-demo --errors   # labelled set only, list the misses
+    python -m evaluation.evaluate                      # learning curve, latest blind batch, demo
+    python -m evaluation.evaluate --labelled evaluation/blind/batch-01.csv --no-demo
+    python -m evaluation.evaluate --labelled evaluation/blind/batch-02.csv --no-demo --record batch-02
+    python -m evaluation.evaluate --labelled evaluation/labelled_tickets.csv --no-demo --errors
 
 time_entries in the labelled file: entries separated by ';', each `work_type:minutes[:flag...][:note]`
 with flags `after` (outside the client's business hours) and `nb` (not billable); anything else is the
@@ -15,17 +20,27 @@ entry's note. Example: `travel:40;onsite:210`, `remote:180:after:Upgrade applied
 from __future__ import annotations
 
 import argparse
+import csv
+import subprocess
 import tempfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from assets.classify import emergency_sql, scope_hits_sql
+from assets.semantic import ExemplarBank, builtin_bank, prepare_votes
 from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfig, default_policy
+from policy.paths import PROJECT_ROOT
 
 LABELLED = Path(__file__).with_name("labelled_tickets.csv")
+BLIND = Path(__file__).with_name("blind")
+LEARNING_CURVE = Path(__file__).with_name("learning_curve.csv")
+CURVE_COLUMNS = ["batch", "scored_at", "code_commit", "tickets", "scope_macro_f1", "emergency_precision",
+                 "emergency_recall", "review_queue_share", "note"]
+BANDS = [0.5, 0.6, 0.7, 0.8, 0.9, 1.01]
 NONE = "(none)"
 
 
@@ -55,6 +70,9 @@ class Scores:
     declared_precision: float  # the client's own declaration, for comparison
     declared_recall: float
     errors: list[str]
+    calibration: pd.DataFrame = field(default_factory=pd.DataFrame)  # kind, band, calls, right, accuracy
+    review_queue: int = 0  # tickets with a call that needs review
+    confident_precision: float = 0.0  # scope calls in state `confident` only
 
 
 def _parse_bool(value: object) -> bool:
@@ -146,8 +164,14 @@ def load_demo(seed: int = 7, clients: int = 12, months: int = 6, end_month: str 
                    truth, dict(zip(tickets["ticket_id"], tickets["subject"], strict=True)))
 
 
-def classify(data: Dataset, policy: PolicyConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run both classifiers over a data set: (scope hits, emergency assessment)."""
+def exemplar_files(policy: PolicyConfig) -> list[Path]:
+    """The labelled files of the semantic vote's built-in bank (config: semantic.exemplar_files)."""
+    return [PROJECT_ROOT / f for f in policy.scope_classification.semantic.exemplar_files]
+
+
+def classify(data: Dataset, policy: PolicyConfig, bank: ExemplarBank | None = None,
+             leave_out_same_text: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run both classifiers (rules + semantic vote) over a data set: (scope hits, emergency assessment)."""
     con = duckdb.connect()
     con.register("tickets_df", data.tickets)
     con.register("time_df", data.time)
@@ -162,8 +186,11 @@ def classify(data: Dataset, policy: PolicyConfig) -> tuple[pd.DataFrame, pd.Data
                work_type::VARCHAR AS work_type, billable::BOOLEAN AS billable, note::VARCHAR AS note,
                outside_hours::BOOLEAN AS outside_hours
         FROM time_df""")
-    hits = con.execute(scope_hits_sql(policy)).df()
-    emergency = con.execute(emergency_sql(policy)).df()
+    bank = bank if bank is not None else builtin_bank(policy, exemplar_files(policy))
+    prepare_votes(con, policy, bank, leave_out_same_text)
+    con.execute(f"CREATE TEMP TABLE clf_emergency AS {emergency_sql(policy)}")
+    hits = con.execute(scope_hits_sql(policy, "clf_emergency")).df()
+    emergency = con.execute("SELECT * FROM clf_emergency").df()
     return hits, emergency
 
 
@@ -215,6 +242,27 @@ def score(data: Dataset, hits: pd.DataFrame, emergency: pd.DataFrame) -> Scores:
     emergency_confusion = pd.DataFrame(
         [[tp, fn], [fp, tn]], index=["truly emergency", "not an emergency"],
         columns=["assessed emergency", "assessed not"])
+    # Calibration: of the calls made in each confidence band, the share that was right.
+    true_scope = truth["true_scope"].to_dict()
+    calls = [("scope", float(c), sid in true_scope.get(tid, frozenset()))
+             for tid, sid, c in zip(hits["ticket_id"], hits["scope_id"], hits["confidence"], strict=True)
+             if tid in true_scope]
+    calls += [("emergency", float(joined.loc[tid, "emergency_confidence"]), bool(true[tid]))
+              for tid in joined.index[pred]]
+    calibration = []
+    for kind in ("scope", "emergency"):
+        for lo, hi in zip(BANDS[:-1], BANDS[1:], strict=True):
+            band = [right for k, c, right in calls if k == kind and lo <= c < hi]
+            calibration.append({"kind": kind, "confidence": f"{lo:.1f}-{min(hi, 1.0):.1f}",
+                                "calls": len(band), "right": sum(band),
+                                "accuracy": _ratio(sum(band), len(band))})
+    state = hits["call_state"] if "call_state" in hits else pd.Series("confident", index=hits.index)
+    queue = set(hits.loc[state == "needs review", "ticket_id"])
+    if "emergency_call_state" in emergency:
+        queue |= set(emergency.loc[emergency["emergency_call_state"] == "needs review", "ticket_id"])
+    confident = [sid in true_scope.get(tid, frozenset())
+                 for tid, sid, st in zip(hits["ticket_id"], hits["scope_id"], state, strict=True)
+                 if st == "confident" and tid in true_scope]
     return Scores(
         name=data.name, tickets=len(truth), per_category=per_category,
         # a category absent from both truth and predictions has no F1; it does not count either way
@@ -223,13 +271,55 @@ def score(data: Dataset, hits: pd.DataFrame, emergency: pd.DataFrame) -> Scores:
         emergency_confusion=emergency_confusion, emergency_precision=_ratio(tp, tp + fp),
         emergency_recall=_ratio(tp, tp + fn),
         declared_precision=_ratio(int((decl & true).sum()), int(decl.sum())),
-        declared_recall=_ratio(int((decl & true).sum()), int(true.sum())), errors=errors)
+        declared_recall=_ratio(int((decl & true).sum()), int(true.sum())), errors=errors,
+        calibration=pd.DataFrame(calibration), review_queue=len(queue & set(truth.index)),
+        confident_precision=_ratio(sum(confident), len(confident)))
 
 
-def evaluate(data: Dataset, policy: PolicyConfig | None = None) -> Scores:
+def evaluate(data: Dataset, policy: PolicyConfig | None = None, bank: ExemplarBank | None = None,
+             leave_out_same_text: bool = False) -> Scores:
     """Classify a data set and score it."""
-    hits, emergency = classify(data, policy or default_policy())
+    hits, emergency = classify(data, policy or default_policy(), bank, leave_out_same_text)
     return score(data, hits, emergency)
+
+
+def evaluate_file(path: Path, policy: PolicyConfig) -> Scores:
+    """Score a labelled file; a file that is itself in the exemplar bank is scored leave-one-out."""
+    in_bank = path.resolve() in {f.resolve() for f in exemplar_files(policy)}
+    return evaluate(load_labelled(path), policy, leave_out_same_text=in_bank)
+
+
+def read_curve(path: Path = LEARNING_CURVE) -> pd.DataFrame:
+    """The learning curve: one first-seen score per blind batch."""
+    if not path.exists():
+        return pd.DataFrame(columns=CURVE_COLUMNS)
+    return pd.read_csv(path, dtype={"code_commit": str}, keep_default_na=False)
+
+
+def record(scores: Scores, batch: str, note: str, path: Path = LEARNING_CURVE) -> None:
+    """Append a batch's first-seen score; a batch already on the curve is refused (scored once)."""
+    if batch in set(read_curve(path)["batch"]):
+        raise SystemExit(f"{path}: batch '{batch}' already has its first-seen score; not recorded again")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=PROJECT_ROOT, check=False).stdout.strip()
+    row = {"batch": batch, "scored_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+           "code_commit": commit, "tickets": scores.tickets,
+           "scope_macro_f1": f"{scores.scope_macro_f1:.3f}",
+           "emergency_precision": f"{scores.emergency_precision:.3f}",
+           "emergency_recall": f"{scores.emergency_recall:.3f}",
+           "review_queue_share": f"{_ratio(scores.review_queue, scores.tickets):.3f}", "note": note}
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=CURVE_COLUMNS)
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def latest_blind() -> Path | None:
+    """The newest blind batch file (evaluation/blind/batch-NN.csv)."""
+    files = sorted(BLIND.glob("batch-*.csv"))
+    return files[-1] if files else None
 
 
 def _table(df: pd.DataFrame, index: bool = False) -> str:
@@ -256,29 +346,46 @@ def markdown(scores: Scores) -> str:
         f" (the client's own declaration: precision {scores.declared_precision:.3f},"
         f" recall {scores.declared_recall:.3f})",
         _table(scores.emergency_confusion.rename_axis("truth"), index=True),
+        "Calibration (calls made in each confidence band, and the share that was right):",
+        _table(scores.calibration),
+        f"**Review queue: {scores.review_queue} of {scores.tickets} tickets"
+        f" ({_ratio(scores.review_queue, scores.tickets):.1%})** have a call in state `needs review`;"
+        f" precision of the `confident` scope calls: {scores.confident_precision:.3f}",
     ])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--labelled", type=Path, default=LABELLED)
+    parser.add_argument("--labelled", type=Path, default=None,
+                        help="a labelled CSV (default: the latest blind batch)")
     parser.add_argument("--no-demo", action="store_true", help="skip the demo generator's ground truth")
     parser.add_argument("--demo-seed", type=int, default=7)
     parser.add_argument("--demo-clients", type=int, default=12)
     parser.add_argument("--demo-months", type=int, default=6)
     parser.add_argument("--errors", action="store_true", help="list every misclassified ticket")
+    parser.add_argument("--record", metavar="BATCH",
+                        help="append this first-seen score to evaluation/learning_curve.csv")
+    parser.add_argument("--note", default="", help="a note for the learning-curve row")
     args = parser.parse_args()
     policy = default_policy()
-    sets = [load_labelled(args.labelled)]
-    if not args.no_demo:
-        sets.append(load_demo(args.demo_seed, args.demo_clients, args.demo_months))
     print(f"# Classifier evaluation (policy {policy.version})")
-    for data in sets:
-        scores = evaluate(data, policy)
-        print("\n" + markdown(scores))
-        if args.errors:
-            print("\nMisclassified:\n" + "\n".join(f"- {e}" for e in scores.errors))
+    curve = read_curve()
+    if len(curve):
+        print("\n### Learning curve (first-seen scores of each blind batch, before any change made for it)")
+        print("\n" + _table(curve))
+    path = args.labelled or latest_blind() or LABELLED
+    scores = evaluate_file(path, policy)
+    scores.name = f"{path.name}: {scores.name}"
+    print("\n" + markdown(scores))
+    if args.errors:
+        print("\nMisclassified:\n" + "\n".join(f"- {e}" for e in scores.errors))
+    if args.record:
+        record(scores, args.record, args.note)
+        print(f"\nRecorded {args.record} in {LEARNING_CURVE}")
+    if not args.no_demo:
+        demo = evaluate(load_demo(args.demo_seed, args.demo_clients, args.demo_months), policy)
+        print("\n" + markdown(demo))
 
 
 if __name__ == "__main__":

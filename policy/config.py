@@ -185,6 +185,9 @@ class MatchRule(_Strict):
     all_of: list[str] | None = Field(default=None, min_length=2)  # names of emergency.term_sets
     # Weak evidence that only counts when no other scope exclusion was found for the ticket.
     only_alone: bool = False
+    # Emergency rules: evidence that something already happened (a rule nobody set, prompts nobody
+    # started), which the criterion's dampeners ("reported, not acted on" ...) do not lower.
+    undampened: bool = False
 
     @model_validator(mode="after")
     def _one_kind(self) -> MatchRule:
@@ -210,6 +213,8 @@ class ScopeExclusion(ScopeItem):
     """A policy section 3 exclusion and the evidence that points to it."""
 
     project_work: bool = False  # project-sized hours corroborate it (and suppress the hours fallback)
+    # What the exclusion means, in plain sentences: the semantic vote compares ticket text with them.
+    concepts: list[str] = Field(default_factory=list)
     rules: list[MatchRule] = Field(default_factory=list)
     category_hints: list[MatchRule] = Field(default_factory=list)
     dampeners: list[Dampener] = Field(default_factory=list)
@@ -257,11 +262,48 @@ class TimeSignals(_Strict):
         return [v.strip().lower() for v in values]
 
 
+class SemanticVote(_Strict):
+    """The second vote beside the rules: similarity to concepts and labelled exemplars (semantic.py)."""
+
+    enabled: bool = True
+    # Labelled tickets (the CSV format of evaluation/labelled_tickets.csv), relative to the project.
+    exemplar_files: list[str] = Field(default_factory=lambda: ["evaluation/labelled_tickets.csv"])
+    model: str = "l2_supercat"  # a wordllama model whose weights ship inside the installed wheel
+    dim: int = Field(default=256, ge=64)
+    neighbours: int = Field(default=7, ge=1, le=50)  # exemplars that vote per category
+    min_similarity: float = Field(default=0.3, ge=0, lt=1)  # a neighbour below this has no vote
+    full_similarity: float = Field(default=0.8, gt=0, le=1)  # a neighbour at this votes fully
+    scope_weight: Weight = 0.6  # the vote's weight as evidence for an exclusion (all neighbours agree)
+    scope_veto: float = Field(default=0.8, gt=0, le=1)  # rule confidence x this when neighbours disagree
+    emergency_weight: Weight = 0.6
+    emergency_veto: float = Field(default=0.8, gt=0, le=1)
+    veto_below: Weight = 0.15  # the neighbours' share under which they disagree
+    concept_weight: float = Field(default=1.0, gt=0)  # a policy concept sentence as an exemplar
+    provider_weight: float = Field(default=2.0, gt=0)  # a provider's own review decision
+    # Above this many distinct texts in one run, only texts the rules leave uncertain are embedded
+    # (the 1M benchmark's speed budget: docs/classification.md).
+    max_texts_all: int = Field(default=200_000, ge=0)
+    # Texts where any rule fired below this confidence are "uncertain".
+    uncertain_below: Weight = 0.85
+
+
+class CallStates(_Strict):
+    """Abstention: a call is `confident` at or above confident_at, `needs review` between the
+    classifier's min_confidence and confident_at, and `none` below (no call)."""
+
+    scope_confident_at: Weight = 0.8
+    emergency_confident_at: Weight = 0.8
+
+
 class ScopeClassification(_Strict):
     min_confidence: Weight
     note_weight: float = Field(gt=0, le=1)  # matches in time-entry notes count this much
     dampeners: list[Dampener] = Field(default_factory=list)  # applies_to names scope ids
     time_signals: TimeSignals
+    semantic: SemanticVote = SemanticVote()
+    call_states: CallStates = CallStates()
+    # What standard (included) support looks like, as plain sentences: exemplars of "no exclusion".
+    standard_concepts: list[str] = Field(default_factory=list)
 
 
 class EmergencyCriterion(_Strict):
@@ -269,6 +311,7 @@ class EmergencyCriterion(_Strict):
     name: str = Field(min_length=1)
     examples: list[str] = Field(default_factory=list)
     rules: list[MatchRule] = Field(default_factory=list)
+    concepts: list[str] = Field(default_factory=list)  # plain sentences for the semantic vote
 
 
 class EmergencyRules(_Strict):
@@ -279,6 +322,8 @@ class EmergencyRules(_Strict):
     # Named vocabularies for all_of rules; `several_users` is also met by affected_users.
     term_sets: dict[str, list[Term]] = Field(default_factory=dict)
     dampeners: list[Dampener] = Field(default_factory=list)  # applies_to names criterion ids
+    # Situations that are not emergencies (over-declared single-user problems ...), as sentences.
+    non_emergency_concepts: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references(self) -> EmergencyRules:

@@ -3,11 +3,24 @@
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 import yaml
 
 from assets.classify import CLF_TICKETS_COLUMNS, CLF_TIME_COLUMNS, emergency_sql, scope_hits_sql
-from evaluation.evaluate import LABELLED, evaluate, load_demo, load_labelled, parse_time_entries
+from assets.semantic import LABELS, ExemplarBank, builtin_bank, prepare_votes, review_bank
+from assets.warehouse import ensure_warehouse
+from evaluation.evaluate import (
+    LABELLED,
+    Dataset,
+    evaluate,
+    evaluate_file,
+    load_demo,
+    load_labelled,
+    parse_time_entries,
+    read_curve,
+    record,
+)
 from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfig, PolicyConfigError, load_policy
 from policy.paths import PROJECT_ROOT
 
@@ -23,9 +36,10 @@ def _t(tid: str, subject: str, description: str = "", category: str = "", affect
     return (tid, subject, description, category, affected, declared, priority, time or [])
 
 
-def classify(policy: PolicyConfig, tickets: list[Ticket]) -> tuple[dict, dict]:
-    """Run both SQL statements over tickets as clf_tickets / clf_time temp tables."""
-    con = duckdb.connect()
+def classify(policy: PolicyConfig, tickets: list[Ticket], bank: ExemplarBank | None = None,
+             con: duckdb.DuckDBPyConnection | None = None) -> tuple[dict, dict]:
+    """Run both SQL statements (rules + semantic vote) over tickets as clf_tickets / clf_time."""
+    con = con or duckdb.connect()
     con.execute("""CREATE TEMP TABLE clf_tickets (ticket_id VARCHAR, subject VARCHAR, description VARCHAR,
         category VARCHAR, declared_emergency BOOLEAN, priority VARCHAR, affected_users INTEGER)""")
     con.execute("""CREATE TEMP TABLE clf_time (ticket_id VARCHAR, minutes DOUBLE, work_type VARCHAR,
@@ -35,11 +49,20 @@ def classify(policy: PolicyConfig, tickets: list[Ticket]) -> tuple[dict, dict]:
     entries = [(t[0], *e) for t in tickets for e in t[7]]
     if entries:
         con.executemany("INSERT INTO clf_time VALUES (?, ?, ?, ?, ?, ?)", entries)
+    prepare_votes(con, policy, bank if bank is not None else _bank(policy))
     scope: dict[str, dict[str, tuple[float, str]]] = {t[0]: {} for t in tickets}
-    for tid, scope_id, confidence, evidence in con.execute(scope_hits_sql(policy)).fetchall():
+    for tid, scope_id, confidence, evidence, _state in con.execute(scope_hits_sql(policy)).fetchall():
         scope[tid][scope_id] = (confidence, evidence)
     emergency = {row[0]: row[1:] for row in con.execute(emergency_sql(policy)).fetchall()}
     return scope, emergency
+
+
+_BANKS: dict[int, ExemplarBank] = {}
+
+
+def _bank(policy: PolicyConfig) -> ExemplarBank:
+    """The built-in exemplar bank, built once per policy object."""
+    return _BANKS.setdefault(id(policy), builtin_bank(policy, [LABELLED]))
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +208,7 @@ def test_time_entry_evidence_is_readable(results):
 @pytest.mark.parametrize(("ticket", "expected"), EMERGENCY, ids=[t[0] for t, _ in EMERGENCY])
 def test_emergency_qualification(results, ticket, expected):
     _, emergency = results
-    qualifies, confidence, evidence = emergency[ticket[0]]
+    qualifies, confidence, evidence, _state = emergency[ticket[0]]
     assert qualifies is expected, evidence
     assert 0 <= confidence <= 1
     assert evidence
@@ -223,8 +246,12 @@ def _scope(data: dict, scope_id: str) -> dict:
 def test_terms_come_from_the_config(policy):
     ticket = _t("c1", "Widgetry", "Please frobnicate the gizmo.")
     assert classify(policy, [ticket])[0]["c1"] == {}
-    taught = _variant(lambda d: _scope(d, "procurement")["rules"].append(
-        {"label": "test phrase", "weight": 0.9, "phrases": ["frobnicat* ... gizmo"]}))
+    def teach(d: dict) -> None:
+        _scope(d, "procurement")["rules"].append(
+            {"label": "test phrase", "weight": 0.9, "phrases": ["frobnicat* ... gizmo"]})
+        d["scope_classification"]["semantic"]["enabled"] = False  # the rule's own weight, no vote
+
+    taught = _variant(teach)
     confidence, evidence = classify(taught, [ticket])[0]["c1"]["procurement"]
     assert confidence == pytest.approx(0.9) and 'test phrase: "frobnicate the gizmo"' in evidence
 
@@ -303,7 +330,8 @@ def test_labelled_file_covers_the_brief():
 
 
 def test_labelled_evaluation_meets_targets(policy):
-    scores = evaluate(load_labelled(Path(LABELLED)), policy)
+    # The labelled file is in the exemplar bank: scored leave-one-out (a ticket never votes on itself).
+    scores = evaluate_file(Path(LABELLED), policy)
     assert scores.scope_macro_f1 >= 0.90, scores.per_category
     assert scores.emergency_precision >= 0.90
     assert scores.emergency_recall >= 0.90
@@ -315,3 +343,169 @@ def test_demo_ground_truth_evaluates(policy):
     assert scores.tickets > 100
     assert scores.scope_macro_f1 >= 0.8
     assert scores.emergency_precision >= 0.8
+
+
+# --- semantic vote, provider exemplars, call states, emergency by nature (issue 19) --------------
+def _bank_of(policy: PolicyConfig, rows: list[tuple[str, str, set[str], bool | None]]) -> ExemplarBank:
+    """A small exemplar bank: (id, text, scope ids, emergency or None)."""
+    labels = np.array([[1.0 if sid in scope else 0.0 for sid in SCOPE_EXCLUSION_IDS]
+                       + [np.nan if em is None else float(em)] for _, _, scope, em in rows])
+    described = [f'ticket {r[0]} "{r[1][:20]}"' for r in rows]
+    return ExemplarBank([r[0] for r in rows], [r[1] for r in rows], described, ["labelled"] * len(rows),
+                        labels, np.ones(len(rows)))
+
+
+def test_model_loads_offline_from_the_package(policy):
+    from assets.semantic import embed
+
+    vectors = embed(policy, ["printer jammed", "order five laptops"])
+    assert vectors.shape == (2, policy.scope_classification.semantic.dim)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_semantic_vote_names_the_nearest_exemplar(policy):
+    # No rule word fires on this wording; the near-identical labelled exemplar carries the call.
+    text = ("Henderson kit for the Leeds lot", "Same Henderson kit as last spring for the Leeds lot please")
+    bank = _bank_of(policy, [("X1", " . ".join(text), {"procurement"}, False)])
+    scope, _ = classify(policy, [_t("s1", *text)], bank)
+    confidence, evidence = scope["s1"]["procurement"]
+    assert 'like ticket X1' in evidence and confidence >= policy.scope_classification.min_confidence
+    # Without the exemplar, the rules alone make no call.
+    scope, _ = classify(policy, [_t("s1", *text)], _bank_of(policy, [("X2", "Mouse broken", set(), False)]))
+    assert scope["s1"] == {}
+
+
+def test_semantic_veto_lowers_a_rule_call_its_neighbours_do_not_share(policy):
+    words = "Could you order three laptops and three monitors for the interns?"
+    ticket = _t("v1", "Kit", words)
+    alike = _bank_of(policy, [("N1", f"Kit . {words}", set(), False)])
+    vetoed, _ = classify(policy, [ticket], alike)
+    plain = _variant(lambda d: d["scope_classification"]["semantic"].update(enabled=False))
+    alone, _ = classify(plain, [ticket])
+    veto = policy.scope_classification.semantic.scope_veto
+    assert vetoed["v1"]["procurement"][0] == pytest.approx(alone["v1"]["procurement"][0] * veto, abs=0.002)
+    assert "semantic vote disagrees" in vetoed["v1"]["procurement"][1]
+
+
+def _warehouse_with_decision(verdict: str | None) -> duckdb.DuckDBPyConnection:
+    """A provider's warehouse: ticket R1 (January) and, optionally, a review decision on it."""
+    con = duckdb.connect()
+    ensure_warehouse(con)
+    con.execute("""INSERT INTO staging.tickets BY NAME
+        SELECT 'R1' AS ticket_id, 'C1' AS client_id, DATE '2026-01-01' AS month,
+               TIMESTAMPTZ '2026-01-10 10:00:00+00' AS created_at,
+               TIMESTAMP '2026-01-10 10:00:00' AS created_local,
+               'Henderson kit for the Leeds lot' AS subject,
+               'Same Henderson kit as last spring for the Leeds lot please' AS description,
+               false AS is_provider_initiated, 1 AS versions_delivered, 't.csv' AS _source_file,
+               1 AS _source_row""")
+    if verdict:
+        con.execute("""INSERT INTO staging.review_decisions VALUES ('R1', 'scope:procurement=' || $v, 'scope',
+            'procurement', $v, 'lead', TIMESTAMPTZ '2026-01-20 09:00:00+00', NULL, true, 'd.csv', 1)""",
+                    {"v": verdict})
+    return con
+
+
+def test_review_decision_changes_the_call_on_a_similar_ticket(policy):
+    later = _t("R2", "Henderson kit for the Leeds lot",
+               "Same Henderson kit as last spring for the Leeds lot please, two more of them")
+    calls = {}
+    for verdict in (None, "approved"):
+        con = _warehouse_with_decision(verdict)
+        bank = ExemplarBank.concat([_bank(policy), review_bank(con, policy, before_month="2026-02-01")])
+        calls[verdict] = classify(policy, [later], bank, con)[0]["R2"]
+    assert "procurement" not in calls[None]
+    confidence, evidence = calls["approved"]["procurement"]
+    assert confidence >= policy.scope_classification.min_confidence
+    assert 'reviewed ticket R1 "Henderson kit for the Leeds lot" (approved as procurement)' in evidence
+
+
+def test_review_exemplars_stay_in_their_warehouse_and_month(policy):
+    con = _warehouse_with_decision("rejected")
+    bank = review_bank(con, policy)
+    assert bank.ids == ["R1"] and bank.sources == ["review"]
+    assert bank.labels[0, LABELS.index("procurement")] == 0.0  # rejected: a negative exemplar
+    assert np.isnan(bank.labels[0, LABELS.index("onsite")])  # nothing said about other ids
+    assert len(review_bank(con, policy, before_month="2026-01-01")) == 0  # not for its own month
+    assert len(review_bank(_warehouse_with_decision(None), policy)) == 0  # another provider's warehouse
+
+
+def test_call_states_follow_the_configured_bands(policy):
+    con = duckdb.connect()
+    tickets = [_t("c1", "Kit for the interns",
+                  "Could you order three laptops and three monitors for the interns?"),
+               _t("c2", "Exchange to Google", "We're moving every mailbox and shared calendar over to Google "
+                  "Workspace.", "Email"),
+               _t("c3", "Mouse", "My mouse is broken")]
+    classify(policy, tickets, con=con)
+    rows = con.execute(scope_hits_sql(policy)).fetchall()
+    at = policy.scope_classification.call_states.scope_confident_at
+    assert rows and all(state == ("confident" if conf >= at else "needs review")
+                        for _tid, _sid, conf, _evidence, state in rows)
+    emergency = {r[0]: r for r in con.execute(emergency_sql(policy)).fetchall()}
+    assert emergency["c3"][4] == "none"
+    stricter = _variant(lambda d: d["scope_classification"]["call_states"].update(scope_confident_at=0.99))
+    assert {r[4] for r in con.execute(scope_hits_sql(stricter)).fetchall()} == {"needs review"}
+
+
+EMERGENCY_BY_NATURE = [
+    _t("n1", "Supplier details", "Our packaging supplier emailed to say their account moved to a new bank; "
+       "pay this month's invoice to the attached details."),
+    _t("n2", "Odd call", "A man rang reception saying he was from the IT support company and asked Jane to "
+       "install AnyDesk so he could fix her mail."),
+    _t("n3", "Phone buzzing", "My authenticator keeps asking me to approve sign-ins and I'm not trying "
+       "to log in anywhere."),
+    _t("n4", "Emails vanishing", "Found an inbox rule moving everything from our bank into an RSS folder, "
+       "none of us created it."),
+    _t("n5", "Website gone", "Our domain expired over the weekend and now the website and email are down."),
+    _t("n6", "Sage", "None of the accounts team can log in to Sage this morning, six of us."),
+    _t("n7", "Mail in my name", "People got an email from me asking for gift cards. I didn't send it."),
+]
+NOT_EMERGENCY_LOOK_ALIKES = [
+    _t("x1", "URGENT mouse", "My mouse is not working, URGENT!!", declared=True),
+    _t("x2", "Add a rule", "Could you set up a rule so newsletters go to a folder?"),
+    _t("x3", "MFA", "MFA prompt not arriving on my new phone"),
+    _t("x4", "Boardroom wifi", "The wifi in the boardroom keeps dropping for people in meetings, the rest of "
+       "the office is fine.", affected=5),
+]
+
+
+def test_emergency_reads_security_incidents_by_their_nature(policy):
+    _, emergency = classify(policy, EMERGENCY_BY_NATURE + NOT_EMERGENCY_LOOK_ALIKES)
+    missed = [t[0] for t in EMERGENCY_BY_NATURE if not emergency[t[0]][0]]
+    over = [t[0] for t in NOT_EMERGENCY_LOOK_ALIKES if emergency[t[0]][0]]
+    assert not missed and not over, (missed, over)
+
+
+def test_learning_curve_records_a_batch_once(tmp_path, policy):
+    scores = evaluate(Dataset("tiny", *_tiny_frames()), policy)
+    curve = tmp_path / "curve.csv"
+    record(scores, "batch-99", "first seen", curve)
+    assert list(read_curve(curve)["batch"]) == ["batch-99"]
+    with pytest.raises(SystemExit, match="already has its first-seen score"):
+        record(scores, "batch-99", "again", curve)
+    assert set(scores.calibration["kind"]) == {"scope", "emergency"}
+
+
+def _tiny_frames() -> tuple:
+    import pandas as pd
+
+    tickets = pd.DataFrame({"ticket_id": ["t1"], "subject": ["Order laptops"],
+                            "description": ["Please order five laptops for the new team."], "category": [""],
+                            "declared_emergency": [False], "priority": [None], "affected_users": [1]})
+    time = pd.DataFrame(columns=list(CLF_TIME_COLUMNS))
+    truth = pd.DataFrame({"ticket_id": ["t1"], "true_scope": [frozenset({"procurement"})],
+                          "true_emergency": [False]})
+    return tickets, time, truth
+
+
+def test_above_the_text_budget_only_uncertain_texts_are_embedded(policy):
+    budget = _variant(lambda d: d["scope_classification"]["semantic"].update(max_texts_all=1))
+    con = duckdb.connect()
+    tickets = [_t("u1", "Mouse", "My mouse is broken"),
+               _t("u2", "Odd", "The printer is making a noise", declared=True),
+               _t("u3", "Weird mail", "I clicked a link in a suspicious email")]
+    classify(budget, tickets, con=con)
+    embedded = {r[0] for r in con.execute("SELECT raw_txt FROM clf_semantic_emergency").fetchall()}
+    assert embedded == {"Odd . The printer is making a noise",
+                        "Weird mail . I clicked a link in a suspicious email"}

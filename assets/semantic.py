@@ -1,0 +1,339 @@
+"""The semantic vote beside the rules: similarity of ticket text to labelled exemplars.
+
+The exemplar bank holds (1) the policy's own concept sentences (config/policy.yaml: `concepts` on
+each scope exclusion and emergency criterion, `standard_concepts`, `non_emergency_concepts`), (2) the
+built-in labelled tickets (evaluation/labelled_tickets.csv) and (3) the provider's own review
+decisions (staging.review_decisions, read from that provider's warehouse only). Each distinct ticket
+text is embedded once with a static wordllama model whose weights ship inside the installed wheel
+(nothing is downloaded), compared with every exemplar in one matrix product, and the `neighbours`
+most similar exemplars that know a label vote on it. The votes go to DuckDB as a relation, and the
+scope and emergency SQL (assets/classify.py) joins them on the text.
+
+Output relations (temp tables):
+  clf_semantic_scope(raw_txt, scope_id, vote DOUBLE, evidence VARCHAR)   -- vote > 0 only
+  clf_semantic_emergency(raw_txt, vote DOUBLE, evidence VARCHAR)         -- one row per embedded text
+`vote` is the similarity-weighted share of the neighbours that carry the label (0..1), scaled by how
+similar they are (a neighbour below `min_similarity` has no vote, one at `full_similarity` a full one).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfig
+
+LABELLED = Path(__file__).resolve().parent.parent / "evaluation" / "labelled_tickets.csv"
+EMERGENCY = "emergency"
+LABELS = [*SCOPE_EXCLUSION_IDS, EMERGENCY]
+_CHUNK = 4096  # texts per matrix product: bounds memory at chunk x exemplars floats
+
+
+@dataclass(frozen=True)
+class _Model:
+    tokenizer: object  # tokenizers.Tokenizer, without padding
+    table: np.ndarray  # vocabulary x dim token vectors
+
+
+@functools.lru_cache(maxsize=2)
+def load_model(config: str, dim: int) -> _Model:
+    """The static embedding model, from the weights inside the installed package (no download)."""
+    import wordllama
+    from tokenizers import Tokenizer
+    from wordllama import WordLlama
+
+    model = WordLlama.load(config=config, dim=dim, cache_dir=Path(wordllama.__file__).parent,
+                           disable_download=True)
+    # A copy without padding: texts are pooled from a sparse token-count matrix, so a batch's
+    # longest text costs nothing for the others.
+    tokenizer = Tokenizer.from_str(model.tokenizer.to_str())
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=512)  # a forwarded mail thread says what it is up front
+    return _Model(tokenizer, np.asarray(model.embedding, dtype=np.float32))
+
+
+def embed(policy: PolicyConfig, texts: list[str]) -> np.ndarray:
+    """Unit-length embeddings of `texts` (n x dim, float32), lower-cased like the rules read them.
+
+    The model is a static one: a text's vector is the mean of its tokens' vectors (what
+    wordllama's own embed computes), done here as one sparse matrix product over all texts.
+    """
+    from scipy import sparse
+
+    sv = policy.scope_classification.semantic
+    model = load_model(sv.model, sv.dim)
+    if not texts:
+        return np.zeros((0, model.table.shape[1]), dtype=np.float32)
+    encoded = model.tokenizer.encode_batch([t.lower() for t in texts])
+    lengths = np.fromiter((len(e.ids) for e in encoded), dtype=np.int64, count=len(encoded))
+    ids = np.fromiter((i for e in encoded for i in e.ids), dtype=np.int64, count=int(lengths.sum()))
+    np.clip(ids, 0, model.table.shape[0] - 1, out=ids)
+    rows = np.repeat(np.arange(len(texts)), lengths)
+    counts = sparse.csr_matrix((np.ones(len(ids), dtype=np.float32), (rows, ids)),
+                               shape=(len(texts), model.table.shape[0]))
+    vectors = np.asarray(counts @ model.table, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-9)
+
+
+@dataclass
+class ExemplarBank:
+    """Labelled texts: value 1/0 per label where known, NaN where the exemplar says nothing about it."""
+
+    ids: list[str]
+    texts: list[str]
+    described: list[str]  # how evidence names the exemplar: 'ticket L001 "Exchange 2013 retirement"'
+    sources: list[str]  # policy | labelled | review
+    labels: np.ndarray  # m x len(LABELS), float (1, 0 or NaN)
+    weights: np.ndarray  # m
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @staticmethod
+    def concat(banks: list[ExemplarBank]) -> ExemplarBank:
+        banks = [b for b in banks if len(b)]
+        if not banks:
+            return ExemplarBank([], [], [], [], np.zeros((0, len(LABELS))), np.zeros(0))
+        return ExemplarBank(
+            [i for b in banks for i in b.ids], [t for b in banks for t in b.texts],
+            [d for b in banks for d in b.described], [s for b in banks for s in b.sources],
+            np.vstack([b.labels for b in banks]), np.concatenate([b.weights for b in banks]))
+
+
+def _row(scope: set[str] | None, emergency: bool | None,
+         scope_known: set[str] | None = None) -> list[float]:
+    """One label row. scope None: nothing known about scope; scope_known limits what is known."""
+    row = []
+    for sid in SCOPE_EXCLUSION_IDS:
+        if scope is None or (scope_known is not None and sid not in scope_known):
+            row.append(np.nan)
+        else:
+            row.append(1.0 if sid in scope else 0.0)
+    row.append(np.nan if emergency is None else float(emergency))
+    return row
+
+
+def policy_bank(policy: PolicyConfig) -> ExemplarBank:
+    """The policy's concept sentences as exemplars (each says something about one label only)."""
+    ids, texts, described, labels = [], [], [], []
+    for item in policy.scope_exclusions:
+        for i, text in enumerate(item.concepts):
+            ids.append(f"policy:{item.id}:{i}")
+            texts.append(text)
+            described.append(f'the policy\'s description of {item.name.lower()} "{text}"')
+            labels.append(_row({item.id}, None, {item.id}))
+    for i, text in enumerate(policy.scope_classification.standard_concepts):
+        ids.append(f"policy:standard:{i}")
+        texts.append(text)
+        described.append(f'the policy\'s description of standard support "{text}"')
+        labels.append(_row(set(), None))
+    for criterion in policy.emergency.criteria:
+        for i, text in enumerate(criterion.concepts):
+            ids.append(f"policy:{criterion.id}:{i}")
+            texts.append(text)
+            described.append(f'the policy\'s description of {criterion.name.lower()} "{text}"')
+            labels.append(_row(None, True))
+    for i, text in enumerate(policy.emergency.non_emergency_concepts):
+        ids.append(f"policy:not_emergency:{i}")
+        texts.append(text)
+        described.append(f'the policy\'s description of a non-emergency "{text}"')
+        labels.append(_row(None, False))
+    weight = policy.scope_classification.semantic.concept_weight
+    return ExemplarBank(ids, texts, described, ["policy"] * len(ids),
+                        np.array(labels, dtype=float).reshape(-1, len(LABELS)), np.full(len(ids), weight))
+
+
+def labelled_bank(paths: list[Path] | None = None) -> ExemplarBank:
+    """Hand-labelled tickets (the built-in bank and any blind batch already scored)."""
+    frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in (paths or [LABELLED])]
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if df.empty:
+        return ExemplarBank.concat([])
+    texts = (df["subject"] + " . " + df["description"]).tolist()
+    labels = [_row({s.strip() for s in scope.split(";") if s.strip()},
+                   em.strip().lower() in {"true", "t", "yes", "y", "1"})
+              for scope, em in zip(df["true_scope"], df["true_emergency"], strict=True)]
+    described = [f'labelled ticket {tid} "{subj}"' for tid, subj in zip(df["ticket_id"], df["subject"],
+                                                                       strict=True)]
+    return ExemplarBank(df["ticket_id"].tolist(), texts, described, ["labelled"] * len(df),
+                        np.array(labels, dtype=float), np.ones(len(df)))
+
+
+# The provider's own reviewers: the decision in force per ticket and question. An approved scope id
+# is a positive exemplar for that id, a rejected one a negative; a confirmed emergency a positive,
+# a denied one a negative. Nothing else about the ticket is known.
+_REVIEW_EXEMPLARS = """
+SELECT r.ticket_id, coalesce(t.subject, '') || ' . ' || coalesce(t.description, '') AS txt,
+       coalesce(t.subject, '') AS subject, r.kind, r.scope_id, r.verdict
+FROM staging.review_decisions r
+JOIN (SELECT ticket_id, any_value(subject) AS subject, any_value(description) AS description
+      FROM staging.tickets GROUP BY ticket_id) t USING (ticket_id)
+WHERE r.is_current AND ($before IS NULL OR r.ticket_id IN (
+    SELECT ticket_id FROM staging.tickets WHERE month < CAST($before AS DATE)))
+ORDER BY r.ticket_id, r.kind, r.scope_id
+"""
+
+
+def review_bank(con: duckdb.DuckDBPyConnection, policy: PolicyConfig,
+                before_month: str | None = None) -> ExemplarBank:
+    """Every current review decision in this warehouse as a labelled exemplar (one per ticket);
+    with before_month, only decisions on tickets of earlier months."""
+    rows = con.execute(_REVIEW_EXEMPLARS, {"before": before_month}).fetchall()
+    by_ticket: dict[str, dict[str, object]] = {}
+    for ticket_id, txt, subject, kind, scope_id, verdict in rows:
+        entry = by_ticket.setdefault(ticket_id, {"txt": txt, "subject": subject, "row": _row(None, None),
+                                                 "said": []})
+        row: list[float] = entry["row"]  # type: ignore[assignment]
+        if kind == "scope" and scope_id in SCOPE_EXCLUSION_IDS:
+            row[LABELS.index(scope_id)] = 1.0 if verdict == "approved" else 0.0
+            entry["said"].append(f"{verdict} as {scope_id}")  # type: ignore[union-attr]
+        elif kind == "emergency":
+            row[-1] = 1.0 if verdict == "confirmed" else 0.0
+            entry["said"].append(f"emergency {verdict}")  # type: ignore[union-attr]
+    ids = list(by_ticket)
+    described = [f'reviewed ticket {i} "{by_ticket[i]["subject"]}"'
+                 f' ({", ".join(by_ticket[i]["said"])})' for i in ids]  # type: ignore[arg-type]
+    labels = np.array([by_ticket[i]["row"] for i in ids], dtype=float).reshape(-1, len(LABELS))
+    return ExemplarBank(ids, [str(by_ticket[i]["txt"]) for i in ids], described, ["review"] * len(ids),
+                        labels, np.full(len(ids), policy.scope_classification.semantic.provider_weight))
+
+
+def builtin_bank(policy: PolicyConfig, labelled: list[Path] | None = None) -> ExemplarBank:
+    """Policy concepts and the labelled tickets."""
+    return ExemplarBank.concat([policy_bank(policy), labelled_bank(labelled)])
+
+
+def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
+          leave_out_same_text: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Per text and label: the neighbours' vote (n x labels) and the index of the best supporting exemplar.
+
+    Vectorised per chunk of texts: one matrix product, one argpartition for the most similar
+    exemplars (a shortlist of 4 x `neighbours`), then per label the `neighbours` best of the
+    shortlist that know the label. leave_out_same_text drops an exemplar whose text is the query's
+    own (scoring the bank's own tickets).
+    """
+    sv = policy.scope_classification.semantic
+    n, m = len(texts), len(bank)
+    out = np.zeros((n, len(LABELS)), dtype=np.float32)
+    best = np.full((n, len(LABELS)), -1, dtype=np.int64)
+    if n == 0 or m == 0:
+        return out, best
+    ex = embed(policy, bank.texts)
+    known = ~np.isnan(bank.labels)
+    values = np.nan_to_num(bank.labels, nan=0.0)
+    bank_text = np.array([t.lower() for t in bank.texts], dtype=object)
+    short = min(4 * sv.neighbours, m)
+    for start in range(0, n, _CHUNK):
+        chunk = texts[start:start + _CHUNK]
+        rows = np.arange(len(chunk))[:, None]
+        sims = embed(policy, chunk) @ ex.T  # chunk x m
+        if leave_out_same_text:
+            same = np.array([t.lower() for t in chunk], dtype=object)[:, None] == bank_text[None, :]
+            sims = np.where(same, -1.0, sims)
+        top = np.argpartition(-sims, short - 1, axis=1)[:, :short] if short < m else \
+            np.tile(np.arange(m), (len(chunk), 1))
+        top_s = sims[rows, top]
+        order = np.argsort(-top_s, axis=1)  # most similar first
+        top, top_s = top[rows, order], top_s[rows, order]
+        strength = np.clip((top_s - sv.min_similarity) / (sv.full_similarity - sv.min_similarity), 0, 1)
+        w_all = strength * bank.weights[top]
+        for j in range(len(LABELS)):
+            k_j = known[top, j]
+            voting = k_j & (np.cumsum(k_j, axis=1) <= sv.neighbours)
+            w = np.where(voting, w_all, 0.0)
+            y = values[top, j]
+            total = w.sum(axis=1)
+            share = np.divide((w * y).sum(axis=1), total, out=np.zeros_like(total), where=total > 0)
+            # Scaled by the closest voter's strength: far-away agreement is a weak vote.
+            out[start:start + len(chunk), j] = share * np.where(voting, strength, 0).max(axis=1)
+            supporting = voting & (y > 0)
+            first = np.argmax(supporting, axis=1)
+            has = supporting[rows[:, 0], first]
+            best[start:start + len(chunk), j] = np.where(has, top[rows[:, 0], first], -1)
+    return out, best
+
+
+def write_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: list[str],
+                bank: ExemplarBank, leave_out_same_text: bool = False) -> dict[str, float]:
+    """Compute the votes for `texts` and write clf_semantic_scope / clf_semantic_emergency."""
+    started = time.perf_counter()
+    vote, best = votes(policy, texts, bank, leave_out_same_text)
+    n = len(texts)
+    described = np.array([*bank.described, ""], dtype=object)  # -1 -> ""
+    scope_cols = len(SCOPE_EXCLUSION_IDS)
+    rows, cols = np.nonzero(vote[:, :scope_cols] > 0)
+    scope = pd.DataFrame({
+        "raw_txt": np.array(texts, dtype=object)[rows] if n else np.array([], dtype=object),
+        "scope_id": np.array(SCOPE_EXCLUSION_IDS, dtype=object)[cols],
+        "vote": vote[rows, cols].astype(float),
+        "evidence": described[best[rows, cols]],
+    })
+    emergency = pd.DataFrame({
+        "raw_txt": np.array(texts, dtype=object),
+        "vote": vote[:, -1].astype(float) if n else np.zeros(0),
+        "evidence": described[best[:, -1]] if n else np.array([], dtype=object),
+    })
+    con.register("semantic_scope_df", scope)
+    con.register("semantic_emergency_df", emergency)
+    con.execute("""CREATE OR REPLACE TEMP TABLE clf_semantic_scope AS
+        SELECT raw_txt::VARCHAR AS raw_txt, scope_id::VARCHAR AS scope_id, vote::DOUBLE AS vote,
+               evidence::VARCHAR AS evidence FROM semantic_scope_df""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE clf_semantic_emergency AS
+        SELECT raw_txt::VARCHAR AS raw_txt, vote::DOUBLE AS vote, evidence::VARCHAR AS evidence
+        FROM semantic_emergency_df""")
+    con.unregister("semantic_scope_df")
+    con.unregister("semantic_emergency_df")
+    return {"texts": n, "exemplars": len(bank), "seconds": round(time.perf_counter() - started, 2)}
+
+
+def empty_votes(con: duckdb.DuckDBPyConnection) -> None:
+    """The vote relations with no rows (semantic vote disabled)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE clf_semantic_scope (raw_txt VARCHAR, scope_id VARCHAR,"
+                " vote DOUBLE, evidence VARCHAR)")
+    con.execute("CREATE OR REPLACE TEMP TABLE clf_semantic_emergency (raw_txt VARCHAR, vote DOUBLE,"
+                " evidence VARCHAR)")
+
+
+# The ticket text the vote reads: subject and description, exactly as classify.py joins them.
+TICKET_TEXT = "coalesce(subject, '') || ' . ' || coalesce(description, '')"
+
+
+def prepare_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, bank: ExemplarBank,
+                  leave_out_same_text: bool = False, rules: str | None = None) -> dict[str, float]:
+    """Votes for the distinct texts of clf_tickets: all of them, or, when there are more than
+    `max_texts_all`, only those the emergency rules leave uncertain (docs/classification.md).
+
+    `rules` names a relation with `emergency_rules_sql`'s result; without it, and only when the
+    selection needs it, the rules are run here.
+    """
+    sv = policy.scope_classification.semantic
+    if not sv.enabled:
+        empty_votes(con)
+        return {"texts": 0, "exemplars": 0, "seconds": 0.0}
+    texts = [r[0] for r in con.execute(
+        f"SELECT DISTINCT {TICKET_TEXT} FROM clf_tickets ORDER BY 1").fetchall()]
+    if len(texts) > sv.max_texts_all:
+        texts = uncertain_texts(con, policy, rules)
+    return write_votes(con, policy, texts, bank, leave_out_same_text)
+
+
+def uncertain_texts(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, rules: str | None) -> list[str]:
+    """Texts the rules leave uncertain: an emergency rule fired below `uncertain_below`, or the
+    client declared an emergency."""
+    from assets.classify import emergency_rules_sql
+
+    sv = policy.scope_classification.semantic
+    source = rules or f"({emergency_rules_sql(policy)})"
+    return [r[0] for r in con.execute(f"""
+        SELECT raw_txt FROM {source} r
+        WHERE r.confidence > 0.05 AND r.confidence < {sv.uncertain_below}
+        UNION
+        SELECT {TICKET_TEXT} FROM clf_tickets WHERE declared_emergency
+        ORDER BY 1""").fetchall()]
