@@ -19,7 +19,8 @@ from assets.partitions import (
     single_run,
 )
 from assets.resources import PipelineSettings
-from assets.warehouse import ensure_warehouse, sql_literal
+from assets.sqlquote import sql_literal
+from assets.warehouse import ensure_warehouse
 
 
 def _reload_entity(

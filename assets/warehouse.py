@@ -5,6 +5,8 @@ import hashlib
 
 import duckdb
 
+from assets.sqlquote import sql_literal
+
 # Canonical input columns per entity (PRODUCT.md contract). Raw keeps them as delivered text.
 CANONICAL: dict[str, list[str]] = {
     "clients": [
@@ -101,6 +103,8 @@ DDL = [
     "ALTER TABLE raw.landing_files ADD COLUMN IF NOT EXISTS warnings VARCHAR[]",
     # Size and modification time when registered: an unchanged file is not read again.
     "ALTER TABLE raw.landing_files ADD COLUMN IF NOT EXISTS modified_ns BIGINT",
+    # A CSV file whose lines end in CRLF and in LF: read with the lenient reader.
+    "ALTER TABLE raw.landing_files ADD COLUMN IF NOT EXISTS mixed_line_endings BOOLEAN",
     *[
         f"""CREATE TABLE IF NOT EXISTS raw.{entity} (
             {", ".join(f'"{c}" VARCHAR' for c in cols)},
@@ -698,11 +702,6 @@ def first_failure(rules: list[tuple[str, str, str, str]]) -> str:
         case(lambda code, field, msg: f'CAST("{field}" AS VARCHAR)') + " AS raw_value",
         case(lambda code, field, msg: sql_literal(msg)) + " AS reason",
     ])
-
-
-def sql_literal(value: str) -> str:
-    """Quote a string for inlining into SQL (paths and ids that DuckDB functions need as literals)."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def replace_month(
