@@ -859,10 +859,11 @@ def register_files(
             " WHERE list_contains(CAST(? AS VARCHAR[]), file_id) ORDER BY first_seen_at",
             [[d.info.sha256 for d in deliveries]],
         ).fetchall()
-        registered_at = {(file_id, path) for file_id, path, _, _ in known}
+        # A replaced record's content is no longer in raw: delivered again, it is read again.
+        registered_at = {(file_id, path) for file_id, path, status, _ in known if status != "replaced"}
         first_registered: dict[str, tuple[str, int]] = {}
         for file_id, path, status, rows in known:
-            if status != "duplicate":
+            if status not in ("duplicate", "replaced"):
                 first_registered.setdefault(file_id, (path, rows))
         for d in deliveries:
             file_id = d.info.sha256
@@ -886,8 +887,30 @@ def register_files(
         for d in out:
             if d.record["status"] == "duplicate" and d.record["data_rows"] is None:
                 d.record["data_rows"] = first_of[d.info.sha256].record["data_rows"]
+            _replace_earlier(con, d)
             _record(con, d)
     return [(d.relative, d.record["status"], d.record["reason"] or "") for d in out]
+
+
+def _replace_earlier(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> None:
+    """A file edited in place is a new delivery of its path: the path's earlier records become
+    `replaced` and their rows leave raw (all of them count as superseded), so the new content is
+    never read under an old record and a path's rows in raw are one delivery's."""
+    earlier = con.execute(
+        "SELECT file_id FROM raw.landing_files WHERE path = ? AND file_id <> ? AND status <> 'replaced'",
+        [delivery.relative, delivery.info.sha256]).fetchall()
+    con.execute("DELETE FROM raw.landing_files WHERE path = ? AND file_id = ?",
+                [delivery.relative, delivery.info.sha256])
+    if not earlier:
+        return
+    con.execute(
+        "UPDATE raw.landing_files SET status = 'replaced', reason_code = 'replaced', reason = ?"
+        " WHERE path = ? AND file_id <> ? AND status <> 'replaced'",
+        [f"{delivery.relative}: replaced in place by a later delivery of the same path"
+         f" (sha256 {delivery.info.sha256[:12]}); its rows count as superseded",
+         delivery.relative, delivery.info.sha256])
+    con.execute(f"DELETE FROM raw.{delivery.entity} WHERE _source_file = ? AND _file_id <> ?",
+                [delivery.relative, delivery.info.sha256])
 
 
 def _walk(landing: Path) -> tuple[list[tuple[Path, str]], list[tuple[Path, str]]]:

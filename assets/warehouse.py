@@ -86,7 +86,7 @@ DDL = [
         bytes BIGINT NOT NULL,
         data_rows BIGINT,
         first_seen_at TIMESTAMPTZ NOT NULL,
-        status VARCHAR NOT NULL,          -- accepted | duplicate | rejected
+        status VARCHAR NOT NULL,          -- accepted | duplicate | rejected | replaced
         duplicate_of VARCHAR,
         reason VARCHAR,
         columns VARCHAR[],
@@ -601,7 +601,9 @@ _RECONCILE_TAIL = """quarantined AS (
            CASE f.status WHEN 'accepted' THEN coalesce(p.quarantined, 0) + coalesce(r.n, 0)
                          WHEN 'rejected' THEN coalesce(f.data_rows, 0) ELSE 0 END AS quarantined,
            CASE f.status WHEN 'accepted' THEN coalesce(p.superseded, 0)
-                         WHEN 'duplicate' THEN coalesce(f.data_rows, 0) ELSE 0 END AS superseded,
+                         WHEN 'duplicate' THEN coalesce(f.data_rows, 0)
+                         -- a file edited in place: its later delivery stands for all its rows
+                         WHEN 'replaced' THEN coalesce(f.data_rows, 0) ELSE 0 END AS superseded,
            -- Rows not loaded into raw yet (a month not run) wait, like rows not judged yet.
            CASE WHEN f.status = 'accepted' THEN coalesce(p.pending, 0) + greatest(
                     coalesce(f.data_rows, 0) - coalesce(len(f.rejected_rows), 0)
