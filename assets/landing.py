@@ -760,6 +760,11 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
             # Every column is read once: a damaged one rejects the file here, not in raw.
             good_rows = con.execute(f"SELECT count(*), max(length(CAST(t AS VARCHAR)))"
                                     f" FROM {scan_sql(absolute, file)} AS t").fetchall()[0][0]
+            footer = _data_rows_estimate(con, absolute, fmt, info)
+            if good_rows != footer:  # the footer's count is the file's own, not the reader's
+                raise FileRejected("rows_lost", f"{relative}: row 0: the file holds {footer} rows"
+                                   f" but the reader returned {good_rows}; the file is not loaded,"
+                                   " so no row is lost unseen", row=0, rows=footer)
             stats = con.execute(
                 f"SELECT count(*), {_time_stats(ts, '_source_row')}"
                 f" FROM ({canonical_select(file, absolute)})"

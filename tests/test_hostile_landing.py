@@ -62,6 +62,9 @@ def _build(root: Path) -> None:
     frame = pd.DataFrame([ticket("PQ-1", "ACME", "2026-01-15T12:00:00+00:00")])
     frame['Customer "VIP" flag'] = ["silver"]
     frame.to_parquet(tickets / "tickets_vip.parquet")
+    # Case 13: tickets as one JSON array line, not JSON Lines.
+    (tickets / "tickets_api.jsonl").write_text(json.dumps(
+        [ticket("ARR-1", "BETA", "2026-01-15T13:00:00+00:00", requester="ceo@summit.example")]) + "\n")
     # Case 25: glob characters in a file name.
     write_csv(tickets / "tickets_*.csv", TICKET_COLUMNS,
               [ticket("GLOB-1", "ACME", "2026-01-16T10:00:00+00:00")])
@@ -198,6 +201,16 @@ def test_quote_in_a_header_is_kept_in_extra(hostile):
     extra = json.loads(query("SELECT _extra FROM raw.tickets WHERE ticket_id = 'KEY-1'")[0][0])
     assert extra["$.x"] == "dollar" and extra["x'); DROP TABLE raw.tickets; --"] == 1
     assert query("SELECT count(*) > 0 FROM raw.tickets") == [(True,)]
+
+
+def test_a_file_level_reason_quotes_no_content(hostile):
+    query = hostile["query"]
+    assert query("SELECT status, reason FROM raw.landing_files WHERE path = 'tickets/tickets_api.jsonl'"
+                 ) == [("rejected", "tickets/tickets_api.jsonl: row 1 (line 1): not a valid JSON object"
+                        " (no line of the file is a JSON object)")]
+    # The start of the line stays in the quality tables, for the person fixing the delivery.
+    rows = query("SELECT raw_value FROM quality.quarantine WHERE source_file = 'tickets/tickets_api.jsonl'")
+    assert len(rows) == 1 and "ceo@summit.example" in rows[0][0]
 
 
 # -- 2. Links are not followed (cases 14, 15, 16) --------------------------------------------
