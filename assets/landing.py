@@ -5,6 +5,7 @@ import codecs
 import csv
 import difflib
 import hashlib
+import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,8 @@ from dagster_duckdb import DuckDBResource
 
 from assets.partitions import month_workers, side_by_side
 from assets.resources import PipelineSettings
-from assets.warehouse import CANONICAL, REQUIRED, TIME_COLUMN, ensure_warehouse, sql_literal
+from assets.sqlquote import reader_path, sql_identifier, sql_literal
+from assets.warehouse import CANONICAL, REQUIRED, TIME_COLUMN, ensure_warehouse
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
@@ -52,15 +54,18 @@ class LandingFile:
     columns: list[str]
     encoding: str = "utf-8"
     rejected_rows: tuple[int, ...] = ()  # data rows the reader set aside, ascending
+    mixed_line_endings: bool = False  # CRLF and LF lines in one CSV file
 
 
 class FileRejected(Exception):
     """The whole file cannot be accepted; carries a reason code, the row and the field."""
 
     def __init__(self, code: str, message: str, row: int | None = None,
-                 field: str | None = None, value: str | None = None) -> None:
+                 field: str | None = None, value: str | None = None,
+                 rows: int | None = None) -> None:
         super().__init__(message)
         self.code, self.row, self.field, self.value = code, row, field, value
+        self.rows = rows  # the file's data rows, when counted
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,9 @@ class _Bytes:
     first_bad_byte: int | None = None  # offset of the first byte that is not UTF-8
     bad_line: int | None = None  # 1-based physical line of that byte
     multibyte_utf8: bool = False
+    crlf: int = 0  # newlines preceded by a carriage return
+    long_line: bool = False  # some 1 MB stretch holds no newline
+    crlf_first: bool = False  # the first line ends in CRLF
 
 
 def _normalise(header: str) -> str:
@@ -102,14 +110,68 @@ def _entity_of(relative: Path) -> str | None:
     return None
 
 
+_CHUNK = 1 << 20
+# DuckDB's CSV reader refuses (and reports) a row longer than its 2 MB line limit, but drops a
+# row longer than its read buffer (16 x that) without a trace; counted rows find those.
+_READER_LINE_LIMIT = 2 * 1024 * 1024
+_QUOTE_OR_NEWLINE = re.compile(rb'["\n]')
+
+
+def _csv_records(path: Path) -> tuple[int, list[tuple[int, int, int]]]:
+    """Data rows of a CSV file counted from its bytes, independently of the reader: newlines
+    outside quotes (a doubled quote toggles twice), blank lines skipped as the reader skips them;
+    and (data row, bytes, offset) of every row longer than 1 MB. One streaming pass; only run when
+    the reader's count and the line count differ, or a line is longer than 1 MB."""
+    records, long_rows = 0, []
+    in_quote, start, base, previous = False, 0, 0, b""
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            for match in _QUOTE_OR_NEWLINE.finditer(chunk):
+                at = match.start()
+                if chunk[at] == 0x22:
+                    in_quote = not in_quote
+                    continue
+                if in_quote:
+                    continue
+                length = base + at - start
+                before = chunk[at - 1:at] if at else previous
+                if length > 1 or (length == 1 and before != b"\r"):
+                    if records and length > _CHUNK:
+                        long_rows.append((records, length, start))
+                    records += 1
+                start = base + at + 1
+            base += len(chunk)
+            previous = chunk[-1:]
+    if base - start > 1 or (base - start == 1 and previous != b"\r"):
+        if records and base - start > _CHUNK:
+            long_rows.append((records, base - start, start))
+        records += 1
+    return max(records - 1, 0), long_rows
+
+
+def _line_ending_change(path: Path, crlf_first: bool) -> int:
+    """The 1-based line whose ending first differs from the first line's (CRLF or LF)."""
+    pattern = re.compile(rb"(?<!\r)\n" if crlf_first else rb"\r\n")
+    lines, previous = 0, b""
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            match = pattern.search(previous + chunk)
+            if match:
+                return lines + chunk[: match.end() - 1 - len(previous)].count(b"\n") + 1
+            lines += chunk.count(b"\n")
+            previous = chunk[-1:]
+    return lines
+
+
 def _scan_bytes(path: Path) -> _Bytes:
     """Hash the file and check its encoding in one streaming pass (no row-level work)."""
     info = _Bytes()
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     last = b""
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
+    # O_NOFOLLOW: a file swapped for a link after discovery is not read through it.
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
             if info.size == 0:
                 if chunk.startswith(codecs.BOM_UTF8):
                     info.bom = "utf-8"
@@ -125,7 +187,13 @@ def _scan_bytes(path: Path) -> _Bytes:
             # isascii() is a C loop; the regular expression only runs on chunks that need it.
             if not info.multibyte_utf8 and not chunk.isascii() and _UTF8_MULTIBYTE.search(chunk):
                 info.multibyte_utf8 = True
-            info.newlines += chunk.count(b"\n")
+            newlines = chunk.count(b"\n")
+            if newlines and not info.newlines:
+                at = chunk.find(b"\n")
+                info.crlf_first = (chunk[at - 1:at] if at else last) == b"\r"
+            info.long_line |= newlines == 0 and len(chunk) == _CHUNK
+            info.crlf += chunk.count(b"\r\n") + (last == b"\r" and chunk[:1] == b"\n")
+            info.newlines += newlines
             info.size += len(chunk)
             last = chunk[-1:]
     if info.first_bad_byte is None and info.bom != "utf-16":
@@ -172,7 +240,7 @@ def _data_rows_estimate(con: duckdb.DuckDBPyConnection, absolute: Path, fmt: str
     if fmt == "parquet":
         try:
             rows = con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)",
-                               [str(absolute)]).fetchone()[0]
+                               [reader_path(str(absolute))]).fetchone()[0]
         except duckdb.Error:
             return 0
         return int(rows or 0)
@@ -198,11 +266,32 @@ def _csv_header(path: Path, relative: str, encoding: str) -> list[str]:
     return [h if h.strip() else f"column{i + 1}" for i, h in enumerate(header)]
 
 
+def path_sql(absolute: Path) -> str:
+    """The file's path as a literal for DuckDB's readers: that one file, never a glob."""
+    return sql_literal(reader_path(str(absolute)))
+
+
+def _position(index: int) -> str:
+    """The scan's name for the delivered column at 0-based `index`.
+
+    Delivered headers and Parquet names never become SQL identifiers: columns are read by
+    position under these names, and the delivered names appear only as string literals.
+    """
+    return f"_c{index + 1}"
+
+
+def _mixed_endings(file: LandingFile) -> str:
+    """Reader options for a CSV file whose lines end in CRLF and in LF: the strict reader stops on
+    the first line ending that differs from the first one's; the lenient one reads both."""
+    return ", strict_mode = false" if file.mixed_line_endings else ""
+
+
 def scan_sql(absolute: Path, file: LandingFile) -> str:
-    """A FROM-clause item reading the file as text, with `_row` = 1-based data row number."""
-    p = sql_literal(str(absolute))
+    """A FROM-clause item reading the file as text, with `_row` = 1-based data row number and
+    the delivered columns under their positional names (`_c1`, `_c2`, ...)."""
+    p = path_sql(absolute)
     if file.format == "csv":
-        columns = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in file.columns) + "}"
+        columns = "{" + ", ".join(f"'{_position(i)}': 'VARCHAR'" for i in range(len(file.columns))) + "}"
         # The reader numbers the rows it returns; rows it set aside shift the later ones back.
         shifts = [r - i for i, r in enumerate(file.rejected_rows, start=1)]
         row = "ordinality"
@@ -210,10 +299,13 @@ def scan_sql(absolute: Path, file: LandingFile) -> str:
             row = f"ordinality + len(list_filter({shifts}, lambda s: s < ordinality))"
         return (
             f"(SELECT * EXCLUDE (ordinality), {row} AS _row FROM read_csv({p}, columns = {columns},"
-            f" encoding = '{file.encoding}', {_CSV_OPTIONS}) WITH ORDINALITY)"
+            f" encoding = {sql_literal(file.encoding)}, {_CSV_OPTIONS}{_mixed_endings(file)})"
+            " WITH ORDINALITY)"
         )
     if file.format == "parquet":
-        return f"(SELECT *, file_row_number + 1 AS _row FROM read_parquet({p}, file_row_number = true))"
+        names = ", ".join(_position(i) for i in range(len(file.columns)))
+        return (f"(SELECT *, file_row_number + 1 AS _row FROM read_parquet({p}, file_row_number = true)"
+                f" AS t({names}))")
     return f"(SELECT CAST(line AS JSON) AS _json, n AS _row FROM {_jsonl_lines(p)} WHERE is_object)"
 
 
@@ -222,26 +314,35 @@ _LINES = "landing_jsonl_lines"
 
 
 def _jsonl_lines(p: str) -> str:
-    """Every non-blank line of a JSON Lines file with its line number and whether it is an object."""
+    """Every non-blank line of a JSON Lines file with its line number, whether it is an object
+    whose keys are all different (is_object), and the first key it repeats (dup_key)."""
+    # Readers disagree on a repeated key (DuckDB takes the first value, Python's json the last),
+    # so an object that repeats one is refused rather than read one way.
     return (
-        "(SELECT n, line, json_valid(line) AND json_type(try_cast(line AS JSON)) = 'OBJECT' AS is_object"
+        "(SELECT n, line, object AND dup_key IS NULL AS is_object, dup_key FROM"
+        " (SELECT *, CASE WHEN object THEN list_filter(keys, lambda k, i: list_position(keys, k) < i)[1]"
+        " END AS dup_key FROM (SELECT *, CASE WHEN object THEN json_keys(try_cast(line AS JSON)) END"
+        " AS keys FROM (SELECT n, line,"
+        " json_valid(line) AND json_type(try_cast(line AS JSON)) = 'OBJECT' AS object"
         " FROM (SELECT n, ltrim(rtrim(raw_line, chr(13)), chr(65279)) AS line"
         # The split list is projected before the lateral unnest: unnesting next to `content`
         # copies the whole file into every line's row (DuckDB 2.0 ran out of memory on 2 MB).
         f" FROM (SELECT string_split(content, chr(10)) AS lines FROM read_text({p})),"
         " unnest(lines) WITH ORDINALITY AS t(raw_line, n))"
-        " WHERE trim(line) <> '')"
+        " WHERE trim(line) <> ''))))"
     )
 
 
 def _column(file: LandingFile, name: str, alias: str = "") -> str:
     """The text of canonical column `name` in a scan of the file (NULL when it has none)."""
-    source = {_normalise(c): c for c in file.columns}.get(name)
-    if source is None:
+    index = {_normalise(c): i for i, c in enumerate(file.columns)}.get(name)
+    if index is None:
         return "NULL::VARCHAR"
     if file.format == "jsonl":
-        return f"({alias}_json ->> {sql_literal(source)})"
-    return f'CAST({alias}"{source}" AS VARCHAR)'
+        # A canonical key (a name that normalises to a canonical column) never starts with `$`
+        # or `/`, so `->>` reads it as a key, not as a JSON path.
+        return f"({alias}_json ->> {sql_literal(file.columns[index])})"
+    return f"CAST({alias}{_position(index)} AS VARCHAR)"
 
 
 def _time_stats(ts: str, row: str) -> str:
@@ -257,16 +358,18 @@ def _time_stats(ts: str, row: str) -> str:
 def canonical_select(file: LandingFile, absolute: Path) -> str:
     """SELECT of the canonical columns (as text), lineage and unknown columns as `_extra` JSON."""
     known = set(CANONICAL[file.entity])
-    extras = [c for c in file.columns if _normalise(c) not in known]
+    extras = [(i, c) for i, c in enumerate(file.columns) if _normalise(c) not in known]
     if not extras:
         extra = "NULL::JSON"
     elif file.format == "jsonl":
-        extra = "json_object(" + ", ".join(
-            f"{sql_literal(c)}, _json -> {sql_literal(c)}" for c in extras
-        ) + ")"
+        # The object's other keys, matched as keys (a key may look like a JSON path: `$.x`).
+        keys = "[" + ", ".join(sql_literal(c) for _, c in extras) + "]"
+        extra = ("CAST(map_from_entries(list_filter(map_entries(CAST(_json AS MAP(VARCHAR, JSON))),"
+                 f" lambda e: list_contains({keys}, e.key))) AS JSON)")
     else:
-        extra = "json_object(" + ", ".join(f'{sql_literal(c)}, "{c}"' for c in extras) + ")"
-    columns = ", ".join(f'{_column(file, c)} AS "{c}"' for c in CANONICAL[file.entity])
+        extra = "json_object(" + ", ".join(
+            f"{sql_literal(c)}, {_position(i)}" for i, c in extras) + ")"
+    columns = ", ".join(f"{_column(file, c)} AS {sql_identifier(c)}" for c in CANONICAL[file.entity])
     return (
         f"SELECT {columns}, {sql_literal(file.file_id)} AS _file_id,"
         f" {sql_literal(file.path)} AS _source_file, _row AS _source_row,"
@@ -282,20 +385,23 @@ def peek_select(con: duckdb.DuckDBPyConnection, landing: Path, absolute: Path, e
     """
     relative = absolute.relative_to(landing).as_posix()
     fmt = FORMATS[absolute.suffix.lower()]
-    encoding = "utf-8"
+    encoding, info = "utf-8", _Bytes()
     if fmt == "parquet":
         columns = [r[0] for r in con.execute(
-            "DESCRIBE SELECT * FROM read_parquet(?)", [str(absolute)]).fetchall()]
+            "DESCRIBE SELECT * FROM read_parquet(?)", [reader_path(str(absolute))]).fetchall()]
     else:
-        encoding, _ = _encoding(relative, fmt, _scan_bytes(absolute))
+        info = _scan_bytes(absolute)
+        encoding, _ = _encoding(relative, fmt, info)
         if fmt == "csv":
             columns = _csv_header(absolute, relative, encoding)
         else:
             columns = sorted(r[0] for r in con.execute(
                 "SELECT DISTINCT unnest(json_keys(CAST(line AS JSON)))"
-                f" FROM {_jsonl_lines(sql_literal(str(absolute)))} WHERE is_object"
+                f" FROM {_jsonl_lines(path_sql(absolute))} WHERE is_object"
             ).fetchall())
-    return canonical_select(LandingFile("", entity, relative, fmt, columns, encoding), absolute)
+    mixed = fmt == "csv" and 0 < info.crlf < info.newlines
+    return canonical_select(LandingFile("", entity, relative, fmt, columns, encoding,
+                                        mixed_line_endings=mixed), absolute)
 
 
 def accepted_files(
@@ -304,7 +410,8 @@ def accepted_files(
     """Accepted files of an entity; with `month`, only files whose rows may fall in that month."""
     sql = (
         "SELECT file_id, entity, path, format, columns, coalesce(encoding, 'utf-8'),"
-        " coalesce(rejected_rows, []) FROM raw.landing_files WHERE entity = ? AND status = 'accepted'"
+        " coalesce(rejected_rows, []), coalesce(mixed_line_endings, false)"
+        " FROM raw.landing_files WHERE entity = ? AND status = 'accepted'"
     )
     params: list[object] = [entity]
     if month is not None:
@@ -315,7 +422,8 @@ def accepted_files(
         )
         params += [month, month]
     rows = con.execute(sql + " ORDER BY first_seen_at, path", params).fetchall()
-    return [LandingFile(r[0], r[1], r[2], r[3], list(r[4] or []), r[5], tuple(r[6])) for r in rows]
+    return [LandingFile(r[0], r[1], r[2], r[3], list(r[4] or []), r[5], tuple(r[6]), r[7])
+            for r in rows]
 
 
 def _suggest(missing: str, candidates: list[str]) -> str | None:
@@ -357,10 +465,10 @@ def _parquet_columns(
     """Column names of a Parquet file; a timestamp column stored as another type is refused
     (the entity's own time column) or warned about (its values will not read as times)."""
     described = con.execute(
-        "DESCRIBE SELECT * FROM read_parquet(?)", [str(absolute)]
+        "DESCRIBE SELECT * FROM read_parquet(?)", [reader_path(str(absolute))]
     ).fetchall()
     warnings = []
-    for name, column_type, *_ in described:
+    for index, (name, column_type, *_) in enumerate(described):
         if _normalise(name) not in _TIMESTAMP_COLUMNS or column_type.startswith(
             ("VARCHAR", "TIMESTAMP", "DATE")
         ):
@@ -369,7 +477,8 @@ def _parquet_columns(
                    " Parquet timestamp")
         if _normalise(name) == TIME_COLUMN[entity]:
             first = con.execute(
-                f'SELECT CAST("{name}" AS VARCHAR) FROM read_parquet(?) LIMIT 1', [str(absolute)]
+                f"SELECT CAST(#{index + 1} AS VARCHAR) FROM read_parquet(?) LIMIT 1",
+                [reader_path(str(absolute))],
             ).fetchone()
             raise FileRejected("wrong_type", f"{relative}: row 1, field {name}: {problem}"
                                f" (value {first[0] if first else None!r})", row=1, field=name,
@@ -385,16 +494,24 @@ def _reader_rejects(con: duckdb.DuckDBPyConnection, file: LandingFile, info: _By
     A JSON Lines file's lines are in the temp table `_LINES` (see register_file).
     """
     if file.format == "jsonl":
-        rows = con.execute(f"SELECT n, line FROM {_LINES} WHERE NOT is_object ORDER BY n").fetchall()
+        rows = con.execute(
+            f"SELECT n, line, dup_key FROM {_LINES} WHERE NOT is_object ORDER BY n").fetchall()
         last_line = info.newlines + (0 if info.ends_with_newline else 1)
         out = []
-        for n, line in rows:
+        for n, line, dup_key in rows:
             cut = n == last_line and not info.ends_with_newline
-            out.append({"row": n, "field": None, "value": line,
-                        "code": "truncated_row" if cut else "invalid_json",
-                        "reason": f"{file.path}: row {n} (line {n}): "
-                        + ("the last line is cut off mid-object" if cut
-                           else "not a valid JSON object") + f": {line[:80]}"})
+            if dup_key is not None:
+                out.append({"row": n, "field": dup_key, "value": line, "code": "duplicate_key",
+                            "summary": f"{file.path}: row {n} (line {n}), field {dup_key}: the key"
+                            f" {dup_key} appears more than once in the object; not loaded"})
+            else:
+                out.append({"row": n, "field": None, "value": line,
+                            "code": "truncated_row" if cut else "invalid_json",
+                            "summary": f"{file.path}: row {n} (line {n}): "
+                            + ("the last line is cut off mid-object" if cut
+                               else "not a valid JSON object")})
+            # The row's quarantine reason shows its start; a file-level reason never does.
+            out[-1]["reason"] = out[-1]["summary"] + f": {line[:80]}"
         return out
     if not con.execute(
         "SELECT 1 FROM duckdb_tables() WHERE table_name = 'csv_rejects' AND temporary"
@@ -407,7 +524,9 @@ def _reader_rejects(con: duckdb.DuckDBPyConnection, file: LandingFile, info: _By
     ).fetchall()
     last = max((r for r, *_ in rows), default=None)
     out = []
+    delivered_names = {_position(i): c for i, c in enumerate(file.columns)}
     for data_row, column, error_type, line, message in rows:
+        column = delivered_names.get(column, column)
         code = _READER_REASONS.get(error_type, "unreadable_row")
         cut = code == "missing_fields" and data_row == last and not info.ends_with_newline
         if cut:
@@ -426,6 +545,40 @@ def _reader_rejects(con: duckdb.DuckDBPyConnection, file: LandingFile, info: _By
         out.append({"row": data_row, "field": column, "value": line, "code": code,
                     "reason": f"{file.path}: row {data_row}, {where}: {text} {message}"})
     return out
+
+
+def _unseen_rows(relative: str, absolute: Path, info: _Bytes, good_rows: int,
+                 rejects: list[dict]) -> list[dict]:
+    """`rejects` plus the rows the reader dropped without a word, found by counting the file's
+    rows from its bytes; raises FileRejected when the dropped rows cannot be told apart.
+
+    The count only runs when the reader's rows and the file's lines disagree (quoted newlines,
+    blank lines, a lost row) or a line is longer than 1 MB, so a clean file costs nothing more.
+    """
+    lines = info.newlines + (0 if info.ends_with_newline else 1)
+    if info.bom == "utf-16" or (good_rows + len(rejects) == max(lines - 1, 0)
+                                and not info.long_line):
+        return rejects
+    delivered, long_rows = _csv_records(absolute)
+    lost = delivered - good_rows - len(rejects)
+    if lost <= 0:
+        return rejects
+    refused = {r["row"] for r in rejects}
+    # The reader drops only rows longer than its buffer: the longest rows it did not report.
+    dropped = sorted((r for r in long_rows if r[0] not in refused), key=lambda r: -r[1])[:lost]
+    if len(dropped) < lost:
+        raise FileRejected("rows_lost", f"{relative}: row 0: the file holds {delivered} rows but"
+                           f" the reader returned {good_rows + len(rejects)}; the file is not"
+                           " loaded, so no row is lost unseen", row=0, rows=delivered)
+    out = list(rejects)
+    with absolute.open("rb") as fh:
+        for row, size, offset in sorted(dropped):
+            fh.seek(offset)
+            start = fh.read(200).decode(info.bom or "utf-8", errors="replace")
+            out.append({"row": row, "field": None, "value": start, "code": "line_too_long",
+                        "reason": f"{relative}: row {row}: the row is {size:,} bytes, more than the"
+                        f" CSV reader can hold ({_READER_LINE_LIMIT:,} bytes per row); not loaded"})
+    return sorted(out, key=lambda r: r["row"])
 
 
 def _quarantine_read_errors(con: duckdb.DuckDBPyConnection, file: LandingFile,
@@ -504,6 +657,7 @@ def _new_delivery(landing: Path, absolute: Path, entity: str, modified_ns: int) 
         "reason": None, "reason_code": None, "columns": None, "extra_columns": None,
         "data_rows": None, "min_month": None, "max_month": None, "encoding": None,
         "rejected_rows": None, "warnings": None, "modified_ns": modified_ns,
+        "mixed_line_endings": None,
     }
     return _Delivery(absolute, relative, entity, modified_ns, info, record,
                      LandingFile(info.sha256, entity, relative, fmt, []), [], [])
@@ -534,7 +688,7 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
             # The file is split into lines and each line judged once; the keys, the rejects
             # and the months below read this table (a third of the time of three splits).
             con.execute(f"CREATE OR REPLACE TEMP TABLE {_LINES} AS"
-                        f" SELECT * FROM {_jsonl_lines(sql_literal(str(absolute)))}")
+                        f" SELECT * FROM {_jsonl_lines(path_sql(absolute))}")
             columns = sorted(r[0] for r in con.execute(
                 f"SELECT DISTINCT unnest(json_keys(CAST(line AS JSON))) FROM {_LINES}"
                 " WHERE is_object"
@@ -542,7 +696,7 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
             rejects = _reader_rejects(con, file, info)
             if not columns and rejects:
                 bad = rejects[0]
-                raise FileRejected(bad["code"], bad["reason"] + " (no line of the file is a"
+                raise FileRejected(bad["code"], bad["summary"] + " (no line of the file is a"
                                    " JSON object)", row=bad["row"], value=(bad["value"] or "")[:200])
             if not columns:
                 raise FileRejected("empty_file", f"{relative}: row 0: the file has no rows")
@@ -558,13 +712,41 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
             # only in the columns read; a count is cheaper than casting the row to text); its
             # count is the file's good rows, and the time column's months come with it. Row
             # numbers are the reader's until the rejects are known (below).
-            every_column = ", ".join('count(t."' + c.replace('"', '""') + '")' for c in columns)
-            stats = con.execute(
-                f"SELECT count(*), {_time_stats(_column(file, ts, 't.'), 't._row')},"
-                f" {every_column} FROM {scan_sql(absolute, file)} AS t"
-            ).fetchall()[0][:5]  # fetchall: the reader writes csv_rejects once the result is consumed
+            every_column = ", ".join(f"count(t.{_position(i)})" for i in range(len(columns)))
+
+            def read_stats(file: LandingFile) -> tuple:
+                # fetchall: the reader writes csv_rejects once the result is consumed
+                return con.execute(
+                    f"SELECT count(*), {_time_stats(_column(file, ts, 't.'), 't._row')},"
+                    f" {every_column} FROM {scan_sql(absolute, file)} AS t"
+                ).fetchall()[0][:5]
+
+            # Rows appended by hand with other line endings: the strict reader stops on them, or
+            # reads two rows as one. Such a file is read again with both endings accepted.
+            mixed = 0 < info.crlf < info.newlines
+            try:
+                stats = read_stats(file)
+                rejects = _reader_rejects(con, file, info)
+                strict_read = not mixed or stats[0] + len(rejects) == _csv_records(absolute)[0]
+            except duckdb.Error:
+                if not mixed:
+                    raise
+                strict_read = False
+            if not strict_read:
+                crlf_first = info.crlf_first
+                line = _line_ending_change(absolute, crlf_first)
+                warnings.append(FileWarning(
+                    "mixed_line_endings", f"{relative}: line {line}: lines end in CRLF and in LF"
+                    f" (line {line} is the first to end in {'LF only' if crlf_first else 'CRLF'});"
+                    " read with both endings"))
+                file = LandingFile(file_id, entity, relative, fmt, columns, encoding,
+                                   mixed_line_endings=True)
+                con.execute("DROP TABLE IF EXISTS csv_rejects")
+                con.execute("DROP TABLE IF EXISTS csv_reject_scans")
+                stats = read_stats(file)
+                rejects = _reader_rejects(con, file, info)
             good_rows = stats[0]
-            rejects = _reader_rejects(con, file, info)
+            rejects = _unseen_rows(relative, absolute, info, good_rows, rejects)
         swallowed = [r for r in rejects
                      if r["code"] == "unbalanced_quote" and "\n" in (r["value"] or "")]
         if swallowed:
@@ -573,11 +755,16 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
                                " the file, so the file is not loaded)", row=bad["row"],
                                field=bad["field"], value=(bad["value"] or "")[:200])
         file = LandingFile(file_id, entity, relative, fmt, columns, encoding,
-                           tuple(r["row"] for r in rejects))
+                           tuple(sorted(r["row"] for r in rejects)), file.mixed_line_endings)
         if fmt == "parquet":
             # Every column is read once: a damaged one rejects the file here, not in raw.
             good_rows = con.execute(f"SELECT count(*), max(length(CAST(t AS VARCHAR)))"
                                     f" FROM {scan_sql(absolute, file)} AS t").fetchall()[0][0]
+            footer = _data_rows_estimate(con, absolute, fmt, info)
+            if good_rows != footer:  # the footer's count is the file's own, not the reader's
+                raise FileRejected("rows_lost", f"{relative}: row 0: the file holds {footer} rows"
+                                   f" but the reader returned {good_rows}; the file is not loaded,"
+                                   " so no row is lost unseen", row=0, rows=footer)
             stats = con.execute(
                 f"SELECT count(*), {_time_stats(ts, '_source_row')}"
                 f" FROM ({canonical_select(file, absolute)})"
@@ -612,12 +799,14 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
             warnings.append(FileWarning("no_rows", f"{relative}: row 0 (header): header only,"
                                         " no data rows", 0))
         record.update(data_rows=good_rows + len(rejects), min_month=stats[1],
-                      max_month=stats[2], rejected_rows=list(file.rejected_rows))
+                      max_month=stats[2], rejected_rows=list(file.rejected_rows),
+                      mixed_line_endings=file.mixed_line_endings)
     except FileRejected as exc:
         rejects = [{"row": exc.row, "field": exc.field, "value": exc.value, "code": exc.code,
                     "reason": str(exc)}]
         record.update(status="rejected", reason=str(exc), reason_code=exc.code,
-                      data_rows=_data_rows_estimate(con, absolute, fmt, info))
+                      data_rows=exc.rows if exc.rows is not None
+                      else _data_rows_estimate(con, absolute, fmt, info))
     except duckdb.Error as exc:
         message = str(exc).splitlines()[0]
         rejects = [{"row": None, "field": None, "value": None, "code": "unreadable_file",
@@ -675,10 +864,11 @@ def register_files(
             " WHERE list_contains(CAST(? AS VARCHAR[]), file_id) ORDER BY first_seen_at",
             [[d.info.sha256 for d in deliveries]],
         ).fetchall()
-        registered_at = {(file_id, path) for file_id, path, _, _ in known}
+        # A replaced record's content is no longer in raw: delivered again, it is read again.
+        registered_at = {(file_id, path) for file_id, path, status, _ in known if status != "replaced"}
         first_registered: dict[str, tuple[str, int]] = {}
         for file_id, path, status, rows in known:
-            if status != "duplicate":
+            if status not in ("duplicate", "replaced"):
                 first_registered.setdefault(file_id, (path, rows))
         for d in deliveries:
             file_id = d.info.sha256
@@ -702,20 +892,95 @@ def register_files(
         for d in out:
             if d.record["status"] == "duplicate" and d.record["data_rows"] is None:
                 d.record["data_rows"] = first_of[d.info.sha256].record["data_rows"]
+            _replace_earlier(con, d)
             _record(con, d)
     return [(d.relative, d.record["status"], d.record["reason"] or "") for d in out]
 
 
+def _replace_earlier(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> None:
+    """A file edited in place is a new delivery of its path: the path's earlier records become
+    `replaced` and their rows leave raw (all of them count as superseded), so the new content is
+    never read under an old record and a path's rows in raw are one delivery's."""
+    earlier = con.execute(
+        "SELECT file_id FROM raw.landing_files WHERE path = ? AND file_id <> ? AND status <> 'replaced'",
+        [delivery.relative, delivery.info.sha256]).fetchall()
+    con.execute("DELETE FROM raw.landing_files WHERE path = ? AND file_id = ?",
+                [delivery.relative, delivery.info.sha256])
+    if not earlier:
+        return
+    con.execute(
+        "UPDATE raw.landing_files SET status = 'replaced', reason_code = 'replaced', reason = ?"
+        " WHERE path = ? AND file_id <> ? AND status <> 'replaced'",
+        [f"{delivery.relative}: replaced in place by a later delivery of the same path"
+         f" (sha256 {delivery.info.sha256[:12]}); its rows count as superseded",
+         delivery.relative, delivery.info.sha256])
+    con.execute(f"DELETE FROM raw.{delivery.entity} WHERE _source_file = ? AND _file_id <> ?",
+                [delivery.relative, delivery.info.sha256])
+
+
+def _walk(landing: Path) -> tuple[list[tuple[Path, str]], list[tuple[Path, str]]]:
+    """Regular files and symbolic links in the landing folder that name a known entity, each in
+    a stable order. Links (to files or folders) are listed, never followed."""
+    files, links = [], []
+    for folder, dirs, names in os.walk(landing):  # os.walk does not descend into linked folders
+        base = Path(folder)
+        for name in dirs:
+            path = base / name
+            if path.is_symlink() and (entity := _entity_of(path.relative_to(landing))):
+                links.append((path, entity))
+        for name in names:
+            path = base / name
+            if path.suffix.lower() not in FORMATS:
+                continue
+            entity = _entity_of(path.relative_to(landing))
+            if not entity:
+                continue
+            if path.is_symlink():
+                links.append((path, entity))
+            elif path.is_file():
+                files.append((path, entity))
+    return sorted(files), sorted(links)
+
+
 def discover(landing: Path) -> list[tuple[Path, str]]:
-    """Every file in the landing folder that names a known entity, in a stable order."""
-    found = []
-    for path in sorted(landing.rglob("*")):
-        if not path.is_file() or path.suffix.lower() not in FORMATS:
-            continue
-        entity = _entity_of(path.relative_to(landing))
-        if entity:
-            found.append((path, entity))
-    return found
+    """Every regular file in the landing folder that names a known entity, in a stable order."""
+    return _walk(landing)[0]
+
+
+def register_links(
+    duckdb_resource: DuckDBResource, landing: Path, links: list[tuple[Path, str]]
+) -> list[tuple[str, str, str]]:
+    """Record symbolic links in the landing folder as rejected files, without reading them.
+
+    A link can point anywhere (a secrets file, another client's export), so its target is never
+    opened: the record holds its path and why it was refused, 0 rows. Returns (path, status,
+    reason) of each link not recorded yet.
+    """
+    out = []
+    with duckdb_resource.get_connection() as con:
+        registered = set(con.execute(
+            "SELECT path, bytes, modified_ns FROM raw.landing_files").fetchall())
+        for path, entity in links:
+            stat = path.lstat()
+            relative = path.relative_to(landing).as_posix()
+            if (relative, stat.st_size, stat.st_mtime_ns) in registered:
+                continue
+            kind = "folder" if path.is_dir() else "file"
+            reason = (f"{relative}: a symbolic link (to a {kind}); links are not followed, so"
+                      f" nothing {'under' if kind == 'folder' else 'in'} it is read")
+            file_id = "symlink:" + hashlib.sha256(os.readlink(path).encode(errors="replace")).hexdigest()
+            record = {"file_id": file_id, "entity": entity, "path": relative,
+                      "format": FORMATS.get(path.suffix.lower(), "link"), "bytes": stat.st_size,
+                      "status": "rejected", "reason": reason, "reason_code": "symlink",
+                      "data_rows": 0, "modified_ns": stat.st_mtime_ns}
+            con.execute("DELETE FROM raw.landing_files WHERE path = ? AND file_id = ?",
+                        [relative, file_id])
+            _record(con, _Delivery(path, relative, entity, stat.st_mtime_ns, _Bytes(), record,
+                                   LandingFile(file_id, entity, relative, record["format"], []),
+                                   [{"row": None, "field": None, "value": None, "code": "symlink",
+                                     "reason": reason}], []))
+            out.append((relative, "rejected", reason))
+    return out
 
 
 @dg.asset(group_name="raw", kinds={"duckdb"})
@@ -730,9 +995,10 @@ def landing_files(
     started = time.perf_counter()
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
-    found = discover(landing)
+    found, links = _walk(landing)
     context.log.info(f"landing: {len(found)} file(s) in {landing}")
-    for i, (path, status, reason) in enumerate(register_files(duckdb, landing, found), start=1):
+    registered = register_links(duckdb, landing, links) + register_files(duckdb, landing, found)
+    for i, (path, status, reason) in enumerate(registered, start=1):
         new[status] = new.get(status, 0) + 1
         context.log.info(f"landing: {path} {status} ({i} new file(s) so far)")
         if status == "rejected":

@@ -19,27 +19,32 @@ from assets.partitions import (
     single_run,
 )
 from assets.resources import PipelineSettings
-from assets.warehouse import ensure_warehouse, sql_literal
+from assets.sqlquote import sql_literal
+from assets.warehouse import ensure_warehouse
 
 
-def _reload_entity(
-    context: dg.AssetExecutionContext,
-    con: duckdb.DuckDBPyConnection,
-    settings: PipelineSettings,
-    entity: str,
-) -> int:
-    """Replace a small reference entity with the rows of all its accepted files."""
-    con.execute("BEGIN TRANSACTION")
-    con.execute(f"DELETE FROM raw.{entity}")
-    for file in accepted_files(con, entity):
-        con.execute(
-            f"INSERT INTO raw.{entity} BY NAME "
-            + canonical_select(file, settings.landing / file.path)
-        )
-    con.execute("COMMIT")
-    rows = con.execute(f"SELECT count(*) FROM raw.{entity}").fetchone()[0]
-    context.log.info(f"raw.{entity}: {rows} row(s) reloaded")
-    return rows
+def _unchanged(settings: PipelineSettings, file: LandingFile, size: int, modified_ns: int | None
+               ) -> str | None:
+    """Why the landing file cannot be read as the delivery `file` records (None when it can)."""
+    path = settings.landing / file.path
+    if path.is_symlink():
+        return "is now a symbolic link"
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return "is no longer in the landing folder"
+    if stat.st_size != size or (modified_ns is not None and stat.st_mtime_ns != modified_ns):
+        return "has changed since it was registered (the next landing scan records the new content)"
+    return None
+
+
+def _insert_sql(entity: str, file: LandingFile, settings: PipelineSettings) -> str:
+    """The INSERT of every row of a delivered file into raw (tickets with their month)."""
+    select = canonical_select(file, settings.landing / file.path)
+    if entity == "tickets":
+        select = _TICKET_MONTH.format(
+            select=select, file_id=sql_literal(file.file_id), path=sql_literal(file.path))
+    return f"INSERT INTO raw.{entity} BY NAME {select}"
 
 
 def _load_new_files(
@@ -49,6 +54,10 @@ def _load_new_files(
     entity: str,
 ) -> tuple[int, int]:
     """Load accepted files not yet (fully) in raw; return (files loaded, rows).
+
+    Raw is the record: a file is read from landing once, when it is loaded, and never again, so
+    a landing file archived or deleted after that changes nothing. A file that changed or went
+    away before it was loaded is not read (under a record of other content); it is logged.
 
     A file's insert keeps one core busy (the reader numbers rows in order, and compressing the
     rows is most of the work), so files load side by side, each in its own transaction.
@@ -60,21 +69,32 @@ def _load_new_files(
         # Rows the file reader set aside are in quality.quarantine, not in raw.
         counts = con.execute(
             f"""SELECT f.file_id, f.path, f.data_rows - len(coalesce(f.rejected_rows, [])),
-                       (SELECT count(*) FROM raw.{entity} r WHERE r._file_id = f.file_id)
+                       (SELECT count(*) FROM raw.{entity} r
+                        WHERE r._file_id = f.file_id AND r._source_file = f.path),
+                       f.bytes, f.modified_ns
                 FROM raw.landing_files f WHERE f.entity = ? AND f.status = 'accepted'""",
             [entity],
         ).fetchall()
-    expected = {(file_id, path): rows for file_id, path, rows, loaded in counts if rows != loaded}
-    todo = [f for f in candidates if (f.file_id, f.path) in expected]
+    expected = {(file_id, path): rows for file_id, path, rows, loaded, _, _ in counts
+                if rows != loaded}
+    stats = {(file_id, path): (size, ns) for file_id, path, _, _, size, ns in counts}
+    todo = []
+    for f in candidates:
+        if (f.file_id, f.path) not in expected:
+            continue
+        problem = _unchanged(settings, f, *stats[(f.file_id, f.path)])
+        if problem:
+            context.log.warning(f"raw.{entity}: {f.path} {problem}; its rows are not loaded")
+        else:
+            todo.append(f)
 
     def load(con: duckdb.DuckDBPyConnection, file: LandingFile) -> float:
         # Delete-then-insert by file: a half-loaded file from an interrupted run is redone whole.
         file_started = time.perf_counter()
         con.execute("BEGIN TRANSACTION")
-        con.execute(f"DELETE FROM raw.{entity} WHERE _file_id = ?", [file.file_id])
-        con.execute(
-            f"INSERT INTO raw.{entity} BY NAME " + canonical_select(file, settings.landing / file.path)
-        )
+        con.execute(f"DELETE FROM raw.{entity} WHERE _file_id = ? AND _source_file = ?",
+                    [file.file_id, file.path])
+        con.execute(_insert_sql(entity, file, settings))
         con.execute("COMMIT")
         return time.perf_counter() - file_started
 
@@ -92,22 +112,24 @@ def _load_new_files(
 def raw_clients(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
-    """Client contract rows exactly as delivered (effective-dated)."""
+    """Client contract rows exactly as delivered (effective-dated), loaded once per file."""
+    files, rows = _load_new_files(context, duckdb, settings, "clients")
     with duckdb.get_connection() as con:
-        ensure_warehouse(con)
-        rows = _reload_entity(context, con, settings, "clients")
-    return dg.MaterializeResult(metadata={"row_count": rows})
+        total = con.execute("SELECT count(*) FROM raw.clients").fetchone()[0]
+    return dg.MaterializeResult(
+        metadata={"files_loaded": files, "rows_loaded": rows, "row_count": total})
 
 
 @dg.asset(group_name="raw", kinds={"duckdb"}, deps=[landing_files])
 def raw_review_decisions(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
-    """Human review decisions exactly as delivered."""
+    """Human review decisions exactly as delivered, loaded once per file."""
+    files, rows = _load_new_files(context, duckdb, settings, "review_decisions")
     with duckdb.get_connection() as con:
-        ensure_warehouse(con)
-        rows = _reload_entity(context, con, settings, "review_decisions")
-    return dg.MaterializeResult(metadata={"row_count": rows})
+        total = con.execute("SELECT count(*) FROM raw.review_decisions").fetchone()[0]
+    return dg.MaterializeResult(
+        metadata={"files_loaded": files, "rows_loaded": rows, "row_count": total})
 
 
 @dg.asset(group_name="raw", kinds={"duckdb"}, deps=[landing_files])
@@ -166,23 +188,17 @@ FROM src CROSS JOIN manifest LEFT JOIN zones USING (client_id)
 def raw_tickets(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
-    """Tickets as delivered, every version, partitioned by creation month in the client's zone."""
+    """Tickets as delivered, every version, partitioned by creation month in the client's zone.
+
+    Each delivered file is loaded once, whole (every month it holds), when a run first meets it:
+    raw is the record, so landing files are not read again for later months or runs. A ticket's
+    month is judged with its client's zone as the contracts loaded by then say.
+    """
+    _load_new_files(context, duckdb, settings, "tickets")
 
     def load(con: DuckDBPyConnection, month: str) -> MonthResult:
         started = time.perf_counter()
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM raw.tickets WHERE _partition_month = ?", [month])
         files = accepted_files(con, "tickets", month)
-        for file in files:
-            select = canonical_select(file, settings.landing / file.path)
-            sql = _TICKET_MONTH.format(
-                select=select, file_id=sql_literal(file.file_id), path=sql_literal(file.path)
-            )
-            con.execute(
-                f"INSERT INTO raw.tickets BY NAME SELECT * FROM ({sql}) WHERE _partition_month = ?",
-                [month],
-            )
-        con.execute("COMMIT")
         rows, tickets = con.execute(
             "SELECT count(*), count(DISTINCT ticket_id) FROM raw.tickets WHERE _partition_month = ?",
             [month],

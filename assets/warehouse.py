@@ -5,6 +5,8 @@ import hashlib
 
 import duckdb
 
+from assets.sqlquote import sql_literal
+
 # Canonical input columns per entity (PRODUCT.md contract). Raw keeps them as delivered text.
 CANONICAL: dict[str, list[str]] = {
     "clients": [
@@ -84,7 +86,7 @@ DDL = [
         bytes BIGINT NOT NULL,
         data_rows BIGINT,
         first_seen_at TIMESTAMPTZ NOT NULL,
-        status VARCHAR NOT NULL,          -- accepted | duplicate | rejected
+        status VARCHAR NOT NULL,          -- accepted | duplicate | rejected | replaced
         duplicate_of VARCHAR,
         reason VARCHAR,
         columns VARCHAR[],
@@ -101,6 +103,8 @@ DDL = [
     "ALTER TABLE raw.landing_files ADD COLUMN IF NOT EXISTS warnings VARCHAR[]",
     # Size and modification time when registered: an unchanged file is not read again.
     "ALTER TABLE raw.landing_files ADD COLUMN IF NOT EXISTS modified_ns BIGINT",
+    # A CSV file whose lines end in CRLF and in LF: read with the lenient reader.
+    "ALTER TABLE raw.landing_files ADD COLUMN IF NOT EXISTS mixed_line_endings BOOLEAN",
     *[
         f"""CREATE TABLE IF NOT EXISTS raw.{entity} (
             {", ".join(f'"{c}" VARCHAR' for c in cols)},
@@ -639,7 +643,9 @@ _RECONCILE_TAIL = """quarantined AS (
            CASE f.status WHEN 'accepted' THEN coalesce(p.quarantined, 0) + coalesce(r.n, 0)
                          WHEN 'rejected' THEN coalesce(f.data_rows, 0) ELSE 0 END AS quarantined,
            CASE f.status WHEN 'accepted' THEN coalesce(p.superseded, 0)
-                         WHEN 'duplicate' THEN coalesce(f.data_rows, 0) ELSE 0 END AS superseded,
+                         WHEN 'duplicate' THEN coalesce(f.data_rows, 0)
+                         -- a file edited in place: its later delivery stands for all its rows
+                         WHEN 'replaced' THEN coalesce(f.data_rows, 0) ELSE 0 END AS superseded,
            -- Rows not loaded into raw yet (a month not run) wait, like rows not judged yet.
            CASE WHEN f.status = 'accepted' THEN coalesce(p.pending, 0) + greatest(
                     coalesce(f.data_rows, 0) - coalesce(len(f.rejected_rows), 0)
@@ -740,11 +746,6 @@ def first_failure(rules: list[tuple[str, str, str, str]]) -> str:
         case(lambda code, field, msg: f'CAST("{field}" AS VARCHAR)') + " AS raw_value",
         case(lambda code, field, msg: sql_literal(msg)) + " AS reason",
     ])
-
-
-def sql_literal(value: str) -> str:
-    """Quote a string for inlining into SQL (paths and ids that DuckDB functions need as literals)."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def replace_month(
