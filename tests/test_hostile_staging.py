@@ -277,3 +277,28 @@ def test_a_ticket_moved_to_another_month_counts_once_when_only_the_new_month_is_
     assert per_month == {k: v for k, v in staged.items() if k in per_month}
     assert per_month[JAN] == 18  # 19 delivered in January, one moved to February
     assert query("SELECT count(*) FROM quality.stale_months") == [(0,)]
+
+
+def test_the_sensor_runs_the_month_a_ticket_left_after_the_month_it_moved_to(tmp_path):
+    """Case 46 through the landing sensor: runs are queued in order, the old month last."""
+    import os
+
+    from assets.resources import PipelineSettings
+    from pipelines.sensors import landing_sensor
+    from policy.paths import policy_file
+
+    landing = tmp_path / "landing"
+    known_msp(landing)
+
+    def evaluate(cursor: str | None):
+        for path in landing.rglob("*.csv"):  # settled: copied an hour ago
+            os.utime(path, (1_700_000_000, 1_700_000_000))
+        settings = PipelineSettings(landing_dir=str(landing), published_dir=str(tmp_path / "p"),
+                                    policy_file=str(policy_file()))
+        return landing_sensor(dg.build_sensor_context(cursor=cursor, resources={"settings": settings}))
+
+    first = evaluate(None)
+    write_csv(landing / "tickets" / "tickets_corrected.csv", TICKET_COLUMNS, [
+        ticket("A-J00", "ACME", "2026-02-15T09:00:00+00:00", updated_at="2026-02-16T09:00:00+00:00")])
+    moved = evaluate(first.cursor)
+    assert [r.partition_key for r in moved.run_requests] == [FEB, JAN]
