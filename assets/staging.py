@@ -540,25 +540,48 @@ def staging_tickets_reconcile(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 ) -> dg.AssetCheckResult:
     """Every raw row of the month is staged, superseded, moved to another month, or quarantined."""
+    return check_each_month(context, duckdb, _tickets_reconcile_month)
 
-    def check(con: DuckDBPyConnection, month: str) -> dg.AssetCheckResult:
-        raw_rows, staged, superseded, quarantined, moved = con.execute(
-            """SELECT (SELECT count(*) FROM raw.tickets WHERE _partition_month = $m),
-                      (SELECT count(*) FROM staging.tickets WHERE month = $m),
-                      (SELECT coalesce(sum(versions_delivered - 1), 0) FROM staging.tickets
-                       WHERE month = $m),
-                      (SELECT count(*) FROM quality.quarantine
-                       WHERE stage = 'staging_tickets' AND partition_month = $m),
-                      (SELECT coalesce(sum(raw_rows), 0) FROM quality.moved_tickets WHERE month = $m)""",
+
+def _tickets_reconcile_month(con: DuckDBPyConnection, month: str) -> dg.AssetCheckResult:
+    """staging_tickets_reconcile for one month; a failure names a raw row found nowhere."""
+    raw_rows, staged, superseded, quarantined, moved = con.execute(
+        """SELECT (SELECT count(*) FROM raw.tickets WHERE _partition_month = $m),
+                  (SELECT count(*) FROM staging.tickets WHERE month = $m),
+                  (SELECT coalesce(sum(versions_delivered - 1), 0) FROM staging.tickets
+                   WHERE month = $m),
+                  (SELECT count(*) FROM quality.quarantine
+                   WHERE stage = 'staging_tickets' AND partition_month = $m),
+                  (SELECT coalesce(sum(raw_rows), 0) FROM quality.moved_tickets WHERE month = $m)""",
+        {"m": month},
+    ).fetchone()
+    passed = raw_rows == staged + superseded + quarantined + moved
+    description = None
+    if not passed:
+        # Name a raw row that is nowhere: neither its ticket staged here or moved, nor the
+        # row quarantined (looked up only when the check fails).
+        lost = con.execute(
+            """SELECT r._source_file, r._source_row, r.ticket_id FROM raw.tickets r
+               WHERE r._partition_month = $m
+                 AND trim(r.ticket_id) NOT IN (SELECT ticket_id FROM staging.tickets
+                                               WHERE month = $m)
+                 AND trim(r.ticket_id) NOT IN (SELECT ticket_id FROM quality.moved_tickets
+                                               WHERE month = $m)
+                 AND (r._source_file, r._source_row) NOT IN (
+                     SELECT (source_file, source_row) FROM quality.quarantine
+                     WHERE stage = 'staging_tickets' AND partition_month = $m)
+               ORDER BY 1, 2 LIMIT 1""",
             {"m": month},
         ).fetchone()
-        return dg.AssetCheckResult(
-            passed=raw_rows == staged + superseded + quarantined + moved,
-            metadata={"raw_rows": raw_rows, "staged": staged, "superseded": int(superseded),
-                      "quarantined": quarantined, "moved_to_other_month": int(moved)},
-        )
-
-    return check_each_month(context, duckdb, check)
+        description = (f"{raw_rows} raw row(s) but {staged} staged + {int(superseded)}"
+                       f" superseded + {quarantined} quarantined + {int(moved)} moved"
+                       + (f"; e.g. {lost[0]}: row {lost[1]} (ticket {lost[2]}) is in none"
+                          if lost else ""))
+    return dg.AssetCheckResult(
+        passed=passed, description=description,
+        metadata={"raw_rows": raw_rows, "staged": staged, "superseded": int(superseded),
+                  "quarantined": quarantined, "moved_to_other_month": int(moved)},
+    )
 
 
 # Rules for events and time entries; the ticket rules below come last, so a row's own defect

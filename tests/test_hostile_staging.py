@@ -302,3 +302,17 @@ def test_the_sensor_runs_the_month_a_ticket_left_after_the_month_it_moved_to(tmp
         ticket("A-J00", "ACME", "2026-02-15T09:00:00+00:00", updated_at="2026-02-16T09:00:00+00:00")])
     moved = evaluate(first.cursor)
     assert [r.partition_key for r in moved.run_requests] == [FEB, JAN]
+
+
+def test_the_tickets_reconcile_check_names_a_lost_row(hostile, tmp_path):
+    """The SQL check's failure names the file and row of a raw row found nowhere."""
+    from assets.staging import _tickets_reconcile_month
+
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(hostile["root"] / "warehouse.duckdb", copy)
+    with duckdb.connect(str(copy)) as con:
+        assert _tickets_reconcile_month(con, JAN).passed
+        con.execute("DELETE FROM staging.tickets WHERE ticket_id = 'TS-7'")
+        lost = _tickets_reconcile_month(con, JAN)
+    assert not lost.passed
+    assert "e.g. tickets/tickets_ts.csv: row 7 (ticket TS-7) is in none" in lost.description
