@@ -38,15 +38,18 @@ def time_window() -> tuple[str, str]:
     """The first and last instant (UTC, ISO text) a delivered timestamp may take.
 
     From the start of the first monthly partition (MSP_PARTITIONS_START) to the as-of instant
-    (MSP_AS_OF, or now) plus data_quality.input_limits.future_margin_days. A row outside it
-    cannot be placed in a month that exists: staging quarantines it. Read from the same
+    (MSP_AS_OF), or the time of the run when that is later, plus
+    data_quality.input_limits.future_margin_days. A pinned MSP_AS_OF in the past says when the
+    SLA clock is read; it does not make tickets delivered since impossible. A row outside the
+    window cannot be placed in a month that exists: staging quarantines it. Read from the same
     variables and policy file as the run's resources.
     """
     policy_file = paths.policy_file()
     margin = _margin_days(str(policy_file), policy_file.stat().st_mtime_ns)
-    as_of = datetime.fromisoformat(paths.as_of()) if paths.as_of() else datetime.now(UTC)
+    now = datetime.now(UTC)
+    as_of = datetime.fromisoformat(paths.as_of()) if paths.as_of() else now
     as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
-    last = (as_of + timedelta(days=margin)).astimezone(UTC)
+    last = (max(as_of, now) + timedelta(days=margin)).astimezone(UTC)
     return f"{partitions_start()} 00:00:00+00", last.strftime("%Y-%m-%d %H:%M:%S+00")
 
 

@@ -234,8 +234,8 @@ def _window_rules(field: str, ts: str) -> list[tuple[str, str, str, str]]:
          f"{field} is before the first month the pipeline covers ({first[:7]},"
          " MSP_PARTITIONS_START)"),
         ("timestamp_out_of_range", field, f"{ts} > TIMESTAMPTZ '{last}'",
-         f"{field} is in the future: later than the as-of instant plus"
-         " data_quality.input_limits.future_margin_days"),
+         f"{field} is in the future: later than the as-of instant (or the run, when later)"
+         " plus data_quality.input_limits.future_margin_days"),
     ]
 
 
