@@ -733,6 +733,19 @@ def _stage_child(
                     (SELECT any_value(q.client_id) FROM quality.quarantine q
                      WHERE q.stage = 'staging_tickets' AND trim(q.record_key) = trim(r.ticket_id)))""",
     )
+    # Say why the ticket was refused (its own quarantine row), not only that it was.
+    con.execute(
+        """UPDATE quality.quarantine q SET reason = q.reason || ': ' || w.why
+           FROM (SELECT trim(record_key) AS ticket_id,
+                        min(source_file || ' row ' || source_row || ', ' || reason) AS why
+                 FROM quality.quarantine WHERE stage = 'staging_tickets'
+                   AND trim(record_key) IN (SELECT trim(ticket_id) FROM child_rows
+                                            WHERE reason_code = 'ticket_quarantined')
+                 GROUP BY ALL) w
+           WHERE q.stage = $stage AND q.partition_month = CAST($month AS DATE)
+             AND q.reason_code = 'ticket_quarantined' AND trim(q.record_key) = w.ticket_id""",
+        {"stage": stage, "month": month},
+    )
     # A row judged here may have been judged in another month before its ticket was loaded
     # (as a row of a ticket never delivered): this month's judgement replaces that one.
     con.execute(
