@@ -917,7 +917,8 @@ _DECISION_RULES = [
     ("unparseable_timestamp", "decided_at", "try_cast(decided_at AS TIMESTAMPTZ) IS NULL",
      "decided_at is not an ISO 8601 timestamp"),
     ("unknown_ticket", "ticket_id",
-     "trim(ticket_id) NOT IN (SELECT DISTINCT trim(ticket_id) FROM raw.tickets)",
+     # NOT EXISTS, not NOT IN: a raw ticket row without an id would make NOT IN unknown.
+     "NOT EXISTS (SELECT 1 FROM raw.tickets t WHERE trim(t.ticket_id) = trim(r.ticket_id))",
      "no ticket with this ticket_id was delivered (in the months loaded so far; a month's run"
      " judges the decisions again)"),
 ]

@@ -72,6 +72,9 @@ def _hostile_landing(landing: Path) -> None:
         client("RATE1", 5, "2025-06-01", hourly_rate="NaN"),
         client("OKAY1", "3.0", "2025-06-01", included_scope="Onsite; procurement"),
     ])
+    # A ticket row without an id (quarantined): it must not hide unknown tickets (NOT IN NULL).
+    write_csv(landing / "tickets" / "tickets_blank_id.csv", TICKET_COLUMNS, [
+        ticket("", "ACME", "2026-01-17T10:00:00Z")])
     # Cases 33 and 34.
     write_csv(landing / "review_decisions" / "review_decisions_odd.csv", DECISION_COLUMNS, [
         {"ticket_id": "A-J00", "decision": "emergency=yes", "reviewer": "kim",
