@@ -321,3 +321,25 @@ def test_the_tickets_reconcile_check_names_a_lost_row(hostile, tmp_path):
         lost = _tickets_reconcile_month(con, JAN)
     assert not lost.passed
     assert "e.g. tickets/tickets_ts.csv: row 7 (ticket TS-7) is in none" in lost.description
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("future_margin_days", -1, "data_quality.input_limits.future_margin_days: Input should be"
+                               " greater than or equal to 0"),
+    ("max_entry_minutes", 0, "data_quality.input_limits.max_entry_minutes: Input should be"
+                             " greater than 0"),
+])
+def test_input_limits_are_validated_with_their_key(tmp_path, key, value, message):
+    import yaml
+
+    from policy.config import PolicyConfigError, load_policy
+    from policy.paths import PROJECT_ROOT
+
+    data = yaml.safe_load((PROJECT_ROOT / "config" / "policy.yaml").read_text())
+    assert data["data_quality"]["input_limits"] == {"future_margin_days": 31, "max_entry_minutes": 1440}
+    data["data_quality"]["input_limits"][key] = value
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(PolicyConfigError) as err:
+        load_policy(path)
+    assert message in str(err.value)
