@@ -147,6 +147,9 @@ def test_out_of_range_and_unparseable_created_at_are_quarantined_in_an_existing_
                             " WHERE _source_file = 'tickets/tickets_ts.csv'") == [(JAN,)]
     assert hostile["query"]("SELECT min_month::VARCHAR, max_month::VARCHAR FROM raw.landing_files"
                             " WHERE path = 'tickets/tickets_ts.csv'") == [(JAN, JAN)]
+    from pipelines.run import months_with_tickets
+
+    assert months_with_tickets() == [JAN, FEB, "2026-03-01"]  # not every month from 2024 on
     assert hostile["query"]("SELECT ticket_id FROM staging.tickets WHERE ticket_id LIKE 'TS-%'") == [
         ("TS-7",)]
     # Counts reconcile: nothing pending for ever.
