@@ -16,7 +16,7 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from assets.partitions import month_workers, side_by_side
+from assets.partitions import in_window_sql, month_workers, side_by_side
 from assets.resources import PipelineSettings
 from assets.sqlquote import reader_path, sql_identifier, sql_literal
 from assets.warehouse import CANONICAL, REQUIRED, TIME_COLUMN, ensure_warehouse
@@ -345,13 +345,20 @@ def _column(file: LandingFile, name: str, alias: str = "") -> str:
     return f"CAST({alias}{_position(index)} AS VARCHAR)"
 
 
-def _time_stats(ts: str, row: str) -> str:
-    """Aggregates over a file's time column: first and last month, rows without a UTC offset and
-    the first of them."""
+# Entities placed in monthly partitions by their time column: a timestamp outside the pipeline's
+# window (1900, 2200) must not stretch the file's months to partitions that do not exist.
+_WINDOWED = ("tickets", "ticket_events", "time_entries")
+
+
+def _time_stats(ts: str, row: str, entity: str) -> str:
+    """Aggregates over a file's time column: first and last month (of the timestamps inside the
+    pipeline's window, for partitioned entities), rows without a UTC offset and the first of them."""
     no_offset = (f"try_cast({ts} AS TIMESTAMPTZ) IS NOT NULL AND length(trim({ts})) > 10"
                  f" AND NOT regexp_matches(trim({ts}), '{_OFFSET}')")
-    return (f"min(date_trunc('month', try_cast({ts} AS TIMESTAMPTZ))),"
-            f" max(date_trunc('month', try_cast({ts} AS TIMESTAMPTZ))),"
+    month = f"date_trunc('month', try_cast({ts} AS TIMESTAMPTZ))"
+    if entity in _WINDOWED:
+        month = f"CASE WHEN {in_window_sql(f'try_cast({ts} AS TIMESTAMPTZ)')} THEN {month} END"
+    return (f"min({month}), max({month}),"
             f" count(*) FILTER (WHERE {no_offset}), min({row}) FILTER (WHERE {no_offset})")
 
 
@@ -717,7 +724,7 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
             def read_stats(file: LandingFile) -> tuple:
                 # fetchall: the reader writes csv_rejects once the result is consumed
                 return con.execute(
-                    f"SELECT count(*), {_time_stats(_column(file, ts, 't.'), 't._row')},"
+                    f"SELECT count(*), {_time_stats(_column(file, ts, 't.'), 't._row', entity)},"
                     f" {every_column} FROM {scan_sql(absolute, file)} AS t"
                 ).fetchall()[0][:5]
 
@@ -766,12 +773,12 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
                                    f" but the reader returned {good_rows}; the file is not loaded,"
                                    " so no row is lost unseen", row=0, rows=footer)
             stats = con.execute(
-                f"SELECT count(*), {_time_stats(ts, '_source_row')}"
+                f"SELECT count(*), {_time_stats(ts, '_source_row', entity)}"
                 f" FROM ({canonical_select(file, absolute)})"
             ).fetchone()
         elif fmt == "jsonl":
             stats = con.execute(
-                f"SELECT count(*), {_time_stats(_column(file, ts), 'n')}"
+                f"SELECT count(*), {_time_stats(_column(file, ts), 'n', entity)}"
                 f" FROM (SELECT CAST(line AS JSON) AS _json, n FROM {_LINES} WHERE is_object)"
             ).fetchone()
             good_rows = stats[0]  # the object lines: what raw loads
@@ -782,9 +789,17 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
             stats = (*stats[:4], stats[4] + sum(1 for s in shifts if s < stats[4]))
         if good_rows and stats[1] is None:
             first = con.execute(
-                f"SELECT _source_row, {ts} FROM ({canonical_select(file, absolute)})"
-                " ORDER BY _source_row LIMIT 1"
+                f"SELECT _source_row, {ts}, try_cast({ts} AS TIMESTAMPTZ) IS NOT NULL"
+                f" FROM ({canonical_select(file, absolute)}) ORDER BY _source_row LIMIT 1"
             ).fetchone()
+            if first[2]:  # readable, but outside the months the pipeline covers
+                raise FileRejected(
+                    "timestamp_out_of_range",
+                    f"{relative}: row {first[0]}, field {ts}: no row has a {ts} inside the"
+                    f" pipeline's months (row {first[0]} has {first[1]!r}; see"
+                    " MSP_PARTITIONS_START and data_quality.input_limits.future_margin_days),"
+                    " so the file cannot be placed in time",
+                    row=first[0], field=ts, value=first[1])
             raise FileRejected(
                 "unparseable_timestamp",
                 f"{relative}: row {first[0]}, field {ts}: no row has an ISO 8601 {ts}"

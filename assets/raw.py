@@ -21,6 +21,7 @@ from assets.partitions import (
 from assets.resources import PipelineSettings
 from assets.sqlquote import sql_literal
 from assets.warehouse import ensure_warehouse
+from policy.paths import partitions_start
 
 
 def _unchanged(settings: PipelineSettings, file: LandingFile, size: int, modified_ns: int | None
@@ -43,7 +44,10 @@ def _insert_sql(entity: str, file: LandingFile, settings: PipelineSettings) -> s
     select = canonical_select(file, settings.landing / file.path)
     if entity == "tickets":
         select = _TICKET_MONTH.format(
-            select=select, file_id=sql_literal(file.file_id), path=sql_literal(file.path))
+            zones=TICKET_ZONES, select=select, file_id=sql_literal(file.file_id),
+            path=sql_literal(file.path), start=partitions_start(),
+            month=ticket_month_sql("src.created_at", "zones.tz", "manifest.max_month"),
+        )
     return f"INSERT INTO raw.{entity} BY NAME {select}"
 
 
@@ -158,22 +162,37 @@ def raw_time_entries(
     )
 
 
-# A ticket's month is judged in its client's zone; rows whose time cannot be read stay in the
-# month their file starts in (staging quarantines them there), so no delivered row is dropped.
-_TICKET_MONTH = """
-WITH zones AS (
-    SELECT client_id, arg_max(timezone, try_cast(valid_from AS DATE)) AS tz
+# The zone a ticket's month is judged in: its client's latest valid zone (raw, so the month does
+# not depend on which contract rows staging accepts). Shared with staging's out-of-range rule.
+TICKET_ZONES = """SELECT client_id, arg_max(timezone, try_cast(valid_from AS DATE)) AS tz
     FROM raw.clients
     WHERE timezone IN (SELECT name FROM pg_timezone_names())
-    GROUP BY client_id
-), src AS ({select}), manifest AS (
-    SELECT coalesce(min_month, date_trunc('month', first_seen_at))::DATE AS fallback_month
+    GROUP BY client_id"""
+
+
+def ticket_month_sql(created: str, tz: str, max_month: str) -> str:
+    """SQL: the month a ticket row belongs to, or NULL when it cannot be placed by its created_at.
+
+    Its month in its client's zone, when that month is a partition (not before
+    MSP_PARTITIONS_START) and not later than the month after its file's last month inside the
+    pipeline's window (`max_month`, recorded once when the file landed, so the month of a row
+    never changes between runs). A year 1900 or 2200 is out.
+    """
+    month = f"date_trunc('month', timezone(coalesce({tz}, 'UTC'), try_cast({created} AS TIMESTAMPTZ)))"
+    return (f"CASE WHEN {month} >= DATE '{partitions_start()}'"
+            f" AND {month} <= {max_month} + INTERVAL 1 MONTH THEN {month} END")
+
+
+# A ticket's month is judged in its client's zone; rows whose time cannot be read, or lies outside
+# the pipeline's months, stay in the first month of their file that is a partition (staging
+# quarantines them there), so no delivered row is dropped or parked in a month that does not exist.
+_TICKET_MONTH = """
+WITH zones AS ({zones}), src AS ({select}), manifest AS (
+    SELECT greatest(coalesce(min_month, date_trunc('month', first_seen_at)),
+                    DATE '{start}')::DATE AS fallback_month, max_month
     FROM raw.landing_files WHERE file_id = {file_id} AND path = {path}
 )
-SELECT src.*, coalesce(
-    date_trunc('month', timezone(coalesce(zones.tz, 'UTC'), try_cast(src.created_at AS TIMESTAMPTZ))),
-    manifest.fallback_month
-)::DATE AS _partition_month
+SELECT src.*, coalesce({month}, manifest.fallback_month)::DATE AS _partition_month
 FROM src CROSS JOIN manifest LEFT JOIN zones USING (client_id)
 """
 

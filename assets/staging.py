@@ -20,13 +20,16 @@ from assets.partitions import (
     monthly_partitions,
     run_metadata,
     single_run,
+    time_window,
 )
 from assets.raw import (
+    TICKET_ZONES,
     raw_clients,
     raw_review_decisions,
     raw_ticket_events,
     raw_tickets,
     raw_time_entries,
+    ticket_month_sql,
 )
 from assets.resources import PipelineSettings
 from assets.warehouse import (
@@ -42,6 +45,7 @@ from assets.warehouse import (
     warnings_replace,
 )
 from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfig, parse_hours_spec
+from policy.paths import partitions_start
 
 
 def sql_list(values: list[str]) -> str:
@@ -68,6 +72,11 @@ def register_policy(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> Non
 # Latest delivery wins: later file first seen, then later file name, then later row.
 _DELIVERY_ORDER = "r.first_seen_at DESC, r._source_file DESC, r._source_row DESC"
 
+# The ids of a contract's included_scope that are not scope exclusion ids of the policy.
+_UNKNOWN_SCOPE = f"""list_filter(
+    list_transform(string_split(coalesce(included_scope, ''), ';'), lambda s: lower(trim(s))),
+    lambda s: s <> '' AND s NOT IN {sql_list(list(SCOPE_EXCLUSION_IDS))})"""
+
 _CLIENT_RULES = [
     ("missing_value", "client_id", "blank(client_id)", "client_id is empty"),
     ("missing_value", "name", "blank(name)", "name is empty"),
@@ -78,15 +87,21 @@ _CLIENT_RULES = [
      "timezone is not an IANA time zone name"),
     ("unknown_plan", "plan", "lower(trim(plan)) NOT IN (SELECT plan FROM policy_plan)",
      "plan is not one of the policy config's fair_use.plans"),
+    # Read as a number first: a cast to INTEGER rounds (0.6 would be 1 seat).
     ("invalid_number", "seats",
-     "try_cast(seats AS INTEGER) IS NULL OR try_cast(seats AS INTEGER) <= 0",
+     """coalesce(try_cast(seats AS DOUBLE) NOT BETWEEN 1 AND 2147483647
+                 OR try_cast(seats AS DOUBLE) <> floor(try_cast(seats AS DOUBLE)), true)""",
      "seats must be a whole number above 0"),
     ("invalid_boolean", "after_hours_coverage",
      "NOT blank(after_hours_coverage) AND parse_bool(after_hours_coverage) IS NULL",
      "after_hours_coverage must be true or false"),
     ("invalid_number", "hourly_rate",
-     "NOT blank(hourly_rate) AND coalesce(try_cast(hourly_rate AS DOUBLE), -1) <= 0",
-     "hourly_rate must be a number above 0"),
+     """NOT blank(hourly_rate) AND NOT coalesce(try_cast(hourly_rate AS DOUBLE) > 0
+                                                AND isfinite(try_cast(hourly_rate AS DOUBLE)), false)""",
+     "hourly_rate must be a finite number above 0"),
+    # A typo would bill work the agreement includes: the contract row is refused, not guessed.
+    ("unknown_scope", "included_scope", f"len({_UNKNOWN_SCOPE}) > 0",
+     "included_scope names scope exclusion id(s) the policy does not have"),
     ("unknown_country", "country",
      "NOT blank(country) AND upper(trim(country)) NOT IN (SELECT country FROM holiday_places)",
      "country is not an ISO 3166 alpha-2 code with known public holidays"),
@@ -101,7 +116,8 @@ _CLIENT_RULES = [
      """NOT blank(response_targets) AND NOT list_bool_and(list_transform(
             string_split(response_targets, ';'),
             lambda kv: lower(trim(split_part(kv, '=', 1))) IN ('emergency', 'high', 'normal', 'low')
-                       AND coalesce(try_cast(split_part(kv, '=', 2) AS DOUBLE), 0) > 0))""",
+                       AND coalesce(try_cast(split_part(kv, '=', 2) AS DOUBLE), 0) > 0
+                       AND isfinite(coalesce(try_cast(split_part(kv, '=', 2) AS DOUBLE), 0))))""",
      "response_targets must look like 'emergency=30;high=90' (business minutes above 0)"),
     ("unparseable_date", "closures",
      """NOT blank(closures) AND NOT list_bool_and(list_transform(
@@ -156,6 +172,12 @@ def staging_clients(
             FROM raw.clients r JOIN raw.landing_files f
               ON f.file_id = r._file_id AND f.path = r._source_file"""
         )
+        # Name the unknown ids themselves, not only the field.
+        con.execute(
+            f"""UPDATE client_rows SET reason = reason || ': ' || array_to_string({_UNKNOWN_SCOPE}, ', ')
+                || ' (known: {', '.join(SCOPE_EXCLUSION_IDS)})'
+                WHERE reason_code = 'unknown_scope'"""
+        )
         quarantined = quarantine_replace(
             con, "staging_clients", "clients", None, "client_rows", "client_id", "trim(r.client_id)"
         )
@@ -203,6 +225,35 @@ def staging_clients(
     )
 
 
+def _window_rules(field: str, ts: str) -> list[tuple[str, str, str, str]]:
+    """Rules for a parsed timestamp outside the pipeline's window (before its first month, or
+    later than the as-of instant plus the policy's margin)."""
+    first, last = time_window()
+    return [
+        ("timestamp_out_of_range", field, f"{ts} < TIMESTAMPTZ '{first}'",
+         f"{field} is before the first month the pipeline covers ({first[:7]},"
+         " MSP_PARTITIONS_START)"),
+        ("timestamp_out_of_range", field, f"{ts} > TIMESTAMPTZ '{last}'",
+         f"{field} is in the future: later than the as-of instant (or the run, when later)"
+         " plus data_quality.input_limits.future_margin_days"),
+    ]
+
+
+def _ticket_rules() -> list[tuple[str, str, str, str]]:
+    """The ticket rules; a row raw could not place in its own month (_placed_month NULL) is
+    quarantined in the month it was filed under, never staged there."""
+    before, future = _window_rules("created_at", "created_ts")
+    return [
+        *_TICKET_RULES[:3],
+        # In the client's zone, as raw placed it: a row early on the first day of the first
+        # month in UTC may still be in that month.
+        (*before[:2], f"_placed_month IS NULL AND _zone_month < DATE '{partitions_start()}'",
+         before[3]),
+        (*future[:2], f"{future[2]} OR _placed_month IS NULL", future[3]),
+        *_TICKET_RULES[3:],
+    ]
+
+
 _TICKET_RULES = [
     ("missing_value", "ticket_id", "blank(ticket_id)", "ticket_id is empty"),
     ("missing_value", "client_id", "blank(client_id)", "client_id is empty"),
@@ -238,6 +289,17 @@ SELECT _source_file, _source_row, ticket_id, client_id, 'description', left(desc
        'long_text', 'description is ' || length(description) || ' characters; kept whole'
 FROM staging.tickets WHERE month = $month AND length(description) > 65536
 UNION ALL
+-- A later version naming another client moves the ticket to that client: say so, naming both.
+-- Only tickets delivered more than once this month are looked at (a cheap predicate).
+SELECT DISTINCT t._source_file, t._source_row, t.ticket_id, t.client_id, 'client_id', t.client_id,
+       'client_changed',
+       'ticket ' || t.ticket_id || ' was delivered for client ' || trim(r.client_id) || ' ('
+       || r._source_file || ' row ' || r._source_row || ') and now for client ' || t.client_id
+       || '; the later version is used, so the ticket counts for ' || t.client_id
+FROM staging.tickets t
+JOIN raw.tickets r ON trim(r.ticket_id) = t.ticket_id AND r._partition_month = $month
+WHERE t.month = $month AND t.versions_delivered > 1 AND trim(r.client_id) <> t.client_id
+UNION ALL
 -- One file holding a ticket twice with the same updated_at but different content is ambiguous.
 SELECT _source_file, _source_row, trim(ticket_id), trim(client_id), 'ticket_id', ticket_id,
        'conflicting_duplicate',
@@ -268,7 +330,9 @@ _TICKET_MONTH_TABLES = (
     kinds={"duckdb"},
     partitions_def=monthly_partitions,
     backfill_policy=single_run,
-    deps=[raw_tickets, staging_clients],
+    # After the review decisions' ingest step: this step judges them again (see below), and two
+    # steps writing staging.review_decisions at once would conflict.
+    deps=[raw_tickets, staging_clients, dg.AssetKey("staging_review_decisions")],
 )
 def staging_tickets(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
@@ -276,6 +340,7 @@ def staging_tickets(
     """Typed tickets, priorities normalised, the latest delivered version of each ticket."""
     policy = settings.policy()
     provider_sources = sql_list(policy.ticket_unit.provider_initiated_sources)
+    rules = _ticket_rules()
 
     def stage(con: DuckDBPyConnection, month: str) -> MonthResult:
         started = time.perf_counter()
@@ -287,16 +352,22 @@ def staging_tickets(
                 SELECT client_id, min(valid_from) AS contract_from,
                        arg_max(timezone, valid_from) AS tz
                 FROM staging.clients GROUP BY client_id
-            ), typed AS (
+            ), zones AS ({TICKET_ZONES}), typed AS (
                 SELECT r.*, f.first_seen_at,
                        try_cast(r.created_at AS TIMESTAMPTZ) AS created_ts,
-                       c.contract_from, c.tz
+                       c.contract_from, c.tz,
+                       -- The month raw placed the row in by its created_at (NULL: it could not).
+                       {ticket_month_sql("r.created_at", "z.tz", "f.max_month")} AS _placed_month,
+                       date_trunc('month', timezone(coalesce(z.tz, 'UTC'),
+                                                    try_cast(r.created_at AS TIMESTAMPTZ)))
+                           AS _zone_month
                 FROM raw.tickets r
                 JOIN raw.landing_files f ON f.file_id = r._file_id AND f.path = r._source_file
                 LEFT JOIN contracts c ON c.client_id = trim(r.client_id)
+                LEFT JOIN zones z ON z.client_id = r.client_id
                 WHERE r._partition_month = ?
             )
-            SELECT *, {first_failure(_TICKET_RULES)} FROM typed""",
+            SELECT *, {first_failure(rules)} FROM typed""",
             [month],
         )
         # A later delivery can move a ticket to another month (its created_at was corrected):
@@ -332,6 +403,8 @@ def staging_tickets(
             con, "staging_tickets", "tickets", month, "ticket_rows", "ticket_id", "trim(r.client_id)"
         )
         con.execute("DELETE FROM staging.tickets WHERE month = ?", [month])
+        # Staged afresh, so its marts are rebuilt from here: no longer stale.
+        con.execute("DELETE FROM quality.stale_months WHERE month = ?", [month])
         con.execute(
             f"""INSERT INTO staging.tickets BY NAME
             WITH ranked AS (
@@ -412,29 +485,54 @@ def staging_tickets(
     # ticket must not count twice until that month is run again.
     outcomes = for_each_month(context, duckdb, stage_or_roll_back)
     results = {month: result for month, result in outcomes.items() if month not in failed}
-    stale = _delete_stale_copies(duckdb, sorted(results)) if results else 0
+    stale, stale_months = _delete_stale_copies(duckdb, sorted(results)) if results else (0, [])
+    # Whether a review decision's ticket exists, and its client, is known now that the
+    # months' tickets are loaded (on a first run the ingest step saw none).
+    with duckdb.get_connection() as con:
+        prepare_session(con)
+        _stage_review_decisions(con)
     if failed:
         raise failed[min(failed)]
     context.log.info(f"staging.tickets: {stale} stale row(s) of moved tickets deleted in other months")
-    return dg.MaterializeResult(metadata=run_metadata(results, stale_rows_deleted=stale))
+    named = ", ".join(m[:7] for m in stale_months)
+    if stale_months:
+        context.log.warning(
+            f"staging.tickets: tickets moved here were counted under {named}; those months'"
+            " marts and reports are stale until they are run again (python -m pipelines.run"
+            " does; see quality.stale_months)")
+    return dg.MaterializeResult(metadata=run_metadata(
+        results, stale_rows_deleted=stale, stale_months=named or "none"))
 
 
-def _delete_stale_copies(duckdb_resource: DuckDBResource, months: list[str]) -> int:
-    """Delete the rows, under any other month, of tickets staged in `months`; return how many."""
+def _delete_stale_copies(duckdb_resource: DuckDBResource, months: list[str]) -> tuple[int, list[str]]:
+    """Delete the rows, under any other month, of tickets staged in `months`.
+
+    Returns how many rows, and the months outside `months` they were deleted from: those
+    months' aggregates (marts.client_month, the reports) still count the tickets, so they are
+    recorded in quality.stale_months until they are staged again.
+    """
     with duckdb_resource.get_connection() as con:
         prepare_session(con)
         con.execute("BEGIN TRANSACTION")
-        deleted = sum(
-            con.execute(
+        deleted = [
+            row[0]
+            for table in _TICKET_MONTH_TABLES
+            for row in con.execute(
                 f"""DELETE FROM {table} USING (
                         SELECT ticket_id, month FROM staging.tickets
                         WHERE month IN {sql_list(months)}) AS latest
-                    WHERE {table}.ticket_id = latest.ticket_id AND {table}.month <> latest.month"""
-            ).fetchone()[0]
-            for table in _TICKET_MONTH_TABLES
+                    WHERE {table}.ticket_id = latest.ticket_id AND {table}.month <> latest.month
+                    RETURNING {table}.month"""
+            ).fetchall()
+        ]
+        stale = sorted({m.isoformat() for m in deleted} - set(months))
+        con.execute(
+            "INSERT INTO quality.stale_months SELECT CAST(unnest($months) AS DATE), now()"
+            " WHERE len($months) > 0",
+            {"months": stale},
         )
         con.execute("COMMIT")
-    return deleted
+    return len(deleted), stale
 
 
 @dg.asset_check(asset=staging_tickets, blocking=True, partitions_def=monthly_partitions)
@@ -442,25 +540,48 @@ def staging_tickets_reconcile(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 ) -> dg.AssetCheckResult:
     """Every raw row of the month is staged, superseded, moved to another month, or quarantined."""
+    return check_each_month(context, duckdb, _tickets_reconcile_month)
 
-    def check(con: DuckDBPyConnection, month: str) -> dg.AssetCheckResult:
-        raw_rows, staged, superseded, quarantined, moved = con.execute(
-            """SELECT (SELECT count(*) FROM raw.tickets WHERE _partition_month = $m),
-                      (SELECT count(*) FROM staging.tickets WHERE month = $m),
-                      (SELECT coalesce(sum(versions_delivered - 1), 0) FROM staging.tickets
-                       WHERE month = $m),
-                      (SELECT count(*) FROM quality.quarantine
-                       WHERE stage = 'staging_tickets' AND partition_month = $m),
-                      (SELECT coalesce(sum(raw_rows), 0) FROM quality.moved_tickets WHERE month = $m)""",
+
+def _tickets_reconcile_month(con: DuckDBPyConnection, month: str) -> dg.AssetCheckResult:
+    """staging_tickets_reconcile for one month; a failure names a raw row found nowhere."""
+    raw_rows, staged, superseded, quarantined, moved = con.execute(
+        """SELECT (SELECT count(*) FROM raw.tickets WHERE _partition_month = $m),
+                  (SELECT count(*) FROM staging.tickets WHERE month = $m),
+                  (SELECT coalesce(sum(versions_delivered - 1), 0) FROM staging.tickets
+                   WHERE month = $m),
+                  (SELECT count(*) FROM quality.quarantine
+                   WHERE stage = 'staging_tickets' AND partition_month = $m),
+                  (SELECT coalesce(sum(raw_rows), 0) FROM quality.moved_tickets WHERE month = $m)""",
+        {"m": month},
+    ).fetchone()
+    passed = raw_rows == staged + superseded + quarantined + moved
+    description = None
+    if not passed:
+        # Name a raw row that is nowhere: neither its ticket staged here or moved, nor the
+        # row quarantined (looked up only when the check fails).
+        lost = con.execute(
+            """SELECT r._source_file, r._source_row, r.ticket_id FROM raw.tickets r
+               WHERE r._partition_month = $m
+                 AND trim(r.ticket_id) NOT IN (SELECT ticket_id FROM staging.tickets
+                                               WHERE month = $m)
+                 AND trim(r.ticket_id) NOT IN (SELECT ticket_id FROM quality.moved_tickets
+                                               WHERE month = $m)
+                 AND (r._source_file, r._source_row) NOT IN (
+                     SELECT (source_file, source_row) FROM quality.quarantine
+                     WHERE stage = 'staging_tickets' AND partition_month = $m)
+               ORDER BY 1, 2 LIMIT 1""",
             {"m": month},
         ).fetchone()
-        return dg.AssetCheckResult(
-            passed=raw_rows == staged + superseded + quarantined + moved,
-            metadata={"raw_rows": raw_rows, "staged": staged, "superseded": int(superseded),
-                      "quarantined": quarantined, "moved_to_other_month": int(moved)},
-        )
-
-    return check_each_month(context, duckdb, check)
+        description = (f"{raw_rows} raw row(s) but {staged} staged + {int(superseded)}"
+                       f" superseded + {quarantined} quarantined + {int(moved)} moved"
+                       + (f"; e.g. {lost[0]}: row {lost[1]} (ticket {lost[2]}) is in none"
+                          if lost else ""))
+    return dg.AssetCheckResult(
+        passed=passed, description=description,
+        metadata={"raw_rows": raw_rows, "staged": staged, "superseded": int(superseded),
+                  "quarantined": quarantined, "moved_to_other_month": int(moved)},
+    )
 
 
 # Rules for events and time entries; the ticket rules below come last, so a row's own defect
@@ -479,10 +600,30 @@ _ENTRY_RULES = [
     ("missing_value", "ticket_id", "blank(ticket_id)", "ticket_id is empty"),
     ("unparseable_timestamp", "started_at", "try_cast(started_at AS TIMESTAMPTZ) IS NULL",
      "started_at is not an ISO 8601 timestamp"),
-    ("invalid_number", "minutes", "try_cast(minutes AS DOUBLE) IS NULL",
-     "minutes is not a number"),
+    # NaN and Infinity cast to DOUBLE: they are not numbers of minutes either.
+    ("invalid_number", "minutes",
+     "try_cast(minutes AS DOUBLE) IS NULL OR NOT isfinite(try_cast(minutes AS DOUBLE))",
+     "minutes is not a finite number"),
     ("negative_minutes", "minutes", "try_cast(minutes AS DOUBLE) < 0", "minutes is negative"),
 ]
+
+
+def _child_rules(entity: str, policy: PolicyConfig) -> list[tuple[str, str, str, str]]:
+    """The row rules of events or time entries for this run: a timestamp in the future (after the
+    as-of instant plus the margin) and, for time entries, an entry longer than the policy's limit.
+
+    A child timestamp before the first month is not refused: its ticket places it in time, and
+    an event before its ticket's creation is already warned about (clock skew).
+    """
+    ts = TIME_COLUMN[entity]
+    future = _window_rules(ts, f"try_cast({ts} AS TIMESTAMPTZ)")[1]
+    if entity == "ticket_events":
+        return [*_EVENT_RULES[:2], future, *_EVENT_RULES[2:]]
+    limit = policy.data_quality.input_limits.max_entry_minutes
+    too_long = ("invalid_number", "minutes", f"try_cast(minutes AS DOUBLE) > {limit}",
+                f"minutes is more than {limit:g} for one entry"
+                " (data_quality.input_limits.max_entry_minutes); a unit error?")
+    return [*_ENTRY_RULES[:2], future, *_ENTRY_RULES[2:], too_long]
 
 _PARENT_RULES = [
     ("ticket_quarantined", "ticket_id", "_ticket_state = 'quarantined'",
@@ -492,8 +633,14 @@ _PARENT_RULES = [
 ]
 
 # The month a child row whose ticket was never delivered is judged in: its own timestamp's.
-_ORPHAN_MONTH = """coalesce(date_trunc('month', timezone('UTC', try_cast(r.{ts} AS TIMESTAMPTZ))),
-                            f.min_month, date_trunc('month', f.first_seen_at))::DATE"""
+# A timestamp outside its file's months (which landing counts inside the pipeline's window only:
+# a year 1900 or 2200) is judged in the file's first month, a month that exists.
+# assets.warehouse._CHILD places these rows the same way for the reconciliation.
+_ORPHAN_MONTH = """coalesce(
+    CASE WHEN date_trunc('month', timezone('UTC', try_cast(r.{ts} AS TIMESTAMPTZ)))
+              BETWEEN f.min_month AND f.max_month
+         THEN date_trunc('month', timezone('UTC', try_cast(r.{ts} AS TIMESTAMPTZ))) END,
+    f.min_month, date_trunc('month', f.first_seen_at))::DATE"""
 
 
 def _judge_children(entity: str) -> Callable[[DuckDBPyConnection, list[str]], None]:
@@ -586,6 +733,19 @@ def _stage_child(
                     (SELECT any_value(q.client_id) FROM quality.quarantine q
                      WHERE q.stage = 'staging_tickets' AND trim(q.record_key) = trim(r.ticket_id)))""",
     )
+    # Say why the ticket was refused (its own quarantine row), not only that it was.
+    con.execute(
+        """UPDATE quality.quarantine q SET reason = q.reason || ': ' || w.why
+           FROM (SELECT trim(record_key) AS ticket_id,
+                        min(source_file || ' row ' || source_row || ', ' || reason) AS why
+                 FROM quality.quarantine WHERE stage = 'staging_tickets'
+                   AND trim(record_key) IN (SELECT trim(ticket_id) FROM child_rows
+                                            WHERE reason_code = 'ticket_quarantined')
+                 GROUP BY ALL) w
+           WHERE q.stage = $stage AND q.partition_month = CAST($month AS DATE)
+             AND q.reason_code = 'ticket_quarantined' AND trim(q.record_key) = w.ticket_id""",
+        {"stage": stage, "month": month},
+    )
     # A row judged here may have been judged in another month before its ticket was loaded
     # (as a row of a ticket never delivered): this month's judgement replaces that one.
     con.execute(
@@ -640,15 +800,16 @@ def _stage_child(
     deps=[staging_tickets, raw_ticket_events],
 )
 def staging_ticket_events(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
     """Typed events of the month's tickets, one row per event id (latest delivery wins)."""
+    rules = _child_rules("ticket_events", settings.policy())
 
     def stage(con: DuckDBPyConnection, month: str) -> MonthResult:
         started = time.perf_counter()
         con.execute("BEGIN TRANSACTION")
         staged, quarantined = _stage_child(
-            con, month, "ticket_events", _EVENT_RULES,
+            con, month, "ticket_events", rules,
             """nullif(trim(event_id), '') AS event_id,
                CAST(event_at AS TIMESTAMPTZ) AS event_at, lower(trim(event_type)) AS event_type,
                lower(trim(actor_type)) AS actor_type, nullif(trim(actor), '') AS actor,
@@ -690,15 +851,16 @@ def staging_ticket_events(
     deps=[staging_tickets, raw_time_entries, dg.AssetKey("business_calendars")],
 )
 def staging_time_entries(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
     """Typed time entries of the month's tickets, each marked when it started outside hours."""
+    rules = _child_rules("time_entries", settings.policy())
 
     def stage(con: DuckDBPyConnection, month: str) -> MonthResult:
         started = time.perf_counter()
         con.execute("BEGIN TRANSACTION")
         staged, quarantined = _stage_child(
-            con, month, "time_entries", _ENTRY_RULES,
+            con, month, "time_entries", rules,
             """nullif(trim(entry_id), '') AS entry_id,
                CAST(started_at AS TIMESTAMPTZ) AS started_at,
                CAST(minutes AS DOUBLE) AS minutes, lower(trim(work_type)) AS work_type,
@@ -754,7 +916,66 @@ _DECISION_RULES = [
      "decision names a scope exclusion id that the policy does not have"),
     ("unparseable_timestamp", "decided_at", "try_cast(decided_at AS TIMESTAMPTZ) IS NULL",
      "decided_at is not an ISO 8601 timestamp"),
+    ("unknown_ticket", "ticket_id",
+     # NOT EXISTS, not NOT IN: a raw ticket row without an id would make NOT IN unknown.
+     "NOT EXISTS (SELECT 1 FROM raw.tickets t WHERE trim(t.ticket_id) = trim(r.ticket_id))",
+     "no ticket with this ticket_id was delivered (in the months loaded so far; a month's run"
+     " judges the decisions again)"),
 ]
+
+# A decision's client: its staged ticket's, else the client its latest delivered version names
+# (a quarantined ticket's decision still belongs to that client's report).
+_DECISION_CLIENT = """coalesce(
+    (SELECT any_value(t.client_id) FROM staging.tickets t WHERE t.ticket_id = trim(r.ticket_id)),
+    (SELECT arg_max(trim(t.client_id), t._loaded_at) FROM raw.tickets t
+     WHERE trim(t.ticket_id) = trim(r.ticket_id)))"""
+
+
+def _stage_review_decisions(con: DuckDBPyConnection) -> tuple[int, int, int]:
+    """Judge and parse every delivered review decision; return (rows, in force, quarantined).
+
+    Run at ingest and again after a month's tickets are staged: whether a decision's ticket
+    exists, and its client, are only known once the ticket's month is loaded.
+    """
+    con.execute("BEGIN TRANSACTION")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE decision_rows AS
+        SELECT r.*, f.first_seen_at, {first_failure(_DECISION_RULES)}
+        FROM raw.review_decisions r JOIN raw.landing_files f
+          ON f.file_id = r._file_id AND f.path = r._source_file"""
+    )
+    quarantined = quarantine_replace(
+        con, "staging_review_decisions", "review_decisions", None, "decision_rows", "ticket_id",
+        _DECISION_CLIENT,
+    )
+    con.execute("DELETE FROM staging.review_decisions")
+    con.execute(
+        f"""INSERT INTO staging.review_decisions BY NAME
+        WITH parsed AS (
+            SELECT trim(ticket_id) AS ticket_id, lower(trim(decision)) AS decision,
+                   CASE WHEN lower(trim(decision)) LIKE 'scope:%' THEN 'scope'
+                        ELSE 'emergency' END AS kind,
+                   nullif(regexp_extract(lower(trim(decision)), '{_DECISION}', 2), '') AS scope_id,
+                   coalesce(nullif(regexp_extract(lower(trim(decision)), '{_DECISION}', 3), ''),
+                            regexp_extract(lower(trim(decision)), '{_DECISION}', 4)) AS verdict,
+                   nullif(trim(reviewer), '') AS reviewer,
+                   CAST(decided_at AS TIMESTAMPTZ) AS decided_at, note,
+                   first_seen_at, _source_file, _source_row
+            FROM decision_rows WHERE reason_code IS NULL
+        )
+        SELECT * EXCLUDE (first_seen_at),
+               row_number() OVER (
+                   PARTITION BY ticket_id, kind, scope_id
+                   ORDER BY decided_at DESC, first_seen_at DESC, _source_file DESC,
+                            _source_row DESC) = 1 AS is_current
+        FROM parsed"""
+    )
+    mark_judged(con, "staging_review_decisions", None)
+    con.execute("COMMIT")
+    rows, current = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE is_current) FROM staging.review_decisions"
+    ).fetchone()
+    return rows, current, quarantined
 
 
 @dg.asset(group_name="staging", kinds={"duckdb"}, deps=[raw_review_decisions])
@@ -764,44 +985,7 @@ def staging_review_decisions(
     """Human review decisions, parsed; the latest per ticket and question is the one in force."""
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
-        con.execute("BEGIN TRANSACTION")
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE decision_rows AS
-            SELECT r.*, f.first_seen_at, {first_failure(_DECISION_RULES)}
-            FROM raw.review_decisions r JOIN raw.landing_files f
-              ON f.file_id = r._file_id AND f.path = r._source_file"""
-        )
-        quarantined = quarantine_replace(
-            con, "staging_review_decisions", "review_decisions", None, "decision_rows", "ticket_id",
-            "(SELECT any_value(t.client_id) FROM staging.tickets t WHERE t.ticket_id = trim(r.ticket_id))",
-        )
-        con.execute("DELETE FROM staging.review_decisions")
-        con.execute(
-            f"""INSERT INTO staging.review_decisions BY NAME
-            WITH parsed AS (
-                SELECT trim(ticket_id) AS ticket_id, lower(trim(decision)) AS decision,
-                       CASE WHEN lower(trim(decision)) LIKE 'scope:%' THEN 'scope'
-                            ELSE 'emergency' END AS kind,
-                       nullif(regexp_extract(lower(trim(decision)), '{_DECISION}', 2), '') AS scope_id,
-                       coalesce(nullif(regexp_extract(lower(trim(decision)), '{_DECISION}', 3), ''),
-                                regexp_extract(lower(trim(decision)), '{_DECISION}', 4)) AS verdict,
-                       nullif(trim(reviewer), '') AS reviewer,
-                       CAST(decided_at AS TIMESTAMPTZ) AS decided_at, note,
-                       first_seen_at, _source_file, _source_row
-                FROM decision_rows WHERE reason_code IS NULL
-            )
-            SELECT * EXCLUDE (first_seen_at),
-                   row_number() OVER (
-                       PARTITION BY ticket_id, kind, scope_id
-                       ORDER BY decided_at DESC, first_seen_at DESC, _source_file DESC,
-                                _source_row DESC) = 1 AS is_current
-            FROM parsed"""
-        )
-        mark_judged(con, "staging_review_decisions", None)
-        con.execute("COMMIT")
-        rows, current = con.execute(
-            "SELECT count(*), count(*) FILTER (WHERE is_current) FROM staging.review_decisions"
-        ).fetchone()
+        rows, current, quarantined = _stage_review_decisions(con)
     context.log.info(f"staging.review_decisions: {rows} decision(s), {current} in force,"
                      f" {quarantined} quarantined")
     return dg.MaterializeResult(

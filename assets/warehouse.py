@@ -48,18 +48,29 @@ TIME_COLUMN: dict[str, str] = {
     "review_decisions": "decided_at",
 }
 
+# A delivered timestamp or number as the value it means, not its spelling: `…T11:00:00Z` and
+# `…T11:00:00+00:00` are one instant, `120` and `120.0` one number (the text when unreadable).
+def _instant(column: str) -> str:
+    return f"coalesce(epoch_us(try_cast({column} AS TIMESTAMPTZ))::VARCHAR, {column})"
+
+
+def _number(column: str) -> str:
+    return f"coalesce(try_cast({column} AS DOUBLE)::VARCHAR, {column})"
+
+
 # What makes two delivered rows the same record: a later delivery of the key supersedes an
-# earlier one. Events and time entries without an id are the same record when their content is.
+# earlier one. Events and time entries without an id are the same record when their content is
+# (the same instant, the same number; see _instant).
 RECORD_KEY: dict[str, str] = {
     "clients": "concat_ws('|', trim(client_id), CAST(try_cast(valid_from AS DATE) AS VARCHAR))",
     "tickets": "trim(ticket_id)",
     "ticket_events": (
-        "coalesce(nullif(trim(event_id), ''), concat_ws('|', trim(ticket_id), event_at,"
+        f"coalesce(nullif(trim(event_id), ''), concat_ws('|', trim(ticket_id), {_instant('event_at')},"
         " lower(trim(event_type)), actor, new_value))"
     ),
     "time_entries": (
-        "coalesce(nullif(trim(entry_id), ''), concat_ws('|', trim(ticket_id), started_at, minutes,"
-        " lower(trim(work_type)), note))"
+        "coalesce(nullif(trim(entry_id), ''), concat_ws('|', trim(ticket_id),"
+        f" {_instant('started_at')}, {_number('minutes')}, lower(trim(work_type)), note))"
     ),
     # Every decision is kept (history), so no decision row supersedes another.
     "review_decisions": "concat_ws('|', _source_file, _source_row)",
@@ -153,6 +164,10 @@ DDL = [
         ticket_id VARCHAR NOT NULL,
         latest_month DATE NOT NULL,       -- where the latest version lives (and is counted)
         raw_rows INTEGER NOT NULL         -- raw rows of this month superseded from elsewhere
+    )""",
+    """CREATE TABLE IF NOT EXISTS quality.stale_months (
+        month DATE NOT NULL,              -- its marts count tickets now staged in another month
+        detected_at TIMESTAMPTZ NOT NULL  -- cleared when the month is staged again
     )""",
     """CREATE TABLE IF NOT EXISTS staging.clients (
         client_id VARCHAR NOT NULL,
@@ -498,8 +513,12 @@ CHILD_ENTITIES = ("ticket_events", "time_entries")  # judged in their ticket's m
 _CHILD = """SELECT '{entity}', c._source_file, c._source_row, c.record_key, 'staging_{entity}',
            CASE WHEN t.ticket_id IS NOT NULL THEN t.month
                 WHEN d.ticket_id IS NOT NULL THEN NULL
-                ELSE coalesce(date_trunc('month', timezone('UTC', try_cast(c.at AS TIMESTAMPTZ))),
-                              f.min_month, date_trunc('month', f.first_seen_at))::DATE
+                -- As staging's _ORPHAN_MONTH: outside the file's months, its first month.
+                ELSE coalesce(
+                    CASE WHEN date_trunc('month', timezone('UTC', try_cast(c.at AS TIMESTAMPTZ)))
+                              BETWEEN f.min_month AND f.max_month
+                         THEN date_trunc('month', timezone('UTC', try_cast(c.at AS TIMESTAMPTZ))) END,
+                    f.min_month, date_trunc('month', f.first_seen_at))::DATE
            END, true
     FROM (SELECT _source_file, _source_row, trim(ticket_id) AS ticket_id,
                  {key} AS record_key, {at} AS at FROM {rows}) c
@@ -517,7 +536,8 @@ _CHILD_CTES = """ticket_month AS (
     SELECT DISTINCT trim(ticket_id) AS ticket_id FROM raw.tickets
     WHERE nullif(trim(ticket_id), '') IS NOT NULL
 ), accepted_paths AS (
-    SELECT path, min(min_month) AS min_month, min(first_seen_at) AS first_seen_at
+    SELECT path, min(min_month) AS min_month, max(max_month) AS max_month,
+           min(first_seen_at) AS first_seen_at
     FROM raw.landing_files WHERE status = 'accepted' GROUP BY path
 ), """
 _COLUMNS = "(entity, _source_file, _source_row, record_key, stage, month, partitioned)"

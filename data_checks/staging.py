@@ -16,6 +16,11 @@ _TICKET_COLUMNS = [
     "is_provider_initiated", "declared_emergency", "triage_priority", "final_priority",
     "parent_ticket_id", "resolved_at", "updated_at", "_source_file", "_source_row",
 ]
+# A failing row as a blocking check's sample names it: file, row and record (quality.issues style).
+def _at(alias: str, record: str) -> str:
+    return (f"{alias}._source_file || ': row ' || {alias}._source_row || ' (' || {record} || ')'")
+
+
 # When the file that delivered a row was first seen: nothing in it can have happened later.
 _LOADED = """LEFT JOIN (SELECT path, max(first_seen_at) AS loaded_at FROM raw.landing_files
                         GROUP BY path) f ON f.path = {alias}._source_file"""
@@ -76,6 +81,7 @@ def _entry_values(_policy: PolicyConfig) -> list[gxe.Expectation]:
         gxe.ExpectColumnValuesToBeUnique(column="entry_id"),
         gxe.ExpectColumnValuesToNotBeNull(column="minutes"),
         gxe.ExpectColumnValuesToBeBetween(column="minutes", min_value=0),
+        gxe.ExpectColumnValuesToBeNull(column="invalid_minutes"),
         gxe.ExpectColumnValuesToBeNull(column="unresolved_ticket_id"),
         gxe.ExpectColumnValuesToBeNull(column="entry_after_load"),
     ]
@@ -110,7 +116,10 @@ SPECS = [
         name="staging_tickets_ids", asset=staging_tickets, layer="staging", blocking=True,
         description="ticket_id is set and unique, and the ticket is staged in this month only.",
         table="staging.tickets",
-        fetch="""SELECT t.ticket_id, t.client_id, o.month AS also_staged_in_month
+        fetch=f"""SELECT t.ticket_id, t.client_id,
+                        CASE WHEN o.month IS NOT NULL THEN {_at("t", "t.ticket_id")}
+                             || ' also staged in ' || strftime(o.month, '%Y-%m') END
+                            AS also_staged_in_month
                  FROM staging.tickets t
                  -- Semi-join first: only this month's ids are looked up in the other months.
                  LEFT JOIN (SELECT ticket_id, min(month) AS month FROM staging.tickets
@@ -125,7 +134,8 @@ SPECS = [
         blocking=True,
         description="Every ticket has a client contract in force on the day it was opened.",
         table="staging.tickets",
-        fetch="""SELECT CASE WHEN c.ticket_id IS NULL THEN t.client_id END AS unresolved_client_id
+        fetch=f"""SELECT CASE WHEN c.ticket_id IS NULL THEN {_at("t", "t.client_id")} END
+                            AS unresolved_client_id
                  FROM staging.tickets t
                  LEFT JOIN (SELECT DISTINCT ticket_id, client_id FROM staging.ticket_contract
                             WHERE month = $month) c
@@ -152,7 +162,8 @@ SPECS = [
         blocking=True,
         description="No ticket was created after its file was delivered (a misread zone or clock).",
         table="staging.tickets",
-        fetch=f"""SELECT CASE WHEN t.created_at > f.loaded_at THEN t.ticket_id END AS created_after_load
+        fetch=f"""SELECT CASE WHEN t.created_at > f.loaded_at THEN {_at("t", "t.ticket_id")} END
+                             AS created_after_load
                   FROM staging.tickets t {_LOADED.format(alias="t")}
                   WHERE t.month = $month""",
         expectations=_null("created_after_load"),
@@ -176,8 +187,10 @@ SPECS = [
                     " are known, and no event is after its delivery.",
         table="staging.ticket_events",
         fetch=f"""SELECT e.ticket_id, e.event_at, e.event_id, e.actor_type,
-                         CASE WHEN t.ticket_id IS NULL THEN e.ticket_id END AS unresolved_ticket_id,
-                         CASE WHEN e.event_at > f.loaded_at THEN e.ticket_id END AS event_after_load
+                         CASE WHEN t.ticket_id IS NULL THEN {_at("e", "e.ticket_id")} END
+                             AS unresolved_ticket_id,
+                         CASE WHEN e.event_at > f.loaded_at THEN {_at("e", "e.ticket_id")} END
+                             AS event_after_load
                   FROM staging.ticket_events e
                   LEFT JOIN staging.tickets t ON t.ticket_id = e.ticket_id AND t.month = e.month
                   {_LOADED.format(alias="e")}
@@ -204,8 +217,13 @@ SPECS = [
                     " and none started after its delivery.",
         table="staging.time_entries",
         fetch=f"""SELECT e.ticket_id, e.entry_id, e.minutes,
-                         CASE WHEN t.ticket_id IS NULL THEN e.ticket_id END AS unresolved_ticket_id,
-                         CASE WHEN e.started_at > f.loaded_at THEN e.ticket_id END AS entry_after_load
+                         CASE WHEN e.minutes IS NULL OR NOT isfinite(e.minutes) OR e.minutes < 0
+                              THEN {_at("e", "'minutes ' || coalesce(CAST(e.minutes AS VARCHAR), 'empty')")}
+                         END AS invalid_minutes,
+                         CASE WHEN t.ticket_id IS NULL THEN {_at("e", "e.ticket_id")} END
+                             AS unresolved_ticket_id,
+                         CASE WHEN e.started_at > f.loaded_at THEN {_at("e", "e.ticket_id")} END
+                             AS entry_after_load
                   FROM staging.time_entries e
                   LEFT JOIN staging.tickets t ON t.ticket_id = e.ticket_id AND t.month = e.month
                   {_LOADED.format(alias="e")}

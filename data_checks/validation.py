@@ -209,9 +209,14 @@ class _Tally:
 
 
 def _named(failure: dict) -> str:
-    """A failed expectation as the log names it: its type, and its column when it has one."""
+    """A failed expectation as the log names it: its type, its column when it has one, and for a
+    flag column (expected empty) its first offending value, which names the file and row."""
     column = failure["kwargs"].get("column")
-    return f"{failure['expectation']} ({column})" if column else failure["expectation"]
+    named = f"{failure['expectation']} ({column})" if column else failure["expectation"]
+    sample = failure.get("sample") or []
+    if failure["expectation"] == "expect_column_values_to_be_null" and sample:
+        named += f", e.g. {sample[0]}"
+    return named
 
 
 def run_checks(

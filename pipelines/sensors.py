@@ -38,10 +38,13 @@ def _ticket_months(relation: str) -> str:
                WHERE ts IS NOT NULL"""
 
 
-def months_touched(landing: Path, new_files: list[tuple[Path, str]]) -> set[str]:
+def months_touched(
+    landing: Path, new_files: list[tuple[Path, str]], earlier_versions: bool = True
+) -> set[str]:
     """Months (YYYY-MM-01) whose results the new files can change, read with DuckDB from the files.
 
-    Tickets: their creation months. Events, time entries and review decisions: the creation months
+    Tickets: their creation months, and (`earlier_versions`) those of the landed earlier versions
+    of the same tickets. Events, time entries and review decisions: the creation months
     of the tickets they name, looked up in the landed ticket files. Contracts: every month from the
     earliest valid_from on that the landed ticket files cover.
     """
@@ -61,8 +64,16 @@ def months_touched(landing: Path, new_files: list[tuple[Path, str]]) -> set[str]
         for path, entity in new_files:
             try:
                 relation = _relation(con, path, entity, landing)
-                if entity == "tickets":
+                if entity == "tickets" and not earlier_versions:
                     sql = _ticket_months(relation)
+                elif entity == "tickets":
+                    # Also the months of earlier versions of its tickets: a corrected created_at
+                    # moves a ticket, and its old month must stop counting it.
+                    sql = _ticket_months(
+                        f"""(SELECT created_at FROM {relation} UNION ALL
+                             SELECT t.created_at FROM ({ticket_rel}) t
+                             WHERE trim(t.ticket_id) IN (SELECT trim(ticket_id) FROM {relation}))"""
+                    )
                 elif entity == "clients":
                     sql = f"""SELECT CAST(m.month AS DATE) FROM ({_ticket_months(f'({ticket_rel})')}) m
                               WHERE m.month >= (SELECT min(date_trunc('month',
@@ -118,7 +129,11 @@ def landing_sensor(
         return dg.SkipReason("no new or changed files in the landing folder")
     touched = months_touched(landing, new_files)
     existing = set(refresh_month_job.partitions_def.get_partition_keys())
-    months = sorted(touched & existing)
+    # Months holding only earlier versions run last (runs are queued one at a time, in order):
+    # the month a ticket moved to must have staged it before its old month is recomputed.
+    own = months_touched(landing, [f for f in new_files if f[1] == "tickets"],
+                         earlier_versions=False) if len(touched) > 1 else touched
+    months = sorted(touched & existing, key=lambda m: (m not in own, m))
     later = sorted(touched - existing)
     context.log.info(
         f"{len(new_files)} new or changed file(s) touch {len(touched)} month(s); running"

@@ -460,10 +460,22 @@ class VolumeAnomaly(_Strict):
     max_score: Positive = 4.0
 
 
+class InputLimits(_Strict):
+    """Bounds of a plausible delivered value: a row outside them is quarantined at staging."""
+
+    # A timestamp later than the as-of instant (MSP_AS_OF, or the time of the run when later) plus
+    # this many days is in the future (a typed year, a clock far off); earlier than
+    # MSP_PARTITIONS_START is before the first month the pipeline covers.
+    future_margin_days: int = Field(default=31, ge=0, le=366)
+    # One time entry longer than this is a unit error (seconds or hours typed as minutes).
+    max_entry_minutes: Positive = 1440.0
+
+
 class DataQuality(_Strict):
     """Thresholds of the data-quality checks (data_checks/); not policy terms."""
 
     volume_anomaly: VolumeAnomaly = VolumeAnomaly()
+    input_limits: InputLimits = InputLimits()
 
 
 class PolicyConfig(_Strict):
