@@ -1,5 +1,6 @@
 """The monthly out-of-scope export for finance: line items and per-client totals, as CSV and XLSX."""
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -26,6 +27,11 @@ LINE_COLUMNS = {
     "amount": "Amount",
     "currency": "Currency",
 }
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Control characters an XLSX cell cannot hold; a vertical tab or form feed (pasted from Outlook)
+# is a line break, anything else a replacement character, so the export never stops on one.
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _MONEY = "#,##0.00"
 _HOURS = "0.00"
 _PERCENT = "0%"
@@ -65,6 +71,23 @@ def totals(lines: pd.DataFrame) -> pd.DataFrame:
     return grouped.sort_values("amount", ascending=False)
 
 
+def clean_text(value: str) -> str:
+    """A text value with the control characters XLSX forbids replaced."""
+    return _ILLEGAL.sub(lambda m: "\n" if m.group() in "\x0b\x0c" else "\ufffd", value)
+
+
+def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Text cells as a spreadsheet must show them: cleaned, and prefixed with ' where a
+    spreadsheet would read a formula. Numbers are left alone."""
+    out = df.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(
+                lambda v: ("'" + clean_text(v) if clean_text(v).startswith(_FORMULA_START)
+                           else clean_text(v)) if isinstance(v, str) else v)
+    return out
+
+
 def _sheet(ws, df: pd.DataFrame, headers: list[str], formats: dict[str, str]) -> None:
     ws.append(headers)
     for cell in ws[1]:
@@ -72,7 +95,14 @@ def _sheet(ws, df: pd.DataFrame, headers: list[str], formats: dict[str, str]) ->
         cell.fill = PatternFill("solid", fgColor="F5F7FA")
         cell.alignment = Alignment(vertical="top", wrap_text=True)
     for row in df.itertuples(index=False):
-        ws.append([None if (not isinstance(v, str) and pd.isna(v)) else v for v in row])
+        ws.append([None if (not isinstance(v, str) and pd.isna(v)) else
+                   clean_text(v) if isinstance(v, str) else v for v in row])
+        # openpyxl stores a string starting with '=' as a formula: every string is text, and
+        # one that looks like a formula keeps Excel's quote prefix when someone edits the cell.
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+                cell.quotePrefix = cell.value.startswith(_FORMULA_START)
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
     for index, column in enumerate(df.columns, start=1):
@@ -90,7 +120,7 @@ def write_export(con: duckdb.DuckDBPyConnection, month: str, folder: Path) -> tu
     label = month[:7]
     csv_path = folder / f"out-of-scope-{label}.csv"
     xlsx_path = folder / f"out-of-scope-{label}.xlsx"
-    lines.rename(columns=LINE_COLUMNS).to_csv(csv_path, index=False)
+    csv_safe(lines).rename(columns=LINE_COLUMNS).to_csv(csv_path, index=False)
     book = Workbook()
     ws = book.active
     ws.title = "Line items"
