@@ -1,6 +1,7 @@
 """Publish a month: index, client reports (HTML + PDF), dashboard, finance export; atomically."""
 
 import ctypes
+import hashlib
 import os
 import re
 import shutil
@@ -8,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import duckdb
 import pandas as pd
@@ -26,6 +28,8 @@ _ENV = Environment(
 _ENV.filters["pct"] = lambda v: "–" if v is None or pd.isna(v) else f"{v * 100:.0f}%"
 _ENV.filters["num"] = lambda v, d=2: "–" if v is None or pd.isna(v) else f"{v:,.{d}f}"
 _ENV.filters["int"] = lambda v: "–" if v is None or pd.isna(v) else f"{int(v):,}"
+# A file name as a link: '#', '?' and '%' would otherwise end or change the path.
+_ENV.filters["href"] = lambda name: quote(name, safe="")
 
 
 @dataclass(frozen=True)
@@ -43,14 +47,29 @@ class Published:
     pdf_seconds: float
 
 
+# A client id used as it is in a file name: letters, digits, '.', '_' and '-', 100 bytes at most.
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
+
+
+def client_file_stem(client_id: str) -> str:
+    """'client-<id>', or for an id that cannot be a file name or URL path as it is ('/', '..',
+    '#', '?', '%', NUL, over 100 bytes) 'client-<slug>~<hash>': stable, unique ('~' is never in a
+    plain id), and inside the month folder whatever the id holds."""
+    if _PLAIN_ID.fullmatch(client_id) and ".." not in client_id:
+        return f"client-{client_id}"
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", client_id).strip(".-")[:40].rstrip(".-") or "id"
+    digest = hashlib.sha256(client_id.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"client-{slug.replace('..', '-')}~{digest}"
+
+
 def client_report_name(client_id: str) -> str:
     """File name of a client's report inside the month folder."""
-    return f"client-{client_id}.html"
+    return f"{client_file_stem(client_id)}.html"
 
 
 def client_pdf_name(client_id: str) -> str:
     """File name of a client's PDF report inside the month folder."""
-    return f"client-{client_id}.pdf"
+    return f"{client_file_stem(client_id)}.pdf"
 
 
 def _records(df: pd.DataFrame) -> list[dict]:
@@ -165,7 +184,6 @@ def render_client_report(
         emergencies=_records(queries.client_emergencies(con, client_id, month)),
         currency=currency,
         quarantine=_records(quarantine),
-        rejected_files=_records(queries.rejected_files(con)),
         tickets=_records(queries.client_tickets(con, client_id, month)),
     )
 

@@ -204,7 +204,8 @@ def client_quarantine(con: duckdb.DuckDBPyConnection, client_id: str, month: str
     """The client's rows held back by validation, per stage and reason, with one example each.
 
     Rows of unpartitioned entities (contracts, events without a month) have no partition month;
-    they are shown in every month until they are fixed.
+    they are shown in every month until they are fixed. Rows of files rejected whole are left
+    out: their example quotes the file, which may hold other clients' rows.
     """
     return con.execute(
         """SELECT stage, entity, reason_code, count(*) AS rows,
@@ -214,21 +215,46 @@ def client_quarantine(con: duckdb.DuckDBPyConnection, client_id: str, month: str
                   string_agg(DISTINCT record_key, ', ' ORDER BY record_key) AS record_keys
            FROM quality.quarantine
            WHERE client_id = ? AND (partition_month = ? OR partition_month IS NULL)
+             AND NOT EXISTS (SELECT 1 FROM raw.landing_files f
+                             WHERE f.status = 'rejected' AND f.path = source_file)
            GROUP BY stage, entity, reason_code
            ORDER BY rows DESC, stage, reason_code""",
         [client_id, month],
     ).df()
 
 
+# What a file rejected whole is refused for, in words that quote nothing from the file: its reason
+# text quotes the file (a line, a value), which may be another client's data or not data at all.
+FILE_PROBLEMS = {
+    "empty_file": "the file is empty",
+    "unsupported_encoding": "the file's text encoding is not supported",
+    "non_utf8": "the file holds bytes that are not UTF-8 text",
+    "duplicate_column": "a column appears more than once in the header",
+    "missing_column": "a required column is missing",
+    "renamed_column": "a required column is missing (probably renamed)",
+    "wrong_type": "a column has the wrong type",
+    "invalid_json": "no line of the file is a JSON object",
+    "truncated_row": "the file is cut off mid-row",
+    "unbalanced_quote": "a quote opens and never closes, swallowing the rest of the file",
+    "unparseable_timestamp": "no row has a readable time, so the file cannot be placed in time",
+    "unreadable_file": "the file could not be read",
+}
+
+
 def rejected_files(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Files rejected whole: unreadable or missing required columns (no row could be read)."""
-    return con.execute(
-        """SELECT entity, path, format, first_seen_at,
-                  -- the reason starts with the path; the client report shows the problem only
-                  regexp_replace(reason, '^' || regexp_escape(path) || ':\\s*', '') AS problem
+    """Files rejected whole (no row could be read), with their problem in general terms.
+
+    The stored reason is not selected: it quotes the file. Operators read it in
+    raw.landing_files, quality.quarantine and the data-quality docs.
+    """
+    df = con.execute(
+        """SELECT entity, path, format, first_seen_at, reason_code
            FROM raw.landing_files WHERE status = 'rejected'
            ORDER BY first_seen_at, path""",
     ).df()
+    df["problem"] = [FILE_PROBLEMS.get(code, f"the file could not be read ({code})")
+                     for code in df["reason_code"]]
+    return df
 
 
 # Portfolio queries for the leadership dashboard. None of them selects a requester.

@@ -160,14 +160,14 @@ def test_data_quality_section_lists_the_clients_own_rows_and_rejected_files(know
     section = acme[acme.index('id="data-quality"'):acme.index('id="tickets"')]
     assert "missing_value" in section and "tickets_2026-01_late.csv, row 1" in section
     assert "ticket_id" in section
-    # The rejected file is named by its problem only: its path could name another client.
-    assert "missing required column(s) created_at" in section
+    # A file rejected whole cannot be told to belong to a client: no client page shows it.
+    assert "missing required column" not in section and "X-1" not in section
     assert "tickets_broken.csv" not in section
     beta = (folder / "client-BETA.html").read_text()
     beta_section = beta[beta.index('id="data-quality"'):beta.index('id="tickets"')]
     assert "missing_value" not in beta_section and "No row of yours was held back" in beta_section
     dashboard = (folder / "dashboard.html").read_text()
-    assert "tickets_broken.csv" in dashboard
+    assert "tickets_broken.csv" in dashboard and "a required column is missing" in dashboard
     data = _payload(dashboard)
     assert {(q["c"], q["reason"], q["rows"]) for q in data["quarantine"] if q["m"] == "2026-01"} \
         == {("ACME", "missing_value", 1)}

@@ -6,7 +6,12 @@
   var monthSel = document.getElementById("f-month");
   var clientSel = document.getElementById("f-client");
   var names = {};
-  data.clients.forEach(function (c) { names[c.id] = c.name; });
+  // Clients are keyed by id; the label is the name, with the id where two clients share a name.
+  data.clients.forEach(function (c) { names[c.id] = c.label; });
+  // A category axis of client ids, labelled with the clients' labels.
+  function clientAxis(ids) {
+    return { type: "category", tickvals: ids, ticktext: ids.map(function (c) { return names[c]; }), automargin: true };
+  }
   var PRIORITIES = [["emergency", "#e45756"], ["high", "#f58518"], ["normal", "#4c78a8"], ["low", "#72b7b2"]];
   var STATUS = { within: "#54a24b", watch: "#eeca3b", over: "#e45756" };
   var CATEGORY_COLOURS = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b",
@@ -22,7 +27,7 @@
   }
   data.months.slice().reverse().forEach(function (m) { monthSel.appendChild(option(m, m)); });
   clientSel.appendChild(option("", "All clients"));
-  data.clients.forEach(function (c) { clientSel.appendChild(option(c.id, c.name)); });
+  data.clients.forEach(function (c) { clientSel.appendChild(option(c.id, c.label)); });
 
   // Filters live in the address (#month=2026-10&client=C001) so a view can be shared or bookmarked.
   function readHash() {
@@ -145,15 +150,16 @@
   function drawFairUse(month, client) {
     var rows = pick(data.client_months, [month], null).sort(function (a, b) { return a.ratio - b.ratio; });
     Plotly.react("chart-fair-use", [{
-      type: "bar", orientation: "h", y: rows.map(function (r) { return names[r.c]; }),
+      type: "bar", orientation: "h", y: rows.map(function (r) { return r.c; }),
       x: rows.map(function (r) { return r.ratio; }),
-      customdata: rows.map(function (r) { return [r.ups, r.lim, r.status]; }),
-      hovertemplate: "%{y}: %{x:.2f} of limit (%{customdata[0]:.2f} per seat, limit %{customdata[1]:.2f}, %{customdata[2]})<extra></extra>",
+      customdata: rows.map(function (r) { return [r.ups, r.lim, r.status, names[r.c]]; }),
+      hovertemplate: "%{customdata[3]}: %{x:.2f} of limit (%{customdata[0]:.2f} per seat, limit %{customdata[1]:.2f}, %{customdata[2]})<extra></extra>",
       marker: { color: rows.map(function (r) { return STATUS[r.status]; }),
                 opacity: rows.map(function (r) { return !client || r.c === client ? 1 : 0.3; }) }
     }], Object.assign({}, LAYOUT, {
       title: { text: "Clients ranked by fair-use ratio, " + month + " (1.0 = plan limit)" },
       height: Math.max(340, 22 * rows.length + 90), margin: { l: 170, r: 20, t: 40, b: 40 },
+      yaxis: clientAxis(rows.map(function (r) { return r.c; })),
       shapes: [{ type: "line", x0: 1, x1: 1, yref: "paper", y0: 0, y1: 1, line: { dash: "dash", color: "#e45756" } }]
     }), CONFIG);
   }
@@ -168,7 +174,7 @@
     var rows = Object.keys(byClient).map(function (k) { return byClient[k]; })
       .filter(function (r) { return r.declared > 0; })
       .sort(function (a, b) { return (a.declared - a.confirmed) / a.declared - (b.declared - b.confirmed) / b.declared; });
-    var y = rows.map(function (r) { return names[r.c]; });
+    var y = rows.map(function (r) { return r.c; });
     var opacity = rows.map(function (r) { return !client || r.c === client ? 1 : 0.3; });
     Plotly.react("chart-emergencies", [
       { type: "bar", orientation: "h", name: "declared and confirmed", y: y, marker: { color: "#54a24b", opacity: opacity },
@@ -179,6 +185,7 @@
     ], Object.assign({}, LAYOUT, {
       barmode: "stack", height: Math.max(340, 22 * rows.length + 110), margin: { l: 170, r: 40, t: 70, b: 40 },
       legend: { orientation: "h", x: 0, y: 1.0, yanchor: "bottom", traceorder: "normal" },
+      yaxis: clientAxis(y),
       title: { text: "Emergency declarations by client, " + months[0] + " to " + month }
     }), CONFIG);
   }
@@ -262,7 +269,7 @@
   }
 
   function onFilter() {
-    history.replaceState(null, "", "#month=" + monthSel.value + (clientSel.value ? "&client=" + clientSel.value : ""));
+    history.replaceState(null, "", "#month=" + monthSel.value + (clientSel.value ? "&client=" + encodeURIComponent(clientSel.value) : ""));
     render();
   }
   monthSel.addEventListener("change", onFilter);
