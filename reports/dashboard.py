@@ -35,7 +35,7 @@ def payload(con: duckdb.DuckDBPyConnection, month: str, currency: str,
         "currency": currency,
         # Keyed by id: two clients with one name stay two (the label tells them apart).
         "clients": [{"id": r.c, "name": r.name, "label": r.label,
-                     "report": quote(reports[r.c], safe="") if r.c in reports else None}
+                     "report": quote(reports[r.c], safe="/") if r.c in reports else None}
                     for r in clients.itertuples()],
         "client_months": _records(client_months.drop(columns=["name"])),
         "sla": _records(queries.portfolio_sla(con, months)),

@@ -150,6 +150,50 @@ def client_out_of_scope(con: duckdb.DuckDBPyConnection, client_id: str, month: s
     ).df()
 
 
+def client_out_of_scope_trend(con: duckdb.DuckDBPyConnection, client_id: str,
+                              month: str) -> pd.DataFrame:
+    """Approved and pending (not yet reviewed) out-of-scope amounts per month, last 12 months."""
+    return con.execute(
+        """SELECT month,
+                  coalesce(sum(amount) FILTER (WHERE review_status = 'approved'), 0) AS approved,
+                  coalesce(sum(amount) FILTER (WHERE review_status <> 'approved'), 0) AS pending
+           FROM marts.out_of_scope
+           WHERE client_id = ? AND month BETWEEN CAST(? AS DATE) - INTERVAL 11 MONTH AND CAST(? AS DATE)
+           GROUP BY month ORDER BY month""",
+        [client_id, month, month],
+    ).df()
+
+
+def client_contract(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> dict | None:
+    """The client's contract in force at the end of the month: zone, hours, emergency cover."""
+    row = con.execute(
+        """SELECT timezone, business_hours, after_hours_coverage, seats, plan
+           FROM staging.clients
+           WHERE client_id = ? AND valid_from < CAST(? AS DATE) + INTERVAL 1 MONTH
+             AND (valid_to IS NULL OR valid_to > CAST(? AS DATE))
+           ORDER BY valid_from DESC LIMIT 1""",
+        [client_id, month, month],
+    ).fetchone()
+    if row is None:
+        return None
+    return dict(zip(["timezone", "business_hours", "after_hours_coverage", "seats", "plan"], row,
+                    strict=True))
+
+
+def client_inputs(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> dict:
+    """What the month's figures could rest on: tickets with events, with text, with time logged."""
+    row = con.execute(
+        """SELECT count(*),
+                  count(*) FILTER (WHERE first_response_at IS NOT NULL OR EXISTS (
+                      SELECT 1 FROM staging.ticket_events e WHERE e.ticket_id = f.ticket_id)),
+                  count(*) FILTER (WHERE coalesce(trim(subject), '') <> ''),
+                  count(*) FILTER (WHERE logged_minutes > 0)
+           FROM marts.ticket_facts f WHERE client_id = ? AND month = ?""",
+        [client_id, month],
+    ).fetchone()
+    return dict(zip(["tickets", "with_events", "with_text", "with_time"], row, strict=True))
+
+
 def client_scope_hits(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> pd.DataFrame:
     """Scope hits that are not billed: included in the contract, or rejected by a reviewer."""
     return con.execute(
@@ -165,7 +209,7 @@ def client_scope_hits(con: duckdb.DuckDBPyConnection, client_id: str, month: str
 def client_emergencies(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> pd.DataFrame:
     """Tickets that anyone called an emergency: declared, triaged, confirmed or policy reading."""
     return con.execute(
-        """SELECT ticket_id, created_at, subject, declared_emergency, triage_priority,
+        """SELECT ticket_id, unit_id, created_at, subject, declared_emergency, triage_priority,
                   confirmed_emergency, confirmed_by, qualifies_emergency, emergency_confidence,
                   emergency_evidence, response_status
            FROM marts.ticket_facts
@@ -189,7 +233,8 @@ def automation_agreement(con: duckdb.DuckDBPyConnection, month: str) -> list[dic
 def client_tickets(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> pd.DataFrame:
     """Every ticket of the client's month: the ids behind each number of the report."""
     return con.execute(
-        """SELECT ticket_id, created_at, subject, category, priority, is_provider_initiated,
+        """SELECT ticket_id, created_at, subject, category, priority, target_priority,
+                  is_provider_initiated,
                   is_standard, unit_id, unit_rule,
                   array_to_string(scope_categories, ', ') AS scope_categories,
                   billable_out_of_scope, declared_emergency, confirmed_emergency,
@@ -281,8 +326,20 @@ def portfolio_client_months(con: duckdb.DuckDBPyConnection, months: list[str]) -
                   CAST(round(coalesce(emergencies_declared * emergency_declaration_precision, 0))
                        AS INTEGER) AS em_declared_confirmed,
                   coalesce(out_of_scope_tickets, 0) AS oos_n,
-                  coalesce(out_of_scope_amount, 0) AS oos_amount
-           FROM marts.client_month WHERE list_contains(CAST(? AS DATE[]), month)
+                  coalesce(out_of_scope_amount, 0) AS oos_amount,
+                  coalesce(o.approved, 0) AS oos_approved, coalesce(o.pending, 0) AS oos_pending,
+                  coalesce(o.pending_n, 0) AS oos_pending_n, coalesce(r.rejected_n, 0) AS oos_rejected_n
+           FROM marts.client_month cm
+           LEFT JOIN (SELECT month, client_id,
+                             sum(amount) FILTER (WHERE review_status = 'approved') AS approved,
+                             sum(amount) FILTER (WHERE review_status <> 'approved') AS pending,
+                             count(*) FILTER (WHERE review_status <> 'approved') AS pending_n
+                      FROM marts.out_of_scope GROUP BY ALL) o USING (month, client_id)
+           LEFT JOIN (SELECT month, client_id, count(DISTINCT ticket_id) AS rejected_n
+                      FROM marts.scope_hits
+                      WHERE review_status = 'rejected' AND NOT included_in_contract
+                      GROUP BY ALL) r USING (month, client_id)
+           WHERE list_contains(CAST(? AS DATE[]), month)
            ORDER BY month, client_name""",
         [months],
     ).df()
@@ -301,9 +358,11 @@ def portfolio_sla(con: duckdb.DuckDBPyConnection, months: list[str]) -> pd.DataF
 
 
 def portfolio_out_of_scope(con: duckdb.DuckDBPyConnection, months: list[str]) -> pd.DataFrame:
-    """Out-of-scope revenue per month, client and primary scope category."""
+    """Out-of-scope amounts per month, client, primary scope category and review state
+    (approved, or pending: not yet reviewed)."""
     return con.execute(
         """SELECT strftime(month, '%Y-%m') AS m, client_id AS c, primary_category AS cat,
+                  CASE WHEN review_status = 'approved' THEN 'approved' ELSE 'pending' END AS state,
                   count(*) AS n, sum(billable_hours) AS hours, sum(amount) AS amount
            FROM marts.out_of_scope WHERE list_contains(CAST(? AS DATE[]), month)
            GROUP BY ALL ORDER BY m, c, cat""",

@@ -75,13 +75,19 @@ def build(landing: Path) -> None:
     (landing / "tickets" / "tickets_api.jsonl").write_text(json.dumps(array) + "\n")
 
 
-def built(tmp_path_factory, name: str = "report-msp") -> dict:
-    """Build and run the MSP (ingest and marts, no publishing); return its paths."""
-    root = tmp_path_factory.mktemp(name)
-    with msp_paths(root) as env:
-        build(env["landing"])
-        run_all_without_reports()
-    return dict(env, root=root)
+_BUILT: dict[str, dict] = {}
+
+
+def built(tmp_path_factory) -> dict:
+    """Build and run the MSP once per pytest process (ingest and marts, no publishing); return
+    its paths. Tests publish into folders of their own."""
+    if "msp" not in _BUILT:
+        root = tmp_path_factory.mktemp("report-msp")
+        with msp_paths(root) as env:
+            build(env["landing"])
+            run_all_without_reports()
+        _BUILT["msp"] = dict(env, root=root)
+    return _BUILT["msp"]
 
 
 def run_all_without_reports() -> None:

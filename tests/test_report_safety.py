@@ -12,8 +12,7 @@ import pytest
 
 from reports import publish
 from tests import report_msp
-from tests.report_msp import (ESCAPING_ID, FORMULA_NAME, FORMULA_SUBJECT, LONG_ID, SECRET,
-                              SHARED_NAME, URL_ID)
+from tests.report_msp import ESCAPING_ID, FORMULA_NAME, FORMULA_SUBJECT, LONG_ID, SECRET, SHARED_NAME, URL_ID
 
 
 @pytest.fixture(scope="module")

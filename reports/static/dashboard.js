@@ -86,7 +86,8 @@
     var sla = function (rows) { return ratio(sum(rows, "sla_met"), sum(rows, "sla_n")); };
     var tickets = function (rows) { return sum(rows, "tickets"); };
     var units = function (rows) { return sum(rows, "units"); };
-    var oos = function (rows) { return sum(rows, "oos_amount"); };
+    // Only approved out-of-scope work is revenue; pending lines are not reviewed yet.
+    var oos = function (rows) { return sum(rows, "oos_approved"); };
     var declared = sum(now, "em_declared"), declaredConfirmed = sum(now, "em_declared_confirmed");
     var quarantined = sum(pick(data.quarantine, [month], client), "rows");
     var rejected = data.files.filter(function (f) { return f.status === "rejected"; });
@@ -112,7 +113,9 @@
       tile("Emergencies declared / confirmed", declared + " / " + sum(now, "em_confirmed"),
            declared ? pct((declared - declaredConfirmed) / declared) + " of declarations not confirmed"
                     : "none declared"),
-      tile("Out-of-scope revenue", money(val(now, oos) || 0), int(sum(now, "oos_n")) + " billable tickets",
+      tile("Out-of-scope approved", money(val(now, oos) || 0),
+           "pending review " + money(sum(now, "oos_pending")) + " (" + int(sum(now, "oos_pending_n")) + " lines) · rejected "
+           + int(sum(now, "oos_rejected_n")) + " tickets",
            change(val(now, oos), val(prev, oos), "money", null)),
       tile("Rows held back (data health)", int(quarantined),
            rejected.length + " file(s) rejected whole · " + data.files.reduce(function (a, f) { return a + f.files; }, 0) + " delivered")
@@ -193,15 +196,20 @@
   function drawOutOfScope(month, client) {
     var months = windowTo(month);
     var rows = pick(data.out_of_scope, months, client);
-    var categories = rows.map(function (r) { return r.cat; })
-      .filter(function (v, i, a) { return a.indexOf(v) === i; }).sort();
-    var traces = categories.map(function (cat, i) {
-      return { type: "bar", name: cat, x: months, marker: { color: CATEGORY_COLOURS[i % CATEGORY_COLOURS.length] },
-               y: months.map(function (m) { return sum(rows.filter(function (r) { return r.m === m && r.cat === cat; }), "amount"); }) };
+    var cms = pick(data.client_months, months, client);
+    // Approved, pending and rejected side by side: only approved work is revenue.
+    var states = [["approved", "approved (billed)", "#54a24b"], ["pending", "pending review (not billed)", "#eeca3b"]];
+    var traces = states.map(function (st) {
+      return { type: "bar", name: st[1], x: months, marker: { color: st[2] },
+               y: months.map(function (m) { return sum(rows.filter(function (r) { return r.m === m && r.state === st[0]; }), "amount"); }) };
     });
+    traces.push({ type: "scatter", mode: "markers", name: "rejected on review (tickets, right axis)", x: months, yaxis: "y2",
+                  marker: { color: "#e45756", symbol: "x", size: 9 },
+                  y: months.map(function (m) { return sum(cms.filter(function (r) { return r.m === m; }), "oos_rejected_n"); }) });
     Plotly.react("chart-out-of-scope", traces, Object.assign({}, LAYOUT, {
-      barmode: "stack", height: 380, xaxis: { type: "category" }, yaxis: { title: { text: data.currency } },
-      title: { text: "Out-of-scope revenue by month and category, " + (client ? names[client] : "all clients") }
+      barmode: "group", height: 380, xaxis: { type: "category" }, yaxis: { title: { text: data.currency } },
+      yaxis2: { overlaying: "y", side: "right", rangemode: "tozero", title: { text: "tickets rejected" }, showgrid: false },
+      title: { text: "Out-of-scope work by review state, " + (client ? names[client] : "all clients") }
     }), CONFIG);
   }
 
@@ -250,7 +258,7 @@
       var s = document.createElement("span"); s.className = "status " + r.status; s.textContent = r.status; cell(tr, "").appendChild(s);
       cell(tr, pct(ratio(r.sla_met, r.sla_n)), "n");
       cell(tr, r.em_declared + " / " + r.em_confirmed, "n");
-      cell(tr, money(r.oos_amount), "n");
+      cell(tr, money(r.oos_approved) + " / " + money(r.oos_pending), "n");
       body.appendChild(tr);
     });
   }
