@@ -512,7 +512,7 @@ def _write_month(
         portfolio_html=figures.portfolio_fair_use(clients),
         agreement=queries.automation_agreement(con, month),
         finance={"csv": csv_path.name, "xlsx": xlsx_path.name, "lines": finance_lines,
-                 "amount": float(clients["out_of_scope_amount"].fillna(0).sum())},
+                 "totals": finance.month_totals(con, month)},
         totals={
             "clients": len(clients),
             "tickets": int(clients["tickets"].sum()),

@@ -56,11 +56,17 @@ def build(landing: Path) -> None:
         _onsite("B-1", "BETA", "-2+3 engineer on site", day=12),
         _onsite("B-2", "BETA", "@SUM(1+1) engineer on site", day=13),
         ticket("B-R1", "BETA", "2026-01-16T10:00:00+00:00"),
+        # Two scope exclusions on one ticket: one finance line, one review-queue row.
+        ticket("B-MIG", "BETA", "2026-01-19T10:00:00+00:00",
+               subject="Migrate all our mailboxes to Microsoft 365",
+               description="Move the whole company's email from the on-premises Exchange server;"
+               " please send an engineer to our office for the cut-over."),
     ]
     write_csv(landing / "tickets" / "tickets_2026-01.csv", TICKET_COLUMNS, tickets)
     write_csv(landing / "time_entries" / "time_entries_2026-01.csv", ENTRY_COLUMNS, [
         _entry("W1", "A-APP", 125), _entry("W2", "A-PEND", 245), _entry("W3", "A-REJ", 60),
         _entry("W4", "A-VT", 45), _entry("W5", "B-1", 90), _entry("W6", "B-2", 30),
+        _entry("W7", "B-MIG", 120),
     ])
     write_csv(landing / "review_decisions" / "review_decisions.csv", DECISION_COLUMNS, [
         {"ticket_id": "A-APP", "decision": "scope:onsite=approved", "reviewer": "finance.jane",

@@ -7,10 +7,12 @@ import re
 from pathlib import Path
 
 import duckdb
+import openpyxl
+import pandas as pd
 import pytest
 
 from policy.config import ReportSettings, default_policy
-from reports import publish
+from reports import finance, publish
 from tests import report_msp
 
 
@@ -108,3 +110,42 @@ def test_executive_summary_comes_first(month):
     page = (month / "client-ACME.html").read_text()
     assert page.index('id="executive-summary"') < page.index('id="summary"') < page.index(
         'id="fair-use"') < page.index('id="appendix"')
+
+
+def test_finance_export_totals_review_state_and_a_queue_without_duplicates(month):
+    book = openpyxl.load_workbook(month / "out-of-scope-2026-01.xlsx")
+    lines = [dict(zip([c.value for c in book["Line items"][1]], [c.value for c in row], strict=True))
+             for row in book["Line items"].iter_rows(min_row=2)]
+    assert {r["Billed now"] for r in lines} == {"yes", "no: under review"}
+    assert all((r["Billed now"] == "yes") == (r["Review status"] == "approved") for r in lines)
+    totals = [[c.value for c in row] for row in book["Totals per client"].iter_rows(min_row=2)]
+    grand = totals[-1]
+    assert grand[:3] == ["TOTAL USD", "all clients", "USD"]
+    assert grand[7] == pytest.approx(sum(r["Amount"] for r in lines))
+    assert grand[5] == pytest.approx(sum(r["Amount"] for r in lines if r["Billed now"] == "yes"))
+    queue_sheet = book["Review queue"]
+    header = [c.value for c in queue_sheet[1]]
+    queue = [dict(zip(header, [c.value for c in row], strict=True))
+             for row in queue_sheet.iter_rows(min_row=2)]
+    tickets = [q["Ticket"] for q in queue]
+    assert len(tickets) == len(set(tickets))
+    # B-MIG has two automated hits: one queue row naming both, its amount counted once.
+    mig = [q for q in queue if q["Ticket"] == "B-MIG"]
+    assert len(mig) == 1 and ";" in mig[0]["Scope exclusion(s)"]
+    assert sum(q["Amount if approved"] for q in queue) == pytest.approx(
+        sum(r["Amount"] for r in lines if r["Billed now"] != "yes"))
+    rule, = queue_sheet.data_validations.dataValidation
+    assert rule.formula1 == '"approve,reject,note"'
+    assert str(rule.sqref) == f"L2:L{len(queue) + 1}" and header[11] == "Decision"
+
+
+def test_amounts_in_two_currencies_are_never_added():
+    lines = pd.DataFrame({
+        "ticket_id": ["1", "2", "3"], "client_id": ["A", "B", "B"],
+        "client_name": ["A", "B", "B"], "currency": ["USD", "EUR", "EUR"],
+        "billable_hours": [1.0, 2.0, 3.0], "amount": [100.0, 200.0, 300.0],
+        "review_status": ["approved", "approved", "unreviewed"]})
+    grand = finance.grand_totals(finance.totals(lines))
+    assert grand.set_index("currency")[["amount", "approved_amount"]].to_dict("index") == {
+        "EUR": {"amount": 500.0, "approved_amount": 200.0},
+        "USD": {"amount": 100.0, "approved_amount": 100.0}}
