@@ -9,7 +9,7 @@ import duckdb
 
 from demo.generate import CLIENT_COLUMNS, DECISION_COLUMNS, ENTRY_COLUMNS, TICKET_COLUMNS
 from reports import publish
-from tests.builders import client, ticket, write_csv
+from tests.builders import client, routine, ticket, write_csv
 from tests.publish_demo import msp_paths
 
 JAN = "2026-01-01"
@@ -36,13 +36,15 @@ def _onsite(ticket_id: str, client_id: str, subject: str, day: int = 12) -> dict
 
 
 def build(landing: Path) -> None:
-    """Landing files of January 2026 for five clients."""
+    """Landing files of January 2026 for six clients."""
     write_csv(landing / "clients" / "clients.csv", CLIENT_COLUMNS, [
         client("ACME", 10, "2025-06-01", name=SHARED_NAME, hourly_rate="150"),
         client(URL_ID, 10, "2025-06-01", name=SHARED_NAME),
         client(ESCAPING_ID, 10, "2025-06-01", name="Escaping Ltd"),
         client(LONG_ID, 10, "2025-06-01", name="Long Id Ltd"),
         client("BETA", 10, "2025-06-01", name=FORMULA_NAME),
+        # Over fair use: 5 routine tickets on 2 seats against a limit of 1.0 per seat.
+        client("OVER", 2, "2025-06-01", name="Overbrook Ltd"),
     ])
     tickets = [
         _onsite("A-APP", "ACME", "Engineer on site to replace the broken switch"),
@@ -62,6 +64,7 @@ def build(landing: Path) -> None:
                description="Move the whole company's email from the on-premises Exchange server;"
                " please send an engineer to our office for the cut-over."),
     ]
+    tickets += routine("O-", "OVER", "2026-01-20", 5)
     write_csv(landing / "tickets" / "tickets_2026-01.csv", TICKET_COLUMNS, tickets)
     write_csv(landing / "time_entries" / "time_entries_2026-01.csv", ENTRY_COLUMNS, [
         _entry("W1", "A-APP", 125), _entry("W2", "A-PEND", 245), _entry("W3", "A-REJ", 60),

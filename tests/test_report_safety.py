@@ -39,7 +39,7 @@ def test_a_file_rejected_whole_reaches_no_client_page_nor_the_dashboard(msp, mon
     assert _query(msp, "SELECT count(*) FROM quality.quarantine"
                        f" WHERE raw_value LIKE '%{SECRET}%' OR reason LIKE '%{SECRET}%'")[0][0] >= 1
     pages = sorted(month.glob("client-*.html")) + [month / "dashboard.html", month / "index.html"]
-    assert len(pages) == 7
+    assert len(pages) == 8
     for page in pages:
         text = page.read_text()
         assert SECRET not in text and "ARR-1" not in text, page.name
@@ -107,7 +107,7 @@ def test_dashboard_keys_clients_by_id_not_name(month):
     html = (month / "dashboard.html").read_text()
     data = json.loads(re.search(r'id="dashboard-data">(.*?)</script>', html, re.S).group(1))
     ids = [c["id"] for c in data["clients"]]
-    assert len(ids) == len(set(ids)) == 5
+    assert len(ids) == len(set(ids)) == 6
     labels = [c["label"] for c in data["clients"]]
-    assert len(set(labels)) == 5
+    assert len(set(labels)) == 6
     assert f"{SHARED_NAME} (ACME)" in labels and f"{SHARED_NAME} ({URL_ID})" in labels

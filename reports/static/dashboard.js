@@ -280,6 +280,32 @@
     history.replaceState(null, "", "#month=" + monthSel.value + (clientSel.value ? "&client=" + encodeURIComponent(clientSel.value) : ""));
     render();
   }
+  // Every table can be taken away as CSV (what it shows at the moment, with the filters applied).
+  function csvCell(text) {
+    var t = text.replace(/\s+/g, " ").trim();
+    if (/^[=+\-@]/.test(t)) { t = "'" + t; }  // a spreadsheet must not read it as a formula
+    return /[",\n]/.test(t) ? '"' + t.replace(/"/g, '""') + '"' : t;
+  }
+  function tableCsv(table) {
+    return [].map.call(table.querySelectorAll("tr"), function (tr) {
+      return [].map.call(tr.querySelectorAll("th, td"), function (c) { return csvCell(c.textContent); }).join(",");
+    }).join("\r\n") + "\r\n";
+  }
+  [].forEach.call(document.querySelectorAll("table"), function (table, i) {
+    var a = document.createElement("a");
+    a.className = "csv-download no-print";
+    a.textContent = "Download CSV";
+    a.href = "#";
+    a.addEventListener("click", function (e) {
+      e.preventDefault();
+      var link = document.createElement("a");
+      link.href = URL.createObjectURL(new Blob([tableCsv(table)], { type: "text/csv" }));
+      link.download = (table.id || "table-" + (i + 1)) + "-" + monthSel.value + ".csv";
+      document.body.appendChild(link); link.click(); link.remove();
+    });
+    table.parentNode.insertBefore(a, table);
+  });
+
   monthSel.addEventListener("change", onFilter);
   clientSel.addEventListener("change", onFilter);
   window.addEventListener("hashchange", function () { readHash(); render(); });
