@@ -14,9 +14,12 @@ from urllib.parse import quote
 import duckdb
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 from policy.config import PolicyConfig, default_policy, parse_hours_spec
+from policy.paths import landing_dir
+from reports import commentary as commentary_notes
 from reports import dashboard, figures, finance, queries
 from reports import pdf as pdf_printer
 
@@ -307,7 +310,7 @@ def _minutes_text(minutes: float | None, target: float | None) -> str:
 def render_client_report(
     con: duckdb.DuckDBPyConnection, row: pd.Series, month: str, policy_version: str,
     currency: str = "", pdf: bool = False, internal: bool = False,
-    policy: PolicyConfig | None = None,
+    policy: PolicyConfig | None = None, commentary: Markup | None = None,
 ) -> str:
     """One client's monthly report; every value comes from that client's rows only.
 
@@ -342,6 +345,7 @@ def render_client_report(
     return _ENV.get_template("client_report.html").render(
         c=row,
         internal=internal,
+        commentary=commentary,
         up="../" if internal else "",
         provider=settings,
         plan_name=plan_name,
@@ -474,6 +478,7 @@ def _copy_data_docs(root: Path, label: str, folder: Path) -> bool:
 def _write_month(
     con: duckdb.DuckDBPyConnection, month: str, folder: Path, root: Path, clients: pd.DataFrame,
     policy_version: str, currency: str, pdf: bool, policy: PolicyConfig,
+    log: Callable[[str], None],
 ) -> tuple[int, pdf_printer.PdfRun]:
     """Write every file of the month into `folder` (not yet visible to readers)."""
     label = month[:7]
@@ -486,11 +491,16 @@ def _write_month(
     pdf_reason = pdf_printer.unavailable_reason() if pdf else "PDF output turned off"
     reports, internal = {}, {}
     (folder / INTERNAL).mkdir()
+    notes, problems = commentary_notes.read_commentary(landing_dir(), month,
+                                                       set(clients["client_id"]))
+    for problem in problems:
+        log(f"commentary for {label}: {problem}")
     for _, row in clients.iterrows():
         name = client_report_name(row["client_id"])
         for edition, target in ((False, reports), (True, internal)):
             html = render_client_report(con, row, month, policy_version, currency,
-                                        pdf=pdf_reason is None, internal=edition, policy=policy)
+                                        pdf=pdf_reason is None, internal=edition, policy=policy,
+                                        commentary=notes.get(row["client_id"]))
             path = f"{INTERNAL}/{name}" if edition else name
             (folder / path).write_text(html, encoding="utf-8")
             target[row["client_id"]] = path
@@ -544,7 +554,7 @@ def publish_month(
     tmp.mkdir()
     try:
         finance_lines, pdf_run = _write_month(con, month, tmp, root, clients, policy_version,
-                                              currency, pdf, policy or default_policy())
+                                              currency, pdf, policy or default_policy(), log)
         final = root / label
         _swap_in(tmp, final)
     except BaseException:

@@ -149,3 +149,22 @@ def test_amounts_in_two_currencies_are_never_added():
     assert grand.set_index("currency")[["amount", "approved_amount"]].to_dict("index") == {
         "EUR": {"amount": 500.0, "approved_amount": 200.0},
         "USD": {"amount": 100.0, "approved_amount": 100.0}}
+
+
+def test_commentary_from_landing_is_shown_under_the_summary_escaped(msp, tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    path = landing / "commentary" / "2026-01.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text('client_id,text\r\nACME,"**Good month.** <script>alert(1)</script>\n\n'
+                    '- new starter on Monday\n- printer swap"\r\nNOPE,"for nobody"\r\n')
+    monkeypatch.setenv("MSP_LANDING", str(landing))
+    lines: list[str] = []
+    report_msp.publish_to(msp, tmp_path / "published", log=lines.append)
+    page = (tmp_path / "published" / "2026-01" / "client-ACME.html").read_text()
+    summary = page[page.index('id="executive-summary"'):page.index('id="summary"')]
+    assert "<strong>Good month.</strong>" in summary and "<li>printer swap</li>" in summary
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in summary and "<script>alert" not in page
+    assert "From your account manager" not in (
+        tmp_path / "published" / "2026-01" / "client-BETA.html").read_text()
+    assert any("commentary/2026-01.csv: row 2, field client_id" in line and "NOPE" in line
+               for line in lines), lines
