@@ -203,3 +203,18 @@ def write_export(con: duckdb.DuckDBPyConnection, month: str, folder: Path) -> tu
     _decision_validation(sheet, len(queue))
     book.save(xlsx_path)
     return csv_path, xlsx_path, len(lines)
+
+
+def add_adjustments(csv_path: Path, xlsx_path: Path, adjustments: pd.DataFrame,
+                    columns: dict[str, str]) -> Path:
+    """Add the adjustments to invoiced months to an open month's export: a sheet in the workbook
+    and <export>-adjustments.csv beside it."""
+    from openpyxl import load_workbook
+
+    target = csv_path.with_name(csv_path.stem + "-adjustments.csv")
+    csv_safe(adjustments).rename(columns=columns).to_csv(target, index=False)
+    book = load_workbook(xlsx_path)
+    _sheet(book.create_sheet("Adjustments"), adjustments, list(columns.values()),
+           {"invoiced_amount": _MONEY, "current_amount": _MONEY, "adjustment": _MONEY})
+    book.save(xlsx_path)
+    return target

@@ -20,7 +20,7 @@ from plotly.offline import get_plotlyjs
 from policy.config import PolicyConfig, default_policy, parse_hours_spec
 from policy.paths import landing_dir
 from reports import commentary as commentary_notes
-from reports import dashboard, figures, finance, queries
+from reports import dashboard, figures, finance, invoicing, queries
 from reports import pdf as pdf_printer
 
 _ENV = Environment(
@@ -486,7 +486,17 @@ def _write_month(
     # One copy of plotly.js per month folder instead of 4.8 MB inlined in every page.
     (folder / "plotly.min.js").write_text(get_plotlyjs(), encoding="utf-8")
     shutil.copyfile(dashboard.SCRIPT, folder / dashboard.SCRIPT.name)
-    csv_path, xlsx_path, finance_lines = finance.write_export(con, month, folder)
+    closed = invoicing.is_invoiced(root, month)
+    adjustments = None
+    if closed:
+        # Invoiced: the export stays as finance invoiced it, whatever the warehouse says now.
+        csv_path, xlsx_path, finance_lines = invoicing.closed_export(root, month, folder)
+    else:
+        csv_path, xlsx_path, finance_lines = finance.write_export(con, month, folder)
+        adjustments = invoicing.adjustments(con, root, month,
+                                            queries.portfolio_months(con, month, span=240))
+        if len(adjustments):
+            finance.add_adjustments(csv_path, xlsx_path, adjustments, invoicing.ADJUSTMENT_COLUMNS)
     data_docs = _copy_data_docs(root, label, folder)
     pdf_reason = pdf_printer.unavailable_reason() if pdf else "PDF output turned off"
     reports, internal = {}, {}
@@ -522,7 +532,8 @@ def _write_month(
         portfolio_html=figures.portfolio_fair_use(clients),
         agreement=queries.automation_agreement(con, month),
         finance={"csv": csv_path.name, "xlsx": xlsx_path.name, "lines": finance_lines,
-                 "totals": finance.month_totals(con, month)},
+                 "totals": [] if closed else finance.month_totals(con, month), "closed": closed,
+                 "adjustments": 0 if adjustments is None else len(adjustments)},
         totals={
             "clients": len(clients),
             "tickets": int(clients["tickets"].sum()),
