@@ -95,17 +95,21 @@ def client_labels(ids: pd.Series, names: pd.Series) -> list[str]:
 
 def portfolio_fair_use(clients: pd.DataFrame, div_id: str = "portfolio-fair-use") -> str:
     """Clients ranked by fair-use ratio (units per seat against their plan's limit)."""
-    data = clients.sort_values("fair_use_ratio")
+    # Length and colour measure the same thing: the rolling ratio the status is judged on.
+    data = clients.assign(
+        rolling_ratio=clients["rolling_units_per_seat"] / clients["fair_use_limit_per_seat"]
+    ).sort_values("rolling_ratio")
     colours = data["fair_use_status"].map({"within": "#54a24b", "watch": "#eeca3b",
                                            "over": "#e45756"})
     # One bar per client id: two clients with one name are two bars, labelled 'name (id)'.
     labels = client_labels(data["client_id"], data["client_name"])
-    fig = go.Figure(go.Bar(y=data["client_id"], x=data["fair_use_ratio"], orientation="h",
-                           marker_color=colours, name="Fair-use ratio", hovertext=labels))
+    fig = go.Figure(go.Bar(y=data["client_id"], x=data["rolling_ratio"], orientation="h",
+                           marker_color=colours, name="Rolling fair-use ratio", hovertext=labels))
     fig.update_yaxes(type="category", tickvals=list(data["client_id"]), ticktext=labels)
     fig.add_vline(x=1.0, line_dash="dash", line_color="#e45756")
     layout = dict(_LAYOUT, height=max(320, 22 * len(data) + 80))
-    fig.update_layout(title="Fair-use ratio by client (1.0 = plan limit)", **layout)
+    fig.update_layout(title="Rolling fair-use ratio by client (1.0 = plan limit; green within,"
+                            " yellow watch, red over)", **layout)
     return _html(fig, div_id)
 
 

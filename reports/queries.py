@@ -320,6 +320,7 @@ def portfolio_client_months(con: duckdb.DuckDBPyConnection, months: list[str]) -
         """SELECT strftime(month, '%Y-%m') AS m, client_id AS c, client_name AS name, plan,
                   tickets, standard_units AS units, seats, units_per_seat AS ups,
                   fair_use_limit_per_seat AS lim, fair_use_ratio AS ratio, fair_use_status AS status,
+                  rolling_units_per_seat / fair_use_limit_per_seat AS rratio,
                   coalesce(sla_tickets, 0) AS sla_n, coalesce(sla_met, 0) AS sla_met,
                   coalesce(emergencies_declared, 0) AS em_declared,
                   coalesce(emergencies_confirmed, 0) AS em_confirmed,

@@ -211,6 +211,7 @@ def test_ticket_text_and_client_names_render_as_text(browser, hostile):
             visit.charts()
             assert visit.dialogs == [] and visit.errors == [], (path, visit.errors)
             assert visit.page.locator("img[src=x]").count() == 0
+        visits[0].page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
         acme = visits[0].page.inner_text("body")
         assert HOSTILE_SUBJECT in acme and HOSTILE_ALERT in acme
         assert HOSTILE_CLIENT in visits[1].page.inner_text("h1")

@@ -151,16 +151,17 @@
   }
 
   function drawFairUse(month, client) {
-    var rows = pick(data.client_months, [month], null).sort(function (a, b) { return a.ratio - b.ratio; });
+    // Length and colour measure the same thing: the rolling ratio the status is judged on.
+    var rows = pick(data.client_months, [month], null).sort(function (a, b) { return a.rratio - b.rratio; });
     Plotly.react("chart-fair-use", [{
       type: "bar", orientation: "h", y: rows.map(function (r) { return r.c; }),
-      x: rows.map(function (r) { return r.ratio; }),
-      customdata: rows.map(function (r) { return [r.ups, r.lim, r.status, names[r.c]]; }),
-      hovertemplate: "%{customdata[3]}: %{x:.2f} of limit (%{customdata[0]:.2f} per seat, limit %{customdata[1]:.2f}, %{customdata[2]})<extra></extra>",
+      x: rows.map(function (r) { return r.rratio; }),
+      customdata: rows.map(function (r) { return [r.ups, r.lim, r.status, names[r.c], r.ratio]; }),
+      hovertemplate: "%{customdata[3]}: rolling %{x:.2f} of limit, %{customdata[2]} (this month %{customdata[4]:.2f}: %{customdata[0]:.2f} per seat, limit %{customdata[1]:.2f})<extra></extra>",
       marker: { color: rows.map(function (r) { return STATUS[r.status]; }),
                 opacity: rows.map(function (r) { return !client || r.c === client ? 1 : 0.3; }) }
     }], Object.assign({}, LAYOUT, {
-      title: { text: "Clients ranked by fair-use ratio, " + month + " (1.0 = plan limit)" },
+      title: { text: "Clients by rolling fair-use ratio, " + month + " (1.0 = plan limit; colour = status)" },
       height: Math.max(340, 22 * rows.length + 90), margin: { l: 170, r: 20, t: 40, b: 40 },
       yaxis: clientAxis(rows.map(function (r) { return r.c; })),
       shapes: [{ type: "line", x0: 1, x1: 1, yref: "paper", y0: 0, y1: 1, line: { dash: "dash", color: "#e45756" } }]
