@@ -472,7 +472,38 @@ def _copy_data_docs(root: Path, label: str, folder: Path) -> bool:
     if not (source / "index.html").exists():
         return False
     shutil.copytree(source, folder / "data-quality")
+    for page in (folder / "data-quality").rglob("*.html"):
+        depth = len(page.relative_to(folder).parts) - 1
+        page.write_text(offline_data_docs(page.read_text(encoding="utf-8"), "../" * depth),
+                        encoding="utf-8")
     return True
+
+
+# Great Expectations' pages load bootstrap, jQuery, fonts and vega from CDNs: offline those
+# requests fail and the page is unstyled. They are dropped with the page's scripts (which call
+# those libraries), a small stylesheet takes their place, and a bar links back to the month (the
+# published folder promises to work offline).
+_REMOTE_TAG = re.compile(
+    r"<link\b[^>]*\bhref=[\"']https?://[^>]*>|<script\b[^>]*>.*?</script>", re.I | re.S)
+_OFFLINE_STYLE = (
+    "<style>body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;color:#1f2933;"
+    "margin:0 auto;max-width:1200px;padding:12px 24px;line-height:1.4}"
+    "table{border-collapse:collapse;width:100%;font-size:.88rem;margin:8px 0}"
+    "th,td{border-bottom:1px solid #e4e7eb;padding:4px 8px;text-align:left;vertical-align:top}"
+    "th{background:#f5f7fa}a{color:#2c5282}img{max-width:100%}.collapse:not(.show){display:block}"
+    ".msp-nav{display:flex;gap:16px;padding:8px 0;border-bottom:1px solid #e4e7eb;margin-bottom:12px}"
+    "</style>")
+
+
+def offline_data_docs(html: str, up: str) -> str:
+    """A Data Docs page without remote requests, styled locally, with links back to the month;
+    `up` leads from the page to the month folder."""
+    html = _REMOTE_TAG.sub("", html)
+    nav = (f'<nav class="msp-nav"><a href="{up}index.html">← Month index</a>'
+           f'<a href="{up}dashboard.html">Dashboard</a>'
+           f'<a href="{up}data-quality/index.html">Data-quality docs</a></nav>')
+    html = re.sub(r"(</head>)", _OFFLINE_STYLE + r"\1", html, count=1, flags=re.I)
+    return re.sub(r"(<body\b[^>]*>)", r"\1" + nav.replace("\\", "\\\\"), html, count=1, flags=re.I)
 
 
 def _write_month(

@@ -326,3 +326,35 @@ def test_every_dashboard_table_downloads_as_csv(browser, editions):
         assert visit.errors == []
     finally:
         visit.close()
+
+
+GX_PAGE = """<!doctype html><html><head><title>Data Docs</title>
+<link rel="stylesheet" href="https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css">
+<script src="https://code.jquery.com/jquery-3.7.1.min.js"></script>
+<script>$(function () { $('table').bootstrapTable(); });</script></head>
+<body><h1>Validation results</h1><a href="validations/suite.html">tickets suite</a></body></html>"""
+
+
+def test_data_quality_docs_work_offline_and_lead_back_to_the_month(browser, tmp_path,
+                                                                  tmp_path_factory):
+    """Great Expectations' pages fetch bootstrap and jQuery from CDNs: published, they make no
+    request off the folder, raise no error, and link back to the month."""
+    msp = report_msp.built(tmp_path_factory)
+    root = tmp_path / "published"
+    docs = root / ".data_docs" / "2026-01"
+    (docs / "validations").mkdir(parents=True)
+    (docs / "index.html").write_text(GX_PAGE)
+    (docs / "validations" / "suite.html").write_text(GX_PAGE.replace("validations/", ""))
+    report_msp.publish_to(msp, root)
+    for page, up in (("index.html", "../"), ("validations/suite.html", "../../")):
+        visit = Visit(browser, root / "2026-01" / "data-quality" / page)
+        try:
+            assert visit.remote == [] and visit.errors == [], (page, visit.remote, visit.errors)
+            back = visit.page.locator("nav.msp-nav a").first
+            assert back.inner_text() == "← Month index"
+            assert back.get_attribute("href") == f"{up}index.html"
+            back.click()
+            visit.page.wait_for_load_state()
+            assert visit.page.url.endswith("/2026-01/index.html")
+        finally:
+            visit.close()
