@@ -51,6 +51,7 @@ class Published:
     pdf_seconds: float
 
 
+PRINT_ROWS = 10
 # The internal editions of the client reports (account manager, finance), inside the month folder.
 INTERNAL = "internal"
 # A client id used as it is in a file name: letters, digits, '.', '_' and '-', 100 bytes at most.
@@ -346,6 +347,8 @@ def render_client_report(
         c=row,
         internal=internal,
         commentary=commentary,
+        # The PDF prints the first rows of long tables; the HTML edition holds them all.
+        print_rows=PRINT_ROWS,
         up="../" if internal else "",
         provider=settings,
         plan_name=plan_name,
