@@ -83,9 +83,9 @@ def test_ids_that_cannot_be_file_names_publish_under_safe_linked_names(msp, mont
         p.name for p in msp["root"].iterdir())  # nothing written beside the published folder
     assert not (root / "outside").exists() and not (root.parent / "outside").exists()
     names = {cid: publish.client_report_name(cid) for cid in
-             ("ACME", URL_ID, ESCAPING_ID, LONG_ID, "BETA")}
+             ("ACME", URL_ID, ESCAPING_ID, LONG_ID, "BETA", "OVER")}
     assert names["ACME"] == "client-ACME.html"  # a plain id keeps its plain name
-    assert len(set(names.values())) == 5
+    assert len(set(names.values())) == 6
     for cid, name in names.items():
         assert "/" not in name and len(name.encode()) <= 120, cid
         assert publish.client_report_name(cid) == name  # stable
