@@ -1,4 +1,5 @@
-"""Figures for the reports: plotly fragments (without plotly.js) and small inline SVG sparklines."""
+"""Figures for the reports: the portfolio chart as a plotly fragment (without plotly.js), and the
+client reports' charts and sparklines as inline SVG."""
 
 import math
 from collections.abc import Sequence
@@ -59,34 +60,6 @@ def sla_trend_svg(trend: pd.DataFrame) -> Markup:
                      percent=True, chart_id="sla-trend")
 
 
-def fair_use_trend(trend: pd.DataFrame, div_id: str = "fair-use-trend") -> str:
-    """Units per seat per month against the plan's limit, with the rolling view."""
-    months = trend["month"].dt.strftime("%Y-%m")
-    fig = go.Figure()
-    fig.add_bar(x=months, y=trend["units_per_seat"], name="Units per seat",
-                marker_color="#4c78a8")
-    fig.add_scatter(x=months, y=trend["rolling_units_per_seat"], name="Rolling average",
-                    mode="lines+markers", line={"color": "#f58518"})
-    # The limit changes only when the plan does: a step, not a slope between months.
-    fig.add_scatter(x=months, y=trend["fair_use_limit_per_seat"], name="Fair-use limit",
-                    mode="lines+markers", marker={"symbol": "line-ew-open", "size": 10},
-                    line={"color": "#e45756", "dash": "dash", "shape": "hvh"})
-    fig.update_layout(title="Standard ticket units per seat, last 12 months", **_LAYOUT)
-    return _html(fig, div_id)
-
-
-def category_mix(categories: pd.DataFrame, div_id: str = "category-mix") -> str:
-    """Standard units by category this month (and provider-initiated tickets, not counted)."""
-    data = categories.sort_values("standard_units")
-    fig = go.Figure()
-    fig.add_bar(y=data["category"], x=data["standard_units"], orientation="h",
-                name="Standard units", marker_color="#4c78a8")
-    fig.add_bar(y=data["category"], x=data["provider_initiated"], orientation="h",
-                name="Provider-initiated (not counted)", marker_color="#bab0ac")
-    fig.update_layout(title="Category mix this month", barmode="stack", **_LAYOUT)
-    return _html(fig, div_id)
-
-
 def client_labels(ids: pd.Series, names: pd.Series) -> list[str]:
     """A label per client: its name, or 'name (id)' where several clients share the name."""
     shared = names.map(names.value_counts()) > 1
@@ -114,23 +87,6 @@ def portfolio_fair_use(clients: pd.DataFrame, div_id: str = "portfolio-fair-use"
 
 
 _PRIORITY_COLOURS = {"emergency": "#e45756", "high": "#f58518", "normal": "#4c78a8", "low": "#72b7b2"}
-
-
-def sla_trend(trend: pd.DataFrame, div_id: str = "sla-trend") -> str:
-    """Response-time compliance per target priority over 12 months."""
-    fig = go.Figure()
-    for priority, colour in _PRIORITY_COLOURS.items():
-        data = trend[trend["priority"] == priority]
-        if data.empty:
-            continue
-        fig.add_scatter(x=data["month"].dt.strftime("%Y-%m"), y=data["sla_compliance"],
-                        name=priority, mode="lines+markers", line={"color": colour},
-                        customdata=data["sla_tickets"],
-                        hovertemplate="%{x}: %{y:.0%} of %{customdata} tickets<extra>" + priority
-                        + "</extra>")
-    fig.update_layout(title="Response-time compliance by priority, last 12 months", **_LAYOUT)
-    fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
-    return _html(fig, div_id)
 
 
 def sparkline(values: Sequence[float | None], limit: Sequence[float | None] | None = None,
