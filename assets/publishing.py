@@ -26,7 +26,7 @@ def monthly_reports(
 
     def publish(con: DuckDBPyConnection, month: str) -> MonthResult:
         published = publish_month(con, month, settings.published, policy.version, policy.currency,
-                                  log=context.log.warning)
+                                  log=context.log.warning, policy=policy)
         if published is None:
             return MonthResult({"client_reports": 0},
                                f"no client_month rows for {month[:7]}: nothing published")

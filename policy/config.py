@@ -478,6 +478,25 @@ class DataQuality(_Strict):
     input_limits: InputLimits = InputLimits()
 
 
+class ReportSettings(_Strict):
+    """How the published reports present the numbers (the provider's voice; not policy terms)."""
+
+    provider_name: str = "Your IT provider"
+    provider_contact: str = ""
+    # A logo image beside the provider's name (a data: URI keeps the report self-contained).
+    provider_logo: str = ""
+    footer: str = ""
+    # The response-time compliance the provider commits to, stated in every client report.
+    sla_goal: float = Field(default=0.95, gt=0, le=1)
+    # Out-of-scope lines nobody has reviewed yet: listed apart in the client edition as "under
+    # review, not billed", or left out of it. They are never in its total.
+    client_edition_pending: Literal["list", "omit"] = "list"
+    # What the client edition says happens when a client is over fair use.
+    over_fair_use_next_steps: str = (
+        "Your account manager will review your plan with you, starting from the drivers of the"
+        " volume shown in this report.")
+
+
 class PolicyConfig(_Strict):
     """Every business rule the policy implies."""
 
@@ -497,6 +516,7 @@ class PolicyConfig(_Strict):
     fair_use: FairUseRules
     rate_card: RateCard
     data_quality: DataQuality = DataQuality()
+    reports: ReportSettings = ReportSettings()
 
     @field_validator("scope_exclusions")
     @classmethod

@@ -2,12 +2,14 @@
 
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 import duckdb
 import pandas as pd
 from markupsafe import Markup
 
 from reports import queries
+from reports.figures import client_labels
 
 # Copied once into each month folder, beside plotly.min.js.
 SCRIPT = Path(__file__).parent / "static" / "dashboard.js"
@@ -24,13 +26,16 @@ def payload(con: duckdb.DuckDBPyConnection, month: str, currency: str,
     months = queries.portfolio_months(con, month)
     client_months = queries.portfolio_client_months(con, months)
     clients = (client_months.sort_values("m").groupby("c", as_index=False).last()
-               .sort_values("name"))
+               .sort_values(["name", "c"]))
+    clients["label"] = client_labels(clients["c"], clients["name"])
     reconciliation = queries.file_reconciliation(con)
     return {
         "month": month[:7],
         "months": [m[:7] for m in months],
         "currency": currency,
-        "clients": [{"id": r.c, "name": r.name, "report": reports.get(r.c)}
+        # Keyed by id: two clients with one name stay two (the label tells them apart).
+        "clients": [{"id": r.c, "name": r.name, "label": r.label,
+                     "report": quote(reports[r.c], safe="/") if r.c in reports else None}
                     for r in clients.itertuples()],
         "client_months": _records(client_months.drop(columns=["name"])),
         "sla": _records(queries.portfolio_sla(con, months)),

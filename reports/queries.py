@@ -150,6 +150,50 @@ def client_out_of_scope(con: duckdb.DuckDBPyConnection, client_id: str, month: s
     ).df()
 
 
+def client_out_of_scope_trend(con: duckdb.DuckDBPyConnection, client_id: str,
+                              month: str) -> pd.DataFrame:
+    """Approved and pending (not yet reviewed) out-of-scope amounts per month, last 12 months."""
+    return con.execute(
+        """SELECT month,
+                  coalesce(sum(amount) FILTER (WHERE review_status = 'approved'), 0) AS approved,
+                  coalesce(sum(amount) FILTER (WHERE review_status <> 'approved'), 0) AS pending
+           FROM marts.out_of_scope
+           WHERE client_id = ? AND month BETWEEN CAST(? AS DATE) - INTERVAL 11 MONTH AND CAST(? AS DATE)
+           GROUP BY month ORDER BY month""",
+        [client_id, month, month],
+    ).df()
+
+
+def client_contract(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> dict | None:
+    """The client's contract in force at the end of the month: zone, hours, emergency cover."""
+    row = con.execute(
+        """SELECT timezone, business_hours, after_hours_coverage, seats, plan
+           FROM staging.clients
+           WHERE client_id = ? AND valid_from < CAST(? AS DATE) + INTERVAL 1 MONTH
+             AND (valid_to IS NULL OR valid_to > CAST(? AS DATE))
+           ORDER BY valid_from DESC LIMIT 1""",
+        [client_id, month, month],
+    ).fetchone()
+    if row is None:
+        return None
+    return dict(zip(["timezone", "business_hours", "after_hours_coverage", "seats", "plan"], row,
+                    strict=True))
+
+
+def client_inputs(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> dict:
+    """What the month's figures could rest on: tickets with events, with text, with time logged."""
+    row = con.execute(
+        """SELECT count(*),
+                  count(*) FILTER (WHERE first_response_at IS NOT NULL OR EXISTS (
+                      SELECT 1 FROM staging.ticket_events e WHERE e.ticket_id = f.ticket_id)),
+                  count(*) FILTER (WHERE coalesce(trim(subject), '') <> ''),
+                  count(*) FILTER (WHERE logged_minutes > 0)
+           FROM marts.ticket_facts f WHERE client_id = ? AND month = ?""",
+        [client_id, month],
+    ).fetchone()
+    return dict(zip(["tickets", "with_events", "with_text", "with_time"], row, strict=True))
+
+
 def client_scope_hits(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> pd.DataFrame:
     """Scope hits that are not billed: included in the contract, or rejected by a reviewer."""
     return con.execute(
@@ -165,7 +209,7 @@ def client_scope_hits(con: duckdb.DuckDBPyConnection, client_id: str, month: str
 def client_emergencies(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> pd.DataFrame:
     """Tickets that anyone called an emergency: declared, triaged, confirmed or policy reading."""
     return con.execute(
-        """SELECT ticket_id, created_at, subject, declared_emergency, triage_priority,
+        """SELECT ticket_id, unit_id, created_at, subject, declared_emergency, triage_priority,
                   confirmed_emergency, confirmed_by, qualifies_emergency, emergency_confidence,
                   emergency_evidence, response_status
            FROM marts.ticket_facts
@@ -189,7 +233,8 @@ def automation_agreement(con: duckdb.DuckDBPyConnection, month: str) -> list[dic
 def client_tickets(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> pd.DataFrame:
     """Every ticket of the client's month: the ids behind each number of the report."""
     return con.execute(
-        """SELECT ticket_id, created_at, subject, category, priority, is_provider_initiated,
+        """SELECT ticket_id, created_at, subject, category, priority, target_priority,
+                  is_provider_initiated,
                   is_standard, unit_id, unit_rule,
                   array_to_string(scope_categories, ', ') AS scope_categories,
                   billable_out_of_scope, declared_emergency, confirmed_emergency,
@@ -204,7 +249,8 @@ def client_quarantine(con: duckdb.DuckDBPyConnection, client_id: str, month: str
     """The client's rows held back by validation, per stage and reason, with one example each.
 
     Rows of unpartitioned entities (contracts, events without a month) have no partition month;
-    they are shown in every month until they are fixed.
+    they are shown in every month until they are fixed. Rows of files rejected whole are left
+    out: their example quotes the file, which may hold other clients' rows.
     """
     return con.execute(
         """SELECT stage, entity, reason_code, count(*) AS rows,
@@ -214,21 +260,46 @@ def client_quarantine(con: duckdb.DuckDBPyConnection, client_id: str, month: str
                   string_agg(DISTINCT record_key, ', ' ORDER BY record_key) AS record_keys
            FROM quality.quarantine
            WHERE client_id = ? AND (partition_month = ? OR partition_month IS NULL)
+             AND NOT EXISTS (SELECT 1 FROM raw.landing_files f
+                             WHERE f.status = 'rejected' AND f.path = source_file)
            GROUP BY stage, entity, reason_code
            ORDER BY rows DESC, stage, reason_code""",
         [client_id, month],
     ).df()
 
 
+# What a file rejected whole is refused for, in words that quote nothing from the file: its reason
+# text quotes the file (a line, a value), which may be another client's data or not data at all.
+FILE_PROBLEMS = {
+    "empty_file": "the file is empty",
+    "unsupported_encoding": "the file's text encoding is not supported",
+    "non_utf8": "the file holds bytes that are not UTF-8 text",
+    "duplicate_column": "a column appears more than once in the header",
+    "missing_column": "a required column is missing",
+    "renamed_column": "a required column is missing (probably renamed)",
+    "wrong_type": "a column has the wrong type",
+    "invalid_json": "no line of the file is a JSON object",
+    "truncated_row": "the file is cut off mid-row",
+    "unbalanced_quote": "a quote opens and never closes, swallowing the rest of the file",
+    "unparseable_timestamp": "no row has a readable time, so the file cannot be placed in time",
+    "unreadable_file": "the file could not be read",
+}
+
+
 def rejected_files(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Files rejected whole: unreadable or missing required columns (no row could be read)."""
-    return con.execute(
-        """SELECT entity, path, format, first_seen_at,
-                  -- the reason starts with the path; the client report shows the problem only
-                  regexp_replace(reason, '^' || regexp_escape(path) || ':\\s*', '') AS problem
+    """Files rejected whole (no row could be read), with their problem in general terms.
+
+    The stored reason is not selected: it quotes the file. Operators read it in
+    raw.landing_files, quality.quarantine and the data-quality docs.
+    """
+    df = con.execute(
+        """SELECT entity, path, format, first_seen_at, reason_code
            FROM raw.landing_files WHERE status = 'rejected'
            ORDER BY first_seen_at, path""",
     ).df()
+    df["problem"] = [FILE_PROBLEMS.get(code, f"the file could not be read ({code})")
+                     for code in df["reason_code"]]
+    return df
 
 
 # Portfolio queries for the leadership dashboard. None of them selects a requester.
@@ -249,14 +320,27 @@ def portfolio_client_months(con: duckdb.DuckDBPyConnection, months: list[str]) -
         """SELECT strftime(month, '%Y-%m') AS m, client_id AS c, client_name AS name, plan,
                   tickets, standard_units AS units, seats, units_per_seat AS ups,
                   fair_use_limit_per_seat AS lim, fair_use_ratio AS ratio, fair_use_status AS status,
+                  rolling_units_per_seat / fair_use_limit_per_seat AS rratio,
                   coalesce(sla_tickets, 0) AS sla_n, coalesce(sla_met, 0) AS sla_met,
                   coalesce(emergencies_declared, 0) AS em_declared,
                   coalesce(emergencies_confirmed, 0) AS em_confirmed,
                   CAST(round(coalesce(emergencies_declared * emergency_declaration_precision, 0))
                        AS INTEGER) AS em_declared_confirmed,
                   coalesce(out_of_scope_tickets, 0) AS oos_n,
-                  coalesce(out_of_scope_amount, 0) AS oos_amount
-           FROM marts.client_month WHERE list_contains(CAST(? AS DATE[]), month)
+                  coalesce(out_of_scope_amount, 0) AS oos_amount,
+                  coalesce(o.approved, 0) AS oos_approved, coalesce(o.pending, 0) AS oos_pending,
+                  coalesce(o.pending_n, 0) AS oos_pending_n, coalesce(r.rejected_n, 0) AS oos_rejected_n
+           FROM marts.client_month cm
+           LEFT JOIN (SELECT month, client_id,
+                             sum(amount) FILTER (WHERE review_status = 'approved') AS approved,
+                             sum(amount) FILTER (WHERE review_status <> 'approved') AS pending,
+                             count(*) FILTER (WHERE review_status <> 'approved') AS pending_n
+                      FROM marts.out_of_scope GROUP BY ALL) o USING (month, client_id)
+           LEFT JOIN (SELECT month, client_id, count(DISTINCT ticket_id) AS rejected_n
+                      FROM marts.scope_hits
+                      WHERE review_status = 'rejected' AND NOT included_in_contract
+                      GROUP BY ALL) r USING (month, client_id)
+           WHERE list_contains(CAST(? AS DATE[]), month)
            ORDER BY month, client_name""",
         [months],
     ).df()
@@ -275,9 +359,11 @@ def portfolio_sla(con: duckdb.DuckDBPyConnection, months: list[str]) -> pd.DataF
 
 
 def portfolio_out_of_scope(con: duckdb.DuckDBPyConnection, months: list[str]) -> pd.DataFrame:
-    """Out-of-scope revenue per month, client and primary scope category."""
+    """Out-of-scope amounts per month, client, primary scope category and review state
+    (approved, or pending: not yet reviewed)."""
     return con.execute(
         """SELECT strftime(month, '%Y-%m') AS m, client_id AS c, primary_category AS cat,
+                  CASE WHEN review_status = 'approved' THEN 'approved' ELSE 'pending' END AS state,
                   count(*) AS n, sum(billable_hours) AS hours, sum(amount) AS amount
            FROM marts.out_of_scope WHERE list_contains(CAST(? AS DATE[]), month)
            GROUP BY ALL ORDER BY m, c, cat""",

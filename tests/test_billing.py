@@ -146,8 +146,11 @@ def test_finance_export_csv_and_workbook(billing_msp, run_pipeline):
     assert rows[0]["Amount"] == "1500.0" and rows[0]["Review status"] == "unreviewed"
     book = openpyxl.load_workbook(folder / "out-of-scope-2026-01.xlsx")
     assert book.sheetnames == ["Line items", "Totals per client", "Review queue"]
-    queue = [[c.value for c in row][:4] for row in book["Review queue"].iter_rows(min_row=2)]
-    assert queue == [[1, "MIG", "BETA", "major_migration"]]  # the only unreviewed billable hit
+    queue = [[c.value for c in row][:6] for row in book["Review queue"].iter_rows(min_row=2)]
+    # The unreviewed billable lines (AHE's hit is automated and unreviewed too), one row each.
+    assert sorted(q[1] for q in queue) == ["AHE", "MIG"]
+    assert [q[2:6] for q in queue if q[1] == "MIG"] == [
+        ["BETA", "BETA Ltd", "Migrate all our mailboxes to Microsoft 365", "major_migration"]]
     lines = book["Line items"]
     assert lines.freeze_panes == "A2" and lines.auto_filter.ref
     header = [c.value for c in lines[1]]
@@ -155,7 +158,8 @@ def test_finance_export_csv_and_workbook(billing_msp, run_pipeline):
     assert (amount.value, amount.number_format) == (1500.0, "#,##0.00")
     totals = book["Totals per client"]
     assert [[c.value for c in row] for row in totals.iter_rows(min_row=2)] == [
-        ["BETA", "BETA Ltd", "USD", 1, 10.0, 1500.0, 1],
-        ["ACME", "ACME Ltd", "USD", 3, 3.75, 525.0, 1],
+        ["BETA", "BETA Ltd", "USD", 1, 10.0, 0, 1500.0, 1500.0, 1],
+        ["ACME", "ACME Ltd", "USD", 3, 3.75, 385.0, 140.0, 525.0, 1],
+        ["TOTAL USD", "all clients", "USD", 4, 13.75, 385.0, 1640.0, 2025.0, 2],
     ]
     assert "out-of-scope-2026-01.xlsx" in (folder / "index.html").read_text()

@@ -2,22 +2,27 @@
 without console errors, every chart draws, the dashboard filters, and ticket text stays text.
 Screenshots go to test-artifacts/browser/."""
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from policy.paths import PROJECT_ROOT
 from reports.pdf import CHROMIUM_ARGS, chromium_path
+from tests import report_msp
 from tests.builders import CLIENT_COLUMNS, client, known_msp, write_csv
 from tests.publish_demo import msp_paths, published_demo, run
 
 sync_api = pytest.importorskip("playwright.sync_api")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
+# Plotly charts (index, dashboard) and the client reports' inline SVG charts.
 _CHARTS_DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot')].map(d => ({
     id: d.id,
     svg: !!d.querySelector('svg.main-svg'),
     marks: d.querySelectorAll('.trace path, .trace .point, .bars path, .scatterlayer path').length,
-}))"""
+})).concat([...document.querySelectorAll('svg.chart')].map(s => ({
+    id: s.id, svg: true, marks: s.querySelectorAll('.mark').length,
+})))"""
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +73,7 @@ def _pages(demo: dict) -> list[Path]:
     for month in demo["months"]:
         folder = root / month[:7]
         pages += [folder / "index.html", folder / "dashboard.html",
-                  *sorted(folder.glob("client-*.html"))]
+                  *sorted(folder.glob("client-*.html")), *sorted(folder.glob("internal/*.html"))]
     return pages
 
 
@@ -92,8 +97,8 @@ def test_every_published_page_loads_offline_without_errors_and_draws_its_charts(
                                       full_page=path.stem in ("index", "client-C001"))
         finally:
             visit.close()
-    # Month index 1, dashboard 5, client report 3 or more charts each.
-    assert charts_seen >= len(demo["months"]) * (1 + 5 + 3 * 6)
+    # Month index 1, dashboard 5, client report (both editions) 3 or more charts each.
+    assert charts_seen >= len(demo["months"]) * (1 + 5 + 3 * 6 * 2)
 
 
 def _tiles(page) -> str:
@@ -156,12 +161,14 @@ def test_client_report_prints_with_charts_at_paper_width(browser, demo):
     try:
         visit.charts()
         visit.page.evaluate("window.prepareForPrint()")
-        widths = visit.page.evaluate(
-            "[...document.querySelectorAll('.js-plotly-plot')].map(d => d._fullLayout.width)")
-        assert widths and set(widths) == {680}
         visit.page.emulate_media(media="print")
+        widths = visit.page.evaluate(
+            "[...document.querySelectorAll('svg.chart')].map(s => s.getBoundingClientRect().width)")
+        assert widths and max(widths) <= 680
         assert visit.page.locator(".nav").is_hidden()
         assert visit.page.locator("details").evaluate_all("ds => ds.every(d => d.open)")
+        # The ticket list is left to the HTML edition: the PDF stays short.
+        assert visit.page.locator(".ticket-list").is_hidden()
     finally:
         visit.close()
 
@@ -204,6 +211,7 @@ def test_ticket_text_and_client_names_render_as_text(browser, hostile):
             visit.charts()
             assert visit.dialogs == [] and visit.errors == [], (path, visit.errors)
             assert visit.page.locator("img[src=x]").count() == 0
+        visits[0].page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
         acme = visits[0].page.inner_text("body")
         assert HOSTILE_SUBJECT in acme and HOSTILE_ALERT in acme
         assert HOSTILE_CLIENT in visits[1].page.inner_text("h1")
@@ -213,4 +221,140 @@ def test_ticket_text_and_client_names_render_as_text(browser, hostile):
         visits[0].page.screenshot(path=str(ARTIFACTS / "hostile-text-report.png"))
     finally:
         for visit in visits:
+            visit.close()
+
+
+@pytest.fixture(scope="module")
+def editions(tmp_path_factory) -> Path:
+    """The report MSP (billable work in every review state, a client over fair use) published."""
+    msp = report_msp.built(tmp_path_factory)
+    root = tmp_path_factory.mktemp("editions-browser")
+    report_msp.publish_to(msp, root)
+    return root / "2026-01"
+
+
+# What each edition must and must not show (ACME: one approved line of USD 312.00, two lines not
+# reviewed yet worth 612.00 and 112.50, one declined by am.omar; approval by finance.jane).
+CLIENT_MUST = ["Summary", "USD 312.00", "Under review, not billed", "A-PEND", "declined on review",
+               "TechDesk Pro", "Europe/London"]
+INTERNAL_ONLY = ["finance.jane", "am.omar", "Evidence", "Confidence", "612.00", "112.50",
+                 "onsite time entries", "Internal edition"]
+
+
+def test_each_edition_shows_what_it_must_and_nothing_it_must_not(browser, editions):
+    client = Visit(browser, editions / "client-ACME.html")
+    internal = Visit(browser, editions / "internal" / "client-ACME.html")
+    try:
+        for visit in (client, internal):
+            assert visit.errors == [] and visit.remote == [], visit.errors + visit.remote
+        # Collapsed sections opened: what a reader can reach is what is checked.
+        for visit in (client, internal):
+            visit.page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        seen_client = client.page.inner_text("body")
+        seen_internal = internal.page.inner_text("body")
+        for text in CLIENT_MUST:
+            assert text in seen_client, text
+            assert text in seen_internal or text == "declined on review", text
+        for text in INTERNAL_ONLY:
+            assert text in seen_internal, text
+            assert text not in seen_client, text
+        # The client's total is the approved line only, and the tile says so.
+        assert client.page.inner_text("#billed tfoot").strip().endswith("USD 312.00")
+        assert "2 under review, not billed" in client.page.inner_text("#summary")
+        client.page.screenshot(path=str(ARTIFACTS / "edition-client-ACME.png"), full_page=True)
+        internal.page.screenshot(path=str(ARTIFACTS / "edition-internal-ACME.png"), full_page=True)
+    finally:
+        client.close()
+        internal.close()
+
+
+def test_a_client_report_sent_alone_still_draws_its_charts(browser, editions, tmp_path):
+    alone = tmp_path / "attachment.html"
+    shutil.copyfile(editions / "client-OVER.html", alone)
+    visit = Visit(browser, alone)
+    try:
+        assert visit.errors == [] and visit.remote == []
+        assert visit.page.locator("script[src]").count() == 0
+        charts = visit.page.evaluate(
+            "[...document.querySelectorAll('svg.chart')].map(s => s.querySelectorAll('.mark').length)")
+        assert len(charts) >= 2 and all(charts), charts
+        assert "over" in visit.page.inner_text("#executive-summary")
+        # The first printed page of a client over fair use: the summary, in the client's words.
+        visit.page.emulate_media(media="print")
+        visit.page.set_viewport_size({"width": 794, "height": 1123})
+        visit.page.screenshot(path=str(ARTIFACTS / "pdf-first-page-over-fair-use.png"))
+    finally:
+        visit.close()
+
+
+def test_dashboard_keeps_same_named_clients_apart_and_links_internal_editions(browser, editions):
+    visit = Visit(browser, editions / "dashboard.html")
+    try:
+        visit.charts()
+        assert visit.errors == []
+        ys = visit.page.evaluate("document.getElementById('chart-fair-use').data[0].y")
+        assert len(ys) == len(set(ys)) == 6
+        ticks = visit.page.evaluate(
+            "document.getElementById('chart-fair-use')._fullLayout.yaxis.ticktext")
+        assert "Acme Trading (ACME)" in ticks
+        links = visit.page.eval_on_selector_all("#client-table a", "as => as.map(a => a.href)")
+        assert len(links) == 6 and all("/internal/client-" in h for h in links)
+        for href in links:  # every link opens its report (ids with '#', '?', '%' included)
+            page = visit.context.new_page()
+            page.goto(href)
+            assert "Internal edition" in page.inner_text("body"), href
+            page.close()
+        tiles = visit.page.inner_text("#tiles").lower()  # labels are upper-cased by CSS
+        assert "out-of-scope approved\nusd 312\n" in tiles and "pending review usd " in tiles
+        visit.page.screenshot(path=str(ARTIFACTS / "dashboard-editions.png"), full_page=True)
+    finally:
+        visit.close()
+
+
+def test_every_dashboard_table_downloads_as_csv(browser, editions):
+    visit = Visit(browser, editions / "dashboard.html")
+    try:
+        visit.charts()
+        links = visit.page.locator("a.csv-download")
+        assert links.count() == visit.page.locator("table").count() >= 3
+        with visit.page.expect_download() as info:
+            visit.page.locator("#client-table").locator("xpath=preceding-sibling::a[1]").click()
+        text = Path(info.value.path()).read_text()
+        lines = text.strip().splitlines()
+        assert lines[0].startswith("Client,Plan") and len(lines) == 7
+        assert "Acme Trading" in text and "'=1+2" in text  # a formula-like name stays text
+        assert visit.errors == []
+    finally:
+        visit.close()
+
+
+GX_PAGE = """<!doctype html><html><head><title>Data Docs</title>
+<link rel="stylesheet" href="https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css">
+<script src="https://code.jquery.com/jquery-3.7.1.min.js"></script>
+<script>$(function () { $('table').bootstrapTable(); });</script></head>
+<body><h1>Validation results</h1><a href="validations/suite.html">tickets suite</a></body></html>"""
+
+
+def test_data_quality_docs_work_offline_and_lead_back_to_the_month(browser, tmp_path,
+                                                                  tmp_path_factory):
+    """Great Expectations' pages fetch bootstrap and jQuery from CDNs: published, they make no
+    request off the folder, raise no error, and link back to the month."""
+    msp = report_msp.built(tmp_path_factory)
+    root = tmp_path / "published"
+    docs = root / ".data_docs" / "2026-01"
+    (docs / "validations").mkdir(parents=True)
+    (docs / "index.html").write_text(GX_PAGE)
+    (docs / "validations" / "suite.html").write_text(GX_PAGE.replace("validations/", ""))
+    report_msp.publish_to(msp, root)
+    for page, up in (("index.html", "../"), ("validations/suite.html", "../../")):
+        visit = Visit(browser, root / "2026-01" / "data-quality" / page)
+        try:
+            assert visit.remote == [] and visit.errors == [], (page, visit.remote, visit.errors)
+            back = visit.page.locator("nav.msp-nav a").first
+            assert back.inner_text() == "← Month index"
+            assert back.get_attribute("href") == f"{up}index.html"
+            back.click()
+            visit.page.wait_for_load_state()
+            assert visit.page.url.endswith("/2026-01/index.html")
+        finally:
             visit.close()

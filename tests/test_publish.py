@@ -40,7 +40,8 @@ def test_every_month_folder_has_the_published_layout(demo):
         for html in htmls:
             pdf = html.with_suffix(".pdf")
             assert pdf.read_bytes()[:5] == b"%PDF-", pdf
-            assert len(PdfReader(pdf).pages) >= 2
+            # A typical client's PDF: summary first, the ticket list left to the HTML.
+            assert 2 <= len(PdfReader(pdf).pages) <= 6, pdf
         # plotly.js once per folder: no page carries its own copy.
         assert all(p.stat().st_size < 1_000_000 for p in folder.glob("*.html"))
         # Reports, PDFs and plotly.js once; the Data Docs (GX's own fonts and pages) on their own.
@@ -69,10 +70,13 @@ def test_every_demo_report_and_pdf_holds_one_clients_data_only(demo):
         for html_path in sorted(folder.glob("client-*.html")):
             own = html_path.stem.removeprefix("client-")
             own_name = clients.loc[clients["client_id"] == own, "name"].iloc[0]
-            for kind, text in (("html", html_path.read_text()),
+            internal = folder / publish.INTERNAL / html_path.name
+            for kind, text in (("html", html_path.read_text()), ("internal", internal.read_text()),
                                ("pdf", _pdf_text(html_path.with_suffix(".pdf")))):
-                # Positive control: the report is about its own client and shows ticket ids.
-                assert own_name in text and re.search(r"\bT\d{7}\b", text), (html_path, kind)
+                # Positive control: the report is about its own client (the HTML lists its
+                # ticket ids; the PDF leaves the ticket list to the HTML).
+                assert own_name in text, (html_path, kind)
+                assert kind == "pdf" or re.search(r"\bT\d{7}\b", text), (html_path, kind)
                 for other in clients[clients["client_id"] != own].itertuples():
                     assert other.name not in text, (html_path.name, kind, other.name)
                     assert re.search(rf"\b{other.client_id}\b", text) is None, (html_path.name, kind)
@@ -82,7 +86,7 @@ def test_every_demo_report_and_pdf_holds_one_clients_data_only(demo):
                 leaked = [r for r in others["requester"].dropna().unique() if r in text]
                 assert not leaked, (html_path.name, kind, leaked[:3])
                 checked += 1
-    assert checked == 2 * SMALL["clients"] * len(demo["months"])
+    assert checked == 3 * SMALL["clients"] * len(demo["months"])
 
 
 def test_dashboard_shows_no_requester_identity(demo):
@@ -114,7 +118,9 @@ def test_dashboard_payload_matches_the_marts(demo):
         rows = [r for r in data["client_months"] if r["m"] == row.m]
         assert sum(r["tickets"] for r in rows) == row.t
         assert sum(r["oos_amount"] for r in rows) == pytest.approx(row.a)
-    assert {c["report"] for c in data["clients"]} == {p.name for p in folder.glob("client-*.html")}
+    # The dashboard is for staff: each client links to its internal edition.
+    assert {c["report"] for c in data["clients"]} == {
+        f"{publish.INTERNAL}/{p.name}" for p in folder.glob("client-*.html")}
 
 
 def _digest(folder: Path) -> str:
@@ -160,14 +166,14 @@ def test_data_quality_section_lists_the_clients_own_rows_and_rejected_files(know
     section = acme[acme.index('id="data-quality"'):acme.index('id="tickets"')]
     assert "missing_value" in section and "tickets_2026-01_late.csv, row 1" in section
     assert "ticket_id" in section
-    # The rejected file is named by its problem only: its path could name another client.
-    assert "missing required column(s) created_at" in section
+    # A file rejected whole cannot be told to belong to a client: no client page shows it.
+    assert "missing required column" not in section and "X-1" not in section
     assert "tickets_broken.csv" not in section
     beta = (folder / "client-BETA.html").read_text()
     beta_section = beta[beta.index('id="data-quality"'):beta.index('id="tickets"')]
     assert "missing_value" not in beta_section and "No row of yours was held back" in beta_section
     dashboard = (folder / "dashboard.html").read_text()
-    assert "tickets_broken.csv" in dashboard
+    assert "tickets_broken.csv" in dashboard and "a required column is missing" in dashboard
     data = _payload(dashboard)
     assert {(q["c"], q["reason"], q["rows"]) for q in data["quarantine"] if q["m"] == "2026-01"} \
         == {("ACME", "missing_value", 1)}

@@ -6,7 +6,12 @@
   var monthSel = document.getElementById("f-month");
   var clientSel = document.getElementById("f-client");
   var names = {};
-  data.clients.forEach(function (c) { names[c.id] = c.name; });
+  // Clients are keyed by id; the label is the name, with the id where two clients share a name.
+  data.clients.forEach(function (c) { names[c.id] = c.label; });
+  // A category axis of client ids, labelled with the clients' labels.
+  function clientAxis(ids) {
+    return { type: "category", tickvals: ids, ticktext: ids.map(function (c) { return names[c]; }), automargin: true };
+  }
   var PRIORITIES = [["emergency", "#e45756"], ["high", "#f58518"], ["normal", "#4c78a8"], ["low", "#72b7b2"]];
   var STATUS = { within: "#54a24b", watch: "#eeca3b", over: "#e45756" };
   var CATEGORY_COLOURS = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b",
@@ -22,7 +27,7 @@
   }
   data.months.slice().reverse().forEach(function (m) { monthSel.appendChild(option(m, m)); });
   clientSel.appendChild(option("", "All clients"));
-  data.clients.forEach(function (c) { clientSel.appendChild(option(c.id, c.name)); });
+  data.clients.forEach(function (c) { clientSel.appendChild(option(c.id, c.label)); });
 
   // Filters live in the address (#month=2026-10&client=C001) so a view can be shared or bookmarked.
   function readHash() {
@@ -81,7 +86,8 @@
     var sla = function (rows) { return ratio(sum(rows, "sla_met"), sum(rows, "sla_n")); };
     var tickets = function (rows) { return sum(rows, "tickets"); };
     var units = function (rows) { return sum(rows, "units"); };
-    var oos = function (rows) { return sum(rows, "oos_amount"); };
+    // Only approved out-of-scope work is revenue; pending lines are not reviewed yet.
+    var oos = function (rows) { return sum(rows, "oos_approved"); };
     var declared = sum(now, "em_declared"), declaredConfirmed = sum(now, "em_declared_confirmed");
     var quarantined = sum(pick(data.quarantine, [month], client), "rows");
     var rejected = data.files.filter(function (f) { return f.status === "rejected"; });
@@ -107,7 +113,9 @@
       tile("Emergencies declared / confirmed", declared + " / " + sum(now, "em_confirmed"),
            declared ? pct((declared - declaredConfirmed) / declared) + " of declarations not confirmed"
                     : "none declared"),
-      tile("Out-of-scope revenue", money(val(now, oos) || 0), int(sum(now, "oos_n")) + " billable tickets",
+      tile("Out-of-scope approved", money(val(now, oos) || 0),
+           "pending review " + money(sum(now, "oos_pending")) + " (" + int(sum(now, "oos_pending_n")) + " lines) · rejected "
+           + int(sum(now, "oos_rejected_n")) + " tickets",
            change(val(now, oos), val(prev, oos), "money", null)),
       tile("Rows held back (data health)", int(quarantined),
            rejected.length + " file(s) rejected whole · " + data.files.reduce(function (a, f) { return a + f.files; }, 0) + " delivered")
@@ -143,17 +151,19 @@
   }
 
   function drawFairUse(month, client) {
-    var rows = pick(data.client_months, [month], null).sort(function (a, b) { return a.ratio - b.ratio; });
+    // Length and colour measure the same thing: the rolling ratio the status is judged on.
+    var rows = pick(data.client_months, [month], null).sort(function (a, b) { return a.rratio - b.rratio; });
     Plotly.react("chart-fair-use", [{
-      type: "bar", orientation: "h", y: rows.map(function (r) { return names[r.c]; }),
-      x: rows.map(function (r) { return r.ratio; }),
-      customdata: rows.map(function (r) { return [r.ups, r.lim, r.status]; }),
-      hovertemplate: "%{y}: %{x:.2f} of limit (%{customdata[0]:.2f} per seat, limit %{customdata[1]:.2f}, %{customdata[2]})<extra></extra>",
+      type: "bar", orientation: "h", y: rows.map(function (r) { return r.c; }),
+      x: rows.map(function (r) { return r.rratio; }),
+      customdata: rows.map(function (r) { return [r.ups, r.lim, r.status, names[r.c], r.ratio]; }),
+      hovertemplate: "%{customdata[3]}: rolling %{x:.2f} of limit, %{customdata[2]} (this month %{customdata[4]:.2f}: %{customdata[0]:.2f} per seat, limit %{customdata[1]:.2f})<extra></extra>",
       marker: { color: rows.map(function (r) { return STATUS[r.status]; }),
                 opacity: rows.map(function (r) { return !client || r.c === client ? 1 : 0.3; }) }
     }], Object.assign({}, LAYOUT, {
-      title: { text: "Clients ranked by fair-use ratio, " + month + " (1.0 = plan limit)" },
+      title: { text: "Clients by rolling fair-use ratio, " + month + " (1.0 = plan limit; colour = status)" },
       height: Math.max(340, 22 * rows.length + 90), margin: { l: 170, r: 20, t: 40, b: 40 },
+      yaxis: clientAxis(rows.map(function (r) { return r.c; })),
       shapes: [{ type: "line", x0: 1, x1: 1, yref: "paper", y0: 0, y1: 1, line: { dash: "dash", color: "#e45756" } }]
     }), CONFIG);
   }
@@ -168,7 +178,7 @@
     var rows = Object.keys(byClient).map(function (k) { return byClient[k]; })
       .filter(function (r) { return r.declared > 0; })
       .sort(function (a, b) { return (a.declared - a.confirmed) / a.declared - (b.declared - b.confirmed) / b.declared; });
-    var y = rows.map(function (r) { return names[r.c]; });
+    var y = rows.map(function (r) { return r.c; });
     var opacity = rows.map(function (r) { return !client || r.c === client ? 1 : 0.3; });
     Plotly.react("chart-emergencies", [
       { type: "bar", orientation: "h", name: "declared and confirmed", y: y, marker: { color: "#54a24b", opacity: opacity },
@@ -179,6 +189,7 @@
     ], Object.assign({}, LAYOUT, {
       barmode: "stack", height: Math.max(340, 22 * rows.length + 110), margin: { l: 170, r: 40, t: 70, b: 40 },
       legend: { orientation: "h", x: 0, y: 1.0, yanchor: "bottom", traceorder: "normal" },
+      yaxis: clientAxis(y),
       title: { text: "Emergency declarations by client, " + months[0] + " to " + month }
     }), CONFIG);
   }
@@ -186,15 +197,20 @@
   function drawOutOfScope(month, client) {
     var months = windowTo(month);
     var rows = pick(data.out_of_scope, months, client);
-    var categories = rows.map(function (r) { return r.cat; })
-      .filter(function (v, i, a) { return a.indexOf(v) === i; }).sort();
-    var traces = categories.map(function (cat, i) {
-      return { type: "bar", name: cat, x: months, marker: { color: CATEGORY_COLOURS[i % CATEGORY_COLOURS.length] },
-               y: months.map(function (m) { return sum(rows.filter(function (r) { return r.m === m && r.cat === cat; }), "amount"); }) };
+    var cms = pick(data.client_months, months, client);
+    // Approved, pending and rejected side by side: only approved work is revenue.
+    var states = [["approved", "approved (billed)", "#54a24b"], ["pending", "pending review (not billed)", "#eeca3b"]];
+    var traces = states.map(function (st) {
+      return { type: "bar", name: st[1], x: months, marker: { color: st[2] },
+               y: months.map(function (m) { return sum(rows.filter(function (r) { return r.m === m && r.state === st[0]; }), "amount"); }) };
     });
+    traces.push({ type: "scatter", mode: "markers", name: "rejected on review (tickets, right axis)", x: months, yaxis: "y2",
+                  marker: { color: "#e45756", symbol: "x", size: 9 },
+                  y: months.map(function (m) { return sum(cms.filter(function (r) { return r.m === m; }), "oos_rejected_n"); }) });
     Plotly.react("chart-out-of-scope", traces, Object.assign({}, LAYOUT, {
-      barmode: "stack", height: 380, xaxis: { type: "category" }, yaxis: { title: { text: data.currency } },
-      title: { text: "Out-of-scope revenue by month and category, " + (client ? names[client] : "all clients") }
+      barmode: "group", height: 380, xaxis: { type: "category" }, yaxis: { title: { text: data.currency } },
+      yaxis2: { overlaying: "y", side: "right", rangemode: "tozero", title: { text: "tickets rejected" }, showgrid: false },
+      title: { text: "Out-of-scope work by review state, " + (client ? names[client] : "all clients") }
     }), CONFIG);
   }
 
@@ -243,7 +259,7 @@
       var s = document.createElement("span"); s.className = "status " + r.status; s.textContent = r.status; cell(tr, "").appendChild(s);
       cell(tr, pct(ratio(r.sla_met, r.sla_n)), "n");
       cell(tr, r.em_declared + " / " + r.em_confirmed, "n");
-      cell(tr, money(r.oos_amount), "n");
+      cell(tr, money(r.oos_approved) + " / " + money(r.oos_pending), "n");
       body.appendChild(tr);
     });
   }
@@ -262,9 +278,35 @@
   }
 
   function onFilter() {
-    history.replaceState(null, "", "#month=" + monthSel.value + (clientSel.value ? "&client=" + clientSel.value : ""));
+    history.replaceState(null, "", "#month=" + monthSel.value + (clientSel.value ? "&client=" + encodeURIComponent(clientSel.value) : ""));
     render();
   }
+  // Every table can be taken away as CSV (what it shows at the moment, with the filters applied).
+  function csvCell(text) {
+    var t = text.replace(/\s+/g, " ").trim();
+    if (/^[=+\-@]/.test(t)) { t = "'" + t; }  // a spreadsheet must not read it as a formula
+    return /[",\n]/.test(t) ? '"' + t.replace(/"/g, '""') + '"' : t;
+  }
+  function tableCsv(table) {
+    return [].map.call(table.querySelectorAll("tr"), function (tr) {
+      return [].map.call(tr.querySelectorAll("th, td"), function (c) { return csvCell(c.textContent); }).join(",");
+    }).join("\r\n") + "\r\n";
+  }
+  [].forEach.call(document.querySelectorAll("table"), function (table, i) {
+    var a = document.createElement("a");
+    a.className = "csv-download no-print";
+    a.textContent = "Download CSV";
+    a.href = "#";
+    a.addEventListener("click", function (e) {
+      e.preventDefault();
+      var link = document.createElement("a");
+      link.href = URL.createObjectURL(new Blob([tableCsv(table)], { type: "text/csv" }));
+      link.download = (table.id || "table-" + (i + 1)) + "-" + monthSel.value + ".csv";
+      document.body.appendChild(link); link.click(); link.remove();
+    });
+    table.parentNode.insertBefore(a, table);
+  });
+
   monthSel.addEventListener("change", onFilter);
   clientSel.addEventListener("change", onFilter);
   window.addEventListener("hashchange", function () { readHash(); render(); });
