@@ -238,8 +238,13 @@ def adapt(
            files["clients"], "csv")
     _write(con, f"SELECT {ticket_id}{ticket_cols}, source_line, source_updates FROM tickets"
                 " ORDER BY source_line", files["tickets"], fmt)
-    _write(con, f"SELECT {', '.join(EVENT_COLUMNS)} FROM events ORDER BY ticket_id, event_at, event_id",
-           files["ticket_events"], fmt)
+    if con.execute("SELECT count(*) FROM events").fetchone()[0]:
+        _write(con, f"SELECT {', '.join(EVENT_COLUMNS)} FROM events ORDER BY ticket_id, event_at, event_id",
+               files["ticket_events"], fmt)
+    else:
+        # No dates to make events of: an empty file would only be rejected (its columns have no
+        # type); summary() says what is missing instead.
+        del files["ticket_events"]
     counts = con.execute(
         "SELECT (SELECT count(*) FROM src), (SELECT count(*) FROM tickets),"
         " (SELECT count(*) FROM events), (SELECT count(*) FROM clients)"
