@@ -9,6 +9,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,23 @@ def test_the_pdf_skip_message_is_the_command_for_this_machine(tmp_path, monkeypa
     assert f"for PDFs: run {wanted}" in pdf.unavailable_reason()
     _fake_chromium(tmp_path)
     assert pdf.unavailable_reason() is None
+
+
+def test_the_docs_sql_command_reads_an_export_and_a_warehouse_read_only(tmp_path):
+    import duckdb
+
+    export = tmp_path / "export.csv"
+    export.write_text("Ticket,Client\nT1,Acme\nT2,Birch\n")
+    warehouse = tmp_path / "w.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE SCHEMA marts; CREATE TABLE marts.client_month AS SELECT 'Acme' AS client_id")
+
+    def sql(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "scripts.sql", *args], cwd=PROJECT_ROOT,
+                              capture_output=True, text=True, timeout=60)
+
+    shown = sql(f"FROM '{export}' LIMIT 5")
+    assert shown.returncode == 0 and "Birch" in shown.stdout, shown.stderr
+    assert "Acme" in sql(str(warehouse), "FROM marts.client_month LIMIT 5").stdout
+    refused = sql(str(warehouse), "DELETE FROM marts.client_month")
+    assert refused.returncode == 1 and "read-only" in refused.stderr
