@@ -250,6 +250,15 @@ def months_reported() -> list[str]:
     return [r[0].isoformat() for r in rows]
 
 
+def missing_pdfs_note(folder: Path) -> str | None:
+    """The closing line when the latest month has client reports but no PDFs: what to run."""
+    from reports.pdf import unavailable_reason
+
+    if not list(folder.glob("client-*.html")) or list(folder.glob("client-*.pdf")):
+        return None
+    return f"PDFs:      none printed; {unavailable_reason() or 'see the run log'}"
+
+
 def pull(vendors: list[str], instance: dg.DagsterInstance | None = None) -> None:
     """Pull once from each named API source (zendesk, connectwise) into the landing folder."""
     from pipelines import definitions
@@ -303,10 +312,8 @@ def main() -> None:
     print(f"warehouse: {paths.warehouse_path()}")
     if latest.exists():
         print(f"reports:   {latest}")
-        if not args.no_reports and not list(latest.parent.glob("client-*.pdf")):
-            from reports.pdf import unavailable_reason
-
-            print(f"PDFs:      none printed; {unavailable_reason() or 'see the run log'}")
+        if note := missing_pdfs_note(latest.parent):
+            print(note)
     if args.source:
         from adapters.reconcile import write_reconciliation
 

@@ -195,3 +195,18 @@ def test_the_docs_sql_command_reads_an_export_and_a_warehouse_read_only(tmp_path
     assert "Acme" in sql(str(warehouse), "FROM marts.client_month LIMIT 5").stdout
     refused = sql(str(warehouse), "DELETE FROM marts.client_month")
     assert refused.returncode == 1 and "read-only" in refused.stderr
+
+
+def test_a_run_without_pdfs_ends_with_what_to_run(tmp_path, monkeypatch):
+    from pipelines.run import missing_pdfs_note
+
+    month = tmp_path / "2026-03"
+    month.mkdir()
+    (month / "client-ACME.html").write_text("<html></html>")
+    monkeypatch.delenv("MSP_CHROMIUM", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no chromium, no apt-get
+    note = missing_pdfs_note(month)
+    assert note.startswith("PDFs:      none printed; no Chromium binary (chromium on PATH);")
+    assert note.endswith("then run 'make run'")
+    (month / "client-ACME.pdf").write_bytes(b"%PDF-")
+    assert missing_pdfs_note(month) is None
