@@ -149,6 +149,13 @@ class _Watched:
     steps: list[str] = field(default_factory=list)
     done: dict[str, float] = field(default_factory=dict)  # step -> seconds it took
     previous: dict[str, float] = field(default_factory=dict)  # step -> seconds per month
+    publishing_since: float | None = None  # when the reports step started
+    published: int = 0  # months published so far
+
+
+# Publishing is a run's longest step on real data (a report per client and month); without a
+# previous run to go by, its time is estimated from its own months once the first is published.
+_REPORTS_STEP = "monthly_reports"
 
 
 class Progress:
@@ -197,15 +204,18 @@ class Progress:
                 plan = self.instance.get_execution_plan_snapshot(
                     dagster_run.execution_plan_snapshot_id)
                 run.steps = list(plan.step_keys_to_execute) or [s.key for s in plan.steps]
-        if event.step_key == "monthly_reports" and not event.is_dagster_event and (
+        if event.step_key == _REPORTS_STEP and not event.is_dagster_event and (
             event.user_message.startswith(self.published_prefix)
         ):
-            self.out(f"    {event.user_message}")
+            run.published += 1
+            self.out(f"    {event.user_message}{self._publishing_estimate(run)}")
             return
         if not event.is_dagster_event or event.step_key is None:
             return
         kind = event.dagster_event_type
-        if kind == dg.DagsterEventType.STEP_SUCCESS:
+        if kind == dg.DagsterEventType.STEP_START and event.step_key == _REPORTS_STEP:
+            run.publishing_since = time.perf_counter()
+        elif kind == dg.DagsterEventType.STEP_SUCCESS:
             run.done[event.step_key] = event.get_dagster_event().event_specific_data.duration_ms / 1000
             self.out(self._line(run, event.step_key))
         elif kind == dg.DagsterEventType.STEP_FAILURE:
@@ -220,27 +230,43 @@ class Progress:
 
     def _line(self, run: _Watched, step: str) -> str:
         total = len(run.steps) or len(run.done)
-        left = self._left(run)
-        estimate = "" if left is None else f" · about {_clock(left)} left" if left >= 1 else ""
+        left, then_publishing = self._left(run)
+        estimate = "" if left is None or left < 1 and not then_publishing else (
+            f" · about {_clock(left)} left" + (" before publishing" if then_publishing else ""))
         return (f"  [{len(run.done):>2}/{total}] {self._span(run)} {step:<50}"
                 f" {_clock(run.done[step]):>10} · elapsed {_clock(time.perf_counter() - self.started)}"
                 f"{estimate}")
 
-    def _left(self, run: _Watched) -> float | None:
-        """Seconds left for this run and the command's later runs; None when nothing is known."""
+    def _left(self, run: _Watched) -> tuple[float | None, bool]:
+        """Seconds left for this run and the command's later runs (None when nothing is known),
+        and whether that leaves out publishing, which has no estimate yet."""
         remaining = [s for s in run.steps if s not in run.done]
         spent = time.perf_counter() - run.started
         months = max(1, len(run.months))
+        then_publishing = False
         if run.previous and all(s in run.previous for s in [*remaining, *run.done]):
             # The previous run's times for this many months, as fast as this run has gone so far.
             expected_done = sum(run.previous[s] for s in run.done) * months
             pace = spent / expected_done if expected_done > 0 else 1.0
             left = sum(run.previous[s] for s in remaining) * months * pace
         elif run.done and run.steps:
-            left = spent / len(run.done) * len(remaining)
+            then_publishing = _REPORTS_STEP in remaining
+            left = spent / len(run.done) * len([s for s in remaining if s != _REPORTS_STEP])
         else:
-            return None
-        return left + (spent + left) / months * run.later_months
+            return None, False
+        later = 0.0 if then_publishing else (spent + left) / months * run.later_months
+        return left + later, then_publishing
+
+    def _publishing_estimate(self, run: _Watched) -> str:
+        """' · elapsed .. · about .. left' after a published month: the step's months so far."""
+        elapsed = f" · elapsed {_clock(time.perf_counter() - self.started)}"
+        if run.publishing_since is None or not run.months:
+            return elapsed
+        spent = time.perf_counter() - run.publishing_since
+        left = spent / run.published * (len(run.months) - run.published)
+        run_total = time.perf_counter() - run.started + left
+        left += run_total / len(run.months) * run.later_months
+        return elapsed + (f" · about {_clock(left)} left" if left >= 1 else "")
 
 
 def months_reported() -> list[str]:

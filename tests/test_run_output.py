@@ -42,10 +42,12 @@ def test_a_backfill_prints_its_steps_and_months_and_prints_pdfs_for_its_latest_m
     assert len(ingest) == 12 and len(monthly) == 28, lines
     assert monthly[-1].startswith("  [28/28] 2026-01 to 2026-03 monthly_reports")
     assert all(" · elapsed " in line for line in ingest + monthly)
-    # Every step but the last says what is left (this run and the later ones).
-    assert all(" left" in line for line in monthly[:-1]) and " left" not in monthly[-1]
+    # Every step but the last says what is left: before publishing, and then per month published.
+    assert all(" left before publishing" in line for line in monthly[1:-1])
+    assert " left" not in monthly[-1]
 
     published = [line.strip() for line in lines if line.startswith("    published ")]
+    assert [" left" in line for line in published] == [True, True, False]
     chromium = unavailable_reason() is None
     assert published[0].startswith("published 2026-01: 2 client reports, 0 PDFs (only the latest")
     # BETA's tickets are all in January: later months list it on the index, with no report.
@@ -93,12 +95,19 @@ def test_the_estimate_scales_the_previous_runs_step_times_to_this_runs_months_an
     run = _Watched("monthly_job", ["2026-01-01", "2026-02-01"], later_months=3,
                    started=time.perf_counter() - 40, steps=["a", "b"], done={"a": 40.0},
                    previous={"a": 10.0, "b": 30.0})
-    left = progress._left(run)
+    left, then_publishing = progress._left(run)
     this_run = 30 * 2 * 2
     assert left == pytest.approx(this_run + (40 + this_run) / 2 * 3, rel=0.01)
+    assert not then_publishing
     # Without a previous run: the finished steps' average for each step left.
     run.previous = {}
-    assert progress._left(run) == pytest.approx(40 + 80 / 2 * 3, rel=0.01)
+    assert progress._left(run)[0] == pytest.approx(40 + 80 / 2 * 3, rel=0.01)
+    # ... except publishing, which is estimated from its own months once it has begun.
+    run.steps.append("monthly_reports")
+    assert progress._left(run) == (pytest.approx(40, rel=0.01), True)
+    run.publishing_since, run.published = time.perf_counter() - 10, 1
+    # 10 s for the second month, then the later runs' 3 months at (40 + 10) s / 2 months each.
+    assert progress._publishing_estimate(run).endswith(" · about 1 min 25 s left")
 
 
 _NO_DATES = """
