@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DATA := data
 export DAGSTER_HOME ?= $(CURDIR)/$(DATA)/dagster_home
 
-.PHONY: demo test ui lint generate run pull clean-data servicenow bpic bench
+.PHONY: demo test chromium ui lint generate run pull clean-data servicenow bpic bench
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -16,13 +16,18 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	@touch $(STAMP)
 
+## Chromium and fonts for PDFs and the browser tests: apt-get install when missing (as root, or
+## through sudo without a password); otherwise it prints what to run and the reports stay HTML.
+chromium:
+	@bash scripts/ensure-chromium.sh
+
 ## Fresh demo: generate the demo MSP, run the whole pipeline, publish, print where to look.
 $(DAGSTER_HOME)/dagster.yaml: pipelines/dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
 	cp pipelines/dagster.yaml $@
 
 ## `make demo DIRTY=0.02` damages about 2% of rows (see docs/bad-inputs.md).
-demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+demo: $(STAMP) chromium $(DAGSTER_HOME)/dagster.yaml
 	@rm -rf $(DATA)/landing $(DATA)/demo_truth $(DATA)/published
 	@rm -f $(DATA)/warehouse.duckdb $(DATA)/warehouse.duckdb.wal
 	$(BIN)/python -m demo.generate $(if $(DIRTY),--dirty $(DIRTY))
@@ -44,7 +49,7 @@ servicenow: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 bpic: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m pipelines.run --source bpic2013
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

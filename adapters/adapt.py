@@ -402,8 +402,13 @@ def adapt(
            files_out["clients"], "csv")
     _write(con, f"SELECT {ticket_id}{ticket_cols}, source_line, source_updates FROM tickets"
                 " ORDER BY source_line", files_out["tickets"], fmt)
-    _write(con, f"SELECT {', '.join(EVENT_COLUMNS)} FROM events ORDER BY ticket_id, event_at, event_id",
-           files_out["ticket_events"], fmt)
+    if con.execute("SELECT count(*) FROM events").fetchone()[0]:
+        _write(con, f"SELECT {', '.join(EVENT_COLUMNS)} FROM events ORDER BY ticket_id, event_at, event_id",
+               files_out["ticket_events"], fmt)
+    else:
+        # No dates to make events of: an empty file would only be rejected (its columns have no
+        # type); summary() says what is missing instead.
+        del files_out["ticket_events"]
     if has_entries:
         _write(con, f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries ORDER BY ticket_id, source_line",
                files_out["time_entries"], fmt)

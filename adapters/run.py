@@ -118,7 +118,22 @@ def summary(result: AdapterResult) -> str:
         lines.append("  read: " + ", ".join(f"{role} {Path(path).name}"
                                             for role, path in result.inputs.items()))
     lines += [f"  note: {note}" for note in result.notes]
+    if missing := missing_event_dates(result):
+        lines.append(f"  warning: {missing}")
     return "\n".join(lines)
+
+
+def missing_event_dates(result: AdapterResult) -> str | None:
+    """What an export without (agent) event dates cannot give, or None when it has them."""
+    cannot = ("so the response-time SLA cannot be computed: every ticket shows 'No agent action"
+              " yet' and counts as pending or breached at MSP_AS_OF. Map the export's"
+              " first-response or status-change date columns under `events` (docs/adapters.md)")
+    if result.events == 0:
+        return ("the export has no event dates (no reply, status-change or resolution time),"
+                f" so no ticket_events file was written; {cannot}")
+    if not any(kind.endswith("/agent") for kind in result.events_by_type):
+        return f"the export has no agent event dates (no reply or status change by an agent), {cannot}"
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,8 +5,10 @@ import os
 import re
 import sys
 import time
+import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
@@ -66,19 +68,22 @@ def month_ranges(months: list[str], all_keys: list[str]) -> list[tuple[str, str]
 
 def run_all(
     months: list[str] | None = None, instance: dg.DagsterInstance | None = None,
-    reports: bool = True,
+    reports: bool = True, progress: "Progress | None" = None, all_pdfs: bool = False,
 ) -> list[str]:
     """Ingest, then one monthly run per contiguous range of months; return the months with data.
 
     A range is a single run, as a backfill from the UI is: every monthly asset computes the
-    range's months in one step. `reports=False` leaves out the report group.
+    range's months in one step. `reports=False` leaves out the report group; PDFs are printed
+    for the latest month only unless `all_pdfs`. Each finished step prints a line with the time
+    so far and an estimate of what is left (`progress`).
     """
     from pipelines import definitions, jobs  # imported here so the warning filters above apply
 
     instance = instance or _instance()
+    progress = progress or Progress(instance)
     started = time.perf_counter()
     result = definitions.defs.resolve_job_def("ingest_job").execute_in_process(
-        instance=instance, run_config=_QUIET
+        instance=instance, run_config=_QUIET, run_id=progress.watch("ingest_job", [], 0),
     )
     if not result.success:
         raise SystemExit("ingest_job failed")
@@ -89,7 +94,7 @@ def run_all(
             definitions.defs.resolve_asset_graph()
         )
     )
-    for span, _ in run_months(monthly, instance, months, selection):
+    for span, _ in run_months(monthly, instance, months, selection, progress, all_pdfs):
         print(f"  {span} done ({time.perf_counter() - started:.1f} s)", flush=True)
     # A ticket moved to a month of this run (a corrected created_at) was counted under its old
     # month, whose marts and reports keep counting it until that month is run again.
@@ -112,14 +117,29 @@ def stale_months() -> list[str]:
 
 def run_months(
     job: dg.JobDefinition, instance: dg.DagsterInstance, months: list[str],
-    selection: list[dg.AssetKey] | None = None,
+    selection: list[dg.AssetKey] | None = None, progress: "Progress | None" = None,
+    all_pdfs: bool = False,
 ) -> Iterator[tuple[str, dg.ExecuteInProcessResult]]:
-    """Run a monthly job once per contiguous range of `months`; yield each span and result."""
+    """Run a monthly job once per contiguous range of `months`; yield each span and result.
+
+    Reports get PDFs in the last range's latest month only (every month with `all_pdfs`): a
+    backfill's older months are there to be looked up, the newest one is sent.
+    """
     from assets.partitions import month_span
 
-    for first, last in month_ranges(months, job.partitions_def.get_partition_keys()):
+    ranges = month_ranges(months, job.partitions_def.get_partition_keys())
+    keys = job.partitions_def.get_partition_keys()
+    sizes = [keys.index(last) - keys.index(first) + 1 for first, last in ranges]
+    reports = job.asset_layer.selected_asset_keys if selection is None else set(selection)
+    for i, (first, last) in enumerate(ranges):
+        run_id = progress.watch(job.name, keys[keys.index(first):keys.index(last) + 1],
+                                sum(sizes[i + 1:])) if progress else None
+        run_config = _QUIET
+        if dg.AssetKey("monthly_reports") in reports:
+            pdfs = "all" if all_pdfs else "latest" if i == len(ranges) - 1 else "none"
+            run_config = {**_QUIET, "ops": {"monthly_reports": {"config": {"pdfs": pdfs}}}}
         result = job.execute_in_process(
-            instance=instance, run_config=_QUIET, asset_selection=selection,
+            instance=instance, run_config=run_config, asset_selection=selection, run_id=run_id,
             tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
         )
         span = month_span(first, last)
@@ -128,11 +148,157 @@ def run_months(
         yield span, result
 
 
+def _clock(seconds: float) -> str:
+    """Seconds as people read a duration: '42 s', '3 min 05 s'."""
+    seconds = round(seconds)
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+@dataclass
+class _Watched:
+    """One run under watch: its plan, what has finished, and the previous run's step times."""
+
+    job: str
+    months: list[str]
+    later_months: int  # months of the command's later runs, for the estimate
+    started: float = field(default_factory=time.perf_counter)
+    steps: list[str] = field(default_factory=list)
+    done: dict[str, float] = field(default_factory=dict)  # step -> seconds it took
+    previous: dict[str, float] = field(default_factory=dict)  # step -> seconds per month
+    publishing_since: float | None = None  # when the reports step started
+    published: int = 0  # months published so far
+
+
+# Publishing is a run's longest step on real data (a report per client and month); without a
+# previous run to go by, its time is estimated from its own months once the first is published.
+_REPORTS_STEP = "monthly_reports"
+
+
+class Progress:
+    """The terminal view of a run: a line per finished step, and per month as reports are published.
+
+    It listens to the events the run writes to the Dagster instance (what the UI shows), so
+    Dagster's own logs stay as they are. The estimate of what is left scales the step times of
+    the last successful run of the same job on this instance to this run's months (and to how
+    fast this run has been so far); without such a run it extrapolates from the finished steps.
+    """
+
+    def __init__(self, instance: dg.DagsterInstance, out: Callable[[str], None] | None = None):
+        from assets.publishing import PUBLISHED_PREFIX  # after the warning filters above
+
+        self.published_prefix = PUBLISHED_PREFIX
+        self.instance = instance
+        self.out = out or (lambda line: print(line, flush=True))
+        self.started = time.perf_counter()
+
+    def watch(self, job: str, months: list[str], later_months: int) -> str:
+        """A run id to launch the run with; its events are followed from the first one."""
+        run_id = str(uuid.uuid4())
+        watched = _Watched(job, months, later_months, previous=self._previous_step_times(job))
+        self.instance.add_event_listener(run_id, lambda event: self._on_event(watched, event))
+        return run_id
+
+    def _previous_step_times(self, job: str) -> dict[str, float]:
+        """Seconds per month of each step in the last successful run of `job`, if any."""
+        runs = self.instance.get_runs(
+            filters=dg.RunsFilter(job_name=job, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1)
+        if not runs:
+            return {}
+        tags = runs[0].tags
+        months = 1
+        if RANGE_START_TAG in tags:
+            first, last = tags[RANGE_START_TAG][:7], tags[RANGE_END_TAG][:7]
+            months = (int(last[:4]) - int(first[:4])) * 12 + int(last[5:]) - int(first[5:]) + 1
+        return {s.step_key: (s.end_time - s.start_time) / months
+                for s in self.instance.get_run_step_stats(runs[0].run_id)
+                if s.start_time and s.end_time}
+
+    def _on_event(self, run: _Watched, event: dg.EventLogEntry) -> None:
+        if not run.steps and event.is_dagster_event:
+            dagster_run = self.instance.get_run_by_id(event.run_id)
+            if dagster_run and dagster_run.execution_plan_snapshot_id:
+                plan = self.instance.get_execution_plan_snapshot(
+                    dagster_run.execution_plan_snapshot_id)
+                run.steps = list(plan.step_keys_to_execute) or [s.key for s in plan.steps]
+        if event.step_key == _REPORTS_STEP and not event.is_dagster_event and (
+            event.user_message.startswith(self.published_prefix)
+        ):
+            run.published += 1
+            self.out(f"    {event.user_message}{self._publishing_estimate(run)}")
+            return
+        if not event.is_dagster_event or event.step_key is None:
+            return
+        kind = event.dagster_event_type
+        if kind == dg.DagsterEventType.STEP_START and event.step_key == _REPORTS_STEP:
+            run.publishing_since = time.perf_counter()
+        elif kind == dg.DagsterEventType.STEP_SUCCESS:
+            run.done[event.step_key] = event.get_dagster_event().event_specific_data.duration_ms / 1000
+            self.out(self._line(run, event.step_key))
+        elif kind == dg.DagsterEventType.STEP_FAILURE:
+            self.out(f"  {event.step_key} failed for {self._span(run)}"
+                     f" after {_clock(time.perf_counter() - run.started)}")
+
+    @staticmethod
+    def _span(run: _Watched) -> str:
+        from assets.partitions import month_span
+
+        return month_span(run.months[0], run.months[-1]) if run.months else "all files"
+
+    def _line(self, run: _Watched, step: str) -> str:
+        total = len(run.steps) or len(run.done)
+        left, then_publishing = self._left(run)
+        estimate = "" if left is None or left < 1 and not then_publishing else (
+            f" · about {_clock(left)} left" + (" before publishing" if then_publishing else ""))
+        return (f"  [{len(run.done):>2}/{total}] {self._span(run)} {step:<50}"
+                f" {_clock(run.done[step]):>10} · elapsed {_clock(time.perf_counter() - self.started)}"
+                f"{estimate}")
+
+    def _left(self, run: _Watched) -> tuple[float | None, bool]:
+        """Seconds left for this run and the command's later runs (None when nothing is known),
+        and whether that leaves out publishing, which has no estimate yet."""
+        remaining = [s for s in run.steps if s not in run.done]
+        spent = time.perf_counter() - run.started
+        months = max(1, len(run.months))
+        then_publishing = False
+        if run.previous and all(s in run.previous for s in [*remaining, *run.done]):
+            # The previous run's times for this many months, as fast as this run has gone so far.
+            expected_done = sum(run.previous[s] for s in run.done) * months
+            pace = spent / expected_done if expected_done > 0 else 1.0
+            left = sum(run.previous[s] for s in remaining) * months * pace
+        elif run.done and run.steps:
+            then_publishing = _REPORTS_STEP in remaining
+            left = spent / len(run.done) * len([s for s in remaining if s != _REPORTS_STEP])
+        else:
+            return None, False
+        later = 0.0 if then_publishing else (spent + left) / months * run.later_months
+        return left + later, then_publishing
+
+    def _publishing_estimate(self, run: _Watched) -> str:
+        """' · elapsed .. · about .. left' after a published month: the step's months so far."""
+        elapsed = f" · elapsed {_clock(time.perf_counter() - self.started)}"
+        if run.publishing_since is None or not run.months:
+            return elapsed
+        spent = time.perf_counter() - run.publishing_since
+        left = spent / run.published * (len(run.months) - run.published)
+        run_total = time.perf_counter() - run.started + left
+        left += run_total / len(run.months) * run.later_months
+        return elapsed + (f" · about {_clock(left)} left" if left >= 1 else "")
+
+
 def months_reported() -> list[str]:
     """Months with client-month rows: the UTC range of the files can add an empty month at an edge."""
     with duckdb.connect(str(paths.warehouse_path()), read_only=True) as con:
         rows = con.execute("SELECT DISTINCT month FROM marts.client_month ORDER BY month").fetchall()
     return [r[0].isoformat() for r in rows]
+
+
+def missing_pdfs_note(folder: Path) -> str | None:
+    """The closing line when the latest month has client reports but no PDFs: what to run."""
+    from reports.pdf import unavailable_reason
+
+    if not list(folder.glob("client-*.html")) or list(folder.glob("client-*.pdf")):
+        return None
+    return f"PDFs:      none printed; {unavailable_reason() or 'see the run log'}"
 
 
 def pull(vendors: list[str], instance: dg.DagsterInstance | None = None) -> None:
@@ -164,6 +330,8 @@ def main() -> None:
     parser.add_argument("--input", type=Path,
                         help="the folder of the exports --mapping reads (or its tickets file)")
     parser.add_argument("--no-reports", action="store_true", help="compute the marts, publish nothing")
+    parser.add_argument("--all-pdfs", action="store_true",
+                        help="PDFs for every month, not only the latest (also MSP_ALL_PDFS=1)")
     parser.add_argument("--pull", action="append", choices=["zendesk", "connectwise"],
                         help="pull changes from this API source first (repeatable)")
     parser.add_argument("--pull-only", action="store_true", help="pull, then stop")
@@ -193,7 +361,8 @@ def main() -> None:
         adapted = prepare_source(args.source)
         print(summary(adapted), flush=True)
         source_months = adapted.months  # only months with tickets: old exports span idle years
-    months = run_all(args.month or source_months, reports=not args.no_reports)
+    months = run_all(args.month or source_months, reports=not args.no_reports,
+                     all_pdfs=args.all_pdfs)
     if not months:
         sys.exit(f"no accepted ticket files in {paths.landing_dir()}")
     latest = paths.published_dir() / months[-1][:7] / "index.html"
@@ -201,6 +370,8 @@ def main() -> None:
     print(f"warehouse: {paths.warehouse_path()}")
     if latest.exists():
         print(f"reports:   {latest}")
+        if note := missing_pdfs_note(latest.parent):
+            print(note)
     if args.mapping:
         print(f"all months: {paths.published_dir()}/<YYYY-MM>/index.html")
     if args.source:

@@ -42,12 +42,23 @@ def chromium_path() -> Path | None:
     return Path(found) if found else None
 
 
+def install_hint() -> str:
+    """What to run on this machine for PDFs (the steps of scripts/ensure-chromium.sh)."""
+    if os.environ.get("MSP_CHROMIUM"):
+        return "point MSP_CHROMIUM at a Chromium binary or unset it, then run 'make run'"
+    if shutil.which("apt-get") is None:
+        return ("install Chromium with the system's package manager (set MSP_CHROMIUM if it is"
+                " not called chromium), then run 'make run'")
+    as_root = "make chromium" if os.geteuid() == 0 else "sudo make chromium"
+    return f"run '{as_root}' (apt-get install chromium and fonts), then 'make run'"
+
+
 def unavailable_reason() -> str | None:
-    """Why PDFs cannot be printed here, or None when they can."""
+    """Why PDFs cannot be printed here, with what to run, or None when they can."""
     binary = chromium_path()
     if binary is None:
         wanted = os.environ.get("MSP_CHROMIUM") or "chromium on PATH"
-        return f"no Chromium binary ({wanted}); install Debian's chromium package"
+        return f"no Chromium binary ({wanted}); for PDFs: {install_hint()}"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError as exc:

@@ -49,6 +49,8 @@ class Published:
     bytes: int
     seconds: float
     pdf_seconds: float
+    # Clients with no tickets in the month: listed on the month index, no report of their own.
+    without_tickets: int = 0
 
 
 PRINT_ROWS = 10
@@ -539,7 +541,8 @@ def _write_month(
                                                        set(clients["client_id"]))
     for problem in problems:
         log(f"commentary for {label}: {problem}")
-    for _, row in clients.iterrows():
+    # A report with nothing in it is a file nobody reads: the index lists such clients instead.
+    for _, row in clients[clients["tickets"].fillna(0) > 0].iterrows():
         name = client_report_name(row["client_id"])
         for edition, target in ((False, reports), (True, internal)):
             html = render_client_report(con, row, month, policy_version, currency,
@@ -607,13 +610,14 @@ def publish_month(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     write_months_index(root)
-    if pdf_run.skipped_reason:
+    if pdf and pdf_run.skipped_reason:  # PDFs turned off on purpose need no warning
         log(f"PDF skipped for {label}: {pdf_run.skipped_reason}; the HTML reports are published")
     files = [p for p in final.rglob("*") if p.is_file()]
+    without_tickets = int((clients["tickets"].fillna(0) <= 0).sum())
     return Published(
-        folder=final, client_reports=len(clients), finance_lines=finance_lines,
+        folder=final, client_reports=len(clients) - without_tickets, finance_lines=finance_lines,
         pdfs=len(pdf_run.written), pdf_skipped_reason=pdf_run.skipped_reason,
         pages=len([p for p in files if p.suffix == ".html"]),
         bytes=sum(p.stat().st_size for p in files), seconds=time.perf_counter() - started,
-        pdf_seconds=pdf_run.seconds,
+        pdf_seconds=pdf_run.seconds, without_tickets=without_tickets,
     )

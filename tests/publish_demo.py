@@ -42,7 +42,8 @@ def run(months: list[str] | None = None) -> list[str]:
     from pipelines.run import run_all
 
     importlib.reload(pipelines.definitions)
-    return run_all(months, instance=dg.DagsterInstance.ephemeral())
+    # Every month's PDFs: the publish tests read each month's (by default only the latest's).
+    return run_all(months, instance=dg.DagsterInstance.ephemeral(), all_pdfs=True)
 
 
 def published_demo(tmp_path_factory) -> dict:
