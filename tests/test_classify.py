@@ -518,7 +518,8 @@ EMERGENCY_CONCEPTS = [
     _t("h2", "Storage", "The QNAP says the storage pool crashed; 12 of us have no project files."),
     _t("h3", "Homepage", "Our homepage now redirects to a gambling site. Nobody here changed anything."),
     _t("h4", "Locked out", "My 365 password was reset last night. I didn't reset it and can't get in now."),
-    _t("h5", "X drive", "Every file on the X drive has been encrypted and there is a note on how to decrypt."),
+    _t("h5", "X drive", "Every file on the X drive has been encrypted and there is a note on how to "
+       "decrypt."),
     _t("h6", "Support call", "Someone phoned claiming to be from Sage support and got Tom to install "
        "TeamViewer."),
     _t("h7", "Rota app", "None of the nurses can log in to the rota app this morning."),
