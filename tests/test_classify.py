@@ -509,3 +509,58 @@ def test_above_the_text_budget_only_uncertain_texts_are_embedded(policy):
     embedded = {r[0] for r in con.execute("SELECT raw_txt FROM clf_semantic_emergency").fetchall()}
     assert embedded == {"Odd . The printer is making a noise",
                         "Weird mail . I clicked a link in a suspicious email"}
+
+
+# Concepts learnt from the misses of blind batches 01/02 (issue 19), in wording of their own: harm
+# already done, one system lost for all its users, and their look-alikes.
+EMERGENCY_CONCEPTS = [
+    _t("h1", "Case files", "Since lunch every user's case files are read-only in the DMS, we can't save."),
+    _t("h2", "Storage", "The QNAP says the storage pool crashed; 12 of us have no project files."),
+    _t("h3", "Homepage", "Our homepage now redirects to a gambling site. Nobody here changed anything."),
+    _t("h4", "Locked out", "My 365 password was reset last night. I didn't reset it and can't get in now."),
+    _t("h5", "X drive", "Every file on the X drive has been encrypted and there is a note on how to "
+       "decrypt."),
+    _t("h6", "Support call", "Someone phoned claiming to be from Sage support and got Tom to install "
+       "TeamViewer."),
+    _t("h7", "Rota app", "None of the nurses can log in to the rota app this morning."),
+]
+EMERGENCY_CONCEPT_LOOK_ALIKES = [
+    _t("l1", "Patch night", "Please install the server updates on Thursday after we close, it can't go "
+       "down in the day.", affected=20),
+    _t("l2", "After the virus", "Now that the virus is contained, please rebuild the three laptops it hit."),
+    _t("l3", "Renewal letter", "We got a letter saying our domain is due for renewal. Is this legit? "
+       "Haven't paid it."),
+    _t("l4", "Printer", "The office printer is offline for everyone."),
+]
+
+
+def test_emergency_concepts_harm_done_and_one_system_for_everyone(policy):
+    _, emergency = classify(policy, EMERGENCY_CONCEPTS + EMERGENCY_CONCEPT_LOOK_ALIKES)
+    missed = [t[0] for t in EMERGENCY_CONCEPTS if not emergency[t[0]][0]]
+    over = [t[0] for t in EMERGENCY_CONCEPT_LOOK_ALIKES if emergency[t[0]][0]]
+    assert not missed and not over, (missed, over)
+
+
+SCOPE_CONCEPTS = [
+    (_t("s1", "CRM change", "We're switching our CRM from Act to HubSpot and need all contacts and history "
+        "moved across."), "major_migration"),
+    (_t("s2", "Scanner died", "The scanner at reception has died for good. Please find us a replacement "
+        "and order it."), "procurement"),
+    (_t("s3", "Network", "Our network hasn't been looked after for years; we want it properly sorted out."),
+     "major_remediation"),
+    (_t("s4", "Leave requests", "We want a form that notifies the office manager, adds the request to a "
+        "list and texts the requester."), "custom_implementation"),
+    (_t("s5", "Home setup", "Please visit her home office on Friday to set up the new dock and screen."),
+     "onsite"),
+    (_t("s6", "Projector", "Projector shows no signal. You don't need to come over, just tell me what to "
+        "press."), None),
+    (_t("s7", "Old switch", "The core switch is out of warranty now. Please quote for a new one and order it."),
+     "procurement"),
+]
+
+
+def test_scope_concepts_learnt_from_blind_batches(policy):
+    scope, _ = classify(policy, [t for t, _ in SCOPE_CONCEPTS])
+    wrong = {t[0]: sorted(scope[t[0]]) for t, want in SCOPE_CONCEPTS
+             if (want is None and scope[t[0]]) or (want is not None and want not in scope[t[0]])}
+    assert not wrong, wrong
