@@ -62,6 +62,7 @@ def _page(path: Path) -> str:
                   "<when>", text, flags=re.IGNORECASE)
 
 
+@pytest.mark.slow  # two full runs of the pipeline
 def test_reports_are_the_same_whether_tickets_came_as_files_or_from_the_api(tmp_path, monkeypatch):
     from pipelines.run import run_all
 
