@@ -83,6 +83,7 @@ def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
     return {k: v.value for k, v in mat.metadata.items()}
 
 
+@pytest.mark.slow  # pulls, then ingests and stages the month
 def test_zendesk_pull_is_incremental_and_a_later_version_supersedes(zendesk, defs, query, msp_env):
     account, server = zendesk
     for i in range(5):  # five tickets over two cursor pages of two plus one
@@ -147,6 +148,7 @@ def test_zendesk_pull_is_incremental_and_a_later_version_supersedes(zendesk, def
     assert query("SELECT count(*) FROM raw.tickets") == [(7,)]
 
 
+@pytest.mark.slow  # pulls, then ingests and stages the month
 def test_zendesk_rate_limit_server_errors_and_a_malformed_page(zendesk, defs, query, capfd):
     account, server = zendesk
     for i in range(5):
@@ -218,6 +220,7 @@ def _assert_no_secret_leaks(results, capfd, defs) -> None:
         assert secret not in blob, f"secret {secret[:3]}... leaked"
 
 
+@pytest.mark.slow  # pulls, then ingests and stages the month
 def test_connectwise_pull_tickets_notes_time_and_agreements(connectwise, defs, query, capfd):
     site, server = connectwise
     for i in range(3):
@@ -327,6 +330,7 @@ def test_daily_schedule_pulls_only_connected_sources(defs, monkeypatch):
     assert request.asset_selection == [dg.AssetKey("zendesk_pull")]
 
 
+@pytest.mark.slow  # pulls, then ingests and stages the month
 def test_a_delivery_interrupted_after_the_load_is_finished_without_duplicates(zendesk, defs, query,
                                                                                msp_env):
     account, _ = zendesk

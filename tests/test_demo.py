@@ -9,6 +9,8 @@ import pytest
 
 from demo.generate import generate
 from tests.builders import known_msp
+from tests.publish_demo import SMALL as DEMO
+from tests.publish_demo import published_demo
 
 SMALL = {"seed": 11, "clients": 6, "months": 3, "end_month": "2026-03"}
 
@@ -33,24 +35,13 @@ def test_generator_is_deterministic_by_seed(tmp_path):
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """A small demo MSP run once through the real Definitions for the tests below."""
-    root = tmp_path_factory.mktemp("demo")
-    mp = pytest.MonkeyPatch()
-    for var, sub in (("MSP_WAREHOUSE", "warehouse.duckdb"), ("MSP_LANDING", "landing"),
-                     ("MSP_PUBLISHED", "published")):
-        mp.setenv(var, str(root / sub))
-    counts = generate(root / "landing", root / "truth", **SMALL)
-    import importlib
-
-    import dagster as dg
-
-    import pipelines.definitions
-    from pipelines.run import run_all
-
-    importlib.reload(pipelines.definitions)
-    months = run_all(instance=dg.DagsterInstance.ephemeral())
-    yield {"root": root, "counts": counts, "months": months}
-    mp.undo()
+    """The small demo MSP the publish and browser tests read too, built and published once per
+    session; with the counts its generator reports (generated again: the generator is
+    deterministic, as the test above shows)."""
+    built = published_demo(tmp_path_factory)
+    again = tmp_path_factory.mktemp("demo-counts")
+    counts = generate(again / "landing", again / "truth", **DEMO)
+    return {"root": built["root"], "counts": counts, "months": built["months"]}
 
 
 def _query(root: Path, sql: str) -> pd.DataFrame:
@@ -68,7 +59,7 @@ def test_every_generated_ticket_reaches_the_facts(demo):
     superseded = _query(root, "SELECT sum(versions_delivered - 1) AS n FROM staging.tickets")["n"][0]
     assert superseded == demo["counts"]["redelivered_tickets"]
     rows = _query(root, "SELECT count(*) AS n FROM marts.client_month")["n"][0]
-    assert rows == SMALL["clients"] * SMALL["months"]
+    assert rows == DEMO["clients"] * DEMO["months"]
 
 
 def test_ticket_units_agree_with_ground_truth(demo):
@@ -98,7 +89,7 @@ def test_reports_hold_one_clients_data_only(demo):
     clients = _query(root, "SELECT DISTINCT client_id, name FROM staging.clients")
     month_dir = root / "published" / demo["months"][-1][:7]
     reports = sorted(month_dir.glob("client-*.html"))
-    assert len(reports) == SMALL["clients"]
+    assert len(reports) == DEMO["clients"]
     tickets = _query(root, "SELECT ticket_id, client_id FROM marts.ticket_facts")
     ids_shown = 0
     for report in reports:
@@ -132,7 +123,7 @@ def test_ticket_text_is_escaped(msp_env, run_pipeline):
     text = text.replace("Email down", "Email down <script>alert('x')</script>")
     text = text.replace("[ALERT] Disk C: 95% on SRV-FS01", '<img src=x onerror=alert(1)> "quoted')
     path.write_text(text)
-    run_pipeline(["2026-01-01"])
+    run_pipeline(["2026-01-01"], reports=True)
     html = (msp_env["published"] / "2026-01" / "client-ACME.html").read_text()
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html

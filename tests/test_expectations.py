@@ -147,7 +147,8 @@ DROPPED = {
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """A warehouse built by the real pipeline: 3 clients, January to April 2026."""
+    """A warehouse built by the real pipeline: 3 clients, January to April 2026 (with Data Docs,
+    without reports: the one test that publishes does so on its copy)."""
     root = tmp_path_factory.mktemp("expectations")
     mp = pytest.MonkeyPatch()
     for var, sub in (("MSP_WAREHOUSE", "warehouse.duckdb"), ("MSP_LANDING", "landing"),
@@ -158,7 +159,8 @@ def built(tmp_path_factory):
     from pipelines.run import run_all
 
     importlib.reload(pipelines.definitions)
-    run_all(["2026-01-01", "2026-02-01", "2026-03-01", MONTH], instance=dg.DagsterInstance.ephemeral())
+    run_all(["2026-01-01", "2026-02-01", "2026-03-01", MONTH], instance=dg.DagsterInstance.ephemeral(),
+            reports=False)
     mp.undo()
     yield root
 
@@ -302,6 +304,7 @@ def test_blocking_failure_stops_publishing_but_a_warning_does_not(built, tmp_pat
     checks = dg.AssetSelection.checks(*_check_keys(["client_month_invariants",
                                                     "client_month_volume_anomaly"]))
     sql, _, _ = PLANTS["client_month_volume_anomaly"]
+    monkeypatch.setenv("MSP_CHROMIUM", str(tmp_path / "no-chromium"))  # the HTML is enough here
     (tmp_path / "warn").mkdir()
     _copy(built, tmp_path / "warn", monkeypatch, [sql])
     warned = _run(checks | downstream)

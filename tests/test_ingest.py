@@ -65,9 +65,8 @@ def test_the_schema_is_written_once_per_code_version(tmp_path):
     con.execute("COMMIT")
 
 
-def test_rerun_and_redelivered_file_add_nothing(msp_env, run_pipeline, query):
-    known_msp(msp_env["landing"])
-    run_pipeline([JAN])
+def test_rerun_and_redelivered_file_add_nothing(msp_env, known_copy, run_pipeline, query):
+    known_copy((JAN,))  # the known MSP after its first run for January
     first = _snapshot(query)
     run_pipeline([JAN])
     assert _snapshot(query) == first
@@ -107,9 +106,8 @@ def test_an_unchanged_file_is_not_read_again_and_a_changed_one_is(msp_env, query
     assert query("SELECT count(*) FROM raw.landing_files WHERE path = ?", [relative]) == [(2,)]
 
 
-def test_later_delivery_supersedes_and_raw_keeps_both(msp_env, run_pipeline, query):
-    known_msp(msp_env["landing"])
-    run_pipeline([JAN])
+def test_later_delivery_supersedes_and_raw_keeps_both(msp_env, known_copy, run_pipeline, query):
+    known_copy((JAN,))  # the known MSP after its first run for January
     update = ticket("A-J00", "ACME", "2026-01-12T09:00:00+00:00", status="closed",
                     subject="Password reset (solved)", updated_at="2026-01-20T09:00:00+00:00")
     write_csv(msp_env["landing"] / "tickets" / "tickets_2026-01_update.csv", TICKET_COLUMNS,
@@ -142,13 +140,12 @@ def test_bad_rows_go_to_quarantine_and_counts_reconcile(msp_env, run_pipeline, q
 
 
 def test_a_months_file_reconciliation_covers_its_files_with_the_views_figures(
-    msp_env, run_pipeline, query
+    msp_env, known_copy, run_pipeline, query
 ):
     from assets.staging import _files_reconcile
     from assets.warehouse import file_reconciliation_sql
 
-    known_msp(msp_env["landing"])
-    run_pipeline([JAN, FEB, MAR])
+    known_copy((JAN, FEB, MAR))  # the known MSP after its first run for January to March
     write_csv(msp_env["landing"] / "tickets" / "tickets_fix.csv", TICKET_COLUMNS, [
         # A-J00 moves to February; a stale version of A-J01 (created in February, updated before
         # January's version) is superseded by January's row, in a file the month does not read.

@@ -158,7 +158,9 @@ def test_two_runs_started_together_run_one_after_the_other(ops_env, tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "pipelines" / "dagster.yaml", home / "dagster.yaml")
-    env = {**os.environ, **_env(ops_env), "DAGSTER_HOME": str(home)}
+    # The runs publish their reports; PDFs are not what this test is about.
+    env = {**os.environ, **_env(ops_env), "DAGSTER_HOME": str(home),
+           "MSP_CHROMIUM": str(tmp_path / "no-chromium")}
     workspace = str(ROOT / "workspace.yaml")
     # Create the instance's storage once, so the two launchers do not both initialise it.
     instance = dg.DagsterInstance.from_config(str(home))
@@ -276,17 +278,18 @@ def test_a_run_killed_mid_way_and_rerun_gives_identical_marts(ops_env, tmp_path,
     assert step is not None
     assert not (ops_env / "published" / "2026-01").exists()
 
-    # The operator re-runs the month; a clean run on a fresh warehouse is the reference.
+    # The operator re-runs the month; a clean run on a fresh warehouse is the reference (the
+    # marts are compared, so neither publishes).
     import pipelines.definitions
     from pipelines.run import run_all
 
     importlib.reload(pipelines.definitions)
-    run_all(["2026-01-01"], instance=dg.DagsterInstance.ephemeral())
+    run_all(["2026-01-01"], instance=dg.DagsterInstance.ephemeral(), reports=False)
     rerun = _marts(ops_env / "warehouse.duckdb")
     for key, value in _env(reference).items():
         monkeypatch.setenv(key, value)
     importlib.reload(pipelines.definitions)
-    run_all(["2026-01-01"], instance=dg.DagsterInstance.ephemeral())
+    run_all(["2026-01-01"], instance=dg.DagsterInstance.ephemeral(), reports=False)
     clean = _marts(reference / "warehouse.duckdb")
     assert rerun["client_month"], "the month was computed"
     assert rerun == clean
@@ -298,11 +301,12 @@ def test_a_backfill_is_one_run_and_gives_the_marts_of_a_run_per_month(ops_env, t
     """pipelines.run runs contiguous months as one run (what a single-run backfill launches), its
     months computed side by side; the marts equal those of one run per month."""
     import pipelines.definitions
+    from pipelines import jobs
     from pipelines.run import RANGE_END_TAG, RANGE_START_TAG, run_all
 
     monkeypatch.setenv("MSP_MONTH_WORKERS", "2")  # months side by side even on a one-core machine
     instance = dg.DagsterInstance.ephemeral()
-    run_all(["2026-01-01", "2026-02-01"], instance=instance)
+    run_all(["2026-01-01", "2026-02-01"], instance=instance, reports=False)  # marts compared
     monthly = [r for r in instance.get_runs() if r.job_name == "monthly_job"]
     assert len(monthly) == 1
     assert (monthly[0].tags[RANGE_START_TAG], monthly[0].tags[RANGE_END_TAG]) == (
@@ -318,9 +322,11 @@ def test_a_backfill_is_one_run_and_gives_the_marts_of_a_run_per_month(ops_env, t
     defs = importlib.reload(pipelines.definitions).defs
     reference_instance = dg.DagsterInstance.ephemeral()
     assert defs.resolve_job_def("ingest_job").execute_in_process(instance=reference_instance).success
+    marts = list((jobs.monthly_job.selection - dg.AssetSelection.groups("reports")).resolve(
+        defs.resolve_asset_graph()))
     for month in ("2026-01-01", "2026-02-01"):
         assert defs.resolve_job_def("monthly_job").execute_in_process(
-            instance=reference_instance, partition_key=month).success
+            instance=reference_instance, partition_key=month, asset_selection=marts).success
     run_per_month = _marts(reference / "warehouse.duckdb")
     assert in_one_run["client_month"], "the months were computed"
     assert in_one_run == run_per_month
