@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DATA := data
 export DAGSTER_HOME ?= $(CURDIR)/$(DATA)/dagster_home
 
-.PHONY: demo test chromium ui lint generate run pull clean-data servicenow bpic bench
+.PHONY: demo test test-fast chromium ui lint generate run pull clean-data servicenow bpic bench
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -51,6 +51,10 @@ bpic: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest
+
+## The tests that run no pipeline end to end (under a minute); `make test` runs them all.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -138,7 +138,7 @@ def test_emergency_review_overrides_and_survives_redelivery(billing_msp, run_pip
 
 
 def test_finance_export_csv_and_workbook(billing_msp, run_pipeline):
-    run_pipeline([JAN])
+    run_pipeline([JAN], reports=True)
     folder = billing_msp["published"] / "2026-01"
     with (folder / "out-of-scope-2026-01.csv").open() as fh:
         rows = list(csv.DictReader(fh))

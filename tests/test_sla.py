@@ -142,7 +142,7 @@ def test_source_verdict_reconciliation(sla_msp, run_pipeline, query):
 
 
 def test_report_shows_breaches_with_explanations(sla_msp, run_pipeline):
-    run_pipeline(["2026-01-01"])
+    run_pipeline(["2026-01-01"], reports=True)
     html = (sla_msp["published"] / "2026-01" / "client-LON.html").read_text()
     assert "Response times" in html and "missed by 30" in html
     assert "target passed at Tue 13 Jan 13:00" in html
