@@ -554,7 +554,8 @@ SCOPE_CONCEPTS = [
      "onsite"),
     (_t("s6", "Projector", "Projector shows no signal. You don't need to come over, just tell me what to "
         "press."), None),
-    (_t("s7", "Old switch", "The core switch is out of warranty now. Please quote for a new one and order it."),
+    (_t("s7", "Old switch",
+        "The core switch is out of warranty now. Please quote for a new one and order it."),
      "procurement"),
 ]
 
