@@ -20,7 +20,7 @@ import io
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -86,12 +86,40 @@ def _kind(column: str) -> str:
 
 @dataclass
 class Delivery:
-    """One generated landing file: where it goes, its bytes, and how many data rows it holds."""
+    """One generated landing file: where it goes, what it holds and how it is written."""
 
     relative: str
-    content: bytes
-    rows: int
-    extra: dict = field(default_factory=dict)
+    columns: list[str]
+    rows: list[dict]
+    ending: str = "\n"
+    duplicate_key: bool = False
+    ascii_only: bool = True
+
+    def render(self, root: Path) -> bytes:
+        """The file's bytes, with the SQL payloads aimed at `root` (Parquet is written whole)."""
+        rows = [{c: v.replace("{root}", str(root)) for c, v in r.items()} for r in self.rows]
+        columns = [c.replace("{root}", str(root)) for c in self.columns]
+        rows = [dict(zip(columns, r.values(), strict=True)) for r in rows]
+        fmt = self.relative.rsplit(".", 1)[1]
+        if fmt == "csv":
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\n" if self.ending == "mixed" else self.ending
+                       ).writerow(columns)
+            for i, row in enumerate(rows):
+                ending = ("\r\n" if i % 2 else "\n") if self.ending == "mixed" else self.ending
+                csv.writer(buffer, lineterminator=ending).writerow([row[c] for c in columns])
+            return buffer.getvalue().encode("utf-8")
+        if fmt == "jsonl":
+            lines = []
+            for row in rows:
+                text = json.dumps(row, ensure_ascii=self.ascii_only)
+                if self.duplicate_key:  # a key twice in one object (case 40): never silently one
+                    text = text[:-1] + ", " + json.dumps(columns[0]) + ': "other"}'
+                lines.append(text)
+            return ("\n".join(lines) + "\n").encode("utf-8")
+        buffer = io.BytesIO()
+        pd.DataFrame(rows, columns=columns).astype("string").to_parquet(buffer)
+        return buffer.getvalue()
 
 
 @st.composite
@@ -104,9 +132,8 @@ def deliveries(draw: st.DrawFn) -> Delivery:
     columns = [c for c in columns if c not in dropped]
     columns += draw(st.lists(st.sampled_from(EXTRA_HEADERS), unique=True, max_size=2))
     columns = draw(st.permutations(columns))
-    n = draw(st.integers(min_value=1, max_value=6))
     rows = []
-    for _ in range(n):
+    for _ in range(draw(st.integers(min_value=1, max_value=6))):
         row = {}
         for c in columns:
             pool = VALUES_BY_KIND[_kind(c)]
@@ -114,31 +141,11 @@ def deliveries(draw: st.DrawFn) -> Delivery:
             row[c] = draw(st.sampled_from(pool[:3] if draw(st.booleans()) else pool))
         rows.append(row)
     stem = draw(st.sampled_from(NAME_STEMS)) + str(draw(st.integers(0, 999)))
-    relative = f"{entity}/{entity}_{stem}.{fmt}"
-    if fmt == "csv":
-        ending = draw(st.sampled_from(["\r\n", "\n", "mixed"]))
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n" if ending == "mixed" else ending)
-        writer.writerow(columns)
-        for i, row in enumerate(rows):
-            if ending == "mixed":
-                writer = csv.writer(buffer, lineterminator="\r\n" if i % 2 else "\n")
-            writer.writerow([row[c] for c in columns])
-        content = buffer.getvalue().encode("utf-8")
-    elif fmt == "jsonl":
-        lines = []
-        duplicate_key = draw(st.booleans()) and len(columns) > 0
-        for row in rows:
-            text = json.dumps(row, ensure_ascii=draw(st.booleans()))
-            if duplicate_key:  # a key twice in one object (case 40): refused, never silently one
-                text = text[:-1] + ", " + json.dumps(columns[0]) + ": \"other\"}"
-            lines.append(text)
-        content = ("\n".join(lines) + "\n").encode("utf-8")
-    else:
-        buffer = io.BytesIO()
-        pd.DataFrame(rows, columns=columns).astype("string").to_parquet(buffer)
-        content = buffer.getvalue()
-    return Delivery(relative, content, n)
+    return Delivery(
+        relative=f"{entity}/{entity}_{stem}.{fmt}", columns=columns, rows=rows,
+        ending=draw(st.sampled_from(["\r\n", "\n", "mixed"])),
+        duplicate_key=fmt == "jsonl" and draw(st.booleans()), ascii_only=draw(st.booleans()),
+    )
 
 
 def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
@@ -197,9 +204,8 @@ def test_hostile_landing_files_reconcile_or_stop_naming_a_file(files: list[Deliv
             if path.exists() or delivery.relative in written:
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(delivery.content.replace(
-                b"{root}", str(root).encode()))
-            written[delivery.relative] = delivery.rows
+            path.write_bytes(delivery.render(root))
+            written[delivery.relative] = len(delivery.rows)
         secret = root / "outside" / "secrets.txt"
         secret.write_text(f"ticket_id,client_id,created_at\n{CANARY},ACME,2026-01-14T10:00:00Z\n")
         if link_in:  # a link out of the landing folder (cases 14, 15): refused, never read
