@@ -198,8 +198,10 @@ def review_bank(con: duckdb.DuckDBPyConnection, policy: PolicyConfig,
             row[-1] = 1.0 if verdict == "confirmed" else 0.0
             entry["said"].append(f"emergency {verdict}")  # type: ignore[union-attr]
     ids = list(by_ticket)
-    described = [f'reviewed ticket {i} "{by_ticket[i]["subject"]}"'
-                 f' ({", ".join(by_ticket[i]["said"])})' for i in ids]  # type: ignore[arg-type]
+    # Votes are per distinct text, shared by every client of the provider: the evidence names the
+    # decision, never the reviewed ticket's id or subject (it may be another client's).
+    described = [f'a ticket your reviewers decided earlier ({", ".join(by_ticket[i]["said"])})'
+                 for i in ids]  # type: ignore[arg-type]
     labels = np.array([by_ticket[i]["row"] for i in ids], dtype=float).reshape(-1, len(LABELS))
     return ExemplarBank(ids, [str(by_ticket[i]["txt"]) for i in ids], described, ["review"] * len(ids),
                         labels, np.full(len(ids), policy.scope_classification.semantic.provider_weight))

@@ -417,7 +417,9 @@ def test_review_decision_changes_the_call_on_a_similar_ticket(policy):
     assert "procurement" not in calls[None]
     confidence, evidence = calls["approved"]["procurement"]
     assert confidence >= policy.scope_classification.min_confidence
-    assert 'reviewed ticket R1 "Henderson kit for the Leeds lot" (approved as procurement)' in evidence
+    assert "like a ticket your reviewers decided earlier (approved as procurement)" in evidence
+    # The reviewed ticket may be another client's: its id and subject are never quoted.
+    assert "R1" not in evidence and "Henderson" not in evidence
 
 
 def test_review_exemplars_stay_in_their_warehouse_and_month(policy):

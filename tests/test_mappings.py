@@ -21,6 +21,7 @@ from adapters.adapt import adapt
 from adapters.mapping import MappingError, load_mapping
 from adapters.sources import datasets_dir
 from policy.paths import PROJECT_ROOT
+from reports.publish import client_report_name
 
 MAPPINGS = PROJECT_ROOT / "config" / "mappings"
 EXAMPLES = PROJECT_ROOT / "adapters" / "examples"
@@ -102,7 +103,7 @@ def test_example_mapping_publishes_from_its_example_export(name: str, tmp_path: 
     ticket, minutes = want["overnight"]
     assert facts[ticket][1:] == (minutes, "met")
     published = {p.name for p in index.parent.iterdir()}
-    assert {f"client-{c}.html" for c in clients} <= published
+    assert {client_report_name(c) for c in clients} <= published
     assert not any(p.endswith(".pdf") for p in published)
 
 
