@@ -52,7 +52,7 @@ bpic: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest
 
-## The tests that run no pipeline end to end (under a minute); `make test` runs them all.
+## The tests not marked slow (234 of 367, about 5 min on 2 cores); `make test` runs them all.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
