@@ -166,12 +166,7 @@ def staging_clients(
         _register_bad_hours(con)
         _register_holiday_places(con)
         con.execute("BEGIN TRANSACTION")
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE client_rows AS
-            SELECT r.*, f.first_seen_at, {first_failure(_CLIENT_RULES)}
-            FROM raw.clients r JOIN raw.landing_files f
-              ON f.file_id = r._file_id AND f.path = r._source_file"""
-        )
+        _judge_raw(con, "client_rows", "clients", _CLIENT_RULES)
         # Name the unknown ids themselves, not only the field.
         con.execute(
             f"""UPDATE client_rows SET reason = reason || ': ' || array_to_string({_UNKNOWN_SCOPE}, ', ')
@@ -931,6 +926,18 @@ _DECISION_CLIENT = """coalesce(
      WHERE trim(t.ticket_id) = trim(r.ticket_id)))"""
 
 
+def _judge_raw(con: DuckDBPyConnection, table: str, entity: str,
+              rules: list[tuple[str, str, str, str]]) -> None:
+    """TEMP `table`: every raw row of an unpartitioned entity with its file's first sighting and
+    the first of `rules` it fails (NULL when it passes them all)."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {table} AS
+        SELECT r.*, f.first_seen_at, {first_failure(rules)}
+        FROM raw.{entity} r JOIN raw.landing_files f
+          ON f.file_id = r._file_id AND f.path = r._source_file"""
+    )
+
+
 def _stage_review_decisions(con: DuckDBPyConnection) -> tuple[int, int, int]:
     """Judge and parse every delivered review decision; return (rows, in force, quarantined).
 
@@ -938,12 +945,7 @@ def _stage_review_decisions(con: DuckDBPyConnection) -> tuple[int, int, int]:
     exists, and its client, are only known once the ticket's month is loaded.
     """
     con.execute("BEGIN TRANSACTION")
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE decision_rows AS
-        SELECT r.*, f.first_seen_at, {first_failure(_DECISION_RULES)}
-        FROM raw.review_decisions r JOIN raw.landing_files f
-          ON f.file_id = r._file_id AND f.path = r._source_file"""
-    )
+    _judge_raw(con, "decision_rows", "review_decisions", _DECISION_RULES)
     quarantined = quarantine_replace(
         con, "staging_review_decisions", "review_decisions", None, "decision_rows", "ticket_id",
         _DECISION_CLIENT,
