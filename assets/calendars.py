@@ -7,10 +7,10 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from assets.business_time import Calendar, build_open_intervals
 from assets.resources import PipelineSettings
 from assets.staging import staging_clients
 from assets.warehouse import ensure_warehouse
+from logic.business_time import Calendar, build_open_intervals
 from policy.config import PolicyConfig, parse_hours_spec
 from policy.paths import partitions_start
 

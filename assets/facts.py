@@ -19,7 +19,6 @@ from assets.partitions import (
     single_run,
 )
 from assets.resources import PipelineSettings
-from assets.sla import build_ticket_response
 from assets.staging import (
     register_policy,
     staging_review_decisions,
@@ -28,6 +27,7 @@ from assets.staging import (
     staging_time_entries,
 )
 from assets.warehouse import replace_month
+from logic.sla import build_ticket_response
 from policy.config import PolicyConfig
 
 

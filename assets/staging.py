@@ -11,7 +11,6 @@ import holidays
 from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection, TransactionException
 
-from assets.business_time import next_opening_sql
 from assets.partitions import (
     MonthResult,
     check_each_month,
@@ -44,6 +43,7 @@ from assets.warehouse import (
     sql_literal,
     warnings_replace,
 )
+from logic.business_time import next_opening_sql
 from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfig, parse_hours_spec
 from policy.paths import partitions_start
 

@@ -376,7 +376,7 @@ DDL = [
     "ALTER TABLE marts.scope_hits ADD COLUMN IF NOT EXISTS call_state VARCHAR",
     "ALTER TABLE marts.scope_hits ADD COLUMN IF NOT EXISTS automated_call_state VARCHAR",
     "ALTER TABLE marts.emergency_readings ADD COLUMN IF NOT EXISTS emergency_call_state VARCHAR",
-    # The semantic vote per distinct ticket text of a month (assets/semantic.py), computed once by
+    # The semantic vote per distinct ticket text of a month (logic/semantic.py), computed once by
     # emergency_readings and read by scope_hits.
     """CREATE TABLE IF NOT EXISTS staging.semantic_scope_votes (
         month DATE NOT NULL,

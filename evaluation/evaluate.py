@@ -1,4 +1,4 @@
-"""Score the scope-exclusion and emergency classifiers (assets/classify.py + assets/semantic.py).
+"""Score the scope-exclusion and emergency classifiers (logic/classify.py + logic/semantic.py).
 
 Data sets: (a) blind batches in evaluation/blind/ (held-out tickets; each is scored once, before any
 change made for it, and that first-seen score is kept in evaluation/learning_curve.csv); (b) the
@@ -30,8 +30,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from assets.classify import emergency_sql, scope_hits_sql
-from assets.semantic import ExemplarBank, builtin_bank, prepare_votes
+from logic.classify import emergency_sql, scope_hits_sql
+from logic.semantic import ExemplarBank, builtin_bank, prepare_votes
 from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfig, default_policy
 from policy.paths import PROJECT_ROOT
 

@@ -23,7 +23,7 @@ if str(ROOT) not in sys.path:
     # Run as a plain script too, not only with -m from the project root.
     sys.path.insert(0, str(ROOT))
 
-from assets.business_time import (  # noqa: E402
+from logic.business_time import (  # noqa: E402
     ALWAYS_OPEN,
     WEEKDAYS,
     Calendar,

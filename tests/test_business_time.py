@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from assets.business_time import (
+from logic.business_time import (
     ALWAYS_OPEN,
     WEEKDAYS,
     Calendar,

@@ -1,4 +1,4 @@
-"""Scope-exclusion and emergency classifiers (assets/classify.py): rules, evidence, config, evaluation."""
+"""Scope-exclusion and emergency classifiers (logic/classify.py): rules, evidence, config, evaluation."""
 
 from pathlib import Path
 
@@ -7,8 +7,6 @@ import numpy as np
 import pytest
 import yaml
 
-from assets.classify import CLF_TICKETS_COLUMNS, CLF_TIME_COLUMNS, emergency_sql, scope_hits_sql
-from assets.semantic import LABELS, ExemplarBank, builtin_bank, prepare_votes, review_bank
 from assets.warehouse import ensure_warehouse
 from evaluation.evaluate import (
     LABELLED,
@@ -21,6 +19,8 @@ from evaluation.evaluate import (
     read_curve,
     record,
 )
+from logic.classify import CLF_TICKETS_COLUMNS, CLF_TIME_COLUMNS, emergency_sql, scope_hits_sql
+from logic.semantic import LABELS, ExemplarBank, builtin_bank, prepare_votes, review_bank
 from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfig, PolicyConfigError, load_policy
 from policy.paths import PROJECT_ROOT
 
@@ -356,7 +356,7 @@ def _bank_of(policy: PolicyConfig, rows: list[tuple[str, str, set[str], bool | N
 
 
 def test_model_loads_offline_from_the_package(policy):
-    from assets.semantic import embed
+    from logic.semantic import embed
 
     vectors = embed(policy, ["printer jammed", "order five laptops"])
     assert vectors.shape == (2, policy.scope_classification.semantic.dim)

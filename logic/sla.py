@@ -3,7 +3,7 @@
 Business minutes come from `staging.calendar_intervals` (one row per open interval of a calendar,
 with `cum_before` = business minutes of that calendar before the interval opens): the business
 minutes elapsed up to an instant t are `cum_before + clamp(t - open_at, 0, minutes)` of the last
-interval opening at or before t, found with an ASOF JOIN (assets.business_time). Elapsed =
+interval opening at or before t, found with an ASOF JOIN (logic.business_time). Elapsed =
 f(end) - f(start); the due time is where f reaches f(created) + target.
 
 The clock is judged in whole minutes, as the report shows its times: the instants it reads
@@ -16,8 +16,8 @@ from datetime import datetime
 
 import duckdb
 
-from assets.business_time import business_minutes_sql, next_opening_sql
 from assets.warehouse import sql_literal
+from logic.business_time import business_minutes_sql, next_opening_sql
 from policy.config import PolicyConfig
 
 
