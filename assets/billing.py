@@ -18,7 +18,7 @@ from assets.partitions import (
 )
 from assets.resources import PipelineSettings
 from assets.staging import register_policy
-from assets.warehouse import replace_month
+from warehouse.writes import replace_month
 
 # Amount = billable hours logged on the ticket x the rate: the contract's own hourly rate, else the
 # rate card's rate for the ticket's primary (most confident) billable category, else its default.

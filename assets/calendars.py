@@ -9,10 +9,10 @@ from dagster_duckdb import DuckDBResource
 
 from assets.resources import PipelineSettings
 from assets.staging import staging_clients
-from assets.warehouse import ensure_warehouse
 from logic.business_time import Calendar, build_open_intervals
 from policy.config import PolicyConfig, parse_hours_spec
 from policy.paths import partitions_start
+from warehouse.schema import ensure_warehouse
 
 # Emergencies of clients with after-hours coverage run on this always-open calendar.
 ALWAYS_OPEN_ID = "24x7"

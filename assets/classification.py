@@ -15,11 +15,11 @@ from assets.staging import (
     staging_tickets,
     staging_time_entries,
 )
-from assets.warehouse import replace_month
 from logic.classify import emergency_rules_sql, emergency_sql, scope_hits_sql
 from logic.semantic import ExemplarBank, builtin_bank, prepare_votes, review_bank
 from policy.config import PolicyConfig
 from policy.paths import PROJECT_ROOT
+from warehouse.writes import replace_month
 
 # The classifiers read two relations: the month's tickets and their time entries (each entry is
 # marked outside_hours in staging when it started while the client's calendar was closed).

@@ -26,9 +26,9 @@ from assets.staging import (
     staging_tickets,
     staging_time_entries,
 )
-from assets.warehouse import replace_month
 from logic.sla import build_ticket_response
 from policy.config import PolicyConfig
+from warehouse.writes import replace_month
 
 
 def interruption_pattern(policy: PolicyConfig) -> str:

@@ -18,8 +18,9 @@ from dagster_duckdb import DuckDBResource
 
 from assets.partitions import in_window_sql, month_workers, side_by_side
 from assets.resources import PipelineSettings
-from assets.sqlquote import reader_path, sql_identifier, sql_literal
-from assets.warehouse import CANONICAL, REQUIRED, TIME_COLUMN, ensure_warehouse
+from warehouse.contract import CANONICAL, REQUIRED, TIME_COLUMN
+from warehouse.schema import ensure_warehouse
+from warehouse.sqlquote import reader_path, sql_identifier, sql_literal
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 

@@ -12,7 +12,7 @@ from assets.facts import ticket_facts
 from assets.partitions import MonthResult, for_each_month, monthly_partitions, run_metadata, single_run
 from assets.resources import PipelineSettings
 from assets.staging import register_policy, staging_clients
-from assets.warehouse import replace_month
+from warehouse.writes import replace_month
 
 # Seats in force: contracts are effective-dated, so a month's seats are the seat-days in force
 # divided by the days of the month (a change on the 15th counts half). The plan is the one in force

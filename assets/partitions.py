@@ -17,10 +17,10 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from assets.warehouse import ensure_warehouse, prepare_session
 from policy import paths
 from policy.config import load_policy
 from policy.paths import partitions_start
+from warehouse.schema import ensure_warehouse, prepare_session
 
 monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=partitions_start())
 

@@ -19,9 +19,9 @@ from assets.partitions import (
     single_run,
 )
 from assets.resources import PipelineSettings
-from assets.sqlquote import sql_literal
-from assets.warehouse import ensure_warehouse
 from policy.paths import partitions_start
+from warehouse.schema import ensure_warehouse
+from warehouse.sqlquote import sql_literal
 
 
 def _unchanged(settings: PipelineSettings, file: LandingFile, size: int, modified_ns: int | None

@@ -31,21 +31,14 @@ from assets.raw import (
     ticket_month_sql,
 )
 from assets.resources import PipelineSettings
-from assets.warehouse import (
-    RECORD_KEY,
-    TIME_COLUMN,
-    ensure_warehouse,
-    file_reconciliation_sql,
-    first_failure,
-    mark_judged,
-    prepare_session,
-    quarantine_replace,
-    sql_literal,
-    warnings_replace,
-)
 from logic.business_time import next_opening_sql
 from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfig, parse_hours_spec
 from policy.paths import partitions_start
+from warehouse.contract import RECORD_KEY, TIME_COLUMN
+from warehouse.reconcile import file_reconciliation_sql
+from warehouse.schema import ensure_warehouse, prepare_session
+from warehouse.sqlquote import sql_literal
+from warehouse.writes import first_failure, mark_judged, quarantine_replace, warnings_replace
 
 
 def sql_list(values: list[str]) -> str:
@@ -630,7 +623,7 @@ _PARENT_RULES = [
 # The month a child row whose ticket was never delivered is judged in: its own timestamp's.
 # A timestamp outside its file's months (which landing counts inside the pipeline's window only:
 # a year 1900 or 2200) is judged in the file's first month, a month that exists.
-# assets.warehouse._CHILD places these rows the same way for the reconciliation.
+# warehouse.reconcile._CHILD places these rows the same way for the reconciliation.
 _ORPHAN_MONTH = """coalesce(
     CASE WHEN date_trunc('month', timezone('UTC', try_cast(r.{ts} AS TIMESTAMPTZ)))
               BETWEEN f.min_month AND f.max_month

@@ -19,9 +19,9 @@ from assets.staging import (
     staging_tickets,
     staging_time_entries,
 )
-from assets.warehouse import prepare_session
 from data_checks.gx_worker import publish_docs
 from data_checks.validation import ensure_results_table, gx_pool, result_of, submit
+from warehouse.schema import prepare_session
 
 DOCS_FOLDER = ".data_docs"
 

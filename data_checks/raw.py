@@ -3,9 +3,9 @@
 import great_expectations.expectations as gxe
 
 from assets.raw import raw_clients, raw_tickets
-from assets.warehouse import REQUIRED
 from data_checks.validation import CheckSpec, columns_present, exist
 from policy.config import TICKET_SOURCES, PolicyConfig
+from warehouse.contract import REQUIRED
 
 _LINEAGE = ["_file_id", "_source_file", "_source_row", "_loaded_at"]
 _TICKET_COLUMNS = [*REQUIRED["tickets"], "source", "triage_priority", "final_priority", *_LINEAGE,

@@ -30,9 +30,9 @@ from dagster_duckdb import DuckDBResource
 
 from assets.partitions import combine_month_checks, month_workers
 from assets.resources import PipelineSettings
-from assets.warehouse import prepare_session
 from data_checks.gx_worker import Outcome, to_pandas, validate_partition, warm
 from policy.config import PolicyConfig, load_policy
+from warehouse.schema import prepare_session
 
 # One row per check and partition (month NULL for unpartitioned assets): the latest validation,
 # which the data_docs asset renders. Dagster keeps the history of every evaluation.

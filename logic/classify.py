@@ -14,8 +14,8 @@ The caller provides two relations (temp views or tables) before running the SQL:
 import re
 from dataclasses import dataclass
 
-from assets.warehouse import sql_literal
 from policy.config import Dampener, MatchRule, PolicyConfig, slot_alternatives, term_tokens
+from warehouse.sqlquote import sql_literal
 
 CLF_TICKETS_COLUMNS = ("ticket_id", "subject", "description", "category", "declared_emergency",
                        "priority", "affected_users")

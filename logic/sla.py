@@ -16,9 +16,9 @@ from datetime import datetime
 
 import duckdb
 
-from assets.warehouse import sql_literal
 from logic.business_time import business_minutes_sql, next_opening_sql
 from policy.config import PolicyConfig
+from warehouse.sqlquote import sql_literal
 
 
 def counting_event_predicate(policy: PolicyConfig, alias: str = "e") -> str:

@@ -11,8 +11,8 @@ import duckdb
 
 from assets.landing import FileRejected, discover, peek_select
 from assets.resources import PipelineSettings
-from assets.warehouse import TIME_COLUMN
 from pipelines.jobs import refresh_month_job
+from warehouse.contract import TIME_COLUMN
 
 # A file modified this recently may still be being copied: look again at the next tick.
 SETTLE_SECONDS = float(os.environ.get("MSP_LANDING_SETTLE_SECONDS", "30"))

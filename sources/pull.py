@@ -23,7 +23,7 @@ import duckdb
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client.paginators import BaseNextUrlPaginator
 
-from assets.sqlquote import sql_literal
+from warehouse.sqlquote import sql_literal
 
 
 class ApiPullError(RuntimeError):

@@ -22,8 +22,8 @@ from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
 from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator, SinglePagePaginator
 from dlt.sources.rest_api import rest_api_source
 
-from assets.sqlquote import sql_literal
 from sources.pull import RECORD_COLUMNS, EndOfStreamPaginator, HttpPolicy, Vendor, http_session, wrap
+from warehouse.sqlquote import sql_literal
 
 
 def _unix(value: Any) -> int:

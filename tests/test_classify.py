@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import yaml
 
-from assets.warehouse import ensure_warehouse
 from evaluation.evaluate import (
     LABELLED,
     Dataset,
@@ -23,6 +22,7 @@ from logic.classify import CLF_TICKETS_COLUMNS, CLF_TIME_COLUMNS, emergency_sql,
 from logic.semantic import LABELS, ExemplarBank, builtin_bank, prepare_votes, review_bank
 from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfig, PolicyConfigError, load_policy
 from policy.paths import PROJECT_ROOT
+from warehouse.schema import ensure_warehouse
 
 SHIPPED = PROJECT_ROOT / "config" / "policy.yaml"
 

@@ -30,8 +30,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from assets.warehouse import CANONICAL, REQUIRED
 from tests.builders import known_msp
+from warehouse.contract import CANONICAL, REQUIRED
 
 FIRST, LAST = "2026-01-01", "2026-03-01"
 AS_OF = "2026-03-31T23:00:00+00:00"

@@ -16,9 +16,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from assets.sqlquote import reader_path, sql_identifier, sql_literal
 from demo.generate import CLIENT_COLUMNS, TICKET_COLUMNS
 from tests.builders import client, known_msp, ticket, write_csv
+from warehouse.sqlquote import reader_path, sql_identifier, sql_literal
 
 JAN = "2026-01-01"
 STAGES = ("landing_files", "raw_clients", "raw_review_decisions", "raw_ticket_events",

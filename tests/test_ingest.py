@@ -9,10 +9,10 @@ import duckdb
 import pandas as pd
 
 from assets import landing, raw
-from assets.warehouse import SCHEMA_VERSION, ensure_warehouse
 from demo.generate import TICKET_COLUMNS
 from pipelines.resources import build_resources
 from tests.builders import known_msp, ticket, write_csv
+from warehouse.schema import SCHEMA_VERSION, ensure_warehouse
 
 JAN = "2026-01-01"
 FEB = "2026-02-01"
@@ -143,7 +143,7 @@ def test_a_months_file_reconciliation_covers_its_files_with_the_views_figures(
     msp_env, known_copy, run_pipeline, query
 ):
     from assets.staging import _files_reconcile
-    from assets.warehouse import file_reconciliation_sql
+    from warehouse.reconcile import file_reconciliation_sql
 
     known_copy((JAN, FEB, MAR))  # the known MSP after its first run for January to March
     write_csv(msp_env["landing"] / "tickets" / "tickets_fix.csv", TICKET_COLUMNS, [

@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: input contract, schema (DDL), shared writes and the file reconciliation."""

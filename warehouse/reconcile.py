@@ -1,0 +1,187 @@
+"""File reconciliation: delivered = accepted + quarantined + superseded (+ pending), per file."""
+
+from warehouse.contract import CANONICAL, RECORD_KEY, TIME_COLUMN
+from warehouse.sqlquote import sql_literal
+
+_LOADED = {
+    "clients": """SELECT 'clients' AS entity, _source_file, _source_row,
+           {key} AS record_key, 'staging_clients' AS stage, NULL::DATE AS month,
+           false AS partitioned FROM {rows}""",
+    "review_decisions": """SELECT 'review_decisions', _source_file, _source_row,
+           {key}, 'staging_review_decisions', NULL, false FROM {rows}""",
+    "tickets": """SELECT 'tickets', _source_file, _source_row, {key},
+           'staging_tickets', _partition_month, true FROM {rows}""",
+}
+CHILD_ENTITIES = ("ticket_events", "time_entries")  # judged in their ticket's month
+_CHILD = """SELECT '{entity}', c._source_file, c._source_row, c.record_key, 'staging_{entity}',
+           CASE WHEN t.ticket_id IS NOT NULL THEN t.month
+                WHEN d.ticket_id IS NOT NULL THEN NULL
+                -- As staging's _ORPHAN_MONTH: outside the file's months, its first month.
+                ELSE coalesce(
+                    CASE WHEN date_trunc('month', timezone('UTC', try_cast(c.at AS TIMESTAMPTZ)))
+                              BETWEEN f.min_month AND f.max_month
+                         THEN date_trunc('month', timezone('UTC', try_cast(c.at AS TIMESTAMPTZ))) END,
+                    f.min_month, date_trunc('month', f.first_seen_at))::DATE
+           END, true
+    FROM (SELECT _source_file, _source_row, trim(ticket_id) AS ticket_id,
+                 {key} AS record_key, {at} AS at FROM {rows}) c
+    LEFT JOIN ticket_month t ON t.ticket_id = c.ticket_id
+    LEFT JOIN raw_ticket_ids d ON d.ticket_id = c.ticket_id
+    LEFT JOIN accepted_paths f ON f.path = c._source_file"""
+_CHILD_CTES = """ticket_month AS (
+    SELECT ticket_id, any_value(month) AS month, 'staged' AS state FROM staging.tickets GROUP BY ALL
+    UNION ALL
+    SELECT trim(record_key), any_value(partition_month), 'quarantined' FROM quality.quarantine
+    WHERE stage = 'staging_tickets' AND nullif(trim(record_key), '') IS NOT NULL
+      AND trim(record_key) NOT IN (SELECT ticket_id FROM staging.tickets)
+    GROUP BY ALL
+), raw_ticket_ids AS (
+    SELECT DISTINCT trim(ticket_id) AS ticket_id FROM raw.tickets
+    WHERE nullif(trim(ticket_id), '') IS NOT NULL
+), accepted_paths AS (
+    SELECT path, min(min_month) AS min_month, max(max_month) AS max_month,
+           min(first_seen_at) AS first_seen_at
+    FROM raw.landing_files WHERE status = 'accepted' GROUP BY path
+), """
+_COLUMNS = "(entity, _source_file, _source_row, record_key, stage, month, partitioned)"
+
+
+def _loaded(entities: tuple[str, ...], *, key: bool = True, scoped: bool = False) -> str:
+    """Every raw row of `entities` with its record key and judging stage and month (UNION ALL);
+    `scoped`: only the rows of the files in run_files; `key=False`: record_key is NULL."""
+
+    def rows(entity: str) -> str:
+        if not scoped:
+            return f"raw.{entity}"
+        return (f"(SELECT * FROM raw.{entity} WHERE _source_file IN"
+                f" (SELECT _source_file FROM run_files WHERE entity = '{entity}'))")
+
+    def record_key(entity: str) -> str:
+        return RECORD_KEY[entity] if key else "NULL::VARCHAR"
+
+    parts = [
+        _CHILD.format(entity=e, key=record_key(e), at=TIME_COLUMN[e], rows=rows(e))
+        if e in CHILD_ENTITIES else _LOADED[e].format(key=record_key(e), rows=rows(e))
+        for e in entities
+    ]
+    return "SELECT * FROM (\n    " + "\n    UNION ALL\n    ".join(parts) + f"\n) AS l{_COLUMNS}"
+
+
+def file_reconciliation_sql(
+    entities: tuple[str, ...] = tuple(CANONICAL), months: tuple[str, str] | None = None
+) -> str:
+    """One row per delivered file of `entities`: delivered = accepted + quarantined + superseded,
+    once every month its rows fall in has been judged (see quality.file_reconciliation).
+
+    Each raw row is classified independently (found in staging, found in quarantine, or its record
+    key staged from another row), so a row lost or counted twice breaks the sum. Children of
+    tickets are judged in their ticket's month (or, when no ticket with that id was delivered, in
+    the month of their own timestamp).
+
+    `months` (first, last) gives only the files holding a row judged in those months, as a
+    partitioned check wants: each of them whole (all its rows, whatever their month), and a
+    superseded row's key still looked up among every staged row, so each file's figures are the
+    view's. The other files' rows are not classified (one pass over every raw row's ticket id and
+    month finds the files), and the raw rows' keys are only computed when some row of these
+    files is neither staged nor quarantined.
+    """
+    children = [e for e in CHILD_ENTITIES if e in entities]
+    listed = ", ".join(f"'{e}'" for e in entities)
+    scoped = months is not None
+
+    def staged(only_run_files: bool) -> str:
+        return "\n    UNION ALL ".join(
+            f"SELECT '{e}' AS entity, _source_file, _source_row FROM staging.{e}"
+            + (f" WHERE _source_file IN (SELECT _source_file FROM run_files WHERE entity = '{e}')"
+               if only_run_files else "")
+            for e in entities
+        )
+
+    ctes = "WITH " + (_CHILD_CTES if children else "")
+    accepted_keys, files = _ACCEPTED_HERE, ""
+    if scoped:
+        first, last = (sql_literal(m) for m in months)
+        ctes += _RUN_FILES.format(loaded=_loaded(entities, key=False), first=first, last=last)
+        accepted_keys = _ACCEPTED_ANYWHERE.format(everywhere=_loaded(entities), staged=staged(False))
+        files = "AND (f.entity, f.path) IN (SELECT (entity, _source_file) FROM run_files)"
+    return (
+        ctes + f"loaded AS ({_loaded(entities, scoped=scoped)}"
+        + f"\n), staged AS (\n    {staged(scoped)}"
+        + "\n), " + _RECONCILE_TAIL.format(entities=listed, accepted_keys=accepted_keys, files=files)
+    )
+
+
+_RUN_FILES = """run_files AS (
+    SELECT DISTINCT entity, _source_file FROM ({loaded})
+    WHERE partitioned AND month BETWEEN CAST({first} AS DATE) AND CAST({last} AS DATE)
+), """
+_ACCEPTED_HERE = """-- Only the keys of rows neither staged nor quarantined are looked up: a semi-join against
+    -- those few, not a distinct over every accepted key (8M event ids at 1M tickets).
+    SELECT DISTINCT entity, record_key FROM classified SEMI JOIN unplaced_keys USING (entity, record_key)
+    WHERE is_accepted"""
+# A run's files: the accepting row may be in a file of another month. The raw rows with an
+# unplaced key are found first (DuckDB skips the scan when there is none), then looked up in staging.
+_ACCEPTED_ANYWHERE = """SELECT DISTINCT c.entity, c.record_key
+    FROM ({staged}) s
+    JOIN (SELECT * FROM ({everywhere}) SEMI JOIN unplaced_keys USING (entity, record_key)) c
+      USING (entity, _source_file, _source_row)"""
+
+
+_RECONCILE_TAIL = """quarantined AS (
+    SELECT DISTINCT entity, source_file AS _source_file, source_row AS _source_row
+    FROM quality.quarantine WHERE stage <> 'landing_files' AND source_row IS NOT NULL
+), classified AS (
+    -- EXISTS, not a join with the distinct staged rows: a mark join needs no distinct over them.
+    SELECT l.*, EXISTS (SELECT 1 FROM staged s WHERE s.entity = l.entity
+                          AND s._source_file = l._source_file AND s._source_row = l._source_row)
+                AS is_accepted,
+           q._source_row IS NOT NULL AS is_quarantined, r.stage IS NOT NULL AS judged
+    FROM loaded l
+    LEFT JOIN quarantined q USING (entity, _source_file, _source_row)
+    LEFT JOIN (SELECT DISTINCT stage, coalesce(partition_month, DATE '0001-01-01') AS month
+               FROM quality.stage_runs) r
+      ON r.stage = l.stage AND r.month = CASE WHEN l.partitioned THEN l.month
+                                              ELSE DATE '0001-01-01' END
+), unplaced_keys AS (
+    SELECT DISTINCT entity, record_key FROM classified WHERE NOT is_accepted AND NOT is_quarantined
+), accepted_keys AS (
+    {accepted_keys}
+), per_file AS (
+    SELECT c.entity, c._source_file AS path, count(*) AS loaded_rows,
+           count(*) FILTER (WHERE c.is_accepted) AS accepted,
+           count(*) FILTER (WHERE c.is_quarantined) AS quarantined,
+           count(*) FILTER (WHERE NOT c.is_accepted AND NOT c.is_quarantined
+                            AND k.record_key IS NOT NULL) AS superseded,
+           count(*) FILTER (WHERE NOT c.is_accepted AND NOT c.is_quarantined
+                            AND k.record_key IS NULL AND NOT c.judged) AS pending
+    FROM classified c LEFT JOIN accepted_keys k USING (entity, record_key)
+    GROUP BY ALL
+), read_rejects AS (
+    SELECT source_file AS path, count(DISTINCT source_row) AS n FROM quality.quarantine
+    WHERE stage = 'landing_files' AND source_row IS NOT NULL GROUP BY ALL
+), counted AS (
+    SELECT f.file_id, f.path, f.entity, f.status, f.reason_code, f.first_seen_at,
+           coalesce(f.data_rows, 0) AS delivered,
+           CASE WHEN f.status = 'accepted' THEN coalesce(p.accepted, 0) ELSE 0 END AS accepted,
+           CASE f.status WHEN 'accepted' THEN coalesce(p.quarantined, 0) + coalesce(r.n, 0)
+                         WHEN 'rejected' THEN coalesce(f.data_rows, 0) ELSE 0 END AS quarantined,
+           CASE f.status WHEN 'accepted' THEN coalesce(p.superseded, 0)
+                         WHEN 'duplicate' THEN coalesce(f.data_rows, 0)
+                         -- a file edited in place: its later delivery stands for all its rows
+                         WHEN 'replaced' THEN coalesce(f.data_rows, 0) ELSE 0 END AS superseded,
+           -- Rows not loaded into raw yet (a month not run) wait, like rows not judged yet.
+           CASE WHEN f.status = 'accepted' THEN coalesce(p.pending, 0) + greatest(
+                    coalesce(f.data_rows, 0) - coalesce(len(f.rejected_rows), 0)
+                    - coalesce(p.loaded_rows, 0), 0) ELSE 0 END AS pending
+    FROM raw.landing_files f
+    LEFT JOIN per_file p ON p.path = f.path AND p.entity = f.entity AND f.status = 'accepted'
+    LEFT JOIN read_rejects r ON r.path = f.path AND f.status = 'accepted'
+    WHERE f.entity IN ({entities}) {files}
+)
+SELECT *, delivered - accepted - quarantined - superseded - pending AS unaccounted,
+       pending = 0 AND delivered = accepted + quarantined + superseded AS reconciles
+FROM counted"""
+
+FILE_RECONCILIATION = (
+    "CREATE OR REPLACE VIEW quality.file_reconciliation AS\n" + file_reconciliation_sql()
+)
