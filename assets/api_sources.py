@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets.resources import PipelineSettings
+from orchestration.resources import PipelineSettings
 from sources import connectwise, zendesk
 from sources.pull import ApiPullError, HttpPolicy, Secrets, Vendor, run_pull
 

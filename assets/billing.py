@@ -8,7 +8,8 @@ from duckdb import DuckDBPyConnection
 
 from assets.classification import scope_hits
 from assets.facts import ticket_facts
-from assets.partitions import (
+from assets.staging import register_policy
+from orchestration.partitions import (
     MonthResult,
     check_each_month,
     for_each_month,
@@ -16,8 +17,7 @@ from assets.partitions import (
     run_metadata,
     single_run,
 )
-from assets.resources import PipelineSettings
-from assets.staging import register_policy
+from orchestration.resources import PipelineSettings
 from warehouse.writes import replace_month
 
 # Amount = billable hours logged on the ticket x the rate: the contract's own hourly rate, else the

@@ -7,9 +7,9 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from assets.resources import PipelineSettings
 from assets.staging import staging_clients
 from logic.business_time import Calendar, build_open_intervals
+from orchestration.resources import PipelineSettings
 from policy.config import PolicyConfig, parse_hours_spec
 from policy.paths import partitions_start
 from warehouse.schema import ensure_warehouse

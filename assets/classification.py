@@ -8,8 +8,6 @@ from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection
 
 from assets.calendars import business_calendars
-from assets.partitions import MonthResult, for_each_month, monthly_partitions, run_metadata, single_run
-from assets.resources import PipelineSettings
 from assets.staging import (
     staging_review_decisions,
     staging_tickets,
@@ -17,6 +15,8 @@ from assets.staging import (
 )
 from logic.classify import emergency_rules_sql, emergency_sql, scope_hits_sql
 from logic.semantic import ExemplarBank, builtin_bank, prepare_votes, review_bank
+from orchestration.partitions import MonthResult, for_each_month, monthly_partitions, run_metadata, single_run
+from orchestration.resources import PipelineSettings
 from policy.config import PolicyConfig
 from policy.paths import PROJECT_ROOT
 from warehouse.writes import replace_month

@@ -10,15 +10,6 @@ from duckdb import DuckDBPyConnection
 
 from assets.calendars import business_calendars
 from assets.classification import emergency_readings, scope_hits
-from assets.partitions import (
-    MonthResult,
-    check_each_month,
-    for_each_month,
-    monthly_partitions,
-    run_metadata,
-    single_run,
-)
-from assets.resources import PipelineSettings
 from assets.staging import (
     register_policy,
     staging_review_decisions,
@@ -27,6 +18,15 @@ from assets.staging import (
     staging_time_entries,
 )
 from logic.sla import build_ticket_response
+from orchestration.partitions import (
+    MonthResult,
+    check_each_month,
+    for_each_month,
+    monthly_partitions,
+    run_metadata,
+    single_run,
+)
+from orchestration.resources import PipelineSettings
 from policy.config import PolicyConfig
 from warehouse.writes import replace_month
 

@@ -16,8 +16,9 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from assets.partitions import in_window_sql, month_workers, side_by_side
-from assets.resources import PipelineSettings
+from orchestration.resources import PipelineSettings
+from policy.window import in_window_sql
+from warehouse.concurrency import month_workers, side_by_side
 from warehouse.contract import CANONICAL, REQUIRED, TIME_COLUMN
 from warehouse.schema import ensure_warehouse
 from warehouse.sqlquote import reader_path, sql_identifier, sql_literal

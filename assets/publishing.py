@@ -8,8 +8,8 @@ from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection
 
 from assets.marts import client_month, client_month_drivers, client_month_sla
-from assets.partitions import MonthResult, for_each_month, monthly_partitions, run_metadata, single_run
-from assets.resources import PipelineSettings
+from orchestration.partitions import MonthResult, for_each_month, monthly_partitions, run_metadata, single_run
+from orchestration.resources import PipelineSettings
 from reports.publish import publish_month
 
 # Each month's line in the run log starts so; `python -m pipelines.run` shows those lines.

@@ -9,17 +9,17 @@ from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection
 
 from assets.landing import LandingFile, accepted_files, canonical_select, landing_files
-from assets.partitions import (
+from orchestration.partitions import (
     MonthResult,
     check_each_month,
     for_each_month,
     monthly_partitions,
     run_metadata,
-    side_by_side,
     single_run,
 )
-from assets.resources import PipelineSettings
+from orchestration.resources import PipelineSettings
 from policy.paths import partitions_start
+from warehouse.concurrency import side_by_side
 from warehouse.schema import ensure_warehouse
 from warehouse.sqlquote import sql_literal
 

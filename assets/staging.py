@@ -11,16 +11,6 @@ import holidays
 from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection, TransactionException
 
-from assets.partitions import (
-    MonthResult,
-    check_each_month,
-    for_each_month,
-    month_span,
-    monthly_partitions,
-    run_metadata,
-    single_run,
-    time_window,
-)
 from assets.raw import (
     TICKET_ZONES,
     raw_clients,
@@ -30,10 +20,20 @@ from assets.raw import (
     raw_time_entries,
     ticket_month_sql,
 )
-from assets.resources import PipelineSettings
 from logic.business_time import next_opening_sql
+from orchestration.partitions import (
+    MonthResult,
+    check_each_month,
+    for_each_month,
+    month_span,
+    monthly_partitions,
+    run_metadata,
+    single_run,
+)
+from orchestration.resources import PipelineSettings
 from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfig, parse_hours_spec
 from policy.paths import partitions_start
+from policy.window import time_window
 from warehouse.contract import RECORD_KEY, TIME_COLUMN
 from warehouse.reconcile import file_reconciliation_sql
 from warehouse.schema import ensure_warehouse, prepare_session

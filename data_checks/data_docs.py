@@ -10,9 +10,7 @@ from dagster_duckdb import DuckDBResource
 from assets.billing import out_of_scope
 from assets.facts import ticket_facts
 from assets.marts import client_month, client_month_sla
-from assets.partitions import MonthResult, monthly_partitions, run_metadata, single_run
 from assets.raw import raw_clients, raw_tickets
-from assets.resources import PipelineSettings
 from assets.staging import (
     staging_clients,
     staging_ticket_events,
@@ -21,6 +19,8 @@ from assets.staging import (
 )
 from data_checks.gx_worker import publish_docs
 from data_checks.validation import ensure_results_table, gx_pool, result_of, submit
+from orchestration.partitions import MonthResult, monthly_partitions, run_metadata, single_run
+from orchestration.resources import PipelineSettings
 from warehouse.schema import prepare_session
 
 DOCS_FOLDER = ".data_docs"

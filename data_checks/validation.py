@@ -28,10 +28,11 @@ import pandas as pd
 import pyarrow as pa
 from dagster_duckdb import DuckDBResource
 
-from assets.partitions import combine_month_checks, month_workers
-from assets.resources import PipelineSettings
 from data_checks.gx_worker import Outcome, to_pandas, validate_partition, warm
+from orchestration.partitions import combine_month_checks
+from orchestration.resources import PipelineSettings
 from policy.config import PolicyConfig, load_policy
+from warehouse.concurrency import month_workers
 from warehouse.schema import prepare_session
 
 # One row per check and partition (month NULL for unpartitioned assets): the latest validation,

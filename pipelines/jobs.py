@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets.partitions import monthly_partitions
+from orchestration.partitions import monthly_partitions
 
 # Files, contracts, events and time entries are loaded per delivered file, not per month.
 ingest_job = dg.define_asset_job(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assets.api_sources import api_resources
-from assets.resources import PipelineSettings, WarehouseResource
+from orchestration.resources import PipelineSettings, WarehouseResource
 from policy import paths
 
 

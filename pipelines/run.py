@@ -125,7 +125,7 @@ def run_months(
     Reports get PDFs in the last range's latest month only (every month with `all_pdfs`): a
     backfill's older months are there to be looked up, the newest one is sent.
     """
-    from assets.partitions import month_span
+    from orchestration.partitions import month_span
 
     ranges = month_ranges(months, job.partitions_def.get_partition_keys())
     keys = job.partitions_def.get_partition_keys()
@@ -240,7 +240,7 @@ class Progress:
 
     @staticmethod
     def _span(run: _Watched) -> str:
-        from assets.partitions import month_span
+        from orchestration.partitions import month_span
 
         return month_span(run.months[0], run.months[-1]) if run.months else "all files"
 

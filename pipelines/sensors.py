@@ -10,7 +10,7 @@ import dagster as dg
 import duckdb
 
 from assets.landing import FileRejected, discover, peek_select
-from assets.resources import PipelineSettings
+from orchestration.resources import PipelineSettings
 from pipelines.jobs import refresh_month_job
 from warehouse.contract import TIME_COLUMN
 

@@ -184,7 +184,7 @@ def _run(
     """Run a selection of the real Definitions (reloaded for this test's environment) for a month,
     or for the months `first` to `month` in one run."""
     import pipelines.definitions
-    from assets.partitions import monthly_partitions
+    from orchestration.partitions import monthly_partitions
 
     defs = importlib.reload(pipelines.definitions).defs
     job = dg.define_asset_job("planted", selection=selection, partitions_def=monthly_partitions)

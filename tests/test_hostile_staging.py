@@ -235,9 +235,9 @@ def test_a_later_version_naming_another_client_is_warned_about(hostile):
 
 def test_a_blocking_check_failure_names_file_and_row(hostile, tmp_path):
     """A NaN that reached staging (planted) fails the blocking suite with its file and row named."""
-    from assets.resources import PipelineSettings
     from data_checks.checks import SPECS
     from data_checks.validation import run_checks
+    from orchestration.resources import PipelineSettings
     from policy.paths import policy_file
 
     copy = tmp_path / "copy.duckdb"
@@ -291,7 +291,7 @@ def test_the_sensor_runs_the_month_a_ticket_left_after_the_month_it_moved_to(tmp
     """Case 46 through the landing sensor: runs are queued in order, the old month last."""
     import os
 
-    from assets.resources import PipelineSettings
+    from orchestration.resources import PipelineSettings
     from pipelines.sensors import landing_sensor
     from policy.paths import policy_file
 

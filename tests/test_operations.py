@@ -16,8 +16,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from assets.resources import PipelineSettings
 from demo.generate import TICKET_COLUMNS
+from orchestration.resources import PipelineSettings
 from tests.builders import known_msp, ticket, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -210,7 +210,7 @@ def test_two_runs_started_together_run_one_after_the_other(ops_env, tmp_path):
 def test_a_run_holds_the_warehouse_open_from_its_first_step_to_its_end(tmp_path):
     """Steps of one run share the open database (a global setting made in one step is seen in
     the next); when the run ends, failed or not, the file is closed and another process opens it."""
-    from assets.resources import WarehouseResource
+    from orchestration.resources import WarehouseResource
 
     path = tmp_path / "warehouse.duckdb"
 

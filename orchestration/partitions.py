@@ -5,21 +5,16 @@ the unit of every write (delete-then-insert of its rows), so a run over a range 
 run per month would, and each monthly asset works through the range's months itself.
 """
 
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from policy import paths
-from policy.config import load_policy
 from policy.paths import partitions_start
+from warehouse.concurrency import month_workers, side_by_side
 from warehouse.schema import ensure_warehouse, prepare_session
 
 monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=partitions_start())
@@ -29,77 +24,9 @@ monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=partitions_start(
 single_run = dg.BackfillPolicy.single_run()
 
 
-@lru_cache(maxsize=4)
-def _margin_days(policy_file: str, mtime_ns: int) -> int:
-    return load_policy(policy_file).data_quality.input_limits.future_margin_days
-
-
-def time_window() -> tuple[str, str]:
-    """The first and last instant (UTC, ISO text) a delivered timestamp may take.
-
-    From the start of the first monthly partition (MSP_PARTITIONS_START) to the as-of instant
-    (MSP_AS_OF), or the time of the run when that is later, plus
-    data_quality.input_limits.future_margin_days. A pinned MSP_AS_OF in the past says when the
-    SLA clock is read; it does not make tickets delivered since impossible. A row outside the
-    window cannot be placed in a month that exists: staging quarantines it. Read from the same
-    variables and policy file as the run's resources.
-    """
-    policy_file = paths.policy_file()
-    margin = _margin_days(str(policy_file), policy_file.stat().st_mtime_ns)
-    now = datetime.now(UTC)
-    as_of = datetime.fromisoformat(paths.as_of()) if paths.as_of() else now
-    as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
-    last = (max(as_of, now) + timedelta(days=margin)).astimezone(UTC)
-    return f"{partitions_start()} 00:00:00+00", last.strftime("%Y-%m-%d %H:%M:%S+00")
-
-
-def in_window_sql(ts: str) -> str:
-    """SQL: the TIMESTAMPTZ expression `ts` lies inside `time_window()` (NULL when `ts` is)."""
-    first, last = time_window()
-    return f"({ts} BETWEEN TIMESTAMPTZ '{first}' AND TIMESTAMPTZ '{last}')"
-
-
-def month_workers() -> int:
-    """How many months a step computes at once (MSP_MONTH_WORKERS; default: the machine's cores).
-
-    A month of even a large provider fits in one DuckDB row group, and DuckDB parallelises a
-    statement by row group: one month keeps one core busy, so months run side by side, each on
-    its own connection to the same database (DuckDB allows concurrent writers of different rows).
-    """
-    value = os.environ.get("MSP_MONTH_WORKERS", "")
-    return max(1, int(value)) if value.strip() else os.cpu_count() or 1
-
-
 def month_span(first: str, last: str) -> str:
     """A range of month keys as people read it: '2026-02', or '2026-01 to 2026-03'."""
     return first[:7] if first == last else f"{first[:7]} to {last[:7]}"
-
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-def side_by_side(
-    duckdb_resource: DuckDBResource,
-    items: list[T],
-    work: Callable[[duckdb.DuckDBPyConnection, T], R],
-) -> list[R]:
-    """`work(con, item)` for every item, `month_workers()` at a time, each on its own connection.
-
-    For work on disjoint rows that keeps one core busy (a month's statements, a file's insert);
-    results come back in item order. The caller ensures the schema first.
-    """
-
-    def on_own_connection(item: T) -> R:
-        with duckdb_resource.get_connection() as con:
-            prepare_session(con)
-            return work(con, item)
-
-    workers = min(month_workers(), len(items))
-    if workers <= 1:
-        return [on_own_connection(item) for item in items]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="side-by-side") as pool:
-        return list(pool.map(on_own_connection, items))
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Dagster plumbing the assets share: monthly partitions, the per-month runner, resources."""
