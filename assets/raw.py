@@ -8,7 +8,10 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection
 
-from assets.landing import LandingFile, accepted_files, canonical_select, landing_files
+from ingest.files import LandingFile, walk
+from ingest.load import insert_sql, load_problem
+from ingest.reader import accepted_files
+from ingest.register import register_files, register_links
 from orchestration.partitions import (
     MonthResult,
     check_each_month,
@@ -18,37 +21,52 @@ from orchestration.partitions import (
     single_run,
 )
 from orchestration.resources import PipelineSettings
-from policy.paths import partitions_start
 from warehouse.concurrency import side_by_side
 from warehouse.schema import ensure_warehouse
-from warehouse.sqlquote import sql_literal
 
 
-def _unchanged(settings: PipelineSettings, file: LandingFile, size: int, modified_ns: int | None
-               ) -> str | None:
-    """Why the landing file cannot be read as the delivery `file` records (None when it can)."""
-    path = settings.landing / file.path
-    if path.is_symlink():
-        return "is now a symbolic link"
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return "is no longer in the landing folder"
-    if stat.st_size != size or (modified_ns is not None and stat.st_mtime_ns != modified_ns):
-        return "has changed since it was registered (the next landing scan records the new content)"
-    return None
-
-
-def _insert_sql(entity: str, file: LandingFile, settings: PipelineSettings) -> str:
-    """The INSERT of every row of a delivered file into raw (tickets with their month)."""
-    select = canonical_select(file, settings.landing / file.path)
-    if entity == "tickets":
-        select = _TICKET_MONTH.format(
-            zones=TICKET_ZONES, select=select, file_id=sql_literal(file.file_id),
-            path=sql_literal(file.path), start=partitions_start(),
-            month=ticket_month_sql("src.created_at", "zones.tz", "manifest.max_month"),
-        )
-    return f"INSERT INTO raw.{entity} BY NAME {select}"
+@dg.asset(group_name="raw", kinds={"duckdb"})
+def landing_files(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
+) -> dg.MaterializeResult:
+    """Register every delivered landing file by content hash; a re-delivered file is a duplicate."""
+    landing = settings.landing
+    if not landing.is_dir():
+        raise FileNotFoundError(f"landing folder {landing} does not exist (set MSP_LANDING)")
+    new: dict[str, int] = {}
+    started = time.perf_counter()
+    with duckdb.get_connection() as con:
+        ensure_warehouse(con)
+    found, links = walk(landing)
+    context.log.info(f"landing: {len(found)} file(s) in {landing}")
+    registered = register_links(duckdb, landing, links) + register_files(duckdb, landing, found)
+    for i, (path, status, reason) in enumerate(registered, start=1):
+        new[status] = new.get(status, 0) + 1
+        context.log.info(f"landing: {path} {status} ({i} new file(s) so far)")
+        if status == "rejected":
+            context.log.error(reason)
+        elif status == "duplicate":
+            context.log.warning(reason)
+    with duckdb.get_connection() as con:
+        totals = con.execute(
+            "SELECT status, count(*), sum(data_rows) FROM raw.landing_files GROUP BY status"
+        ).fetchall()
+        read_rejects, warnings = con.execute(
+            "SELECT (SELECT count(*) FROM quality.quarantine WHERE stage = 'landing_files'),"
+            " (SELECT count(*) FROM quality.warnings WHERE stage = 'landing_files')"
+        ).fetchone()
+    context.log.info(f"landing: {sum(new.values())} new file(s) {new} in"
+                     f" {time.perf_counter() - started:.1f} s")
+    return dg.MaterializeResult(
+        metadata={
+            "new_files": dg.MetadataValue.json(new),
+            "files_by_status": dg.MetadataValue.json({s: n for s, n, _ in totals}),
+            "accepted_rows": int(sum(r or 0 for s, _, r in totals if s == "accepted")),
+            "quarantined_at_landing": read_rejects,
+            "file_warnings": warnings,
+            "landing_dir": str(landing),
+        }
+    )
 
 
 def _load_new_files(
@@ -86,7 +104,7 @@ def _load_new_files(
     for f in candidates:
         if (f.file_id, f.path) not in expected:
             continue
-        problem = _unchanged(settings, f, *stats[(f.file_id, f.path)])
+        problem = load_problem(settings.landing, f, *stats[(f.file_id, f.path)])
         if problem:
             context.log.warning(f"raw.{entity}: {f.path} {problem}; its rows are not loaded")
         else:
@@ -98,7 +116,7 @@ def _load_new_files(
         con.execute("BEGIN TRANSACTION")
         con.execute(f"DELETE FROM raw.{entity} WHERE _file_id = ? AND _source_file = ?",
                     [file.file_id, file.path])
-        con.execute(_insert_sql(entity, file, settings))
+        con.execute(insert_sql(entity, file, settings.landing))
         con.execute("COMMIT")
         return time.perf_counter() - file_started
 
@@ -160,41 +178,6 @@ def raw_time_entries(
     return dg.MaterializeResult(
         metadata={"files_loaded": files, "rows_loaded": rows, "row_count": total}
     )
-
-
-# The zone a ticket's month is judged in: its client's latest valid zone (raw, so the month does
-# not depend on which contract rows staging accepts). Shared with staging's out-of-range rule.
-TICKET_ZONES = """SELECT client_id, arg_max(timezone, try_cast(valid_from AS DATE)) AS tz
-    FROM raw.clients
-    WHERE timezone IN (SELECT name FROM pg_timezone_names())
-    GROUP BY client_id"""
-
-
-def ticket_month_sql(created: str, tz: str, max_month: str) -> str:
-    """SQL: the month a ticket row belongs to, or NULL when it cannot be placed by its created_at.
-
-    Its month in its client's zone, when that month is a partition (not before
-    MSP_PARTITIONS_START) and not later than the month after its file's last month inside the
-    pipeline's window (`max_month`, recorded once when the file landed, so the month of a row
-    never changes between runs). A year 1900 or 2200 is out.
-    """
-    month = f"date_trunc('month', timezone(coalesce({tz}, 'UTC'), try_cast({created} AS TIMESTAMPTZ)))"
-    return (f"CASE WHEN {month} >= DATE '{partitions_start()}'"
-            f" AND {month} <= {max_month} + INTERVAL 1 MONTH THEN {month} END")
-
-
-# A ticket's month is judged in its client's zone; rows whose time cannot be read, or lies outside
-# the pipeline's months, stay in the first month of their file that is a partition (staging
-# quarantines them there), so no delivered row is dropped or parked in a month that does not exist.
-_TICKET_MONTH = """
-WITH zones AS ({zones}), src AS ({select}), manifest AS (
-    SELECT greatest(coalesce(min_month, date_trunc('month', first_seen_at)),
-                    DATE '{start}')::DATE AS fallback_month, max_month
-    FROM raw.landing_files WHERE file_id = {file_id} AND path = {path}
-)
-SELECT src.*, coalesce({month}, manifest.fallback_month)::DATE AS _partition_month
-FROM src CROSS JOIN manifest LEFT JOIN zones USING (client_id)
-"""
 
 
 @dg.asset(

@@ -11,15 +11,8 @@ import holidays
 from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection, TransactionException
 
-from assets.raw import (
-    TICKET_ZONES,
-    raw_clients,
-    raw_review_decisions,
-    raw_ticket_events,
-    raw_tickets,
-    raw_time_entries,
-    ticket_month_sql,
-)
+from assets.raw import raw_clients, raw_review_decisions, raw_ticket_events, raw_tickets, raw_time_entries
+from ingest.load import TICKET_ZONES, ticket_month_sql
 from logic.business_time import next_opening_sql
 from orchestration.partitions import (
     MonthResult,

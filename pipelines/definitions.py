@@ -8,7 +8,6 @@ from assets import (
     calendars,
     classification,
     facts,
-    landing,
     marts,
     publishing,
     raw,
@@ -22,7 +21,7 @@ from pipelines.sensors import landing_sensor
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules(
-        [api_sources, landing, raw, staging, calendars, classification, facts, billing, marts,
+        [api_sources, raw, staging, calendars, classification, facts, billing, marts,
          data_docs, publishing]
     ),
     asset_checks=[

@@ -9,7 +9,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from assets.landing import FileRejected, discover, peek_select
+from ingest.files import FileRejected, discover
+from ingest.reader import peek_select
 from orchestration.resources import PipelineSettings
 from pipelines.jobs import refresh_month_job
 from warehouse.contract import TIME_COLUMN

@@ -247,7 +247,9 @@ def test_a_row_the_reader_drops_is_quarantined_line_too_long(hostile):
 
 
 def test_rows_lost_without_a_long_row_reject_the_file(tmp_path):
-    from assets.landing import FileRejected, _scan_bytes, _unseen_rows
+    from ingest.files import FileRejected
+    from ingest.rejects import _unseen_rows
+    from ingest.scan import _scan_bytes
 
     path = tmp_path / "t.csv"
     path.write_bytes(b'a,b\n1,"x\ny"\n\n2,z\n')

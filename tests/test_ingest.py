@@ -8,7 +8,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from assets import landing, raw
+from assets import raw
 from demo.generate import TICKET_COLUMNS
 from pipelines.resources import build_resources
 from tests.builders import known_msp, ticket, write_csv
@@ -30,7 +30,7 @@ def _snapshot(query) -> dict:
 def test_raw_assets_materialize_with_lineage(msp_env, query):
     known_msp(msp_env["landing"])
     result = dg.materialize(
-        [landing.landing_files, raw.raw_clients, raw.raw_tickets],
+        [raw.landing_files, raw.raw_clients, raw.raw_tickets],
         resources=build_resources(),
         partition_key=JAN,
     )
@@ -86,7 +86,7 @@ def test_an_unchanged_file_is_not_read_again_and_a_changed_one_is(msp_env, query
     path = msp_env["landing"] / "tickets" / "tickets_2026-01.csv"
 
     def register() -> dict:
-        result = dg.materialize([landing.landing_files], resources=build_resources())
+        result = dg.materialize([raw.landing_files], resources=build_resources())
         return result.asset_materializations_for_node("landing_files")[0].metadata[
             "new_files"].value
 
