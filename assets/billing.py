@@ -8,7 +8,6 @@ from duckdb import DuckDBPyConnection
 
 from assets.classification import scope_hits
 from assets.facts import ticket_facts
-from assets.staging import register_policy
 from orchestration.partitions import (
     MonthResult,
     check_each_month,
@@ -18,6 +17,7 @@ from orchestration.partitions import (
     single_run,
 )
 from orchestration.resources import PipelineSettings
+from policy.sql import register_policy
 from warehouse.writes import replace_month
 
 # Amount = billable hours logged on the ticket x the rate: the contract's own hourly rate, else the

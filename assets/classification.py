@@ -8,11 +8,7 @@ from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection
 
 from assets.calendars import business_calendars
-from assets.staging import (
-    staging_review_decisions,
-    staging_tickets,
-    staging_time_entries,
-)
+from assets.staging import staging_review_decisions, staging_tickets, staging_time_entries
 from logic.classify import emergency_rules_sql, emergency_sql, scope_hits_sql
 from logic.semantic import ExemplarBank, builtin_bank, prepare_votes, review_bank
 from orchestration.partitions import MonthResult, for_each_month, monthly_partitions, run_metadata, single_run

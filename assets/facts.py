@@ -11,7 +11,6 @@ from duckdb import DuckDBPyConnection
 from assets.calendars import business_calendars
 from assets.classification import emergency_readings, scope_hits
 from assets.staging import (
-    register_policy,
     staging_review_decisions,
     staging_ticket_events,
     staging_tickets,
@@ -28,6 +27,7 @@ from orchestration.partitions import (
 )
 from orchestration.resources import PipelineSettings
 from policy.config import PolicyConfig
+from policy.sql import register_policy
 from warehouse.writes import replace_month
 
 

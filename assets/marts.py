@@ -9,9 +9,10 @@ from duckdb import DuckDBPyConnection
 
 from assets.billing import out_of_scope
 from assets.facts import ticket_facts
-from assets.staging import register_policy, staging_clients
+from assets.staging import staging_clients
 from orchestration.partitions import MonthResult, for_each_month, monthly_partitions, run_metadata, single_run
 from orchestration.resources import PipelineSettings
+from policy.sql import register_policy
 from warehouse.writes import replace_month
 
 # Seats in force: contracts are effective-dated, so a month's seats are the seat-days in force

@@ -11,12 +11,7 @@ from assets.billing import out_of_scope
 from assets.facts import ticket_facts
 from assets.marts import client_month, client_month_sla
 from assets.raw import raw_clients, raw_tickets
-from assets.staging import (
-    staging_clients,
-    staging_ticket_events,
-    staging_tickets,
-    staging_time_entries,
-)
+from assets.staging import staging_clients, staging_ticket_events, staging_tickets, staging_time_entries
 from data_checks.gx_worker import publish_docs
 from data_checks.validation import ensure_results_table, gx_pool, result_of, submit
 from orchestration.partitions import MonthResult, monthly_partitions, run_metadata, single_run

@@ -2,12 +2,7 @@
 
 import great_expectations.expectations as gxe
 
-from assets.staging import (
-    staging_clients,
-    staging_ticket_events,
-    staging_tickets,
-    staging_time_entries,
-)
+from assets.staging import staging_clients, staging_ticket_events, staging_tickets, staging_time_entries
 from data_checks.validation import CheckSpec, columns_present, exist
 from policy.config import ACTOR_TYPES, PRIORITIES, TICKET_SOURCES, WORK_TYPES, PolicyConfig
 

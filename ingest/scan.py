@@ -9,12 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.files import (
-    _UTF8_MULTIBYTE,
-    FileRejected,
-    FileWarning,
-    _Bytes,
-)
+from ingest.files import _UTF8_MULTIBYTE, FileRejected, FileWarning, _Bytes
 from warehouse.sqlquote import reader_path
 
 _CHUNK = 1 << 20

@@ -107,7 +107,7 @@ def build_ticket_response(
 ) -> None:
     """Create temp table ticket_response: the response clock of every ticket of the month.
 
-    Needs the temp table policy_target (assets.staging.register_policy).
+    Needs the temp table policy_target (policy.sql.register_policy).
     """
     con.execute(f"CREATE OR REPLACE TEMP TABLE sla_clocked AS {_clocked_sql(policy)}",
                 {"month": month, "as_of": as_of})

@@ -2,17 +2,7 @@
 
 import dagster as dg
 
-from assets import (
-    api_sources,
-    billing,
-    calendars,
-    classification,
-    facts,
-    marts,
-    publishing,
-    raw,
-    staging,
-)
+from assets import api_sources, billing, calendars, classification, facts, marts, publishing, raw, staging
 from data_checks import checks, data_docs
 from pipelines.jobs import api_pull_job, ingest_job, monthly_job, refresh_month_job
 from pipelines.resources import build_resources

@@ -32,3 +32,8 @@ def reader_path(path: str) -> str:
     """A file path for DuckDB's readers that names exactly that file: each glob character is
     put in a one-character class (`[*]`), so `tickets_*.csv` is read as itself."""
     return _GLOB.sub(r"[\1]", path)
+
+
+def sql_list(values: list[str]) -> str:
+    """A SQL list of string literals, e.g. for IN (…)."""
+    return "(" + ", ".join(sql_literal(v) for v in values) + ")"

@@ -1,0 +1,55 @@
+"""Staging human review decisions: parsed, judged, the latest per ticket and question in force."""
+
+from duckdb import DuckDBPyConnection
+
+from staging_sql.rules import DECISION, DECISION_RULES, judge_raw
+from warehouse.writes import mark_judged, quarantine_replace
+
+# A decision's client: its staged ticket's, else the client its latest delivered version names
+# (a quarantined ticket's decision still belongs to that client's report).
+DECISION_CLIENT = """coalesce(
+    (SELECT any_value(t.client_id) FROM staging.tickets t WHERE t.ticket_id = trim(r.ticket_id)),
+    (SELECT arg_max(trim(t.client_id), t._loaded_at) FROM raw.tickets t
+     WHERE trim(t.ticket_id) = trim(r.ticket_id)))"""
+
+
+def stage_review_decisions(con: DuckDBPyConnection) -> tuple[int, int, int]:
+    """Judge and parse every delivered review decision; return (rows, in force, quarantined).
+
+    Run at ingest and again after a month's tickets are staged: whether a decision's ticket
+    exists, and its client, are only known once the ticket's month is loaded.
+    """
+    con.execute("BEGIN TRANSACTION")
+    judge_raw(con, "decision_rows", "review_decisions", DECISION_RULES)
+    quarantined = quarantine_replace(
+        con, "staging_review_decisions", "review_decisions", None, "decision_rows", "ticket_id",
+        DECISION_CLIENT,
+    )
+    con.execute("DELETE FROM staging.review_decisions")
+    con.execute(
+        f"""INSERT INTO staging.review_decisions BY NAME
+        WITH parsed AS (
+            SELECT trim(ticket_id) AS ticket_id, lower(trim(decision)) AS decision,
+                   CASE WHEN lower(trim(decision)) LIKE 'scope:%' THEN 'scope'
+                        ELSE 'emergency' END AS kind,
+                   nullif(regexp_extract(lower(trim(decision)), '{DECISION}', 2), '') AS scope_id,
+                   coalesce(nullif(regexp_extract(lower(trim(decision)), '{DECISION}', 3), ''),
+                            regexp_extract(lower(trim(decision)), '{DECISION}', 4)) AS verdict,
+                   nullif(trim(reviewer), '') AS reviewer,
+                   CAST(decided_at AS TIMESTAMPTZ) AS decided_at, note,
+                   first_seen_at, _source_file, _source_row
+            FROM decision_rows WHERE reason_code IS NULL
+        )
+        SELECT * EXCLUDE (first_seen_at),
+               row_number() OVER (
+                   PARTITION BY ticket_id, kind, scope_id
+                   ORDER BY decided_at DESC, first_seen_at DESC, _source_file DESC,
+                            _source_row DESC) = 1 AS is_current
+        FROM parsed"""
+    )
+    mark_judged(con, "staging_review_decisions", None)
+    con.execute("COMMIT")
+    rows, current = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE is_current) FROM staging.review_decisions"
+    ).fetchone()
+    return rows, current, quarantined

@@ -1,0 +1,198 @@
+"""The staging rules: per entity, the first rule a raw row breaks names why it is quarantined."""
+
+from duckdb import DuckDBPyConnection
+
+from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfig
+from policy.paths import partitions_start
+from policy.window import time_window
+from warehouse.contract import TIME_COLUMN
+from warehouse.sqlquote import sql_list
+from warehouse.writes import first_failure
+
+# Latest delivery wins: later file first seen, then later file name, then later row.
+DELIVERY_ORDER = "r.first_seen_at DESC, r._source_file DESC, r._source_row DESC"
+
+
+# The ids of a contract's included_scope that are not scope exclusion ids of the policy.
+UNKNOWN_SCOPE = f"""list_filter(
+    list_transform(string_split(coalesce(included_scope, ''), ';'), lambda s: lower(trim(s))),
+    lambda s: s <> '' AND s NOT IN {sql_list(list(SCOPE_EXCLUSION_IDS))})"""
+
+
+CLIENT_RULES = [
+    ("missing_value", "client_id", "blank(client_id)", "client_id is empty"),
+    ("missing_value", "name", "blank(name)", "name is empty"),
+    ("unparseable_date", "valid_from", "try_cast(valid_from AS DATE) IS NULL",
+     "valid_from is not a date (YYYY-MM-DD)"),
+    ("unknown_timezone", "timezone",
+     "timezone NOT IN (SELECT name FROM pg_timezone_names())",
+     "timezone is not an IANA time zone name"),
+    ("unknown_plan", "plan", "lower(trim(plan)) NOT IN (SELECT plan FROM policy_plan)",
+     "plan is not one of the policy config's fair_use.plans"),
+    # Read as a number first: a cast to INTEGER rounds (0.6 would be 1 seat).
+    ("invalid_number", "seats",
+     """coalesce(try_cast(seats AS DOUBLE) NOT BETWEEN 1 AND 2147483647
+                 OR try_cast(seats AS DOUBLE) <> floor(try_cast(seats AS DOUBLE)), true)""",
+     "seats must be a whole number above 0"),
+    ("invalid_boolean", "after_hours_coverage",
+     "NOT blank(after_hours_coverage) AND parse_bool(after_hours_coverage) IS NULL",
+     "after_hours_coverage must be true or false"),
+    ("invalid_number", "hourly_rate",
+     """NOT blank(hourly_rate) AND NOT coalesce(try_cast(hourly_rate AS DOUBLE) > 0
+                                                AND isfinite(try_cast(hourly_rate AS DOUBLE)), false)""",
+     "hourly_rate must be a finite number above 0"),
+    # A typo would bill work the agreement includes: the contract row is refused, not guessed.
+    ("unknown_scope", "included_scope", f"len({UNKNOWN_SCOPE}) > 0",
+     "included_scope names scope exclusion id(s) the policy does not have"),
+    ("unknown_country", "country",
+     "NOT blank(country) AND upper(trim(country)) NOT IN (SELECT country FROM holiday_places)",
+     "country is not an ISO 3166 alpha-2 code with known public holidays"),
+    ("unknown_subdivision", "subdivision",
+     """NOT blank(subdivision) AND NOT EXISTS (
+            SELECT 1 FROM holiday_places h
+            WHERE h.country = upper(trim(country)) AND h.subdivision = trim(subdivision))""",
+     "subdivision is not a subdivision the holidays calendar knows for this country"),
+    ("invalid_hours", "business_hours", "business_hours IN (SELECT spec FROM bad_hours)",
+     "business_hours must look like 'mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00'"),
+    ("invalid_targets", "response_targets",
+     """NOT blank(response_targets) AND NOT list_bool_and(list_transform(
+            string_split(response_targets, ';'),
+            lambda kv: lower(trim(split_part(kv, '=', 1))) IN ('emergency', 'high', 'normal', 'low')
+                       AND coalesce(try_cast(split_part(kv, '=', 2) AS DOUBLE), 0) > 0
+                       AND isfinite(coalesce(try_cast(split_part(kv, '=', 2) AS DOUBLE), 0))))""",
+     "response_targets must look like 'emergency=30;high=90' (business minutes above 0)"),
+    ("unparseable_date", "closures",
+     """NOT blank(closures) AND NOT list_bool_and(list_transform(
+            string_split(closures, ';'), lambda d: try_cast(trim(d) AS DATE) IS NOT NULL))""",
+     "closures must be ';'-separated dates (YYYY-MM-DD)"),
+]
+
+
+def window_rules(field: str, ts: str) -> list[tuple[str, str, str, str]]:
+    """Rules for a parsed timestamp outside the pipeline's window (before its first month, or
+    later than the as-of instant plus the policy's margin)."""
+    first, last = time_window()
+    return [
+        ("timestamp_out_of_range", field, f"{ts} < TIMESTAMPTZ '{first}'",
+         f"{field} is before the first month the pipeline covers ({first[:7]},"
+         " MSP_PARTITIONS_START)"),
+        ("timestamp_out_of_range", field, f"{ts} > TIMESTAMPTZ '{last}'",
+         f"{field} is in the future: later than the as-of instant (or the run, when later)"
+         " plus data_quality.input_limits.future_margin_days"),
+    ]
+
+
+def ticket_rules() -> list[tuple[str, str, str, str]]:
+    """The ticket rules; a row raw could not place in its own month (_placed_month NULL) is
+    quarantined in the month it was filed under, never staged there."""
+    before, future = window_rules("created_at", "created_ts")
+    return [
+        *TICKET_RULES[:3],
+        # In the client's zone, as raw placed it: a row early on the first day of the first
+        # month in UTC may still be in that month.
+        (*before[:2], f"_placed_month IS NULL AND _zone_month < DATE '{partitions_start()}'",
+         before[3]),
+        (*future[:2], f"{future[2]} OR _placed_month IS NULL", future[3]),
+        *TICKET_RULES[3:],
+    ]
+
+
+TICKET_RULES = [
+    ("missing_value", "ticket_id", "blank(ticket_id)", "ticket_id is empty"),
+    ("missing_value", "client_id", "blank(client_id)", "client_id is empty"),
+    ("unparseable_timestamp", "created_at", "created_ts IS NULL",
+     "created_at is not an ISO 8601 timestamp"),
+    ("client_quarantined", "client_id",
+     """contract_from IS NULL AND trim(client_id) IN (
+            SELECT trim(record_key) FROM quality.quarantine WHERE stage = 'staging_clients')""",
+     "client_id's contract rows are all quarantined (see the staging_clients quarantine)"),
+    ("unknown_client", "client_id", "contract_from IS NULL",
+     "client_id has no contract in the clients files"),
+    ("no_contract_in_force", "created_at", "created_ts < contract_from",
+     "created before the client's first contract row took effect"),
+]
+
+
+# Rules for events and time entries; the ticket rules below come last, so a row's own defect
+# is named first.
+EVENT_RULES = [
+    ("missing_value", "ticket_id", "blank(ticket_id)", "ticket_id is empty"),
+    ("unparseable_timestamp", "event_at", "try_cast(event_at AS TIMESTAMPTZ) IS NULL",
+     "event_at is not an ISO 8601 timestamp"),
+    ("unknown_value", "actor_type",
+     "lower(trim(actor_type)) NOT IN ('agent', 'client', 'system') OR actor_type IS NULL",
+     "actor_type must be agent, client or system"),
+    ("missing_value", "event_type", "blank(event_type)", "event_type is empty"),
+]
+
+
+ENTRY_RULES = [
+    ("missing_value", "ticket_id", "blank(ticket_id)", "ticket_id is empty"),
+    ("unparseable_timestamp", "started_at", "try_cast(started_at AS TIMESTAMPTZ) IS NULL",
+     "started_at is not an ISO 8601 timestamp"),
+    # NaN and Infinity cast to DOUBLE: they are not numbers of minutes either.
+    ("invalid_number", "minutes",
+     "try_cast(minutes AS DOUBLE) IS NULL OR NOT isfinite(try_cast(minutes AS DOUBLE))",
+     "minutes is not a finite number"),
+    ("negative_minutes", "minutes", "try_cast(minutes AS DOUBLE) < 0", "minutes is negative"),
+]
+
+
+def child_rules(entity: str, policy: PolicyConfig) -> list[tuple[str, str, str, str]]:
+    """The row rules of events or time entries for this run: a timestamp in the future (after the
+    as-of instant plus the margin) and, for time entries, an entry longer than the policy's limit.
+
+    A child timestamp before the first month is not refused: its ticket places it in time, and
+    an event before its ticket's creation is already warned about (clock skew).
+    """
+    ts = TIME_COLUMN[entity]
+    future = window_rules(ts, f"try_cast({ts} AS TIMESTAMPTZ)")[1]
+    if entity == "ticket_events":
+        return [*EVENT_RULES[:2], future, *EVENT_RULES[2:]]
+    limit = policy.data_quality.input_limits.max_entry_minutes
+    too_long = ("invalid_number", "minutes", f"try_cast(minutes AS DOUBLE) > {limit}",
+                f"minutes is more than {limit:g} for one entry"
+                " (data_quality.input_limits.max_entry_minutes); a unit error?")
+    return [*ENTRY_RULES[:2], future, *ENTRY_RULES[2:], too_long]
+
+
+PARENT_RULES = [
+    ("ticket_quarantined", "ticket_id", "_ticket_state = 'quarantined'",
+     "the ticket itself is quarantined (see its staging_tickets quarantine row)"),
+    ("unknown_ticket", "ticket_id", "_ticket_state = 'unknown'",
+     "no ticket with this ticket_id was delivered"),
+]
+
+
+DECISION = r"^(scope:([a-z_]+)=(approved|rejected)|emergency=(confirmed|denied))$"
+
+
+DECISION_RULES = [
+    ("missing_value", "ticket_id", "blank(ticket_id)", "ticket_id is empty"),
+    ("invalid_decision", "decision",
+     f"NOT regexp_matches(lower(trim(coalesce(decision, ''))), '{DECISION}')",
+     "decision must be scope:<id>=approved|rejected or emergency=confirmed|denied"),
+    ("unknown_scope", "decision",
+     f"lower(trim(decision)) LIKE 'scope:%' AND regexp_extract(lower(trim(decision)), '{DECISION}', 2)"
+     f" NOT IN {sql_list(list(SCOPE_EXCLUSION_IDS))}",
+     "decision names a scope exclusion id that the policy does not have"),
+    ("unparseable_timestamp", "decided_at", "try_cast(decided_at AS TIMESTAMPTZ) IS NULL",
+     "decided_at is not an ISO 8601 timestamp"),
+    ("unknown_ticket", "ticket_id",
+     # NOT EXISTS, not NOT IN: a raw ticket row without an id would make NOT IN unknown.
+     "NOT EXISTS (SELECT 1 FROM raw.tickets t WHERE trim(t.ticket_id) = trim(r.ticket_id))",
+     "no ticket with this ticket_id was delivered (in the months loaded so far; a month's run"
+     " judges the decisions again)"),
+]
+
+
+def judge_raw(con: DuckDBPyConnection, table: str, entity: str,
+              rules: list[tuple[str, str, str, str]]) -> None:
+    """TEMP `table`: every raw row of an unpartitioned entity with its file's first sighting and
+    the first of `rules` it fails (NULL when it passes them all)."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {table} AS
+        SELECT r.*, f.first_seen_at, {first_failure(rules)}
+        FROM raw.{entity} r JOIN raw.landing_files f
+          ON f.file_id = r._file_id AND f.path = r._source_file"""
+    )
