@@ -22,7 +22,11 @@ from policy import paths
 from policy.config import load_policy
 from policy.paths import partitions_start
 
-monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=partitions_start())
+# A month is over, and the monthly close may run, when it is over in the operator's zone
+# (MSP_OPERATOR_TZ); the key is only the month's label: tickets are placed in months in their
+# client's zone by staging.
+monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=partitions_start(),
+                                                    timezone=paths.operator_tz())
 
 # One run for a backfill of any length: the Dagster overhead of a step (and of opening the
 # warehouse) is paid once per asset, not once per asset and month.
