@@ -10,7 +10,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any, TypeVar
 
 import dagster as dg
@@ -19,7 +18,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets.warehouse import ensure_warehouse, prepare_session
 from policy import paths
-from policy.config import load_policy
+from policy.config import default_policy
 from policy.paths import partitions_start
 
 # A month is over, and the monthly close may run, when it is over in the operator's zone
@@ -33,11 +32,6 @@ monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=partitions_start(
 single_run = dg.BackfillPolicy.single_run()
 
 
-@lru_cache(maxsize=4)
-def _margin_days(policy_file: str, mtime_ns: int) -> int:
-    return load_policy(policy_file).data_quality.input_limits.future_margin_days
-
-
 def time_window() -> tuple[str, str]:
     """The first and last instant (UTC, ISO text) a delivered timestamp may take.
 
@@ -48,8 +42,7 @@ def time_window() -> tuple[str, str]:
     window cannot be placed in a month that exists: staging quarantines it. Read from the same
     variables and policy file as the run's resources.
     """
-    policy_file = paths.policy_file()
-    margin = _margin_days(str(policy_file), policy_file.stat().st_mtime_ns)
+    margin = default_policy().data_quality.input_limits.future_margin_days
     now = datetime.now(UTC)
     as_of = datetime.fromisoformat(paths.as_of()) if paths.as_of() else now
     as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
