@@ -10,19 +10,16 @@ quarantines it with the original value, file and row instead of the adapter drop
 from __future__ import annotations
 
 from adapters.mapping import PLACEHOLDER, EventFileSpec, FieldSpec, Mapping, TimeEntriesSpec
+from warehouse.sqlquote import sql_identifier, sql_literal
 
 # An Excel date cell arrives as this text (adapters/read.py): unambiguous, so read beside `format`.
 EXCEL_TIMESTAMP = "%Y-%m-%d %H:%M:%S"
 
 
-def lit(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def ident(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
+# One quoting rule for the whole project: quotes doubled, a NUL byte spelt chr(0) (the parser
+# would stop at it), a NUL in a column name refused.
+lit = sql_literal
+ident = sql_identifier
 
 
 def value_sql(spec: FieldSpec) -> str:

@@ -16,8 +16,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -31,7 +29,7 @@ from dagster_duckdb import DuckDBResource
 from data_checks.gx_worker import Outcome, to_pandas, validate_partition, warm
 from orchestration.partitions import combine_month_checks
 from orchestration.resources import PipelineSettings
-from policy.config import PolicyConfig, load_policy
+from policy.config import PolicyConfig
 from warehouse.concurrency import month_workers
 from warehouse.schema import prepare_session
 
@@ -75,12 +73,6 @@ class CheckSpec:
     @property
     def partitioned(self) -> bool:
         return self.asset.partitions_def is not None
-
-
-@lru_cache(maxsize=4)
-def _policy(path: str, mtime_ns: int) -> PolicyConfig:
-    """The policy file parsed once per version of the file, not once per check."""
-    return load_policy(path)
 
 
 def arrow(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pa.Table:
@@ -237,7 +229,7 @@ def run_checks(
     each Dagster log line is a write to the run's event log (~8 ms), and a year's run validates
     about 450 (suite, month)s; each check's own figures are in its metadata and in Data Docs.
     """
-    policy = _policy(settings.policy_file, Path(settings.policy_file).stat().st_mtime_ns)
+    policy = settings.policy()
     ensure_results_table(con)
     pool = gx_pool() if len(months) > 1 else None
     in_flight = month_workers() if pool else 0

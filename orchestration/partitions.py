@@ -13,11 +13,16 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
+from policy import paths
 from policy.paths import partitions_start
 from warehouse.concurrency import month_workers, side_by_side
 from warehouse.schema import ensure_warehouse, prepare_session
 
-monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=partitions_start())
+# A month is over, and the monthly close may run, when it is over in the operator's zone
+# (MSP_OPERATOR_TZ); the key is only the month's label: tickets are placed in months in their
+# client's zone by staging.
+monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=partitions_start(),
+                                                    timezone=paths.operator_tz())
 
 # One run for a backfill of any length: the Dagster overhead of a step (and of opening the
 # warehouse) is paid once per asset, not once per asset and month.
@@ -78,7 +83,29 @@ def for_each_month(
     for result in results.values():
         if result.summary:
             context.log.info(result.summary)
+    _record_per_month(context, results)
     return results
+
+
+def _record_per_month(
+    context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext, results: dict[str, MonthResult],
+) -> None:
+    """Give each month's materialization its own figures when a run covers several months.
+
+    Dagster records one materialization per partition of a range run; the metadata added for a
+    partition wins over the run's totals (`run_metadata`), so each month shows its own rows.
+    """
+    if not isinstance(context, dg.AssetExecutionContext) or len(results) < 2:
+        return
+    if len(context.assets_def.keys) != 1:
+        return  # a multi-asset's figures belong to no one key
+    for month, result in results.items():
+        if result.metadata:
+            context.add_asset_metadata(_metadata_values(result.metadata), partition_key=month)
+
+
+def _metadata_values(metadata: dict[str, Any]) -> dict[str, Any]:
+    return {k: dg.MetadataValue.json(v) if isinstance(v, list) else v for k, v in metadata.items()}
 
 
 def run_metadata(results: dict[str, MonthResult], **fixed: Any) -> dict[str, Any]:
@@ -92,7 +119,7 @@ def run_metadata(results: dict[str, MonthResult], **fixed: Any) -> dict[str, Any
                 totals[key] = value  # a path or a label: the last month's
             else:
                 totals[key] = totals.get(key, 0) + value
-    totals = {k: dg.MetadataValue.json(v) if isinstance(v, list) else v for k, v in totals.items()}
+    totals = _metadata_values(totals)
     if len(results) > 1:
         totals["months"] = len(results)
         totals["first_month"] = min(results)[:7]

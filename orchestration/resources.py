@@ -1,12 +1,10 @@
 """Resources: the warehouse (DuckDB, kept open through a run), where files live, which policy is in force."""
 
 
-import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 
 import dagster as dg
@@ -14,7 +12,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
-from policy.config import PolicyConfig, load_policy
+from policy.config import PolicyConfig, default_policy
 
 
 class WarehouseResource(DuckDBResource):
@@ -58,12 +56,6 @@ class WarehouseResource(DuckDBResource):
                 con.close()
 
 
-@lru_cache(maxsize=8)
-def _validated_policy(path: str, digest: str) -> PolicyConfig:
-    """The policy file with this content, parsed and validated once per process."""
-    return load_policy(path)
-
-
 class PipelineSettings(dg.ConfigurableResource):
     """Folders and policy file for one environment."""
 
@@ -91,10 +83,5 @@ class PipelineSettings(dg.ConfigurableResource):
 
     def policy(self) -> PolicyConfig:
         """Load and validate the policy config; an invalid file fails the run with its message."""
-        # Parsing and validating the YAML costs ~0.15 s and most monthly assets need it: cache by
-        # content, so an edited file is read afresh and a broken one still fails every run.
-        try:
-            digest = hashlib.sha256(Path(self.policy_file).read_bytes()).hexdigest()
-        except OSError:
-            return load_policy(self.policy_file)  # its own error names the missing file
-        return _validated_policy(self.policy_file, digest)
+        # Parsing and validating the YAML costs ~0.15 s and most monthly assets need it.
+        return default_policy(self.policy_file)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import date
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -624,7 +625,21 @@ def load_policy(path: Path | str | None = None) -> PolicyConfig:
         raise PolicyConfigError(_format_errors(path, exc)) from exc
 
 
-@cache
-def default_policy() -> PolicyConfig:
-    """The policy at the configured path, loaded once per process."""
-    return load_policy()
+def default_policy(path: Path | str | None = None) -> PolicyConfig:
+    """The policy file in force (MSP_POLICY unless `path`), parsed and validated once per content.
+
+    The one cache of the policy: the run's resource, the checks, the partition window and the
+    reports all read it through here. Keyed by the file's digest, so an edited file is read
+    afresh and a broken one fails every run that reads it.
+    """
+    path = Path(path) if path is not None else policy_file()
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return load_policy(path)  # its own error names the missing file
+    return _validated(str(path), digest)
+
+
+@lru_cache(maxsize=8)
+def _validated(path: str, digest: str) -> PolicyConfig:
+    return load_policy(path)

@@ -41,3 +41,8 @@ def partitions_start() -> str:
 def as_of() -> str:
     """The instant the SLA clock is read at (MSP_AS_OF, ISO 8601); empty = the time of the run."""
     return os.environ.get("MSP_AS_OF", "")
+
+
+def operator_tz() -> str:
+    """The operator's zone (MSP_OPERATOR_TZ, IANA name): when a month is over and the schedules run."""
+    return os.environ.get("MSP_OPERATOR_TZ", "UTC")

@@ -2,16 +2,10 @@
 instant plus the policy's future margin."""
 
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 
 from policy import paths
-from policy.config import load_policy
+from policy.config import default_policy
 from policy.paths import partitions_start
-
-
-@lru_cache(maxsize=4)
-def _margin_days(policy_file: str, mtime_ns: int) -> int:
-    return load_policy(policy_file).data_quality.input_limits.future_margin_days
 
 
 def time_window() -> tuple[str, str]:
@@ -24,8 +18,7 @@ def time_window() -> tuple[str, str]:
     window cannot be placed in a month that exists: staging quarantines it. Read from the same
     variables and policy file as the run's resources.
     """
-    policy_file = paths.policy_file()
-    margin = _margin_days(str(policy_file), policy_file.stat().st_mtime_ns)
+    margin = default_policy().data_quality.input_limits.future_margin_days
     now = datetime.now(UTC)
     as_of = datetime.fromisoformat(paths.as_of()) if paths.as_of() else now
     as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)

@@ -20,6 +20,8 @@ import pytest
 from tests.builders import known_msp
 
 KNOWN_MONTHS = ("2026-01-01", "2026-02-01", "2026-03-01")
+# The Dagster instance each known build ran in (in memory), for the tests that read its events.
+KNOWN_INSTANCES: dict[tuple[str, ...], dg.DagsterInstance] = {}
 # Fixtures that run the pipeline: a test asking for one is end to end, and marked slow. Besides
 # this file's, the provider fixtures of the modules that build one at module scope.
 E2E_FIXTURES = {
@@ -127,7 +129,9 @@ def known_builds(tmp_path_factory: pytest.TempPathFactory) -> Callable[[tuple[st
             with pytest.MonkeyPatch.context() as mp:
                 _point_at(mp, env)
                 importlib.reload(pipelines.definitions)
-                run_all(list(months), instance=dg.DagsterInstance.ephemeral(), reports=False)
+                instance = dg.DagsterInstance.ephemeral()
+                run_all(list(months), instance=instance, reports=False)
+                KNOWN_INSTANCES[months] = instance
             # Back to the asking test's paths: the Definitions read them when loaded.
             importlib.reload(pipelines.definitions)
             built[months] = env

@@ -238,6 +238,31 @@ def test_hours_on_the_ticket_row_make_one_entry_per_row(tmp_path: Path) -> None:
     ]
 
 
+_QUOTING = """
+name: quoting
+shape: tickets
+tickets:
+  ticket_id: id
+  client_id: {value: "O'Brien & Sons"}
+  subject: {column: id, template: "{value} ' || 'injected'; --"}
+  created_at: opened
+  triage_priority: {column: prio, map: {"it's p1": "P1\\0"}, default: "P3"}
+clients:
+  timezone: Europe/London
+"""
+
+
+def test_mapping_values_with_quotes_and_nul_bytes_are_data_never_sql(tmp_path: Path) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text("id,opened,prio\nA,2025-03-03T10:00:00Z,it's p1\nB,2025-03-03T11:00:00Z,p2\n")
+    mapping = _mapping(tmp_path, _QUOTING)
+    _adapt(mapping, export, tmp_path)
+    rows = sorted(_landing_rows(tmp_path / "landing", "tickets",
+                                "SELECT ticket_id, client_id, subject, triage_priority"))
+    assert rows == [("A", "O'Brien & Sons", "A ' || 'injected'; --", "P1\x00"),
+                    ("B", "O'Brien & Sons", "B ' || 'injected'; --", "P3")]
+
+
 # --- generated ticket ids -------------------------------------------------------------------------
 
 _NO_ID = """

@@ -39,29 +39,38 @@ def _settle(*paths: Path) -> None:
 
 # --- schedule ---------------------------------------------------------------------------------
 
-def test_monthly_close_publishes_the_previous_month_in_the_operators_zone(monkeypatch):
-    import pipelines.schedules as schedules
+_TICKS = """
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-    monkeypatch.setenv("MSP_OPERATOR_TZ", "America/New_York")
-    schedules = importlib.reload(schedules)
-    try:
-        schedule = schedules.monthly_schedule
-        assert schedule.execution_timezone == "America/New_York"
-        assert schedule.cron_schedule == "0 6 1 * *"
-        tick = datetime(2026, 11, 1, 6, 0, tzinfo=ZoneInfo("America/New_York"))
-        request = schedule(dg.build_schedule_context(scheduled_execution_time=tick))
-        assert request.partition_key == "2026-10-01"
-        assert request.run_key == "monthly_close:2026-10-01"
-        january = datetime(2026, 1, 1, 6, 0, tzinfo=ZoneInfo("America/New_York"))
-        assert schedule(dg.build_schedule_context(scheduled_execution_time=january)).partition_key \
-            == "2025-12-01"
-        too_early = datetime(2024, 1, 1, 6, 0, tzinfo=ZoneInfo("America/New_York"))
-        assert isinstance(schedule(dg.build_schedule_context(scheduled_execution_time=too_early)),
-                          dg.SkipReason)
-        assert schedule.job_name == "refresh_month_job"
-    finally:
-        monkeypatch.delenv("MSP_OPERATOR_TZ")
-        importlib.reload(schedules)
+import dagster as dg
+
+from pipelines.definitions import defs
+
+schedule = defs.get_schedule_def("monthly_close")
+out = {"tz": schedule.execution_timezone, "cron": schedule.cron_schedule,
+       "job": schedule.job_name, "ticks": {}}
+for tick in ["2026-11-01", "2026-01-01", "2024-01-01"]:
+    moment = datetime.fromisoformat(tick).replace(hour=6, tzinfo=ZoneInfo("America/New_York"))
+    result = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=moment))
+    out["ticks"][tick] = [[r.partition_key, r.run_key, r.tags.get("msp/trigger")]
+                          for r in result.run_requests or []]
+print(json.dumps(out))
+"""
+
+
+def test_monthly_close_publishes_the_previous_month_in_the_operators_zone():
+    # A fresh interpreter: the zone is read once, when the partitions and schedules are defined.
+    env = {**os.environ, "MSP_OPERATOR_TZ": "America/New_York", "MSP_PARTITIONS_START": "2025-01-01"}
+    proc = subprocess.run([sys.executable, "-c", _TICKS], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300, check=True)
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert (out["tz"], out["cron"], out["job"]) == ("America/New_York", "0 6 1 * *",
+                                                    "refresh_month_job")
+    assert out["ticks"]["2026-11-01"] == [["2026-10-01", "2026-10-01", "monthly_close"]]
+    assert out["ticks"]["2026-01-01"] == [["2025-12-01", "2025-12-01", "monthly_close"]]
+    assert out["ticks"]["2024-01-01"] == []  # before MSP_PARTITIONS_START: nothing to close
 
 
 # --- sensor -----------------------------------------------------------------------------------

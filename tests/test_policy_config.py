@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfigError, load_policy
+from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfigError, default_policy, load_policy
 from policy.paths import PROJECT_ROOT
 
 SHIPPED = PROJECT_ROOT / "config" / "policy.yaml"
@@ -63,3 +63,17 @@ def test_invalid_policy_fails_the_run(msp_env, monkeypatch, tmp_path, run_pipeli
     importlib.reload(pipelines.definitions)
     with pytest.raises(PolicyConfigError, match="fair_use.rolling_months"):
         run_pipeline(["2026-01-01"])
+
+
+def test_the_policy_in_force_is_read_again_when_the_file_changes(tmp_path, monkeypatch):
+    path = tmp_path / "policy.yaml"
+    shipped = (PROJECT_ROOT / "config" / "policy.yaml").read_text()
+    path.write_text(shipped)
+    monkeypatch.setenv("MSP_POLICY", str(path))
+    first = default_policy()
+    assert default_policy() is first  # parsed once per content
+    path.write_text(shipped + "\n# edited\n")
+    assert default_policy() is not first  # an edit is read afresh, in every caller
+    path.write_text("not: [valid")
+    with pytest.raises(PolicyConfigError, match="not valid YAML"):
+        default_policy()

@@ -1,0 +1,18 @@
+"""A run over several months records each month's own figures on that month's materialization."""
+
+import dagster as dg
+import duckdb
+
+from tests.conftest import KNOWN_INSTANCES, KNOWN_MONTHS
+
+
+def test_each_month_of_a_range_run_shows_its_own_row_count(known_builds):
+    env = known_builds(KNOWN_MONTHS)
+    instance = KNOWN_INSTANCES[KNOWN_MONTHS]
+    records = instance.fetch_materializations(dg.AssetKey("ticket_facts"), limit=100).records
+    shown = {r.partition_key: r.asset_materialization.metadata["row_count"].value for r in records}
+    with duckdb.connect(str(env["warehouse"]), read_only=True) as con:
+        rows = dict(con.execute("SELECT strftime(month, '%Y-%m-%d'), count(*) FROM marts.ticket_facts"
+                                " GROUP BY ALL").fetchall())
+    assert shown == rows
+    assert len(set(shown.values())) > 1, "the known months differ in size: a sum would show"
