@@ -10,7 +10,8 @@ from dagster_duckdb import DuckDBResource
 from assets.staging import staging_clients
 from logic.business_time import Calendar, build_open_intervals
 from orchestration.resources import PipelineSettings
-from policy.config import PolicyConfig, parse_hours_spec
+from policy.config import PolicyConfig
+from policy.hours import parse_hours_spec
 from policy.paths import partitions_start
 from warehouse.schema import ensure_warehouse
 

@@ -8,13 +8,8 @@ from assets.billing import out_of_scope
 from assets.facts import ticket_facts
 from assets.marts import client_month, client_month_sla
 from data_checks.validation import CheckSpec, columns_present, exist, frame
-from policy.config import (
-    FAIR_USE_STATUSES,
-    PRIORITIES,
-    RESPONSE_STATUSES,
-    SCOPE_EXCLUSION_IDS,
-    PolicyConfig,
-)
+from policy.base import FAIR_USE_STATUSES, PRIORITIES, RESPONSE_STATUSES, SCOPE_EXCLUSION_IDS
+from policy.config import PolicyConfig
 
 # The contract columns of PRODUCT.md that reports and notebooks read.
 _FACT_COLUMNS = [

@@ -4,7 +4,8 @@ import great_expectations.expectations as gxe
 
 from assets.raw import raw_clients, raw_tickets
 from data_checks.validation import CheckSpec, columns_present, exist
-from policy.config import TICKET_SOURCES, PolicyConfig
+from policy.base import TICKET_SOURCES
+from policy.config import PolicyConfig
 from warehouse.contract import REQUIRED
 
 _LINEAGE = ["_file_id", "_source_file", "_source_row", "_loaded_at"]

@@ -4,7 +4,8 @@ import great_expectations.expectations as gxe
 
 from assets.staging import staging_clients, staging_ticket_events, staging_tickets, staging_time_entries
 from data_checks.validation import CheckSpec, columns_present, exist
-from policy.config import ACTOR_TYPES, PRIORITIES, TICKET_SOURCES, WORK_TYPES, PolicyConfig
+from policy.base import ACTOR_TYPES, PRIORITIES, TICKET_SOURCES, WORK_TYPES
+from policy.config import PolicyConfig
 
 _TICKET_COLUMNS = [
     "ticket_id", "client_id", "month", "created_at", "created_local", "source",

@@ -32,7 +32,8 @@ import pandas as pd
 
 from logic.classify import emergency_sql, scope_hits_sql
 from logic.semantic import ExemplarBank, builtin_bank, prepare_votes
-from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfig, default_policy
+from policy.base import SCOPE_EXCLUSION_IDS
+from policy.config import PolicyConfig, default_policy
 from policy.paths import PROJECT_ROOT
 
 LABELLED = Path(__file__).with_name("labelled_tickets.csv")

@@ -14,7 +14,9 @@ The caller provides two relations (temp views or tables) before running the SQL:
 import re
 from dataclasses import dataclass
 
-from policy.config import Dampener, MatchRule, PolicyConfig, slot_alternatives, term_tokens
+from policy.classifiers import Dampener, MatchRule
+from policy.config import PolicyConfig
+from policy.terms import slot_alternatives, term_tokens
 from warehouse.sqlquote import sql_literal
 
 CLF_TICKETS_COLUMNS = ("ticket_id", "subject", "description", "category", "declared_emergency",

@@ -27,7 +27,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfig
+from policy.base import SCOPE_EXCLUSION_IDS
+from policy.config import PolicyConfig
 
 LABELLED = Path(__file__).resolve().parent.parent / "evaluation" / "labelled_tickets.csv"
 EMERGENCY = "emergency"

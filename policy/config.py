@@ -1,71 +1,48 @@
-"""The policy config: business rules loaded from one versioned YAML file and validated on load."""
+"""The policy config: business rules loaded from one versioned YAML file and validated on load.
+
+The sections are modelled in policy/base.py, terms.py, classifiers.py and hours.py; here the whole.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import re
-from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 import yaml
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from policy.base import (
+    PRIORITIES,
+    SCOPE_EXCLUSION_IDS,
+    PolicyConfigError,
+    Positive,
+    Strict,
+)
+from policy.classifiers import (
+    EmergencyRules,
+    ScopeClassification,
+    ScopeExclusion,
+    ScopeItem,
+    TextMatching,
+)
+from policy.hours import (
+    WEEKDAYS,
+    Interval,
+    ResponseRules,
+    check_intervals,
+)
 from policy.paths import policy_file
 from policy.strict_yaml import DuplicateKeyError, load_unique
 
-PRIORITIES: tuple[str, ...] = ("emergency", "high", "normal", "low")
-SCOPE_EXCLUSION_IDS: tuple[str, ...] = (
-    "major_migration",
-    "custom_implementation",
-    "custom_software",
-    "major_remediation",
-    "compliance_documentation",
-    "platform_implementation",
-    "procurement",
-    "onsite",
-    "structured_project",
-    "planned_after_hours",
-)
-# Value sets of the canonical input format (docs/canonical-format.md); adapters map a PSA's values
-# onto these, and the data-quality suites check them.
-TICKET_SOURCES: tuple[str, ...] = ("email", "phone", "portal", "chat", "monitoring")
-ACTOR_TYPES: tuple[str, ...] = ("agent", "client", "system")
-WORK_TYPES: tuple[str, ...] = ("remote", "onsite", "travel")
-RESPONSE_STATUSES: tuple[str, ...] = ("met", "breached", "pending")
-FAIR_USE_STATUSES: tuple[str, ...] = ("within", "watch", "over")
-WEEKDAYS: tuple[str, ...] = (
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-)
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
-Positive = Annotated[float, Field(gt=0)]
-
-
-class PolicyConfigError(ValueError):
-    """The policy config file is missing or invalid; the message names the file, key and problem."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TicketUnitRules(_Strict):
+class TicketUnitRules(Strict):
     provider_initiated_sources: list[str] = Field(min_length=1)
     link_by_parent: bool = True
     interruption_gap_minutes: int = Field(gt=0, le=24 * 60)
@@ -81,282 +58,18 @@ class TicketUnitRules(_Strict):
         return cleaned
 
 
-class ScopeItem(_Strict):
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    name: str = Field(min_length=1)
-    examples: list[str] = Field(default_factory=list)
-
-
-# --- Term syntax of the classifiers (logic/classify.py turns each term into an RE2 pattern) ---
-# Lower-case words matched as whole words; `a|b` alternatives for one word; `(a b|c)` alternatives
-# that are phrases; `word*` any ending (migrat* = migrate, migrating, migration); `#` a number;
-# `word?` an optional word; `...` up to text_matching.gap_words other words; a hyphen inside a word
-# also matches a space or nothing. See the comment at the top of config/policy.yaml.
-_TERM_CHARS = re.compile(r"^[a-z0-9 '\-*#|.?&+/:@()]+$")
-
-
-def term_tokens(term: str) -> list[str]:
-    """Split a term into word slots, `...` gaps and `(a b|c)` groups; raise ValueError if unbalanced."""
-    tokens: list[str] = []
-    current = ""
-    depth = 0
-    for ch in term:
-        if ch == "(":
-            if depth:
-                raise ValueError(f"'{term}': groups cannot be nested")
-            depth = 1
-        elif ch == ")":
-            if not depth:
-                raise ValueError(f"'{term}': ')' without '('")
-            depth = 0
-        if ch == " " and not depth:
-            if current:
-                tokens.append(current)
-            current = ""
-        else:
-            current += ch
-    if depth:
-        raise ValueError(f"'{term}': '(' without ')'")
-    if current:
-        tokens.append(current)
-    return tokens
-
-
-def slot_alternatives(token: str) -> list[str]:
-    """The alternatives of one word slot: `a|b|(c d|e)` -> ['a', 'b', 'c d', 'e'] (raises if malformed)."""
-    parts: list[str] = []
-    current = ""
-    depth = 0
-    for ch in token:
-        depth += (ch == "(") - (ch == ")")
-        if ch == "|" and not depth:
-            parts.append(current)
-            current = ""
-        else:
-            current += ch
-    parts.append(current)
-    alternatives: list[str] = []
-    for part in parts:
-        if part.startswith("(") and part.endswith(")"):
-            alternatives.extend(part[1:-1].split("|"))
-        elif "(" in part or ")" in part:
-            raise ValueError(f"'{token}': a group must be a whole alternative, e.g. open|(log in)")
-        else:
-            alternatives.append(part)
-    if any(not a.strip() or "..." in a or "?" in a for a in alternatives):
-        raise ValueError(f"'{token}': empty alternative, or '...' or '?' inside one")
-    return [" ".join(a.split()) for a in alternatives]
-
-
-def check_term(term: str) -> str:
-    """Normalise one classifier term and raise ValueError naming the term if its syntax is invalid."""
-    cleaned = " ".join(str(term).lower().split())
-    if not cleaned:
-        raise ValueError("empty term")
-    if not _TERM_CHARS.match(cleaned):
-        raise ValueError(f"'{term}': only letters, digits, spaces and ' - * # | . ? & + / : @ ( ) allowed")
-    tokens = term_tokens(cleaned)
-    if tokens[0] == "..." or tokens[-1] == "...":
-        raise ValueError(f"'{term}': '...' must stand between two words")
-    if tokens[0].endswith("?") or tokens[-1].endswith("?"):
-        raise ValueError(f"'{term}': the first and last words cannot be optional")
-    for a, b in zip(tokens, tokens[1:], strict=False):
-        if a == "..." and b == "...":
-            raise ValueError(f"'{term}': two '...' in a row")
-    for token in tokens:
-        if token != "...":
-            slot_alternatives(token[:-1] if token.endswith("?") else token)
-    return cleaned
-
-
-Term = Annotated[str, AfterValidator(check_term)]
-Weight = Annotated[float, Field(gt=0, lt=1)]
-
-
-class MatchRule(_Strict):
-    """One piece of text evidence: phrases, a verb family near an object family, or term sets together."""
-
-    label: str = Field(min_length=1)
-    weight: Weight
-    phrases: list[Term] | None = Field(default=None, min_length=1)
-    verbs: list[Term] | None = Field(default=None, min_length=1)
-    objects: list[Term] | None = Field(default=None, min_length=1)
-    max_gap: int = Field(default=5, ge=0, le=20)  # words allowed between a verb and an object
-    order: Literal["any", "verb_first"] = "any"
-    all_of: list[str] | None = Field(default=None, min_length=2)  # names of emergency.term_sets
-    # Weak evidence that only counts when no other scope exclusion was found for the ticket.
-    only_alone: bool = False
-    # Emergency rules: evidence that something already happened (a rule nobody set, prompts nobody
-    # started), which the criterion's dampeners ("reported, not acted on" ...) do not lower.
-    undampened: bool = False
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> MatchRule:
-        kinds = [self.phrases is not None, self.verbs is not None or self.objects is not None,
-                 self.all_of is not None]
-        if sum(kinds) != 1:
-            raise ValueError("give exactly one of: phrases, verbs + objects, all_of")
-        if (self.verbs is None) != (self.objects is None):
-            raise ValueError("verbs and objects go together")
-        return self
-
-
-class Dampener(_Strict):
-    """Wording that lowers confidence (a routine request, one user, a cosmetic issue, ...)."""
-
-    label: str = Field(min_length=1)
-    factor: Weight  # confidence is multiplied by this when any phrase matches
-    phrases: list[Term] = Field(min_length=1)
-    applies_to: list[str] = Field(default_factory=list)  # scope ids / criterion ids; empty = the owner
-
-
-class ScopeExclusion(ScopeItem):
-    """A policy section 3 exclusion and the evidence that points to it."""
-
-    project_work: bool = False  # project-sized hours corroborate it (and suppress the hours fallback)
-    # What the exclusion means, in plain sentences: the semantic vote compares ticket text with them.
-    concepts: list[str] = Field(default_factory=list)
-    rules: list[MatchRule] = Field(default_factory=list)
-    category_hints: list[MatchRule] = Field(default_factory=list)
-    dampeners: list[Dampener] = Field(default_factory=list)
-
-    @field_validator("rules", "category_hints")
-    @classmethod
-    def _no_term_sets(cls, rules: list[MatchRule]) -> list[MatchRule]:
-        if any(r.all_of for r in rules):
-            raise ValueError("all_of is only available in emergency rules")
-        return rules
-
-
-class Negation(_Strict):
-    """A match preceded by a cue (within max_words, same clause) or followed by an after-cue is ignored."""
-
-    cues: list[Term] = Field(min_length=1)
-    pseudo: list[Term] = Field(default_factory=list)  # cue phrases that negate nothing ("not sure")
-    after_cues: list[Term] = Field(default_factory=list)  # "... not needed"
-    max_words: int = Field(ge=0, le=10)
-
-
-class TextMatching(_Strict):
-    gap_words: int = Field(ge=1, le=10)  # what `...` in a term allows
-    rewrites: dict[Term, str] = Field(default_factory=dict)  # idioms rewritten before matching
-    clause_words: list[Term] = Field(default_factory=list)  # negation does not reach across these
-    negation: Negation
-
-
-class TimeSignals(_Strict):
-    onsite_work_types: list[str] = Field(min_length=1)
-    onsite_weight: Weight
-    travel_work_types: list[str] = Field(min_length=1)
-    travel_weight: Weight
-    after_hours_min_minutes: float = Field(ge=0)
-    after_hours_min_share: float = Field(gt=0, le=1)
-    after_hours_weight: Weight
-    after_hours_project_factor: float = Field(gt=0, le=1)
-    project_hours: Positive
-    project_weight: Weight
-    project_support_weight: Weight
-
-    @field_validator("onsite_work_types", "travel_work_types")
-    @classmethod
-    def _lower(cls, values: list[str]) -> list[str]:
-        return [v.strip().lower() for v in values]
-
-
-class SemanticVote(_Strict):
-    """The second vote beside the rules: similarity to concepts and labelled exemplars (semantic.py)."""
-
-    enabled: bool = True
-    # Labelled tickets (the CSV format of evaluation/labelled_tickets.csv), relative to the project.
-    exemplar_files: list[str] = Field(default_factory=lambda: ["evaluation/labelled_tickets.csv"])
-    model: str = "l2_supercat"  # a wordllama model whose weights ship inside the installed wheel
-    dim: int = Field(default=256, ge=64)
-    neighbours: int = Field(default=7, ge=1, le=50)  # exemplars that vote per category
-    min_similarity: float = Field(default=0.3, ge=0, lt=1)  # a neighbour below this has no vote
-    full_similarity: float = Field(default=0.8, gt=0, le=1)  # a neighbour at this votes fully
-    scope_weight: Weight = 0.6  # the vote's weight as evidence for an exclusion (all neighbours agree)
-    scope_veto: float = Field(default=0.8, gt=0, le=1)  # rule confidence x this when neighbours disagree
-    emergency_weight: Weight = 0.6
-    emergency_veto: float = Field(default=0.8, gt=0, le=1)
-    veto_below: Weight = 0.15  # the neighbours' share under which they disagree
-    concept_weight: float = Field(default=1.0, gt=0)  # a policy concept sentence as an exemplar
-    provider_weight: float = Field(default=2.0, gt=0)  # a provider's own review decision
-    # Above this many distinct texts in one run, only texts the rules leave uncertain are embedded
-    # (the 1M benchmark's speed budget: docs/classification.md).
-    max_texts_all: int = Field(default=200_000, ge=0)
-    # Texts where any rule fired below this confidence are "uncertain".
-    uncertain_below: Weight = 0.85
-
-
-class CallStates(_Strict):
-    """Abstention: a call is `confident` at or above confident_at, `needs review` between the
-    classifier's min_confidence and confident_at, and `none` below (no call)."""
-
-    scope_confident_at: Weight = 0.8
-    emergency_confident_at: Weight = 0.8
-
-
-class ScopeClassification(_Strict):
-    min_confidence: Weight
-    note_weight: float = Field(gt=0, le=1)  # matches in time-entry notes count this much
-    dampeners: list[Dampener] = Field(default_factory=list)  # applies_to names scope ids
-    time_signals: TimeSignals
-    semantic: SemanticVote = SemanticVote()
-    call_states: CallStates = CallStates()
-    # What standard (included) support looks like, as plain sentences: exemplars of "no exclusion".
-    standard_concepts: list[str] = Field(default_factory=list)
-
-
-class EmergencyCriterion(_Strict):
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    name: str = Field(min_length=1)
-    examples: list[str] = Field(default_factory=list)
-    rules: list[MatchRule] = Field(default_factory=list)
-    concepts: list[str] = Field(default_factory=list)  # plain sentences for the semantic vote
-
-
-class EmergencyRules(_Strict):
-    criteria: list[EmergencyCriterion] = Field(min_length=1)
-    not_emergency: list[str] = Field(min_length=1)
-    min_affected_users: int = Field(ge=2)
-    min_confidence: Weight = 0.5
-    # Named vocabularies for all_of rules; `several_users` is also met by affected_users.
-    term_sets: dict[str, list[Term]] = Field(default_factory=dict)
-    dampeners: list[Dampener] = Field(default_factory=list)  # applies_to names criterion ids
-    # Situations that are not emergencies (over-declared single-user problems ...), as sentences.
-    non_emergency_concepts: list[str] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _references(self) -> EmergencyRules:
-        ids = [c.id for c in self.criteria]
-        if len(ids) != len(set(ids)):
-            raise ValueError("criteria ids must be unique")
-        for c in self.criteria:
-            for rule in c.rules:
-                unknown = [n for n in rule.all_of or [] if n not in self.term_sets]
-                if unknown:
-                    raise ValueError(f"criteria {c.id}: rule '{rule.label}' names unknown term set(s)"
-                                     f" {', '.join(unknown)}")
-        for d in self.dampeners:
-            unknown = [a for a in d.applies_to if a not in ids]
-            if unknown or not d.applies_to:
-                raise ValueError(f"dampener '{d.label}': applies_to must name criteria ids"
-                                 f" (unknown: {', '.join(unknown) or 'none given'})")
-        return self
-
-
-class Plan(_Strict):
+class Plan(Strict):
     name: str = Field(min_length=1)
     units_per_seat_month: Positive
 
 
-class FairUseRules(_Strict):
+class FairUseRules(Strict):
     rolling_months: int = Field(ge=1, le=12)
     watch_ratio: float = Field(gt=0, le=1)
     plans: dict[str, Plan] = Field(min_length=1)
 
 
-class RateCard(_Strict):
+class RateCard(Strict):
     default_hourly_rate: Positive
     by_scope_exclusion: dict[str, Positive] = Field(default_factory=dict)
     # Emergency work outside business hours for a client without after-hours cover.
@@ -371,87 +84,7 @@ class RateCard(_Strict):
         return rates
 
 
-Interval = tuple[str, str]
-
-
-class CountingEvent(_Strict):
-    """An agent event that counts as the response (acknowledge, review, classify, begin triage)."""
-
-    event_type: str = Field(min_length=1)
-    public_only: bool = False
-    new_values: list[str] | None = None  # for change events: only these new values count
-
-    @field_validator("event_type")
-    @classmethod
-    def _lower_type(cls, value: str) -> str:
-        return value.strip().lower()
-
-    @field_validator("new_values")
-    @classmethod
-    def _lower_values(cls, values: list[str] | None) -> list[str] | None:
-        return None if values is None else [v.strip().lower() for v in values]
-
-
-class Closure(_Strict):
-    date: date
-    name: str = Field(min_length=1)
-
-
-class ResponseRules(_Strict):
-    """Policy section 5: what starts and stops the response clock, and which priority sets the target."""
-
-    target_priority: Literal["intake", "triage", "final"]
-    counting_events: list[CountingEvent] = Field(min_length=1)
-    extra_closures: list[Closure] = Field(default_factory=list)
-
-
-_DAY_ALIASES = {d[:3]: d for d in WEEKDAYS}
-
-
-def check_intervals(day: str, intervals: list[Interval]) -> None:
-    """Raise ValueError unless the day's intervals are HH:MM times, each ending after it starts, in order."""
-    previous_end = "00:00"
-    for start, end in intervals:
-        for t in (start, end):
-            if not _HHMM.match(t):
-                raise ValueError(f"{day}: '{t}' is not a time HH:MM")
-        if not start < end:
-            raise ValueError(f"{day}: interval {start}-{end} ends before it starts")
-        if start < previous_end:
-            raise ValueError(f"{day}: interval {start}-{end} overlaps the one before")
-        previous_end = end
-
-
-def parse_hours_spec(spec: str) -> dict[str, list[Interval]]:
-    """Parse contract hours like 'mon-fri 08:00-12:00,13:00-17:00; sat 09:00-12:00'.
-
-    Days not named are closed. Raises ValueError with the offending part.
-    """
-    hours: dict[str, list[Interval]] = {d: [] for d in WEEKDAYS}
-    for part in filter(None, (p.strip() for p in spec.split(";"))):
-        days_part, _, times_part = part.partition(" ")
-        days = days_part.lower().split("-")
-        if any(d[:3] not in _DAY_ALIASES for d in days) or len(days) > 2:
-            raise ValueError(f"'{part}': days must look like mon, mon-fri or sat")
-        first = WEEKDAYS.index(_DAY_ALIASES[days[0][:3]])
-        last = WEEKDAYS.index(_DAY_ALIASES[days[-1][:3]])
-        if last < first:
-            raise ValueError(f"'{part}': day range runs backwards")
-        intervals: list[Interval] = []
-        for chunk in filter(None, (c.strip() for c in times_part.split(","))):
-            start, sep, end = chunk.partition("-")
-            if not sep:
-                raise ValueError(f"'{part}': '{chunk}' must look like 08:00-17:00")
-            intervals.append((start.strip(), end.strip()))
-        for day in WEEKDAYS[first : last + 1]:
-            check_intervals(day, intervals)
-            hours[day] = intervals
-    if not any(hours.values()):
-        raise ValueError(f"'{spec}': no opening hours")
-    return hours
-
-
-class VolumeAnomaly(_Strict):
+class VolumeAnomaly(Strict):
     """A client-month's ticket count far from the client's own history is flagged (a warning)."""
 
     history_months: int = Field(default=12, ge=2, le=36)
@@ -461,7 +94,7 @@ class VolumeAnomaly(_Strict):
     max_score: Positive = 4.0
 
 
-class InputLimits(_Strict):
+class InputLimits(Strict):
     """Bounds of a plausible delivered value: a row outside them is quarantined at staging."""
 
     # A timestamp later than the as-of instant (MSP_AS_OF, or the time of the run when later) plus
@@ -472,14 +105,14 @@ class InputLimits(_Strict):
     max_entry_minutes: Positive = 1440.0
 
 
-class DataQuality(_Strict):
+class DataQuality(Strict):
     """Thresholds of the data-quality checks (data_checks/); not policy terms."""
 
     volume_anomaly: VolumeAnomaly = VolumeAnomaly()
     input_limits: InputLimits = InputLimits()
 
 
-class ReportSettings(_Strict):
+class ReportSettings(Strict):
     """How the published reports present the numbers (the provider's voice; not policy terms)."""
 
     provider_name: str = "Your IT provider"
@@ -498,7 +131,7 @@ class ReportSettings(_Strict):
         " volume shown in this report.")
 
 
-class PolicyConfig(_Strict):
+class PolicyConfig(Strict):
     """Every business rule the policy implies."""
 
     version: str = Field(min_length=1)

@@ -17,7 +17,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from policy.config import PolicyConfig, default_policy, parse_hours_spec
+from policy.config import PolicyConfig, default_policy
+from policy.hours import parse_hours_spec
 from policy.paths import landing_dir
 from reports import commentary as commentary_notes
 from reports import dashboard, figures, finance, invoicing, queries

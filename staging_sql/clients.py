@@ -3,7 +3,9 @@
 import duckdb
 import holidays
 
-from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfig, parse_hours_spec
+from policy.base import SCOPE_EXCLUSION_IDS
+from policy.config import PolicyConfig
+from policy.hours import parse_hours_spec
 from policy.sql import register_policy
 from staging_sql.rules import CLIENT_RULES, DELIVERY_ORDER, UNKNOWN_SCOPE, judge_raw
 from warehouse.writes import mark_judged, quarantine_replace

@@ -2,7 +2,8 @@
 
 from duckdb import DuckDBPyConnection
 
-from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfig
+from policy.base import SCOPE_EXCLUSION_IDS
+from policy.config import PolicyConfig
 from policy.paths import partitions_start
 from policy.window import time_window
 from warehouse.contract import TIME_COLUMN

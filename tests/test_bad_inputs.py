@@ -246,7 +246,7 @@ def test_quarantine_keeps_the_delivered_value_and_client(catalogue):
 
 
 def test_invalid_policy_config_names_file_and_key(msp_env, monkeypatch, tmp_path, run_pipeline):
-    from policy.config import PolicyConfigError
+    from policy.base import PolicyConfigError
     from policy.paths import PROJECT_ROOT
 
     data = yaml.safe_load((PROJECT_ROOT / "config" / "policy.yaml").read_text())

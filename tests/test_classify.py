@@ -20,7 +20,8 @@ from evaluation.evaluate import (
 )
 from logic.classify import CLF_TICKETS_COLUMNS, CLF_TIME_COLUMNS, emergency_sql, scope_hits_sql
 from logic.semantic import LABELS, ExemplarBank, builtin_bank, prepare_votes, review_bank
-from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfig, PolicyConfigError, load_policy
+from policy.base import SCOPE_EXCLUSION_IDS, PolicyConfigError
+from policy.config import PolicyConfig, load_policy
 from policy.paths import PROJECT_ROOT
 from warehouse.schema import ensure_warehouse
 

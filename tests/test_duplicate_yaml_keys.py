@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from adapters.mapping import MappingError, load_mapping
-from policy.config import PolicyConfigError, load_policy
+from policy.base import PolicyConfigError
+from policy.config import load_policy
 from policy.paths import PROJECT_ROOT
 from policy.strict_yaml import DuplicateKeyError, load_unique
 

@@ -335,7 +335,8 @@ def test_the_tickets_reconcile_check_names_a_lost_row(hostile, tmp_path):
 def test_input_limits_are_validated_with_their_key(tmp_path, key, value, message):
     import yaml
 
-    from policy.config import PolicyConfigError, load_policy
+    from policy.base import PolicyConfigError
+    from policy.config import load_policy
     from policy.paths import PROJECT_ROOT
 
     data = yaml.safe_load((PROJECT_ROOT / "config" / "policy.yaml").read_text())

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from policy.config import SCOPE_EXCLUSION_IDS, PolicyConfigError, default_policy, load_policy
+from policy.base import SCOPE_EXCLUSION_IDS, PolicyConfigError
+from policy.config import default_policy, load_policy
 from policy.paths import PROJECT_ROOT
 
 SHIPPED = PROJECT_ROOT / "config" / "policy.yaml"

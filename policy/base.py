@@ -1,0 +1,55 @@
+"""What every policy section shares: the value sets, the strict model base and the config error."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+)
+
+PRIORITIES: tuple[str, ...] = ("emergency", "high", "normal", "low")
+
+
+SCOPE_EXCLUSION_IDS: tuple[str, ...] = (
+    "major_migration",
+    "custom_implementation",
+    "custom_software",
+    "major_remediation",
+    "compliance_documentation",
+    "platform_implementation",
+    "procurement",
+    "onsite",
+    "structured_project",
+    "planned_after_hours",
+)
+
+
+# Value sets of the canonical input format (docs/canonical-format.md); adapters map a PSA's values
+# onto these, and the data-quality suites check them.
+TICKET_SOURCES: tuple[str, ...] = ("email", "phone", "portal", "chat", "monitoring")
+
+
+ACTOR_TYPES: tuple[str, ...] = ("agent", "client", "system")
+
+
+WORK_TYPES: tuple[str, ...] = ("remote", "onsite", "travel")
+
+
+RESPONSE_STATUSES: tuple[str, ...] = ("met", "breached", "pending")
+
+
+FAIR_USE_STATUSES: tuple[str, ...] = ("within", "watch", "over")
+
+
+Positive = Annotated[float, Field(gt=0)]
+
+
+class PolicyConfigError(ValueError):
+    """The policy config file is missing or invalid; the message names the file, key and problem."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)

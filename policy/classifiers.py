@@ -1,0 +1,195 @@
+"""The policy's classifier sections: scope exclusions, emergency rules, text matching, semantic vote."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import (
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from policy.base import (
+    Positive,
+    Strict,
+)
+from policy.terms import Term, Weight
+
+
+class ScopeItem(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1)
+    examples: list[str] = Field(default_factory=list)
+
+
+class MatchRule(Strict):
+    """One piece of text evidence: phrases, a verb family near an object family, or term sets together."""
+
+    label: str = Field(min_length=1)
+    weight: Weight
+    phrases: list[Term] | None = Field(default=None, min_length=1)
+    verbs: list[Term] | None = Field(default=None, min_length=1)
+    objects: list[Term] | None = Field(default=None, min_length=1)
+    max_gap: int = Field(default=5, ge=0, le=20)  # words allowed between a verb and an object
+    order: Literal["any", "verb_first"] = "any"
+    all_of: list[str] | None = Field(default=None, min_length=2)  # names of emergency.term_sets
+    # Weak evidence that only counts when no other scope exclusion was found for the ticket.
+    only_alone: bool = False
+    # Emergency rules: evidence that something already happened (a rule nobody set, prompts nobody
+    # started), which the criterion's dampeners ("reported, not acted on" ...) do not lower.
+    undampened: bool = False
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> MatchRule:
+        kinds = [self.phrases is not None, self.verbs is not None or self.objects is not None,
+                 self.all_of is not None]
+        if sum(kinds) != 1:
+            raise ValueError("give exactly one of: phrases, verbs + objects, all_of")
+        if (self.verbs is None) != (self.objects is None):
+            raise ValueError("verbs and objects go together")
+        return self
+
+
+class Dampener(Strict):
+    """Wording that lowers confidence (a routine request, one user, a cosmetic issue, ...)."""
+
+    label: str = Field(min_length=1)
+    factor: Weight  # confidence is multiplied by this when any phrase matches
+    phrases: list[Term] = Field(min_length=1)
+    applies_to: list[str] = Field(default_factory=list)  # scope ids / criterion ids; empty = the owner
+
+
+class ScopeExclusion(ScopeItem):
+    """A policy section 3 exclusion and the evidence that points to it."""
+
+    project_work: bool = False  # project-sized hours corroborate it (and suppress the hours fallback)
+    # What the exclusion means, in plain sentences: the semantic vote compares ticket text with them.
+    concepts: list[str] = Field(default_factory=list)
+    rules: list[MatchRule] = Field(default_factory=list)
+    category_hints: list[MatchRule] = Field(default_factory=list)
+    dampeners: list[Dampener] = Field(default_factory=list)
+
+    @field_validator("rules", "category_hints")
+    @classmethod
+    def _no_term_sets(cls, rules: list[MatchRule]) -> list[MatchRule]:
+        if any(r.all_of for r in rules):
+            raise ValueError("all_of is only available in emergency rules")
+        return rules
+
+
+class Negation(Strict):
+    """A match preceded by a cue (within max_words, same clause) or followed by an after-cue is ignored."""
+
+    cues: list[Term] = Field(min_length=1)
+    pseudo: list[Term] = Field(default_factory=list)  # cue phrases that negate nothing ("not sure")
+    after_cues: list[Term] = Field(default_factory=list)  # "... not needed"
+    max_words: int = Field(ge=0, le=10)
+
+
+class TextMatching(Strict):
+    gap_words: int = Field(ge=1, le=10)  # what `...` in a term allows
+    rewrites: dict[Term, str] = Field(default_factory=dict)  # idioms rewritten before matching
+    clause_words: list[Term] = Field(default_factory=list)  # negation does not reach across these
+    negation: Negation
+
+
+class TimeSignals(Strict):
+    onsite_work_types: list[str] = Field(min_length=1)
+    onsite_weight: Weight
+    travel_work_types: list[str] = Field(min_length=1)
+    travel_weight: Weight
+    after_hours_min_minutes: float = Field(ge=0)
+    after_hours_min_share: float = Field(gt=0, le=1)
+    after_hours_weight: Weight
+    after_hours_project_factor: float = Field(gt=0, le=1)
+    project_hours: Positive
+    project_weight: Weight
+    project_support_weight: Weight
+
+    @field_validator("onsite_work_types", "travel_work_types")
+    @classmethod
+    def _lower(cls, values: list[str]) -> list[str]:
+        return [v.strip().lower() for v in values]
+
+
+class SemanticVote(Strict):
+    """The second vote beside the rules: similarity to concepts and labelled exemplars (semantic.py)."""
+
+    enabled: bool = True
+    # Labelled tickets (the CSV format of evaluation/labelled_tickets.csv), relative to the project.
+    exemplar_files: list[str] = Field(default_factory=lambda: ["evaluation/labelled_tickets.csv"])
+    model: str = "l2_supercat"  # a wordllama model whose weights ship inside the installed wheel
+    dim: int = Field(default=256, ge=64)
+    neighbours: int = Field(default=7, ge=1, le=50)  # exemplars that vote per category
+    min_similarity: float = Field(default=0.3, ge=0, lt=1)  # a neighbour below this has no vote
+    full_similarity: float = Field(default=0.8, gt=0, le=1)  # a neighbour at this votes fully
+    scope_weight: Weight = 0.6  # the vote's weight as evidence for an exclusion (all neighbours agree)
+    scope_veto: float = Field(default=0.8, gt=0, le=1)  # rule confidence x this when neighbours disagree
+    emergency_weight: Weight = 0.6
+    emergency_veto: float = Field(default=0.8, gt=0, le=1)
+    veto_below: Weight = 0.15  # the neighbours' share under which they disagree
+    concept_weight: float = Field(default=1.0, gt=0)  # a policy concept sentence as an exemplar
+    provider_weight: float = Field(default=2.0, gt=0)  # a provider's own review decision
+    # Above this many distinct texts in one run, only texts the rules leave uncertain are embedded
+    # (the 1M benchmark's speed budget: docs/classification.md).
+    max_texts_all: int = Field(default=200_000, ge=0)
+    # Texts where any rule fired below this confidence are "uncertain".
+    uncertain_below: Weight = 0.85
+
+
+class CallStates(Strict):
+    """Abstention: a call is `confident` at or above confident_at, `needs review` between the
+    classifier's min_confidence and confident_at, and `none` below (no call)."""
+
+    scope_confident_at: Weight = 0.8
+    emergency_confident_at: Weight = 0.8
+
+
+class ScopeClassification(Strict):
+    min_confidence: Weight
+    note_weight: float = Field(gt=0, le=1)  # matches in time-entry notes count this much
+    dampeners: list[Dampener] = Field(default_factory=list)  # applies_to names scope ids
+    time_signals: TimeSignals
+    semantic: SemanticVote = SemanticVote()
+    call_states: CallStates = CallStates()
+    # What standard (included) support looks like, as plain sentences: exemplars of "no exclusion".
+    standard_concepts: list[str] = Field(default_factory=list)
+
+
+class EmergencyCriterion(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1)
+    examples: list[str] = Field(default_factory=list)
+    rules: list[MatchRule] = Field(default_factory=list)
+    concepts: list[str] = Field(default_factory=list)  # plain sentences for the semantic vote
+
+
+class EmergencyRules(Strict):
+    criteria: list[EmergencyCriterion] = Field(min_length=1)
+    not_emergency: list[str] = Field(min_length=1)
+    min_affected_users: int = Field(ge=2)
+    min_confidence: Weight = 0.5
+    # Named vocabularies for all_of rules; `several_users` is also met by affected_users.
+    term_sets: dict[str, list[Term]] = Field(default_factory=dict)
+    dampeners: list[Dampener] = Field(default_factory=list)  # applies_to names criterion ids
+    # Situations that are not emergencies (over-declared single-user problems ...), as sentences.
+    non_emergency_concepts: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> EmergencyRules:
+        ids = [c.id for c in self.criteria]
+        if len(ids) != len(set(ids)):
+            raise ValueError("criteria ids must be unique")
+        for c in self.criteria:
+            for rule in c.rules:
+                unknown = [n for n in rule.all_of or [] if n not in self.term_sets]
+                if unknown:
+                    raise ValueError(f"criteria {c.id}: rule '{rule.label}' names unknown term set(s)"
+                                     f" {', '.join(unknown)}")
+        for d in self.dampeners:
+            unknown = [a for a in d.applies_to if a not in ids]
+            if unknown or not d.applies_to:
+                raise ValueError(f"dampener '{d.label}': applies_to must name criteria ids"
+                                 f" (unknown: {', '.join(unknown) or 'none given'})")
+        return self
