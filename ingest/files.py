@@ -12,13 +12,13 @@ FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "pa
 
 # The canonical CSV dialect, fixed rather than sniffed: a sniffer guesses a dialect in which a
 # broken file "parses". Rows the reader cannot parse are set aside (and quarantined), not fatal.
-_CSV_OPTIONS = (
+CSV_OPTIONS = (
     "auto_detect = false, header = true, delim = ',', quote = '\"', escape = '\"',"
     " store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans'"
 )
 
 
-_READER_REASONS = {
+READER_REASONS = {
     "MISSING COLUMNS": "missing_fields",
     "TOO MANY COLUMNS": "extra_fields",
     "INVALID ENCODING": "non_utf8",
@@ -28,14 +28,14 @@ _READER_REASONS = {
 
 
 # Columns holding timestamps: a Parquet file typing them as numbers is a wrong-type delivery.
-_TIMESTAMP_COLUMNS = {"created_at", "resolved_at", "updated_at", "event_at", "started_at",
+TIMESTAMP_COLUMNS = {"created_at", "resolved_at", "updated_at", "event_at", "started_at",
                       "decided_at", "valid_from"}
 
 
-_OFFSET = r"([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$"
+OFFSET_PATTERN = r"([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$"
 
 
-_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class FileWarning:
 
 
 @dataclass
-class _Bytes:
+class ByteScan:
     """What one pass over the file's bytes tells: hash, encoding, rows, how it ends."""
 
     sha256: str = ""
@@ -90,7 +90,7 @@ class _Bytes:
     crlf_first: bool = False  # the first line ends in CRLF
 
 
-def _normalise(header: str) -> str:
+def normalise_header(header: str) -> str:
     return header.strip().lstrip("\ufeff").strip().lower().replace(" ", "_")
 
 

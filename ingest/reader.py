@@ -4,8 +4,8 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.files import _CSV_OPTIONS, _OFFSET, FORMATS, LandingFile, _Bytes, _normalise
-from ingest.scan import _csv_header, _encoding, _scan_bytes
+from ingest.files import CSV_OPTIONS, FORMATS, OFFSET_PATTERN, ByteScan, LandingFile, normalise_header
+from ingest.scan import csv_header, detect_encoding, scan_bytes
 from policy.window import in_window_sql
 from warehouse.contract import CANONICAL
 from warehouse.sqlquote import reader_path, sql_identifier, sql_literal
@@ -16,7 +16,7 @@ def path_sql(absolute: Path) -> str:
     return sql_literal(reader_path(str(absolute)))
 
 
-def _position(index: int) -> str:
+def position_sql(index: int) -> str:
     """The scan's name for the delivered column at 0-based `index`.
 
     Delivered headers and Parquet names never become SQL identifiers: columns are read by
@@ -36,7 +36,7 @@ def scan_sql(absolute: Path, file: LandingFile) -> str:
     the delivered columns under their positional names (`_c1`, `_c2`, ...)."""
     p = path_sql(absolute)
     if file.format == "csv":
-        columns = "{" + ", ".join(f"'{_position(i)}': 'VARCHAR'" for i in range(len(file.columns))) + "}"
+        columns = "{" + ", ".join(f"'{position_sql(i)}': 'VARCHAR'" for i in range(len(file.columns))) + "}"
         # The reader numbers the rows it returns; rows it set aside shift the later ones back.
         shifts = [r - i for i, r in enumerate(file.rejected_rows, start=1)]
         row = "ordinality"
@@ -44,21 +44,21 @@ def scan_sql(absolute: Path, file: LandingFile) -> str:
             row = f"ordinality + len(list_filter({shifts}, lambda s: s < ordinality))"
         return (
             f"(SELECT * EXCLUDE (ordinality), {row} AS _row FROM read_csv({p}, columns = {columns},"
-            f" encoding = {sql_literal(file.encoding)}, {_CSV_OPTIONS}{_mixed_endings(file)})"
+            f" encoding = {sql_literal(file.encoding)}, {CSV_OPTIONS}{_mixed_endings(file)})"
             " WITH ORDINALITY)"
         )
     if file.format == "parquet":
-        names = ", ".join(_position(i) for i in range(len(file.columns)))
+        names = ", ".join(position_sql(i) for i in range(len(file.columns)))
         return (f"(SELECT *, file_row_number + 1 AS _row FROM read_parquet({p}, file_row_number = true)"
                 f" AS t({names}))")
-    return f"(SELECT CAST(line AS JSON) AS _json, n AS _row FROM {_jsonl_lines(p)} WHERE is_object)"
+    return f"(SELECT CAST(line AS JSON) AS _json, n AS _row FROM {jsonl_lines_sql(p)} WHERE is_object)"
 
 
 # A JSON Lines file's judged lines while it is registered (temp: this connection only).
-_LINES = "landing_jsonl_lines"
+JSONL_LINES = "landing_jsonl_lines"
 
 
-def _jsonl_lines(p: str) -> str:
+def jsonl_lines_sql(p: str) -> str:
     """Every non-blank line of a JSON Lines file with its line number, whether it is an object
     whose keys are all different (is_object), and the first key it repeats (dup_key)."""
     # Readers disagree on a repeated key (DuckDB takes the first value, Python's json the last),
@@ -78,16 +78,16 @@ def _jsonl_lines(p: str) -> str:
     )
 
 
-def _column(file: LandingFile, name: str, alias: str = "") -> str:
+def column_sql(file: LandingFile, name: str, alias: str = "") -> str:
     """The text of canonical column `name` in a scan of the file (NULL when it has none)."""
-    index = {_normalise(c): i for i, c in enumerate(file.columns)}.get(name)
+    index = {normalise_header(c): i for i, c in enumerate(file.columns)}.get(name)
     if index is None:
         return "NULL::VARCHAR"
     if file.format == "jsonl":
         # A canonical key (a name that normalises to a canonical column) never starts with `$`
         # or `/`, so `->>` reads it as a key, not as a JSON path.
         return f"({alias}_json ->> {sql_literal(file.columns[index])})"
-    return f"CAST({alias}{_position(index)} AS VARCHAR)"
+    return f"CAST({alias}{position_sql(index)} AS VARCHAR)"
 
 
 # Entities placed in monthly partitions by their time column: a timestamp outside the pipeline's
@@ -95,11 +95,11 @@ def _column(file: LandingFile, name: str, alias: str = "") -> str:
 _WINDOWED = ("tickets", "ticket_events", "time_entries")
 
 
-def _time_stats(ts: str, row: str, entity: str) -> str:
+def time_stats_sql(ts: str, row: str, entity: str) -> str:
     """Aggregates over a file's time column: first and last month (of the timestamps inside the
     pipeline's window, for partitioned entities), rows without a UTC offset and the first of them."""
     no_offset = (f"try_cast({ts} AS TIMESTAMPTZ) IS NOT NULL AND length(trim({ts})) > 10"
-                 f" AND NOT regexp_matches(trim({ts}), '{_OFFSET}')")
+                 f" AND NOT regexp_matches(trim({ts}), '{OFFSET_PATTERN}')")
     month = f"date_trunc('month', try_cast({ts} AS TIMESTAMPTZ))"
     if entity in _WINDOWED:
         month = f"CASE WHEN {in_window_sql(f'try_cast({ts} AS TIMESTAMPTZ)')} THEN {month} END"
@@ -110,7 +110,7 @@ def _time_stats(ts: str, row: str, entity: str) -> str:
 def canonical_select(file: LandingFile, absolute: Path) -> str:
     """SELECT of the canonical columns (as text), lineage and unknown columns as `_extra` JSON."""
     known = set(CANONICAL[file.entity])
-    extras = [(i, c) for i, c in enumerate(file.columns) if _normalise(c) not in known]
+    extras = [(i, c) for i, c in enumerate(file.columns) if normalise_header(c) not in known]
     if not extras:
         extra = "NULL::JSON"
     elif file.format == "jsonl":
@@ -120,8 +120,8 @@ def canonical_select(file: LandingFile, absolute: Path) -> str:
                  f" lambda e: list_contains({keys}, e.key))) AS JSON)")
     else:
         extra = "json_object(" + ", ".join(
-            f"{sql_literal(c)}, {_position(i)}" for i, c in extras) + ")"
-    columns = ", ".join(f"{_column(file, c)} AS {sql_identifier(c)}" for c in CANONICAL[file.entity])
+            f"{sql_literal(c)}, {position_sql(i)}" for i, c in extras) + ")"
+    columns = ", ".join(f"{column_sql(file, c)} AS {sql_identifier(c)}" for c in CANONICAL[file.entity])
     return (
         f"SELECT {columns}, {sql_literal(file.file_id)} AS _file_id,"
         f" {sql_literal(file.path)} AS _source_file, _row AS _source_row,"
@@ -137,19 +137,19 @@ def peek_select(con: duckdb.DuckDBPyConnection, landing: Path, absolute: Path, e
     """
     relative = absolute.relative_to(landing).as_posix()
     fmt = FORMATS[absolute.suffix.lower()]
-    encoding, info = "utf-8", _Bytes()
+    encoding, info = "utf-8", ByteScan()
     if fmt == "parquet":
         columns = [r[0] for r in con.execute(
             "DESCRIBE SELECT * FROM read_parquet(?)", [reader_path(str(absolute))]).fetchall()]
     else:
-        info = _scan_bytes(absolute)
-        encoding, _ = _encoding(relative, fmt, info)
+        info = scan_bytes(absolute)
+        encoding, _ = detect_encoding(relative, fmt, info)
         if fmt == "csv":
-            columns = _csv_header(absolute, relative, encoding)
+            columns = csv_header(absolute, relative, encoding)
         else:
             columns = sorted(r[0] for r in con.execute(
                 "SELECT DISTINCT unnest(json_keys(CAST(line AS JSON)))"
-                f" FROM {_jsonl_lines(path_sql(absolute))} WHERE is_object"
+                f" FROM {jsonl_lines_sql(path_sql(absolute))} WHERE is_object"
             ).fetchall())
     mixed = fmt == "csv" and 0 < info.crlf < info.newlines
     return canonical_select(LandingFile("", entity, relative, fmt, columns, encoding,

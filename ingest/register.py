@@ -9,32 +9,32 @@ from pathlib import Path
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from ingest.files import FORMATS, FileRejected, FileWarning, LandingFile, _Bytes, _normalise
+from ingest.files import FORMATS, ByteScan, FileRejected, FileWarning, LandingFile, normalise_header
 from ingest.reader import (
-    _LINES,
-    _column,
-    _jsonl_lines,
-    _position,
-    _time_stats,
+    JSONL_LINES,
     canonical_select,
+    column_sql,
+    jsonl_lines_sql,
     path_sql,
+    position_sql,
     scan_sql,
+    time_stats_sql,
 )
 from ingest.rejects import (
-    _check_columns,
-    _parquet_columns,
-    _quarantine_read_errors,
-    _reader_rejects,
-    _unseen_rows,
-    _warn,
+    check_columns,
+    parquet_columns,
+    quarantine_read_errors,
+    reader_rejects,
+    record_warnings,
+    unseen_rows,
 )
 from ingest.scan import (
-    _csv_header,
-    _csv_records,
-    _data_rows_estimate,
-    _encoding,
-    _line_ending_change,
-    _scan_bytes,
+    csv_header,
+    csv_records,
+    data_rows_estimate,
+    detect_encoding,
+    line_ending_change,
+    scan_bytes,
 )
 from warehouse.concurrency import month_workers, side_by_side
 from warehouse.contract import CANONICAL, TIME_COLUMN
@@ -48,7 +48,7 @@ class _Delivery:
     relative: str
     entity: str
     modified_ns: int
-    info: _Bytes
+    info: ByteScan
     record: dict
     file: LandingFile
     rejects: list[dict]
@@ -59,7 +59,7 @@ def _new_delivery(landing: Path, absolute: Path, entity: str, modified_ns: int) 
     """Hash and check the bytes of a file that is not registered under its path, size and time."""
     relative = absolute.relative_to(landing).as_posix()
     fmt = FORMATS[absolute.suffix.lower()]
-    info = _scan_bytes(absolute)
+    info = scan_bytes(absolute)
     record = {
         "file_id": info.sha256, "entity": entity, "path": relative, "format": fmt,
         "bytes": info.size, "status": "accepted", "duplicate_of": None,
@@ -88,30 +88,30 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
             raise FileRejected("empty_file", f"{relative}: row 0: the file is empty (0 bytes)")
         encoding = "utf-8"
         if fmt == "parquet":
-            columns, warnings = _parquet_columns(con, relative, absolute, entity)
+            columns, warnings = parquet_columns(con, relative, absolute, entity)
         elif fmt == "csv":
-            encoding, warnings = _encoding(relative, fmt, info)
-            columns = _csv_header(absolute, relative, encoding)
+            encoding, warnings = detect_encoding(relative, fmt, info)
+            columns = csv_header(absolute, relative, encoding)
         else:
-            encoding, warnings = _encoding(relative, fmt, info)
+            encoding, warnings = detect_encoding(relative, fmt, info)
             # The file is split into lines and each line judged once; the keys, the rejects
             # and the months below read this table (a third of the time of three splits).
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {_LINES} AS"
-                        f" SELECT * FROM {_jsonl_lines(path_sql(absolute))}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {JSONL_LINES} AS"
+                        f" SELECT * FROM {jsonl_lines_sql(path_sql(absolute))}")
             columns = sorted(r[0] for r in con.execute(
-                f"SELECT DISTINCT unnest(json_keys(CAST(line AS JSON))) FROM {_LINES}"
+                f"SELECT DISTINCT unnest(json_keys(CAST(line AS JSON))) FROM {JSONL_LINES}"
                 " WHERE is_object"
             ).fetchall())
-            rejects = _reader_rejects(con, file, info)
+            rejects = reader_rejects(con, file, info)
             if not columns and rejects:
                 bad = rejects[0]
                 raise FileRejected(bad["code"], bad["summary"] + " (no line of the file is a"
                                    " JSON object)", row=bad["row"], value=(bad["value"] or "")[:200])
             if not columns:
                 raise FileRejected("empty_file", f"{relative}: row 0: the file has no rows")
-        warnings += _check_columns(relative, entity, columns)
+        warnings += check_columns(relative, entity, columns)
         record.update(columns=columns, encoding=encoding,
-                      extra_columns=[c for c in columns if _normalise(c) not in CANONICAL[entity]])
+                      extra_columns=[c for c in columns if normalise_header(c) not in CANONICAL[entity]])
         file = LandingFile(file_id, entity, relative, fmt, columns, encoding)
         ts = TIME_COLUMN[entity]
         if fmt == "csv":
@@ -121,12 +121,12 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
             # only in the columns read; a count is cheaper than casting the row to text); its
             # count is the file's good rows, and the time column's months come with it. Row
             # numbers are the reader's until the rejects are known (below).
-            every_column = ", ".join(f"count(t.{_position(i)})" for i in range(len(columns)))
+            every_column = ", ".join(f"count(t.{position_sql(i)})" for i in range(len(columns)))
 
             def read_stats(file: LandingFile) -> tuple:
                 # fetchall: the reader writes csv_rejects once the result is consumed
                 return con.execute(
-                    f"SELECT count(*), {_time_stats(_column(file, ts, 't.'), 't._row', entity)},"
+                    f"SELECT count(*), {time_stats_sql(column_sql(file, ts, 't.'), 't._row', entity)},"
                     f" {every_column} FROM {scan_sql(absolute, file)} AS t"
                 ).fetchall()[0][:5]
 
@@ -135,15 +135,15 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
             mixed = 0 < info.crlf < info.newlines
             try:
                 stats = read_stats(file)
-                rejects = _reader_rejects(con, file, info)
-                strict_read = not mixed or stats[0] + len(rejects) == _csv_records(absolute)[0]
+                rejects = reader_rejects(con, file, info)
+                strict_read = not mixed or stats[0] + len(rejects) == csv_records(absolute)[0]
             except duckdb.Error:
                 if not mixed:
                     raise
                 strict_read = False
             if not strict_read:
                 crlf_first = info.crlf_first
-                line = _line_ending_change(absolute, crlf_first)
+                line = line_ending_change(absolute, crlf_first)
                 warnings.append(FileWarning(
                     "mixed_line_endings", f"{relative}: line {line}: lines end in CRLF and in LF"
                     f" (line {line} is the first to end in {'LF only' if crlf_first else 'CRLF'});"
@@ -153,9 +153,9 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
                 con.execute("DROP TABLE IF EXISTS csv_rejects")
                 con.execute("DROP TABLE IF EXISTS csv_reject_scans")
                 stats = read_stats(file)
-                rejects = _reader_rejects(con, file, info)
+                rejects = reader_rejects(con, file, info)
             good_rows = stats[0]
-            rejects = _unseen_rows(relative, absolute, info, good_rows, rejects)
+            rejects = unseen_rows(relative, absolute, info, good_rows, rejects)
         swallowed = [r for r in rejects
                      if r["code"] == "unbalanced_quote" and "\n" in (r["value"] or "")]
         if swallowed:
@@ -169,19 +169,19 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
             # Every column is read once: a damaged one rejects the file here, not in raw.
             good_rows = con.execute(f"SELECT count(*), max(length(CAST(t AS VARCHAR)))"
                                     f" FROM {scan_sql(absolute, file)} AS t").fetchall()[0][0]
-            footer = _data_rows_estimate(con, absolute, fmt, info)
+            footer = data_rows_estimate(con, absolute, fmt, info)
             if good_rows != footer:  # the footer's count is the file's own, not the reader's
                 raise FileRejected("rows_lost", f"{relative}: row 0: the file holds {footer} rows"
                                    f" but the reader returned {good_rows}; the file is not loaded,"
                                    " so no row is lost unseen", row=0, rows=footer)
             stats = con.execute(
-                f"SELECT count(*), {_time_stats(ts, '_source_row', entity)}"
+                f"SELECT count(*), {time_stats_sql(ts, '_source_row', entity)}"
                 f" FROM ({canonical_select(file, absolute)})"
             ).fetchone()
         elif fmt == "jsonl":
             stats = con.execute(
-                f"SELECT count(*), {_time_stats(_column(file, ts), 'n', entity)}"
-                f" FROM (SELECT CAST(line AS JSON) AS _json, n FROM {_LINES} WHERE is_object)"
+                f"SELECT count(*), {time_stats_sql(column_sql(file, ts), 'n', entity)}"
+                f" FROM (SELECT CAST(line AS JSON) AS _json, n FROM {JSONL_LINES} WHERE is_object)"
             ).fetchone()
             good_rows = stats[0]  # the object lines: what raw loads
         elif stats[4] is not None and file.rejected_rows:
@@ -223,15 +223,15 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
                     "reason": str(exc)}]
         record.update(status="rejected", reason=str(exc), reason_code=exc.code,
                       data_rows=exc.rows if exc.rows is not None
-                      else _data_rows_estimate(con, absolute, fmt, info))
+                      else data_rows_estimate(con, absolute, fmt, info))
     except duckdb.Error as exc:
         message = str(exc).splitlines()[0]
         rejects = [{"row": None, "field": None, "value": None, "code": "unreadable_file",
                     "reason": f"{relative}: unreadable {fmt}: {message}"}]
         record.update(status="rejected", reason=rejects[0]["reason"],
                       reason_code="unreadable_file",
-                      data_rows=_data_rows_estimate(con, absolute, fmt, info))
-    con.execute(f"DROP TABLE IF EXISTS {_LINES}")
+                      data_rows=data_rows_estimate(con, absolute, fmt, info))
+    con.execute(f"DROP TABLE IF EXISTS {JSONL_LINES}")
     delivery.file, delivery.rejects, delivery.warnings = file, rejects, warnings
     return delivery
 
@@ -247,8 +247,8 @@ def _record(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> None:
         [record["file_id"], *(record[c] for c in columns)],
     )
     if record["status"] != "duplicate":
-        _quarantine_read_errors(con, delivery.file, delivery.rejects)
-        _warn(con, delivery.file, delivery.warnings)
+        quarantine_read_errors(con, delivery.file, delivery.rejects)
+        record_warnings(con, delivery.file, delivery.warnings)
 
 
 def register_files(
@@ -363,7 +363,7 @@ def register_links(
                       "data_rows": 0, "modified_ns": stat.st_mtime_ns}
             con.execute("DELETE FROM raw.landing_files WHERE path = ? AND file_id = ?",
                         [relative, file_id])
-            _record(con, _Delivery(path, relative, entity, stat.st_mtime_ns, _Bytes(), record,
+            _record(con, _Delivery(path, relative, entity, stat.st_mtime_ns, ByteScan(), record,
                                    LandingFile(file_id, entity, relative, record["format"], []),
                                    [{"row": None, "field": None, "value": None, "code": "symlink",
                                      "reason": reason}], []))

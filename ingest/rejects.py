@@ -6,35 +6,35 @@ from pathlib import Path
 import duckdb
 
 from ingest.files import (
-    _READER_REASONS,
-    _TIMESTAMP_COLUMNS,
+    READER_REASONS,
+    TIMESTAMP_COLUMNS,
+    ByteScan,
     FileRejected,
     FileWarning,
     LandingFile,
-    _Bytes,
-    _normalise,
+    normalise_header,
 )
-from ingest.reader import _LINES, _position
-from ingest.scan import _READER_LINE_LIMIT, _csv_records
+from ingest.reader import JSONL_LINES, position_sql
+from ingest.scan import READER_LINE_LIMIT, csv_records
 from warehouse.contract import CANONICAL, REQUIRED, TIME_COLUMN
 from warehouse.sqlquote import reader_path
 
 
 def _suggest(missing: str, candidates: list[str]) -> str | None:
     """The delivered column that most likely is `missing` under another name."""
-    normalised = {_normalise(c).replace("_", ""): c for c in candidates}
+    normalised = {normalise_header(c).replace("_", ""): c for c in candidates}
     match = difflib.get_close_matches(missing.replace("_", ""), list(normalised), n=1, cutoff=0.6)
     return normalised[match[0]] if match else None
 
 
-def _check_columns(relative: str, entity: str, columns: list[str]) -> list[FileWarning]:
+def check_columns(relative: str, entity: str, columns: list[str]) -> list[FileWarning]:
     """Reject a file without a required column; return warnings about unknown columns."""
-    norm = [_normalise(c) for c in columns]
+    norm = [normalise_header(c) for c in columns]
     doubled = sorted({c for c in norm if norm.count(c) > 1})
     if doubled:
         raise FileRejected("duplicate_column", f"{relative}: row 0 (header): column(s)"
                            f" {', '.join(doubled)} appear more than once", row=0, field=doubled[0])
-    unknown = [c for c in columns if _normalise(c) not in CANONICAL[entity]]
+    unknown = [c for c in columns if normalise_header(c) not in CANONICAL[entity]]
     missing = [c for c in REQUIRED[entity] if c not in norm]
     if missing:
         hints = [f"{s!r} looks like {m} renamed" for m in missing if (s := _suggest(m, unknown))]
@@ -53,7 +53,7 @@ def _check_columns(relative: str, entity: str, columns: list[str]) -> list[FileW
     return warnings
 
 
-def _parquet_columns(
+def parquet_columns(
     con: duckdb.DuckDBPyConnection, relative: str, absolute: Path, entity: str
 ) -> tuple[list[str], list[FileWarning]]:
     """Column names of a Parquet file; a timestamp column stored as another type is refused
@@ -63,13 +63,13 @@ def _parquet_columns(
     ).fetchall()
     warnings = []
     for index, (name, column_type, *_) in enumerate(described):
-        if _normalise(name) not in _TIMESTAMP_COLUMNS or column_type.startswith(
+        if normalise_header(name) not in TIMESTAMP_COLUMNS or column_type.startswith(
             ("VARCHAR", "TIMESTAMP", "DATE")
         ):
             continue
         problem = (f"column {name} is Parquet {column_type}; timestamps must be ISO 8601 text or a"
                    " Parquet timestamp")
-        if _normalise(name) == TIME_COLUMN[entity]:
+        if normalise_header(name) == TIME_COLUMN[entity]:
             first = con.execute(
                 f"SELECT CAST(#{index + 1} AS VARCHAR) FROM read_parquet(?) LIMIT 1",
                 [reader_path(str(absolute))],
@@ -82,14 +82,14 @@ def _parquet_columns(
     return [r[0] for r in described], warnings
 
 
-def _reader_rejects(con: duckdb.DuckDBPyConnection, file: LandingFile, info: _Bytes) -> list[dict]:
+def reader_rejects(con: duckdb.DuckDBPyConnection, file: LandingFile, info: ByteScan) -> list[dict]:
     """Data rows the reader could not parse, one per row, with reason, field and the text.
 
-    A JSON Lines file's lines are in the temp table `_LINES` (see register_file).
+    A JSON Lines file's lines are in the temp table `JSONL_LINES` (see register_file).
     """
     if file.format == "jsonl":
         rows = con.execute(
-            f"SELECT n, line, dup_key FROM {_LINES} WHERE NOT is_object ORDER BY n").fetchall()
+            f"SELECT n, line, dup_key FROM {JSONL_LINES} WHERE NOT is_object ORDER BY n").fetchall()
         last_line = info.newlines + (0 if info.ends_with_newline else 1)
         out = []
         for n, line, dup_key in rows:
@@ -118,10 +118,10 @@ def _reader_rejects(con: duckdb.DuckDBPyConnection, file: LandingFile, info: _By
     ).fetchall()
     last = max((r for r, *_ in rows), default=None)
     out = []
-    delivered_names = {_position(i): c for i, c in enumerate(file.columns)}
+    delivered_names = {position_sql(i): c for i, c in enumerate(file.columns)}
     for data_row, column, error_type, line, message in rows:
         column = delivered_names.get(column, column)
-        code = _READER_REASONS.get(error_type, "unreadable_row")
+        code = READER_REASONS.get(error_type, "unreadable_row")
         cut = code == "missing_fields" and data_row == last and not info.ends_with_newline
         if cut:
             code, text = "truncated_row", "the file ends mid-row (no final newline):"
@@ -141,7 +141,7 @@ def _reader_rejects(con: duckdb.DuckDBPyConnection, file: LandingFile, info: _By
     return out
 
 
-def _unseen_rows(relative: str, absolute: Path, info: _Bytes, good_rows: int,
+def unseen_rows(relative: str, absolute: Path, info: ByteScan, good_rows: int,
                  rejects: list[dict]) -> list[dict]:
     """`rejects` plus the rows the reader dropped without a word, found by counting the file's
     rows from its bytes; raises FileRejected when the dropped rows cannot be told apart.
@@ -153,7 +153,7 @@ def _unseen_rows(relative: str, absolute: Path, info: _Bytes, good_rows: int,
     if info.bom == "utf-16" or (good_rows + len(rejects) == max(lines - 1, 0)
                                 and not info.long_line):
         return rejects
-    delivered, long_rows = _csv_records(absolute)
+    delivered, long_rows = csv_records(absolute)
     lost = delivered - good_rows - len(rejects)
     if lost <= 0:
         return rejects
@@ -171,11 +171,11 @@ def _unseen_rows(relative: str, absolute: Path, info: _Bytes, good_rows: int,
             start = fh.read(200).decode(info.bom or "utf-8", errors="replace")
             out.append({"row": row, "field": None, "value": start, "code": "line_too_long",
                         "reason": f"{relative}: row {row}: the row is {size:,} bytes, more than the"
-                        f" CSV reader can hold ({_READER_LINE_LIMIT:,} bytes per row); not loaded"})
+                        f" CSV reader can hold ({READER_LINE_LIMIT:,} bytes per row); not loaded"})
     return sorted(out, key=lambda r: r["row"])
 
 
-def _quarantine_read_errors(con: duckdb.DuckDBPyConnection, file: LandingFile,
+def quarantine_read_errors(con: duckdb.DuckDBPyConnection, file: LandingFile,
                             rejects: list[dict]) -> None:
     """Record rows (or the whole file) the reader refused, under stage landing_files."""
     con.execute("DELETE FROM quality.quarantine WHERE stage = 'landing_files' AND source_file = ?",
@@ -200,7 +200,7 @@ def _quarantine_read_errors(con: duckdb.DuckDBPyConnection, file: LandingFile,
         if file.format == "jsonl":
             value = f"""nullif(regexp_extract(raw_value, '"{column}"\\s*:\\s*"([^"]*)"', 1), '')"""
             condition = "true"
-        elif file.format == "csv" and column in (named := [_normalise(c) for c in file.columns]):
+        elif file.format == "csv" and column in (named := [normalise_header(c) for c in file.columns]):
             position = named.index(column) + 1
             value = f"nullif(string_split(raw_value, ',')[{position}], '')"
             condition = f"raw_value NOT LIKE '%\"%' AND len(string_split(raw_value, ',')) > {position}"
@@ -212,7 +212,7 @@ def _quarantine_read_errors(con: duckdb.DuckDBPyConnection, file: LandingFile,
                  AND {condition}""", [file.path])
 
 
-def _warn(con: duckdb.DuckDBPyConnection, file: LandingFile, warnings: list[FileWarning]) -> None:
+def record_warnings(con: duckdb.DuckDBPyConnection, file: LandingFile, warnings: list[FileWarning]) -> None:
     """Replace the file's landing warnings."""
     con.execute("DELETE FROM quality.warnings WHERE stage = 'landing_files' AND source_file = ?",
                 [file.path])

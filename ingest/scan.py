@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.files import _UTF8_MULTIBYTE, FileRejected, FileWarning, _Bytes
+from ingest.files import UTF8_MULTIBYTE, ByteScan, FileRejected, FileWarning
 from warehouse.sqlquote import reader_path
 
 _CHUNK = 1 << 20
@@ -17,13 +17,13 @@ _CHUNK = 1 << 20
 
 # DuckDB's CSV reader refuses (and reports) a row longer than its 2 MB line limit, but drops a
 # row longer than its read buffer (16 x that) without a trace; counted rows find those.
-_READER_LINE_LIMIT = 2 * 1024 * 1024
+READER_LINE_LIMIT = 2 * 1024 * 1024
 
 
 _QUOTE_OR_NEWLINE = re.compile(rb'["\n]')
 
 
-def _csv_records(path: Path) -> tuple[int, list[tuple[int, int, int]]]:
+def csv_records(path: Path) -> tuple[int, list[tuple[int, int, int]]]:
     """Data rows of a CSV file counted from its bytes, independently of the reader: newlines
     outside quotes (a doubled quote toggles twice), blank lines skipped as the reader skips them;
     and (data row, bytes, offset) of every row longer than 1 MB. One streaming pass; only run when
@@ -55,7 +55,7 @@ def _csv_records(path: Path) -> tuple[int, list[tuple[int, int, int]]]:
     return max(records - 1, 0), long_rows
 
 
-def _line_ending_change(path: Path, crlf_first: bool) -> int:
+def line_ending_change(path: Path, crlf_first: bool) -> int:
     """The 1-based line whose ending first differs from the first line's (CRLF or LF)."""
     pattern = re.compile(rb"(?<!\r)\n" if crlf_first else rb"\r\n")
     lines, previous = 0, b""
@@ -69,9 +69,9 @@ def _line_ending_change(path: Path, crlf_first: bool) -> int:
     return lines
 
 
-def _scan_bytes(path: Path) -> _Bytes:
+def scan_bytes(path: Path) -> ByteScan:
     """Hash the file and check its encoding in one streaming pass (no row-level work)."""
-    info = _Bytes()
+    info = ByteScan()
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     last = b""
@@ -91,7 +91,7 @@ def _scan_bytes(path: Path) -> _Bytes:
                     info.first_bad_byte = info.size + exc.start
                     info.bad_line = info.newlines + chunk[: exc.start].count(b"\n") + 1
             # isascii() is a C loop; the regular expression only runs on chunks that need it.
-            if not info.multibyte_utf8 and not chunk.isascii() and _UTF8_MULTIBYTE.search(chunk):
+            if not info.multibyte_utf8 and not chunk.isascii() and UTF8_MULTIBYTE.search(chunk):
                 info.multibyte_utf8 = True
             newlines = chunk.count(b"\n")
             if newlines and not info.newlines:
@@ -113,7 +113,7 @@ def _scan_bytes(path: Path) -> _Bytes:
     return info
 
 
-def _encoding(relative: str, fmt: str, info: _Bytes) -> tuple[str, list[FileWarning]]:
+def detect_encoding(relative: str, fmt: str, info: ByteScan) -> tuple[str, list[FileWarning]]:
     """The encoding to read a text file with, and the warnings that choice deserves."""
     if info.bom == "utf-16":
         if fmt != "csv":
@@ -140,7 +140,7 @@ def _encoding(relative: str, fmt: str, info: _Bytes) -> tuple[str, list[FileWarn
     return "latin-1", warnings
 
 
-def _data_rows_estimate(con: duckdb.DuckDBPyConnection, absolute: Path, fmt: str, info: _Bytes) -> int:
+def data_rows_estimate(con: duckdb.DuckDBPyConnection, absolute: Path, fmt: str, info: ByteScan) -> int:
     """Rows of a file that could not be accepted, so reconciliation can count them: lines of a
     text file, the footer's row count of a Parquet file (0 when even that is unreadable)."""
     if fmt == "parquet":
@@ -154,7 +154,7 @@ def _data_rows_estimate(con: duckdb.DuckDBPyConnection, absolute: Path, fmt: str
     return max(lines - 1, 0) if fmt == "csv" else lines
 
 
-def _csv_header(path: Path, relative: str, encoding: str) -> list[str]:
+def csv_header(path: Path, relative: str, encoding: str) -> list[str]:
     """The header row, parsed with the canonical dialect."""
     python_encoding = {"utf-8": "utf-8-sig", "latin-1": "latin-1", "utf-16": "utf-16"}[encoding]
     with path.open(encoding=python_encoding, errors="replace", newline="") as fh:

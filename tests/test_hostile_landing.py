@@ -248,15 +248,15 @@ def test_a_row_the_reader_drops_is_quarantined_line_too_long(hostile):
 
 def test_rows_lost_without_a_long_row_reject_the_file(tmp_path):
     from ingest.files import FileRejected
-    from ingest.rejects import _unseen_rows
-    from ingest.scan import _scan_bytes
+    from ingest.rejects import unseen_rows
+    from ingest.scan import scan_bytes
 
     path = tmp_path / "t.csv"
     path.write_bytes(b'a,b\n1,"x\ny"\n\n2,z\n')
-    info = _scan_bytes(path)
-    assert _unseen_rows("t.csv", path, info, 2, []) == []  # quoted newline, blank line: 2 rows
+    info = scan_bytes(path)
+    assert unseen_rows("t.csv", path, info, 2, []) == []  # quoted newline, blank line: 2 rows
     with pytest.raises(FileRejected) as err:
-        _unseen_rows("t.csv", path, info, 1, [])
+        unseen_rows("t.csv", path, info, 1, [])
     assert err.value.code == "rows_lost" and err.value.rows == 2
     assert str(err.value) == ("t.csv: row 0: the file holds 2 rows but the reader returned 1; the"
                               " file is not loaded, so no row is lost unseen")
