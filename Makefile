@@ -58,6 +58,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 ## Dagster UI on the demo warehouse (runs from `make demo` are listed there).
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
