@@ -1,10 +1,10 @@
 """Mappings for real PSA exports: several files joined on the ticket id, time entries, Excel,
 generated ids, explicit day/month order, and the one-command path for any mapping.
 
-The example mappings (HaloPSA, Autotask, ConnectWise) publish from their example exports through
-the command a user runs, `python -m pipelines.run --mapping ... --input ...` (the real
-Definitions, reports without PDFs); the other tests run the adapter alone on the smallest export
-that shows the case.
+The example mappings (HaloPSA, Autotask, ConnectWise, Freshdesk) publish from their example
+exports through the command a user runs, `python -m pipelines.run --mapping ... --input ...` (the
+real Definitions, reports without PDFs); the other tests run the adapter alone on the smallest
+export that shows the case.
 """
 
 import os
@@ -51,7 +51,7 @@ def _adapt(mapping_path: Path, exports: Path, tmp_path: Path):
 
 def test_every_shipped_mapping_is_valid() -> None:
     names = {load_mapping(p).name for p in MAPPINGS.glob("*.yaml")}
-    assert {"halopsa", "autotask", "connectwise", "servicenow", "bpic2013"} <= names
+    assert {"halopsa", "autotask", "connectwise", "freshdesk", "servicenow", "bpic2013"} <= names
 
 
 # --- the examples publish from their example exports, through the user's command ---------------
@@ -66,6 +66,8 @@ EXPECTED = {
                      overnight=("T20250314.0004", 85.0)),
     "connectwise": dict(tickets=5, entries=4, billed=("CW1203", "onsite", 3.5, 525.0),
                         emergency="CW1202", emergency_minutes=10.0, overnight=("CW1204", 85.0)),
+    "freshdesk": dict(tickets=5, entries=4, billed=("FD1203", "onsite", 3.5, 332.5),
+                      emergency="FD1202", emergency_minutes=10.0, overnight=("FD1204", 85.0)),
 }
 
 
