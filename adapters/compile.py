@@ -65,6 +65,13 @@ def typed(spec: FieldSpec, zone: str) -> str:
     v = value_sql(spec)
     if spec.type == "timestamp":
         tz = lit(spec.timezone or zone)
+        if spec.format and spec.time_of_day:
+            # A date-only value, read at the mapping's named time of day (local to the zone).
+            at = lit(spec.time_of_day)
+            excel_date = f"try_strptime(left({v}, 10) || ' ' || {at}, '%Y-%m-%d %H:%M')"
+            return (f"timezone({tz}, coalesce(try_strptime({v} || ' ' || {at},"
+                    f" {lit(spec.format + ' %H:%M')}), CASE WHEN try_strptime({v},"
+                    f" {lit(EXCEL_TIMESTAMP)}) IS NOT NULL THEN {excel_date} END))")
         if spec.format:
             return (f"timezone({tz}, coalesce(try_strptime({v}, {lit(spec.format)}),"
                     f" try_strptime({v}, {lit(EXCEL_TIMESTAMP)})))")

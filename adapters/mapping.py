@@ -55,6 +55,14 @@ def _check_zone(zone: str) -> str:
 Zone = Annotated[str, AfterValidator(_check_zone)]
 
 
+# strptime directives that carry a time of day (hours, or a whole date-time / epoch).
+_TIME_DIRECTIVES = re.compile(r"%[-#]?[HIklTRXcsr]")
+
+
+def _has_time(fmt: str) -> bool:
+    return bool(_TIME_DIRECTIVES.search(fmt.replace("%%", "")))
+
+
 class FieldSpec(_Strict):
     """How one output value is read from the source row; steps apply in the order listed here."""
 
@@ -71,6 +79,8 @@ class FieldSpec(_Strict):
     template: str | None = None          # e.g. "INC{value}"; applied to non-empty values
     type: Literal["text", "timestamp", "boolean", "integer"] = "text"
     format: str | None = None            # strptime format of a timestamp; none = ISO 8601
+    # For a `format` with a date only: the local time of day every value is read at ("12:00").
+    time_of_day: str | None = None
     timezone: Zone | None = None         # zone of timestamps without offset; default source.timezone
     take: Literal["first", "last"] = "first"  # event logs: the first or last non-empty update value
 
@@ -92,7 +102,23 @@ class FieldSpec(_Strict):
             raise ValueError(f"template must contain {PLACEHOLDER}")
         if self.format is not None and self.type != "timestamp":
             raise ValueError("`format` only applies to `type: timestamp`")
+        if self.time_of_day is not None and (self.format is None or _has_time(self.format)):
+            raise ValueError("`time_of_day` applies only beside a `format` with a date and no time")
+        if self.format is not None and not _has_time(self.format) and self.time_of_day is None:
+            # Read as midnight, every value would fall outside business hours: all billable work
+            # would look like planned after-hours work and every response would start at opening.
+            raise ValueError(
+                f"format {self.format!r} has a date but no time of day: name the local time to"
+                " assume with `time_of_day` (e.g. time_of_day: \"12:00\"); work dated a weekend"
+                " or public holiday still counts as outside business hours")
         return self
+
+    @field_validator("time_of_day")
+    @classmethod
+    def _clock_time(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(f"time_of_day {value!r} is not a time HH:MM, e.g. \"12:00\"")
+        return value
 
     @field_validator("extract")
     @classmethod

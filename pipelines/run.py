@@ -3,6 +3,7 @@
 import argparse
 import os
 import re
+import shlex
 import sys
 import time
 import uuid
@@ -292,13 +293,17 @@ def months_reported() -> list[str]:
     return [r[0].isoformat() for r in rows]
 
 
-def missing_pdfs_note(folder: Path) -> str | None:
-    """The closing line when the latest month has client reports but no PDFs: what to run."""
+def missing_pdfs_note(folder: Path, rerun: str = "make run") -> str | None:
+    """The closing line when the latest month has client reports but no PDFs: what to run.
+
+    `rerun` is the command that publishes these reports again (a mapping's or source's run
+    writes to its own data folder, which `make run` does not read).
+    """
     from reports.pdf import unavailable_reason
 
     if not list(folder.glob("client-*.html")) or list(folder.glob("client-*.pdf")):
         return None
-    return f"PDFs:      none printed; {unavailable_reason() or 'see the run log'}"
+    return f"PDFs:      none printed; {unavailable_reason(rerun) or 'see the run log'}"
 
 
 def pull(vendors: list[str], instance: dg.DagsterInstance | None = None) -> None:
@@ -370,7 +375,9 @@ def main() -> None:
     print(f"warehouse: {paths.warehouse_path()}")
     if latest.exists():
         print(f"reports:   {latest}")
-        if note := missing_pdfs_note(latest.parent):
+        rerun = ("python -m pipelines.run " + shlex.join(sys.argv[1:])
+                 if args.mapping or args.source else "make run")
+        if note := missing_pdfs_note(latest.parent, rerun):
             print(note)
     if args.mapping:
         print(f"all months: {paths.published_dir()}/<YYYY-MM>/index.html")

@@ -42,23 +42,23 @@ def chromium_path() -> Path | None:
     return Path(found) if found else None
 
 
-def install_hint() -> str:
-    """What to run on this machine for PDFs (the steps of scripts/ensure-chromium.sh)."""
+def install_hint(rerun: str = "make run") -> str:
+    """What to run on this machine for PDFs (the steps of scripts/ensure-chromium.sh), then `rerun`."""
     if os.environ.get("MSP_CHROMIUM"):
-        return "point MSP_CHROMIUM at a Chromium binary or unset it, then run 'make run'"
+        return f"point MSP_CHROMIUM at a Chromium binary or unset it, then run '{rerun}'"
     if shutil.which("apt-get") is None:
         return ("install Chromium with the system's package manager (set MSP_CHROMIUM if it is"
-                " not called chromium), then run 'make run'")
+                f" not called chromium), then run '{rerun}'")
     as_root = "make chromium" if os.geteuid() == 0 else "sudo make chromium"
-    return f"run '{as_root}' (apt-get install chromium and fonts), then 'make run'"
+    return f"run '{as_root}' (apt-get install chromium and fonts), then '{rerun}'"
 
 
-def unavailable_reason() -> str | None:
-    """Why PDFs cannot be printed here, with what to run, or None when they can."""
+def unavailable_reason(rerun: str = "make run") -> str | None:
+    """Why PDFs cannot be printed here, with what to run (ending with `rerun`), or None when they can."""
     binary = chromium_path()
     if binary is None:
         wanted = os.environ.get("MSP_CHROMIUM") or "chromium on PATH"
-        return f"no Chromium binary ({wanted}); for PDFs: {install_hint()}"
+        return f"no Chromium binary ({wanted}); for PDFs: {install_hint(rerun)}"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError as exc:

@@ -1,10 +1,10 @@
 """Mappings for real PSA exports: several files joined on the ticket id, time entries, Excel,
 generated ids, explicit day/month order, and the one-command path for any mapping.
 
-The example mappings (HaloPSA, Autotask, ConnectWise) publish from their example exports through
-the command a user runs, `python -m pipelines.run --mapping ... --input ...` (the real
-Definitions, reports without PDFs); the other tests run the adapter alone on the smallest export
-that shows the case.
+The example mappings (HaloPSA, Autotask, ConnectWise, Freshdesk) publish from their example
+exports through the command a user runs, `python -m pipelines.run --mapping ... --input ...` (the
+real Definitions, reports without PDFs); the other tests run the adapter alone on the smallest
+export that shows the case.
 """
 
 import os
@@ -51,7 +51,7 @@ def _adapt(mapping_path: Path, exports: Path, tmp_path: Path):
 
 def test_every_shipped_mapping_is_valid() -> None:
     names = {load_mapping(p).name for p in MAPPINGS.glob("*.yaml")}
-    assert {"halopsa", "autotask", "connectwise", "servicenow", "bpic2013"} <= names
+    assert {"halopsa", "autotask", "connectwise", "freshdesk", "servicenow", "bpic2013"} <= names
 
 
 # --- the examples publish from their example exports, through the user's command ---------------
@@ -66,6 +66,8 @@ EXPECTED = {
                      overnight=("T20250314.0004", 85.0)),
     "connectwise": dict(tickets=5, entries=4, billed=("CW1203", "onsite", 3.5, 525.0),
                         emergency="CW1202", emergency_minutes=10.0, overnight=("CW1204", 85.0)),
+    "freshdesk": dict(tickets=5, entries=4, billed=("FD1203", "onsite", 3.5, 332.5),
+                      emergency="FD1202", emergency_minutes=10.0, overnight=("FD1204", 85.0)),
 }
 
 
@@ -339,7 +341,8 @@ def test_the_wrong_day_month_order_is_refused_naming_the_values(tmp_path: Path) 
 
 def test_an_inconsistent_day_month_order_is_refused(tmp_path: Path) -> None:
     mapping = _ROW_HOURS.replace("created_at: {column: opened, type: timestamp}",
-                                 "created_at: {column: opened, type: timestamp, format: '%d/%m/%Y'}")
+                                 "created_at: {column: opened, type: timestamp, format: '%d/%m/%Y',"
+                                 " time_of_day: '09:00'}")
     mapping = mapping[:mapping.index("time_entries:")] + mapping[mapping.index("clients:"):]
     export = tmp_path / "export.csv"
     export.write_text("id,firm,opened\nA,Acme,14/03/2025\nB,Acme,03/15/2025\nC,Acme,04/03/2025\n")
@@ -361,13 +364,14 @@ def test_an_unnamed_day_month_order_is_refused(tmp_path: Path) -> None:
 
 def test_dates_that_fit_both_orders_are_read_as_named_with_a_note(tmp_path: Path) -> None:
     mapping = _ROW_HOURS.replace("created_at: {column: opened, type: timestamp}",
-                                 "created_at: {column: opened, type: timestamp, format: '%d/%m/%Y'}")
+                                 "created_at: {column: opened, type: timestamp, format: '%d/%m/%Y',"
+                                 " time_of_day: '09:00'}")
     mapping = mapping[:mapping.index("time_entries:")] + mapping[mapping.index("clients:"):]
     export = tmp_path / "export.csv"
     export.write_text("id,firm,opened\nA,Acme,03/04/2025\n")
     result = _adapt(_mapping(tmp_path, mapping), export, tmp_path)
     assert _landing_rows(tmp_path / "landing", "tickets", "SELECT created_at") == [
-        ("2025-04-03T00:00:00Z",)]
+        ("2025-04-03T09:00:00Z",)]
     assert ("tickets.created_at: every value of 'opened' fits both day/month orders; read as"
             " '%d/%m/%Y', as the mapping names it") in result.notes
 
@@ -439,3 +443,22 @@ def test_make_mapping_runs_the_mapping_command() -> None:
     assert proc.returncode == 0, proc.stderr
     assert ("-m pipelines.run --mapping config/mappings/halopsa.yaml"
             " --input adapters/examples/halopsa") in proc.stdout
+
+
+def test_a_date_without_a_time_of_day_is_refused_until_the_mapping_names_one(tmp_path: Path) -> None:
+    # Read as midnight, a date-only timesheet made every billable entry after-hours work.
+    date_only = _ROW_HOURS.replace("created_at: {column: opened, type: timestamp}",
+                                   "created_at: {column: opened, type: timestamp, format: '%d %b, %Y'}")
+    with pytest.raises(MappingError) as err:
+        load_mapping(_mapping(tmp_path, date_only))
+    assert ("tickets.created_at: Value error, format '%d %b, %Y' has a date but no time of day: name"
+            " the local time to assume with `time_of_day`") in str(err.value)
+    named = date_only.replace("format: '%d %b, %Y'}", "format: '%d %b, %Y', time_of_day: '12:30'}")
+    named = named[:named.index("time_entries:")] + named[named.index("clients:"):]
+    export = tmp_path / "export.csv"
+    export.write_text('id,firm,opened\nA,Acme,"15 Oct, 2025"\n')
+    _adapt(_mapping(tmp_path, named, "named.yaml"), export, tmp_path)
+    assert _landing_rows(tmp_path / "landing", "tickets", "SELECT created_at") == [
+        ("2025-10-15T12:30:00Z",)]
+    with pytest.raises(MappingError, match="time_of_day '25:00' is not a time HH:MM"):
+        load_mapping(_mapping(tmp_path, named.replace("'12:30'", "'25:00'"), "bad.yaml"))

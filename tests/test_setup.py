@@ -208,5 +208,8 @@ def test_a_run_without_pdfs_ends_with_what_to_run(tmp_path, monkeypatch):
     note = missing_pdfs_note(month)
     assert note.startswith("PDFs:      none printed; no Chromium binary (chromium on PATH);")
     assert note.endswith("then run 'make run'")
+    # A mapping's run publishes into its own data folder: the hint repeats that run.
+    rerun = "python -m pipelines.run --mapping my.yaml --input exports/"
+    assert missing_pdfs_note(month, rerun).endswith(f"then run '{rerun}'")
     (month / "client-ACME.pdf").write_bytes(b"%PDF-")
     assert missing_pdfs_note(month) is None
