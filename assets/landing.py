@@ -20,8 +20,11 @@ from assets.partitions import in_window_sql, month_workers, side_by_side
 from assets.resources import PipelineSettings
 from assets.sqlquote import reader_path, sql_identifier, sql_literal
 from assets.warehouse import CANONICAL, REQUIRED, TIME_COLUMN, ensure_warehouse
+from reports import decision_workbook
 
-FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+# .xlsx: a finance export with its Decision column filled (reports/decision_workbook.py).
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
+           ".xlsx": "xlsx"}
 
 # The canonical CSV dialect, fixed rather than sniffed: a sniffer guesses a dialect in which a
 # broken file "parses". Rows the reader cannot parse are set aside (and quarantined), not fatal.
@@ -101,6 +104,8 @@ def _normalise(header: str) -> str:
 
 def _entity_of(relative: Path) -> str | None:
     """Entity from the first folder (tickets/…) or the file name prefix (tickets_2025-01.csv)."""
+    if decision_workbook.is_decision_workbook(relative.name):
+        return "review_decisions"
     candidates = [relative.parts[0]] if len(relative.parts) > 1 else []
     candidates.append(relative.name.lower())
     for candidate in candidates:
@@ -290,6 +295,8 @@ def scan_sql(absolute: Path, file: LandingFile) -> str:
     """A FROM-clause item reading the file as text, with `_row` = 1-based data row number and
     the delivered columns under their positional names (`_c1`, `_c2`, ...)."""
     p = path_sql(absolute)
+    if file.format == "xlsx":
+        return decision_workbook.scan_sql(absolute, file.path)
     if file.format == "csv":
         columns = "{" + ", ".join(f"'{_position(i)}': 'VARCHAR'" for i in range(len(file.columns))) + "}"
         # The reader numbers the rows it returns; rows it set aside shift the later ones back.
@@ -396,6 +403,8 @@ def peek_select(con: duckdb.DuckDBPyConnection, landing: Path, absolute: Path, e
     if fmt == "parquet":
         columns = [r[0] for r in con.execute(
             "DESCRIBE SELECT * FROM read_parquet(?)", [reader_path(str(absolute))]).fetchall()]
+    elif fmt == "xlsx":
+        columns = decision_workbook.COLUMNS
     else:
         info = _scan_bytes(absolute)
         encoding, _ = _encoding(relative, fmt, info)
@@ -687,6 +696,8 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
         encoding = "utf-8"
         if fmt == "parquet":
             columns, warnings = _parquet_columns(con, relative, absolute, entity)
+        elif fmt == "xlsx":
+            columns, rejects = _workbook_entries(relative, absolute, entity)
         elif fmt == "csv":
             encoding, warnings = _encoding(relative, fmt, info)
             columns = _csv_header(absolute, relative, encoding)
@@ -707,7 +718,8 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
                                    " JSON object)", row=bad["row"], value=(bad["value"] or "")[:200])
             if not columns:
                 raise FileRejected("empty_file", f"{relative}: row 0: the file has no rows")
-        warnings += _check_columns(relative, entity, columns)
+        warnings += [w for w in _check_columns(relative, entity, columns)
+                     if fmt != "xlsx" or w.code != "unknown_column"]
         record.update(columns=columns, encoding=encoding,
                       extra_columns=[c for c in columns if _normalise(c) not in CANONICAL[entity]])
         file = LandingFile(file_id, entity, relative, fmt, columns, encoding)
@@ -776,6 +788,10 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
                 f"SELECT count(*), {_time_stats(ts, '_source_row', entity)}"
                 f" FROM ({canonical_select(file, absolute)})"
             ).fetchone()
+        elif fmt == "xlsx":
+            stats = con.execute(f"SELECT count(*), {_time_stats(ts, '_source_row', entity)}"
+                                f" FROM ({canonical_select(file, absolute)})").fetchone()
+            good_rows = stats[0]
         elif fmt == "jsonl":
             stats = con.execute(
                 f"SELECT count(*), {_time_stats(_column(file, ts), 'n', entity)}"
@@ -832,6 +848,19 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
     con.execute(f"DROP TABLE IF EXISTS {_LINES}")
     delivery.file, delivery.rejects, delivery.warnings = file, rejects, warnings
     return delivery
+
+
+def _workbook_entries(relative: str, absolute: Path, entity: str) -> tuple[list[str], list[dict]]:
+    """A finance workbook's columns and the entries it refuses (each names its cell)."""
+    if entity != "review_decisions":
+        raise FileRejected("unsupported_format", f"{relative}: row 0: an XLSX file is read only as"
+                           " a finance export with decisions (out-of-scope-<YYYY-MM>.xlsx)", row=0,
+                           rows=0)
+    try:
+        entries = decision_workbook.read_entries(absolute, relative)
+    except ValueError as exc:
+        raise FileRejected("unreadable_file", f"{exc}", row=0, rows=0) from exc
+    return decision_workbook.COLUMNS, entries.rejects
 
 
 def _record(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> None:

@@ -898,13 +898,14 @@ def staging_time_entries(
     return dg.MaterializeResult(metadata=run_metadata(results))
 
 
-_DECISION = r"^(scope:([a-z_]+)=(approved|rejected)|emergency=(confirmed|denied))$"
+# `noted`: a note from the finance workbook that decides nothing (kept, never in force).
+_DECISION = r"^(scope:([a-z_]+)=(approved|rejected|noted)|emergency=(confirmed|denied))$"
 
 _DECISION_RULES = [
     ("missing_value", "ticket_id", "blank(ticket_id)", "ticket_id is empty"),
     ("invalid_decision", "decision",
      f"NOT regexp_matches(lower(trim(coalesce(decision, ''))), '{_DECISION}')",
-     "decision must be scope:<id>=approved|rejected or emergency=confirmed|denied"),
+     "decision must be scope:<id>=approved|rejected|noted or emergency=confirmed|denied"),
     ("unknown_scope", "decision",
      f"lower(trim(decision)) LIKE 'scope:%' AND regexp_extract(lower(trim(decision)), '{_DECISION}', 2)"
      f" NOT IN {sql_list(list(SCOPE_EXCLUSION_IDS))}",
@@ -968,8 +969,9 @@ def _stage_review_decisions(con: DuckDBPyConnection) -> tuple[int, int, int]:
         SELECT * EXCLUDE (first_seen_at),
                row_number() OVER (
                    PARTITION BY ticket_id, kind, scope_id
-                   ORDER BY decided_at DESC, first_seen_at DESC, _source_file DESC,
-                            _source_row DESC) = 1 AS is_current
+                   ORDER BY verdict = 'noted', decided_at DESC, first_seen_at DESC,
+                            _source_file DESC, _source_row DESC) = 1
+               AND verdict <> 'noted' AS is_current
         FROM parsed"""
     )
     mark_judged(con, "staging_review_decisions", None)

@@ -246,7 +246,7 @@ DDL = [
         decision VARCHAR NOT NULL,        -- as delivered, e.g. 'scope:onsite=approved'
         kind VARCHAR NOT NULL,            -- scope | emergency
         scope_id VARCHAR,                 -- for scope decisions
-        verdict VARCHAR NOT NULL,         -- approved | rejected | confirmed | denied
+        verdict VARCHAR NOT NULL,         -- approved | rejected | noted | confirmed | denied
         reviewer VARCHAR,
         decided_at TIMESTAMPTZ NOT NULL,
         note VARCHAR,
