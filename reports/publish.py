@@ -86,6 +86,11 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return df.astype(object).where(df.notna(), None).to_dict("records")
 
 
+def _count(n: int, noun: str) -> str:
+    """'1 item', '2 items'."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _missing(v: object) -> bool:
     return v is None or (not isinstance(v, str) and pd.isna(v))
 
@@ -160,8 +165,10 @@ def _kpis(c: pd.Series, trend: pd.DataFrame, month: str, currency: str,
         # Only approved lines are billed: pending ones are under review, never in this total.
         {"label": "Out-of-scope work billed", "href": "#out-of-scope",
          "value": f"{currency} {billed['approved_amount']:,.2f}".strip()
-         if billed["assessed"] else "not assessed",
-         "note": f"{billed['approved_lines']} approved item(s) · {billed['approved_hours']:.2f} h"
+         if billed["assessed"] and billed["timed"] else
+         "not assessed" if not billed["assessed"] else "not computed",
+         "note": f"{billed['approved_lines']} approved item(s)"
+                 + (f" · {billed['approved_hours']:.2f} h" if billed["timed"] else "")
                  + (f" · {pending} under review, not billed" if pending else ""),
          "change": _change(billed["approved_amount"], p.get("oos_approved"), label,
                            f" {currency}".rstrip(), digits=2),
@@ -214,8 +221,10 @@ def _summary(c: pd.Series, terms: dict, billed: dict, currency: str, policy: Pol
     status = c["fair_use_status"]
     fair_use = (f"You used {c['units_per_seat']:.2f} standard ticket units per covered seat this"
                 f" month against the {plan_name} plan's fair-use limit of"
-                f" {c['fair_use_limit_per_seat']:.2f}; over the last {int(c['rolling_months'])}"
-                f" months the average is {c['rolling_units_per_seat']:.2f}.")
+                f" {c['fair_use_limit_per_seat']:.2f}; "
+                + ("this is the only month in the average" if int(c["rolling_months"]) == 1 else
+                   f"over the last {int(c['rolling_months'])} months the average is"
+                   f" {c['rolling_units_per_seat']:.2f}") + ".")
     fair_use += {"within": " That is within fair use: nothing changes for you.",
                  "watch": " That is close to the limit: we are keeping an eye on it together.",
                  "over": f" That is over the fair-use limit. {settings.over_fair_use_next_steps}",
@@ -235,12 +244,14 @@ def _summary(c: pd.Series, terms: dict, billed: dict, currency: str, policy: Pol
                    " as emergencies under the policy." if declared or confirmed else
                    "No emergencies were declared or confirmed.")
     billing = (f"Separately billable work approved this month: {currency} "
-               f"{billed['approved_amount']:,.2f} ({billed['approved_lines']} item(s)).")
+               f"{billed['approved_amount']:,.2f} ({_count(billed['approved_lines'], 'item')}).")
     if not billed["assessed"]:
         billing = ("Scope and emergencies could not be assessed: no ticket text was delivered for"
                    " this month, so no separately billable work is stated.")
     elif not billed["timed"]:
-        billing += " Amounts are not computed: no time entries were delivered for this month."
+        # No figure at all: 0.00 would read as "nothing to pay", not "not known".
+        billing = ("Amounts are not computed: no time entries were delivered for this month"
+                   f" ({_count(billed['approved_lines'], 'approved item')}).")
     if billed["pending_lines"]:
         billing += (f" {billed['pending_lines']} further item(s) are under review and are not"
                     " billed.")
@@ -334,6 +345,9 @@ def render_client_report(
     quarantine = queries.client_quarantine(con, client_id, month)
     out_of_scope = queries.client_out_of_scope(con, client_id, month)
     billed = _billed(out_of_scope, queries.client_inputs(con, client_id, month))
+    if not billed["timed"]:
+        # Without time entries hours and amounts are unknown, not zero: shown as '–'.
+        out_of_scope = out_of_scope.assign(billable_hours=None, amount=None)
     terms = _contract_terms(queries.client_contract(con, client_id, month), policy)
     zone = terms["timezone"]
     tickets = queries.client_tickets(con, client_id, month)

@@ -106,6 +106,19 @@ def test_pages_never_print_python_values_and_say_what_is_not_measurable(month):
     assert "TechDesk Pro" in client
 
 
+def test_without_time_entries_amounts_are_not_computed_and_counts_read_as_words(month):
+    # OVER delivered tickets but no time entry: no amount at all, not "USD 0.00".
+    over = _text(month / "client-OVER.html")
+    assert "Amounts are not computed" in over
+    assert not re.search(r"USD 0\.00|\b0\.00\b", over), re.findall(r".{60}0\.00.{20}", over)
+    billed = _section(over, "Out-of-scope work billed", "Rows held back")
+    assert "not computed" in billed
+    # One month in the rolling average is said as such, never "the last 1 months".
+    for page in [*month.glob("client-*.html"), *(month / "internal").glob("client-*.html")]:
+        assert not re.search(r"\b1 months\b", _text(page)), page.name
+    assert "only month in the average" in over
+
+
 def test_executive_summary_comes_first(month):
     page = (month / "client-ACME.html").read_text()
     assert page.index('id="executive-summary"') < page.index('id="summary"') < page.index(
