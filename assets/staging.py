@@ -61,6 +61,8 @@ def register_policy(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> Non
         "CREATE OR REPLACE TEMP TABLE policy_plan (plan VARCHAR, plan_name VARCHAR, limit_per_seat DOUBLE)"
     )
     con.executemany("INSERT INTO policy_plan VALUES (?, ?, ?)", policy.plan_limits())
+    con.execute("CREATE OR REPLACE TEMP TABLE policy_currency AS SELECT ? AS currency",
+                [policy.currency])
     con.execute("CREATE OR REPLACE TEMP TABLE policy_rate (scope_id VARCHAR, rate DOUBLE)")
     con.executemany("INSERT INTO policy_rate VALUES (?, ?)",
                     list(policy.rate_card.by_scope_exclusion.items()))
@@ -99,6 +101,14 @@ _CLIENT_RULES = [
      """NOT blank(hourly_rate) AND NOT coalesce(try_cast(hourly_rate AS DOUBLE) > 0
                                                 AND isfinite(try_cast(hourly_rate AS DOUBLE)), false)""",
      "hourly_rate must be a finite number above 0"),
+    ("invalid_currency", "currency",
+     "NOT blank(currency) AND NOT regexp_matches(upper(trim(currency)), '^[A-Z]{3}$')",
+     "currency must be an ISO 4217 code of three letters (e.g. EUR)"),
+    # The rate card is in the policy's currency: a contract in another one brings its own rate.
+    ("missing_value", "hourly_rate",
+     "NOT blank(currency) AND upper(trim(currency)) <> (SELECT currency FROM policy_currency)"
+     " AND blank(hourly_rate)",
+     "a contract in another currency than the policy's rate card needs its own hourly_rate"),
     # A typo would bill work the agreement includes: the contract row is refused, not guessed.
     ("unknown_scope", "included_scope", f"len({_UNKNOWN_SCOPE}) > 0",
      "included_scope names scope exclusion id(s) the policy does not have"),
@@ -193,6 +203,8 @@ def staging_clients(
                    list_filter(list_transform(string_split(coalesce(included_scope, ''), ';'),
                                               lambda s: lower(trim(s))), lambda s: s <> '') AS included_scope,
                    try_cast(hourly_rate AS DOUBLE) AS hourly_rate,
+                   coalesce(nullif(upper(trim(currency)), ''),
+                            (SELECT currency FROM policy_currency)) AS currency,
                    nullif(trim(business_hours), '') AS business_hours,
                    CASE WHEN NOT blank(response_targets) THEN map_from_entries(list_transform(
                        string_split(response_targets, ';'),

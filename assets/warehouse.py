@@ -12,7 +12,7 @@ CANONICAL: dict[str, list[str]] = {
     "clients": [
         "client_id", "name", "timezone", "country", "subdivision", "plan", "seats",
         "after_hours_coverage", "included_scope", "hourly_rate", "valid_from",
-        "business_hours", "response_targets", "closures",
+        "business_hours", "response_targets", "closures", "currency",
     ],
     "tickets": [
         "ticket_id", "client_id", "requester", "created_at", "subject", "description",
@@ -188,6 +188,8 @@ DDL = [
         _source_file VARCHAR,
         _source_row BIGINT
     )""",
+    # ISO 4217 code the contract bills in; the policy's currency when the row names none.
+    "ALTER TABLE staging.clients ADD COLUMN IF NOT EXISTS currency VARCHAR",
     """CREATE TABLE IF NOT EXISTS staging.tickets (
         ticket_id VARCHAR NOT NULL,
         client_id VARCHAR NOT NULL,

@@ -84,7 +84,10 @@ def render_client_report(
     if not billed["timed"]:
         # Without time entries hours and amounts are unknown, not zero: shown as '–'.
         out_of_scope = out_of_scope.assign(billable_hours=None, amount=None)
-    terms = _contract_terms(queries.client_contract(con, client_id, month), policy)
+    contract = queries.client_contract(con, client_id, month)
+    terms = _contract_terms(contract, policy)
+    # The client's own currency, from its contract (staging defaults it to the policy's).
+    currency = (contract or {}).get("currency") or currency
     zone = terms["timezone"]
     tickets = queries.client_tickets(con, client_id, month)
     tickets["created_local"] = tickets["created_at"].dt.tz_convert(zone)
