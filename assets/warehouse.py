@@ -124,6 +124,8 @@ DDL = [
         )"""
         for entity, cols in CANONICAL.items()
     ],
+    # Canonical columns added after a warehouse was created (a contract's currency).
+    "ALTER TABLE raw.clients ADD COLUMN IF NOT EXISTS currency VARCHAR",
     """CREATE TABLE IF NOT EXISTS quality.quarantine (
         stage VARCHAR NOT NULL,           -- the asset that rejected the row
         entity VARCHAR NOT NULL,
