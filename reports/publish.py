@@ -56,13 +56,14 @@ INTERNAL = "internal"
 
 def render_dashboard(con: duckdb.DuckDBPyConnection, month: str, policy_version: str,
                      currency: str, reports: dict[str, str], finance_csv: str,
-                     data_docs: bool) -> str:
+                     data_docs: bool, plan_names: dict[str, str] | None = None) -> str:
     """The leadership dashboard for the months up to `month`; the browser does the filtering."""
     reconciliation = queries.file_reconciliation(con)
     return ENV.get_template("dashboard.html").render(
         month_label=pd.Timestamp(month).strftime("%B %Y"),
         policy_version=policy_version,
-        data_json=dashboard.embed(dashboard.payload(con, month, currency, reports)),
+        data_json=dashboard.embed({**dashboard.payload(con, month, currency, reports),
+                                   "plan_names": plan_names or {}}),
         files=records(queries.landing_file_status(con)),
         reconciliation=None if reconciliation is None else records(reconciliation),
         rejected_files=records(queries.rejected_files(con)),
@@ -113,12 +114,14 @@ def _write_month(
             target[row["client_id"]] = path
     # The dashboard is for staff: each client links to its internal edition.
     (folder / "dashboard.html").write_text(
-        render_dashboard(con, month, policy_version, currency, internal, csv_path.name, data_docs),
+        render_dashboard(con, month, policy_version, currency, internal, csv_path.name, data_docs,
+                         {plan_id: plan.name for plan_id, plan in policy.fair_use.plans.items()}),
         encoding="utf-8",
     )
     index = ENV.get_template("month_index.html").render(
         month_label=month_label,
         clients=records(clients),
+        plan_names={plan_id: plan.name for plan_id, plan in policy.fair_use.plans.items()},
         report_name=client_report_name,
         pdf_name=client_pdf_name,
         internal_dir=INTERNAL,

@@ -13,6 +13,9 @@ ENV = Environment(
 )
 ENV.filters["pct"] = lambda v: "–" if v is None or pd.isna(v) else f"{v * 100:.0f}%"
 ENV.filters["num"] = lambda v, d=2: "–" if v is None or pd.isna(v) else f"{v:,.{d}f}"
+# A count that may be fractional (seats prorated over a month): "36", "33.5", never "36.0".
+ENV.filters["qty"] = lambda v: "–" if v is None or pd.isna(v) else (
+    f"{int(v):,}" if float(v).is_integer() else f"{v:,.1f}")
 ENV.filters["int"] = lambda v: "–" if v is None or pd.isna(v) else f"{int(v):,}"
 # A file name as a link: '#', '?' and '%' would otherwise end or change the path.
 ENV.filters["href"] = lambda name: quote(name, safe="")

@@ -98,6 +98,11 @@ def test_pages_never_print_python_values_and_say_what_is_not_measurable(month):
     for page in pages:
         words = set(re.findall(r"\b(None|True|False|nan|NaN|NaT)\b", _text(page)))
         assert not words, (page.name, words)
+        # Nor a float where a count is meant (seats as "10.0", as the month index had them).
+        assert not re.findall(r"\b\d+\.0\b", _text(page)), (page.name, page)
+    # Plans by their name in the policy, not their id.
+    assert "Unlimited" in _text(month / "index.html")
+    assert not re.search(r"\bunlimited\b", _text(month / "index.html"))
     client = _text(month / "client-ACME.html")
     # No ticket event was delivered: the SLA is not measurable, not "0% met".
     assert "not measurable" in client and "0 of 5 answered in time" not in client

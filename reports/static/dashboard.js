@@ -274,7 +274,7 @@
       if (info && info.report && month === data.month) {
         var a = document.createElement("a"); a.href = info.report; a.textContent = names[r.c]; name.appendChild(a);
       } else { name.textContent = names[r.c]; }
-      cell(tr, r.plan);
+      cell(tr, (data.plan_names || {})[r.plan] || r.plan);
       cell(tr, int(r.tickets), "n"); cell(tr, int(r.units), "n"); cell(tr, r.ups.toFixed(2), "n"); cell(tr, r.lim.toFixed(2), "n");
       var s = document.createElement("span"); s.className = "status " + r.status; s.textContent = r.status; cell(tr, "").appendChild(s);
       cell(tr, pct(ratio(r.sla_met, r.sla_n)), "n");
