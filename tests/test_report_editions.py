@@ -186,3 +186,14 @@ def test_commentary_from_landing_is_shown_under_the_summary_escaped(msp, tmp_pat
         tmp_path / "published" / "2026-01" / "client-BETA.html").read_text()
     assert any("commentary/2026-01.csv: row 2, field client_id" in line and "NOPE" in line
                for line in lines), lines
+
+
+def test_a_breach_of_seconds_is_shown_in_seconds_never_missed_by_0():
+    from reports.client_report import _breach_rows
+
+    rows = _breach_rows(pd.DataFrame([{
+        "response_business_minutes": 60.4, "response_target_minutes": 60.0,
+        "sla_explanation": "60 business minutes against a 60-minute high target: missed by 0."}]))
+    assert rows[0]["minutes_text"] == "60.40 / 60"
+    assert rows[0]["sla_explanation"] == ("60.40 business minutes against a 60-minute high target:"
+                                          " missed by 24 seconds.")
