@@ -22,6 +22,10 @@ from policy.config import SCOPE_EXCLUSION_IDS
 TICKET, SCOPES, DECISION, NOTE, REVIEWER, DECIDED_AT = (
     "Ticket", "Scope exclusion(s)", "Decision", "Note", "Reviewer", "Decided at")
 VERDICTS = {"approve": "approved", "reject": "rejected", "note": "noted"}
+# An after-hours emergency line is billed once a reviewer confirms the emergency (the policy offers
+# that response only where contracted): approving it confirms the emergency, rejecting denies it.
+AFTER_HOURS = "after_hours_emergency"
+EMERGENCY = {"approved": "emergency=confirmed", "rejected": "emergency=denied"}
 # The landing columns of one decision; `entry`, `sheet` and `cell` keep where it was written.
 COLUMNS = ["ticket_id", "decision", "reviewer", "decided_at", "note", "entry", "sheet", "cell"]
 
@@ -97,7 +101,7 @@ def read_entries(path: Path, relative: str) -> Entries:
         raise ValueError(f"{relative}: no sheet has a {DECISION!r} column")
     entries = Entries([], [])
     for sheet, number, where, (ticket, scopes, decision, note, reviewer, decided) in found:
-        def ref(name: str, sheet: str = sheet, number: int = number, where: dict = where) -> str:
+        def ref(name: str, number: int = number, where: dict = where) -> str:
             return f"{get_column_letter(where[name] + 1)}{number}" if name in where else "?"
 
         def refuse(code: str, name: str, value: object, why: str, sheet: str = sheet) -> None:
@@ -115,7 +119,10 @@ def read_entries(path: Path, relative: str) -> Entries:
                    f"a note in cell {ref(NOTE)} without a decision (approve/reject/note)")
         elif not _text(ticket):
             refuse("missing_value", TICKET, ticket, "no ticket id beside the decision")
-        elif not ids or any(s not in SCOPE_EXCLUSION_IDS for s in ids):
+        elif ids == [AFTER_HOURS] and verdict == "noted":
+            refuse("invalid_decision", DECISION, decision, "a note alone on an after-hours"
+                   " emergency line is not recorded: approve (confirm the emergency) or reject")
+        elif ids != [AFTER_HOURS] and (not ids or any(s not in SCOPE_EXCLUSION_IDS for s in ids)):
             refuse("unknown_scope", SCOPES, scopes, f"{_text(scopes)!r} is not a scope"
                    " exclusion id of the policy (or ids separated by ';')")
         elif verdict == "noted" and not _text(note):
@@ -126,7 +133,9 @@ def read_entries(path: Path, relative: str) -> Entries:
         else:
             for scope_id in ids:
                 entries.rows.append({
-                    "ticket_id": _text(ticket), "decision": f"scope:{scope_id}={verdict}",
+                    "ticket_id": _text(ticket),
+                    "decision": EMERGENCY[verdict] if scope_id == AFTER_HOURS
+                    else f"scope:{scope_id}={verdict}",
                     "reviewer": _text(reviewer) or default_reviewer, "decided_at": when,
                     "note": _text(note) or None, "entry": _text(decision), "sheet": sheet,
                     "cell": ref(DECISION), "_row": len(entries.rows) + len(entries.rejects) + 1})

@@ -67,7 +67,9 @@ def review_queue(con: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:
            SELECT row_number() OVER (ORDER BY q.position NULLS LAST, o.amount DESC, o.ticket_id)
                       AS position,
                   o.ticket_id, o.client_id, o.client_name, o.subject,
-                  coalesce(q.scope_ids, array_to_string(o.scope_categories, '; ')) AS scope_ids,
+                  -- an after-hours emergency line has no scope exclusion: its category instead
+                  coalesce(q.scope_ids, nullif(array_to_string(o.scope_categories, '; '), ''),
+                           o.primary_category) AS scope_ids,
                   o.confidence, o.billable_hours, o.amount, o.currency, o.evidence,
                   NULL AS decision, NULL AS note, NULL AS reviewer, NULL AS decided_at
            FROM marts.out_of_scope o LEFT JOIN queue q USING (ticket_id)

@@ -109,11 +109,14 @@ def test_entries_that_cannot_be_read_name_their_cell(tmp_path):
     sheet.append(["T6", "onsite", "reject", None, None, "last Tuesday"])
     sheet.append([None, "onsite", "approve", None, None, None])
     sheet.append(["T8", "onsite", None, None, None, None])  # not filled in: not an entry
+    # An after-hours emergency line: approving it confirms the emergency.
+    sheet.append(["T9", "after_hours_emergency", "approve", None, None, None])
     path = tmp_path / "out-of-scope-2026-02.xlsx"
     book.save(path)
     entries = read_entries(path, path.name)
     assert [(r["ticket_id"], r["decision"], r["decided_at"]) for r in entries.rows] == [
-        ("T1", "scope:onsite=approved", "2026-02-01T10:00:00+01:00")]
+        ("T1", "scope:onsite=approved", "2026-02-01T10:00:00+01:00"),
+        ("T9", "emergency=confirmed", entries.rows[1]["decided_at"])]
     prefix = "out-of-scope-2026-02.xlsx, sheet Review queue, cell"
     assert [r["reason"] for r in entries.rejects] == [
         f"{prefix} C3: 'maybe' is not approve/reject/note",
