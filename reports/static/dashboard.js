@@ -129,7 +129,7 @@
       tile("Out-of-scope approved", moneyBy(now, "oos_approved"),
            "pending review " + moneyBy(now, "oos_pending") + " (" + int(sum(now, "oos_pending_n")) + " lines) · rejected "
            + int(sum(now, "oos_rejected_n")) + " tickets",
-           currencies(now.concat(prev)).length > 1 ? ["per currency, no change shown", "flat"]
+           currencies(now.concat(prev || [])).length > 1 ? ["per currency, no change shown", "flat"]
              : change(val(now, oos), val(prev, oos), "money", null)),
       tile("Rows held back (data health)", int(quarantined),
            rejected.length + " file(s) rejected whole · " + data.files.reduce(function (a, f) { return a + f.files; }, 0) + " delivered")
