@@ -68,3 +68,33 @@ def test_each_client_is_billed_and_totalled_in_its_contract_currency(msp, tmp_pa
     currencies = {r["c"]: r["cur"] for r in payload["client_months"]}
     assert currencies["ACME"] == "EUR" and currencies["BETA"] == "USD"
     assert {r["cur"] for r in payload["out_of_scope"]} == {"EUR", "USD"}
+    _dashboard_sums_per_currency(month / "dashboard.html")
+
+
+def _dashboard_sums_per_currency(page_path) -> None:
+    """In real headless Chromium: the tile gives one sum per currency, the chart one bar per
+    review state and currency, the client table each client's own currency."""
+    from reports.pdf import CHROMIUM_ARGS, chromium_path
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if chromium_path() is None:
+        pytest.skip("no Chromium")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium_path()), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(page_path.as_uri(), wait_until="load")
+            page.wait_for_function("document.getElementById('chart-out-of-scope').data")
+            assert errors == []
+            tiles = re.sub(r"\s+", " ", page.inner_text("#tiles")).lower()
+            assert "eur 312 · usd " in tiles, tiles
+            names = page.evaluate(
+                "document.getElementById('chart-out-of-scope').data.map(t => t.name)")
+            assert "approved (billed), EUR" in names and "approved (billed), USD" in names
+            rows = page.inner_text("#client-table tbody").splitlines()
+            assert any("EUR 312 / EUR 725" in row for row in rows), rows
+            assert not any("USD 312" in row for row in rows), rows
+        finally:
+            browser.close()
