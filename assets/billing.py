@@ -41,7 +41,7 @@ WITH billable_hits AS (
     SELECT ticket_id, sum(minutes) FILTER (WHERE coalesce(billable, true)) / 60.0 AS billable_hours
     FROM staging.time_entries WHERE month = $month GROUP BY ticket_id
 ), priced AS (
-    SELECT p.*, f.client_id, f.created_at, f.subject, c.name AS client_name,
+    SELECT p.*, f.client_id, f.created_at, f.subject, c.name AS client_name, c.currency,
            coalesce(h.billable_hours, 0) AS billable_hours,
            coalesce(c.hourly_rate, r.rate, $default_rate) AS hourly_rate,
            CASE WHEN c.hourly_rate IS NOT NULL THEN 'contract'
@@ -66,7 +66,7 @@ WITH billable_hits AS (
                AS review_status,
            CASE WHEN f.confirmed_by LIKE 'review by %' THEN substr(f.confirmed_by, 11) END
                AS reviewer,
-           f.client_id, f.created_at, f.subject, c.name AS client_name,
+           f.client_id, f.created_at, f.subject, c.name AS client_name, c.currency,
            f.after_hours_emergency_minutes / 60.0 AS billable_hours,
            coalesce(c.hourly_rate, $after_hours_rate, $default_rate) AS hourly_rate,
            CASE WHEN c.hourly_rate IS NOT NULL THEN 'contract'
@@ -82,7 +82,9 @@ WITH billable_hits AS (
 SELECT client_id, client_name, CAST($month AS DATE) AS month, ticket_id, created_at, subject,
        scope_categories, primary_category, evidence, confidence, review_status, reviewer,
        round(billable_hours, 2) AS billable_hours, hourly_rate, rate_source,
-       round(round(billable_hours, 2) * hourly_rate, 2) AS amount, $currency AS currency
+       round(round(billable_hours, 2) * hourly_rate, 2) AS amount,
+       -- the contract's currency (staging fills in the policy's when the row names none)
+       coalesce(currency, $currency) AS currency
 FROM lines
 """
 

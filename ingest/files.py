@@ -5,9 +5,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest import decision_workbook
 from warehouse.contract import CANONICAL
 
-FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+# .xlsx: a finance export with its Decision column filled (ingest/decision_workbook.py).
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
+           ".xlsx": "xlsx"}
 
 
 # The canonical CSV dialect, fixed rather than sniffed: a sniffer guesses a dialect in which a
@@ -96,6 +99,8 @@ def normalise_header(header: str) -> str:
 
 def _entity_of(relative: Path) -> str | None:
     """Entity from the first folder (tickets/…) or the file name prefix (tickets_2025-01.csv)."""
+    if decision_workbook.is_decision_workbook(relative.name):
+        return "review_decisions"
     candidates = [relative.parts[0]] if len(relative.parts) > 1 else []
     candidates.append(relative.name.lower())
     for candidate in candidates:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingest import decision_workbook
 from ingest.files import CSV_OPTIONS, FORMATS, OFFSET_PATTERN, ByteScan, LandingFile, normalise_header
 from ingest.scan import csv_header, detect_encoding, scan_bytes
 from policy.window import in_window_sql
@@ -35,6 +36,8 @@ def scan_sql(absolute: Path, file: LandingFile) -> str:
     """A FROM-clause item reading the file as text, with `_row` = 1-based data row number and
     the delivered columns under their positional names (`_c1`, `_c2`, ...)."""
     p = path_sql(absolute)
+    if file.format == "xlsx":
+        return decision_workbook.scan_sql(absolute, file.path)
     if file.format == "csv":
         columns = "{" + ", ".join(f"'{position_sql(i)}': 'VARCHAR'" for i in range(len(file.columns))) + "}"
         # The reader numbers the rows it returns; rows it set aside shift the later ones back.
@@ -141,6 +144,8 @@ def peek_select(con: duckdb.DuckDBPyConnection, landing: Path, absolute: Path, e
     if fmt == "parquet":
         columns = [r[0] for r in con.execute(
             "DESCRIBE SELECT * FROM read_parquet(?)", [reader_path(str(absolute))]).fetchall()]
+    elif fmt == "xlsx":
+        columns = decision_workbook.COLUMNS
     else:
         info = scan_bytes(absolute)
         encoding, _ = detect_encoding(relative, fmt, info)

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 from dagster_duckdb import DuckDBResource
 
+from ingest import decision_workbook
 from ingest.files import FORMATS, ByteScan, FileRejected, FileWarning, LandingFile, normalise_header
 from ingest.reader import (
     JSONL_LINES,
@@ -89,6 +90,8 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
         encoding = "utf-8"
         if fmt == "parquet":
             columns, warnings = parquet_columns(con, relative, absolute, entity)
+        elif fmt == "xlsx":
+            columns, rejects = _workbook_entries(relative, absolute, entity)
         elif fmt == "csv":
             encoding, warnings = detect_encoding(relative, fmt, info)
             columns = csv_header(absolute, relative, encoding)
@@ -109,7 +112,9 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
                                    " JSON object)", row=bad["row"], value=(bad["value"] or "")[:200])
             if not columns:
                 raise FileRejected("empty_file", f"{relative}: row 0: the file has no rows")
-        warnings += check_columns(relative, entity, columns)
+        # A workbook's own columns (sheet, cell, ...) are where an entry was written, not news.
+        warnings += [w for w in check_columns(relative, entity, columns)
+                     if fmt != "xlsx" or w.code != "unknown_column"]
         record.update(columns=columns, encoding=encoding,
                       extra_columns=[c for c in columns if normalise_header(c) not in CANONICAL[entity]])
         file = LandingFile(file_id, entity, relative, fmt, columns, encoding)
@@ -178,6 +183,10 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
                 f"SELECT count(*), {time_stats_sql(ts, '_source_row', entity)}"
                 f" FROM ({canonical_select(file, absolute)})"
             ).fetchone()
+        elif fmt == "xlsx":
+            stats = con.execute(f"SELECT count(*), {time_stats_sql(ts, '_source_row', entity)}"
+                                f" FROM ({canonical_select(file, absolute)})").fetchone()
+            good_rows = stats[0]
         elif fmt == "jsonl":
             stats = con.execute(
                 f"SELECT count(*), {time_stats_sql(column_sql(file, ts), 'n', entity)}"
@@ -234,6 +243,19 @@ def _read_delivery(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> _Deli
     con.execute(f"DROP TABLE IF EXISTS {JSONL_LINES}")
     delivery.file, delivery.rejects, delivery.warnings = file, rejects, warnings
     return delivery
+
+
+def _workbook_entries(relative: str, absolute: Path, entity: str) -> tuple[list[str], list[dict]]:
+    """A finance workbook's columns and the entries it refuses (each names its cell)."""
+    if entity != "review_decisions":
+        raise FileRejected("unsupported_format", f"{relative}: row 0: an XLSX file is read only as"
+                           " a finance export with decisions (out-of-scope-<YYYY-MM>.xlsx)", row=0,
+                           rows=0)
+    try:
+        entries = decision_workbook.read_entries(absolute, relative)
+    except ValueError as exc:
+        raise FileRejected("unreadable_file", f"{exc}", row=0, rows=0) from exc
+    return decision_workbook.COLUMNS, entries.rejects
 
 
 def _record(con: duckdb.DuckDBPyConnection, delivery: _Delivery) -> None:

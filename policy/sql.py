@@ -13,6 +13,8 @@ def register_policy(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> Non
         "CREATE OR REPLACE TEMP TABLE policy_plan (plan VARCHAR, plan_name VARCHAR, limit_per_seat DOUBLE)"
     )
     con.executemany("INSERT INTO policy_plan VALUES (?, ?, ?)", policy.plan_limits())
+    con.execute("CREATE OR REPLACE TEMP TABLE policy_currency AS SELECT ? AS currency",
+                [policy.currency])
     con.execute("CREATE OR REPLACE TEMP TABLE policy_rate (scope_id VARCHAR, rate DOUBLE)")
     con.executemany("INSERT INTO policy_rate VALUES (?, ?)",
                     list(policy.rate_card.by_scope_exclusion.items()))

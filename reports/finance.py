@@ -67,9 +67,11 @@ def review_queue(con: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:
            SELECT row_number() OVER (ORDER BY q.position NULLS LAST, o.amount DESC, o.ticket_id)
                       AS position,
                   o.ticket_id, o.client_id, o.client_name, o.subject,
-                  coalesce(q.scope_ids, array_to_string(o.scope_categories, '; ')) AS scope_ids,
+                  -- an after-hours emergency line has no scope exclusion: its category instead
+                  coalesce(q.scope_ids, nullif(array_to_string(o.scope_categories, '; '), ''),
+                           o.primary_category) AS scope_ids,
                   o.confidence, o.billable_hours, o.amount, o.currency, o.evidence,
-                  NULL AS decision, NULL AS note
+                  NULL AS decision, NULL AS note, NULL AS reviewer, NULL AS decided_at
            FROM marts.out_of_scope o LEFT JOIN queue q USING (ticket_id)
            WHERE o.month = ? AND o.review_status <> 'approved'
            ORDER BY position""",
@@ -159,7 +161,10 @@ DECISIONS = ("approve", "reject", "note")
 
 
 def _decision_validation(ws, rows: int) -> None:
-    """The Decision column offers approve / reject / note, and refuses anything else."""
+    """The Decision column offers approve / reject / note, and refuses anything else. Dropped
+    into the landing folder, the filled workbook becomes review decisions on the next run
+    (ingest/decision_workbook.py); Reviewer and Decided at default to the workbook's last
+    editor and save time."""
     if not rows:
         return
     letter = get_column_letter([c.value for c in ws[1]].index("Decision") + 1)
@@ -198,7 +203,7 @@ def write_export(con: duckdb.DuckDBPyConnection, month: str, folder: Path) -> tu
     _sheet(sheet, queue,
            ["Position", "Ticket", "Client id", "Client", "Subject", "Scope exclusion(s)",
             "Confidence", "Hours", "Amount if approved", "Currency", "Evidence (automated)",
-            "Decision", "Note"],
+            "Decision", "Note", "Reviewer", "Decided at"],
            {"confidence": _PERCENT, "billable_hours": _HOURS, "amount": _MONEY})
     _decision_validation(sheet, len(queue))
     book.save(xlsx_path)

@@ -167,7 +167,7 @@ def client_out_of_scope_trend(con: duckdb.DuckDBPyConnection, client_id: str,
 def client_contract(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> dict | None:
     """The client's contract in force at the end of the month: zone, hours, emergency cover."""
     row = con.execute(
-        """SELECT timezone, business_hours, after_hours_coverage, seats, plan
+        """SELECT timezone, business_hours, after_hours_coverage, seats, plan, currency
            FROM staging.clients
            WHERE client_id = ? AND valid_from < CAST(? AS DATE) + INTERVAL 1 MONTH
              AND (valid_to IS NULL OR valid_to > CAST(? AS DATE))
@@ -176,8 +176,8 @@ def client_contract(con: duckdb.DuckDBPyConnection, client_id: str, month: str) 
     ).fetchone()
     if row is None:
         return None
-    return dict(zip(["timezone", "business_hours", "after_hours_coverage", "seats", "plan"], row,
-                    strict=True))
+    return dict(zip(["timezone", "business_hours", "after_hours_coverage", "seats", "plan",
+                     "currency"], row, strict=True))
 
 
 def client_inputs(con: duckdb.DuckDBPyConnection, client_id: str, month: str) -> dict:
@@ -329,7 +329,8 @@ def portfolio_client_months(con: duckdb.DuckDBPyConnection, months: list[str]) -
                   coalesce(out_of_scope_tickets, 0) AS oos_n,
                   coalesce(out_of_scope_amount, 0) AS oos_amount,
                   coalesce(o.approved, 0) AS oos_approved, coalesce(o.pending, 0) AS oos_pending,
-                  coalesce(o.pending_n, 0) AS oos_pending_n, coalesce(r.rejected_n, 0) AS oos_rejected_n
+                  coalesce(o.pending_n, 0) AS oos_pending_n, coalesce(r.rejected_n, 0) AS oos_rejected_n,
+                  k.currency AS cur
            FROM marts.client_month cm
            LEFT JOIN (SELECT month, client_id,
                              sum(amount) FILTER (WHERE review_status = 'approved') AS approved,
@@ -340,6 +341,12 @@ def portfolio_client_months(con: duckdb.DuckDBPyConnection, months: list[str]) -
                       FROM marts.scope_hits
                       WHERE review_status = 'rejected' AND NOT included_in_contract
                       GROUP BY ALL) r USING (month, client_id)
+           -- the currency of the client's contract in force at the end of the month
+           LEFT JOIN (SELECT m.month, c.client_id, arg_max(c.currency, c.valid_from) AS currency
+                      FROM staging.clients c
+                      JOIN (SELECT DISTINCT month FROM marts.client_month) m
+                        ON c.valid_from < m.month + INTERVAL 1 MONTH
+                      GROUP BY ALL) k USING (month, client_id)
            WHERE list_contains(CAST(? AS DATE[]), month)
            ORDER BY month, client_name""",
         [months],
@@ -364,6 +371,7 @@ def portfolio_out_of_scope(con: duckdb.DuckDBPyConnection, months: list[str]) ->
     return con.execute(
         """SELECT strftime(month, '%Y-%m') AS m, client_id AS c, primary_category AS cat,
                   CASE WHEN review_status = 'approved' THEN 'approved' ELSE 'pending' END AS state,
+                  currency AS cur,
                   count(*) AS n, sum(billable_hours) AS hours, sum(amount) AS amount
            FROM marts.out_of_scope WHERE list_contains(CAST(? AS DATE[]), month)
            GROUP BY ALL ORDER BY m, c, cat""",

@@ -73,6 +73,8 @@ def stage_clients(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> tuple
                list_filter(list_transform(string_split(coalesce(included_scope, ''), ';'),
                                           lambda s: lower(trim(s))), lambda s: s <> '') AS included_scope,
                try_cast(hourly_rate AS DOUBLE) AS hourly_rate,
+               coalesce(nullif(upper(trim(currency)), ''),
+                        (SELECT currency FROM policy_currency)) AS currency,
                nullif(trim(business_hours), '') AS business_hours,
                CASE WHEN NOT blank(response_targets) THEN map_from_entries(list_transform(
                    string_split(response_targets, ';'),

@@ -43,8 +43,9 @@ def stage_review_decisions(con: DuckDBPyConnection) -> tuple[int, int, int]:
         SELECT * EXCLUDE (first_seen_at),
                row_number() OVER (
                    PARTITION BY ticket_id, kind, scope_id
-                   ORDER BY decided_at DESC, first_seen_at DESC, _source_file DESC,
-                            _source_row DESC) = 1 AS is_current
+                   ORDER BY verdict = 'noted', decided_at DESC, first_seen_at DESC,
+                            _source_file DESC, _source_row DESC) = 1
+               AND verdict <> 'noted' AS is_current
         FROM parsed"""
     )
     mark_judged(con, "staging_review_decisions", None)

@@ -42,6 +42,14 @@ CLIENT_RULES = [
      """NOT blank(hourly_rate) AND NOT coalesce(try_cast(hourly_rate AS DOUBLE) > 0
                                                 AND isfinite(try_cast(hourly_rate AS DOUBLE)), false)""",
      "hourly_rate must be a finite number above 0"),
+    ("invalid_currency", "currency",
+     "NOT blank(currency) AND NOT regexp_matches(upper(trim(currency)), '^[A-Z]{3}$')",
+     "currency must be an ISO 4217 code of three letters (e.g. EUR)"),
+    # The rate card is in the policy's currency: a contract in another one brings its own rate.
+    ("missing_value", "hourly_rate",
+     "NOT blank(currency) AND upper(trim(currency)) <> (SELECT currency FROM policy_currency)"
+     " AND blank(hourly_rate)",
+     "a contract in another currency than the policy's rate card needs its own hourly_rate"),
     # A typo would bill work the agreement includes: the contract row is refused, not guessed.
     ("unknown_scope", "included_scope", f"len({UNKNOWN_SCOPE}) > 0",
      "included_scope names scope exclusion id(s) the policy does not have"),
@@ -165,14 +173,15 @@ PARENT_RULES = [
 ]
 
 
-DECISION = r"^(scope:([a-z_]+)=(approved|rejected)|emergency=(confirmed|denied))$"
+# `noted`: a note from the finance workbook that decides nothing (kept, never in force).
+DECISION = r"^(scope:([a-z_]+)=(approved|rejected|noted)|emergency=(confirmed|denied))$"
 
 
 DECISION_RULES = [
     ("missing_value", "ticket_id", "blank(ticket_id)", "ticket_id is empty"),
     ("invalid_decision", "decision",
      f"NOT regexp_matches(lower(trim(coalesce(decision, ''))), '{DECISION}')",
-     "decision must be scope:<id>=approved|rejected or emergency=confirmed|denied"),
+     "decision must be scope:<id>=approved|rejected|noted or emergency=confirmed|denied"),
     ("unknown_scope", "decision",
      f"lower(trim(decision)) LIKE 'scope:%' AND regexp_extract(lower(trim(decision)), '{DECISION}', 2)"
      f" NOT IN {sql_list(list(SCOPE_EXCLUSION_IDS))}",

@@ -283,9 +283,49 @@ def test_a_client_report_sent_alone_still_draws_its_charts(browser, editions, tm
         # The first printed page of a client over fair use: the summary, in the client's words.
         visit.page.emulate_media(media="print")
         visit.page.set_viewport_size({"width": 794, "height": 1123})
-        visit.page.screenshot(path=str(ARTIFACTS / "pdf-first-page-over-fair-use.png"))
+        visit.page.screenshot(path=str(ARTIFACTS / "print-first-page-over-fair-use.png"))
     finally:
         visit.close()
+
+
+def _write_png(pixels, path: Path) -> None:
+    """An RGB(A) pixel array as a PNG file (no imaging library in the project)."""
+    import struct
+    import zlib
+
+    height, width, channels = pixels.shape
+    rows = b"".join(b"\x00" + pixels[y].tobytes() for y in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, {3: 2, 4: 6}[channels], 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+                     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_the_pdf_of_a_client_over_fair_use_is_short_and_opens_on_its_summary(browser, editions,
+                                                                               tmp_path):
+    """The PDF as published (the project's printer, real Chromium): its first page, rendered to
+    an image, is the summary saying the client is over fair use and what happens next."""
+    pdfium = pytest.importorskip("pypdfium2")
+    from reports.pdf import print_pages
+
+    html = tmp_path / "client-OVER.html"
+    shutil.copyfile(editions / "client-OVER.html", html)
+    run = print_pages([html])
+    assert run.written == [html.with_suffix(".pdf")], run.skipped_reason
+    document = pdfium.PdfDocument(str(html.with_suffix(".pdf")))
+    try:
+        assert 1 <= len(document) <= 6
+        first = document[0].get_textpage().get_text_range()
+        assert "Summary" in first and "over the fair-use limit" in first
+        assert "review your plan" in first  # the policy's next step, from config
+        pixels = document[0].render(scale=1, rev_byteorder=True).to_numpy()
+        _write_png(pixels, ARTIFACTS / "pdf-first-page-over-fair-use.png")
+    finally:
+        document.close()
 
 
 def test_dashboard_keeps_same_named_clients_apart_and_links_internal_editions(browser, editions):

@@ -98,12 +98,30 @@ def test_pages_never_print_python_values_and_say_what_is_not_measurable(month):
     for page in pages:
         words = set(re.findall(r"\b(None|True|False|nan|NaN|NaT)\b", _text(page)))
         assert not words, (page.name, words)
+        # Nor a float where a count is meant (seats as "10.0", as the month index had them).
+        assert not re.findall(r"\b\d+\.0\b", _text(page)), (page.name, page)
+    # Plans by their name in the policy, not their id.
+    assert "Unlimited" in _text(month / "index.html")
+    assert not re.search(r"\bunlimited\b", _text(month / "index.html"))
     client = _text(month / "client-ACME.html")
     # No ticket event was delivered: the SLA is not measurable, not "0% met".
     assert "not measurable" in client and "0 of 5 answered in time" not in client
     # The client's terms are stated: hours, zone and the goal.
     assert "Mon–Fri 08:00–18:00" in client and "Europe/London" in client and "95%" in client
     assert "TechDesk Pro" in client
+
+
+def test_without_time_entries_amounts_are_not_computed_and_counts_read_as_words(month):
+    # OVER delivered tickets but no time entry: no amount at all, not "USD 0.00".
+    over = _text(month / "client-OVER.html")
+    assert "Amounts are not computed" in over
+    assert not re.search(r"USD 0\.00|\b0\.00\b", over), re.findall(r".{60}0\.00.{20}", over)
+    billed = _section(over, "Out-of-scope work billed", "Rows held back")
+    assert "not computed" in billed
+    # One month in the rolling average is said as such, never "the last 1 months".
+    for page in [*month.glob("client-*.html"), *(month / "internal").glob("client-*.html")]:
+        assert not re.search(r"\b1 months\b", _text(page)), page.name
+    assert "only month in the average" in over
 
 
 def test_executive_summary_comes_first(month):
@@ -168,3 +186,14 @@ def test_commentary_from_landing_is_shown_under_the_summary_escaped(msp, tmp_pat
         tmp_path / "published" / "2026-01" / "client-BETA.html").read_text()
     assert any("commentary/2026-01.csv: row 2, field client_id" in line and "NOPE" in line
                for line in lines), lines
+
+
+def test_a_breach_of_seconds_is_shown_in_seconds_never_missed_by_0():
+    from reports.client_report import _breach_rows
+
+    rows = _breach_rows(pd.DataFrame([{
+        "response_business_minutes": 60.4, "response_target_minutes": 60.0,
+        "sla_explanation": "60 business minutes against a 60-minute high target: missed by 0."}]))
+    assert rows[0]["minutes_text"] == "60.40 / 60"
+    assert rows[0]["sla_explanation"] == ("60.40 business minutes against a 60-minute high target:"
+                                          " missed by 24 seconds.")

@@ -6,7 +6,7 @@ CANONICAL: dict[str, list[str]] = {
     "clients": [
         "client_id", "name", "timezone", "country", "subdivision", "plan", "seats",
         "after_hours_coverage", "included_scope", "hourly_rate", "valid_from",
-        "business_hours", "response_targets", "closures",
+        "business_hours", "response_targets", "closures", "currency",
     ],
     "tickets": [
         "ticket_id", "client_id", "requester", "created_at", "subject", "description",

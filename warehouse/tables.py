@@ -51,6 +51,8 @@ LAYER_DDL = [
         )"""
         for entity, cols in CANONICAL.items()
     ],
+    # Canonical columns added after a warehouse was created (a contract's currency).
+    "ALTER TABLE raw.clients ADD COLUMN IF NOT EXISTS currency VARCHAR",
     """CREATE TABLE IF NOT EXISTS quality.quarantine (
         stage VARCHAR NOT NULL,           -- the asset that rejected the row
         entity VARCHAR NOT NULL,
@@ -115,6 +117,8 @@ LAYER_DDL = [
         _source_file VARCHAR,
         _source_row BIGINT
     )""",
+    # ISO 4217 code the contract bills in; the policy's currency when the row names none.
+    "ALTER TABLE staging.clients ADD COLUMN IF NOT EXISTS currency VARCHAR",
     """CREATE TABLE IF NOT EXISTS staging.tickets (
         ticket_id VARCHAR NOT NULL,
         client_id VARCHAR NOT NULL,
@@ -173,7 +177,7 @@ LAYER_DDL = [
         decision VARCHAR NOT NULL,        -- as delivered, e.g. 'scope:onsite=approved'
         kind VARCHAR NOT NULL,            -- scope | emergency
         scope_id VARCHAR,                 -- for scope decisions
-        verdict VARCHAR NOT NULL,         -- approved | rejected | confirmed | denied
+        verdict VARCHAR NOT NULL,         -- approved | rejected | noted | confirmed | denied
         reviewer VARCHAR,
         decided_at TIMESTAMPTZ NOT NULL,
         note VARCHAR,

@@ -53,7 +53,20 @@
   function ratio(a, b) { return b ? a / b : null; }
   function int(v) { return v === null ? "–" : Math.round(v).toLocaleString("en"); }
   function pct(v) { return v === null ? "–" : Math.round(v * 100) + "%"; }
-  function money(v) { return data.currency + " " + Math.round(v).toLocaleString("en"); }
+  function money(v, cur) { return (cur || data.currency) + " " + Math.round(v).toLocaleString("en"); }
+  // Amounts in two currencies are never added: one sum per currency ("USD 1,200 · EUR 300").
+  function currencies(rows) {
+    var seen = [];
+    rows.forEach(function (r) { var c = r.cur || data.currency; if (seen.indexOf(c) < 0) { seen.push(c); } });
+    return seen.sort();
+  }
+  function moneyBy(rows, key) {
+    var curs = currencies(rows);
+    if (!curs.length) { return money(0); }
+    return curs.map(function (c) {
+      return money(sum(rows.filter(function (r) { return (r.cur || data.currency) === c; }), key), c);
+    }).join(" · ");
+  }
 
   function change(current, before, kind, better) {
     if (before === null || current === null) { return ["no previous month", "flat"]; }
@@ -113,10 +126,11 @@
       tile("Emergencies declared / confirmed", declared + " / " + sum(now, "em_confirmed"),
            declared ? pct((declared - declaredConfirmed) / declared) + " of declarations not confirmed"
                     : "none declared"),
-      tile("Out-of-scope approved", money(val(now, oos) || 0),
-           "pending review " + money(sum(now, "oos_pending")) + " (" + int(sum(now, "oos_pending_n")) + " lines) · rejected "
+      tile("Out-of-scope approved", moneyBy(now, "oos_approved"),
+           "pending review " + moneyBy(now, "oos_pending") + " (" + int(sum(now, "oos_pending_n")) + " lines) · rejected "
            + int(sum(now, "oos_rejected_n")) + " tickets",
-           change(val(now, oos), val(prev, oos), "money", null)),
+           currencies(now.concat(prev || [])).length > 1 ? ["per currency, no change shown", "flat"]
+             : change(val(now, oos), val(prev, oos), "money", null)),
       tile("Rows held back (data health)", int(quarantined),
            rejected.length + " file(s) rejected whole · " + data.files.reduce(function (a, f) { return a + f.files; }, 0) + " delivered")
     );
@@ -200,15 +214,21 @@
     var cms = pick(data.client_months, months, client);
     // Approved, pending and rejected side by side: only approved work is revenue.
     var states = [["approved", "approved (billed)", "#54a24b"], ["pending", "pending review (not billed)", "#eeca3b"]];
-    var traces = states.map(function (st) {
-      return { type: "bar", name: st[1], x: months, marker: { color: st[2] },
-               y: months.map(function (m) { return sum(rows.filter(function (r) { return r.m === m && r.state === st[0]; }), "amount"); }) };
+    var curs = currencies(rows);
+    var traces = [];
+    // One bar per review state and currency: amounts in two currencies are never stacked.
+    (curs.length ? curs : [data.currency]).forEach(function (cur, i) {
+      states.forEach(function (st) {
+        traces.push({ type: "bar", name: st[1] + (curs.length > 1 ? ", " + cur : ""), x: months,
+                      marker: { color: st[2], opacity: 1 - 0.3 * i },
+                      y: months.map(function (m) { return sum(rows.filter(function (r) { return r.m === m && r.state === st[0] && (r.cur || data.currency) === cur; }), "amount"); }) });
+      });
     });
     traces.push({ type: "scatter", mode: "markers", name: "rejected on review (tickets, right axis)", x: months, yaxis: "y2",
                   marker: { color: "#e45756", symbol: "x", size: 9 },
                   y: months.map(function (m) { return sum(cms.filter(function (r) { return r.m === m; }), "oos_rejected_n"); }) });
     Plotly.react("chart-out-of-scope", traces, Object.assign({}, LAYOUT, {
-      barmode: "group", height: 380, xaxis: { type: "category" }, yaxis: { title: { text: data.currency } },
+      barmode: "group", height: 380, xaxis: { type: "category" }, yaxis: { title: { text: (curs.length ? curs : [data.currency]).join(" / ") } },
       yaxis2: { overlaying: "y", side: "right", rangemode: "tozero", title: { text: "tickets rejected" }, showgrid: false },
       title: { text: "Out-of-scope work by review state, " + (client ? names[client] : "all clients") }
     }), CONFIG);
@@ -254,12 +274,12 @@
       if (info && info.report && month === data.month) {
         var a = document.createElement("a"); a.href = info.report; a.textContent = names[r.c]; name.appendChild(a);
       } else { name.textContent = names[r.c]; }
-      cell(tr, r.plan);
+      cell(tr, (data.plan_names || {})[r.plan] || r.plan);
       cell(tr, int(r.tickets), "n"); cell(tr, int(r.units), "n"); cell(tr, r.ups.toFixed(2), "n"); cell(tr, r.lim.toFixed(2), "n");
       var s = document.createElement("span"); s.className = "status " + r.status; s.textContent = r.status; cell(tr, "").appendChild(s);
       cell(tr, pct(ratio(r.sla_met, r.sla_n)), "n");
       cell(tr, r.em_declared + " / " + r.em_confirmed, "n");
-      cell(tr, money(r.oos_approved) + " / " + money(r.oos_pending), "n");
+      cell(tr, money(r.oos_approved, r.cur) + " / " + money(r.oos_pending, r.cur), "n");
       body.appendChild(tr);
     });
   }
