@@ -2,7 +2,6 @@
 
 
 import re
-import time
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -17,18 +16,9 @@ from assets.staging import (
     staging_time_entries,
 )
 from logic.sla import build_ticket_response
-from orchestration.partitions import (
-    MonthResult,
-    check_each_month,
-    for_each_month,
-    monthly_partitions,
-    run_metadata,
-    single_run,
-)
-from orchestration.resources import PipelineSettings
+from orchestration.monthly import RunInputs, monthly_sql_asset
+from orchestration.partitions import check_each_month, monthly_partitions
 from policy.config import PolicyConfig
-from policy.sql import register_policy
-from warehouse.writes import replace_month
 
 
 def interruption_pattern(policy: PolicyConfig) -> str:
@@ -37,135 +27,23 @@ def interruption_pattern(policy: PolicyConfig) -> str:
     return r"\b(" + "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in terms) + r")\b"
 
 
-# Ticket units (policy section 2): one routine request, one user, or one related interruption.
-# 1. provider-initiated tickets are their own unit and never count (is_standard = false);
-# 2. unlinked tickets of one client and category that report an interruption, each within the
-#    gap of the one before, form one unit when at least N different requesters raised them;
-# 3. a ticket linked to a parent joins the parent's unit (the parent's burst if it is in one).
-_TICKET_FACTS = """
-WITH t AS (
-    SELECT * FROM staging.tickets WHERE month = $month
-), interruption AS (
-    SELECT ticket_id, client_id, coalesce(category, '') AS category, created_at, requester
-    FROM t
-    WHERE NOT is_provider_initiated
-      AND regexp_matches(lower(coalesce(subject, '') || ' ' || coalesce(description, '')),
-                         $pattern)
-), gaps AS (
-    SELECT *, CASE WHEN lag(created_at) OVER w IS NULL
-                     OR created_at - lag(created_at) OVER w > to_minutes($gap) THEN 1 ELSE 0
-              END AS starts_session
-    FROM interruption
-    WINDOW w AS (PARTITION BY client_id, category ORDER BY created_at, ticket_id)
-), sessions AS (
-    SELECT *, sum(starts_session) OVER (
-        PARTITION BY client_id, category ORDER BY created_at, ticket_id
-        ROWS UNBOUNDED PRECEDING) AS session_no
-    FROM gaps
-), bursts AS (
-    SELECT client_id, category, session_no, arg_min(ticket_id, created_at) AS burst_unit
-    FROM sessions
-    GROUP BY ALL
-    HAVING count(DISTINCT requester) >= $min_requesters
-), burst_member AS (
-    SELECT s.ticket_id, b.burst_unit
-    FROM sessions s JOIN bursts b USING (client_id, category, session_no)
-), scope AS (
-    SELECT ticket_id,
-           list(scope_id ORDER BY scope_id) FILTER (WHERE review_status <> 'rejected') AS categories,
-           bool_or(billable) AS billable
-    FROM marts.scope_hits WHERE month = $month GROUP BY ticket_id
-), emergency_review AS (
-    -- The decision in force at the as-of instant: the current one unless it came later.
-    SELECT ticket_id, verdict = 'confirmed' AS confirmed, reviewer
-    FROM staging.review_decisions WHERE kind = 'emergency' AND decided_at <= $as_of
-    QUALIFY row_number() OVER (PARTITION BY ticket_id ORDER BY decided_at DESC, is_current DESC,
-                                                               _source_file DESC, _source_row DESC) = 1
-), logged AS (
-    SELECT ticket_id, sum(minutes) AS logged_minutes,
-           coalesce(sum(minutes) FILTER (WHERE outside_hours AND coalesce(billable, true)), 0)
-               AS outside_hours_minutes
-    -- Work started after the as-of instant had not happened then (docs/decisions.md).
-    FROM staging.time_entries WHERE month = $month AND started_at <= $as_of GROUP BY ticket_id
-), cover AS (
-    SELECT ticket_id, after_hours_coverage FROM staging.ticket_contract WHERE month = $month
-), facts AS (
-SELECT t.ticket_id, t.client_id, t.month, t.created_at, t.requester, t.subject, t.category,
-       t.source, coalesce(t.final_priority, t.triage_priority) AS priority,
-       t.is_provider_initiated,
-       NOT t.is_provider_initiated AND coalesce(len(sc.categories), 0) = 0 AS is_standard,
-       CASE
-           WHEN t.is_provider_initiated THEN t.ticket_id
-           WHEN $link_by_parent AND t.parent_ticket_id IS NOT NULL
-               THEN coalesce(pb.burst_unit, p.parent_ticket_id, t.parent_ticket_id)
-           WHEN b.burst_unit IS NOT NULL THEN b.burst_unit
-           ELSE t.ticket_id
-       END AS unit_id,
-       CASE
-           WHEN t.is_provider_initiated THEN 'own'
-           WHEN $link_by_parent AND t.parent_ticket_id IS NOT NULL THEN 'parent'
-           WHEN b.burst_unit IS NOT NULL AND b.burst_unit <> t.ticket_id THEN 'interruption'
-           WHEN b.burst_unit IS NOT NULL THEN 'interruption_first'
-           ELSE 'own'
-       END AS unit_rule,
-       coalesce(l.logged_minutes, 0) AS logged_minutes,
-       -- Policy section 6: after-hours emergency response only where contracted; otherwise the
-       -- emergency work done outside hours is billed separately.
-       CASE WHEN coalesce(er.confirmed, t.final_priority = 'emergency')
-            THEN coalesce(l.outside_hours_minutes, 0) ELSE 0 END AS after_hours_emergency_minutes,
-       coalesce(er.confirmed, t.final_priority = 'emergency', false)
-           AND NOT coalesce(cv.after_hours_coverage, false)
-           AND coalesce(l.outside_hours_minutes, 0) > 0 AS after_hours_emergency_billable,
-       coalesce(sc.categories, []) AS scope_categories,
-       coalesce(sc.billable, false) AS billable_out_of_scope,
-       er_auto.qualifies_emergency, er_auto.emergency_confidence, er_auto.emergency_evidence,
-       t.declared_emergency, t.triage_priority,
-       coalesce(er.confirmed, t.final_priority = 'emergency') AS confirmed_emergency,
-       CASE WHEN er.ticket_id IS NOT NULL THEN 'review by ' || coalesce(er.reviewer, 'unknown')
-            WHEN t.final_priority IS NOT NULL THEN 'final priority' END AS confirmed_by,
-       r.* EXCLUDE (ticket_id),
-       t.source_sla_met,
-       $policy_version AS policy_version
-FROM t
-LEFT JOIN ticket_response r ON r.ticket_id = t.ticket_id
-LEFT JOIN burst_member b ON b.ticket_id = t.ticket_id
-LEFT JOIN staging.tickets p ON p.ticket_id = t.parent_ticket_id
-LEFT JOIN burst_member pb ON pb.ticket_id = t.parent_ticket_id
-LEFT JOIN logged l ON l.ticket_id = t.ticket_id
-LEFT JOIN emergency_review er ON er.ticket_id = t.ticket_id
-LEFT JOIN scope sc ON sc.ticket_id = t.ticket_id
-LEFT JOIN cover cv ON cv.ticket_id = t.ticket_id
-LEFT JOIN marts.emergency_readings er_auto ON er_auto.ticket_id = t.ticket_id AND er_auto.month = $month
-)
--- One interruption is one emergency or none: a follow-up report ("same here") rarely says how
--- many people are affected, so a unit's strongest reading applies to all of its tickets.
--- Grouped and joined back rather than windowed: most units are one ticket, and a window per
--- unit cost 0.6 s of a 0.65 s month at 1M tickets.
-, unit_reading AS (
-    SELECT unit_id AS _unit_id, bool_or(qualifies_emergency) AS _unit_qualifies,
-           max(emergency_confidence) AS _unit_confidence,
-           arg_max(ticket_id, (emergency_confidence, ticket_id)) AS _unit_ticket,
-           arg_max(emergency_evidence, (emergency_confidence, ticket_id)) AS _unit_evidence
-    FROM facts GROUP BY unit_id
-)
-SELECT * EXCLUDE (_unit_id, _unit_qualifies, _unit_confidence, _unit_ticket, _unit_evidence)
-REPLACE (
-    coalesce(_unit_qualifies, qualifies_emergency) AS qualifies_emergency,
-    CASE WHEN NOT coalesce(qualifies_emergency, false) AND _unit_qualifies
-         THEN _unit_confidence ELSE emergency_confidence END AS emergency_confidence,
-    CASE WHEN NOT coalesce(qualifies_emergency, false) AND _unit_qualifies
-         THEN 'same interruption as ' || _unit_ticket || ': ' || _unit_evidence
-         ELSE emergency_evidence END AS emergency_evidence
-)
-FROM facts JOIN unit_reading ON _unit_id IS NOT DISTINCT FROM unit_id
-"""
+def _facts_params(run: RunInputs) -> dict:
+    """The ticket-unit rules of the policy and the as-of instant, as the model's parameters."""
+    ticket_unit = run.policy.ticket_unit
+    return {
+        "pattern": interruption_pattern(run.policy),
+        "gap": ticket_unit.interruption_gap_minutes,
+        "min_requesters": ticket_unit.interruption_min_requesters,
+        "link_by_parent": ticket_unit.link_by_parent,
+        "policy_version": run.policy.version,
+        "as_of": run.as_of,
+    }
 
 
-@dg.asset(
-    group_name="marts",
-    kinds={"duckdb"},
-    partitions_def=monthly_partitions,
-    backfill_policy=single_run,
+# Ticket units (policy section 2) and the policy's views of each ticket: models/marts/ticket_facts.sql.
+ticket_facts = monthly_sql_asset(
+    "ticket_facts",
+    description="One row per ticket of the month: ticket unit, standard or not, and time logged.",
     deps=[
         staging_tickets,
         staging_ticket_events,
@@ -175,46 +53,21 @@ FROM facts JOIN unit_reading ON _unit_id IS NOT DISTINCT FROM unit_id
         scope_hits,
         emergency_readings,
     ],
+    params=_facts_params,
+    policy_tables=True,
+    # The response clock of the month's tickets, temp table ticket_response, which the model joins.
+    before=lambda con, month, run: build_ticket_response(con, run.policy, month, run.as_of),
+    stats_sql="""SELECT count(*) AS row_count,
+                        count(DISTINCT unit_id) FILTER (WHERE is_standard) AS standard_units,
+                        count(*) FILTER (WHERE unit_rule IN ('parent', 'interruption'))
+                            AS tickets_grouped_into_units,
+                        count(*) FILTER (WHERE response_status = 'met') AS response_met,
+                        count(*) FILTER (WHERE response_status = 'breached') AS response_breached,
+                        count(*) FILTER (WHERE response_status = 'pending') AS response_pending
+                 FROM marts.ticket_facts WHERE month = $month""",
+    summary="{row_count} ticket facts, {standard_units} standard units for {month} in {seconds:.1f} s",
+    run_metadata_of=lambda run: {"policy_version": run.policy.version},
 )
-def ticket_facts(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
-) -> dg.MaterializeResult:
-    """One row per ticket of the month: ticket unit, standard or not, and time logged."""
-    policy = settings.policy()
-    as_of = settings.as_of_timestamp()
-    settings_params = {
-        "pattern": interruption_pattern(policy),
-        "gap": policy.ticket_unit.interruption_gap_minutes,
-        "min_requesters": policy.ticket_unit.interruption_min_requesters,
-        "link_by_parent": policy.ticket_unit.link_by_parent,
-        "policy_version": policy.version,
-        "as_of": as_of,
-    }
-
-    def build(con: DuckDBPyConnection, month: str) -> MonthResult:
-        started = time.perf_counter()
-        register_policy(con, policy)
-        build_ticket_response(con, policy, month, as_of)
-        replace_month(con, "marts.ticket_facts", month, _TICKET_FACTS,
-                      {"month": month, **settings_params})
-        rows, units, grouped, met, breached, pending = con.execute(
-            """SELECT count(*), count(DISTINCT unit_id) FILTER (WHERE is_standard),
-                      count(*) FILTER (WHERE unit_rule IN ('parent', 'interruption')),
-                      count(*) FILTER (WHERE response_status = 'met'),
-                      count(*) FILTER (WHERE response_status = 'breached'),
-                      count(*) FILTER (WHERE response_status = 'pending')
-               FROM marts.ticket_facts WHERE month = ?""",
-            [month],
-        ).fetchone()
-        return MonthResult(
-            {"row_count": rows, "standard_units": units, "tickets_grouped_into_units": grouped,
-             "response_met": met, "response_breached": breached, "response_pending": pending},
-            f"{rows} ticket facts, {units} standard units for {month[:7]}"
-            f" in {time.perf_counter() - started:.1f} s",
-        )
-
-    results = for_each_month(context, duckdb, build)
-    return dg.MaterializeResult(metadata=run_metadata(results, policy_version=policy.version))
 
 
 @dg.asset_check(asset=ticket_facts, blocking=True, partitions_def=monthly_partitions)

@@ -1,0 +1,112 @@
+"""A factory for the monthly SQL assets, as dagster-dbt makes one asset per model.
+
+Each such asset has one shape: for every month of the run, replace the month's rows of its table
+with its model's SELECT (models/<group>/<name>.sql, delete-then-insert in one transaction), read a
+few figures of what it wrote, and report them per month and summed over the run. An asset that
+does more than that (several tables, Python between the SQL, months that depend on each other)
+is written out by hand in its module.
+"""
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import dagster as dg
+from duckdb import DuckDBPyConnection
+
+from orchestration.partitions import MonthResult, for_each_month, monthly_partitions, run_metadata, single_run
+from orchestration.resources import PipelineSettings
+from policy.config import PolicyConfig
+from policy.sql import register_policy
+from warehouse.models import model_sql
+from warehouse.writes import replace_month
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """What a run reads once, before its first month: the policy in force and the as-of instant."""
+
+    policy: PolicyConfig
+    as_of: datetime
+
+
+Params = Mapping[str, Any] | Callable[[RunInputs], Mapping[str, Any]]
+
+
+def monthly_sql_asset(
+    name: str,
+    *,
+    description: str,
+    deps: Sequence[dg.AssetsDefinition | dg.AssetDep],
+    stats_sql: str,
+    summary: str,
+    group_name: str = "marts",
+    model: str | None = None,
+    table: str | None = None,
+    params: Params | None = None,
+    policy_tables: bool = False,
+    before: Callable[[DuckDBPyConnection, str, RunInputs], None] | None = None,
+    run_metadata_of: Callable[[RunInputs], Mapping[str, Any]] | None = None,
+) -> dg.AssetsDefinition:
+    """A monthly asset that writes `table` (default `<group_name>.<name>`) from `model`'s SELECT.
+
+    - `model`: the SQL file under models/ (default `<group_name>/<name>`), read now, so a
+      missing file fails the code location's load. It gets `$month` and `params`: a mapping,
+      or a function of the run's `RunInputs` (computed once per run, not per month).
+    - `policy_tables`: register the policy's lookup tables (policy.sql) on the month's
+      connection first; `before(con, month, run)` then builds any other temp table it reads.
+    - `stats_sql`: one row of figures of the month's rows, read with `$month` after the write;
+      its column names are the metadata keys (NULL sums must be coalesced in the SQL).
+    - `summary`: the month's log line, a format string over those figures, `month` (YYYY-MM),
+      `seconds` and the run metadata of `run_metadata_of(run)`, which is added to the run's.
+    The policy and the as-of instant come from the `settings` resource, which the asset
+    requires only when it uses one of them.
+    """
+    select_sql = model_sql(model or f"{group_name}/{name}")
+    table = table or f"{group_name}.{name}"
+    uses_settings = callable(params) or policy_tables or before is not None or run_metadata_of is not None
+
+    @dg.asset(
+        name=name,
+        description=description,
+        group_name=group_name,
+        kinds={"duckdb"},
+        partitions_def=monthly_partitions,
+        backfill_policy=single_run,
+        deps=deps,
+        required_resource_keys={"duckdb", "settings"} if uses_settings else {"duckdb"},
+    )
+    def _monthly_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        run = None
+        if uses_settings:
+            settings: PipelineSettings = context.resources.settings
+            run = RunInputs(policy=settings.policy(), as_of=settings.as_of_timestamp())
+        fixed = dict(run_metadata_of(run)) if run_metadata_of is not None else {}
+        sql_params = dict(params(run) if callable(params) else params or {})
+
+        def build(con: DuckDBPyConnection, month: str) -> MonthResult:
+            started = time.perf_counter()
+            if policy_tables:
+                register_policy(con, run.policy)
+            if before is not None:
+                before(con, month, run)
+            replace_month(con, table, month, select_sql, {"month": month, **sql_params})
+            figures = _figures(con, stats_sql, month)
+            return MonthResult(figures, summary.format(
+                **fixed, **figures, month=month[:7], seconds=time.perf_counter() - started))
+
+        results = for_each_month(context, context.resources.duckdb, build)
+        return dg.MaterializeResult(metadata=run_metadata(results, **fixed))
+
+    return _monthly_asset
+
+
+def _figures(con: DuckDBPyConnection, stats_sql: str, month: str) -> dict[str, Any]:
+    """The stats query's one row as {column: value}; DECIMAL sums as floats (metadata is JSON)."""
+    cursor = con.execute(stats_sql, {"month": month})
+    row = cursor.fetchone()
+    return {column[0]: float(value) if isinstance(value, Decimal) else value
+            for column, value in zip(cursor.description, row, strict=True)}
