@@ -567,3 +567,35 @@ def test_scope_concepts_learnt_from_blind_batches(policy):
     wrong = {t[0]: sorted(scope[t[0]]) for t, want in SCOPE_CONCEPTS
              if (want is None and scope[t[0]]) or (want is not None and want not in scope[t[0]])}
     assert not wrong, wrong
+
+
+# Round 4 (batch-03 misses, issue 19), in wording of their own: ransomware, defacement, a
+# certificate warning, a lure acted on and a caller let in, told without security words; a
+# clinical system lost for everyone though the client says there is no rush; and look-alikes.
+EMERGENCY_ROUND4 = [
+    _t("r1", "P drive", "Every document on the P drive has a strange extension on the end now and there "
+       "is a HOW-TO-RECOVER.html note in each folder."),
+    _t("r2", "Homepage", "Our homepage is showing a strange message in a foreign language with a skull."),
+    _t("r3", "Booking page", "Customers get a 'this site is not secure' warning and can't get on the "
+       "booking page.", affected=5),
+    _t("r4", "Voicemail", "She opened the voicemail email, it wanted her Microsoft login so she "
+       "typed it in."),
+    _t("r5", "Caller", "A man phoned Sam saying he was from our IT company and Sam let him on to his PC."),
+    _t("r6", "Prescribing", "The prescribing system won't load on any of the ward PCs. No rush if you're "
+       "swamped.", affected=10),
+]
+EMERGENCY_ROUND4_LOOK_ALIKES = [
+    _t("q1", "Canteen AP", "The access point in the canteen fell down off the ceiling; wifi there is patchy.",
+       affected=8),
+    _t("q2", "Renamed", "I renamed the files in my folder to new names, can you show me how to restore "
+       "the old ones from backup?"),
+    _t("q3", "Supplier site", "I get a 'not secure' warning on one supplier's site but it still works."),
+    _t("q4", "Spanish", "Could you add a page in another language to our website for Spanish customers?"),
+]
+
+
+def test_emergency_concepts_round4_without_security_words(policy):
+    _, emergency = classify(policy, EMERGENCY_ROUND4 + EMERGENCY_ROUND4_LOOK_ALIKES)
+    missed = {t[0]: emergency[t[0]] for t in EMERGENCY_ROUND4 if not emergency[t[0]][0]}
+    over = {t[0]: emergency[t[0]] for t in EMERGENCY_ROUND4_LOOK_ALIKES if emergency[t[0]][0]}
+    assert not missed and not over, (missed, over)
