@@ -599,3 +599,26 @@ def test_emergency_concepts_round4_without_security_words(policy):
     missed = {t[0]: emergency[t[0]] for t in EMERGENCY_ROUND4 if not emergency[t[0]][0]}
     over = {t[0]: emergency[t[0]] for t in EMERGENCY_ROUND4_LOOK_ALIKES if emergency[t[0]][0]}
     assert not missed and not over, (missed, over)
+
+
+# Scope concepts of round 4 (issue 19), in wording of their own: a named platform for the whole
+# organisation with or without a verb, not when it is a fault in a platform already in use; idioms
+# whose words are trigger words in another sense.
+SCOPE_ROUND4 = [
+    (_t("p1", "Endpoint", "Please get Bitdefender onto every laptop and server we have."),
+     "platform_implementation", True),
+    (_t("p2", "CRM", "We would like HubSpot for all our staff, pipelines and all."),
+     "platform_implementation", True),
+    (_t("p3", "Intune", "Intune is down for everyone this morning."), "platform_implementation", False),
+    (_t("p4", "Network", "Please bring the whole network up to standard, it is a mess."), "major_migration",
+     False),
+    (_t("p5", "Insurer", "We need a written continuity plan for the insurer covering every system."),
+     "custom_software", False),
+    (_t("p6", "Calls", "Nobody can make or receive calls on the softphone app."), "custom_software", False),
+]
+
+
+def test_scope_concepts_round4(policy):
+    scope, _ = classify(policy, [t for t, _, _ in SCOPE_ROUND4])
+    wrong = {t[0]: sorted(scope[t[0]]) for t, sid, want in SCOPE_ROUND4 if (sid in scope[t[0]]) != want}
+    assert not wrong, wrong
