@@ -622,3 +622,22 @@ def test_scope_concepts_round4(policy):
     scope, _ = classify(policy, [t for t, _, _ in SCOPE_ROUND4])
     wrong = {t[0]: sorted(scope[t[0]]) for t, sid, want in SCOPE_ROUND4 if (sid in scope[t[0]]) != want}
     assert not wrong, wrong
+
+
+# Custom implementation, round 4: approvals that depend on the amount, a record in one system that
+# should create one in another, automation "when" something happens; an automated alert received
+# is not an automation wanted.
+CUSTOM_IMPLEMENTATION_ROUND4 = [
+    (_t("c1", "Expenses", "Expense claims above 2k should go to the finance director, the rest to the "
+        "line manager."), True),
+    (_t("c2", "Bookings", "We'd like each booking on the website to add a row in our job sheet."), True),
+    (_t("c3", "Alert", "We got an automated email overnight saying the backup failed. Do we need to act?"),
+     False),
+]
+
+
+def test_custom_implementation_concepts_round4(policy):
+    scope, _ = classify(policy, [t for t, _ in CUSTOM_IMPLEMENTATION_ROUND4])
+    wrong = {t[0]: sorted(scope[t[0]]) for t, want in CUSTOM_IMPLEMENTATION_ROUND4
+             if ("custom_implementation" in scope[t[0]]) != want}
+    assert not wrong, wrong
