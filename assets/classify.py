@@ -401,12 +401,20 @@ WITH tickets AS (
     LEFT JOIN time_agg a USING (ticket_id)
     LEFT JOIN {emergency or f"({emergency_sql(policy, semantic)})"} e USING (ticket_id)
 ), damp AS (
-    SELECT h.ticket_id, r.scope_id, exp(sum(ln(r.weight))) AS factor,
-           string_agg(r.label || ' "' || array_to_string(list_distinct(h.hits), '", "') || '"', '; ')
-               AS evidence
-    FROM matched h JOIN {rules_rel} ON r.rule_id = h.rule_id
-    WHERE r.kind = 'dampener' AND h.src = 'text' AND len(h.hits) > 0
-    GROUP BY h.ticket_id, r.scope_id
+    SELECT ticket_id, scope_id, exp(sum(ln(factor))) AS factor, string_agg(evidence, '; ') AS evidence
+    FROM (
+        SELECT h.ticket_id, r.scope_id, r.weight AS factor,
+               r.label || ' "' || array_to_string(list_distinct(h.hits), '", "') || '"' AS evidence
+        FROM matched h JOIN {rules_rel} ON r.rule_id = h.rule_id
+        WHERE r.kind = 'dampener' AND h.src = 'text' AND len(h.hits) > 0
+        UNION ALL
+        -- a visit asked for in the text, but all the work logged was remote: nobody went
+        SELECT ticket_id, 'onsite', {ts.remote_only_onsite_factor},
+               'only remote work logged (' || round(total_min)::BIGINT || ' min)'
+        FROM state
+        WHERE {ts.remote_only_onsite_factor} < 1 AND total_min > 0 AND onsite_min = 0 AND travel_min = 0
+    )
+    GROUP BY ticket_id, scope_id
 ), base_signals AS MATERIALIZED ({signals}
 ), all_signals AS MATERIALIZED (
     SELECT * FROM base_signals UNION ALL {support} UNION ALL {fallback}

@@ -641,3 +641,16 @@ def test_custom_implementation_concepts_round4(policy):
     wrong = {t[0]: sorted(scope[t[0]]) for t, want in CUSTOM_IMPLEMENTATION_ROUND4
              if ("custom_implementation" in scope[t[0]]) != want}
     assert not wrong, wrong
+
+
+def test_a_visit_asked_for_but_only_remote_work_logged_is_not_onsite(policy):
+    text = "The label printer keeps jamming. Could an engineer come over this afternoon?"
+    remote = [(20.0, "remote", True, "talked the user through clearing the sensor", False)]
+    onsite = [(45.0, "onsite", True, "replaced the roller", False)]
+    scope, _ = classify(policy, [_t("v1", "Printer", text), _t("v2", "Printer", text, time=remote),
+                                 _t("v3", "Printer", text, time=onsite)])
+    assert "onsite" in scope["v1"] and "onsite" in scope["v3"]
+    assert "onsite" not in scope["v2"], scope["v2"]
+    off = _variant(lambda d: d["scope_classification"]["time_signals"].update(remote_only_onsite_factor=1.0))
+    scope_off, _ = classify(off, [_t("v2", "Printer", text, time=remote)])
+    assert "onsite" in scope_off["v2"]
