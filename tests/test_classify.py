@@ -615,6 +615,14 @@ SCOPE_ROUND4 = [
     (_t("p5", "Insurer", "We need a written continuity plan for the insurer covering every system."),
      "custom_software", False),
     (_t("p6", "Calls", "Nobody can make or receive calls on the softphone app."), "custom_software", False),
+    (_t("p7", "Mail filter", "Our Mimecast subscription runs out in June. Can you get us pricing for "
+        "2 years?"),
+     "procurement", True),
+    (_t("p8", "Laptops", "Any update on the laptops we signed the quote for? Just need an ETA."),
+     "procurement", False),
+    (_t("p9", "Warehouse", "We need 4 more access points for the warehouse."), "procurement", True),
+    (_t("p10", "Xero", "I can't get into Xero this morning, it says my session expired."), "major_migration",
+     False),
 ]
 
 
