@@ -662,3 +662,24 @@ def test_a_visit_asked_for_but_only_remote_work_logged_is_not_onsite(policy):
     off = _variant(lambda d: d["scope_classification"]["time_signals"].update(remote_only_onsite_factor=1.0))
     scope_off, _ = classify(off, [_t("v2", "Printer", text, time=remote)])
     assert "onsite" in scope_off["v2"]
+
+
+# The kinds issue 19 names, told in everyday wording of our own: sign-in approvals at night, an
+# Outlook rule nobody can explain, a domain not renewed with mail bouncing, a team unable to "log
+# into" one system; and a price asked out of curiosity is not procurement.
+EMERGENCY_EVERYDAY = [
+    _t("e1", "Prompts", "I keep getting approve sign-in requests on my phone at 3am, I'm asleep then."),
+    _t("e2", "Rule", "Found a rule in Outlook moving anything with 'invoice' to RSS Feeds. No idea "
+       "who made it."),
+    _t("e3", "Domain", "Our domain wasn't renewed and now the website and all email bounce."),
+    _t("e4", "CRM login", "None of the sales team can log into the CRM since 9, it just spins."),
+]
+
+
+def test_emergency_kinds_in_everyday_wording(policy):
+    tickets = [*EMERGENCY_EVERYDAY, _t("n1", "Monitor", "How much roughly would a new monitor cost? Just "
+                                       "curious, not buying yet.")]
+    scope, emergency = classify(policy, tickets)
+    missed = {t[0]: emergency[t[0]] for t in EMERGENCY_EVERYDAY if not emergency[t[0]][0]}
+    assert not missed, missed
+    assert "procurement" not in scope["n1"], scope["n1"]
