@@ -609,6 +609,8 @@ SCOPE_ROUND4 = [
      "platform_implementation", True),
     (_t("p2", "CRM", "We would like HubSpot for all our staff, pipelines and all."),
      "platform_implementation", True),
+    (_t("p11", "Phones", "We want to drop the old lines and have a proper cloud phone system for the 25 "
+        "staff, with a reception queue."), "platform_implementation", True),
     (_t("p3", "Intune", "Intune is down for everyone this morning."), "platform_implementation", False),
     (_t("p4", "Network", "Please bring the whole network up to standard, it is a mess."), "major_migration",
      False),
