@@ -310,7 +310,8 @@ def leave_one_batch_out(policy: PolicyConfig) -> pd.DataFrame:
                      "emergency_precision": s.emergency_precision, "emergency_recall": s.emergency_recall,
                      "confident_precision": s.confident_precision,
                      "review_queue": f"{s.review_queue} ({_ratio(s.review_queue, s.tickets):.0%})"})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["batch", "tickets", "scope_macro_f1", "emergency_precision",
+                                       "emergency_recall", "confident_precision", "review_queue"])
 
 
 def read_curve(path: Path = LEARNING_CURVE) -> pd.DataFrame:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -15,6 +16,7 @@ from evaluation.evaluate import (
     Dataset,
     evaluate,
     evaluate_file,
+    leave_one_batch_out,
     load_demo,
     load_labelled,
     parse_time_entries,
@@ -685,3 +687,22 @@ def test_emergency_kinds_in_everyday_wording(policy):
     missed = {t[0]: emergency[t[0]] for t in EMERGENCY_EVERYDAY if not emergency[t[0]][0]}
     assert not missed, missed
     assert "procurement" not in scope["n1"], scope["n1"]
+
+
+def test_a_batch_scored_with_itself_out_of_the_bank(tmp_path):
+    """--exclude-from-bank: a batch's other tickets no longer vote for it (leave-one-batch-out)."""
+    batch = tmp_path / "batch-99.csv"
+    rows = [{"ticket_id": f"Z{i}", "subject": "Flamingo calibration",
+             "description": f"Please arrange the quarterly flamingo calibration for the {wing} wing.",
+             "category": "", "affected_users": "1", "declared_emergency": "false", "time_entries": "",
+             "true_scope": "procurement", "true_emergency": "false"}
+            for i, wing in enumerate(["east", "west", "north"])]
+    pd.DataFrame(rows).to_csv(batch, index=False)
+    data = yaml.safe_load(SHIPPED.read_text())
+    data["scope_classification"]["semantic"]["exemplar_files"] = [str(batch)]
+    policy = PolicyConfig.model_validate(data)
+    within = evaluate_file(batch, policy)  # own text left out, the batch's other tickets vote
+    without = evaluate_file(batch, policy, exclude=[batch])
+    tp = [int(s.per_category.set_index("scope_id").loc["procurement", "tp"]) for s in (within, without)]
+    assert tp == [3, 0], tp
+    assert list(leave_one_batch_out(policy)["batch"]) == []  # not in evaluation/blind: no row
