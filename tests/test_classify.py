@@ -734,3 +734,17 @@ def test_scope_concepts_in_everyday_wording(policy):
     scope, _ = classify(policy, [t for t, _, _ in SCOPE_EVERYDAY])
     wrong = {t[0]: sorted(scope[t[0]]) for t, sid, want in SCOPE_EVERYDAY if (sid in scope[t[0]]) != want}
     assert not wrong, wrong
+
+
+def test_outages_told_by_what_stopped_and_over_declared_single_user_problems(policy):
+    real = [_t("g1", "Till", "All three tills stopped taking cards at lunch, customers are queuing out "
+               "the door."),
+            _t("g4", "Mailbox", "Jane's mailbox has sent 400 emails overnight to people we don't know.")]
+    over = [_t("u1", "URGENT!!", "My second monitor is flickering, urgent please, I have a presentation "
+               "at 2.", declared=True),
+            _t("u3", "Critical", "Printer on the 2nd floor is jammed, use the 1st floor one meanwhile.",
+               declared=True),
+            _t("u4", "Outlook", "Outlook won't open on my laptop, webmail works fine.", declared=True)]
+    _, emergency = classify(policy, real + over)
+    assert all(emergency[t[0]][0] for t in real), {t[0]: emergency[t[0]] for t in real}
+    assert not any(emergency[t[0]][0] for t in over), {t[0]: emergency[t[0]] for t in over}
