@@ -34,8 +34,10 @@ _SENTENCE = "' . '"  # joins subject, description and notes so a gap never spans
 def _word_regex(word: str, plural: bool) -> str:
     """One word of a term: `*` any ending, `#` a number, a hyphen optional, plural -s/-es/-ies allowed."""
     out = ""
-    for ch in word:
-        if ch == "*":
+    for i, ch in enumerate(word):
+        if ch == "'" and word[i - 1:i + 2] == "n't":
+            out += "'?"  # "can't" also reads "cant": clients type contractions without the apostrophe
+        elif ch == "*":
             out += r"[\w']*"
         elif ch == "#":
             out += r"\d+"

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from assets.classify import CLF_TICKETS_COLUMNS, CLF_TIME_COLUMNS, emergency_sql, scope_hits_sql
+from assets.classify import CLF_TICKETS_COLUMNS, CLF_TIME_COLUMNS, emergency_sql, scope_hits_sql, term_regex
 from assets.semantic import LABELS, ExemplarBank, builtin_bank, prepare_votes, review_bank
 from assets.warehouse import ensure_warehouse
 from evaluation.evaluate import (
@@ -748,3 +748,14 @@ def test_outages_told_by_what_stopped_and_over_declared_single_user_problems(pol
     _, emergency = classify(policy, real + over)
     assert all(emergency[t[0]][0] for t in real), {t[0]: emergency[t[0]] for t in real}
     assert not any(emergency[t[0]][0] for t in over), {t[0]: emergency[t[0]] for t in over}
+
+
+def test_contractions_without_the_apostrophe_read_as_written_properly(policy):
+    """'dont' negates like "don't"; 'cant log in' is an outage like "can't log in"."""
+    assert "n'?t" in term_regex("don't", 6, plural=False)
+    tickets = [_t("k1", "Mailboxes", "We dont need to migrate all mailboxes to the new tenant."),
+               _t("k2", "Mailboxes", "We need to migrate all mailboxes to the new tenant."),
+               _t("k3", "Sage", "The accounts team cant log in to Sage this morning, nobody can work.")]
+    scope, emergency = classify(policy, tickets)
+    assert "major_migration" not in scope["k1"] and "major_migration" in scope["k2"]
+    assert emergency["k3"][0], emergency["k3"]
