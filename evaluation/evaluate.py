@@ -11,6 +11,9 @@ calibration table (confidence band vs share of calls right), the review queue an
     python -m evaluation.evaluate --labelled evaluation/blind/batch-01.csv --no-demo
     python -m evaluation.evaluate --labelled evaluation/blind/batch-02.csv --no-demo --record batch-02
     python -m evaluation.evaluate --labelled evaluation/labelled_tickets.csv --no-demo --errors
+    python -m evaluation.evaluate --leave-one-batch-out  # each blind batch of the bank, its own tickets out
+    python -m evaluation.evaluate --labelled evaluation/blind/batch-03.csv --no-demo \
+        --exclude-from-bank evaluation/blind/batch-03.csv
 
 time_entries in the labelled file: entries separated by ';', each `work_type:minutes[:flag...][:note]`
 with flags `after` (outside the client's business hours) and `nb` (not billable); anything else is the
@@ -284,10 +287,32 @@ def evaluate(data: Dataset, policy: PolicyConfig | None = None, bank: ExemplarBa
     return score(data, hits, emergency)
 
 
-def evaluate_file(path: Path, policy: PolicyConfig) -> Scores:
-    """Score a labelled file; a file that is itself in the exemplar bank is scored leave-one-out."""
-    in_bank = path.resolve() in {f.resolve() for f in exemplar_files(policy)}
-    return evaluate(load_labelled(path), policy, leave_out_same_text=in_bank)
+def evaluate_file(path: Path, policy: PolicyConfig, exclude: list[Path] | None = None) -> Scores:
+    """Score a labelled file; a file that is itself in the exemplar bank is scored leave-one-out.
+
+    `exclude` drops whole files from the bank (leave-one-batch-out: a batch scored with none of its
+    own tickets voting, as if it were unseen - the concepts learnt from it still count).
+    """
+    dropped = {f.resolve() for f in exclude or []}
+    files = [f for f in exemplar_files(policy) if f.resolve() not in dropped]
+    in_bank = path.resolve() in {f.resolve() for f in files}
+    bank = builtin_bank(policy, files) if dropped else None
+    return evaluate(load_labelled(path), policy, bank, leave_out_same_text=in_bank)
+
+
+def leave_one_batch_out(policy: PolicyConfig) -> pd.DataFrame:
+    """Every blind batch in the exemplar bank scored with that batch taken out of the bank."""
+    rows = []
+    for path in sorted(exemplar_files(policy)):
+        if path.parent.resolve() != BLIND.resolve():
+            continue
+        s = evaluate_file(path, policy, exclude=[path])
+        rows.append({"batch": path.stem, "tickets": s.tickets, "scope_macro_f1": s.scope_macro_f1,
+                     "emergency_precision": s.emergency_precision, "emergency_recall": s.emergency_recall,
+                     "confident_precision": s.confident_precision,
+                     "review_queue": f"{s.review_queue} ({_ratio(s.review_queue, s.tickets):.0%})"})
+    return pd.DataFrame(rows, columns=["batch", "tickets", "scope_macro_f1", "emergency_precision",
+                                       "emergency_recall", "confident_precision", "review_queue"])
 
 
 def read_curve(path: Path = LEARNING_CURVE) -> pd.DataFrame:
@@ -368,6 +393,11 @@ def main() -> None:
     parser.add_argument("--record", metavar="BATCH",
                         help="append this first-seen score to evaluation/learning_curve.csv")
     parser.add_argument("--note", default="", help="a note for the learning-curve row")
+    parser.add_argument("--exclude-from-bank", type=Path, action="append", default=[], metavar="FILE",
+                        help="take this labelled file out of the exemplar bank (repeatable); e.g. the"
+                             " scored batch itself, to score it leave-one-batch-out")
+    parser.add_argument("--leave-one-batch-out", action="store_true",
+                        help="score every blind batch of the bank with that batch taken out of the bank")
     args = parser.parse_args()
     policy = default_policy()
     print(f"# Classifier evaluation (policy {policy.version})")
@@ -375,8 +405,14 @@ def main() -> None:
     if len(curve):
         print("\n### Learning curve (first-seen scores of each blind batch, before any change made for it)")
         print("\n" + _table(curve))
+    if args.leave_one_batch_out:
+        print("\n### Leave-one-batch-out (each blind batch scored with its own tickets out of the bank)")
+        print("\n" + _table(leave_one_batch_out(policy)))
+        return
     path = args.labelled or latest_blind() or LABELLED
-    scores = evaluate_file(path, policy)
+    if args.record and args.exclude_from_bank:
+        raise SystemExit("--record scores a batch as first seen: --exclude-from-bank does not apply")
+    scores = evaluate_file(path, policy, args.exclude_from_bank)
     scores.name = f"{path.name}: {scores.name}"
     print("\n" + markdown(scores))
     if args.errors:

@@ -36,8 +36,10 @@ _SENTENCE = "' . '"  # joins subject, description and notes so a gap never spans
 def _word_regex(word: str, plural: bool) -> str:
     """One word of a term: `*` any ending, `#` a number, a hyphen optional, plural -s/-es/-ies allowed."""
     out = ""
-    for ch in word:
-        if ch == "*":
+    for i, ch in enumerate(word):
+        if ch == "'" and word[i - 1:i + 2] == "n't":
+            out += "'?"  # "can't" also reads "cant": clients type contractions without the apostrophe
+        elif ch == "*":
             out += r"[\w']*"
         elif ch == "#":
             out += r"\d+"
@@ -227,7 +229,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     scope_classification.min_confidence (or `floor`) are returned. `emergency` names a relation
     holding `emergency_sql`'s result for the same tickets (ticket_id, qualifies_emergency), when the
     caller has it already; otherwise it is computed here. With `semantic`, the semantic vote in
-    clf_semantic_scope / clf_semantic_emergency (assets/semantic.py) is a second vote: extra
+    clf_semantic_scope / clf_semantic_emergency (logic/semantic.py) is a second vote: extra
     evidence where the neighbours agree, a veto factor where the text was embedded and they do not.
     """
     c = _Compiler(policy)
@@ -403,12 +405,20 @@ WITH tickets AS (
     LEFT JOIN time_agg a USING (ticket_id)
     LEFT JOIN {emergency or f"({emergency_sql(policy, semantic)})"} e USING (ticket_id)
 ), damp AS (
-    SELECT h.ticket_id, r.scope_id, exp(sum(ln(r.weight))) AS factor,
-           string_agg(r.label || ' "' || array_to_string(list_distinct(h.hits), '", "') || '"', '; ')
-               AS evidence
-    FROM matched h JOIN {rules_rel} ON r.rule_id = h.rule_id
-    WHERE r.kind = 'dampener' AND h.src = 'text' AND len(h.hits) > 0
-    GROUP BY h.ticket_id, r.scope_id
+    SELECT ticket_id, scope_id, exp(sum(ln(factor))) AS factor, string_agg(evidence, '; ') AS evidence
+    FROM (
+        SELECT h.ticket_id, r.scope_id, r.weight AS factor,
+               r.label || ' "' || array_to_string(list_distinct(h.hits), '", "') || '"' AS evidence
+        FROM matched h JOIN {rules_rel} ON r.rule_id = h.rule_id
+        WHERE r.kind = 'dampener' AND h.src = 'text' AND len(h.hits) > 0
+        UNION ALL
+        -- a visit asked for in the text, but all the work logged was remote: nobody went
+        SELECT ticket_id, 'onsite', {ts.remote_only_onsite_factor},
+               'only remote work logged (' || round(total_min)::BIGINT || ' min)'
+        FROM state
+        WHERE {ts.remote_only_onsite_factor} < 1 AND total_min > 0 AND onsite_min = 0 AND travel_min = 0
+    )
+    GROUP BY ticket_id, scope_id
 ), base_signals AS MATERIALIZED ({signals}
 ), all_signals AS MATERIALIZED (
     SELECT * FROM base_signals UNION ALL {support} UNION ALL {fallback}
@@ -433,7 +443,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
     Columns: ticket_id, qualifies_emergency BOOLEAN, emergency_confidence DOUBLE (0..1),
     emergency_evidence VARCHAR, emergency_call_state VARCHAR (`confident`, `needs review` or
     `none`). Declared emergency and priority are not evidence. With `semantic`, the vote in
-    clf_semantic_emergency (assets/semantic.py) is a second vote beside the rules. `rules` names a
+    clf_semantic_emergency (logic/semantic.py) is a second vote beside the rules. `rules` names a
     relation holding `emergency_rules_sql`'s result when the caller has it already (the rules then
     run once even when the vote needs them first to pick the texts to embed).
     """

@@ -7,7 +7,7 @@ decisions (staging.review_decisions, read from that provider's warehouse only). 
 text is embedded once with a static wordllama model whose weights ship inside the installed wheel
 (nothing is downloaded), compared with every exemplar in one matrix product, and the `neighbours`
 most similar exemplars that know a label vote on it. The votes go to DuckDB as a relation, and the
-scope and emergency SQL (assets/classify.py) joins them on the text.
+scope and emergency SQL (logic/classify.py) joins them on the text.
 
 Output relations (temp tables):
   clf_semantic_scope(raw_txt, scope_id, vote DOUBLE, evidence VARCHAR)   -- vote > 0 only

@@ -106,6 +106,9 @@ class TimeSignals(Strict):
     project_hours: Positive
     project_weight: Weight
     project_support_weight: Weight
+    # Text asking for a visit, on a ticket whose logged work was all remote (no onsite or travel
+    # entry): nobody went, so the onsite reading is multiplied by this factor (1: off).
+    remote_only_onsite_factor: float = Field(default=1.0, gt=0, le=1)
 
     @field_validator("onsite_work_types", "travel_work_types")
     @classmethod

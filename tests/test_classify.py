@@ -4,6 +4,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -12,13 +13,14 @@ from evaluation.evaluate import (
     Dataset,
     evaluate,
     evaluate_file,
+    leave_one_batch_out,
     load_demo,
     load_labelled,
     parse_time_entries,
     read_curve,
     record,
 )
-from logic.classify import CLF_TICKETS_COLUMNS, CLF_TIME_COLUMNS, emergency_sql, scope_hits_sql
+from logic.classify import CLF_TICKETS_COLUMNS, CLF_TIME_COLUMNS, emergency_sql, scope_hits_sql, term_regex
 from logic.semantic import LABELS, ExemplarBank, builtin_bank, prepare_votes, review_bank
 from policy.base import SCOPE_EXCLUSION_IDS, PolicyConfigError
 from policy.config import PolicyConfig, load_policy
@@ -568,3 +570,193 @@ def test_scope_concepts_learnt_from_blind_batches(policy):
     wrong = {t[0]: sorted(scope[t[0]]) for t, want in SCOPE_CONCEPTS
              if (want is None and scope[t[0]]) or (want is not None and want not in scope[t[0]])}
     assert not wrong, wrong
+
+
+# Round 4 (batch-03 misses, issue 19), in wording of their own: ransomware, defacement, a
+# certificate warning, a lure acted on and a caller let in, told without security words; a
+# clinical system lost for everyone though the client says there is no rush; and look-alikes.
+EMERGENCY_ROUND4 = [
+    _t("r1", "P drive", "Every document on the P drive has a strange extension on the end now and there "
+       "is a HOW-TO-RECOVER.html note in each folder."),
+    _t("r2", "Homepage", "Our homepage is showing a strange message in a foreign language with a skull."),
+    _t("r3", "Booking page", "Customers get a 'this site is not secure' warning and can't get on the "
+       "booking page.", affected=5),
+    _t("r4", "Voicemail", "She opened the voicemail email, it wanted her Microsoft login so she "
+       "typed it in."),
+    _t("r5", "Caller", "A man phoned Sam saying he was from our IT company and Sam let him on to his PC."),
+    _t("r6", "Prescribing", "The prescribing system won't load on any of the ward PCs. No rush if you're "
+       "swamped.", affected=10),
+]
+EMERGENCY_ROUND4_LOOK_ALIKES = [
+    _t("q1", "Canteen AP", "The access point in the canteen fell down off the ceiling; wifi there is patchy.",
+       affected=8),
+    _t("q2", "Renamed", "I renamed the files in my folder to new names, can you show me how to restore "
+       "the old ones from backup?"),
+    _t("q3", "Supplier site", "I get a 'not secure' warning on one supplier's site but it still works."),
+    _t("q4", "Spanish", "Could you add a page in another language to our website for Spanish customers?"),
+]
+
+
+def test_emergency_concepts_round4_without_security_words(policy):
+    _, emergency = classify(policy, EMERGENCY_ROUND4 + EMERGENCY_ROUND4_LOOK_ALIKES)
+    missed = {t[0]: emergency[t[0]] for t in EMERGENCY_ROUND4 if not emergency[t[0]][0]}
+    over = {t[0]: emergency[t[0]] for t in EMERGENCY_ROUND4_LOOK_ALIKES if emergency[t[0]][0]}
+    assert not missed and not over, (missed, over)
+
+
+# Scope concepts of round 4 (issue 19), in wording of their own: a named platform for the whole
+# organisation with or without a verb, not when it is a fault in a platform already in use; idioms
+# whose words are trigger words in another sense.
+SCOPE_ROUND4 = [
+    (_t("p1", "Endpoint", "Please get Bitdefender onto every laptop and server we have."),
+     "platform_implementation", True),
+    (_t("p2", "CRM", "We would like HubSpot for all our staff, pipelines and all."),
+     "platform_implementation", True),
+    (_t("p11", "Phones", "We want to drop the old lines and have a proper cloud phone system for the 25 "
+        "staff, with a reception queue."), "platform_implementation", True),
+    (_t("p3", "Intune", "Intune is down for everyone this morning."), "platform_implementation", False),
+    (_t("p4", "Network", "Please bring the whole network up to standard, it is a mess."), "major_migration",
+     False),
+    (_t("p5", "Insurer", "We need a written continuity plan for the insurer covering every system."),
+     "custom_software", False),
+    (_t("p6", "Calls", "Nobody can make or receive calls on the softphone app."), "custom_software", False),
+    (_t("p7", "Mail filter", "Our Mimecast subscription runs out in June. Can you get us pricing for "
+        "2 years?"),
+     "procurement", True),
+    (_t("p8", "Laptops", "Any update on the laptops we signed the quote for? Just need an ETA."),
+     "procurement", False),
+    (_t("p9", "Warehouse", "We need 4 more access points for the warehouse."), "procurement", True),
+    (_t("p10", "Xero", "I can't get into Xero this morning, it says my session expired."), "major_migration",
+     False),
+]
+
+
+def test_scope_concepts_round4(policy):
+    scope, _ = classify(policy, [t for t, _, _ in SCOPE_ROUND4])
+    wrong = {t[0]: sorted(scope[t[0]]) for t, sid, want in SCOPE_ROUND4 if (sid in scope[t[0]]) != want}
+    assert not wrong, wrong
+
+
+# Custom implementation, round 4: approvals that depend on the amount, a record in one system that
+# should create one in another, automation "when" something happens; an automated alert received
+# is not an automation wanted.
+CUSTOM_IMPLEMENTATION_ROUND4 = [
+    (_t("c1", "Expenses", "Expense claims above 2k should go to the finance director, the rest to the "
+        "line manager."), True),
+    (_t("c2", "Bookings", "We'd like each booking on the website to add a row in our job sheet."), True),
+    (_t("c3", "Alert", "We got an automated email overnight saying the backup failed. Do we need to act?"),
+     False),
+]
+
+
+def test_custom_implementation_concepts_round4(policy):
+    scope, _ = classify(policy, [t for t, _ in CUSTOM_IMPLEMENTATION_ROUND4])
+    wrong = {t[0]: sorted(scope[t[0]]) for t, want in CUSTOM_IMPLEMENTATION_ROUND4
+             if ("custom_implementation" in scope[t[0]]) != want}
+    assert not wrong, wrong
+
+
+def test_a_visit_asked_for_but_only_remote_work_logged_is_not_onsite(policy):
+    text = "The label printer keeps jamming. Could an engineer come over this afternoon?"
+    remote = [(20.0, "remote", True, "talked the user through clearing the sensor", False)]
+    onsite = [(45.0, "onsite", True, "replaced the roller", False)]
+    scope, _ = classify(policy, [_t("v1", "Printer", text), _t("v2", "Printer", text, time=remote),
+                                 _t("v3", "Printer", text, time=onsite)])
+    assert "onsite" in scope["v1"] and "onsite" in scope["v3"]
+    assert "onsite" not in scope["v2"], scope["v2"]
+    off = _variant(lambda d: d["scope_classification"]["time_signals"].update(remote_only_onsite_factor=1.0))
+    scope_off, _ = classify(off, [_t("v2", "Printer", text, time=remote)])
+    assert "onsite" in scope_off["v2"]
+
+
+# The kinds issue 19 names, told in everyday wording of our own: sign-in approvals at night, an
+# Outlook rule nobody can explain, a domain not renewed with mail bouncing, a team unable to "log
+# into" one system; and a price asked out of curiosity is not procurement.
+EMERGENCY_EVERYDAY = [
+    _t("e1", "Prompts", "I keep getting approve sign-in requests on my phone at 3am, I'm asleep then."),
+    _t("e2", "Rule", "Found a rule in Outlook moving anything with 'invoice' to RSS Feeds. No idea "
+       "who made it."),
+    _t("e3", "Domain", "Our domain wasn't renewed and now the website and all email bounce."),
+    _t("e4", "CRM login", "None of the sales team can log into the CRM since 9, it just spins."),
+]
+
+
+def test_emergency_kinds_in_everyday_wording(policy):
+    tickets = [*EMERGENCY_EVERYDAY, _t("n1", "Monitor", "How much roughly would a new monitor cost? Just "
+                                       "curious, not buying yet.")]
+    scope, emergency = classify(policy, tickets)
+    missed = {t[0]: emergency[t[0]] for t in EMERGENCY_EVERYDAY if not emergency[t[0]][0]}
+    assert not missed, missed
+    assert "procurement" not in scope["n1"], scope["n1"]
+
+
+def test_a_batch_scored_with_itself_out_of_the_bank(tmp_path):
+    """--exclude-from-bank: a batch's other tickets no longer vote for it (leave-one-batch-out)."""
+    batch = tmp_path / "batch-99.csv"
+    rows = [{"ticket_id": f"Z{i}", "subject": "Flamingo calibration",
+             "description": f"Please arrange the quarterly flamingo calibration for the {wing} wing.",
+             "category": "", "affected_users": "1", "declared_emergency": "false", "time_entries": "",
+             "true_scope": "procurement", "true_emergency": "false"}
+            for i, wing in enumerate(["east", "west", "north"])]
+    pd.DataFrame(rows).to_csv(batch, index=False)
+    data = yaml.safe_load(SHIPPED.read_text())
+    data["scope_classification"]["semantic"]["exemplar_files"] = [str(batch)]
+    policy = PolicyConfig.model_validate(data)
+    within = evaluate_file(batch, policy)  # own text left out, the batch's other tickets vote
+    without = evaluate_file(batch, policy, exclude=[batch])
+    tp = [int(s.per_category.set_index("scope_id").loc["procurement", "tp"]) for s in (within, without)]
+    assert tp == [3, 0], tp
+    assert list(leave_one_batch_out(policy)["batch"]) == []  # not in evaluation/blind: no row
+
+
+# Weak categories of held-out set B, in wording of our own: software of our own or a plug-in
+# wanted, a setup never done properly to be redone, work run overnight; and their look-alikes.
+SCOPE_EVERYDAY = [
+    (_t("w1", "Booking", "We'd like our own little booking page where clients pick a slot - nothing off "
+        "the shelf fits."), "custom_software", True),
+    (_t("w2", "Trade prices", "Our website needs a plug-in so trade customers see their own prices."),
+     "custom_software", True),
+    (_t("w3", "Network", "The network has grown piecemeal for 10 years. Please redo it properly."),
+     "major_remediation", True),
+    (_t("w4", "Tenant", "Our 365 tenant has never been configured properly. Sort it out please."),
+     "major_remediation", True),
+    (_t("w5", "Copy", "Please run the full file copy overnight Friday into Saturday."), "planned_after_hours",
+     True),
+    (_t("w6", "Zoom", "The Zoom plug-in for Outlook has vanished, can you reinstall it?"), "custom_software",
+     False),
+    (_t("w7", "MFA", "I never set up the authenticator properly on my phone, can you walk me through it?"),
+     "major_remediation", False),
+    (_t("w8", "Copy", "The overnight file copy failed last night, can you check why?"), "planned_after_hours",
+     False),
+]
+
+
+def test_scope_concepts_in_everyday_wording(policy):
+    scope, _ = classify(policy, [t for t, _, _ in SCOPE_EVERYDAY])
+    wrong = {t[0]: sorted(scope[t[0]]) for t, sid, want in SCOPE_EVERYDAY if (sid in scope[t[0]]) != want}
+    assert not wrong, wrong
+
+
+def test_outages_told_by_what_stopped_and_over_declared_single_user_problems(policy):
+    real = [_t("g1", "Till", "All three tills stopped taking cards at lunch, customers are queuing out "
+               "the door."),
+            _t("g4", "Mailbox", "Jane's mailbox has sent 400 emails overnight to people we don't know.")]
+    over = [_t("u1", "URGENT!!", "My second monitor is flickering, urgent please, I have a presentation "
+               "at 2.", declared=True),
+            _t("u3", "Critical", "Printer on the 2nd floor is jammed, use the 1st floor one meanwhile.",
+               declared=True),
+            _t("u4", "Outlook", "Outlook won't open on my laptop, webmail works fine.", declared=True)]
+    _, emergency = classify(policy, real + over)
+    assert all(emergency[t[0]][0] for t in real), {t[0]: emergency[t[0]] for t in real}
+    assert not any(emergency[t[0]][0] for t in over), {t[0]: emergency[t[0]] for t in over}
+
+
+def test_contractions_without_the_apostrophe_read_as_written_properly(policy):
+    """'dont' negates like "don't"; 'cant log in' is an outage like "can't log in"."""
+    assert "n'?t" in term_regex("don't", 6, plural=False)
+    tickets = [_t("k1", "Mailboxes", "We dont need to migrate all mailboxes to the new tenant."),
+               _t("k2", "Mailboxes", "We need to migrate all mailboxes to the new tenant."),
+               _t("k3", "Sage", "The accounts team cant log in to Sage this morning, nobody can work.")]
+    scope, emergency = classify(policy, tickets)
+    assert "major_migration" not in scope["k1"] and "major_migration" in scope["k2"]
+    assert emergency["k3"][0], emergency["k3"]
