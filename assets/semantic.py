@@ -36,7 +36,7 @@ LABELLED = Path(__file__).resolve().parent.parent / "evaluation" / "labelled_tic
 EMERGENCY = "emergency"
 LABELS = [*SCOPE_EXCLUSION_IDS, EMERGENCY]
 # Memory bounds, none of which changes a vote (each text's vector and each text's row of
-# similarities are computed on their own; tests/test_classify.py checks that blocks do not matter):
+# similarities are computed on their own; tests/test_semantic_blocks.py checks it):
 _CHUNK = 4096  # texts per run of blocks (see _blocks)
 _ENCODE_CHUNK = 8192  # texts per tokenizer call: its per-token Python objects stay small
 _BLOCK = 1 << 22  # similarities per block (texts x exemplars): 16 MB, 32 MB of argpartition indices
