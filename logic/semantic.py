@@ -19,13 +19,16 @@ similar they are (a neighbour below `min_similarity` has no vote, one at `full_s
 from __future__ import annotations
 
 import functools
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from policy.base import SCOPE_EXCLUSION_IDS
 from policy.config import PolicyConfig
@@ -33,7 +36,12 @@ from policy.config import PolicyConfig
 LABELLED = Path(__file__).resolve().parent.parent / "evaluation" / "labelled_tickets.csv"
 EMERGENCY = "emergency"
 LABELS = [*SCOPE_EXCLUSION_IDS, EMERGENCY]
-_CHUNK = 4096  # texts per matrix product: bounds memory at chunk x exemplars floats
+# Memory bounds, none of which changes a vote (each text's vector and each text's row of
+# similarities are computed on their own; tests/test_semantic_blocks.py checks it):
+_CHUNK = 4096  # texts per run of blocks (see _blocks)
+_ENCODE_CHUNK = 8192  # texts per tokenizer call: its per-token Python objects stay small
+_BLOCK = 1 << 22  # similarities per block (texts x exemplars): 16 MB, 32 MB of argpartition indices
+_CACHE_TEXTS = 131_072  # embeddings kept per model (1 KB each at dim 256): about 130 MB at most
 
 
 @dataclass(frozen=True)
@@ -59,19 +67,11 @@ def load_model(config: str, dim: int) -> _Model:
     return _Model(tokenizer, np.asarray(model.embedding, dtype=np.float32))
 
 
-def embed(policy: PolicyConfig, texts: list[str]) -> np.ndarray:
-    """Unit-length embeddings of `texts` (n x dim, float32), lower-cased like the rules read them.
-
-    The model is a static one: a text's vector is the mean of its tokens' vectors (what
-    wordllama's own embed computes), done here as one sparse matrix product over all texts.
-    """
+def _embed_lowered(model: _Model, texts: list[str]) -> np.ndarray:
+    """Unit-length mean-of-token vectors of already lower-cased texts, one sparse product."""
     from scipy import sparse
 
-    sv = policy.scope_classification.semantic
-    model = load_model(sv.model, sv.dim)
-    if not texts:
-        return np.zeros((0, model.table.shape[1]), dtype=np.float32)
-    encoded = model.tokenizer.encode_batch([t.lower() for t in texts])
+    encoded = model.tokenizer.encode_batch(texts)
     lengths = np.fromiter((len(e.ids) for e in encoded), dtype=np.int64, count=len(encoded))
     ids = np.fromiter((i for e in encoded for i in e.ids), dtype=np.int64, count=int(lengths.sum()))
     np.clip(ids, 0, model.table.shape[0] - 1, out=ids)
@@ -81,6 +81,69 @@ def embed(policy: PolicyConfig, texts: list[str]) -> np.ndarray:
     vectors = np.asarray(counts @ model.table, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-9)
+
+
+class _EmbeddingCache:
+    """Vectors of recently embedded texts, per model, within this process (a run's months share it).
+
+    Texts repeat: across the months of a run (a 1M-ticket year has 43,931 distinct texts, each
+    month about 7,100) and above all in the exemplar bank, which every month embeds whole. A
+    text's vector depends on that text alone, so a cached one is the one embedding would give.
+    Least recently used texts go first once `_CACHE_TEXTS` are held.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._vectors: dict[tuple[str, int], OrderedDict[str, np.ndarray]] = {}
+
+    def lookup(self, key: tuple[str, int], texts: list[str]) -> dict[str, np.ndarray]:
+        with self._lock:
+            held = self._vectors.setdefault(key, OrderedDict())
+            found = {}
+            for text in texts:
+                vector = held.get(text)
+                if vector is not None:
+                    held.move_to_end(text)
+                    found[text] = vector
+            return found
+
+    def store(self, key: tuple[str, int], vectors: dict[str, np.ndarray]) -> None:
+        with self._lock:
+            held = self._vectors.setdefault(key, OrderedDict())
+            held.update(vectors)
+            while len(held) > _CACHE_TEXTS:
+                held.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
+
+_cache = _EmbeddingCache()
+
+
+def embed(policy: PolicyConfig, texts: list[str]) -> np.ndarray:
+    """Unit-length embeddings of `texts` (n x dim, float32), lower-cased like the rules read them.
+
+    The model is a static one: a text's vector is the mean of its tokens' vectors (what
+    wordllama's own embed computes), done here as a sparse matrix product per chunk of texts.
+    Each distinct text is embedded once, and not at all when this process embedded it recently.
+    """
+    sv = policy.scope_classification.semantic
+    model = load_model(sv.model, sv.dim)
+    if not texts:
+        return np.zeros((0, model.table.shape[1]), dtype=np.float32)
+    key = (sv.model, sv.dim)
+    lowered = [t.lower() for t in texts]
+    distinct = list(dict.fromkeys(lowered))
+    vectors = _cache.lookup(key, distinct)
+    missing = [t for t in distinct if t not in vectors]
+    for start in range(0, len(missing), _ENCODE_CHUNK):
+        chunk = missing[start:start + _ENCODE_CHUNK]
+        new = dict(zip(chunk, _embed_lowered(model, chunk), strict=True))
+        _cache.store(key, new)
+        vectors.update(new)
+    return np.stack([vectors[t] for t in lowered])
 
 
 @dataclass
@@ -213,14 +276,34 @@ def builtin_bank(policy: PolicyConfig, labelled: list[Path] | None = None) -> Ex
     return ExemplarBank.concat([policy_bank(policy), labelled_bank(labelled)])
 
 
+def _blocks(n: int, rows: int) -> list[tuple[int, int]]:
+    """(start, stop) of the blocks of texts whose similarities are taken in one matrix product.
+
+    They split the `_CHUNK` runs of texts the vote has always used (the last one shorter) into
+    blocks of at least `rows` texts, a run's last short block joined to the one before; a run no
+    longer than `rows` stays whole. With `rows` large enough (see votes), every product is a
+    large one for the BLAS library, which computes each similarity the same way in any of them:
+    tiny ones may go through other kernels that round differently.
+    """
+    bounds = []
+    for chunk in range(0, n, _CHUNK):
+        end = min(chunk + _CHUNK, n)
+        starts = list(range(chunk, end, rows))
+        if len(starts) > 1 and end - starts[-1] < rows:
+            starts.pop()
+        bounds += [(start, stop) for start, stop in zip(starts, [*starts[1:], end], strict=True)]
+    return bounds
+
+
 def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
           leave_out_same_text: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Per text and label: the neighbours' vote (n x labels) and the index of the best supporting exemplar.
 
-    Vectorised per chunk of texts: one matrix product, one argpartition for the most similar
-    exemplars (a shortlist of 4 x `neighbours`), then per label the `neighbours` best of the
-    shortlist that know the label. leave_out_same_text drops an exemplar whose text is the query's
-    own (scoring the bank's own tickets).
+    Vectorised per block of texts (as many as keep a block of similarities near `_BLOCK`): one
+    matrix product, one argpartition for the most similar exemplars (a shortlist of 4 x
+    `neighbours`), then per label the `neighbours` best of the shortlist that know the label.
+    leave_out_same_text drops an exemplar whose text is the query's own (scoring the bank's own
+    tickets).
     """
     sv = policy.scope_classification.semantic
     n, m = len(texts), len(bank)
@@ -228,15 +311,26 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     best = np.full((n, len(LABELS)), -1, dtype=np.int64)
     if n == 0 or m == 0:
         return out, best
-    ex = embed(policy, bank.texts)
+    # The bank repeats texts (a provider reviews tickets with the same wording): the products are
+    # taken with each distinct text once, and spread to its exemplars by `spread`.
+    lowered = [t.lower() for t in bank.texts]
+    position: dict[str, int] = {}
+    spread = np.fromiter((position.setdefault(t, len(position)) for t in lowered), dtype=np.int64, count=m)
+    ex = embed(policy, list(position))
+    repeats = len(position) < m
     known = ~np.isnan(bank.labels)
     values = np.nan_to_num(bank.labels, nan=0.0)
-    bank_text = np.array([t.lower() for t in bank.texts], dtype=object)
+    bank_text = np.array(lowered, dtype=object)
     short = min(4 * sv.neighbours, m)
-    for start in range(0, n, _CHUNK):
-        chunk = texts[start:start + _CHUNK]
+    queries = embed(policy, texts)
+    # Rows per block: about `_BLOCK` similarities, and at least 2**24 multiply-adds per product.
+    rows = min(_CHUNK, max(_BLOCK // m, (1 << 24) // (len(position) * ex.shape[1]) + 1))
+    for start, stop in _blocks(n, rows):
+        chunk = texts[start:stop]
         rows = np.arange(len(chunk))[:, None]
-        sims = embed(policy, chunk) @ ex.T  # chunk x m
+        sims = queries[start:stop] @ ex.T  # block x distinct bank texts
+        if repeats:
+            sims = sims[:, spread]  # block x m
         if leave_out_same_text:
             same = np.array([t.lower() for t in chunk], dtype=object)[:, None] == bank_text[None, :]
             sims = np.where(same, -1.0, sims)
@@ -269,19 +363,22 @@ def write_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: lis
     started = time.perf_counter()
     vote, best = votes(policy, texts, bank, leave_out_same_text)
     n = len(texts)
-    described = np.array([*bank.described, ""], dtype=object)  # -1 -> ""
+    # To DuckDB as Arrow: texts once as strings, evidence as indices into the exemplars'
+    # descriptions (-1, no supporting exemplar: the empty string at the end).
+    described = pa.array([*bank.described, ""], type=pa.string())
     scope_cols = len(SCOPE_EXCLUSION_IDS)
     rows, cols = np.nonzero(vote[:, :scope_cols] > 0)
-    scope = pd.DataFrame({
-        "raw_txt": np.array(texts, dtype=object)[rows] if n else np.array([], dtype=object),
-        "scope_id": np.array(SCOPE_EXCLUSION_IDS, dtype=object)[cols],
-        "vote": vote[rows, cols].astype(float),
-        "evidence": described[best[rows, cols]],
+    raw_txt = pa.array(texts, type=pa.string())
+    scope = pa.table({
+        "raw_txt": raw_txt.take(pa.array(rows, type=pa.int64())),
+        "scope_id": pa.array(SCOPE_EXCLUSION_IDS, type=pa.string()).take(pa.array(cols, type=pa.int64())),
+        "vote": pa.array(vote[rows, cols].astype(np.float64)),
+        "evidence": described.take(pa.array(best[rows, cols] % (len(bank) + 1))),
     })
-    emergency = pd.DataFrame({
-        "raw_txt": np.array(texts, dtype=object),
-        "vote": vote[:, -1].astype(float) if n else np.zeros(0),
-        "evidence": described[best[:, -1]] if n else np.array([], dtype=object),
+    emergency = pa.table({
+        "raw_txt": raw_txt,
+        "vote": pa.array(vote[:, -1].astype(np.float64)),
+        "evidence": described.take(pa.array(best[:, -1] % (len(bank) + 1))),
     })
     con.register("semantic_scope_df", scope)
     con.register("semantic_emergency_df", emergency)
