@@ -1,4 +1,4 @@
-"""The semantic vote's memory bounds (assets/semantic.py): blocks, the embedding cache and the
+"""The semantic vote's memory bounds (logic/semantic.py): blocks, the embedding cache and the
 products over distinct bank texts change no vote, and a block's memory no longer grows with 4096
 texts x exemplars."""
 
@@ -8,8 +8,8 @@ import duckdb
 import numpy as np
 import pytest
 
-import assets.semantic as semantic
-from assets.semantic import ExemplarBank, builtin_bank, embed, votes, write_votes
+import logic.semantic as semantic
+from logic.semantic import ExemplarBank, builtin_bank, embed, votes, write_votes
 from policy.config import load_policy
 from policy.paths import PROJECT_ROOT
 
