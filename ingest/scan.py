@@ -151,7 +151,32 @@ def data_rows_estimate(con: duckdb.DuckDBPyConnection, absolute: Path, fmt: str,
             return 0
         return int(rows or 0)
     lines = info.newlines + (0 if info.ends_with_newline else 1)
-    return max(lines - 1, 0) if fmt == "csv" else lines
+    if fmt != "csv":
+        return lines
+    # A body the strict reader parses is counted in records (a quoted line break is not a row);
+    # one it cannot parse, in lines.
+    records = _csv_records(absolute)
+    return records if records is not None else max(lines - 1, 0)
+
+
+def _csv_records(absolute: Path) -> int | None:
+    """Data records of a CSV file read with the canonical dialect, or None when it does not parse.
+
+    On a connection of its own: a failed read must not abort the caller's transaction.
+    """
+    try:
+        with absolute.open(encoding="utf-8", errors="replace", newline="") as fh:
+            header = next(csv.reader(fh), None)
+        if not header:
+            return None
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
+        with duckdb.connect() as mem:
+            return mem.execute(
+                "SELECT count(*) FROM read_csv(?, header = true, auto_detect = false, delim = ',',"
+                f" quote = '\"', escape = '\"', columns = {columns}, strict_mode = true)",
+                [reader_path(str(absolute))]).fetchone()[0]
+    except (duckdb.Error, OSError, csv.Error):
+        return None
 
 
 def csv_header(path: Path, relative: str, encoding: str) -> list[str]:

@@ -3,6 +3,7 @@ that cannot be file names, formula text for the finance export, a file rejected 
 another client's ticket). Run once per test module without publishing; tests publish it."""
 
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -97,6 +98,15 @@ def built(tmp_path_factory) -> dict:
             run_all_without_reports()
         _BUILT["msp"] = dict(env, root=root)
     return _BUILT["msp"]
+
+
+def copy_built(tmp_path_factory, root: Path) -> None:
+    """Copy the built MSP's landing folder and warehouse (with its WAL, which holds what another
+    open connection kept from being checkpointed) into `root`, to change and re-run."""
+    source = built(tmp_path_factory)
+    shutil.copytree(source["landing"], root / "landing")
+    for file in source["warehouse"].parent.glob(source["warehouse"].name + "*"):
+        shutil.copy2(file, root / file.name.replace(source["warehouse"].name, "warehouse.duckdb"))
 
 
 def run_all_without_reports() -> None:

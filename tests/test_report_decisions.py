@@ -18,9 +18,7 @@ from tests.test_report_editions import _section, _text
 @pytest.fixture
 def msp(tmp_path, tmp_path_factory):
     """A copy of the report MSP (built once per process) to change and re-run."""
-    source = report_msp.built(tmp_path_factory)
-    shutil.copytree(source["landing"], tmp_path / "landing")
-    shutil.copy2(source["warehouse"], tmp_path / "warehouse.duckdb")
+    report_msp.copy_built(tmp_path_factory, tmp_path)
     with msp_paths(tmp_path) as env:
         yield env
 
