@@ -25,13 +25,16 @@ KNOWN_INSTANCES: dict[tuple[str, ...], dg.DagsterInstance] = {}
 # Fixtures that run the pipeline: a test asking for one is end to end, and marked slow. Besides
 # this file's, the provider fixtures of the modules that build one at module scope.
 E2E_FIXTURES = {
-    "run_pipeline", "known_built", "known_copy", "ops_env",  # this file, test_operations
+    "run_pipeline", "builds", "ops_env",  # this file (known_built, known_copy...), test_operations
     "demo", "dirty", "built", "known", "hostile", "catalogue", "real_runs",  # module builds
+    "msp", "month", "editions",  # test_report_*, test_browser: providers built with tests/report_msp
+    "browser",  # test_browser: a headless Chromium
 }
-# Tests that run the pipeline without such a fixture (a subprocess, generated deliveries), by
-# node id prefix, until their modules mark them themselves.
+# Tests that run the pipeline without such a fixture (a subprocess, generated deliveries, a run
+# of their own), by node id prefix, until their modules mark them themselves.
 E2E_TESTS = ("tests/test_mappings.py::test_example_mapping_publishes_from_its_example_export",
-             "tests/test_hostile_")
+             "tests/test_hostile_", "tests/test_sla.py", "tests/test_api_files_vs_api.py",
+             "tests/test_run_output.py::test_an_export_without_event_dates")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,7 +61,8 @@ def _point_at(monkeypatch: pytest.MonkeyPatch, env: dict[str, Path]) -> None:
     monkeypatch.setenv("MSP_PUBLISHED", str(env["published"]))
 
 
-def _paths(root: Path) -> dict[str, Path]:
+def paths_under(root: Path) -> dict[str, Path]:
+    """The MSP_* paths of a provider kept under `root`."""
     return {"warehouse": root / "warehouse.duckdb", "landing": root / "landing",
             "published": root / "published"}
 
@@ -71,7 +75,7 @@ def no_pdfs(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
 @pytest.fixture
 def msp_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     """Point every MSP_* path at tmp_path, as a user would with environment variables."""
-    env = _paths(tmp_path)
+    env = paths_under(tmp_path)
     env["landing"].mkdir()
     _point_at(monkeypatch, env)
     return env
@@ -107,35 +111,80 @@ def query(msp_env: dict[str, Path]):
     """Run a read-only query against the test warehouse and return all rows."""
 
     def _query(sql: str, params: list | None = None) -> list[tuple]:
-        with duckdb.connect(str(msp_env["warehouse"]), read_only=True) as con:
+        # The warehouse the MSP_* paths point at now: the test's own, or a build it reads.
+        with duckdb.connect(os.environ["MSP_WAREHOUSE"], read_only=True) as con:
             return con.execute(sql, params or []).fetchall()
 
     return _query
 
 
 @pytest.fixture(scope="session")
-def known_builds(tmp_path_factory: pytest.TempPathFactory) -> Callable[[tuple[str, ...]], dict]:
-    """The known MSP (tests/builders.py) run without reports for some months, once per session
-    for each set of months; returns its paths. Tests must not change it: see `known_copy`."""
-    built: dict[tuple[str, ...], dict[str, Path]] = {}
+def builds(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict[str, Path]]:
+    """Providers built once per session and shared by the tests that only read them.
 
-    def _build(months: tuple[str, ...]) -> dict[str, Path]:
-        if months not in built:
+    `builds(name, write, months, **env)` writes a landing folder with `write(landing)`, runs
+    `months` without reports with the extra environment `env` (e.g. MSP_AS_OF), and returns the
+    paths; the same name, months and env give the same build. Tests must not change a build:
+    `copy_build` it into the test's own paths to change and re-run it.
+    """
+    built: dict[tuple, dict[str, Path]] = {}
+
+    def _build(name: str, write: Callable[[Path], object], months: tuple[str, ...],
+               **env: str) -> dict[str, Path]:
+        key = (name, tuple(months), tuple(sorted(env.items())))
+        if key not in built:
             import pipelines.definitions
             from pipelines.run import run_all
 
-            env = _paths(tmp_path_factory.mktemp("known-" + "-".join(m[:7] for m in months)))
-            known_msp(env["landing"])
+            paths = paths_under(tmp_path_factory.mktemp(name + "-" + "-".join(m[:7] for m in months)))
+            paths["landing"].mkdir(parents=True, exist_ok=True)
+            write(paths["landing"])
             with pytest.MonkeyPatch.context() as mp:
-                _point_at(mp, env)
+                _point_at(mp, paths)
+                for variable, value in env.items():
+                    mp.setenv(variable, value)
                 importlib.reload(pipelines.definitions)
                 instance = dg.DagsterInstance.ephemeral()
                 run_all(list(months), instance=instance, reports=False)
-                KNOWN_INSTANCES[months] = instance
+                INSTANCES[key] = instance
             # Back to the asking test's paths: the Definitions read them when loaded.
             importlib.reload(pipelines.definitions)
-            built[months] = env
-        return built[months]
+            built[key] = paths
+        return built[key]
+
+    return _build
+
+
+# The Dagster instance of each shared build, by the build's key.
+INSTANCES: dict[tuple, dg.DagsterInstance] = {}
+
+
+def copy_build(source: dict[str, Path], target: dict[str, Path]) -> dict[str, Path]:
+    """Copy a shared build's landing folder and warehouse into a test's own paths.
+
+    The landing files keep their modification times, so the copy's warehouse knows them as read.
+    """
+    shutil.copytree(source["landing"], target["landing"], dirs_exist_ok=True)
+    for file in source["warehouse"].parent.glob(source["warehouse"].name + "*"):
+        shutil.copy2(file, target["warehouse"].parent / file.name)
+    return target
+
+
+def use_build(monkeypatch: pytest.MonkeyPatch, paths: dict[str, Path]) -> dict[str, Path]:
+    """Point the MSP_* paths (and so `query`) at a shared build, to read it."""
+    _point_at(monkeypatch, paths)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def known_builds(builds) -> Callable[[tuple[str, ...]], dict]:
+    """The known MSP (tests/builders.py) run without reports for some months, once per session
+    for each set of months; returns its paths. Tests must not change it: see `known_copy`."""
+
+    def _build(months: tuple[str, ...]) -> dict[str, Path]:
+        paths = builds("known", known_msp, tuple(months))
+        KNOWN_INSTANCES[tuple(months)] = INSTANCES[("known", tuple(months), ())]
+        return paths
 
     return _build
 
@@ -156,10 +205,6 @@ def known_copy(known_builds, msp_env: dict[str, Path]) -> Callable[..., dict[str
     """
 
     def _copy(months: tuple[str, ...] = KNOWN_MONTHS) -> dict[str, Path]:
-        source = known_builds(tuple(months))
-        shutil.copytree(source["landing"], msp_env["landing"], dirs_exist_ok=True)
-        for file in source["warehouse"].parent.glob(source["warehouse"].name + "*"):
-            shutil.copy2(file, msp_env["warehouse"].parent / file.name)
-        return msp_env
+        return copy_build(known_builds(tuple(months)), msp_env)
 
     return _copy
