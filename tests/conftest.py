@@ -29,18 +29,41 @@ E2E_FIXTURES = {
     "demo", "dirty", "built", "known", "hostile", "catalogue", "real_runs",  # module builds
     "msp", "month", "editions",  # test_report_*, test_browser: providers built with tests/report_msp
     "browser",  # test_browser: a headless Chromium
+    "backfill",  # test_run_output: a three-month run that publishes
 }
 # Tests that run the pipeline without such a fixture (a subprocess, generated deliveries, a run
-# of their own), by node id prefix, until their modules mark them themselves.
-E2E_TESTS = ("tests/test_mappings.py::test_example_mapping_publishes_from_its_example_export",
+# of their own), or are slow for another reason, by node id prefix.
+SLOW_TESTS = ("tests/test_mappings.py::test_example_mapping_publishes_from_its_example_export",
              "tests/test_hostile_", "tests/test_sla.py", "tests/test_api_files_vs_api.py",
-             "tests/test_run_output.py::test_an_export_without_event_dates")
+             "tests/test_run_output.py::test_an_export_without_event_dates",
+             # Not end to end but seconds each on 2 cores: property tests checked against a walk
+             # minute by minute, and classifications that embed texts under a policy of their own.
+             "tests/test_business_time.py::test_business_minutes_match_the_minute_walk",
+             "tests/test_business_time.py::test_next_opening_matches_the_minute_walk",
+             "tests/test_business_time.py::test_night_hours_on_change_nights_match_the_minute_walk",
+             "tests/test_business_time.py::test_always_open_equals_real_elapsed_minutes",
+             "tests/test_classify.py::test_thresholds_come_from_the_config",
+             "tests/test_classify.py::test_terms_come_from_the_config",
+             "tests/test_classify.py::test_semantic_veto_lowers_a_rule_call",
+             "tests/test_classify.py::test_semantic_vote_names_the_nearest_exemplar",
+             "tests/test_classify.py::test_call_states_follow_the_configured_bands",
+             "tests/test_classify.py::test_demo_ground_truth_evaluates",
+             "tests/test_classify.py::test_category_hint_adds_evidence",
+             "tests/test_classify.py::test_labelled_evaluation_meets_targets",
+             "tests/test_classify.py::test_review_decision_changes_the_call_on_a_similar_ticket",
+             "tests/test_classify.py::test_above_the_text_budget_only_uncertain_texts_are_embedded",
+             "tests/test_classify.py::test_emergency_concepts_harm_done_and_one_system_for_everyone",
+             "tests/test_classify.py::test_emergency_reads_security_incidents_by_their_nature",
+             "tests/test_classify.py::test_scope_concepts_learnt_from_blind_batches",
+             "tests/test_adapters.py::test_servicenow_variants_give_the_same_canonical_files",
+             "tests/test_operations.py::test_monthly_close_publishes_the_previous_month")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "slow: runs the pipeline end to end (a built provider or a real public export);"
-        " `make test` runs these, `pytest -m 'not slow'` leaves them out")
+        "markers", "slow: runs the pipeline end to end (a built provider or a real public export),"
+        " a browser, or takes seconds of CPU on its own; `make test` runs these,"
+        " `pytest -m 'not slow'` leaves them out")
     # One month at a time: on 2 shared cores, months side by side and the GX worker processes
     # they start cost more than they save on test-sized data. The tests of that path set it to 2.
     os.environ.setdefault("MSP_MONTH_WORKERS", "1")
@@ -49,7 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if (E2E_FIXTURES & set(getattr(item, "fixturenames", ()))
-                or item.nodeid.startswith(E2E_TESTS)):
+                or item.nodeid.startswith(SLOW_TESTS)):
             item.add_marker(pytest.mark.slow)
 
 
