@@ -1,10 +1,11 @@
 """Fixtures: a temporary warehouse, landing and published folder per test, set via environment.
 
 Running the pipeline is what makes tests slow, so: a test publishes reports only when it reads
-them (`run_pipeline(months, reports=True)`), prints PDFs only when it is about PDFs, and tests that
-only read a built provider share one build per session (`known_built`); a test that changes a
-warehouse starts from a copy of a build (`known_copy`). Tests that run the pipeline are marked
-`slow`: `pytest -m "not slow"` runs the rest.
+them (`run_pipeline(months, reports=True)`, or `publish_reports` on a copy of a build), prints PDFs
+only when it is about PDFs, and tests that only read a built provider share one build per session
+(`builds`, `known_builds`, `known_built`, read through `use_build`); a test that changes a
+warehouse starts from a copy of a build (`copy_build`, `known_copy`). Tests that run the pipeline
+are marked `slow`: `pytest -m "not slow"` runs the rest.
 """
 
 import importlib
@@ -197,6 +198,24 @@ def use_build(monkeypatch: pytest.MonkeyPatch, paths: dict[str, Path]) -> dict[s
     """Point the MSP_* paths (and so `query`) at a shared build, to read it."""
     _point_at(monkeypatch, paths)
     return paths
+
+
+def publish_reports(paths: dict[str, Path], months: tuple[str, ...], **env: str) -> None:
+    """Publish `months` of a built provider (HTML, no PDFs) by running the report group alone on
+    the marts already there, for the tests that read reports of a copy of a shared build."""
+    import pipelines.definitions
+    from pipelines.run import run_months
+
+    with pytest.MonkeyPatch.context() as mp:
+        _point_at(mp, paths)
+        no_pdfs(mp, paths["landing"].parent)
+        for variable, value in env.items():
+            mp.setenv(variable, value)
+        defs = importlib.reload(pipelines.definitions).defs
+        reports = list(dg.AssetSelection.groups("reports").resolve(defs.resolve_asset_graph()))
+        list(run_months(defs.resolve_job_def("monthly_job"), dg.DagsterInstance.ephemeral(),
+                        list(months), reports))
+    importlib.reload(pipelines.definitions)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import pytest
 
 from demo.generate import CLIENT_COLUMNS, DECISION_COLUMNS, TICKET_COLUMNS
 from tests.builders import client, ticket, write_csv
-from tests.conftest import copy_build, use_build
+from tests.conftest import copy_build, publish_reports, use_build
 
 JAN = "2026-01-01"
 
@@ -75,12 +75,6 @@ def _billing_landing(landing) -> None:
         {"ticket_id": "EMER", "decision": "emergency=denied", "reviewer": "sd.lead",
          "decided_at": "2026-02-03T11:00:00+00:00", "note": "single user, cosmetic"},
     ])
-
-
-@pytest.fixture
-def billing_msp(msp_env):
-    _billing_landing(msp_env["landing"])
-    return msp_env
 
 
 @pytest.fixture
@@ -152,8 +146,9 @@ def test_emergency_review_overrides_and_survives_redelivery(billing_jan, msp_env
     assert (declared, confirmed, precision) == (1, 0, 0.0)
 
 
-def test_finance_export_csv_and_workbook(billing_msp, run_pipeline):
-    run_pipeline([JAN], reports=True)
+def test_finance_export_csv_and_workbook(billing_jan, msp_env):
+    billing_msp = copy_build(billing_jan, msp_env)
+    publish_reports(billing_msp, (JAN,))
     folder = billing_msp["published"] / "2026-01"
     with (folder / "out-of-scope-2026-01.csv").open() as fh:
         rows = list(csv.DictReader(fh))

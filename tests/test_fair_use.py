@@ -1,12 +1,9 @@
 """Volumes and fair use on a hand-built MSP whose answers are worked out by hand."""
 
-import importlib
-
-import dagster as dg
 import duckdb
 import pytest
 
-from tests.conftest import KNOWN_MONTHS, copy_build, no_pdfs, paths_under, use_build
+from tests.conftest import KNOWN_MONTHS, copy_build, paths_under, publish_reports
 
 
 @pytest.fixture
@@ -19,18 +16,8 @@ def known(known_builds) -> dict:
 def published(known_builds, tmp_path_factory) -> dict:
     """The known MSP's reports for January to March, published (HTML, no PDFs) once from a copy
     of the shared build: only the report group runs, on the marts already built."""
-    import pipelines.definitions
-    from pipelines.run import run_months
-
     env = copy_build(known_builds(KNOWN_MONTHS), paths_under(tmp_path_factory.mktemp("published")))
-    with pytest.MonkeyPatch.context() as mp:
-        use_build(mp, env)
-        no_pdfs(mp, env["landing"].parent)
-        defs = importlib.reload(pipelines.definitions).defs
-        reports = list(dg.AssetSelection.groups("reports").resolve(defs.resolve_asset_graph()))
-        list(run_months(defs.resolve_job_def("monthly_job"), dg.DagsterInstance.ephemeral(),
-                        list(KNOWN_MONTHS), reports))
-    importlib.reload(pipelines.definitions)
+    publish_reports(env, KNOWN_MONTHS)
     return env
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from demo.generate import CLIENT_COLUMNS, EVENT_COLUMNS, TICKET_COLUMNS
 from tests.builders import client, ticket, write_csv
-from tests.conftest import use_build
+from tests.conftest import copy_build, publish_reports, use_build
 
 AS_OF = "2026-01-20T09:00:00+00:00"
 
@@ -68,10 +68,15 @@ def sla_msp(msp_env, monkeypatch):
 
 
 @pytest.fixture
-def sla_built(builds, msp_env, monkeypatch):
-    """The SLA MSP run for December, January and March at AS_OF, once per session, to read."""
+def sla_months(builds):
+    """The SLA MSP run for December, January and March at AS_OF, once per session."""
     months = ("2025-12-01", "2026-01-01", "2026-03-01")
-    return use_build(monkeypatch, builds("sla", _sla_landing, months, MSP_AS_OF=AS_OF))
+    return builds("sla", _sla_landing, months, MSP_AS_OF=AS_OF)
+
+
+@pytest.fixture
+def sla_built(sla_months, msp_env, monkeypatch):
+    return use_build(monkeypatch, sla_months)
 
 
 def _run_months(months: list[str]) -> None:
@@ -155,8 +160,9 @@ def test_source_verdict_reconciliation(sla_msp, run_pipeline, query):
                  " ORDER BY client_id") == [("LON", 2, 1, 1), ("NYC", 1, 1, 0)]
 
 
-def test_report_shows_breaches_with_explanations(sla_msp, run_pipeline):
-    run_pipeline(["2026-01-01"], reports=True)
+def test_report_shows_breaches_with_explanations(sla_months, msp_env):
+    sla_msp = copy_build(sla_months, msp_env)
+    publish_reports(sla_msp, ("2026-01-01",), MSP_AS_OF=AS_OF)
     html = (sla_msp["published"] / "2026-01" / "client-LON.html").read_text()
     assert "Response times" in html and "missed by 30" in html
     assert "target passed at Tue 13 Jan 13:00" in html
