@@ -1,10 +1,11 @@
 """Fixtures: a temporary warehouse, landing and published folder per test, set via environment.
 
 Running the pipeline is what makes tests slow, so: a test publishes reports only when it reads
-them (`run_pipeline(months, reports=True)`), prints PDFs only when it is about PDFs, and tests that
-only read a built provider share one build per session (`known_built`); a test that changes a
-warehouse starts from a copy of a build (`known_copy`). Tests that run the pipeline are marked
-`slow`: `pytest -m "not slow"` runs the rest.
+them (`run_pipeline(months, reports=True)`, or `publish_reports` on a copy of a build), prints PDFs
+only when it is about PDFs, and tests that only read a built provider share one build per session
+(`builds`, `known_builds`, `known_built`, read through `use_build`); a test that changes a
+warehouse starts from a copy of a build (`copy_build`, `known_copy`). Tests that run the pipeline
+are marked `slow`: `pytest -m "not slow"` runs the rest.
 """
 
 import importlib
@@ -25,19 +26,45 @@ KNOWN_INSTANCES: dict[tuple[str, ...], dg.DagsterInstance] = {}
 # Fixtures that run the pipeline: a test asking for one is end to end, and marked slow. Besides
 # this file's, the provider fixtures of the modules that build one at module scope.
 E2E_FIXTURES = {
-    "run_pipeline", "known_built", "known_copy", "ops_env",  # this file, test_operations
+    "run_pipeline", "builds", "ops_env",  # this file (known_built, known_copy...), test_operations
     "demo", "dirty", "built", "known", "hostile", "catalogue", "real_runs",  # module builds
+    "msp", "month", "editions",  # test_report_*, test_browser: providers built with tests/report_msp
+    "browser",  # test_browser: a headless Chromium
+    "backfill",  # test_run_output: a three-month run that publishes
 }
-# Tests that run the pipeline without such a fixture (a subprocess, generated deliveries), by
-# node id prefix, until their modules mark them themselves.
-E2E_TESTS = ("tests/test_mappings.py::test_example_mapping_publishes_from_its_example_export",
-             "tests/test_hostile_")
+# Tests that run the pipeline without such a fixture (a subprocess, generated deliveries, a run
+# of their own), or are slow for another reason, by node id prefix.
+SLOW_TESTS = ("tests/test_mappings.py::test_example_mapping_publishes_from_its_example_export",
+             "tests/test_hostile_", "tests/test_sla.py", "tests/test_api_files_vs_api.py",
+             "tests/test_run_output.py::test_an_export_without_event_dates",
+             # Not end to end but seconds each on 2 cores: property tests checked against a walk
+             # minute by minute, and classifications that embed texts under a policy of their own.
+             "tests/test_business_time.py::test_business_minutes_match_the_minute_walk",
+             "tests/test_business_time.py::test_next_opening_matches_the_minute_walk",
+             "tests/test_business_time.py::test_night_hours_on_change_nights_match_the_minute_walk",
+             "tests/test_business_time.py::test_always_open_equals_real_elapsed_minutes",
+             "tests/test_classify.py::test_thresholds_come_from_the_config",
+             "tests/test_classify.py::test_terms_come_from_the_config",
+             "tests/test_classify.py::test_semantic_veto_lowers_a_rule_call",
+             "tests/test_classify.py::test_semantic_vote_names_the_nearest_exemplar",
+             "tests/test_classify.py::test_call_states_follow_the_configured_bands",
+             "tests/test_classify.py::test_demo_ground_truth_evaluates",
+             "tests/test_classify.py::test_category_hint_adds_evidence",
+             "tests/test_classify.py::test_labelled_evaluation_meets_targets",
+             "tests/test_classify.py::test_review_decision_changes_the_call_on_a_similar_ticket",
+             "tests/test_classify.py::test_above_the_text_budget_only_uncertain_texts_are_embedded",
+             "tests/test_classify.py::test_emergency_concepts_harm_done_and_one_system_for_everyone",
+             "tests/test_classify.py::test_emergency_reads_security_incidents_by_their_nature",
+             "tests/test_classify.py::test_scope_concepts_learnt_from_blind_batches",
+             "tests/test_adapters.py::test_servicenow_variants_give_the_same_canonical_files",
+             "tests/test_operations.py::test_monthly_close_publishes_the_previous_month")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "slow: runs the pipeline end to end (a built provider or a real public export);"
-        " `make test` runs these, `pytest -m 'not slow'` leaves them out")
+        "markers", "slow: runs the pipeline end to end (a built provider or a real public export),"
+        " a browser, or takes seconds of CPU on its own; `make test` runs these,"
+        " `pytest -m 'not slow'` leaves them out")
     # One month at a time: on 2 shared cores, months side by side and the GX worker processes
     # they start cost more than they save on test-sized data. The tests of that path set it to 2.
     os.environ.setdefault("MSP_MONTH_WORKERS", "1")
@@ -46,7 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if (E2E_FIXTURES & set(getattr(item, "fixturenames", ()))
-                or item.nodeid.startswith(E2E_TESTS)):
+                or item.nodeid.startswith(SLOW_TESTS)):
             item.add_marker(pytest.mark.slow)
 
 
@@ -58,7 +85,8 @@ def _point_at(monkeypatch: pytest.MonkeyPatch, env: dict[str, Path]) -> None:
     monkeypatch.setenv("MSP_PUBLISHED", str(env["published"]))
 
 
-def _paths(root: Path) -> dict[str, Path]:
+def paths_under(root: Path) -> dict[str, Path]:
+    """The MSP_* paths of a provider kept under `root`."""
     return {"warehouse": root / "warehouse.duckdb", "landing": root / "landing",
             "published": root / "published"}
 
@@ -71,7 +99,7 @@ def no_pdfs(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
 @pytest.fixture
 def msp_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     """Point every MSP_* path at tmp_path, as a user would with environment variables."""
-    env = _paths(tmp_path)
+    env = paths_under(tmp_path)
     env["landing"].mkdir()
     _point_at(monkeypatch, env)
     return env
@@ -107,35 +135,98 @@ def query(msp_env: dict[str, Path]):
     """Run a read-only query against the test warehouse and return all rows."""
 
     def _query(sql: str, params: list | None = None) -> list[tuple]:
-        with duckdb.connect(str(msp_env["warehouse"]), read_only=True) as con:
+        # The warehouse the MSP_* paths point at now: the test's own, or a build it reads.
+        with duckdb.connect(os.environ["MSP_WAREHOUSE"], read_only=True) as con:
             return con.execute(sql, params or []).fetchall()
 
     return _query
 
 
 @pytest.fixture(scope="session")
-def known_builds(tmp_path_factory: pytest.TempPathFactory) -> Callable[[tuple[str, ...]], dict]:
-    """The known MSP (tests/builders.py) run without reports for some months, once per session
-    for each set of months; returns its paths. Tests must not change it: see `known_copy`."""
-    built: dict[tuple[str, ...], dict[str, Path]] = {}
+def builds(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict[str, Path]]:
+    """Providers built once per session and shared by the tests that only read them.
 
-    def _build(months: tuple[str, ...]) -> dict[str, Path]:
-        if months not in built:
+    `builds(name, write, months, **env)` writes a landing folder with `write(landing)`, runs
+    `months` without reports with the extra environment `env` (e.g. MSP_AS_OF), and returns the
+    paths; the same name, months and env give the same build. Tests must not change a build:
+    `copy_build` it into the test's own paths to change and re-run it.
+    """
+    built: dict[tuple, dict[str, Path]] = {}
+
+    def _build(name: str, write: Callable[[Path], object], months: tuple[str, ...],
+               **env: str) -> dict[str, Path]:
+        key = (name, tuple(months), tuple(sorted(env.items())))
+        if key not in built:
             import pipelines.definitions
             from pipelines.run import run_all
 
-            env = _paths(tmp_path_factory.mktemp("known-" + "-".join(m[:7] for m in months)))
-            known_msp(env["landing"])
+            paths = paths_under(tmp_path_factory.mktemp(name + "-" + "-".join(m[:7] for m in months)))
+            paths["landing"].mkdir(parents=True, exist_ok=True)
+            write(paths["landing"])
             with pytest.MonkeyPatch.context() as mp:
-                _point_at(mp, env)
+                _point_at(mp, paths)
+                for variable, value in env.items():
+                    mp.setenv(variable, value)
                 importlib.reload(pipelines.definitions)
                 instance = dg.DagsterInstance.ephemeral()
                 run_all(list(months), instance=instance, reports=False)
-                KNOWN_INSTANCES[months] = instance
+                INSTANCES[key] = instance
             # Back to the asking test's paths: the Definitions read them when loaded.
             importlib.reload(pipelines.definitions)
-            built[months] = env
-        return built[months]
+            built[key] = paths
+        return built[key]
+
+    return _build
+
+
+# The Dagster instance of each shared build, by the build's key.
+INSTANCES: dict[tuple, dg.DagsterInstance] = {}
+
+
+def copy_build(source: dict[str, Path], target: dict[str, Path]) -> dict[str, Path]:
+    """Copy a shared build's landing folder and warehouse into a test's own paths.
+
+    The landing files keep their modification times, so the copy's warehouse knows them as read.
+    """
+    shutil.copytree(source["landing"], target["landing"], dirs_exist_ok=True)
+    for file in source["warehouse"].parent.glob(source["warehouse"].name + "*"):
+        shutil.copy2(file, target["warehouse"].parent / file.name)
+    return target
+
+
+def use_build(monkeypatch: pytest.MonkeyPatch, paths: dict[str, Path]) -> dict[str, Path]:
+    """Point the MSP_* paths (and so `query`) at a shared build, to read it."""
+    _point_at(monkeypatch, paths)
+    return paths
+
+
+def publish_reports(paths: dict[str, Path], months: tuple[str, ...], **env: str) -> None:
+    """Publish `months` of a built provider (HTML, no PDFs) by running the report group alone on
+    the marts already there, for the tests that read reports of a copy of a shared build."""
+    import pipelines.definitions
+    from pipelines.run import run_months
+
+    with pytest.MonkeyPatch.context() as mp:
+        _point_at(mp, paths)
+        no_pdfs(mp, paths["landing"].parent)
+        for variable, value in env.items():
+            mp.setenv(variable, value)
+        defs = importlib.reload(pipelines.definitions).defs
+        reports = list(dg.AssetSelection.groups("reports").resolve(defs.resolve_asset_graph()))
+        list(run_months(defs.resolve_job_def("monthly_job"), dg.DagsterInstance.ephemeral(),
+                        list(months), reports))
+    importlib.reload(pipelines.definitions)
+
+
+@pytest.fixture(scope="session")
+def known_builds(builds) -> Callable[[tuple[str, ...]], dict]:
+    """The known MSP (tests/builders.py) run without reports for some months, once per session
+    for each set of months; returns its paths. Tests must not change it: see `known_copy`."""
+
+    def _build(months: tuple[str, ...]) -> dict[str, Path]:
+        paths = builds("known", known_msp, tuple(months))
+        KNOWN_INSTANCES[tuple(months)] = INSTANCES[("known", tuple(months), ())]
+        return paths
 
     return _build
 
@@ -156,10 +247,6 @@ def known_copy(known_builds, msp_env: dict[str, Path]) -> Callable[..., dict[str
     """
 
     def _copy(months: tuple[str, ...] = KNOWN_MONTHS) -> dict[str, Path]:
-        source = known_builds(tuple(months))
-        shutil.copytree(source["landing"], msp_env["landing"], dirs_exist_ok=True)
-        for file in source["warehouse"].parent.glob(source["warehouse"].name + "*"):
-            shutil.copy2(file, msp_env["warehouse"].parent / file.name)
-        return msp_env
+        return copy_build(known_builds(tuple(months)), msp_env)
 
     return _copy

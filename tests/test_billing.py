@@ -7,6 +7,7 @@ import pytest
 
 from demo.generate import CLIENT_COLUMNS, DECISION_COLUMNS, TICKET_COLUMNS
 from tests.builders import client, ticket, write_csv
+from tests.conftest import copy_build, publish_reports, use_build
 
 JAN = "2026-01-01"
 
@@ -17,9 +18,8 @@ def entry(entry_id: str, ticket_id: str, started_at: str, minutes: int, work_typ
             "minutes": minutes, "work_type": work_type, "billable": billable, "note": note}
 
 
-@pytest.fixture
-def billing_msp(msp_env):
-    landing = msp_env["landing"]
+def _billing_landing(landing) -> None:
+    """Three clients, January's tickets, time entries and review decisions."""
     write_csv(landing / "clients" / "clients.csv", CLIENT_COLUMNS, [
         client("ACME", 20, "2025-01-01", hourly_rate="140"),
         client("BETA", 20, "2025-01-01", included_scope="procurement"),
@@ -75,11 +75,20 @@ def billing_msp(msp_env):
         {"ticket_id": "EMER", "decision": "emergency=denied", "reviewer": "sd.lead",
          "decided_at": "2026-02-03T11:00:00+00:00", "note": "single user, cosmetic"},
     ])
-    return msp_env
 
 
-def test_scope_hits_with_contract_and_review(billing_msp, run_pipeline, query):
-    run_pipeline([JAN])
+@pytest.fixture
+def billing_jan(builds):
+    """The billing MSP run for January, built once and shared: tests read it or copy it."""
+    return builds("billing", _billing_landing, (JAN,))
+
+
+@pytest.fixture
+def billing_built(billing_jan, msp_env, monkeypatch):
+    return use_build(monkeypatch, billing_jan)
+
+
+def test_scope_hits_with_contract_and_review(billing_built, query):
     hits = {(r[0], r[1]): r[2:] for r in query(
         "SELECT ticket_id, scope_id, source, review_status, reviewer, included_in_contract, billable"
         " FROM marts.scope_hits")}
@@ -97,8 +106,7 @@ def test_scope_hits_with_contract_and_review(billing_msp, run_pipeline, query):
     assert facts["ONSITE"][1] is True
 
 
-def test_amounts_are_hours_times_rate(billing_msp, run_pipeline, query):
-    run_pipeline([JAN])
+def test_amounts_are_hours_times_rate(billing_built, query):
     lines = {r[0]: r[1:] for r in query(
         "SELECT ticket_id, billable_hours, hourly_rate, rate_source, amount, review_status"
         " FROM marts.out_of_scope")}
@@ -114,8 +122,9 @@ def test_amounts_are_hours_times_rate(billing_msp, run_pipeline, query):
     assert month == [("ACME", 3, 3.75, 525.0), ("BETA", 1, 10.0, 1500.0), ("GAMMA", 0, 0.0, 0.0)]
 
 
-def test_emergency_review_overrides_and_survives_redelivery(billing_msp, run_pipeline, query):
-    run_pipeline([JAN])
+def test_emergency_review_overrides_and_survives_redelivery(billing_jan, msp_env, run_pipeline,
+                                                           query):
+    billing_msp = copy_build(billing_jan, msp_env)  # as after a first run for January
     assert query("SELECT declared_emergency, confirmed_emergency, confirmed_by FROM marts.ticket_facts"
                  " WHERE ticket_id = 'EMER'") == [(True, False, "review by sd.lead")]
     write_csv(billing_msp["landing"] / "tickets" / "tickets_redelivered.csv", TICKET_COLUMNS, [
@@ -137,8 +146,9 @@ def test_emergency_review_overrides_and_survives_redelivery(billing_msp, run_pip
     assert (declared, confirmed, precision) == (1, 0, 0.0)
 
 
-def test_finance_export_csv_and_workbook(billing_msp, run_pipeline):
-    run_pipeline([JAN], reports=True)
+def test_finance_export_csv_and_workbook(billing_jan, msp_env):
+    billing_msp = copy_build(billing_jan, msp_env)
+    publish_reports(billing_msp, (JAN,))
     folder = billing_msp["published"] / "2026-01"
     with (folder / "out-of-scope-2026-01.csv").open() as fh:
         rows = list(csv.DictReader(fh))

@@ -3,18 +3,21 @@
 import duckdb
 import pytest
 
-from tests.builders import known_msp
-from tests.publish_demo import msp_paths, run
+from tests.conftest import KNOWN_MONTHS, copy_build, paths_under, publish_reports
 
-MONTHS = ["2026-01-01", "2026-02-01", "2026-03-01"]
+
+@pytest.fixture
+def known(known_builds) -> dict:
+    """The known MSP built for January to March, shared with other modules (tests only read it)."""
+    return known_builds(KNOWN_MONTHS)
 
 
 @pytest.fixture(scope="module")
-def known(tmp_path_factory) -> dict:
-    """The known MSP built and published once for every test of this module (they only read it)."""
-    with msp_paths(tmp_path_factory.mktemp("known-msp")) as env:
-        known_msp(env["landing"])
-        run(MONTHS)
+def published(known_builds, tmp_path_factory) -> dict:
+    """The known MSP's reports for January to March, published (HTML, no PDFs) once from a copy
+    of the shared build: only the report group runs, on the marts already built."""
+    env = copy_build(known_builds(KNOWN_MONTHS), paths_under(tmp_path_factory.mktemp("published")))
+    publish_reports(env, KNOWN_MONTHS)
     return env
 
 
@@ -78,8 +81,8 @@ def test_peer_view_and_drivers(known, query):
     assert ("Email", 5) in top
 
 
-def test_published_report_lists_every_client(known):
-    month_dir = known["published"] / "2026-03"
+def test_published_report_lists_every_client(published):
+    month_dir = published["published"] / "2026-03"
     index = (month_dir / "index.html").read_text()
     # BETA has no ticket in March: listed on the index, no report file to send.
     assert "client-ACME.html" in index and "client-BETA.html" not in index and "no tickets" in index
@@ -88,7 +91,7 @@ def test_published_report_lists_every_client(known):
     assert "ACME Ltd" in report and "BETA" not in report
     # Sendable on its own: charts drawn inline, no sibling script, no plotly bundle in the page.
     assert "<svg" in report and "plotly.min.js" not in report and report.count("function(t,e)") == 0
-    months_index = (known["published"] / "index.html").read_text()
+    months_index = (published["published"] / "index.html").read_text()
     assert [m for m in ("2026-01", "2026-02", "2026-03") if f"{m}/index.html" in months_index] == [
         "2026-01", "2026-02", "2026-03"
     ]

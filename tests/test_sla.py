@@ -5,6 +5,7 @@ import pytest
 
 from demo.generate import CLIENT_COLUMNS, EVENT_COLUMNS, TICKET_COLUMNS
 from tests.builders import client, ticket, write_csv
+from tests.conftest import copy_build, publish_reports, use_build
 
 AS_OF = "2026-01-20T09:00:00+00:00"
 
@@ -16,10 +17,8 @@ def event(ticket_id: str, at: str, event_type: str, actor_type: str = "agent", p
             "is_public": str(public).lower(), "new_value": new_value}
 
 
-@pytest.fixture
-def sla_msp(msp_env, monkeypatch):
-    monkeypatch.setenv("MSP_AS_OF", AS_OF)
-    landing = msp_env["landing"]
+def _sla_landing(landing) -> None:
+    """Two clients (London, New York) and tickets whose response clocks are worked out by hand."""
     write_csv(landing / "clients" / "clients.csv", CLIENT_COLUMNS, [
         client("LON", 20, "2025-01-01"),
         client("NYC", 20, "2025-01-01", timezone="America/New_York", country="US", subdivision="NY",
@@ -59,7 +58,25 @@ def sla_msp(msp_env, monkeypatch):
         event("T6", "2026-01-13T08:59:00+00:00", "auto_acknowledgement", "system"),
         event("T9", "2026-03-30T08:30:00+00:00", "agent_reply"),
     ])
+
+
+@pytest.fixture
+def sla_msp(msp_env, monkeypatch):
+    monkeypatch.setenv("MSP_AS_OF", AS_OF)
+    _sla_landing(msp_env["landing"])
     return msp_env
+
+
+@pytest.fixture
+def sla_months(builds):
+    """The SLA MSP run for December, January and March at AS_OF, once per session."""
+    months = ("2025-12-01", "2026-01-01", "2026-03-01")
+    return builds("sla", _sla_landing, months, MSP_AS_OF=AS_OF)
+
+
+@pytest.fixture
+def sla_built(sla_months, msp_env, monkeypatch):
+    return use_build(monkeypatch, sla_months)
 
 
 def _run_months(months: list[str]) -> None:
@@ -83,8 +100,7 @@ def _facts(query) -> dict[str, tuple]:
     return {r[0]: r[1:] for r in rows}
 
 
-def test_response_clock_known_answers(sla_msp, run_pipeline, query):
-    run_pipeline(["2025-12-01", "2026-01-01", "2026-03-01"])
+def test_response_clock_known_answers(sla_built, query):
     facts = _facts(query)
     assert facts["T1"][:6] == ("normal", "LON", 240, 90, True, "met")
     assert facts["T1"][6] == (
@@ -116,16 +132,19 @@ def test_response_clock_across_the_start_of_summer_time(sla_msp, monkeypatch, qu
     assert facts["T9"][3:6] == (150, True, "met")  # Fri 17:00-18:00 GMT + Mon 08:00-09:30 BST
 
 
-def test_client_month_sla_columns(sla_msp, run_pipeline, query):
-    run_pipeline(["2026-01-01"])
+def test_client_month_sla_columns(sla_built, query):
+    # January's rows of the shared build (it also holds December and March).
     lon = query("SELECT sla_tickets, sla_met, round(sla_compliance, 4), response_p50_minutes,"
-                " response_p90_minutes FROM marts.client_month WHERE client_id = 'LON'")
+                " response_p90_minutes FROM marts.client_month WHERE client_id = 'LON'"
+                " AND month = '2026-01-01'")
     # T1 met (90), T3 breached (90), T6 breached (no response), T7 pending; T8 has no SLA.
     assert lon == [(3, 1, 0.3333, 90.0, 90.0)]
     by_priority = query("SELECT priority, sla_tickets, sla_met, sla_breached, sla_pending"
-                        " FROM marts.client_month_sla WHERE client_id = 'LON' ORDER BY priority")
+                        " FROM marts.client_month_sla WHERE client_id = 'LON'"
+                        " AND month = '2026-01-01' ORDER BY priority")
     assert by_priority == [("emergency", 1, 0, 1, 0), ("low", 0, 0, 0, 1), ("normal", 2, 1, 1, 0)]
-    breaches = {r[0] for r in query("SELECT ticket_id FROM marts.sla_breaches")}
+    breaches = {r[0] for r in query("SELECT ticket_id FROM marts.sla_breaches"
+                                    " WHERE month = '2026-01-01'")}
     assert breaches == {"T3", "T4", "T6"}
 
 
@@ -141,8 +160,9 @@ def test_source_verdict_reconciliation(sla_msp, run_pipeline, query):
                  " ORDER BY client_id") == [("LON", 2, 1, 1), ("NYC", 1, 1, 0)]
 
 
-def test_report_shows_breaches_with_explanations(sla_msp, run_pipeline):
-    run_pipeline(["2026-01-01"], reports=True)
+def test_report_shows_breaches_with_explanations(sla_months, msp_env):
+    sla_msp = copy_build(sla_months, msp_env)
+    publish_reports(sla_msp, ("2026-01-01",), MSP_AS_OF=AS_OF)
     html = (sla_msp["published"] / "2026-01" / "client-LON.html").read_text()
     assert "Response times" in html and "missed by 30" in html
     assert "target passed at Tue 13 Jan 13:00" in html
