@@ -8,7 +8,7 @@ from policy.paths import partitions_start
 from policy.window import time_window
 from warehouse.contract import TIME_COLUMN
 from warehouse.sqlquote import sql_list
-from warehouse.writes import first_failure
+from warehouse.writes import RowMessage, first_failure
 
 # Latest delivery wins: later file first seen, then later file name, then later row.
 DELIVERY_ORDER = "r.first_seen_at DESC, r._source_file DESC, r._source_row DESC"
@@ -191,8 +191,11 @@ DECISION_RULES = [
     ("unknown_ticket", "ticket_id",
      # NOT EXISTS, not NOT IN: a raw ticket row without an id would make NOT IN unknown.
      "NOT EXISTS (SELECT 1 FROM raw.tickets t WHERE trim(t.ticket_id) = trim(r.ticket_id))",
-     "no ticket with this ticket_id was delivered (in the months loaded so far; a month's run"
-     " judges the decisions again)"),
+     RowMessage(
+         # A decision written in a finance workbook names its sheet and cell.
+         "coalesce(r._source_file || ', sheet ' || (r._extra->>'sheet') || ', cell '"
+         " || (r._extra->>'cell') || ': ', '') || 'no ticket with this ticket_id was delivered"
+         " (in the months loaded so far; a month''s run judges the decisions again)'")),
 ]
 
 

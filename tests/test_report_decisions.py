@@ -54,6 +54,14 @@ def test_a_filled_finance_workbook_becomes_review_decisions(msp, tmp_path):
         "B-MIG": ("note", "ask the client which mailboxes", None, None),
         "B-1": ("aprove", None, None, None),
     })
+    # A line of a ticket nobody delivered (typed in by hand): refused with its cell named.
+    book = openpyxl.load_workbook(workbook)
+    queue = book["Review queue"]
+    header = [c.value for c in queue[1]]
+    queue.append([{"Ticket": "NOPE-1", "Scope exclusion(s)": "onsite",
+                   "Decision": "approve"}.get(h) for h in header])
+    unknown_cell = queue.cell(row=queue.max_row, column=header.index("Decision") + 1).coordinate
+    book.save(workbook)
     delivered = workbook.read_bytes()
 
     report_msp.run_all_without_reports()
@@ -83,10 +91,14 @@ def test_a_filled_finance_workbook_becomes_review_decisions(msp, tmp_path):
     assert noted and all(k[1].endswith("=noted") and rows[k][2:] == (
         "ask the client which mailboxes", False) for k in noted)
     assert extra == (cells["A-PEND"], "approve")
-    assert [(q[1], q[2]) for q in quarantined] == [("decision", "aprove")]
-    assert quarantined[0][3] == (f"out-of-scope-2026-01.xlsx, sheet Review queue, cell"
-                                 f" {cells['B-1']}: 'aprove' is not approve/reject/note")
-    assert counts == (len(decisions) + 1, len(decisions), 1, 0)
+    reasons = {(q[1], q[2]): q[3] for q in quarantined}
+    assert set(reasons) == {("decision", "aprove"), ("ticket_id", "NOPE-1")}
+    assert reasons[("decision", "aprove")] == (f"out-of-scope-2026-01.xlsx, sheet Review queue,"
+                                              f" cell {cells['B-1']}: 'aprove' is not approve/reject/note")
+    assert reasons[("ticket_id", "NOPE-1")].startswith(
+        f"out-of-scope-2026-01.xlsx, sheet Review queue, cell {unknown_cell}: no ticket with this"
+        " ticket_id was delivered")
+    assert counts == (len(decisions) + 2, len(decisions), 2, 0)
     # Raw keeps the file as delivered; the client's bill now holds the approved line.
     assert workbook.read_bytes() == delivered
     client = _text(after / "2026-01" / "client-ACME.html")
