@@ -109,10 +109,18 @@ def test_example_mapping_publishes_from_its_example_export(name: str, tmp_path: 
     assert not any(p.endswith(".pdf") for p in published)
 
 
+def _without_msp_settings(monkeypatch) -> None:
+    # Set, then removed: monkeypatch records each key, so what the mapping run sets is undone
+    # afterwards (a leaked MSP_AS_OF in 2025 would cut every later test's time entries).
+    for key in {*[k for k in os.environ if k.startswith("MSP_")], "MSP_LANDING", "MSP_PUBLISHED",
+                "MSP_WAREHOUSE", "MSP_PARTITIONS_START", "MSP_AS_OF"}:
+        monkeypatch.setenv(key, "")
+        monkeypatch.delenv(key)
+
+
 def test_mapping_runs_into_its_own_data_folder(tmp_path: Path, monkeypatch) -> None:
     """Without MSP_* paths, a mapping's run lives in data/<mapping name>/, rebuilt each time."""
-    for key in [k for k in os.environ if k.startswith("MSP_")]:
-        monkeypatch.delenv(key)
+    _without_msp_settings(monkeypatch)
     monkeypatch.setattr(adapter_run, "PROJECT_ROOT", tmp_path)
     stale = tmp_path / "data" / "connectwise" / "landing" / "tickets" / "old.csv"
     stale.parent.mkdir(parents=True)
@@ -129,8 +137,7 @@ def test_mapping_runs_into_its_own_data_folder(tmp_path: Path, monkeypatch) -> N
 
 
 def test_a_failing_mapping_leaves_the_last_run_in_place(tmp_path: Path, monkeypatch) -> None:
-    for key in [k for k in os.environ if k.startswith("MSP_")]:
-        monkeypatch.delenv(key)
+    _without_msp_settings(monkeypatch)
     monkeypatch.setattr(adapter_run, "PROJECT_ROOT", tmp_path)
     report = tmp_path / "data" / "connectwise" / "published" / "2025-03" / "index.html"
     report.parent.mkdir(parents=True)
