@@ -1,159 +1,177 @@
-"""DDL of the marts tables and views (created after warehouse.tables by warehouse.schema)."""
+"""The marts tables (and the semantic vote tables they read), one contract each, and the marts
+views; their DDL is created after warehouse.tables by warehouse.schema."""
 
+from warehouse.columns import Column, Table
 
-# The marts tables and views (and the semantic vote tables they read), after the layer tables.
+##### marts
+TICKET_FACTS = Table("marts.ticket_facts", (
+    Column("ticket_id", "VARCHAR", True),
+    Column("client_id", "VARCHAR", True),
+    Column("month", "DATE", True),
+    Column("created_at", "TIMESTAMPTZ", True),
+    Column("requester", "VARCHAR"),
+    Column("subject", "VARCHAR"),
+    Column("category", "VARCHAR"),
+    Column("source", "VARCHAR"),
+    Column("priority", "VARCHAR", meaning="emergency | high | normal | low"),
+    Column("is_provider_initiated", "BOOLEAN", True),
+    Column("is_standard", "BOOLEAN", True),
+    Column("unit_id", "VARCHAR", True),
+    Column("unit_rule", "VARCHAR", True, "own | parent | interruption"),
+    Column("logged_minutes", "DOUBLE", True),
+    Column("after_hours_emergency_minutes", "DOUBLE", True, "billable emergency work outside hours"),
+    Column("after_hours_emergency_billable", "BOOLEAN", True, "... for a client without after-hours cover"),
+    Column("scope_categories", "VARCHAR[]"),
+    Column("billable_out_of_scope", "BOOLEAN"),
+    Column("declared_emergency", "BOOLEAN", meaning="the client's word at intake"),
+    Column("triage_priority", "VARCHAR", meaning="what triage (often AI-assisted) assigned"),
+    Column("confirmed_emergency", "BOOLEAN", meaning="a review decision, else staff's final priority"),
+    Column("confirmed_by", "VARCHAR", meaning="'review by <reviewer>' | 'final priority'"),
+    Column("qualifies_emergency", "BOOLEAN", meaning="the pipeline's reading of the policy (automated)"),
+    Column("emergency_confidence", "DOUBLE"),
+    Column("emergency_evidence", "VARCHAR"),
+    Column("target_priority", "VARCHAR", meaning="the priority whose target applies (policy response)"),
+    Column("calendar_used", "VARCHAR", meaning="the client's calendar id, or '24x7'"),
+    Column("first_response_at", "TIMESTAMPTZ"),
+    Column("first_response_event", "VARCHAR"),
+    Column("clock_started_at", "TIMESTAMPTZ"),
+    Column("response_due_at", "TIMESTAMPTZ"),
+    Column("response_business_minutes", "DOUBLE"),
+    Column("response_target_minutes", "DOUBLE"),
+    Column("response_met", "BOOLEAN", meaning="NULL while pending"),
+    Column("response_status", "VARCHAR", meaning="met | breached | pending; NULL = no SLA applies"),
+    Column("sla_explanation", "VARCHAR"),
+    Column("source_sla_met", "BOOLEAN", meaning="the source system's own verdict, when exported"),
+    Column("policy_version", "VARCHAR", True),
+))
+CLIENT_MONTH = Table("marts.client_month", (
+    Column("client_id", "VARCHAR", True),
+    Column("client_name", "VARCHAR", True),
+    Column("month", "DATE", True),
+    Column("plan", "VARCHAR", True),
+    Column("tickets", "INTEGER", True),
+    Column("provider_initiated_tickets", "INTEGER", True),
+    Column("standard_tickets", "INTEGER", True),
+    Column("standard_units", "INTEGER", True),
+    Column("seats", "DOUBLE", True, "time-weighted seats in force over the month"),
+    Column("units_per_seat", "DOUBLE", True),
+    Column("fair_use_limit_per_seat", "DOUBLE", True),
+    Column("fair_use_ratio", "DOUBLE", True, "units_per_seat / limit"),
+    Column("rolling_units_per_seat", "DOUBLE", True),
+    Column("rolling_months", "INTEGER", True, "months with data in the rolling window"),
+    Column("fair_use_status", "VARCHAR", True, "within | watch | over"),
+    Column("peer_percentile", "DOUBLE", meaning="0..1 among all clients that month"),
+    Column("top_category", "VARCHAR"),
+    Column("top_category_share", "DOUBLE"),
+    Column("busiest_requesters_share", "DOUBLE", meaning="share of standard tickets from the 3 busiest"),
+    Column("out_of_scope_tickets", "INTEGER"),
+    Column("out_of_scope_hours", "DOUBLE"),
+    Column("out_of_scope_amount", "DOUBLE"),
+    Column("emergencies_declared", "INTEGER"),
+    Column("emergencies_confirmed", "INTEGER"),
+    Column("emergency_declaration_precision", "DOUBLE", meaning="declared and confirmed / declared"),
+    Column("emergencies_missed", "INTEGER", meaning="confirmed but not declared"),
+    Column("emergency_over_declaration_rate", "DOUBLE", meaning="declared but not confirmed / declared"),
+    Column("triage_emergency_precision", "DOUBLE"),
+    Column("triage_emergency_recall", "DOUBLE"),
+    Column("emergency_policy_agreement", "DOUBLE", meaning="automated policy reading = confirmed, share"),
+    Column("sla_tickets", "INTEGER"),
+    Column("sla_met", "INTEGER"),
+    Column("sla_compliance", "DOUBLE"),
+    Column("response_p50_minutes", "DOUBLE"),
+    Column("response_p90_minutes", "DOUBLE"),
+    Column("policy_version", "VARCHAR", True),
+))
+SCOPE_HITS = Table("marts.scope_hits", (
+    Column("ticket_id", "VARCHAR", True),
+    Column("client_id", "VARCHAR", True),
+    Column("month", "DATE", True),
+    Column("scope_id", "VARCHAR", True),
+    Column("confidence", "DOUBLE", True, "1.0 for a hit added by a reviewer"),
+    Column("evidence", "VARCHAR", True),
+    Column("source", "VARCHAR", True, "automated | review"),
+    Column("review_status", "VARCHAR", True, "unreviewed | approved | rejected"),
+    Column("reviewer", "VARCHAR"),
+    Column("decided_at", "TIMESTAMPTZ"),
+    Column("included_in_contract", "BOOLEAN", True),
+    Column("billable", "BOOLEAN", True, "accepted and not included in the contract"),
+    # Call states (docs/classification.md, abstention).
+    Column("call_state", "VARCHAR", added=True),
+    Column("automated_call_state", "VARCHAR", added=True),
+))
+EMERGENCY_READINGS = Table("marts.emergency_readings", (
+    Column("month", "DATE", True),
+    Column("ticket_id", "VARCHAR", True),
+    Column("qualifies_emergency", "BOOLEAN", True),
+    Column("emergency_confidence", "DOUBLE", True),
+    Column("emergency_evidence", "VARCHAR"),
+    Column("emergency_call_state", "VARCHAR", added=True),
+))
+# The semantic vote per distinct ticket text of a month (logic/semantic.py), computed once by
+# emergency_readings and read by scope_hits.
+SEMANTIC_SCOPE_VOTES = Table("staging.semantic_scope_votes", (
+    Column("month", "DATE", True),
+    Column("raw_txt", "VARCHAR", True),
+    Column("scope_id", "VARCHAR", True),
+    Column("vote", "DOUBLE", True),
+    Column("evidence", "VARCHAR"),
+))
+SEMANTIC_EMERGENCY_VOTES = Table("staging.semantic_emergency_votes", (
+    Column("month", "DATE", True),
+    Column("raw_txt", "VARCHAR", True),
+    Column("vote", "DOUBLE", True),
+    Column("evidence", "VARCHAR"),
+))
+OUT_OF_SCOPE = Table("marts.out_of_scope", (
+    Column("client_id", "VARCHAR", True),
+    Column("client_name", "VARCHAR", True),
+    Column("month", "DATE", True),
+    Column("ticket_id", "VARCHAR", True),
+    Column("created_at", "TIMESTAMPTZ", True),
+    Column("subject", "VARCHAR"),
+    Column("scope_categories", "VARCHAR[]", True),
+    Column("primary_category", "VARCHAR", True),
+    Column("evidence", "VARCHAR", True),
+    Column("confidence", "DOUBLE", True),
+    Column("review_status", "VARCHAR", True, "unreviewed | approved (any rejected hit is dropped)"),
+    Column("reviewer", "VARCHAR"),
+    Column("billable_hours", "DOUBLE", True),
+    Column("hourly_rate", "DOUBLE", True),
+    Column("rate_source", "VARCHAR", True, "contract | rate card: <id> | rate card default"),
+    Column("amount", "DOUBLE", True),
+    Column("currency", "VARCHAR", True),
+))
+CLIENT_MONTH_SLA = Table("marts.client_month_sla", (
+    Column("client_id", "VARCHAR", True),
+    Column("month", "DATE", True),
+    Column("priority", "VARCHAR", True, "the target priority"),
+    Column("sla_tickets", "INTEGER", True, "met + breached (pending excluded)"),
+    Column("sla_met", "INTEGER", True),
+    Column("sla_breached", "INTEGER", True),
+    Column("sla_pending", "INTEGER", True),
+    Column("sla_compliance", "DOUBLE"),
+    Column("response_p50_minutes", "DOUBLE"),
+    Column("response_p90_minutes", "DOUBLE"),
+    Column("target_minutes", "DOUBLE"),
+))
+CLIENT_MONTH_DRIVERS = Table("marts.client_month_drivers", (
+    Column("client_id", "VARCHAR", True),
+    Column("month", "DATE", True),
+    Column("driver_type", "VARCHAR", True, "category | requester"),
+    Column("driver", "VARCHAR", True),
+    Column("tickets", "INTEGER", True),
+    Column("standard_units", "INTEGER", True),
+    Column("share", "DOUBLE", True, "share of the client's standard tickets"),
+    Column("rank", "INTEGER", True),
+))
+
+MART_TABLES = (
+    TICKET_FACTS, CLIENT_MONTH, SCOPE_HITS, EMERGENCY_READINGS, SEMANTIC_SCOPE_VOTES,
+    SEMANTIC_EMERGENCY_VOTES, OUT_OF_SCOPE, CLIENT_MONTH_SLA, CLIENT_MONTH_DRIVERS,
+)
+
 MART_DDL = [
-    """CREATE TABLE IF NOT EXISTS marts.ticket_facts (
-        ticket_id VARCHAR NOT NULL,
-        client_id VARCHAR NOT NULL,
-        month DATE NOT NULL,
-        created_at TIMESTAMPTZ NOT NULL,
-        requester VARCHAR,
-        subject VARCHAR,
-        category VARCHAR,
-        source VARCHAR,
-        priority VARCHAR,                 -- emergency | high | normal | low
-        is_provider_initiated BOOLEAN NOT NULL,
-        is_standard BOOLEAN NOT NULL,
-        unit_id VARCHAR NOT NULL,
-        unit_rule VARCHAR NOT NULL,       -- own | parent | interruption
-        logged_minutes DOUBLE NOT NULL,
-        after_hours_emergency_minutes DOUBLE NOT NULL,  -- billable emergency work outside hours
-        after_hours_emergency_billable BOOLEAN NOT NULL,  -- ... for a client without after-hours cover
-        scope_categories VARCHAR[],
-        billable_out_of_scope BOOLEAN,
-        declared_emergency BOOLEAN,       -- the client's word at intake
-        triage_priority VARCHAR,          -- what triage (often AI-assisted) assigned
-        confirmed_emergency BOOLEAN,      -- a review decision, else staff's final priority
-        confirmed_by VARCHAR,             -- 'review by <reviewer>' | 'final priority'
-        qualifies_emergency BOOLEAN,      -- the pipeline's reading of the policy (automated)
-        emergency_confidence DOUBLE,
-        emergency_evidence VARCHAR,
-        target_priority VARCHAR,          -- the priority whose target applies (policy response)
-        calendar_used VARCHAR,            -- the client's calendar id, or '24x7'
-        first_response_at TIMESTAMPTZ,
-        first_response_event VARCHAR,
-        clock_started_at TIMESTAMPTZ,
-        response_due_at TIMESTAMPTZ,
-        response_business_minutes DOUBLE,
-        response_target_minutes DOUBLE,
-        response_met BOOLEAN,             -- NULL while pending
-        response_status VARCHAR,          -- met | breached | pending; NULL = no SLA applies
-        sla_explanation VARCHAR,
-        source_sla_met BOOLEAN,           -- the source system's own verdict, when exported
-        policy_version VARCHAR NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS marts.client_month (
-        client_id VARCHAR NOT NULL,
-        client_name VARCHAR NOT NULL,
-        month DATE NOT NULL,
-        plan VARCHAR NOT NULL,
-        tickets INTEGER NOT NULL,
-        provider_initiated_tickets INTEGER NOT NULL,
-        standard_tickets INTEGER NOT NULL,
-        standard_units INTEGER NOT NULL,
-        seats DOUBLE NOT NULL,            -- time-weighted seats in force over the month
-        units_per_seat DOUBLE NOT NULL,
-        fair_use_limit_per_seat DOUBLE NOT NULL,
-        fair_use_ratio DOUBLE NOT NULL,   -- units_per_seat / limit
-        rolling_units_per_seat DOUBLE NOT NULL,
-        rolling_months INTEGER NOT NULL,  -- months with data in the rolling window
-        fair_use_status VARCHAR NOT NULL, -- within | watch | over
-        peer_percentile DOUBLE,           -- 0..1 among all clients that month
-        top_category VARCHAR,
-        top_category_share DOUBLE,
-        busiest_requesters_share DOUBLE,  -- share of standard tickets from the 3 busiest
-        out_of_scope_tickets INTEGER,
-        out_of_scope_hours DOUBLE,
-        out_of_scope_amount DOUBLE,
-        emergencies_declared INTEGER,
-        emergencies_confirmed INTEGER,
-        emergency_declaration_precision DOUBLE,  -- declared and confirmed / declared
-        emergencies_missed INTEGER,       -- confirmed but not declared
-        emergency_over_declaration_rate DOUBLE,  -- declared but not confirmed / declared
-        triage_emergency_precision DOUBLE,
-        triage_emergency_recall DOUBLE,
-        emergency_policy_agreement DOUBLE,  -- automated policy reading = confirmed, share
-        sla_tickets INTEGER,
-        sla_met INTEGER,
-        sla_compliance DOUBLE,
-        response_p50_minutes DOUBLE,
-        response_p90_minutes DOUBLE,
-        policy_version VARCHAR NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS marts.scope_hits (
-        ticket_id VARCHAR NOT NULL,
-        client_id VARCHAR NOT NULL,
-        month DATE NOT NULL,
-        scope_id VARCHAR NOT NULL,
-        confidence DOUBLE NOT NULL,       -- 1.0 for a hit added by a reviewer
-        evidence VARCHAR NOT NULL,
-        source VARCHAR NOT NULL,          -- automated | review
-        review_status VARCHAR NOT NULL,   -- unreviewed | approved | rejected
-        reviewer VARCHAR,
-        decided_at TIMESTAMPTZ,
-        included_in_contract BOOLEAN NOT NULL,
-        billable BOOLEAN NOT NULL         -- accepted and not included in the contract
-    )""",
-    """CREATE TABLE IF NOT EXISTS marts.emergency_readings (
-        month DATE NOT NULL,
-        ticket_id VARCHAR NOT NULL,
-        qualifies_emergency BOOLEAN NOT NULL,
-        emergency_confidence DOUBLE NOT NULL,
-        emergency_evidence VARCHAR
-    )""",
-    # Call states (docs/classification.md, abstention): added columns, so a warehouse built by an
-    # earlier version gains them too.
-    "ALTER TABLE marts.scope_hits ADD COLUMN IF NOT EXISTS call_state VARCHAR",
-    "ALTER TABLE marts.scope_hits ADD COLUMN IF NOT EXISTS automated_call_state VARCHAR",
-    "ALTER TABLE marts.emergency_readings ADD COLUMN IF NOT EXISTS emergency_call_state VARCHAR",
-    # The semantic vote per distinct ticket text of a month (logic/semantic.py), computed once by
-    # emergency_readings and read by scope_hits.
-    """CREATE TABLE IF NOT EXISTS staging.semantic_scope_votes (
-        month DATE NOT NULL,
-        raw_txt VARCHAR NOT NULL,
-        scope_id VARCHAR NOT NULL,
-        vote DOUBLE NOT NULL,
-        evidence VARCHAR
-    )""",
-    """CREATE TABLE IF NOT EXISTS staging.semantic_emergency_votes (
-        month DATE NOT NULL,
-        raw_txt VARCHAR NOT NULL,
-        vote DOUBLE NOT NULL,
-        evidence VARCHAR
-    )""",
-    """CREATE TABLE IF NOT EXISTS marts.out_of_scope (
-        client_id VARCHAR NOT NULL,
-        client_name VARCHAR NOT NULL,
-        month DATE NOT NULL,
-        ticket_id VARCHAR NOT NULL,
-        created_at TIMESTAMPTZ NOT NULL,
-        subject VARCHAR,
-        scope_categories VARCHAR[] NOT NULL,
-        primary_category VARCHAR NOT NULL,
-        evidence VARCHAR NOT NULL,
-        confidence DOUBLE NOT NULL,
-        review_status VARCHAR NOT NULL,   -- unreviewed | approved (any rejected hit is dropped)
-        reviewer VARCHAR,
-        billable_hours DOUBLE NOT NULL,
-        hourly_rate DOUBLE NOT NULL,
-        rate_source VARCHAR NOT NULL,     -- contract | rate card: <id> | rate card default
-        amount DOUBLE NOT NULL,
-        currency VARCHAR NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS marts.client_month_sla (
-        client_id VARCHAR NOT NULL,
-        month DATE NOT NULL,
-        priority VARCHAR NOT NULL,        -- the target priority
-        sla_tickets INTEGER NOT NULL,     -- met + breached (pending excluded)
-        sla_met INTEGER NOT NULL,
-        sla_breached INTEGER NOT NULL,
-        sla_pending INTEGER NOT NULL,
-        sla_compliance DOUBLE,
-        response_p50_minutes DOUBLE,
-        response_p90_minutes DOUBLE,
-        target_minutes DOUBLE
-    )""",
+    *[statement for table in MART_TABLES for statement in table.ddl()],
     """CREATE OR REPLACE VIEW marts.sla_breaches AS
         SELECT client_id, month, ticket_id, created_at, subject, target_priority,
                response_target_minutes, response_business_minutes, first_response_at,
@@ -216,17 +234,4 @@ MART_DDL = [
         JOIN staging.review_decisions r
           ON r.ticket_id = e.ticket_id AND r.kind = 'emergency' AND r.is_current
         GROUP BY ALL""",
-    """CREATE TABLE IF NOT EXISTS marts.client_month_drivers (
-        client_id VARCHAR NOT NULL,
-        month DATE NOT NULL,
-        driver_type VARCHAR NOT NULL,     -- category | requester
-        driver VARCHAR NOT NULL,
-        tickets INTEGER NOT NULL,
-        standard_units INTEGER NOT NULL,
-        share DOUBLE NOT NULL,            -- share of the client's standard tickets
-        rank INTEGER NOT NULL
-    )""",
 ]
-
-# Raw rows of each entity with their record key, the stage that judges them and its month;
-# {rows} narrows the raw table (to the files of a run's months), {key} may be NULL when only the

@@ -1,202 +1,178 @@
-"""DDL of the raw, quality and staging tables (created in this order by warehouse.schema)."""
+"""The raw, quality and staging tables, one contract each, and their DDL (created in this order by
+warehouse.schema)."""
 
-from warehouse.contract import CANONICAL
+from warehouse.columns import Column, Table
+from warehouse.contract import DELIVERED, delivered
 
-LINEAGE_COLUMNS = """
-    _file_id VARCHAR NOT NULL,
-    _source_file VARCHAR NOT NULL,
-    _source_row BIGINT NOT NULL,
-    _loaded_at TIMESTAMPTZ NOT NULL,
-    _extra JSON
-"""
+# Where each raw row came from: the file, its row, and when it was loaded.
+LINEAGE = (
+    Column("_file_id", "VARCHAR", True, "sha256 of the delivering file (raw.landing_files)"),
+    Column("_source_file", "VARCHAR", True, "the delivering file, relative to the landing folder"),
+    Column("_source_row", "BIGINT", True, "the data row of that file"),
+    Column("_loaded_at", "TIMESTAMPTZ", True, "when the row was loaded"),
+    Column("_extra", "JSON", False, "the file's columns beyond the contract, never dropped"),
+)
 
-# Schemas, raw tables, the quality tables and the staging tables, in the order they are created.
+LANDING_FILES = Table("raw.landing_files", (
+    Column("file_id", "VARCHAR", True, "sha256 of the file's bytes"),
+    Column("entity", "VARCHAR", True),
+    Column("path", "VARCHAR", True, "relative to the landing folder"),
+    Column("format", "VARCHAR", True),
+    Column("bytes", "BIGINT", True),
+    Column("data_rows", "BIGINT"),
+    Column("first_seen_at", "TIMESTAMPTZ", True),
+    Column("status", "VARCHAR", True, "accepted | duplicate | rejected | replaced"),
+    Column("duplicate_of", "VARCHAR"),
+    Column("reason", "VARCHAR"),
+    Column("columns", "VARCHAR[]"),
+    Column("extra_columns", "VARCHAR[]"),
+    Column("min_month", "DATE"),
+    Column("max_month", "DATE"),
+    Column("reason_code", "VARCHAR", added=True),
+    Column("encoding", "VARCHAR", added=True),
+    Column("rejected_rows", "BIGINT[]", meaning="data rows the file reader could not parse"
+           " (quarantined at landing), e.g. a cut-off last line", added=True),
+    Column("warnings", "VARCHAR[]", added=True),
+    Column("modified_ns", "BIGINT", meaning="modification time when registered (with `bytes`: an"
+           " unchanged file is not read again)", added=True),
+    Column("mixed_line_endings", "BOOLEAN", meaning="a CSV file whose lines end in CRLF and in LF:"
+           " read with the lenient reader", added=True),
+), primary_key=("path", "file_id"))
+
+
+def _raw(entity: str) -> Table:
+    """A raw table: the entity's contract columns as delivered text, then the lineage."""
+    text = tuple(c.but(type="VARCHAR", required=False, meaning=f"as delivered: {c.meaning}")
+                 for c in DELIVERED[entity])
+    month = (Column("_partition_month", "DATE", True, "the month partition the row is filed in"),)
+    return Table(f"raw.{entity}", (*text, *LINEAGE, *(month if entity == "tickets" else ())))
+
+
+RAW = {entity: _raw(entity) for entity in DELIVERED}
+
+# A row a stage judged: quarantined (quality.quarantine) or accepted with a caveat
+# (quality.warnings); the two tables have these columns, and quality.issues unions them.
+ISSUE_COLUMNS = (
+    Column("stage", "VARCHAR", True, "the asset that judged the row"),
+    Column("entity", "VARCHAR", True),
+    Column("partition_month", "DATE", meaning="NULL for unpartitioned assets"),
+    Column("source_file", "VARCHAR"),
+    Column("source_row", "BIGINT", meaning="NULL for an issue of the whole file"),
+    Column("record_key", "VARCHAR", meaning="e.g. the ticket id, when there is one"),
+    Column("client_id", "VARCHAR", meaning="the client the row belongs to, when it can be told"),
+    Column("field", "VARCHAR"),
+    Column("raw_value", "VARCHAR"),
+    Column("reason_code", "VARCHAR", True),
+    Column("reason", "VARCHAR", True),
+    Column("detected_at", "TIMESTAMPTZ", True),
+)
+QUARANTINE = Table("quality.quarantine", ISSUE_COLUMNS)
+# Rows accepted with a caveat (a file read as Latin-1, a priority not in the map, ...).
+WARNINGS = Table("quality.warnings", ISSUE_COLUMNS)
+# Which stage has judged which month: rows of a month not judged yet are pending, not lost.
+STAGE_RUNS = Table("quality.stage_runs", (
+    Column("stage", "VARCHAR", True),
+    Column("partition_month", "DATE", meaning="NULL for unpartitioned stages"),
+    Column("finished_at", "TIMESTAMPTZ", True),
+))
+MOVED_TICKETS = Table("quality.moved_tickets", (
+    Column("month", "DATE", True, "the partition an older version was filed under"),
+    Column("ticket_id", "VARCHAR", True),
+    Column("latest_month", "DATE", True, "where the latest version lives (and is counted)"),
+    Column("raw_rows", "INTEGER", True, "raw rows of this month superseded from elsewhere"),
+))
+STALE_MONTHS = Table("quality.stale_months", (
+    Column("month", "DATE", True, "its marts count tickets now staged in another month"),
+    Column("detected_at", "TIMESTAMPTZ", True, "cleared when the month is staged again"),
+))
+
+
+def _staged(entity: str, names: str) -> tuple[Column, ...]:
+    """Contract columns of `entity` as staging types them (space-separated names, in order)."""
+    return tuple(delivered(entity, name) for name in names.split())
+
+
+_SOURCE = (Column("_source_file", "VARCHAR", True), Column("_source_row", "BIGINT", True))
+
+CLIENTS = Table("staging.clients", (
+    *_staged("clients", "client_id name timezone country subdivision plan seats"),
+    delivered("clients", "after_hours_coverage").but(required=True),
+    delivered("clients", "included_scope").but(required=True),
+    *_staged("clients", "hourly_rate business_hours response_targets"),
+    delivered("clients", "closures").but(required=True),
+    delivered("clients", "valid_from"),
+    Column("valid_to", "DATE", meaning="exclusive; NULL while in force"),
+    Column("_source_file", "VARCHAR"),
+    Column("_source_row", "BIGINT"),
+    delivered("clients", "currency").but(meaning="ISO 4217 code the contract bills in; the policy's"
+                                         " currency when the row names none"),
+))
+TICKETS = Table("staging.tickets", (
+    *_staged("tickets", "ticket_id client_id"),
+    Column("month", "DATE", True, "first of the creation month in the client's zone"),
+    *_staged("tickets", "requester created_at"),
+    Column("created_local", "TIMESTAMP", True, "created_at in the client's zone"),
+    *_staged("tickets", "subject description category source"),
+    Column("is_provider_initiated", "BOOLEAN", True),
+    delivered("tickets", "declared_emergency"),
+    Column("triage_priority_raw", "VARCHAR", meaning="triage_priority as delivered"),
+    Column("triage_priority", "VARCHAR", meaning="the policy priority `priority_map` maps it to"),
+    Column("final_priority_raw", "VARCHAR", meaning="final_priority as delivered"),
+    Column("final_priority", "VARCHAR", meaning="the policy priority `priority_map` maps it to"),
+    *_staged("tickets", "parent_ticket_id affected_users status resolved_at updated_at source_sla_met"),
+    Column("versions_delivered", "INTEGER", True),
+    *_SOURCE,
+))
+TICKET_EVENTS = Table("staging.ticket_events", (
+    Column("month", "DATE", True, "the ticket's month"),
+    *_staged("ticket_events", "event_id ticket_id event_at event_type actor_type actor is_public"
+                              " new_value"),
+    *_SOURCE,
+))
+TIME_ENTRIES = Table("staging.time_entries", (
+    Column("month", "DATE", True, "the ticket's month"),
+    *_staged("time_entries", "entry_id ticket_id started_at minutes work_type billable note"),
+    Column("outside_hours", "BOOLEAN", meaning="started while the client's business calendar was closed"),
+    *_SOURCE,
+))
+REVIEW_DECISIONS = Table("staging.review_decisions", (
+    delivered("review_decisions", "ticket_id"),
+    delivered("review_decisions", "decision").but(
+        meaning="as delivered, e.g. 'scope:onsite=approved'"),
+    Column("kind", "VARCHAR", True, "scope | emergency"),
+    Column("scope_id", "VARCHAR", meaning="for scope decisions"),
+    Column("verdict", "VARCHAR", True, "approved | rejected | noted | confirmed | denied"),
+    *_staged("review_decisions", "reviewer decided_at note"),
+    Column("is_current", "BOOLEAN", True, "the latest decision on this ticket and question"),
+    *_SOURCE,
+))
+CALENDAR_INTERVALS = Table("staging.calendar_intervals", (
+    Column("calendar_id", "VARCHAR", True, "a client id, or '24x7'"),
+    Column("open_at", "TIMESTAMPTZ", True),
+    Column("close_at", "TIMESTAMPTZ", True),
+    Column("minutes", "DOUBLE", True),
+    Column("cum_before", "DOUBLE", True, "business minutes of the calendar before open_at"),
+))
+CALENDAR_CLOSURES = Table("staging.calendar_closures", (
+    Column("calendar_id", "VARCHAR", True),
+    Column("day", "DATE", True, "local date the calendar is closed all day"),
+    Column("name", "VARCHAR", True, "holiday or closure name"),
+))
+
+# The tables of these layers, in the order they are created.
+LAYER_TABLES = (
+    LANDING_FILES, *RAW.values(), QUARANTINE, WARNINGS, STAGE_RUNS, MOVED_TICKETS, STALE_MONTHS,
+    CLIENTS, TICKETS, TICKET_EVENTS, TIME_ENTRIES, REVIEW_DECISIONS, CALENDAR_INTERVALS,
+    CALENDAR_CLOSURES,
+)
+
+# Schemas, the tables' DDL, and the view every use of a ticket's contract reads.
 LAYER_DDL = [
     "CREATE SCHEMA IF NOT EXISTS raw",
     "CREATE SCHEMA IF NOT EXISTS staging",
     "CREATE SCHEMA IF NOT EXISTS marts",
     "CREATE SCHEMA IF NOT EXISTS quality",
-    """CREATE TABLE IF NOT EXISTS raw.landing_files (
-        file_id VARCHAR NOT NULL,         -- sha256 of the file's bytes
-        entity VARCHAR NOT NULL,
-        path VARCHAR NOT NULL,            -- relative to the landing folder
-        format VARCHAR NOT NULL,
-        bytes BIGINT NOT NULL,
-        data_rows BIGINT,
-        first_seen_at TIMESTAMPTZ NOT NULL,
-        status VARCHAR NOT NULL,          -- accepted | duplicate | rejected | replaced
-        duplicate_of VARCHAR,
-        reason VARCHAR,
-        columns VARCHAR[],
-        extra_columns VARCHAR[],
-        min_month DATE,
-        max_month DATE,
-        PRIMARY KEY (path, file_id)
-    )""",
-    # Added after the first release: existing warehouses gain them in place.
-    "ALTER TABLE raw.landing_files ADD COLUMN IF NOT EXISTS reason_code VARCHAR",
-    "ALTER TABLE raw.landing_files ADD COLUMN IF NOT EXISTS encoding VARCHAR",
-    # Data rows the file reader could not parse (quarantined at landing), e.g. a cut-off last line.
-    "ALTER TABLE raw.landing_files ADD COLUMN IF NOT EXISTS rejected_rows BIGINT[]",
-    "ALTER TABLE raw.landing_files ADD COLUMN IF NOT EXISTS warnings VARCHAR[]",
-    # Size and modification time when registered: an unchanged file is not read again.
-    "ALTER TABLE raw.landing_files ADD COLUMN IF NOT EXISTS modified_ns BIGINT",
-    # A CSV file whose lines end in CRLF and in LF: read with the lenient reader.
-    "ALTER TABLE raw.landing_files ADD COLUMN IF NOT EXISTS mixed_line_endings BOOLEAN",
-    *[
-        f"""CREATE TABLE IF NOT EXISTS raw.{entity} (
-            {", ".join(f'"{c}" VARCHAR' for c in cols)},
-            {LINEAGE_COLUMNS}
-            {", _partition_month DATE NOT NULL" if entity == "tickets" else ""}
-        )"""
-        for entity, cols in CANONICAL.items()
-    ],
-    # Canonical columns added after a warehouse was created (a contract's currency).
-    "ALTER TABLE raw.clients ADD COLUMN IF NOT EXISTS currency VARCHAR",
-    """CREATE TABLE IF NOT EXISTS quality.quarantine (
-        stage VARCHAR NOT NULL,           -- the asset that rejected the row
-        entity VARCHAR NOT NULL,
-        partition_month DATE,             -- NULL for unpartitioned assets
-        source_file VARCHAR,
-        source_row BIGINT,
-        record_key VARCHAR,               -- e.g. the ticket id, when there is one
-        client_id VARCHAR,                -- the client the row belongs to, when it can be told
-        field VARCHAR,
-        raw_value VARCHAR,
-        reason_code VARCHAR NOT NULL,
-        reason VARCHAR NOT NULL,
-        detected_at TIMESTAMPTZ NOT NULL
-    )""",
-    # Rows accepted with a caveat (a file read as Latin-1, a priority not in the map, ...).
-    """CREATE TABLE IF NOT EXISTS quality.warnings (
-        stage VARCHAR NOT NULL,
-        entity VARCHAR NOT NULL,
-        partition_month DATE,
-        source_file VARCHAR,
-        source_row BIGINT,                -- NULL for a warning about the whole file
-        record_key VARCHAR,
-        client_id VARCHAR,
-        field VARCHAR,
-        raw_value VARCHAR,
-        reason_code VARCHAR NOT NULL,
-        reason VARCHAR NOT NULL,
-        detected_at TIMESTAMPTZ NOT NULL
-    )""",
-    # Which stage has judged which month: rows of a month not judged yet are pending, not lost.
-    """CREATE TABLE IF NOT EXISTS quality.stage_runs (
-        stage VARCHAR NOT NULL,
-        partition_month DATE,             -- NULL for unpartitioned stages
-        finished_at TIMESTAMPTZ NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS quality.moved_tickets (
-        month DATE NOT NULL,              -- the partition an older version was filed under
-        ticket_id VARCHAR NOT NULL,
-        latest_month DATE NOT NULL,       -- where the latest version lives (and is counted)
-        raw_rows INTEGER NOT NULL         -- raw rows of this month superseded from elsewhere
-    )""",
-    """CREATE TABLE IF NOT EXISTS quality.stale_months (
-        month DATE NOT NULL,              -- its marts count tickets now staged in another month
-        detected_at TIMESTAMPTZ NOT NULL  -- cleared when the month is staged again
-    )""",
-    """CREATE TABLE IF NOT EXISTS staging.clients (
-        client_id VARCHAR NOT NULL,
-        name VARCHAR NOT NULL,
-        timezone VARCHAR NOT NULL,
-        country VARCHAR,
-        subdivision VARCHAR,
-        plan VARCHAR NOT NULL,
-        seats INTEGER NOT NULL,
-        after_hours_coverage BOOLEAN NOT NULL,
-        included_scope VARCHAR[] NOT NULL,
-        hourly_rate DOUBLE,
-        business_hours VARCHAR,           -- contract hours, e.g. 'mon-fri 08:00-17:00'; NULL = policy
-        response_targets MAP(VARCHAR, DOUBLE),  -- per-priority overrides in business minutes
-        closures DATE[] NOT NULL,         -- extra closed days of this contract
-        valid_from DATE NOT NULL,
-        valid_to DATE,                    -- exclusive; NULL while in force
-        _source_file VARCHAR,
-        _source_row BIGINT
-    )""",
-    # ISO 4217 code the contract bills in; the policy's currency when the row names none.
-    "ALTER TABLE staging.clients ADD COLUMN IF NOT EXISTS currency VARCHAR",
-    """CREATE TABLE IF NOT EXISTS staging.tickets (
-        ticket_id VARCHAR NOT NULL,
-        client_id VARCHAR NOT NULL,
-        month DATE NOT NULL,              -- first of the creation month in the client's zone
-        requester VARCHAR,
-        created_at TIMESTAMPTZ NOT NULL,
-        created_local TIMESTAMP NOT NULL,
-        subject VARCHAR,
-        description VARCHAR,
-        category VARCHAR,
-        source VARCHAR,
-        is_provider_initiated BOOLEAN NOT NULL,
-        declared_emergency BOOLEAN,
-        triage_priority_raw VARCHAR,
-        triage_priority VARCHAR,
-        final_priority_raw VARCHAR,
-        final_priority VARCHAR,
-        parent_ticket_id VARCHAR,
-        affected_users INTEGER,
-        status VARCHAR,
-        resolved_at TIMESTAMPTZ,
-        updated_at TIMESTAMPTZ,
-        source_sla_met BOOLEAN,
-        versions_delivered INTEGER NOT NULL,
-        _source_file VARCHAR NOT NULL,
-        _source_row BIGINT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS staging.ticket_events (
-        month DATE NOT NULL,              -- the ticket's month
-        event_id VARCHAR,
-        ticket_id VARCHAR NOT NULL,
-        event_at TIMESTAMPTZ NOT NULL,
-        event_type VARCHAR NOT NULL,
-        actor_type VARCHAR NOT NULL,
-        actor VARCHAR,
-        is_public BOOLEAN,
-        new_value VARCHAR,
-        _source_file VARCHAR NOT NULL,
-        _source_row BIGINT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS staging.time_entries (
-        month DATE NOT NULL,              -- the ticket's month
-        entry_id VARCHAR,
-        ticket_id VARCHAR NOT NULL,
-        started_at TIMESTAMPTZ NOT NULL,
-        minutes DOUBLE NOT NULL,
-        work_type VARCHAR,
-        billable BOOLEAN,
-        note VARCHAR,
-        outside_hours BOOLEAN,            -- started while the client's business calendar was closed
-        _source_file VARCHAR NOT NULL,
-        _source_row BIGINT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS staging.review_decisions (
-        ticket_id VARCHAR NOT NULL,
-        decision VARCHAR NOT NULL,        -- as delivered, e.g. 'scope:onsite=approved'
-        kind VARCHAR NOT NULL,            -- scope | emergency
-        scope_id VARCHAR,                 -- for scope decisions
-        verdict VARCHAR NOT NULL,         -- approved | rejected | noted | confirmed | denied
-        reviewer VARCHAR,
-        decided_at TIMESTAMPTZ NOT NULL,
-        note VARCHAR,
-        is_current BOOLEAN NOT NULL,      -- the latest decision on this ticket and question
-        _source_file VARCHAR NOT NULL,
-        _source_row BIGINT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS staging.calendar_intervals (
-        calendar_id VARCHAR NOT NULL,     -- a client id, or '24x7'
-        open_at TIMESTAMPTZ NOT NULL,
-        close_at TIMESTAMPTZ NOT NULL,
-        minutes DOUBLE NOT NULL,
-        cum_before DOUBLE NOT NULL        -- business minutes of the calendar before open_at
-    )""",
-    """CREATE TABLE IF NOT EXISTS staging.calendar_closures (
-        calendar_id VARCHAR NOT NULL,
-        day DATE NOT NULL,                -- local date the calendar is closed all day
-        name VARCHAR NOT NULL             -- holiday or closure name
-    )""",
+    *[statement for table in LAYER_TABLES for statement in table.ddl()],
     # The contract row in force on the (local) day each ticket was opened: one join for every use.
     """CREATE OR REPLACE VIEW staging.ticket_contract AS
         SELECT t.ticket_id, t.month, c.* EXCLUDE (_source_file, _source_row)
