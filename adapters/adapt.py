@@ -18,14 +18,16 @@ from adapters import compile as sql
 from adapters.mapping import FieldSpec, Mapping, MappingError, SourceSpec
 from adapters.read import csv_header, find_file, load_table
 from policy.config import load_policy
+from warehouse.contract import columns
 
 ENTITIES = ("clients", "tickets", "ticket_events", "time_entries")
-EVENT_COLUMNS = ("event_id", "ticket_id", "event_at", "event_type", "actor_type", "actor", "is_public",
-                 "new_value", "source_line")
-ENTRY_COLUMNS = ("entry_id", "ticket_id", "started_at", "minutes", "work_type", "billable", "note",
-                 "source_line")
-CLIENT_COLUMNS = ("client_id", "name", "timezone", "country", "subdivision", "plan", "seats",
-                  "after_hours_coverage", "included_scope", "hourly_rate", "valid_from")
+# The contract's columns the adapter writes; source_line is kept in raw._extra.
+EVENT_COLUMNS = (*columns("ticket_events"), "source_line")
+ENTRY_COLUMNS = (*columns("time_entries"), "source_line")
+# A mapping's `clients` section gives no contract hours, targets, closures or currency: those
+# come from a clients file the provider delivers beside the adapted export.
+CLIENT_COLUMNS = tuple(columns("clients", without=("business_hours", "response_targets", "closures",
+                                                   "currency")))
 
 
 @dataclass

@@ -25,13 +25,13 @@ from pydantic import (
 )
 
 from policy.strict_yaml import DuplicateKeyError, load_unique
+from warehouse.contract import REQUIRED, columns
 
 # Canonical columns a mapping may fill (the pipeline's landing contract, docs/canonical-format.md).
-TICKET_COLUMNS = (
-    "ticket_id", "client_id", "requester", "created_at", "subject", "description", "category",
-    "source", "declared_emergency", "triage_priority", "final_priority", "parent_ticket_id",
-    "affected_users", "status", "resolved_at", "updated_at", "source_sla_met",
-)
+TICKET_COLUMNS = tuple(columns("tickets"))
+# Ticket columns a mapping must fill: the contract's required ones, but for the id, which the
+# adapter numbers by row when the export has none.
+REQUIRED_TICKET_COLUMNS = tuple(c for c in REQUIRED["tickets"] if c != "ticket_id")
 ACTOR_TYPES = ("agent", "client", "system")
 PLACEHOLDER = "{value}"
 
@@ -307,7 +307,7 @@ class Mapping(_Strict):
         if unknown:
             raise ValueError(f"not canonical ticket columns: {', '.join(unknown)}"
                              " (put other columns under `extra`)")
-        missing = [c for c in ("client_id", "created_at") if c not in fields]
+        missing = [c for c in REQUIRED_TICKET_COLUMNS if c not in fields]
         if missing:
             raise ValueError(f"missing required ticket column(s): {', '.join(missing)}")
         return fields

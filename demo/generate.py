@@ -21,23 +21,15 @@ import holidays
 
 from demo import texts
 from policy.paths import PROJECT_ROOT, landing_dir
+from warehouse.contract import columns
 
-TICKET_COLUMNS = [
-    "ticket_id", "client_id", "requester", "created_at", "subject", "description", "category",
-    "source", "declared_emergency", "triage_priority", "final_priority", "parent_ticket_id",
-    "affected_users", "status", "resolved_at", "updated_at",
-]
-EVENT_COLUMNS = [
-    "event_id", "ticket_id", "event_at", "event_type", "actor_type", "actor", "is_public",
-    "new_value",
-]
-CLIENT_COLUMNS = [
-    "client_id", "name", "timezone", "country", "subdivision", "plan", "seats",
-    "after_hours_coverage", "included_scope", "hourly_rate", "valid_from", "business_hours",
-    "response_targets", "closures",
-]
-DECISION_COLUMNS = ["ticket_id", "decision", "reviewer", "decided_at", "note"]
-ENTRY_COLUMNS = ["entry_id", "ticket_id", "started_at", "minutes", "work_type", "billable", "note"]
+# The demo PSA's files carry the contract's columns, except that its system exports no SLA verdict
+# of its own and its contracts bill in the policy's currency.
+TICKET_COLUMNS = columns("tickets", without=("source_sla_met",))
+EVENT_COLUMNS = columns("ticket_events")
+CLIENT_COLUMNS = columns("clients", without=("currency",))
+DECISION_COLUMNS = columns("review_decisions")
+ENTRY_COLUMNS = columns("time_entries")
 
 # (IANA zone, country, subdivision): several continents, so holidays and DST rules differ.
 LOCALES: list[tuple[str, str, str]] = [
@@ -672,11 +664,11 @@ def write_landing(
     if dirty > 0:
         protected = {row["ticket_id"] for row in redelivered}
         damage = make_dirty(files, dirty, gen.seed, protected)
-    for path, (_, columns, rows) in files.items():
+    for path, (_, header, rows) in files.items():
         if path.endswith(".jsonl"):
             _write_jsonl(landing / path, rows)
         else:
-            _write_csv(landing / path, columns, rows)
+            _write_csv(landing / path, header, rows)
     if dirty > 0:
         # The same events file delivered again under another name: recorded, not loaded twice.
         months = sorted(by_month)

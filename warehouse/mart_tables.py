@@ -3,7 +3,6 @@ views; their DDL is created after warehouse.tables by warehouse.schema."""
 
 from warehouse.columns import Column, Table
 
-##### marts
 TICKET_FACTS = Table("marts.ticket_facts", (
     Column("ticket_id", "VARCHAR", True),
     Column("client_id", "VARCHAR", True),

@@ -4,11 +4,15 @@ import hashlib
 
 import duckdb
 
-from warehouse.mart_tables import MART_DDL
+from warehouse.columns import Table
+from warehouse.mart_tables import MART_DDL, MART_TABLES
 from warehouse.reconcile import FILE_RECONCILIATION
-from warehouse.tables import LAYER_DDL
+from warehouse.tables import LAYER_DDL, LAYER_TABLES
 
 DDL = [*LAYER_DDL, *MART_DDL]
+
+# Every table's contract by its qualified name: the DDL above is derived from these.
+TABLES: dict[str, Table] = {t.name: t for t in (*LAYER_TABLES, *MART_TABLES)}
 
 
 # rows accepted with a warning, with a message that names the file, the row and the field.
