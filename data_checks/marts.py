@@ -7,23 +7,11 @@ import pandas as pd
 from assets.billing import out_of_scope
 from assets.facts import ticket_facts
 from assets.marts import client_month, client_month_sla
-from data_checks.validation import CheckSpec, columns_present, exist, frame
+from data_checks.validation import CheckSpec, against_contract, as_declared, frame
 from policy.base import FAIR_USE_STATUSES, PRIORITIES, RESPONSE_STATUSES, SCOPE_EXCLUSION_IDS
 from policy.config import PolicyConfig
+from warehouse.schema import TABLES
 
-# The contract columns of PRODUCT.md that reports and notebooks read.
-_FACT_COLUMNS = [
-    "ticket_id", "client_id", "month", "priority", "is_standard", "unit_id", "scope_categories",
-    "billable_out_of_scope", "declared_emergency", "confirmed_emergency", "qualifies_emergency",
-    "response_business_minutes", "response_target_minutes", "response_met",
-]
-_CLIENT_MONTH_COLUMNS = [
-    "client_id", "month", "tickets", "standard_units", "seats", "units_per_seat",
-    "fair_use_limit_per_seat", "fair_use_status", "out_of_scope_tickets", "out_of_scope_hours",
-    "out_of_scope_amount", "emergencies_declared", "emergencies_confirmed",
-    "emergency_declaration_precision", "sla_tickets", "sla_met", "sla_compliance",
-    "response_p50_minutes", "response_p90_minutes",
-]
 _MONTH = "WHERE month = $month"
 # Billed after-hours emergency work has its own line category besides the scope exclusions.
 _LINE_CATEGORIES = [*SCOPE_EXCLUSION_IDS, "after_hours_emergency"]
@@ -166,10 +154,10 @@ def _sla_values(_policy: PolicyConfig) -> list[gxe.Expectation]:
 SPECS = [
     CheckSpec(
         name="ticket_facts_required_columns", asset=ticket_facts, layer="marts", blocking=True,
-        description="marts.ticket_facts has every column of the published contract.",
+        description="marts.ticket_facts has every column of its contract, with the declared type.",
         table="marts.ticket_facts",
-        fetch=columns_present("marts.ticket_facts", _FACT_COLUMNS, _MONTH),
-        expectations=exist(_FACT_COLUMNS),
+        fetch=against_contract(TABLES["marts.ticket_facts"]),
+        expectations=as_declared,
     ),
     CheckSpec(
         name="ticket_facts_ids", asset=ticket_facts, layer="marts", blocking=True,
@@ -216,10 +204,10 @@ SPECS = [
     ),
     CheckSpec(
         name="client_month_required_columns", asset=client_month, layer="marts", blocking=True,
-        description="marts.client_month has every column of the published contract.",
+        description="marts.client_month has every column of its contract, with the declared type.",
         table="marts.client_month",
-        fetch=columns_present("marts.client_month", _CLIENT_MONTH_COLUMNS, _MONTH),
-        expectations=exist(_CLIENT_MONTH_COLUMNS),
+        fetch=against_contract(TABLES["marts.client_month"]),
+        expectations=as_declared,
     ),
     CheckSpec(
         name="client_month_keys", asset=client_month, layer="marts", blocking=True,

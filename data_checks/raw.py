@@ -3,15 +3,11 @@
 import great_expectations.expectations as gxe
 
 from assets.raw import raw_clients, raw_tickets
-from data_checks.validation import CheckSpec, columns_present, exist
+from data_checks.validation import CheckSpec, against_contract, as_declared
 from policy.base import TICKET_SOURCES
 from policy.config import PolicyConfig
-from warehouse.contract import REQUIRED
+from warehouse.schema import TABLES
 
-_LINEAGE = ["_file_id", "_source_file", "_source_row", "_loaded_at"]
-_TICKET_COLUMNS = [*REQUIRED["tickets"], "source", "triage_priority", "final_priority", *_LINEAGE,
-                   "_partition_month"]
-_CLIENT_COLUMNS = [*REQUIRED["clients"], *_LINEAGE]
 _MONTH = "WHERE _partition_month = $month"
 
 
@@ -36,10 +32,11 @@ def _ticket_values(policy: PolicyConfig) -> list[gxe.Expectation]:
 SPECS = [
     CheckSpec(
         name="raw_tickets_required_columns", asset=raw_tickets, layer="raw", blocking=True,
-        description="raw.tickets has the canonical required columns and the lineage columns.",
+        description="raw.tickets has every column of its contract (the canonical columns and the"
+                    " lineage), with the declared type.",
         table="raw.tickets",
-        fetch=columns_present("raw.tickets", _TICKET_COLUMNS, _MONTH),
-        expectations=exist(_TICKET_COLUMNS),
+        fetch=against_contract(TABLES["raw.tickets"]),
+        expectations=as_declared,
     ),
     CheckSpec(
         name="raw_tickets_required_values", asset=raw_tickets, layer="raw", blocking=False,
@@ -93,10 +90,11 @@ SPECS = [
     ),
     CheckSpec(
         name="raw_clients_required_columns", asset=raw_clients, layer="raw", blocking=True,
-        description="raw.clients has the canonical required columns and the lineage columns.",
+        description="raw.clients has every column of its contract (the canonical columns and the"
+                    " lineage), with the declared type.",
         table="raw.clients",
-        fetch=columns_present("raw.clients", _CLIENT_COLUMNS, ""),
-        expectations=exist(_CLIENT_COLUMNS),
+        fetch=against_contract(TABLES["raw.clients"]),
+        expectations=as_declared,
     ),
     CheckSpec(
         name="raw_clients_timezones_valid", asset=raw_clients, layer="raw", blocking=False,

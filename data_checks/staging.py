@@ -3,15 +3,12 @@
 import great_expectations.expectations as gxe
 
 from assets.staging import staging_clients, staging_ticket_events, staging_tickets, staging_time_entries
-from data_checks.validation import CheckSpec, columns_present, exist
+from data_checks.validation import CheckSpec, against_contract, as_declared
 from policy.base import ACTOR_TYPES, PRIORITIES, TICKET_SOURCES, WORK_TYPES
 from policy.config import PolicyConfig
+from warehouse.schema import TABLES
 
-_TICKET_COLUMNS = [
-    "ticket_id", "client_id", "month", "created_at", "created_local", "source",
-    "is_provider_initiated", "declared_emergency", "triage_priority", "final_priority",
-    "parent_ticket_id", "resolved_at", "updated_at", "_source_file", "_source_row",
-]
+
 # A failing row as a blocking check's sample names it: file, row and record (quality.issues style).
 def _at(alias: str, record: str) -> str:
     return (f"{alias}._source_file || ': row ' || {alias}._source_row || ' (' || {record} || ')'")
@@ -103,10 +100,10 @@ SPECS = [
     CheckSpec(
         name="staging_tickets_required_columns", asset=staging_tickets, layer="staging",
         blocking=True,
-        description="staging.tickets has every column the marts read.",
+        description="staging.tickets has every column of its contract, with the declared type.",
         table="staging.tickets",
-        fetch=columns_present("staging.tickets", _TICKET_COLUMNS, "WHERE month = $month"),
-        expectations=exist(_TICKET_COLUMNS),
+        fetch=against_contract(TABLES["staging.tickets"]),
+        expectations=as_declared,
     ),
     CheckSpec(
         name="staging_tickets_ids", asset=staging_tickets, layer="staging", blocking=True,

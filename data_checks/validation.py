@@ -30,8 +30,10 @@ from data_checks.gx_worker import Outcome, to_pandas, validate_partition, warm
 from orchestration.partitions import combine_month_checks
 from orchestration.resources import PipelineSettings
 from policy.config import PolicyConfig
+from warehouse.columns import Table
 from warehouse.concurrency import month_workers
 from warehouse.schema import prepare_session
+from warehouse.sqlquote import sql_literal
 
 # One row per check and partition (month NULL for unpartitioned assets): the latest validation,
 # which the data_docs asset renders. Dagster keeps the history of every evaluation.
@@ -319,21 +321,25 @@ def build_checks(specs: list[CheckSpec]) -> dg.AssetChecksDefinition:
     return _checks
 
 
-def columns_present(table: str, columns: list[str], where: str) -> Fetch:
-    """Fetch the partition's rows of those `columns` that the table has, to check they all exist."""
+def against_contract(table: Table) -> str:
+    """SQL with one row per column of the table's contract (warehouse.schema.TABLES): the column's
+    name as `missing_column` when the table lacks it, as `wrong_type` with both types when the table
+    has another type; both NULL when the column is as declared. It reads the catalog, not the rows."""
+    schema, name = table.name.split(".")
+    declared = ", ".join(f"({sql_literal(c.name)}, typeof(CAST(NULL AS {c.type})), {i})"
+                         for i, c in enumerate(table.columns))
+    return f"""SELECT CASE WHEN t.column_name IS NULL THEN c.name END AS missing_column,
+                      CASE WHEN t.data_type <> c.type
+                           THEN concat(c.name, ' is ', t.data_type, ', the contract says ', c.type)
+                      END AS wrong_type
+               FROM (VALUES {declared}) c(name, type, position)
+               LEFT JOIN information_schema.columns t
+                 ON t.table_catalog = current_database() AND t.table_schema = {sql_literal(schema)}
+                AND t.table_name = {sql_literal(name)} AND t.column_name = c.name
+               ORDER BY c.position"""
 
-    def fetch(con: duckdb.DuckDBPyConnection, params: dict) -> pd.DataFrame:
-        schema, name = table.split(".")
-        existing = {r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns"
-            " WHERE table_schema = ? AND table_name = ?", [schema, name]).fetchall()}
-        present = [c for c in columns if c in existing]
-        sql = f"SELECT {', '.join(present) or '1 AS no_columns'} FROM {table} {where} LIMIT 1000"
-        return frame(con, sql, params)
 
-    return fetch
-
-
-def exist(columns: list[str]) -> Expectations:
-    """One ExpectColumnToExist per column."""
-    return lambda _policy: [gxe.ExpectColumnToExist(column=c) for c in columns]
+def as_declared(_policy: PolicyConfig) -> list[gxe.Expectation]:
+    """Every contract column present, with its declared type (the rows of `against_contract`)."""
+    return [gxe.ExpectColumnValuesToBeNull(column="missing_column"),
+            gxe.ExpectColumnValuesToBeNull(column="wrong_type")]

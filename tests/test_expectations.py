@@ -296,7 +296,20 @@ def test_required_columns_checks_catch_a_missing_column(built, tmp_path, monkeyp
     for name, (_, column) in DROPPED.items():
         assert not evaluations[name].passed, name
         failed = evaluations[name].metadata["failed_expectations"].value
-        assert [f["kwargs"]["column"] for f in failed] == [column], name
+        assert [(f["kwargs"]["column"], f["sample"]) for f in failed] == [
+            ("missing_column", [column])], name
+
+
+def test_required_columns_checks_catch_a_column_of_another_type(built, tmp_path, monkeypatch):
+    """The columns checks compare types with the table's contract too (warehouse.schema.TABLES)."""
+    _copy(built, tmp_path, monkeypatch,
+          ["ALTER TABLE staging.tickets ALTER COLUMN affected_users TYPE BIGINT"])
+    name = "staging_tickets_required_columns"
+    evaluation = _evaluations(_run(dg.AssetSelection.checks(*_check_keys([name]))))[name]
+    assert not evaluation.passed
+    assert [(f["kwargs"]["column"], f["sample"]) for f in
+            evaluation.metadata["failed_expectations"].value] == [
+        ("wrong_type", ["affected_users is BIGINT, the contract says INTEGER"])]
 
 
 def test_blocking_failure_stops_publishing_but_a_warning_does_not(built, tmp_path, monkeypatch):

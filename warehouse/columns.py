@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from warehouse.sqlquote import sql_identifier
+
 
 @dataclass(frozen=True)
 class Column:
@@ -54,7 +56,7 @@ class Table:
 
 def _ident(name: str) -> str:
     # Quoted: some column names (format, columns, rank, ...) are DuckDB keywords.
-    return f'"{name}"'
+    return sql_identifier(name)
 
 
 # How a delivered file writes a value of each staged type, when a column names no `format`.
