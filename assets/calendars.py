@@ -46,8 +46,10 @@ def client_calendars(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> li
     return calendars
 
 
+# Inserted into the table as its contract declares it (warehouse/tables.py), not replaced by a
+# table of whatever types and nullability the query has.
 _CLOSURE_NAMES = """
-CREATE OR REPLACE TABLE staging.calendar_closures AS
+INSERT INTO staging.calendar_closures BY NAME
 SELECT c.calendar_id, h.day, h.name
 FROM bt_calendars c
 JOIN bt_holidays h
@@ -77,10 +79,10 @@ def business_calendars(
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM staging.calendar_intervals")
         con.execute("INSERT INTO staging.calendar_intervals BY NAME SELECT * FROM open_intervals")
-        con.execute(
-            "CREATE OR REPLACE TABLE staging.calendar_intervals_coverage AS"
-            " SELECT * FROM open_intervals_coverage"
-        )
+        con.execute("DELETE FROM staging.calendar_intervals_coverage")
+        con.execute("INSERT INTO staging.calendar_intervals_coverage BY NAME"
+                    " SELECT * FROM open_intervals_coverage")
+        con.execute("DELETE FROM staging.calendar_closures")
         con.execute(_CLOSURE_NAMES)
         con.execute("COMMIT")
         closures = con.execute("SELECT count(*) FROM staging.calendar_closures").fetchone()[0]

@@ -34,26 +34,11 @@ from warehouse.columns import Table
 from warehouse.concurrency import month_workers
 from warehouse.schema import prepare_session
 from warehouse.sqlquote import sql_literal
+from warehouse.tables import VALIDATION_RESULTS
 
-# One row per check and partition (month NULL for unpartitioned assets): the latest validation,
-# which the data_docs asset renders. Dagster keeps the history of every evaluation.
-RESULTS_DDL = """
-CREATE TABLE IF NOT EXISTS quality.validation_results (
-    check_name VARCHAR NOT NULL,      -- the Dagster asset check, also the GX suite name
-    layer VARCHAR NOT NULL,           -- raw | staging | marts
-    asset VARCHAR NOT NULL,
-    table_name VARCHAR NOT NULL,
-    month DATE,                       -- NULL for an unpartitioned asset
-    severity VARCHAR NOT NULL,        -- ERROR (blocks publishing) | WARN
-    success BOOLEAN NOT NULL,
-    rows_validated BIGINT NOT NULL,
-    failed_expectations INTEGER NOT NULL,
-    dagster_run_id VARCHAR,
-    validated_at TIMESTAMPTZ NOT NULL,
-    suite_json JSON NOT NULL,         -- the expectation suite as validated
-    result_json JSON NOT NULL         -- the GX ExpectationSuiteValidationResult
-)
-"""
+# The latest validation per check and partition (its contract: warehouse.tables).
+RESULTS_DDL = VALIDATION_RESULTS.ddl()[0]
+
 
 Expectations = Callable[[PolicyConfig], list[gxe.Expectation]]
 Fetch = Callable[[duckdb.DuckDBPyConnection, dict], pd.DataFrame]

@@ -34,9 +34,10 @@ def empty_warehouse():
     """A warehouse with every table and no rows, and the temp tables the models read."""
     con = duckdb.connect()
     ensure_warehouse(con)
-    # The calendars' coverage table is written by business_calendars, not by the schema.
+    # The calendars' coverage rows are written by business_calendars.
     build_open_intervals(con, [Calendar.always_open("24x7")], date(2026, 1, 1), date(2026, 1, 2))
-    con.execute("CREATE TABLE staging.calendar_intervals_coverage AS SELECT * FROM open_intervals_coverage")
+    con.execute("INSERT INTO staging.calendar_intervals_coverage BY NAME"
+                " SELECT * FROM open_intervals_coverage")
     policy = default_policy()
     register_policy(con, policy)
     build_ticket_response(con, policy, SAMPLE_PARAMS["month"], SAMPLE_PARAMS["as_of"])

@@ -71,5 +71,6 @@ def markdown_table(columns: tuple[Column, ...]) -> str:
     rows = ["| column | type | required | meaning |", "| --- | --- | --- | --- |"]
     for c in columns:
         fmt = c.format or _FORMATS[c.type]
-        rows.append(f"| {c.name} | {fmt} | {'yes' if c.required else ''} | {c.meaning} |")
+        required = "yes" if c.required else ""
+        rows.append(f"| {c.name} | {fmt} | {required} | {c.meaning} |".replace("|  |", "| |"))
     return "\n".join(rows)

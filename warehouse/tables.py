@@ -86,6 +86,25 @@ STALE_MONTHS = Table("quality.stale_months", (
     Column("detected_at", "TIMESTAMPTZ", True, "cleared when the month is staged again"),
 ))
 
+# One row per check and partition (month NULL for unpartitioned assets): the latest validation,
+# which the data_docs asset renders. Created by data_checks when it first stores a result; Dagster
+# keeps the history of every evaluation.
+VALIDATION_RESULTS = Table("quality.validation_results", (
+    Column("check_name", "VARCHAR", True, "the Dagster asset check, also the GX suite name"),
+    Column("layer", "VARCHAR", True, "raw | staging | marts"),
+    Column("asset", "VARCHAR", True),
+    Column("table_name", "VARCHAR", True),
+    Column("month", "DATE", meaning="NULL for an unpartitioned asset"),
+    Column("severity", "VARCHAR", True, "ERROR (blocks publishing) | WARN"),
+    Column("success", "BOOLEAN", True),
+    Column("rows_validated", "BIGINT", True),
+    Column("failed_expectations", "INTEGER", True),
+    Column("dagster_run_id", "VARCHAR"),
+    Column("validated_at", "TIMESTAMPTZ", True),
+    Column("suite_json", "JSON", True, "the expectation suite as validated"),
+    Column("result_json", "JSON", True, "the GX ExpectationSuiteValidationResult"),
+))
+
 
 def _staged(entity: str, names: str) -> tuple[Column, ...]:
     """Contract columns of `entity` as staging types them (space-separated names, in order)."""
@@ -153,6 +172,12 @@ CALENDAR_INTERVALS = Table("staging.calendar_intervals", (
     Column("minutes", "DOUBLE", True),
     Column("cum_before", "DOUBLE", True, "business minutes of the calendar before open_at"),
 ))
+# The instants each calendar's intervals cover: outside them a calendar is unknown, not closed.
+CALENDAR_INTERVALS_COVERAGE = Table("staging.calendar_intervals_coverage", (
+    Column("calendar_id", "VARCHAR", meaning="a client id, or '24x7'"),
+    Column("covered_from", "TIMESTAMPTZ", meaning="local midnight of the first covered day"),
+    Column("covered_to", "TIMESTAMPTZ", meaning="local midnight after the last covered day"),
+))
 CALENDAR_CLOSURES = Table("staging.calendar_closures", (
     Column("calendar_id", "VARCHAR", True),
     Column("day", "DATE", True, "local date the calendar is closed all day"),
@@ -163,7 +188,7 @@ CALENDAR_CLOSURES = Table("staging.calendar_closures", (
 LAYER_TABLES = (
     LANDING_FILES, *RAW.values(), QUARANTINE, WARNINGS, STAGE_RUNS, MOVED_TICKETS, STALE_MONTHS,
     CLIENTS, TICKETS, TICKET_EVENTS, TIME_ENTRIES, REVIEW_DECISIONS, CALENDAR_INTERVALS,
-    CALENDAR_CLOSURES,
+    CALENDAR_INTERVALS_COVERAGE, CALENDAR_CLOSURES,
 )
 
 # Schemas, the tables' DDL, and the view every use of a ticket's contract reads.
