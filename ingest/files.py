@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest import decision_workbook
-from warehouse.contract import CANONICAL
+from warehouse.contract import CANONICAL, DELIVERED
 
 # .xlsx: a finance export with its Decision column filled (ingest/decision_workbook.py).
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
@@ -30,9 +30,10 @@ READER_REASONS = {
 }
 
 
-# Columns holding timestamps: a Parquet file typing them as numbers is a wrong-type delivery.
-TIMESTAMP_COLUMNS = {"created_at", "resolved_at", "updated_at", "event_at", "started_at",
-                      "decided_at", "valid_from"}
+# Columns holding timestamps (and dates), by the contract: a Parquet file typing them as numbers
+# is a wrong-type delivery.
+TIMESTAMP_COLUMNS = {c.name for columns in DELIVERED.values() for c in columns
+                     if c.type in ("TIMESTAMPTZ", "DATE")}
 
 
 OFFSET_PATTERN = r"([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$"

@@ -41,6 +41,7 @@ from demo.generate import (  # noqa: E402
     TRIAGE,
     WEEKDAY_WEIGHT,
 )
+from warehouse.contract import columns as contract_columns  # noqa: E402
 
 # Share of a client-month's demand by kind (the demo's mix, roughly).
 STANDARD_SHARE, SCOPE_SHARE, MONITORING_SHARE, BURST_SHARE, SECURITY_SHARE = (
@@ -495,9 +496,8 @@ def generate(landing: Path, *, tickets: int, clients: int, months: int = 12,
     counts = {"clients": clients, "contract_rows": len(contracts)}
     for entity in ("tickets", "ticket_events", "time_entries", "review_decisions"):
         (landing / entity).mkdir(parents=True)
-    columns = ["client_id", "name", "timezone", "country", "subdivision", "plan", "seats",
-               "after_hours_coverage", "included_scope", "hourly_rate", "valid_from",
-               "business_hours", "response_targets", "closures"]
+    # The contract's columns; the synthetic contracts bill in the policy's currency.
+    columns = contract_columns("clients", without=("currency",))
     (landing / "clients").mkdir()
     q = lambda p: str(p).replace("'", "''")  # noqa: E731
     con.execute(f"COPY (SELECT {', '.join(columns)} FROM contract_rows)"
