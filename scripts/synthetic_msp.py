@@ -32,15 +32,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from demo import texts  # noqa: E402
-from demo.generate import (  # noqa: E402
-    FINAL,
-    LOCALES,
-    NAME_A,
-    NAME_B,
-    RESPONSE_MINUTES,
-    TRIAGE,
-    WEEKDAY_WEIGHT,
-)
+from demo.clients import LOCALES, NAME_A, NAME_B  # noqa: E402
+from demo.msp import FINAL, RESPONSE_MINUTES, TRIAGE, WEEKDAY_WEIGHT  # noqa: E402
 from warehouse.contract import columns as contract_columns  # noqa: E402
 
 # Share of a client-month's demand by kind (the demo's mix, roughly).
