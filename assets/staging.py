@@ -263,42 +263,33 @@ def _files_reconcile(
     )
 
 
-@dg.asset_check(asset=staging_clients, blocking=True)
-def clients_files_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    """Every clients file reconciles: delivered = accepted + quarantined + superseded."""
-    with duckdb.get_connection() as con:
-        return _files_reconcile(con, "clients")
+def _files_reconcile_check(
+    asset: dg.AssetsDefinition, entity: str, description: str
+) -> dg.AssetChecksDefinition:
+    """The blocking check `<entity>_files_reconcile` of `asset` (a monthly asset's checks its months)."""
+    partitioned = asset.partitions_def is not None
+
+    @dg.asset_check(asset=asset, name=f"{entity}_files_reconcile", description=description,
+                    blocking=True, partitions_def=asset.partitions_def)
+    def _check(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        with duckdb.get_connection() as con:
+            return _files_reconcile(con, entity, context.partition_keys if partitioned else None)
+
+    return _check
 
 
-@dg.asset_check(asset=staging_review_decisions, blocking=True)
-def review_decisions_files_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    """Every review decisions file reconciles: delivered = accepted + quarantined."""
-    with duckdb.get_connection() as con:
-        return _files_reconcile(con, "review_decisions")
-
-
-@dg.asset_check(asset=staging_tickets, blocking=True, partitions_def=monthly_partitions)
-def tickets_files_reconcile(
-    context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
-) -> dg.AssetCheckResult:
-    """Every tickets file reconciles, counting rows of months not staged yet as pending."""
-    with duckdb.get_connection() as con:
-        return _files_reconcile(con, "tickets", context.partition_keys)
-
-
-@dg.asset_check(asset=staging_ticket_events, blocking=True, partitions_def=monthly_partitions)
-def ticket_events_files_reconcile(
-    context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
-) -> dg.AssetCheckResult:
-    """Every ticket events file reconciles, counting rows of months not staged yet as pending."""
-    with duckdb.get_connection() as con:
-        return _files_reconcile(con, "ticket_events", context.partition_keys)
-
-
-@dg.asset_check(asset=staging_time_entries, blocking=True, partitions_def=monthly_partitions)
-def time_entries_files_reconcile(
-    context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
-) -> dg.AssetCheckResult:
-    """Every time entries file reconciles, counting rows of months not staged yet as pending."""
-    with duckdb.get_connection() as con:
-        return _files_reconcile(con, "time_entries", context.partition_keys)
+clients_files_reconcile = _files_reconcile_check(
+    staging_clients, "clients",
+    "Every clients file reconciles: delivered = accepted + quarantined + superseded.")
+review_decisions_files_reconcile = _files_reconcile_check(
+    staging_review_decisions, "review_decisions",
+    "Every review decisions file reconciles: delivered = accepted + quarantined.")
+tickets_files_reconcile = _files_reconcile_check(
+    staging_tickets, "tickets",
+    "Every tickets file reconciles, counting rows of months not staged yet as pending.")
+ticket_events_files_reconcile = _files_reconcile_check(
+    staging_ticket_events, "ticket_events",
+    "Every ticket events file reconciles, counting rows of months not staged yet as pending.")
+time_entries_files_reconcile = _files_reconcile_check(
+    staging_time_entries, "time_entries",
+    "Every time entries file reconciles, counting rows of months not staged yet as pending.")
