@@ -19,6 +19,7 @@ from adapters.mapping import FieldSpec, Mapping, MappingError, SourceSpec
 from adapters.read import csv_header, find_file, load_table
 from policy.config import load_policy
 from warehouse.contract import columns
+from warehouse.sqlquote import sql_identifier, sql_literal
 
 ENTITIES = ("clients", "tickets", "ticket_events", "time_entries")
 # The contract's columns the adapter writes; source_line is kept in raw._extra.
@@ -157,7 +158,7 @@ def check_dates(con: duckdb.DuckDBPyConnection, mapping: Mapping, files: dict[st
         v, source = sql.value_sql(spec), files[table].name
         if spec.format is None:
             rows = con.execute(
-                f"SELECT _line, {v} FROM {table} WHERE regexp_matches({v}, {sql.lit(_DAY_MONTH)})"
+                f"SELECT _line, {v} FROM {table} WHERE regexp_matches({v}, {sql_literal(_DAY_MONTH)})"
                 " ORDER BY _line LIMIT 3").fetchall()
             if rows:
                 shown = ", ".join(f"row {line} {value!r}" for line, value in rows)
@@ -170,7 +171,7 @@ def check_dates(con: duckdb.DuckDBPyConnection, mapping: Mapping, files: dict[st
         if "%d" not in fmt or "%m" not in fmt:
             continue
         swapped = "%m".join(part.replace("%m", "%d") for part in fmt.split("%d"))
-        fits, other = (f"try_strptime({v}, {sql.lit(f)}) IS NOT NULL" for f in (fmt, swapped))
+        fits, other = (f"try_strptime({v}, {sql_literal(f)}) IS NOT NULL" for f in (fmt, swapped))
         count, both, rows = con.execute(
             f"""SELECT count(*) FILTER (WHERE NOT {fits} AND {other}),
                        count(*) FILTER (WHERE {fits} AND {other}) = count({v}) AND count({v}) > 0,
@@ -211,8 +212,8 @@ def _clients_sql(mapping: Mapping, start: str) -> str:
     c = mapping.clients
     overrides = [
         "(" + ", ".join([
-            sql.lit(cid),
-            *(sql.lit(str(v)) if v is not None else "NULL" for v in (
+            sql_literal(cid),
+            *(sql_literal(str(v)) if v is not None else "NULL" for v in (
                 t.name, t.plan, t.seats, t.timezone, t.country, t.subdivision,
                 None if t.after_hours_coverage is None else str(t.after_hours_coverage).lower(),
                 t.hourly_rate,
@@ -236,23 +237,23 @@ def _clients_sql(mapping: Mapping, start: str) -> str:
     if c.country_from_client:
         country = "CASE WHEN regexp_matches(p.client_id, '^[A-Za-z]{2}$') THEN upper(p.client_id) END"
     elif c.country:
-        country = sql.lit(c.country)
-    name = sql.lit(c.name_template).replace("{client_id}", "' || p.client_id || '")
-    valid_from = sql.lit(c.valid_from.isoformat() if c.valid_from else start)
+        country = sql_literal(c.country)
+    name = sql_literal(c.name_template).replace("{client_id}", "' || p.client_id || '")
+    valid_from = sql_literal(c.valid_from.isoformat() if c.valid_from else start)
     return f"""
 WITH per_client AS (
     SELECT t.client_id, {seats} AS seats FROM tickets t GROUP BY t.client_id
 ), overrides AS ({override_cte})
 SELECT p.client_id, coalesce(o.name, {name}) AS name,
-       coalesce(o.timezone, {sql.lit(c.timezone)}) AS timezone,
+       coalesce(o.timezone, {sql_literal(c.timezone)}) AS timezone,
        coalesce(o.country, {country}) AS country,
-       coalesce(o.subdivision, {sql.lit(c.subdivision) if c.subdivision else 'NULL'}) AS subdivision,
-       coalesce(o.plan, {sql.lit(c.plan)}) AS plan,
+       coalesce(o.subdivision, {sql_literal(c.subdivision) if c.subdivision else 'NULL'}) AS subdivision,
+       coalesce(o.plan, {sql_literal(c.plan)}) AS plan,
        coalesce(o.seats, CAST(p.seats AS VARCHAR)) AS seats,
-       coalesce(o.after_hours_coverage, {sql.lit(str(c.after_hours_coverage).lower())})
+       coalesce(o.after_hours_coverage, {sql_literal(str(c.after_hours_coverage).lower())})
            AS after_hours_coverage,
        '' AS included_scope,
-       coalesce(o.hourly_rate, {sql.lit(str(c.hourly_rate)) if c.hourly_rate else "''"}) AS hourly_rate,
+       coalesce(o.hourly_rate, {sql_literal(str(c.hourly_rate)) if c.hourly_rate else "''"}) AS hourly_rate,
        {valid_from} AS valid_from
 FROM per_client p LEFT JOIN overrides o USING (client_id)
 """
@@ -314,7 +315,7 @@ def _unmatched(con: duckdb.DuckDBPyConnection, table: str, key: str, path: Path)
 def _write(con: duckdb.DuckDBPyConnection, select: str, path: Path, fmt: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
-    con.execute(f"COPY ({select}) TO {sql.lit(str(path))} ({options})")
+    con.execute(f"COPY ({select}) TO {sql_literal(str(path))} ({options})")
 
 
 def adapt(
@@ -383,7 +384,7 @@ def adapt(
     known = {c for c in holidays.list_supported_countries() if len(c) == 2}
     con.execute(
         "UPDATE clients SET country = NULL WHERE country IS NOT NULL AND country NOT IN "
-        f"({', '.join(sql.lit(c) for c in sorted(known))})"
+        f"({', '.join(sql_literal(c) for c in sorted(known))})"
     )
     # The partitions holding its tickets: a ticket's month is its creation month in its client's zone.
     months = [r[0].isoformat() for r in con.execute(
@@ -391,7 +392,7 @@ def adapt(
            FROM (SELECT client_id, try_cast(created_at AS TIMESTAMPTZ) AS ts FROM tickets) t
            JOIN clients c USING (client_id) WHERE t.ts IS NOT NULL ORDER BY m"""
     ).fetchall()]
-    ticket_cols = ", ".join(sql.ident(c) for c in [*mapping.tickets, *mapping.extra])
+    ticket_cols = ", ".join(sql_identifier(c) for c in [*mapping.tickets, *mapping.extra])
     ticket_id = "" if "ticket_id" in mapping.tickets else "ticket_id, "
     files_out = {
         "clients": landing / "clients" / f"{mapping.name}_clients.csv",

@@ -16,38 +16,33 @@ from warehouse.sqlquote import sql_identifier, sql_literal
 EXCEL_TIMESTAMP = "%Y-%m-%d %H:%M:%S"
 
 
-# One quoting rule for the whole project: quotes doubled, a NUL byte spelt chr(0) (the parser
-# would stop at it), a NUL in a column name refused.
-lit = sql_literal
-ident = sql_identifier
-
-
 def value_sql(spec: FieldSpec) -> str:
     """The cleaned text value before typing: extract, transform, map, template."""
     if spec.value is not None:
-        return lit(spec.value)
+        return sql_literal(spec.value)
     if spec.generate == "row_number":
         v = "CAST(_line AS VARCHAR)"
     elif spec.generate == "hash":
         # Twelve hex digits of the MD5 of the chosen cells: stable across re-exports of the row.
-        cells = ", ".join(f"coalesce(trim(CAST({ident(c)} AS VARCHAR)), '')" for c in spec.columns)
+        cells = ", ".join(f"coalesce(trim(CAST({sql_identifier(c)} AS VARCHAR)), '')" for c in spec.columns)
         v = f"substr(md5(concat_ws(chr(31), {cells})), 1, 12)"
     else:
-        v = f"nullif(trim(CAST({ident(spec.column)} AS VARCHAR)), '')"
+        v = f"nullif(trim(CAST({sql_identifier(spec.column)} AS VARCHAR)), '')"
     if spec.extract:
-        v = f"coalesce(nullif(regexp_extract({v}, {lit(spec.extract)}, 1), ''), {v})"
+        v = f"coalesce(nullif(regexp_extract({v}, {sql_literal(spec.extract)}, 1), ''), {v})"
     if spec.transform:
         v = {"upper": f"upper({v})", "lower": f"lower({v})",
              "title": f"concat(upper({v}[1]), lower({v}[2:]))"}[spec.transform]
     if spec.map:
-        cases = " ".join(f"WHEN {lit(k.strip().lower())} THEN {lit(val)}" for k, val in spec.map.items())
-        otherwise = lit(spec.default) if spec.default is not None else v
+        cases = " ".join(f"WHEN {sql_literal(k.strip().lower())} THEN {sql_literal(val)}"
+                         for k, val in spec.map.items())
+        otherwise = sql_literal(spec.default) if spec.default is not None else v
         v = f"(CASE lower({v}) {cases} ELSE {otherwise} END)"
     elif spec.default is not None:
-        v = f"coalesce({v}, {lit(spec.default)})"
+        v = f"coalesce({v}, {sql_literal(spec.default)})"
     if spec.template:
         before, after = spec.template.split(PLACEHOLDER, 1)
-        v = f"({lit(before)} || {v} || {lit(after)})"
+        v = f"({sql_literal(before)} || {v} || {sql_literal(after)})"
     return v
 
 
@@ -56,7 +51,7 @@ def mapped_flag(spec: FieldSpec) -> str | None:
     if not spec.map or spec.column is None or spec.default is not None:
         return None
     raw = value_sql(spec.model_copy(update={"map": None, "template": None}))
-    keys = ", ".join(lit(k.strip().lower()) for k in spec.map)
+    keys = ", ".join(sql_literal(k.strip().lower()) for k in spec.map)
     return f"({raw} IS NOT NULL AND lower({raw}) NOT IN ({keys}))"
 
 
@@ -64,17 +59,17 @@ def typed(spec: FieldSpec, zone: str) -> str:
     """The value typed for ordering and arithmetic (timestamps as TIMESTAMPTZ, NULL if unreadable)."""
     v = value_sql(spec)
     if spec.type == "timestamp":
-        tz = lit(spec.timezone or zone)
+        tz = sql_literal(spec.timezone or zone)
         if spec.format and spec.time_of_day:
             # A date-only value, read at the mapping's named time of day (local to the zone).
-            at = lit(spec.time_of_day)
+            at = sql_literal(spec.time_of_day)
             excel_date = f"try_strptime(left({v}, 10) || ' ' || {at}, '%Y-%m-%d %H:%M')"
             return (f"timezone({tz}, coalesce(try_strptime({v} || ' ' || {at},"
-                    f" {lit(spec.format + ' %H:%M')}), CASE WHEN try_strptime({v},"
-                    f" {lit(EXCEL_TIMESTAMP)}) IS NOT NULL THEN {excel_date} END))")
+                    f" {sql_literal(spec.format + ' %H:%M')}), CASE WHEN try_strptime({v},"
+                    f" {sql_literal(EXCEL_TIMESTAMP)}) IS NOT NULL THEN {excel_date} END))")
         if spec.format:
-            return (f"timezone({tz}, coalesce(try_strptime({v}, {lit(spec.format)}),"
-                    f" try_strptime({v}, {lit(EXCEL_TIMESTAMP)})))")
+            return (f"timezone({tz}, coalesce(try_strptime({v}, {sql_literal(spec.format)}),"
+                    f" try_strptime({v}, {sql_literal(EXCEL_TIMESTAMP)})))")
         # ISO 8601: an offset is honoured; without one the value is local time in the zone.
         return (f"CASE WHEN regexp_matches({v}, '(Z|[+-]\\d\\d(:?\\d\\d)?)$')"
                 f" THEN try_cast({v} AS TIMESTAMPTZ)"
@@ -102,9 +97,9 @@ def _actor_type(mapping: Mapping, actor: str) -> str:
     log = mapping.event_log
     conditions = []
     if log.system_actors:
-        conditions.append(f"{actor} IN ({', '.join(lit(a) for a in log.system_actors)})")
+        conditions.append(f"{actor} IN ({', '.join(sql_literal(a) for a in log.system_actors)})")
     if log.system_actor_pattern:
-        conditions.append(f"regexp_matches({actor}, {lit(log.system_actor_pattern)})")
+        conditions.append(f"regexp_matches({actor}, {sql_literal(log.system_actor_pattern)})")
     if not conditions:
         return "'agent'"
     return f"CASE WHEN {' OR '.join(conditions)} THEN 'system' ELSE 'agent' END"
@@ -122,8 +117,8 @@ def event_log_updates_sql(mapping: Mapping) -> str:
         f"{typed(log.event_at, zone)} AS event_ts",
         f"{text(log.actor, zone)} AS actor",
         *(f"{text(c.field, zone)} AS c{i}" for i, c in enumerate(log.changes)),
-        *(f"{text(spec, zone)} AS {ident('f_' + name)}" for name, spec in mapping.tickets.items()),
-        *(f"{text(spec, zone)} AS {ident('x_' + name)}" for name, spec in mapping.extra.items()),
+        *(f"{text(spec, zone)} AS {sql_identifier('f_' + name)}" for name, spec in mapping.tickets.items()),
+        *(f"{text(spec, zone)} AS {sql_identifier('x_' + name)}" for name, spec in mapping.extra.items()),
         f"{text(log.created.at, zone)} AS created_event_at",
         f"{text(log.created.actor, zone) if log.created.actor else 'NULL'} AS created_actor",
     ]
@@ -134,7 +129,7 @@ def event_log_updates_sql(mapping: Mapping) -> str:
 
 
 def _take(name: str, spec: FieldSpec) -> str:
-    col = ident(name)
+    col = sql_identifier(name)
     agg = "arg_min" if spec.take == "first" else "arg_max"
     return f"{agg}({col}, seq) FILTER (WHERE {col} IS NOT NULL)"
 
@@ -145,9 +140,9 @@ def event_log_tickets_sql(mapping: Mapping) -> str:
     for name, spec in mapping.tickets.items():
         value = _take("f_" + name, spec)
         if name == "client_id":
-            value = f"coalesce({value}, {lit(mapping.clients.missing_client)})"
-        cols.append(f"{value} AS {ident(name)}")
-    cols += [f"{_take('x_' + n, s)} AS {ident(n)}" for n, s in mapping.extra.items()]
+            value = f"coalesce({value}, {sql_literal(mapping.clients.missing_client)})"
+        cols.append(f"{value} AS {sql_identifier(name)}")
+    cols += [f"{_take('x_' + n, s)} AS {sql_identifier(n)}" for n, s in mapping.extra.items()]
     return (
         f"SELECT ticket_id, {', '.join(cols)}, min(_line) AS source_line, count(*) AS source_updates"
         " FROM updates WHERE ticket_id IS NOT NULL GROUP BY ticket_id"
@@ -157,9 +152,9 @@ def event_log_tickets_sql(mapping: Mapping) -> str:
 def event_log_events_sql(mapping: Mapping) -> str:
     """Canonical events: the creation, then one event per tracked change, else one per update."""
     log = mapping.event_log
-    creator_type = lit(log.created.actor_type)
+    creator_type = sql_literal(log.created.actor_type)
     if log.created.client_sources and "source" in mapping.tickets:
-        sources = ", ".join(lit(s.lower()) for s in log.created.client_sources)
+        sources = ", ".join(sql_literal(s.lower()) for s in log.created.client_sources)
         creator_type = (f"CASE WHEN lower(first_value(f_source) OVER w) IN ({sources}) THEN 'client'"
                         f" ELSE {creator_type} END")
     changed = []
@@ -169,7 +164,7 @@ def event_log_events_sql(mapping: Mapping) -> str:
         elif change.initial == "none":
             first = "NULL"
         else:
-            first = lit(change.initial)
+            first = sql_literal(change.initial)
         before = f"CASE WHEN seq = 1 THEN {first} ELSE lag(c{i}) OVER w END"
         cond = f"c{i} IS NOT NULL AND c{i} IS DISTINCT FROM {before}"
         changed.append(f"coalesce({cond}, false) AS changed{i}")
@@ -193,8 +188,8 @@ def event_log_events_sql(mapping: Mapping) -> str:
     for i, change in enumerate(log.changes):
         selects.append(
             f"""SELECT ticket_id || ':' || _line || ':{i}' AS event_id, ticket_id, event_at,
-                       {lit(change.event_type)} AS event_type, ev_actor_type AS actor_type,
-                       ev_actor AS actor, {lit(str(change.is_public).lower())} AS is_public,
+                       {sql_literal(change.event_type)} AS event_type, ev_actor_type AS actor_type,
+                       ev_actor AS actor, {sql_literal(str(change.is_public).lower())} AS is_public,
                        c{i} AS new_value, _line AS source_line
                 FROM flagged WHERE changed{i}"""
         )
@@ -202,7 +197,7 @@ def event_log_events_sql(mapping: Mapping) -> str:
         none_changed = " AND ".join(f"NOT changed{i}" for i in range(len(log.changes)))
         selects.append(
             f"""SELECT ticket_id || ':' || _line AS event_id, ticket_id, event_at,
-                       {lit(log.other_updates)} AS event_type, ev_actor_type AS actor_type,
+                       {sql_literal(log.other_updates)} AS event_type, ev_actor_type AS actor_type,
                        ev_actor AS actor, 'false' AS is_public, NULL AS new_value,
                        _line AS source_line
                 FROM flagged WHERE {none_changed}"""
@@ -217,9 +212,9 @@ def row_tickets_sql(mapping: Mapping) -> str:
     for name, spec in mapping.tickets.items():
         value = text(spec, zone)
         if name == "client_id":
-            value = f"coalesce({value}, {lit(mapping.clients.missing_client)})"
-        cols.append(f"{value} AS {ident(name)}")
-    cols += [f"{text(s, zone)} AS {ident(n)}" for n, s in mapping.extra.items()]
+            value = f"coalesce({value}, {sql_literal(mapping.clients.missing_client)})"
+        cols.append(f"{value} AS {sql_identifier(name)}")
+    cols += [f"{text(s, zone)} AS {sql_identifier(n)}" for n, s in mapping.extra.items()]
     return f"SELECT {', '.join(cols)}, _line AS source_line, 1 AS source_updates FROM src"
 
 
@@ -230,12 +225,12 @@ def row_events_sql(mapping: Mapping) -> str:
     selects = []
     for i, event in enumerate(mapping.events):
         actor = text(event.actor, zone) if event.actor else "NULL"
-        new_value = lit(event.new_value) if event.new_value is not None else "NULL"
+        new_value = sql_literal(event.new_value) if event.new_value is not None else "NULL"
         selects.append(
             f"""SELECT {ticket_id} || ':{event.event_type}:{i}' AS event_id, {ticket_id} AS ticket_id,
-                       {text(event.at, zone)} AS event_at, {lit(event.event_type)} AS event_type,
-                       {lit(event.actor_type)} AS actor_type, {actor} AS actor,
-                       {lit(str(event.is_public).lower())} AS is_public, {new_value} AS new_value,
+                       {text(event.at, zone)} AS event_at, {sql_literal(event.event_type)} AS event_type,
+                       {sql_literal(event.actor_type)} AS actor_type, {actor} AS actor,
+                       {sql_literal(str(event.is_public).lower())} AS is_public, {new_value} AS new_value,
                        _line AS source_line
                 FROM src WHERE {value_sql(event.at)} IS NOT NULL"""
         )

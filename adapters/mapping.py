@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -24,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from policy.strict_yaml import DuplicateKeyError, load_unique
+from policy.strict_yaml import read_yaml_mapping
 from warehouse.contract import REQUIRED, columns
 
 # Canonical columns a mapping may fill (the pipeline's landing contract, docs/canonical-format.md).
@@ -353,16 +352,7 @@ def _location(error: dict) -> str:
 def load_mapping(path: Path | str) -> Mapping:
     """Read and validate a mapping file; raise MappingError naming file, key and problem."""
     path = Path(path)
-    try:
-        data = load_unique(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise MappingError(f"mapping file not found: {path}") from exc
-    except DuplicateKeyError as exc:
-        raise MappingError(f"{path}: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise MappingError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise MappingError(f"{path}: a mapping file must be a YAML mapping of keys")
+    data = read_yaml_mapping(path, MappingError, "mapping file")
     try:
         return Mapping.model_validate(data)
     except ValidationError as exc:

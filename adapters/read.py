@@ -15,8 +15,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from adapters.compile import EXCEL_TIMESTAMP, lit
+from adapters.compile import EXCEL_TIMESTAMP
 from adapters.mapping import MappingError, ReadSpec
+from warehouse.sqlquote import sql_literal
 
 EXPORT_SUFFIXES = (".csv", ".csv.gz", ".txt", ".xlsx")
 
@@ -127,11 +128,12 @@ def load_table(con: duckdb.DuckDBPyConnection, table: str, path: Path, spec: Rea
         con.unregister(f"{table}_arrow")
         return names
     names = csv_header(path, spec)
-    nulls = ", ".join(lit(n) for n in ["", *spec.null_values])
-    cols = ", ".join(lit(n) for n in names)
+    nulls = ", ".join(sql_literal(n) for n in ["", *spec.null_values])
+    cols = ", ".join(sql_literal(n) for n in names)
     con.execute(
-        f'CREATE TEMP TABLE "{table}" AS SELECT *, ordinality AS _line FROM read_csv({lit(str(path))},'
-        f" header = true, all_varchar = true, delim = {lit(spec.delimiter)}, nullstr = [{nulls}],"
+        f'CREATE TEMP TABLE "{table}" AS SELECT *, ordinality AS _line'
+        f" FROM read_csv({sql_literal(str(path))}, header = true, all_varchar = true,"
+        f" delim = {sql_literal(spec.delimiter)}, nullstr = [{nulls}],"
         f" names = [{cols}], quote = '\"') WITH ORDINALITY"
     )
     return names

@@ -130,54 +130,31 @@ def _load_new_files(
     return len(todo), rows
 
 
-@dg.asset(group_name="raw", kinds={"duckdb"}, deps=[landing_files])
-def raw_clients(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
-) -> dg.MaterializeResult:
-    """Client contract rows exactly as delivered (effective-dated), loaded once per file."""
-    files, rows = _load_new_files(context, duckdb, settings, "clients")
-    with duckdb.get_connection() as con:
-        total = con.execute("SELECT count(*) FROM raw.clients").fetchone()[0]
-    return dg.MaterializeResult(
-        metadata={"files_loaded": files, "rows_loaded": rows, "row_count": total})
+def _raw_asset(entity: str, description: str) -> dg.AssetsDefinition:
+    """The unpartitioned raw asset `raw_<entity>`: new accepted files loaded, each once."""
+
+    @dg.asset(name=f"raw_{entity}", description=description, group_name="raw", kinds={"duckdb"},
+              deps=[landing_files])
+    def _raw(
+        context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
+    ) -> dg.MaterializeResult:
+        files, rows = _load_new_files(context, duckdb, settings, entity)
+        with duckdb.get_connection() as con:
+            total = con.execute(f"SELECT count(*) FROM raw.{entity}").fetchone()[0]
+        return dg.MaterializeResult(
+            metadata={"files_loaded": files, "rows_loaded": rows, "row_count": total})
+
+    return _raw
 
 
-@dg.asset(group_name="raw", kinds={"duckdb"}, deps=[landing_files])
-def raw_review_decisions(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
-) -> dg.MaterializeResult:
-    """Human review decisions exactly as delivered, loaded once per file."""
-    files, rows = _load_new_files(context, duckdb, settings, "review_decisions")
-    with duckdb.get_connection() as con:
-        total = con.execute("SELECT count(*) FROM raw.review_decisions").fetchone()[0]
-    return dg.MaterializeResult(
-        metadata={"files_loaded": files, "rows_loaded": rows, "row_count": total})
-
-
-@dg.asset(group_name="raw", kinds={"duckdb"}, deps=[landing_files])
-def raw_ticket_events(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
-) -> dg.MaterializeResult:
-    """Ticket events as delivered, loaded once per delivered file."""
-    files, rows = _load_new_files(context, duckdb, settings, "ticket_events")
-    with duckdb.get_connection() as con:
-        total = con.execute("SELECT count(*) FROM raw.ticket_events").fetchone()[0]
-    return dg.MaterializeResult(
-        metadata={"files_loaded": files, "rows_loaded": rows, "row_count": total}
-    )
-
-
-@dg.asset(group_name="raw", kinds={"duckdb"}, deps=[landing_files])
-def raw_time_entries(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
-) -> dg.MaterializeResult:
-    """Time entries as delivered, loaded once per delivered file."""
-    files, rows = _load_new_files(context, duckdb, settings, "time_entries")
-    with duckdb.get_connection() as con:
-        total = con.execute("SELECT count(*) FROM raw.time_entries").fetchone()[0]
-    return dg.MaterializeResult(
-        metadata={"files_loaded": files, "rows_loaded": rows, "row_count": total}
-    )
+raw_clients = _raw_asset(
+    "clients", "Client contract rows exactly as delivered (effective-dated), loaded once per file.")
+raw_review_decisions = _raw_asset(
+    "review_decisions", "Human review decisions exactly as delivered, loaded once per file.")
+raw_ticket_events = _raw_asset(
+    "ticket_events", "Ticket events as delivered, loaded once per delivered file.")
+raw_time_entries = _raw_asset(
+    "time_entries", "Time entries as delivered, loaded once per delivered file.")
 
 
 @dg.asset(

@@ -4,6 +4,7 @@ The SQL and the rules are in staging_sql/; here are the assets, their months and
 """
 
 import contextlib
+from collections.abc import Callable
 
 import dagster as dg
 import duckdb
@@ -154,49 +155,42 @@ def _tickets_reconcile_month(con: DuckDBPyConnection, month: str) -> dg.AssetChe
     )
 
 
-@dg.asset(
-    group_name="staging",
-    kinds={"duckdb"},
-    partitions_def=monthly_partitions,
-    backfill_policy=single_run,
-    deps=[staging_tickets, raw_ticket_events],
+def _staging_child(
+    entity: str,
+    description: str,
+    deps: list[dg.AssetsDefinition | dg.AssetKey],
+    stage_month: Callable[[DuckDBPyConnection, str, list[tuple[str, str, str, str]]], MonthResult],
+) -> dg.AssetsDefinition:
+    """The monthly asset `staging_<entity>` of a ticket's child rows, staged by `stage_month`."""
+
+    @dg.asset(name=f"staging_{entity}", description=description, group_name="staging",
+              kinds={"duckdb"}, partitions_def=monthly_partitions, backfill_policy=single_run,
+              deps=deps)
+    def _staging(
+        context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
+    ) -> dg.MaterializeResult:
+        rules = child_rules(entity, settings.policy())
+        # One month at a time: a month may take over quarantine rows judged in another month.
+        results = for_each_month(context, duckdb, lambda con, month: stage_month(con, month, rules),
+                                 concurrent=False, prepare=judge_children(entity))
+        return dg.MaterializeResult(metadata=run_metadata(results))
+
+    return _staging
+
+
+staging_ticket_events = _staging_child(
+    "ticket_events",
+    "Typed events of the month's tickets, one row per event id (latest delivery wins).",
+    [staging_tickets, raw_ticket_events],
+    stage_events_month,
 )
-def staging_ticket_events(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
-) -> dg.MaterializeResult:
-    """Typed events of the month's tickets, one row per event id (latest delivery wins)."""
-    rules = child_rules("ticket_events", settings.policy())
-
-    def stage(con: DuckDBPyConnection, month: str) -> MonthResult:
-        return stage_events_month(con, month, rules)
-
-    # One month at a time: a month may take over quarantine rows judged in another month.
-    results = for_each_month(context, duckdb, stage, concurrent=False,
-                             prepare=judge_children("ticket_events"))
-    return dg.MaterializeResult(metadata=run_metadata(results))
-
-
-@dg.asset(
-    group_name="staging",
-    kinds={"duckdb"},
-    partitions_def=monthly_partitions,
-    backfill_policy=single_run,
+staging_time_entries = _staging_child(
+    "time_entries",
+    "Typed time entries of the month's tickets, each marked when it started outside hours.",
     # By key: assets.calendars builds on staging_clients from this module.
-    deps=[staging_tickets, raw_time_entries, dg.AssetKey("business_calendars")],
+    [staging_tickets, raw_time_entries, dg.AssetKey("business_calendars")],
+    stage_time_entries_month,
 )
-def staging_time_entries(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
-) -> dg.MaterializeResult:
-    """Typed time entries of the month's tickets, each marked when it started outside hours."""
-    rules = child_rules("time_entries", settings.policy())
-
-    def stage(con: DuckDBPyConnection, month: str) -> MonthResult:
-        return stage_time_entries_month(con, month, rules)
-
-    # One month at a time: a month may take over quarantine rows judged in another month.
-    results = for_each_month(context, duckdb, stage, concurrent=False,
-                             prepare=judge_children("time_entries"))
-    return dg.MaterializeResult(metadata=run_metadata(results))
 
 
 @dg.asset(group_name="staging", kinds={"duckdb"}, deps=[raw_review_decisions])
@@ -263,42 +257,33 @@ def _files_reconcile(
     )
 
 
-@dg.asset_check(asset=staging_clients, blocking=True)
-def clients_files_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    """Every clients file reconciles: delivered = accepted + quarantined + superseded."""
-    with duckdb.get_connection() as con:
-        return _files_reconcile(con, "clients")
+def _files_reconcile_check(
+    asset: dg.AssetsDefinition, entity: str, description: str
+) -> dg.AssetChecksDefinition:
+    """The blocking check `<entity>_files_reconcile` of `asset` (a monthly asset's checks its months)."""
+    partitioned = asset.partitions_def is not None
+
+    @dg.asset_check(asset=asset, name=f"{entity}_files_reconcile", description=description,
+                    blocking=True, partitions_def=asset.partitions_def)
+    def _check(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        with duckdb.get_connection() as con:
+            return _files_reconcile(con, entity, context.partition_keys if partitioned else None)
+
+    return _check
 
 
-@dg.asset_check(asset=staging_review_decisions, blocking=True)
-def review_decisions_files_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    """Every review decisions file reconciles: delivered = accepted + quarantined."""
-    with duckdb.get_connection() as con:
-        return _files_reconcile(con, "review_decisions")
-
-
-@dg.asset_check(asset=staging_tickets, blocking=True, partitions_def=monthly_partitions)
-def tickets_files_reconcile(
-    context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
-) -> dg.AssetCheckResult:
-    """Every tickets file reconciles, counting rows of months not staged yet as pending."""
-    with duckdb.get_connection() as con:
-        return _files_reconcile(con, "tickets", context.partition_keys)
-
-
-@dg.asset_check(asset=staging_ticket_events, blocking=True, partitions_def=monthly_partitions)
-def ticket_events_files_reconcile(
-    context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
-) -> dg.AssetCheckResult:
-    """Every ticket events file reconciles, counting rows of months not staged yet as pending."""
-    with duckdb.get_connection() as con:
-        return _files_reconcile(con, "ticket_events", context.partition_keys)
-
-
-@dg.asset_check(asset=staging_time_entries, blocking=True, partitions_def=monthly_partitions)
-def time_entries_files_reconcile(
-    context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
-) -> dg.AssetCheckResult:
-    """Every time entries file reconciles, counting rows of months not staged yet as pending."""
-    with duckdb.get_connection() as con:
-        return _files_reconcile(con, "time_entries", context.partition_keys)
+clients_files_reconcile = _files_reconcile_check(
+    staging_clients, "clients",
+    "Every clients file reconciles: delivered = accepted + quarantined + superseded.")
+review_decisions_files_reconcile = _files_reconcile_check(
+    staging_review_decisions, "review_decisions",
+    "Every review decisions file reconciles: delivered = accepted + quarantined.")
+tickets_files_reconcile = _files_reconcile_check(
+    staging_tickets, "tickets",
+    "Every tickets file reconciles, counting rows of months not staged yet as pending.")
+ticket_events_files_reconcile = _files_reconcile_check(
+    staging_ticket_events, "ticket_events",
+    "Every ticket events file reconciles, counting rows of months not staged yet as pending.")
+time_entries_files_reconcile = _files_reconcile_check(
+    staging_time_entries, "time_entries",
+    "Every time entries file reconciles, counting rows of months not staged yet as pending.")

@@ -1,10 +1,11 @@
 """A factory for the monthly SQL assets, as dagster-dbt makes one asset per model.
 
-Each such asset has one shape: for every month of the run, replace the month's rows of its table
-with its model's SELECT (models/<group>/<name>.sql, delete-then-insert in one transaction), read a
-few figures of what it wrote, and report them per month and summed over the run. An asset that
-does more than that (several tables, Python between the SQL, months that depend on each other)
-is written out by hand in its module.
+Each such asset has one shape: for every month of the run, optionally prepare what its SELECT
+reads (Python between the SQL: temp tables, or the month's rows of a side table), replace the
+month's rows of its table with its model's SELECT (models/<group>/<name>.sql, or a SELECT the policy
+writes; delete-then-insert in one transaction), read a few figures of what it wrote, and report them
+per month and summed over the run. An asset whose months depend on each other is written out by
+hand in its module.
 """
 
 import time
@@ -40,15 +41,16 @@ def monthly_sql_asset(
     name: str,
     *,
     description: str,
-    deps: Sequence[dg.AssetsDefinition | dg.AssetDep],
+    deps: Sequence[dg.AssetsDefinition | dg.AssetDep | dg.AssetKey],
     stats_sql: str,
     summary: str,
     group_name: str = "marts",
     model: str | None = None,
+    select_of: Callable[[RunInputs], str] | None = None,
     table: str | None = None,
     params: Params | None = None,
     policy_tables: bool = False,
-    before: Callable[[DuckDBPyConnection, str, RunInputs], None] | None = None,
+    before: Callable[[DuckDBPyConnection, str, RunInputs], Mapping[str, Any] | None] | None = None,
     run_metadata_of: Callable[[RunInputs], Mapping[str, Any]] | None = None,
 ) -> dg.AssetsDefinition:
     """A monthly asset that writes `table` (default `<group_name>.<name>`) from `model`'s SELECT.
@@ -56,8 +58,11 @@ def monthly_sql_asset(
     - `model`: the SQL file under models/ (default `<group_name>/<name>`), read now, so a
       missing file fails the code location's load. It gets `$month` and `params`: a mapping,
       or a function of the run's `RunInputs` (computed once per run, not per month).
+    - `select_of(run)`: the SELECT itself, for a model the policy writes (built once per run;
+      no model file is read then).
     - `policy_tables`: register the policy's lookup tables (policy.sql) on the month's
-      connection first; `before(con, month, run)` then builds any other temp table it reads.
+      connection first; `before(con, month, run)` then builds any other temp table it reads
+      (and may write the month's rows of a side table); figures it returns join the stats'.
     - `stats_sql`: one row of figures of the month's rows, read with `$month` after the write;
       its column names are the metadata keys (NULL sums must be coalesced in the SQL).
     - `summary`: the month's log line, a format string over those figures, `month` (YYYY-MM),
@@ -65,9 +70,10 @@ def monthly_sql_asset(
     The policy and the as-of instant come from the `settings` resource, which the asset
     requires only when it uses one of them.
     """
-    select_sql = model_sql(model or f"{group_name}/{name}")
+    model_select = None if select_of is not None else model_sql(model or f"{group_name}/{name}")
     table = table or f"{group_name}.{name}"
-    uses_settings = callable(params) or policy_tables or before is not None or run_metadata_of is not None
+    uses_settings = (callable(params) or policy_tables or any(
+        hook is not None for hook in (select_of, before, run_metadata_of)))
 
     @dg.asset(
         name=name,
@@ -86,15 +92,15 @@ def monthly_sql_asset(
             run = RunInputs(policy=settings.policy(), as_of=settings.as_of_timestamp())
         fixed = dict(run_metadata_of(run)) if run_metadata_of is not None else {}
         sql_params = dict(params(run) if callable(params) else params or {})
+        select_sql = select_of(run) if select_of is not None else model_select
 
         def build(con: DuckDBPyConnection, month: str) -> MonthResult:
             started = time.perf_counter()
             if policy_tables:
                 register_policy(con, run.policy)
-            if before is not None:
-                before(con, month, run)
+            prepared = before(con, month, run) if before is not None else None
             replace_month(con, table, month, select_sql, {"month": month, **sql_params})
-            figures = _figures(con, stats_sql, month)
+            figures = {**_figures(con, stats_sql, month), **(prepared or {})}
             return MonthResult(figures, summary.format(
                 **fixed, **figures, month=month[:7], seconds=time.perf_counter() - started))
 

@@ -51,6 +51,9 @@ _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 # Dagster's tags for a run over a range of partitions (what a single-run backfill launches).
+# Set by hand because Dagster 1.13 has no range parameter in its Python API: `materialize`,
+# `execute_in_process` and `execute_job` take one partition_key (dagster-io/dagster#14905, open),
+# and its own `dagster asset materialize --partition-range` sets these same two tags.
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 

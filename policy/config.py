@@ -10,7 +10,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import (
     Field,
     ValidationError,
@@ -39,7 +38,7 @@ from policy.hours import (
     check_intervals,
 )
 from policy.paths import policy_file
-from policy.strict_yaml import DuplicateKeyError, load_unique
+from policy.strict_yaml import read_yaml_mapping
 
 
 class TicketUnitRules(Strict):
@@ -242,16 +241,7 @@ def _format_errors(path: Path, error: ValidationError) -> str:
 def load_policy(path: Path | str | None = None) -> PolicyConfig:
     """Read and validate the policy config; raise PolicyConfigError naming key and problem."""
     path = Path(path) if path is not None else policy_file()
-    try:
-        data = load_unique(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise PolicyConfigError(f"policy config not found: {path}") from exc
-    except DuplicateKeyError as exc:
-        raise PolicyConfigError(f"invalid policy config {path}:\n  {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise PolicyConfigError(f"policy config {path} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise PolicyConfigError(f"policy config {path} must be a mapping of keys")
+    data = read_yaml_mapping(path, PolicyConfigError, "policy config")
     try:
         return PolicyConfig.model_validate(data)
     except ValidationError as exc:

@@ -7,6 +7,7 @@ adapter mappings are read with ``load_unique`` instead, which names the key's fu
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -70,3 +71,19 @@ def load_unique(text: str) -> Any:
         return loader.get_single_data()
     finally:
         loader.dispose()
+
+
+def read_yaml_mapping(path: Path, error: type[Exception], what: str) -> dict:
+    """Read the hand-edited YAML file `path` (a `what`, e.g. "mapping file") with ``load_unique``
+    as a mapping of keys; raise `error` naming the file and the problem."""
+    try:
+        data = load_unique(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise error(f"{what} not found: {path}") from exc
+    except DuplicateKeyError as exc:
+        raise error(f"{path}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise error(f"{path}: a {what} must be a YAML mapping of keys")
+    return data

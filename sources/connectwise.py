@@ -17,9 +17,8 @@ from typing import Any
 
 from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
 from dlt.sources.helpers.rest_client.paginators import HeaderLinkPaginator
-from dlt.sources.rest_api import rest_api_source
 
-from sources.pull import RECORD_COLUMNS, HttpPolicy, Vendor, http_session, wrap
+from sources.pull import HttpPolicy, Vendor, vendor_source, wrap
 from sources.zendesk import EVERYTHING
 
 
@@ -58,19 +57,15 @@ def connectwise_source(
 ) -> Any:
     """The dlt rest_api source for one ConnectWise Manage site (base_url ends at apis/3.0)."""
     size = policy.page_size
-    config: dict[str, Any] = {
-        "client": {
+    return vendor_source(
+        "connectwise",
+        {
             "base_url": base_url.rstrip("/") + "/",
             "auth": HttpBasicAuth(f"{company_id}+{public_key}", private_key),
             "headers": {"clientId": client_id, "Accept": "application/json"},
-            "session": http_session(policy),
         },
-        "resource_defaults": {
-            "write_disposition": "append",
-            "max_table_nesting": 0,
-            "columns": RECORD_COLUMNS,
-        },
-        "resources": [
+        policy,
+        [
             _listing("tickets", "service/tickets", start, size),
             {
                 "name": "ticket_notes",
@@ -87,8 +82,7 @@ def connectwise_source(
             _listing("companies", "company/companies", EVERYTHING, size),
             _listing("agreements", "finance/agreements", EVERYTHING, size),
         ],
-    }
-    return rest_api_source(config, name="connectwise")
+    )
 
 
 def _custom(caption: str, record: str = "p") -> str:

@@ -22,6 +22,7 @@ import dlt
 import duckdb
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client.paginators import BaseNextUrlPaginator
+from dlt.sources.rest_api import rest_api_source
 
 from warehouse.sqlquote import sql_literal
 
@@ -65,6 +66,17 @@ def http_session(policy: HttpPolicy) -> Any:
         raise_for_status=False,
     ).session
 
+
+
+def vendor_source(name: str, client: dict[str, Any], policy: HttpPolicy, resources: list[Any]) -> Any:
+    """The dlt rest_api source of vendor `name`: `client` (base_url, auth, headers) on a retrying
+    session, every resource appended as fetched (one JSON record column, never flattened)."""
+    return rest_api_source({
+        "client": {**client, "session": http_session(policy)},
+        "resource_defaults": {"write_disposition": "append", "max_table_nesting": 0,
+                              "columns": RECORD_COLUMNS},
+        "resources": resources,
+    }, name=name)
 
 class EndOfStreamPaginator(BaseNextUrlPaginator):
     """Follow a next-page URL held in the body until the body says the stream has ended.

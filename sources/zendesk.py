@@ -20,9 +20,8 @@ from typing import Any
 
 from dlt.sources.helpers.rest_client.auth import HttpBasicAuth
 from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator, SinglePagePaginator
-from dlt.sources.rest_api import rest_api_source
 
-from sources.pull import RECORD_COLUMNS, EndOfStreamPaginator, HttpPolicy, Vendor, http_session, wrap
+from sources.pull import EndOfStreamPaginator, HttpPolicy, Vendor, vendor_source, wrap
 from warehouse.sqlquote import sql_literal
 
 
@@ -56,18 +55,14 @@ def zendesk_source(
 ) -> Any:
     """The dlt rest_api source for one Zendesk account (base_url ends before /api/v2)."""
     per_page = {"per_page": policy.page_size}
-    config: dict[str, Any] = {
-        "client": {
+    return vendor_source(
+        "zendesk",
+        {
             "base_url": base_url.rstrip("/") + "/api/v2/",
             "auth": HttpBasicAuth(f"{email}/token", api_token),
-            "session": http_session(policy),
         },
-        "resource_defaults": {
-            "write_disposition": "append",
-            "max_table_nesting": 0,
-            "columns": RECORD_COLUMNS,
-        },
-        "resources": [
+        policy,
+        [
             {
                 "name": "tickets",
                 "endpoint": {
@@ -119,8 +114,7 @@ def zendesk_source(
                 "processing_steps": [{"map": wrap("id", "updated_at")}],
             },
         ],
-    }
-    return rest_api_source(config, name="zendesk")
+    )
 
 
 # Zendesk words -> canonical words. Priorities stay Zendesk's (policy priority_map reads them).

@@ -173,19 +173,33 @@ def stage_child(
     return staged, quarantined
 
 
-def stage_events_month(
-    con: DuckDBPyConnection, month: str, rules: list[tuple[str, str, str, str]]
+def stage_child_month(
+    con: DuckDBPyConnection,
+    month: str,
+    entity: str,
+    rules: list[tuple[str, str, str, str]],
+    columns: str,
+    flag: Callable[[DuckDBPyConnection, str], dict[str, int]],
+    summary: str,
 ) -> MonthResult:
-    """Stage one month's ticket events in one transaction, warning about clock skew."""
+    """Stage one month of `entity` (see stage_child) and `flag` its staged rows, in one transaction.
+
+    `flag(con, month)` returns the figures it adds to row_count and quarantined; `summary` is the
+    log line's middle, a format string over all the figures.
+    """
     started = time.perf_counter()
     con.execute("BEGIN TRANSACTION")
-    staged, quarantined = stage_child(
-        con, month, "ticket_events", rules,
-        """nullif(trim(event_id), '') AS event_id,
-           CAST(event_at AS TIMESTAMPTZ) AS event_at, lower(trim(event_type)) AS event_type,
-           lower(trim(actor_type)) AS actor_type, nullif(trim(actor), '') AS actor,
-           parse_bool(is_public) AS is_public, nullif(trim(new_value), '') AS new_value""",
+    staged, quarantined = stage_child(con, month, entity, rules, columns)
+    figures = {"row_count": staged, "quarantined": quarantined, **flag(con, month)}
+    con.execute("COMMIT")
+    return MonthResult(
+        figures,
+        f"staging.{entity} {month[:7]}: {summary.format(**figures)}"
+        f" in {time.perf_counter() - started:.1f} s",
     )
+
+
+def _warn_before_creation(con: DuckDBPyConnection, month: str) -> dict[str, int]:
     # Clock skew between systems: an event stamped before its ticket was opened is kept
     # (the response clock counts it at the creation instant) and flagged.
     warned = warnings_replace(
@@ -200,27 +214,10 @@ def stage_events_month(
            WHERE e.month = $month AND e.event_at < t.created_at""",
         {"month": month},
     )
-    con.execute("COMMIT")
-    return MonthResult(
-        {"row_count": staged, "quarantined": quarantined, "warnings": warned},
-        f"staging.ticket_events {month[:7]}: {staged} event(s), {quarantined} quarantined,"
-        f" {warned} warning(s) in {time.perf_counter() - started:.1f} s",
-    )
+    return {"warnings": warned}
 
 
-def stage_time_entries_month(
-    con: DuckDBPyConnection, month: str, rules: list[tuple[str, str, str, str]]
-) -> MonthResult:
-    """Stage one month's time entries in one transaction, marking work outside hours."""
-    started = time.perf_counter()
-    con.execute("BEGIN TRANSACTION")
-    staged, quarantined = stage_child(
-        con, month, "time_entries", rules,
-        """nullif(trim(entry_id), '') AS entry_id,
-           CAST(started_at AS TIMESTAMPTZ) AS started_at,
-           CAST(minutes AS DOUBLE) AS minutes, lower(trim(work_type)) AS work_type,
-           parse_bool(billable) AS billable, note""",
-    )
+def _mark_outside_hours(con: DuckDBPyConnection, month: str) -> dict[str, int]:
     # Work started while the client's calendar was closed: evidence of planned after-hours
     # work, and billable emergency work for clients without after-hours cover.
     con.execute(
@@ -245,9 +242,34 @@ def stage_time_entries_month(
         "SELECT count(*) FILTER (WHERE outside_hours) FROM staging.time_entries WHERE month = ?",
         [month],
     ).fetchone()[0]
-    con.execute("COMMIT")
-    return MonthResult(
-        {"row_count": staged, "quarantined": quarantined, "outside_hours_entries": outside},
-        f"staging.time_entries {month[:7]}: {staged} entr(ies), {quarantined} quarantined,"
-        f" {outside} outside hours in {time.perf_counter() - started:.1f} s",
+    return {"outside_hours_entries": outside}
+
+
+def stage_events_month(
+    con: DuckDBPyConnection, month: str, rules: list[tuple[str, str, str, str]]
+) -> MonthResult:
+    """Stage one month's ticket events in one transaction, warning about clock skew."""
+    return stage_child_month(
+        con, month, "ticket_events", rules,
+        """nullif(trim(event_id), '') AS event_id,
+           CAST(event_at AS TIMESTAMPTZ) AS event_at, lower(trim(event_type)) AS event_type,
+           lower(trim(actor_type)) AS actor_type, nullif(trim(actor), '') AS actor,
+           parse_bool(is_public) AS is_public, nullif(trim(new_value), '') AS new_value""",
+        _warn_before_creation,
+        "{row_count} event(s), {quarantined} quarantined, {warnings} warning(s)",
+    )
+
+
+def stage_time_entries_month(
+    con: DuckDBPyConnection, month: str, rules: list[tuple[str, str, str, str]]
+) -> MonthResult:
+    """Stage one month's time entries in one transaction, marking work outside hours."""
+    return stage_child_month(
+        con, month, "time_entries", rules,
+        """nullif(trim(entry_id), '') AS entry_id,
+           CAST(started_at AS TIMESTAMPTZ) AS started_at,
+           CAST(minutes AS DOUBLE) AS minutes, lower(trim(work_type)) AS work_type,
+           parse_bool(billable) AS billable, note""",
+        _mark_outside_hours,
+        "{row_count} entr(ies), {quarantined} quarantined, {outside_hours_entries} outside hours",
     )

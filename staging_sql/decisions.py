@@ -2,7 +2,7 @@
 
 from duckdb import DuckDBPyConnection
 
-from staging_sql.rules import DECISION, DECISION_RULES, judge_raw
+from staging_sql.rules import DECISION, DECISION_PLACE, DECISION_RULES, judge_raw
 from warehouse.writes import mark_judged, quarantine_replace
 
 # A decision's client: its staged ticket's, else the client its latest delivered version names
@@ -20,7 +20,7 @@ def stage_review_decisions(con: DuckDBPyConnection) -> tuple[int, int, int]:
     exists, and its client, are only known once the ticket's month is loaded.
     """
     con.execute("BEGIN TRANSACTION")
-    judge_raw(con, "decision_rows", "review_decisions", DECISION_RULES)
+    judge_raw(con, "decision_rows", "review_decisions", DECISION_RULES, DECISION_PLACE)
     quarantined = quarantine_replace(
         con, "staging_review_decisions", "review_decisions", None, "decision_rows", "ticket_id",
         DECISION_CLIENT,

@@ -8,7 +8,7 @@ from policy.paths import partitions_start
 from policy.window import time_window
 from warehouse.contract import TIME_COLUMN
 from warehouse.sqlquote import sql_list
-from warehouse.writes import RowMessage, first_failure
+from warehouse.writes import first_failure
 
 # Latest delivery wins: later file first seen, then later file name, then later row.
 DELIVERY_ORDER = "r.first_seen_at DESC, r._source_file DESC, r._source_row DESC"
@@ -191,21 +191,21 @@ DECISION_RULES = [
     ("unknown_ticket", "ticket_id",
      # NOT EXISTS, not NOT IN: a raw ticket row without an id would make NOT IN unknown.
      "NOT EXISTS (SELECT 1 FROM raw.tickets t WHERE trim(t.ticket_id) = trim(r.ticket_id))",
-     RowMessage(
-         # A decision written in a finance workbook names its sheet and cell.
-         "coalesce(r._source_file || ', sheet ' || (r._extra->>'sheet') || ', cell '"
-         " || (r._extra->>'cell') || ': ', '') || 'no ticket with this ticket_id was delivered"
-         " (in the months loaded so far; a month''s run judges the decisions again)'")),
+     "no ticket with this ticket_id was delivered"
+     " (in the months loaded so far; a month's run judges the decisions again)"),
 ]
+
+# Where a decision written in a finance workbook stands: its sheet and cell (NULL for a CSV row).
+DECISION_PLACE = "r._source_file || ', sheet ' || (r._extra->>'sheet') || ', cell ' || (r._extra->>'cell')"
 
 
 def judge_raw(con: DuckDBPyConnection, table: str, entity: str,
-              rules: list[tuple[str, str, str, str]]) -> None:
+              rules: list[tuple[str, str, str, str]], place: str | None = None) -> None:
     """TEMP `table`: every raw row of an unpartitioned entity with its file's first sighting and
-    the first of `rules` it fails (NULL when it passes them all)."""
+    the first of `rules` it fails (NULL when it passes them all); see first_failure for `place`."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {table} AS
-        SELECT r.*, f.first_seen_at, {first_failure(rules)}
+        SELECT r.*, f.first_seen_at, {first_failure(rules, place)}
         FROM raw.{entity} r JOIN raw.landing_files f
           ON f.file_id = r._file_id AND f.path = r._source_file"""
     )

@@ -6,8 +6,10 @@ from datetime import UTC, date, datetime
 import duckdb
 import pytest
 
+from assets.classification import classify_scope
 from logic.business_time import Calendar, build_open_intervals
 from logic.sla import build_ticket_response
+from orchestration.monthly import RunInputs
 from policy.config import default_policy
 from policy.sql import register_policy
 from warehouse.models import MODELS_DIR, model_names, model_sql
@@ -26,7 +28,7 @@ MODELS = model_names()
 
 def test_the_monthly_marts_are_models():
     assert {"marts/ticket_facts", "marts/out_of_scope", "marts/client_month",
-            "marts/client_month_drivers", "marts/client_month_sla"} <= set(MODELS)
+            "marts/client_month_drivers", "marts/client_month_sla", "marts/scope_hits"} <= set(MODELS)
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +43,7 @@ def empty_warehouse():
     policy = default_policy()
     register_policy(con, policy)
     build_ticket_response(con, policy, SAMPLE_PARAMS["month"], SAMPLE_PARAMS["as_of"])
+    classify_scope(con, SAMPLE_PARAMS["month"], RunInputs(policy, SAMPLE_PARAMS["as_of"]))
     yield con
     con.close()
 

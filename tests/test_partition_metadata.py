@@ -16,3 +16,21 @@ def test_each_month_of_a_range_run_shows_its_own_row_count(known_builds):
                                 " GROUP BY ALL").fetchall())
     assert shown == rows
     assert len(set(shown.values())) > 1, "the known months differ in size: a sum would show"
+
+
+def test_the_classifiers_record_their_figures_per_month(known_builds):
+    """scope_hits and emergency_readings come from the monthly SQL factory: each month's
+    materialization holds the stats query's figures and those of the Python step before it."""
+    known_builds(KNOWN_MONTHS)
+    instance = KNOWN_INSTANCES[KNOWN_MONTHS]
+    expected = {
+        "emergency_readings": {"row_count", "qualifies_emergency", "embedded_texts", "exemplars",
+                               "embedding_seconds"},
+        "scope_hits": {"row_count", "tickets_with_hits", "billable_hits", "reviewed_hits",
+                       "review_queue_tickets"},
+    }
+    for asset, keys in expected.items():
+        records = instance.fetch_materializations(dg.AssetKey(asset), limit=100).records
+        assert {r.partition_key for r in records} == set(KNOWN_MONTHS), asset
+        for record in records:
+            assert keys <= set(record.asset_materialization.metadata), (asset, record.partition_key)

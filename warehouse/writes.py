@@ -5,28 +5,23 @@ import duckdb
 from warehouse.sqlquote import sql_literal
 
 
-class RowMessage(str):
-    """A rule's message written as an SQL expression over the row (e.g. naming where it was written)."""
-
-
-def first_failure(rules: list[tuple[str, str, str, str]]) -> str:
+def first_failure(rules: list[tuple[str, str, str, str]], place: str | None = None) -> str:
     """SELECT-list columns naming the first rule a row breaks: reason_code, field, raw_value, reason.
 
-    Each rule is (reason_code, field, SQL condition that is true when the row is bad, message);
-    a message is text, or a RowMessage computed per row.
+    Each rule is (reason_code, field, SQL condition that is true when the row is bad, message).
+    `place` is an SQL expression over the row naming where in its file it was written (NULL when
+    its row number says it all); a reason then starts with it.
     """
     def case(pick) -> str:
         return "CASE " + " ".join(f"WHEN {cond} THEN {pick(code, field, msg)}"
                                   for code, field, cond, msg in rules) + " END"
 
-    def message(msg: str) -> str:
-        return msg if isinstance(msg, RowMessage) else sql_literal(msg)
-
+    reason = case(lambda code, field, msg: sql_literal(msg))
     return ", ".join([
         case(lambda code, field, msg: sql_literal(code)) + " AS reason_code",
         case(lambda code, field, msg: sql_literal(field)) + " AS field",
         case(lambda code, field, msg: f'CAST("{field}" AS VARCHAR)') + " AS raw_value",
-        case(lambda code, field, msg: message(msg)) + " AS reason",
+        (f"coalesce({place} || ': ', '') || {reason}" if place else reason) + " AS reason",
     ])
 
 
