@@ -19,17 +19,23 @@ from policy.config import default_policy
 from policy.paths import PROJECT_ROOT
 
 
+def _learned(enabled: bool):
+    policy = default_policy()
+    data = policy.model_dump()
+    data["scope_classification"]["learned"]["enabled"] = enabled
+    return type(policy).model_validate(data)
+
+
 @pytest.fixture(scope="module")
 def policy():
-    return default_policy()
+    """The shipped policy with the learned combination switched on (it ships off: round 5)."""
+    return _learned(True)
 
 
 def _run(policy, rows, model=None, off=False) -> dict[str, dict[str, float]]:
     """Scope calls for (ticket_id, subject, description) rows, with the built-in bank's vote."""
     if off:
-        data = policy.model_dump()
-        data["scope_classification"]["learned"]["enabled"] = False
-        policy = type(policy).model_validate(data)
+        policy = _learned(False)
     con = duckdb.connect()
     con.execute("""CREATE TEMP TABLE clf_tickets (ticket_id VARCHAR, subject VARCHAR, description VARCHAR,
         category VARCHAR, declared_emergency BOOLEAN, priority VARCHAR, affected_users INTEGER)""")
@@ -96,6 +102,10 @@ def test_fitting_is_deterministic():
     first, second = fit_rows(rows), fit_rows(rows.copy())
     assert first == second
     assert first["major_migration"][0] > 0 and first["major_migration"][1] > 0  # rule and vote count for
+
+
+def test_the_learned_combination_ships_off():
+    assert scope_model(default_policy()) is None
 
 
 def test_the_shipped_model_is_fitted_on_the_bank_as_it_is(policy):
