@@ -34,8 +34,10 @@ import duckdb
 import pandas as pd
 
 from logic.classify import emergency_sql, scope_hits_sql
+from logic.learned import scope_model
 from logic.semantic import ExemplarBank, builtin_bank, prepare_votes
 from policy.base import SCOPE_EXCLUSION_IDS
+from policy.classifiers import ScopeModel
 from policy.config import PolicyConfig, default_policy
 from policy.paths import PROJECT_ROOT
 
@@ -44,7 +46,7 @@ BLIND = Path(__file__).with_name("blind")
 LEARNING_CURVE = Path(__file__).with_name("learning_curve.csv")
 CURVE_COLUMNS = ["batch", "scored_at", "code_commit", "tickets", "scope_macro_f1", "emergency_precision",
                  "emergency_recall", "review_queue_share", "note"]
-BANDS = [0.5, 0.6, 0.7, 0.8, 0.9, 1.01]
+BANDS = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01]  # from the learned call_at up
 NONE = "(none)"
 
 
@@ -174,7 +176,8 @@ def exemplar_files(policy: PolicyConfig) -> list[Path]:
 
 
 def classify(data: Dataset, policy: PolicyConfig, bank: ExemplarBank | None = None,
-             leave_out_same_text: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+             leave_out_same_text: bool = False, model: ScopeModel | None = None,
+             ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run both classifiers (rules + semantic vote) over a data set: (scope hits, emergency assessment)."""
     con = duckdb.connect()
     con.register("tickets_df", data.tickets)
@@ -193,7 +196,7 @@ def classify(data: Dataset, policy: PolicyConfig, bank: ExemplarBank | None = No
     bank = bank if bank is not None else builtin_bank(policy, exemplar_files(policy))
     prepare_votes(con, policy, bank, leave_out_same_text)
     con.execute(f"CREATE TEMP TABLE clf_emergency AS {emergency_sql(policy)}")
-    hits = con.execute(scope_hits_sql(policy, "clf_emergency")).df()
+    hits = con.execute(scope_hits_sql(policy, "clf_emergency", model=model)).df()
     emergency = con.execute("SELECT * FROM clf_emergency").df()
     return hits, emergency
 
@@ -281,9 +284,9 @@ def score(data: Dataset, hits: pd.DataFrame, emergency: pd.DataFrame) -> Scores:
 
 
 def evaluate(data: Dataset, policy: PolicyConfig | None = None, bank: ExemplarBank | None = None,
-             leave_out_same_text: bool = False) -> Scores:
+             leave_out_same_text: bool = False, model: ScopeModel | None = None) -> Scores:
     """Classify a data set and score it."""
-    hits, emergency = classify(data, policy or default_policy(), bank, leave_out_same_text)
+    hits, emergency = classify(data, policy or default_policy(), bank, leave_out_same_text, model)
     return score(data, hits, emergency)
 
 
@@ -291,13 +294,19 @@ def evaluate_file(path: Path, policy: PolicyConfig, exclude: list[Path] | None =
     """Score a labelled file; a file that is itself in the exemplar bank is scored leave-one-out.
 
     `exclude` drops whole files from the bank (leave-one-batch-out: a batch scored with none of its
-    own tickets voting, as if it were unseen - the concepts learnt from it still count).
+    own tickets voting, as if it were unseen - the concepts learnt from it still count). With the
+    learned combination on, its weights are refitted without those files too (evaluation/fit_model.py).
     """
     dropped = {f.resolve() for f in exclude or []}
     files = [f for f in exemplar_files(policy) if f.resolve() not in dropped]
     in_bank = path.resolve() in {f.resolve() for f in files}
     bank = builtin_bank(policy, files) if dropped else None
-    return evaluate(load_labelled(path), policy, bank, leave_out_same_text=in_bank)
+    model = None
+    if dropped and scope_model(policy) is not None:
+        from evaluation.fit_model import fit  # imports this module
+
+        model = fit(policy, exclude)
+    return evaluate(load_labelled(path), policy, bank, leave_out_same_text=in_bank, model=model)
 
 
 def leave_one_batch_out(policy: PolicyConfig) -> pd.DataFrame:

@@ -14,7 +14,8 @@ The caller provides two relations (temp views or tables) before running the SQL:
 import re
 from dataclasses import dataclass
 
-from policy.classifiers import Dampener, MatchRule
+from logic.learned import learned_sql, scope_model
+from policy.classifiers import Dampener, MatchRule, ScopeModel
 from policy.config import PolicyConfig
 from policy.terms import slot_alternatives, term_tokens
 from warehouse.sqlquote import sql_literal
@@ -221,7 +222,8 @@ def _unnest(items: list[tuple[int, str]], column: str) -> str:
 
 # --- scope exclusions ---------------------------------------------------------------------------
 def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic: bool = True,
-                   floor: float | None = None) -> str:
+                   floor: float | None = None, model: ScopeModel | None = None,
+                   features_only: bool = False) -> str:
     """SQL over clf_tickets and clf_time: one row per scope exclusion hit.
 
     Columns: ticket_id, scope_id, confidence DOUBLE (0..1), evidence VARCHAR, call_state VARCHAR
@@ -230,7 +232,10 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     holding `emergency_sql`'s result for the same tickets (ticket_id, qualifies_emergency), when the
     caller has it already; otherwise it is computed here. With `semantic`, the semantic vote in
     clf_semantic_scope / clf_semantic_emergency (logic/semantic.py) is a second vote: extra
-    evidence where the neighbours agree, a veto factor where the text was embedded and they do not.
+    evidence where the neighbours agree, a veto factor where the text was embedded and they do not;
+    or, with a learned model (`model`, else the one scope_classification.learned names), the
+    model's probability over the rules, the vote and the time signals (logic/learned.py), called
+    from learned.call_at. features_only returns the model's inputs per candidate pair instead.
     """
     c = _Compiler(policy)
     sc = policy.scope_classification
@@ -289,7 +294,9 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
       AND after_min >= {ts.after_hours_min_share} * billable_min
     """
     sv = sc.semantic
-    if semantic:
+    model = model if model is not None or not semantic or features_only else scope_model(policy)
+    learned = semantic and (model is not None or features_only)
+    if semantic and not learned:
         # The neighbours' vote is evidence of its own; the rule dampeners already shaped the
         # exemplars' labels, so it is not dampened again.
         signals += f"""
@@ -336,9 +343,14 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
         FROM {signal_rel} s LEFT JOIN damp d USING (ticket_id, scope_id)
         GROUP BY s.ticket_id, s.scope_id"""
 
-    min_conf = sc.min_confidence if floor is None else floor
+    min_conf = sc.min_confidence
     confident_at = sc.call_states.scope_confident_at
-    if semantic:
+    call_at = min_conf if floor is None else floor
+    if learned:
+        voted = learned_sql(model, features_only)  # type: ignore[arg-type]
+        if floor is None:
+            call_at, confident_at = sc.learned.call_at, sc.learned.confident_at
+    elif semantic:
         # Veto: the text was embedded, the rules read an exclusion into it, and the labelled
         # neighbours do not share it. Time-entry evidence (onsite, after hours) is not text: no veto.
         voted = f"""
@@ -429,11 +441,12 @@ WITH tickets AS (
         SELECT 1 FROM found f WHERE f.ticket_id = s.ticket_id AND f.scope_id <> s.scope_id))''')}
 ), voted AS ({voted}
 )
+""" + ("SELECT * FROM voted ORDER BY ticket_id, scope_id" if features_only else f"""
 SELECT ticket_id, scope_id, round(confidence::DOUBLE, 3) AS confidence, evidence,
        CASE WHEN confidence >= {confident_at} THEN 'confident' ELSE 'needs review' END AS call_state
-FROM voted WHERE confidence >= {min_conf}
+FROM voted WHERE confidence >= {call_at}
 ORDER BY ticket_id, scope_id
-"""
+""")
 
 
 # --- emergency ----------------------------------------------------------------------------------

@@ -149,6 +149,50 @@ class CallStates(Strict):
     emergency_confident_at: Weight = 0.8
 
 
+# The learned combination's inputs, in the order of each id's weights (logic/learned.py computes
+# them in SQL): the rules' confidence without the vote, the semantic vote, the hours logged
+# (log(1 + h)), onsite / travel work logged, the share of billable minutes outside business hours,
+# and rules x vote.
+LEARNED_FEATURES = ("rule", "vote", "log_hours", "onsite", "travel", "after_share", "rule_x_vote")
+
+
+class LearnedScope(Strict):
+    """Round 5 (docs/classification.md): per scope id, a logistic regression over LEARNED_FEATURES
+    replaces the hand-set combination of rules and vote. Its weights are fitted by
+    `python -m evaluation.fit_model` into `model_file` (not hand-edited); the bands below are
+    business choices read off the pooled out-of-fold calibration table."""
+
+    enabled: bool = False
+    model_file: str = "config/scope_model.json"  # relative to the project
+    call_at: Weight = 0.5  # a probability at or above this is a call (below: none)
+    confident_at: Weight = 0.7  # ... and at or above this a `confident` one
+
+
+class FileDigest(Strict):
+    file: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class ScopeModel(Strict):
+    """The fitted weights (config/scope_model.json), validated on load."""
+
+    features: list[str]
+    l2: float = Field(gt=0)
+    trained_on: list[FileDigest] = Field(min_length=1)
+    training_rows: int = Field(ge=1)
+    # scope id -> one weight per feature, then the intercept
+    weights: dict[str, list[float]]
+
+    @model_validator(mode="after")
+    def _shape(self) -> ScopeModel:
+        if tuple(self.features) != LEARNED_FEATURES:
+            raise ValueError(f"features must be {list(LEARNED_FEATURES)} (refit the model)")
+        for sid, w in self.weights.items():
+            if len(w) != len(LEARNED_FEATURES) + 1:
+                raise ValueError(f"weights.{sid}: {len(LEARNED_FEATURES) + 1} numbers expected, got {len(w)}")
+        return self
+
+
 class ScopeClassification(Strict):
     min_confidence: Weight
     note_weight: float = Field(gt=0, le=1)  # matches in time-entry notes count this much
@@ -156,6 +200,7 @@ class ScopeClassification(Strict):
     time_signals: TimeSignals
     semantic: SemanticVote = SemanticVote()
     call_states: CallStates = CallStates()
+    learned: LearnedScope = LearnedScope()
     # What standard (included) support looks like, as plain sentences: exemplars of "no exclusion".
     standard_concepts: list[str] = Field(default_factory=list)
 
