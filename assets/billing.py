@@ -17,7 +17,7 @@ out_of_scope = monthly_sql_asset(
     deps=[scope_hits, ticket_facts],
     params=lambda run: {"default_rate": run.policy.rate_card.default_hourly_rate,
                         "after_hours_rate": run.policy.rate_card.after_hours_emergency,
-                        "currency": run.policy.currency},
+                        "currency": run.policy.currency, "as_of": run.as_of},
     policy_tables=True,
     stats_sql="""SELECT count(*) AS row_count, coalesce(sum(billable_hours), 0) AS billable_hours,
                         coalesce(sum(amount), 0) AS amount

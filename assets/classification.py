@@ -105,6 +105,7 @@ scope_hits = monthly_sql_asset(
     deps=[staging_tickets, staging_time_entries, staging_review_decisions, business_calendars,
           emergency_readings],
     before=classify_scope,
+    params=lambda run: {"as_of": run.as_of},
     stats_sql="""SELECT count(*) AS row_count, count(DISTINCT ticket_id) AS tickets_with_hits,
                         count(*) FILTER (WHERE billable) AS billable_hits,
                         count(*) FILTER (WHERE review_status <> 'unreviewed') AS reviewed_hits,

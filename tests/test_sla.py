@@ -267,6 +267,12 @@ def _as_of_landing(landing, cut: str | None = None) -> None:
          **review},
         {"ticket_id": "Q1", "decision": "emergency=denied", "decided_at": "2026-01-14T09:00:00+00:00",
          **review},
+        # Q3's work is out of scope: a reviewer added the exclusion after the early instant, and a
+        # note before it is recorded but never in force.
+        {"ticket_id": "Q3", "decision": "scope:onsite=noted", "decided_at": "2026-01-13T09:30:00+00:00",
+         **review},
+        {"ticket_id": "Q3", "decision": "scope:procurement=approved",
+         "decided_at": "2026-01-13T11:30:00+00:00", **review},
     ], "decided_at"))
 
 
@@ -274,6 +280,8 @@ _FIGURES = {
     "ticket_facts": "SELECT * FROM marts.ticket_facts ORDER BY ticket_id",
     "client_month": "SELECT * FROM marts.client_month ORDER BY client_id",
     "client_month_sla": "SELECT * FROM marts.client_month_sla ORDER BY client_id, priority",
+    "scope_hits": "SELECT * EXCLUDE (evidence) FROM marts.scope_hits ORDER BY ticket_id, scope_id",
+    "out_of_scope": "SELECT * FROM marts.out_of_scope ORDER BY ticket_id",
 }
 
 
@@ -298,6 +306,9 @@ def test_events_after_the_as_of_instant_do_not_count(msp_env, monkeypatch, tmp_p
                             ("Q2", False, None, False, "breached", 0, False),
                             ("Q3", False, None, None, "pending", 0, False)]
     assert early != late
+    # The approval came after the early instant, so Q3 is billed only in the late reading.
+    assert [r[3] for r in late["out_of_scope"]] == ["Q3"]
+    assert early["scope_hits"] == [] and early["out_of_scope"] == []
 
     # A run on the files as they stood at that instant gives the same figures.
     cut = tmp_path / "cut"

@@ -19,7 +19,8 @@ WITH billable_hits AS (
     FROM billable_hits GROUP BY ticket_id
 ), hours AS (
     SELECT ticket_id, sum(minutes) FILTER (WHERE coalesce(billable, true)) / 60.0 AS billable_hours
-    FROM staging.time_entries WHERE month = $month GROUP BY ticket_id
+    -- Work started after the as-of instant had not happened then (as in ticket_facts).
+    FROM staging.time_entries WHERE month = $month AND started_at <= $as_of GROUP BY ticket_id
 ), priced AS (
     SELECT p.*, f.client_id, f.created_at, f.subject, c.name AS client_name, c.currency,
            coalesce(h.billable_hours, 0) AS billable_hours,
