@@ -1,10 +1,12 @@
 """Run a great-expectations 1.x suite on one partition's DataFrame and keep the result for Data Docs.
 
-GX's SQL datasource does not work against DuckDB 2.0, so each check fetches only the columns its
-suite needs for one month (set-based work such as "does this client resolve" is done in that SQL and
-arrives as a column that GX then checks) and validates the DataFrame in an ephemeral context. Over
-several months the validations run in worker processes (`gx_pool`) while this process fetches the
-next month and stores the results.
+GX's SQL datasource does not work against DuckDB 2.0, so each check's query selects only the
+columns its suite needs for one month (set-based work such as "does this client resolve" is done in
+that SQL and arrives as a column the suite checks). The suite's row-level expectations are first
+counted in DuckDB over that query (`data_checks.screen`): a partition where all pass gets the
+result GX gives a passing batch without leaving DuckDB. A partition where any fails is fetched and
+validated by GX in an ephemeral context, so failures are GX's own; over several months those
+validations run in worker processes (`gx_pool`, started on the first such partition).
 """
 
 import json
@@ -27,6 +29,7 @@ import pyarrow as pa
 from dagster_duckdb import DuckDBResource
 
 from data_checks.gx_worker import Outcome, to_pandas, validate_partition, warm
+from data_checks.screen import screen
 from orchestration.partitions import combine_month_checks
 from orchestration.resources import PipelineSettings
 from policy.config import PolicyConfig
@@ -95,6 +98,33 @@ def _fetch(con: duckdb.DuckDBPyConnection, spec: CheckSpec, params: dict) -> pd.
     if callable(spec.fetch):
         return spec.fetch(con, params)
     return arrow(con, spec.fetch, params)
+
+
+def _screened(
+    con: duckdb.DuckDBPyConnection, spec: CheckSpec, suite: gx.ExpectationSuite, params: dict,
+) -> tuple[pd.DataFrame | pa.Table | None, int, Outcome | None]:
+    """The partition screened in DuckDB (`data_checks.screen`): (data fetched, rows, outcome).
+
+    The outcome is the suite's GX result when every expectation passes, else None (GX then
+    validates the rows). A function's fetch is run here and its rows screened as a view.
+    """
+    if not callable(spec.fetch):
+        rows, outcome = screen(con, spec.fetch, params, suite, spec.table)
+        return None, rows, outcome
+    data = spec.fetch(con, params)
+    view = f"_screened_{spec.name}"
+    con.register(view, data)
+    try:
+        rows, outcome = screen(con, f"SELECT * FROM {view}", {}, suite, spec.table)
+    finally:
+        con.unregister(view)
+    return data, rows, outcome
+
+
+def _done(outcome: Outcome) -> Future:
+    done: Future = Future()
+    done.set_result(outcome)
+    return done
 
 
 _pool: ProcessPoolExecutor | None = None
@@ -231,8 +261,8 @@ def run_checks(
     """
     policy = settings.policy()
     ensure_results_table(con)
-    pool = gx_pool() if len(months) > 1 else None
-    in_flight = month_workers() if pool else 0
+    pool: ProcessPoolExecutor | None = None  # started only once a partition needs GX itself
+    in_flight = 0
     waiting: deque[tuple[CheckSpec, str, str | None, int, Future]] = deque()
     results: dict[str, dict[str | None, dg.AssetCheckResult]] = {spec.name: {} for spec in specs}
     tallies = {spec.name: _Tally() for spec in specs}
@@ -262,9 +292,17 @@ def run_checks(
         suite_json = json.dumps(suite.to_json_dict(), default=str)
         for month in months:
             tallies[spec.name].started = tallies[spec.name].started or time.perf_counter()
-            data = _fetch(con, spec, {"month": month, "policy": policy})
-            waiting.append((spec, suite_json, month, len(data),
-                            submit(pool, validate_partition, data, suite_json, spec.table)))
+            params = {"month": month, "policy": policy}
+            data, rows, passed = _screened(con, spec, suite, params)
+            if passed is not None:
+                waiting.append((spec, suite_json, month, rows, _done(passed)))
+            else:
+                if pool is None and len(months) > 1:
+                    pool = gx_pool()
+                    in_flight = month_workers() if pool else 0
+                data = _fetch(con, spec, params) if data is None else data
+                waiting.append((spec, suite_json, month, len(data),
+                                submit(pool, validate_partition, data, suite_json, spec.table)))
             if len(waiting) > in_flight:
                 store_oldest()
     while waiting:
