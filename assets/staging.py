@@ -7,6 +7,7 @@ import contextlib
 
 import dagster as dg
 import duckdb
+import holidays
 from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection, TransactionException
 
@@ -21,11 +22,16 @@ from orchestration.partitions import (
     single_run,
 )
 from orchestration.resources import PipelineSettings
+from policy import hours as policy_hours
+from policy import sql as policy_sql
+from staging_sql import clients as clients_sql
+from staging_sql import rules as rules_sql
 from staging_sql.children import judge_children, stage_events_month, stage_time_entries_month
 from staging_sql.clients import stage_clients
 from staging_sql.decisions import stage_review_decisions
 from staging_sql.rules import child_rules, ticket_rules
 from staging_sql.tickets import delete_stale_copies, stage_ticket_month
+from warehouse import digests, writes
 from warehouse.reconcile import file_reconciliation_sql
 from warehouse.schema import ensure_warehouse, prepare_session
 
@@ -34,16 +40,43 @@ from warehouse.schema import ensure_warehouse, prepare_session
 def staging_clients(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
-    """Typed, effective-dated client contracts: one row per client and valid_from."""
+    """Typed, effective-dated client contracts: one row per client and valid_from.
+
+    Re-staged only when the delivered contract rows, the policy or the staging code changed
+    (`warehouse.digests`); otherwise the step reports the contracts it staged before.
+    """
     policy = settings.policy()
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
-        rows, clients, quarantined = stage_clients(con, policy)
+        inputs = digests.digest(
+            digests.tables_digest(con, "SELECT * FROM raw.clients"), policy.model_dump_json(),
+            holidays.__version__, digests.code_digest(*_CLIENT_CODE))
+        restaged = not digests.unchanged(con, "staging_clients", inputs, lambda: _clients_out(con))
+        if restaged:
+            rows, clients, quarantined = stage_clients(con, policy)
+            digests.remember(con, "staging_clients", inputs, _clients_out(con))
+        else:
+            rows, clients, quarantined = con.execute(
+                "SELECT (SELECT count(*) FROM staging.clients),"
+                " (SELECT count(DISTINCT client_id) FROM staging.clients),"
+                " (SELECT count(*) FROM quality.quarantine WHERE stage = 'staging_clients')"
+            ).fetchall()[0]
     context.log.info(f"staging.clients: {rows} contract row(s) of {clients} client(s),"
-                     f" {quarantined} quarantined")
-    return dg.MaterializeResult(
-        metadata={"row_count": rows, "clients": clients, "quarantined": quarantined}
-    )
+                     f" {quarantined} quarantined"
+                     f"{'' if restaged else ' (unchanged since the last run: not re-staged)'}")
+    return dg.MaterializeResult(metadata={
+        "row_count": rows, "clients": clients, "quarantined": quarantined, "restaged": restaged})
+
+
+# What staging.clients is made by: a change to any of it re-stages the contracts.
+_CLIENT_CODE = (clients_sql, rules_sql, writes, policy_sql, policy_hours)
+
+
+def _clients_out(con: DuckDBPyConnection) -> str:
+    """What staging_clients wrote: the contracts and their quarantined rows."""
+    return digests.tables_digest(
+        con, "SELECT * FROM staging.clients",
+        "SELECT * FROM quality.quarantine WHERE stage = 'staging_clients'")
 
 
 @dg.asset(
