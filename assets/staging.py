@@ -22,6 +22,7 @@ from orchestration.partitions import (
     single_run,
 )
 from orchestration.resources import PipelineSettings
+from orchestration.sql_checks import sql_check
 from policy import hours as policy_hours
 from policy import sql as policy_sql
 from staging_sql import clients as clients_sql
@@ -138,7 +139,7 @@ def staging_tickets(
         results, stale_rows_deleted=stale, stale_months=named or "none"))
 
 
-@dg.asset_check(asset=staging_tickets, blocking=True, partitions_def=monthly_partitions)
+@sql_check(staging_tickets)
 def staging_tickets_reconcile(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 ) -> dg.AssetCheckResult:
@@ -296,21 +297,21 @@ def _files_reconcile(
     )
 
 
-@dg.asset_check(asset=staging_clients, blocking=True)
+@sql_check(staging_clients)
 def clients_files_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     """Every clients file reconciles: delivered = accepted + quarantined + superseded."""
     with duckdb.get_connection() as con:
         return _files_reconcile(con, "clients")
 
 
-@dg.asset_check(asset=staging_review_decisions, blocking=True)
+@sql_check(staging_review_decisions)
 def review_decisions_files_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     """Every review decisions file reconciles: delivered = accepted + quarantined."""
     with duckdb.get_connection() as con:
         return _files_reconcile(con, "review_decisions")
 
 
-@dg.asset_check(asset=staging_tickets, blocking=True, partitions_def=monthly_partitions)
+@sql_check(staging_tickets)
 def tickets_files_reconcile(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 ) -> dg.AssetCheckResult:
@@ -319,7 +320,7 @@ def tickets_files_reconcile(
         return _files_reconcile(con, "tickets", context.partition_keys)
 
 
-@dg.asset_check(asset=staging_ticket_events, blocking=True, partitions_def=monthly_partitions)
+@sql_check(staging_ticket_events)
 def ticket_events_files_reconcile(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 ) -> dg.AssetCheckResult:
@@ -328,7 +329,7 @@ def ticket_events_files_reconcile(
         return _files_reconcile(con, "ticket_events", context.partition_keys)
 
 
-@dg.asset_check(asset=staging_time_entries, blocking=True, partitions_def=monthly_partitions)
+@sql_check(staging_time_entries)
 def time_entries_files_reconcile(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 ) -> dg.AssetCheckResult:

@@ -14,7 +14,7 @@ import multiprocessing
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -32,6 +32,7 @@ from data_checks.gx_worker import Outcome, to_pandas, validate_partition, warm
 from data_checks.screen import screen
 from orchestration.partitions import combine_month_checks
 from orchestration.resources import PipelineSettings
+from orchestration.sql_checks import SqlCheck
 from policy.config import PolicyConfig
 from warehouse.concurrency import month_workers
 from warehouse.schema import prepare_session
@@ -318,41 +319,56 @@ def run_checks(
     return results
 
 
-def build_checks(specs: list[CheckSpec]) -> dg.AssetChecksDefinition:
-    """The asset checks of one asset's suites, run in one Dagster step.
+def build_checks(
+    specs: list[CheckSpec], sql: Sequence[SqlCheck] = ()
+) -> dg.AssetChecksDefinition:
+    """The asset checks of one asset, its SQL checks and its suites, run in one Dagster step.
 
-    Each suite is its own asset check (its own result, history and Data Docs page); running an
-    asset's suites in one step spares the per-step cost (a one-month run had 32 such steps) and,
-    over several months, keeps the GX workers busy from one suite to the next. Every check is
-    `blocking`, so downstream assets (and data_docs) wait for them; only ERROR severity stops
-    them, a WARN lets the month publish. A subset (one check from the UI) runs alone.
+    Each suite and each SQL check is its own asset check (its own result and history; a suite
+    its Data Docs page); running an asset's checks in one step spares the per-step cost (a
+    one-month run had 32 suite steps, then 10 suite steps and 9 SQL check steps) and, over several
+    months, keeps the GX workers busy from one suite to the next. Every check is `blocking`, so
+    downstream assets (and data_docs) wait for them; only ERROR severity stops them, a WARN lets
+    the month publish. A subset (one check from the UI) runs alone. A SQL check that raises
+    fails the step, after the asset's other checks have reported.
     """
-    asset = specs[0].asset
-    others = sorted({spec.name for spec in specs if spec.asset is not asset})
+    asset = (specs or sql)[0].asset
+    others = sorted({c.name for c in [*specs, *sql] if c.asset is not asset})
     if others:
-        raise ValueError(f"build_checks takes one asset's suites: {', '.join(others)} guard"
+        raise ValueError(f"build_checks takes one asset's checks: {', '.join(others)} guard"
                          f" another asset than {asset.key.to_user_string()}")
 
     @dg.multi_asset_check(
-        name=f"{asset.key.to_python_identifier()}_expectations",
-        description=f"great-expectations suites of {asset.key.to_user_string()}",
-        specs=[dg.AssetCheckSpec(spec.name, asset=asset, description=spec.description,
+        name=f"{asset.key.to_python_identifier()}_checks",
+        description=f"SQL checks and great-expectations suites of {asset.key.to_user_string()}",
+        specs=[dg.AssetCheckSpec(c.name, asset=asset, description=c.description,
                                  blocking=True, partitions_def=asset.partitions_def)
-               for spec in specs],
+               for c in [*sql, *specs]],
         can_subset=True,
     )
     def _checks(
         context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
     ) -> Iterator[dg.AssetCheckResult]:
         names = {key.name for key in context.selected_asset_check_keys}
+        raised: list[Exception] = []
+        for check in sql:
+            if check.name in names:
+                try:
+                    yield check.run(context, duckdb)
+                except Exception as exc:
+                    exc.add_note(f"while running the SQL check {check.name}")
+                    raised.append(exc)
         selected = [spec for spec in specs if spec.name in names]
-        months = list(context.partition_keys) if asset.partitions_def else [None]
-        with duckdb.get_connection() as con:
-            prepare_session(con)
-            results = run_checks(selected, con, settings, months, context.run.run_id,
-                                 context.log.info, context.log.warning)
-        for spec in selected:
-            yield combine_month_checks(results[spec.name])
+        if selected:
+            months = list(context.partition_keys) if asset.partitions_def else [None]
+            with duckdb.get_connection() as con:
+                prepare_session(con)
+                results = run_checks(selected, con, settings, months, context.run.run_id,
+                                     context.log.info, context.log.warning)
+            for spec in selected:
+                yield combine_month_checks(results[spec.name])
+        if raised:
+            raise raised[0]
 
     return _checks
 

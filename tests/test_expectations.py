@@ -235,7 +235,7 @@ def test_each_check_catches_its_planted_violation(built, tmp_path, monkeypatch):
     assert set(evaluations) == set(PLANTS)
     # An asset's suites run in one step, each reported, though blocking ones fail before the last.
     steps = {e.step_key for e in result.all_events if e.is_step_start}
-    assert steps == {f"{BY_NAME[n].asset.key.to_python_identifier()}_expectations" for n in PLANTS}
+    assert steps == {f"{BY_NAME[n].asset.key.to_python_identifier()}_checks" for n in PLANTS}
     for name, (_, expectation, column) in PLANTS.items():
         evaluation = evaluations[name]
         assert not evaluation.passed, name
@@ -386,3 +386,24 @@ def test_screened_results_are_the_results_gx_gives_on_every_suite(built):
                         == sorted(json.dumps(r, sort_keys=True) for r in gxs["results"])), spec.name
                 screened += 1
     assert screened > 50
+
+
+def test_a_failing_sql_check_runs_in_its_assets_step_and_blocks(built, tmp_path, monkeypatch):
+    """The SQL checks beside an asset (`@sql_check`) run in the asset's one check step, each its
+    own blocking asset check: a duplicate fact row fails ticket_facts_one_row_per_ticket and
+    the downstream mart does not build."""
+    from orchestration.sql_checks import SQL_CHECKS
+
+    _copy(built, tmp_path, monkeypatch, [PLANTS["ticket_facts_ids"][0]])
+    facts = [c for c in SQL_CHECKS if c.asset is BY_NAME["ticket_facts_ids"].asset]
+    assert [c.name for c in facts] == ["ticket_facts_one_row_per_ticket"]
+    keys = [dg.AssetCheckKey(c.asset.key, c.name) for c in facts] + _check_keys(["ticket_facts_ids"])
+    result = _run(dg.AssetSelection.checks(*keys) | dg.AssetSelection.assets("out_of_scope"))
+    assert {e.step_key for e in result.all_events if e.is_step_start} == {"ticket_facts_checks"}
+    evaluations = _evaluations(result)
+    one_row = evaluations["ticket_facts_one_row_per_ticket"]
+    assert not one_row.passed and one_row.severity == dg.AssetCheckSeverity.ERROR
+    assert one_row.metadata["fact_rows"].value == one_row.metadata["distinct_ticket_ids"].value + 1
+    assert not evaluations["ticket_facts_ids"].passed
+    assert not result.success
+    assert not result.get_asset_materialization_events()
