@@ -128,6 +128,11 @@ def _done(outcome: Outcome) -> Future:
     return done
 
 
+# A failing partition smaller than this is validated by GX in this process: starting the
+# workers (importing GX, about 3 s of CPU each) costs more than GX spends on a few small frames,
+# such as the client_month_volume_anomaly warnings of a year (100 to 500 rows a month).
+POOL_ROWS = 50_000
+
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -298,12 +303,13 @@ def run_checks(
             if passed is not None:
                 waiting.append((spec, suite_json, month, rows, _done(passed)))
             else:
-                if pool is None and len(months) > 1:
+                if pool is None and len(months) > 1 and rows >= POOL_ROWS:
                     pool = gx_pool()
                     in_flight = month_workers() if pool else 0
                 data = _fetch(con, spec, params) if data is None else data
+                here = pool if rows >= POOL_ROWS else None
                 waiting.append((spec, suite_json, month, len(data),
-                                submit(pool, validate_partition, data, suite_json, spec.table)))
+                                submit(here, validate_partition, data, suite_json, spec.table)))
             if len(waiting) > in_flight:
                 store_oldest()
     while waiting:
