@@ -55,7 +55,12 @@ def unchanged(
     stored = con.execute(
         "SELECT inputs, outputs FROM quality.reference_digests WHERE name = ?", [name]
     ).fetchall()
-    return bool(stored) and stored[0][0] == inputs and stored[0][1] == outputs()
+    if not stored or stored[0][0] != inputs:
+        return False
+    try:
+        return stored[0][1] == outputs()
+    except duckdb.CatalogException:
+        return False  # a table it wrote is gone: build it again
 
 
 def remember(con: duckdb.DuckDBPyConnection, name: str, inputs: str, outputs: str) -> None:
