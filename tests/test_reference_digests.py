@@ -64,3 +64,20 @@ def test_contracts_and_calendars_restage_only_when_their_inputs_change(msp_env, 
     changed = _ingest(defs)
     assert changed["staging_clients"]["restaged"] and changed["business_calendars"]["rebuilt"]
     assert changed["staging_clients"]["row_count"] == first["staging_clients"]["row_count"] + 1
+
+
+def test_a_digest_matches_only_the_same_inputs_and_untouched_tables():
+    from warehouse import digests
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA quality")
+    con.execute("CREATE TABLE staged AS SELECT 1 AS a, 'x' AS b")
+    written = lambda: digests.tables_digest(con, "SELECT * FROM staged")  # noqa: E731
+    assert not digests.unchanged(con, "step", "inputs", written)
+    digests.remember(con, "step", "inputs", written())
+    assert digests.unchanged(con, "step", "inputs", written)
+    assert not digests.unchanged(con, "step", "other inputs", written)
+    con.execute("UPDATE staged SET b = 'y'")
+    assert not digests.unchanged(con, "step", "inputs", written)
+    con.execute("DROP TABLE staged")
+    assert not digests.unchanged(con, "step", "inputs", written)
