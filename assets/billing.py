@@ -7,7 +7,8 @@ from duckdb import DuckDBPyConnection
 from assets.classification import scope_hits
 from assets.facts import ticket_facts
 from orchestration.monthly import monthly_sql_asset
-from orchestration.partitions import check_each_month, monthly_partitions
+from orchestration.partitions import check_each_month
+from orchestration.sql_checks import sql_check
 
 # Hours x rate per billable ticket, and uncovered after-hours emergency work:
 # models/marts/out_of_scope.sql.
@@ -28,7 +29,7 @@ out_of_scope = monthly_sql_asset(
 )
 
 
-@dg.asset_check(asset=out_of_scope, blocking=True, partitions_def=monthly_partitions)
+@sql_check(out_of_scope)
 def out_of_scope_amounts(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 ) -> dg.AssetCheckResult:

@@ -1,18 +1,22 @@
 """Business calendars: every client's open intervals in UTC, with public holidays and closures."""
 
+import sys
 import time
 from datetime import date, timedelta
 
 import dagster as dg
 import duckdb
+import holidays
 from dagster_duckdb import DuckDBResource
 
 from assets.staging import staging_clients
+from logic import business_time
 from logic.business_time import Calendar, build_open_intervals
 from orchestration.resources import PipelineSettings
 from policy.config import PolicyConfig
 from policy.hours import parse_hours_spec
 from policy.paths import partitions_start
+from warehouse import digests
 from warehouse.schema import ensure_warehouse
 
 # Emergencies of clients with after-hours coverage run on this always-open calendar.
@@ -75,19 +79,28 @@ def business_calendars(
         first = min([c.valid_from for c in calendars[1:]], default=as_of)
         start = min(first, date.fromisoformat(partitions_start())) - timedelta(days=31)
         end = as_of + timedelta(days=HORIZON_DAYS)
-        intervals = build_open_intervals(con, calendars, start, end, table="open_intervals")
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM staging.calendar_intervals")
-        con.execute("INSERT INTO staging.calendar_intervals BY NAME SELECT * FROM open_intervals")
-        con.execute("DELETE FROM staging.calendar_intervals_coverage")
-        con.execute("INSERT INTO staging.calendar_intervals_coverage BY NAME"
-                    " SELECT * FROM open_intervals_coverage")
-        con.execute("DELETE FROM staging.calendar_closures")
-        con.execute(_CLOSURE_NAMES)
-        con.execute("COMMIT")
-        closures = con.execute("SELECT count(*) FROM staging.calendar_closures").fetchone()[0]
+        # Rebuilt only when a calendar, the covered span or the code changed (warehouse.digests).
+        inputs = digests.digest(calendars, start, end, holidays.__version__,
+                                digests.code_digest(business_time, sys.modules[__name__]))
+        rebuilt = not digests.unchanged(con, "business_calendars", inputs, lambda: _built(con))
+        if rebuilt:
+            build_open_intervals(con, calendars, start, end, table="open_intervals")
+            con.execute("BEGIN TRANSACTION")
+            con.execute("DELETE FROM staging.calendar_intervals")
+            con.execute("INSERT INTO staging.calendar_intervals BY NAME SELECT * FROM open_intervals")
+            con.execute("DELETE FROM staging.calendar_intervals_coverage")
+            con.execute("INSERT INTO staging.calendar_intervals_coverage BY NAME"
+                        " SELECT * FROM open_intervals_coverage")
+            con.execute("DELETE FROM staging.calendar_closures")
+            con.execute(_CLOSURE_NAMES)
+            con.execute("COMMIT")
+            digests.remember(con, "business_calendars", inputs, _built(con))
+        intervals, closures = con.execute(
+            "SELECT (SELECT count(*) FROM staging.calendar_intervals),"
+            " (SELECT count(*) FROM staging.calendar_closures)").fetchall()[0]
     context.log.info(f"{len(calendars)} calendars, {intervals} open intervals {start} to {end},"
-                     f" {closures} closed days in {time.perf_counter() - started:.1f} s")
+                     f" {closures} closed days in {time.perf_counter() - started:.1f} s"
+                     f"{'' if rebuilt else ' (unchanged since the last run: not rebuilt)'}")
     return dg.MaterializeResult(
         metadata={
             "calendars": len({c.calendar_id for c in calendars}),
@@ -95,5 +108,13 @@ def business_calendars(
             "closed_days": closures,
             "covered_from": start.isoformat(),
             "covered_to": end.isoformat(),
+            "rebuilt": rebuilt,
         }
     )
+
+
+def _built(con: duckdb.DuckDBPyConnection) -> str:
+    """What business_calendars wrote."""
+    return digests.tables_digest(con, "SELECT * FROM staging.calendar_intervals",
+                                 "SELECT * FROM staging.calendar_intervals_coverage",
+                                 "SELECT * FROM staging.calendar_closures")

@@ -17,7 +17,8 @@ from assets.staging import (
 )
 from logic.sla import build_ticket_response
 from orchestration.monthly import RunInputs, monthly_sql_asset
-from orchestration.partitions import check_each_month, monthly_partitions
+from orchestration.partitions import check_each_month
+from orchestration.sql_checks import sql_check
 from policy.config import PolicyConfig
 
 
@@ -70,7 +71,7 @@ ticket_facts = monthly_sql_asset(
 )
 
 
-@dg.asset_check(asset=ticket_facts, blocking=True, partitions_def=monthly_partitions)
+@sql_check(ticket_facts)
 def ticket_facts_one_row_per_ticket(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 ) -> dg.AssetCheckResult:

@@ -21,6 +21,7 @@ from orchestration.partitions import (
     single_run,
 )
 from orchestration.resources import PipelineSettings
+from orchestration.sql_checks import sql_check
 from warehouse.concurrency import side_by_side
 from warehouse.schema import ensure_warehouse
 
@@ -191,7 +192,7 @@ def raw_tickets(
     return dg.MaterializeResult(metadata=run_metadata(for_each_month(context, duckdb, load)))
 
 
-@dg.asset_check(asset=raw_tickets, blocking=True, partitions_def=monthly_partitions)
+@sql_check(raw_tickets)
 def raw_tickets_rows_unique(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 ) -> dg.AssetCheckResult:

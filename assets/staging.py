@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import dagster as dg
 import duckdb
+import holidays
 from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection, TransactionException
 
@@ -22,11 +23,17 @@ from orchestration.partitions import (
     single_run,
 )
 from orchestration.resources import PipelineSettings
+from orchestration.sql_checks import sql_check
+from policy import hours as policy_hours
+from policy import sql as policy_sql
+from staging_sql import clients as clients_sql
+from staging_sql import rules as rules_sql
 from staging_sql.children import judge_children, stage_events_month, stage_time_entries_month
 from staging_sql.clients import stage_clients
 from staging_sql.decisions import stage_review_decisions
 from staging_sql.rules import child_rules, ticket_rules
 from staging_sql.tickets import delete_stale_copies, stage_ticket_month
+from warehouse import digests, writes
 from warehouse.reconcile import file_reconciliation_sql
 from warehouse.schema import ensure_warehouse, prepare_session
 
@@ -35,16 +42,43 @@ from warehouse.schema import ensure_warehouse, prepare_session
 def staging_clients(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
-    """Typed, effective-dated client contracts: one row per client and valid_from."""
+    """Typed, effective-dated client contracts: one row per client and valid_from.
+
+    Re-staged only when the delivered contract rows, the policy or the staging code changed
+    (`warehouse.digests`); otherwise the step reports the contracts it staged before.
+    """
     policy = settings.policy()
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
-        rows, clients, quarantined = stage_clients(con, policy)
+        inputs = digests.digest(
+            digests.tables_digest(con, "SELECT * FROM raw.clients"), policy.model_dump_json(),
+            holidays.__version__, digests.code_digest(*_CLIENT_CODE))
+        restaged = not digests.unchanged(con, "staging_clients", inputs, lambda: _clients_out(con))
+        if restaged:
+            rows, clients, quarantined = stage_clients(con, policy)
+            digests.remember(con, "staging_clients", inputs, _clients_out(con))
+        else:
+            rows, clients, quarantined = con.execute(
+                "SELECT (SELECT count(*) FROM staging.clients),"
+                " (SELECT count(DISTINCT client_id) FROM staging.clients),"
+                " (SELECT count(*) FROM quality.quarantine WHERE stage = 'staging_clients')"
+            ).fetchall()[0]
     context.log.info(f"staging.clients: {rows} contract row(s) of {clients} client(s),"
-                     f" {quarantined} quarantined")
-    return dg.MaterializeResult(
-        metadata={"row_count": rows, "clients": clients, "quarantined": quarantined}
-    )
+                     f" {quarantined} quarantined"
+                     f"{'' if restaged else ' (unchanged since the last run: not re-staged)'}")
+    return dg.MaterializeResult(metadata={
+        "row_count": rows, "clients": clients, "quarantined": quarantined, "restaged": restaged})
+
+
+# What staging.clients is made by: a change to any of it re-stages the contracts.
+_CLIENT_CODE = (clients_sql, rules_sql, writes, policy_sql, policy_hours)
+
+
+def _clients_out(con: DuckDBPyConnection) -> str:
+    """What staging_clients wrote: the contracts and their quarantined rows."""
+    return digests.tables_digest(
+        con, "SELECT * FROM staging.clients",
+        "SELECT * FROM quality.quarantine WHERE stage = 'staging_clients'")
 
 
 @dg.asset(
@@ -106,7 +140,7 @@ def staging_tickets(
         results, stale_rows_deleted=stale, stale_months=named or "none"))
 
 
-@dg.asset_check(asset=staging_tickets, blocking=True, partitions_def=monthly_partitions)
+@sql_check(staging_tickets)
 def staging_tickets_reconcile(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 ) -> dg.AssetCheckResult:
@@ -257,33 +291,28 @@ def _files_reconcile(
     )
 
 
-def _files_reconcile_check(
-    asset: dg.AssetsDefinition, entity: str, description: str
-) -> dg.AssetChecksDefinition:
+def _files_reconcile_check(asset: dg.AssetsDefinition, entity: str, description: str) -> None:
     """The blocking check `<entity>_files_reconcile` of `asset` (a monthly asset's checks its months)."""
     partitioned = asset.partitions_def is not None
 
-    @dg.asset_check(asset=asset, name=f"{entity}_files_reconcile", description=description,
-                    blocking=True, partitions_def=asset.partitions_def)
+    @sql_check(asset, name=f"{entity}_files_reconcile", description=description)
     def _check(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
         with duckdb.get_connection() as con:
             return _files_reconcile(con, entity, context.partition_keys if partitioned else None)
 
-    return _check
 
-
-clients_files_reconcile = _files_reconcile_check(
+_files_reconcile_check(
     staging_clients, "clients",
     "Every clients file reconciles: delivered = accepted + quarantined + superseded.")
-review_decisions_files_reconcile = _files_reconcile_check(
+_files_reconcile_check(
     staging_review_decisions, "review_decisions",
     "Every review decisions file reconciles: delivered = accepted + quarantined.")
-tickets_files_reconcile = _files_reconcile_check(
+_files_reconcile_check(
     staging_tickets, "tickets",
     "Every tickets file reconciles, counting rows of months not staged yet as pending.")
-ticket_events_files_reconcile = _files_reconcile_check(
+_files_reconcile_check(
     staging_ticket_events, "ticket_events",
     "Every ticket events file reconciles, counting rows of months not staged yet as pending.")
-time_entries_files_reconcile = _files_reconcile_check(
+_files_reconcile_check(
     staging_time_entries, "time_entries",
     "Every time entries file reconciles, counting rows of months not staged yet as pending.")

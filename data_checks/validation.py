@@ -1,10 +1,12 @@
 """Run a great-expectations 1.x suite on one partition's DataFrame and keep the result for Data Docs.
 
-GX's SQL datasource does not work against DuckDB 2.0, so each check fetches only the columns its
-suite needs for one month (set-based work such as "does this client resolve" is done in that SQL and
-arrives as a column that GX then checks) and validates the DataFrame in an ephemeral context. Over
-several months the validations run in worker processes (`gx_pool`) while this process fetches the
-next month and stores the results.
+GX's SQL datasource does not work against DuckDB 2.0, so each check's query selects only the
+columns its suite needs for one month (set-based work such as "does this client resolve" is done in
+that SQL and arrives as a column the suite checks). The suite's row-level expectations are first
+counted in DuckDB over that query (`data_checks.screen`): a partition where all pass gets the
+result GX gives a passing batch without leaving DuckDB. A partition where any fails is fetched and
+validated by GX in an ephemeral context, so failures are GX's own; over several months those
+validations run in worker processes (`gx_pool`, started on the first such partition).
 """
 
 import json
@@ -12,7 +14,7 @@ import multiprocessing
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -27,8 +29,10 @@ import pyarrow as pa
 from dagster_duckdb import DuckDBResource
 
 from data_checks.gx_worker import Outcome, to_pandas, validate_partition, warm
+from data_checks.screen import screen
 from orchestration.partitions import combine_month_checks
 from orchestration.resources import PipelineSettings
+from orchestration.sql_checks import SqlCheck
 from policy.config import PolicyConfig
 from warehouse.columns import Table
 from warehouse.concurrency import month_workers
@@ -83,6 +87,38 @@ def _fetch(con: duckdb.DuckDBPyConnection, spec: CheckSpec, params: dict) -> pd.
         return spec.fetch(con, params)
     return arrow(con, spec.fetch, params)
 
+
+def _screened(
+    con: duckdb.DuckDBPyConnection, spec: CheckSpec, suite: gx.ExpectationSuite, params: dict,
+) -> tuple[pd.DataFrame | pa.Table | None, int, Outcome | None]:
+    """The partition screened in DuckDB (`data_checks.screen`): (data fetched, rows, outcome).
+
+    The outcome is the suite's GX result when every expectation passes, else None (GX then
+    validates the rows). A function's fetch is run here and its rows screened as a view.
+    """
+    if not callable(spec.fetch):
+        rows, outcome = screen(con, spec.fetch, params, suite, spec.table)
+        return None, rows, outcome
+    data = spec.fetch(con, params)
+    view = f"_screened_{spec.name}"
+    con.register(view, data)
+    try:
+        rows, outcome = screen(con, f"SELECT * FROM {view}", {}, suite, spec.table)
+    finally:
+        con.unregister(view)
+    return data, rows, outcome
+
+
+def _done(outcome: Outcome) -> Future:
+    done: Future = Future()
+    done.set_result(outcome)
+    return done
+
+
+# A failing partition smaller than this is validated by GX in this process: starting the
+# workers (importing GX, about 3 s of CPU each) costs more than GX spends on a few small frames,
+# such as the client_month_volume_anomaly warnings of a year (100 to 500 rows a month).
+POOL_ROWS = 50_000
 
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -218,8 +254,8 @@ def run_checks(
     """
     policy = settings.policy()
     ensure_results_table(con)
-    pool = gx_pool() if len(months) > 1 else None
-    in_flight = month_workers() if pool else 0
+    pool: ProcessPoolExecutor | None = None  # started only once a partition needs GX itself
+    in_flight = 0
     waiting: deque[tuple[CheckSpec, str, str | None, int, Future]] = deque()
     results: dict[str, dict[str | None, dg.AssetCheckResult]] = {spec.name: {} for spec in specs}
     tallies = {spec.name: _Tally() for spec in specs}
@@ -249,9 +285,18 @@ def run_checks(
         suite_json = json.dumps(suite.to_json_dict(), default=str)
         for month in months:
             tallies[spec.name].started = tallies[spec.name].started or time.perf_counter()
-            data = _fetch(con, spec, {"month": month, "policy": policy})
-            waiting.append((spec, suite_json, month, len(data),
-                            submit(pool, validate_partition, data, suite_json, spec.table)))
+            params = {"month": month, "policy": policy}
+            data, rows, passed = _screened(con, spec, suite, params)
+            if passed is not None:
+                waiting.append((spec, suite_json, month, rows, _done(passed)))
+            else:
+                if pool is None and len(months) > 1 and rows >= POOL_ROWS:
+                    pool = gx_pool()
+                    in_flight = month_workers() if pool else 0
+                data = _fetch(con, spec, params) if data is None else data
+                here = pool if rows >= POOL_ROWS else None
+                waiting.append((spec, suite_json, month, len(data),
+                                submit(here, validate_partition, data, suite_json, spec.table)))
             if len(waiting) > in_flight:
                 store_oldest()
     while waiting:
@@ -267,41 +312,56 @@ def run_checks(
     return results
 
 
-def build_checks(specs: list[CheckSpec]) -> dg.AssetChecksDefinition:
-    """The asset checks of one asset's suites, run in one Dagster step.
+def build_checks(
+    specs: list[CheckSpec], sql: Sequence[SqlCheck] = ()
+) -> dg.AssetChecksDefinition:
+    """The asset checks of one asset, its SQL checks and its suites, run in one Dagster step.
 
-    Each suite is its own asset check (its own result, history and Data Docs page); running an
-    asset's suites in one step spares the per-step cost (a one-month run had 32 such steps) and,
-    over several months, keeps the GX workers busy from one suite to the next. Every check is
-    `blocking`, so downstream assets (and data_docs) wait for them; only ERROR severity stops
-    them, a WARN lets the month publish. A subset (one check from the UI) runs alone.
+    Each suite and each SQL check is its own asset check (its own result and history; a suite
+    its Data Docs page); running an asset's checks in one step spares the per-step cost (a
+    one-month run had 32 suite steps, then 10 suite steps and 9 SQL check steps) and, over several
+    months, keeps the GX workers busy from one suite to the next. Every check is `blocking`, so
+    downstream assets (and data_docs) wait for them; only ERROR severity stops them, a WARN lets
+    the month publish. A subset (one check from the UI) runs alone. A SQL check that raises
+    fails the step, after the asset's other checks have reported.
     """
-    asset = specs[0].asset
-    others = sorted({spec.name for spec in specs if spec.asset is not asset})
+    asset = (specs or sql)[0].asset
+    others = sorted({c.name for c in [*specs, *sql] if c.asset is not asset})
     if others:
-        raise ValueError(f"build_checks takes one asset's suites: {', '.join(others)} guard"
+        raise ValueError(f"build_checks takes one asset's checks: {', '.join(others)} guard"
                          f" another asset than {asset.key.to_user_string()}")
 
     @dg.multi_asset_check(
-        name=f"{asset.key.to_python_identifier()}_expectations",
-        description=f"great-expectations suites of {asset.key.to_user_string()}",
-        specs=[dg.AssetCheckSpec(spec.name, asset=asset, description=spec.description,
+        name=f"{asset.key.to_python_identifier()}_checks",
+        description=f"SQL checks and great-expectations suites of {asset.key.to_user_string()}",
+        specs=[dg.AssetCheckSpec(c.name, asset=asset, description=c.description,
                                  blocking=True, partitions_def=asset.partitions_def)
-               for spec in specs],
+               for c in [*sql, *specs]],
         can_subset=True,
     )
     def _checks(
         context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
     ) -> Iterator[dg.AssetCheckResult]:
         names = {key.name for key in context.selected_asset_check_keys}
+        raised: list[Exception] = []
+        for check in sql:
+            if check.name in names:
+                try:
+                    yield check.run(context, duckdb)
+                except Exception as exc:
+                    exc.add_note(f"while running the SQL check {check.name}")
+                    raised.append(exc)
         selected = [spec for spec in specs if spec.name in names]
-        months = list(context.partition_keys) if asset.partitions_def else [None]
-        with duckdb.get_connection() as con:
-            prepare_session(con)
-            results = run_checks(selected, con, settings, months, context.run.run_id,
-                                 context.log.info, context.log.warning)
-        for spec in selected:
-            yield combine_month_checks(results[spec.name])
+        if selected:
+            months = list(context.partition_keys) if asset.partitions_def else [None]
+            with duckdb.get_connection() as con:
+                prepare_session(con)
+                results = run_checks(selected, con, settings, months, context.run.run_id,
+                                     context.log.info, context.log.warning)
+            for spec in selected:
+                yield combine_month_checks(results[spec.name])
+        if raised:
+            raise raised[0]
 
     return _checks
 

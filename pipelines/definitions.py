@@ -14,10 +14,8 @@ defs = dg.Definitions(
         [api_sources, raw, staging, calendars, classification, facts, billing, marts,
          data_docs, publishing]
     ),
-    asset_checks=[
-        *dg.load_asset_checks_from_modules([raw, staging, facts, billing, marts]),
-        *checks.expectation_checks,
-    ],
+    # Every check, SQL and great-expectations, in one step per asset (data_checks.checks).
+    asset_checks=checks.expectation_checks,
     jobs=[ingest_job, monthly_job, refresh_month_job, api_pull_job],
     schedules=[ingest_schedule, monthly_schedule, api_pull_daily],
     sensors=[landing_sensor],

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import great_expectations as gx
 import pytest
 
 from data_checks.checks import SPECS
@@ -234,7 +235,7 @@ def test_each_check_catches_its_planted_violation(built, tmp_path, monkeypatch):
     assert set(evaluations) == set(PLANTS)
     # An asset's suites run in one step, each reported, though blocking ones fail before the last.
     steps = {e.step_key for e in result.all_events if e.is_step_start}
-    assert steps == {f"{BY_NAME[n].asset.key.to_python_identifier()}_expectations" for n in PLANTS}
+    assert steps == {f"{BY_NAME[n].asset.key.to_python_identifier()}_checks" for n in PLANTS}
     for name, (_, expectation, column) in PLANTS.items():
         evaluation = evaluations[name]
         assert not evaluation.passed, name
@@ -272,6 +273,8 @@ def _stored_results(warehouse: Path, month: str) -> dict[str, dict]:
 def test_a_range_validates_in_worker_processes_as_one_month_does(built, tmp_path, monkeypatch):
     """Over several months the suites run in GX worker processes: same verdicts, same results."""
     monkeypatch.setenv("MSP_MONTH_WORKERS", "2")
+    # Failing partitions this small validate in the run's process unless told otherwise.
+    monkeypatch.setattr("data_checks.validation.POOL_ROWS", 0)
     warehouse = _copy(built, tmp_path, monkeypatch, [sql for sql, _, _ in PLANTS.values()])
     planted = dg.AssetSelection.checks(*_check_keys(
         name for name in PLANTS if BY_NAME[name].partitioned))
@@ -363,3 +366,59 @@ def test_docs_list_every_check_with_its_layer_and_severity():
              for line in docs.splitlines() if line.startswith("| `")
              for cells in [line.strip("|").split("|")] if len(cells) == 5}
     assert table == {s.name: (s.layer, "blocking" if s.blocking else "warn") for s in SPECS}
+
+
+def test_screened_results_are_the_results_gx_gives_on_every_suite(built):
+    """Clean months pass in DuckDB without GX validating them: their stored results must be the
+    ones GX's own validation of the same rows gives (Data Docs and the metadata read them)."""
+    from data_checks.gx_worker import validate_partition
+    from data_checks.screen import screen
+    from data_checks.validation import _fetch
+    from policy.config import load_policy
+
+    policy = load_policy()
+    screened = 0
+    with duckdb.connect(str(built / "warehouse.duckdb"), read_only=True) as con:
+        for spec in SPECS:
+            suite = gx.ExpectationSuite(name=spec.name, expectations=spec.expectations(policy))
+            suite_json = json.dumps(suite.to_json_dict(), default=str)
+            for month in (["2026-01-01", MONTH] if spec.partitioned else [None]):
+                params = {"month": month, "policy": policy}
+                data = _fetch(con, spec, params)
+                by_gx = validate_partition(data, suite_json, spec.table)
+                if callable(spec.fetch):
+                    con.register("fetched", data)
+                    rows, outcome = screen(con, "SELECT * FROM fetched", {}, suite, spec.table)
+                    con.unregister("fetched")
+                else:
+                    rows, outcome = screen(con, spec.fetch, params, suite, spec.table)
+                assert rows == len(data), spec.name
+                assert by_gx.success, spec.name
+                assert outcome is not None, f"{spec.name}: a passing suite needs GX only to render"
+                mine, gxs = json.loads(outcome.result_json), json.loads(by_gx.result_json)
+                assert mine["statistics"] == gxs["statistics"], spec.name
+                assert (sorted(json.dumps(r, sort_keys=True) for r in mine["results"])
+                        == sorted(json.dumps(r, sort_keys=True) for r in gxs["results"])), spec.name
+                screened += 1
+    assert screened > 50
+
+
+def test_a_failing_sql_check_runs_in_its_assets_step_and_blocks(built, tmp_path, monkeypatch):
+    """The SQL checks beside an asset (`@sql_check`) run in the asset's one check step, each its
+    own blocking asset check: a duplicate fact row fails ticket_facts_one_row_per_ticket and
+    the downstream mart does not build."""
+    from orchestration.sql_checks import SQL_CHECKS
+
+    _copy(built, tmp_path, monkeypatch, [PLANTS["ticket_facts_ids"][0]])
+    facts = [c for c in SQL_CHECKS if c.asset is BY_NAME["ticket_facts_ids"].asset]
+    assert [c.name for c in facts] == ["ticket_facts_one_row_per_ticket"]
+    keys = [dg.AssetCheckKey(c.asset.key, c.name) for c in facts] + _check_keys(["ticket_facts_ids"])
+    result = _run(dg.AssetSelection.checks(*keys) | dg.AssetSelection.assets("out_of_scope"))
+    assert {e.step_key for e in result.all_events if e.is_step_start} == {"ticket_facts_checks"}
+    evaluations = _evaluations(result)
+    one_row = evaluations["ticket_facts_one_row_per_ticket"]
+    assert not one_row.passed and one_row.severity == dg.AssetCheckSeverity.ERROR
+    assert one_row.metadata["fact_rows"].value == one_row.metadata["distinct_ticket_ids"].value + 1
+    assert not evaluations["ticket_facts_ids"].passed
+    assert not result.success
+    assert not result.get_asset_materialization_events()

@@ -35,12 +35,13 @@ def _pdfs(msp_env: dict, label: str) -> list[str]:
 
 
 def test_a_backfill_prints_its_steps_and_months_and_prints_pdfs_for_its_latest_month(backfill):
+    # One step per asset for its checks (SQL and great-expectations): 11 ingest and 21 monthly steps.
     msp_env, lines = backfill, backfill["lines"]
 
-    ingest = [line for line in lines if "/12] all files " in line]
-    monthly = [line for line in lines if "/28] 2026-01 to 2026-03 " in line]
-    assert len(ingest) == 12 and len(monthly) == 28, lines
-    assert monthly[-1].startswith("  [28/28] 2026-01 to 2026-03 monthly_reports")
+    ingest = [line for line in lines if "/11] all files " in line]
+    monthly = [line for line in lines if "/21] 2026-01 to 2026-03 " in line]
+    assert len(ingest) == 11 and len(monthly) == 21, lines
+    assert monthly[-1].startswith("  [21/21] 2026-01 to 2026-03 monthly_reports")
     assert all(" · elapsed " in line for line in ingest + monthly)
     # Every step but the last says what is left: before publishing, and then per month published.
     assert all(" left before publishing" in line for line in monthly[1:-1])
