@@ -15,14 +15,9 @@ from types import ModuleType
 
 import duckdb
 
-DDL = """
-CREATE TABLE IF NOT EXISTS quality.reference_digests (
-    name VARCHAR PRIMARY KEY,   -- the asset that staged the data
-    inputs VARCHAR NOT NULL,    -- sha256 of its inputs when it last staged them
-    outputs VARCHAR NOT NULL,   -- sha256 of its tables right after
-    staged_at TIMESTAMPTZ NOT NULL
-)
-"""
+from warehouse.tables import REFERENCE_DIGESTS
+
+DDL = REFERENCE_DIGESTS.ddl()[0]
 
 
 def digest(*parts: object) -> str:

@@ -7,13 +7,14 @@ import duckdb
 from warehouse.columns import Table
 from warehouse.mart_tables import MART_DDL, MART_TABLES
 from warehouse.reconcile import FILE_RECONCILIATION
-from warehouse.tables import LAYER_DDL, LAYER_TABLES, VALIDATION_RESULTS
+from warehouse.tables import LAYER_DDL, LAYER_TABLES, REFERENCE_DIGESTS, VALIDATION_RESULTS
 
 DDL = [*LAYER_DDL, *MART_DDL]
 
 # Every table's contract by its qualified name: the DDL above is derived from these (and
 # data_checks creates quality.validation_results from its own when it first stores a result).
-TABLES: dict[str, Table] = {t.name: t for t in (*LAYER_TABLES, *MART_TABLES, VALIDATION_RESULTS)}
+TABLES: dict[str, Table] = {t.name: t for t in (*LAYER_TABLES, *MART_TABLES, VALIDATION_RESULTS,
+                                                   REFERENCE_DIGESTS)}
 
 
 # rows accepted with a warning, with a message that names the file, the row and the field.

@@ -105,6 +105,15 @@ VALIDATION_RESULTS = Table("quality.validation_results", (
     Column("result_json", "JSON", True, "the GX ExpectationSuiteValidationResult"),
 ))
 
+# One row per reference-data asset (contracts, calendars): what it last staged from and wrote, so a
+# run re-stages only when either changed (warehouse.digests).
+REFERENCE_DIGESTS = Table("quality.reference_digests", (
+    Column("name", "VARCHAR", True, "the asset that staged the data"),
+    Column("inputs", "VARCHAR", True, "sha256 of its inputs when it last staged them"),
+    Column("outputs", "VARCHAR", True, "sha256 of its tables right after"),
+    Column("staged_at", "TIMESTAMPTZ", True),
+), primary_key=("name",))
+
 
 def _staged(entity: str, names: str) -> tuple[Column, ...]:
     """Contract columns of `entity` as staging types them (space-separated names, in order)."""
