@@ -554,13 +554,23 @@ def emergency_rules_sql(policy: PolicyConfig) -> str:
         evidence_parts.append(f"CASE WHEN len({name}) > 0 THEN {sql_literal('dampened: ' + damp.label)}"
                               f" || ' ' || {shown(name)} || ' (x{damp.factor:g})' END")
     confidence = criteria_conf[0] if len(criteria_conf) == 1 else f"greatest({', '.join(criteria_conf)})"
+    db = em.declared_breadth
+    if db.weight > 0:
+        # The client's word is weak alone (over-declared single-user problems), but declared for many
+        # users by the structured field it is independent evidence of breadth and urgency that no
+        # text dampener (a printer, a licence) undoes: combined with the rules as noisy-or.
+        broad = (f"(coalesce(declared_emergency, false)"
+                 f" AND coalesce(affected_users, 0) >= {db.min_affected_users})")
+        confidence = f"1 - (1 - {confidence}) * (1 - CASE WHEN {broad} THEN {db.weight} ELSE 0 END)"
+        evidence_parts.append(f"CASE WHEN {broad} THEN 'declared an emergency by the client for '"
+                              f" || affected_users || ' affected users (structured field)' END")
     return f"""
 WITH t AS (
-    SELECT ticket_id, affected_users, {_TICKET_TEXT} AS raw_txt FROM clf_tickets
+    SELECT ticket_id, affected_users, declared_emergency, {_TICKET_TEXT} AS raw_txt FROM clf_tickets
 ), text_hits AS (
     {_per_distinct('t', 'raw_txt', c.normalise('raw_txt'), ', '.join(columns))}
 ), m AS (
-    SELECT t.ticket_id, t.raw_txt, t.affected_users, h.* EXCLUDE (raw_txt, txt)
+    SELECT t.ticket_id, t.raw_txt, t.affected_users, t.declared_emergency, h.* EXCLUDE (raw_txt, txt)
     FROM t JOIN text_hits h USING (raw_txt)
 )
 SELECT ticket_id, raw_txt, ({confidence})::DOUBLE AS confidence,

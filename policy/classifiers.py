@@ -213,6 +213,13 @@ class EmergencyCriterion(Strict):
     concepts: list[str] = Field(default_factory=list)  # plain sentences for the semantic vote
 
 
+class DeclaredBreadth(Strict):
+    """The client's declaration on a ticket whose structured affected_users is broad."""
+
+    weight: float = Field(default=0.0, ge=0, lt=1)  # 0: off
+    min_affected_users: int = Field(default=5, ge=2)
+
+
 class EmergencyRules(Strict):
     criteria: list[EmergencyCriterion] = Field(min_length=1)
     not_emergency: list[str] = Field(min_length=1)
@@ -223,6 +230,8 @@ class EmergencyRules(Strict):
     dampeners: list[Dampener] = Field(default_factory=list)  # applies_to names criterion ids
     # Situations that are not emergencies (over-declared single-user problems ...), as sentences.
     non_emergency_concepts: list[str] = Field(default_factory=list)
+    # Independent, undampened evidence (docs/decisions.md): declared AND affected_users >= N.
+    declared_breadth: DeclaredBreadth = Field(default_factory=DeclaredBreadth)
 
     @model_validator(mode="after")
     def _references(self) -> EmergencyRules:
