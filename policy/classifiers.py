@@ -129,6 +129,8 @@ class SemanticVote(Strict):
     full_similarity: float = Field(default=0.8, gt=0, le=1)  # a neighbour at this votes fully
     scope_weight: Weight = 0.6  # the vote's weight as evidence for an exclusion (all neighbours agree)
     scope_veto: float = Field(default=0.8, gt=0, le=1)  # rule confidence x this when neighbours disagree
+    # The disagreeing vote sends the call to review instead of lowering its confidence (round 6).
+    veto_to_review: bool = False
     emergency_weight: Weight = 0.6
     emergency_veto: float = Field(default=0.8, gt=0, le=1)
     veto_below: Weight = 0.15  # the neighbours' share under which they disagree

@@ -56,3 +56,37 @@ def test_declared_breadth_config_is_validated():
     data["emergency"]["declared_breadth"]["weight"] = 1.5
     with pytest.raises(Exception, match="declared_breadth"):
         PolicyConfig.model_validate(data)
+
+
+def test_a_rule_call_the_neighbours_disagree_with_is_held_for_review_not_lowered(policy):
+    """veto_to_review: the call keeps the rules' confidence, and its state is `needs review`."""
+    import duckdb
+
+    from logic.classify import scope_hits_sql
+    from tests.test_classify import _bank_of
+
+    words = "Could you order three laptops and three monitors for the interns?"
+    tickets = [_t("h1", "Kit", words)]
+    unlike = _bank_of(policy, [("N1", f"Kit . {words}", set(), False)])
+    plain = _without(lambda d: d["scope_classification"]["semantic"].update(enabled=False))
+    alone, _ = classify(plain, tickets)
+    rules_confidence = alone["h1"]["procurement"][0]
+    assert rules_confidence >= policy.scope_classification.call_states.scope_confident_at
+    con = duckdb.connect()
+    classify(policy, tickets, unlike, con)
+    rows = {r[1]: r for r in con.execute(scope_hits_sql(policy)).fetchall()}
+    _, _, confidence, evidence, state = rows["procurement"]
+    assert confidence == pytest.approx(rules_confidence, abs=0.002)
+    assert state == "needs review" and "semantic vote disagrees (needs review)" in evidence
+    # with a neighbour that shares the call, the same ticket is confident
+    alike = _bank_of(policy, [("P1", f"Kit . {words}", {"procurement"}, False)])
+    con = duckdb.connect()
+    classify(policy, tickets, alike, con)
+    rows = {r[1]: r for r in con.execute(scope_hits_sql(policy)).fetchall()}
+    assert rows["procurement"][4] == "confident"
+
+
+def _without(change) -> PolicyConfig:
+    data = yaml.safe_load(SHIPPED.read_text())
+    change(data)
+    return PolicyConfig.model_validate(data)
