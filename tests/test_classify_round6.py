@@ -90,3 +90,17 @@ def _without(change) -> PolicyConfig:
     data = yaml.safe_load(SHIPPED.read_text())
     change(data)
     return PolicyConfig.model_validate(data)
+
+
+def test_a_call_at_0_6_the_vote_does_not_hold_is_confident():
+    """scope_confident_at 0.6: with disagreement held for review, 0.6-0.7 calls were right 24 of 25."""
+    import duckdb
+
+    from logic.classify import scope_hits_sql
+
+    plain = _without(lambda d: d["scope_classification"]["semantic"].update(enabled=False))
+    con = duckdb.connect()
+    classify(plain, [_t("c1", "Timesheets", "We want the timesheets to be checked automatically when "
+                     "they are submitted.")], con=con)
+    rows = con.execute(scope_hits_sql(plain)).fetchall()
+    assert [(r[1], r[2], r[4]) for r in rows] == [("custom_implementation", 0.6, "confident")], rows
