@@ -348,25 +348,32 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     call_at = min_conf if floor is None else floor
     if learned:
         voted = learned_sql(model, features_only)  # type: ignore[arg-type]
+        if not features_only:
+            voted = f"SELECT *, false AS held FROM ({voted})"
         if floor is None:
             call_at, confident_at = sc.learned.call_at, sc.learned.confident_at
     elif semantic:
         # Veto: the text was embedded, the rules read an exclusion into it, and the labelled
         # neighbours do not share it. Time-entry evidence (onsite, after hours) is not text: no veto.
+        # veto_to_review: the disagreement caps the call's state at `needs review` instead of
+        # lowering its confidence below the call threshold (a call held for a reviewer, not dropped).
+        factor, shown = (1, "needs review") if sv.veto_to_review else (sv.scope_veto, f"x{sv.scope_veto:g}")
         voted = f"""
         SELECT f.ticket_id, f.scope_id,
                f.confidence * CASE WHEN f.from_text AND e.raw_txt IS NOT NULL
                                         AND coalesce(v.vote, 0) < {sv.veto_below}
-                                   THEN {sv.scope_veto} ELSE 1 END AS confidence,
+                                   THEN {factor} ELSE 1 END AS confidence,
                f.evidence || CASE WHEN f.from_text AND e.raw_txt IS NOT NULL
                                        AND coalesce(v.vote, 0) < {sv.veto_below}
-                                  THEN '; semantic vote disagrees (x{sv.scope_veto:g})' ELSE '' END
-                   AS evidence
+                                  THEN '; semantic vote disagrees ({shown})' ELSE '' END
+                   AS evidence,
+               {str(sv.veto_to_review).lower()} AND f.from_text AND e.raw_txt IS NOT NULL
+                   AND coalesce(v.vote, 0) < {sv.veto_below} AS held
         FROM final f JOIN tickets t USING (ticket_id)
         LEFT JOIN clf_semantic_emergency e ON e.raw_txt = t.raw_txt
         LEFT JOIN clf_semantic_scope v ON v.raw_txt = t.raw_txt AND v.scope_id = f.scope_id"""
     else:
-        voted = "SELECT ticket_id, scope_id, confidence, evidence FROM final"
+        voted = "SELECT ticket_id, scope_id, confidence, evidence, false AS held FROM final"
     # MATERIALIZED: the text and category hits are matched as relations of their own. Inlined into
     # their readers (DuckDB 2.0's plan), the rules' regular expressions appeared 2.3 times as often
     # in the plan, and a 1M month cost 2.5 s of CPU instead of 1.6 s (docs/benchmark.md). The CTEs
@@ -443,7 +450,8 @@ WITH tickets AS (
 )
 """ + ("SELECT * FROM voted ORDER BY ticket_id, scope_id" if features_only else f"""
 SELECT ticket_id, scope_id, round(confidence::DOUBLE, 3) AS confidence, evidence,
-       CASE WHEN confidence >= {confident_at} THEN 'confident' ELSE 'needs review' END AS call_state
+       CASE WHEN confidence >= {confident_at} AND NOT held THEN 'confident' ELSE 'needs review' END
+           AS call_state
 FROM voted WHERE confidence >= {call_at}
 ORDER BY ticket_id, scope_id
 """)
@@ -554,13 +562,23 @@ def emergency_rules_sql(policy: PolicyConfig) -> str:
         evidence_parts.append(f"CASE WHEN len({name}) > 0 THEN {sql_literal('dampened: ' + damp.label)}"
                               f" || ' ' || {shown(name)} || ' (x{damp.factor:g})' END")
     confidence = criteria_conf[0] if len(criteria_conf) == 1 else f"greatest({', '.join(criteria_conf)})"
+    db = em.declared_breadth
+    if db.weight > 0:
+        # The client's word is weak alone (over-declared single-user problems), but declared for many
+        # users by the structured field it is independent evidence of breadth and urgency that no
+        # text dampener (a printer, a licence) undoes: combined with the rules as noisy-or.
+        broad = (f"(coalesce(declared_emergency, false)"
+                 f" AND coalesce(affected_users, 0) >= {db.min_affected_users})")
+        confidence = f"1 - (1 - {confidence}) * (1 - CASE WHEN {broad} THEN {db.weight} ELSE 0 END)"
+        evidence_parts.append(f"CASE WHEN {broad} THEN 'declared an emergency by the client for '"
+                              f" || affected_users || ' affected users (structured field)' END")
     return f"""
 WITH t AS (
-    SELECT ticket_id, affected_users, {_TICKET_TEXT} AS raw_txt FROM clf_tickets
+    SELECT ticket_id, affected_users, declared_emergency, {_TICKET_TEXT} AS raw_txt FROM clf_tickets
 ), text_hits AS (
     {_per_distinct('t', 'raw_txt', c.normalise('raw_txt'), ', '.join(columns))}
 ), m AS (
-    SELECT t.ticket_id, t.raw_txt, t.affected_users, h.* EXCLUDE (raw_txt, txt)
+    SELECT t.ticket_id, t.raw_txt, t.affected_users, t.declared_emergency, h.* EXCLUDE (raw_txt, txt)
     FROM t JOIN text_hits h USING (raw_txt)
 )
 SELECT ticket_id, raw_txt, ({confidence})::DOUBLE AS confidence,

@@ -129,6 +129,8 @@ class SemanticVote(Strict):
     full_similarity: float = Field(default=0.8, gt=0, le=1)  # a neighbour at this votes fully
     scope_weight: Weight = 0.6  # the vote's weight as evidence for an exclusion (all neighbours agree)
     scope_veto: float = Field(default=0.8, gt=0, le=1)  # rule confidence x this when neighbours disagree
+    # The disagreeing vote sends the call to review instead of lowering its confidence (round 6).
+    veto_to_review: bool = False
     emergency_weight: Weight = 0.6
     emergency_veto: float = Field(default=0.8, gt=0, le=1)
     veto_below: Weight = 0.15  # the neighbours' share under which they disagree
@@ -213,6 +215,13 @@ class EmergencyCriterion(Strict):
     concepts: list[str] = Field(default_factory=list)  # plain sentences for the semantic vote
 
 
+class DeclaredBreadth(Strict):
+    """The client's declaration on a ticket whose structured affected_users is broad."""
+
+    weight: float = Field(default=0.0, ge=0, lt=1)  # 0: off
+    min_affected_users: int = Field(default=5, ge=2)
+
+
 class EmergencyRules(Strict):
     criteria: list[EmergencyCriterion] = Field(min_length=1)
     not_emergency: list[str] = Field(min_length=1)
@@ -223,6 +232,8 @@ class EmergencyRules(Strict):
     dampeners: list[Dampener] = Field(default_factory=list)  # applies_to names criterion ids
     # Situations that are not emergencies (over-declared single-user problems ...), as sentences.
     non_emergency_concepts: list[str] = Field(default_factory=list)
+    # Independent, undampened evidence (docs/decisions.md): declared AND affected_users >= N.
+    declared_breadth: DeclaredBreadth = Field(default_factory=DeclaredBreadth)
 
     @model_validator(mode="after")
     def _references(self) -> EmergencyRules:

@@ -382,7 +382,8 @@ def test_semantic_veto_lowers_a_rule_call_its_neighbours_do_not_share(policy):
     words = "Could you order three laptops and three monitors for the interns?"
     ticket = _t("v1", "Kit", words)
     alike = _bank_of(policy, [("N1", f"Kit . {words}", set(), False)])
-    vetoed, _ = classify(policy, [ticket], alike)
+    lowering = _variant(lambda d: d["scope_classification"]["semantic"].update(veto_to_review=False))
+    vetoed, _ = classify(lowering, [ticket], alike)
     plain = _variant(lambda d: d["scope_classification"]["semantic"].update(enabled=False))
     alone, _ = classify(plain, [ticket])
     veto = policy.scope_classification.semantic.scope_veto
