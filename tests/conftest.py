@@ -8,6 +8,7 @@ warehouse starts from a copy of a build (`copy_build`, `known_copy`). Tests that
 are marked `slow`: `pytest -m "not slow"` runs the rest.
 """
 
+import hashlib
 import importlib
 import os
 import shutil
@@ -17,12 +18,11 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from filelock import FileLock
 
 from tests.builders import known_msp
 
 KNOWN_MONTHS = ("2026-01-01", "2026-02-01", "2026-03-01")
-# The Dagster instance each known build ran in (in memory), for the tests that read its events.
-KNOWN_INSTANCES: dict[tuple[str, ...], dg.DagsterInstance] = {}
 # Fixtures that run the pipeline: a test asking for one is end to end, and marked slow. Besides
 # this file's, the provider fixtures of the modules that build one at module scope.
 E2E_FIXTURES = {
@@ -142,26 +142,78 @@ def query(msp_env: dict[str, Path]):
     return _query
 
 
+def _session_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of this session that every pytest-xdist worker of it shares."""
+    base = tmp_path_factory.getbasetemp()
+    # A worker's base is <session>/popen-gwN: its parent is the session's, the same for all.
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared-builds"
+
+
+_OWN_COPIES: dict[str, Path] = {}
+
+
+def shared_build(tmp_path_factory: pytest.TempPathFactory, name: str, key: object,
+                 build: Callable[[Path], object]) -> Path:
+    """A folder built once per session by `build(folder)`, whichever xdist worker asks first.
+
+    Built under a file lock into a folder of the session that all workers share, named by `name`
+    and a digest of `key` (the build's inputs); left unchanged from then on. Each process gets a
+    copy of its own (mtimes kept), so no test of one worker reads a file another is changing,
+    and DuckDB's file lock is never shared between processes.
+    """
+    slug = f"{name}-{hashlib.sha256(repr(key).encode()).hexdigest()[:12]}"
+    if slug not in _OWN_COPIES:
+        shared = _session_folder(tmp_path_factory)
+        shared.mkdir(parents=True, exist_ok=True)
+        folder = shared / slug
+        with FileLock(str(folder) + ".lock"):
+            if not (folder / ".built").exists():
+                shutil.rmtree(folder, ignore_errors=True)  # what a failed attempt left
+                folder.mkdir()
+                build(folder)
+                (folder / ".built").touch()
+        own = tmp_path_factory.mktemp(slug)
+        shutil.copytree(folder, own, symlinks=True, dirs_exist_ok=True)
+        _OWN_COPIES[slug] = own
+    return _OWN_COPIES[slug]
+
+
+def _save_events(instance: dg.DagsterInstance, path: Path) -> None:
+    """The event logs of an instance's runs, serialized: another process reads them back."""
+    path.write_text(dg.serialize_value(
+        [entry for run in instance.get_runs() for entry in instance.all_logs(run.run_id)]))
+
+
+def _load_events(path: Path) -> dg.DagsterInstance:
+    """An in-memory instance whose event log holds the events `_save_events` wrote (the runs
+    themselves are not restored: the tests read materializations and their metadata)."""
+    instance = dg.DagsterInstance.ephemeral()
+    for entry in dg.deserialize_value(path.read_text(), list):
+        instance.store_event(entry)
+    return instance
+
+
 @pytest.fixture(scope="session")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict[str, Path]]:
     """Providers built once per session and shared by the tests that only read them.
 
     `builds(name, write, months, **env)` writes a landing folder with `write(landing)`, runs
     `months` without reports with the extra environment `env` (e.g. MSP_AS_OF), and returns the
-    paths; the same name, months and env give the same build. Tests must not change a build:
-    `copy_build` it into the test's own paths to change and re-run it.
+    paths; the same name, months and env give the same build, also across xdist workers
+    (`shared_build`). Tests must not change a build: `copy_build` it into the test's own paths
+    to change and re-run it.
     """
-    built: dict[tuple, dict[str, Path]] = {}
 
     def _build(name: str, write: Callable[[Path], object], months: tuple[str, ...],
                **env: str) -> dict[str, Path]:
         key = (name, tuple(months), tuple(sorted(env.items())))
-        if key not in built:
+
+        def run(root: Path) -> None:
             import pipelines.definitions
             from pipelines.run import run_all
 
-            paths = paths_under(tmp_path_factory.mktemp(name + "-" + "-".join(m[:7] for m in months)))
-            paths["landing"].mkdir(parents=True, exist_ok=True)
+            paths = paths_under(root)
+            paths["landing"].mkdir(parents=True)
             write(paths["landing"])
             with pytest.MonkeyPatch.context() as mp:
                 _point_at(mp, paths)
@@ -170,17 +222,19 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict[str, 
                 importlib.reload(pipelines.definitions)
                 instance = dg.DagsterInstance.ephemeral()
                 run_all(list(months), instance=instance, reports=False)
-                INSTANCES[key] = instance
+                _save_events(instance, root / "events.json")
             # Back to the asking test's paths: the Definitions read them when loaded.
             importlib.reload(pipelines.definitions)
-            built[key] = paths
-        return built[key]
+
+        slug = name + "-" + "-".join(m[:7] for m in months)
+        return paths_under(shared_build(tmp_path_factory, slug, key, run))
 
     return _build
 
 
-# The Dagster instance of each shared build, by the build's key.
-INSTANCES: dict[tuple, dg.DagsterInstance] = {}
+def build_instance(paths: dict[str, Path]) -> dg.DagsterInstance:
+    """The events of the Dagster instance a shared build ran in, in an instance of their own."""
+    return _load_events(paths["warehouse"].parent / "events.json")
 
 
 def copy_build(source: dict[str, Path], target: dict[str, Path]) -> dict[str, Path]:
@@ -224,9 +278,7 @@ def known_builds(builds) -> Callable[[tuple[str, ...]], dict]:
     for each set of months; returns its paths. Tests must not change it: see `known_copy`."""
 
     def _build(months: tuple[str, ...]) -> dict[str, Path]:
-        paths = builds("known", known_msp, tuple(months))
-        KNOWN_INSTANCES[tuple(months)] = INSTANCES[("known", tuple(months), ())]
-        return paths
+        return builds("known", known_msp, tuple(months))
 
     return _build
 
