@@ -70,11 +70,26 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("MSP_MONTH_WORKERS", "1")
 
 
+def _module_build(item: pytest.Item) -> bool:
+    """Whether the test reads a provider its module builds once (a module-scoped fixture)."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(definition.scope == "module"
+               for name in E2E_FIXTURES & set(info.names_closure)
+               for definition in info.name2fixturedefs.get(name, ()))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if (E2E_FIXTURES & set(getattr(item, "fixturenames", ()))
                 or item.nodeid.startswith(SLOW_TESTS)):
             item.add_marker(pytest.mark.slow)
+        # With `-n 2 --dist loadgroup` (make test), a module's tests that share its build run
+        # on one worker, which builds it once; the other tests go wherever a worker is free.
+        if _module_build(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 def _point_at(monkeypatch: pytest.MonkeyPatch, env: dict[str, Path]) -> None:
@@ -166,12 +181,13 @@ def shared_build(tmp_path_factory: pytest.TempPathFactory, name: str, key: objec
         shared = _session_folder(tmp_path_factory)
         shared.mkdir(parents=True, exist_ok=True)
         folder = shared / slug
-        with FileLock(str(folder) + ".lock"):
-            if not (folder / ".built").exists():
+        done = shared / (slug + ".built")
+        with FileLock(shared / (slug + ".lock")):
+            if not done.exists():
                 shutil.rmtree(folder, ignore_errors=True)  # what a failed attempt left
                 folder.mkdir()
                 build(folder)
-                (folder / ".built").touch()
+                done.touch()
         own = tmp_path_factory.mktemp(slug)
         shutil.copytree(folder, own, symlinks=True, dirs_exist_ok=True)
         _OWN_COPIES[slug] = own
