@@ -49,14 +49,17 @@ servicenow: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 bpic: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m pipelines.run --source bpic2013
 
+## Every test, on two pytest-xdist workers (WORKERS=0: one process). Providers shared by several
+## modules are built once per session whichever worker asks first (a file lock, tests/conftest.py);
+## `--dist loadgroup` keeps a module's tests that read its module-scoped build on one worker.
+## Timings: docs/operations.md.
+WORKERS ?= 2
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadgroup)
 
-## The tests not marked slow (201 of 379: no pipeline run, browser or long property test), on two
-## workers (pytest-xdist): 33 s on 2 quiet cores (49 s in one process). `make test` runs them all
-## in one process (its shared builds would be built once per worker). Timings: docs/operations.md.
+## The tests not marked slow (no pipeline run, browser or long property test), on two workers.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" -n 2
+	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -8,6 +8,7 @@ warehouse starts from a copy of a build (`copy_build`, `known_copy`). Tests that
 are marked `slow`: `pytest -m "not slow"` runs the rest.
 """
 
+import hashlib
 import importlib
 import os
 import shutil
@@ -17,12 +18,11 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from filelock import FileLock
 
 from tests.builders import known_msp
 
 KNOWN_MONTHS = ("2026-01-01", "2026-02-01", "2026-03-01")
-# The Dagster instance each known build ran in (in memory), for the tests that read its events.
-KNOWN_INSTANCES: dict[tuple[str, ...], dg.DagsterInstance] = {}
 # Fixtures that run the pipeline: a test asking for one is end to end, and marked slow. Besides
 # this file's, the provider fixtures of the modules that build one at module scope.
 E2E_FIXTURES = {
@@ -49,13 +49,9 @@ SLOW_TESTS = ("tests/test_mappings.py::test_example_mapping_publishes_from_its_e
              "tests/test_classify.py::test_semantic_vote_names_the_nearest_exemplar",
              "tests/test_classify.py::test_call_states_follow_the_configured_bands",
              "tests/test_classify.py::test_demo_ground_truth_evaluates",
-             "tests/test_classify.py::test_category_hint_adds_evidence",
              "tests/test_classify.py::test_labelled_evaluation_meets_targets",
              "tests/test_classify.py::test_review_decision_changes_the_call_on_a_similar_ticket",
              "tests/test_classify.py::test_above_the_text_budget_only_uncertain_texts_are_embedded",
-             "tests/test_classify.py::test_emergency_concepts_harm_done_and_one_system_for_everyone",
-             "tests/test_classify.py::test_emergency_reads_security_incidents_by_their_nature",
-             "tests/test_classify.py::test_scope_concepts_learnt_from_blind_batches",
              "tests/test_adapters.py::test_servicenow_variants_give_the_same_canonical_files",
              "tests/test_operations.py::test_monthly_close_publishes_the_previous_month")
 
@@ -70,11 +66,27 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("MSP_MONTH_WORKERS", "1")
 
 
+def _module_build(item: pytest.Item) -> bool:
+    """Whether the test reads a provider its module builds once (a module-scoped fixture), or
+    test_classify's classification of its cases under the shipped policy (`shipped`)."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(definition.scope == "module"
+               for name in (E2E_FIXTURES | {"shipped"}) & set(info.names_closure)
+               for definition in info.name2fixturedefs.get(name, ()))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if (E2E_FIXTURES & set(getattr(item, "fixturenames", ()))
                 or item.nodeid.startswith(SLOW_TESTS)):
             item.add_marker(pytest.mark.slow)
+        # With `-n 2 --dist loadgroup` (make test), a module's tests that share its build run
+        # on one worker, which builds it once; the other tests go wherever a worker is free.
+        if _module_build(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 def _point_at(monkeypatch: pytest.MonkeyPatch, env: dict[str, Path]) -> None:
@@ -142,26 +154,80 @@ def query(msp_env: dict[str, Path]):
     return _query
 
 
+def _session_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of this session that every pytest-xdist worker of it shares."""
+    base = tmp_path_factory.getbasetemp()
+    # A worker's base is <session>/popen-gwN: its parent is the session's, the same for all.
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared-builds"
+
+
+_OWN_COPIES: dict[str, Path] = {}
+
+
+def shared_build(tmp_path_factory: pytest.TempPathFactory, name: str, key: object,
+                 build: Callable[[Path], object]) -> Path:
+    """A folder built once per session by `build(folder)`, whichever xdist worker asks first.
+
+    Built under a file lock into a folder of the session that all workers share, named by `name`
+    and a digest of `key` (the build's inputs); left unchanged from then on. Each process gets a
+    copy of its own (mtimes kept), so no test of one worker reads a file another is changing,
+    and DuckDB's file lock is never shared between processes.
+    """
+    slug = f"{name}-{hashlib.sha256(repr(key).encode()).hexdigest()[:12]}"
+    if slug not in _OWN_COPIES:
+        shared = _session_folder(tmp_path_factory)
+        shared.mkdir(parents=True, exist_ok=True)
+        folder = shared / slug
+        done = shared / (slug + ".built")
+        with FileLock(shared / (slug + ".lock")):
+            if not done.exists():
+                shutil.rmtree(folder, ignore_errors=True)  # what a failed attempt left
+                folder.mkdir()
+                build(folder)
+                done.touch()
+        own = tmp_path_factory.mktemp(slug)
+        shutil.copytree(folder, own, symlinks=True, dirs_exist_ok=True)
+        _OWN_COPIES[slug] = own
+    return _OWN_COPIES[slug]
+
+
+def _save_events(instance: dg.DagsterInstance, path: Path) -> None:
+    """The event logs of an instance's runs, serialized: another process reads them back."""
+    path.write_text(dg.serialize_value(
+        [entry for run in instance.get_runs() for entry in instance.all_logs(run.run_id)]))
+
+
+def _load_events(path: Path) -> dg.DagsterInstance:
+    """An in-memory instance whose event log holds the events `_save_events` wrote (the runs
+    themselves are not restored: the tests read materializations and their metadata)."""
+    instance = dg.DagsterInstance.ephemeral()
+    for entry in dg.deserialize_value(path.read_text(), list):
+        instance.store_event(entry)
+    return instance
+
+
 @pytest.fixture(scope="session")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict[str, Path]]:
     """Providers built once per session and shared by the tests that only read them.
 
     `builds(name, write, months, **env)` writes a landing folder with `write(landing)`, runs
-    `months` without reports with the extra environment `env` (e.g. MSP_AS_OF), and returns the
-    paths; the same name, months and env give the same build. Tests must not change a build:
-    `copy_build` it into the test's own paths to change and re-run it.
+    `months` without reports with the extra environment `env` (e.g. MSP_AS_OF), or only
+    ingest_job when `months` is empty, and returns the paths; the same name, months and env
+    give the same build, also across xdist workers
+    (`shared_build`). Tests must not change a build: `copy_build` it into the test's own paths
+    to change and re-run it.
     """
-    built: dict[tuple, dict[str, Path]] = {}
 
     def _build(name: str, write: Callable[[Path], object], months: tuple[str, ...],
                **env: str) -> dict[str, Path]:
         key = (name, tuple(months), tuple(sorted(env.items())))
-        if key not in built:
+
+        def run(root: Path) -> None:
             import pipelines.definitions
             from pipelines.run import run_all
 
-            paths = paths_under(tmp_path_factory.mktemp(name + "-" + "-".join(m[:7] for m in months)))
-            paths["landing"].mkdir(parents=True, exist_ok=True)
+            paths = paths_under(root)
+            paths["landing"].mkdir(parents=True)
             write(paths["landing"])
             with pytest.MonkeyPatch.context() as mp:
                 _point_at(mp, paths)
@@ -169,18 +235,25 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict[str, 
                     mp.setenv(variable, value)
                 importlib.reload(pipelines.definitions)
                 instance = dg.DagsterInstance.ephemeral()
-                run_all(list(months), instance=instance, reports=False)
-                INSTANCES[key] = instance
+                if months:
+                    run_all(list(months), instance=instance, reports=False)
+                else:
+                    defs = pipelines.definitions.defs
+                    assert defs.resolve_job_def("ingest_job").execute_in_process(
+                        instance=instance).success
+                _save_events(instance, root / "events.json")
             # Back to the asking test's paths: the Definitions read them when loaded.
             importlib.reload(pipelines.definitions)
-            built[key] = paths
-        return built[key]
+
+        slug = name + "-" + ("-".join(m[:7] for m in months) or "ingest")
+        return paths_under(shared_build(tmp_path_factory, slug, key, run))
 
     return _build
 
 
-# The Dagster instance of each shared build, by the build's key.
-INSTANCES: dict[tuple, dg.DagsterInstance] = {}
+def build_instance(paths: dict[str, Path]) -> dg.DagsterInstance:
+    """The events of the Dagster instance a shared build ran in, in an instance of their own."""
+    return _load_events(paths["warehouse"].parent / "events.json")
 
 
 def copy_build(source: dict[str, Path], target: dict[str, Path]) -> dict[str, Path]:
@@ -224,9 +297,7 @@ def known_builds(builds) -> Callable[[tuple[str, ...]], dict]:
     for each set of months; returns its paths. Tests must not change it: see `known_copy`."""
 
     def _build(months: tuple[str, ...]) -> dict[str, Path]:
-        paths = builds("known", known_msp, tuple(months))
-        KNOWN_INSTANCES[tuple(months)] = INSTANCES[("known", tuple(months), ())]
-        return paths
+        return builds("known", known_msp, tuple(months))
 
     return _build
 

@@ -1,7 +1,8 @@
 """A small demo MSP run once through the real Definitions and published, shared by the publish and
-browser tests of one pytest process (each module asks for it; the first one builds it)."""
+browser tests of a session (each module asks for it; the first one builds it)."""
 
 import importlib
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,18 +48,27 @@ def run(months: list[str] | None = None) -> list[str]:
 
 
 def published_demo(tmp_path_factory) -> dict:
-    """Generate, run and publish the small demo once; return its paths and months."""
+    """Generate, run and publish the small demo once per session (shared by the xdist workers,
+    see `shared_build`); return the paths of this process's copy, and the months."""
+    from tests.conftest import shared_build
+
     if "demo" in _BUILT:
         return _BUILT["demo"]
-    root = tmp_path_factory.mktemp("published-demo")
+
+    def build(root: Path) -> None:
+        with msp_paths(root) as env:
+            generate(env["landing"], root / "truth", **SMALL)
+            # Another helper's Data Docs for the last month, as the data_docs asset leaves them.
+            docs = env["published"] / ".data_docs" / SMALL["end_month"]
+            docs.mkdir(parents=True)
+            (docs / "index.html").write_text(
+                "<!doctype html><title>Data Docs</title><h1>Data Docs</h1>")
+            (root / "months.json").write_text(json.dumps(run()))
+
+    root = shared_build(tmp_path_factory, "published-demo", SMALL, build)
     with msp_paths(root) as env:
-        generate(env["landing"], root / "truth", **SMALL)
-        # Another helper's Data Docs for the last month, as the data_docs asset leaves them.
-        docs = env["published"] / ".data_docs" / SMALL["end_month"]
-        docs.mkdir(parents=True)
-        (docs / "index.html").write_text("<!doctype html><title>Data Docs</title><h1>Data Docs</h1>")
-        months = run()
-    _BUILT["demo"] = dict(env, root=root, months=months)
+        months = json.loads((root / "months.json").read_text())
+        _BUILT["demo"] = dict(env, root=root, months=months)
     return _BUILT["demo"]
 
 

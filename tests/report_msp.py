@@ -1,6 +1,6 @@
 """A small MSP for the report tests: billable work in every review state, and hostile inputs (ids
 that cannot be file names, formula text for the finance export, a file rejected whole that holds
-another client's ticket). Run once per test module without publishing; tests publish it."""
+another client's ticket). Run once per session without publishing; tests publish it."""
 
 import json
 import shutil
@@ -89,14 +89,20 @@ _BUILT: dict[str, dict] = {}
 
 
 def built(tmp_path_factory) -> dict:
-    """Build and run the MSP once per pytest process (ingest and marts, no publishing); return
-    its paths. Tests publish into folders of their own."""
+    """Build and run the MSP once per session (ingest and marts, no publishing), shared by the
+    xdist workers (`shared_build`); return the paths of this process's copy. Tests publish into
+    folders of their own."""
+    from tests.conftest import shared_build
+
     if "msp" not in _BUILT:
-        root = tmp_path_factory.mktemp("report-msp")
+        def run(root: Path) -> None:
+            with msp_paths(root) as env:
+                build(env["landing"])
+                run_all_without_reports()
+
+        root = shared_build(tmp_path_factory, "report-msp", JAN, run)
         with msp_paths(root) as env:
-            build(env["landing"])
-            run_all_without_reports()
-        _BUILT["msp"] = dict(env, root=root)
+            _BUILT["msp"] = dict(env, root=root)
     return _BUILT["msp"]
 
 

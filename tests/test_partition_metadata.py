@@ -3,12 +3,12 @@
 import dagster as dg
 import duckdb
 
-from tests.conftest import KNOWN_INSTANCES, KNOWN_MONTHS
+from tests.conftest import KNOWN_MONTHS, build_instance
 
 
 def test_each_month_of_a_range_run_shows_its_own_row_count(known_builds):
     env = known_builds(KNOWN_MONTHS)
-    instance = KNOWN_INSTANCES[KNOWN_MONTHS]
+    instance = build_instance(env)
     records = instance.fetch_materializations(dg.AssetKey("ticket_facts"), limit=100).records
     shown = {r.partition_key: r.asset_materialization.metadata["row_count"].value for r in records}
     with duckdb.connect(str(env["warehouse"]), read_only=True) as con:
