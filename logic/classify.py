@@ -339,7 +339,9 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                    AS confidence,
                string_agg(s.evidence, '; ' ORDER BY s.w DESC, s.evidence)
                    || coalesce('; dampened by ' || any_value(d.evidence), '') AS evidence,
-               bool_or(s.kind IN ('signal', 'category')) AS from_text
+               bool_or(s.kind IN ('signal', 'category')) AS from_text,
+               1 - exp(coalesce(sum(ln(1 - least(s.w, 0.999))) FILTER (WHERE s.kind = 'time'), 0))
+                   AS time_confidence
         FROM {signal_rel} s LEFT JOIN damp d USING (ticket_id, scope_id)
         GROUP BY s.ticket_id, s.scope_id"""
 
@@ -357,18 +359,17 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
         # neighbours do not share it. Time-entry evidence (onsite, after hours) is not text: no veto.
         # veto_to_review: the disagreement caps the call's state at `needs review` instead of
         # lowering its confidence below the call threshold (a call held for a reviewer, not dropped).
+        # Work logged on site or after hours that alone makes a confident call is not questioned
+        # by what the text's neighbours say (the text may say nothing of where the work was done).
         factor, shown = (1, "needs review") if sv.veto_to_review else (sv.scope_veto, f"x{sv.scope_veto:g}")
+        vetoed = (f"(f.from_text AND e.raw_txt IS NOT NULL AND coalesce(v.vote, 0) < {sv.veto_below}"
+                  f" AND f.time_confidence < {confident_at})")
         voted = f"""
         SELECT f.ticket_id, f.scope_id,
-               f.confidence * CASE WHEN f.from_text AND e.raw_txt IS NOT NULL
-                                        AND coalesce(v.vote, 0) < {sv.veto_below}
-                                   THEN {factor} ELSE 1 END AS confidence,
-               f.evidence || CASE WHEN f.from_text AND e.raw_txt IS NOT NULL
-                                       AND coalesce(v.vote, 0) < {sv.veto_below}
-                                  THEN '; semantic vote disagrees ({shown})' ELSE '' END
+               f.confidence * CASE WHEN {vetoed} THEN {factor} ELSE 1 END AS confidence,
+               f.evidence || CASE WHEN {vetoed} THEN '; semantic vote disagrees ({shown})' ELSE '' END
                    AS evidence,
-               {str(sv.veto_to_review).lower()} AND f.from_text AND e.raw_txt IS NOT NULL
-                   AND coalesce(v.vote, 0) < {sv.veto_below} AS held
+               {str(sv.veto_to_review).lower()} AND {vetoed} AS held
         FROM final f JOIN tickets t USING (ticket_id)
         LEFT JOIN clf_semantic_emergency e ON e.raw_txt = t.raw_txt
         LEFT JOIN clf_semantic_scope v ON v.raw_txt = t.raw_txt AND v.scope_id = f.scope_id"""
