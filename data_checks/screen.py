@@ -26,19 +26,12 @@ from great_expectations.core.expectation_validation_result import (
 )
 
 from data_checks.gx_worker import Outcome
+from warehouse.sqlquote import sql_identifier, sql_literal
 
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
             "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL")
 _FLOATS = ("FLOAT", "DOUBLE")
 _NO_EXCEPTION = {"raised_exception": False, "exception_traceback": None, "exception_message": None}
-
-
-def _ident(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _base(sql_type: str) -> str:
@@ -74,8 +67,8 @@ class _Columns:
     def missing(self, column: str) -> str:
         """pandas (so GX) reads both NULL and NaN as missing."""
         if self.floating(column):
-            return f"({_ident(column)} IS NULL OR isnan({_ident(column)}))"
-        return f"({_ident(column)} IS NULL)"
+            return f"({sql_identifier(column)} IS NULL OR isnan({sql_identifier(column)}))"
+        return f"({sql_identifier(column)} IS NULL)"
 
 
 def _bound(value: object) -> str | None:
@@ -104,7 +97,7 @@ def _term(exp: gxe.Expectation, cols: _Columns) -> _Term:
                 or any(cols.floating(c) for c in names)):
             raise _Untranslated
         all_missing = "(" + " AND ".join(cols.missing(c) for c in names) + ")"
-        keys = ", ".join(_ident(c) for c in names)
+        keys = ", ".join(sql_identifier(c) for c in names)
         return _Term(exp, all_missing, None, counted=(
             f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM src"
             f" WHERE NOT {all_missing} GROUP BY {keys} HAVING count(*) > 1)"))
@@ -116,11 +109,11 @@ def _term(exp: gxe.Expectation, cols: _Columns) -> _Term:
             raise _Untranslated
         either = f"({cols.missing(a)} OR {cols.missing(b)})"
         op = ">=" if exp.or_equal else ">"
-        return _Term(exp, either, f"NOT ({_ident(a)} {op} {_ident(b)})")
+        return _Term(exp, either, f"NOT ({sql_identifier(a)} {op} {sql_identifier(b)})")
     column = getattr(exp, "column", None)
     if column is None or not cols.known(column):
         raise _Untranslated
-    col, missing = _ident(column), cols.missing(column)
+    col, missing = sql_identifier(column), cols.missing(column)
     if isinstance(exp, gxe.ExpectColumnValuesToNotBeNull):
         return _Term(exp, None, missing)
     if isinstance(exp, gxe.ExpectColumnValuesToBeNull):
@@ -130,7 +123,7 @@ def _term(exp: gxe.Expectation, cols: _Columns) -> _Term:
         if (cols.types[column] != "VARCHAR" or not isinstance(values, list | tuple | set)
                 or not values or not all(isinstance(v, str) for v in values)):
             raise _Untranslated
-        return _Term(exp, missing, f"{col} NOT IN ({', '.join(_literal(v) for v in values)})")
+        return _Term(exp, missing, f"{col} NOT IN ({', '.join(sql_literal(v) for v in values)})")
     if isinstance(exp, gxe.ExpectColumnValuesToBeUnique):
         if cols.floating(column):
             raise _Untranslated
