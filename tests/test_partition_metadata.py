@@ -21,8 +21,7 @@ def test_each_month_of_a_range_run_shows_its_own_row_count(known_builds):
 def test_the_classifiers_record_their_figures_per_month(known_builds):
     """scope_hits and emergency_readings come from the monthly SQL factory: each month's
     materialization holds the stats query's figures and those of the Python step before it."""
-    known_builds(KNOWN_MONTHS)
-    instance = KNOWN_INSTANCES[KNOWN_MONTHS]
+    instance = build_instance(known_builds(KNOWN_MONTHS))
     expected = {
         "emergency_readings": {"row_count", "qualifies_emergency", "embedded_texts", "exemplars",
                                "embedding_seconds"},
