@@ -32,17 +32,25 @@ def policy():
     return _learned(True)
 
 
-def _run(policy, rows, model=None, off=False) -> dict[str, dict[str, float]]:
-    """Scope calls for (ticket_id, subject, description) rows, with the built-in bank's vote."""
-    if off:
-        policy = _learned(False)
+def _prepared(policy, rows, category: str = "") -> duckdb.DuckDBPyConnection:
+    """A connection holding (ticket_id, subject, description) rows as clf_tickets, no time entries,
+    and their semantic votes against the built-in bank."""
     con = duckdb.connect()
     con.execute("""CREATE TEMP TABLE clf_tickets (ticket_id VARCHAR, subject VARCHAR, description VARCHAR,
         category VARCHAR, declared_emergency BOOLEAN, priority VARCHAR, affected_users INTEGER)""")
     con.execute("""CREATE TEMP TABLE clf_time (ticket_id VARCHAR, minutes DOUBLE, work_type VARCHAR,
         billable BOOLEAN, note VARCHAR, outside_hours BOOLEAN)""")
-    con.executemany("INSERT INTO clf_tickets VALUES (?, ?, ?, '', false, NULL, 1)", rows)
+    con.executemany("INSERT INTO clf_tickets VALUES (?, ?, ?, ?, false, NULL, 1)",
+                    [(*row, category) for row in rows])
     prepare_votes(con, policy, builtin_bank(policy, [PROJECT_ROOT / "evaluation" / "labelled_tickets.csv"]))
+    return con
+
+
+def _run(policy, rows, model=None, off=False) -> dict[str, dict[str, float]]:
+    """Scope calls for (ticket_id, subject, description) rows, with the built-in bank's vote."""
+    if off:
+        policy = _learned(False)
+    con = _prepared(policy, rows)
     calls: dict[str, dict[str, float]] = {r[0]: {} for r in rows}
     for tid, sid, confidence, *_ in con.execute(scope_hits_sql(policy, model=model)).fetchall():
         calls[tid][sid] = confidence
@@ -79,13 +87,7 @@ def test_a_learned_model_flips_a_call_the_hand_weights_make(policy):
 def test_learned_calls_keep_the_rules_and_the_nearest_exemplar_as_evidence(policy):
     con_rows = [("m1", "Exchange to Google",
                  "We're moving every mailbox and shared calendar over to Google Workspace.")]
-    con = duckdb.connect()
-    con.execute("""CREATE TEMP TABLE clf_tickets (ticket_id VARCHAR, subject VARCHAR, description VARCHAR,
-        category VARCHAR, declared_emergency BOOLEAN, priority VARCHAR, affected_users INTEGER)""")
-    con.execute("""CREATE TEMP TABLE clf_time (ticket_id VARCHAR, minutes DOUBLE, work_type VARCHAR,
-        billable BOOLEAN, note VARCHAR, outside_hours BOOLEAN)""")
-    con.executemany("INSERT INTO clf_tickets VALUES (?, ?, ?, 'Email', false, NULL, 1)", con_rows)
-    prepare_votes(con, policy, builtin_bank(policy, [PROJECT_ROOT / "evaluation" / "labelled_tickets.csv"]))
+    con = _prepared(policy, con_rows, category="Email")
     hits = {r[1]: r for r in con.execute(scope_hits_sql(policy)).fetchall()}
     _tid, _sid, confidence, evidence, state = hits["major_migration"]
     assert confidence >= policy.scope_classification.learned.call_at
