@@ -477,7 +477,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
         # Rules first (vetoed when the text was embedded and its neighbours are not emergencies),
         # then the neighbours' vote as independent evidence.
         voted = f"""
-    SELECT s.ticket_id,
+    SELECT s.ticket_id, s.raw_txt,
            1 - (1 - s.confidence * CASE WHEN v.raw_txt IS NOT NULL AND v.vote < {sv.veto_below}
                                         THEN {sv.emergency_veto} ELSE 1 END)
              * (1 - {sv.emergency_weight} * coalesce(v.vote, 0)) AS confidence,
@@ -488,6 +488,25 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
                                AND v.vote < {sv.veto_below}
                           THEN 'semantic vote disagrees (x{sv.emergency_veto:g})' END) AS evidence
     FROM {source} s LEFT JOIN clf_semantic_emergency v ON v.raw_txt = s.raw_txt"""
+        pw = em.planned_work
+        if pw.factor < 1 and pw.scope_ids:
+            # Planned project work is never an emergency (0 of 529 such tickets in the labelled
+            # files): where the text's neighbours read a planned exclusion, the reading is dampened.
+            # The scope vote, not the scope rules: those read this statement's result (emergency
+            # work outside hours is not planned after-hours work), so they cannot feed it.
+            voted = f"""
+    SELECT e.ticket_id,
+           e.confidence * CASE WHEN p.vote >= {pw.min_vote} THEN {pw.factor} ELSE 1 END AS confidence,
+           concat_ws('; ', nullif(e.evidence, ''),
+                     CASE WHEN p.vote >= {pw.min_vote} AND e.confidence > 0
+                          THEN 'dampened: reads as planned work (semantic vote ' || round(p.vote, 2)
+                               || ' for ' || replace(p.scope_id, '_', ' ') || ': like ' || p.evidence
+                               || ') (x{pw.factor:g})' END) AS evidence
+    FROM ({voted}) e
+    LEFT JOIN (SELECT raw_txt, max(vote) AS vote, arg_max(scope_id, (vote, scope_id)) AS scope_id,
+                      arg_max(evidence, (vote, scope_id)) AS evidence
+               FROM clf_semantic_scope WHERE scope_id IN {_in_list(pw.scope_ids)} GROUP BY raw_txt) p
+        ON p.raw_txt = e.raw_txt"""
     else:
         voted = f"SELECT ticket_id, confidence, evidence FROM {source} s"
     return f"""
@@ -535,6 +554,7 @@ def emergency_rules_sql(policy: PolicyConfig) -> str:
 
     criteria_conf: list[str] = []
     evidence_parts: list[str] = []
+    matched: list[str] = []  # every rule's condition, before dampeners
     for criterion in em.criteria:
         terms, kept = [], []  # kept: undampened rules
         for i, rule in enumerate(criterion.rules):
@@ -545,6 +565,7 @@ def emergency_rules_sql(policy: PolicyConfig) -> str:
             else:
                 name = col(f"r_{criterion.id}_{i}", c.rule(rule))
                 cond, seen = f"len({name}) > 0", shown(name)
+            matched.append(cond)
             factor = f"(1 - CASE WHEN {cond} THEN {rule.weight} ELSE 0 END)"
             (kept if rule.undampened else terms).append(factor)
             evidence_parts.append(
@@ -569,7 +590,8 @@ def emergency_rules_sql(policy: PolicyConfig) -> str:
         # users by the structured field it is independent evidence of breadth and urgency that no
         # text dampener (a printer, a licence) undoes: combined with the rules as noisy-or.
         broad = (f"(coalesce(declared_emergency, false)"
-                 f" AND coalesce(affected_users, 0) >= {db.min_affected_users})")
+                 f" AND coalesce(affected_users, 0) >= {db.min_affected_users}"
+                 + (f" AND ({' OR '.join(matched)})" if db.requires_signal else "") + ")")
         confidence = f"1 - (1 - {confidence}) * (1 - CASE WHEN {broad} THEN {db.weight} ELSE 0 END)"
         evidence_parts.append(f"CASE WHEN {broad} THEN 'declared an emergency by the client for '"
                               f" || affected_users || ' affected users (structured field)' END")

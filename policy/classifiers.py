@@ -11,6 +11,7 @@ from pydantic import (
 )
 
 from policy.base import (
+    SCOPE_EXCLUSION_IDS,
     Positive,
     Strict,
 )
@@ -220,6 +221,26 @@ class DeclaredBreadth(Strict):
 
     weight: float = Field(default=0.0, ge=0, lt=1)  # 0: off
     min_affected_users: int = Field(default=5, ge=2)
+    # Only where some emergency rule of the text matched (before its dampeners): the declaration
+    # then says how broad and urgent the matched problem is, instead of being the only evidence.
+    requires_signal: bool = False
+
+
+class PlannedWork(Strict):
+    """Planned project work is never an emergency: where the text's neighbours read a planned scope
+    exclusion (the semantic scope vote), the emergency reading is multiplied by `factor`."""
+
+    factor: float = Field(default=1.0, gt=0, le=1)  # 1: off
+    min_vote: float = Field(default=0.3, gt=0, le=1)
+    scope_ids: list[str] = Field(default_factory=list)
+
+    @field_validator("scope_ids")
+    @classmethod
+    def _known(cls, ids: list[str]) -> list[str]:
+        unknown = [i for i in ids if i not in SCOPE_EXCLUSION_IDS]
+        if unknown:
+            raise ValueError(f"unknown scope exclusion id(s): {', '.join(unknown)}")
+        return ids
 
 
 class EmergencyRules(Strict):
@@ -234,6 +255,8 @@ class EmergencyRules(Strict):
     non_emergency_concepts: list[str] = Field(default_factory=list)
     # Independent, undampened evidence (docs/decisions.md): declared AND affected_users >= N.
     declared_breadth: DeclaredBreadth = Field(default_factory=DeclaredBreadth)
+    # Planned project work read by the semantic scope vote dampens the reading (round 7).
+    planned_work: PlannedWork = Field(default_factory=PlannedWork)
 
     @model_validator(mode="after")
     def _references(self) -> EmergencyRules:
