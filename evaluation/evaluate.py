@@ -35,9 +35,10 @@ import pandas as pd
 
 from logic.classify import emergency_sql, scope_hits_sql
 from logic.learned import scope_model
-from logic.semantic import ExemplarBank, builtin_bank, prepare_votes
+from logic.semantic import POLICY_MODEL, ExemplarBank, builtin_bank, prepare_votes
+from logic.text_model import fit_text_model, text_model
 from policy.base import SCOPE_EXCLUSION_IDS
-from policy.classifiers import ScopeModel
+from policy.classifiers import ScopeModel, StoredTextModel
 from policy.config import PolicyConfig, default_policy
 from policy.paths import PROJECT_ROOT
 
@@ -177,6 +178,7 @@ def exemplar_files(policy: PolicyConfig) -> list[Path]:
 
 def classify(data: Dataset, policy: PolicyConfig, bank: ExemplarBank | None = None,
              leave_out_same_text: bool = False, model: ScopeModel | None = None,
+             text_model: StoredTextModel | None | str = POLICY_MODEL,
              ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run both classifiers (rules + semantic vote) over a data set: (scope hits, emergency assessment)."""
     con = duckdb.connect()
@@ -194,7 +196,7 @@ def classify(data: Dataset, policy: PolicyConfig, bank: ExemplarBank | None = No
                outside_hours::BOOLEAN AS outside_hours
         FROM time_df""")
     bank = bank if bank is not None else builtin_bank(policy, exemplar_files(policy))
-    prepare_votes(con, policy, bank, leave_out_same_text)
+    prepare_votes(con, policy, bank, leave_out_same_text, text_model=text_model)
     con.execute(f"CREATE TEMP TABLE clf_emergency AS {emergency_sql(policy)}")
     hits = con.execute(scope_hits_sql(policy, "clf_emergency", model=model)).df()
     emergency = con.execute("SELECT * FROM clf_emergency").df()
@@ -284,9 +286,11 @@ def score(data: Dataset, hits: pd.DataFrame, emergency: pd.DataFrame) -> Scores:
 
 
 def evaluate(data: Dataset, policy: PolicyConfig | None = None, bank: ExemplarBank | None = None,
-             leave_out_same_text: bool = False, model: ScopeModel | None = None) -> Scores:
+             leave_out_same_text: bool = False, model: ScopeModel | None = None,
+             text_model: StoredTextModel | None | str = POLICY_MODEL) -> Scores:
     """Classify a data set and score it."""
-    hits, emergency = classify(data, policy or default_policy(), bank, leave_out_same_text, model)
+    hits, emergency = classify(data, policy or default_policy(), bank, leave_out_same_text, model,
+                               text_model)
     return score(data, hits, emergency)
 
 
@@ -295,7 +299,8 @@ def evaluate_file(path: Path, policy: PolicyConfig, exclude: list[Path] | None =
 
     `exclude` drops whole files from the bank (leave-one-batch-out: a batch scored with none of its
     own tickets voting, as if it were unseen - the concepts learnt from it still count). With the
-    learned combination on, its weights are refitted without those files too (evaluation/fit_model.py).
+    learned combination or the text model on, they are refitted without those files too
+    (evaluation/fit_model.py, logic/text_model.py).
     """
     dropped = {f.resolve() for f in exclude or []}
     files = [f for f in exemplar_files(policy) if f.resolve() not in dropped]
@@ -306,7 +311,11 @@ def evaluate_file(path: Path, policy: PolicyConfig, exclude: list[Path] | None =
         from evaluation.fit_model import fit  # imports this module
 
         model = fit(policy, exclude)
-    return evaluate(load_labelled(path), policy, bank, leave_out_same_text=in_bank, model=model)
+    texts: StoredTextModel | None | str = POLICY_MODEL
+    if dropped and text_model(policy) is not None:
+        texts = fit_text_model(policy, files)  # the text model refitted without the batch too
+    return evaluate(load_labelled(path), policy, bank, leave_out_same_text=in_bank, model=model,
+                    text_model=texts)
 
 
 def leave_one_batch_out(policy: PolicyConfig) -> pd.DataFrame:

@@ -1,6 +1,7 @@
-"""Fit the learned scope combination (logic/learned.py) on the labelled bank and store its weights.
+"""Fit the learned scope combination (logic/learned.py) and the text model (logic/text_model.py)
+on the labelled bank and store their weights.
 
-    python -m evaluation.fit_model            # writes the policy's learned.model_file
+    python -m evaluation.fit_model            # writes learned.model_file and text_model.model_file
     python -m evaluation.fit_model --check    # refits and fails if the stored weights differ
 
 Training rows are the candidate (ticket, scope id) pairs the scope SQL computes for every ticket of
@@ -27,6 +28,7 @@ from evaluation.evaluate import Dataset, exemplar_files, load_labelled
 from logic.classify import emergency_sql, scope_hits_sql
 from logic.learned import fit_logistic, predict
 from logic.semantic import ExemplarBank, builtin_bank, write_votes
+from logic.text_model import fit_text_model, text_model_json
 from policy.base import SCOPE_EXCLUSION_IDS
 from policy.classifiers import LEARNED_FEATURES, ScopeModel
 from policy.config import PolicyConfig, default_policy
@@ -78,7 +80,8 @@ def features(policy: PolicyConfig, data: Dataset, bank: ExemplarBank) -> pd.Data
     texts = [r[0] for r in con.execute(
         "SELECT DISTINCT coalesce(subject, '') || ' . ' || coalesce(description, '') FROM clf_tickets"
         " ORDER BY 1").fetchall()]
-    write_votes(con, policy, texts, bank)
+    # The neighbours' vote only: the text model was fitted on the held-out group's tickets too.
+    write_votes(con, policy, texts, bank, text_model=None)
     con.execute(f"CREATE TEMP TABLE clf_emergency AS {emergency_sql(policy)}")
     return con.execute(scope_hits_sql(policy, "clf_emergency", features_only=True)).df()
 
@@ -153,15 +156,19 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="fail if the stored weights are not a refit's")
     args = parser.parse_args()
     policy = default_policy()
-    target = PROJECT_ROOT / policy.scope_classification.learned.model_file
-    text = model_json(fit(policy))
-    if args.check:
-        if not target.exists() or target.read_text(encoding="utf-8") != text:
-            raise SystemExit(f"{target}: not the weights a refit gives (run python -m evaluation.fit_model)")
-        print(f"{target}: up to date")
-        return
-    target.write_text(text, encoding="utf-8")
-    print(f"wrote {target}")
+    targets = [(PROJECT_ROOT / policy.scope_classification.learned.model_file, model_json(fit(policy)))]
+    if policy.scope_classification.semantic.text_model.scope_ids:
+        targets.append((PROJECT_ROOT / policy.scope_classification.semantic.text_model.model_file,
+                        text_model_json(fit_text_model(policy, exemplar_files(policy)))))
+    for target, text in targets:
+        if args.check:
+            if not target.exists() or target.read_text(encoding="utf-8") != text:
+                raise SystemExit(f"{target}: not the weights a refit gives"
+                                 " (run python -m evaluation.fit_model)")
+            print(f"{target}: up to date")
+            continue
+        target.write_text(text, encoding="utf-8")
+        print(f"wrote {target}")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from logic.text_model import EVIDENCE as TEXT_MODEL_EVIDENCE
+from logic.text_model import probabilities as text_probabilities
+from logic.text_model import text_model as load_text_model
 from policy.base import SCOPE_EXCLUSION_IDS
+from policy.classifiers import StoredTextModel
 from policy.config import PolicyConfig
 
 LABELLED = Path(__file__).resolve().parent.parent / "evaluation" / "labelled_tickets.csv"
@@ -295,18 +299,25 @@ def _blocks(n: int, rows: int) -> list[tuple[int, int]]:
     return bounds
 
 
+# `text_model` argument: the model the policy names (a fold of leave-one-batch-out passes its own).
+POLICY_MODEL = "policy"
+
+
 def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
-          leave_out_same_text: bool = False) -> tuple[np.ndarray, np.ndarray]:
+          leave_out_same_text: bool = False,
+          text_model: StoredTextModel | None | str = POLICY_MODEL) -> tuple[np.ndarray, np.ndarray]:
     """Per text and label: the neighbours' vote (n x labels) and the index of the best supporting exemplar.
 
     Vectorised per block of texts (as many as keep a block of similarities near `_BLOCK`): one
     matrix product, one argpartition for the most similar exemplars (a shortlist of 4 x
     `neighbours`), then per label the `neighbours` best of the shortlist that know the label.
     leave_out_same_text drops an exemplar whose text is the query's own (scoring the bank's own
-    tickets).
+    tickets). With a text model (logic/text_model.py), its probability is an id's vote where it is
+    higher, the best exemplar then being index len(bank) (the model).
     """
     sv = policy.scope_classification.semantic
     n, m = len(texts), len(bank)
+    model = load_text_model(policy) if isinstance(text_model, str) else text_model
     out = np.zeros((n, len(LABELS)), dtype=np.float32)
     best = np.full((n, len(LABELS)), -1, dtype=np.int64)
     if n == 0 or m == 0:
@@ -354,18 +365,25 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
             first = np.argmax(supporting, axis=1)
             has = supporting[rows[:, 0], first]
             best[start:start + len(chunk), j] = np.where(has, top[rows[:, 0], first], -1)
+        if model is not None:
+            columns, prob = text_probabilities(model, queries[start:stop])
+            for k, j in enumerate(columns):
+                higher = prob[:, k] > out[start:stop, j]
+                out[start:stop, j] = np.where(higher, prob[:, k], out[start:stop, j])
+                best[start:stop, j] = np.where(higher, m, best[start:stop, j])
     return out, best
 
 
 def write_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: list[str],
-                bank: ExemplarBank, leave_out_same_text: bool = False) -> dict[str, float]:
+                bank: ExemplarBank, leave_out_same_text: bool = False,
+                text_model: StoredTextModel | None | str = POLICY_MODEL) -> dict[str, float]:
     """Compute the votes for `texts` and write clf_semantic_scope / clf_semantic_emergency."""
     started = time.perf_counter()
-    vote, best = votes(policy, texts, bank, leave_out_same_text)
+    vote, best = votes(policy, texts, bank, leave_out_same_text, text_model)
     n = len(texts)
     # To DuckDB as Arrow: texts once as strings, evidence as indices into the exemplars'
     # descriptions (-1, no supporting exemplar: the empty string at the end).
-    described = pa.array([*bank.described, ""], type=pa.string())
+    described = pa.array([*bank.described, TEXT_MODEL_EVIDENCE, ""], type=pa.string())
     scope_cols = len(SCOPE_EXCLUSION_IDS)
     rows, cols = np.nonzero(vote[:, :scope_cols] > 0)
     raw_txt = pa.array(texts, type=pa.string())
@@ -373,12 +391,12 @@ def write_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: lis
         "raw_txt": raw_txt.take(pa.array(rows, type=pa.int64())),
         "scope_id": pa.array(SCOPE_EXCLUSION_IDS, type=pa.string()).take(pa.array(cols, type=pa.int64())),
         "vote": pa.array(vote[rows, cols].astype(np.float64)),
-        "evidence": described.take(pa.array(best[rows, cols] % (len(bank) + 1))),
+        "evidence": described.take(pa.array(best[rows, cols] % (len(bank) + 2))),
     })
     emergency = pa.table({
         "raw_txt": raw_txt,
         "vote": pa.array(vote[:, -1].astype(np.float64)),
-        "evidence": described.take(pa.array(best[:, -1] % (len(bank) + 1))),
+        "evidence": described.take(pa.array(best[:, -1] % (len(bank) + 2))),
     })
     con.register("semantic_scope_df", scope)
     con.register("semantic_emergency_df", emergency)
@@ -406,7 +424,8 @@ TICKET_TEXT = "coalesce(subject, '') || ' . ' || coalesce(description, '')"
 
 
 def prepare_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, bank: ExemplarBank,
-                  leave_out_same_text: bool = False, rules: str | None = None) -> dict[str, float]:
+                  leave_out_same_text: bool = False, rules: str | None = None,
+                  text_model: StoredTextModel | None | str = POLICY_MODEL) -> dict[str, float]:
     """Votes for the distinct texts of clf_tickets: all of them, or, when there are more than
     `max_texts_all`, only those the emergency rules leave uncertain (docs/classification.md).
 
@@ -421,7 +440,7 @@ def prepare_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, bank: Ex
         f"SELECT DISTINCT {TICKET_TEXT} FROM clf_tickets ORDER BY 1").fetchall()]
     if len(texts) > sv.max_texts_all:
         texts = uncertain_texts(con, policy, rules)
-    return write_votes(con, policy, texts, bank, leave_out_same_text)
+    return write_votes(con, policy, texts, bank, leave_out_same_text, text_model)
 
 
 def uncertain_texts(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, rules: str | None) -> list[str]:

@@ -117,6 +117,51 @@ class TimeSignals(Strict):
         return [v.strip().lower() for v in values]
 
 
+class FileDigest(Strict):
+    file: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class TextModel(Strict):
+    """Round 7 (docs/classification.md): per scope id, a logistic regression on the text's embedding,
+    fitted on the labelled files by `python -m evaluation.fit_model` into `model_file`; its
+    probability is the id's semantic vote where it is higher than the neighbours' vote."""
+
+    enabled: bool = False
+    model_file: str = "config/text_model.json"  # relative to the project
+    scope_ids: list[str] = Field(default_factory=list)
+    penalty: float = Field(default=0.1, gt=0)  # ridge penalty on every weight but the intercept
+
+    @field_validator("scope_ids")
+    @classmethod
+    def _known(cls, ids: list[str]) -> list[str]:
+        unknown = [i for i in ids if i not in SCOPE_EXCLUSION_IDS]
+        if unknown:
+            raise ValueError(f"unknown scope exclusion id(s): {', '.join(unknown)}")
+        return ids
+
+
+class StoredTextModel(Strict):
+    """The fitted text model (config/text_model.json), validated on load."""
+
+    model: str
+    dim: int = Field(ge=1)
+    penalty: float = Field(gt=0)
+    trained_on: list[FileDigest] = Field(min_length=1)
+    training_texts: int = Field(ge=1)
+    # scope id -> one weight per embedding dimension, then the intercept
+    weights: dict[str, list[float]]
+
+    @model_validator(mode="after")
+    def _shape(self) -> StoredTextModel:
+        for sid, w in self.weights.items():
+            if sid not in SCOPE_EXCLUSION_IDS:
+                raise ValueError(f"weights.{sid}: not a scope exclusion id")
+            if len(w) != self.dim + 1:
+                raise ValueError(f"weights.{sid}: {self.dim + 1} numbers expected, got {len(w)}")
+        return self
+
+
 class SemanticVote(Strict):
     """The second vote beside the rules: similarity to concepts and labelled exemplars (semantic.py)."""
 
@@ -142,6 +187,7 @@ class SemanticVote(Strict):
     max_texts_all: int = Field(default=200_000, ge=0)
     # Texts where any rule fired below this confidence are "uncertain".
     uncertain_below: Weight = 0.85
+    text_model: TextModel = Field(default_factory=TextModel)
 
 
 class CallStates(Strict):
@@ -169,11 +215,6 @@ class LearnedScope(Strict):
     model_file: str = "config/scope_model.json"  # relative to the project
     call_at: Weight = 0.5  # a probability at or above this is a call (below: none)
     confident_at: Weight = 0.7  # ... and at or above this a `confident` one
-
-
-class FileDigest(Strict):
-    file: str
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
 class ScopeModel(Strict):
