@@ -313,7 +313,8 @@ def evaluate_file(path: Path, policy: PolicyConfig, exclude: list[Path] | None =
         model = fit(policy, exclude)
     texts: StoredTextModel | None | str = POLICY_MODEL
     if dropped and text_model(policy) is not None:
-        texts = fit_text_model(policy, files)  # the text model refitted without the batch too
+        # the text model refitted without the batch too (none when nothing is left to fit on)
+        texts = fit_text_model(policy, files) if files else None
     return evaluate(load_labelled(path), policy, bank, leave_out_same_text=in_bank, model=model,
                     text_model=texts)
 

@@ -477,7 +477,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
         # Rules first (vetoed when the text was embedded and its neighbours are not emergencies),
         # then the neighbours' vote as independent evidence.
         voted = f"""
-    SELECT s.ticket_id, s.raw_txt,
+    SELECT s.ticket_id, s.raw_txt, coalesce(v.vote, 0) AS emergency_vote,
            1 - (1 - s.confidence * CASE WHEN v.raw_txt IS NOT NULL AND v.vote < {sv.veto_below}
                                         THEN {sv.emergency_veto} ELSE 1 END)
              * (1 - {sv.emergency_weight} * coalesce(v.vote, 0)) AS confidence,
@@ -490,15 +490,17 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
     FROM {source} s LEFT JOIN clf_semantic_emergency v ON v.raw_txt = s.raw_txt"""
         pw = em.planned_work
         if pw.factor < 1 and pw.scope_ids:
+            planned = f"(p.vote >= {pw.min_vote} AND p.vote > e.emergency_vote)"
             # Planned project work is never an emergency (0 of 529 such tickets in the labelled
-            # files): where the text's neighbours read a planned exclusion, the reading is dampened.
+            # files): where the text's neighbours read a planned exclusion, and more than they read
+            # an emergency (a lapsed domain sits near domain migrations), the reading is dampened.
             # The scope vote, not the scope rules: those read this statement's result (emergency
             # work outside hours is not planned after-hours work), so they cannot feed it.
             voted = f"""
     SELECT e.ticket_id,
-           e.confidence * CASE WHEN p.vote >= {pw.min_vote} THEN {pw.factor} ELSE 1 END AS confidence,
+           e.confidence * CASE WHEN {planned} THEN {pw.factor} ELSE 1 END AS confidence,
            concat_ws('; ', nullif(e.evidence, ''),
-                     CASE WHEN p.vote >= {pw.min_vote} AND e.confidence > 0
+                     CASE WHEN {planned} AND e.confidence > 0
                           THEN 'dampened: reads as planned work (semantic vote ' || round(p.vote, 2)
                                || ' for ' || replace(p.scope_id, '_', ' ') || ': like ' || p.evidence
                                || ') (x{pw.factor:g})' END) AS evidence

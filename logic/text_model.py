@@ -43,6 +43,14 @@ def _fit_one(x: np.ndarray, y: np.ndarray, penalty: float) -> np.ndarray:
     return w
 
 
+def _relative(path: Path) -> str:
+    """The file as the policy names it: relative to the project when inside it."""
+    try:
+        return path.resolve().relative_to(PROJECT_ROOT.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def fit_text_model(policy: PolicyConfig, files: list[Path]) -> StoredTextModel:
     """The text model fitted on the labelled files (their subject + description, true_scope)."""
     from logic.semantic import embed
@@ -58,7 +66,7 @@ def fit_text_model(policy: PolicyConfig, files: list[Path]) -> StoredTextModel:
         weights[sid] = [round(float(v), _DECIMALS) for v in _fit_one(x, y, cfg.penalty)]
     return StoredTextModel(
         model=sv.model, dim=sv.dim, penalty=cfg.penalty,
-        trained_on=[{"file": f.relative_to(PROJECT_ROOT).as_posix(),
+        trained_on=[{"file": _relative(f),
                      "sha256": hashlib.sha256(f.read_bytes()).hexdigest()} for f in files],
         training_texts=len(df), weights=weights)
 
