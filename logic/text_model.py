@@ -79,10 +79,11 @@ _models: dict[tuple[str, str], StoredTextModel] = {}
 
 
 def text_model(policy: PolicyConfig) -> StoredTextModel | None:
-    """The stored model the policy names, or None when the text model is off."""
+    """The stored model the policy names, or None when the text model is off. The learned
+    combination (round 5) was fitted on the neighbours' vote alone: with it on, the vote stays that."""
     sv = policy.scope_classification.semantic
     cfg = sv.text_model
-    if not (cfg.enabled and sv.enabled and cfg.scope_ids):
+    if not (cfg.enabled and sv.enabled and cfg.scope_ids) or policy.scope_classification.learned.enabled:
         return None
     path = PROJECT_ROOT / cfg.model_file
     try:
