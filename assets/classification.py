@@ -73,9 +73,12 @@ def match_scope_range(con: duckdb.DuckDBPyConnection, months: list[str],
             con.execute(f"INSERT INTO {db}.tickets SELECT DISTINCT {TICKET_TEXT},"
                         " coalesce(category, '') FROM clf_tickets")
         docs = f"(SELECT raw_txt FROM {db}.tickets UNION ALL SELECT raw_txt FROM {db}.notes)"
-        con.execute(f"CREATE TABLE {db}.text_hits AS {scope_text_hits_sql(run.policy, docs)}")
+        # The normalised text (txt) is not kept: the month's statement reads only the category's.
+        con.execute(f"CREATE TABLE {db}.text_hits AS SELECT raw_txt, rule_id, hits"
+                    f" FROM ({scope_text_hits_sql(run.policy, docs)})")
         con.execute(f"CREATE TABLE {db}.category_hits AS"
                     f" {scope_category_hits_sql(run.policy, f'{db}.tickets')}")
+        con.execute(f"DROP TABLE {db}.tickets")  # matched: the months read their own tickets
         matched = MatchedTexts(notes="clf_notes", text_hits=f"{db}.text_hits",
                                category_hits=f"{db}.category_hits")
         yield {"scope_range": db,
@@ -87,13 +90,16 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
                           run: RunInputs) -> Iterator[Mapping[str, Any]]:
     """The emergency rules' reading of every ticket of `months` (before_range)."""
     with _range_database(con) as db:
-        con.execute(f"CREATE TABLE {db}.emergency_rules (month DATE, ticket_id VARCHAR, raw_txt VARCHAR,"
+        # Not the text (raw_txt): a month takes it from its own tickets, a range would hold them all.
+        con.execute(f"CREATE TABLE {db}.emergency_rules (month DATE, ticket_id VARCHAR,"
                     " confidence DOUBLE, evidence VARCHAR)")
-        con.execute(_CLF_INPUTS[0].replace("month = $month", "month IN (SELECT unnest($months)::DATE)"),
-                    {"months": months})
-        con.execute(f"INSERT INTO {db}.emergency_rules SELECT t.month, r.*"
-                    f" FROM ({emergency_rules_sql(run.policy)}) r"
-                    " JOIN (SELECT ticket_id, month FROM staging.tickets) t USING (ticket_id)")
+        # On a connection of its own (cursor): the rules read a view clf_tickets of the range.
+        with con.cursor() as cursor:
+            cursor.execute(_CLF_INPUTS[0].replace("TEMP TABLE", "TEMP VIEW").replace(
+                "month = $month", f"month IN ({', '.join('DATE ' + repr(m) for m in months)})"))
+            cursor.execute(f"INSERT INTO {db}.emergency_rules SELECT t.month, r.ticket_id, r.confidence,"
+                           f" r.evidence FROM ({emergency_rules_sql(run.policy)}) r"
+                           " JOIN (SELECT ticket_id, month FROM staging.tickets) t USING (ticket_id)")
         yield {"emergency_range": db}
 
 
@@ -149,8 +155,9 @@ def read_emergencies(con: duckdb.DuckDBPyConnection, month: str, run: RunInputs)
     if db is None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE clf_emergency_rules AS {emergency_rules_sql(run.policy)}")
     else:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE clf_emergency_rules AS SELECT ticket_id, raw_txt,"
-                    f" confidence, evidence FROM {db}.emergency_rules WHERE month = CAST(? AS DATE)", [month])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE clf_emergency_rules AS SELECT r.ticket_id,"
+                    f" {TICKET_TEXT} AS raw_txt, r.confidence, r.evidence FROM {db}.emergency_rules r"
+                    " JOIN clf_tickets t USING (ticket_id) WHERE r.month = CAST(? AS DATE)", [month])
     votes = semantic_votes(con, run.policy, month, "clf_emergency_rules")
     return {"embedded_texts": int(votes["texts"]), "exemplars": int(votes["exemplars"]),
             "embedding_seconds": float(votes["seconds"])}

@@ -290,7 +290,7 @@ class MatchedTexts:
     """
 
     notes: str  # (ticket_id, raw_txt): the month's time-entry notes, as NOTES_SQL gives them
-    text_hits: str  # scope_text_hits_sql's result over texts including the month's and its notes
+    text_hits: str  # (raw_txt, rule_id, hits) of scope_text_hits_sql over the month's texts and notes
     category_hits: str  # scope_category_hits_sql's result over categories including the month's
 
 
@@ -439,7 +439,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
         category_hits = scope_category_hits_sql(policy, "tickets", rules)
     else:  # the month's texts only: the relations may hold a range of months
         notes = f"SELECT ticket_id, raw_txt FROM {matched.notes}"
-        text_hits = (f"SELECT raw_txt, txt, rule_id, hits FROM {matched.text_hits}"
+        text_hits = (f"SELECT raw_txt, rule_id, hits FROM {matched.text_hits}"
                      " WHERE raw_txt IN (SELECT raw_txt FROM docs)")
         category_hits = (f"SELECT raw_cat, txt, rule_id, hits FROM {matched.category_hits}"
                          " WHERE raw_cat IN (SELECT raw_cat FROM tickets)")
