@@ -19,7 +19,14 @@ from typing import Any
 import dagster as dg
 from duckdb import DuckDBPyConnection
 
-from orchestration.partitions import MonthResult, for_each_month, monthly_partitions, run_metadata, single_run
+from orchestration.partitions import (
+    MonthResult,
+    for_each_month,
+    month_span,
+    monthly_partitions,
+    run_metadata,
+    single_run,
+)
 from orchestration.resources import PipelineSettings
 from policy.config import PolicyConfig
 from policy.sql import register_policy
@@ -107,8 +114,12 @@ def monthly_sql_asset(
             if before_range is not None:
                 con = stack.enter_context(context.resources.duckdb.get_connection())
                 prepare_session(con)
-                shared = stack.enter_context(before_range(con, list(context.partition_keys), run))
+                started = time.perf_counter()
+                months = list(context.partition_keys)
+                shared = stack.enter_context(before_range(con, months, run))
                 run = replace(run, shared=shared)
+                context.log.info(f"{name}: prepared for {month_span(months[0], months[-1])}"
+                                 f" in {time.perf_counter() - started:.1f} s")
             return _materialize(context, run)
 
     def _materialize(context: dg.AssetExecutionContext, run: RunInputs | None) -> dg.MaterializeResult:
