@@ -8,13 +8,17 @@ fetched version kept) and delivers each completed pull as canonical files under
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration.resources import PipelineSettings
-from sources import connectwise, zendesk
-from sources.pull import ApiPullError, HttpPolicy, Secrets, Vendor, run_pull
+
+# dlt (under sources/) is imported by a pull, not with the code location: every run process
+# loads the Definitions, and most never pull (importing dlt cost about 0.5 to 2 s of each).
+if TYPE_CHECKING:
+    from sources.pull import HttpPolicy, Secrets, Vendor
 
 
 class ApiPullSettings(dg.ConfigurableResource):
@@ -28,7 +32,9 @@ class ApiPullSettings(dg.ConfigurableResource):
     timeout_seconds: float = 60.0
     page_size: int = 100
 
-    def http(self) -> HttpPolicy:
+    def http(self) -> "HttpPolicy":
+        from sources.pull import HttpPolicy
+
         return HttpPolicy(self.max_attempts, self.backoff_factor, self.max_retry_delay,
                           self.timeout_seconds, self.page_size)
 
@@ -48,7 +54,9 @@ class ZendeskAccount(dg.ConfigurableResource):
     declared_emergency_field_id: int = 0
     affected_users_field_id: int = 0
 
-    def secrets(self) -> Secrets:
+    def secrets(self) -> "Secrets":
+        from sources.pull import Secrets
+
         return Secrets([self.subdomain, self.email, self.api_token])
 
 
@@ -62,7 +70,9 @@ class ConnectWiseSite(dg.ConfigurableResource):
     client_id: str
     base_url: str = "https://{site}/v4_6_release/apis/3.0"
 
-    def secrets(self) -> Secrets:
+    def secrets(self) -> "Secrets":
+        from sources.pull import Secrets
+
         return Secrets([self.site, self.company_id, self.public_key, self.private_key,
                         self.client_id])
 
@@ -74,10 +84,12 @@ def _reply_targets(settings: PipelineSettings) -> dict[str, float]:
             for word, priority in policy.priority_lookup()}
 
 
-def _pull(context: dg.AssetExecutionContext, vendor: Vendor, kwargs: dict, secrets: Secrets,
+def _pull(context: dg.AssetExecutionContext, vendor: "Vendor", kwargs: dict, secrets: "Secrets",
           duckdb: DuckDBResource, settings: PipelineSettings,
           api_pull: ApiPullSettings) -> dg.MaterializeResult:
     """Run one pull; a failure becomes one redacted error that names the vendor and resource."""
+    from sources.pull import ApiPullError, run_pull
+
     try:
         summary = run_pull(
             vendor, kwargs, Path(duckdb.database), settings.landing,
@@ -102,6 +114,8 @@ def zendesk_pull(
     zendesk_account: ZendeskAccount, api_pull: ApiPullSettings,
 ) -> dg.MaterializeResult:
     """Zendesk tickets, audits, metrics and organizations changed since the last cursor, as landing files."""
+    from sources import zendesk
+
     account = zendesk_account
     vendor = zendesk.vendor(_reply_targets(settings), account.category_field_id,
                             account.declared_emergency_field_id, account.affected_users_field_id)
@@ -119,6 +133,8 @@ def connectwise_pull(
     connectwise_site: ConnectWiseSite, api_pull: ApiPullSettings,
 ) -> dg.MaterializeResult:
     """ConnectWise tickets, notes, time entries, companies and agreements changed since the last cursor."""
+    from sources import connectwise
+
     site = connectwise_site
     kwargs = {
         "base_url": site.base_url.replace("{site}", site.site),

@@ -1,13 +1,24 @@
 """Automated calls on every ticket: scope exclusions and the emergency reading, with human review."""
 
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
 
 from assets.calendars import business_calendars
 from assets.staging import staging_review_decisions, staging_tickets, staging_time_entries
-from logic.classify import emergency_rules_sql, emergency_sql, scope_hits_sql
-from logic.semantic import ExemplarBank, builtin_bank, prepare_votes, review_bank
+from logic.classify import (
+    NOTES_SQL,
+    MatchedTexts,
+    emergency_rules_sql,
+    emergency_sql,
+    scope_category_hits_sql,
+    scope_hits_sql,
+    scope_text_hits_sql,
+)
+from logic.semantic import TICKET_TEXT, ExemplarBank, builtin_bank, prepare_votes, review_bank
 from orchestration.monthly import RunInputs, monthly_sql_asset
 from policy.config import PolicyConfig
 from policy.paths import PROJECT_ROOT
@@ -30,6 +41,66 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, month: str) -> None:
     """Create the temp tables clf_tickets and clf_time for the month."""
     for statement in _CLF_INPUTS:
         con.execute(statement, {"month": month})
+
+
+# The rules' SQL is about 1.7 MB, and DuckDB spends over a second of CPU preparing it (parsing,
+# binding, compiling the patterns, optimising) whatever the month's size. The rules' matches are a
+# function of a text alone, so they are computed once for all of a run's months, into an in-memory
+# database every month's connection sees; each month's statement then joins its texts' matches.
+@contextmanager
+def _range_database(con: duckdb.DuckDBPyConnection) -> Iterator[str]:
+    """An in-memory database attached for a run's months (shared by the months' connections)."""
+    name = f"clf_range_{uuid.uuid4().hex[:12]}"
+    con.execute(f"ATTACH ':memory:' AS {name}")
+    try:
+        yield name
+    finally:
+        con.execute(f"DETACH {name}")
+
+
+@contextmanager
+def match_scope_range(con: duckdb.DuckDBPyConnection, months: list[str],
+                      run: RunInputs) -> Iterator[Mapping[str, Any]]:
+    """The scope rules' matches for all texts, notes and categories of `months` (before_range)."""
+    with _range_database(con) as db:
+        con.execute(f"CREATE TABLE {db}.notes (month DATE, ticket_id VARCHAR, raw_txt VARCHAR)")
+        con.execute(f"CREATE TABLE {db}.tickets (raw_txt VARCHAR, raw_cat VARCHAR)")
+        for month in months:
+            # Notes as the month's statement always built them: from the month's clf_time.
+            prepare_inputs(con, month)
+            con.execute(f"INSERT INTO {db}.notes SELECT CAST($month AS DATE), ticket_id, raw_txt"
+                        f" FROM ({NOTES_SQL})", {"month": month})
+            con.execute(f"INSERT INTO {db}.tickets SELECT DISTINCT {TICKET_TEXT},"
+                        " coalesce(category, '') FROM clf_tickets")
+        docs = f"(SELECT raw_txt FROM {db}.tickets UNION ALL SELECT raw_txt FROM {db}.notes)"
+        # The normalised text (txt) is not kept: the month's statement reads only the category's.
+        con.execute(f"CREATE TABLE {db}.text_hits AS SELECT raw_txt, rule_id, hits"
+                    f" FROM ({scope_text_hits_sql(run.policy, docs)})")
+        con.execute(f"CREATE TABLE {db}.category_hits AS"
+                    f" {scope_category_hits_sql(run.policy, f'{db}.tickets')}")
+        con.execute(f"DROP TABLE {db}.tickets")  # matched: the months read their own tickets
+        matched = MatchedTexts(notes="clf_notes", text_hits=f"{db}.text_hits",
+                               category_hits=f"{db}.category_hits")
+        yield {"scope_range": db,
+               "scope_sql": scope_hits_sql(run.policy, "clf_emergency", matched=matched)}
+
+
+@contextmanager
+def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
+                          run: RunInputs) -> Iterator[Mapping[str, Any]]:
+    """The emergency rules' reading of every ticket of `months` (before_range)."""
+    with _range_database(con) as db:
+        # Not the text (raw_txt): a month takes it from its own tickets, a range would hold them all.
+        con.execute(f"CREATE TABLE {db}.emergency_rules (month DATE, ticket_id VARCHAR,"
+                    " confidence DOUBLE, evidence VARCHAR)")
+        # On a connection of its own (cursor): the rules read a view clf_tickets of the range.
+        with con.cursor() as cursor:
+            cursor.execute(_CLF_INPUTS[0].replace("TEMP TABLE", "TEMP VIEW").replace(
+                "month = $month", f"month IN ({', '.join('DATE ' + repr(m) for m in months)})"))
+            cursor.execute(f"INSERT INTO {db}.emergency_rules SELECT t.month, r.ticket_id, r.confidence,"
+                           f" r.evidence FROM ({emergency_rules_sql(run.policy)}) r"
+                           " JOIN (SELECT ticket_id, month FROM staging.tickets) t USING (ticket_id)")
+        yield {"emergency_range": db}
 
 
 def exemplar_bank(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: str) -> ExemplarBank:
@@ -66,7 +137,13 @@ def classify_scope(con: duckdb.DuckDBPyConnection, month: str, run: RunInputs) -
                 " FROM staging.semantic_scope_votes WHERE month = ?", [month])
     con.execute("CREATE OR REPLACE TEMP TABLE clf_semantic_emergency AS SELECT * EXCLUDE (month)"
                 " FROM staging.semantic_emergency_votes WHERE month = ?", [month])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE clf_hits AS {scope_hits_sql(run.policy, 'clf_emergency')}")
+    db = run.shared.get("scope_range")
+    if db is None:  # a month on its own: the rules' SQL in the statement
+        con.execute(f"CREATE OR REPLACE TEMP TABLE clf_hits AS {scope_hits_sql(run.policy, 'clf_emergency')}")
+        return
+    con.execute(f"CREATE OR REPLACE TEMP TABLE clf_notes AS SELECT ticket_id, raw_txt FROM {db}.notes"
+                " WHERE month = CAST(? AS DATE)", [month])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE clf_hits AS {run.shared['scope_sql']}")
 
 
 def read_emergencies(con: duckdb.DuckDBPyConnection, month: str, run: RunInputs) -> dict[str, Any]:
@@ -74,7 +151,13 @@ def read_emergencies(con: duckdb.DuckDBPyConnection, month: str, run: RunInputs)
     and the semantic votes (kept in staging); returns the vote's figures."""
     con.execute(_CLF_INPUTS[0], {"month": month})
     # The rules run once: the vote may need them to pick the texts to embed.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE clf_emergency_rules AS {emergency_rules_sql(run.policy)}")
+    db = run.shared.get("emergency_range")
+    if db is None:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE clf_emergency_rules AS {emergency_rules_sql(run.policy)}")
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE clf_emergency_rules AS SELECT r.ticket_id,"
+                    f" {TICKET_TEXT} AS raw_txt, r.confidence, r.evidence FROM {db}.emergency_rules r"
+                    " JOIN clf_tickets t USING (ticket_id) WHERE r.month = CAST(? AS DATE)", [month])
     votes = semantic_votes(con, run.policy, month, "clf_emergency_rules")
     return {"embedded_texts": int(votes["texts"]), "exemplars": int(votes["exemplars"]),
             "embedding_seconds": float(votes["seconds"])}
@@ -85,6 +168,7 @@ emergency_readings = monthly_sql_asset(
     description="The policy's reading of each ticket as an emergency or not, with confidence and evidence.",
     deps=[staging_tickets],
     before=read_emergencies,
+    before_range=match_emergency_range,
     # The policy writes this model: its emergency terms and concepts become the SQL.
     select_of=lambda run: "SELECT CAST($month AS DATE) AS month, e.*"
                           f" FROM ({emergency_sql(run.policy, rules='clf_emergency_rules')}) e",
@@ -105,6 +189,7 @@ scope_hits = monthly_sql_asset(
     deps=[staging_tickets, staging_time_entries, staging_review_decisions, business_calendars,
           emergency_readings],
     before=classify_scope,
+    before_range=match_scope_range,
     params=lambda run: {"as_of": run.as_of},
     stats_sql="""SELECT count(*) AS row_count, count(DISTINCT ticket_id) AS tickets_with_hits,
                         count(*) FILTER (WHERE billable) AS billable_hits,

@@ -194,7 +194,7 @@ def _values(rows: list[tuple[object, ...]], alias: str, columns: str) -> str:
 
 
 # A ticket's own text: subject and description as one document.
-_TICKET_TEXT = f"coalesce(subject, '') || {_SENTENCE} || coalesce(description, '')"
+TICKET_TEXT = f"coalesce(subject, '') || {_SENTENCE} || coalesce(description, '')"
 
 
 def _per_distinct(relation: str, column: str, normalised: str, matches: str) -> str:
@@ -221,25 +221,19 @@ def _unnest(items: list[tuple[int, str]], column: str) -> str:
 
 
 # --- scope exclusions ---------------------------------------------------------------------------
-def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic: bool = True,
-                   floor: float | None = None, model: ScopeModel | None = None,
-                   features_only: bool = False) -> str:
-    """SQL over clf_tickets and clf_time: one row per scope exclusion hit.
+@dataclass(frozen=True)
+class _ScopeRules:
+    """The scope rules as matchers: text rules, category hints and the metadata of each rule id."""
 
-    Columns: ticket_id, scope_id, confidence DOUBLE (0..1), evidence VARCHAR, call_state VARCHAR
-    (`confident` or `needs review`, scope_classification.call_states). Only hits at or above
-    scope_classification.min_confidence (or `floor`) are returned. `emergency` names a relation
-    holding `emergency_sql`'s result for the same tickets (ticket_id, qualifies_emergency), when the
-    caller has it already; otherwise it is computed here. With `semantic`, the semantic vote in
-    clf_semantic_scope / clf_semantic_emergency (logic/semantic.py) is a second vote: extra
-    evidence where the neighbours agree, a veto factor where the text was embedded and they do not;
-    or, with a learned model (`model`, else the one scope_classification.learned names), the
-    model's probability over the rules, the vote and the time signals (logic/learned.py), called
-    from learned.call_at. features_only returns the model's inputs per candidate pair instead.
-    """
+    text: list[tuple[int, str]]  # (rule id, hits SQL over __COL__)
+    category: list[tuple[int, str]]
+    meta: list[tuple[object, ...]]  # rule_id, scope_id, kind, label, weight, only_alone
+    compiler: "_Compiler"
+
+
+def _scope_rules(policy: PolicyConfig) -> _ScopeRules:
     c = _Compiler(policy)
     sc = policy.scope_classification
-    ts = sc.time_signals
     text_rules: list[tuple[int, str]] = []  # (rule id, hits SQL over __COL__)
     category_rules: list[tuple[int, str]] = []
     meta: list[tuple[object, ...]] = []  # rule_id, scope_id, kind, label, weight, only_alone
@@ -262,6 +256,66 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
         meta.extend((next_id, scope_id, "dampener", damp.label, damp.factor, False)
                     for scope_id in damp.applies_to)
         next_id += 1
+    return _ScopeRules(text_rules, category_rules, meta, c)
+
+
+# The time-entry notes of a ticket as one document (over clf_time).
+NOTES_SQL = f"""SELECT ticket_id, string_agg(note, {_SENTENCE}) AS raw_txt
+    FROM clf_time WHERE trim(coalesce(note, '')) <> '' GROUP BY ticket_id"""
+
+
+def scope_text_hits_sql(policy: PolicyConfig, docs: str, rules: _ScopeRules | None = None) -> str:
+    """SQL: the scope text rules' matches on each distinct raw_txt of `docs` (ticket texts, notes).
+
+    Columns: raw_txt, txt, rule_id, hits; a row per text and rule that matched. A function of the
+    text alone, so one statement can match the texts of many months (MatchedTexts).
+    """
+    rules = rules or _scope_rules(policy)
+    return _per_distinct(docs, "raw_txt", rules.compiler.normalise("raw_txt"), _unnest(rules.text, "txt"))
+
+
+def scope_category_hits_sql(policy: PolicyConfig, tickets: str, rules: _ScopeRules | None = None) -> str:
+    """SQL: the category hints' matches on each distinct raw_cat of `tickets` (as scope_text_hits_sql)."""
+    rules = rules or _scope_rules(policy)
+    return _per_distinct(tickets, "raw_cat", rules.compiler.normalise("raw_cat"),
+                         _unnest(rules.category, "txt"))
+
+
+@dataclass(frozen=True)
+class MatchedTexts:
+    """Relations holding the scope rules' matches, computed before the statement (for a run's months).
+
+    Matching is most of scope_hits_sql's cost, and most of that is DuckDB preparing the rules'
+    ~1 MB of SQL: matched once for a range of months, each month's statement is small.
+    """
+
+    notes: str  # (ticket_id, raw_txt): the month's time-entry notes, as NOTES_SQL gives them
+    text_hits: str  # (raw_txt, rule_id, hits) of scope_text_hits_sql over the month's texts and notes
+    category_hits: str  # scope_category_hits_sql's result over categories including the month's
+
+
+def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic: bool = True,
+                   floor: float | None = None, model: ScopeModel | None = None,
+                   features_only: bool = False, matched: MatchedTexts | None = None) -> str:
+    """SQL over clf_tickets and clf_time: one row per scope exclusion hit.
+
+    Columns: ticket_id, scope_id, confidence DOUBLE (0..1), evidence VARCHAR, call_state VARCHAR
+    (`confident` or `needs review`, scope_classification.call_states). Only hits at or above
+    scope_classification.min_confidence (or `floor`) are returned. `emergency` names a relation
+    holding `emergency_sql`'s result for the same tickets (ticket_id, qualifies_emergency), when the
+    caller has it already; otherwise it is computed here. With `semantic`, the semantic vote in
+    clf_semantic_scope / clf_semantic_emergency (logic/semantic.py) is a second vote: extra
+    evidence where the neighbours agree, a veto factor where the text was embedded and they do not;
+    or, with a learned model (`model`, else the one scope_classification.learned names), the
+    model's probability over the rules, the vote and the time signals (logic/learned.py), called
+    from learned.call_at. features_only returns the model's inputs per candidate pair instead.
+    `matched` names relations holding the rules' matches and the notes (MatchedTexts): the same
+    result, without the rules' SQL in the statement.
+    """
+    sc = policy.scope_classification
+    ts = sc.time_signals
+    rules = _scope_rules(policy)
+    meta = rules.meta
     project_ids = [s.id for s in policy.scope_exclusions if s.project_work]
     emergency_values = sorted({"emergency", *policy.priority_map["emergency"]})
     project_minutes = ts.project_hours * 60
@@ -379,21 +433,30 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     # their readers (DuckDB 2.0's plan), the rules' regular expressions appeared 2.3 times as often
     # in the plan, and a 1M month cost 2.5 s of CPU instead of 1.6 s (docs/benchmark.md). The CTEs
     # read twice (matched, the signals) DuckDB materialises by itself; the keyword says so.
+    if matched is None:
+        notes = NOTES_SQL
+        text_hits = scope_text_hits_sql(policy, "docs", rules)
+        category_hits = scope_category_hits_sql(policy, "tickets", rules)
+    else:  # the month's texts only: the relations may hold a range of months
+        notes = f"SELECT ticket_id, raw_txt FROM {matched.notes}"
+        text_hits = (f"SELECT raw_txt, rule_id, hits FROM {matched.text_hits}"
+                     " WHERE raw_txt IN (SELECT raw_txt FROM docs)")
+        category_hits = (f"SELECT raw_cat, txt, rule_id, hits FROM {matched.category_hits}"
+                         " WHERE raw_cat IN (SELECT raw_cat FROM tickets)")
     return f"""
 WITH tickets AS (
-    SELECT ticket_id, {_TICKET_TEXT} AS raw_txt, coalesce(category, '') AS raw_cat,
+    SELECT ticket_id, {TICKET_TEXT} AS raw_txt, coalesce(category, '') AS raw_cat,
            lower(trim(coalesce(priority, ''))) AS priority_key
     FROM clf_tickets
 ), notes AS (
-    SELECT ticket_id, string_agg(note, {_SENTENCE}) AS raw_txt
-    FROM clf_time WHERE trim(coalesce(note, '')) <> '' GROUP BY ticket_id
+    {notes}
 ), docs AS (
     SELECT ticket_id, 'text' AS src, raw_txt FROM tickets
     UNION ALL SELECT ticket_id, 'time-entry notes', raw_txt FROM notes
 ), text_hits AS MATERIALIZED (
-    {_per_distinct('docs', 'raw_txt', c.normalise('raw_txt'), _unnest(text_rules, 'txt'))}
+    {text_hits}
 ), category_hits AS MATERIALIZED (
-    {_per_distinct('tickets', 'raw_cat', c.normalise('raw_cat'), _unnest(category_rules, 'txt'))}
+    {category_hits}
 ), matched AS MATERIALIZED (
     SELECT d.ticket_id, d.src, h.rule_id, h.hits FROM docs d JOIN text_hits h USING (raw_txt)
     UNION ALL
@@ -599,7 +662,7 @@ def emergency_rules_sql(policy: PolicyConfig) -> str:
                               f" || affected_users || ' affected users (structured field)' END")
     return f"""
 WITH t AS (
-    SELECT ticket_id, affected_users, declared_emergency, {_TICKET_TEXT} AS raw_txt FROM clf_tickets
+    SELECT ticket_id, affected_users, declared_emergency, {TICKET_TEXT} AS raw_txt FROM clf_tickets
 ), text_hits AS (
     {_per_distinct('t', 'raw_txt', c.normalise('raw_txt'), ', '.join(columns))}
 ), m AS (

@@ -10,7 +10,8 @@ hand in its module.
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,23 +19,36 @@ from typing import Any
 import dagster as dg
 from duckdb import DuckDBPyConnection
 
-from orchestration.partitions import MonthResult, for_each_month, monthly_partitions, run_metadata, single_run
+from orchestration.partitions import (
+    MonthResult,
+    for_each_month,
+    month_span,
+    monthly_partitions,
+    run_metadata,
+    single_run,
+)
 from orchestration.resources import PipelineSettings
 from policy.config import PolicyConfig
 from policy.sql import register_policy
 from warehouse.models import model_sql
+from warehouse.schema import prepare_session
 from warehouse.writes import replace_month
 
 
 @dataclass(frozen=True)
 class RunInputs:
-    """What a run reads once, before its first month: the policy in force and the as-of instant."""
+    """What a run reads once, before its first month: the policy in force and the as-of instant,
+    and what the asset's `before_range` prepared for all of its months (`shared`)."""
 
     policy: PolicyConfig
     as_of: datetime
+    shared: Mapping[str, Any] = field(default_factory=dict)
 
 
 Params = Mapping[str, Any] | Callable[[RunInputs], Mapping[str, Any]]
+# Work for all of a run's months at once, on its own connection, before the first month; what it
+# yields becomes RunInputs.shared, and it cleans up when the last month is done.
+RangeHook = Callable[[DuckDBPyConnection, list[str], RunInputs], AbstractContextManager[Mapping[str, Any]]]
 
 
 def monthly_sql_asset(
@@ -51,6 +65,7 @@ def monthly_sql_asset(
     params: Params | None = None,
     policy_tables: bool = False,
     before: Callable[[DuckDBPyConnection, str, RunInputs], Mapping[str, Any] | None] | None = None,
+    before_range: RangeHook | None = None,
     run_metadata_of: Callable[[RunInputs], Mapping[str, Any]] | None = None,
 ) -> dg.AssetsDefinition:
     """A monthly asset that writes `table` (default `<group_name>.<name>`) from `model`'s SELECT.
@@ -63,6 +78,11 @@ def monthly_sql_asset(
     - `policy_tables`: register the policy's lookup tables (policy.sql) on the month's
       connection first; `before(con, month, run)` then builds any other temp table it reads
       (and may write the month's rows of a side table); figures it returns join the stats'.
+    - `before_range(con, months, run)`: a context manager entered once before the run's first
+      month (work that is the same for every month, such as preparing a large statement once);
+      what it yields is `run.shared` for `before` and `select_of`. Its connection stays open
+      until the last month is done; what it keeps for the months must be visible to their
+      connections (an attached in-memory database, not a temp table).
     - `stats_sql`: one row of figures of the month's rows, read with `$month` after the write;
       its column names are the metadata keys (NULL sums must be coalesced in the SQL).
     - `summary`: the month's log line, a format string over those figures, `month` (YYYY-MM),
@@ -73,7 +93,7 @@ def monthly_sql_asset(
     model_select = None if select_of is not None else model_sql(model or f"{group_name}/{name}")
     table = table or f"{group_name}.{name}"
     uses_settings = (callable(params) or policy_tables or any(
-        hook is not None for hook in (select_of, before, run_metadata_of)))
+        hook is not None for hook in (select_of, before, before_range, run_metadata_of)))
 
     @dg.asset(
         name=name,
@@ -90,6 +110,19 @@ def monthly_sql_asset(
         if uses_settings:
             settings: PipelineSettings = context.resources.settings
             run = RunInputs(policy=settings.policy(), as_of=settings.as_of_timestamp())
+        with ExitStack() as stack:
+            if before_range is not None:
+                con = stack.enter_context(context.resources.duckdb.get_connection())
+                prepare_session(con)
+                started = time.perf_counter()
+                months = list(context.partition_keys)
+                shared = stack.enter_context(before_range(con, months, run))
+                run = replace(run, shared=shared)
+                context.log.info(f"{name}: prepared for {month_span(months[0], months[-1])}"
+                                 f" in {time.perf_counter() - started:.1f} s")
+            return _materialize(context, run)
+
+    def _materialize(context: dg.AssetExecutionContext, run: RunInputs | None) -> dg.MaterializeResult:
         fixed = dict(run_metadata_of(run)) if run_metadata_of is not None else {}
         sql_params = dict(params(run) if callable(params) else params or {})
         select_sql = select_of(run) if select_of is not None else model_select

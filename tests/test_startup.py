@@ -1,0 +1,36 @@
+"""What every run process pays before its first step: loading the code location."""
+
+import subprocess
+import sys
+
+from policy.paths import PROJECT_ROOT
+
+
+def test_loading_the_definitions_does_not_import_dlt():
+    """dlt is for API pulls (assets/api_sources.py imports sources/ when a pull runs): a run
+    that does not pull must not pay its import (0.5 to 2 s of every run process)."""
+    code = "import sys; import pipelines.definitions; print('dlt' in sys.modules)"
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=PROJECT_ROOT,
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out[-1] == "False"
+
+
+def test_the_instance_commits_run_events_without_an_fsync_each(tmp_path):
+    """Dagster's SQLite storage (WAL mode) commits with synchronous=NORMAL once the code location
+    is loaded (orchestration/instance.py); a database in another journal mode keeps FULL."""
+    import dagster as dg
+    import sqlalchemy as sa
+
+    import pipelines.definitions  # noqa: F401 (installs the setting)
+
+    (tmp_path / "home").mkdir()
+    instance = dg.DagsterInstance.local_temp(str(tmp_path / "home"))
+    result = dg.materialize([dg.asset(lambda: 1, name="one")], instance=instance)
+    storage = instance.event_log_storage
+    with storage.run_connection(result.run_id) as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    plain = sa.create_engine(f"sqlite:///{tmp_path / 'plain.db'}")
+    with plain.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "delete"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL, untouched
