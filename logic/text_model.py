@@ -53,7 +53,7 @@ def _relative(path: Path) -> str:
 
 def fit_text_model(policy: PolicyConfig, files: list[Path]) -> StoredTextModel:
     """The text model fitted on the labelled files (their subject + description, true_scope)."""
-    from logic.semantic import embed
+    from logic.embeddings import embed
 
     cfg = policy.scope_classification.semantic.text_model
     sv = policy.scope_classification.semantic

@@ -402,7 +402,7 @@ def _bank_of(policy: PolicyConfig, rows: list[tuple[str, str, set[str], bool | N
 
 
 def test_model_loads_offline_from_the_package(policy):
-    from logic.semantic import embed
+    from logic.embeddings import embed
 
     vectors = embed(policy, ["printer jammed", "order five laptops"])
     assert vectors.shape == (2, policy.scope_classification.semantic.dim)

@@ -63,7 +63,7 @@ LINKED = ("Timesheets", "We want the timesheets to be checked automatically when
 
 def _direction_model(policy: PolicyConfig, text: str, scope_id: str):
     """A hand-made text model: the probability rises with similarity to `text` (0.5 at 0.8)."""
-    from logic.semantic import embed
+    from logic.embeddings import embed
     from policy.classifiers import StoredTextModel
 
     sv = policy.scope_classification.semantic

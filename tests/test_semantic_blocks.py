@@ -1,6 +1,6 @@
-"""The semantic vote's memory bounds (logic/semantic.py): blocks, the embedding cache and the
-products over distinct bank texts change no vote, and a block's memory no longer grows with 4096
-texts x exemplars."""
+"""The semantic vote's memory bounds (logic/semantic.py, logic/embeddings.py): blocks, the
+embedding cache and the products over distinct bank texts change no vote, and a block's memory no
+longer grows with 4096 texts x exemplars."""
 
 import tracemalloc
 
@@ -8,8 +8,10 @@ import duckdb
 import numpy as np
 import pytest
 
+import logic.embeddings as embeddings
 import logic.semantic as semantic
-from logic.semantic import ExemplarBank, builtin_bank, embed, votes, write_votes
+from logic.embeddings import embed
+from logic.semantic import ExemplarBank, builtin_bank, votes, write_votes
 from policy.config import load_policy
 from policy.paths import PROJECT_ROOT
 
@@ -55,33 +57,33 @@ def test_blocks_split_the_4096_text_runs_and_leave_no_small_product():
 def test_votes_do_not_depend_on_blocks_cache_or_repeated_bank_texts(policy, monkeypatch):
     bank = _repeating(builtin_bank(policy), 1500)
     texts = _queries(bank, 600)
-    semantic._cache.clear()
+    embeddings._cache.clear()
     vote, best = votes(policy, texts, bank)
     for block in (1 << 13, 1 << 15):  # blocks of 3 and of 11 texts: many products, all done again
         monkeypatch.setattr(semantic, "_BLOCK", block)
-        semantic._cache.clear()
+        embeddings._cache.clear()
         other_vote, other_best = votes(policy, texts, bank)
         assert np.array_equal(vote, other_vote) and np.array_equal(best, other_best)
     # From the cache, and with each exemplar's vector taken on its own (no shared products).
     cached_vote, cached_best = votes(policy, texts, bank)
     assert np.array_equal(vote, cached_vote) and np.array_equal(best, cached_best)
-    semantic._cache.clear()
+    embeddings._cache.clear()
     one_by_one = np.vstack([embed(policy, [t]) for t in texts[:40]])
-    semantic._cache.clear()
+    embeddings._cache.clear()
     assert np.array_equal(one_by_one, embed(policy, texts[:40]))
 
 
 def test_the_embedding_cache_is_bounded(policy, monkeypatch):
-    monkeypatch.setattr(semantic, "_CACHE_TEXTS", 25)
-    monkeypatch.setattr(semantic, "_ENCODE_CHUNK", 16)  # and the tokenizer called in chunks
-    semantic._cache.clear()
+    monkeypatch.setattr(embeddings, "_CACHE_TEXTS", 25)
+    monkeypatch.setattr(embeddings, "_ENCODE_CHUNK", 16)  # and the tokenizer called in chunks
+    embeddings._cache.clear()
     texts = _queries(builtin_bank(policy), 60)
     first = embed(policy, texts)
-    held = semantic._cache._vectors[(policy.scope_classification.semantic.model,
+    held = embeddings._cache._vectors[(policy.scope_classification.semantic.model,
                                      policy.scope_classification.semantic.dim)]
     assert len(held) == 25
     assert np.array_equal(first, embed(policy, texts))
-    semantic._cache.clear()
+    embeddings._cache.clear()
 
 
 def test_a_block_of_similarities_is_bounded_not_4096_texts_by_exemplars(policy, monkeypatch):

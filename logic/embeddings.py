@@ -1,0 +1,126 @@
+"""Static text embeddings for the semantic vote: wordllama's weights from the installed wheel.
+
+A text's vector is the mean of its tokens' vectors (what wordllama's own embed computes), done as
+one sparse token-count matrix times the token table per chunk of texts, and kept in a bounded
+cache of the process so that a run's months embed a repeated text, and the exemplar bank, once.
+Nothing is downloaded: the weights ship inside the installed package.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from policy.config import PolicyConfig
+
+# Memory bounds, none of which changes a vector (each text is embedded on its own;
+# tests/test_semantic_blocks.py checks it):
+_ENCODE_CHUNK = 8192  # texts per tokenizer call: its per-token Python objects stay small
+_CACHE_TEXTS = 131_072  # embeddings kept per model (1 KB each at dim 256): about 130 MB at most
+
+
+@dataclass(frozen=True)
+class _Model:
+    tokenizer: object  # tokenizers.Tokenizer, without padding
+    table: np.ndarray  # vocabulary x dim token vectors
+
+
+@functools.lru_cache(maxsize=2)
+def load_model(config: str, dim: int) -> _Model:
+    """The static embedding model, from the weights inside the installed package (no download)."""
+    import wordllama
+    from tokenizers import Tokenizer
+    from wordllama import WordLlama
+
+    model = WordLlama.load(config=config, dim=dim, cache_dir=Path(wordllama.__file__).parent,
+                           disable_download=True)
+    # A copy without padding: texts are pooled from a sparse token-count matrix, so a batch's
+    # longest text costs nothing for the others.
+    tokenizer = Tokenizer.from_str(model.tokenizer.to_str())
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=512)  # a forwarded mail thread says what it is up front
+    return _Model(tokenizer, np.asarray(model.embedding, dtype=np.float32))
+
+
+def _embed_lowered(model: _Model, texts: list[str]) -> np.ndarray:
+    """Unit-length mean-of-token vectors of already lower-cased texts, one sparse product."""
+    from scipy import sparse
+
+    encoded = model.tokenizer.encode_batch(texts)
+    lengths = np.fromiter((len(e.ids) for e in encoded), dtype=np.int64, count=len(encoded))
+    ids = np.fromiter((i for e in encoded for i in e.ids), dtype=np.int64, count=int(lengths.sum()))
+    np.clip(ids, 0, model.table.shape[0] - 1, out=ids)
+    rows = np.repeat(np.arange(len(texts)), lengths)
+    counts = sparse.csr_matrix((np.ones(len(ids), dtype=np.float32), (rows, ids)),
+                               shape=(len(texts), model.table.shape[0]))
+    vectors = np.asarray(counts @ model.table, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-9)
+
+
+class _EmbeddingCache:
+    """Vectors of recently embedded texts, per model, within this process (a run's months share it).
+
+    Texts repeat: across the months of a run (a 1M-ticket year has 43,931 distinct texts, each
+    month about 7,100) and above all in the exemplar bank, which every month embeds whole. A
+    text's vector depends on that text alone, so a cached one is the one embedding would give.
+    Least recently used texts go first once `_CACHE_TEXTS` are held.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._vectors: dict[tuple[str, int], OrderedDict[str, np.ndarray]] = {}
+
+    def lookup(self, key: tuple[str, int], texts: list[str]) -> dict[str, np.ndarray]:
+        with self._lock:
+            held = self._vectors.setdefault(key, OrderedDict())
+            found = {}
+            for text in texts:
+                vector = held.get(text)
+                if vector is not None:
+                    held.move_to_end(text)
+                    found[text] = vector
+            return found
+
+    def store(self, key: tuple[str, int], vectors: dict[str, np.ndarray]) -> None:
+        with self._lock:
+            held = self._vectors.setdefault(key, OrderedDict())
+            held.update(vectors)
+            while len(held) > _CACHE_TEXTS:
+                held.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
+
+_cache = _EmbeddingCache()
+
+
+def embed(policy: PolicyConfig, texts: list[str]) -> np.ndarray:
+    """Unit-length embeddings of `texts` (n x dim, float32), lower-cased like the rules read them.
+
+    The model is a static one: a text's vector is the mean of its tokens' vectors (what
+    wordllama's own embed computes), done here as a sparse matrix product per chunk of texts.
+    Each distinct text is embedded once, and not at all when this process embedded it recently.
+    """
+    sv = policy.scope_classification.semantic
+    model = load_model(sv.model, sv.dim)
+    if not texts:
+        return np.zeros((0, model.table.shape[1]), dtype=np.float32)
+    key = (sv.model, sv.dim)
+    lowered = [t.lower() for t in texts]
+    distinct = list(dict.fromkeys(lowered))
+    vectors = _cache.lookup(key, distinct)
+    missing = [t for t in distinct if t not in vectors]
+    for start in range(0, len(missing), _ENCODE_CHUNK):
+        chunk = missing[start:start + _ENCODE_CHUNK]
+        new = dict(zip(chunk, _embed_lowered(model, chunk), strict=True))
+        _cache.store(key, new)
+        vectors.update(new)
+    return np.stack([vectors[t] for t in lowered])
