@@ -31,6 +31,7 @@ E2E_FIXTURES = {
     "msp", "month", "editions",  # test_report_*, test_browser: providers built with tests/report_msp
     "browser",  # test_browser: a headless Chromium
     "backfill",  # test_run_output: a three-month run that publishes
+    "published",  # test_fair_use: the known MSP's reports, published once for the module
 }
 # Tests that run the pipeline without such a fixture (a subprocess, generated deliveries, a run
 # of their own), or are slow for another reason, by node id prefix.
@@ -52,8 +53,35 @@ SLOW_TESTS = ("tests/test_mappings.py::test_example_mapping_publishes_from_its_e
              "tests/test_classify.py::test_labelled_evaluation_meets_targets",
              "tests/test_classify.py::test_review_decision_changes_the_call_on_a_similar_ticket",
              "tests/test_classify.py::test_above_the_text_budget_only_uncertain_texts_are_embedded",
+             # The slowest of `-m "not slow"` (5 to 27 s each on a loaded 2-core machine): each
+             # runs the rule SQL two to four times under policies or banks of its own.
+             "tests/test_classify.py::test_a_batch_scored_with_itself_out_of_the_bank",
+             "tests/test_classify.py::test_learning_curve_records_a_batch_once",
+             "tests/test_classify.py::test_a_visit_asked_for_but_only_remote_work_logged",
+             "tests/test_classify_round6.py::test_a_rule_call_the_neighbours_disagree_with",
+             "tests/test_classify_round6.py::test_a_declaration_",
+             "tests/test_classify_round6.py::test_a_call_at_0_6_the_vote_does_not_hold",
+             "tests/test_classify_learned.py::test_a_learned_model_flips_a_call",
+             "tests/test_classify_learned.py::test_learned_calls_",
+             "tests/test_semantic_blocks.py::test_votes_do_not_depend_on_blocks_cache",
+             "tests/test_semantic_blocks.py::test_a_block_of_similarities_is_bounded",
              "tests/test_adapters.py::test_servicenow_variants_give_the_same_canonical_files",
              "tests/test_operations.py::test_monthly_close_publishes_the_previous_month")
+# The longest work units of `make test` (a module's group, or one test), longest first, from the
+# durations of a whole run on 2 workers: they start first, so that the quick tests fill in at the
+# end instead of one long test running alone on one worker while the other has nothing left.
+# test_publish and test_demo read the demo test_browser builds (under a file lock): not side by side.
+LONGEST_FIRST = ("tests/test_browser.py",  # one group, ~190 s
+                 "tests/test_adapters.py::test_servicenow_full_log_end_to_end",  # its group, ~110 s
+                 "tests/test_operations.py::test_two_runs_started_together",
+                 "tests/test_api_files_vs_api.py",
+                 "tests/test_expectations.py",
+                 "tests/test_run_output.py::test_a_backfill",
+                 "tests/test_operations.py::test_a_run_killed_mid_way",
+                 "tests/test_report_invoicing.py",
+                 "tests/test_publish.py",
+                 "tests/test_sla.py::test_response_clock_known_answers",
+                 "tests/test_mappings.py::test_example_mapping_publishes")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -64,6 +92,33 @@ def pytest_configure(config: pytest.Config) -> None:
     # One month at a time: on 2 shared cores, months side by side and the GX worker processes
     # they start cost more than they save on test-sized data. The tests of that path set it to 2.
     os.environ.setdefault("MSP_MONTH_WORKERS", "1")
+    # xdist hands out groups in the order `_longest_first` gives, not by their number of tests.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+    config.pluginmanager.register(_GroupIds(), "msp-loadgroup-ids")
+
+
+class _GroupIds:
+    """Give the tests marked `xdist_group` the `<nodeid>@<group>` ids `--dist loadgroup` groups by.
+
+    pytest-xdist 3.8 writes them into `item._nodeid`, which pytest 9.2 no longer reads (its node
+    ids are structured), so without this `make test` silently grouped nothing and each worker
+    built a module's provider again (pytest-dev/pytest-xdist#1386; the fix, #1388, is unreleased).
+    """
+
+    @pytest.hookimpl(trylast=True)  # after xdist's own hook, on each worker
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        try:
+            from _pytest.nodeid import NodeId
+        except ImportError:  # pytest before 9.2: xdist's own renaming works
+            return
+        if not getattr(config.option, "loadgroup", False):
+            return
+        for item in items:
+            groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                             for m in item.iter_markers("xdist_group")})
+            if groups and "@" not in item.nodeid and hasattr(item, "_id"):
+                item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
 
 
 def _module_build(item: pytest.Item) -> bool:
@@ -87,6 +142,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         # on one worker, which builds it once; the other tests go wherever a worker is free.
         if _module_build(item):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    _longest_first(items)
+
+
+def _longest_first(items: list[pytest.Item]) -> None:
+    """Order the tests as xdist hands them out: the LONGEST_FIRST units, then the other slow
+    ones, then the rest, each part by its units' number of tests (the order xdist would give
+    them); a group's tests stay together, in their own order."""
+    def group(item: pytest.Item) -> str:
+        marker = item.get_closest_marker("xdist_group")
+        return marker.args[0] if marker else item.nodeid
+
+    def rank(item: pytest.Item) -> int:
+        known = [i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)]
+        return known[0] if known else len(LONGEST_FIRST) + (item.get_closest_marker("slow") is None)
+
+    ranks: dict[str, int] = {}
+    first: dict[str, int] = {}
+    size: dict[str, int] = {}
+    for position, item in enumerate(items):
+        unit = group(item)
+        ranks[unit] = min(ranks.get(unit, rank(item)), rank(item))
+        first.setdefault(unit, position)
+        size[unit] = size.get(unit, 0) + 1
+    position = {id(item): i for i, item in enumerate(items)}
+    items.sort(key=lambda item: (ranks[group(item)], -size[group(item)], first[group(item)],
+                                 position[id(item)]))
 
 
 def _point_at(monkeypatch: pytest.MonkeyPatch, env: dict[str, Path]) -> None:

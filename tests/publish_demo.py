@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pandas as pd
+import pytest
 
 from demo.generate import generate
 
@@ -37,14 +38,18 @@ def msp_paths(root: Path) -> Iterator[dict[str, Path]]:
                 os.environ[var] = value
 
 
-def run(months: list[str] | None = None) -> list[str]:
-    """Ingest and the monthly job through the real Definitions, as `make demo` does."""
+def run(months: list[str] | None = None, pdfs: bool = True) -> list[str]:
+    """Ingest and the monthly job through the real Definitions, as `make demo` does; with
+    `pdfs=False` the reports are published as HTML only (no Chromium), for tests that read no PDF."""
     import pipelines.definitions
     from pipelines.run import run_all
 
-    importlib.reload(pipelines.definitions)
-    # Every month's PDFs: the publish tests read each month's (by default only the latest's).
-    return run_all(months, instance=dg.DagsterInstance.ephemeral(), all_pdfs=True)
+    with pytest.MonkeyPatch.context() as mp:
+        if not pdfs:
+            mp.setenv("MSP_CHROMIUM", str(Path(os.environ["MSP_LANDING"]).parent / "no-chromium"))
+        importlib.reload(pipelines.definitions)
+        # Every month's PDFs: the publish tests read each month's (by default only the latest's).
+        return run_all(months, instance=dg.DagsterInstance.ephemeral(), all_pdfs=True)
 
 
 def published_demo(tmp_path_factory) -> dict:

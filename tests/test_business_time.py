@@ -7,6 +7,7 @@ counts open minutes one by one.
 """
 
 import bisect
+import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -417,6 +418,17 @@ def test_invalid_calendar_sets_are_refused(con, rows: list[Calendar], message: s
 # ---------------------------------------------------------------------------------------------
 # Property tests: random calendars, zones, holidays, closures and instants against the oracle.
 
+# Examples per property test: a quarter of the full count by default, so that `make test` keeps
+# within its time (the strategies already aim most draws at DST changes, openings and closings);
+# MSP_PROPERTY_EXAMPLES=full runs the full counts, e.g. after a change to logic/business_time.py.
+FULL_EXAMPLES = os.environ.get("MSP_PROPERTY_EXAMPLES") == "full"
+
+
+def examples(full: int) -> int:
+    """The number of examples a property test runs: `full` or, by default, a quarter of it."""
+    return full if FULL_EXAMPLES else max(20, full // 4)
+
+
 # Zones with DST both hemispheres, midnight changes (Sao Paulo), 30-minute changes (Lord Howe),
 # half-hour offsets (Kolkata, St John's) and none; each with dates near its changes.
 ZONES = {
@@ -498,7 +510,7 @@ def instants(truth: Oracle) -> st.SearchStrategy[datetime]:
                                st.sampled_from(near), st.integers(-120, 120))).map(truth.at)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario=scenarios(), data=st.data())
 def test_business_minutes_match_the_minute_walk(con, scenario, data):
     rows, start, end = scenario
@@ -518,7 +530,7 @@ def test_business_minutes_match_the_minute_walk(con, scenario, data):
     assert measure(con, pairs) == [truth.minutes(a, b) for _, a, b in pairs]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario=scenarios(), data=st.data())
 def test_next_opening_matches_the_minute_walk(con, scenario, data):
     rows, start, end = scenario
@@ -544,7 +556,7 @@ def change_nights(draw: st.DrawFn) -> tuple[list[Calendar], date, date]:
     return [calendar], anchor - timedelta(days=2), anchor + timedelta(days=3)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario=change_nights(), data=st.data())
 def test_night_hours_on_change_nights_match_the_minute_walk(con, scenario, data):
     rows, start, end = scenario
@@ -560,7 +572,7 @@ def test_night_hours_on_change_nights_match_the_minute_walk(con, scenario, data)
     assert clock_starts(con, moments) == [truth.clock_start(at) for _, at in moments]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(zone=st.sampled_from(sorted(ZONES)), day=st.dates(date(2015, 1, 1), date(2025, 12, 1)),
        offsets=st.lists(st.integers(0, 14 * 1440), min_size=2, max_size=2))
 def test_always_open_equals_real_elapsed_minutes(con, zone, day, offsets):
