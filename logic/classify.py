@@ -541,6 +541,8 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
         # then the neighbours' vote as independent evidence.
         voted = f"""
     SELECT s.ticket_id, s.raw_txt, coalesce(v.vote, 0) AS emergency_vote,
+           v.raw_txt IS NOT NULL AND v.vote < {sv.emergency_review_below}
+             AND NOT coalesce(d.declared_emergency, false) AS held,
            1 - (1 - s.confidence * CASE WHEN v.raw_txt IS NOT NULL AND v.vote < {sv.veto_below}
                                         THEN {sv.emergency_veto} ELSE 1 END)
              * (1 - {sv.emergency_weight} * coalesce(v.vote, 0)) AS confidence,
@@ -550,7 +552,8 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
                      CASE WHEN {sv.emergency_veto} < 1 AND s.confidence > 0 AND v.raw_txt IS NOT NULL
                                AND v.vote < {sv.veto_below}
                           THEN 'semantic vote disagrees (x{sv.emergency_veto:g})' END) AS evidence
-    FROM {source} s LEFT JOIN clf_semantic_emergency v ON v.raw_txt = s.raw_txt"""
+    FROM {source} s LEFT JOIN clf_semantic_emergency v ON v.raw_txt = s.raw_txt
+    LEFT JOIN clf_tickets d ON d.ticket_id = s.ticket_id"""
         pw = em.planned_work
         if pw.factor < 1 and pw.scope_ids:
             planned = f"(p.vote >= {pw.min_vote} AND p.vote > e.emergency_vote)"
@@ -560,7 +563,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
             # The scope vote, not the scope rules: those read this statement's result (emergency
             # work outside hours is not planned after-hours work), so they cannot feed it.
             voted = f"""
-    SELECT e.ticket_id,
+    SELECT e.ticket_id, e.held,
            e.confidence * CASE WHEN {planned} THEN {pw.factor} ELSE 1 END AS confidence,
            concat_ws('; ', nullif(e.evidence, ''),
                      CASE WHEN {planned} AND e.confidence > 0
@@ -573,16 +576,18 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
                FROM clf_semantic_scope WHERE scope_id IN {_in_list(pw.scope_ids)} GROUP BY raw_txt) p
         ON p.raw_txt = e.raw_txt"""
     else:
-        voted = f"SELECT ticket_id, confidence, evidence FROM {source} s"
+        voted = f"SELECT ticket_id, false AS held, confidence, evidence FROM {source} s"
     return f"""
 WITH voted AS ({voted}
 )
 SELECT ticket_id,
        confidence >= {em.min_confidence} AS qualifies_emergency,
        round(confidence::DOUBLE, 3) AS emergency_confidence,
-       CASE WHEN evidence = '' THEN 'no emergency signal in the text' ELSE evidence END
-           AS emergency_evidence,
-       CASE WHEN confidence >= {confident_at} THEN 'confident'
+       CASE WHEN evidence = '' THEN 'no emergency signal in the text'
+            WHEN held AND confidence >= {em.min_confidence}
+            THEN evidence || '; not declared and the semantic vote disagrees (needs review)'
+            ELSE evidence END AS emergency_evidence,
+       CASE WHEN confidence >= {confident_at} AND NOT held THEN 'confident'
             WHEN confidence >= {em.min_confidence} THEN 'needs review' ELSE 'none' END
            AS emergency_call_state
 FROM voted

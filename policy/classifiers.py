@@ -180,6 +180,9 @@ class SemanticVote(Strict):
     emergency_weight: Weight = 0.6
     emergency_veto: float = Field(default=0.8, gt=0, le=1)
     veto_below: Weight = 0.15  # the neighbours' share under which they disagree
+    # Round 8: an emergency call the client did not declare, on an embedded text whose neighbours'
+    # emergency vote is below this, stays `needs review` (the rules alone are not billed). 0: off.
+    emergency_review_below: float = Field(default=0.0, ge=0, le=1)
     concept_weight: float = Field(default=1.0, gt=0)  # a policy concept sentence as an exemplar
     provider_weight: float = Field(default=2.0, gt=0)  # a provider's own review decision
     # Above this many distinct texts in one run, only texts the rules leave uncertain are embedded
