@@ -10,7 +10,6 @@ from duckdb import DuckDBPyConnection
 from assets.marts import client_month, client_month_drivers, client_month_sla
 from orchestration.partitions import MonthResult, for_each_month, monthly_partitions, run_metadata, single_run
 from orchestration.resources import PipelineSettings
-from reports.publish import publish_month
 
 # Each month's line in the run log starts so; `python -m pipelines.run` shows those lines.
 PUBLISHED_PREFIX = "published "
@@ -58,6 +57,10 @@ def monthly_reports(
             ).fetchone()[0]
             if latest is not None:
                 pdf_months.add(latest.isoformat())
+
+    # The report renderers (plotly, openpyxl, the templates: 0.4 to 0.8 s of import) load only
+    # in a run that publishes, not with the code location.
+    from reports.publish import publish_month
 
     def publish(con: DuckDBPyConnection, month: str) -> MonthResult:
         published = publish_month(con, month, settings.published, policy.version, policy.currency,

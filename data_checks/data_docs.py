@@ -12,7 +12,6 @@ from assets.facts import ticket_facts
 from assets.marts import client_month, client_month_sla
 from assets.raw import raw_clients, raw_tickets
 from assets.staging import staging_clients, staging_ticket_events, staging_tickets, staging_time_entries
-from data_checks.gx_worker import publish_docs
 from data_checks.validation import ensure_results_table, result_of, submit
 from orchestration.partitions import MonthResult, monthly_partitions, run_metadata, single_run
 from orchestration.resources import PipelineSettings
@@ -62,6 +61,8 @@ def data_docs(
     # Months render here one after another: spawning GX workers for them (importing GX, about
     # 3 s of CPU each) cost more CPU than it saved wall time on two cores, and the checks no
     # longer start them (nearly every partition passes in DuckDB).
+    from data_checks.gx_worker import publish_docs  # GX, imported when a run renders docs
+
     started = time.perf_counter()
     built = {month: submit(None, publish_docs, rows, docs_dir(settings.published, month))
              for month, rows in stored.items()}

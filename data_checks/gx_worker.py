@@ -11,7 +11,6 @@ import functools
 import json
 import shutil
 import uuid
-from dataclasses import dataclass
 from functools import cache
 from html import escape
 from pathlib import Path
@@ -35,6 +34,8 @@ from great_expectations.data_context.types.resource_identifiers import (
 from great_expectations.datasource.fluent import PandasDatasource
 from great_expectations.execution_engine import pandas_execution_engine
 from great_expectations.render.view import view as gx_view
+
+from data_checks.outcome import Outcome, to_pandas
 
 # GX fingerprints every DataFrame batch below 1 GB by hashing all of its values, twice per
 # validation (the batch is built for the result and again for the validator): 0.6 s of a 0.8 s
@@ -69,18 +70,6 @@ gx_view.Environment = functools.partial(jinja2.Environment, bytecode_cache=_Comp
 
 # Tutorial images GX copies into every site that no Data Docs page shows (2.5 MB of the 4 MB).
 _UNUSED_STATIC = ("images/glossary_scroller.gif", "images/iterative-dev-loop.png")
-
-# Integer and boolean columns with NULLs stay nullable (as in DuckDB's own pandas conversion), not
-# floats and objects: a failed expectation's sample then shows 1, not 1.0.
-_NULLABLE = {
-    pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
-    pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(),
-}
-
-
-def to_pandas(table: pa.Table) -> pd.DataFrame:
-    """An Arrow result as the DataFrame GX validates (dates as datetime64, nullable integers)."""
-    return table.to_pandas(date_as_object=False, types_mapper=_NULLABLE.get)
 
 
 @cache
@@ -134,16 +123,6 @@ def failures(result: gx.core.ExpectationSuiteValidationResult) -> list[dict]:
             **({"error": raised} if raised else {}),
         })
     return out
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """A partition's validation, as it travels back from a worker process."""
-
-    success: bool
-    expectations: int
-    failed: list[dict]
-    result_json: str
 
 
 def validate_partition(data: pd.DataFrame | pa.Table, suite_json: str, table: str) -> Outcome:

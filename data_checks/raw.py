@@ -1,8 +1,9 @@
 """Raw layer suites: data as delivered. Staging quarantines bad rows, so most raw checks warn."""
 
-import great_expectations.expectations as gxe
+from __future__ import annotations
 
 from assets.raw import raw_clients, raw_tickets
+from data_checks.lazy_gx import gxe
 from data_checks.validation import CheckSpec, against_contract, as_declared
 from policy.base import TICKET_SOURCES
 from policy.config import PolicyConfig

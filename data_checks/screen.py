@@ -13,19 +13,16 @@ does not translate, the partition is validated by GX as before, so a failure's r
 offending values and log line are GX's own and every blocking check blocks as it did.
 """
 
+from __future__ import annotations
+
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
-import great_expectations as gx
-import great_expectations.expectations as gxe
-from great_expectations.core.expectation_validation_result import (
-    ExpectationSuiteValidationResult,
-    ExpectationValidationResult,
-)
 
-from data_checks.gx_worker import Outcome
+from data_checks.lazy_gx import gx, gx_results, gxe
+from data_checks.outcome import Outcome
 from warehouse.sqlquote import sql_identifier, sql_literal
 
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
@@ -216,11 +213,11 @@ def _passing(suite: gx.ExpectationSuite, results: list[tuple[gxe.Expectation, di
     for exp, result in results:
         config = exp.configuration
         config.kwargs["batch_id"] = batch_id
-        validated.append(ExpectationValidationResult(
+        validated.append(gx_results.ExpectationValidationResult(
             success=True, expectation_config=config, result=result,
             exception_info=dict(_NO_EXCEPTION)))
     total = len(validated)
-    suite_result = ExpectationSuiteValidationResult(
+    suite_result = gx_results.ExpectationSuiteValidationResult(
         success=True, results=validated, suite_name=suite.name, suite_parameters={},
         statistics={"evaluated_expectations": total, "successful_expectations": total,
                     "unsuccessful_expectations": 0, "success_percent": 100.0 if total else None},

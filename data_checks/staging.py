@@ -1,8 +1,9 @@
 """Staging layer suites: typed, deduplicated data that every mart number is computed from."""
 
-import great_expectations.expectations as gxe
+from __future__ import annotations
 
 from assets.staging import staging_clients, staging_ticket_events, staging_tickets, staging_time_entries
+from data_checks.lazy_gx import gxe
 from data_checks.validation import CheckSpec, against_contract, as_declared
 from policy.base import ACTOR_TYPES, PRIORITIES, TICKET_SOURCES, WORK_TYPES
 from policy.config import PolicyConfig

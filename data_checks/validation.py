@@ -22,13 +22,12 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-import great_expectations as gx
-import great_expectations.expectations as gxe
 import pandas as pd
 import pyarrow as pa
 from dagster_duckdb import DuckDBResource
 
-from data_checks.gx_worker import Outcome, to_pandas, validate_partition, warm
+from data_checks.lazy_gx import gx, gxe
+from data_checks.outcome import Outcome, to_pandas
 from data_checks.screen import screen
 from orchestration.partitions import combine_month_checks
 from orchestration.resources import PipelineSettings
@@ -44,7 +43,7 @@ from warehouse.tables import VALIDATION_RESULTS
 RESULTS_DDL = VALIDATION_RESULTS.ddl()[0]
 
 
-Expectations = Callable[[PolicyConfig], list[gxe.Expectation]]
+Expectations = Callable[[PolicyConfig], list["gxe.Expectation"]]
 Fetch = Callable[[duckdb.DuckDBPyConnection, dict], pd.DataFrame]
 
 
@@ -89,7 +88,7 @@ def _fetch(con: duckdb.DuckDBPyConnection, spec: CheckSpec, params: dict) -> pd.
 
 
 def _screened(
-    con: duckdb.DuckDBPyConnection, spec: CheckSpec, suite: gx.ExpectationSuite, params: dict,
+    con: duckdb.DuckDBPyConnection, spec: CheckSpec, suite: "gx.ExpectationSuite", params: dict,
 ) -> tuple[pd.DataFrame | pa.Table | None, int, Outcome | None]:
     """The partition screened in DuckDB (`data_checks.screen`): (data fetched, rows, outcome).
 
@@ -137,6 +136,8 @@ def gx_pool() -> ProcessPoolExecutor | None:
         return None
     with _pool_lock:
         if _pool is None:
+            from data_checks.gx_worker import warm  # GX, imported once a partition needs it
+
             _pool = ProcessPoolExecutor(
                 max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                 initializer=warm,
@@ -293,6 +294,8 @@ def run_checks(
                 if pool is None and len(months) > 1 and rows >= POOL_ROWS:
                     pool = gx_pool()
                     in_flight = month_workers() if pool else 0
+                from data_checks.gx_worker import validate_partition  # GX, only now
+
                 data = _fetch(con, spec, params) if data is None else data
                 here = pool if rows >= POOL_ROWS else None
                 waiting.append((spec, suite_json, month, len(data),
@@ -384,7 +387,7 @@ def against_contract(table: Table) -> str:
                ORDER BY c.position"""
 
 
-def as_declared(_policy: PolicyConfig) -> list[gxe.Expectation]:
+def as_declared(_policy: PolicyConfig) -> list["gxe.Expectation"]:
     """Every contract column present, with its declared type (the rows of `against_contract`)."""
     return [gxe.ExpectColumnValuesToBeNull(column="missing_column"),
             gxe.ExpectColumnValuesToBeNull(column="wrong_type")]

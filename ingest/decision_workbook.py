@@ -12,9 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
-
 from policy.config import SCOPE_EXCLUSION_IDS
 from warehouse.sqlquote import sql_literal
 
@@ -74,6 +71,10 @@ def read_entries(path: Path, relative: str) -> Entries:
     whether a ticket exists is judged by staging, as for a CSV of decisions. Raises ValueError
     when the file is not a workbook or no sheet has a Decision column.
     """
+    # openpyxl (0.3 to 0.8 s of import) only when a landing folder holds a decision workbook.
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zipfile, KeyError or its own errors

@@ -15,6 +15,17 @@ def test_loading_the_definitions_does_not_import_dlt():
     assert out[-1] == "False"
 
 
+def test_loading_the_definitions_does_not_import_great_expectations_nor_the_reports():
+    """The suites are built when a check step runs, GX validates only a failing partition and
+    renders Data Docs (data_checks/lazy_gx.py): loading the code location must not import it
+    (about 4 s of CPU), nor openpyxl and plotly, which decision workbooks and reports use."""
+    code = ("import sys; import pipelines.definitions;"
+            " print(*(m in sys.modules for m in ('great_expectations', 'scipy', 'openpyxl', 'plotly')))")
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=PROJECT_ROOT,
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out[-4:] == ["False"] * 4
+
+
 def test_the_instance_commits_run_events_without_an_fsync_each(tmp_path):
     """Dagster's SQLite storage (WAL mode) commits with synchronous=NORMAL once the code location
     is loaded (orchestration/instance.py); a database in another journal mode keeps FULL."""
