@@ -12,12 +12,11 @@ from assets.staging import staging_review_decisions, staging_tickets, staging_ti
 from logic.classify import (
     NOTES_SQL,
     MatchedTexts,
-    emergency_rules_sql,
-    emergency_sql,
     scope_category_hits_sql,
     scope_hits_sql,
     scope_text_hits_sql,
 )
+from logic.emergency import emergency_rules_sql, emergency_sql
 from logic.semantic import TICKET_TEXT, ExemplarBank, builtin_bank, prepare_votes, review_bank
 from orchestration.monthly import RunInputs, monthly_sql_asset
 from policy.config import PolicyConfig

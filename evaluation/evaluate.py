@@ -33,7 +33,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from logic.classify import emergency_sql, scope_hits_sql
+from logic.classify import scope_hits_sql
+from logic.emergency import emergency_sql
 from logic.learned import scope_model
 from logic.semantic import POLICY_MODEL, ExemplarBank, builtin_bank, prepare_votes
 from logic.text_model import fit_text_model, text_model

@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from evaluation.evaluate import Dataset, exemplar_files, load_labelled
-from logic.classify import emergency_sql, scope_hits_sql
+from logic.classify import scope_hits_sql
+from logic.emergency import emergency_sql
 from logic.learned import fit_logistic, predict
 from logic.semantic import ExemplarBank, builtin_bank, write_votes
 from logic.text_model import fit_text_model, text_model_json

@@ -340,7 +340,7 @@ def prepare_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, bank: Ex
 def uncertain_texts(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, rules: str | None) -> list[str]:
     """Texts the rules leave uncertain: an emergency rule fired below `uncertain_below`, or the
     client declared an emergency."""
-    from logic.classify import emergency_rules_sql
+    from logic.emergency import emergency_rules_sql
 
     sv = policy.scope_classification.semantic
     source = rules or f"({emergency_rules_sql(policy)})"

@@ -10,7 +10,7 @@ from pydantic import (
     Field,
 )
 
-# --- Term syntax of the classifiers (logic/classify.py turns each term into an RE2 pattern) ---
+# --- Term syntax of the classifiers (logic/text_match.py turns each term into an RE2 pattern) ---
 # Lower-case words matched as whole words; `a|b` alternatives for one word; `(a b|c)` alternatives
 # that are phrases; `word*` any ending (migrat* = migrate, migrating, migration); `#` a number;
 # `word?` an optional word; `...` up to text_matching.gap_words other words; a hyphen inside a word

@@ -20,8 +20,10 @@ from evaluation.evaluate import (
     read_curve,
     record,
 )
-from logic.classify import CLF_TICKETS_COLUMNS, CLF_TIME_COLUMNS, emergency_sql, scope_hits_sql, term_regex
+from logic.classify import CLF_TICKETS_COLUMNS, CLF_TIME_COLUMNS, scope_hits_sql
+from logic.emergency import emergency_sql
 from logic.semantic import LABELS, ExemplarBank, builtin_bank, prepare_votes, review_bank
+from logic.text_match import term_regex
 from policy.base import SCOPE_EXCLUSION_IDS, PolicyConfigError
 from policy.config import PolicyConfig, load_policy
 from policy.paths import PROJECT_ROOT

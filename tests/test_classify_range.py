@@ -15,7 +15,8 @@ from assets.classification import (
     match_scope_range,
     read_emergencies,
 )
-from logic.classify import emergency_sql, scope_hits_sql
+from logic.classify import scope_hits_sql
+from logic.emergency import emergency_sql
 from orchestration.monthly import RunInputs
 from policy.config import PolicyConfig
 from policy.paths import PROJECT_ROOT

@@ -1,0 +1,168 @@
+"""The policy's emergency reading in DuckDB SQL: rules over ticket text, the semantic vote, call state.
+
+The caller provides clf_tickets (see logic/classify.py); every term, weight and threshold comes
+from the policy config (`emergency`, `scope_classification.call_states`, `semantic`).
+"""
+
+
+from logic.text_match import TICKET_TEXT, Compiler, Matcher, in_list, per_distinct
+from policy.config import PolicyConfig
+from warehouse.sqlquote import sql_literal
+
+
+def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None = None) -> str:
+    """SQL over clf_tickets: one row per ticket with the policy's own emergency assessment.
+
+    Columns: ticket_id, qualifies_emergency BOOLEAN, emergency_confidence DOUBLE (0..1),
+    emergency_evidence VARCHAR, emergency_call_state VARCHAR (`confident`, `needs review` or
+    `none`). Declared emergency and priority are not evidence. With `semantic`, the vote in
+    clf_semantic_emergency (logic/semantic.py) is a second vote beside the rules. `rules` names a
+    relation holding `emergency_rules_sql`'s result when the caller has it already (the rules then
+    run once even when the vote needs them first to pick the texts to embed).
+    """
+    em = policy.emergency
+    sv = policy.scope_classification.semantic
+    confident_at = policy.scope_classification.call_states.emergency_confident_at
+    source = rules or f"({emergency_rules_sql(policy)})"
+    if semantic:
+        # Rules first (vetoed when the text was embedded and its neighbours are not emergencies),
+        # then the neighbours' vote as independent evidence.
+        voted = f"""
+    SELECT s.ticket_id, s.raw_txt, coalesce(v.vote, 0) AS emergency_vote,
+           v.raw_txt IS NOT NULL AND v.vote < {sv.emergency_review_below}
+             AND NOT coalesce(d.declared_emergency, false) AS held,
+           1 - (1 - s.confidence * CASE WHEN v.raw_txt IS NOT NULL AND v.vote < {sv.veto_below}
+                                        THEN {sv.emergency_veto} ELSE 1 END)
+             * (1 - {sv.emergency_weight} * coalesce(v.vote, 0)) AS confidence,
+           concat_ws('; ', nullif(s.evidence, ''),
+                     CASE WHEN {sv.emergency_weight} * coalesce(v.vote, 0) > 0.05
+                          THEN 'semantic vote ' || round(v.vote, 2) || ': like ' || v.evidence END,
+                     CASE WHEN {sv.emergency_veto} < 1 AND s.confidence > 0 AND v.raw_txt IS NOT NULL
+                               AND v.vote < {sv.veto_below}
+                          THEN 'semantic vote disagrees (x{sv.emergency_veto:g})' END) AS evidence
+    FROM {source} s LEFT JOIN clf_semantic_emergency v ON v.raw_txt = s.raw_txt
+    LEFT JOIN clf_tickets d ON d.ticket_id = s.ticket_id"""
+        pw = em.planned_work
+        if pw.factor < 1 and pw.scope_ids:
+            planned = f"(p.vote >= {pw.min_vote} AND p.vote > e.emergency_vote)"
+            # Planned project work is never an emergency (0 of 529 such tickets in the labelled
+            # files): where the text's neighbours read a planned exclusion, and more than they read
+            # an emergency (a lapsed domain sits near domain migrations), the reading is dampened.
+            # The scope vote, not the scope rules: those read this statement's result (emergency
+            # work outside hours is not planned after-hours work), so they cannot feed it.
+            voted = f"""
+    SELECT e.ticket_id, e.held,
+           e.confidence * CASE WHEN {planned} THEN {pw.factor} ELSE 1 END AS confidence,
+           concat_ws('; ', nullif(e.evidence, ''),
+                     CASE WHEN {planned} AND e.confidence > 0
+                          THEN 'dampened: reads as planned work (semantic vote ' || round(p.vote, 2)
+                               || ' for ' || replace(p.scope_id, '_', ' ') || ': like ' || p.evidence
+                               || ') (x{pw.factor:g})' END) AS evidence
+    FROM ({voted}) e
+    LEFT JOIN (SELECT raw_txt, max(vote) AS vote, arg_max(scope_id, (vote, scope_id)) AS scope_id,
+                      arg_max(evidence, (vote, scope_id)) AS evidence
+               FROM clf_semantic_scope WHERE scope_id IN {in_list(pw.scope_ids)} GROUP BY raw_txt) p
+        ON p.raw_txt = e.raw_txt"""
+    else:
+        voted = f"SELECT ticket_id, false AS held, confidence, evidence FROM {source} s"
+    return f"""
+WITH voted AS ({voted}
+)
+SELECT ticket_id,
+       confidence >= {em.min_confidence} AS qualifies_emergency,
+       round(confidence::DOUBLE, 3) AS emergency_confidence,
+       CASE WHEN evidence = '' THEN 'no emergency signal in the text'
+            WHEN held AND confidence >= {em.min_confidence}
+            THEN evidence || '; not declared and the semantic vote disagrees (needs review)'
+            ELSE evidence END AS emergency_evidence,
+       CASE WHEN confidence >= {confident_at} AND NOT held THEN 'confident'
+            WHEN confidence >= {em.min_confidence} THEN 'needs review' ELSE 'none' END
+           AS emergency_call_state
+FROM voted
+"""
+
+
+def emergency_rules_sql(policy: PolicyConfig) -> str:
+    """SQL over clf_tickets: the rules' emergency reading before the semantic vote and threshold.
+
+    Columns: ticket_id, raw_txt (the text the vote joins on), confidence DOUBLE, evidence VARCHAR.
+    """
+    c = Compiler(policy)
+    em = policy.emergency
+    columns: list[str] = []  # list columns of the matches CTE
+
+    def col(name: str, matcher: Matcher) -> str:
+        columns.append(f"{matcher.hits('txt')} AS {name}")
+        return name
+
+    sets = {name: col(f"set_{name}", c.terms(terms)) for name, terms in em.term_sets.items()}
+
+    def shown(column: str) -> str:
+        return f"""'"' || array_to_string(list_distinct({column})[1:3], '", "') || '"'"""
+
+    def set_met(name: str) -> tuple[str, str]:
+        met = f"len({sets[name]}) > 0"
+        seen = shown(sets[name])
+        if name == "several_users":  # affected_users counts as evidence of breadth
+            met = f"({met} OR coalesce(affected_users, 0) >= {em.min_affected_users})"
+            seen = (f"concat_ws(', ', CASE WHEN len({sets[name]}) > 0 THEN {seen} END,"
+                    f" CASE WHEN coalesce(affected_users, 0) >= {em.min_affected_users}"
+                    f" THEN affected_users || ' affected users' END)")
+        return met, seen
+
+    criteria_conf: list[str] = []
+    evidence_parts: list[str] = []
+    matched: list[str] = []  # every rule's condition, before dampeners
+    for criterion in em.criteria:
+        terms, kept = [], []  # kept: undampened rules
+        for i, rule in enumerate(criterion.rules):
+            if rule.all_of:
+                parts = [set_met(n) for n in rule.all_of]
+                cond = " AND ".join(p[0] for p in parts)
+                seen = " || ' + ' || ".join(p[1] for p in parts)
+            else:
+                name = col(f"r_{criterion.id}_{i}", c.rule(rule))
+                cond, seen = f"len({name}) > 0", shown(name)
+            matched.append(cond)
+            factor = f"(1 - CASE WHEN {cond} THEN {rule.weight} ELSE 0 END)"
+            (kept if rule.undampened else terms).append(factor)
+            evidence_parts.append(
+                f"CASE WHEN {cond} THEN {sql_literal(criterion.id.replace('_', ' ') + ': ' + rule.label)}"
+                f" || ' ' || {seen} END")
+        factors = []
+        for j, damp in enumerate(em.dampeners):
+            if criterion.id in damp.applies_to:
+                name = f"d_{j}"
+                factors.append(f"CASE WHEN len({name}) > 0 THEN {damp.factor} ELSE 1 END")
+        signal = "(1 - " + (" * ".join(terms) or "1") + ")"
+        dampened = " * ".join([signal, *factors])
+        criteria_conf.append(f"(1 - (1 - {dampened}) * {' * '.join(kept)})" if kept else dampened)
+    for j, damp in enumerate(em.dampeners):
+        name = col(f"d_{j}", c.dampener(damp))
+        evidence_parts.append(f"CASE WHEN len({name}) > 0 THEN {sql_literal('dampened: ' + damp.label)}"
+                              f" || ' ' || {shown(name)} || ' (x{damp.factor:g})' END")
+    confidence = criteria_conf[0] if len(criteria_conf) == 1 else f"greatest({', '.join(criteria_conf)})"
+    db = em.declared_breadth
+    if db.weight > 0:
+        # The client's word is weak alone (over-declared single-user problems), but declared for many
+        # users by the structured field it is independent evidence of breadth and urgency that no
+        # text dampener (a printer, a licence) undoes: combined with the rules as noisy-or.
+        broad = (f"(coalesce(declared_emergency, false)"
+                 f" AND coalesce(affected_users, 0) >= {db.min_affected_users}"
+                 + (f" AND ({' OR '.join(matched)})" if db.requires_signal else "") + ")")
+        confidence = f"1 - (1 - {confidence}) * (1 - CASE WHEN {broad} THEN {db.weight} ELSE 0 END)"
+        evidence_parts.append(f"CASE WHEN {broad} THEN 'declared an emergency by the client for '"
+                              f" || affected_users || ' affected users (structured field)' END")
+    return f"""
+WITH t AS (
+    SELECT ticket_id, affected_users, declared_emergency, {TICKET_TEXT} AS raw_txt FROM clf_tickets
+), text_hits AS (
+    {per_distinct('t', 'raw_txt', c.normalise('raw_txt'), ', '.join(columns))}
+), m AS (
+    SELECT t.ticket_id, t.raw_txt, t.affected_users, t.declared_emergency, h.* EXCLUDE (raw_txt, txt)
+    FROM t JOIN text_hits h USING (raw_txt)
+)
+SELECT ticket_id, raw_txt, ({confidence})::DOUBLE AS confidence,
+       concat_ws('; ', {', '.join(evidence_parts)}) AS evidence
+FROM m
+"""

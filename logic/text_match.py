@@ -1,0 +1,210 @@
+"""Ticket text as the classifiers read it: the policy's terms compiled into RE2 patterns and SQL.
+
+Text is normalised once (lower case, idioms rewritten, clause words marked so negation stops at
+them); each term, proximity rule and negation becomes an RE2 pattern, and each rule a matcher
+whose hits are SQL over a text column. Used by the scope (logic/classify.py) and emergency
+(logic/emergency.py) statements; every term comes from the policy config (`text_matching`).
+"""
+
+import re
+from dataclasses import dataclass
+
+from policy.classifiers import Dampener, MatchRule
+from policy.config import PolicyConfig
+from policy.terms import slot_alternatives, term_tokens
+from warehouse.sqlquote import sql_literal
+
+# Separators. Text is normalised first: lower case, idioms rewritten, and every clause word prefixed
+# with '~' so that negation (which may not cross '~') stops at "and", "but", "so", ...
+_WORD = r"[\w']+"
+_SEP_TERM = r"[\s\-~/]+"  # between the words of one phrase
+_SEP_NEAR = r"[^\w'.!?;\n]+"  # proximity gaps: may cross commas and clause words, not sentences
+_SEP_NEG = r"[^\w'.!?;:,~\n]+"  # negation scope: stops at punctuation and clause words
+SENTENCE = "' . '"  # joins subject, description and notes so a gap never spans two of them
+
+
+# --- terms -> RE2 -------------------------------------------------------------------------------
+def _word_regex(word: str, plural: bool) -> str:
+    """One word of a term: `*` any ending, `#` a number, a hyphen optional, plural -s/-es/-ies allowed."""
+    out = ""
+    for i, ch in enumerate(word):
+        if ch == "'" and word[i - 1:i + 2] == "n't":
+            out += "'?"  # "can't" also reads "cant": clients type contractions without the apostrophe
+        elif ch == "*":
+            out += r"[\w']*"
+        elif ch == "#":
+            out += r"\d+"
+        elif ch == "-":
+            out += r"[\s\-]?"
+        else:
+            out += re.escape(ch)
+    if plural and word[-1].isalpha() and len(word) > 2:
+        # policy -> policies, but day -> days
+        if word[-1] == "y" and len(word) > 2 and word[-2] not in "aeiou":
+            out = out[:-1] + "(?:y|ies)"
+        else:
+            out += "(?:s|es)?"
+    lead = r"\b" if word[0].isalnum() or word[0] == "#" else ""
+    trail = r"\b" if word[-1].isalnum() or word[-1] == "#" else ""
+    return lead + out + trail
+
+
+def _slot_regex(token: str, plural: bool) -> str:
+    """One word slot: alternatives, each a word or a phrase; longest first for readable evidence."""
+    alternatives = sorted(slot_alternatives(token), key=len, reverse=True)
+    regexes = []
+    for alt in alternatives:
+        words = alt.split(" ")
+        regexes.append(_SEP_TERM.join(_word_regex(w, plural) for w in words))
+    return "(?:" + "|".join(regexes) + ")"
+
+
+def term_regex(term: str, gap_words: int, plural: bool = True) -> str:
+    """An RE2 pattern for one config term (syntax: see config/policy.yaml, text_matching)."""
+    tokens = term_tokens(term)
+    out = ""
+    gap = False
+    for token in tokens:
+        if token == "...":
+            gap = True
+            continue
+        optional = token.endswith("?")
+        body = _slot_regex(token[:-1] if optional else token, plural)
+        if out:
+            sep = f"{_SEP_NEAR}(?:{_WORD}{_SEP_NEAR}){{0,{gap_words}}}?" if gap else _SEP_TERM
+            out += f"(?:{sep}{body})?" if optional else sep + body
+        else:
+            out = body
+        gap = False
+    return out
+
+
+def _any_of(terms: list[str], gap_words: int, plural: bool = True) -> str:
+    return "(?:" + "|".join(term_regex(t, gap_words, plural) for t in terms) + ")"
+
+
+def _near(verbs: list[str], objects: list[str], max_gap: int, order: str, gap_words: int) -> str:
+    """A verb family within max_gap words of an object family, in the same sentence."""
+    # verb lists spell out their forms; a plural -s would turn verbs into nouns (drafts, orders)
+    v, o = _any_of(verbs, gap_words, plural=False), _any_of(objects, gap_words)
+    # lazy: the shortest verb-object span, so a negation further along is not swallowed
+    mid = f"{_SEP_NEAR}(?:{_WORD}{_SEP_NEAR}){{0,{max_gap}}}?"
+    forward = f"{v}{mid}{o}"
+    return forward if order == "verb_first" else f"(?:{forward}|{o}{mid}{v})"
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """SQL that lists the non-negated matches of one pattern in a text column."""
+
+    core: str
+    pre: str
+    post: str
+    pseudo: str
+    interior: str | None = None  # a cue inside a verb-object span negates it ("fix X without Y-ing Z")
+
+    def hits(self, column: str) -> str:
+        """SQL: the matched phrases (VARCHAR[]), negated ones dropped, '~' markers removed."""
+        full = f"(?:{self.pre})?(?:{self.core})(?:{self.post})?"
+        negated = (f"(regexp_matches(m, {sql_literal('^(?:' + self.pre + ')(?:' + self.core + ')')})"
+                   f" AND NOT regexp_matches(m, {sql_literal('^(?:' + self.pseudo + ')')}))"
+                   f" OR regexp_matches(m, {sql_literal('(?:' + self.post + ')$')})")
+        if self.interior:  # pseudo-negations ("no one", "not working") are blanked first
+            negated += (f" OR regexp_matches(regexp_replace(m, {sql_literal(self.pseudo)}, ' ', 'g'),"
+                        f" {sql_literal(self.interior)})")
+        extract = (f"list_transform(list_filter(regexp_extract_all({column}, {sql_literal(full)}),"
+                   f" lambda m: NOT ({negated})),"
+                   f" lambda m: trim(replace(regexp_extract(m, {sql_literal(self.core)}), '~', '')))")
+        # Most texts match few rules: a plain containment test of the core is far cheaper than
+        # extracting with the optional negation context, and extracts nothing when it fails.
+        return (f"CASE WHEN regexp_matches({column}, {sql_literal(self.core)}) THEN {extract}"
+                f" ELSE CAST([] AS VARCHAR[]) END")
+
+
+class Compiler:
+    """Turns the policy's terms into matchers that share its negation and gap settings."""
+
+    def __init__(self, policy: PolicyConfig) -> None:
+        tm = policy.text_matching
+        self.policy = policy
+        self.gap = tm.gap_words
+        neg = tm.negation
+        cues = _any_of(neg.cues, self.gap, plural=False)
+        k = neg.max_words
+        self.pre = rf"{cues}{_SEP_NEG}(?:{_WORD}{_SEP_NEG}){{0,{k}}}"
+        self.post = (rf"{_SEP_NEG}(?:{_WORD}{_SEP_NEG}){{0,{k}}}{_any_of(neg.after_cues, self.gap, False)}"
+                     if neg.after_cues else r"\b\B")  # \b\B never matches: no after-cues
+        self.pseudo = _any_of(neg.pseudo, self.gap, plural=False) if neg.pseudo else r"\b\B"
+        self.cues = cues
+
+    def matcher(self, core: str, interior: bool = False) -> Matcher:
+        inside = rf"\w[^\w'~]+{self.cues}" if interior else None  # a cue after the span's first word
+        return Matcher(core, self.pre, self.post, self.pseudo, inside)
+
+    def rule(self, rule: MatchRule) -> Matcher:
+        if rule.phrases is not None:
+            return self.matcher(_any_of(rule.phrases, self.gap))
+        if rule.verbs is not None and rule.objects is not None:
+            near = _near(rule.verbs, rule.objects, rule.max_gap, rule.order, self.gap)
+            return self.matcher(near, interior=True)
+        raise ValueError(f"rule '{rule.label}' has no text pattern")
+
+    def dampener(self, dampener: Dampener) -> Matcher:
+        return self.matcher(_any_of(dampener.phrases, self.gap))
+
+    def terms(self, terms: list[str]) -> Matcher:
+        return self.matcher(_any_of(terms, self.gap))
+
+    def normalise(self, expr: str) -> str:
+        """SQL: lower-cased text with curly quotes straightened, idioms rewritten, clause words marked."""
+        out = f"lower(replace(replace(coalesce({expr}, ''), '\u2019', ''''), '\u2018', ''''))"
+        for idiom, replacement in self.policy.text_matching.rewrites.items():
+            pattern = term_regex(idiom, self.gap, plural=False)
+            out = f"regexp_replace({out}, {sql_literal(pattern)}, {sql_literal(replacement)}, 'g')"
+        words = self.policy.text_matching.clause_words
+        if words:
+            pattern = r"\b(" + "|".join(re.escape(w) for w in words) + r")\b"
+            out = f"regexp_replace({out}, {sql_literal(pattern)}, '~\\1', 'g')"
+        return out
+
+
+def values_relation(rows: list[tuple[object, ...]], alias: str, columns: str) -> str:
+    """A VALUES relation of literal rows, named `alias`."""
+    def lit(v: object) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int):
+            return str(v)
+        if isinstance(v, float):
+            return repr(v)
+        return sql_literal(str(v))
+
+    body = ", ".join("(" + ", ".join(lit(v) for v in row) + ")" for row in rows)
+    return f"(VALUES {body}) AS {alias}({columns})"
+
+
+# A ticket's own text: subject and description as one document.
+TICKET_TEXT = f"coalesce(subject, '') || {SENTENCE} || coalesce(description, '')"
+
+
+def per_distinct(relation: str, column: str, normalised: str, matches: str) -> str:
+    """SQL matching each distinct text of `relation.column` once, to be joined back on `column`.
+
+    Texts repeat (monitoring alerts, templated requests, stock time-entry notes): matching every
+    distinct text once costs what the texts are worth, not what the tickets are.
+    Columns: `column`, txt (the normalised text) and those of `matches` (SQL over txt).
+    """
+    return f"""SELECT {column}, txt, {matches}
+    FROM (SELECT {column}, {normalised} AS txt FROM (SELECT DISTINCT {column} FROM {relation}))"""
+
+
+def in_list(values: list[str]) -> str:
+    return "(" + ", ".join(sql_literal(v) for v in values) + ")"
+
+
+def unnest_hits(items: list[tuple[int, str]], column: str) -> str:
+    """SQL unnesting one {rule_id, hits} struct per matcher over `column`."""
+    structs = ", ".join(f"{{'rule_id': {i}, 'hits': {expr.replace('__COL__', column)}}}"
+                        for i, expr in items)
+    # Only rules that matched become rows: a row per rule and text would be mostly empty lists.
+    return f"unnest(list_filter([{structs}], lambda s: len(s.hits) > 0), recursive := true)"
