@@ -9,6 +9,7 @@ Nothing is downloaded: the weights ship inside the installed package.
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -33,9 +34,18 @@ class _Model:
 @functools.lru_cache(maxsize=2)
 def load_model(config: str, dim: int) -> _Model:
     """The static embedding model, from the weights inside the installed package (no download)."""
+    # wordllama calls logging.basicConfig(level=INFO) when imported, which turned every library's
+    # INFO records (GX's Data Docs among them) into lines of the run's output: put the process's
+    # root logger back as it was.
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
     import wordllama
     from tokenizers import Tokenizer
     from wordllama import WordLlama
+
+    root.setLevel(level)
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
 
     model = WordLlama.load(config=config, dim=dim, cache_dir=Path(wordllama.__file__).parent,
                            disable_download=True)

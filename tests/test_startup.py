@@ -1,5 +1,6 @@
 """What every run process pays before its first step: loading the code location."""
 
+import logging
 import subprocess
 import sys
 
@@ -45,3 +46,16 @@ def test_the_instance_commits_run_events_without_an_fsync_each(tmp_path):
     with plain.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "delete"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL, untouched
+
+
+def test_loading_the_embedding_model_leaves_the_processs_logging_as_it_was():
+    """wordllama configures the root logger at INFO when imported; the run's output must not fill
+    with other libraries' INFO records (GX's Data Docs) because the semantic vote loaded it."""
+    code = ("import logging\n"
+            "from logic.embeddings import load_model\n"
+            "load_model('l2_supercat', 256)\n"
+            "root = logging.getLogger()\n"
+            "print(root.level, len(root.handlers))\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True,
+                            text=True, timeout=120, check=True)
+    assert result.stdout.split() == [str(logging.WARNING), "0"], result.stdout + result.stderr
