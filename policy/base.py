@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -45,6 +46,17 @@ FAIR_USE_STATUSES: tuple[str, ...] = ("within", "watch", "over")
 
 
 Positive = Annotated[float, Field(gt=0)]
+
+
+def _known_scope_ids(ids: list[str]) -> list[str]:
+    unknown = [i for i in ids if i not in SCOPE_EXCLUSION_IDS]
+    if unknown:
+        raise ValueError(f"unknown scope exclusion id(s): {', '.join(unknown)}")
+    return ids
+
+
+# A list of the policy's scope exclusion ids (config sections that name some of them).
+ScopeIds = Annotated[list[str], AfterValidator(_known_scope_ids)]
 
 
 class PolicyConfigError(ValueError):

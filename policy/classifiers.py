@@ -13,6 +13,7 @@ from pydantic import (
 from policy.base import (
     SCOPE_EXCLUSION_IDS,
     Positive,
+    ScopeIds,
     Strict,
 )
 from policy.terms import Term, Weight
@@ -129,16 +130,8 @@ class TextModel(Strict):
 
     enabled: bool = False
     model_file: str = "config/text_model.json"  # relative to the project
-    scope_ids: list[str] = Field(default_factory=list)
+    scope_ids: ScopeIds = Field(default_factory=list)
     penalty: float = Field(default=0.1, gt=0)  # ridge penalty on every weight but the intercept
-
-    @field_validator("scope_ids")
-    @classmethod
-    def _known(cls, ids: list[str]) -> list[str]:
-        unknown = [i for i in ids if i not in SCOPE_EXCLUSION_IDS]
-        if unknown:
-            raise ValueError(f"unknown scope exclusion id(s): {', '.join(unknown)}")
-        return ids
 
 
 class StoredTextModel(Strict):
@@ -276,15 +269,7 @@ class PlannedWork(Strict):
 
     factor: float = Field(default=1.0, gt=0, le=1)  # 1: off
     min_vote: float = Field(default=0.3, gt=0, le=1)
-    scope_ids: list[str] = Field(default_factory=list)
-
-    @field_validator("scope_ids")
-    @classmethod
-    def _known(cls, ids: list[str]) -> list[str]:
-        unknown = [i for i in ids if i not in SCOPE_EXCLUSION_IDS]
-        if unknown:
-            raise ValueError(f"unknown scope exclusion id(s): {', '.join(unknown)}")
-        return ids
+    scope_ids: ScopeIds = Field(default_factory=list)
 
 
 class EmergencyRules(Strict):

@@ -1,21 +1,14 @@
 """Round 7 (docs/classification.md): mechanisms measured leave-one-batch-out, tested on tickets of our own."""
 
 import pytest
-import yaml
 
 from policy.config import PolicyConfig, load_policy
-from tests.test_classify import SHIPPED, _bank_of, _t, classify
+from tests.test_classify import SHIPPED, _bank_of, _t, _variant, classify
 
 
 @pytest.fixture(scope="module")
 def policy() -> PolicyConfig:
     return load_policy(SHIPPED)
-
-
-def _variant(change) -> PolicyConfig:
-    data = yaml.safe_load(SHIPPED.read_text())
-    change(data)
-    return PolicyConfig.model_validate(data)
 
 
 # A planned move whose text reads like an outage to the emergency rules: what must not go down.

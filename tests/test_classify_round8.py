@@ -1,21 +1,14 @@
 """Round 8 (docs/classification.md): mechanisms measured leave-one-batch-out, tested on tickets of our own."""
 
 import pytest
-import yaml
 
 from policy.config import PolicyConfig, load_policy
-from tests.test_classify import SHIPPED, _bank_of, _t, classify
+from tests.test_classify import SHIPPED, _bank_of, _t, _variant, classify
 
 
 @pytest.fixture(scope="module")
 def policy() -> PolicyConfig:
     return load_policy(SHIPPED)
-
-
-def _variant(change) -> PolicyConfig:
-    data = yaml.safe_load(SHIPPED.read_text())
-    change(data)
-    return PolicyConfig.model_validate(data)
 
 
 # The outage rules read this as a core system down for many users (affected_users from the field).
