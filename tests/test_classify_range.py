@@ -108,6 +108,8 @@ def _classify(con: duckdb.DuckDBPyConnection, run: RunInputs) -> tuple[list, lis
     return readings, hits
 
 
+# Classifies under a policy or bank of its own (several seconds): `make test` runs it.
+@pytest.mark.slow
 def test_a_range_classifies_each_month_as_the_month_alone(warehouse, policy):
     run = RunInputs(policy, datetime(2026, 4, 1, tzinfo=UTC))
     with duckdb.connect(str(warehouse)) as con:

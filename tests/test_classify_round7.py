@@ -17,6 +17,8 @@ MOVE = ("Accounts server move", "Please move our accounts database and server on
         "weekend.")
 
 
+# Classifies under a policy or bank of its own (several seconds): `make test` runs it.
+@pytest.mark.slow
 def test_planned_project_work_read_by_the_neighbours_is_not_an_emergency(policy):
     # The neighbours know the text as a major migration and say nothing about emergencies.
     bank = _bank_of(policy, [("M1", " . ".join(MOVE), {"major_migration"}, None)])
@@ -31,6 +33,8 @@ def test_planned_project_work_read_by_the_neighbours_is_not_an_emergency(policy)
             in evidence)
 
 
+# Classifies under a policy or bank of its own (several seconds): `make test` runs it.
+@pytest.mark.slow
 def test_an_outage_whose_neighbours_read_no_planned_work_stays_an_emergency(policy):
     outage = ("Accounts server down", "The accounts server is down for everyone since nine and nobody "
               "can post invoices.")
@@ -66,6 +70,8 @@ def _direction_model(policy: PolicyConfig, text: str, scope_id: str):
                            weights={scope_id: [*(30 * v).tolist(), -24.0]})
 
 
+# Classifies under a policy or bank of its own (several seconds): `make test` runs it.
+@pytest.mark.slow
 def test_the_text_model_raises_the_vote_and_names_itself(policy):
     import duckdb
 

@@ -20,6 +20,8 @@ def _neighbours(policy: PolicyConfig, emergency: bool):
     return _bank_of(policy, [("N1", " . ".join(OUTAGE), set(), emergency)])
 
 
+# Classifies under a policy or bank of its own (several seconds): `make test` runs it.
+@pytest.mark.slow
 def test_an_undeclared_rules_only_emergency_the_neighbours_disagree_with_is_held(policy):
     tickets = [_t("u1", *OUTAGE, affected=20)]
     bank = _neighbours(policy, False)
@@ -34,6 +36,8 @@ def test_an_undeclared_rules_only_emergency_the_neighbours_disagree_with_is_held
     assert "not declared and the semantic vote disagrees (needs review)" in evidence
 
 
+# Classifies under a policy or bank of its own (several seconds): `make test` runs it.
+@pytest.mark.slow
 def test_a_declared_or_agreed_emergency_stays_confident(policy):
     declared = [_t("d1", *OUTAGE, affected=20, declared=True)]
     _, em = classify(policy, declared, _neighbours(policy, False))
