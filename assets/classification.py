@@ -17,29 +17,34 @@ from logic.classify import (
     scope_text_hits_sql,
 )
 from logic.emergency import emergency_rules_sql, emergency_sql
-from logic.semantic import TICKET_TEXT, ExemplarBank, builtin_bank, prepare_votes, review_bank
+from logic.semantic import ExemplarBank, builtin_bank, prepare_votes, review_bank
+from logic.text_match import TICKET_TEXT
 from orchestration.monthly import RunInputs, monthly_sql_asset
 from policy.config import PolicyConfig
 from policy.paths import PROJECT_ROOT
 from warehouse.writes import replace_month
 
-# The classifiers read two relations: the month's tickets and their time entries (each entry is
-# marked outside_hours in staging when it started while the client's calendar was closed).
-_CLF_INPUTS = [
-    """CREATE OR REPLACE TEMP TABLE clf_tickets AS
-       SELECT ticket_id, subject, description, category, declared_emergency,
-              coalesce(final_priority, triage_priority) AS priority, affected_users
-       FROM staging.tickets WHERE month = $month""",
-    """CREATE OR REPLACE TEMP TABLE clf_time AS
-       SELECT ticket_id, minutes, work_type, billable, note, coalesce(outside_hours, false) AS outside_hours
-       FROM staging.time_entries WHERE month = $month""",
-]
+# The classifiers read two relations: the tickets and their time entries (each entry is marked
+# outside_hours in staging when it started while the client's calendar was closed).
+_CLF_TICKETS = """SELECT ticket_id, subject, description, category, declared_emergency,
+       coalesce(final_priority, triage_priority) AS priority, affected_users
+    FROM staging.tickets"""
+_CLF_TIME = """SELECT ticket_id, minutes, work_type, billable, note,
+       coalesce(outside_hours, false) AS outside_hours
+    FROM staging.time_entries"""
+
+
+def prepare_tickets(con: duckdb.DuckDBPyConnection, month: str) -> None:
+    """Create the temp table clf_tickets for the month."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE clf_tickets AS {_CLF_TICKETS} WHERE month = $month",
+                {"month": month})
 
 
 def prepare_inputs(con: duckdb.DuckDBPyConnection, month: str) -> None:
     """Create the temp tables clf_tickets and clf_time for the month."""
-    for statement in _CLF_INPUTS:
-        con.execute(statement, {"month": month})
+    prepare_tickets(con, month)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE clf_time AS {_CLF_TIME} WHERE month = $month",
+                {"month": month})
 
 
 # The rules' SQL is about 1.7 MB, and DuckDB spends over a second of CPU preparing it (parsing,
@@ -94,8 +99,8 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
                     " confidence DOUBLE, evidence VARCHAR)")
         # On a connection of its own (cursor): the rules read a view clf_tickets of the range.
         with con.cursor() as cursor:
-            cursor.execute(_CLF_INPUTS[0].replace("TEMP TABLE", "TEMP VIEW").replace(
-                "month = $month", f"month IN ({', '.join('DATE ' + repr(m) for m in months)})"))
+            cursor.execute(f"CREATE OR REPLACE TEMP VIEW clf_tickets AS {_CLF_TICKETS}"
+                           f" WHERE month IN ({', '.join('DATE ' + repr(m) for m in months)})")
             cursor.execute(f"INSERT INTO {db}.emergency_rules SELECT t.month, r.ticket_id, r.confidence,"
                            f" r.evidence FROM ({emergency_rules_sql(run.policy)}) r"
                            " JOIN (SELECT ticket_id, month FROM staging.tickets) t USING (ticket_id)")
@@ -148,7 +153,7 @@ def classify_scope(con: duckdb.DuckDBPyConnection, month: str, run: RunInputs) -
 def read_emergencies(con: duckdb.DuckDBPyConnection, month: str, run: RunInputs) -> dict[str, Any]:
     """The temp tables the emergency reading joins: the month's tickets, the emergency rules' matches
     and the semantic votes (kept in staging); returns the vote's figures."""
-    con.execute(_CLF_INPUTS[0], {"month": month})
+    prepare_tickets(con, month)
     # The rules run once: the vote may need them to pick the texts to embed.
     db = run.shared.get("emergency_range")
     if db is None:

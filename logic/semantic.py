@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 
 from logic.embeddings import embed
+from logic.text_match import TICKET_TEXT
 from logic.text_model import EVIDENCE as TEXT_MODEL_EVIDENCE
 from logic.text_model import probabilities as text_probabilities
 from logic.text_model import text_model as load_text_model
@@ -311,10 +312,6 @@ def empty_votes(con: duckdb.DuckDBPyConnection) -> None:
                 " vote DOUBLE, evidence VARCHAR)")
     con.execute("CREATE OR REPLACE TEMP TABLE clf_semantic_emergency (raw_txt VARCHAR, vote DOUBLE,"
                 " evidence VARCHAR)")
-
-
-# The ticket text the vote reads: subject and description, exactly as classify.py joins them.
-TICKET_TEXT = "coalesce(subject, '') || ' . ' || coalesce(description, '')"
 
 
 def prepare_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, bank: ExemplarBank,
