@@ -116,6 +116,12 @@ def test_dashboard_filters_change_what_is_shown(browser, demo):
         all_tiles = _tiles(page)
         all_rows = page.locator("#client-table tbody tr").count()
         assert all_rows == 6
+        # The portfolio line: counts add up over the clients shown; one client shown, no line.
+        tickets = page.eval_on_selector_all("#client-table tbody tr",
+                                            "rows => rows.map(r => r.cells[2].textContent)")
+        foot = page.locator("#client-table tfoot td")
+        assert foot.nth(0).inner_text() == "All 6 clients"
+        assert foot.nth(2).inner_text() == f"{sum(int(t.replace(',', '')) for t in tickets):,}"
         page.screenshot(path=str(ARTIFACTS / "dashboard-all-clients.png"), full_page=True)
 
         options = page.locator("#f-client option")
@@ -124,6 +130,7 @@ def test_dashboard_filters_change_what_is_shown(browser, demo):
         page.select_option("#f-client", client_id)
         page.wait_for_function(f"document.body.dataset.rendered === '{last}|{client_id}'")
         assert page.locator("#client-table tbody tr").count() == 1
+        assert page.locator("#client-table tfoot tr").count() == 0
         assert client_name in page.inner_text("#client-table") and client_name in _tiles(page)
         assert _tiles(page) != all_tiles
         # The ranking dims every other client; the SLA trend is the client's own.

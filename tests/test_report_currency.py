@@ -93,5 +93,9 @@ def _dashboard_sums_per_currency(page_path) -> None:
             rows = page.inner_text("#client-table tbody").splitlines()
             assert any("EUR 312 / EUR 725" in row for row in rows), rows
             assert not any("USD 312" in row for row in rows), rows
+            # The portfolio line under the table: money summed per currency, never across them.
+            foot = page.inner_text("#client-table tfoot")
+            assert foot.startswith(f"All {len(rows)} clients"), foot
+            assert "EUR 312 · USD " in foot and "EUR 1,037" not in foot, foot
         finally:
             browser.close()

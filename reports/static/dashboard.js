@@ -267,7 +267,8 @@
   function drawClientTable(month, client) {
     var body = document.querySelector("#client-table tbody");
     body.replaceChildren();
-    pick(data.client_months, [month], client).sort(function (a, b) { return b.ratio - a.ratio; }).forEach(function (r) {
+    var rows = pick(data.client_months, [month], client).sort(function (a, b) { return b.ratio - a.ratio; });
+    rows.forEach(function (r) {
       var tr = document.createElement("tr");
       var info = data.clients.filter(function (c) { return c.id === r.c; })[0];
       var name = cell(tr, "");
@@ -282,6 +283,23 @@
       cell(tr, money(r.oos_approved, r.cur) + " / " + money(r.oos_pending, r.cur), "n");
       body.appendChild(tr);
     });
+    drawClientTotals(rows);
+  }
+
+  // The portfolio's line under the clients shown: counts add up, fair use is per client and so
+  // has no total, SLA is met over all measured tickets, and money is summed per currency.
+  function drawClientTotals(rows) {
+    var foot = document.querySelector("#client-table tfoot");
+    foot.replaceChildren();
+    if (rows.length < 2) { return; }
+    var tr = document.createElement("tr");
+    cell(tr, "All " + rows.length + " clients"); cell(tr, "");
+    cell(tr, int(sum(rows, "tickets")), "n"); cell(tr, int(sum(rows, "units")), "n");
+    cell(tr, "", "n"); cell(tr, "", "n"); cell(tr, "");
+    cell(tr, pct(ratio(sum(rows, "sla_met"), sum(rows, "sla_n"))), "n");
+    cell(tr, sum(rows, "em_declared") + " / " + sum(rows, "em_confirmed"), "n");
+    cell(tr, moneyBy(rows, "oos_approved") + " / " + moneyBy(rows, "oos_pending"), "n");
+    foot.appendChild(tr);
   }
 
   function render() {
