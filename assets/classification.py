@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -107,18 +108,21 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
         yield {"emergency_range": db}
 
 
-def exemplar_bank(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: str) -> ExemplarBank:
+def exemplar_bank(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: str,
+                  as_of: datetime | None = None) -> ExemplarBank:
     """The semantic vote's exemplars for a month's calls: the policy's concepts, the built-in
-    labelled tickets and this provider's review decisions on tickets of earlier months (so a
-    ticket's own decision never votes on its automated call, and agreement stays honest)."""
+    labelled tickets and this provider's review decisions in force at the as-of instant on tickets
+    of earlier months (so a ticket's own decision never votes on its automated call, and agreement
+    stays honest)."""
     files = [PROJECT_ROOT / f for f in policy.scope_classification.semantic.exemplar_files]
-    return ExemplarBank.concat([builtin_bank(policy, files), review_bank(con, policy, before_month=month)])
+    return ExemplarBank.concat([builtin_bank(policy, files),
+                                review_bank(con, policy, before_month=month, as_of=as_of)])
 
 
 def semantic_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: str,
-                   rules: str | None = None) -> dict[str, float]:
+                   rules: str | None = None, as_of: datetime | None = None) -> dict[str, float]:
     """Compute the month's semantic votes (clf_tickets must exist) and keep them in staging."""
-    stats = prepare_votes(con, policy, exemplar_bank(con, policy, month), rules=rules)
+    stats = prepare_votes(con, policy, exemplar_bank(con, policy, month, as_of), rules=rules)
     replace_month(con, "staging.semantic_scope_votes", month,
                   "SELECT CAST($month AS DATE) AS month, * FROM clf_semantic_scope", {"month": month})
     replace_month(con, "staging.semantic_emergency_votes", month,
@@ -162,7 +166,7 @@ def read_emergencies(con: duckdb.DuckDBPyConnection, month: str, run: RunInputs)
         con.execute(f"CREATE OR REPLACE TEMP TABLE clf_emergency_rules AS SELECT r.ticket_id,"
                     f" {TICKET_TEXT} AS raw_txt, r.confidence, r.evidence FROM {db}.emergency_rules r"
                     " JOIN clf_tickets t USING (ticket_id) WHERE r.month = CAST(? AS DATE)", [month])
-    votes = semantic_votes(con, run.policy, month, "clf_emergency_rules")
+    votes = semantic_votes(con, run.policy, month, "clf_emergency_rules", as_of=run.as_of)
     return {"embedded_texts": int(votes["texts"]), "exemplars": int(votes["exemplars"]),
             "embedding_seconds": float(votes["seconds"])}
 

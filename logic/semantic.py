@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -129,26 +130,37 @@ def labelled_bank(paths: list[Path] | None = None) -> ExemplarBank:
                         np.array(labels, dtype=float), np.ones(len(df)))
 
 
-# The provider's own reviewers: the decision in force per ticket and question. An approved scope id
-# is a positive exemplar for that id, a rejected one a negative; a confirmed emergency a positive,
-# a denied one a negative. Nothing else about the ticket is known.
+# The provider's own reviewers: the decision in force per ticket and question at the as-of instant
+# (as models/marts/scope_hits.sql and ticket_facts.sql read it: a later decision had not been taken,
+# a note is recorded but never in force). An approved scope id is a positive exemplar for that id, a
+# rejected one a negative; a confirmed emergency a positive, a denied one a negative. Nothing else
+# about the ticket is known.
 _REVIEW_EXEMPLARS = """
+WITH in_force AS (
+    SELECT ticket_id, kind, scope_id, verdict
+    FROM staging.review_decisions
+    WHERE verdict <> 'noted' AND ($as_of IS NULL OR decided_at <= CAST($as_of AS TIMESTAMPTZ))
+    QUALIFY row_number() OVER (PARTITION BY ticket_id, kind, scope_id
+                               ORDER BY decided_at DESC, is_current DESC,
+                                        _source_file DESC, _source_row DESC) = 1
+)
 SELECT r.ticket_id, coalesce(t.subject, '') || ' . ' || coalesce(t.description, '') AS txt,
        coalesce(t.subject, '') AS subject, r.kind, r.scope_id, r.verdict
-FROM staging.review_decisions r
+FROM in_force r
 JOIN (SELECT ticket_id, any_value(subject) AS subject, any_value(description) AS description
       FROM staging.tickets GROUP BY ticket_id) t USING (ticket_id)
-WHERE r.is_current AND ($before IS NULL OR r.ticket_id IN (
-    SELECT ticket_id FROM staging.tickets WHERE month < CAST($before AS DATE)))
+WHERE $before IS NULL OR r.ticket_id IN (
+    SELECT ticket_id FROM staging.tickets WHERE month < CAST($before AS DATE))
 ORDER BY r.ticket_id, r.kind, r.scope_id
 """
 
 
 def review_bank(con: duckdb.DuckDBPyConnection, policy: PolicyConfig,
-                before_month: str | None = None) -> ExemplarBank:
-    """Every current review decision in this warehouse as a labelled exemplar (one per ticket);
-    with before_month, only decisions on tickets of earlier months."""
-    rows = con.execute(_REVIEW_EXEMPLARS, {"before": before_month}).fetchall()
+                before_month: str | None = None, as_of: datetime | None = None) -> ExemplarBank:
+    """The review decisions in force in this warehouse as labelled exemplars (one per ticket); with
+    before_month, only decisions on tickets of earlier months; with as_of, only decisions taken by
+    then (a past month re-run at its as-of instant is taught what its reviewers had said by then)."""
+    rows = con.execute(_REVIEW_EXEMPLARS, {"before": before_month, "as_of": as_of}).fetchall()
     by_ticket: dict[str, dict[str, object]] = {}
     for ticket_id, txt, subject, kind, scope_id, verdict in rows:
         entry = by_ticket.setdefault(ticket_id, {"txt": txt, "subject": subject, "row": _row(None, None),

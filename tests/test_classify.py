@@ -481,6 +481,26 @@ def test_review_exemplars_stay_in_their_warehouse_and_month(policy):
     assert len(review_bank(_warehouse_with_decision(None), policy)) == 0  # another provider's warehouse
 
 
+def test_review_exemplars_are_the_decisions_in_force_at_the_as_of_instant(policy):
+    from datetime import UTC, datetime
+
+    con = _warehouse_with_decision("approved")  # decided 2026-01-20 09:00 UTC
+    before, after = datetime(2026, 1, 20, 8, 59, tzinfo=UTC), datetime(2026, 1, 20, 9, 0, tzinfo=UTC)
+    assert len(review_bank(con, policy, as_of=before)) == 0  # not yet taken: it teaches nothing
+    assert review_bank(con, policy, as_of=after).ids == ["R1"]  # taken at the instant: in force
+    # A later rejection is current, but a re-run as of the day before it still learns the approval.
+    con.execute("""UPDATE staging.review_decisions SET is_current = false""")
+    con.execute("""INSERT INTO staging.review_decisions VALUES ('R1', 'scope:procurement=rejected',
+        'scope', 'procurement', 'rejected', 'lead', TIMESTAMPTZ '2026-02-03 09:00:00+00', NULL, true,
+        'd.csv', 2)""")
+    at = LABELS.index("procurement")
+    assert review_bank(con, policy, as_of=datetime(2026, 2, 2, tzinfo=UTC)).labels[0, at] == 1.0
+    assert review_bank(con, policy).labels[0, at] == 0.0
+    # A note is recorded, never in force: alone it is no exemplar (it was read as a rejection).
+    noted = _warehouse_with_decision("noted")
+    assert len(review_bank(noted, policy)) == 0
+
+
 def test_call_states_follow_the_configured_bands(policy):
     con = duckdb.connect()
     tickets = [_t("c1", "Kit for the interns",
