@@ -151,7 +151,7 @@ def check_dates(con: duckdb.DuckDBPyConnection, mapping: Mapping, files: dict[st
     for key, (spec, table) in _fields(mapping).items():
         if spec.type != "timestamp" or spec.column is None or files.get(table) is None:
             continue
-        read = (table, sql.value_sql(spec), spec.format)
+        read = (table, sql.value_sql(spec), spec.format, spec.time_of_day)
         if read in seen:
             continue
         seen[read] = key
@@ -166,6 +166,20 @@ def check_dates(con: duckdb.DuckDBPyConnection, mapping: Mapping, files: dict[st
                     f"{mapping_path}: {key}: {spec.column!r} in {source} holds dates like {shown}"
                     " whose day/month order is ambiguous; name it with `format`, e.g."
                     " '%d/%m/%Y %H:%M' or '%m/%d/%Y %H:%M'")
+            if spec.time_of_day is None:
+                # Read as midnight, a date alone falls outside business hours: all work logged on it
+                # would look like planned after-hours work, every response would start at opening.
+                count, rows = con.execute(
+                    f"""SELECT count(*), list([CAST(_line AS VARCHAR), {v}] ORDER BY _line)[1:3]
+                        FROM {table} WHERE regexp_matches({v}, {sql_literal(sql.ISO_DATE)})"""
+                ).fetchone()
+                if count:
+                    shown = ", ".join(f"row {line} {value!r}" for line, value in rows)
+                    problems.append(
+                        f"{mapping_path}: {key}: {count} value(s) of {spec.column!r} in {source} are"
+                        f" dates without a time of day ({shown}); name the local time to assume with"
+                        " `time_of_day` (e.g. time_of_day: \"12:00\"), as a date-only `format`"
+                        " needs; the adapter does not read them as midnight")
             continue
         fmt = spec.format
         if "%d" not in fmt or "%m" not in fmt:

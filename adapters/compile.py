@@ -14,6 +14,8 @@ from warehouse.sqlquote import sql_identifier, sql_literal
 
 # An Excel date cell arrives as this text (adapters/read.py): unambiguous, so read beside `format`.
 EXCEL_TIMESTAMP = "%Y-%m-%d %H:%M:%S"
+# An ISO 8601 date with no time of day; DuckDB would read it as midnight.
+ISO_DATE = r"^\s*\d{4}-\d{2}-\d{2}\s*$"
 
 
 def value_sql(spec: FieldSpec) -> str:
@@ -70,6 +72,10 @@ def typed(spec: FieldSpec, zone: str) -> str:
         if spec.format:
             return (f"timezone({tz}, coalesce(try_strptime({v}, {sql_literal(spec.format)}),"
                     f" try_strptime({v}, {sql_literal(EXCEL_TIMESTAMP)})))")
+        if spec.time_of_day:
+            # An ISO date alone (2026-03-14) is read at the mapping's named time of day.
+            v = (f"(CASE WHEN regexp_matches({v}, {sql_literal(ISO_DATE)}) THEN trim({v}) || ' ' ||"
+                 f" {sql_literal(spec.time_of_day)} ELSE {v} END)")
         # ISO 8601: an offset is honoured; without one the value is local time in the zone.
         return (f"CASE WHEN regexp_matches({v}, '(Z|[+-]\\d\\d(:?\\d\\d)?)$')"
                 f" THEN try_cast({v} AS TIMESTAMPTZ)"

@@ -78,7 +78,8 @@ class FieldSpec(_Strict):
     template: str | None = None          # e.g. "INC{value}"; applied to non-empty values
     type: Literal["text", "timestamp", "boolean", "integer"] = "text"
     format: str | None = None            # strptime format of a timestamp; none = ISO 8601
-    # For a `format` with a date only: the local time of day every value is read at ("12:00").
+    # The local time of day a date-only value is read at ("12:00"): required beside a `format` with
+    # a date only; without a `format`, it applies to the ISO dates (2026-03-14) among ISO timestamps.
     time_of_day: str | None = None
     timezone: Zone | None = None         # zone of timestamps without offset; default source.timezone
     take: Literal["first", "last"] = "first"  # event logs: the first or last non-empty update value
@@ -101,8 +102,10 @@ class FieldSpec(_Strict):
             raise ValueError(f"template must contain {PLACEHOLDER}")
         if self.format is not None and self.type != "timestamp":
             raise ValueError("`format` only applies to `type: timestamp`")
-        if self.time_of_day is not None and (self.format is None or _has_time(self.format)):
-            raise ValueError("`time_of_day` applies only beside a `format` with a date and no time")
+        if self.time_of_day is not None and (self.type != "timestamp" or (
+                self.format is not None and _has_time(self.format))):
+            raise ValueError("`time_of_day` applies only to a timestamp read as ISO 8601 or with a"
+                             " `format` that has a date and no time")
         if self.format is not None and not _has_time(self.format) and self.time_of_day is None:
             # Read as midnight, every value would fall outside business hours: all billable work
             # would look like planned after-hours work and every response would start at opening.

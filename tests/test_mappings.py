@@ -383,6 +383,39 @@ def test_dates_that_fit_both_orders_are_read_as_named_with_a_note(tmp_path: Path
             " '%d/%m/%Y', as the mapping names it") in result.notes
 
 
+def test_iso_dates_without_a_time_of_day_are_refused_not_read_as_midnight(tmp_path: Path) -> None:
+    mapping = _ROW_HOURS[:_ROW_HOURS.index("time_entries:")] + _ROW_HOURS[_ROW_HOURS.index("clients:"):]
+    export = tmp_path / "export.csv"
+    export.write_text("id,firm,opened\nA,Acme,2025-03-03T10:00:00Z\nB,Acme,2025-03-04\n"
+                      "C,Acme,2025-03-05 \n")
+    with pytest.raises(MappingError) as err:
+        _adapt(_mapping(tmp_path, mapping), export, tmp_path)
+    assert ("tickets.created_at: 2 value(s) of 'opened' in export.csv are dates without a time of day"
+            " (row 2 '2025-03-04', row 3 '2025-03-05'); name the local time to assume with"
+            " `time_of_day`") in str(err.value)
+    assert not (tmp_path / "landing").exists()
+
+    # Named, the dates are read at that local time; the full timestamps beside them as they are.
+    named = mapping.replace("created_at: {column: opened, type: timestamp}",
+                            "created_at: {column: opened, type: timestamp, time_of_day: '12:00',"
+                            " timezone: Europe/London}")
+    _adapt(_mapping(tmp_path, named), export, tmp_path / "named")
+    assert sorted(_landing_rows(tmp_path / "named" / "landing", "tickets",
+                                "SELECT ticket_id, created_at")) == [
+        ("A", "2025-03-03T10:00:00Z"), ("B", "2025-03-04T12:00:00Z"), ("C", "2025-03-05T12:00:00Z")]
+
+
+def test_a_time_of_day_applies_only_to_timestamps_without_a_time(tmp_path: Path) -> None:
+    for field, message in [
+            ("{column: opened, time_of_day: '12:00'}", "`time_of_day` applies only to a timestamp"),
+            ("{column: opened, type: timestamp, format: '%d/%m/%Y %H:%M', time_of_day: '12:00'}",
+             "`time_of_day` applies only to a timestamp")]:
+        path = _mapping(tmp_path, _ROW_HOURS.replace("{column: opened, type: timestamp}", field, 1))
+        with pytest.raises(MappingError) as err:
+            load_mapping(path)
+        assert message in str(err.value)
+
+
 # --- declared emergency and priority from a value map -----------------------------------------------
 
 def test_declared_emergency_from_a_value_map_with_a_default(tmp_path: Path) -> None:
