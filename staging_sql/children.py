@@ -110,11 +110,13 @@ def stage_children(
     # DuckDB skips the row groups of every other file.
     files = [r[0] for r in con.execute(
         "SELECT file_id FROM raw.landing_files WHERE hash(file_id) IN ("
-        " SELECT file_key FROM child_index)").fetchall()]
+        " SELECT file_key FROM child_index"
+        " WHERE judged_month IN (SELECT CAST(unnest($months) AS DATE)))", dates).fetchall()]
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE child_rows AS
         WITH candidates AS (
-            SELECT r.*, f.first_seen_at, c.ticket_state AS _ticket_state,
+            SELECT r.* EXCLUDE (_file_id, _loaded_at, _extra), f.first_seen_at,
+                   c.ticket_state AS _ticket_state,
                    c.judged_month AS _judged_month
             FROM raw.{entity} r
             JOIN child_index c
@@ -223,23 +225,49 @@ def stage_children_months(
     flag: Callable[[DuckDBPyConnection, list[str]], dict[str, dict[str, int]]],
     summary: str,
 ) -> dict[str, MonthResult]:
-    """Stage `months` of `entity` (see stage_children) and `flag` their staged rows, in one transaction.
+    """Stage `months` of `entity` (see stage_children) and `flag` their staged rows.
 
+    The months go in passes of consecutive months holding about `ROWS_PER_PASS` rows (a month is
+    never split), each pass in one transaction, in month order: the rows a pass holds in memory
+    stay bounded, and a pass hands rows to a later one as month order does.
     `flag(con, months)` returns, per month, the figures it adds to row_count and quarantined;
     `summary` is each month's log line's middle, a format string over its figures.
     """
-    started = time.perf_counter()
-    con.execute("BEGIN TRANSACTION")
-    staged, quarantined = stage_children(con, months, entity, rules, columns)
-    flagged = flag(con, months)
-    con.execute("COMMIT")
-    took = f" (the run's {len(months)} month(s) in one pass, {time.perf_counter() - started:.1f} s)"
     results = {}
-    for month in months:
-        figures = {"row_count": staged[month], "quarantined": quarantined[month], **flagged[month]}
-        results[month] = MonthResult(
-            figures, f"staging.{entity} {month[:7]}: {summary.format(**figures)}{took}")
+    for part in passes(con, months):
+        started = time.perf_counter()
+        con.execute("BEGIN TRANSACTION")
+        staged, quarantined = stage_children(con, part, entity, rules, columns)
+        flagged = flag(con, part)
+        con.execute("COMMIT")
+        took = (f" ({len(part)} month(s) in one pass of {sum(staged.values())} row(s),"
+                f" {time.perf_counter() - started:.1f} s)")
+        for month in part:
+            figures = {"row_count": staged[month], "quarantined": quarantined[month], **flagged[month]}
+            results[month] = MonthResult(
+                figures, f"staging.{entity} {month[:7]}: {summary.format(**figures)}{took}")
     return results
+
+
+# Child rows per pass: enough row groups (122,880 rows each) for DuckDB to use every core, few
+# enough that a pass's rows (about 400 bytes each in memory) stay small beside the run's peak.
+ROWS_PER_PASS = 500_000
+
+
+def passes(con: DuckDBPyConnection, months: list[str], rows: int | None = None) -> list[list[str]]:
+    """`months` cut into runs of consecutive months of about `rows` child rows (child_index) each."""
+    budget = ROWS_PER_PASS if rows is None else rows
+    counts = dict(con.execute(
+        "SELECT CAST(judged_month AS VARCHAR), count(*) FROM child_index GROUP BY ALL").fetchall())
+    out: list[list[str]] = []
+    held = 0
+    for month in months:
+        if not out or held + counts.get(month, 0) > budget and held > 0:
+            out.append([])
+            held = 0
+        out[-1].append(month)
+        held += counts.get(month, 0)
+    return out
 
 
 def _per_month(rows: list[tuple[str, int]], months: list[str], name: str) -> dict[str, dict[str, int]]:

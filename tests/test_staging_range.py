@@ -12,7 +12,8 @@ import duckdb
 import pytest
 
 from policy.config import load_policy
-from staging_sql.children import judge_children, stage_events
+from staging_sql import children
+from staging_sql.children import judge_children, passes, stage_events
 from staging_sql.rules import child_rules
 from warehouse.schema import ensure_warehouse
 
@@ -66,8 +67,12 @@ def _stage(path: Path, ranges: list[list[str]]) -> tuple[list, list]:
     return staged, quarantined
 
 
-@pytest.mark.parametrize("ranges", [[[JAN, FEB]], [[JAN], [FEB]]], ids=["one pass", "month by month"])
-def test_a_range_in_one_pass_stages_what_its_months_one_by_one_do(tmp_path, ranges):
+@pytest.mark.parametrize(("ranges", "rows_per_pass"), [
+    ([[JAN, FEB]], children.ROWS_PER_PASS), ([[JAN, FEB]], 1), ([[JAN], [FEB]], children.ROWS_PER_PASS),
+], ids=["one pass", "a pass per month", "a run per month"])
+def test_a_range_in_one_pass_stages_what_its_months_one_by_one_do(tmp_path, monkeypatch, ranges,
+                                                                   rows_per_pass):
+    monkeypatch.setattr(children, "ROWS_PER_PASS", rows_per_pass)
     _warehouse(tmp_path / "w.duckdb")
     staged, quarantined = _stage(tmp_path / "w.duckdb", ranges)
     assert [(e, m.isoformat()) for e, m in staged] == [("E1", JAN), ("E2", FEB)]
@@ -76,3 +81,15 @@ def test_a_range_in_one_pass_stages_what_its_months_one_by_one_do(tmp_path, rang
     assert [(row, m.isoformat(), code) for row, m, code, _ in quarantined] == [
         (3, FEB, "ticket_quarantined"), (4, FEB, "unknown_ticket")]
     assert quarantined[0][3].endswith(": tickets/t.csv row 3, no contract")
+
+
+def test_passes_hold_consecutive_months_up_to_the_row_budget():
+    """A pass takes months until the next would pass the budget; a month is never split."""
+    with duckdb.connect() as con:
+        con.execute("CREATE TEMP TABLE child_index AS SELECT CAST(m AS DATE) AS judged_month"
+                    " FROM (SELECT unnest(['2026-01-01', '2026-01-01', '2026-02-01',"
+                    " '2026-03-01', '2026-03-01', '2026-03-01']) AS m)")
+        months = ["2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01"]
+        assert passes(con, months, rows=3) == [months[:2], months[2:]]
+        assert passes(con, months, rows=1) == [[m] for m in months]
+        assert passes(con, months, rows=100) == [months]
