@@ -33,7 +33,7 @@ from staging_sql.children import judge_children, stage_events, stage_time_entrie
 from staging_sql.clients import stage_clients
 from staging_sql.decisions import stage_review_decisions
 from staging_sql.rules import child_rules, ticket_rules
-from staging_sql.tickets import delete_stale_copies, stage_ticket_month
+from staging_sql.tickets import delete_stale_copies, latest_partitions, stage_ticket_month
 from warehouse import digests, writes
 from warehouse.reconcile import file_reconciliation_sql
 from warehouse.schema import ensure_warehouse, prepare_session
@@ -97,16 +97,12 @@ def staging_tickets(
     """Typed tickets, priorities normalised, the latest delivered version of each ticket."""
     policy = settings.policy()
     rules = ticket_rules()
-
-    def stage(con: DuckDBPyConnection, month: str) -> MonthResult:
-        return stage_ticket_month(con, month, policy, rules)
-
     failed: dict[str, Exception] = {}
 
-    def stage_or_roll_back(con: DuckDBPyConnection, month: str) -> MonthResult:
+    def stage_or_roll_back(con: DuckDBPyConnection, month: str, latest: str) -> MonthResult:
         """The month staged, or rolled back (its error is raised once the other months are done)."""
         try:
-            return stage(con, month)
+            return stage_ticket_month(con, month, policy, rules, latest)
         except Exception as exc:
             with contextlib.suppress(TransactionException):  # failed outside the transaction
                 con.execute("ROLLBACK")
@@ -120,7 +116,12 @@ def staging_tickets(
     # for the months that committed, all at once (a month deleting them itself could conflict
     # with the month that holds them), also when another month failed: a committed month's
     # ticket must not count twice until that month is run again.
-    outcomes = for_each_month(context, duckdb, stage_or_roll_back)
+    with duckdb.get_connection() as con:
+        ensure_warehouse(con)
+        # Where tickets delivered under several months were delivered last: once for the run.
+        with latest_partitions(con) as latest:
+            outcomes = for_each_month(
+                context, duckdb, lambda con, month: stage_or_roll_back(con, month, latest))
     results = {month: result for month, result in outcomes.items() if month not in failed}
     stale, stale_months = delete_stale_copies(duckdb, sorted(results)) if results else (0, [])
     # Whether a review decision's ticket exists, and its client, is known now that the

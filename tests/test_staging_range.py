@@ -1,4 +1,4 @@
-"""Child rows staged over a run's months in one pass (staging_sql.children.stage_events).
+"""Staging over a run's months at once: child rows in passes (staging_sql.children.stage_events), moved tickets.
 
 The range's statements must give what staging its months one after another gives, including
 where months hand rows to each other: a row of a ticket quarantined in two months is
@@ -93,3 +93,27 @@ def test_passes_hold_consecutive_months_up_to_the_row_budget():
         assert passes(con, months, rows=3) == [months[:2], months[2:]]
         assert passes(con, months, rows=1) == [[m] for m in months]
         assert passes(con, months, rows=100) == [months]
+
+
+def test_latest_partitions_list_only_tickets_delivered_under_several_months(tmp_path):
+    """staging_tickets finds moved tickets from one pass over the raw tickets per run: the
+    partition of the latest version of each ticket delivered under more than one month."""
+    from staging_sql.tickets import latest_partitions
+
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        ensure_warehouse(con)
+        con.execute("INSERT INTO raw.landing_files (file_id, entity, path, format, bytes,"
+                    " first_seen_at, status) VALUES ('f1', 'tickets', 't1.csv', 'csv', 1,"
+                    " TIMESTAMPTZ '2026-02-01 00:00:00+00', 'accepted'), ('f2', 'tickets', 't2.csv',"
+                    " 'csv', 1, TIMESTAMPTZ '2026-03-01 00:00:00+00', 'accepted')")
+        rows = [("M1", "2026-01-10T00:00:00Z", "f1", "t1.csv", 1, JAN),   # moved: corrected later
+                ("M1 ", "2026-01-20T00:00:00Z", "f2", "t2.csv", 1, FEB),
+                ("S1", "2026-01-10T00:00:00Z", "f1", "t1.csv", 2, JAN),   # delivered twice, one month
+                ("S1", "2026-01-20T00:00:00Z", "f2", "t2.csv", 2, JAN)]
+        for tid, updated, file_id, path, row, month in rows:
+            con.execute("INSERT INTO raw.tickets (ticket_id, updated_at, _file_id, _source_file,"
+                        " _source_row, _loaded_at, _partition_month) VALUES (?, ?, ?, ?, ?, now(), ?)",
+                        [tid, updated, file_id, path, row, month])
+        with latest_partitions(con) as table:
+            latest = con.execute(f"SELECT ticket_id, _partition_month FROM {table}").fetchall()
+    assert [(t, m.isoformat()) for t, m in latest] == [("M1", FEB)]
