@@ -1,4 +1,4 @@
-"""Staging over a run's months at once: child rows in passes (staging_sql.children.stage_events), moved tickets.
+"""Staging over a run's months at once: child rows in passes (staging_sql.children), moved tickets.
 
 The range's statements must give what staging its months one after another gives, including
 where months hand rows to each other: a row of a ticket quarantined in two months is
