@@ -99,12 +99,15 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
         con.execute(f"CREATE TABLE {db}.emergency_rules (month DATE, ticket_id VARCHAR,"
                     " confidence DOUBLE, evidence VARCHAR)")
         # On a connection of its own (cursor): the rules read a view clf_tickets of the range.
+        # Each ticket's month is looked up among the range's tickets only, not the warehouse's.
+        range_months = ", ".join("DATE " + repr(m) for m in months)
         with con.cursor() as cursor:
             cursor.execute(f"CREATE OR REPLACE TEMP VIEW clf_tickets AS {_CLF_TICKETS}"
-                           f" WHERE month IN ({', '.join('DATE ' + repr(m) for m in months)})")
+                           f" WHERE month IN ({range_months})")
             cursor.execute(f"INSERT INTO {db}.emergency_rules SELECT t.month, r.ticket_id, r.confidence,"
                            f" r.evidence FROM ({emergency_rules_sql(run.policy)}) r"
-                           " JOIN (SELECT ticket_id, month FROM staging.tickets) t USING (ticket_id)")
+                           " JOIN (SELECT ticket_id, month FROM staging.tickets"
+                           f" WHERE month IN ({range_months})) t USING (ticket_id)")
         yield {"emergency_range": db}
 
 

@@ -17,6 +17,7 @@ from orchestration.partitions import (
     MonthResult,
     check_each_month,
     for_each_month,
+    for_the_range,
     month_span,
     monthly_partitions,
     run_metadata,
@@ -28,11 +29,11 @@ from policy import hours as policy_hours
 from policy import sql as policy_sql
 from staging_sql import clients as clients_sql
 from staging_sql import rules as rules_sql
-from staging_sql.children import judge_children, stage_events_month, stage_time_entries_month
+from staging_sql.children import judge_children, stage_events, stage_time_entries
 from staging_sql.clients import stage_clients
 from staging_sql.decisions import stage_review_decisions
 from staging_sql.rules import child_rules, ticket_rules
-from staging_sql.tickets import delete_stale_copies, stage_ticket_month
+from staging_sql.tickets import delete_stale_copies, latest_partitions, stage_ticket_month
 from warehouse import digests, writes
 from warehouse.reconcile import file_reconciliation_sql
 from warehouse.schema import ensure_warehouse, prepare_session
@@ -96,16 +97,12 @@ def staging_tickets(
     """Typed tickets, priorities normalised, the latest delivered version of each ticket."""
     policy = settings.policy()
     rules = ticket_rules()
-
-    def stage(con: DuckDBPyConnection, month: str) -> MonthResult:
-        return stage_ticket_month(con, month, policy, rules)
-
     failed: dict[str, Exception] = {}
 
-    def stage_or_roll_back(con: DuckDBPyConnection, month: str) -> MonthResult:
+    def stage_or_roll_back(con: DuckDBPyConnection, month: str, latest: str) -> MonthResult:
         """The month staged, or rolled back (its error is raised once the other months are done)."""
         try:
-            return stage(con, month)
+            return stage_ticket_month(con, month, policy, rules, latest)
         except Exception as exc:
             with contextlib.suppress(TransactionException):  # failed outside the transaction
                 con.execute("ROLLBACK")
@@ -119,7 +116,12 @@ def staging_tickets(
     # for the months that committed, all at once (a month deleting them itself could conflict
     # with the month that holds them), also when another month failed: a committed month's
     # ticket must not count twice until that month is run again.
-    outcomes = for_each_month(context, duckdb, stage_or_roll_back)
+    with duckdb.get_connection() as con:
+        ensure_warehouse(con)
+        # Where tickets delivered under several months were delivered last: once for the run.
+        with latest_partitions(con) as latest:
+            outcomes = for_each_month(
+                context, duckdb, lambda con, month: stage_or_roll_back(con, month, latest))
     results = {month: result for month, result in outcomes.items() if month not in failed}
     stale, stale_months = delete_stale_copies(duckdb, sorted(results)) if results else (0, [])
     # Whether a review decision's ticket exists, and its client, is known now that the
@@ -193,9 +195,10 @@ def _staging_child(
     entity: str,
     description: str,
     deps: list[dg.AssetsDefinition | dg.AssetKey],
-    stage_month: Callable[[DuckDBPyConnection, str, list[tuple[str, str, str, str]]], MonthResult],
+    stage_months: Callable[[DuckDBPyConnection, list[str], list[tuple[str, str, str, str]]],
+                           dict[str, MonthResult]],
 ) -> dg.AssetsDefinition:
-    """The monthly asset `staging_<entity>` of a ticket's child rows, staged by `stage_month`."""
+    """The monthly asset `staging_<entity>` of a ticket's child rows, staged by `stage_months`."""
 
     @dg.asset(name=f"staging_{entity}", description=description, group_name="staging",
               kinds={"duckdb"}, partitions_def=monthly_partitions, backfill_policy=single_run,
@@ -204,10 +207,14 @@ def _staging_child(
         context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
     ) -> dg.MaterializeResult:
         rules = child_rules(entity, settings.policy())
-        # One month at a time: a month may take over quarantine rows judged in another month.
-        results = for_each_month(context, duckdb, lambda con, month: stage_month(con, month, rules),
-                                 concurrent=False, prepare=judge_children(entity))
-        return dg.MaterializeResult(metadata=run_metadata(results))
+        # The run's months in one pass (a month may take over quarantine rows judged in another
+        # month, so they are not staged side by side): first which month judges each raw row,
+        # then every statement over all the months at once.
+        def stage(con: DuckDBPyConnection, months: list[str]) -> dict[str, MonthResult]:
+            judge_children(entity)(con, months)
+            return stage_months(con, months, rules)
+
+        return dg.MaterializeResult(metadata=run_metadata(for_the_range(context, duckdb, stage)))
 
     return _staging
 
@@ -216,14 +223,14 @@ staging_ticket_events = _staging_child(
     "ticket_events",
     "Typed events of the month's tickets, one row per event id (latest delivery wins).",
     [staging_tickets, raw_ticket_events],
-    stage_events_month,
+    stage_events,
 )
 staging_time_entries = _staging_child(
     "time_entries",
     "Typed time entries of the month's tickets, each marked when it started outside hours.",
     # By key: assets.calendars builds on staging_clients from this module.
     [staging_tickets, raw_time_entries, dg.AssetKey("business_calendars")],
-    stage_time_entries_month,
+    stage_time_entries,
 )
 
 

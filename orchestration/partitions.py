@@ -87,6 +87,34 @@ def for_each_month(
     return results
 
 
+def for_the_range(
+    context: dg.AssetExecutionContext,
+    duckdb_resource: DuckDBResource,
+    work: Callable[[duckdb.DuckDBPyConnection, list[str]], dict[str, MonthResult]],
+) -> dict[str, MonthResult]:
+    """Run `work(con, months)` once for all months of the run: set-based over the range.
+
+    For steps whose months read or delete each other's rows and whose statements each cover
+    every month (one statement over the range keeps both cores busy where a month's rows fit in
+    one of DuckDB's row groups). `work` returns each month's result, logged and recorded per
+    month as for_each_month does. The warehouse schema is ensured first.
+    """
+    months = list(context.partition_keys)
+    with duckdb_resource.get_connection() as con:
+        ensure_warehouse(con)
+        try:
+            results = work(con, months)
+        except Exception as exc:
+            exc.add_note(f"while computing months {month_span(months[0], months[-1])}")
+            raise
+    results = {month: results[month] for month in months}
+    for result in results.values():
+        if result.summary:
+            context.log.info(result.summary)
+    _record_per_month(context, results)
+    return results
+
+
 def _record_per_month(
     context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext, results: dict[str, MonthResult],
 ) -> None:

@@ -1,6 +1,9 @@
 """Staging a month's tickets: the latest delivered version, moved tickets, warnings, stale copies."""
 
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection
@@ -100,9 +103,44 @@ def delete_stale_copies(duckdb_resource: DuckDBResource, months: list[str]) -> t
     return len(deleted), stale
 
 
+# The partition of the latest delivered version of every ticket delivered under more than one
+# partition month (only such a ticket can have moved): one pass over the raw tickets per run,
+# where each month used to pass over all of them for its own tickets.
+_LATEST_PARTITION = """CREATE TABLE {table} AS
+SELECT ticket_id, _partition_month FROM (
+    SELECT trim(r.ticket_id) AS ticket_id, r._partition_month,
+           row_number() OVER (
+               PARTITION BY trim(r.ticket_id)
+               ORDER BY try_cast(r.updated_at AS TIMESTAMPTZ) DESC NULLS LAST,
+                        f.first_seen_at DESC, r._source_file DESC, r._source_row DESC) AS version
+    FROM raw.tickets r
+    JOIN raw.landing_files f ON f.file_id = r._file_id AND f.path = r._source_file
+    WHERE trim(r.ticket_id) IN (
+        SELECT trim(ticket_id) FROM raw.tickets WHERE NOT blank(ticket_id)
+        GROUP BY ALL HAVING count(DISTINCT _partition_month) > 1)
+) WHERE version = 1"""
+
+
+@contextmanager
+def latest_partitions(con: DuckDBPyConnection) -> Iterator[str]:
+    """The table of where tickets delivered under several months were delivered last, for a run's
+    months (in an in-memory database attached while they run, so every month's connection sees
+    it); yields its name."""
+    name = f"staging_range_{uuid.uuid4().hex[:12]}"
+    con.execute(f"ATTACH ':memory:' AS {name}")
+    try:
+        con.execute(_LATEST_PARTITION.format(table=f"{name}.latest_partition"))
+        yield f"{name}.latest_partition"
+    finally:
+        con.execute(f"DETACH {name}")
+
+
 def stage_ticket_month(con: DuckDBPyConnection, month: str, policy: PolicyConfig,
-                       rules: list[tuple[str, str, str, str]]) -> MonthResult:
-    """Stage one month's tickets in one transaction (judge, move, quarantine, insert, warn)."""
+                       rules: list[tuple[str, str, str, str]], latest: str) -> MonthResult:
+    """Stage one month's tickets in one transaction (judge, move, quarantine, insert, warn).
+
+    `latest` is the run's table of latest_partitions.
+    """
     provider_sources = sql_list(policy.ticket_unit.provider_initiated_sources)
     started = time.perf_counter()
     register_policy(con, policy)
@@ -135,24 +173,14 @@ def stage_ticket_month(con: DuckDBPyConnection, month: str, policy: PolicyConfig
     # only the month of its latest version stages it, so no ticket counts twice.
     con.execute("DELETE FROM quality.moved_tickets WHERE month = ?", [month])
     con.execute(
-        """INSERT INTO quality.moved_tickets
+        f"""INSERT INTO quality.moved_tickets
         WITH mine AS (
             SELECT trim(ticket_id) AS ticket_id, count(*) AS raw_rows FROM raw.tickets
             WHERE _partition_month = $month AND NOT blank(ticket_id) GROUP BY ALL
-        ), versions AS (
-            SELECT trim(r.ticket_id) AS ticket_id, r._partition_month,
-                   row_number() OVER (
-                       PARTITION BY trim(r.ticket_id)
-                       ORDER BY try_cast(r.updated_at AS TIMESTAMPTZ) DESC NULLS LAST,
-                                f.first_seen_at DESC, r._source_file DESC, r._source_row DESC)
-                       AS version
-            FROM raw.tickets r
-            JOIN raw.landing_files f ON f.file_id = r._file_id AND f.path = r._source_file
-            WHERE trim(r.ticket_id) IN (SELECT ticket_id FROM mine)
         )
         SELECT CAST($month AS DATE), v.ticket_id, v._partition_month, m.raw_rows
-        FROM versions v JOIN mine m USING (ticket_id)
-        WHERE v.version = 1 AND v._partition_month <> CAST($month AS DATE)""",
+        FROM {latest} v JOIN mine m USING (ticket_id)
+        WHERE v._partition_month <> CAST($month AS DATE)""",
         {"month": month},
     )
     con.execute(

@@ -33,3 +33,25 @@ def test_the_classifiers_record_their_figures_per_month(known_builds):
         assert {r.partition_key for r in records} == set(KNOWN_MONTHS), asset
         for record in records:
             assert keys <= set(record.asset_materialization.metadata), (asset, record.partition_key)
+
+
+def test_child_rows_staged_in_one_pass_show_each_months_figures(known_builds):
+    """staging_ticket_events and staging_time_entries stage a range's months in one pass
+    (orchestration.partitions.for_the_range); each month's materialization still holds its own
+    row count and quarantined rows."""
+    env = known_builds(KNOWN_MONTHS)
+    instance = build_instance(env)
+    with duckdb.connect(str(env["warehouse"]), read_only=True) as con:
+        for asset, table in (("staging_time_entries", "staging.time_entries"),
+                             ("staging_ticket_events", "staging.ticket_events")):
+            records = instance.fetch_materializations(dg.AssetKey(asset), limit=100).records
+            shown = {r.partition_key: (r.asset_materialization.metadata["row_count"].value,
+                                       r.asset_materialization.metadata["quarantined"].value)
+                     for r in records}
+            rows = dict(con.execute(f"SELECT strftime(month, '%Y-%m-%d'), count(*) FROM {table}"
+                                    " GROUP BY ALL").fetchall())
+            quarantined = dict(con.execute(
+                "SELECT strftime(partition_month, '%Y-%m-%d'), count(*) FROM quality.quarantine"
+                " WHERE stage = ? GROUP BY ALL", [asset]).fetchall())
+            assert shown == {m: (rows.get(m, 0), quarantined.get(m, 0)) for m in KNOWN_MONTHS}, asset
+        assert len(set(shown.values())) > 1, "the known months' events differ: a sum would show"

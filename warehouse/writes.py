@@ -78,6 +78,15 @@ def mark_judged(con: duckdb.DuckDBPyConnection, stage: str, partition_month: str
                 [stage, partition_month])
 
 
+def mark_judged_months(con: duckdb.DuckDBPyConnection, stage: str, months: list[str]) -> None:
+    """mark_judged for every month of a range at once (a stage that judges a range in one pass)."""
+    con.execute("DELETE FROM quality.stage_runs WHERE stage = $stage"
+                " AND partition_month IN (SELECT CAST(unnest($months) AS DATE))",
+                {"stage": stage, "months": months})
+    con.execute("INSERT INTO quality.stage_runs SELECT $stage, CAST(unnest($months) AS DATE), now()",
+                {"stage": stage, "months": months})
+
+
 def warnings_replace(
     con: duckdb.DuckDBPyConnection,
     stage: str,
