@@ -167,8 +167,7 @@ def check_dates(con: duckdb.DuckDBPyConnection, mapping: Mapping, files: dict[st
                     " whose day/month order is ambiguous; name it with `format`, e.g."
                     " '%d/%m/%Y %H:%M' or '%m/%d/%Y %H:%M'")
             if spec.time_of_day is None:
-                # Read as midnight, a date alone falls outside business hours: all work logged on it
-                # would look like planned after-hours work, every response would start at opening.
+                # Read as midnight, a date alone is outside business hours (decisions.md).
                 count, rows = con.execute(
                     f"""SELECT count(*), list([CAST(_line AS VARCHAR), {v}] ORDER BY _line)[1:3]
                         FROM {table} WHERE regexp_matches({v}, {sql_literal(sql.ISO_DATE)})"""
