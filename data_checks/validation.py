@@ -2,9 +2,10 @@
 
 GX's SQL datasource does not work against DuckDB 2.0, so each check's query selects only the
 columns its suite needs for one month (set-based work such as "does this client resolve" is done in
-that SQL and arrives as a column the suite checks). The suite's row-level expectations are first
-counted in DuckDB over that query (`data_checks.screen`): a partition where all pass gets the
-result GX gives a passing batch without leaving DuckDB. A partition where any fails is fetched and
+that SQL and arrives as a column the suite checks). The suites are data
+(`data_checks.expectations`, GX's JSON), and their row-level expectations are first counted in
+DuckDB over that query (`data_checks.screen`): a partition where all pass gets the result GX gives
+a passing batch without leaving DuckDB or importing GX. A partition where any fails is fetched and
 validated by GX in an ephemeral context, so failures are GX's own; over several months those
 validations run in worker processes (`gx_pool`, started on the first such partition).
 """
@@ -26,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 from dagster_duckdb import DuckDBResource
 
-from data_checks.lazy_gx import gx, gxe
+from data_checks import expectations as ex
 from data_checks.outcome import Outcome, to_pandas
 from data_checks.screen import screen
 from orchestration.partitions import combine_month_checks
@@ -43,7 +44,7 @@ from warehouse.tables import VALIDATION_RESULTS
 RESULTS_DDL = VALIDATION_RESULTS.ddl()[0]
 
 
-Expectations = Callable[[PolicyConfig], list["gxe.Expectation"]]
+Expectations = Callable[[PolicyConfig], list[ex.Expectation]]
 Fetch = Callable[[duckdb.DuckDBPyConnection, dict], pd.DataFrame]
 
 
@@ -88,7 +89,7 @@ def _fetch(con: duckdb.DuckDBPyConnection, spec: CheckSpec, params: dict) -> pd.
 
 
 def _screened(
-    con: duckdb.DuckDBPyConnection, spec: CheckSpec, suite: "gx.ExpectationSuite", params: dict,
+    con: duckdb.DuckDBPyConnection, spec: CheckSpec, suite: ex.Suite, params: dict,
 ) -> tuple[pd.DataFrame | pa.Table | None, int, Outcome | None]:
     """The partition screened in DuckDB (`data_checks.screen`): (data fetched, rows, outcome).
 
@@ -282,7 +283,7 @@ def run_checks(
                 f" {', '.join(_named(f) for f in outcome.failed)}")
 
     for spec in specs:
-        suite = gx.ExpectationSuite(name=spec.name, expectations=spec.expectations(policy))
+        suite = ex.Suite(spec.name, spec.expectations(policy))
         suite_json = json.dumps(suite.to_json_dict(), default=str)
         for month in months:
             tallies[spec.name].started = tallies[spec.name].started or time.perf_counter()
@@ -387,7 +388,7 @@ def against_contract(table: Table) -> str:
                ORDER BY c.position"""
 
 
-def as_declared(_policy: PolicyConfig) -> list["gxe.Expectation"]:
+def as_declared(_policy: PolicyConfig) -> list[ex.Expectation]:
     """Every contract column present, with its declared type (the rows of `against_contract`)."""
-    return [gxe.ExpectColumnValuesToBeNull(column="missing_column"),
-            gxe.ExpectColumnValuesToBeNull(column="wrong_type")]
+    return [ex.ExpectColumnValuesToBeNull(column="missing_column"),
+            ex.ExpectColumnValuesToBeNull(column="wrong_type")]

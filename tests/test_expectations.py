@@ -8,11 +8,12 @@ import importlib
 import json
 import multiprocessing
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
 import duckdb
-import great_expectations as gx
 import pytest
 
 from data_checks.checks import SPECS
@@ -371,6 +372,7 @@ def test_docs_list_every_check_with_its_layer_and_severity():
 def test_screened_results_are_the_results_gx_gives_on_every_suite(built):
     """Clean months pass in DuckDB without GX validating them: their stored results must be the
     ones GX's own validation of the same rows gives (Data Docs and the metadata read them)."""
+    from data_checks.expectations import Suite
     from data_checks.gx_worker import validate_partition
     from data_checks.screen import screen
     from data_checks.validation import _fetch
@@ -380,7 +382,7 @@ def test_screened_results_are_the_results_gx_gives_on_every_suite(built):
     screened = 0
     with duckdb.connect(str(built / "warehouse.duckdb"), read_only=True) as con:
         for spec in SPECS:
-            suite = gx.ExpectationSuite(name=spec.name, expectations=spec.expectations(policy))
+            suite = Suite(spec.name, spec.expectations(policy))
             suite_json = json.dumps(suite.to_json_dict(), default=str)
             for month in (["2026-01-01", MONTH] if spec.partitioned else [None]):
                 params = {"month": month, "policy": policy}
@@ -401,6 +403,38 @@ def test_screened_results_are_the_results_gx_gives_on_every_suite(built):
                         == sorted(json.dumps(r, sort_keys=True) for r in gxs["results"])), spec.name
                 screened += 1
     assert screened > 50
+
+
+def test_checks_that_pass_do_not_import_great_expectations(built, tmp_path, monkeypatch):
+    """A passing partition's result is written by the screen as GX's JSON, so a run whose checks
+    all pass never imports GX (about 4 s of CPU a process); a failing one is validated by GX."""
+    warehouse = _copy(built, tmp_path, monkeypatch, [])
+    names = [spec.name for spec in SPECS if spec.asset is BY_NAME["client_month_invariants"].asset]
+    code = f"""
+import sys
+import dagster as dg
+import duckdb
+from tests.test_expectations import _check_keys, _evaluations, _run
+checks = dg.AssetSelection.checks(*_check_keys({names!r}))
+passed = _evaluations(_run(checks, first="2026-01-01"))
+print(all(e.passed for e in passed.values()), "great_expectations" in sys.modules)
+with duckdb.connect({str(warehouse)!r}) as con:
+    con.execute({PLANTS["client_month_invariants"][0]!r})
+failed = _evaluations(_run(checks))["client_month_invariants"]
+print(failed.passed, failed.severity == dg.AssetCheckSeverity.ERROR,
+      "great_expectations" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
+                         text=True, cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.split("\n")
+    assert lines[-3].split() == ["True", "False"], "passing checks imported GX"
+    assert lines[-2].split() == ["False", "True", "True"], "a failure is GX's and blocks"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        stored = con.execute("SELECT count(*), count(*) FILTER (WHERE success)"
+                             " FROM quality.validation_results WHERE check_name IN ?",
+                             [names]).fetchone()
+    assert stored == (len(names) * 4, len(names) * 4 - 1)
 
 
 def test_a_failing_sql_check_runs_in_its_assets_step_and_blocks(built, tmp_path, monkeypatch):
