@@ -182,27 +182,16 @@ def ensure_results_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(RESULTS_DDL)
 
 
-def _store(
-    con: duckdb.DuckDBPyConnection, spec: CheckSpec, month: str | None, run_id: str | None,
-    suite_json: str, rows: int, outcome: Outcome,
-) -> dg.AssetCheckResult:
-    """Replace the partition's stored result (for Data Docs) and report it to Dagster."""
+def _stored(
+    spec: CheckSpec, month: str | None, run_id: str | None, suite_json: str, rows: int,
+    outcome: Outcome,
+) -> tuple[list, dg.AssetCheckResult]:
+    """The partition's row of quality.validation_results (for Data Docs) and its Dagster result."""
     severity = dg.AssetCheckSeverity.ERROR if spec.blocking else dg.AssetCheckSeverity.WARN
-    con.execute("BEGIN TRANSACTION")
-    con.execute(
-        "DELETE FROM quality.validation_results WHERE check_name = ?"
-        " AND month IS NOT DISTINCT FROM CAST(? AS DATE)",
-        [spec.name, month],
-    )
-    con.execute(
-        "INSERT INTO quality.validation_results VALUES"
-        " (?, ?, ?, ?, CAST(? AS DATE), ?, ?, ?, ?, ?, now(), ?, ?)",
-        [spec.name, spec.layer, spec.asset.key.to_user_string(), spec.table, month,
-         severity.value, outcome.success, rows, len(outcome.failed), run_id, suite_json,
-         outcome.result_json],
-    )
-    con.execute("COMMIT")
-    return dg.AssetCheckResult(
+    row = [spec.name, spec.layer, spec.asset.key.to_user_string(), spec.table, month,
+           severity.value, outcome.success, rows, len(outcome.failed), run_id, suite_json,
+           outcome.result_json]
+    return row, dg.AssetCheckResult(
         passed=outcome.success,
         severity=severity,
         asset_key=spec.asset.key,
@@ -214,6 +203,39 @@ def _store(
             "failed_expectations": dg.MetadataValue.json(outcome.failed),
         },
     )
+
+
+# The columns of a stored result as `_stored` lists them (validated_at is the write's time).
+_STORED = ("check_name", "layer", "asset", "table_name", "month", "severity", "success",
+           "rows_validated", "failed_expectations", "dagster_run_id", "suite_json", "result_json")
+
+
+def _write(con: duckdb.DuckDBPyConnection, rows: list[list]) -> None:
+    """Replace the partitions' stored results: one set-based delete and insert, one commit.
+
+    A year's run stores about 450 results; a transaction each (delete, insert, commit) took 5.3 s
+    of wall time for the 409 of the 100k benchmark, this 0.05 to 0.3 s.
+    """
+    if not rows:
+        return
+    new = pa.table({name: [row[i] for row in rows] for i, name in enumerate(_STORED)})
+    columns = ", ".join(_STORED)
+    values = ", ".join("CAST(month AS DATE)" if c == "month" else c for c in _STORED)
+    con.register("_new_results", new)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        con.execute(
+            "DELETE FROM quality.validation_results v WHERE EXISTS (SELECT 1 FROM _new_results n"
+            " WHERE n.check_name = v.check_name"
+            " AND CAST(n.month AS DATE) IS NOT DISTINCT FROM v.month)")
+        con.execute(f"INSERT INTO quality.validation_results ({columns}, validated_at)"
+                    f" SELECT {values}, now() FROM _new_results")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("_new_results")
 
 
 @dataclass
@@ -248,6 +270,9 @@ def run_checks(
 ) -> dict[str, dict[str | None, dg.AssetCheckResult]]:
     """Fetch each suite's partition, validate it, store the result for Data Docs: per check, per month.
 
+    The step's results are stored in one transaction at its end (also when a validation raises:
+    what was validated before it is kept).
+
     With worker processes, a (suite, month) validates in a worker while the next is fetched here;
     at most one per worker waits, so memory holds a few months' rows, not the range's. One summary
     line goes to `log`, and one line per failing (suite, month), to `warn` if the suite blocks:
@@ -269,7 +294,8 @@ def run_checks(
         except Exception as exc:
             exc.add_note(f"while validating {spec.name} for month {(month or 'all')[:7]}")
             raise
-        results[spec.name][month] = _store(con, spec, month, run_id, suite_json, rows, outcome)
+        row, results[spec.name][month] = _stored(spec, month, run_id, suite_json, rows, outcome)
+        stored.append(row)
         tally = tallies[spec.name]
         tally.rows += rows
         tally.failed += len(outcome.failed)
@@ -282,29 +308,33 @@ def run_checks(
                 f" expectation(s) in {rows} rows of {spec.table}:"
                 f" {', '.join(_named(f) for f in outcome.failed)}")
 
-    for spec in specs:
-        suite = ex.Suite(spec.name, spec.expectations(policy))
-        suite_json = json.dumps(suite.to_json_dict(), default=str)
-        for month in months:
-            tallies[spec.name].started = tallies[spec.name].started or time.perf_counter()
-            params = {"month": month, "policy": policy}
-            data, rows, passed = _screened(con, spec, suite, params)
-            if passed is not None:
-                waiting.append((spec, suite_json, month, rows, _done(passed)))
-            else:
-                if pool is None and len(months) > 1 and rows >= POOL_ROWS:
-                    pool = gx_pool()
-                    in_flight = month_workers() if pool else 0
-                from data_checks.gx_worker import validate_partition  # GX, only now
+    stored: list[list] = []  # written once, when the step's validations are done or one raises
+    try:
+        for spec in specs:
+            suite = ex.Suite(spec.name, spec.expectations(policy))
+            suite_json = json.dumps(suite.to_json_dict(), default=str)
+            for month in months:
+                tallies[spec.name].started = tallies[spec.name].started or time.perf_counter()
+                params = {"month": month, "policy": policy}
+                data, rows, passed = _screened(con, spec, suite, params)
+                if passed is not None:
+                    waiting.append((spec, suite_json, month, rows, _done(passed)))
+                else:
+                    if pool is None and len(months) > 1 and rows >= POOL_ROWS:
+                        pool = gx_pool()
+                        in_flight = month_workers() if pool else 0
+                    from data_checks.gx_worker import validate_partition  # GX, only now
 
-                data = _fetch(con, spec, params) if data is None else data
-                here = pool if rows >= POOL_ROWS else None
-                waiting.append((spec, suite_json, month, len(data),
-                                submit(here, validate_partition, data, suite_json, spec.table)))
-            if len(waiting) > in_flight:
-                store_oldest()
-    while waiting:
-        store_oldest()
+                    data = _fetch(con, spec, params) if data is None else data
+                    here = pool if rows >= POOL_ROWS else None
+                    waiting.append((spec, suite_json, month, len(data),
+                                    submit(here, validate_partition, data, suite_json, spec.table)))
+                if len(waiting) > in_flight:
+                    store_oldest()
+        while waiting:
+            store_oldest()
+    finally:
+        _write(con, stored)
     if specs:
         seconds = {name: t.ended - t.started for name, t in tallies.items()}
         slowest = max(seconds, key=seconds.__getitem__)

@@ -132,3 +132,30 @@ def test_a_missing_column_and_an_untranslated_expectation_go_to_gx():
         assert screen(con, source, {}, regex, "t") == (1, None)
         mostly = Suite("s", [ex.ExpectColumnValuesToNotBeNull(column="x", mostly=0.5)])
         assert screen(con, source, {}, mostly, "t") == (1, None)
+
+
+def test_a_steps_results_replace_their_partitions_in_one_write():
+    """The results of a step are written at once, set-based (one commit, not one per partition):
+    each replaces its own check and month (NULL for an unpartitioned check), nothing else."""
+    from data_checks.validation import _STORED, _write, ensure_results_table
+
+    def row(check: str, month: str | None, success: bool) -> list:
+        values = {"check_name": check, "layer": "marts", "asset": "a", "table_name": "t",
+                  "month": month, "severity": "ERROR", "success": success, "rows_validated": 3,
+                  "failed_expectations": 0 if success else 1, "dagster_run_id": None,
+                  "suite_json": "{}", "result_json": json.dumps({"success": success})}
+        return [values[c] for c in _STORED]
+
+    with duckdb.connect() as con:
+        ensure_results_table(con)
+        _write(con, [row("c", "2026-01-01", True), row("c", "2026-02-01", True),
+                     row("d", "2026-01-01", True), row("u", None, True)])
+        _write(con, [row("c", "2026-02-01", False), row("u", None, False)])
+        _write(con, [])
+        stored = con.execute(
+            "SELECT check_name, CAST(month AS VARCHAR), success, result_json::VARCHAR"
+            " FROM quality.validation_results ORDER BY ALL").fetchall()
+    assert stored == [("c", "2026-01-01", True, '{"success": true}'),
+                      ("c", "2026-02-01", False, '{"success": false}'),
+                      ("d", "2026-01-01", True, '{"success": true}'),
+                      ("u", None, False, '{"success": false}')]
