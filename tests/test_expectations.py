@@ -361,6 +361,64 @@ def test_data_docs_show_every_check_of_the_month(built, tmp_path, monkeypatch):
     assert not list(folder.parent.glob(".building-*")), "the site is swapped in whole"
 
 
+def _masked_pages(site: Path) -> dict[str, str]:
+    """A Data Docs site's pages without what differs on every build (ids, times, run names)."""
+    import re
+
+    def masked(text: str) -> str:
+        text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "ID", text)
+        text = re.sub(r"\d{8}T\d{6}(\.\d+)?Z", "T", text)
+        return re.sub(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(\+00:00|Z)?", "T", text)
+
+    return {masked(p.relative_to(site).as_posix()): masked(p.read_text())
+            for p in site.rglob("*.html") if p.name != "gx-index.html"}
+
+
+def test_data_docs_from_stored_json_are_the_pages_gx_builds_through_its_stores(built, tmp_path):
+    """Data Docs put the stored JSON straight into GX's in-memory stores (no marshmallow round
+    trip): every page is the one GX renders when suites and results go through its own API."""
+    from great_expectations.core.expectation_suite import ExpectationSuiteSchema
+    from great_expectations.core.expectation_validation_result import (
+        ExpectationSuiteValidationResultSchema,
+    )
+
+    from data_checks import gx_worker
+    from data_checks.data_docs import _results
+
+    with duckdb.connect(str(built / "warehouse.duckdb"), read_only=True) as con:
+        rows = _results(con, MONTH)
+    # Fail one stored result, so a failure's page is compared too.
+    failed = json.loads(rows[-1][5])
+    failed["success"] = False
+    failed["results"][0]["success"] = False
+    rows[-1] = (*rows[-1][:5], json.dumps(failed), False, *rows[-1][7:])
+    gx_worker.build_docs(rows, tmp_path / "stored")
+
+    context = gx_worker.gx.get_context(mode="ephemeral")
+    context.add_data_docs_site(site_name="month", site_config={
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                          "base_directory": str(tmp_path / "api")},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
+    for name, month, run_id, validated_at, suite_json, result_json, *_ in rows:
+        context.suites.add(gx_worker.gx.ExpectationSuite(
+            **ExpectationSuiteSchema().load(json.loads(suite_json))))
+        run = gx_worker.RunIdentifier(run_name=f"dagster-{(run_id or 'unknown')[:8]}",
+                                      run_time=validated_at)
+        result = ExpectationSuiteValidationResultSchema().load(json.loads(result_json))
+        result.meta["run_id"] = run
+        context.validation_results_store.set(gx_worker.ValidationResultIdentifier(
+            expectation_suite_identifier=gx_worker.ExpectationSuiteIdentifier(name=name),
+            run_id=run, batch_identifier=month.isoformat()[:7] if month else "all"), result)
+    context.build_data_docs(site_names=["month"])
+
+    stored, api = _masked_pages(tmp_path / "stored"), _masked_pages(tmp_path / "api")
+    assert len(api) == 2 * len(rows) + 1  # a page per suite and per result, GX's index
+    assert set(stored) == set(api)
+    assert [p for p in api if p != "index.html" and stored[p] != api[p]] == []
+    assert sum("Failed" in page for page in stored.values()) >= 1
+
+
 def test_docs_list_every_check_with_its_layer_and_severity():
     docs = (Path(__file__).resolve().parents[1] / "docs" / "operations.md").read_text()
     table = {cells[0].strip("` "): (cells[1].strip(), cells[3].strip())
