@@ -33,3 +33,14 @@ def test_the_classifiers_record_their_figures_per_month(known_builds):
         assert {r.partition_key for r in records} == set(KNOWN_MONTHS), asset
         for record in records:
             assert keys <= set(record.asset_materialization.metadata), (asset, record.partition_key)
+
+
+def test_a_range_run_logs_one_event_per_step_with_a_line_per_month(known_builds):
+    """Each log line is a write to the run's event log: a step over several months logs its
+    months' lines as one event."""
+    events = known_builds(KNOWN_MONTHS)["warehouse"].parent / "events.json"
+    logs = [e for e in dg.deserialize_value(events.read_text(), list)
+            if e.step_key == "ticket_facts" and not e.is_dagster_event]
+    assert len(logs) == 1
+    lines = logs[0].user_message.splitlines()
+    assert [line.split(" for ")[1][:7] for line in lines] == [m[:7] for m in KNOWN_MONTHS]
