@@ -28,6 +28,7 @@ import pyarrow as pa
 from dagster_duckdb import DuckDBResource
 
 from data_checks import expectations as ex
+from data_checks import remote
 from data_checks.outcome import Outcome, to_pandas
 from data_checks.screen import screen
 from orchestration.partitions import combine_month_checks
@@ -115,21 +116,34 @@ def _done(outcome: Outcome) -> Future:
     return done
 
 
-# A failing partition smaller than this is validated by GX in this process: starting the
-# workers (importing GX, about 3 s of CPU each) costs more than GX spends on a few small frames,
-# such as the client_month_volume_anomaly warnings of a year (100 to 500 rows a month).
+# A failing partition smaller than this is validated by GX in this process (or in the run's GX
+# process, if started): starting the workers (importing GX, about 3 s of CPU each) costs more
+# than GX spends on a few small frames, such as the client_month_volume_anomaly warnings of a
+# year (100 to 500 rows a month).
 POOL_ROWS = 50_000
 
+# The module that imports GX; this process names it to its workers and imports it only when it
+# validates or renders itself.
+GX_WORKER = "data_checks.gx_worker"
+DATA_DOCS = dg.AssetKey("data_docs")
+
 _pool: ProcessPoolExecutor | None = None
+_gx_process: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
+
+
+def _spawned(workers: int) -> ProcessPoolExecutor:
+    """Worker processes that import GX as they start. Spawned, not forked: the run's process
+    has DuckDB and Dagster threads that a fork would copy mid-flight."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=remote.call, initargs=(GX_WORKER, "warm"))
 
 
 def gx_pool() -> ProcessPoolExecutor | None:
     """This process's GX worker processes (`month_workers()` of them), or None on one core.
 
-    Started on first use and kept for the process's life: a run's check steps and Data Docs
-    share it, and a worker's start (importing GX, about 3 s) is paid once. Spawned, not forked:
-    the run's process has DuckDB and Dagster threads that a fork would copy mid-flight.
+    Started on first use and kept for the process's life: a run's check steps share it, and a
+    worker's start (importing GX, about 3 s) is paid once.
     """
     global _pool
     workers = month_workers()
@@ -137,22 +151,41 @@ def gx_pool() -> ProcessPoolExecutor | None:
         return None
     with _pool_lock:
         if _pool is None:
-            from data_checks.gx_worker import warm  # GX, imported once a partition needs it
-
-            _pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=warm,
-            )
+            _pool = _spawned(workers)
         return _pool
+
+
+def start_gx_process() -> None:
+    """Start the run's GX process now, so GX is imported beside the run's steps, not in them.
+
+    A run that renders Data Docs needs GX (about 4 s of CPU to import) and, before that, for any
+    partition that fails the screen. Started at the run's first check step, the worker imports
+    GX on the other core while the run goes on; Data Docs and the small failing partitions are
+    then GX's work there, and the run's own process never imports GX. Not on one core (no other
+    core to import on): there GX is imported where it is needed, as before.
+    """
+    global _gx_process
+    if month_workers() <= 1:
+        return
+    with _pool_lock:
+        if _gx_process is None:
+            _gx_process = _spawned(1)
+            _gx_process.submit(remote.load, GX_WORKER)  # a pool starts its worker on a first task
+
+
+def gx_process() -> ProcessPoolExecutor | None:
+    """The run's GX process if `start_gx_process` started it, else None (GX work is done here)."""
+    return _gx_process
 
 
 def stop_gx_pool() -> None:
     """Stop the GX workers, if started (the benchmark then counts their CPU as its children's)."""
-    global _pool
+    global _pool, _gx_process
     with _pool_lock:
-        if _pool is not None:
-            _pool.shutdown()
-            _pool = None
+        for pool in (_pool, _gx_process):
+            if pool is not None:
+                pool.shutdown()
+        _pool = _gx_process = None
 
 
 def submit(pool: ProcessPoolExecutor | None, fn: Callable[..., Any], *args: Any) -> Future:
@@ -323,12 +356,12 @@ def run_checks(
                     if pool is None and len(months) > 1 and rows >= POOL_ROWS:
                         pool = gx_pool()
                         in_flight = month_workers() if pool else 0
-                    from data_checks.gx_worker import validate_partition  # GX, only now
-
                     data = _fetch(con, spec, params) if data is None else data
-                    here = pool if rows >= POOL_ROWS else None
-                    waiting.append((spec, suite_json, month, len(data),
-                                    submit(here, validate_partition, data, suite_json, spec.table)))
+                    # GX validates it: in a worker, or here (GX then imported here, once).
+                    there = pool if rows >= POOL_ROWS else gx_process()
+                    waiting.append((spec, suite_json, month, len(data), submit(
+                        there, remote.call, GX_WORKER, "validate_partition", data, suite_json,
+                        spec.table)))
                 if len(waiting) > in_flight:
                     store_oldest()
         while waiting:
@@ -386,6 +419,8 @@ def build_checks(
                     exc.add_note(f"while running the SQL check {check.name}")
                     raised.append(exc)
         selected = [spec for spec in specs if spec.name in names]
+        if selected and DATA_DOCS in context.job_def.asset_layer.selected_asset_keys:
+            start_gx_process()
         if selected:
             months = list(context.partition_keys) if asset.partitions_def else [None]
             with duckdb.get_connection() as con:

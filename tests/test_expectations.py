@@ -495,6 +495,49 @@ print(failed.passed, failed.severity == dg.AssetCheckSeverity.ERROR,
     assert stored == (len(names) * 4, len(names) * 4 - 1)
 
 
+def test_a_run_with_data_docs_leaves_gx_to_its_gx_process(built, tmp_path, monkeypatch):
+    """On two cores, a run that renders Data Docs starts one GX worker at its first check step:
+    GX is imported there beside the run, validates what fails the screen and renders the pages;
+    the run's own process never imports GX, and a blocking failure still blocks."""
+    warehouse = _copy(built, tmp_path, monkeypatch, [PLANTS["raw_tickets_values_in_sets"][0]])
+    monkeypatch.setenv("MSP_MONTH_WORKERS", "2")
+
+    def checks_of(name: str) -> list[str]:
+        return [spec.name for spec in SPECS if spec.asset is BY_NAME[name].asset]
+
+    code = f"""
+import sys
+import dagster as dg
+import duckdb
+from data_checks.validation import gx_process, stop_gx_pool
+from tests.test_expectations import _check_keys, _evaluations, _run
+docs = dg.AssetSelection.assets("data_docs")
+warned = _run(dg.AssetSelection.checks(*_check_keys({checks_of("raw_tickets_values_in_sets")!r}))
+              | docs)
+sets = _evaluations(warned)["raw_tickets_values_in_sets"]
+print(sets.passed, sets.severity == dg.AssetCheckSeverity.WARN,
+      [e.step_key for e in warned.all_events if e.is_step_success][-1], gx_process() is not None,
+      "great_expectations" in sys.modules)
+with duckdb.connect({str(warehouse)!r}) as con:
+    con.execute({PLANTS["client_month_invariants"][0]!r})
+blocked = _run(dg.AssetSelection.checks(*_check_keys({checks_of("client_month_invariants")!r}))
+               | docs)
+invariants = _evaluations(blocked)["client_month_invariants"]
+print(invariants.passed, invariants.severity == dg.AssetCheckSeverity.ERROR,
+      any(e.step_key == "data_docs" for e in blocked.all_events if e.is_step_start),
+      "great_expectations" in sys.modules)
+stop_gx_pool()
+"""
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
+                         text=True, cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.split("\n")
+    assert lines[-3].split() == ["False", "True", "data_docs", "True", "False"]
+    assert lines[-2].split() == ["False", "True", "False", "False"], "a blocking failure blocks"
+    pages = tmp_path / "published" / ".data_docs" / MONTH[:7] / "validations"
+    assert "Failed" in next((pages / "raw_tickets_values_in_sets").rglob("*.html")).read_text()
+
+
 def test_a_failing_sql_check_runs_in_its_assets_step_and_blocks(built, tmp_path, monkeypatch):
     """The SQL checks beside an asset (`@sql_check`) run in the asset's one check step, each its
     own blocking asset check: a duplicate fact row fails ticket_facts_one_row_per_ticket and
