@@ -13,7 +13,8 @@ from assets.marts import client_month, client_month_sla
 from assets.raw import raw_clients, raw_tickets
 from assets.staging import staging_clients, staging_ticket_events, staging_tickets, staging_time_entries
 from data_checks import remote
-from data_checks.validation import GX_WORKER, ensure_results_table, gx_process, result_of, submit
+from data_checks.gx_processes import GX_WORKER, gx_process, result_of, submit
+from data_checks.validation import ensure_results_table
 from orchestration.partitions import MonthResult, monthly_partitions, run_metadata, single_run
 from orchestration.resources import PipelineSettings
 from warehouse.schema import prepare_session

@@ -2,7 +2,7 @@
 
 GX's own work per validation is Python (tens of milliseconds per suite beyond the data) that holds
 the GIL, and GX keeps process-wide state, so a run's checks use its other cores through worker
-processes (see `data_checks.validation.gx_pool`), not threads; a run that renders Data Docs hands
+processes (see `data_checks.gx_processes`), not threads; a run that renders Data Docs hands
 its small failing partitions and its Data Docs to one such worker (`start_gx_process`), so the
 run's own process does not import GX. This module imports GX, pandas and pyarrow only, so a worker
 starts in a few seconds; on one core the same functions run in the run's own process.

@@ -509,7 +509,7 @@ def test_a_run_with_data_docs_leaves_gx_to_its_gx_process(built, tmp_path, monke
 import sys
 import dagster as dg
 import duckdb
-from data_checks.validation import gx_process, stop_gx_pool
+from data_checks.gx_processes import gx_process, stop_gx_pool
 from tests.test_expectations import _check_keys, _evaluations, _run
 docs = dg.AssetSelection.assets("data_docs")
 warned = _run(dg.AssetSelection.checks(*_check_keys({checks_of("raw_tickets_values_in_sets")!r}))
