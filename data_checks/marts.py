@@ -8,7 +8,7 @@ import pandas as pd
 from assets.billing import out_of_scope
 from assets.facts import ticket_facts
 from assets.marts import client_month, client_month_sla
-from data_checks.lazy_gx import gxe
+from data_checks import expectations as ex
 from data_checks.validation import CheckSpec, against_contract, as_declared, frame
 from policy.base import FAIR_USE_STATUSES, PRIORITIES, RESPONSE_STATUSES, SCOPE_EXCLUSION_IDS
 from policy.config import PolicyConfig
@@ -20,43 +20,43 @@ _LINE_CATEGORIES = [*SCOPE_EXCLUSION_IDS, "after_hours_emergency"]
 
 
 def _between(column: str, low: float | None = None, high: float | None = None, **kw):
-    return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high, **kw)
+    return ex.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high, **kw)
 
 
-def _a_ge_b(a: str, b: str) -> gxe.Expectation:
-    return gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+def _a_ge_b(a: str, b: str) -> ex.Expectation:
+    return ex.ExpectColumnPairValuesAToBeGreaterThanB(
         column_A=a, column_B=b, or_equal=True, ignore_row_if="either_value_is_missing"
     )
 
 
-def _fact_ids(_policy: PolicyConfig) -> list[gxe.Expectation]:
+def _fact_ids(_policy: PolicyConfig) -> list[ex.Expectation]:
     return [
-        *[gxe.ExpectColumnValuesToNotBeNull(column=c)
+        *[ex.ExpectColumnValuesToNotBeNull(column=c)
           for c in ("ticket_id", "client_id", "month", "unit_id", "is_standard", "policy_version")],
-        gxe.ExpectColumnValuesToBeUnique(column="ticket_id"),
-        gxe.ExpectColumnValuesToBeNull(column="unresolved_client_id"),
+        ex.ExpectColumnValuesToBeUnique(column="ticket_id"),
+        ex.ExpectColumnValuesToBeNull(column="unresolved_client_id"),
     ]
 
 
-def _fact_sets(_policy: PolicyConfig) -> list[gxe.Expectation]:
+def _fact_sets(_policy: PolicyConfig) -> list[ex.Expectation]:
     return [
-        gxe.ExpectColumnValuesToBeInSet(column="priority", value_set=list(PRIORITIES)),
-        gxe.ExpectColumnValuesToBeInSet(column="target_priority", value_set=list(PRIORITIES)),
-        gxe.ExpectColumnValuesToBeInSet(column="response_status", value_set=list(RESPONSE_STATUSES)),
-        gxe.ExpectColumnValuesToBeNull(column="unknown_scope_id"),
+        ex.ExpectColumnValuesToBeInSet(column="priority", value_set=list(PRIORITIES)),
+        ex.ExpectColumnValuesToBeInSet(column="target_priority", value_set=list(PRIORITIES)),
+        ex.ExpectColumnValuesToBeInSet(column="response_status", value_set=list(RESPONSE_STATUSES)),
+        ex.ExpectColumnValuesToBeNull(column="unknown_scope_id"),
     ]
 
 
-def _fact_clock(_policy: PolicyConfig) -> list[gxe.Expectation]:
+def _fact_clock(_policy: PolicyConfig) -> list[ex.Expectation]:
     return [
-        gxe.ExpectColumnValuesToBeNull(column="response_before_creation"),
+        ex.ExpectColumnValuesToBeNull(column="response_before_creation"),
         _between("response_business_minutes", 0),
         _between("response_target_minutes", 0, strict_min=True),
-        gxe.ExpectColumnValuesToBeNull(column="verdict_disagrees_with_minutes"),
+        ex.ExpectColumnValuesToBeNull(column="verdict_disagrees_with_minutes"),
     ]
 
 
-def _fact_minutes(_policy: PolicyConfig) -> list[gxe.Expectation]:
+def _fact_minutes(_policy: PolicyConfig) -> list[ex.Expectation]:
     return [
         _between("logged_minutes", 0),
         _between("after_hours_emergency_minutes", 0),
@@ -64,15 +64,15 @@ def _fact_minutes(_policy: PolicyConfig) -> list[gxe.Expectation]:
     ]
 
 
-def _client_month_keys(_policy: PolicyConfig) -> list[gxe.Expectation]:
+def _client_month_keys(_policy: PolicyConfig) -> list[ex.Expectation]:
     return [
-        *[gxe.ExpectColumnValuesToNotBeNull(column=c) for c in ("client_id", "month", "plan")],
-        gxe.ExpectCompoundColumnsToBeUnique(column_list=["client_id", "month"]),
-        gxe.ExpectColumnValuesToBeNull(column="unresolved_client_id"),
+        *[ex.ExpectColumnValuesToNotBeNull(column=c) for c in ("client_id", "month", "plan")],
+        ex.ExpectCompoundColumnsToBeUnique(column_list=["client_id", "month"]),
+        ex.ExpectColumnValuesToBeNull(column="unresolved_client_id"),
     ]
 
 
-def _client_month_invariants(policy: PolicyConfig) -> list[gxe.Expectation]:
+def _client_month_invariants(policy: PolicyConfig) -> list[ex.Expectation]:
     return [
         _between("sla_compliance", 0, 1),
         _a_ge_b("sla_tickets", "sla_met"),
@@ -82,8 +82,8 @@ def _client_month_invariants(policy: PolicyConfig) -> list[gxe.Expectation]:
         _between("seats", 0, strict_min=True),
         _between("units_per_seat", 0),
         _between("fair_use_limit_per_seat", 0, strict_min=True),
-        gxe.ExpectColumnValuesToBeInSet(column="fair_use_status", value_set=list(FAIR_USE_STATUSES)),
-        gxe.ExpectColumnValuesToBeInSet(column="plan", value_set=sorted(policy.fair_use.plans)),
+        ex.ExpectColumnValuesToBeInSet(column="fair_use_status", value_set=list(FAIR_USE_STATUSES)),
+        ex.ExpectColumnValuesToBeInSet(column="plan", value_set=sorted(policy.fair_use.plans)),
         _between("peer_percentile", 0, 1),
         _between("busiest_requesters_share", 0, 1),
         _between("emergency_declaration_precision", 0, 1),
@@ -92,7 +92,7 @@ def _client_month_invariants(policy: PolicyConfig) -> list[gxe.Expectation]:
     ]
 
 
-def _client_month_reconciles(_policy: PolicyConfig) -> list[gxe.Expectation]:
+def _client_month_reconciles(_policy: PolicyConfig) -> list[ex.Expectation]:
     return [
         _between("tickets_minus_facts", 0, 0),
         _between("standard_units_minus_facts", 0, 0),
@@ -127,26 +127,26 @@ def _volume(con: duckdb.DuckDBPyConnection, params: dict) -> pd.DataFrame:
     )
 
 
-def _volume_expectations(policy: PolicyConfig) -> list[gxe.Expectation]:
+def _volume_expectations(policy: PolicyConfig) -> list[ex.Expectation]:
     limit = policy.data_quality.volume_anomaly.max_score
     return [_between("volume_score", -limit, limit)]
 
 
-def _line_values(_policy: PolicyConfig) -> list[gxe.Expectation]:
+def _line_values(_policy: PolicyConfig) -> list[ex.Expectation]:
     return [
         _between("amount_minus_hours_x_rate", -0.005, 0.005),
         _between("billable_hours", 0),
         _between("hourly_rate", 0, strict_min=True),
-        gxe.ExpectColumnValuesToBeUnique(column="ticket_id"),
-        gxe.ExpectColumnValuesToBeInSet(column="primary_category", value_set=_LINE_CATEGORIES),
-        gxe.ExpectColumnValuesToBeNull(column="unresolved_client_id"),
+        ex.ExpectColumnValuesToBeUnique(column="ticket_id"),
+        ex.ExpectColumnValuesToBeInSet(column="primary_category", value_set=_LINE_CATEGORIES),
+        ex.ExpectColumnValuesToBeNull(column="unresolved_client_id"),
     ]
 
 
-def _sla_values(_policy: PolicyConfig) -> list[gxe.Expectation]:
+def _sla_values(_policy: PolicyConfig) -> list[ex.Expectation]:
     return [
-        gxe.ExpectCompoundColumnsToBeUnique(column_list=["client_id", "month", "priority"]),
-        gxe.ExpectColumnValuesToBeInSet(column="priority", value_set=list(PRIORITIES)),
+        ex.ExpectCompoundColumnsToBeUnique(column_list=["client_id", "month", "priority"]),
+        ex.ExpectColumnValuesToBeInSet(column="priority", value_set=list(PRIORITIES)),
         _between("sla_compliance", 0, 1),
         _a_ge_b("sla_tickets", "sla_met"),
         _between("sla_pending", 0),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assets.raw import raw_clients, raw_tickets
-from data_checks.lazy_gx import gxe
+from data_checks import expectations as ex
 from data_checks.validation import CheckSpec, against_contract, as_declared
 from policy.base import TICKET_SOURCES
 from policy.config import PolicyConfig
@@ -13,20 +13,20 @@ _MONTH = "WHERE _partition_month = $month"
 
 
 def _not_null(*columns: str):
-    return lambda _policy: [gxe.ExpectColumnValuesToNotBeNull(column=c) for c in columns]
+    return lambda _policy: [ex.ExpectColumnValuesToNotBeNull(column=c) for c in columns]
 
 
 def _null(*columns: str):
-    return lambda _policy: [gxe.ExpectColumnValuesToBeNull(column=c) for c in columns]
+    return lambda _policy: [ex.ExpectColumnValuesToBeNull(column=c) for c in columns]
 
 
-def _ticket_values(policy: PolicyConfig) -> list[gxe.Expectation]:
+def _ticket_values(policy: PolicyConfig) -> list[ex.Expectation]:
     mapped = sorted({v for values in policy.priority_map.values() for v in values})
     sources = sorted({*TICKET_SOURCES, *policy.ticket_unit.provider_initiated_sources})
     return [
-        gxe.ExpectColumnValuesToBeInSet(column="source", value_set=sources),
-        gxe.ExpectColumnValuesToBeInSet(column="triage_priority", value_set=mapped),
-        gxe.ExpectColumnValuesToBeInSet(column="final_priority", value_set=mapped),
+        ex.ExpectColumnValuesToBeInSet(column="source", value_set=sources),
+        ex.ExpectColumnValuesToBeInSet(column="triage_priority", value_set=mapped),
+        ex.ExpectColumnValuesToBeInSet(column="final_priority", value_set=mapped),
     ]
 
 

@@ -6,11 +6,12 @@ suites use (not null, null, in set, unique, compound unique, between, pair A >= 
 are counts, so one aggregate query over the partition's fetch gives every expectation's
 element, missing and unexpected counts with GX's semantics (pandas NaN is missing, as in GX).
 
-When every expectation passes, the suite's result is built from those counts as the GX
+When every expectation passes, the suite's result is built from those counts as the JSON of the
 `ExpectationSuiteValidationResult` GX itself returns for a passing batch (same figures; a test
-compares the two on every suite). When any expectation fails, or the suite has one this module
-does not translate, the partition is validated by GX as before, so a failure's result, sample of
-offending values and log line are GX's own and every blocking check blocks as it did.
+compares the two on every suite), without importing GX. When any expectation fails, or the suite
+has one this module does not translate, the partition is validated by GX as before, so a
+failure's result, sample of offending values and log line are GX's own and every blocking check
+blocks as it did.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from data_checks.lazy_gx import gx, gx_results, gxe
+from data_checks.expectations import Expectation, Suite, gx_version
 from data_checks.outcome import Outcome
 from warehouse.sqlquote import sql_identifier, sql_literal
 
@@ -39,7 +40,7 @@ def _base(sql_type: str) -> str:
 class _Term:
     """One expectation as SQL: its missing rows (None: GX reports none) and its unexpected rows."""
 
-    expectation: gxe.Expectation
+    expectation: Expectation
     missing: str | None
     unexpected: str | None  # a boolean per row, or None when `counted` gives the count
     counted: str | None = None  # a scalar subquery giving the unexpected count (uniqueness)
@@ -80,17 +81,24 @@ class _Untranslated(Exception):
     """The expectation has no SQL form here: GX validates the suite."""
 
 
-def _term(exp: gxe.Expectation, cols: _Columns) -> _Term:
+# GX's defaults for the arguments the translation reads, where a suite leaves them out.
+_DEFAULT_IGNORE = {"expect_compound_columns_to_be_unique": "all_values_are_missing",
+                   "expect_column_pair_values_a_to_be_greater_than_b": "both_values_are_missing"}
+
+
+def _term(exp: Expectation, cols: _Columns) -> _Term:
     """The expectation's SQL, or _Untranslated for anything not in GX's plain row-level form."""
-    if getattr(exp, "mostly", 1) != 1 or getattr(exp, "row_condition", None):
+    kw, kind = exp.kwargs, exp.type
+    if kw.get("mostly", 1) != 1 or kw.get("row_condition"):
         raise _Untranslated
-    if isinstance(exp, gxe.ExpectColumnToExist):
-        if getattr(exp, "column_index", None) is not None:
+    if kind == "expect_column_to_exist":
+        if kw.get("column_index") is not None:
             raise _Untranslated
-        return _Term(exp, None, None, exists=cols.known(exp.column))
-    if isinstance(exp, gxe.ExpectCompoundColumnsToBeUnique):
-        names = list(exp.column_list)
-        if (exp.ignore_row_if != "all_values_are_missing" or not cols.known(*names)
+        return _Term(exp, None, None, exists=cols.known(kw["column"]))
+    ignore = kw.get("ignore_row_if", _DEFAULT_IGNORE.get(kind))
+    if kind == "expect_compound_columns_to_be_unique":
+        names = list(kw["column_list"])
+        if (ignore != "all_values_are_missing" or not cols.known(*names)
                 or any(cols.floating(c) for c in names)):
             raise _Untranslated
         all_missing = "(" + " AND ".join(cols.missing(c) for c in names) + ")"
@@ -98,44 +106,44 @@ def _term(exp: gxe.Expectation, cols: _Columns) -> _Term:
         return _Term(exp, all_missing, None, counted=(
             f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM src"
             f" WHERE NOT {all_missing} GROUP BY {keys} HAVING count(*) > 1)"))
-    if isinstance(exp, gxe.ExpectColumnPairValuesAToBeGreaterThanB):
-        a, b = exp.column_A, exp.column_B
-        if exp.ignore_row_if != "either_value_is_missing" or not cols.known(a, b):
+    if kind == "expect_column_pair_values_a_to_be_greater_than_b":
+        a, b = kw["column_A"], kw["column_B"]
+        if ignore != "either_value_is_missing" or not cols.known(a, b):
             raise _Untranslated
         if not (cols.numeric(a) and cols.numeric(b)) and cols.types[a] != cols.types[b]:
             raise _Untranslated
         either = f"({cols.missing(a)} OR {cols.missing(b)})"
-        op = ">=" if exp.or_equal else ">"
+        op = ">=" if kw.get("or_equal") else ">"
         return _Term(exp, either, f"NOT ({sql_identifier(a)} {op} {sql_identifier(b)})")
-    column = getattr(exp, "column", None)
+    column = kw.get("column")
     if column is None or not cols.known(column):
         raise _Untranslated
     col, missing = sql_identifier(column), cols.missing(column)
-    if isinstance(exp, gxe.ExpectColumnValuesToNotBeNull):
+    if kind == "expect_column_values_to_not_be_null":
         return _Term(exp, None, missing)
-    if isinstance(exp, gxe.ExpectColumnValuesToBeNull):
+    if kind == "expect_column_values_to_be_null":
         return _Term(exp, None, f"NOT {missing}")
-    if isinstance(exp, gxe.ExpectColumnValuesToBeInSet):
-        values = exp.value_set
+    if kind == "expect_column_values_to_be_in_set":
+        values = kw.get("value_set")
         if (cols.types[column] != "VARCHAR" or not isinstance(values, list | tuple | set)
                 or not values or not all(isinstance(v, str) for v in values)):
             raise _Untranslated
         return _Term(exp, missing, f"{col} NOT IN ({', '.join(sql_literal(v) for v in values)})")
-    if isinstance(exp, gxe.ExpectColumnValuesToBeUnique):
+    if kind == "expect_column_values_to_be_unique":
         if cols.floating(column):
             raise _Untranslated
         return _Term(exp, missing, None, counted=(
             f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM src"
             f" WHERE NOT {missing} GROUP BY {col} HAVING count(*) > 1)"))
-    if isinstance(exp, gxe.ExpectColumnValuesToBeBetween):
-        low, high = _bound(exp.min_value), _bound(exp.max_value)
+    if kind == "expect_column_values_to_be_between":
+        low, high = _bound(kw.get("min_value")), _bound(kw.get("max_value"))
         if not cols.numeric(column) or (low is None and high is None):
             raise _Untranslated
         outside = []
         if low is not None:
-            outside.append(f"{col} {'<=' if exp.strict_min else '<'} {low}")
+            outside.append(f"{col} {'<=' if kw.get('strict_min') else '<'} {low}")
         if high is not None:
-            outside.append(f"{col} {'>=' if exp.strict_max else '>'} {high}")
+            outside.append(f"{col} {'>=' if kw.get('strict_max') else '>'} {high}")
         return _Term(exp, missing, " OR ".join(outside))
     raise _Untranslated
 
@@ -162,7 +170,7 @@ def _result(term: _Term, rows: int, missing: int, unexpected: int) -> dict:
 
 def screen(
     con: duckdb.DuckDBPyConnection, source: str, params: dict,
-    suite: gx.ExpectationSuite, table: str,
+    suite: Suite, table: str,
 ) -> tuple[int, Outcome | None]:
     """Count the partition's rows and, if every expectation passes, the suite's GX result.
 
@@ -205,27 +213,28 @@ def screen(
     return int(rows), _passing(suite, results, table)
 
 
-def _passing(suite: gx.ExpectationSuite, results: list[tuple[gxe.Expectation, dict]],
-             table: str) -> Outcome:
-    """A passing suite's result as GX's own object (so Data Docs renders it as any other)."""
+def _passing(suite: Suite, results: list[tuple[Expectation, dict]], table: str) -> Outcome:
+    """A passing suite's result as the JSON of GX's own result object, key for key (so Data Docs
+    renders it as any other, and the stored result is what GX's objects serialised to)."""
     batch_id = f"warehouse-{table}"
     validated = []
     for exp, result in results:
-        config = exp.configuration
-        config.kwargs["batch_id"] = batch_id
-        validated.append(gx_results.ExpectationValidationResult(
-            success=True, expectation_config=config, result=result,
-            exception_info=dict(_NO_EXCEPTION)))
+        config = exp.to_json_dict()
+        config["kwargs"]["batch_id"] = batch_id
+        validated.append({"success": True, "expectation_config": config, "result": result,
+                          "meta": {}, "exception_info": dict(_NO_EXCEPTION)})
     total = len(validated)
-    suite_result = gx_results.ExpectationSuiteValidationResult(
-        success=True, results=validated, suite_name=suite.name, suite_parameters={},
-        statistics={"evaluated_expectations": total, "successful_expectations": total,
-                    "unsuccessful_expectations": 0, "success_percent": 100.0 if total else None},
-        meta={"great_expectations_version": gx.__version__,
-              "batch_spec": {"batch_data": "DuckDB query"},
-              "active_batch_definition": {"datasource_name": "warehouse",
-                                          "data_connector_name": "fluent",
-                                          "data_asset_name": table,
-                                          "batch_identifiers": {}}},
-    )
-    return Outcome(True, total, [], json.dumps(suite_result.to_json_dict(), default=str))
+    suite_result = {
+        "success": True, "results": validated, "suite_name": suite.name, "suite_parameters": {},
+        "statistics": {"evaluated_expectations": total, "successful_expectations": total,
+                       "unsuccessful_expectations": 0,
+                       "success_percent": 100.0 if total else None},
+        "meta": {"great_expectations_version": gx_version(),
+                 "batch_spec": {"batch_data": "DuckDB query"},
+                 "active_batch_definition": {"datasource_name": "warehouse",
+                                             "data_connector_name": "fluent",
+                                             "data_asset_name": table,
+                                             "batch_identifiers": {}}},
+        "id": None,
+    }
+    return Outcome(True, total, [], json.dumps(suite_result, default=str))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assets.staging import staging_clients, staging_ticket_events, staging_tickets, staging_time_entries
-from data_checks.lazy_gx import gxe
+from data_checks import expectations as ex
 from data_checks.validation import CheckSpec, against_contract, as_declared
 from policy.base import ACTOR_TYPES, PRIORITIES, TICKET_SOURCES, WORK_TYPES
 from policy.config import PolicyConfig
@@ -21,70 +21,70 @@ _LOADED = """LEFT JOIN (SELECT path, max(first_seen_at) AS loaded_at FROM raw.la
 
 
 def _null(*columns: str):
-    return lambda _policy: [gxe.ExpectColumnValuesToBeNull(column=c) for c in columns]
+    return lambda _policy: [ex.ExpectColumnValuesToBeNull(column=c) for c in columns]
 
 
-def _client_values(policy: PolicyConfig) -> list[gxe.Expectation]:
+def _client_values(policy: PolicyConfig) -> list[ex.Expectation]:
     return [
-        *[gxe.ExpectColumnValuesToNotBeNull(column=c)
+        *[ex.ExpectColumnValuesToNotBeNull(column=c)
           for c in ("client_id", "valid_from", "timezone", "plan", "seats")],
-        gxe.ExpectCompoundColumnsToBeUnique(column_list=["client_id", "valid_from"]),
-        gxe.ExpectColumnValuesToBeNull(column="invalid_timezone"),
-        gxe.ExpectColumnValuesToBeInSet(column="plan", value_set=sorted(policy.fair_use.plans)),
-        gxe.ExpectColumnValuesToBeBetween(column="seats", min_value=0, strict_min=True),
-        gxe.ExpectColumnValuesToBeBetween(column="hourly_rate", min_value=0, strict_min=True),
-        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+        ex.ExpectCompoundColumnsToBeUnique(column_list=["client_id", "valid_from"]),
+        ex.ExpectColumnValuesToBeNull(column="invalid_timezone"),
+        ex.ExpectColumnValuesToBeInSet(column="plan", value_set=sorted(policy.fair_use.plans)),
+        ex.ExpectColumnValuesToBeBetween(column="seats", min_value=0, strict_min=True),
+        ex.ExpectColumnValuesToBeBetween(column="hourly_rate", min_value=0, strict_min=True),
+        ex.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A="valid_to", column_B="valid_from", ignore_row_if="either_value_is_missing"
         ),
     ]
 
 
-def _ticket_ids(_policy: PolicyConfig) -> list[gxe.Expectation]:
+def _ticket_ids(_policy: PolicyConfig) -> list[ex.Expectation]:
     return [
-        gxe.ExpectColumnValuesToNotBeNull(column="ticket_id"),
-        gxe.ExpectColumnValuesToNotBeNull(column="client_id"),
-        gxe.ExpectColumnValuesToBeUnique(column="ticket_id"),
-        gxe.ExpectColumnValuesToBeNull(column="also_staged_in_month"),
+        ex.ExpectColumnValuesToNotBeNull(column="ticket_id"),
+        ex.ExpectColumnValuesToNotBeNull(column="client_id"),
+        ex.ExpectColumnValuesToBeUnique(column="ticket_id"),
+        ex.ExpectColumnValuesToBeNull(column="also_staged_in_month"),
     ]
 
 
-def _ticket_priorities(_policy: PolicyConfig) -> list[gxe.Expectation]:
-    return [gxe.ExpectColumnValuesToBeInSet(column=c, value_set=list(PRIORITIES))
+def _ticket_priorities(_policy: PolicyConfig) -> list[ex.Expectation]:
+    return [ex.ExpectColumnValuesToBeInSet(column=c, value_set=list(PRIORITIES))
             for c in ("triage_priority", "final_priority")]
 
 
-def _ticket_sources(policy: PolicyConfig) -> list[gxe.Expectation]:
+def _ticket_sources(policy: PolicyConfig) -> list[ex.Expectation]:
     sources = sorted({*TICKET_SOURCES, *policy.ticket_unit.provider_initiated_sources})
-    return [gxe.ExpectColumnValuesToBeInSet(column="source", value_set=sources)]
+    return [ex.ExpectColumnValuesToBeInSet(column="source", value_set=sources)]
 
 
-def _event_values(_policy: PolicyConfig) -> list[gxe.Expectation]:
+def _event_values(_policy: PolicyConfig) -> list[ex.Expectation]:
     return [
-        gxe.ExpectColumnValuesToNotBeNull(column="ticket_id"),
-        gxe.ExpectColumnValuesToNotBeNull(column="event_at"),
-        gxe.ExpectColumnValuesToBeUnique(column="event_id"),
-        gxe.ExpectColumnValuesToBeInSet(column="actor_type", value_set=list(ACTOR_TYPES)),
-        gxe.ExpectColumnValuesToBeNull(column="unresolved_ticket_id"),
-        gxe.ExpectColumnValuesToBeNull(column="event_after_load"),
+        ex.ExpectColumnValuesToNotBeNull(column="ticket_id"),
+        ex.ExpectColumnValuesToNotBeNull(column="event_at"),
+        ex.ExpectColumnValuesToBeUnique(column="event_id"),
+        ex.ExpectColumnValuesToBeInSet(column="actor_type", value_set=list(ACTOR_TYPES)),
+        ex.ExpectColumnValuesToBeNull(column="unresolved_ticket_id"),
+        ex.ExpectColumnValuesToBeNull(column="event_after_load"),
     ]
 
 
-def _entry_values(_policy: PolicyConfig) -> list[gxe.Expectation]:
+def _entry_values(_policy: PolicyConfig) -> list[ex.Expectation]:
     return [
-        gxe.ExpectColumnValuesToNotBeNull(column="ticket_id"),
-        gxe.ExpectColumnValuesToBeUnique(column="entry_id"),
-        gxe.ExpectColumnValuesToNotBeNull(column="minutes"),
-        gxe.ExpectColumnValuesToBeBetween(column="minutes", min_value=0),
-        gxe.ExpectColumnValuesToBeNull(column="invalid_minutes"),
-        gxe.ExpectColumnValuesToBeNull(column="unresolved_ticket_id"),
-        gxe.ExpectColumnValuesToBeNull(column="entry_after_load"),
+        ex.ExpectColumnValuesToNotBeNull(column="ticket_id"),
+        ex.ExpectColumnValuesToBeUnique(column="entry_id"),
+        ex.ExpectColumnValuesToNotBeNull(column="minutes"),
+        ex.ExpectColumnValuesToBeBetween(column="minutes", min_value=0),
+        ex.ExpectColumnValuesToBeNull(column="invalid_minutes"),
+        ex.ExpectColumnValuesToBeNull(column="unresolved_ticket_id"),
+        ex.ExpectColumnValuesToBeNull(column="entry_after_load"),
     ]
 
 
-def _work_types(policy: PolicyConfig) -> list[gxe.Expectation]:
+def _work_types(policy: PolicyConfig) -> list[ex.Expectation]:
     known = {*WORK_TYPES, *policy.scope_classification.time_signals.onsite_work_types,
              *policy.scope_classification.time_signals.travel_work_types}
-    return [gxe.ExpectColumnValuesToBeInSet(column="work_type", value_set=sorted(known))]
+    return [ex.ExpectColumnValuesToBeInSet(column="work_type", value_set=sorted(known))]
 
 
 SPECS = [

@@ -58,7 +58,7 @@ def for_each_month(
     the whole range in one pass. The warehouse schema is ensured once, before any month starts:
     DDL from two connections at once would conflict. Checks pass `ensure=False`: they read what
     their asset wrote, and a damaged table must fail the check, not the schema's views.
-    Log lines are written from this thread.
+    The months' log lines are written from this thread, as one event.
     """
     months = list(context.partition_keys)
     if prepare is not None and concurrent:
@@ -80,9 +80,11 @@ def for_each_month(
             results = {month: one(con, month) for month in months}
     if workers > 1:
         results = dict(zip(months, side_by_side(duckdb_resource, months, one), strict=True))
-    for result in results.values():
-        if result.summary:
-            context.log.info(result.summary)
+    # One log event for the step, a line per month: each event is a write to the run's event
+    # log, and a year's run has about ten monthly steps.
+    summaries = [result.summary for result in results.values() if result.summary]
+    if summaries:
+        context.log.info("\n".join(summaries))
     _record_per_month(context, results)
     return results
 

@@ -182,7 +182,7 @@ def child(mode: str, month: str | None = None) -> None:
     children = 0.0
     if mode != "publish":
         # The GX workers' CPU counts (Chromium's for PDFs, in the publish phase, does not).
-        from data_checks.validation import stop_gx_pool
+        from data_checks.gx_processes import stop_gx_pool
 
         workers = _worker_peaks_mb()
         stop_gx_pool()

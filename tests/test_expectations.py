@@ -8,11 +8,12 @@ import importlib
 import json
 import multiprocessing
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
 import duckdb
-import great_expectations as gx
 import pytest
 
 from data_checks.checks import SPECS
@@ -360,6 +361,64 @@ def test_data_docs_show_every_check_of_the_month(built, tmp_path, monkeypatch):
     assert not list(folder.parent.glob(".building-*")), "the site is swapped in whole"
 
 
+def _masked_pages(site: Path) -> dict[str, str]:
+    """A Data Docs site's pages without what differs on every build (ids, times, run names)."""
+    import re
+
+    def masked(text: str) -> str:
+        text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "ID", text)
+        text = re.sub(r"\d{8}T\d{6}(\.\d+)?Z", "T", text)
+        return re.sub(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(\+00:00|Z)?", "T", text)
+
+    return {masked(p.relative_to(site).as_posix()): masked(p.read_text())
+            for p in site.rglob("*.html") if p.name != "gx-index.html"}
+
+
+def test_data_docs_from_stored_json_are_the_pages_gx_builds_through_its_stores(built, tmp_path):
+    """Data Docs put the stored JSON straight into GX's in-memory stores (no marshmallow round
+    trip): every page is the one GX renders when suites and results go through its own API."""
+    from great_expectations.core.expectation_suite import ExpectationSuiteSchema
+    from great_expectations.core.expectation_validation_result import (
+        ExpectationSuiteValidationResultSchema,
+    )
+
+    from data_checks import gx_worker
+    from data_checks.data_docs import _results
+
+    with duckdb.connect(str(built / "warehouse.duckdb"), read_only=True) as con:
+        rows = _results(con, MONTH)
+    # Fail one stored result, so a failure's page is compared too.
+    failed = json.loads(rows[-1][5])
+    failed["success"] = False
+    failed["results"][0]["success"] = False
+    rows[-1] = (*rows[-1][:5], json.dumps(failed), False, *rows[-1][7:])
+    gx_worker.build_docs(rows, tmp_path / "stored")
+
+    context = gx_worker.gx.get_context(mode="ephemeral")
+    context.add_data_docs_site(site_name="month", site_config={
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                          "base_directory": str(tmp_path / "api")},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
+    for name, month, run_id, validated_at, suite_json, result_json, *_ in rows:
+        context.suites.add(gx_worker.gx.ExpectationSuite(
+            **ExpectationSuiteSchema().load(json.loads(suite_json))))
+        run = gx_worker.RunIdentifier(run_name=f"dagster-{(run_id or 'unknown')[:8]}",
+                                      run_time=validated_at)
+        result = ExpectationSuiteValidationResultSchema().load(json.loads(result_json))
+        result.meta["run_id"] = run
+        context.validation_results_store.set(gx_worker.ValidationResultIdentifier(
+            expectation_suite_identifier=gx_worker.ExpectationSuiteIdentifier(name=name),
+            run_id=run, batch_identifier=month.isoformat()[:7] if month else "all"), result)
+    context.build_data_docs(site_names=["month"])
+
+    stored, api = _masked_pages(tmp_path / "stored"), _masked_pages(tmp_path / "api")
+    assert len(api) == 2 * len(rows) + 1  # a page per suite and per result, GX's index
+    assert set(stored) == set(api)
+    assert [p for p in api if p != "index.html" and stored[p] != api[p]] == []
+    assert sum("Failed" in page for page in stored.values()) >= 1
+
+
 def test_docs_list_every_check_with_its_layer_and_severity():
     docs = (Path(__file__).resolve().parents[1] / "docs" / "operations.md").read_text()
     table = {cells[0].strip("` "): (cells[1].strip(), cells[3].strip())
@@ -371,6 +430,7 @@ def test_docs_list_every_check_with_its_layer_and_severity():
 def test_screened_results_are_the_results_gx_gives_on_every_suite(built):
     """Clean months pass in DuckDB without GX validating them: their stored results must be the
     ones GX's own validation of the same rows gives (Data Docs and the metadata read them)."""
+    from data_checks.expectations import Suite
     from data_checks.gx_worker import validate_partition
     from data_checks.screen import screen
     from data_checks.validation import _fetch
@@ -380,7 +440,7 @@ def test_screened_results_are_the_results_gx_gives_on_every_suite(built):
     screened = 0
     with duckdb.connect(str(built / "warehouse.duckdb"), read_only=True) as con:
         for spec in SPECS:
-            suite = gx.ExpectationSuite(name=spec.name, expectations=spec.expectations(policy))
+            suite = Suite(spec.name, spec.expectations(policy))
             suite_json = json.dumps(suite.to_json_dict(), default=str)
             for month in (["2026-01-01", MONTH] if spec.partitioned else [None]):
                 params = {"month": month, "policy": policy}
@@ -401,6 +461,81 @@ def test_screened_results_are_the_results_gx_gives_on_every_suite(built):
                         == sorted(json.dumps(r, sort_keys=True) for r in gxs["results"])), spec.name
                 screened += 1
     assert screened > 50
+
+
+def test_checks_that_pass_do_not_import_great_expectations(built, tmp_path, monkeypatch):
+    """A passing partition's result is written by the screen as GX's JSON, so a run whose checks
+    all pass never imports GX (about 4 s of CPU a process); a failing one is validated by GX."""
+    warehouse = _copy(built, tmp_path, monkeypatch, [])
+    names = [spec.name for spec in SPECS if spec.asset is BY_NAME["client_month_invariants"].asset]
+    code = f"""
+import sys
+import dagster as dg
+import duckdb
+from tests.test_expectations import _check_keys, _evaluations, _run
+checks = dg.AssetSelection.checks(*_check_keys({names!r}))
+passed = _evaluations(_run(checks, first="2026-01-01"))
+print(all(e.passed for e in passed.values()), "great_expectations" in sys.modules)
+with duckdb.connect({str(warehouse)!r}) as con:
+    con.execute({PLANTS["client_month_invariants"][0]!r})
+failed = _evaluations(_run(checks))["client_month_invariants"]
+print(failed.passed, failed.severity == dg.AssetCheckSeverity.ERROR,
+      "great_expectations" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
+                         text=True, cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.split("\n")
+    assert lines[-3].split() == ["True", "False"], "passing checks imported GX"
+    assert lines[-2].split() == ["False", "True", "True"], "a failure is GX's and blocks"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        stored = con.execute("SELECT count(*), count(*) FILTER (WHERE success)"
+                             " FROM quality.validation_results WHERE check_name IN ?",
+                             [names]).fetchone()
+    assert stored == (len(names) * 4, len(names) * 4 - 1)
+
+
+def test_a_run_with_data_docs_leaves_gx_to_its_gx_process(built, tmp_path, monkeypatch):
+    """On two cores, a run that renders Data Docs starts one GX worker at its first check step:
+    GX is imported there beside the run, validates what fails the screen and renders the pages;
+    the run's own process never imports GX, and a blocking failure still blocks."""
+    warehouse = _copy(built, tmp_path, monkeypatch, [PLANTS["raw_tickets_values_in_sets"][0]])
+    monkeypatch.setenv("MSP_MONTH_WORKERS", "2")
+
+    def checks_of(name: str) -> list[str]:
+        return [spec.name for spec in SPECS if spec.asset is BY_NAME[name].asset]
+
+    code = f"""
+import sys
+import dagster as dg
+import duckdb
+from data_checks.gx_processes import gx_process, stop_gx_pool
+from tests.test_expectations import _check_keys, _evaluations, _run
+docs = dg.AssetSelection.assets("data_docs")
+warned = _run(dg.AssetSelection.checks(*_check_keys({checks_of("raw_tickets_values_in_sets")!r}))
+              | docs)
+sets = _evaluations(warned)["raw_tickets_values_in_sets"]
+print(sets.passed, sets.severity == dg.AssetCheckSeverity.WARN,
+      [e.step_key for e in warned.all_events if e.is_step_success][-1], gx_process() is not None,
+      "great_expectations" in sys.modules)
+with duckdb.connect({str(warehouse)!r}) as con:
+    con.execute({PLANTS["client_month_invariants"][0]!r})
+blocked = _run(dg.AssetSelection.checks(*_check_keys({checks_of("client_month_invariants")!r}))
+               | docs)
+invariants = _evaluations(blocked)["client_month_invariants"]
+print(invariants.passed, invariants.severity == dg.AssetCheckSeverity.ERROR,
+      any(e.step_key == "data_docs" for e in blocked.all_events if e.is_step_start),
+      "great_expectations" in sys.modules)
+stop_gx_pool()
+"""
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
+                         text=True, cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.split("\n")
+    assert lines[-3].split() == ["False", "True", "data_docs", "True", "False"]
+    assert lines[-2].split() == ["False", "True", "False", "False"], "a blocking failure blocks"
+    pages = tmp_path / "published" / ".data_docs" / MONTH[:7] / "validations"
+    assert "Failed" in next((pages / "raw_tickets_values_in_sets").rglob("*.html")).read_text()
 
 
 def test_a_failing_sql_check_runs_in_its_assets_step_and_blocks(built, tmp_path, monkeypatch):

@@ -3,33 +3,38 @@
 Small frames, each with one kind of trouble (NULL, NaN, duplicate, out of range, out of set,
 pairs out of order, a missing column), validated by GX's pandas engine and screened by DuckDB.
 A suite the screen passes must be one GX passes, with the same result field for field; a suite
-GX fails must never be screened as passing (its check would then not block).
+GX fails must never be screened as passing (its check would then not block). The suites are data
+(`data_checks.expectations`) whose JSON is GX's own for the same suite.
 """
 
 import json
 
 import duckdb
 import great_expectations as gx
-import great_expectations.expectations as gxe
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from great_expectations.expectations.registry import get_expectation_impl
 
+from data_checks import expectations as ex
+from data_checks.checks import SPECS
+from data_checks.expectations import Suite
 from data_checks.gx_worker import validate_partition
 from data_checks.screen import screen
+from policy.config import load_policy
 
 SUITE = [
-    gxe.ExpectColumnValuesToNotBeNull(column="id"),
-    gxe.ExpectColumnValuesToBeNull(column="flag"),
-    gxe.ExpectColumnValuesToBeInSet(column="kind", value_set=["a", "b"]),
-    gxe.ExpectColumnValuesToBeUnique(column="id"),
-    gxe.ExpectCompoundColumnsToBeUnique(column_list=["kind", "n"]),
-    gxe.ExpectColumnValuesToBeBetween(column="x", min_value=0, strict_min=True),
-    gxe.ExpectColumnValuesToBeBetween(column="share", min_value=0, max_value=1),
-    gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n", column_B="m", or_equal=True,
-                                                ignore_row_if="either_value_is_missing"),
-    gxe.ExpectColumnToExist(column="x"),
+    ex.ExpectColumnValuesToNotBeNull(column="id"),
+    ex.ExpectColumnValuesToBeNull(column="flag"),
+    ex.ExpectColumnValuesToBeInSet(column="kind", value_set=["a", "b"]),
+    ex.ExpectColumnValuesToBeUnique(column="id"),
+    ex.ExpectCompoundColumnsToBeUnique(column_list=["kind", "n"]),
+    ex.ExpectColumnValuesToBeBetween(column="x", min_value=0, strict_min=True),
+    ex.ExpectColumnValuesToBeBetween(column="share", min_value=0, max_value=1),
+    ex.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n", column_B="m", or_equal=True,
+                                               ignore_row_if="either_value_is_missing"),
+    ex.ExpectColumnToExist(column="x"),
 ]
 
 CLEAN = {"id": ["t1", "t2", "t3", "t4"], "flag": [None] * 4, "kind": ["a", "b", None, "a"],
@@ -70,7 +75,7 @@ def _comparable(result_json: str) -> list:
 @pytest.mark.parametrize("case", CASES)
 def test_the_screen_passes_what_gx_passes_with_gx_result(case):
     frame = _frame(case)
-    suite = gx.ExpectationSuite(name="screened", expectations=SUITE)
+    suite = Suite("screened", SUITE)
     suite_json = json.dumps(suite.to_json_dict(), default=str)
     by_gx = validate_partition(frame, suite_json, "t")
     assert by_gx.success is CASES[case][1], by_gx.failed
@@ -83,16 +88,74 @@ def test_the_screen_passes_what_gx_passes_with_gx_result(case):
         return
     assert outcome is not None, "a clean partition needs no GX validation"
     assert _comparable(outcome.result_json) == _comparable(by_gx.result_json)
+    # Written without GX's result classes, the JSON is theirs key for key, in their order.
+    assert outcome.result_json == json.dumps(
+        gx.core.ExpectationSuiteValidationResult(**_as_gx(json.loads(outcome.result_json)))
+        .to_json_dict(), default=str)
+
+
+def _as_gx(result: dict) -> dict:
+    """A result's JSON back as the arguments of GX's result classes."""
+    from great_expectations.core.expectation_validation_result import (
+        ExpectationValidationResult,
+    )
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    return {**result, "results": [
+        ExpectationValidationResult(**{**r, "expectation_config": ExpectationConfiguration(
+            **r["expectation_config"])}) for r in result["results"]]}
+
+
+def _gx_suite(suite: Suite) -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(name=suite.name, expectations=[
+        get_expectation_impl(e.type)(**e.kwargs) for e in suite.expectations])
+
+
+def test_every_suite_as_data_is_the_suite_gx_builds():
+    """The suites GX stores, loads and renders are the JSON of the same suite built by GX."""
+    policy = load_policy()
+    for suite in [Suite("screened", SUITE),
+                  *(Suite(spec.name, spec.expectations(policy)) for spec in SPECS)]:
+        assert suite.to_json_dict() == _gx_suite(suite).to_json_dict(), suite.name
+        assert (json.dumps(suite.to_json_dict(), default=str)
+                == json.dumps(_gx_suite(suite).to_json_dict(), default=str)), suite.name
 
 
 def test_a_missing_column_and_an_untranslated_expectation_go_to_gx():
     with duckdb.connect() as con:
         source = "SELECT 1 AS x, 'a' AS kind"
-        missing = gx.ExpectationSuite(name="s", expectations=[gxe.ExpectColumnToExist(column="y")])
+        missing = Suite("s", [ex.ExpectColumnToExist(column="y")])
         assert screen(con, source, {}, missing, "t") == (1, None)
-        regex = gx.ExpectationSuite(name="s", expectations=[
-            gxe.ExpectColumnValuesToMatchRegex(column="kind", regex="^a$")])
+        regex = Suite("s", [ex.ExpectColumnValuesToMatchRegex(column="kind", regex="^a$")])
         assert screen(con, source, {}, regex, "t") == (1, None)
-        mostly = gx.ExpectationSuite(name="s", expectations=[
-            gxe.ExpectColumnValuesToNotBeNull(column="x", mostly=0.5)])
+        mostly = Suite("s", [ex.ExpectColumnValuesToNotBeNull(column="x", mostly=0.5)])
         assert screen(con, source, {}, mostly, "t") == (1, None)
+
+
+def test_a_steps_results_replace_their_partitions_in_one_write():
+    """The results of a step are written at once, set-based (one commit, not one per partition):
+    each replaces its own check and month (NULL for an unpartitioned check), nothing else."""
+    from data_checks.validation import _STORED, _write, ensure_results_table
+
+    def row(check: str, month: str | None, success: bool) -> list:
+        values = {"check_name": check, "layer": "marts", "asset": "a", "table_name": "t",
+                  "month": month, "severity": "ERROR", "success": success, "rows_validated": 3,
+                  "failed_expectations": 0 if success else 1, "dagster_run_id": None,
+                  "suite_json": "{}", "result_json": json.dumps({"success": success})}
+        return [values[c] for c in _STORED]
+
+    with duckdb.connect() as con:
+        ensure_results_table(con)
+        _write(con, [row("c", "2026-01-01", True), row("c", "2026-02-01", True),
+                     row("d", "2026-01-01", True), row("u", None, True)])
+        _write(con, [row("c", "2026-02-01", False), row("u", None, False)])
+        _write(con, [])
+        stored = con.execute(
+            "SELECT check_name, CAST(month AS VARCHAR), success, result_json::VARCHAR"
+            " FROM quality.validation_results ORDER BY ALL").fetchall()
+    assert stored == [("c", "2026-01-01", True, '{"success": true}'),
+                      ("c", "2026-02-01", False, '{"success": false}'),
+                      ("d", "2026-01-01", True, '{"success": true}'),
+                      ("u", None, False, '{"success": false}')]

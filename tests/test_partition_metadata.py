@@ -55,3 +55,14 @@ def test_child_rows_staged_in_one_pass_show_each_months_figures(known_builds):
                 " WHERE stage = ? GROUP BY ALL", [asset]).fetchall())
             assert shown == {m: (rows.get(m, 0), quarantined.get(m, 0)) for m in KNOWN_MONTHS}, asset
         assert len(set(shown.values())) > 1, "the known months' events differ: a sum would show"
+
+
+def test_a_range_run_logs_one_event_per_step_with_a_line_per_month(known_builds):
+    """Each log line is a write to the run's event log: a step over several months logs its
+    months' lines as one event."""
+    events = known_builds(KNOWN_MONTHS)["warehouse"].parent / "events.json"
+    logs = [e for e in dg.deserialize_value(events.read_text(), list)
+            if e.step_key == "ticket_facts" and not e.is_dagster_event]
+    assert len(logs) == 1
+    lines = logs[0].user_message.splitlines()
+    assert [line.split(" for ")[1][:7] for line in lines] == [m[:7] for m in KNOWN_MONTHS]

@@ -17,8 +17,8 @@ def test_loading_the_definitions_does_not_import_dlt():
 
 
 def test_loading_the_definitions_does_not_import_great_expectations_nor_the_reports():
-    """The suites are built when a check step runs, GX validates only a failing partition and
-    renders Data Docs (data_checks/lazy_gx.py): loading the code location must not import it
+    """The suites are data (data_checks/expectations.py), GX validates only a failing partition
+    and renders Data Docs (data_checks/gx_worker.py): loading the code location must not import it
     (about 4 s of CPU), nor openpyxl and plotly, which decision workbooks and reports use."""
     code = ("import sys; import pipelines.definitions;"
             " print(*(m in sys.modules for m in ('great_expectations', 'scipy', 'openpyxl', 'plotly')))")
