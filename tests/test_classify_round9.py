@@ -57,3 +57,35 @@ def test_strong_rules_are_not_held_by_a_disagreeing_vote(policy):
 def test_the_strong_rule_threshold_is_validated(value):
     with pytest.raises(ValueError, match="hold_below"):
         _variant(lambda d: d["scope_classification"]["semantic"].update(hold_below=value))
+
+
+# No rule word fires on either text; the exemplar is near (cosine about 0.79), not a near-duplicate.
+BANKED = ("Henderson kit for the Leeds lot", "Same Henderson kit as last spring for the Leeds lot please")
+ASKED = ("Henderson gear for the Leeds team", "Same Henderson gear as last spring for the Leeds team please")
+
+
+def test_a_fairly_near_neighbour_votes_fully(policy):
+    from logic.embeddings import embed
+
+    sv = policy.scope_classification.semantic
+    vectors = embed(policy, [" . ".join(BANKED), " . ".join(ASKED)])
+    similarity = float(vectors[0] @ vectors[1])
+    assert sv.full_similarity <= similarity < 0.85, similarity  # between round 9's scale and the old one
+    bank = _bank_of(policy, [("X1", " . ".join(BANKED), {"procurement"}, False)])
+    old = _variant(lambda d: d["scope_classification"]["semantic"].update(full_similarity=0.85))
+    assert "procurement" not in classify(old, [_t("n1", *ASKED)], bank)[0]["n1"]  # vote 0.88 x 0.5: no call
+    states = _states(policy, [_t("n1", *ASKED)], bank)
+    confidence, evidence, state = states[("n1", "procurement")]
+    # a full vote alone is a call at the threshold, for a reviewer: never confident on its own
+    assert confidence == pytest.approx(sv.scope_weight) and state == "needs review", states
+    assert 'semantic vote 1.0: like ticket X1' in evidence
+
+
+def test_the_vote_thresholds_are_on_the_vote_s_scale(policy):
+    # The vote is share x strength; strength is rescaled by full_similarity, so are the thresholds
+    # on it (the same share of neighbours): 0.15 and 0.3 on the old scale of 0.35-0.85.
+    sv = policy.scope_classification.semantic
+    scale = (0.85 - sv.min_similarity) / (sv.full_similarity - sv.min_similarity)
+    assert sv.veto_below == pytest.approx(0.15 * scale, abs=0.01)
+    assert sv.emergency_review_below == pytest.approx(0.15 * scale, abs=0.01)
+    assert policy.emergency.planned_work.min_vote == pytest.approx(0.3 * scale, abs=0.01)
