@@ -64,6 +64,8 @@ BANKED = ("Henderson kit for the Leeds lot", "Same Henderson kit as last spring 
 ASKED = ("Henderson gear for the Leeds team", "Same Henderson gear as last spring for the Leeds team please")
 
 
+# Classifies under a policy or bank of its own (several seconds): `make test` runs it.
+@pytest.mark.slow
 def test_a_fairly_near_neighbour_votes_fully(policy):
     from logic.embeddings import embed
 
