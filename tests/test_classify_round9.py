@@ -55,7 +55,9 @@ def test_strong_rules_are_not_held_by_a_disagreeing_vote(policy):
 
 @pytest.mark.parametrize("value", [0.0, 1.5])
 def test_the_strong_rule_threshold_is_validated(value):
-    with pytest.raises(ValueError, match="hold_below"):
+    accepted = _variant(lambda d: d["scope_classification"]["semantic"].update(hold_below=0.95))
+    assert accepted.scope_classification.semantic.hold_below == 0.95
+    with pytest.raises(ValueError, match=r"hold_below\n.*(greater|less) than"):
         _variant(lambda d: d["scope_classification"]["semantic"].update(hold_below=value))
 
 
