@@ -227,8 +227,10 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
         # Work logged on site or after hours that alone makes a confident call is not questioned
         # by what the text's neighbours say (the text may say nothing of where the work was done).
         factor, shown = (1, "needs review") if sv.veto_to_review else (sv.scope_veto, f"x{sv.scope_veto:g}")
+        # Rules at or above hold_below (several strong rules at once) are not questioned either.
+        strong = f" AND f.confidence < {sv.hold_below}" if sv.hold_below < 1 else ""
         vetoed = (f"(f.from_text AND e.raw_txt IS NOT NULL AND coalesce(v.vote, 0) < {sv.veto_below}"
-                  f" AND f.time_confidence < {confident_at})")
+                  f" AND f.time_confidence < {confident_at}{strong})")
         voted = f"""
         SELECT f.ticket_id, f.scope_id,
                f.confidence * CASE WHEN {vetoed} THEN {factor} ELSE 1 END AS confidence,

@@ -173,6 +173,10 @@ class SemanticVote(Strict):
     emergency_weight: Weight = 0.6
     emergency_veto: float = Field(default=0.8, gt=0, le=1)
     veto_below: Weight = 0.15  # the neighbours' share under which they disagree
+    # Round 9: a scope call whose rules' confidence is at or above this is not held (nor vetoed)
+    # by a disagreeing vote: several strong rules agree, and such calls were right as often as the
+    # confident ones leave-one-batch-out. 1.0: every disagreed call is held (rounds 6-8).
+    hold_below: float = Field(default=1.0, gt=0, le=1)
     # Round 8: an emergency call the client did not declare, on an embedded text whose neighbours'
     # emergency vote is below this, stays `needs review` (the rules alone are not billed). 0: off.
     emergency_review_below: float = Field(default=0.0, ge=0, le=1)
