@@ -72,7 +72,7 @@ SLOW_TESTS = ("tests/test_mappings.py::test_example_mapping_publishes_from_its_e
 # end instead of one long test running alone on one worker while the other has nothing left.
 # test_publish and test_demo read the demo test_browser builds (under a file lock): not side by side.
 LONGEST_FIRST = ("tests/test_browser.py",  # one group, ~190 s
-                 "tests/test_adapters.py::test_servicenow_full_log_end_to_end",  # its group, ~110 s
+                 "tests/test_adapters.py::test_servicenow_log_end_to_end",  # its group
                  "tests/test_operations.py::test_two_runs_started_together",
                  "tests/test_api_files_vs_api.py",
                  "tests/test_expectations.py",
