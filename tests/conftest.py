@@ -1,11 +1,13 @@
 """Fixtures: a temporary warehouse, landing and published folder per test, set via environment.
 
 Running the pipeline is what makes tests slow, so: a test publishes reports only when it reads
-them (`run_pipeline(months, reports=True)`, or `publish_reports` on a copy of a build), prints PDFs
-only when it is about PDFs, and tests that only read a built provider share one build per session
-(`builds`, `known_builds`, `known_built`, read through `use_build`); a test that changes a
-warehouse starts from a copy of a build (`copy_build`, `known_copy`). Tests that run the pipeline
-are marked `slow`: `pytest -m "not slow"` runs the rest.
+them (`run_pipeline(months, reports=True)`, or `publish_reports` on a copy of a build), builds
+the months' Data Docs only then or when it reads them (`run_all(..., docs=False)` otherwise: a
+fifth of a small run's CPU), prints PDFs only when it is about PDFs, and tests that only read a
+built provider share one build per session (`builds`, `known_builds`, `known_built`, read
+through `use_build`); a test that changes a warehouse starts from a copy of a build
+(`copy_build`, `known_copy`). Tests that run the pipeline are marked `slow`: `pytest -m "not
+slow"` runs the rest.
 """
 
 import hashlib
@@ -210,15 +212,16 @@ def defs(msp_env: dict[str, Path]) -> dg.Definitions:
 def run_pipeline(defs: dg.Definitions, msp_env: dict[str, Path], monkeypatch: pytest.MonkeyPatch):
     """Run ingest and then the monthly job for the given months, as `make demo` does.
 
-    Reports are published only with `reports=True` (for a test that reads them), and their PDFs
-    printed only with `pdfs=True` as well.
+    Reports (and the Data Docs they link to) are published only with `reports=True` (for a test
+    that reads them), and their PDFs printed only with `pdfs=True` as well.
     """
     from pipelines.run import run_all
 
     def _run(months: list[str] | None = None, reports: bool = False, pdfs: bool = False) -> list[str]:
         if reports and not pdfs:
             no_pdfs(monkeypatch, msp_env["landing"].parent)
-        return run_all(months, instance=dg.DagsterInstance.ephemeral(), reports=reports)
+        return run_all(months, instance=dg.DagsterInstance.ephemeral(), reports=reports,
+                       docs=reports)
 
     return _run
 
@@ -317,7 +320,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict[str, 
                 importlib.reload(pipelines.definitions)
                 instance = dg.DagsterInstance.ephemeral()
                 if months:
-                    run_all(list(months), instance=instance, reports=False)
+                    run_all(list(months), instance=instance, reports=False, docs=False)
                 else:
                     defs = pipelines.definitions.defs
                     assert defs.resolve_job_def("ingest_job").execute_in_process(

@@ -90,7 +90,7 @@ def _run_months(months: list[str]) -> None:
     from pipelines.run import run_all
 
     importlib.reload(pipelines.definitions)
-    run_all(months, instance=dg.DagsterInstance.ephemeral(), reports=False)
+    run_all(months, instance=dg.DagsterInstance.ephemeral(), reports=False, docs=False)
 
 
 def _facts(query) -> dict[str, tuple]:
