@@ -1,11 +1,13 @@
 """Fixtures: a temporary warehouse, landing and published folder per test, set via environment.
 
 Running the pipeline is what makes tests slow, so: a test publishes reports only when it reads
-them (`run_pipeline(months, reports=True)`, or `publish_reports` on a copy of a build), prints PDFs
-only when it is about PDFs, and tests that only read a built provider share one build per session
-(`builds`, `known_builds`, `known_built`, read through `use_build`); a test that changes a
-warehouse starts from a copy of a build (`copy_build`, `known_copy`). Tests that run the pipeline
-are marked `slow`: `pytest -m "not slow"` runs the rest.
+them (`run_pipeline(months, reports=True)`, or `publish_reports` on a copy of a build), builds
+the months' Data Docs only then or when it reads them (`run_all(..., docs=False)` otherwise: a
+fifth of a small run's CPU), prints PDFs only when it is about PDFs, and tests that only read a
+built provider share one build per session (`builds`, `known_builds`, `known_built`, read
+through `use_build`); a test that changes a warehouse starts from a copy of a build
+(`copy_build`, `known_copy`). Tests that run the pipeline are marked `slow`: `pytest -m "not
+slow"` runs the rest.
 """
 
 import hashlib
@@ -72,7 +74,7 @@ SLOW_TESTS = ("tests/test_mappings.py::test_example_mapping_publishes_from_its_e
 # end instead of one long test running alone on one worker while the other has nothing left.
 # test_publish and test_demo read the demo test_browser builds (under a file lock): not side by side.
 LONGEST_FIRST = ("tests/test_browser.py",  # one group, ~190 s
-                 "tests/test_adapters.py::test_servicenow_full_log_end_to_end",  # its group, ~110 s
+                 "tests/test_adapters.py::test_servicenow_log_end_to_end",  # its group
                  "tests/test_operations.py::test_two_runs_started_together",
                  "tests/test_api_files_vs_api.py",
                  "tests/test_expectations.py",
@@ -210,15 +212,16 @@ def defs(msp_env: dict[str, Path]) -> dg.Definitions:
 def run_pipeline(defs: dg.Definitions, msp_env: dict[str, Path], monkeypatch: pytest.MonkeyPatch):
     """Run ingest and then the monthly job for the given months, as `make demo` does.
 
-    Reports are published only with `reports=True` (for a test that reads them), and their PDFs
-    printed only with `pdfs=True` as well.
+    Reports (and the Data Docs they link to) are published only with `reports=True` (for a test
+    that reads them), and their PDFs printed only with `pdfs=True` as well.
     """
     from pipelines.run import run_all
 
     def _run(months: list[str] | None = None, reports: bool = False, pdfs: bool = False) -> list[str]:
         if reports and not pdfs:
             no_pdfs(monkeypatch, msp_env["landing"].parent)
-        return run_all(months, instance=dg.DagsterInstance.ephemeral(), reports=reports)
+        return run_all(months, instance=dg.DagsterInstance.ephemeral(), reports=reports,
+                       docs=reports)
 
     return _run
 
@@ -317,7 +320,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict[str, 
                 importlib.reload(pipelines.definitions)
                 instance = dg.DagsterInstance.ephemeral()
                 if months:
-                    run_all(list(months), instance=instance, reports=False)
+                    run_all(list(months), instance=instance, reports=False, docs=False)
                 else:
                     defs = pipelines.definitions.defs
                     assert defs.resolve_job_def("ingest_job").execute_in_process(

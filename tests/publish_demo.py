@@ -38,9 +38,10 @@ def msp_paths(root: Path) -> Iterator[dict[str, Path]]:
                 os.environ[var] = value
 
 
-def run(months: list[str] | None = None, pdfs: bool = True) -> list[str]:
+def run(months: list[str] | None = None, pdfs: bool = True, docs: bool = True) -> list[str]:
     """Ingest and the monthly job through the real Definitions, as `make demo` does; with
-    `pdfs=False` the reports are published as HTML only (no Chromium), for tests that read no PDF."""
+    `pdfs=False` the reports are published as HTML only (no Chromium), for tests that read no PDF,
+    and with `docs=False` without the months' Data Docs, for tests that read none."""
     import pipelines.definitions
     from pipelines.run import run_all
 
@@ -49,7 +50,7 @@ def run(months: list[str] | None = None, pdfs: bool = True) -> list[str]:
             mp.setenv("MSP_CHROMIUM", str(Path(os.environ["MSP_LANDING"]).parent / "no-chromium"))
         importlib.reload(pipelines.definitions)
         # Every month's PDFs: the publish tests read each month's (by default only the latest's).
-        return run_all(months, instance=dg.DagsterInstance.ephemeral(), all_pdfs=True)
+        return run_all(months, instance=dg.DagsterInstance.ephemeral(), all_pdfs=True, docs=docs)
 
 
 def published_demo(tmp_path_factory) -> dict:

@@ -124,7 +124,7 @@ def run_all_without_reports() -> None:
     from pipelines.run import run_all
 
     importlib.reload(pipelines.definitions)
-    run_all([JAN], instance=dg.DagsterInstance.ephemeral(), reports=False)
+    run_all([JAN], instance=dg.DagsterInstance.ephemeral(), reports=False, docs=False)
 
 
 def publish_to(env: dict, root: Path, month: str = JAN, **kw) -> publish.Published:

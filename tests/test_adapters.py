@@ -5,7 +5,9 @@ runs (`python -m pipelines.run --source ...`, the real Definitions) and check th
 figures computed here independently, straight from the export file.
 """
 
+import gzip
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +31,7 @@ needs_datasets = pytest.mark.skipif(
 )
 
 
-def _start_source(name: str, root: Path) -> subprocess.Popen:
+def _start_source(name: str, root: Path, datasets: Path = DATASETS) -> subprocess.Popen:
     """Start `python -m pipelines.run --source <name> --no-reports` with its folders under `root`.
 
     The command a user runs, through the real Definitions; reports are left out because rendering
@@ -37,13 +39,38 @@ def _start_source(name: str, root: Path) -> subprocess.Popen:
     publishes).
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("MSP_")}
-    env.update(MSP_DATASETS=str(DATASETS), MSP_WAREHOUSE=str(root / "warehouse.duckdb"),
+    env.update(MSP_DATASETS=str(datasets), MSP_WAREHOUSE=str(root / "warehouse.duckdb"),
                MSP_LANDING=str(root / "landing"), MSP_PUBLISHED=str(root / "published"))
     env.pop("DAGSTER_HOME", None)
     return subprocess.Popen(
         [sys.executable, "-m", "pipelines.run", "--source", name, "--no-reports"], cwd=PROJECT_ROOT,
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+
+
+# Incidents of the ServiceNow log run end to end: one in five (by number), and those with a case of
+# their own: 0000137 has a row out of time order in the file, 0028089 and 0030413 the '-100' state,
+# and the five opened in June 2016 (its only ones) keep the months one range, run as one, as the
+# whole log's are. The whole log shows no case the slice does not;
+# test_servicenow_variants_give_the_same_canonical_files adapts all of it.
+SLICE_EVERY = 5
+SLICE_CASES = ("0000137", "0028089", "0030413",
+               "0035024", "0037768", "0040267", "0041123", "0041652")
+
+
+def _in_slice(number: str) -> bool:
+    return int(number) % SLICE_EVERY == 0 or number in SLICE_CASES
+
+
+def _servicenow_slice(target: Path) -> None:
+    """Write the slice's rows, as delivered (header, order, values), where the source expects its
+    export (the same name, under a datasets folder of the test's own)."""
+    target.parent.mkdir(parents=True)
+    with gzip.open(SERVICENOW, "rt", newline="") as source, \
+            gzip.open(target, "wt", newline="", compresslevel=1) as out:
+        out.write(next(source))
+        # One row per line (no field holds a line break), the incident number first.
+        out.writelines(line for line in source if _in_slice(line.split(",", 1)[0]))
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +81,11 @@ def real_runs(tmp_path_factory: pytest.TempPathFactory):
     runs = {}
     for name in ("servicenow", "bpic2013"):
         root = tmp_path_factory.mktemp(name)
-        runs[name] = (root, _start_source(name, root))
+        datasets = DATASETS
+        if name == "servicenow":
+            datasets = root / "datasets"
+            _servicenow_slice(datasets / SOURCES[name].dataset)
+        runs[name] = (root, _start_source(name, root, datasets))
     yield runs
     for _, proc in runs.values():
         if proc.poll() is None:
@@ -188,7 +219,7 @@ def test_servicenow_variants_give_the_same_canonical_files(tmp_path: Path) -> No
     assert header_names(SERVICENOW, load_mapping(mapping_path).source)[1] == "incident_state"
     stripped = run_adapter("servicenow", landing=tmp_path / "stripped")
     original = run_adapter("servicenow_kaggle", landing=tmp_path / "original")
-    assert (stripped.source_rows, stripped.tickets) == (141_712, 24_918)
+    assert (stripped.source_rows, stripped.tickets, stripped.events) == (141_712, 24_918, 204_306)
     assert (original.source_rows, original.tickets) == (119_998, 20_769)
     con = duckdb.connect()
     for entity in ("tickets", "ticket_events"):
@@ -208,9 +239,8 @@ def _warehouse(root: Path) -> duckdb.DuckDBPyConnection:
 
 
 @pytest.mark.slow
-def test_servicenow_full_log_end_to_end(real_runs: dict) -> None:
+def test_servicenow_log_end_to_end(real_runs: dict) -> None:
     tmp_path, out = _finished(real_runs, "servicenow")
-    assert "141,712 rows -> 24,918 tickets" in out
     src = duckdb.connect()
     src.execute(
         f"""CREATE TABLE log AS SELECT *, ordinality AS line,
@@ -231,27 +261,39 @@ def test_servicenow_full_log_end_to_end(real_runs: dict) -> None:
                   arg_min(assignment_group, (updated, line)) AS first_group
            FROM log GROUP BY number"""
     )
+    # The whole log's figures are the source's (SOURCE.txt): 15,803 made_sla true / 9,115 false.
+    assert src.execute("SELECT count(*), count(*) FILTER (WHERE made_sla = 'true') FROM inc"
+                       ).fetchone() == (24_918, 15_803)
+    names = {"1": "emergency", "2": "high", "3": "normal", "4": "low"}
+    assert {names[p]: n for p, n in src.execute("SELECT last_priority, count(*) FROM inc GROUP BY 1"
+                                                ).fetchall()} == {
+        "normal": 23_466, "low": 774, "high": 408, "emergency": 270}
+    # The slice that ran: its incidents whole, the three with a case of their own among them.
+    src.create_function("in_slice", _in_slice, [str], bool)
+    src.execute("DELETE FROM log WHERE NOT in_slice(number)")
+    src.execute("DELETE FROM inc WHERE NOT in_slice(substr(ticket_id, 4))")
+    rows, tickets = src.execute("SELECT count(*), count(DISTINCT number) FROM log").fetchone()
+    assert f"{rows:,} rows -> {tickets:,} tickets" in out
+    events = int(re.search(r" tickets, ([\d,]+) events", out).group(1).replace(",", ""))
     with _warehouse(tmp_path) as wh:
-        # Every incident reaches the facts; nothing needed quarantining.
+        # Every incident reaches the facts; nothing needed quarantining; every adapted event staged.
         assert wh.execute("SELECT count(*), count(DISTINCT ticket_id) FROM marts.ticket_facts"
-                          ).fetchone() == (24_918, 24_918)
+                          ).fetchone() == (tickets, tickets)
         assert wh.execute("SELECT count(*) FROM quality.quarantine").fetchone()[0] == 0
-        assert wh.execute("SELECT count(*) FROM staging.ticket_events").fetchone()[0] == 204_306
-        # made_sla is carried as the source's verdict: 15,803 true / 9,115 false (SOURCE.txt).
+        assert wh.execute("SELECT count(*) FROM staging.ticket_events").fetchone()[0] == events
+        # made_sla is carried as the source's verdict.
         expected_sla = src.execute("SELECT count(*) FILTER (WHERE made_sla = 'true') FROM inc"
                                    ).fetchone()[0]
-        assert expected_sla == 15_803
         assert wh.execute("SELECT count(*) FILTER (WHERE source_sla_met) FROM marts.ticket_facts"
                           ).fetchone()[0] == expected_sla
         # Priorities: ServiceNow 1..4 = emergency, high, normal, low; triage = first, final = last.
-        names = {"1": "emergency", "2": "high", "3": "normal", "4": "low"}
         for column, ours in (("first_priority", "triage_priority"), ("last_priority", "priority")):
             theirs = {names[p]: n for p, n in src.execute(
                 f"SELECT {column}, count(*) FROM inc GROUP BY 1").fetchall()}
             got = dict(wh.execute(f"SELECT {ours}, count(*) FROM marts.ticket_facts GROUP BY 1"
                                   ).fetchall())
             assert got == theirs, column
-        assert theirs == {"normal": 23_466, "low": 774, "high": 408, "emergency": 270}
+        assert set(theirs) == set(names.values())
         # The busiest location (first non-missing value per incident) is one client with all of them.
         location, count = src.execute(
             "SELECT location, count(*) FROM inc GROUP BY 1 ORDER BY 2 DESC LIMIT 1").fetchone()
@@ -268,14 +310,14 @@ def test_servicenow_full_log_end_to_end(real_runs: dict) -> None:
                  AND CAST(opened AS DATE) NOT IN ('2016-03-25', '2016-04-21', '2016-05-26',
                      '2016-09-07', '2016-10-12', '2016-11-02', '2016-11-15', '2016-12-25')"""
         ).fetchall()
-        assert len(simple) > 5_000
+        assert len(simple) > 5_000 // SLICE_EVERY
         ours = dict(wh.execute(
             "SELECT ticket_id, response_business_minutes FROM marts.ticket_facts").fetchall())
         wrong = [(t, m, ours.get(t)) for t, m in simple if ours.get(t) != m]
         assert not wrong, wrong[:5]
         # Reconciliation: every ticket carries both verdicts; the view and the report agree.
         figures = reconciliation(wh)
-    assert figures["compared"] == figures["view_totals"]["compared"] > 24_000
+    assert figures["compared"] == figures["view_totals"]["compared"] > 24_000 // SLICE_EVERY
     assert figures["agree"] == figures["view_totals"]["agree"]
     assert (tmp_path / "sla-reconciliation.md").read_text().startswith("# SLA reconciliation")
 

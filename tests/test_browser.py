@@ -201,7 +201,7 @@ def hostile(tmp_path_factory):
             client("ACME", 10, "2025-06-01"),
             client("BETA", 10, "2025-12-01", plan="essentials", name=HOSTILE_CLIENT),
         ])
-        run(["2026-01-01"], pdfs=False)  # the browser reads the HTML
+        run(["2026-01-01"], pdfs=False, docs=False)  # the browser reads the reports' HTML
     return env
 
 

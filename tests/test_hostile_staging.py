@@ -272,7 +272,7 @@ def test_a_ticket_moved_to_another_month_counts_once_when_only_the_new_month_is_
         ticket("A-J00", "ACME", "2026-02-15T09:00:00+00:00", updated_at="2026-02-16T09:00:00+00:00")])
     # The landing sensor runs the old month too, after the new one.
     assert months_touched(landing, [(moved, "tickets")]) == {JAN, FEB}
-    run_all([FEB], instance=instance, reports=False)
+    run_all([FEB], instance=instance, reports=False, docs=False)
 
     def query(sql: str) -> list[tuple]:
         with duckdb.connect(str(msp_env["warehouse"]), read_only=True) as con:

@@ -22,7 +22,7 @@ def _run(months: list[str]) -> None:
     from pipelines.run import run_all
 
     importlib.reload(pipelines.definitions)
-    run_all(months, instance=dg.DagsterInstance.ephemeral(), reports=False)
+    run_all(months, instance=dg.DagsterInstance.ephemeral(), reports=False, docs=False)
 
 
 @pytest.fixture

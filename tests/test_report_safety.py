@@ -24,7 +24,9 @@ def msp(tmp_path_factory):
 def month(msp) -> Path:
     """The published January (raises on the old code: an id with '/' broke the whole month)."""
     beside = msp["published"].parent
-    msp["beside_before_publishing"] = sorted(p.name for p in beside.iterdir())
+    # The published folder itself may be new (the build wrote no Data Docs into it).
+    msp["beside_before_publishing"] = sorted({p.name for p in beside.iterdir()}
+                                             | {msp["published"].name})
     report_msp.publish_to(msp, msp["published"])
     return msp["published"] / "2026-01"
 
