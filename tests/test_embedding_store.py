@@ -1,0 +1,61 @@
+"""The semantic vote's embeddings kept in the warehouse: a later run embeds only texts it has not seen."""
+
+import duckdb
+import numpy as np
+import pytest
+
+from logic import embeddings
+from orchestration.embedding_store import TABLE, stored_embeddings
+from policy.config import default_policy
+
+
+@pytest.fixture
+def fresh_process(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """An empty process cache (a new run process); records the texts actually embedded."""
+    embeddings._cache.clear()
+    calls: list[list[str]] = []
+    original = embeddings._embed_lowered
+
+    def counting(model, texts):  # type: ignore[no-untyped-def]
+        calls.append(list(texts))
+        return original(model, texts)
+
+    monkeypatch.setattr(embeddings, "_embed_lowered", counting)
+    yield calls
+    embeddings._cache.clear()
+
+
+def test_a_later_run_embeds_only_new_texts_and_gets_the_same_vectors(fresh_process: list[list[str]]) -> None:
+    policy = default_policy()
+    con = duckdb.connect()
+    seen = ["Printer offline . the office printer is offline", "VPN down . nobody can connect"]
+    with stored_embeddings(con, policy, seen):
+        first = embeddings.embed(policy, seen)
+    assert con.execute(f"SELECT count(*) FROM {TABLE}").fetchone() == (2,)
+
+    embeddings._cache.clear()  # the next run's process holds nothing
+    fresh_process.clear()
+    later = [*seen, "Server room flooded . water on the floor"]
+    with stored_embeddings(con, policy, later):
+        again = embeddings.embed(policy, later)
+    # Only the new text went through the model; the stored ones are the very same float32 vectors.
+    assert fresh_process == [["server room flooded . water on the floor"]]
+    assert np.array_equal(again[:2], first)
+    assert con.execute(f"SELECT count(*) FROM {TABLE}").fetchone() == (3,)
+
+
+def test_all_texts_stored_means_no_model_load(fresh_process: list[list[str]],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    policy = default_policy()
+    con = duckdb.connect()
+    texts = ["Password reset . locked out of my account"]
+    with stored_embeddings(con, policy, texts):
+        first = embeddings.embed(policy, texts)
+    embeddings._cache.clear()
+
+    def no_model(*_args):  # type: ignore[no-untyped-def]
+        raise AssertionError("the model was loaded although every text was stored")
+
+    monkeypatch.setattr(embeddings, "load_model", no_model)
+    with stored_embeddings(con, policy, texts):
+        assert np.array_equal(embeddings.embed(policy, texts), first)
