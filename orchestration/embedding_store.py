@@ -46,14 +46,19 @@ def load(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: list[str])
         return set()
     con.register("embedding_keys", pa.table({"text_md5": pa.array(list(keys), type=pa.string())}))
     try:
-        rows = con.execute(
-            f"SELECT DISTINCT ON (text_md5) text_md5, vector FROM {TABLE}"
-            " WHERE model = ? AND dim = ? AND text_md5 IN (SELECT text_md5 FROM embedding_keys)",
-            [sv.model, sv.dim]).fetchall()
+        # As Arrow, the vectors one flat float32 buffer: no Python float per component.
+        found = con.execute(
+            f"SELECT DISTINCT ON (text_md5) text_md5, CAST(vector AS FLOAT[{sv.dim}]) AS vector"
+            f" FROM {TABLE} WHERE model = ? AND dim = ?"
+            " AND text_md5 IN (SELECT text_md5 FROM embedding_keys)",
+            [sv.model, sv.dim]).to_arrow_table()
     finally:
         con.unregister("embedding_keys")
-    remember(policy, {keys[k]: np.asarray(v, dtype=np.float32) for k, v in rows})
-    return {k for k, _ in rows}
+    md5s = found.column("text_md5").to_pylist()
+    flat = found.column("vector").combine_chunks().flatten().to_numpy()
+    vectors = np.asarray(flat, dtype=np.float32).reshape(len(md5s), sv.dim)
+    remember(policy, {keys[k]: vectors[i] for i, k in enumerate(md5s)})
+    return set(md5s)
 
 
 def save(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: list[str], stored: set[str]) -> int:
@@ -66,7 +71,8 @@ def save(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: list[str],
         return 0
     table = pa.table({
         "text_md5": pa.array([k for k, _ in new], type=pa.string()),
-        "vector": pa.array([v.tolist() for _, v in new], type=pa.list_(pa.float32())),
+        "vector": pa.FixedSizeListArray.from_arrays(
+            pa.array(np.concatenate([v for _, v in new]).astype(np.float32)), sv.dim),
     })
     con.register("embedding_rows", table)
     try:
