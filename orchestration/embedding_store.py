@@ -20,11 +20,9 @@ import pyarrow as pa
 
 from logic.embeddings import held, remember
 from policy.config import PolicyConfig
+from warehouse.mart_tables import TEXT_EMBEDDINGS
 
-TABLE = "cache.text_embeddings"
-
-_DDL = ("CREATE SCHEMA IF NOT EXISTS cache",
-        f"CREATE TABLE IF NOT EXISTS {TABLE} (model VARCHAR, dim INTEGER, text_md5 VARCHAR, vector FLOAT[])")
+TABLE = TEXT_EMBEDDINGS.name  # created with the warehouse (warehouse.schema.ensure_warehouse)
 
 
 def _md5(text: str) -> str:
@@ -39,8 +37,6 @@ def _keys(texts: list[str]) -> dict[str, str]:
 def load(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: list[str]) -> set[str]:
     """Hold the stored vectors of `texts` in this process for `embed`; returns the md5s found."""
     sv = policy.scope_classification.semantic
-    for statement in _DDL:
-        con.execute(statement)
     keys = _keys(texts)
     if not keys:
         return set()

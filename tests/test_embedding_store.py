@@ -7,6 +7,7 @@ import pytest
 from logic import embeddings
 from orchestration.embedding_store import TABLE, stored_embeddings
 from policy.config import default_policy
+from warehouse.schema import ensure_warehouse
 
 
 @pytest.fixture
@@ -28,10 +29,11 @@ def fresh_process(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 def test_a_later_run_embeds_only_new_texts_and_gets_the_same_vectors(fresh_process: list[list[str]]) -> None:
     policy = default_policy()
     con = duckdb.connect()
+    ensure_warehouse(con)
     seen = ["Printer offline . the office printer is offline", "VPN down . nobody can connect"]
     with stored_embeddings(con, policy, seen):
         first = embeddings.embed(policy, seen)
-    assert con.execute(f"SELECT count(*) FROM {TABLE}").fetchone() == (2,)
+    assert con.execute(f"SELECT count(*) FROM {TABLE}").fetchall() == [(2,)]
 
     embeddings._cache.clear()  # the next run's process holds nothing
     fresh_process.clear()
@@ -41,13 +43,14 @@ def test_a_later_run_embeds_only_new_texts_and_gets_the_same_vectors(fresh_proce
     # Only the new text went through the model; the stored ones are the very same float32 vectors.
     assert fresh_process == [["server room flooded . water on the floor"]]
     assert np.array_equal(again[:2], first)
-    assert con.execute(f"SELECT count(*) FROM {TABLE}").fetchone() == (3,)
+    assert con.execute(f"SELECT count(*) FROM {TABLE}").fetchall() == [(3,)]
 
 
 def test_all_texts_stored_means_no_model_load(fresh_process: list[list[str]],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     policy = default_policy()
     con = duckdb.connect()
+    ensure_warehouse(con)
     texts = ["Password reset . locked out of my account"]
     with stored_embeddings(con, policy, texts):
         first = embeddings.embed(policy, texts)
