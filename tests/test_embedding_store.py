@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from logic import embeddings
-from orchestration.embedding_store import TABLE, stored_embeddings
+from orchestration.embedding_store import TABLE, load, stored_embeddings
 from policy.config import default_policy
 from warehouse.schema import ensure_warehouse
 
@@ -62,3 +62,18 @@ def test_all_texts_stored_means_no_model_load(fresh_process: list[list[str]],
     monkeypatch.setattr(embeddings, "load_model", no_model)
     with stored_embeddings(con, policy, texts):
         assert np.array_equal(embeddings.embed(policy, texts), first)
+
+
+def test_the_pipeline_stores_every_voted_text_s_vector(known_built, fresh_process: list[list[str]]) -> None:
+    """A built warehouse holds the vector of every text its months voted on, equal to embedding it."""
+    policy = default_policy()
+    with duckdb.connect(str(known_built["warehouse"]), read_only=True) as con:
+        texts = [r[0] for r in con.execute(
+            "SELECT DISTINCT raw_txt FROM staging.semantic_emergency_votes ORDER BY 1").fetchall()]
+        assert texts
+        found = load(con, policy, texts)
+    assert len(found) == len({t.lower() for t in texts})
+    stored = embeddings.held(policy, texts)
+    embeddings._cache.clear()
+    fresh = embeddings.embed(policy, texts)
+    assert np.array_equal(np.stack([stored[t.lower()] for t in texts]), fresh)
