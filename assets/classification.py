@@ -20,6 +20,7 @@ from logic.classify import (
 from logic.emergency import emergency_rules_sql, emergency_sql
 from logic.semantic import ExemplarBank, builtin_bank, prepare_votes, review_bank
 from logic.text_match import TICKET_TEXT
+from orchestration.embedding_store import stored_embeddings
 from orchestration.monthly import RunInputs, monthly_sql_asset
 from policy.config import PolicyConfig
 from policy.paths import PROJECT_ROOT
@@ -125,7 +126,11 @@ def exemplar_bank(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: s
 def semantic_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: str,
                    rules: str | None = None, as_of: datetime | None = None) -> dict[str, float]:
     """Compute the month's semantic votes (clf_tickets must exist) and keep them in staging."""
-    stats = prepare_votes(con, policy, exemplar_bank(con, policy, month, as_of), rules=rules)
+    bank = exemplar_bank(con, policy, month, as_of)
+    # Texts embedded by an earlier run (the bank's, most of a month's) are read, not embedded again.
+    month_texts = [r[0] for r in con.execute(f"SELECT DISTINCT {TICKET_TEXT} FROM clf_tickets").fetchall()]
+    with stored_embeddings(con, policy, [*bank.texts, *month_texts]):
+        stats = prepare_votes(con, policy, bank, rules=rules)
     replace_month(con, "staging.semantic_scope_votes", month,
                   "SELECT CAST($month AS DATE) AS month, * FROM clf_semantic_scope", {"month": month})
     replace_month(con, "staging.semantic_emergency_votes", month,

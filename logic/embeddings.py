@@ -120,17 +120,30 @@ def embed(policy: PolicyConfig, texts: list[str]) -> np.ndarray:
     Each distinct text is embedded once, and not at all when this process embedded it recently.
     """
     sv = policy.scope_classification.semantic
-    model = load_model(sv.model, sv.dim)
     if not texts:
-        return np.zeros((0, model.table.shape[1]), dtype=np.float32)
+        return np.zeros((0, load_model(sv.model, sv.dim).table.shape[1]), dtype=np.float32)
     key = (sv.model, sv.dim)
     lowered = [t.lower() for t in texts]
     distinct = list(dict.fromkeys(lowered))
     vectors = _cache.lookup(key, distinct)
     missing = [t for t in distinct if t not in vectors]
+    # The model is loaded only when a text is not held (a month whose texts were all seen before).
+    model = load_model(sv.model, sv.dim) if missing else None
     for start in range(0, len(missing), _ENCODE_CHUNK):
         chunk = missing[start:start + _ENCODE_CHUNK]
-        new = dict(zip(chunk, _embed_lowered(model, chunk), strict=True))
+        new = dict(zip(chunk, _embed_lowered(model, chunk), strict=True))  # type: ignore[arg-type]
         _cache.store(key, new)
         vectors.update(new)
     return np.stack([vectors[t] for t in lowered])
+
+
+def held(policy: PolicyConfig, texts: list[str]) -> dict[str, np.ndarray]:
+    """The vectors this process holds for `texts` (lower-cased, as `embed` keys them)."""
+    sv = policy.scope_classification.semantic
+    return _cache.lookup((sv.model, sv.dim), list(dict.fromkeys(t.lower() for t in texts)))
+
+
+def remember(policy: PolicyConfig, vectors: dict[str, np.ndarray]) -> None:
+    """Hold vectors embedded earlier (by lower-cased text, e.g. from the warehouse) for `embed`."""
+    sv = policy.scope_classification.semantic
+    _cache.store((sv.model, sv.dim), vectors)

@@ -121,6 +121,14 @@ SEMANTIC_EMERGENCY_VOTES = Table("staging.semantic_emergency_votes", (
     Column("vote", "DOUBLE", True),
     Column("evidence", "VARCHAR"),
 ))
+# The vote's text embeddings, kept so that a run embeds only texts no earlier run embedded
+# (orchestration/embedding_store.py): a vector depends on its text and the model alone.
+TEXT_EMBEDDINGS = Table("staging.text_embeddings", (
+    Column("model", "VARCHAR", True, "the static embedding model (policy: semantic.model)"),
+    Column("dim", "INTEGER", True, "its dimension (policy: semantic.dim)"),
+    Column("text_md5", "VARCHAR", True, "md5 of the lower-cased text, as the vote embeds it"),
+    Column("vector", "FLOAT[]", True, "the unit-length float32 vector"),
+))
 OUT_OF_SCOPE = Table("marts.out_of_scope", (
     Column("client_id", "VARCHAR", True),
     Column("client_name", "VARCHAR", True),
@@ -166,7 +174,7 @@ CLIENT_MONTH_DRIVERS = Table("marts.client_month_drivers", (
 
 MART_TABLES = (
     TICKET_FACTS, CLIENT_MONTH, SCOPE_HITS, EMERGENCY_READINGS, SEMANTIC_SCOPE_VOTES,
-    SEMANTIC_EMERGENCY_VOTES, OUT_OF_SCOPE, CLIENT_MONTH_SLA, CLIENT_MONTH_DRIVERS,
+    SEMANTIC_EMERGENCY_VOTES, TEXT_EMBEDDINGS, OUT_OF_SCOPE, CLIENT_MONTH_SLA, CLIENT_MONTH_DRIVERS,
 )
 
 MART_DDL = [

@@ -1,0 +1,91 @@
+"""The semantic vote's text embeddings kept in the warehouse, so that a run embeds only new texts.
+
+Every run process used to embed the whole exemplar bank and every text of its months again (a
+one-month run: loading the model, the bank's 2,000 texts and the month's texts; most of those were
+embedded by an earlier run). A text's vector depends on that text and the model alone
+(logic/embeddings.py), so the stored vector is the one embedding it again would give: FLOAT is the
+vector's own float32, and the votes stay identical. Keyed by the model, its dimension and the md5 of
+the lower-cased text (as `embed` keys texts); the text itself is not stored twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from logic.embeddings import held, remember
+from policy.config import PolicyConfig
+from warehouse.mart_tables import TEXT_EMBEDDINGS
+
+TABLE = TEXT_EMBEDDINGS.name  # created with the warehouse (warehouse.schema.ensure_warehouse)
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def _keys(texts: list[str]) -> dict[str, str]:
+    """md5 -> lower-cased text, for each distinct text."""
+    return {_md5(t): t for t in dict.fromkeys(t.lower() for t in texts)}
+
+
+def load(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: list[str]) -> set[str]:
+    """Hold the stored vectors of `texts` in this process for `embed`; returns the md5s found."""
+    sv = policy.scope_classification.semantic
+    keys = _keys(texts)
+    if not keys:
+        return set()
+    con.register("embedding_keys", pa.table({"text_md5": pa.array(list(keys), type=pa.string())}))
+    try:
+        # As Arrow, the vectors one flat float32 buffer: no Python float per component.
+        found = con.execute(
+            f"SELECT DISTINCT ON (text_md5) text_md5, CAST(vector AS FLOAT[{sv.dim}]) AS vector"
+            f" FROM {TABLE} WHERE model = ? AND dim = ?"
+            " AND text_md5 IN (SELECT text_md5 FROM embedding_keys)",
+            [sv.model, sv.dim]).to_arrow_table()
+    finally:
+        con.unregister("embedding_keys")
+    md5s = found.column("text_md5").to_pylist()
+    flat = found.column("vector").combine_chunks().flatten().to_numpy()
+    vectors = np.asarray(flat, dtype=np.float32).reshape(len(md5s), sv.dim)
+    remember(policy, {keys[k]: vectors[i] for i, k in enumerate(md5s)})
+    return set(md5s)
+
+
+def save(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: list[str], stored: set[str]) -> int:
+    """Store the vectors this process holds for `texts` whose md5 is not in `stored`; returns how many."""
+    sv = policy.scope_classification.semantic
+    keys = {k: t for k, t in _keys(texts).items() if k not in stored}
+    vectors = held(policy, list(keys.values()))
+    new = [(k, vectors[t]) for k, t in keys.items() if t in vectors]
+    if not new:
+        return 0
+    table = pa.table({
+        "text_md5": pa.array([k for k, _ in new], type=pa.string()),
+        "vector": pa.FixedSizeListArray.from_arrays(
+            pa.array(np.concatenate([v for _, v in new]).astype(np.float32)), sv.dim),
+    })
+    con.register("embedding_rows", table)
+    try:
+        # A month run in parallel may have stored the same text meanwhile: the vector is the same,
+        # and `load` reads one row per md5.
+        con.execute(f"INSERT INTO {TABLE} SELECT ?, ?, text_md5, vector FROM embedding_rows",
+                    [sv.model, sv.dim])
+    finally:
+        con.unregister("embedding_rows")
+    return len(new)
+
+
+@contextmanager
+def stored_embeddings(con: duckdb.DuckDBPyConnection, policy: PolicyConfig,
+                      texts: list[str]) -> Iterator[None]:
+    """Within the block, `embed` finds the stored vectors of `texts`; after it, the ones embedded
+    in the block are stored."""
+    stored = load(con, policy, texts)
+    yield
+    save(con, policy, texts, stored)
