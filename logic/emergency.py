@@ -25,6 +25,13 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
     confident_at = policy.scope_classification.call_states.emergency_confident_at
     source = rules or f"({emergency_rules_sql(policy)})"
     if semantic:
+        sr = em.security_reading
+        weight = f"{sv.emergency_weight}"
+        if sr.categories and sr.vote_weight != sv.emergency_weight:
+            # Round 10: where security incidents are reported, the neighbours' reading weighs more
+            # (an incident told by what one user saw leaves the rules nothing to read).
+            weight = (f"CASE WHEN lower(trim(d.category)) IN {in_list(sr.categories)}"
+                      f" THEN {sr.vote_weight} ELSE {sv.emergency_weight} END")
         # Rules first (vetoed when the text was embedded and its neighbours are not emergencies),
         # then the neighbours' vote as independent evidence.
         voted = f"""
@@ -33,10 +40,14 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
              AND NOT coalesce(d.declared_emergency, false) AS held,
            1 - (1 - s.confidence * CASE WHEN v.raw_txt IS NOT NULL AND v.vote < {sv.veto_below}
                                         THEN {sv.emergency_veto} ELSE 1 END)
-             * (1 - {sv.emergency_weight} * coalesce(v.vote, 0)) AS confidence,
+             * (1 - {weight} * coalesce(v.vote, 0)) AS confidence,
            concat_ws('; ', nullif(s.evidence, ''),
-                     CASE WHEN {sv.emergency_weight} * coalesce(v.vote, 0) > 0.05
-                          THEN 'semantic vote ' || round(v.vote, 2) || ': like ' || v.evidence END,
+                     CASE WHEN {weight} * coalesce(v.vote, 0) > 0.05
+                          THEN 'semantic vote ' || round(v.vote, 2)
+                               || CASE WHEN {weight} <> {sv.emergency_weight}
+                                       THEN ' (x' || CAST({weight} AS VARCHAR) || ', a security category)'
+                                       ELSE '' END
+                               || ': like ' || v.evidence END,
                      CASE WHEN {sv.emergency_veto} < 1 AND s.confidence > 0 AND v.raw_txt IS NOT NULL
                                AND v.vote < {sv.veto_below}
                           THEN 'semantic vote disagrees (x{sv.emergency_veto:g})' END) AS evidence

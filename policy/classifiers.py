@@ -276,6 +276,22 @@ class PlannedWork(Strict):
     scope_ids: ScopeIds = Field(default_factory=list)
 
 
+class SecurityReading(Strict):
+    """Round 10: in the ticket categories where security incidents are reported (accounts, email,
+    security), the semantic emergency vote weighs `vote_weight` instead of semantic.emergency_weight:
+    such incidents are told by what one user saw, with no outage or breadth for the rules to read,
+    so the neighbours' reading is most of the evidence there is."""
+
+    # Category values, compared case-insensitively after trimming (like priority_map). Empty: off.
+    categories: list[str] = Field(default_factory=list)
+    vote_weight: Weight = 0.6
+
+    @field_validator("categories")
+    @classmethod
+    def _normalised(cls, value: list[str]) -> list[str]:
+        return sorted({v.strip().lower() for v in value if v.strip()})
+
+
 class EmergencyRules(Strict):
     criteria: list[EmergencyCriterion] = Field(min_length=1)
     not_emergency: list[str] = Field(min_length=1)
@@ -290,6 +306,8 @@ class EmergencyRules(Strict):
     declared_breadth: DeclaredBreadth = Field(default_factory=DeclaredBreadth)
     # Planned project work read by the semantic scope vote dampens the reading (round 7).
     planned_work: PlannedWork = Field(default_factory=PlannedWork)
+    # The vote's weight in the categories where security incidents are reported (round 10).
+    security_reading: SecurityReading = Field(default_factory=SecurityReading)
 
     @model_validator(mode="after")
     def _references(self) -> EmergencyRules:
