@@ -325,8 +325,10 @@
     if (/^[=+\-@]/.test(t)) { t = "'" + t; }  // a spreadsheet must not read it as a formula
     return /[",\n]/.test(t) ? '"' + t.replace(/"/g, '""') + '"' : t;
   }
+  // The header and the rows; a table's total line (tfoot) is left out, so the file's rows are
+  // all of one kind and a spreadsheet's own sums do not count the total twice.
   function tableCsv(table) {
-    return [].map.call(table.querySelectorAll("tr"), function (tr) {
+    return [].map.call(table.querySelectorAll("thead tr, tbody tr"), function (tr) {
       return [].map.call(tr.querySelectorAll("th, td"), function (c) { return csvCell(c.textContent); }).join(",");
     }).join("\r\n") + "\r\n";
   }
