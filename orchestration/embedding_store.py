@@ -43,11 +43,11 @@ def load(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: list[str])
     con.register("embedding_keys", pa.table({"text_md5": pa.array(list(keys), type=pa.string())}))
     try:
         # As Arrow, the vectors one flat float32 buffer: no Python float per component.
-        found = con.execute(
+        found = con.sql(
             f"SELECT DISTINCT ON (text_md5) text_md5, CAST(vector AS FLOAT[{sv.dim}]) AS vector"
             f" FROM {TABLE} WHERE model = ? AND dim = ?"
             " AND text_md5 IN (SELECT text_md5 FROM embedding_keys)",
-            [sv.model, sv.dim]).to_arrow_table()
+            params=[sv.model, sv.dim]).to_arrow_table()
     finally:
         con.unregister("embedding_keys")
     md5s = found.column("text_md5").to_pylist()
