@@ -121,7 +121,7 @@ def embed(policy: PolicyConfig, texts: list[str]) -> np.ndarray:
     """
     sv = policy.scope_classification.semantic
     if not texts:
-        return np.zeros((0, load_model(sv.model, sv.dim).table.shape[1]), dtype=np.float32)
+        return np.zeros((0, sv.dim), dtype=np.float32)  # the model is truncated to sv.dim
     key = (sv.model, sv.dim)
     lowered = [t.lower() for t in texts]
     distinct = list(dict.fromkeys(lowered))
