@@ -10,7 +10,7 @@ from logic.business_time import next_opening_sql
 from orchestration.partitions import MonthResult
 from staging_sql.rules import DELIVERY_ORDER, PARENT_RULES
 from warehouse.contract import RECORD_KEY, TIME_COLUMN
-from warehouse.sqlquote import sql_list
+from warehouse.sqlquote import month_in, sql_list
 from warehouse.writes import first_failure, mark_judged_months
 
 # The month a child row whose ticket was never delivered is judged in: its own timestamp's.
@@ -105,13 +105,12 @@ def stage_children(
     quarantined in both) is quarantined in the later one only.
     """
     stage = f"staging_{entity}"
-    dates = {"months": months}
     # Only the files holding the months' rows are read: raw rows are stored file by file, so
     # DuckDB skips the row groups of every other file.
     files = [r[0] for r in con.execute(
         "SELECT file_id FROM raw.landing_files WHERE hash(file_id) IN ("
         " SELECT file_key FROM child_index"
-        " WHERE judged_month IN (SELECT CAST(unnest($months) AS DATE)))", dates).fetchall()]
+        f" WHERE {month_in('judged_month', months)})").fetchall()]
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE child_rows AS
         WITH candidates AS (
@@ -122,16 +121,15 @@ def stage_children(
             JOIN child_index c
               ON c.row_key = hash(r._file_id, r._source_row) AND c._source_row = r._source_row
             JOIN raw.landing_files f ON f.file_id = r._file_id AND f.path = r._source_file
-            WHERE c.judged_month IN (SELECT CAST(unnest($months) AS DATE))
+            WHERE {month_in('c.judged_month', months)}
               AND r._file_id IN {sql_list(sorted(set(files)) or [''])}
         )
         SELECT *, {first_failure(rules + PARENT_RULES)} FROM candidates""",
-        dates,
     )
     con.execute(
         "DELETE FROM quality.quarantine WHERE stage = $stage"
-        " AND partition_month IN (SELECT CAST(unnest($months) AS DATE))",
-        {"stage": stage, **dates},
+        f" AND {month_in('partition_month', months)}",
+        {"stage": stage},
     )
     con.execute(
         """INSERT INTO quality.quarantine BY NAME
@@ -149,38 +147,44 @@ def stage_children(
     )
     # Say why the ticket was refused (its own quarantine row), not only that it was.
     con.execute(
-        """UPDATE quality.quarantine q SET reason = q.reason || ': ' || w.why
+        f"""UPDATE quality.quarantine q SET reason = q.reason || ': ' || w.why
            FROM (SELECT trim(record_key) AS ticket_id,
                         min(source_file || ' row ' || source_row || ', ' || reason) AS why
                  FROM quality.quarantine WHERE stage = 'staging_tickets'
                    AND trim(record_key) IN (SELECT trim(ticket_id) FROM child_rows
                                             WHERE reason_code = 'ticket_quarantined')
                  GROUP BY ALL) w
-           WHERE q.stage = $stage AND q.partition_month IN (SELECT CAST(unnest($months) AS DATE))
+           WHERE q.stage = $stage AND {month_in('q.partition_month', months)}
              AND q.reason_code = 'ticket_quarantined' AND trim(q.record_key) = w.ticket_id""",
-        {"stage": stage, **dates},
+        {"stage": stage},
     )
     # A row is judged in one month: the latest of the months that judge it here. A judgement of
     # it in any other month (before its ticket was loaded, as a row of a ticket never delivered;
     # or an earlier month that quarantined its ticket too) is replaced by that one.
+    # Only rows already in quarantine can be judged twice: the latest month is looked for among
+    # those (few), not over every row of the pass.
     con.execute(
         """DELETE FROM quality.quarantine q USING (
                SELECT _source_file, _source_row, max(_judged_month) AS judged_month
-               FROM child_rows GROUP BY ALL) c
+               FROM child_rows c
+               SEMI JOIN (SELECT source_file, source_row FROM quality.quarantine
+                          WHERE stage = $stage) k
+                 ON k.source_file = c._source_file AND k.source_row = c._source_row
+               GROUP BY ALL) c
            WHERE q.stage = $stage AND q.source_file = c._source_file
              AND q.source_row = c._source_row AND q.partition_month <> c.judged_month""",
         {"stage": stage},
     )
     # Rows the file reader refused belong to these months' tickets' clients too.
     con.execute(
-        """UPDATE quality.quarantine q SET client_id = t.client_id FROM staging.tickets t
+        f"""UPDATE quality.quarantine q SET client_id = t.client_id FROM staging.tickets t
            WHERE q.stage = 'landing_files' AND q.entity = $entity AND q.client_id IS NULL
              AND trim(q.record_key) = t.ticket_id
-             AND t.month IN (SELECT CAST(unnest($months) AS DATE))""",
-        {"entity": entity, **dates},
+             AND {month_in('t.month', months)}""",
+        {"entity": entity},
     )
     con.execute(f"DELETE FROM staging.{entity}"
-                " WHERE month IN (SELECT CAST(unnest($months) AS DATE))", dates)
+                f" WHERE {month_in('month', months)}")
     # Latest delivery wins within a month; only keys delivered more than once are sorted (most
     # are delivered once, and the window over every row was two thirds of the statement).
     key = RECORD_KEY[entity]
@@ -208,11 +212,11 @@ def stage_children(
     mark_judged_months(con, stage, months)
     staged = dict(con.execute(
         f"SELECT CAST(month AS VARCHAR), count(*) FROM staging.{entity}"
-        " WHERE month IN (SELECT CAST(unnest($months) AS DATE)) GROUP BY ALL", dates).fetchall())
+        f" WHERE {month_in('month', months)} GROUP BY ALL").fetchall())
     quarantined = dict(con.execute(
         "SELECT CAST(partition_month AS VARCHAR), count(*) FROM quality.quarantine"
-        " WHERE stage = $stage AND partition_month IN (SELECT CAST(unnest($months) AS DATE))"
-        " GROUP BY ALL", {"stage": stage, **dates}).fetchall())
+        f" WHERE stage = $stage AND {month_in('partition_month', months)}"
+        " GROUP BY ALL", {"stage": stage}).fetchall())
     return ({m: staged.get(m, 0) for m in months}, {m: quarantined.get(m, 0) for m in months})
 
 
@@ -279,12 +283,11 @@ def _per_month(rows: list[tuple[str, int]], months: list[str], name: str) -> dic
 def _warn_before_creation(con: DuckDBPyConnection, months: list[str]) -> dict[str, dict[str, int]]:
     # Clock skew between systems: an event stamped before its ticket was opened is kept
     # (the response clock counts it at the creation instant) and flagged.
-    dates = {"months": months}
     con.execute(
         "DELETE FROM quality.warnings WHERE stage = 'staging_ticket_events'"
-        " AND partition_month IN (SELECT CAST(unnest($months) AS DATE))", dates)
+        f" AND {month_in('partition_month', months)}")
     con.execute(
-        """INSERT INTO quality.warnings BY NAME
+        f"""INSERT INTO quality.warnings BY NAME
            SELECT 'staging_ticket_events' AS stage, 'ticket_events' AS entity,
                   e.month AS partition_month, e._source_file AS source_file,
                   e._source_row AS source_row, e.ticket_id AS record_key, t.client_id,
@@ -294,43 +297,38 @@ def _warn_before_creation(con: DuckDBPyConnection, months: list[str]) -> dict[st
                   || '); counted at the creation instant' AS reason, now() AS detected_at
            FROM staging.ticket_events e
            JOIN staging.tickets t ON t.ticket_id = e.ticket_id AND t.month = e.month
-           WHERE e.month IN (SELECT CAST(unnest($months) AS DATE)) AND e.event_at < t.created_at""",
-        dates,
+           WHERE {month_in('e.month', months)} AND e.event_at < t.created_at""",
     )
     return _per_month(con.execute(
         "SELECT CAST(partition_month AS VARCHAR), count(*) FROM quality.warnings"
         " WHERE stage = 'staging_ticket_events'"
-        " AND partition_month IN (SELECT CAST(unnest($months) AS DATE)) GROUP BY ALL",
-        dates).fetchall(), months, "warnings")
+        f" AND {month_in('partition_month', months)} GROUP BY ALL").fetchall(), months, "warnings")
 
 
 def _mark_outside_hours(con: DuckDBPyConnection, months: list[str]) -> dict[str, dict[str, int]]:
     # Work started while the client's calendar was closed: evidence of planned after-hours
     # work, and billable emergency work for clients without after-hours cover.
-    dates = {"months": months}
     con.execute(
         "CREATE OR REPLACE TEMP TABLE entry_open AS "
         + next_opening_sql(
             "staging.calendar_intervals",
-            """SELECT concat_ws('|', e._source_file, e._source_row) AS "key",
+            f"""SELECT concat_ws('|', e._source_file, e._source_row) AS "key",
                       t.client_id AS calendar_id, e.started_at AS "at"
                FROM staging.time_entries e
                JOIN staging.tickets t ON t.ticket_id = e.ticket_id AND t.month = e.month
-               WHERE e.month IN (SELECT CAST(unnest($months) AS DATE))""",
+               WHERE {month_in('e.month', months)}""",
         ),
-        dates,
     )
     con.execute(
-        """UPDATE staging.time_entries e SET outside_hours = NOT coalesce(o.is_open, true)
+        f"""UPDATE staging.time_entries e SET outside_hours = NOT coalesce(o.is_open, true)
            FROM entry_open o
-           WHERE e.month IN (SELECT CAST(unnest($months) AS DATE))
+           WHERE {month_in('e.month', months)}
              AND o."key" = concat_ws('|', e._source_file, e._source_row)""",
-        dates,
     )
     return _per_month(con.execute(
         "SELECT CAST(month AS VARCHAR), count(*) FILTER (WHERE outside_hours)"
-        " FROM staging.time_entries WHERE month IN (SELECT CAST(unnest($months) AS DATE))"
-        " GROUP BY ALL", dates).fetchall(), months, "outside_hours_entries")
+        f" FROM staging.time_entries WHERE {month_in('month', months)}"
+        " GROUP BY ALL").fetchall(), months, "outside_hours_entries")
 
 
 def stage_events(

@@ -37,3 +37,16 @@ def reader_path(path: str) -> str:
 def sql_list(values: list[str]) -> str:
     """A SQL list of string literals, e.g. for IN (…)."""
     return "(" + ", ".join(sql_literal(v) for v in values) + ")"
+
+
+def month_in(column: str, months: list[str]) -> str:
+    """A filter keeping `column` (a DATE, our own column name) to `months` (ISO dates).
+
+    Spelt as literals with their bounds, not as `IN (SELECT unnest($months))`: DuckDB prunes row
+    groups by their min/max on a BETWEEN of constants and pushes the list into the scan, where
+    the subquery becomes a join over every row (at 1M tickets, 8M events a month's statement).
+    """
+    dates = sorted(months)
+    listed = ", ".join(f"DATE {sql_literal(d)}" for d in dates)
+    return (f"({column} BETWEEN DATE {sql_literal(dates[0])} AND DATE {sql_literal(dates[-1])}"
+            f" AND {column} IN ({listed}))")

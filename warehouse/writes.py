@@ -2,7 +2,7 @@
 
 import duckdb
 
-from warehouse.sqlquote import sql_literal
+from warehouse.sqlquote import month_in, sql_literal
 
 
 def first_failure(rules: list[tuple[str, str, str, str]], place: str | None = None) -> str:
@@ -81,8 +81,7 @@ def mark_judged(con: duckdb.DuckDBPyConnection, stage: str, partition_month: str
 def mark_judged_months(con: duckdb.DuckDBPyConnection, stage: str, months: list[str]) -> None:
     """mark_judged for every month of a range at once (a stage that judges a range in one pass)."""
     con.execute("DELETE FROM quality.stage_runs WHERE stage = $stage"
-                " AND partition_month IN (SELECT CAST(unnest($months) AS DATE))",
-                {"stage": stage, "months": months})
+                f" AND {month_in('partition_month', months)}", {"stage": stage})
     con.execute("INSERT INTO quality.stage_runs SELECT $stage, CAST(unnest($months) AS DATE), now()",
                 {"stage": stage, "months": months})
 
