@@ -131,18 +131,14 @@ def labelled_bank(paths: list[Path] | None = None) -> ExemplarBank:
 
 
 # The provider's own reviewers: the decision in force per ticket and question at the as-of instant
-# (as models/marts/scope_hits.sql and ticket_facts.sql read it: a later decision had not been taken,
-# a note is recorded but never in force). An approved scope id is a positive exemplar for that id, a
+# (the warehouse's macro decisions_in_force, warehouse/schema.py, which models/marts/scope_hits.sql
+# and ticket_facts.sql read too: a later decision had not been taken, a note is recorded but never
+# in force). An approved scope id is a positive exemplar for that id, a
 # rejected one a negative; a confirmed emergency a positive, a denied one a negative. Nothing else
 # about the ticket is known.
 _REVIEW_EXEMPLARS = """
 WITH in_force AS (
-    SELECT ticket_id, kind, scope_id, verdict
-    FROM staging.review_decisions
-    WHERE verdict <> 'noted' AND ($as_of IS NULL OR decided_at <= CAST($as_of AS TIMESTAMPTZ))
-    QUALIFY row_number() OVER (PARTITION BY ticket_id, kind, scope_id
-                               ORDER BY decided_at DESC, is_current DESC,
-                                        _source_file DESC, _source_row DESC) = 1
+    SELECT ticket_id, kind, scope_id, verdict FROM decisions_in_force($as_of)
 )
 SELECT r.ticket_id, coalesce(t.subject, '') || ' . ' || coalesce(t.description, '') AS txt,
        coalesce(t.subject, '') AS subject, r.kind, r.scope_id, r.verdict
