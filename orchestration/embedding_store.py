@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from logic.embeddings import held, remember
+from logic.text_match import TICKET_TEXT
 from policy.config import PolicyConfig
 from warehouse.mart_tables import TEXT_EMBEDDINGS
 
@@ -89,3 +90,29 @@ def stored_embeddings(con: duckdb.DuckDBPyConnection, policy: PolicyConfig,
     stored = load(con, policy, texts)
     yield
     save(con, policy, texts, stored)
+
+
+def prune(con: duckdb.DuckDBPyConnection, months: list[str], keep: list[str]) -> int | None:
+    """Delete the vectors of texts that are no longer a ticket's text in the warehouse, nor one of
+    `keep` (the built-in exemplars, which live in files), when `months` cover every month with
+    tickets; returns how many rows went, or None when the run covers less (docs/decisions.md).
+
+    A re-delivered ticket whose text changed, or an exemplar file edited, leaves its old text's
+    vector behind; only a run over all of the warehouse's months has read every text it holds, so
+    only such a run prunes: one set-based delete, keyed as `load` and `save` key texts.
+    """
+    uncovered = con.execute(
+        "SELECT count(*) FROM (SELECT DISTINCT month FROM staging.tickets)"
+        " WHERE month NOT IN (SELECT CAST(unnest($months) AS DATE))", {"months": months}).fetchall()[0][0]
+    if uncovered:
+        return None
+    con.register("embedding_keep", pa.table({"text_md5": pa.array(list(_keys(keep)), type=pa.string())}))
+    try:
+        # md5 of DuckDB's lower-casing: for the rare text that Python lower-cases otherwise (a
+        # dotted capital I), the vector goes and is embedded again when next voted on.
+        return con.execute(
+            f"DELETE FROM {TABLE} WHERE text_md5 NOT IN ("
+            f" SELECT md5(lower({TICKET_TEXT})) FROM staging.tickets"
+            " UNION ALL SELECT text_md5 FROM embedding_keep)").fetchall()[0][0]
+    finally:
+        con.unregister("embedding_keep")
