@@ -112,13 +112,15 @@ def test_a_run_over_every_month_prunes_the_vectors_of_texts_gone() -> None:
                                    "2026-02-01": ("Printer offline", "The office printer is offline")})
     current = ["VPN down . Nobody can connect", "Printer offline . The office printer is offline"]
     exemplar, gone = "Server room flooded . water on the floor", "Printer offline . it was the old text"
-    _store_rows(con, [*current, exemplar, gone])
+    _store_rows(con, [*current, exemplar, gone, current[0]])  # the first text stored twice
     # A run over part of the warehouse has not read every text: nothing goes.
     assert prune(con, ["2026-02-01"], [exemplar]) is None
-    assert len(_stored(con)) == 4
-    # A run over every month: the superseded text goes; the tickets' and the built-in exemplars' stay.
-    assert prune(con, ["2026-01-01", "2026-02-01", "2026-03-01"], [exemplar]) == 1
+    assert con.execute(f"SELECT count(*) FROM {TABLE}").fetchall() == [(5,)]
+    # A run over every month: the superseded text and the second copy go; the tickets' and the
+    # built-in exemplars' stay, once each.
+    assert prune(con, ["2026-01-01", "2026-02-01", "2026-03-01"], [exemplar]) == 2
     assert _stored(con) == {_md5(t.lower()) for t in [*current, exemplar]}
+    assert con.execute(f"SELECT count(*) FROM {TABLE}").fetchall() == [(3,)]
 
 
 def test_the_emergency_step_prunes_after_a_run_over_every_month() -> None:
@@ -130,10 +132,14 @@ def test_the_emergency_step_prunes_after_a_run_over_every_month() -> None:
 
     policy = default_policy()
     con = _warehouse_with_tickets({"2026-01-01": ("VPN down", "Nobody can connect")})
-    bank_text = builtin_exemplars(policy).texts[0]
+    bank_text = builtin_exemplars(policy).texts[0]  # stored already: kept, not stored twice
     _store_rows(con, ["VPN down . Nobody can connect", bank_text, "Gone . a superseded text"])
     run = RunInputs(policy, datetime(2026, 2, 1, tzinfo=UTC))
+    gone = _md5("gone . a superseded text")
     with match_emergency_range(con, ["2026-01-01"], run) as shared:
-        assert len(_stored(con)) == 3  # not while the months are written
-        assert shared["builtin_bank"].texts[0] == bank_text
-    assert _stored(con) == {_md5("vpn down . nobody can connect"), _md5(bank_text.lower())}
+        assert gone in _stored(con)  # not while the months are written
+        # The built-in exemplars' vectors are stored (and held) once for the run's months.
+        builtin = {_md5(t.lower()) for t in shared["builtin_bank"].texts}
+        assert builtin <= _stored(con)
+    assert _stored(con) == {_md5("vpn down . nobody can connect"), *builtin}
+    assert con.execute(f"SELECT count(*) FROM {TABLE}").fetchall() == [(len(builtin) + 1,)]
