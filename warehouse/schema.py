@@ -51,6 +51,8 @@ MACROS = [
     # the latest one taken by then (a later decision had not been taken; NULL: every decision), the
     # current one first among equal instants; a note is recorded, never in force. Read by
     # models/marts/scope_hits.sql, models/marts/ticket_facts.sql and logic/semantic.py's exemplars.
+    # DuckDB checks the table exists when the macro is created: sessions are of a warehouse
+    # (ensure_warehouse creates its tables first); it reads the table as it is when called.
     """CREATE OR REPLACE TEMP MACRO decisions_in_force(as_of) AS TABLE
         SELECT ticket_id, kind, scope_id, verdict, reviewer, decided_at
         FROM staging.review_decisions
