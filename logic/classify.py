@@ -21,6 +21,7 @@ from logic.text_match import (
     Compiler,
     in_list,
     per_distinct,
+    per_policy,
     unnest_hits,
     values_relation,
 )
@@ -42,6 +43,7 @@ class _ScopeRules:
     compiler: "Compiler"
 
 
+@per_policy
 def _scope_rules(policy: PolicyConfig) -> _ScopeRules:
     c = Compiler(policy)
     sc = policy.scope_classification

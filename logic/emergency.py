@@ -5,7 +5,7 @@ from the policy config (`emergency`, `scope_classification.call_states`, `semant
 """
 
 
-from logic.text_match import TICKET_TEXT, Compiler, Matcher, in_list, per_distinct
+from logic.text_match import TICKET_TEXT, Compiler, Matcher, in_list, per_distinct, per_policy
 from policy.config import PolicyConfig
 from warehouse.sqlquote import sql_literal
 
@@ -93,6 +93,7 @@ FROM voted
 """
 
 
+@per_policy
 def emergency_rules_sql(policy: PolicyConfig) -> str:
     """SQL over clf_tickets: the rules' emergency reading before the semantic vote and threshold.
 

@@ -40,11 +40,9 @@ WITH t AS (
            bool_or(billable) AS billable
     FROM marts.scope_hits WHERE month = $month GROUP BY ticket_id
 ), emergency_review AS (
-    -- The decision in force at the as-of instant: the current one unless it came later.
+    -- The decision in force at the as-of instant (macro decisions_in_force, warehouse/schema.py).
     SELECT ticket_id, verdict = 'confirmed' AS confirmed, reviewer
-    FROM staging.review_decisions WHERE kind = 'emergency' AND decided_at <= $as_of
-    QUALIFY row_number() OVER (PARTITION BY ticket_id ORDER BY decided_at DESC, is_current DESC,
-                                                               _source_file DESC, _source_row DESC) = 1
+    FROM decisions_in_force($as_of) WHERE kind = 'emergency'
 ), logged AS (
     SELECT ticket_id, sum(minutes) AS logged_minutes,
            coalesce(sum(minutes) FILTER (WHERE outside_hours AND coalesce(billable, true)), 0)
