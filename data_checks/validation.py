@@ -96,14 +96,16 @@ def _fetch(con: duckdb.DuckDBPyConnection, spec: CheckSpec, params: dict) -> pd.
 
 def _screened(
     con: duckdb.DuckDBPyConnection, spec: CheckSpec, suite: ex.Suite, params: dict,
+    known: dict | None = None,
 ) -> tuple[pd.DataFrame | pa.Table | None, int, Outcome | None]:
     """The partition screened in DuckDB (`data_checks.screen`): (data fetched, rows, outcome).
 
     The outcome is the suite's GX result when every expectation passes, else None (GX then
-    validates the rows). A function's fetch is run here and its rows screened as a view.
+    validates the rows). A function's fetch is run here and its rows screened as a view (its
+    columns' types may differ by month: a frame's empty column, so they are not kept in `known`).
     """
     if not callable(spec.fetch):
-        rows, outcome = screen(con, spec.fetch, params, suite, spec.table)
+        rows, outcome = screen(con, spec.fetch, params, suite, spec.table, known)
         return None, rows, outcome
     data = spec.fetch(con, params)
     view = f"_screened_{spec.name}"
@@ -263,6 +265,7 @@ def run_checks(
                 f" {', '.join(_named(f) for f in outcome.failed)}")
 
     stored: list[list] = []  # written once, when the step's validations are done or one raises
+    known: dict = {}  # each suite's query: its columns and types, bound for its first month
     try:
         for spec in specs:
             suite = ex.Suite(spec.name, spec.expectations(policy))
@@ -270,7 +273,7 @@ def run_checks(
             for month in months:
                 tallies[spec.name].started = tallies[spec.name].started or time.perf_counter()
                 params = {"month": month, "policy": policy}
-                data, rows, passed = _screened(con, spec, suite, params)
+                data, rows, passed = _screened(con, spec, suite, params, known)
                 if passed is not None:
                     waiting.append((spec, suite_json, month, rows, _done(passed)))
                 else:
