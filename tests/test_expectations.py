@@ -404,6 +404,22 @@ def test_data_docs_show_every_expectation_result_and_offending_value_gx_stored(b
     assert "<script" not in index and "<script" not in failing
 
 
+def test_data_docs_of_a_range_show_each_months_own_figures(built, tmp_path, monkeypatch):
+    """A run over several months writes each month's pages and gives each month's
+    materialization its own index and failures, not the run's totals."""
+    _copy(built, tmp_path, monkeypatch, [PLANTS["client_month_invariants"][0]])
+    _run(dg.AssetSelection.checks(*_check_keys(["client_month_invariants"])))
+    result = _run(dg.AssetSelection.assets("data_docs"), first="2026-03-01")
+    assert result.success
+    shown = {e.partition: e.materialization.metadata for e in result.get_asset_materialization_events()}
+    assert set(shown) == {"2026-03-01", MONTH}
+    for month, metadata in shown.items():
+        assert metadata["index"].value.endswith(f"{month[:7]}/index.html"), month
+        assert (tmp_path / "published" / ".data_docs" / month[:7] / "index.html").exists()
+    assert shown[MONTH]["failed_blocking_checks"].value == ["2026-04 client_month_invariants"]
+    assert shown["2026-03-01"]["failed_blocking_checks"].value == []
+
+
 def test_docs_list_every_check_with_its_layer_and_severity():
     docs = (Path(__file__).resolve().parents[1] / "docs" / "operations.md").read_text()
     table = {cells[0].strip("` "): (cells[1].strip(), cells[3].strip())
