@@ -68,6 +68,10 @@ def reuse_event_log_connections() -> None:
             engines: OrderedDict[str, Engine] = self.__dict__.setdefault(
                 "_kept_engines", OrderedDict())
             engine = engines.get(shard)
+            if engine is not None and shard not in self._initialized_dbs:
+                # `wipe` deleted the database files: a kept connection would write to the old one.
+                engines.pop(shard).dispose()
+                engine = None
             if engine is None:
                 engine = create_engine(self.conn_string_for_shard(shard),
                                        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})

@@ -106,3 +106,7 @@ def test_the_event_log_keeps_its_connection_and_the_ui_still_follows_a_run(tmp_p
     assert len(connects) <= 1, f"{len(connects)} new connections for 20 events"
     assert seen[-1] == "line 19", seen
     assert len(instance.all_logs(run.run_id)) == 21
+    # Wiping the instance deletes the run's database: its kept connection is not used again.
+    instance.wipe()
+    log("after the wipe")
+    assert [e.user_message for e in instance.all_logs(run.run_id)] == ["after the wipe"]
