@@ -46,11 +46,11 @@ def gx_pool() -> ProcessPoolExecutor | None:
 def start_gx_process() -> None:
     """Start the run's GX process (once), so GX is imported beside the run's steps, not in them.
 
-    Called on the run's first small partition that fails the DuckDB screen: the worker imports
-    GX (about 4 s of CPU) on the other core while the step screens the rest, then validates the
-    run's small failing partitions, and the run's own process never imports GX. A run whose
-    partitions all pass never starts it. Not on one core (no other core to import on): there
-    GX is imported where it is needed.
+    Called by the first check step of a run over several months, else on the run's first small
+    partition that fails the DuckDB screen: the worker imports GX (about 4 s of CPU) on the other
+    core while the run goes on, then validates the run's small failing partitions, and the run's
+    own process never imports GX. A one-month run whose partitions all pass never starts it. Not
+    on one core (no other core to import on): there GX is imported where it is needed.
     """
     global _gx_process
     if month_workers() <= 1:

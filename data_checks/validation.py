@@ -7,8 +7,9 @@ that SQL and arrives as a column the suite checks). The suites are data
 DuckDB over that query (`data_checks.screen`): a partition where all pass gets the result GX gives
 a passing batch without leaving DuckDB or importing GX. A partition where any fails is fetched and
 validated by GX in an ephemeral context, so failures are GX's own: a large one in worker
-processes over several months (`gx_pool`), a small one in the run's GX process (both started on
-the first such partition, so a run whose checks all pass never imports GX).
+processes over several months (`gx_pool`, started on the first), a small one in the run's GX
+process (started by the first check step of a run over several months, else on the first such
+partition, so a one-month run whose checks all pass never imports GX).
 """
 
 import json
@@ -228,7 +229,7 @@ def run_checks(
     With worker processes, a (suite, month) validates in a worker while the next is fetched here;
     at most one large partition per worker waits, so memory holds a few months' rows, not the
     range's. A small failing partition waits for the run's GX process (importing GX on the other
-    core when it is the run's first) while the step screens the rest. One summary
+    core when it is a one-month run's first) while the step screens the rest. One summary
     line goes to `log`, and one line per failing (suite, month), to `warn` if the suite blocks:
     each Dagster log line is a write to the run's event log (about 2 ms), and a year's run validates
     about 450 (suite, month)s; each check's own figures are in its metadata and in Data Docs.
@@ -350,6 +351,12 @@ def build_checks(
         selected = [spec for spec in specs if spec.name in names]
         if selected:
             months = list(context.partition_keys) if asset.partitions_def else [None]
+            if len(months) > 1:
+                # Over several months a partition fails the screen in nearly every run (at 100k,
+                # six months of fourteen warn of a volume anomaly): GX is imported now, beside
+                # the run, not waited for at the first failure. A one-month run, such as the
+                # monthly close, imports it only when a partition fails.
+                start_gx_process()
             with duckdb.get_connection() as con:
                 prepare_session(con)
                 results = run_checks(selected, con, settings, months, context.run.run_id,

@@ -497,9 +497,10 @@ print(failed.passed, failed.severity == dg.AssetCheckSeverity.ERROR,
 
 
 def test_a_run_with_data_docs_starts_gx_only_for_a_failing_partition(built, tmp_path, monkeypatch):
-    """Data Docs need no GX: a run whose checks pass starts no GX process and imports no GX.
-    On two cores, the first partition that fails the screen starts one GX worker, which
-    validates it; the run's own process never imports GX, and a blocking failure still blocks."""
+    """Data Docs need no GX: a one-month run whose checks pass starts no GX process and imports
+    no GX. On two cores, the first partition that fails the screen starts one GX worker, which
+    validates it (a run over several months starts it at its first check step); the run's own
+    process never imports GX, and a blocking failure still blocks."""
     warehouse = _copy(built, tmp_path, monkeypatch, [PLANTS["raw_tickets_values_in_sets"][0]])
     monkeypatch.setenv("MSP_MONTH_WORKERS", "2")
 
@@ -530,14 +531,19 @@ print(invariants.passed, invariants.severity == dg.AssetCheckSeverity.ERROR,
       any(e.step_key == "data_docs" for e in blocked.all_events if e.is_step_start),
       "great_expectations" in sys.modules)
 stop_gx_pool()
+ranged = _run(dg.AssetSelection.checks(*_check_keys({checks_of("staging_time_entries_values")!r})),
+              first="2026-03-01")
+print(ranged.success, gx_process() is not None, "great_expectations" in sys.modules)
+stop_gx_pool()
 """
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
                          text=True, cwd=Path(__file__).resolve().parents[1])
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.split("\n")
-    assert lines[-4].split() == ["True", "True", "False"], "passing checks and Data Docs: no GX"
-    assert lines[-3].split() == ["False", "True", "data_docs", "True", "False"]
-    assert lines[-2].split() == ["False", "True", "False", "False"], "a blocking failure blocks"
+    assert lines[-5].split() == ["True", "True", "False"], "passing checks and Data Docs: no GX"
+    assert lines[-4].split() == ["False", "True", "data_docs", "True", "False"]
+    assert lines[-3].split() == ["False", "True", "False", "False"], "a blocking failure blocks"
+    assert lines[-2].split() == ["True", "True", "False"], "a range run starts GX at its first step"
     pages = tmp_path / "published" / ".data_docs" / MONTH[:7] / "validations"
     assert "Failed" in next((pages / "raw_tickets_values_in_sets").rglob("*.html")).read_text()
 
