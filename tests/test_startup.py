@@ -59,3 +59,54 @@ def test_loading_the_embedding_model_leaves_the_processs_logging_as_it_was():
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True,
                             text=True, timeout=120, check=True)
     assert result.stdout.split() == [str(logging.WARNING), "0"], result.stdout + result.stderr
+
+
+def test_the_event_log_keeps_its_connection_and_the_ui_still_follows_a_run(tmp_path):
+    """Dagster's SQLite event log made a new engine and connection per event, whose close
+    checkpointed the database (orchestration/instance.py): once the code location is loaded,
+    a run's events reuse one open connection, and a watcher of the run (the UI's live log)
+    still sees each event as it is written."""
+    import time
+
+    import dagster as dg
+    from dagster._core.events.log import EventLogEntry
+    from dagster._core.storage.dagster_run import DagsterRun
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    import pipelines.definitions  # noqa: F401 (installs the setting)
+
+    (tmp_path / "home").mkdir()
+    instance = dg.DagsterInstance.local_temp(str(tmp_path / "home"))
+    run = instance.add_run(DagsterRun(job_name="watched", run_id="0" * 8 + "-0000-0000-0000-" + "0" * 12))
+
+    def log(message: str) -> None:
+        instance.handle_new_event(EventLogEntry(
+            error_info=None, level=20, user_message=message, run_id=run.run_id,
+            timestamp=time.time(), job_name="watched"))
+
+    log("first")
+    seen: list[str] = []
+    instance.watch_event_logs(run.run_id, None, lambda entry, _cursor: seen.append(entry.user_message))
+    connects: list[object] = []
+
+    def count(*_args: object) -> None:
+        connects.append(1)
+
+    event.listen(Engine, "connect", count)
+    try:
+        for i in range(20):
+            log(f"line {i}")
+    finally:
+        event.remove(Engine, "connect", count)
+    deadline = time.monotonic() + 10
+    while (not seen or seen[-1] != "line 19") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    instance.end_watch_event_logs(run.run_id, seen.append)
+    assert len(connects) <= 1, f"{len(connects)} new connections for 20 events"
+    assert seen[-1] == "line 19", seen
+    assert len(instance.all_logs(run.run_id)) == 21
+    # Wiping the instance deletes the run's database: its kept connection is not used again.
+    instance.wipe()
+    log("after the wipe")
+    assert [e.user_message for e in instance.all_logs(run.run_id)] == ["after the wipe"]
