@@ -231,7 +231,7 @@ def run_checks(
     range's. A small failing partition waits for the run's GX process (importing GX on the other
     core when it is a one-month run's first) while the step screens the rest. One summary
     line goes to `log`, and one line per failing (suite, month), to `warn` if the suite blocks:
-    each Dagster log line is a write to the run's event log (about 2 ms), and a year's run validates
+    each Dagster log line is a write to the run's event log (~8 ms), and a year's run validates
     about 450 (suite, month)s; each check's own figures are in its metadata and in Data Docs.
     """
     policy = settings.policy()

@@ -4,7 +4,7 @@ import dagster as dg
 
 from assets import api_sources, billing, calendars, classification, facts, marts, publishing, raw, staging
 from data_checks import checks, data_docs
-from orchestration.instance import relax_instance_sync, reuse_event_log_connections
+from orchestration.instance import relax_instance_sync
 from pipelines.jobs import api_pull_job, ingest_job, monthly_job, refresh_month_job
 from pipelines.resources import build_resources
 from pipelines.schedules import api_pull_daily, ingest_schedule, monthly_schedule
@@ -12,7 +12,6 @@ from pipelines.sensors import landing_sensor
 
 # Every process that loads the code location (runs, the UI, the CLI) writes run events.
 relax_instance_sync()
-reuse_event_log_connections()
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules(
