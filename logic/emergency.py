@@ -22,7 +22,9 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
     relation holding `emergency_rules_sql`'s result when the caller has it already (the rules then
     run once even when the vote needs them first to pick the texts to embed). The state compares
     the *calibrated* confidence (logic/calibration.py) with emergency_confident_at; the
-    emergency_confidence column is the raw one unless `calibrated` (as the pipeline's marts show it).
+    emergency_confidence column is the raw one unless `calibrated` (as the pipeline's marts show it):
+    then a call shows its calibrated confidence, a ticket below the call threshold (the map was
+    fitted on calls only) its raw one.
     """
     em = policy.emergency
     sv = policy.scope_classification.semantic
@@ -87,7 +89,8 @@ WITH voted AS ({voted}
 )
 SELECT ticket_id,
        confidence >= {em.min_confidence} AS qualifies_emergency,
-       round({shown if calibrated else "confidence"}::DOUBLE, 3) AS emergency_confidence,
+       round({f"CASE WHEN confidence >= {em.min_confidence} THEN {shown} ELSE confidence END"
+               if calibrated else "confidence"}::DOUBLE, 3) AS emergency_confidence,
        CASE WHEN evidence = '' THEN 'no emergency signal in the text'
             WHEN held AND confidence >= {em.min_confidence}
             THEN evidence || '; not declared and the semantic vote disagrees (needs review)'

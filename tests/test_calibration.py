@@ -89,6 +89,9 @@ def test_the_map_changes_states_and_shown_confidence_never_the_calls():
     assert raw == raw0  # the raw confidence is the rules' and the vote's, whatever the map
     assert [r[2] for r in scope0] == [r[2] for r in raw0]  # no map: the raw confidence is shown
     assert [r[2] for r in scope] != [r[2] for r in raw]  # with it, the calibrated one
+    # a ticket below the emergency threshold is no call: the map (fitted on calls) does not apply
+    assert [r[2] for r in emergency if not r[1]] == [r[2] for r in emergency0 if not r[1]]
+    assert any(not r[1] and r[2] > 0 for r in emergency)
     at = policy.scope_classification.call_states
     assert all(state == "needs review" for *_, conf, state in scope if conf < at.scope_confident_at)
     assert all(state == "needs review" for _t_, q, conf, state in emergency
@@ -143,3 +146,42 @@ def test_a_bad_map_is_refused_with_its_key(tmp_path, knots, message):
         load_policy(path)
     with pytest.raises(ValueError, match=message):
         ConfidenceMap(**knots)
+
+
+def test_a_unit_takes_its_strongest_call_not_a_non_call_that_shows_more():
+    """A call shows its calibrated confidence and a ticket below the call threshold its raw one, so a
+    unit's reading comes from its strongest *call* (models/marts/ticket_facts.sql)."""
+    from datetime import UTC, date, datetime
+
+    from logic.business_time import Calendar, build_open_intervals
+    from logic.sla import build_ticket_response
+    from policy.sql import register_policy
+    from tests.test_models_sql import SAMPLE_PARAMS
+    from warehouse.models import model_sql
+    from warehouse.schema import ensure_warehouse
+
+    policy = default_policy()
+    con = duckdb.connect()
+    ensure_warehouse(con)
+    build_open_intervals(con, [Calendar.always_open("24x7")], date(2026, 1, 1), date(2026, 1, 2))
+    con.execute("INSERT INTO staging.calendar_intervals_coverage BY NAME"
+                " SELECT * FROM open_intervals_coverage")
+    register_policy(con, policy)
+    for tid, parent, minute in (("P", None, 0), ("C", "P", 5)):
+        con.execute("""INSERT INTO staging.tickets BY NAME SELECT ? AS ticket_id, 'ACME' AS client_id,
+            DATE '2026-01-01' AS month, ? AS created_at, ?::TIMESTAMP AS created_local,
+            'Server down' AS subject, '' AS description, false AS is_provider_initiated,
+            ? AS parent_ticket_id, 1 AS versions_delivered, 't.csv' AS _source_file, 1 AS _source_row""",
+                    [tid, datetime(2026, 1, 14, 10, minute, tzinfo=UTC),
+                     datetime(2026, 1, 14, 10, minute), parent])
+    # P is a call at calibrated 0.3; C no call, raw 0.45 (more than P shows).
+    con.execute("""INSERT INTO marts.emergency_readings VALUES
+        (DATE '2026-01-01', 'P', true, 0.3, 'the server is down for everyone', 'needs review'),
+        (DATE '2026-01-01', 'C', false, 0.45, 'a follow-up', 'none')""")
+    build_ticket_response(con, policy, SAMPLE_PARAMS["month"], SAMPLE_PARAMS["as_of"])
+    sql = model_sql("marts/ticket_facts")
+    params = {p: SAMPLE_PARAMS[p] for p in con.extract_statements(sql)[0].named_parameters}
+    rows = con.execute(f"SELECT ticket_id, unit_id, qualifies_emergency, emergency_confidence,"
+                       f" emergency_evidence FROM ({sql}) ORDER BY ticket_id", params).fetchall()
+    assert rows == [("C", "P", True, 0.3, "same interruption as P: the server is down for everyone"),
+                    ("P", "P", True, 0.3, "the server is down for everyone")]
