@@ -5,8 +5,10 @@ the share of such calls that were right when first seen (evaluation/first_seen_c
 by `python -m evaluation.first_seen`). The map's input is 1 - (1 - raw) x (1 - w x vote); for each w
 of 0, 0.05, ..., 1 an isotonic regression (pool adjacent violators; blocks of fewer than MIN_CALLS
 calls pooled with their neighbour; one knot per block: its mean input, its share right by the
-rule of succession; linear between knots) is fitted, and the w whose fit has the highest likelihood is kept (w = 0: the raw
-confidence alone). The knots are written into config/policy.yaml
+rule of succession; linear between knots) is fitted, and the w whose fit has the highest
+likelihood is kept (w = 0: the raw confidence alone). The vote counts only where something else (a
+rule, the category, the time logged) read the call: a call on the vote alone has it in its raw
+confidence already. The knots are written into config/policy.yaml
 (`scope_classification.call_states.calibration`).
 
     python -m evaluation.calibrate            # leave-one-batch-out check and the queue per threshold
@@ -23,6 +25,7 @@ import argparse
 import hashlib
 import re
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -38,6 +41,16 @@ MIN_CALLS = 15  # a knot stands for at least this many first-seen calls
 KINDS = ("scope", "emergency")
 BANDS = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01]
 POLICY_FILE = PROJECT_ROOT / "config" / "policy.yaml"
+
+
+def load_calls(path: Path = FIRST_SEEN) -> pd.DataFrame:
+    """The first-seen calls, with the vote as the map reads it: only where something else (a rule,
+    the category, the time logged) read the call - alone, the vote is the raw confidence already."""
+    calls = read_first_seen(path)
+    for column in ("right", "held", "rules"):
+        calls[column] = calls[column].astype(str).str.lower().eq("true")
+    calls["vote"] = calls["vote"].where(calls["rules"], 0.0)
+    return calls
 
 
 def fit_map(raw: np.ndarray, right: np.ndarray, min_calls: int = MIN_CALLS) -> ConfidenceMap:
@@ -174,9 +187,7 @@ def main() -> None:
                         help="write the refitted knots into config/policy.yaml")
     parser.add_argument("--check", action="store_true", help="fail if config/policy.yaml is not a refit")
     args = parser.parse_args()
-    calls = read_first_seen()
-    calls["right"] = calls["right"].astype(str).str.lower().eq("true")
-    calls["held"] = calls["held"].astype(str).str.lower().eq("true")
+    calls = load_calls()
     if args.check:
         problems = check(default_policy(), calls)
         print("\n".join(problems) or "calibration: up to date")

@@ -6,7 +6,8 @@ commit out in a detached worktree (`git worktree add --detach`), runs *that comm
 `evaluation.evaluate` on the batch (today's file in evaluation/blind/, unchanged since it was
 scored) and writes one row per call: the raw confidence the call had, its state then, whether it
 was right, and signals the call already had (the semantic vote for the id, the strongest vote for
-another id, whether a disagreeing vote held the call for review whatever its confidence). The
+another id, whether a disagreeing vote held the call for review whatever its confidence, whether
+anything but the vote - a rule, the category, the time logged - read the call). The
 worktrees are removed afterwards.
 
 This is the honest calibration set: leave-one-batch-out on the bank is not, because the rules were
@@ -31,7 +32,7 @@ from policy.paths import PROJECT_ROOT
 
 FIRST_SEEN = Path(__file__).with_name("first_seen_calls.csv")
 COLUMNS = ["batch", "code_commit", "ticket_id", "kind", "scope_id", "raw_confidence", "call_state",
-           "right", "vote", "other_vote", "held"]
+           "right", "vote", "other_vote", "held", "rules"]
 
 # Run inside the old commit's worktree (its own modules on sys.path): score the batch with that
 # commit's evaluate_file, keeping the frames its score() received and the connection's votes.
@@ -78,13 +79,16 @@ em_vote = dict(zip(em_votes["ticket_id"], em_votes["vote"]))
 truth = seen["data"].truth.set_index("ticket_id")
 rows = []
 hits = seen["hits"]
+def ruled(evidence):  # evidence other than the vote's own (a rule, a category, the time logged)
+    vote = ("semantic vote", "dampened", "not declared and the semantic vote")
+    return any(p and not p.startswith(vote) for p in evidence.split("; "))
 for h in hits.itertuples():
     others = [v for (t, sid), v in vote.items() if t == h.ticket_id and sid != h.scope_id]
     rows.append({"batch": batch, "code_commit": commit, "ticket_id": h.ticket_id, "kind": "scope",
                  "scope_id": h.scope_id, "raw_confidence": h.confidence, "call_state": h.call_state,
                  "right": h.scope_id in truth.loc[h.ticket_id, "true_scope"],
                  "vote": vote.get((h.ticket_id, h.scope_id), 0.0), "other_vote": max(others, default=0.0),
-                 "held": "disagrees (needs review)" in h.evidence})
+                 "held": "disagrees (needs review)" in h.evidence, "rules": ruled(h.evidence)})
 for e in seen["emergency"].itertuples():
     if not e.qualifies_emergency:
         continue
@@ -93,7 +97,8 @@ for e in seen["emergency"].itertuples():
                  "call_state": e.emergency_call_state,
                  "right": bool(truth.loc[e.ticket_id, "true_emergency"]),
                  "vote": em_vote.get(e.ticket_id, 0.0), "other_vote": 0.0,
-                 "held": "semantic vote disagrees (needs review)" in e.emergency_evidence})
+                 "held": "semantic vote disagrees (needs review)" in e.emergency_evidence,
+                 "rules": ruled(e.emergency_evidence)})
 pd.DataFrame(rows).to_csv(out, index=False)
 '''
 

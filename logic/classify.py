@@ -243,7 +243,9 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                f.evidence || CASE WHEN {vetoed} THEN '; semantic vote disagrees ({shown})' ELSE '' END
                    AS evidence,
                {str(sv.veto_to_review).lower()} AND {vetoed} AS held,
-               coalesce(v.vote, 0) AS vote
+               -- the vote corroborates what the rules or the time read; a call on the vote alone
+               -- is not confident on its own again (the map counts it once: in the raw confidence)
+               CASE WHEN f.from_text OR f.time_confidence > 0 THEN coalesce(v.vote, 0) ELSE 0 END AS vote
         FROM final f JOIN tickets t USING (ticket_id)
         LEFT JOIN clf_semantic_emergency e ON e.raw_txt = t.raw_txt
         LEFT JOIN clf_semantic_scope v ON v.raw_txt = t.raw_txt AND v.scope_id = f.scope_id"""

@@ -30,7 +30,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
     sv = policy.scope_classification.semantic
     confident_at = policy.scope_classification.call_states.emergency_confident_at
     source = rules or f"({emergency_rules_sql(policy)})"
-    shown = calibrated_sql("confidence", "emergency_vote", confidence_map(policy, "emergency"))
+    shown = calibrated_sql("confidence", "map_vote", confidence_map(policy, "emergency"))
     if semantic:
         sr = em.security_reading
         weight = f"{sv.emergency_weight}"
@@ -43,6 +43,9 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
         # then the neighbours' vote as independent evidence.
         voted = f"""
     SELECT s.ticket_id, s.raw_txt, coalesce(v.vote, 0) AS emergency_vote,
+           -- in the calibration map the vote corroborates the rules; a call on the vote alone
+           -- counts it once (in the raw confidence), so it is never confident on its own
+           CASE WHEN s.confidence > 0 THEN coalesce(v.vote, 0) ELSE 0 END AS map_vote,
            v.raw_txt IS NOT NULL AND v.vote < {sv.emergency_review_below}
              AND NOT coalesce(d.declared_emergency, false) AS held,
            1 - (1 - s.confidence * CASE WHEN v.raw_txt IS NOT NULL AND v.vote < {sv.veto_below}
@@ -69,7 +72,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
             # The scope vote, not the scope rules: those read this statement's result (emergency
             # work outside hours is not planned after-hours work), so they cannot feed it.
             voted = f"""
-    SELECT e.ticket_id, e.held, e.emergency_vote,
+    SELECT e.ticket_id, e.held, e.map_vote,
            e.confidence * CASE WHEN {planned} THEN {pw.factor} ELSE 1 END AS confidence,
            concat_ws('; ', nullif(e.evidence, ''),
                      CASE WHEN {planned} AND e.confidence > 0
@@ -82,7 +85,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
                FROM clf_semantic_scope WHERE scope_id IN {in_list(pw.scope_ids)} GROUP BY raw_txt) p
         ON p.raw_txt = e.raw_txt"""
     else:
-        voted = (f"SELECT ticket_id, false AS held, 0.0 AS emergency_vote, confidence, evidence"
+        voted = (f"SELECT ticket_id, false AS held, 0.0 AS map_vote, confidence, evidence"
                  f" FROM {source} s")
     return f"""
 WITH voted AS ({voted}

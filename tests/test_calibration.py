@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from evaluation.calibrate import check, fit_map, policy_text
-from evaluation.first_seen import read_first_seen
+from evaluation.calibrate import check, fit_map, load_calls, policy_text
 from logic.calibration import calibrate, calibrated_sql, confidence_map
 from logic.classify import scope_hits_sql
 from logic.emergency import emergency_sql
@@ -63,6 +62,7 @@ CASES = [
     _t("e1", "Website gone", "Our domain expired over the weekend and now the website and email are down."),
     _t("e2", "Sage", "None of the accounts team can log in to Sage this morning, six of us."),
     _t("e3", "URGENT mouse", "My mouse is not working, URGENT!!", declared=True),
+    _t("e4", "Printer", "The printer on floor 2 is down, nobody can print.", affected=6),  # raw 0.32
     _t("t1", "Reboot tonight please", "Can you reboot the SQL server tonight after 9?",
        time=[(30.0, "remote", True, None, True)]),
 ]
@@ -114,9 +114,7 @@ def test_sql_and_numpy_maps_agree():
 
 
 def test_the_shipped_map_is_a_refit_of_the_first_seen_calls():
-    calls = read_first_seen()
-    calls["right"] = calls["right"].astype(str).str.lower().eq("true")
-    calls["held"] = calls["held"].astype(str).str.lower().eq("true")
+    calls = load_calls()
     assert check(default_policy(), calls) == []
     assert set(calls["batch"]) == {f"batch-{i:02d}" for i in range(1, 12)}
     # the knots the script writes are what the policy file holds
@@ -185,3 +183,22 @@ def test_a_unit_takes_its_strongest_call_not_a_non_call_that_shows_more():
                        f" emergency_evidence FROM ({sql}) ORDER BY ticket_id", params).fetchall()
     assert rows == [("C", "P", True, 0.3, "same interruption as P: the server is down for everyone"),
                     ("P", "P", True, 0.3, "the server is down for everyone")]
+
+
+def test_a_call_on_the_vote_alone_is_never_confident_on_its_own():
+    """The vote is in a lone-vote call's raw confidence already: counted again by the map it would
+    make one reviewer's decision on a near-identical ticket billable without review."""
+    from tests.test_classify import _bank_of
+    from tests.test_classify_round10 import BANK_ROWS, TEXT
+
+    policy = default_policy()
+    unanimous = _bank_of(policy, [(eid, text, labels, True) for eid, text, labels, _ in BANK_ROWS])
+    con = duckdb.connect()
+    classify(policy, [_t("mail", *TEXT, category="Email")], unanimous, con)
+    (_tid, qualifies, raw, evidence, state), = con.execute(emergency_sql(policy)).fetchall()
+    assert qualifies and raw >= 0.6 and evidence.startswith("semantic vote"), evidence  # vote only
+    assert state == "needs review"
+    shown, = con.execute(f"SELECT emergency_confidence FROM ({emergency_sql(policy, calibrated=True)})"
+                         ).fetchone()
+    cmap = confidence_map(policy, "emergency")
+    assert shown == pytest.approx(float(calibrate([raw], [0.0], cmap)[0]), abs=2e-3)  # the vote once
