@@ -92,7 +92,7 @@ def match_scope_range(con: duckdb.DuckDBPyConnection, months: list[str],
         matched = MatchedTexts(notes="clf_notes", text_hits=f"{db}.text_hits",
                                category_hits=f"{db}.category_hits")
         yield {"scope_range": db,
-               "scope_sql": scope_hits_sql(run.policy, "clf_emergency", matched=matched)}
+               "scope_sql": scope_hits_sql(run.policy, "clf_emergency", matched=matched, calibrated=True)}
 
 
 @contextmanager
@@ -191,7 +191,9 @@ def classify_scope(con: duckdb.DuckDBPyConnection, month: str, run: RunInputs) -
                 " FROM staging.semantic_emergency_votes WHERE month = ?", [month])
     db = run.shared.get("scope_range")
     if db is None:  # a month on its own: the rules' SQL in the statement
-        con.execute(f"CREATE OR REPLACE TEMP TABLE clf_hits AS {scope_hits_sql(run.policy, 'clf_emergency')}")
+        # calibrated: the marts (and so the reports and the export) show the calibrated confidence
+        hits = scope_hits_sql(run.policy, "clf_emergency", calibrated=True)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE clf_hits AS {hits}")
         return
     con.execute(f"CREATE OR REPLACE TEMP TABLE clf_notes AS SELECT ticket_id, raw_txt FROM {db}.notes"
                 " WHERE month = CAST(? AS DATE)", [month])
@@ -223,8 +225,9 @@ emergency_readings = monthly_sql_asset(
     before=read_emergencies,
     before_range=match_emergency_range,
     # The policy writes this model: its emergency terms and concepts become the SQL.
-    select_of=lambda run: "SELECT CAST($month AS DATE) AS month, e.*"
-                          f" FROM ({emergency_sql(run.policy, rules='clf_emergency_rules')}) e",
+    # calibrated: the marts (and so the reports and the export) show the calibrated confidence
+    select_of=lambda run: "SELECT CAST($month AS DATE) AS month, e.* FROM"
+                          f" ({emergency_sql(run.policy, rules='clf_emergency_rules', calibrated=True)}) e",
     stats_sql="""SELECT count(*) AS row_count,
                         count(*) FILTER (WHERE qualifies_emergency) AS qualifies_emergency
                  FROM marts.emergency_readings WHERE month = $month""",

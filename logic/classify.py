@@ -13,6 +13,7 @@ The caller provides two relations (temp views or tables) before running the SQL:
 
 from dataclasses import dataclass
 
+from logic.calibration import calibrated_sql, confidence_map
 from logic.emergency import emergency_sql
 from logic.learned import learned_sql, scope_model
 from logic.text_match import (
@@ -109,7 +110,8 @@ class MatchedTexts:
 
 def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic: bool = True,
                    floor: float | None = None, model: ScopeModel | None = None,
-                   features_only: bool = False, matched: MatchedTexts | None = None) -> str:
+                   features_only: bool = False, matched: MatchedTexts | None = None,
+                   calibrated: bool = False) -> str:
     """SQL over clf_tickets and clf_time: one row per scope exclusion hit.
 
     Columns: ticket_id, scope_id, confidence DOUBLE (0..1), evidence VARCHAR, call_state VARCHAR
@@ -123,7 +125,9 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     model's probability over the rules, the vote and the time signals (logic/learned.py), called
     from learned.call_at. features_only returns the model's inputs per candidate pair instead.
     `matched` names relations holding the rules' matches and the notes (MatchedTexts): the same
-    result, without the rules' SQL in the statement.
+    result, without the rules' SQL in the statement. The state compares the *calibrated* confidence
+    (logic/calibration.py) with scope_confident_at; the confidence column is the raw one unless
+    `calibrated` (the pipeline's marts, and so the reports, show the calibrated one).
     """
     sc = policy.scope_classification
     ts = sc.time_signals
@@ -215,6 +219,8 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     min_conf = sc.min_confidence
     confident_at = sc.call_states.scope_confident_at
     call_at = min_conf if floor is None else floor
+    # The learned combination's probability has its own bands (learned.confident_at), not the map.
+    cmap = None if learned else confidence_map(policy, "scope")
     if learned:
         voted = learned_sql(model, features_only)  # type: ignore[arg-type]
         if not features_only:
@@ -232,18 +238,21 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
         # Rules at or above hold_below (several strong rules at once) are not questioned either.
         strong = f" AND f.confidence < {sv.hold_below}" if sv.hold_below < 1 else ""
         vetoed = (f"(f.from_text AND e.raw_txt IS NOT NULL AND coalesce(v.vote, 0) < {sv.veto_below}"
-                  f" AND f.time_confidence < {confident_at}{strong})")
+                  f" AND {calibrated_sql('f.time_confidence', '0', cmap)} < {confident_at}{strong})")
         voted = f"""
         SELECT f.ticket_id, f.scope_id,
                f.confidence * CASE WHEN {vetoed} THEN {factor} ELSE 1 END AS confidence,
                f.evidence || CASE WHEN {vetoed} THEN '; semantic vote disagrees ({shown})' ELSE '' END
                    AS evidence,
-               {str(sv.veto_to_review).lower()} AND {vetoed} AS held
+               {str(sv.veto_to_review).lower()} AND {vetoed} AS held,
+               -- the vote corroborates what the rules or the time read; a call on the vote alone
+               -- is not confident on its own again (the map counts it once: in the raw confidence)
+               CASE WHEN f.from_text OR f.time_confidence > 0 THEN coalesce(v.vote, 0) ELSE 0 END AS vote
         FROM final f JOIN tickets t USING (ticket_id)
         LEFT JOIN clf_semantic_emergency e ON e.raw_txt = t.raw_txt
         LEFT JOIN clf_semantic_scope v ON v.raw_txt = t.raw_txt AND v.scope_id = f.scope_id"""
     else:
-        voted = "SELECT ticket_id, scope_id, confidence, evidence, false AS held FROM final"
+        voted = "SELECT ticket_id, scope_id, confidence, evidence, false AS held, 0.0 AS vote FROM final"
     # MATERIALIZED: the text and category hits are matched as relations of their own. Inlined into
     # their readers (DuckDB 2.0's plan), the rules' regular expressions appeared 2.3 times as often
     # in the plan, and a 1M month cost 2.5 s of CPU instead of 1.6 s (docs/benchmark.md). The CTEs
@@ -328,8 +337,12 @@ WITH tickets AS (
 ), voted AS ({voted}
 )
 """ + ("SELECT * FROM voted ORDER BY ticket_id, scope_id" if features_only else f"""
-SELECT ticket_id, scope_id, round(confidence::DOUBLE, 3) AS confidence, evidence,
-       CASE WHEN confidence >= {confident_at} AND NOT held THEN 'confident' ELSE 'needs review' END
+SELECT ticket_id, scope_id,
+       round({calibrated_sql("confidence", "vote", cmap) if calibrated else "confidence"}::DOUBLE, 3)
+           AS confidence,
+       evidence,
+       CASE WHEN {calibrated_sql("confidence", "vote", cmap)} >= {confident_at} AND NOT held THEN 'confident'
+            ELSE 'needs review' END
            AS call_state
 FROM voted WHERE confidence >= {call_at}
 ORDER BY ticket_id, scope_id

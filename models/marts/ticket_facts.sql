@@ -104,10 +104,14 @@ LEFT JOIN marts.emergency_readings er_auto ON er_auto.ticket_id = t.ticket_id AN
 -- Grouped and joined back rather than windowed: most units are one ticket, and a window per
 -- unit cost 0.6 s of a 0.65 s month at 1M tickets.
 , unit_reading AS (
+    -- the strongest *call* of the unit: a call shows its calibrated confidence, a ticket below the
+    -- call threshold its raw one, so the two are not compared (docs/classification.md, round 11)
     SELECT unit_id AS _unit_id, bool_or(qualifies_emergency) AS _unit_qualifies,
-           max(emergency_confidence) AS _unit_confidence,
-           arg_max(ticket_id, (emergency_confidence, ticket_id)) AS _unit_ticket,
-           arg_max(emergency_evidence, (emergency_confidence, ticket_id)) AS _unit_evidence
+           max(emergency_confidence) FILTER (WHERE qualifies_emergency) AS _unit_confidence,
+           arg_max(ticket_id, (emergency_confidence, ticket_id)) FILTER (WHERE qualifies_emergency)
+               AS _unit_ticket,
+           arg_max(emergency_evidence, (emergency_confidence, ticket_id)) FILTER (WHERE qualifies_emergency)
+               AS _unit_evidence
     FROM facts GROUP BY unit_id
 )
 SELECT * EXCLUDE (_unit_id, _unit_qualifies, _unit_confidence, _unit_ticket, _unit_evidence)
