@@ -60,9 +60,6 @@ def test_declared_breadth_config_is_validated():
 
 def test_a_rule_call_the_neighbours_disagree_with_is_held_for_review_not_lowered(policy):
     """veto_to_review: the call keeps the rules' confidence, and its state is `needs review`."""
-    import duckdb
-
-    from logic.classify import scope_hits_sql
     from tests.test_classify import _bank_of
 
     words = "Could you order three laptops and three monitors for the interns?"
@@ -72,17 +69,17 @@ def test_a_rule_call_the_neighbours_disagree_with_is_held_for_review_not_lowered
     alone, _ = classify(plain, tickets)
     rules_confidence = alone["h1"]["procurement"][0]
     assert rules_confidence >= policy.scope_classification.call_states.scope_confident_at
-    con = duckdb.connect()
-    classify(policy, tickets, unlike, con)
-    rows = {r[1]: r for r in con.execute(scope_hits_sql(policy)).fetchall()}
+    found: list[tuple] = []
+    classify(policy, tickets, unlike, scope_rows=found)
+    rows = {r[1]: r for r in found}
     _, _, confidence, evidence, state = rows["procurement"]
     assert confidence == pytest.approx(rules_confidence, abs=0.002)
     assert state == "needs review" and "semantic vote disagrees (needs review)" in evidence
     # with a neighbour that shares the call, the same ticket is confident
     alike = _bank_of(policy, [("P1", f"Kit . {words}", {"procurement"}, False)])
-    con = duckdb.connect()
-    classify(policy, tickets, alike, con)
-    rows = {r[1]: r for r in con.execute(scope_hits_sql(policy)).fetchall()}
+    found = []
+    classify(policy, tickets, alike, scope_rows=found)
+    rows = {r[1]: r for r in found}
     assert rows["procurement"][4] == "confident"
 
 
