@@ -20,6 +20,7 @@ from logic.classify import (
 from logic.emergency import emergency_rules_sql, emergency_sql
 from logic.semantic import ExemplarBank, builtin_bank, prepare_votes, review_bank
 from logic.text_match import TICKET_TEXT
+from logic.word_model import word_model, write_weights
 from orchestration.embedding_store import stored_embeddings
 from orchestration.monthly import RunInputs, monthly_sql_asset
 from policy.config import PolicyConfig
@@ -153,6 +154,9 @@ def classify_scope(con: duckdb.DuckDBPyConnection, month: str, run: RunInputs) -
                 " FROM staging.semantic_scope_votes WHERE month = ?", [month])
     con.execute("CREATE OR REPLACE TEMP TABLE clf_semantic_emergency AS SELECT * EXCLUDE (month)"
                 " FROM staging.semantic_emergency_votes WHERE month = ?", [month])
+    model = word_model(run.policy)  # the word model's weights, when it is on (round 12)
+    if model is not None:
+        write_weights(con, run.policy, model)
     db = run.shared.get("scope_range")
     if db is None:  # a month on its own: the rules' SQL in the statement
         con.execute(f"CREATE OR REPLACE TEMP TABLE clf_hits AS {scope_hits_sql(run.policy, 'clf_emergency')}")
