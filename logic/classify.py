@@ -235,6 +235,17 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     FROM state WHERE project_sized
     """
 
+    # word_model.review_only: the confidence the call has without the word model's evidence; the
+    # call is `confident` only when that reaches scope_confident_at (the model finds calls for a
+    # reviewer, it does not bill them on its own).
+    review_only = words and wm.review_only
+    word_free = (""",
+               1 - (1 - coalesce(any_value(d.factor), 1)
+                        * (1 - exp(coalesce(sum(ln(1 - least(s.w, 0.999))) FILTER (WHERE s.dampenable), 0))))
+                   * exp(coalesce(sum(ln(1 - least(s.w, 0.999)))
+                                  FILTER (WHERE NOT s.dampenable AND s.kind <> 'word'), 0))
+                   AS word_free""" if review_only else "")
+
     def scored(signal_rel: str) -> str:
         return f"""
         SELECT s.ticket_id, s.scope_id,
@@ -246,7 +257,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                    || coalesce('; dampened by ' || any_value(d.evidence), '') AS evidence,
                bool_or(s.kind IN ('signal', 'category')) AS from_text,
                1 - exp(coalesce(sum(ln(1 - least(s.w, 0.999))) FILTER (WHERE s.kind = 'time'), 0))
-                   AS time_confidence
+                   AS time_confidence{word_free}
         FROM {signal_rel} s LEFT JOIN damp d USING (ticket_id, scope_id)
         GROUP BY s.ticket_id, s.scope_id"""
 
@@ -274,12 +285,14 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                 else "coalesce(v.vote, 0)")
         vetoed = (f"(f.from_text AND e.raw_txt IS NOT NULL AND {vote} < {sv.veto_below}"
                   f" AND f.time_confidence < {confident_at}{strong})")
+        held_free = (f", f.word_free * CASE WHEN {vetoed} THEN {factor} ELSE 1 END AS word_free"
+                     if review_only else "")
         voted = f"""
         SELECT f.ticket_id, f.scope_id,
                f.confidence * CASE WHEN {vetoed} THEN {factor} ELSE 1 END AS confidence,
                f.evidence || CASE WHEN {vetoed} THEN '; semantic vote disagrees ({shown})' ELSE '' END
                    AS evidence,
-               {str(sv.veto_to_review).lower()} AND {vetoed} AS held
+               {str(sv.veto_to_review).lower()} AND {vetoed} AS held{held_free}
         FROM final f JOIN tickets t USING (ticket_id)
         LEFT JOIN clf_semantic_emergency e ON e.raw_txt = t.raw_txt
         LEFT JOIN clf_semantic_scope v ON v.raw_txt = t.raw_txt AND v.scope_id = f.scope_id"""
@@ -301,6 +314,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                      " WHERE raw_txt IN (SELECT raw_txt FROM docs)")
         category_hits = (f"SELECT raw_cat, txt, rule_id, hits FROM {matched.category_hits}"
                          " WHERE raw_cat IN (SELECT raw_cat FROM tickets)")
+    confident_free = f" AND word_free >= {confident_at}" if review_only and not learned else ""
     word_cte = f", word AS MATERIALIZED ({word_scores_sql('tickets', 'state')}\n)" if words else ""
     return f"""
 WITH tickets AS (
@@ -364,7 +378,8 @@ WITH tickets AS (
 )
 """ + ("SELECT * FROM voted ORDER BY ticket_id, scope_id" if features_only else f"""
 SELECT ticket_id, scope_id, round(confidence::DOUBLE, 3) AS confidence, evidence,
-       CASE WHEN confidence >= {confident_at} AND NOT held THEN 'confident' ELSE 'needs review' END
+       CASE WHEN confidence >= {confident_at} AND NOT held{confident_free} THEN 'confident'
+            ELSE 'needs review' END
            AS call_state
 FROM voted WHERE confidence >= {call_at}
 ORDER BY ticket_id, scope_id

@@ -253,6 +253,9 @@ class WordModel(Strict):
     min_df: int = Field(default=2, ge=1)  # a term must appear in this many training tickets
     weight: float = Field(default=0.5, ge=0, le=1)  # 0: a vote only (as_vote), never evidence
     as_vote: bool = True
+    # True: a call is `confident` only when its confidence without the word model's evidence is
+    # (the model finds calls and raises them for a reviewer; it never bills one on its own).
+    review_only: bool = False
 
 
 class StoredWordModel(Strict):

@@ -143,19 +143,8 @@ def test_a_stale_model_is_refused(labelled, tmp_path):
 
 def test_the_call_names_the_word_model(labelled):
     # No rule and no neighbour reads procurement into "zorblax": the word model is the evidence.
-    policy = _policy(labelled, weight=0.7)
-    model = fit_word_model(policy, [labelled])
-    con = duckdb.connect()
-    con.execute("""CREATE TEMP TABLE clf_tickets AS SELECT 'n1' AS ticket_id, 'Zorblax' AS subject,
-        'Two zorblax docks and a zorblax adapter for the room' AS description, 'Hardware' AS category,
-        false AS declared_emergency, NULL::VARCHAR AS priority, 1 AS affected_users""")
-    con.execute("""CREATE TEMP TABLE clf_time (ticket_id VARCHAR, minutes DOUBLE, work_type VARCHAR,
-        billable BOOLEAN, note VARCHAR, outside_hours BOOLEAN)""")
-    prepare_votes(con, policy, _bank_of(policy, [("X1", "printer jam", set(), None)]), text_model=None)
-    write_weights(con, policy, model)
-    rows = con.execute(scope_hits_sql(policy)).fetchall()
-    procurement = [r for r in rows if r[1] == "procurement"]
-    assert procurement and "word model" in procurement[0][3] and '"zorblax' in procurement[0][3], rows
+    call = _zorblax_call(_policy(labelled, weight=0.7), labelled)
+    assert "word model" in call[3] and '"zorblax' in call[3], call
 
 
 def test_the_shipped_word_model_is_fitted_on_the_bank_as_it_is():
@@ -174,3 +163,24 @@ def test_word_model_config_is_validated(labelled):
         _policy(labelled, scope_ids=["procurment"])
     with pytest.raises(Exception, match="weight"):
         _policy(labelled, weight=1.5)
+
+
+def _zorblax_call(policy: PolicyConfig, labelled: Path) -> tuple:
+    con = duckdb.connect()
+    con.execute("""CREATE TEMP TABLE clf_tickets AS SELECT 'n1' AS ticket_id, 'Zorblax' AS subject,
+        'Two zorblax docks and a zorblax adapter for the room' AS description, 'Hardware' AS category,
+        false AS declared_emergency, NULL::VARCHAR AS priority, 1 AS affected_users""")
+    con.execute("""CREATE TEMP TABLE clf_time (ticket_id VARCHAR, minutes DOUBLE, work_type VARCHAR,
+        billable BOOLEAN, note VARCHAR, outside_hours BOOLEAN)""")
+    prepare_votes(con, policy, _bank_of(policy, [("X1", "printer jam", set(), None)]), text_model=None)
+    write_weights(con, policy, fit_word_model(policy, [labelled]))
+    return next(r for r in con.execute(scope_hits_sql(policy)).fetchall() if r[1] == "procurement")
+
+
+def test_review_only_keeps_a_call_made_by_the_word_model_out_of_the_confident_state(labelled):
+    # Weight 1: the word model alone makes a call above scope_confident_at (0.6) ...
+    _, _, confidence, evidence, state = _zorblax_call(_policy(labelled, weight=1.0), labelled)
+    assert confidence >= 0.6 and state == "confident" and evidence.startswith("word model"), evidence
+    # ... which review_only sends to a reviewer: nothing else says procurement.
+    held = _zorblax_call(_policy(labelled, weight=1.0, review_only=True), labelled)
+    assert held[2] == confidence and held[4] == "needs review", held
