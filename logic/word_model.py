@@ -70,14 +70,21 @@ _DECIMALS = 5  # stored weights are rounded so a refit reproduces the file
 _MAX_ITER = 5000
 
 
+def _tokens_sql(column: str) -> str:
+    stop = "[" + ", ".join(sql_literal(w) for w in STOP_WORDS) + "]"
+    return (f"list_filter(regexp_split_to_array(lower({column}), '{_SPLIT}'), lambda x: length(x) >= 2"
+            f" AND NOT regexp_full_match(x, '[0-9]+') AND NOT list_contains({stop}, x))")
+
+
+def _unnest_terms(key: str) -> str:
+    return f"""{key}, unnest(list_distinct(list_concat(tok,
+        list_transform(range(1, len(tok)), lambda i: tok[i] || ' ' || tok[i + 1])))) AS term"""
+
+
 def terms_sql(relation: str, column: str = "raw_txt") -> str:
     """SQL: (raw_txt, term) for each distinct text of `relation`.`column` and each distinct term."""
-    stop = "[" + ", ".join(sql_literal(w) for w in STOP_WORDS) + "]"
-    tokens = (f"list_filter(regexp_split_to_array(lower({column}), '{_SPLIT}'), lambda x: length(x) >= 2"
-              f" AND NOT regexp_full_match(x, '[0-9]+') AND NOT list_contains({stop}, x))")
-    return f"""SELECT raw_txt, unnest(list_distinct(list_concat(tok,
-        list_transform(range(1, len(tok)), lambda i: tok[i] || ' ' || tok[i + 1])))) AS term
-    FROM (SELECT raw_txt, {tokens} AS tok
+    return f"""SELECT {_unnest_terms('raw_txt')}
+    FROM (SELECT raw_txt, {_tokens_sql('raw_txt')} AS tok
           FROM (SELECT DISTINCT {column} AS raw_txt FROM {relation} WHERE {column} IS NOT NULL))"""
 
 
@@ -99,10 +106,17 @@ def scores_sql(tickets: str, state: str, weights: str = "clf_word_weights") -> s
     FROM {tickets} t
     CROSS JOIN (SELECT scope_id, w FROM {weights} WHERE term = '{INTERCEPT}') i
     LEFT JOIN (
-        SELECT d.raw_txt, w.scope_id, sum(w.w) AS z,
-               list(d.term ORDER BY w.w DESC, d.term) FILTER (WHERE w.w > 0)[1:3] AS words
-        FROM ({terms_sql(tickets)}) d JOIN {weights} w USING (term)
-        GROUP BY d.raw_txt, w.scope_id
+        -- Per distinct text, numbered: the terms are grouped by a number, not by the long text.
+        WITH n AS MATERIALIZED (
+            SELECT raw_txt, row_number() OVER () AS k
+            FROM (SELECT DISTINCT raw_txt FROM {tickets} WHERE raw_txt IS NOT NULL))
+        SELECT n.raw_txt, x.scope_id, x.z, x.words
+        FROM n JOIN (
+            SELECT d.k, w.scope_id, sum(w.w) AS z,
+                   max_by(d.term, struct_pack(w := w.w, t := d.term), 3) FILTER (WHERE w.w > 0) AS words
+            FROM (SELECT {_unnest_terms('k')} FROM (SELECT k, {_tokens_sql('raw_txt')} AS tok FROM n)) d
+            JOIN {weights} w USING (term)
+            GROUP BY d.k, w.scope_id) x USING (k)
     ) x ON x.raw_txt = t.raw_txt AND x.scope_id = i.scope_id
     LEFT JOIN (
         SELECT f.ticket_id, w.scope_id, sum(w.w * f.value) AS z
