@@ -24,6 +24,7 @@ from logic.word_model import (
 )
 from policy.config import PolicyConfig, load_policy
 from tests.test_classify import SHIPPED, _bank_of
+from tests.test_classify_range import warehouse  # noqa: F401 (a fixture: tickets of three months)
 
 COLUMNS = ["ticket_id", "subject", "description", "category", "affected_users", "declared_emergency",
            "time_entries", "true_scope", "true_emergency"]
@@ -184,3 +185,24 @@ def test_review_only_keeps_a_call_made_by_the_word_model_out_of_the_confident_st
     # ... which review_only sends to a reviewer: nothing else says procurement.
     held = _zorblax_call(_policy(labelled, weight=1.0, review_only=True), labelled)
     assert held[2] == confidence and held[4] == "needs review", held
+
+
+# The pipeline's path (assets/classification.py) with the word model on: several seconds (the
+# semantic vote embeds the bank), `make test` runs it.
+@pytest.mark.slow
+def test_the_pipeline_writes_the_weights_and_the_calls_name_the_word_model(warehouse):  # noqa: F811
+    from datetime import UTC, datetime
+
+    from orchestration.monthly import RunInputs
+    from tests.test_classify_range import MONTHS, _classify
+    from warehouse.schema import prepare_session
+
+    data = yaml.safe_load(SHIPPED.read_text())
+    data["scope_classification"]["word_model"]["enabled"] = True
+    run = RunInputs(PolicyConfig.model_validate(data), datetime(2026, 4, 1, tzinfo=UTC))
+    with duckdb.connect(str(warehouse)) as con:
+        prepare_session(con)
+        _, hits = _classify(con, run)
+    assert {h[0] for h in hits} <= set(MONTHS)
+    migration = [h for h in hits if h[1] == "t1" and h[2] == "major_migration"]
+    assert migration and "word model" in migration[0][4], hits
