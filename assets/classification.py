@@ -17,10 +17,14 @@ from logic.classify import (
     scope_hits_sql,
     scope_text_hits_sql,
 )
+from logic.embeddings import embed
 from logic.emergency import emergency_rules_sql, emergency_sql
-from logic.semantic import ExemplarBank, builtin_bank, prepare_votes, review_bank
+from logic.semantic import REVIEW_ROWS, ExemplarBank, builtin_bank, prepare_votes, review_bank
 from logic.text_match import TICKET_TEXT
 from logic.word_model import word_model, write_weights
+from orchestration.embedding_store import load as load_embeddings
+from orchestration.embedding_store import prune as prune_embeddings
+from orchestration.embedding_store import save as save_embeddings
 from orchestration.embedding_store import stored_embeddings
 from orchestration.monthly import RunInputs, monthly_sql_asset
 from policy.config import PolicyConfig
@@ -89,13 +93,16 @@ def match_scope_range(con: duckdb.DuckDBPyConnection, months: list[str],
         matched = MatchedTexts(notes="clf_notes", text_hits=f"{db}.text_hits",
                                category_hits=f"{db}.category_hits")
         yield {"scope_range": db,
-               "scope_sql": scope_hits_sql(run.policy, "clf_emergency", matched=matched)}
+               "scope_sql": scope_hits_sql(run.policy, "clf_emergency", matched=matched, calibrated=True)}
 
 
 @contextmanager
 def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
                           run: RunInputs) -> Iterator[Mapping[str, Any]]:
-    """The emergency rules' reading of every ticket of `months` (before_range)."""
+    """The emergency rules' reading of every ticket of `months` and the built-in exemplars
+    (before_range); once the last month is written, the embedding store pruned (a run over
+    every month)."""
+    builtin = builtin_exemplars(run.policy)
     with _range_database(con) as db:
         # Not the text (raw_txt): a month takes it from its own tickets, a range would hold them all.
         con.execute(f"CREATE TABLE {db}.emergency_rules (month DATE, ticket_id VARCHAR,"
@@ -110,27 +117,56 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
                            f" r.evidence FROM ({emergency_rules_sql(run.policy)}) r"
                            " JOIN (SELECT ticket_id, month FROM staging.tickets"
                            f" WHERE month IN ({range_months})) t USING (ticket_id)")
-        yield {"emergency_range": db}
+        # The review decisions in force at the run's as-of instant, for every month's exemplars.
+        con.execute(f"CREATE TABLE {db}.review_rows AS {REVIEW_ROWS}", {"as_of": run.as_of})
+        known: set[str] = set()
+        if run.policy.scope_classification.semantic.enabled:
+            # The stored vectors of every text the months vote on or with, read in one statement;
+            # the built-in exemplars', which every month reads, embedded now if not stored.
+            texts = [r[0] for r in con.execute(
+                f"SELECT txt FROM {db}.review_rows UNION SELECT {TICKET_TEXT} FROM staging.tickets"
+                f" WHERE month IN ({range_months})").fetchall()]
+            known = load_embeddings(con, run.policy, [*builtin.texts, *texts])
+            embed(run.policy, builtin.texts)
+            known.update(save_embeddings(con, run.policy, builtin.texts, known))
+        yield {"emergency_range": db, "builtin_bank": builtin, "review_rows": f"{db}.review_rows",
+               "stored_texts": known}
+    if run.policy.scope_classification.semantic.enabled:
+        # After the months' votes, so no month's texts are pruned from under it.
+        prune_embeddings(con, months, builtin.texts)
+
+
+def builtin_exemplars(policy: PolicyConfig) -> ExemplarBank:
+    """The policy's concepts and the labelled tickets of its exemplar files (the same every month)."""
+    files = [PROJECT_ROOT / f for f in policy.scope_classification.semantic.exemplar_files]
+    return builtin_bank(policy, files)
 
 
 def exemplar_bank(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: str,
-                  as_of: datetime | None = None) -> ExemplarBank:
+                  as_of: datetime | None = None, builtin: ExemplarBank | None = None,
+                  review_rows: str | None = None) -> ExemplarBank:
     """The semantic vote's exemplars for a month's calls: the policy's concepts, the built-in
-    labelled tickets and this provider's review decisions in force at the as-of instant on tickets
-    of earlier months (so a ticket's own decision never votes on its automated call, and agreement
-    stays honest)."""
-    files = [PROJECT_ROOT / f for f in policy.scope_classification.semantic.exemplar_files]
-    return ExemplarBank.concat([builtin_bank(policy, files),
-                                review_bank(con, policy, before_month=month, as_of=as_of)])
+    labelled tickets (`builtin`, read once per run) and this provider's review decisions in force
+    at the as-of instant on tickets of earlier months (so a ticket's own decision never votes on
+    its automated call, and agreement stays honest; `review_rows`: read once per run)."""
+    return ExemplarBank.concat([builtin if builtin is not None else builtin_exemplars(policy),
+                                review_bank(con, policy, before_month=month, as_of=as_of,
+                                            rows=review_rows)])
 
 
 def semantic_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: str,
-                   rules: str | None = None, as_of: datetime | None = None) -> dict[str, float]:
-    """Compute the month's semantic votes (clf_tickets must exist) and keep them in staging."""
-    bank = exemplar_bank(con, policy, month, as_of)
-    # Texts embedded by an earlier run (the bank's, most of a month's) are read, not embedded again.
+                   rules: str | None = None, as_of: datetime | None = None,
+                   shared: Mapping[str, Any] | None = None) -> dict[str, float]:
+    """Compute the month's semantic votes (clf_tickets must exist) and keep them in staging.
+    `shared`: what match_emergency_range prepared for the run's months."""
+    shared = shared or {}
+    builtin = shared.get("builtin_bank")
+    bank = exemplar_bank(con, policy, month, as_of, builtin, shared.get("review_rows"))
+    # Texts embedded by an earlier run (the bank's, most of a month's) are read, not embedded again
+    # (in a run, read for all of its months at once; the built-in exemplars' stored then too).
     month_texts = [r[0] for r in con.execute(f"SELECT DISTINCT {TICKET_TEXT} FROM clf_tickets").fetchall()]
-    with stored_embeddings(con, policy, [*bank.texts, *month_texts]):
+    bank_texts = bank.texts if builtin is None else bank.texts[len(builtin):]
+    with stored_embeddings(con, policy, [*bank_texts, *month_texts], shared.get("stored_texts")):
         stats = prepare_votes(con, policy, bank, rules=rules)
     replace_month(con, "staging.semantic_scope_votes", month,
                   "SELECT CAST($month AS DATE) AS month, * FROM clf_semantic_scope", {"month": month})
@@ -159,7 +195,9 @@ def classify_scope(con: duckdb.DuckDBPyConnection, month: str, run: RunInputs) -
         write_weights(con, run.policy, model)
     db = run.shared.get("scope_range")
     if db is None:  # a month on its own: the rules' SQL in the statement
-        con.execute(f"CREATE OR REPLACE TEMP TABLE clf_hits AS {scope_hits_sql(run.policy, 'clf_emergency')}")
+        # calibrated: the marts (and so the reports and the export) show the calibrated confidence
+        hits = scope_hits_sql(run.policy, "clf_emergency", calibrated=True)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE clf_hits AS {hits}")
         return
     con.execute(f"CREATE OR REPLACE TEMP TABLE clf_notes AS SELECT ticket_id, raw_txt FROM {db}.notes"
                 " WHERE month = CAST(? AS DATE)", [month])
@@ -178,7 +216,8 @@ def read_emergencies(con: duckdb.DuckDBPyConnection, month: str, run: RunInputs)
         con.execute(f"CREATE OR REPLACE TEMP TABLE clf_emergency_rules AS SELECT r.ticket_id,"
                     f" {TICKET_TEXT} AS raw_txt, r.confidence, r.evidence FROM {db}.emergency_rules r"
                     " JOIN clf_tickets t USING (ticket_id) WHERE r.month = CAST(? AS DATE)", [month])
-    votes = semantic_votes(con, run.policy, month, "clf_emergency_rules", as_of=run.as_of)
+    votes = semantic_votes(con, run.policy, month, "clf_emergency_rules", as_of=run.as_of,
+                           shared=run.shared)
     return {"embedded_texts": int(votes["texts"]), "exemplars": int(votes["exemplars"]),
             "embedding_seconds": float(votes["seconds"])}
 
@@ -190,8 +229,9 @@ emergency_readings = monthly_sql_asset(
     before=read_emergencies,
     before_range=match_emergency_range,
     # The policy writes this model: its emergency terms and concepts become the SQL.
-    select_of=lambda run: "SELECT CAST($month AS DATE) AS month, e.*"
-                          f" FROM ({emergency_sql(run.policy, rules='clf_emergency_rules')}) e",
+    # calibrated: the marts (and so the reports and the export) show the calibrated confidence
+    select_of=lambda run: "SELECT CAST($month AS DATE) AS month, e.* FROM"
+                          f" ({emergency_sql(run.policy, rules='clf_emergency_rules', calibrated=True)}) e",
     stats_sql="""SELECT count(*) AS row_count,
                         count(*) FILTER (WHERE qualifies_emergency) AS qualifies_emergency
                  FROM marts.emergency_readings WHERE month = $month""",

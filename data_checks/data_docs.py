@@ -1,4 +1,4 @@
-"""GX Data Docs for one month, built from the validation results its asset checks stored."""
+"""Data Docs for one month, written from the validation results its asset checks stored."""
 
 import time
 from pathlib import Path
@@ -12,10 +12,15 @@ from assets.facts import ticket_facts
 from assets.marts import client_month, client_month_sla
 from assets.raw import raw_clients, raw_tickets
 from assets.staging import staging_clients, staging_ticket_events, staging_tickets, staging_time_entries
-from data_checks import remote
-from data_checks.gx_processes import GX_WORKER, gx_process, result_of, submit
+from data_checks.docs_pages import publish_docs
 from data_checks.validation import ensure_results_table
-from orchestration.partitions import MonthResult, monthly_partitions, run_metadata, single_run
+from orchestration.partitions import (
+    MonthResult,
+    monthly_partitions,
+    record_per_month,
+    run_metadata,
+    single_run,
+)
 from orchestration.resources import PipelineSettings
 from warehouse.schema import prepare_session
 
@@ -52,24 +57,19 @@ def _results(con: duckdb.DuckDBPyConnection, month: str) -> list[tuple]:
 def data_docs(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
-    """GX Data Docs of the month's validation results, in <published>/.data_docs/<YYYY-MM>/."""
+    """Data Docs of the month's validation results, in <published>/.data_docs/<YYYY-MM>/."""
 
     months = list(context.partition_keys)
+    started = time.perf_counter()
     with duckdb.get_connection() as con:
         prepare_session(con)
         ensure_results_table(con)
         stored = {month: _results(con, month) for month in months}
-    # GX renders with Jinja in Python, about 0.3 s of CPU a month whatever the provider's size.
-    # Months render one after another in the run's GX process (started by its first check step,
-    # so GX was imported there beside the run's steps), or here without one: more GX workers
-    # (importing GX, about 3 s of CPU each) cost more CPU than they save wall time on two cores.
-    started = time.perf_counter()
-    built = {month: submit(gx_process(), remote.call, GX_WORKER, "publish_docs", rows,
-                           docs_dir(settings.published, month))
-             for month, rows in stored.items()}
+    # Plain HTML from the stored JSON (data_checks.docs_pages): no GX import, a few milliseconds
+    # a month.
     results = {}
     for month, rows in stored.items():
-        result_of(built[month])
+        publish_docs(rows, docs_dir(settings.published, month))
         failed = [r[0] for r in rows if not r[6]]
         blocking = [r[0] for r in rows if not r[6] and r[7] == "ERROR"]
         results[month] = MonthResult({
@@ -78,6 +78,8 @@ def data_docs(
             "failed_checks": [f"{month[:7]} {name}" for name in failed],
             "failed_blocking_checks": [f"{month[:7]} {name}" for name in blocking],
         })
+    # Each month's materialization shows its own index and figures, the run's totals the rest.
+    record_per_month(context, results)
     # One log line for the step: each is a write to the run's event log, the months' figures are
     # in the metadata.
     failed = sum(len(r.metadata["failed_checks"]) for r in results.values())

@@ -1,5 +1,5 @@
-"""The GX worker processes of this process: where GX validates and renders, so the run's own
-process need not import it (see `data_checks.validation` for when each is used)."""
+"""The GX worker processes of this process: where GX validates the partitions that fail the screen, so
+the run's own process need not import it (see `data_checks.validation` for when each is used)."""
 
 import multiprocessing
 import threading
@@ -44,13 +44,13 @@ def gx_pool() -> ProcessPoolExecutor | None:
 
 
 def start_gx_process() -> None:
-    """Start the run's GX process now, so GX is imported beside the run's steps, not in them.
+    """Start the run's GX process (once), so GX is imported beside the run's steps, not in them.
 
-    A run that renders Data Docs needs GX (about 4 s of CPU to import) and, before that, for any
-    partition that fails the screen. Started at the run's first check step, the worker imports
-    GX on the other core while the run goes on; Data Docs and the small failing partitions are
-    then GX's work there, and the run's own process never imports GX. Not on one core (no other
-    core to import on): there GX is imported where it is needed, as before.
+    Called by the first check step of a run over several months, else on the run's first small
+    partition that fails the DuckDB screen: the worker imports GX (about 4 s of CPU) on the other
+    core while the run goes on, then validates the run's small failing partitions, and the run's
+    own process never imports GX. A one-month run whose partitions all pass never starts it. Not
+    on one core (no other core to import on): there GX is imported where it is needed.
     """
     global _gx_process
     if month_workers() <= 1:

@@ -170,16 +170,22 @@ def _result(term: _Term, rows: int, missing: int, unexpected: int) -> dict:
 
 def screen(
     con: duckdb.DuckDBPyConnection, source: str, params: dict,
-    suite: Suite, table: str,
+    suite: Suite, table: str, known: dict[str, _Columns] | None = None,
 ) -> tuple[int, Outcome | None]:
     """Count the partition's rows and, if every expectation passes, the suite's GX result.
 
     `source` is a query over the partition (its `$name` parameters taken from `params`). Returns
     (rows, None) when some expectation fails or has no SQL form: GX then validates the rows.
+    `known` keeps each query's columns and types for its other months: binding a query for them
+    was 2.0 s of the 7.2 s the 406 screens of a 100k year-run took under the profiler.
     """
     used = {k: v for k, v in params.items() if f"${k}" in source}
-    relation = con.sql(source, params=used)
-    cols = _Columns(relation.columns, relation.types)
+    cols = known.get(source) if known is not None else None
+    if cols is None:
+        relation = con.sql(source, params=used)
+        cols = _Columns(relation.columns, relation.types)
+        if known is not None:
+            known[source] = cols
     try:
         terms = [_term(exp, cols) for exp in suite.expectations]
     except _Untranslated:

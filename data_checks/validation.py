@@ -6,8 +6,10 @@ that SQL and arrives as a column the suite checks). The suites are data
 (`data_checks.expectations`, GX's JSON), and their row-level expectations are first counted in
 DuckDB over that query (`data_checks.screen`): a partition where all pass gets the result GX gives
 a passing batch without leaving DuckDB or importing GX. A partition where any fails is fetched and
-validated by GX in an ephemeral context, so failures are GX's own; over several months those
-validations run in worker processes (`gx_pool`, started on the first such partition).
+validated by GX in an ephemeral context, so failures are GX's own: a large one in worker
+processes over several months (`gx_pool`, started on the first), a small one in the run's GX
+process (started by the first check step of a run over several months, else on the first such
+partition, so a one-month run whose checks all pass never imports GX).
 """
 
 import json
@@ -95,14 +97,16 @@ def _fetch(con: duckdb.DuckDBPyConnection, spec: CheckSpec, params: dict) -> pd.
 
 def _screened(
     con: duckdb.DuckDBPyConnection, spec: CheckSpec, suite: ex.Suite, params: dict,
+    known: dict | None = None,
 ) -> tuple[pd.DataFrame | pa.Table | None, int, Outcome | None]:
     """The partition screened in DuckDB (`data_checks.screen`): (data fetched, rows, outcome).
 
     The outcome is the suite's GX result when every expectation passes, else None (GX then
-    validates the rows). A function's fetch is run here and its rows screened as a view.
+    validates the rows). A function's fetch is run here and its rows screened as a view (its
+    columns' types may differ by month: a frame's empty column, so they are not kept in `known`).
     """
     if not callable(spec.fetch):
-        rows, outcome = screen(con, spec.fetch, params, suite, spec.table)
+        rows, outcome = screen(con, spec.fetch, params, suite, spec.table, known)
         return None, rows, outcome
     data = spec.fetch(con, params)
     view = f"_screened_{spec.name}"
@@ -119,13 +123,10 @@ def _done(outcome: Outcome) -> Future:
     done.set_result(outcome)
     return done
 
-# The run's selection that makes its first check step start the GX process.
-DATA_DOCS = dg.AssetKey("data_docs")
-
-# A failing partition smaller than this is validated by GX in this process (or in the run's GX
-# process, if started): starting the workers (importing GX, about 3 s of CPU each) costs more
-# than GX spends on a few small frames, such as the client_month_volume_anomaly warnings of a
-# year (100 to 500 rows a month).
+# A failing partition smaller than this is validated by GX in the run's GX process (started on
+# the first one; on one core GX validates in this process): starting the workers (importing GX,
+# about 3 s of CPU each) costs more than GX spends on a few small frames, such as the
+# client_month_volume_anomaly warnings of a year (100 to 500 rows a month).
 POOL_ROWS = 50_000
 
 def ensure_results_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -226,7 +227,9 @@ def run_checks(
     what was validated before it is kept).
 
     With worker processes, a (suite, month) validates in a worker while the next is fetched here;
-    at most one per worker waits, so memory holds a few months' rows, not the range's. One summary
+    at most one large partition per worker waits, so memory holds a few months' rows, not the
+    range's. A small failing partition waits for the run's GX process (importing GX on the other
+    core when it is a one-month run's first) while the step screens the rest. One summary
     line goes to `log`, and one line per failing (suite, month), to `warn` if the suite blocks:
     each Dagster log line is a write to the run's event log (~8 ms), and a year's run validates
     about 450 (suite, month)s; each check's own figures are in its metadata and in Data Docs.
@@ -236,11 +239,13 @@ def run_checks(
     pool: ProcessPoolExecutor | None = None  # started only once a partition needs GX itself
     in_flight = 0
     waiting: deque[tuple[CheckSpec, str, str | None, int, Future]] = deque()
+    in_pool: set[int] = set()  # the waiting futures a worker validates (id of the future)
     results: dict[str, dict[str | None, dg.AssetCheckResult]] = {spec.name: {} for spec in specs}
     tallies = {spec.name: _Tally() for spec in specs}
 
     def store_oldest() -> None:
         spec, suite_json, month, rows, future = waiting.popleft()
+        in_pool.discard(id(future))
         try:
             outcome = result_of(future)
         except Exception as exc:
@@ -261,6 +266,7 @@ def run_checks(
                 f" {', '.join(_named(f) for f in outcome.failed)}")
 
     stored: list[list] = []  # written once, when the step's validations are done or one raises
+    known: dict = {}  # each suite's query: its columns and types, bound for its first month
     try:
         for spec in specs:
             suite = ex.Suite(spec.name, spec.expectations(policy))
@@ -268,7 +274,7 @@ def run_checks(
             for month in months:
                 tallies[spec.name].started = tallies[spec.name].started or time.perf_counter()
                 params = {"month": month, "policy": policy}
-                data, rows, passed = _screened(con, spec, suite, params)
+                data, rows, passed = _screened(con, spec, suite, params, known)
                 if passed is not None:
                     waiting.append((spec, suite_json, month, rows, _done(passed)))
                 else:
@@ -276,12 +282,17 @@ def run_checks(
                         pool = gx_pool()
                         in_flight = month_workers() if pool else 0
                     data = _fetch(con, spec, params) if data is None else data
-                    # GX validates it: in a worker, or here (GX then imported here, once).
+                    if rows < POOL_ROWS:
+                        start_gx_process()
+                    # GX validates it: in a worker, in the run's GX process, or here (GX then
+                    # imported here, once).
                     there = pool if rows >= POOL_ROWS else gx_process()
-                    waiting.append((spec, suite_json, month, len(data), submit(
-                        there, remote.call, GX_WORKER, "validate_partition", data, suite_json,
-                        spec.table)))
-                if len(waiting) > in_flight:
+                    future = submit(there, remote.call, GX_WORKER, "validate_partition", data,
+                                    suite_json, spec.table)
+                    if there is not None and there is pool:
+                        in_pool.add(id(future))
+                    waiting.append((spec, suite_json, month, len(data), future))
+                while waiting and (waiting[0][4].done() or len(in_pool) > in_flight):
                     store_oldest()
         while waiting:
             store_oldest()
@@ -338,10 +349,14 @@ def build_checks(
                     exc.add_note(f"while running the SQL check {check.name}")
                     raised.append(exc)
         selected = [spec for spec in specs if spec.name in names]
-        if selected and DATA_DOCS in context.job_def.asset_layer.selected_asset_keys:
-            start_gx_process()
         if selected:
             months = list(context.partition_keys) if asset.partitions_def else [None]
+            if len(months) > 1:
+                # Over several months a partition fails the screen in nearly every run (at 100k,
+                # six months of fourteen warn of a volume anomaly): GX is imported now, beside
+                # the run, not waited for at the first failure. A one-month run, such as the
+                # monthly close, imports it only when a partition fails.
+                start_gx_process()
             with duckdb.get_connection() as con:
                 prepare_session(con)
                 results = run_checks(selected, con, settings, months, context.run.run_id,

@@ -49,7 +49,7 @@ BLIND = Path(__file__).with_name("blind")
 LEARNING_CURVE = Path(__file__).with_name("learning_curve.csv")
 CURVE_COLUMNS = ["batch", "scored_at", "code_commit", "tickets", "scope_macro_f1", "emergency_precision",
                  "emergency_recall", "review_queue_share", "note"]
-BANDS = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01]  # from the learned call_at up
+BANDS = [0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01]  # calibrated confidences may be below call_at
 NONE = "(none)"
 
 
@@ -79,7 +79,8 @@ class Scores:
     declared_precision: float  # the client's own declaration, for comparison
     declared_recall: float
     errors: list[str]
-    calibration: pd.DataFrame = field(default_factory=pd.DataFrame)  # kind, band, calls, right, accuracy
+    # kind, band; calls, right, accuracy by raw confidence, then by calibrated confidence
+    calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
     review_queue: int = 0  # tickets with a call that needs review
     confident_precision: float = 0.0  # scope calls in state `confident` only
 
@@ -204,6 +205,12 @@ def classify(data: Dataset, policy: PolicyConfig, bank: ExemplarBank | None = No
         write_weights(con, policy, word_model(policy) if isinstance(words, str) else words)
     hits = con.execute(scope_hits_sql(policy, "clf_emergency", model=model)).df()
     emergency = con.execute("SELECT * FROM clf_emergency").df()
+    # `confidence` is the raw one; beside it the calibrated one the states and the reports use
+    shown = con.execute(scope_hits_sql(policy, "clf_emergency", model=model, calibrated=True)).df()
+    hits["calibrated"] = hits[["ticket_id", "scope_id"]].merge(shown, how="left")["confidence"].to_numpy()
+    shown = con.execute(emergency_sql(policy, calibrated=True)).df()
+    emergency["calibrated"] = (emergency[["ticket_id"]].merge(shown, how="left")["emergency_confidence"]
+                               .to_numpy())
     return hits, emergency
 
 
@@ -255,20 +262,27 @@ def score(data: Dataset, hits: pd.DataFrame, emergency: pd.DataFrame) -> Scores:
     emergency_confusion = pd.DataFrame(
         [[tp, fn], [fp, tn]], index=["truly emergency", "not an emergency"],
         columns=["assessed emergency", "assessed not"])
-    # Calibration: of the calls made in each confidence band, the share that was right.
+    # Calibration: of the calls made in each confidence band, the share that was right; by the raw
+    # confidence and by the calibrated one (logic/calibration.py: what the states and reports use).
     true_scope = truth["true_scope"].to_dict()
-    calls = [("scope", float(c), sid in true_scope.get(tid, frozenset()))
-             for tid, sid, c in zip(hits["ticket_id"], hits["scope_id"], hits["confidence"], strict=True)
+    cal_hits = hits["calibrated"] if "calibrated" in hits else hits["confidence"]
+    calls = [("scope", float(c), float(cc), sid in true_scope.get(tid, frozenset()))
+             for tid, sid, c, cc in zip(hits["ticket_id"], hits["scope_id"], hits["confidence"], cal_hits,
+                                        strict=True)
              if tid in true_scope]
-    calls += [("emergency", float(joined.loc[tid, "emergency_confidence"]), bool(true[tid]))
-              for tid in joined.index[pred]]
+    em_calibrated = joined["calibrated"] if "calibrated" in joined else joined["emergency_confidence"]
+    calls += [("emergency", float(joined.loc[tid, "emergency_confidence"]), float(em_calibrated[tid]),
+               bool(true[tid])) for tid in joined.index[pred]]
     calibration = []
     for kind in ("scope", "emergency"):
         for lo, hi in zip(BANDS[:-1], BANDS[1:], strict=True):
-            band = [right for k, c, right in calls if k == kind and lo <= c < hi]
+            band = [right for k, c, _cc, right in calls if k == kind and lo <= c < hi]
+            cband = [right for k, _c, cc, right in calls if k == kind and lo <= cc < hi]
             calibration.append({"kind": kind, "confidence": f"{lo:.1f}-{min(hi, 1.0):.1f}",
                                 "calls": len(band), "right": sum(band),
-                                "accuracy": _ratio(sum(band), len(band))})
+                                "accuracy": _ratio(sum(band), len(band)),
+                                "calls (calibrated)": len(cband), "right (calibrated)": sum(cband),
+                                "accuracy (calibrated)": _ratio(sum(cband), len(cband))})
     state = hits["call_state"] if "call_state" in hits else pd.Series("confident", index=hits.index)
     queue = set(hits.loc[state == "needs review", "ticket_id"])
     if "emergency_call_state" in emergency:
@@ -399,7 +413,8 @@ def markdown(scores: Scores) -> str:
         f" (the client's own declaration: precision {scores.declared_precision:.3f},"
         f" recall {scores.declared_recall:.3f})",
         _table(scores.emergency_confusion.rename_axis("truth"), index=True),
-        "Calibration (calls made in each confidence band, and the share that was right):",
+        "Calibration (calls made in each confidence band, and the share that was right; by the raw"
+        " confidence, then by the calibrated one that the states and the reports use):",
         _table(scores.calibration),
         f"**Review queue: {scores.review_queue} of {scores.tickets} tickets"
         f" ({_ratio(scores.review_queue, scores.tickets):.1%})** have a call in state `needs review`;"

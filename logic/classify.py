@@ -13,6 +13,7 @@ The caller provides two relations (temp views or tables) before running the SQL:
 
 from dataclasses import dataclass
 
+from logic.calibration import calibrated_sql, confidence_map
 from logic.emergency import emergency_sql
 from logic.learned import learned_sql, scope_model
 from logic.text_match import (
@@ -21,6 +22,7 @@ from logic.text_match import (
     Compiler,
     in_list,
     per_distinct,
+    per_policy,
     unnest_hits,
     values_relation,
 )
@@ -44,6 +46,7 @@ class _ScopeRules:
     compiler: "Compiler"
 
 
+@per_policy
 def _scope_rules(policy: PolicyConfig) -> _ScopeRules:
     c = Compiler(policy)
     sc = policy.scope_classification
@@ -135,7 +138,8 @@ class MatchedTexts:
 
 def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic: bool = True,
                    floor: float | None = None, model: ScopeModel | None = None,
-                   features_only: bool = False, matched: MatchedTexts | None = None) -> str:
+                   features_only: bool = False, matched: MatchedTexts | None = None,
+                   calibrated: bool = False) -> str:
     """SQL over clf_tickets and clf_time: one row per scope exclusion hit.
 
     Columns: ticket_id, scope_id, confidence DOUBLE (0..1), evidence VARCHAR, call_state VARCHAR
@@ -149,7 +153,9 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     model's probability over the rules, the vote and the time signals (logic/learned.py), called
     from learned.call_at. features_only returns the model's inputs per candidate pair instead.
     `matched` names relations holding the rules' matches and the notes (MatchedTexts): the same
-    result, without the rules' SQL in the statement.
+    result, without the rules' SQL in the statement. The state compares the *calibrated* confidence
+    (logic/calibration.py) with scope_confident_at; the confidence column is the raw one unless
+    `calibrated` (the pipeline's marts, and so the reports, show the calibrated one).
     """
     sc = policy.scope_classification
     ts = sc.time_signals
@@ -264,6 +270,8 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     min_conf = sc.min_confidence
     confident_at = sc.call_states.scope_confident_at
     call_at = min_conf if floor is None else floor
+    # The learned combination's probability has its own bands (learned.confident_at), not the map.
+    cmap = None if learned else confidence_map(policy, "scope")
     if learned:
         voted = learned_sql(model, features_only)  # type: ignore[arg-type]
         if not features_only:
@@ -284,7 +292,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
         vote = ("greatest(coalesce(v.vote, 0), coalesce(wv.p, 0))" if words and wm.as_vote
                 else "coalesce(v.vote, 0)")
         vetoed = (f"(f.from_text AND e.raw_txt IS NOT NULL AND {vote} < {sv.veto_below}"
-                  f" AND f.time_confidence < {confident_at}{strong})")
+                  f" AND {calibrated_sql('f.time_confidence', '0', cmap)} < {confident_at}{strong})")
         held_free = (f", f.word_free * CASE WHEN {vetoed} THEN {factor} ELSE 1 END AS word_free"
                      if review_only else "")
         voted = f"""
@@ -292,14 +300,17 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                f.confidence * CASE WHEN {vetoed} THEN {factor} ELSE 1 END AS confidence,
                f.evidence || CASE WHEN {vetoed} THEN '; semantic vote disagrees ({shown})' ELSE '' END
                    AS evidence,
-               {str(sv.veto_to_review).lower()} AND {vetoed} AS held{held_free}
+               {str(sv.veto_to_review).lower()} AND {vetoed} AS held{held_free},
+               -- the vote corroborates what the rules or the time read; a call on the vote alone
+               -- is not confident on its own again (the map counts it once: in the raw confidence)
+               CASE WHEN f.from_text OR f.time_confidence > 0 THEN coalesce(v.vote, 0) ELSE 0 END AS vote
         FROM final f JOIN tickets t USING (ticket_id)
         LEFT JOIN clf_semantic_emergency e ON e.raw_txt = t.raw_txt
         LEFT JOIN clf_semantic_scope v ON v.raw_txt = t.raw_txt AND v.scope_id = f.scope_id"""
         if words and wm.as_vote:
             voted += " LEFT JOIN word wv ON wv.ticket_id = f.ticket_id AND wv.scope_id = f.scope_id"
     else:
-        voted = "SELECT ticket_id, scope_id, confidence, evidence, false AS held FROM final"
+        voted = "SELECT ticket_id, scope_id, confidence, evidence, false AS held, 0.0 AS vote FROM final"
     # MATERIALIZED: the text and category hits are matched as relations of their own. Inlined into
     # their readers (DuckDB 2.0's plan), the rules' regular expressions appeared 2.3 times as often
     # in the plan, and a 1M month cost 2.5 s of CPU instead of 1.6 s (docs/benchmark.md). The CTEs
@@ -314,7 +325,8 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                      " WHERE raw_txt IN (SELECT raw_txt FROM docs)")
         category_hits = (f"SELECT raw_cat, txt, rule_id, hits FROM {matched.category_hits}"
                          " WHERE raw_cat IN (SELECT raw_cat FROM tickets)")
-    confident_free = f" AND word_free >= {confident_at}" if review_only and not learned else ""
+    confident_free = (f" AND {calibrated_sql('word_free', 'vote', cmap)} >= {confident_at}"
+                      if review_only and not learned else "")
     word_cte = f", word AS MATERIALIZED ({word_scores_sql('tickets', 'state')}\n)" if words else ""
     return f"""
 WITH tickets AS (
@@ -377,8 +389,12 @@ WITH tickets AS (
 ), voted AS ({voted}
 )
 """ + ("SELECT * FROM voted ORDER BY ticket_id, scope_id" if features_only else f"""
-SELECT ticket_id, scope_id, round(confidence::DOUBLE, 3) AS confidence, evidence,
-       CASE WHEN confidence >= {confident_at} AND NOT held{confident_free} THEN 'confident'
+SELECT ticket_id, scope_id,
+       round({calibrated_sql("confidence", "vote", cmap) if calibrated else "confidence"}::DOUBLE, 3)
+           AS confidence,
+       evidence,
+       CASE WHEN {calibrated_sql("confidence", "vote", cmap)} >= {confident_at} AND NOT held{confident_free}
+            THEN 'confident'
             ELSE 'needs review' END
            AS call_state
 FROM voted WHERE confidence >= {call_at}

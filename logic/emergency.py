@@ -5,12 +5,14 @@ from the policy config (`emergency`, `scope_classification.call_states`, `semant
 """
 
 
-from logic.text_match import TICKET_TEXT, Compiler, Matcher, in_list, per_distinct
+from logic.calibration import calibrated_sql, confidence_map
+from logic.text_match import TICKET_TEXT, Compiler, Matcher, in_list, per_distinct, per_policy
 from policy.config import PolicyConfig
 from warehouse.sqlquote import sql_literal
 
 
-def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None = None) -> str:
+def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None = None,
+                  calibrated: bool = False) -> str:
     """SQL over clf_tickets: one row per ticket with the policy's own emergency assessment.
 
     Columns: ticket_id, qualifies_emergency BOOLEAN, emergency_confidence DOUBLE (0..1),
@@ -18,12 +20,17 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
     `none`). Declared emergency and priority are not evidence. With `semantic`, the vote in
     clf_semantic_emergency (logic/semantic.py) is a second vote beside the rules. `rules` names a
     relation holding `emergency_rules_sql`'s result when the caller has it already (the rules then
-    run once even when the vote needs them first to pick the texts to embed).
+    run once even when the vote needs them first to pick the texts to embed). The state compares
+    the *calibrated* confidence (logic/calibration.py) with emergency_confident_at; the
+    emergency_confidence column is the raw one unless `calibrated` (as the pipeline's marts show it):
+    then a call shows its calibrated confidence, a ticket below the call threshold (the map was
+    fitted on calls only) its raw one.
     """
     em = policy.emergency
     sv = policy.scope_classification.semantic
     confident_at = policy.scope_classification.call_states.emergency_confident_at
     source = rules or f"({emergency_rules_sql(policy)})"
+    shown = calibrated_sql("confidence", "map_vote", confidence_map(policy, "emergency"))
     if semantic:
         sr = em.security_reading
         weight = f"{sv.emergency_weight}"
@@ -36,6 +43,9 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
         # then the neighbours' vote as independent evidence.
         voted = f"""
     SELECT s.ticket_id, s.raw_txt, coalesce(v.vote, 0) AS emergency_vote,
+           -- in the calibration map the vote corroborates the rules; a call on the vote alone
+           -- counts it once (in the raw confidence), so it is never confident on its own
+           CASE WHEN s.confidence > 0 THEN coalesce(v.vote, 0) ELSE 0 END AS map_vote,
            v.raw_txt IS NOT NULL AND v.vote < {sv.emergency_review_below}
              AND NOT coalesce(d.declared_emergency, false) AS held,
            1 - (1 - s.confidence * CASE WHEN v.raw_txt IS NOT NULL AND v.vote < {sv.veto_below}
@@ -62,7 +72,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
             # The scope vote, not the scope rules: those read this statement's result (emergency
             # work outside hours is not planned after-hours work), so they cannot feed it.
             voted = f"""
-    SELECT e.ticket_id, e.held,
+    SELECT e.ticket_id, e.held, e.map_vote,
            e.confidence * CASE WHEN {planned} THEN {pw.factor} ELSE 1 END AS confidence,
            concat_ws('; ', nullif(e.evidence, ''),
                      CASE WHEN {planned} AND e.confidence > 0
@@ -75,24 +85,27 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
                FROM clf_semantic_scope WHERE scope_id IN {in_list(pw.scope_ids)} GROUP BY raw_txt) p
         ON p.raw_txt = e.raw_txt"""
     else:
-        voted = f"SELECT ticket_id, false AS held, confidence, evidence FROM {source} s"
+        voted = (f"SELECT ticket_id, false AS held, 0.0 AS map_vote, confidence, evidence"
+                 f" FROM {source} s")
     return f"""
 WITH voted AS ({voted}
 )
 SELECT ticket_id,
        confidence >= {em.min_confidence} AS qualifies_emergency,
-       round(confidence::DOUBLE, 3) AS emergency_confidence,
+       round({f"CASE WHEN confidence >= {em.min_confidence} THEN {shown} ELSE confidence END"
+               if calibrated else "confidence"}::DOUBLE, 3) AS emergency_confidence,
        CASE WHEN evidence = '' THEN 'no emergency signal in the text'
             WHEN held AND confidence >= {em.min_confidence}
             THEN evidence || '; not declared and the semantic vote disagrees (needs review)'
             ELSE evidence END AS emergency_evidence,
-       CASE WHEN confidence >= {confident_at} AND NOT held THEN 'confident'
+       CASE WHEN {shown} >= {confident_at} AND NOT held THEN 'confident'
             WHEN confidence >= {em.min_confidence} THEN 'needs review' ELSE 'none' END
            AS emergency_call_state
 FROM voted
 """
 
 
+@per_policy
 def emergency_rules_sql(policy: PolicyConfig) -> str:
     """SQL over clf_tickets: the rules' emergency reading before the semantic vote and threshold.
 

@@ -131,41 +131,48 @@ def labelled_bank(paths: list[Path] | None = None) -> ExemplarBank:
 
 
 # The provider's own reviewers: the decision in force per ticket and question at the as-of instant
-# (as models/marts/scope_hits.sql and ticket_facts.sql read it: a later decision had not been taken,
-# a note is recorded but never in force). An approved scope id is a positive exemplar for that id, a
+# (the warehouse's macro decisions_in_force, warehouse/schema.py, which models/marts/scope_hits.sql
+# and ticket_facts.sql read too: a later decision had not been taken, a note is recorded but never
+# in force). An approved scope id is a positive exemplar for that id, a
 # rejected one a negative; a confirmed emergency a positive, a denied one a negative. Nothing else
 # about the ticket is known.
-_REVIEW_EXEMPLARS = """
+REVIEW_ROWS = """
 WITH in_force AS (
-    SELECT ticket_id, kind, scope_id, verdict
-    FROM staging.review_decisions
-    WHERE verdict <> 'noted' AND ($as_of IS NULL OR decided_at <= CAST($as_of AS TIMESTAMPTZ))
-    QUALIFY row_number() OVER (PARTITION BY ticket_id, kind, scope_id
-                               ORDER BY decided_at DESC, is_current DESC,
-                                        _source_file DESC, _source_row DESC) = 1
+    SELECT ticket_id, kind, scope_id, verdict FROM decisions_in_force($as_of)
 )
 SELECT r.ticket_id, coalesce(t.subject, '') || ' . ' || coalesce(t.description, '') AS txt,
-       coalesce(t.subject, '') AS subject, r.kind, r.scope_id, r.verdict
+       coalesce(t.subject, '') AS subject, r.kind, r.scope_id, r.verdict, t.first_month
 FROM in_force r
-JOIN (SELECT ticket_id, any_value(subject) AS subject, any_value(description) AS description
+JOIN (SELECT ticket_id, any_value(subject) AS subject, any_value(description) AS description,
+             min(month) AS first_month
       -- The reviewed tickets only: grouping every staged ticket's texts cost each month a pass
       -- over the warehouse's tickets.
       FROM staging.tickets WHERE ticket_id IN (SELECT ticket_id FROM in_force)
       GROUP BY ticket_id) t USING (ticket_id)
-WHERE $before IS NULL OR r.ticket_id IN (
-    SELECT ticket_id FROM staging.tickets WHERE month < CAST($before AS DATE))
-ORDER BY r.ticket_id, r.kind, r.scope_id
+"""
+# A ticket of an earlier month: one with a staged row of a month before `$before`.
+_REVIEW_EXEMPLARS = """
+SELECT ticket_id, txt, subject, kind, scope_id, verdict FROM {rows}
+WHERE $before IS NULL OR first_month < CAST($before AS DATE)
+ORDER BY ticket_id, kind, scope_id
 """
 
 
 def review_bank(con: duckdb.DuckDBPyConnection, policy: PolicyConfig,
-                before_month: str | None = None, as_of: datetime | None = None) -> ExemplarBank:
+                before_month: str | None = None, as_of: datetime | None = None,
+                rows: str | None = None) -> ExemplarBank:
     """The review decisions in force in this warehouse as labelled exemplars (one per ticket); with
     before_month, only decisions on tickets of earlier months; with as_of, only decisions taken by
-    then (a past month re-run at its as-of instant is taught what its reviewers had said by then)."""
-    rows = con.execute(_REVIEW_EXEMPLARS, {"before": before_month, "as_of": as_of}).fetchall()
+    then (a past month re-run at its as-of instant is taught what its reviewers had said by then).
+    `rows` names a relation holding REVIEW_ROWS' result for the same as_of (read once for the
+    months of a run); without it, they are read here."""
+    if rows is None:
+        found = con.execute(_REVIEW_EXEMPLARS.format(rows=f"({REVIEW_ROWS})"),
+                            {"before": before_month, "as_of": as_of}).fetchall()
+    else:
+        found = con.execute(_REVIEW_EXEMPLARS.format(rows=rows), {"before": before_month}).fetchall()
     by_ticket: dict[str, dict[str, object]] = {}
-    for ticket_id, txt, subject, kind, scope_id, verdict in rows:
+    for ticket_id, txt, subject, kind, scope_id, verdict in found:
         entry = by_ticket.setdefault(ticket_id, {"txt": txt, "subject": subject, "row": _row(None, None),
                                                  "said": []})
         row: list[float] = entry["row"]  # type: ignore[assignment]

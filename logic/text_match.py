@@ -6,8 +6,13 @@ whose hits are SQL over a text column. Used by the scope (logic/classify.py) and
 (logic/emergency.py) statements; every term comes from the policy config (`text_matching`).
 """
 
+import functools
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from policy.classifiers import Dampener, MatchRule
 from policy.config import PolicyConfig
@@ -208,3 +213,36 @@ def unnest_hits(items: list[tuple[int, str]], column: str) -> str:
                         for i, expr in items)
     # Only rules that matched become rows: a row per rule and text would be mostly empty lists.
     return f"unnest(list_filter([{structs}], lambda s: len(s.hits) > 0), recursive := true)"
+
+
+T = TypeVar("T")
+_MEMO_POLICIES = 8  # policies whose rules a process keeps (tests build variants; a run uses one)
+
+
+def per_policy(build: Callable[[PolicyConfig], T]) -> Callable[[PolicyConfig], T]:
+    """Memoise `build(policy)` per policy object: the rules' patterns and SQL are a function of the
+    policy alone, and a process holds one policy object per policy file (policy.config caches it
+    by the file's digest), so the steps of a run build each once, not once per step or month.
+
+    Keyed by identity (a policy's lists make it unhashable); the policy is held with its result,
+    so its id is not reused while cached. A PolicyConfig is frozen: a changed policy is another
+    object, and gets its own rules.
+    """
+    cache: OrderedDict[int, tuple[PolicyConfig, T]] = OrderedDict()
+    lock = threading.Lock()
+
+    @functools.wraps(build)
+    def memoised(policy: PolicyConfig) -> T:
+        with lock:
+            hit = cache.get(id(policy))
+            if hit is not None and hit[0] is policy:
+                cache.move_to_end(id(policy))
+                return hit[1]
+        value = build(policy)
+        with lock:
+            cache[id(policy)] = (policy, value)
+            while len(cache) > _MEMO_POLICIES:
+                cache.popitem(last=False)
+        return value
+
+    return memoised

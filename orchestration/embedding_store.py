@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from logic.embeddings import held, remember
+from logic.text_match import TICKET_TEXT
 from policy.config import PolicyConfig
 from warehouse.mart_tables import TEXT_EMBEDDINGS
 
@@ -57,14 +58,16 @@ def load(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: list[str])
     return set(md5s)
 
 
-def save(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: list[str], stored: set[str]) -> int:
-    """Store the vectors this process holds for `texts` whose md5 is not in `stored`; returns how many."""
+def save(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: list[str],
+         stored: set[str]) -> set[str]:
+    """Store the vectors this process holds for `texts` whose md5 is not in `stored`; returns
+    the md5s stored."""
     sv = policy.scope_classification.semantic
     keys = {k: t for k, t in _keys(texts).items() if k not in stored}
     vectors = held(policy, list(keys.values()))
     new = [(k, vectors[t]) for k, t in keys.items() if t in vectors]
     if not new:
-        return 0
+        return set()
     table = pa.table({
         "text_md5": pa.array([k for k, _ in new], type=pa.string()),
         "vector": pa.FixedSizeListArray.from_arrays(
@@ -78,14 +81,56 @@ def save(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: list[str],
                     [sv.model, sv.dim])
     finally:
         con.unregister("embedding_rows")
-    return len(new)
+    return {k for k, _ in new}
 
 
 @contextmanager
 def stored_embeddings(con: duckdb.DuckDBPyConnection, policy: PolicyConfig,
-                      texts: list[str]) -> Iterator[None]:
+                      texts: list[str], known: set[str] | None = None) -> Iterator[None]:
     """Within the block, `embed` finds the stored vectors of `texts`; after it, the ones embedded
-    in the block are stored."""
-    stored = load(con, policy, texts)
+    in the block are stored.
+
+    `known`: for the months of one run, the md5s of the texts the run read from the warehouse
+    before its first month (`load` of every text its months vote on), to which each month adds
+    those it stores. This process holds their vectors, so a month reads none again; a text not
+    known was not stored when the run began, and is stored by the first month that embeds it.
+    """
+    if known is None:
+        stored = load(con, policy, texts)
+        yield
+        save(con, policy, texts, stored)
+        return
     yield
-    save(con, policy, texts, stored)
+    known.update(save(con, policy, texts, known))
+
+
+def prune(con: duckdb.DuckDBPyConnection, months: list[str], keep: list[str]) -> int | None:
+    """Delete the vectors of texts that are no longer a ticket's text in the warehouse, nor one of
+    `keep` (the built-in exemplars, which live in files), and second copies of a vector, when
+    `months` cover every month with tickets; returns how many rows went, or None when the run
+    covers less (docs/decisions.md).
+
+    A re-delivered ticket whose text changed, or an exemplar file edited, leaves its old text's
+    vector behind; only a run over all of the warehouse's months has read every text it holds, so
+    only such a run prunes: one set-based delete, keyed as `load` and `save` key texts.
+    """
+    uncovered = con.execute(
+        "SELECT count(*) FROM (SELECT DISTINCT month FROM staging.tickets)"
+        " WHERE month NOT IN (SELECT CAST(unnest($months) AS DATE))", {"months": months}).fetchall()[0][0]
+    if uncovered:
+        return None
+    con.register("embedding_keep", pa.table({"text_md5": pa.array(list(_keys(keep)), type=pa.string())}))
+    try:
+        # md5 of DuckDB's lower-casing: for the rare text that Python lower-cases otherwise (a
+        # dotted capital I), the vector goes and is embedded again when next voted on.
+        # Months run side by side may each have stored a text first seen in both: the copies
+        # (the same vector) go too, the first kept.
+        return con.execute(
+            f"DELETE FROM {TABLE} WHERE text_md5 NOT IN ("
+            # md5 of each distinct text (a quarter of the CPU of one per ticket at 100k)
+            f" SELECT md5(lower(txt)) FROM (SELECT DISTINCT {TICKET_TEXT} AS txt FROM staging.tickets)"
+            " UNION ALL SELECT text_md5 FROM embedding_keep)"
+            f" OR rowid NOT IN (SELECT min(rowid) FROM {TABLE} GROUP BY model, dim, text_md5)"
+        ).fetchall()[0][0]
+    finally:
+        con.unregister("embedding_keep")

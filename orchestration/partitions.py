@@ -85,7 +85,7 @@ def for_each_month(
     summaries = [result.summary for result in results.values() if result.summary]
     if summaries:
         context.log.info("\n".join(summaries))
-    _record_per_month(context, results)
+    record_per_month(context, results)
     return results
 
 
@@ -113,11 +113,11 @@ def for_the_range(
     for result in results.values():
         if result.summary:
             context.log.info(result.summary)
-    _record_per_month(context, results)
+    record_per_month(context, results)
     return results
 
 
-def _record_per_month(
+def record_per_month(
     context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext, results: dict[str, MonthResult],
 ) -> None:
     """Give each month's materialization its own figures when a run covers several months.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     Field,
@@ -190,12 +190,51 @@ class SemanticVote(Strict):
     text_model: TextModel = Field(default_factory=TextModel)
 
 
+Probability = Annotated[float, Field(ge=0, le=1)]
+
+
+class ConfidenceMap(Strict):
+    """A monotone map from a call's raw confidence and its semantic vote to the share of such calls
+    that were right when first seen (docs/classification.md, round 11). The map's input is
+    1 - (1 - raw) x (1 - vote_weight x vote); `raw` holds the knots of that input, `calibrated` the
+    share right at each: linear between the knots, flat outside them."""
+
+    vote_weight: Probability = 0.0
+    raw: list[Probability] = Field(min_length=2)
+    calibrated: list[Probability]
+
+    @model_validator(mode="after")
+    def _monotone(self) -> ConfidenceMap:
+        if len(self.calibrated) != len(self.raw):
+            raise ValueError(f"calibrated: {len(self.raw)} knots expected (one per raw knot),"
+                             f" got {len(self.calibrated)}")
+        if any(b <= a for a, b in zip(self.raw, self.raw[1:], strict=False)):
+            raise ValueError("raw: knots must be strictly increasing")
+        if any(b < a for a, b in zip(self.calibrated, self.calibrated[1:], strict=False)):
+            raise ValueError("calibrated: knots must not decrease (a higher raw confidence is never"
+                             " a lower calibrated one)")
+        return self
+
+
+class Calibration(Strict):
+    """Round 11: the maps fitted by `python -m evaluation.calibrate` on the first-seen calls of every
+    blind batch (`fitted_on`, rebuilt by `python -m evaluation.first_seen`); not hand-edited."""
+
+    fitted_on: FileDigest
+    calls: int = Field(ge=1)  # first-seen calls the maps were fitted on
+    scope: ConfidenceMap
+    emergency: ConfidenceMap
+
+
 class CallStates(Strict):
     """Abstention: a call is `confident` at or above confident_at, `needs review` between the
-    classifier's min_confidence and confident_at, and `none` below (no call)."""
+    classifier's min_confidence and confident_at, and `none` below (no call). With `calibration`,
+    confident_at applies to the calibrated confidence (the call itself - which ids, emergency or
+    not - still comes from the raw confidence and the classifier's threshold)."""
 
     scope_confident_at: Weight = 0.8
     emergency_confident_at: Weight = 0.8
+    calibration: Calibration | None = None
 
 
 # The learned combination's inputs, in the order of each id's weights (logic/learned.py computes

@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 from markupsafe import Markup
 
-from reports import queries
+from reports import portfolio, queries
 from reports.figures import client_labels
 
 # Copied once into each month folder, beside plotly.min.js.
@@ -23,8 +23,8 @@ def _records(df: pd.DataFrame) -> list[dict]:
 def payload(con: duckdb.DuckDBPyConnection, month: str, currency: str,
             reports: dict[str, str]) -> dict:
     """Everything the dashboard shows, for the months up to `month`. Holds no requester identity."""
-    months = queries.portfolio_months(con, month)
-    client_months = queries.portfolio_client_months(con, months)
+    months = portfolio.months(con, month)
+    client_months = portfolio.client_months(con, months)
     clients = (client_months.sort_values("m").groupby("c", as_index=False).last()
                .sort_values(["name", "c"]))
     clients["label"] = client_labels(clients["c"], clients["name"])
@@ -38,9 +38,9 @@ def payload(con: duckdb.DuckDBPyConnection, month: str, currency: str,
                      "report": quote(reports[r.c], safe="/") if r.c in reports else None}
                     for r in clients.itertuples()],
         "client_months": _records(client_months.drop(columns=["name"])),
-        "sla": _records(queries.portfolio_sla(con, months)),
-        "out_of_scope": _records(queries.portfolio_out_of_scope(con, months)),
-        "quarantine": _records(queries.portfolio_quarantine(con, months)),
+        "sla": _records(portfolio.sla(con, months)),
+        "out_of_scope": _records(portfolio.out_of_scope(con, months)),
+        "quarantine": _records(portfolio.quarantine(con, months)),
         "files": _records(queries.landing_file_status(con)),
         "file_reconciliation": None if reconciliation is None else _records(
             reconciliation.drop(columns=["file_id"])),

@@ -82,10 +82,10 @@ def _copy_data_docs(root: Path, label: str, folder: Path) -> bool:
     return True
 
 
-# Great Expectations' pages load bootstrap, jQuery, fonts and vega from CDNs: offline those
-# requests fail and the page is unstyled. They are dropped with the page's scripts (which call
-# those libraries), a small stylesheet takes their place, and a bar links back to the month (the
-# published folder promises to work offline).
+# Each Data Docs page gets a bar linking back to the month. Pages written by data_checks/docs_pages.py
+# load nothing remote; pages a warehouse kept from before it (GX's site builder) load bootstrap,
+# jQuery, fonts and vega from CDNs, which fail offline: those tags are dropped with the page's
+# scripts and a small stylesheet takes their place (the published folder promises to work offline).
 _REMOTE_TAG = re.compile(
     r"<link\b[^>]*\bhref=[\"']https?://[^>]*>|<script\b[^>]*>.*?</script>", re.I | re.S)
 _OFFLINE_STYLE = (

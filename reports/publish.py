@@ -14,7 +14,7 @@ from plotly.offline import get_plotlyjs
 from policy.config import PolicyConfig, default_policy
 from policy.paths import landing_dir
 from reports import commentary as commentary_notes
-from reports import dashboard, figures, finance, invoicing, queries
+from reports import dashboard, figures, finance, invoicing, portfolio, queries
 from reports import pdf as pdf_printer
 from reports.client_report import render_client_report
 from reports.client_summary import describe_hours
@@ -91,7 +91,7 @@ def _write_month(
     else:
         csv_path, xlsx_path, finance_lines = finance.write_export(con, month, folder)
         adjustments = invoicing.adjustments(con, root, month,
-                                            queries.portfolio_months(con, month, span=240))
+                                            portfolio.months(con, month, span=240))
         if len(adjustments):
             finance.add_adjustments(csv_path, xlsx_path, adjustments, invoicing.ADJUSTMENT_COLUMNS)
     data_docs = _copy_data_docs(root, label, folder)

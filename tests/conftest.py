@@ -70,20 +70,23 @@ SLOW_TESTS = ("tests/test_mappings.py::test_example_mapping_publishes_from_its_e
              "tests/test_adapters.py::test_servicenow_variants_give_the_same_canonical_files",
              "tests/test_operations.py::test_monthly_close_publishes_the_previous_month")
 # The longest work units of `make test` (a module's group, or one test), longest first, from the
-# durations of a whole run on 2 workers: they start first, so that the quick tests fill in at the
-# end instead of one long test running alone on one worker while the other has nothing left.
+# durations of a whole run on 2 workers (2026-12-03, 23:03, load 6-8: seconds of wall in brackets):
+# they start first, so that the quick tests fill in at the end instead of one long test running
+# alone on one worker while the other has nothing left; the first two go to different workers.
 # test_publish and test_demo read the demo test_browser builds (under a file lock): not side by side.
-LONGEST_FIRST = ("tests/test_browser.py",  # one group, ~190 s
-                 "tests/test_adapters.py::test_servicenow_log_end_to_end",  # its group
-                 "tests/test_operations.py::test_two_runs_started_together",
-                 "tests/test_api_files_vs_api.py",
-                 "tests/test_expectations.py",
-                 "tests/test_run_output.py::test_a_backfill",
-                 "tests/test_operations.py::test_a_run_killed_mid_way",
-                 "tests/test_report_invoicing.py",
-                 "tests/test_publish.py",
-                 "tests/test_sla.py::test_response_clock_known_answers",
-                 "tests/test_mappings.py::test_example_mapping_publishes")
+LONGEST_FIRST = ("tests/test_browser.py",  # one group (340)
+                 "tests/test_operations.py::test_two_runs_started_together",  # (234)
+                 "tests/test_adapters.py::test_servicenow_log_end_to_end",  # its group (217)
+                 "tests/test_expectations.py",  # (172)
+                 "tests/test_api_files_vs_api.py",  # (101)
+                 "tests/test_run_output.py::test_a_backfill",  # its group (93)
+                 "tests/test_operations.py::test_a_run_killed_mid_way",  # (78)
+                 "tests/test_ingest.py::test_rerun_and_redelivered_file_add_nothing",  # (76)
+                 "tests/test_sla.py::test_events_after_the_as_of_instant",  # (56)
+                 "tests/test_hostile_generative.py",  # (55)
+                 "tests/test_mappings.py::test_example_mapping_publishes",  # (54 for halopsa)
+                 "tests/test_publish.py",  # its group (52)
+                 "tests/test_report_invoicing.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -78,6 +78,42 @@ def published_demo(tmp_path_factory) -> dict:
     return _BUILT["demo"]
 
 
+# Markup in ticket subjects (an outage ticket's, an alert's) and in a client's name.
+HOSTILE_SUBJECT = "Email down <script>alert('x')</script>"
+HOSTILE_ALERT = '<img src=x onerror=alert(1)> "quoted'
+HOSTILE_CLIENT = 'Beta </script><script>alert("name")</script> & Co'
+
+
+def hostile_known(tmp_path_factory) -> dict:
+    """The known MSP with `HOSTILE_*` markup, run for January and published as HTML (no PDFs, no
+    Data Docs) once per session: test_demo reads its pages' source, test_browser renders them."""
+    from tests.builders import CLIENT_COLUMNS, client, known_msp, write_csv
+    from tests.conftest import shared_build
+
+    if "hostile" in _BUILT:
+        return _BUILT["hostile"]
+
+    def build(root: Path) -> None:
+        with msp_paths(root) as env:
+            landing = env["landing"]
+            known_msp(landing)
+            path = landing / "tickets" / "tickets_2026-01.csv"
+            text = path.read_text().replace("Email down", HOSTILE_SUBJECT.replace('"', '""'))
+            path.write_text(text.replace("[ALERT] Disk C: 95% on SRV-FS01",
+                                         '"' + HOSTILE_ALERT.replace('"', '""') + '"'))
+            write_csv(landing / "clients" / "clients.csv", CLIENT_COLUMNS, [
+                client("ACME", 10, "2025-06-01"),
+                client("BETA", 10, "2025-12-01", plan="essentials", name=HOSTILE_CLIENT),
+            ])
+            run(["2026-01-01"], pdfs=False, docs=False)
+
+    root = shared_build(tmp_path_factory, "hostile-known", (HOSTILE_SUBJECT, HOSTILE_ALERT,
+                                                           HOSTILE_CLIENT), build)
+    with msp_paths(root) as env:
+        _BUILT["hostile"] = dict(env, root=root)
+    return _BUILT["hostile"]
+
+
 def query(warehouse: Path, sql: str) -> pd.DataFrame:
     """A read-only query against a test warehouse."""
     with duckdb.connect(str(warehouse), read_only=True) as con:

@@ -10,8 +10,7 @@ import pytest
 from policy.paths import PROJECT_ROOT
 from reports.pdf import CHROMIUM_ARGS, chromium_path, unavailable_reason
 from tests import report_msp
-from tests.builders import CLIENT_COLUMNS, client, known_msp, write_csv
-from tests.publish_demo import msp_paths, published_demo, run
+from tests.publish_demo import HOSTILE_ALERT, HOSTILE_CLIENT, HOSTILE_SUBJECT, hostile_known, published_demo
 
 sync_api = pytest.importorskip("playwright.sync_api")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
@@ -181,28 +180,11 @@ def test_client_report_prints_with_charts_at_paper_width(browser, demo):
         visit.close()
 
 
-HOSTILE_SUBJECT = "Email down <script>alert('x')</script>"
-HOSTILE_ALERT = '<img src=x onerror=alert(1)> "quoted'
-HOSTILE_CLIENT = 'Beta </script><script>alert("name")</script> & Co'
-
-
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
-    """The known MSP with markup in ticket subjects and in a client's name."""
-    root = tmp_path_factory.mktemp("hostile")
-    with msp_paths(root) as env:
-        landing = env["landing"]
-        known_msp(landing)
-        path = landing / "tickets" / "tickets_2026-01.csv"
-        text = path.read_text().replace("Email down", HOSTILE_SUBJECT.replace('"', '""'))
-        path.write_text(text.replace("[ALERT] Disk C: 95% on SRV-FS01",
-                                     '"' + HOSTILE_ALERT.replace('"', '""') + '"'))
-        write_csv(landing / "clients" / "clients.csv", CLIENT_COLUMNS, [
-            client("ACME", 10, "2025-06-01"),
-            client("BETA", 10, "2025-12-01", plan="essentials", name=HOSTILE_CLIENT),
-        ])
-        run(["2026-01-01"], pdfs=False, docs=False)  # the browser reads the reports' HTML
-    return env
+    """The known MSP with markup in ticket subjects and in a client's name, published as HTML
+    (shared with test_demo's escaping test)."""
+    return hostile_known(tmp_path_factory)
 
 
 def test_ticket_text_and_client_names_render_as_text(browser, hostile):

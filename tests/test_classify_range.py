@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import duckdb
+import numpy as np
 import pytest
 import yaml
 
@@ -134,3 +135,48 @@ def test_a_range_classifies_each_month_as_the_month_alone(warehouse, policy):
     assert ranged == alone
     # The month's statement is small: the rules' SQL (about 1 MB) is run once per range.
     assert len(scope_sql) < len(scope_hits_sql(policy, "clf_emergency")) / 20
+
+
+def test_the_rules_are_built_once_per_policy(policy):
+    """The scope and emergency rules' SQL is a function of the policy: built once per policy
+    object, not in every step and month; another policy gets its own."""
+    from logic.classify import _scope_rules
+    from logic.emergency import emergency_rules_sql
+
+    assert _scope_rules(policy) is _scope_rules(policy)
+    assert emergency_rules_sql(policy) is emergency_rules_sql(policy)
+    data = policy.model_dump()
+    data["emergency"]["min_confidence"] = 0.9
+    other = PolicyConfig.model_validate(data)
+    assert emergency_rules_sql(other) is not emergency_rules_sql(policy)
+
+
+def test_a_range_reads_each_month_s_exemplars_once(warehouse, policy):
+    """The exemplar bank of every month, from what the range read once (the built-in exemplars and
+    the review decisions in force), is the bank the month reads on its own."""
+    from assets.classification import exemplar_bank
+
+    voting = PolicyConfig.model_validate(
+        {**policy.model_dump(), "scope_classification": {
+            **policy.scope_classification.model_dump(),
+            "semantic": {**policy.scope_classification.semantic.model_dump(), "enabled": True}}})
+    run = RunInputs(voting, datetime(2026, 4, 1, tzinfo=UTC))
+    with duckdb.connect(str(warehouse)) as con:
+        prepare_session(con)
+        # t1 (January) approved then rejected; t5 (February) confirmed; t4's decision after the as-of.
+        for i, row in enumerate([
+                ("t1", "scope", "major_migration", "approved", "2026-02-01 09:00+00", False),
+                ("t1", "scope", "major_migration", "rejected", "2026-02-03 09:00+00", True),
+                ("t5", "emergency", None, "confirmed", "2026-03-02 09:00+00", True),
+                ("t4", "scope", "major_migration", "approved", "2026-04-02 09:00+00", True)]):
+            con.execute("INSERT INTO staging.review_decisions VALUES ($1, 'as delivered', $2, $3, $4,"
+                        " 'lead', $5, NULL, $6, 'd.csv', $7)", [*row, i + 1])
+        alone = [exemplar_bank(con, voting, m, run.as_of) for m in MONTHS]
+        with match_emergency_range(con, MONTHS, run) as shared:
+            ranged = [exemplar_bank(con, voting, m, run.as_of, shared["builtin_bank"], shared["review_rows"])
+                      for m in MONTHS]
+    reviews = [b.ids[b.sources.index("review"):] if "review" in b.sources else [] for b in alone]
+    assert reviews == [[], ["t1"], ["t1", "t5"]]  # earlier months' tickets, decisions by the as-of
+    for a, r in zip(alone, ranged, strict=True):
+        assert (a.ids, a.texts, a.described, a.sources) == (r.ids, r.texts, r.described, r.sources)
+        assert np.array_equal(a.labels, r.labels, equal_nan=True) and np.array_equal(a.weights, r.weights)

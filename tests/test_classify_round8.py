@@ -53,18 +53,31 @@ def test_the_hold_threshold_is_validated():
         _variant(lambda d: d["scope_classification"]["semantic"].update(emergency_review_below=1.5))
 
 
-@pytest.mark.parametrize("subject, description", [
-    ("Printer for the office", "What printer model would you recommend for a small office? "
-                               "Budget is about 300 each."),
-    ("Monitor opinion", "What monitor would you recommend for long spreadsheets? Just an opinion, thanks."),
-])
-def test_asking_which_model_to_buy_is_advice_not_procurement(policy, subject, description):
+ADVICE = {
+    "q1": ("Printer for the office", "What printer model would you recommend for a small office? "
+                                     "Budget is about 300 each."),
+    "q2": ("Monitor opinion", "What monitor would you recommend for long spreadsheets? Just an opinion, "
+                              "thanks."),
+}
+ASKED_TO_BUY = ("New laptops", "Please order five laptops for the new starters and have them delivered "
+                               "to the office.")
+
+
+@pytest.fixture(scope="module")
+def shipped(policy: PolicyConfig) -> dict:
+    """The scope calls of the tickets below under the shipped policy, classified in one call (as
+    test_classify's `shipped`: a ticket's call reads its own text only, and each classification
+    prepares the rule SQL again, about a second)."""
+    tickets = [_t(tid, *texts) for tid, texts in {**ADVICE, "b1": ASKED_TO_BUY}.items()]
+    scope, _ = classify(policy, tickets)
+    return scope
+
+
+@pytest.mark.parametrize("tid", sorted(ADVICE))
+def test_asking_which_model_to_buy_is_advice_not_procurement(shipped, tid):
     # Procurement is the provider sourcing and buying; a recommendation is a question.
-    scope, _ = classify(policy, [_t("q1", subject, description)])
-    assert "procurement" not in scope["q1"], scope
+    assert "procurement" not in shipped[tid], (ADVICE[tid], shipped[tid])
 
 
-def test_asking_the_provider_to_buy_is_still_procurement(policy):
-    scope, _ = classify(policy, [_t("b1", "New laptops", "Please order five laptops for the new starters "
-                                                        "and have them delivered to the office.")])
-    assert "procurement" in scope["b1"], scope
+def test_asking_the_provider_to_buy_is_still_procurement(shipped):
+    assert "procurement" in shipped["b1"], shipped["b1"]

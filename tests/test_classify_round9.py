@@ -1,9 +1,7 @@
 """Round 9 (docs/classification.md): mechanisms measured leave-one-batch-out, tested on tickets of our own."""
 
-import duckdb
 import pytest
 
-from logic.classify import scope_hits_sql
 from policy.config import PolicyConfig, load_policy
 from tests.test_classify import SHIPPED, _bank_of, _t, _variant, classify
 
@@ -23,9 +21,9 @@ MODERATE = ("Laptops for the new team", "Please order six laptops and six dockin
 
 def _states(policy: PolicyConfig, tickets, bank) -> dict[tuple[str, str], tuple[float, str, str]]:
     """(ticket, scope id) -> (confidence, evidence, call state)."""
-    con = duckdb.connect()
-    classify(policy, tickets, bank, con=con)
-    return {(t, sid): (c, ev, st) for t, sid, c, ev, st in con.execute(scope_hits_sql(policy)).fetchall()}
+    rows: list[tuple] = []
+    classify(policy, tickets, bank, scope_rows=rows)
+    return {(t, sid): (c, ev, st) for t, sid, c, ev, st in rows}
 
 
 def _disagreeing(policy: PolicyConfig):

@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 
 from demo.generate import generate
-from tests.builders import known_msp
 from tests.publish_demo import SMALL as DEMO
-from tests.publish_demo import published_demo
+from tests.publish_demo import hostile_known, published_demo
 
 SMALL = {"seed": 11, "clients": 6, "months": 3, "end_month": "2026-03"}
 
@@ -115,16 +114,15 @@ def test_index_lists_every_clients_report(demo):
     assert size < 6_000_000  # plotly.js once per folder, not once per page
 
 
-def test_ticket_text_is_escaped(msp_env, run_pipeline):
-    landing = msp_env["landing"]
-    known_msp(landing)
-    path = landing / "tickets" / "tickets_2026-01.csv"
-    text = path.read_text()
-    text = text.replace("Email down", "Email down <script>alert('x')</script>")
-    text = text.replace("[ALERT] Disk C: 95% on SRV-FS01", '<img src=x onerror=alert(1)> "quoted')
-    path.write_text(text)
-    run_pipeline(["2026-01-01"], reports=True)
-    html = (msp_env["published"] / "2026-01" / "client-ACME.html").read_text()
+@pytest.fixture
+def hostile(tmp_path_factory):
+    """The known MSP with markup in a ticket subject and an alert, run for January and published
+    (shared with test_browser, which renders the same pages)."""
+    return hostile_known(tmp_path_factory)
+
+
+def test_ticket_text_is_escaped(hostile):
+    html = (hostile["published"] / "2026-01" / "client-ACME.html").read_text()
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
     assert "&lt;img src=x onerror=alert(1)&gt; &#34;quoted" in html

@@ -361,62 +361,63 @@ def test_data_docs_show_every_check_of_the_month(built, tmp_path, monkeypatch):
     assert not list(folder.parent.glob(".building-*")), "the site is swapped in whole"
 
 
-def _masked_pages(site: Path) -> dict[str, str]:
-    """A Data Docs site's pages without what differs on every build (ids, times, run names)."""
-    import re
+def test_data_docs_show_every_expectation_result_and_offending_value_gx_stored(built, tmp_path):
+    """Data Docs are written from the stored GX JSON without GX: each result's page shows every
+    expectation of its suite, its arguments, its outcome and counts, and a failure's offending
+    values with their counts; each suite's page lists its expectations."""
+    from html import escape
 
-    def masked(text: str) -> str:
-        text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "ID", text)
-        text = re.sub(r"\d{8}T\d{6}(\.\d+)?Z", "T", text)
-        return re.sub(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(\+00:00|Z)?", "T", text)
-
-    return {masked(p.relative_to(site).as_posix()): masked(p.read_text())
-            for p in site.rglob("*.html") if p.name != "gx-index.html"}
-
-
-def test_data_docs_from_stored_json_are_the_pages_gx_builds_through_its_stores(built, tmp_path):
-    """Data Docs put the stored JSON straight into GX's in-memory stores (no marshmallow round
-    trip): every page is the one GX renders when suites and results go through its own API."""
-    from great_expectations.core.expectation_suite import ExpectationSuiteSchema
-    from great_expectations.core.expectation_validation_result import (
-        ExpectationSuiteValidationResultSchema,
-    )
-
-    from data_checks import gx_worker
     from data_checks.data_docs import _results
+    from data_checks.docs_pages import result_path, write_docs
 
     with duckdb.connect(str(built / "warehouse.duckdb"), read_only=True) as con:
         rows = _results(con, MONTH)
-    # Fail one stored result, so a failure's page is compared too.
+    # Fail one stored result as GX reports a failure, so a failure's page is checked too.
     failed = json.loads(rows[-1][5])
     failed["success"] = False
     failed["results"][0]["success"] = False
+    failed["results"][0]["result"].update(
+        unexpected_count=2, partial_unexpected_list=["GHOST-<1>", "GHOST-<1>"],
+        partial_unexpected_counts=[{"value": "GHOST-<1>", "count": 2}])
     rows[-1] = (*rows[-1][:5], json.dumps(failed), False, *rows[-1][7:])
-    gx_worker.build_docs(rows, tmp_path / "stored")
+    write_docs(rows, tmp_path)
+    for row in rows:
+        page = (tmp_path / result_path(row)).read_text()
+        result = json.loads(row[5])
+        assert ("Succeeded" if result["success"] else "Failed") in page, row[0]
+        assert page.count('<tr class="failed">') == sum(not r["success"] for r in result["results"])
+        for r in result["results"]:
+            config = r["expectation_config"]
+            assert config["type"] in page, row[0]
+            for key, value in config["kwargs"].items():
+                if key != "batch_id":
+                    shown = value if isinstance(value, str) else json.dumps(value)
+                    assert escape(shown) in page, (row[0], key)
+            if "element_count" in r["result"]:
+                assert f"{r['result']['element_count']:,} rows" in page, row[0]
+        suite = (tmp_path / "expectations" / f"{row[0]}.html").read_text()
+        assert all(e["type"] in suite for e in json.loads(row[4])["expectations"]), row[0]
+    failing = (tmp_path / result_path(rows[-1])).read_text()
+    assert "<td><code>GHOST-&lt;1&gt;</code></td><td>2</td>" in failing
+    index = (tmp_path / "index.html").read_text()
+    assert all(f'href="{result_path(row)}"' in index for row in rows)
+    assert "<script" not in index and "<script" not in failing
 
-    context = gx_worker.gx.get_context(mode="ephemeral")
-    context.add_data_docs_site(site_name="month", site_config={
-        "class_name": "SiteBuilder",
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                          "base_directory": str(tmp_path / "api")},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
-    for name, month, run_id, validated_at, suite_json, result_json, *_ in rows:
-        context.suites.add(gx_worker.gx.ExpectationSuite(
-            **ExpectationSuiteSchema().load(json.loads(suite_json))))
-        run = gx_worker.RunIdentifier(run_name=f"dagster-{(run_id or 'unknown')[:8]}",
-                                      run_time=validated_at)
-        result = ExpectationSuiteValidationResultSchema().load(json.loads(result_json))
-        result.meta["run_id"] = run
-        context.validation_results_store.set(gx_worker.ValidationResultIdentifier(
-            expectation_suite_identifier=gx_worker.ExpectationSuiteIdentifier(name=name),
-            run_id=run, batch_identifier=month.isoformat()[:7] if month else "all"), result)
-    context.build_data_docs(site_names=["month"])
 
-    stored, api = _masked_pages(tmp_path / "stored"), _masked_pages(tmp_path / "api")
-    assert len(api) == 2 * len(rows) + 1  # a page per suite and per result, GX's index
-    assert set(stored) == set(api)
-    assert [p for p in api if p != "index.html" and stored[p] != api[p]] == []
-    assert sum("Failed" in page for page in stored.values()) >= 1
+def test_data_docs_of_a_range_show_each_months_own_figures(built, tmp_path, monkeypatch):
+    """A run over several months writes each month's pages and gives each month's
+    materialization its own index and failures, not the run's totals."""
+    _copy(built, tmp_path, monkeypatch, [PLANTS["client_month_invariants"][0]])
+    _run(dg.AssetSelection.checks(*_check_keys(["client_month_invariants"])))
+    result = _run(dg.AssetSelection.assets("data_docs"), first="2026-03-01")
+    assert result.success
+    shown = {e.partition: e.materialization.metadata for e in result.get_asset_materialization_events()}
+    assert set(shown) == {"2026-03-01", MONTH}
+    for month, metadata in shown.items():
+        assert metadata["index"].value.endswith(f"{month[:7]}/index.html"), month
+        assert (tmp_path / "published" / ".data_docs" / month[:7] / "index.html").exists()
+    assert shown[MONTH]["failed_blocking_checks"].value == ["2026-04 client_month_invariants"]
+    assert shown["2026-03-01"]["failed_blocking_checks"].value == []
 
 
 def test_docs_list_every_check_with_its_layer_and_severity():
@@ -495,10 +496,11 @@ print(failed.passed, failed.severity == dg.AssetCheckSeverity.ERROR,
     assert stored == (len(names) * 4, len(names) * 4 - 1)
 
 
-def test_a_run_with_data_docs_leaves_gx_to_its_gx_process(built, tmp_path, monkeypatch):
-    """On two cores, a run that renders Data Docs starts one GX worker at its first check step:
-    GX is imported there beside the run, validates what fails the screen and renders the pages;
-    the run's own process never imports GX, and a blocking failure still blocks."""
+def test_a_run_with_data_docs_starts_gx_only_for_a_failing_partition(built, tmp_path, monkeypatch):
+    """Data Docs need no GX: a one-month run whose checks pass starts no GX process and imports
+    no GX. On two cores, the first partition that fails the screen starts one GX worker, which
+    validates it (a run over several months starts it at its first check step); the run's own
+    process never imports GX, and a blocking failure still blocks."""
     warehouse = _copy(built, tmp_path, monkeypatch, [PLANTS["raw_tickets_values_in_sets"][0]])
     monkeypatch.setenv("MSP_MONTH_WORKERS", "2")
 
@@ -512,6 +514,8 @@ import duckdb
 from data_checks.gx_processes import gx_process, stop_gx_pool
 from tests.test_expectations import _check_keys, _evaluations, _run
 docs = dg.AssetSelection.assets("data_docs")
+passed = _run(dg.AssetSelection.checks(*_check_keys({checks_of("client_month_invariants")!r})) | docs)
+print(passed.success, gx_process() is None, "great_expectations" in sys.modules)
 warned = _run(dg.AssetSelection.checks(*_check_keys({checks_of("raw_tickets_values_in_sets")!r}))
               | docs)
 sets = _evaluations(warned)["raw_tickets_values_in_sets"]
@@ -527,13 +531,19 @@ print(invariants.passed, invariants.severity == dg.AssetCheckSeverity.ERROR,
       any(e.step_key == "data_docs" for e in blocked.all_events if e.is_step_start),
       "great_expectations" in sys.modules)
 stop_gx_pool()
+ranged = _run(dg.AssetSelection.checks(*_check_keys({checks_of("staging_time_entries_values")!r})),
+              first="2026-03-01")
+print(ranged.success, gx_process() is not None, "great_expectations" in sys.modules)
+stop_gx_pool()
 """
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
                          text=True, cwd=Path(__file__).resolve().parents[1])
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.split("\n")
-    assert lines[-3].split() == ["False", "True", "data_docs", "True", "False"]
-    assert lines[-2].split() == ["False", "True", "False", "False"], "a blocking failure blocks"
+    assert lines[-5].split() == ["True", "True", "False"], "passing checks and Data Docs: no GX"
+    assert lines[-4].split() == ["False", "True", "data_docs", "True", "False"]
+    assert lines[-3].split() == ["False", "True", "False", "False"], "a blocking failure blocks"
+    assert lines[-2].split() == ["True", "True", "False"], "a range run starts GX at its first step"
     pages = tmp_path / "published" / ".data_docs" / MONTH[:7] / "validations"
     assert "Failed" in next((pages / "raw_tickets_values_in_sets").rglob("*.html")).read_text()
 

@@ -159,3 +159,24 @@ def test_a_steps_results_replace_their_partitions_in_one_write():
                       ("c", "2026-02-01", False, '{"success": false}'),
                       ("d", "2026-01-01", True, '{"success": true}'),
                       ("u", None, False, '{"success": false}')]
+
+
+def test_a_suites_query_is_bound_once_for_all_its_months():
+    """The screen keeps a query's columns and types for its other months (`known`): the same
+    verdicts and results as binding it for each month, failing months included."""
+    suite = Suite("screened", SUITE)
+    source = "SELECT * EXCLUDE (month) FROM months WHERE month = $month"
+    frames = []
+    for month, case in (("2026-01", "clean"), ("2026-02", "an unknown kind"), ("2026-03", "clean")):
+        frame = _frame(case)
+        frame.insert(0, "month", month)
+        frames.append(frame)
+    known: dict = {}
+    with duckdb.connect() as con:
+        con.register("months", pa.Table.from_pandas(pd.concat(frames), preserve_index=False))
+        for month in ("2026-01", "2026-02", "2026-03"):
+            alone = screen(con, source, {"month": month}, suite, "t")
+            kept = screen(con, source, {"month": month}, suite, "t", known)
+            assert kept == alone, month
+            assert (kept[1] is None) is (month == "2026-02"), month
+    assert list(known) == [source]

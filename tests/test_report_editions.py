@@ -197,3 +197,39 @@ def test_a_breach_of_seconds_is_shown_in_seconds_never_missed_by_0():
     assert rows[0]["minutes_text"] == "60.40 / 60"
     assert rows[0]["sla_explanation"] == ("60.40 business minutes against a 60-minute high target:"
                                           " missed by 24 seconds.")
+
+
+def test_the_marts_and_the_finance_export_show_the_calibrated_confidence(msp, month, tmp_path_factory):
+    """Round 11: what the reports call a call's confidence is the calibrated one, not the raw score."""
+    from assets.classification import prepare_inputs
+    from logic.classify import scope_hits_sql
+
+    root = tmp_path_factory.mktemp("calibrated")
+    report_msp.copy_built(tmp_path_factory, root)
+    policy = default_policy()
+    with duckdb.connect(str(root / "warehouse.duckdb")) as con:
+        # The month's inputs and votes as the scope step reads them, then its statement both ways.
+        prepare_inputs(con, report_msp.JAN)
+        con.execute("CREATE TEMP TABLE clf_emergency AS SELECT ticket_id, qualifies_emergency"
+                    " FROM marts.emergency_readings WHERE month = ?", [report_msp.JAN])
+        for kind in ("scope", "emergency"):
+            con.execute(f"CREATE TEMP TABLE clf_semantic_{kind} AS SELECT * EXCLUDE (month)"
+                        f" FROM staging.semantic_{kind}_votes WHERE month = ?", [report_msp.JAN])
+        calibrated = scope_hits_sql(policy, "clf_emergency", calibrated=True)
+        shown = sorted(con.execute(f"SELECT ticket_id, scope_id, confidence, call_state FROM ({calibrated})")
+                       .fetchall())
+        raw = sorted(con.execute(f"SELECT ticket_id, scope_id, confidence FROM"
+                                 f" ({scope_hits_sql(policy, 'clf_emergency')})").fetchall())
+        stored = sorted(con.execute("SELECT ticket_id, scope_id, confidence, automated_call_state"
+                                    " FROM marts.scope_hits WHERE source = 'automated'").fetchall())
+    assert shown and stored == shown
+    assert [r[2] for r in shown] != [r[2] for r in raw]  # the map moved them
+    book = openpyxl.load_workbook(month / "out-of-scope-2026-01.xlsx")
+    sheet = book["Line items"]
+    header = [c.value for c in sheet[1]]
+    lines = [dict(zip(header, [c.value for c in row], strict=True)) for row in sheet.iter_rows(min_row=2)]
+    best = {}
+    for tid, _sid, confidence, _state in shown:
+        best[tid] = max(best.get(tid, 0.0), confidence)
+    automated = [r for r in lines if r["Ticket"] in best]
+    assert automated and all(r["Confidence"] == pytest.approx(best[r["Ticket"]]) for r in automated)

@@ -26,12 +26,14 @@ def _run(months: list[str]) -> None:
 
 
 @pytest.fixture
-def msp(tmp_path):
+def msp(tmp_path, tmp_path_factory):
+    """The report MSP as built for January (a copy of the session's build), then two routine
+    February tickets delivered and February run."""
+    report_msp.copy_built(tmp_path_factory, tmp_path)
     with msp_paths(tmp_path) as env:
-        report_msp.build(env["landing"])
         write_csv(env["landing"] / "tickets" / "tickets_2026-02.csv", TICKET_COLUMNS,
                   routine("A-F", "ACME", "2026-02-10", 2))
-        _run([report_msp.JAN, FEB])
+        _run([FEB])
         yield env
 
 

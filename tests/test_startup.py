@@ -4,27 +4,39 @@ import logging
 import subprocess
 import sys
 
+import pytest
+
 from policy.paths import PROJECT_ROOT
 
+# Modules whose import a process that loads the code location must not pay (tests below).
+_HEAVY = ("dlt", "great_expectations", "scipy", "openpyxl", "plotly")
 
-def test_loading_the_definitions_does_not_import_dlt():
-    """dlt is for API pulls (assets/api_sources.py imports sources/ when a pull runs): a run
-    that does not pull must not pay its import (0.5 to 2 s of every run process)."""
-    code = "import sys; import pipelines.definitions; print('dlt' in sys.modules)"
+
+@pytest.fixture(scope="module")
+def loaded_modules() -> dict[str, bool]:
+    """Which of `_HEAVY` a fresh interpreter has imported once it has loaded the Definitions (one
+    interpreter for the tests below: each start-up costs seconds of CPU)."""
+    code = f"import sys; import pipelines.definitions; print(*(m in sys.modules for m in {_HEAVY!r}))"
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=PROJECT_ROOT,
                          capture_output=True, text=True, check=True).stdout.split()
-    assert out[-1] == "False"
+    return dict(zip(_HEAVY, (word == "True" for word in out[-len(_HEAVY):]), strict=True))
 
 
-def test_loading_the_definitions_does_not_import_great_expectations_nor_the_reports():
+# One worker for both (`--dist loadgroup`), so the interpreter starts once in `make test` too.
+@pytest.mark.xdist_group("tests/test_startup.py")
+def test_loading_the_definitions_does_not_import_dlt(loaded_modules):
+    """dlt is for API pulls (assets/api_sources.py imports sources/ when a pull runs): a run
+    that does not pull must not pay its import (0.5 to 2 s of every run process)."""
+    assert loaded_modules["dlt"] is False
+
+
+@pytest.mark.xdist_group("tests/test_startup.py")
+def test_loading_the_definitions_does_not_import_great_expectations_nor_the_reports(loaded_modules):
     """The suites are data (data_checks/expectations.py), GX validates only a failing partition
     and renders Data Docs (data_checks/gx_worker.py): loading the code location must not import it
     (about 4 s of CPU), nor openpyxl and plotly, which decision workbooks and reports use."""
-    code = ("import sys; import pipelines.definitions;"
-            " print(*(m in sys.modules for m in ('great_expectations', 'scipy', 'openpyxl', 'plotly')))")
-    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=PROJECT_ROOT,
-                         capture_output=True, text=True, check=True).stdout.split()
-    assert out[-4:] == ["False"] * 4
+    assert [loaded_modules[m] for m in ("great_expectations", "scipy", "openpyxl", "plotly")] == [
+        False] * 4
 
 
 def test_the_instance_commits_run_events_without_an_fsync_each(tmp_path):

@@ -47,6 +47,19 @@ MACROS = [
         WHEN lower(trim(x)) IN ('true', 't', 'yes', 'y', '1') THEN true
         WHEN lower(trim(x)) IN ('false', 'f', 'no', 'n', '0') THEN false END""",
     "CREATE OR REPLACE TEMP MACRO blank(x) AS x IS NULL OR trim(x) = ''",
+    # The review decision in force at the as-of instant, per ticket and question (kind, scope id):
+    # the latest one taken by then (a later decision had not been taken; NULL: every decision), the
+    # current one first among equal instants; a note is recorded, never in force. Read by
+    # models/marts/scope_hits.sql, models/marts/ticket_facts.sql and logic/semantic.py's exemplars.
+    # DuckDB checks the table exists when the macro is created: sessions are of a warehouse
+    # (ensure_warehouse creates its tables first); it reads the table as it is when called.
+    """CREATE OR REPLACE TEMP MACRO decisions_in_force(as_of) AS TABLE
+        SELECT ticket_id, kind, scope_id, verdict, reviewer, decided_at
+        FROM staging.review_decisions
+        WHERE verdict <> 'noted' AND (as_of IS NULL OR decided_at <= CAST(as_of AS TIMESTAMPTZ))
+        QUALIFY row_number() OVER (PARTITION BY ticket_id, kind, scope_id
+                                   ORDER BY decided_at DESC, is_current DESC,
+                                            _source_file DESC, _source_row DESC) = 1""",
 ]
 
 

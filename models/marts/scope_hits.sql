@@ -13,14 +13,9 @@ WITH automated AS (
            call_state AS automated_call_state
     FROM clf_hits
 ), reviewed AS (
-    -- The decision in force at the as-of instant: the current one unless it came later (a note is
-    -- recorded, never in force).
+    -- The decision in force at the as-of instant (macro decisions_in_force, warehouse/schema.py).
     SELECT ticket_id, scope_id, verdict, reviewer, decided_at
-    FROM staging.review_decisions
-    WHERE kind = 'scope' AND verdict <> 'noted' AND decided_at <= $as_of
-    QUALIFY row_number() OVER (PARTITION BY ticket_id, scope_id
-                               ORDER BY decided_at DESC, is_current DESC,
-                                        _source_file DESC, _source_row DESC) = 1
+    FROM decisions_in_force($as_of) WHERE kind = 'scope'
 ), added AS (
     SELECT r.ticket_id, r.scope_id, 1.0 AS confidence, 'added by reviewer' AS evidence,
            'review' AS source, NULL::VARCHAR AS automated_call_state

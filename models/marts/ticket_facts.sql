@@ -40,11 +40,9 @@ WITH t AS (
            bool_or(billable) AS billable
     FROM marts.scope_hits WHERE month = $month GROUP BY ticket_id
 ), emergency_review AS (
-    -- The decision in force at the as-of instant: the current one unless it came later.
+    -- The decision in force at the as-of instant (macro decisions_in_force, warehouse/schema.py).
     SELECT ticket_id, verdict = 'confirmed' AS confirmed, reviewer
-    FROM staging.review_decisions WHERE kind = 'emergency' AND decided_at <= $as_of
-    QUALIFY row_number() OVER (PARTITION BY ticket_id ORDER BY decided_at DESC, is_current DESC,
-                                                               _source_file DESC, _source_row DESC) = 1
+    FROM decisions_in_force($as_of) WHERE kind = 'emergency'
 ), logged AS (
     SELECT ticket_id, sum(minutes) AS logged_minutes,
            coalesce(sum(minutes) FILTER (WHERE outside_hours AND coalesce(billable, true)), 0)
@@ -106,10 +104,14 @@ LEFT JOIN marts.emergency_readings er_auto ON er_auto.ticket_id = t.ticket_id AN
 -- Grouped and joined back rather than windowed: most units are one ticket, and a window per
 -- unit cost 0.6 s of a 0.65 s month at 1M tickets.
 , unit_reading AS (
+    -- the strongest *call* of the unit: a call shows its calibrated confidence, a ticket below the
+    -- call threshold its raw one, so the two are not compared (docs/classification.md, round 11)
     SELECT unit_id AS _unit_id, bool_or(qualifies_emergency) AS _unit_qualifies,
-           max(emergency_confidence) AS _unit_confidence,
-           arg_max(ticket_id, (emergency_confidence, ticket_id)) AS _unit_ticket,
-           arg_max(emergency_evidence, (emergency_confidence, ticket_id)) AS _unit_evidence
+           max(emergency_confidence) FILTER (WHERE qualifies_emergency) AS _unit_confidence,
+           arg_max(ticket_id, (emergency_confidence, ticket_id)) FILTER (WHERE qualifies_emergency)
+               AS _unit_ticket,
+           arg_max(emergency_evidence, (emergency_confidence, ticket_id)) FILTER (WHERE qualifies_emergency)
+               AS _unit_evidence
     FROM facts GROUP BY unit_id
 )
 SELECT * EXCLUDE (_unit_id, _unit_qualifies, _unit_confidence, _unit_ticket, _unit_evidence)

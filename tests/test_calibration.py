@@ -1,0 +1,204 @@
+"""Round 11: the calibrated confidence (logic/calibration.py, evaluation/calibrate.py).
+
+The states compare the calibrated confidence - the raw one and the call's semantic vote through a
+map fitted on the blind batches' first-seen calls - with *_confident_at; the calls themselves
+(which ids, emergency or not) do not change.
+"""
+
+import duckdb
+import numpy as np
+import pytest
+import yaml
+
+from evaluation.calibrate import check, fit_map, load_calls, policy_text
+from logic.calibration import calibrate, calibrated_sql, confidence_map
+from logic.classify import scope_hits_sql
+from logic.emergency import emergency_sql
+from policy.base import PolicyConfigError
+from policy.classifiers import ConfidenceMap
+from policy.config import PolicyConfig, default_policy, load_policy
+from tests.test_classify import SHIPPED, _bank, _t, classify
+
+# A raw 0.85 compliance-documentation call from the rules alone (labelled ticket K013).
+ASSURANCE = _t("k1", "Supplier assurance pack", "Our biggest customer wants a supplier assurance pack:"
+               " our IT policies, a network diagram and evidence of backups and patching.")
+
+
+def _variant(change) -> PolicyConfig:
+    data = yaml.safe_load(SHIPPED.read_text())
+    change(data)
+    return PolicyConfig.model_validate(data)
+
+
+def _rules_only(data: dict) -> None:
+    data["scope_classification"]["semantic"]["enabled"] = False
+
+
+def test_a_raw_0_85_scope_call_needs_review_with_the_first_seen_map():
+    """First seen, scope calls at raw 0.8-0.9 were right about 73% of the time: not billable alone."""
+    plain = _variant(_rules_only)
+    con = duckdb.connect()
+    classify(plain, [ASSURANCE], con=con)
+    (_tid, sid, raw, _evidence, state), = con.execute(scope_hits_sql(plain)).fetchall()
+    assert (sid, raw) == ("compliance_documentation", 0.85)
+    assert state == "needs review"
+    shown, = con.execute(f"SELECT confidence FROM ({scope_hits_sql(plain, calibrated=True)})").fetchone()
+    cmap = confidence_map(plain, "scope")
+    assert shown == pytest.approx(float(calibrate([0.85], [0.0], cmap)[0]), abs=5e-4)
+    assert shown < plain.scope_classification.call_states.scope_confident_at < 0.85
+    # Without the map the same threshold reads the raw confidence: the call would be billed.
+    uncalibrated = _variant(lambda d: (_rules_only(d), d["scope_classification"]["call_states"]
+                                       .pop("calibration")))
+    con = duckdb.connect()
+    classify(uncalibrated, [ASSURANCE], con=con)
+    assert [r[4] for r in con.execute(scope_hits_sql(uncalibrated)).fetchall()] == ["confident"]
+
+
+CASES = [
+    ASSURANCE,
+    _t("c1", "Kit for the interns", "Could you order three laptops and three monitors for the interns?"),
+    _t("c2", "Exchange to Google", "We're moving every mailbox and shared calendar over to Google "
+       "Workspace.", "Email"),
+    _t("e1", "Website gone", "Our domain expired over the weekend and now the website and email are down."),
+    _t("e2", "Sage", "None of the accounts team can log in to Sage this morning, six of us."),
+    _t("e3", "URGENT mouse", "My mouse is not working, URGENT!!", declared=True),
+    _t("e4", "Printer", "The printer on floor 2 is down, nobody can print.", affected=6),  # raw 0.32
+    _t("t1", "Reboot tonight please", "Can you reboot the SQL server tonight after 9?",
+       time=[(30.0, "remote", True, None, True)]),
+]
+
+
+def test_the_map_changes_states_and_shown_confidence_never_the_calls():
+    policy = default_policy()
+    uncalibrated = _variant(lambda d: d["scope_classification"]["call_states"].pop("calibration"))
+    bank = _bank(policy)
+    runs = {}
+    for name, p in (("calibrated", policy), ("raw", uncalibrated)):
+        con = duckdb.connect()
+        classify(p, CASES, bank, con)
+        runs[name] = (con.execute(f"SELECT ticket_id, scope_id, confidence, call_state FROM"
+                                  f" ({scope_hits_sql(p, calibrated=True)})").fetchall(),
+                      con.execute(f"SELECT ticket_id, qualifies_emergency, emergency_confidence,"
+                                  f" emergency_call_state FROM ({emergency_sql(p, calibrated=True)})"
+                                  " ORDER BY ticket_id").fetchall(),
+                      con.execute(f"SELECT ticket_id, scope_id, confidence FROM ({scope_hits_sql(p)})")
+                      .fetchall())
+    (scope, emergency, raw), (scope0, emergency0, raw0) = runs["calibrated"], runs["raw"]
+    assert [r[:2] for r in scope] == [r[:2] for r in scope0] and scope  # the same ids called
+    assert [r[:2] for r in emergency] == [r[:2] for r in emergency0]  # the same emergencies
+    assert raw == raw0  # the raw confidence is the rules' and the vote's, whatever the map
+    assert [r[2] for r in scope0] == [r[2] for r in raw0]  # no map: the raw confidence is shown
+    assert [r[2] for r in scope] != [r[2] for r in raw]  # with it, the calibrated one
+    # a ticket below the emergency threshold is no call: the map (fitted on calls) does not apply
+    assert [r[2] for r in emergency if not r[1]] == [r[2] for r in emergency0 if not r[1]]
+    assert any(not r[1] and r[2] > 0 for r in emergency)
+    at = policy.scope_classification.call_states
+    assert all(state == "needs review" for *_, conf, state in scope if conf < at.scope_confident_at)
+    assert all(state == "needs review" for _t_, q, conf, state in emergency
+               if q and conf < at.emergency_confident_at)
+
+
+def test_sql_and_numpy_maps_agree():
+    policy = default_policy()
+    con = duckdb.connect()
+    raw, vote = np.linspace(0, 1, 41), np.tile([0.0, 0.3, 0.8, 1.0], 11)[:41]
+    con.execute("CREATE TABLE c AS SELECT unnest(?::DOUBLE[]) AS raw, unnest(?::DOUBLE[]) AS vote",
+                [raw.tolist(), vote.tolist()])
+    for kind in ("scope", "emergency"):
+        cmap = confidence_map(policy, kind)
+        got = [r[0] for r in con.execute(f"SELECT {calibrated_sql('raw', 'vote', cmap)} FROM c").fetchall()]
+        assert got == pytest.approx(calibrate(raw, vote, cmap).tolist(), abs=1e-9)
+        # monotone: a higher raw confidence or a stronger vote is never a lower calibrated one
+        grid = calibrate(np.repeat(raw, 5), np.tile(np.linspace(0, 1, 5), 41), cmap).reshape(41, 5)
+        assert (np.diff(grid, axis=0) >= 0).all() and (np.diff(grid, axis=1) >= 0).all()
+
+
+def test_the_shipped_map_is_a_refit_of_the_first_seen_calls():
+    calls = load_calls()
+    assert check(default_policy(), calls) == []
+    assert set(calls["batch"]) == {f"batch-{i:02d}" for i in range(1, 12)}
+    # the knots the script writes are what the policy file holds
+    text = SHIPPED.read_text()
+    assert policy_text(default_policy().scope_classification.call_states.calibration, text) == text
+
+
+def test_isotonic_fit_is_monotone_pools_small_blocks_and_is_never_certain():
+    raw = np.array([0.5] * 10 + [0.6] * 10 + [0.7] * 10 + [0.9] * 20)
+    right = np.array([1] * 6 + [0] * 4 + [1] * 4 + [0] * 6 + [1] * 7 + [0] * 3 + [1] * 20)
+    cmap = fit_map(raw, right, min_calls=10)
+    assert cmap.raw == [0.55, 0.7, 0.9]  # 0.5 (60%) and 0.6 (40%) violate: pooled
+    assert cmap.calibrated == [round(11 / 22, 3), round(8 / 12, 3), round(21 / 22, 3)]
+
+
+@pytest.mark.parametrize(("knots", "message"), [
+    ({"raw": [0.5, 0.5], "calibrated": [0.2, 0.3]}, "strictly increasing"),
+    ({"raw": [0.5, 0.9], "calibrated": [0.6, 0.3]}, "must not decrease"),
+    ({"raw": [0.5, 0.9], "calibrated": [0.3]}, "2 knots expected"),
+])
+def test_a_bad_map_is_refused_with_its_key(tmp_path, knots, message):
+    data = yaml.safe_load(SHIPPED.read_text())
+    data["scope_classification"]["call_states"]["calibration"]["scope"].update(knots)
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(PolicyConfigError, match=f"call_states.calibration.scope.*{message}"):
+        load_policy(path)
+    with pytest.raises(ValueError, match=message):
+        ConfidenceMap(**knots)
+
+
+def test_a_unit_takes_its_strongest_call_not_a_non_call_that_shows_more():
+    """A call shows its calibrated confidence and a ticket below the call threshold its raw one, so a
+    unit's reading comes from its strongest *call* (models/marts/ticket_facts.sql)."""
+    from datetime import UTC, date, datetime
+
+    from logic.business_time import Calendar, build_open_intervals
+    from logic.sla import build_ticket_response
+    from policy.sql import register_policy
+    from tests.test_models_sql import SAMPLE_PARAMS
+    from warehouse.models import model_sql
+    from warehouse.schema import ensure_warehouse
+
+    policy = default_policy()
+    con = duckdb.connect()
+    ensure_warehouse(con)
+    build_open_intervals(con, [Calendar.always_open("24x7")], date(2026, 1, 1), date(2026, 1, 2))
+    con.execute("INSERT INTO staging.calendar_intervals_coverage BY NAME"
+                " SELECT * FROM open_intervals_coverage")
+    register_policy(con, policy)
+    for tid, parent, minute in (("P", None, 0), ("C", "P", 5)):
+        con.execute("""INSERT INTO staging.tickets BY NAME SELECT ? AS ticket_id, 'ACME' AS client_id,
+            DATE '2026-01-01' AS month, ? AS created_at, ?::TIMESTAMP AS created_local,
+            'Server down' AS subject, '' AS description, false AS is_provider_initiated,
+            ? AS parent_ticket_id, 1 AS versions_delivered, 't.csv' AS _source_file, 1 AS _source_row""",
+                    [tid, datetime(2026, 1, 14, 10, minute, tzinfo=UTC),
+                     datetime(2026, 1, 14, 10, minute), parent])
+    # P is a call at calibrated 0.3; C no call, raw 0.45 (more than P shows).
+    con.execute("""INSERT INTO marts.emergency_readings VALUES
+        (DATE '2026-01-01', 'P', true, 0.3, 'the server is down for everyone', 'needs review'),
+        (DATE '2026-01-01', 'C', false, 0.45, 'a follow-up', 'none')""")
+    build_ticket_response(con, policy, SAMPLE_PARAMS["month"], SAMPLE_PARAMS["as_of"])
+    sql = model_sql("marts/ticket_facts")
+    params = {p: SAMPLE_PARAMS[p] for p in con.extract_statements(sql)[0].named_parameters}
+    rows = con.execute(f"SELECT ticket_id, unit_id, qualifies_emergency, emergency_confidence,"
+                       f" emergency_evidence FROM ({sql}) ORDER BY ticket_id", params).fetchall()
+    assert rows == [("C", "P", True, 0.3, "same interruption as P: the server is down for everyone"),
+                    ("P", "P", True, 0.3, "the server is down for everyone")]
+
+
+def test_a_call_on_the_vote_alone_is_never_confident_on_its_own():
+    """The vote is in a lone-vote call's raw confidence already: counted again by the map it would
+    make one reviewer's decision on a near-identical ticket billable without review."""
+    from tests.test_classify import _bank_of
+    from tests.test_classify_round10 import BANK_ROWS, TEXT
+
+    policy = default_policy()
+    unanimous = _bank_of(policy, [(eid, text, labels, True) for eid, text, labels, _ in BANK_ROWS])
+    con = duckdb.connect()
+    classify(policy, [_t("mail", *TEXT, category="Email")], unanimous, con)
+    (_tid, qualifies, raw, evidence, state), = con.execute(emergency_sql(policy)).fetchall()
+    assert qualifies and raw >= 0.6 and evidence.startswith("semantic vote"), evidence  # vote only
+    assert state == "needs review"
+    shown, = con.execute(f"SELECT emergency_confidence FROM ({emergency_sql(policy, calibrated=True)})"
+                         ).fetchone()
+    cmap = confidence_map(policy, "emergency")
+    assert shown == pytest.approx(float(calibrate([raw], [0.0], cmap)[0]), abs=2e-3)  # the vote once
