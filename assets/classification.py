@@ -21,6 +21,7 @@ from logic.embeddings import embed
 from logic.emergency import emergency_rules_sql, emergency_sql
 from logic.semantic import REVIEW_ROWS, ExemplarBank, builtin_bank, prepare_votes, review_bank
 from logic.text_match import TICKET_TEXT
+from logic.word_model import word_model, write_weights
 from orchestration.embedding_store import load as load_embeddings
 from orchestration.embedding_store import prune as prune_embeddings
 from orchestration.embedding_store import save as save_embeddings
@@ -189,6 +190,9 @@ def classify_scope(con: duckdb.DuckDBPyConnection, month: str, run: RunInputs) -
                 " FROM staging.semantic_scope_votes WHERE month = ?", [month])
     con.execute("CREATE OR REPLACE TEMP TABLE clf_semantic_emergency AS SELECT * EXCLUDE (month)"
                 " FROM staging.semantic_emergency_votes WHERE month = ?", [month])
+    model = word_model(run.policy)  # the word model's weights, when it is on (round 12)
+    if model is not None:
+        write_weights(con, run.policy, model)
     db = run.shared.get("scope_range")
     if db is None:  # a month on its own: the rules' SQL in the statement
         # calibrated: the marts (and so the reports and the export) show the calibrated confidence

@@ -38,8 +38,9 @@ from logic.emergency import emergency_sql
 from logic.learned import scope_model
 from logic.semantic import POLICY_MODEL, ExemplarBank, builtin_bank, prepare_votes
 from logic.text_model import fit_text_model, text_model
+from logic.word_model import fit_word_model, word_model, write_weights
 from policy.base import SCOPE_EXCLUSION_IDS
-from policy.classifiers import ScopeModel, StoredTextModel
+from policy.classifiers import ScopeModel, StoredTextModel, StoredWordModel
 from policy.config import PolicyConfig, default_policy
 from policy.paths import PROJECT_ROOT
 
@@ -181,7 +182,7 @@ def exemplar_files(policy: PolicyConfig) -> list[Path]:
 def classify(data: Dataset, policy: PolicyConfig, bank: ExemplarBank | None = None,
              leave_out_same_text: bool = False, model: ScopeModel | None = None,
              text_model: StoredTextModel | None | str = POLICY_MODEL,
-             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+             words: StoredWordModel | str = POLICY_MODEL) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run both classifiers (rules + semantic vote) over a data set: (scope hits, emergency assessment)."""
     con = duckdb.connect()
     con.register("tickets_df", data.tickets)
@@ -200,6 +201,8 @@ def classify(data: Dataset, policy: PolicyConfig, bank: ExemplarBank | None = No
     bank = bank if bank is not None else builtin_bank(policy, exemplar_files(policy))
     prepare_votes(con, policy, bank, leave_out_same_text, text_model=text_model)
     con.execute(f"CREATE TEMP TABLE clf_emergency AS {emergency_sql(policy)}")
+    if policy.scope_classification.word_model.enabled:
+        write_weights(con, policy, word_model(policy) if isinstance(words, str) else words)
     hits = con.execute(scope_hits_sql(policy, "clf_emergency", model=model)).df()
     emergency = con.execute("SELECT * FROM clf_emergency").df()
     # `confidence` is the raw one; beside it the calibrated one the states and the reports use
@@ -302,10 +305,11 @@ def score(data: Dataset, hits: pd.DataFrame, emergency: pd.DataFrame) -> Scores:
 
 def evaluate(data: Dataset, policy: PolicyConfig | None = None, bank: ExemplarBank | None = None,
              leave_out_same_text: bool = False, model: ScopeModel | None = None,
-             text_model: StoredTextModel | None | str = POLICY_MODEL) -> Scores:
+             text_model: StoredTextModel | None | str = POLICY_MODEL,
+             words: StoredWordModel | str = POLICY_MODEL) -> Scores:
     """Classify a data set and score it."""
     hits, emergency = classify(data, policy or default_policy(), bank, leave_out_same_text, model,
-                               text_model)
+                               text_model, words)
     return score(data, hits, emergency)
 
 
@@ -314,8 +318,8 @@ def evaluate_file(path: Path, policy: PolicyConfig, exclude: list[Path] | None =
 
     `exclude` drops whole files from the bank (leave-one-batch-out: a batch scored with none of its
     own tickets voting, as if it were unseen - the concepts learnt from it still count). With the
-    learned combination or the text model on, they are refitted without those files too
-    (evaluation/fit_model.py, logic/text_model.py).
+    learned combination, the text model or the word model on, they are refitted without those files
+    too (evaluation/fit_model.py, logic/text_model.py, logic/word_model.py).
     """
     dropped = {f.resolve() for f in exclude or []}
     files = [f for f in exemplar_files(policy) if f.resolve() not in dropped]
@@ -330,8 +334,11 @@ def evaluate_file(path: Path, policy: PolicyConfig, exclude: list[Path] | None =
     if dropped and text_model(policy) is not None:
         # the text model refitted without the batch too (none when nothing is left to fit on)
         texts = fit_text_model(policy, files) if files else None
+    words: StoredWordModel | str = POLICY_MODEL
+    if dropped and word_model(policy) is not None:
+        words = fit_word_model(policy, files)  # the word model refitted without the batch (round 12)
     return evaluate(load_labelled(path), policy, bank, leave_out_same_text=in_bank, model=model,
-                    text_model=texts)
+                    text_model=texts, words=words)
 
 
 def leave_one_batch_out(policy: PolicyConfig) -> pd.DataFrame:

@@ -1,7 +1,7 @@
-"""Fit the learned scope combination (logic/learned.py) and the text model (logic/text_model.py)
-on the labelled bank and store their weights.
+"""Fit the learned scope combination (logic/learned.py), the text model (logic/text_model.py) and
+the word model (logic/word_model.py) on the labelled bank and store their weights.
 
-    python -m evaluation.fit_model            # writes learned.model_file and text_model.model_file
+    python -m evaluation.fit_model            # writes learned, text_model and word_model model_file
     python -m evaluation.fit_model --check    # refits and fails if the stored weights differ
 
 Training rows are the candidate (ticket, scope id) pairs the scope SQL computes for every ticket of
@@ -30,6 +30,7 @@ from logic.emergency import emergency_sql
 from logic.learned import fit_logistic, predict
 from logic.semantic import ExemplarBank, builtin_bank, write_votes
 from logic.text_model import fit_text_model, text_model_json
+from logic.word_model import fit_word_model, word_model_json
 from policy.base import SCOPE_EXCLUSION_IDS
 from policy.classifiers import LEARNED_FEATURES, ScopeModel
 from policy.config import PolicyConfig, default_policy
@@ -161,6 +162,9 @@ def main() -> None:
     if policy.scope_classification.semantic.text_model.scope_ids:
         targets.append((PROJECT_ROOT / policy.scope_classification.semantic.text_model.model_file,
                         text_model_json(fit_text_model(policy, exemplar_files(policy)))))
+    if policy.scope_classification.word_model.scope_ids:
+        targets.append((PROJECT_ROOT / policy.scope_classification.word_model.model_file,
+                        word_model_json(fit_word_model(policy, exemplar_files(policy)))))
     for target, text in targets:
         if args.check:
             if not target.exists() or target.read_text(encoding="utf-8") != text:

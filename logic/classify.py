@@ -26,6 +26,8 @@ from logic.text_match import (
     unnest_hits,
     values_relation,
 )
+from logic.word_model import EVIDENCE as WORD_EVIDENCE
+from logic.word_model import scores_sql as word_scores_sql
 from policy.classifiers import ScopeModel
 from policy.config import PolicyConfig
 
@@ -93,6 +95,32 @@ def scope_category_hits_sql(policy: PolicyConfig, tickets: str, rules: _ScopeRul
     rules = rules or _scope_rules(policy)
     return per_distinct(tickets, "raw_cat", rules.compiler.normalise("raw_cat"),
                          unnest_hits(rules.category, "txt"))
+
+
+def time_agg_sql(policy: PolicyConfig) -> str:
+    """SQL over clf_time: minutes logged per ticket (total, on site, travel, billable, billable
+    outside business hours)."""
+    ts = policy.scope_classification.time_signals
+    return f"""
+    SELECT ticket_id,
+           sum(minutes) AS total_min,
+           coalesce(sum(minutes) FILTER (WHERE lower(trim(work_type)) IN {in_list(ts.onsite_work_types)}), 0)
+               AS onsite_min,
+           coalesce(sum(minutes) FILTER (WHERE lower(trim(work_type)) IN {in_list(ts.travel_work_types)}), 0)
+               AS travel_min,
+           -- unknown billability counts as billable: the entry was logged against the ticket
+           coalesce(sum(minutes) FILTER (WHERE coalesce(billable, true)), 0) AS billable_min,
+           coalesce(sum(minutes) FILTER (WHERE coalesce(billable, true) AND outside_hours), 0) AS after_min
+    FROM clf_time GROUP BY ticket_id"""
+
+
+def time_state_sql(policy: PolicyConfig, tickets: str) -> str:
+    """SQL: (ticket_id, total_min, onsite_min, travel_min, billable_min, after_min) for every
+    ticket of `tickets` (0 where nothing was logged), as the scope statement's state has them."""
+    return f"""SELECT t.ticket_id, coalesce(a.total_min, 0) AS total_min,
+           coalesce(a.onsite_min, 0) AS onsite_min, coalesce(a.travel_min, 0) AS travel_min,
+           coalesce(a.billable_min, 0) AS billable_min, coalesce(a.after_min, 0) AS after_min
+    FROM {tickets} t LEFT JOIN ({time_agg_sql(policy)}) a USING (ticket_id)"""
 
 
 @dataclass(frozen=True)
@@ -177,6 +205,18 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     FROM tickets t JOIN clf_semantic_scope v ON v.raw_txt = t.raw_txt
     WHERE {sv.scope_weight} * v.vote > 0.05
     """
+    wm = sc.word_model
+    words = semantic and not learned and wm.enabled and bool(wm.scope_ids)
+    if words:
+        # The word model's probability (logic/word_model.py; weights in clf_word_weights) is
+        # evidence of its own, like the neighbours' vote; rule dampeners do not apply to it.
+        signals += f"""
+    UNION ALL
+    SELECT w.ticket_id, w.scope_id, 'word', {wm.weight} * w.p, false, false,
+           '{WORD_EVIDENCE} ' || round(w.p, 2)
+               || coalesce(' (words "' || array_to_string(w.words, '", "') || '")', '')
+    FROM word w WHERE {wm.weight} * w.p > 0.05
+    """
     # Hours on a project-sized ticket corroborate the project-type exclusion the text points to most.
     support = f"""
     SELECT b.ticket_id, b.scope_id, 'time' AS kind, {ts.project_support_weight} AS w,
@@ -201,6 +241,17 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     FROM state WHERE project_sized
     """
 
+    # word_model.review_only: the confidence the call has without the word model's evidence; the
+    # call is `confident` only when that reaches scope_confident_at (the model finds calls for a
+    # reviewer, it does not bill them on its own).
+    review_only = words and wm.review_only
+    word_free = (""",
+               1 - (1 - coalesce(any_value(d.factor), 1)
+                        * (1 - exp(coalesce(sum(ln(1 - least(s.w, 0.999))) FILTER (WHERE s.dampenable), 0))))
+                   * exp(coalesce(sum(ln(1 - least(s.w, 0.999)))
+                                  FILTER (WHERE NOT s.dampenable AND s.kind <> 'word'), 0))
+                   AS word_free""" if review_only else "")
+
     def scored(signal_rel: str) -> str:
         return f"""
         SELECT s.ticket_id, s.scope_id,
@@ -212,7 +263,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                    || coalesce('; dampened by ' || any_value(d.evidence), '') AS evidence,
                bool_or(s.kind IN ('signal', 'category')) AS from_text,
                1 - exp(coalesce(sum(ln(1 - least(s.w, 0.999))) FILTER (WHERE s.kind = 'time'), 0))
-                   AS time_confidence
+                   AS time_confidence{word_free}
         FROM {signal_rel} s LEFT JOIN damp d USING (ticket_id, scope_id)
         GROUP BY s.ticket_id, s.scope_id"""
 
@@ -237,20 +288,27 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
         factor, shown = (1, "needs review") if sv.veto_to_review else (sv.scope_veto, f"x{sv.scope_veto:g}")
         # Rules at or above hold_below (several strong rules at once) are not questioned either.
         strong = f" AND f.confidence < {sv.hold_below}" if sv.hold_below < 1 else ""
-        vetoed = (f"(f.from_text AND e.raw_txt IS NOT NULL AND coalesce(v.vote, 0) < {sv.veto_below}"
+        # With word_model.as_vote, the word model's probability is a vote the call is held against too.
+        vote = ("greatest(coalesce(v.vote, 0), coalesce(wv.p, 0))" if words and wm.as_vote
+                else "coalesce(v.vote, 0)")
+        vetoed = (f"(f.from_text AND e.raw_txt IS NOT NULL AND {vote} < {sv.veto_below}"
                   f" AND {calibrated_sql('f.time_confidence', '0', cmap)} < {confident_at}{strong})")
+        held_free = (f", f.word_free * CASE WHEN {vetoed} THEN {factor} ELSE 1 END AS word_free"
+                     if review_only else "")
         voted = f"""
         SELECT f.ticket_id, f.scope_id,
                f.confidence * CASE WHEN {vetoed} THEN {factor} ELSE 1 END AS confidence,
                f.evidence || CASE WHEN {vetoed} THEN '; semantic vote disagrees ({shown})' ELSE '' END
                    AS evidence,
-               {str(sv.veto_to_review).lower()} AND {vetoed} AS held,
+               {str(sv.veto_to_review).lower()} AND {vetoed} AS held{held_free},
                -- the vote corroborates what the rules or the time read; a call on the vote alone
                -- is not confident on its own again (the map counts it once: in the raw confidence)
                CASE WHEN f.from_text OR f.time_confidence > 0 THEN coalesce(v.vote, 0) ELSE 0 END AS vote
         FROM final f JOIN tickets t USING (ticket_id)
         LEFT JOIN clf_semantic_emergency e ON e.raw_txt = t.raw_txt
         LEFT JOIN clf_semantic_scope v ON v.raw_txt = t.raw_txt AND v.scope_id = f.scope_id"""
+        if words and wm.as_vote:
+            voted += " LEFT JOIN word wv ON wv.ticket_id = f.ticket_id AND wv.scope_id = f.scope_id"
     else:
         voted = "SELECT ticket_id, scope_id, confidence, evidence, false AS held, 0.0 AS vote FROM final"
     # MATERIALIZED: the text and category hits are matched as relations of their own. Inlined into
@@ -267,6 +325,9 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                      " WHERE raw_txt IN (SELECT raw_txt FROM docs)")
         category_hits = (f"SELECT raw_cat, txt, rule_id, hits FROM {matched.category_hits}"
                          " WHERE raw_cat IN (SELECT raw_cat FROM tickets)")
+    confident_free = (f" AND {calibrated_sql('word_free', 'vote', cmap)} >= {confident_at}"
+                      if review_only and not learned else "")
+    word_cte = f", word AS MATERIALIZED ({word_scores_sql('tickets', 'state')}\n)" if words else ""
     return f"""
 WITH tickets AS (
     SELECT ticket_id, {TICKET_TEXT} AS raw_txt, coalesce(category, '') AS raw_cat,
@@ -287,16 +348,7 @@ WITH tickets AS (
     SELECT t.ticket_id, 'category "' || h.txt || '"' AS src, h.rule_id, h.hits
     FROM tickets t JOIN category_hits h USING (raw_cat) WHERE h.txt <> ''
 ), time_agg AS (
-    SELECT ticket_id,
-           sum(minutes) AS total_min,
-           coalesce(sum(minutes) FILTER (WHERE lower(trim(work_type)) IN {in_list(ts.onsite_work_types)}), 0)
-               AS onsite_min,
-           coalesce(sum(minutes) FILTER (WHERE lower(trim(work_type)) IN {in_list(ts.travel_work_types)}), 0)
-               AS travel_min,
-           -- unknown billability counts as billable: the entry was logged against the ticket
-           coalesce(sum(minutes) FILTER (WHERE coalesce(billable, true)), 0) AS billable_min,
-           coalesce(sum(minutes) FILTER (WHERE coalesce(billable, true) AND outside_hours), 0) AS after_min
-    FROM clf_time GROUP BY ticket_id
+    {time_agg_sql(policy)}
 ), state AS (
     SELECT t.ticket_id,
            coalesce(a.total_min, 0) AS total_min,
@@ -311,7 +363,7 @@ WITH tickets AS (
     FROM tickets t
     LEFT JOIN time_agg a USING (ticket_id)
     LEFT JOIN {emergency or f"({emergency_sql(policy, semantic)})"} e USING (ticket_id)
-), damp AS (
+){word_cte}, damp AS (
     SELECT ticket_id, scope_id, exp(sum(ln(factor))) AS factor, string_agg(evidence, '; ') AS evidence
     FROM (
         SELECT h.ticket_id, r.scope_id, r.weight AS factor,
@@ -341,7 +393,8 @@ SELECT ticket_id, scope_id,
        round({calibrated_sql("confidence", "vote", cmap) if calibrated else "confidence"}::DOUBLE, 3)
            AS confidence,
        evidence,
-       CASE WHEN {calibrated_sql("confidence", "vote", cmap)} >= {confident_at} AND NOT held THEN 'confident'
+       CASE WHEN {calibrated_sql("confidence", "vote", cmap)} >= {confident_at} AND NOT held{confident_free}
+            THEN 'confident'
             ELSE 'needs review' END
            AS call_state
 FROM voted WHERE confidence >= {call_at}

@@ -276,6 +276,52 @@ class ScopeModel(Strict):
         return self
 
 
+class WordModel(Strict):
+    """Round 12 (docs/classification.md): per scope id, an L2 logistic regression over the ticket
+    text's word unigrams and bigrams (lower-cased, stop words and numbers dropped, in at least
+    `min_df` training tickets; binary) and the call's structured signals (category, on-site work,
+    work outside hours, hours logged), fitted on semantic.exemplar_files by
+    `python -m evaluation.fit_model` into `model_file`. Scored in SQL (logic/word_model.py): its
+    probability p is evidence of weight `weight` x p in the noisy-or, and, with `as_vote`, the
+    vote a rule call is held against is the higher of the neighbours' vote and p."""
+
+    enabled: bool = False
+    model_file: str = "config/word_model.json"  # relative to the project
+    scope_ids: ScopeIds = Field(default_factory=list)
+    penalty: float = Field(default=1.0, gt=0)  # ridge penalty on every weight but the intercept
+    min_df: int = Field(default=2, ge=1)  # a term must appear in this many training tickets
+    weight: float = Field(default=0.5, ge=0, le=1)  # 0: a vote only (as_vote), never evidence
+    as_vote: bool = True
+    # True: a call is `confident` only when its confidence without the word model's evidence is
+    # (the model finds calls and raises them for a reviewer; it never bills one on its own).
+    review_only: bool = False
+
+
+class StoredWordModel(Strict):
+    """The fitted word model (config/word_model.json), validated on load."""
+
+    tokenizer: str = Field(pattern=r"^[0-9a-f]{64}$")  # digest of the tokenisation (logic/word_model.py)
+    penalty: float = Field(gt=0)
+    min_df: int = Field(ge=1)
+    trained_on: list[FileDigest] = Field(min_length=1)
+    training_texts: int = Field(ge=1)
+    # Features: text terms ("vpn", "new laptop") and structured ones (starting with "="); scope id
+    # -> the intercept, then one weight per feature.
+    features: list[str] = Field(min_length=1)
+    weights: dict[str, list[float]]
+
+    @model_validator(mode="after")
+    def _shape(self) -> StoredWordModel:
+        if len(set(self.features)) != len(self.features):
+            raise ValueError("features: repeated")
+        for sid, w in self.weights.items():
+            if sid not in SCOPE_EXCLUSION_IDS:
+                raise ValueError(f"weights.{sid}: not a scope exclusion id")
+            if len(w) != len(self.features) + 1:
+                raise ValueError(f"weights.{sid}: {len(self.features) + 1} numbers expected, got {len(w)}")
+        return self
+
+
 class ScopeClassification(Strict):
     min_confidence: Weight
     note_weight: float = Field(gt=0, le=1)  # matches in time-entry notes count this much
@@ -284,6 +330,7 @@ class ScopeClassification(Strict):
     semantic: SemanticVote = SemanticVote()
     call_states: CallStates = CallStates()
     learned: LearnedScope = LearnedScope()
+    word_model: WordModel = WordModel()
     # What standard (included) support looks like, as plain sentences: exemplars of "no exclusion".
     standard_concepts: list[str] = Field(default_factory=list)
 

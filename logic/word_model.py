@@ -1,0 +1,317 @@
+"""The word model (docs/classification.md, round 12): per scope id, a linear model over the ticket
+text's words and the call's structured signals, fitted on the labelled files and stored
+(config/word_model.json).
+
+Features: the distinct word unigrams and bigrams of the text (lower-cased, split on anything but
+a-z and 0-9, stop words, one-letter tokens and numbers dropped, bigrams over what is left; binary:
+a term counts once per text) that appear in at least `min_df` training tickets, and the signals the
+scope statement already has per ticket (`STRUCTURED`: the category, on-site or travel work logged,
+billable work outside business hours, log(1 + hours logged)). Per id an L2 logistic regression
+(the intercept not penalised), fitted deterministically (L-BFGS from zero on a sparse matrix, rows
+in file order) and rounded, so `python -m evaluation.fit_model --check` can compare a refit with
+the stored file.
+
+Scoring is SQL: the tokenisation is one list expression (`terms_sql`, the same statement the fit
+tokenises with), each distinct text's terms are joined with the weights table `clf_word_weights`
+(term, scope_id, w) and summed per (text, id), the structured terms per ticket are added, and the
+sum goes through the logistic function. No Python per ticket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from policy.base import SCOPE_EXCLUSION_IDS
+from policy.classifiers import StoredWordModel
+from policy.config import PolicyConfig
+from policy.paths import PROJECT_ROOT
+from warehouse.sqlquote import sql_literal
+
+# Common English function words. Negations (no, not, never, without) and words that carry the
+# request (new, all, every, only) are kept: "not buying yet" and "every user" are what the
+# look-alikes turn on.
+_STOP = (
+    "a about above after again against am an and any are as at be because been before being below "
+    "between both but by can could did do does doing down during each few for from further had has "
+    "have having he her here hers herself him himself his how i if in into is it its itself just me "
+    "more most my myself of off on once or other our ours ourselves out over own same she should so "
+    "some such than that the their theirs them themselves then there these they this those through "
+    "to too under until up very was we were what when where which while who whom why will with would "
+    "you your yours yourself yourselves hi hello thanks thank regards please cheers dear also us "
+    "ll ve re"
+)
+STOP_WORDS = _STOP.split()
+_SPLIT = "[^a-z0-9]+"
+TOKENIZER = hashlib.sha256(json.dumps({"split": _SPLIT, "min_length": 2, "numbers": "dropped",
+                                       "stop_words": STOP_WORDS, "ngrams": [1, 2],
+                                       "counts": "binary"}).encode()).hexdigest()
+
+# The structured features as SQL over the scope statement's relations: t (tickets: raw_cat) and s
+# (the ticket's time state: total_min, onsite_min, travel_min, after_min). Names start with "=",
+# which no text term can (terms are a-z and 0-9 only).
+CATEGORY = "'=category:' || lower(trim(t.raw_cat))"
+STRUCTURED = {
+    "=onsite": "CASE WHEN s.onsite_min + s.travel_min > 0 THEN 1.0 ELSE 0.0 END",
+    "=after_hours": "CASE WHEN s.after_min > 0 THEN 1.0 ELSE 0.0 END",
+    "=log_hours": "ln(1 + s.total_min / 60)",
+}
+INTERCEPT = "=intercept"
+# How the call's evidence names it ('word model 0.83 (words "tenant", "cutover")').
+EVIDENCE = "word model"
+
+_DECIMALS = 5  # stored weights are rounded so a refit reproduces the file
+_MAX_ITER = 5000
+
+
+def _tokens_sql(column: str) -> str:
+    stop = "[" + ", ".join(sql_literal(w) for w in STOP_WORDS) + "]"
+    return (f"list_filter(regexp_split_to_array(lower({column}), '{_SPLIT}'), lambda x: length(x) >= 2"
+            f" AND NOT regexp_full_match(x, '[0-9]+') AND NOT list_contains({stop}, x))")
+
+
+def _unnest_terms(key: str) -> str:
+    return f"""{key}, unnest(list_distinct(list_concat(tok,
+        list_transform(range(1, len(tok)), lambda i: tok[i] || ' ' || tok[i + 1])))) AS term"""
+
+
+def terms_sql(relation: str, column: str = "raw_txt") -> str:
+    """SQL: (raw_txt, term) for each distinct text of `relation`.`column` and each distinct term."""
+    return f"""SELECT {_unnest_terms('raw_txt')}
+    FROM (SELECT raw_txt, {_tokens_sql('raw_txt')} AS tok
+          FROM (SELECT DISTINCT {column} AS raw_txt FROM {relation} WHERE {column} IS NOT NULL))"""
+
+
+def structured_sql(tickets: str, state: str) -> str:
+    """SQL: (ticket_id, term, value) of the structured features; `tickets` has ticket_id, raw_cat,
+    `state` ticket_id, total_min, onsite_min, travel_min, after_min (the scope statement's)."""
+    parts = [f"SELECT t.ticket_id, {CATEGORY} AS term, 1.0 AS value FROM {tickets} t"
+             " WHERE trim(t.raw_cat) <> ''"]
+    parts += [f"SELECT s.ticket_id, '{name}', {expr} FROM {state} s" for name, expr in STRUCTURED.items()]
+    return "\n    UNION ALL ".join(parts)
+
+
+def scores_sql(tickets: str, state: str, weights: str = "clf_word_weights") -> str:
+    """SQL: (ticket_id, scope_id, p, words) for every ticket and id the weights know; `words` lists
+    the text's three terms that add most to the id (the evidence)."""
+    return f"""
+    SELECT t.ticket_id, i.scope_id,
+           1 / (1 + exp(-(i.w + coalesce(x.z, 0) + coalesce(g.z, 0)))) AS p, x.words
+    FROM {tickets} t
+    CROSS JOIN (SELECT scope_id, w FROM {weights} WHERE term = '{INTERCEPT}') i
+    LEFT JOIN (
+        -- Per distinct text, numbered: the terms are grouped by a number, not by the long text.
+        WITH n AS MATERIALIZED (
+            SELECT raw_txt, row_number() OVER () AS k
+            FROM (SELECT DISTINCT raw_txt FROM {tickets} WHERE raw_txt IS NOT NULL))
+        SELECT n.raw_txt, x.scope_id, x.z, x.words
+        FROM n JOIN (
+            SELECT d.k, w.scope_id, sum(w.w) AS z,
+                   max_by(d.term, struct_pack(w := w.w, t := d.term), 3) FILTER (WHERE w.w > 0) AS words
+            FROM (SELECT {_unnest_terms('k')} FROM (SELECT k, {_tokens_sql('raw_txt')} AS tok FROM n)) d
+            JOIN {weights} w USING (term)
+            GROUP BY d.k, w.scope_id) x USING (k)
+    ) x ON x.raw_txt = t.raw_txt AND x.scope_id = i.scope_id
+    LEFT JOIN (
+        SELECT f.ticket_id, w.scope_id, sum(w.w * f.value) AS z
+        FROM ({structured_sql(tickets, state)}) f JOIN {weights} w USING (term)
+        GROUP BY f.ticket_id, w.scope_id
+    ) g ON g.ticket_id = t.ticket_id AND g.scope_id = i.scope_id"""
+
+
+# --- fitting ---------------------------------------------------------------------------------------
+
+def _relative(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(PROJECT_ROOT.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _design(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> pd.DataFrame:
+    """(ticket_id, term, value) of every text and structured feature of clf_tickets / clf_time."""
+    from logic.classify import time_state_sql
+    from logic.text_match import TICKET_TEXT
+
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE word_tickets AS
+        SELECT ticket_id, {TICKET_TEXT} AS raw_txt, coalesce(category, '') AS raw_cat FROM clf_tickets""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE word_state AS {time_state_sql(policy, 'word_tickets')}")
+    return con.execute(f"""
+        SELECT t.ticket_id, d.term, 1.0 AS value
+        FROM word_tickets t JOIN ({terms_sql('word_tickets')}) d USING (raw_txt)
+        UNION ALL
+        {structured_sql('word_tickets', 'word_state')}""").df()
+
+
+def _fit_one(x, y: np.ndarray, penalty: float) -> np.ndarray:
+    """L2 logistic regression (intercept last, unpenalised) by L-BFGS from zero."""
+    from scipy.optimize import minimize
+
+    n, d = x.shape
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = x @ w[:-1] + w[-1]
+        # log(1 + e^z) - y z, stably
+        value = float(np.sum(np.logaddexp(0, z) - y * z) + 0.5 * penalty * w[:-1] @ w[:-1])
+        r = 1 / (1 + np.exp(-z)) - y
+        grad = np.concatenate([x.T @ r + penalty * w[:-1], [r.sum()]])
+        return value, grad
+
+    result = minimize(loss, np.zeros(d + 1), jac=True, method="L-BFGS-B",
+                      options={"maxiter": _MAX_ITER, "gtol": 1e-9, "ftol": 1e-14, "maxcor": 20})
+    return result.x
+
+
+def fit_word_model(policy: PolicyConfig, files: list[Path], penalty: float | None = None,
+                   min_df: int | None = None) -> StoredWordModel:
+    """The word model fitted on the labelled files (text, category, time entries; true_scope)."""
+    from scipy.sparse import csr_matrix
+
+    from evaluation.evaluate import Dataset, load_labelled
+    from evaluation.fit_model import input_tables
+
+    cfg = policy.scope_classification.word_model
+    penalty = cfg.penalty if penalty is None else penalty
+    min_df = cfg.min_df if min_df is None else min_df
+    # Rows are numbered in file order (a ticket id may repeat across files).
+    data, offset = [], 0
+    for f in files:
+        d = load_labelled(f)
+        number = {tid: str(offset + j) for j, tid in enumerate(d.tickets["ticket_id"])}
+        data.append(Dataset(d.name, d.tickets.assign(ticket_id=d.tickets["ticket_id"].map(number)),
+                            d.time.assign(ticket_id=d.time["ticket_id"].map(number)), d.truth))
+        offset += len(d.tickets)
+    tickets = pd.concat([d.tickets for d in data], ignore_index=True)
+    truth = pd.concat([d.truth for d in data], ignore_index=True)
+    con = duckdb.connect()
+    input_tables(con, Dataset("word model", tickets,
+                              pd.concat([d.time for d in data], ignore_index=True), truth))
+    rows = _design(con, policy)
+    text_terms = rows[~rows["term"].str.startswith("=")]
+    df = text_terms.groupby("term")["ticket_id"].nunique()
+    vocab = sorted(df.index[df >= min_df])
+    structured = sorted(set(rows.loc[rows["term"].str.startswith("="), "term"]))
+    features = vocab + [s for s in structured if not s.startswith("=category:")
+                        or (rows["term"] == s).sum() >= min_df]
+    column = {f: i for i, f in enumerate(features)}
+    kept = rows[rows["term"].isin(column)]
+    x = csr_matrix((kept["value"].to_numpy(float),
+                    (kept["ticket_id"].astype(int).to_numpy(), kept["term"].map(column).to_numpy())),
+                   shape=(len(tickets), len(features)))
+    weights = {}
+    for sid in cfg.scope_ids or SCOPE_EXCLUSION_IDS:
+        y = np.array([sid in t for t in truth["true_scope"]], dtype=np.float64)
+        w = _fit_one(x, y, penalty)
+        weights[sid] = [round(float(v), _DECIMALS) + 0.0 for v in [w[-1], *w[:-1]]]
+    return StoredWordModel(
+        tokenizer=TOKENIZER, penalty=penalty, min_df=min_df,
+        trained_on=[{"file": _relative(f), "sha256": hashlib.sha256(f.read_bytes()).hexdigest()}
+                    for f in files],
+        training_texts=len(tickets), features=features, weights=weights)
+
+
+def word_model_json(model: StoredWordModel) -> str:
+    """The stored file: one key a line, the long lists on one line each (a readable diff)."""
+    head = {k: v for k, v in model.model_dump().items() if k not in {"features", "weights"}}
+    lines = [f" {json.dumps(k)}: {json.dumps(v)}" for k, v in head.items()]
+    lines.append(f' "features": {json.dumps(model.features)}')
+    lines.append(' "weights": {\n' + ",\n".join(f"  {json.dumps(sid)}: {json.dumps(w)}"
+                                                for sid, w in model.weights.items()) + "\n }")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+# --- loading and scoring ---------------------------------------------------------------------------
+
+_models: dict[tuple[str, str], StoredWordModel] = {}
+
+
+def training_files(policy: PolicyConfig) -> list[Path]:
+    """The files the word model is fitted on: the semantic vote's labelled files."""
+    return [PROJECT_ROOT / f for f in policy.scope_classification.semantic.exemplar_files]
+
+
+def stale_reason(policy: PolicyConfig, model: StoredWordModel) -> str | None:
+    """Why a stored model is not the one the policy asks for (None: it is)."""
+    cfg = policy.scope_classification.word_model
+    if model.tokenizer != TOKENIZER:
+        return "tokenised differently"
+    if model.penalty != cfg.penalty or model.min_df != cfg.min_df:
+        return f"penalty {model.penalty:g} / min_df {model.min_df}, not {cfg.penalty:g} / {cfg.min_df}"
+    missing = [sid for sid in cfg.scope_ids if sid not in model.weights]
+    if missing:
+        return f"no weights for {', '.join(missing)}"
+    wanted = []
+    for f in training_files(policy):
+        try:
+            wanted.append((_relative(f), hashlib.sha256(f.read_bytes()).hexdigest()))
+        except OSError:
+            return f"training file {f} is missing"
+    if [(d.file, d.sha256) for d in model.trained_on] != wanted:
+        return "fitted on other labelled files than semantic.exemplar_files as they are now"
+    return None
+
+
+def word_model(policy: PolicyConfig) -> StoredWordModel | None:
+    """The stored model the policy names, or None when the word model is off; a model fitted on
+    other files, settings or tokenisation than the policy's is refused."""
+    cfg = policy.scope_classification.word_model
+    if not (cfg.enabled and cfg.scope_ids):
+        return None
+    path = PROJECT_ROOT / cfg.model_file
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise FileNotFoundError(f"scope_classification.word_model.model_file: cannot read {path}"
+                                " (run python -m evaluation.fit_model)") from exc
+    key = (str(path), hashlib.sha256(raw).hexdigest())
+    if key not in _models:
+        _models[key] = StoredWordModel.model_validate(json.loads(raw))
+    model = _models[key]
+    reason = stale_reason(policy, model)
+    if reason:
+        raise ValueError(f"{path}: stale word model ({reason}); refit with python -m evaluation.fit_model")
+    return model
+
+
+def write_weights(con: duckdb.DuckDBPyConnection, policy: PolicyConfig,
+                  model: StoredWordModel) -> None:
+    """The temp table clf_word_weights(term, scope_id, w) the scope statement joins: the policy's
+    ids only, zero weights left out (they add nothing to a sum)."""
+    ids = [sid for sid in policy.scope_classification.word_model.scope_ids if sid in model.weights]
+    terms, sids, ws = [], [], []
+    names = [INTERCEPT, *model.features]
+    for sid in ids:
+        w = np.asarray(model.weights[sid])
+        keep = np.flatnonzero(w)
+        keep = np.union1d(keep, [0])  # the intercept always
+        terms += [names[k] for k in keep]
+        sids += [sid] * len(keep)
+        ws += w[keep].tolist()
+    table = pa.table({"term": pa.array(terms, pa.string()), "scope_id": pa.array(sids, pa.string()),
+                      "w": pa.array(ws, pa.float64())})
+    con.register("word_weights_df", table)
+    con.execute("CREATE OR REPLACE TEMP TABLE clf_word_weights AS SELECT term::VARCHAR AS term,"
+                " scope_id::VARCHAR AS scope_id, w::DOUBLE AS w FROM word_weights_df")
+    con.unregister("word_weights_df")
+
+
+def reference_probabilities(model: StoredWordModel, terms: list[set[str]]) -> dict[str, np.ndarray]:
+    """Per id, the model's probability for texts given as sets of features (a numpy reference for
+    the SQL; structured features by name, with value 1)."""
+    column = {f: i for i, f in enumerate(model.features)}
+    x = np.zeros((len(terms), len(model.features)))
+    for r, ts in enumerate(terms):
+        for t in ts:
+            if t in column:
+                x[r, column[t]] = 1.0
+    out = {}
+    for sid, w in model.weights.items():
+        w = np.asarray(w)
+        out[sid] = 1 / (1 + np.exp(-(x @ w[1:] + w[0])))
+    return out
