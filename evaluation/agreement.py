@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from evaluation.evaluate import BLIND, Scores, _scope_set, _table, load_labelled, score
+from evaluation.datasets import _scope_set, load_labelled
+from evaluation.evaluate import BLIND, Scores, _table, score
 
 AGREEMENT = Path(__file__).with_name("agreement")
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import csv
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,35 +32,24 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from evaluation.datasets import LABELLED, Dataset, fit_word_model_on_files, load_demo, load_labelled
 from logic.classify import scope_hits_sql
 from logic.emergency import emergency_sql
 from logic.learned import scope_model
 from logic.semantic import POLICY_MODEL, ExemplarBank, builtin_bank, prepare_votes
 from logic.text_model import fit_text_model, text_model
-from logic.word_model import fit_word_model, word_model, write_weights
+from logic.word_model import word_model, write_weights
 from policy.base import SCOPE_EXCLUSION_IDS
 from policy.classifiers import ScopeModel, StoredTextModel, StoredWordModel
 from policy.config import PolicyConfig, default_policy
 from policy.paths import PROJECT_ROOT
 
-LABELLED = Path(__file__).with_name("labelled_tickets.csv")
 BLIND = Path(__file__).with_name("blind")
 LEARNING_CURVE = Path(__file__).with_name("learning_curve.csv")
 CURVE_COLUMNS = ["batch", "scored_at", "code_commit", "tickets", "scope_macro_f1", "emergency_precision",
                  "emergency_recall", "review_queue_share", "note"]
 BANDS = [0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01]  # calibrated confidences may be below call_at
 NONE = "(none)"
-
-
-@dataclass
-class Dataset:
-    """Tickets and time entries in the classifier's input shape, plus the truth to score against."""
-
-    name: str
-    tickets: pd.DataFrame  # clf_tickets columns
-    time: pd.DataFrame  # clf_time columns
-    truth: pd.DataFrame  # ticket_id, true_scope (set of ids), true_emergency (bool)
-    subjects: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -83,95 +71,6 @@ class Scores:
     calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
     review_queue: int = 0  # tickets with a call that needs review
     confident_precision: float = 0.0  # scope calls in state `confident` only
-
-
-def _parse_bool(value: object) -> bool:
-    return str(value).strip().lower() in {"true", "t", "yes", "y", "1"}
-
-
-def parse_time_entries(ticket_id: str, spec: str) -> list[dict[str, object]]:
-    """Expand a compact time_entries cell into clf_time rows (format: see module docstring)."""
-    rows: list[dict[str, object]] = []
-    for entry in filter(None, (e.strip() for e in str(spec or "").split(";"))):
-        work_type, minutes, *rest = (p.strip() for p in entry.split(":"))
-        flags = {p.lower() for p in rest if p.lower() in {"after", "nb"}}
-        note = ":".join(p for p in rest if p.lower() not in {"after", "nb"})
-        rows.append({"ticket_id": ticket_id, "minutes": float(minutes), "work_type": work_type,
-                     "billable": "nb" not in flags, "note": note or None,
-                     "outside_hours": "after" in flags})
-    return rows
-
-
-def _scope_set(value: object) -> frozenset[str]:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return frozenset()
-    return frozenset(s.strip() for s in str(value).split(";") if s.strip())
-
-
-def load_labelled(path: Path = LABELLED) -> Dataset:
-    """The hand-labelled tickets as classifier input and truth."""
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    tickets = pd.DataFrame({
-        "ticket_id": df["ticket_id"], "subject": df["subject"], "description": df["description"],
-        "category": df["category"], "declared_emergency": df["declared_emergency"].map(_parse_bool),
-        "priority": None,
-        "affected_users": pd.to_numeric(df["affected_users"], errors="coerce").fillna(1).astype(int),
-    })
-    time_rows = [row for tid, spec in zip(df["ticket_id"], df["time_entries"], strict=True)
-                 for row in parse_time_entries(tid, spec)]
-    time = pd.DataFrame(time_rows, columns=["ticket_id", "minutes", "work_type", "billable", "note",
-                                            "outside_hours"])
-    truth = pd.DataFrame({"ticket_id": df["ticket_id"], "true_scope": df["true_scope"].map(_scope_set),
-                          "true_emergency": df["true_emergency"].map(_parse_bool)})
-    return Dataset("hand-labelled tickets", tickets, time, truth,
-                   dict(zip(df["ticket_id"], df["subject"], strict=True)))
-
-
-def load_demo(seed: int = 7, clients: int = 12, months: int = 6, end_month: str = "2026-10") -> Dataset:
-    """Generate a demo MSP into a temp dir and read it back as classifier input and truth.
-
-    outside_hours is approximated as the entry's local time (client's zone) before 08:00, from 18:00,
-    or on a Saturday or Sunday; the pipeline uses the client's real calendar instead.
-    """
-    from demo.generate import generate
-
-    with tempfile.TemporaryDirectory() as tmp:
-        landing, truth_dir = Path(tmp) / "landing", Path(tmp) / "truth"
-        generate(landing, truth_dir, seed=seed, clients=clients, months=months, end_month=end_month)
-        con = duckdb.connect()
-        con.execute("SET TimeZone = 'UTC'")
-        tickets = con.execute(f"""
-            SELECT ticket_id, subject, description, category,
-                   lower(declared_emergency) = 'true' AS declared_emergency,
-                   triage_priority AS priority, try_cast(affected_users AS INTEGER) AS affected_users
-            FROM read_csv('{landing}/tickets/*.csv', all_varchar = true, filename = true)
-            QUALIFY row_number() OVER (PARTITION BY ticket_id ORDER BY filename DESC) = 1
-        """).df()
-        time = con.execute(f"""
-            WITH tz AS (
-                SELECT client_id, any_value(timezone) AS timezone
-                FROM read_csv('{landing}/clients/clients.csv', all_varchar = true) GROUP BY client_id
-            ), t AS (
-                SELECT ticket_id, client_id
-                FROM read_csv('{landing}/tickets/*.csv', all_varchar = true) GROUP BY ALL
-            ), e AS (
-                SELECT e.ticket_id, e.minutes::DOUBLE AS minutes, e.work_type,
-                       e.billable::BOOLEAN AS billable, e.note,
-                       timezone(tz.timezone, e.started_at::TIMESTAMPTZ) AS local_start
-                FROM read_json('{landing}/time_entries/*.jsonl', format = 'newline_delimited') e
-                JOIN t USING (ticket_id) JOIN tz USING (client_id)
-            )
-            SELECT ticket_id, minutes, work_type, billable, note,
-                   hour(local_start) < 8 OR hour(local_start) >= 18
-                       OR isodow(local_start) IN (6, 7) AS outside_hours
-            FROM e
-        """).df()
-        truth = pd.read_csv(truth_dir / "tickets_truth.csv", dtype=str, keep_default_na=False)
-    truth = pd.DataFrame({"ticket_id": truth["ticket_id"],
-                          "true_scope": truth["true_scope_exclusion"].map(_scope_set),
-                          "true_emergency": truth["true_emergency"].map(_parse_bool)})
-    return Dataset(f"demo generator (seed {seed}, {clients} clients, {months} months)", tickets, time,
-                   truth, dict(zip(tickets["ticket_id"], tickets["subject"], strict=True)))
 
 
 def exemplar_files(policy: PolicyConfig) -> list[Path]:
@@ -336,7 +235,7 @@ def evaluate_file(path: Path, policy: PolicyConfig, exclude: list[Path] | None =
         texts = fit_text_model(policy, files) if files else None
     words: StoredWordModel | str = POLICY_MODEL
     if dropped and word_model(policy) is not None:
-        words = fit_word_model(policy, files)  # the word model refitted without the batch (round 12)
+        words = fit_word_model_on_files(policy, files)  # the word model refitted without the batch (round 12)
     return evaluate(load_labelled(path), policy, bank, leave_out_same_text=in_bank, model=model,
                     text_model=texts, words=words)
 

@@ -24,13 +24,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from evaluation.evaluate import Dataset, exemplar_files, load_labelled
+from evaluation.datasets import Dataset, fit_word_model_on_files, input_tables, load_labelled
+from evaluation.evaluate import exemplar_files
 from logic.classify import scope_hits_sql
 from logic.emergency import emergency_sql
 from logic.learned import fit_logistic, predict
 from logic.semantic import ExemplarBank, builtin_bank, write_votes
 from logic.text_model import fit_text_model, text_model_json
-from logic.word_model import fit_word_model, word_model_json
+from logic.word_model import word_model_json
 from policy.base import SCOPE_EXCLUSION_IDS
 from policy.classifiers import LEARNED_FEATURES, ScopeModel
 from policy.config import PolicyConfig, default_policy
@@ -43,23 +44,6 @@ def group_of(path: Path, ticket_id: str) -> str:
     """The writing batch a ticket belongs to: the blind batch file, or the letters of its id."""
     letters = re.match(r"[A-Za-z]+", ticket_id)
     return f"{path.stem}:{letters.group(0) if letters else ''}" if path.parent.name != "blind" else path.stem
-
-
-def input_tables(con: duckdb.DuckDBPyConnection, data: Dataset) -> None:
-    """clf_tickets and clf_time from a data set (the classifier's input contract)."""
-    con.register("tickets_df", data.tickets)
-    con.register("time_df", data.time)
-    con.execute("""CREATE OR REPLACE TEMP TABLE clf_tickets AS
-        SELECT ticket_id::VARCHAR AS ticket_id, subject::VARCHAR AS subject,
-               description::VARCHAR AS description, category::VARCHAR AS category,
-               declared_emergency::BOOLEAN AS declared_emergency, priority::VARCHAR AS priority,
-               affected_users::INTEGER AS affected_users
-        FROM tickets_df""")
-    con.execute("""CREATE OR REPLACE TEMP TABLE clf_time AS
-        SELECT ticket_id::VARCHAR AS ticket_id, minutes::DOUBLE AS minutes,
-               work_type::VARCHAR AS work_type, billable::BOOLEAN AS billable, note::VARCHAR AS note,
-               outside_hours::BOOLEAN AS outside_hours
-        FROM time_df""")
 
 
 def _subset(data: Dataset, ids: set[str]) -> Dataset:
@@ -164,7 +148,7 @@ def main() -> None:
                         text_model_json(fit_text_model(policy, exemplar_files(policy)))))
     if policy.scope_classification.word_model.scope_ids:
         targets.append((PROJECT_ROOT / policy.scope_classification.word_model.model_file,
-                        word_model_json(fit_word_model(policy, exemplar_files(policy)))))
+                        word_model_json(fit_word_model_on_files(policy, exemplar_files(policy)))))
     for target, text in targets:
         if args.check:
             if not target.exists() or target.read_text(encoding="utf-8") != text:

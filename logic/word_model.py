@@ -168,30 +168,20 @@ def _fit_one(x, y: np.ndarray, penalty: float) -> np.ndarray:
     return result.x
 
 
-def fit_word_model(policy: PolicyConfig, files: list[Path], penalty: float | None = None,
+def fit_word_model(policy: PolicyConfig, con: duckdb.DuckDBPyConnection, truth: pd.DataFrame,
+                   files: list[Path], penalty: float | None = None,
                    min_df: int | None = None) -> StoredWordModel:
-    """The word model fitted on the labelled files (text, category, time entries; true_scope)."""
-    from scipy.sparse import csr_matrix
+    """The word model fitted on labelled tickets (text, category, time entries; true_scope).
 
-    from evaluation.evaluate import Dataset, load_labelled
-    from evaluation.fit_model import input_tables
+    `con` holds them as clf_tickets and clf_time, their ticket ids numbered 0..n-1 in the order of
+    `truth` (a ticket id may repeat across files); `files` are the labelled files they came from,
+    named in the stored model (evaluation.datasets.fit_word_model_on_files reads them so).
+    """
+    from scipy.sparse import csr_matrix
 
     cfg = policy.scope_classification.word_model
     penalty = cfg.penalty if penalty is None else penalty
     min_df = cfg.min_df if min_df is None else min_df
-    # Rows are numbered in file order (a ticket id may repeat across files).
-    data, offset = [], 0
-    for f in files:
-        d = load_labelled(f)
-        number = {tid: str(offset + j) for j, tid in enumerate(d.tickets["ticket_id"])}
-        data.append(Dataset(d.name, d.tickets.assign(ticket_id=d.tickets["ticket_id"].map(number)),
-                            d.time.assign(ticket_id=d.time["ticket_id"].map(number)), d.truth))
-        offset += len(d.tickets)
-    tickets = pd.concat([d.tickets for d in data], ignore_index=True)
-    truth = pd.concat([d.truth for d in data], ignore_index=True)
-    con = duckdb.connect()
-    input_tables(con, Dataset("word model", tickets,
-                              pd.concat([d.time for d in data], ignore_index=True), truth))
     rows = _design(con, policy)
     text_terms = rows[~rows["term"].str.startswith("=")]
     df = text_terms.groupby("term")["ticket_id"].nunique()
@@ -203,7 +193,7 @@ def fit_word_model(policy: PolicyConfig, files: list[Path], penalty: float | Non
     kept = rows[rows["term"].isin(column)]
     x = csr_matrix((kept["value"].to_numpy(float),
                     (kept["ticket_id"].astype(int).to_numpy(), kept["term"].map(column).to_numpy())),
-                   shape=(len(tickets), len(features)))
+                   shape=(len(truth), len(features)))
     weights = {}
     for sid in cfg.scope_ids or SCOPE_EXCLUSION_IDS:
         y = np.array([sid in t for t in truth["true_scope"]], dtype=np.float64)
@@ -213,7 +203,7 @@ def fit_word_model(policy: PolicyConfig, files: list[Path], penalty: float | Non
         tokenizer=TOKENIZER, penalty=penalty, min_df=min_df,
         trained_on=[{"file": _relative(f), "sha256": hashlib.sha256(f.read_bytes()).hexdigest()}
                     for f in files],
-        training_texts=len(tickets), features=features, weights=weights)
+        training_texts=len(truth), features=features, weights=weights)
 
 
 def word_model_json(model: StoredWordModel) -> str:

@@ -8,18 +8,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from evaluation.evaluate import (
-    LABELLED,
-    Dataset,
-    evaluate,
-    evaluate_file,
-    leave_one_batch_out,
-    load_demo,
-    load_labelled,
-    parse_time_entries,
-    read_curve,
-    record,
-)
+from evaluation.datasets import LABELLED, Dataset, load_demo, load_labelled, parse_time_entries
+from evaluation.evaluate import evaluate, evaluate_file, leave_one_batch_out, read_curve, record
 from logic.classify import CLF_TICKETS_COLUMNS, CLF_TIME_COLUMNS, scope_hits_sql
 from logic.emergency import emergency_sql
 from logic.semantic import LABELS, ExemplarBank, builtin_bank, prepare_votes, review_bank

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import yaml
 
+from evaluation.datasets import fit_word_model_on_files
 from logic.classify import scope_hits_sql
 from logic.semantic import prepare_votes
 from logic.word_model import (
     STOP_WORDS,
-    fit_word_model,
     reference_probabilities,
     scores_sql,
     stale_reason,
@@ -94,8 +94,8 @@ def _sql_probabilities(policy: PolicyConfig, model, tickets: list[tuple]) -> dic
 
 def test_fitting_is_deterministic(labelled):
     policy = _policy(labelled)
-    first = word_model_json(fit_word_model(policy, [labelled]))
-    assert first == word_model_json(fit_word_model(policy, [labelled]))
+    first = word_model_json(fit_word_model_on_files(policy, [labelled]))
+    assert first == word_model_json(fit_word_model_on_files(policy, [labelled]))
     stored = json.loads(first)
     assert "zorblax" in stored["features"] and "the" not in stored["features"]  # a stop word
     assert "=category:hardware" in stored["features"] and "=onsite" in stored["features"]
@@ -103,7 +103,7 @@ def test_fitting_is_deterministic(labelled):
 
 def test_a_word_seen_only_in_one_ids_tickets_raises_that_ids_probability(labelled):
     policy = _policy(labelled)
-    model = fit_word_model(policy, [labelled])
+    model = fit_word_model_on_files(policy, [labelled])
     p = _sql_probabilities(policy, model, [
         ("with", "Need a zorblax for Sam", "", 0, 0, 0),
         ("without", "Need a thing for Sam", "", 0, 0, 0)])
@@ -114,7 +114,7 @@ def test_a_word_seen_only_in_one_ids_tickets_raises_that_ids_probability(labelle
 
 def test_sql_scoring_equals_a_numpy_reference(labelled):
     policy = _policy(labelled)
-    model = fit_word_model(policy, [labelled])
+    model = fit_word_model_on_files(policy, [labelled])
     tickets = [("a", "Zorblax docks . please come in and install them", "Hardware", 150.0, 120.0, 0.0),
                ("b", "Printer jamming again, 3rd time (page two)", "Printing", 20.0, 0.0, 20.0),
                ("c", "", "", 0.0, 0.0, 0.0),
@@ -134,13 +134,13 @@ def test_sql_scoring_equals_a_numpy_reference(labelled):
 def test_a_stale_model_is_refused(labelled, tmp_path):
     model_file = tmp_path / "word_model.json"
     policy = _policy(labelled, model_file)
-    model_file.write_text(word_model_json(fit_word_model(policy, [labelled])))
+    model_file.write_text(word_model_json(fit_word_model_on_files(policy, [labelled])))
     assert word_model(policy) is not None  # fitted on the files as they are
     _write(labelled, ROWS[:-1])  # the labelled file changed since
     with pytest.raises(ValueError, match="stale word model .*exemplar_files"):
         word_model(policy)
     other = _policy(labelled, model_file, penalty=3.0)  # or the settings did
-    assert "penalty" in stale_reason(other, fit_word_model(policy, [labelled]))
+    assert "penalty" in stale_reason(other, fit_word_model_on_files(policy, [labelled]))
     missing = _policy(labelled, tmp_path / "nope.json")
     with pytest.raises(FileNotFoundError, match="word_model.model_file"):
         word_model(missing)
@@ -178,7 +178,7 @@ def _zorblax_call(policy: PolicyConfig, labelled: Path) -> tuple:
     con.execute("""CREATE TEMP TABLE clf_time (ticket_id VARCHAR, minutes DOUBLE, work_type VARCHAR,
         billable BOOLEAN, note VARCHAR, outside_hours BOOLEAN)""")
     prepare_votes(con, policy, _bank_of(policy, [("X1", "printer jam", set(), None)]), text_model=None)
-    write_weights(con, policy, fit_word_model(policy, [labelled]))
+    write_weights(con, policy, fit_word_model_on_files(policy, [labelled]))
     return next(r for r in con.execute(scope_hits_sql(policy)).fetchall() if r[1] == "procurement")
 
 
