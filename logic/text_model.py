@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from logic.stored_models import read_stored_model
 from policy.base import SCOPE_EXCLUSION_IDS
 from policy.classifiers import StoredTextModel
 from policy.config import PolicyConfig
@@ -75,9 +76,6 @@ def text_model_json(model: StoredTextModel) -> str:
     return json.dumps(model.model_dump(), indent=1) + "\n"
 
 
-_models: dict[tuple[str, str], StoredTextModel] = {}
-
-
 def text_model(policy: PolicyConfig) -> StoredTextModel | None:
     """The stored model the policy names, or None when the text model is off. The learned
     combination (round 5) was fitted on the neighbours' vote alone: with it on, the vote stays that."""
@@ -86,21 +84,13 @@ def text_model(policy: PolicyConfig) -> StoredTextModel | None:
     if not (cfg.enabled and sv.enabled and cfg.scope_ids) or policy.scope_classification.learned.enabled:
         return None
     path = PROJECT_ROOT / cfg.model_file
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise FileNotFoundError(f"scope_classification.semantic.text_model.model_file: cannot read {path}"
-                                " (run python -m evaluation.fit_model)") from exc
-    key = (str(path), hashlib.sha256(raw).hexdigest())
-    if key not in _models:
-        model = StoredTextModel.model_validate(json.loads(raw))
-        missing = [sid for sid in cfg.scope_ids if sid not in model.weights]
-        if missing or model.dim != sv.dim or model.model != sv.model or model.penalty != cfg.penalty:
-            raise ValueError(f"{path}: not fitted for this policy (ids {', '.join(missing) or 'ok'},"
-                             f" model {model.model}/{model.dim}, penalty {model.penalty:g};"
-                             " refit with python -m evaluation.fit_model)")
-        _models[key] = model
-    return _models[key]
+    model = read_stored_model(path, "scope_classification.semantic.text_model.model_file", StoredTextModel)
+    missing = [sid for sid in cfg.scope_ids if sid not in model.weights]
+    if missing or model.dim != sv.dim or model.model != sv.model or model.penalty != cfg.penalty:
+        raise ValueError(f"{path}: not fitted for this policy (ids {', '.join(missing) or 'ok'},"
+                         f" model {model.model}/{model.dim}, penalty {model.penalty:g};"
+                         " refit with python -m evaluation.fit_model)")
+    return model
 
 
 def probabilities(model: StoredTextModel, vectors: np.ndarray) -> tuple[list[int], np.ndarray]:

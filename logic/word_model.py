@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from logic.stored_models import read_stored_model
 from policy.base import SCOPE_EXCLUSION_IDS
 from policy.classifiers import StoredWordModel
 from policy.config import PolicyConfig
@@ -218,9 +219,6 @@ def word_model_json(model: StoredWordModel) -> str:
 
 # --- loading and scoring ---------------------------------------------------------------------------
 
-_models: dict[tuple[str, str], StoredWordModel] = {}
-
-
 def training_files(policy: PolicyConfig) -> list[Path]:
     """The files the word model is fitted on: the semantic vote's labelled files."""
     return [PROJECT_ROOT / f for f in policy.scope_classification.semantic.exemplar_files]
@@ -254,15 +252,7 @@ def word_model(policy: PolicyConfig) -> StoredWordModel | None:
     if not (cfg.enabled and cfg.scope_ids):
         return None
     path = PROJECT_ROOT / cfg.model_file
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise FileNotFoundError(f"scope_classification.word_model.model_file: cannot read {path}"
-                                " (run python -m evaluation.fit_model)") from exc
-    key = (str(path), hashlib.sha256(raw).hexdigest())
-    if key not in _models:
-        _models[key] = StoredWordModel.model_validate(json.loads(raw))
-    model = _models[key]
+    model = read_stored_model(path, "scope_classification.word_model.model_file", StoredWordModel)
     reason = stale_reason(policy, model)
     if reason:
         raise ValueError(f"{path}: stale word model ({reason}); refit with python -m evaluation.fit_model")
