@@ -51,7 +51,7 @@ def client_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> pd.DataF
                         ON c.valid_from < m.month + INTERVAL 1 MONTH
                       GROUP BY ALL) k USING (month, client_id)
            WHERE list_contains(CAST(? AS DATE[]), month)
-           ORDER BY month, client_name""",
+           ORDER BY month, client_name, client_id""",
         [months],
     ).df()
 
@@ -77,7 +77,7 @@ def out_of_scope(con: duckdb.DuckDBPyConnection, months: list[str]) -> pd.DataFr
                   currency AS cur,
                   count(*) AS n, sum(billable_hours) AS hours, sum(amount) AS amount
            FROM marts.out_of_scope WHERE list_contains(CAST(? AS DATE[]), month)
-           GROUP BY ALL ORDER BY m, c, cat""",
+           GROUP BY ALL ORDER BY m, c, cat, state, cur""",
         [months],
     ).df()
 
@@ -89,6 +89,6 @@ def quarantine(con: duckdb.DuckDBPyConnection, months: list[str]) -> pd.DataFram
                   reason_code AS reason, count(*) AS rows
            FROM quality.quarantine
            WHERE partition_month IS NULL OR list_contains(CAST(? AS DATE[]), partition_month)
-           GROUP BY ALL ORDER BY m NULLS FIRST, c, stage, reason""",
+           GROUP BY ALL ORDER BY m NULLS FIRST, c NULLS FIRST, stage, entity, reason""",
         [months],
     ).df()
