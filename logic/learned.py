@@ -11,12 +11,9 @@ the weights joined as a VALUES relation, so it runs set-based in DuckDB like the
 
 from __future__ import annotations
 
-import hashlib
-import json
-from pathlib import Path
-
 import numpy as np
 
+from logic.stored_models import read_stored_model
 from policy.base import SCOPE_EXCLUSION_IDS
 from policy.classifiers import LEARNED_FEATURES, ScopeModel
 from policy.config import PolicyConfig
@@ -37,32 +34,17 @@ _FEATURE_SQL = {
 assert tuple(_FEATURE_SQL) == LEARNED_FEATURES
 
 
-def _read_model(path: str, digest: str) -> ScopeModel:
-    model = ScopeModel.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
-    missing = [sid for sid in SCOPE_EXCLUSION_IDS if sid not in model.weights]
-    if missing:
-        raise ValueError(f"{path}: weights missing for scope id(s) {', '.join(missing)} (refit the model)")
-    return model
-
-
-_models: dict[tuple[str, str], ScopeModel] = {}
-
-
 def scope_model(policy: PolicyConfig) -> ScopeModel | None:
     """The fitted model the policy names, or None when the learned combination is off."""
     cfg = policy.scope_classification.learned
     if not (cfg.enabled and policy.scope_classification.semantic.enabled):
         return None
     path = PROJECT_ROOT / cfg.model_file
-    try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError as exc:
-        raise FileNotFoundError(f"scope_classification.learned.model_file: cannot read {path}"
-                                " (run python -m evaluation.fit_model)") from exc
-    key = (str(path), digest)
-    if key not in _models:
-        _models[key] = _read_model(str(path), digest)
-    return _models[key]
+    model = read_stored_model(path, "scope_classification.learned.model_file", ScopeModel)
+    missing = [sid for sid in SCOPE_EXCLUSION_IDS if sid not in model.weights]
+    if missing:
+        raise ValueError(f"{path}: weights missing for scope id(s) {', '.join(missing)} (refit the model)")
+    return model
 
 
 def learned_sql(model: ScopeModel, features_only: bool = False) -> str:
