@@ -31,6 +31,9 @@ from logic.word_model import scores_sql as word_scores_sql
 from policy.classifiers import ScopeModel
 from policy.config import PolicyConfig
 
+# A word-model probability is evidence when weight x p is above this (as the semantic vote's 0.05).
+WORD_FLOOR = 0.05
+
 CLF_TICKETS_COLUMNS = ("ticket_id", "subject", "description", "category", "declared_emergency",
                        "priority", "affected_users")
 CLF_TIME_COLUMNS = ("ticket_id", "minutes", "work_type", "billable", "note", "outside_hours")
@@ -215,7 +218,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     SELECT w.ticket_id, w.scope_id, 'word', {wm.weight} * w.p, false, false,
            '{WORD_EVIDENCE} ' || round(w.p, 2)
                || coalesce(' (words "' || array_to_string(w.words, '", "') || '")', '')
-    FROM word w WHERE {wm.weight} * w.p > 0.05
+    FROM word w WHERE {wm.weight} * w.p > {WORD_FLOOR}
     """
     # Hours on a project-sized ticket corroborate the project-type exclusion the text points to most.
     support = f"""
@@ -327,7 +330,10 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                          " WHERE raw_cat IN (SELECT raw_cat FROM tickets)")
     confident_free = (f" AND {calibrated_sql('word_free', 'vote', cmap)} >= {confident_at}"
                       if review_only and not learned else "")
-    word_cte = f", word AS MATERIALIZED ({word_scores_sql('tickets', 'state')}\n)" if words else ""
+    # The evidence words only where the word model's evidence is shown (weight x p above the floor).
+    word_sql = word_scores_sql("tickets", "state", scope_ids=wm.scope_ids,
+                               words_where=f"{wm.weight} * p > {WORD_FLOOR}")
+    word_cte = f", word AS MATERIALIZED ({word_sql}\n)" if words else ""
     return f"""
 WITH tickets AS (
     SELECT ticket_id, {TICKET_TEXT} AS raw_txt, coalesce(category, '') AS raw_cat,
