@@ -212,13 +212,20 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     words = semantic and not learned and wm.enabled and bool(wm.scope_ids)
     if words:
         # The word model's probability (logic/word_model.py; weights in clf_word_weights) is
-        # evidence of its own, like the neighbours' vote; rule dampeners do not apply to it.
+        # evidence of its own, like the neighbours' vote; rule dampeners do not apply to it. What
+        # the time entries say overrules it as it does the time signals (round 13): work outside
+        # hours on emergency work is not planned after-hours work, and where only remote work was
+        # logged (remote_only_onsite_factor < 1) nobody went on site.
         signals += f"""
     UNION ALL
     SELECT w.ticket_id, w.scope_id, 'word', {wm.weight} * w.p, false, false,
            '{WORD_EVIDENCE} ' || round(w.p, 2)
                || coalesce(' (words "' || array_to_string(w.words, '", "') || '")', '')
-    FROM word w WHERE {wm.weight} * w.p > {WORD_FLOOR}
+    FROM word w JOIN state st USING (ticket_id)
+    WHERE {wm.weight} * w.p > {WORD_FLOOR}
+      AND NOT (w.scope_id = 'planned_after_hours' AND st.emergency_work)
+      AND NOT (w.scope_id = 'onsite' AND {ts.remote_only_onsite_factor} < 1 AND st.total_min > 0
+               AND st.onsite_min = 0 AND st.travel_min = 0)
     """
     # Hours on a project-sized ticket corroborate the project-type exclusion the text points to most.
     support = f"""

@@ -12,9 +12,11 @@ in file order) and rounded, so `python -m evaluation.fit_model --check` can comp
 the stored file.
 
 Scoring is SQL: the tokenisation is one list expression (`terms_sql`, the same statement the fit
-tokenises with), each distinct text's terms are joined with the weights table `clf_word_weights`
-(term, scope_id, w) and summed per (text, id), the structured terms per ticket are added, and the
-sum goes through the logistic function. No Python per ticket.
+tokenises with), each distinct text's terms are joined once with the weights table
+`clf_word_weights` (term, scope_id, w) pivoted to a column per id and summed per text (round 13:
+not joined and grouped once per id), the structured terms per ticket are added, and the sum goes
+through the logistic function. The evidence words are looked up only where the caller shows them.
+No Python per ticket.
 """
 
 from __future__ import annotations
