@@ -31,6 +31,9 @@ from logic.word_model import scores_sql as word_scores_sql
 from policy.classifiers import ScopeModel
 from policy.config import PolicyConfig
 
+# A word-model probability is evidence when weight x p is above this (as the semantic vote's 0.05).
+WORD_FLOOR = 0.05
+
 CLF_TICKETS_COLUMNS = ("ticket_id", "subject", "description", "category", "declared_emergency",
                        "priority", "affected_users")
 CLF_TIME_COLUMNS = ("ticket_id", "minutes", "work_type", "billable", "note", "outside_hours")
@@ -209,13 +212,20 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     words = semantic and not learned and wm.enabled and bool(wm.scope_ids)
     if words:
         # The word model's probability (logic/word_model.py; weights in clf_word_weights) is
-        # evidence of its own, like the neighbours' vote; rule dampeners do not apply to it.
+        # evidence of its own, like the neighbours' vote; rule dampeners do not apply to it. What
+        # the time entries say overrules it as it does the time signals (round 13): work outside
+        # hours on emergency work is not planned after-hours work, and where only remote work was
+        # logged (remote_only_onsite_factor < 1) nobody went on site.
         signals += f"""
     UNION ALL
     SELECT w.ticket_id, w.scope_id, 'word', {wm.weight} * w.p, false, false,
            '{WORD_EVIDENCE} ' || round(w.p, 2)
                || coalesce(' (words "' || array_to_string(w.words, '", "') || '")', '')
-    FROM word w WHERE {wm.weight} * w.p > 0.05
+    FROM word w JOIN state st USING (ticket_id)
+    WHERE {wm.weight} * w.p > {WORD_FLOOR}
+      AND NOT (w.scope_id = 'planned_after_hours' AND st.emergency_work)
+      AND NOT (w.scope_id = 'onsite' AND {ts.remote_only_onsite_factor} < 1 AND st.total_min > 0
+               AND st.onsite_min = 0 AND st.travel_min = 0)
     """
     # Hours on a project-sized ticket corroborate the project-type exclusion the text points to most.
     support = f"""
@@ -327,7 +337,10 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                          " WHERE raw_cat IN (SELECT raw_cat FROM tickets)")
     confident_free = (f" AND {calibrated_sql('word_free', 'vote', cmap)} >= {confident_at}"
                       if review_only and not learned else "")
-    word_cte = f", word AS MATERIALIZED ({word_scores_sql('tickets', 'state')}\n)" if words else ""
+    # The evidence words only where the word model's evidence is shown (weight x p above the floor).
+    word_sql = word_scores_sql("tickets", "state", scope_ids=wm.scope_ids,
+                               words_where=f"{wm.weight} * p > {WORD_FLOOR}")
+    word_cte = f", word AS MATERIALIZED ({word_sql}\n)" if words else ""
     return f"""
 WITH tickets AS (
     SELECT ticket_id, {TICKET_TEXT} AS raw_txt, coalesce(category, '') AS raw_cat,

@@ -12,15 +12,18 @@ in file order) and rounded, so `python -m evaluation.fit_model --check` can comp
 the stored file.
 
 Scoring is SQL: the tokenisation is one list expression (`terms_sql`, the same statement the fit
-tokenises with), each distinct text's terms are joined with the weights table `clf_word_weights`
-(term, scope_id, w) and summed per (text, id), the structured terms per ticket are added, and the
-sum goes through the logistic function. No Python per ticket.
+tokenises with), each distinct text's terms are joined once with the weights table
+`clf_word_weights` (term, scope_id, w) pivoted to a column per id and summed per text (round 13:
+not joined and grouped once per id), the structured terms per ticket are added, and the sum goes
+through the logistic function. The evidence words are looked up only where the caller shows them.
+No Python per ticket.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -98,32 +101,57 @@ def structured_sql(tickets: str, state: str) -> str:
     return "\n    UNION ALL ".join(parts)
 
 
-def scores_sql(tickets: str, state: str, weights: str = "clf_word_weights") -> str:
+def scores_sql(tickets: str, state: str, weights: str = "clf_word_weights",
+               scope_ids: Sequence[str] = SCOPE_EXCLUSION_IDS, words_where: str = "true") -> str:
     """SQL: (ticket_id, scope_id, p, words) for every ticket and id the weights know; `words` lists
-    the text's three terms that add most to the id (the evidence)."""
+    the text's three terms that add most to the id (the evidence), for each text and id where
+    `words_where` (SQL over p) holds for one of the text's tickets, elsewhere NULL: a caller that
+    shows the evidence only where weight x p reaches a floor says so, and the other pairs (98% on
+    a synthetic year) cost nothing.
+
+    `scope_ids` names the ids the weights may hold (an id the weights lack gives no rows): the
+    weights are pivoted to one row per term with a column per id, so each distinct text's terms are
+    joined and summed once, not once per id (round 13: 3x less CPU than the per-id join).
+    """
+    ids = list(scope_ids)
+    cols = [f"c{i}" for i in range(len(ids))]
+    pivot = ", ".join(f"any_value(w) FILTER (WHERE scope_id = {sql_literal(s)}) AS {c}"
+                      for s, c in zip(ids, cols, strict=True))
+    logits = ", ".join(f"1 / (1 + exp(-(i.{c} + coalesce(x.{c}, 0) + coalesce(g.{c}, 0))))" for c in cols)
     return f"""
-    SELECT t.ticket_id, i.scope_id,
-           1 / (1 + exp(-(i.w + coalesce(x.z, 0) + coalesce(g.z, 0)))) AS p, x.words
-    FROM {tickets} t
-    CROSS JOIN (SELECT scope_id, w FROM {weights} WHERE term = '{INTERCEPT}') i
-    LEFT JOIN (
-        -- Per distinct text, numbered: the terms are grouped by a number, not by the long text.
-        WITH n AS MATERIALIZED (
-            SELECT raw_txt, row_number() OVER () AS k
-            FROM (SELECT DISTINCT raw_txt FROM {tickets} WHERE raw_txt IS NOT NULL))
-        SELECT n.raw_txt, x.scope_id, x.z, x.words
-        FROM n JOIN (
-            SELECT d.k, w.scope_id, sum(w.w) AS z,
-                   max_by(d.term, struct_pack(w := w.w, t := d.term), 3) FILTER (WHERE w.w > 0) AS words
-            FROM (SELECT {_unnest_terms('k')} FROM (SELECT k, {_tokens_sql('raw_txt')} AS tok FROM n)) d
-            JOIN {weights} w USING (term)
-            GROUP BY d.k, w.scope_id) x USING (k)
-    ) x ON x.raw_txt = t.raw_txt AND x.scope_id = i.scope_id
-    LEFT JOIN (
-        SELECT f.ticket_id, w.scope_id, sum(w.w * f.value) AS z
-        FROM ({structured_sql(tickets, state)}) f JOIN {weights} w USING (term)
-        GROUP BY f.ticket_id, w.scope_id
-    ) g ON g.ticket_id = t.ticket_id AND g.scope_id = i.scope_id"""
+    WITH wide AS MATERIALIZED (  -- a row per term, a weight column per id (NULL: weight 0)
+        SELECT term, {pivot} FROM {weights} GROUP BY term
+    ), n AS MATERIALIZED (  -- per distinct text, numbered: terms are grouped by a number, not the text
+        SELECT raw_txt, row_number() OVER () AS k
+        FROM (SELECT DISTINCT raw_txt FROM {tickets} WHERE raw_txt IS NOT NULL)
+    ), d AS MATERIALIZED (  -- each text's terms the model weighs, with their weights
+        SELECT d.k, d.term, {", ".join(f"w.{c}" for c in cols)}
+        FROM (SELECT {_unnest_terms('k')} FROM (SELECT k, {_tokens_sql('raw_txt')} AS tok FROM n)) d
+        JOIN wide w ON w.term = d.term AND NOT starts_with(w.term, '=')
+    ), x AS (
+        SELECT k, {", ".join(f"sum({c}) AS {c}" for c in cols)} FROM d GROUP BY k
+    ), g AS (
+        SELECT f.ticket_id, {", ".join(f"sum(w.{c} * f.value) AS {c}" for c in cols)}
+        FROM ({structured_sql(tickets, state)}) f JOIN wide w USING (term)
+        GROUP BY f.ticket_id
+    ), p AS MATERIALIZED (
+        SELECT ticket_id, k, unnest([{", ".join(sql_literal(s) for s in ids)}]) AS scope_id, unnest(ps) AS p
+        FROM (SELECT t.ticket_id, n.k, [{logits}] AS ps
+              FROM {tickets} t CROSS JOIN (SELECT * FROM wide WHERE term = '{INTERCEPT}') i
+              LEFT JOIN n ON n.raw_txt = t.raw_txt
+              LEFT JOIN x ON x.k = n.k
+              LEFT JOIN g ON g.ticket_id = t.ticket_id)
+    ), e AS (
+        SELECT q.k, q.scope_id,
+               max_by(d.term, struct_pack(w := w.w, t := d.term), 3) AS words
+        FROM (SELECT DISTINCT k, scope_id FROM p WHERE k IS NOT NULL AND ({words_where})) q
+        JOIN d USING (k) JOIN {weights} w ON w.term = d.term AND w.scope_id = q.scope_id
+        WHERE w.w > 0
+        GROUP BY q.k, q.scope_id
+    )
+    SELECT p.ticket_id, p.scope_id, p.p, e.words
+    FROM p LEFT JOIN e ON e.k = p.k AND e.scope_id = p.scope_id
+    WHERE p.p IS NOT NULL"""
 
 
 # --- fitting ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from logic.classify import CLF_TICKETS_COLUMNS, CLF_TIME_COLUMNS, scope_hits_sql
 from logic.emergency import emergency_sql
 from logic.semantic import LABELS, ExemplarBank, builtin_bank, prepare_votes, review_bank
 from logic.text_match import term_regex
+from logic.word_model import word_model, write_weights
 from policy.base import SCOPE_EXCLUSION_IDS, PolicyConfigError
 from policy.config import PolicyConfig, load_policy
 from policy.paths import PROJECT_ROOT
@@ -44,6 +45,13 @@ def load_cases(con: duckdb.DuckDBPyConnection, tickets: list[Ticket]) -> None:
         con.executemany("INSERT INTO clf_time VALUES (?, ?, ?, ?, ?, ?)", entries)
 
 
+def prepare_word_model(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> None:
+    """The word model's weights (clf_word_weights), as the pipeline writes them, when it is on."""
+    model = word_model(policy)
+    if model is not None:
+        write_weights(con, policy, model)
+
+
 def classify(policy: PolicyConfig, tickets: list[Ticket], bank: ExemplarBank | None = None,
              con: duckdb.DuckDBPyConnection | None = None, *, scope_rows: list | None = None,
              emergency_rows: list | None = None) -> tuple[dict, dict]:
@@ -56,6 +64,7 @@ def classify(policy: PolicyConfig, tickets: list[Ticket], bank: ExemplarBank | N
     con = con or duckdb.connect()
     load_cases(con, tickets)
     prepare_votes(con, policy, bank if bank is not None else _bank(policy))
+    prepare_word_model(con, policy)
     scope: dict[str, dict[str, tuple[float, str]]] = {t[0]: {} for t in tickets}
     found = con.execute(scope_hits_sql(policy)).fetchall()
     for tid, scope_id, confidence, evidence, _state in found:
@@ -433,13 +442,21 @@ def test_semantic_veto_lowers_a_rule_call_its_neighbours_do_not_share(policy):
     words = "Could you order three laptops and three monitors for the interns?"
     ticket = _t("v1", "Kit", words)
     alike = _bank_of(policy, [("N1", f"Kit . {words}", set(), False)])
-    lowering = _variant(lambda d: d["scope_classification"]["semantic"].update(veto_to_review=False))
+    # The neighbours' veto alone: with the word model on (round 13) its probability is a vote too
+    # (word_model.as_vote), and it reads the order of laptops as procurement: no veto, below.
+    lowering = _variant(lambda d: (d["scope_classification"]["semantic"].update(veto_to_review=False),
+                                   d["scope_classification"]["word_model"].update(enabled=False)))
     vetoed, _ = classify(lowering, [ticket], alike)
-    plain = _variant(lambda d: d["scope_classification"]["semantic"].update(enabled=False))
+    plain = _variant(lambda d: (d["scope_classification"]["semantic"].update(enabled=False),
+                                d["scope_classification"]["word_model"].update(enabled=False)))
     alone, _ = classify(plain, [ticket])
     veto = policy.scope_classification.semantic.scope_veto
     assert vetoed["v1"]["procurement"][0] == pytest.approx(alone["v1"]["procurement"][0] * veto, abs=0.002)
     assert "semantic vote disagrees" in vetoed["v1"]["procurement"][1]
+    words = _variant(lambda d: d["scope_classification"]["semantic"].update(veto_to_review=False))
+    kept, _ = classify(words, [ticket], alike)
+    assert kept["v1"]["procurement"][0] > alone["v1"]["procurement"][0]
+    assert "semantic vote disagrees" not in kept["v1"]["procurement"][1]
 
 
 def _warehouse_with_decision(verdict: str | None) -> duckdb.DuckDBPyConnection:
@@ -783,6 +800,8 @@ def test_a_batch_scored_with_itself_out_of_the_bank(tmp_path):
     pd.DataFrame(rows).to_csv(batch, index=False)
     data = yaml.safe_load(SHIPPED.read_text())
     data["scope_classification"]["semantic"]["exemplar_files"] = [str(batch)]
+    # the shipped word model is fitted on the shipped bank: refused (stale) for this one
+    data["scope_classification"]["word_model"]["enabled"] = False
     policy = PolicyConfig.model_validate(data)
     within = evaluate_file(batch, policy)  # own text left out, the batch's other tickets vote
     without = evaluate_file(batch, policy, exclude=[batch])

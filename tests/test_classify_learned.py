@@ -17,6 +17,7 @@ from policy.base import SCOPE_EXCLUSION_IDS
 from policy.classifiers import LEARNED_FEATURES, ScopeModel
 from policy.config import default_policy
 from policy.paths import PROJECT_ROOT
+from tests.test_classify import prepare_word_model
 
 
 def _learned(enabled: bool):
@@ -43,6 +44,7 @@ def _prepared(policy, rows, category: str = "") -> duckdb.DuckDBPyConnection:
     con.executemany("INSERT INTO clf_tickets VALUES (?, ?, ?, ?, false, NULL, 1)",
                     [(*row, category) for row in rows])
     prepare_votes(con, policy, builtin_bank(policy, [PROJECT_ROOT / "evaluation" / "labelled_tickets.csv"]))
+    prepare_word_model(con, policy)
     return con
 
 

@@ -211,3 +211,58 @@ def test_the_pipeline_writes_the_weights_and_the_calls_name_the_word_model(wareh
     assert {h[0] for h in hits} <= set(MONTHS)
     migration = [h for h in hits if h[1] == "t1" and h[2] == "major_migration"]
     assert migration and "word model" in migration[0][4], hits
+
+
+# Round 13: the scoring pivots the weights to a column per id and looks up the evidence words only
+# where the caller shows them; the probabilities are the per-id join's.
+def _per_id_reference_sql(tickets: str, state: str) -> str:
+    """Round 12's statement: every term joined with every id's weight, words for every pair."""
+    from logic.word_model import INTERCEPT, _tokens_sql, _unnest_terms, structured_sql
+
+    return f"""
+    SELECT t.ticket_id, i.scope_id, 1 / (1 + exp(-(i.w + coalesce(x.z, 0) + coalesce(g.z, 0)))) AS p, x.words
+    FROM {tickets} t
+    CROSS JOIN (SELECT scope_id, w FROM clf_word_weights WHERE term = '{INTERCEPT}') i
+    LEFT JOIN (
+        SELECT d.raw_txt, w.scope_id, sum(w.w) AS z,
+               max_by(d.term, struct_pack(w := w.w, t := d.term), 3) FILTER (WHERE w.w > 0) AS words
+        FROM (SELECT {_unnest_terms('raw_txt')} FROM (SELECT raw_txt, {_tokens_sql('raw_txt')} AS tok
+              FROM (SELECT DISTINCT raw_txt FROM {tickets}))) d
+        JOIN clf_word_weights w USING (term) GROUP BY d.raw_txt, w.scope_id) x
+        ON x.raw_txt = t.raw_txt AND x.scope_id = i.scope_id
+    LEFT JOIN (
+        SELECT f.ticket_id, w.scope_id, sum(w.w * f.value) AS z
+        FROM ({structured_sql(tickets, state)}) f JOIN clf_word_weights w USING (term)
+        GROUP BY f.ticket_id, w.scope_id) g ON g.ticket_id = t.ticket_id AND g.scope_id = i.scope_id"""
+
+
+def test_pivoted_scoring_equals_the_per_id_join_and_words_only_where_asked(labelled):
+    policy = _policy(labelled)
+    model = fit_word_model_on_files(policy, [labelled])
+    con = duckdb.connect()
+    con.execute("""CREATE TEMP TABLE tk AS SELECT * FROM (VALUES
+        ('a', 'Zorblax docks and a zorblax adapter', 'Hardware'),
+        ('b', 'Zorblax docks and a zorblax adapter', ''),
+        ('c', 'Printer jamming again', 'Printing'), ('d', '', ''), ('e', NULL, 'Network'),
+        ('f', 'Engineer to come in and install the switch', 'Network')) v(ticket_id, raw_txt, raw_cat)""")
+    con.execute("""CREATE TEMP TABLE st AS SELECT ticket_id, CASE ticket_id WHEN 'f' THEN 150.0 ELSE 10.0 END
+        AS total_min, CASE ticket_id WHEN 'f' THEN 120.0 ELSE 0.0 END AS onsite_min, 0.0 AS travel_min,
+        CASE ticket_id WHEN 'c' THEN 10.0 ELSE 0.0 END AS after_min FROM tk""")
+    write_weights(con, policy, model)
+    ref = {(r[0], r[1]): r[2:] for r in con.execute(_per_id_reference_sql("tk", "st")).fetchall()}
+    every = {(r[0], r[1]): r[2:] for r in con.execute(scores_sql("tk", "st")).fetchall()}
+    assert set(every) == set(ref) and len(ref) == 6 * len(policy.scope_classification.word_model.scope_ids)
+    for key, (p, words) in ref.items():
+        assert every[key][0] == pytest.approx(p, abs=1e-12) and every[key][1] == words, key
+    assert every[("a", "procurement")][1][0] == "zorblax"
+    # words only where the caller shows the evidence; p unchanged
+    shown = {(r[0], r[1]): r[2:] for r in con.execute(
+        scores_sql("tk", "st", scope_ids=["procurement", "onsite"], words_where="p > 0.5")).fetchall()}
+    assert {sid for _, sid in shown} == {"procurement", "onsite"}
+    for key, (p, words) in shown.items():
+        assert p == pytest.approx(ref[key][0], abs=1e-12)
+        assert words in (ref[key][1], None) and (words is not None or p <= 0.5), key
+    assert shown[("a", "procurement")][1] == ref[("a", "procurement")][1]
+    assert sum(words is None for _, words in shown.values()) >= 6  # most pairs skip the evidence
+    # the words are the text's: shown on b too, whose own p (no category) may be below the floor
+    assert shown[("b", "procurement")][1] == shown[("a", "procurement")][1]

@@ -65,7 +65,11 @@ def test_a_rule_call_the_neighbours_disagree_with_is_held_for_review_not_lowered
     words = "Could you order three laptops and three monitors for the interns?"
     tickets = [_t("h1", "Kit", words)]
     unlike = _bank_of(policy, [("N1", f"Kit . {words}", set(), False)])
-    plain = _without(lambda d: d["scope_classification"]["semantic"].update(enabled=False))
+    # The neighbours' vote alone: the word model (on since round 13) is a vote too (as_vote).
+    shipped = policy
+    policy = _without(lambda d: d["scope_classification"]["word_model"].update(enabled=False))
+    plain = _without(lambda d: (d["scope_classification"]["semantic"].update(enabled=False),
+                                d["scope_classification"]["word_model"].update(enabled=False)))
     alone, _ = classify(plain, tickets)
     rules_confidence = alone["h1"]["procurement"][0]
     assert rules_confidence >= policy.scope_classification.call_states.scope_confident_at
@@ -81,6 +85,10 @@ def test_a_rule_call_the_neighbours_disagree_with_is_held_for_review_not_lowered
     classify(policy, tickets, alike, scope_rows=found)
     rows = {r[1]: r for r in found}
     assert rows["procurement"][4] == "confident"
+    # shipped, the word model reads the order as procurement: its vote is not below veto_below
+    found = []
+    classify(shipped, tickets, unlike, scope_rows=found)
+    assert "semantic vote disagrees" not in {r[1]: r for r in found}["procurement"][3]
 
 
 def _without(change) -> PolicyConfig:
@@ -99,10 +107,13 @@ def test_a_call_at_0_6_the_vote_does_not_hold_is_confident_only_on_the_raw_scale
 
     ticket = _t("c1", "Timesheets", "We want the timesheets to be checked automatically when they are"
                 " submitted.")
+    # the rules alone: no vote, no word model (on since round 13)
     round6 = _without(lambda d: (d["scope_classification"]["semantic"].update(enabled=False),
+                                 d["scope_classification"]["word_model"].update(enabled=False),
                                  d["scope_classification"]["call_states"].pop("calibration"),
                                  d["scope_classification"]["call_states"].update(scope_confident_at=0.6)))
-    plain = _without(lambda d: d["scope_classification"]["semantic"].update(enabled=False))
+    plain = _without(lambda d: (d["scope_classification"]["semantic"].update(enabled=False),
+                                d["scope_classification"]["word_model"].update(enabled=False)))
     for policy, state in ((round6, "confident"), (plain, "needs review")):
         con = duckdb.connect()
         classify(policy, [ticket], con=con)

@@ -3,7 +3,7 @@
 import pytest
 
 from policy.config import PolicyConfig, load_policy
-from tests.test_classify import SHIPPED, _bank_of, _t, _variant, classify, load_cases
+from tests.test_classify import SHIPPED, _bank_of, _t, _variant, classify, load_cases, prepare_word_model
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +86,7 @@ def test_the_text_model_raises_the_vote_and_names_itself(policy):
         con = duckdb.connect()
         load_cases(con, [_t("l1", *LINKED)])  # the rules' inputs; the vote with or without the model
         prepare_votes(con, policy, bank, text_model=text_model)
+        prepare_word_model(con, policy)
         calls[name] = {r[1]: r for r in con.execute(scope_hits_sql(policy)).fetchall()}
         vote = con.execute("SELECT vote, evidence FROM clf_semantic_scope"
                            " WHERE scope_id = 'custom_implementation'").fetchall()

@@ -37,7 +37,12 @@ def _disagreeing(policy: PolicyConfig):
 def test_strong_rules_are_not_held_by_a_disagreeing_vote(policy):
     tickets = [_t("s1", *STRONG), _t("m1", *MODERATE)]
     bank = _disagreeing(policy)
-    old = _variant(lambda d: d["scope_classification"]["semantic"].update(hold_below=1.0))
+    # The neighbours' vote alone: the word model (on since round 13) is a vote too (as_vote) and
+    # reads both orders as procurement, so it holds neither (checked at the end).
+    shipped = policy
+    policy = _variant(lambda d: d["scope_classification"]["word_model"].update(enabled=False))
+    old = _variant(lambda d: (d["scope_classification"]["semantic"].update(hold_below=1.0),
+                              d["scope_classification"]["word_model"].update(enabled=False)))
     before = _states(old, tickets, bank)
     assert before[("s1", "procurement")][2] == "needs review", before  # rounds 6-8: held
     after = _states(policy, tickets, bank)
@@ -49,6 +54,8 @@ def test_strong_rules_are_not_held_by_a_disagreeing_vote(policy):
     confidence, evidence, state = after[("m1", "procurement")]
     assert confidence < policy.scope_classification.semantic.hold_below
     assert state == "needs review" and "semantic vote disagrees (needs review)" in evidence, after
+    words = _states(shipped, tickets, bank)
+    assert not any("disagrees" in words[(t, "procurement")][1] for t in ("s1", "m1")), words
 
 
 @pytest.mark.parametrize("value", [0.0, 1.5])

@@ -203,6 +203,7 @@ def test_the_marts_and_the_finance_export_show_the_calibrated_confidence(msp, mo
     """Round 11: what the reports call a call's confidence is the calibrated one, not the raw score."""
     from assets.classification import prepare_inputs
     from logic.classify import scope_hits_sql
+    from tests.test_classify import prepare_word_model
 
     root = tmp_path_factory.mktemp("calibrated")
     report_msp.copy_built(tmp_path_factory, root)
@@ -215,6 +216,7 @@ def test_the_marts_and_the_finance_export_show_the_calibrated_confidence(msp, mo
         for kind in ("scope", "emergency"):
             con.execute(f"CREATE TEMP TABLE clf_semantic_{kind} AS SELECT * EXCLUDE (month)"
                         f" FROM staging.semantic_{kind}_votes WHERE month = ?", [report_msp.JAN])
+        prepare_word_model(con, policy)
         calibrated = scope_hits_sql(policy, "clf_emergency", calibrated=True)
         shown = sorted(con.execute(f"SELECT ticket_id, scope_id, confidence, call_state FROM ({calibrated})")
                        .fetchall())
