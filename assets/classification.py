@@ -19,8 +19,6 @@ from logic.classify import (
 )
 from logic.embeddings import embed
 from logic.emergency import emergency_rules_sql, emergency_sql
-from logic.emergency_model import emergency_model
-from logic.emergency_model import write_weights as write_emergency_weights
 from logic.semantic import REVIEW_ROWS, ExemplarBank, builtin_bank, prepare_votes, review_bank
 from logic.text_match import TICKET_TEXT
 from logic.word_model import word_model, write_weights
@@ -220,9 +218,6 @@ def read_emergencies(con: duckdb.DuckDBPyConnection, month: str, run: RunInputs)
                     " JOIN clf_tickets t USING (ticket_id) WHERE r.month = CAST(? AS DATE)", [month])
     votes = semantic_votes(con, run.policy, month, "clf_emergency_rules", as_of=run.as_of,
                            shared=run.shared)
-    learned = emergency_model(run.policy)  # the learned emergency signal's weights, when it is on
-    if learned is not None:
-        write_emergency_weights(con, learned)
     return {"embedded_texts": int(votes["texts"]), "exemplars": int(votes["exemplars"]),
             "embedding_seconds": float(votes["seconds"])}
 

@@ -42,8 +42,6 @@ from evaluation.datasets import (
 )
 from logic.classify import scope_hits_sql
 from logic.emergency import emergency_sql
-from logic.emergency_model import emergency_model
-from logic.emergency_model import write_weights as write_emergency_weights
 from logic.learned import scope_model
 from logic.semantic import POLICY_MODEL, ExemplarBank, builtin_bank, prepare_votes
 from logic.text_model import fit_text_model, text_model
@@ -109,10 +107,8 @@ def classify(data: Dataset, policy: PolicyConfig, bank: ExemplarBank | None = No
                outside_hours::BOOLEAN AS outside_hours
         FROM time_df""")
     bank = bank if bank is not None else builtin_bank(policy, exemplar_files(policy))
-    prepare_votes(con, policy, bank, leave_out_same_text, text_model=text_model)
-    learned = emergency_model(policy)  # the learned emergency signal, when it is on (round 13)
-    if learned is not None:
-        write_emergency_weights(con, learned if isinstance(emergency, str) else emergency)
+    # the learned emergency signal's weights with the votes: the policy's, or a fold's own refit
+    prepare_votes(con, policy, bank, leave_out_same_text, text_model=text_model, emergency_signal=emergency)
     con.execute(f"CREATE TEMP TABLE clf_emergency AS {emergency_sql(policy)}")
     if policy.scope_classification.word_model.enabled:
         write_weights(con, policy, word_model(policy) if isinstance(words, str) else words)
@@ -253,7 +249,7 @@ def evaluate_file(path: Path, policy: PolicyConfig, exclude: list[Path] | None =
     if dropped and word_model(policy) is not None:
         words = fit_word_model_on_files(policy, files)  # the word model refitted without the batch (round 12)
     signal: StoredEmergencyModel | str = POLICY_MODEL
-    if dropped and emergency_model(policy) is not None:
+    if dropped and policy.emergency.learned_model.enabled and policy.scope_classification.semantic.enabled:
         signal = fit_emergency_model_on_files(policy, files)  # and the emergency signal (round 13)
     return evaluate(load_labelled(path), policy, bank, leave_out_same_text=in_bank, model=model,
                     text_model=texts, words=words, emergency_signal=signal)

@@ -35,8 +35,7 @@ from evaluation.datasets import (
 from evaluation.evaluate import exemplar_files
 from logic.classify import scope_hits_sql
 from logic.emergency import emergency_sql
-from logic.emergency_model import emergency_model, emergency_model_json
-from logic.emergency_model import write_weights as write_emergency_weights
+from logic.emergency_model import emergency_model_json
 from logic.learned import fit_logistic, predict
 from logic.semantic import ExemplarBank, builtin_bank, write_votes
 from logic.text_model import fit_text_model, text_model_json
@@ -77,10 +76,12 @@ def features(policy: PolicyConfig, data: Dataset, bank: ExemplarBank) -> pd.Data
         " ORDER BY 1").fetchall()]
     # The neighbours' vote only: the text model was fitted on the held-out group's tickets too.
     write_votes(con, policy, texts, bank, text_model=None)
-    learned = emergency_model(policy)  # the learned emergency signal (round 13), when it is on
-    if learned is not None:
-        write_emergency_weights(con, learned)
-    con.execute(f"CREATE TEMP TABLE clf_emergency AS {emergency_sql(policy)}")
+    # The emergency reading without the learned signal (round 13), for the same reason: its stored
+    # fit saw the held-out group's tickets.
+    signal = policy.emergency.learned_model.model_copy(update={"enabled": False})
+    unsignalled = policy.model_copy(
+        update={"emergency": policy.emergency.model_copy(update={"learned_model": signal})})
+    con.execute(f"CREATE TEMP TABLE clf_emergency AS {emergency_sql(unsignalled)}")
     return con.execute(scope_hits_sql(policy, "clf_emergency", features_only=True)).df()
 
 

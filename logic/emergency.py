@@ -86,7 +86,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
                       arg_max(evidence, (vote, scope_id)) AS evidence
                FROM clf_semantic_scope WHERE scope_id IN {in_list(pw.scope_ids)} GROUP BY raw_txt) p
         ON p.raw_txt = e.raw_txt"""
-        if em.learned_model.enabled:
+        if em.learned_model.enabled and sv.enabled:  # the signal reads the vote
             voted = _learned_vote(policy, source, voted)
     else:
         voted = (f"SELECT ticket_id, false AS held, 0.0 AS map_vote, confidence, evidence"
@@ -113,12 +113,14 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
     """The reading with the learned emergency signal's vote (round 13; logic/emergency_model.py,
     weights in clf_emergency_weights): a reading the rules and the neighbours left below the call
     threshold is raised to the model's probability p where p reaches raise_at; a call is multiplied
-    by hold_factor where p is below hold_below. The evidence names p and the words behind it."""
+    by hold_factor where p is below hold_below. The evidence names p and the words behind it. Only
+    texts the vote was taken on are read (it is one of the model's inputs; above max_texts_all a
+    month embeds only the uncertain texts): elsewhere the reading stands."""
     em = policy.emergency
     lm = em.learned_model
     inputs = f"""SELECT s.ticket_id, s.raw_txt, d.category, d.declared_emergency, d.affected_users,
                s.confidence AS rule_confidence, v.vote
-        FROM {source} s LEFT JOIN clf_semantic_emergency v ON v.raw_txt = s.raw_txt
+        FROM {source} s JOIN clf_semantic_emergency v ON v.raw_txt = s.raw_txt
         LEFT JOIN clf_tickets d ON d.ticket_id = s.ticket_id"""
     raised = ("false" if lm.raise_at is None
               else f"(b.confidence < {em.min_confidence} AND m.p >= {lm.raise_at})")

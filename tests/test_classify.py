@@ -279,6 +279,12 @@ def test_confidence_is_a_probability_everywhere(results):
     assert all(0 <= row[1] <= 1 for row in emergency.values())
 
 
+def without_emergency_signal(data: dict) -> None:
+    """A policy change: the learned emergency signal (round 13) off, for tests of the rules and the
+    vote on their own, or under exemplar files its stored fit was not made on."""
+    data["emergency"]["learned_model"]["enabled"] = False
+
+
 def _variant(change) -> PolicyConfig:
     data = yaml.safe_load(SHIPPED.read_text())
     change(data)
@@ -783,6 +789,7 @@ def test_a_batch_scored_with_itself_out_of_the_bank(tmp_path):
     pd.DataFrame(rows).to_csv(batch, index=False)
     data = yaml.safe_load(SHIPPED.read_text())
     data["scope_classification"]["semantic"]["exemplar_files"] = [str(batch)]
+    without_emergency_signal(data)  # its stored fit is the shipped bank's
     policy = PolicyConfig.model_validate(data)
     within = evaluate_file(batch, policy)  # own text left out, the batch's other tickets vote
     without = evaluate_file(batch, policy, exclude=[batch])

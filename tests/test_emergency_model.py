@@ -119,15 +119,16 @@ def test_each_files_vote_is_taken_without_its_own_tickets(labelled, tmp_path):
 
 
 def _reading(policy: PolicyConfig, model: StoredEmergencyModel | None, subject: str, description: str,
-             declared: bool = False, category: str = "Retail") -> tuple:
+             declared: bool = False, category: str = "Retail", voted: bool = True) -> tuple:
     """(qualifies, confidence, evidence, state) of one ticket, the vote from a small bank."""
     con = duckdb.connect()
     con.execute("""CREATE TEMP TABLE clf_tickets AS SELECT 'n1' AS ticket_id, ? AS subject,
         ? AS description, ? AS category, ? AS declared_emergency, NULL::VARCHAR AS priority,
         1 AS affected_users""", [subject, description, category, declared])
-    prepare_votes(con, policy, _bank_of(policy, [("X1", "printer jam", set(), False)]), text_model=None)
-    if model is not None:
-        write_weights(con, model)
+    prepare_votes(con, policy, _bank_of(policy, [("X1", "printer jam", set(), False)]), text_model=None,
+                  emergency_signal=model)
+    if not voted:  # a text the vote was not taken on (a month above max_texts_all)
+        con.execute("DELETE FROM clf_semantic_emergency")
     _, qualifies, confidence, evidence, state = con.execute(emergency_sql(policy)).fetchone()
     return qualifies, confidence, evidence, state
 
@@ -143,8 +144,11 @@ def test_the_signal_raises_a_terse_incident_the_rules_leave_uncertain(labelled):
     qualifies, confidence, evidence, state = _reading(policy, model, *text)
     assert qualifies and confidence >= 0.5, evidence
     assert re.search(r'emergency model 0\.\d+ \(words .*"tills frozen"', evidence), evidence
-    # Raised calls are the model's alone: never raised with raise_at off.
+    # Raised calls are the model's alone: never raised with raise_at off ...
     assert not _reading(_policy(labelled, raise_at=None), model, *text)[0]
+    # ... nor on a text the vote was not taken on (the vote is one of its inputs).
+    unvoted = _reading(policy, model, *text, voted=False)
+    assert not unvoted[0] and "emergency model" not in unvoted[2], unvoted
 
 
 def test_the_signal_holds_an_over_declared_single_user_call(labelled, tmp_path):
