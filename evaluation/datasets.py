@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
+from logic.emergency_model import fit_emergency_model
 from logic.word_model import fit_word_model
 from policy.classifiers import StoredWordModel
 from policy.config import PolicyConfig
+from policy.emergency_model import StoredEmergencyModel
 
 LABELLED = Path(__file__).with_name("labelled_tickets.csv")
 
@@ -155,3 +158,55 @@ def fit_word_model_on_files(policy: PolicyConfig, files: list[Path], penalty: fl
     input_tables(con, Dataset("word model", pd.concat([d.tickets for d in data], ignore_index=True),
                               pd.concat([d.time for d in data], ignore_index=True), truth))
     return fit_word_model(policy, con, truth, files, penalty, min_df)
+
+
+def emergency_inputs(policy: PolicyConfig, files: list[Path]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The learned emergency signal's inputs (logic/emergency_model.INPUT_COLUMNS) for every ticket of
+    the labelled files, numbered in file order, and the true emergency flags. Each file's semantic
+    vote is taken with that file out of the bank (the bank: the policy's concepts and the other
+    files), as a batch nobody had seen is read: its own texts never vote on themselves."""
+    from logic.emergency import emergency_rules_sql
+    from logic.emergency_model import INPUT_COLUMNS
+    from logic.semantic import ExemplarBank, labelled_bank, policy_bank, write_votes
+    from logic.text_match import TICKET_TEXT
+
+    concepts = policy_bank(policy)
+    banks = {f: labelled_bank([f]) for f in files}
+    frames, truths, offset = [], [], 0
+    for f in files:
+        d = load_labelled(f)
+        number = {tid: str(offset + j) for j, tid in enumerate(d.tickets["ticket_id"])}
+        data = Dataset(d.name, d.tickets.assign(ticket_id=d.tickets["ticket_id"].map(number)),
+                       d.time.assign(ticket_id=d.time["ticket_id"].map(number)), d.truth)
+        con = duckdb.connect()
+        input_tables(con, data)
+        texts = [r[0] for r in con.execute(
+            f"SELECT DISTINCT {TICKET_TEXT} FROM clf_tickets ORDER BY 1").fetchall()]
+        bank = ExemplarBank.concat([concepts, *(banks[g] for g in files if g != f)])
+        write_votes(con, policy, texts, bank, text_model=None)  # the emergency vote only is read
+        frames.append(con.execute(f"""
+            SELECT r.ticket_id, r.raw_txt, t.category, t.declared_emergency, t.affected_users,
+                   r.confidence AS rule_confidence, v.vote
+            FROM ({emergency_rules_sql(policy)}) r JOIN clf_tickets t USING (ticket_id)
+            LEFT JOIN clf_semantic_emergency v ON v.raw_txt = r.raw_txt""").df())
+        frames[-1] = frames[-1].set_index("ticket_id").loc[list(number.values())].reset_index()
+        truths.append(d.truth["true_emergency"].to_numpy(bool))
+        offset += len(d.tickets)
+    return pd.concat(frames, ignore_index=True)[list(INPUT_COLUMNS)], np.concatenate(truths)
+
+
+def fit_emergency_model_on_files(policy: PolicyConfig, files: list[Path], penalty: float | None = None,
+                                 min_df: int | None = None,
+                                 inputs: tuple[pd.DataFrame, np.ndarray] | None = None
+                                 ) -> StoredEmergencyModel:
+    """The learned emergency signal (logic/emergency_model.py) fitted on labelled files (`inputs`:
+    emergency_inputs(policy, files) when the caller has them already)."""
+    rows, truth = inputs if inputs is not None else emergency_inputs(policy, files)
+    con = duckdb.connect()
+    con.register("emergency_inputs_df", rows)
+    con.execute("CREATE TEMP TABLE emergency_inputs AS SELECT ticket_id::VARCHAR AS ticket_id,"
+                " raw_txt::VARCHAR AS raw_txt, category::VARCHAR AS category,"
+                " declared_emergency::BOOLEAN AS declared_emergency,"
+                " affected_users::INTEGER AS affected_users,"
+                " rule_confidence::DOUBLE AS rule_confidence, vote::DOUBLE AS vote FROM emergency_inputs_df")
+    return fit_emergency_model(policy, con, "emergency_inputs", truth, files, penalty, min_df)

@@ -32,7 +32,14 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from evaluation.datasets import LABELLED, Dataset, fit_word_model_on_files, load_demo, load_labelled
+from evaluation.datasets import (
+    LABELLED,
+    Dataset,
+    fit_emergency_model_on_files,
+    fit_word_model_on_files,
+    load_demo,
+    load_labelled,
+)
 from logic.classify import scope_hits_sql
 from logic.emergency import emergency_sql
 from logic.learned import scope_model
@@ -42,6 +49,7 @@ from logic.word_model import word_model, write_weights
 from policy.base import SCOPE_EXCLUSION_IDS
 from policy.classifiers import ScopeModel, StoredTextModel, StoredWordModel
 from policy.config import PolicyConfig, default_policy
+from policy.emergency_model import StoredEmergencyModel
 from policy.paths import PROJECT_ROOT
 
 BLIND = Path(__file__).with_name("blind")
@@ -81,7 +89,8 @@ def exemplar_files(policy: PolicyConfig) -> list[Path]:
 def classify(data: Dataset, policy: PolicyConfig, bank: ExemplarBank | None = None,
              leave_out_same_text: bool = False, model: ScopeModel | None = None,
              text_model: StoredTextModel | None | str = POLICY_MODEL,
-             words: StoredWordModel | str = POLICY_MODEL) -> tuple[pd.DataFrame, pd.DataFrame]:
+             words: StoredWordModel | str = POLICY_MODEL,
+             emergency: StoredEmergencyModel | str = POLICY_MODEL) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run both classifiers (rules + semantic vote) over a data set: (scope hits, emergency assessment)."""
     con = duckdb.connect()
     con.register("tickets_df", data.tickets)
@@ -98,7 +107,8 @@ def classify(data: Dataset, policy: PolicyConfig, bank: ExemplarBank | None = No
                outside_hours::BOOLEAN AS outside_hours
         FROM time_df""")
     bank = bank if bank is not None else builtin_bank(policy, exemplar_files(policy))
-    prepare_votes(con, policy, bank, leave_out_same_text, text_model=text_model)
+    # the learned emergency signal's weights with the votes: the policy's, or a fold's own refit
+    prepare_votes(con, policy, bank, leave_out_same_text, text_model=text_model, emergency_signal=emergency)
     con.execute(f"CREATE TEMP TABLE clf_emergency AS {emergency_sql(policy)}")
     if policy.scope_classification.word_model.enabled:
         write_weights(con, policy, word_model(policy) if isinstance(words, str) else words)
@@ -205,10 +215,11 @@ def score(data: Dataset, hits: pd.DataFrame, emergency: pd.DataFrame) -> Scores:
 def evaluate(data: Dataset, policy: PolicyConfig | None = None, bank: ExemplarBank | None = None,
              leave_out_same_text: bool = False, model: ScopeModel | None = None,
              text_model: StoredTextModel | None | str = POLICY_MODEL,
-             words: StoredWordModel | str = POLICY_MODEL) -> Scores:
+             words: StoredWordModel | str = POLICY_MODEL,
+             emergency_signal: StoredEmergencyModel | str = POLICY_MODEL) -> Scores:
     """Classify a data set and score it."""
     hits, emergency = classify(data, policy or default_policy(), bank, leave_out_same_text, model,
-                               text_model, words)
+                               text_model, words, emergency_signal)
     return score(data, hits, emergency)
 
 
@@ -217,8 +228,9 @@ def evaluate_file(path: Path, policy: PolicyConfig, exclude: list[Path] | None =
 
     `exclude` drops whole files from the bank (leave-one-batch-out: a batch scored with none of its
     own tickets voting, as if it were unseen - the concepts learnt from it still count). With the
-    learned combination, the text model or the word model on, they are refitted without those files
-    too (evaluation/fit_model.py, logic/text_model.py, logic/word_model.py).
+    learned combination, the text model, the word model or the emergency signal on, they are refitted
+    without those files too (evaluation/fit_model.py, logic/text_model.py, logic/word_model.py,
+    logic/emergency_model.py).
     """
     dropped = {f.resolve() for f in exclude or []}
     files = [f for f in exemplar_files(policy) if f.resolve() not in dropped]
@@ -236,8 +248,11 @@ def evaluate_file(path: Path, policy: PolicyConfig, exclude: list[Path] | None =
     words: StoredWordModel | str = POLICY_MODEL
     if dropped and word_model(policy) is not None:
         words = fit_word_model_on_files(policy, files)  # the word model refitted without the batch (round 12)
+    signal: StoredEmergencyModel | str = POLICY_MODEL
+    if dropped and policy.emergency.learned_model.enabled and policy.scope_classification.semantic.enabled:
+        signal = fit_emergency_model_on_files(policy, files)  # and the emergency signal (round 13)
     return evaluate(load_labelled(path), policy, bank, leave_out_same_text=in_bank, model=model,
-                    text_model=texts, words=words)
+                    text_model=texts, words=words, emergency_signal=signal)
 
 
 def leave_one_batch_out(policy: PolicyConfig) -> pd.DataFrame:

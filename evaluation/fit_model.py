@@ -1,7 +1,8 @@
-"""Fit the learned scope combination (logic/learned.py), the text model (logic/text_model.py) and
-the word model (logic/word_model.py) on the labelled bank and store their weights.
+"""Fit the learned scope combination (logic/learned.py), the text model (logic/text_model.py), the
+word model (logic/word_model.py) and the learned emergency signal (logic/emergency_model.py) on the
+labelled bank and store their weights.
 
-    python -m evaluation.fit_model            # writes learned, text_model and word_model model_file
+    python -m evaluation.fit_model            # writes learned, text, word and emergency model_file
     python -m evaluation.fit_model --check    # refits and fails if the stored weights differ
 
 Training rows are the candidate (ticket, scope id) pairs the scope SQL computes for every ticket of
@@ -24,10 +25,17 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from evaluation.datasets import Dataset, fit_word_model_on_files, input_tables, load_labelled
+from evaluation.datasets import (
+    Dataset,
+    fit_emergency_model_on_files,
+    fit_word_model_on_files,
+    input_tables,
+    load_labelled,
+)
 from evaluation.evaluate import exemplar_files
 from logic.classify import scope_hits_sql
 from logic.emergency import emergency_sql
+from logic.emergency_model import emergency_model_json
 from logic.learned import fit_logistic, predict
 from logic.semantic import ExemplarBank, builtin_bank, write_votes
 from logic.text_model import fit_text_model, text_model_json
@@ -68,7 +76,12 @@ def features(policy: PolicyConfig, data: Dataset, bank: ExemplarBank) -> pd.Data
         " ORDER BY 1").fetchall()]
     # The neighbours' vote only: the text model was fitted on the held-out group's tickets too.
     write_votes(con, policy, texts, bank, text_model=None)
-    con.execute(f"CREATE TEMP TABLE clf_emergency AS {emergency_sql(policy)}")
+    # The emergency reading without the learned signal (round 13), for the same reason: its stored
+    # fit saw the held-out group's tickets.
+    signal = policy.emergency.learned_model.model_copy(update={"enabled": False})
+    unsignalled = policy.model_copy(
+        update={"emergency": policy.emergency.model_copy(update={"learned_model": signal})})
+    con.execute(f"CREATE TEMP TABLE clf_emergency AS {emergency_sql(unsignalled)}")
     return con.execute(scope_hits_sql(policy, "clf_emergency", features_only=True)).df()
 
 
@@ -149,6 +162,8 @@ def main() -> None:
     if policy.scope_classification.word_model.scope_ids:
         targets.append((PROJECT_ROOT / policy.scope_classification.word_model.model_file,
                         word_model_json(fit_word_model_on_files(policy, exemplar_files(policy)))))
+    targets.append((PROJECT_ROOT / policy.emergency.learned_model.model_file,
+                    emergency_model_json(fit_emergency_model_on_files(policy, exemplar_files(policy)))))
     for target, text in targets:
         if args.check:
             if not target.exists() or target.read_text(encoding="utf-8") != text:

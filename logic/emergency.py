@@ -6,6 +6,8 @@ from the policy config (`emergency`, `scope_classification.call_states`, `semant
 
 
 from logic.calibration import calibrated_sql, confidence_map
+from logic.emergency_model import EVIDENCE as MODEL_EVIDENCE
+from logic.emergency_model import scores_sql
 from logic.text_match import TICKET_TEXT, Compiler, Matcher, in_list, per_distinct, per_policy
 from policy.config import PolicyConfig
 from warehouse.sqlquote import sql_literal
@@ -84,6 +86,8 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
                       arg_max(evidence, (vote, scope_id)) AS evidence
                FROM clf_semantic_scope WHERE scope_id IN {in_list(pw.scope_ids)} GROUP BY raw_txt) p
         ON p.raw_txt = e.raw_txt"""
+        if em.learned_model.enabled and sv.enabled:  # the signal reads the vote
+            voted = _learned_vote(policy, source, voted)
     else:
         voted = (f"SELECT ticket_id, false AS held, 0.0 AS map_vote, confidence, evidence"
                  f" FROM {source} s")
@@ -103,6 +107,45 @@ SELECT ticket_id,
            AS emergency_call_state
 FROM voted
 """
+
+
+def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
+    """The reading with the learned emergency signal's vote (round 13; logic/emergency_model.py,
+    weights in clf_emergency_weights): a reading the rules and the neighbours left below the call
+    threshold is raised to the model's probability p where p reaches raise_at; a call is multiplied
+    by hold_factor where p is below hold_below. The evidence names p and the words behind it. Only
+    texts the vote was taken on are read (it is one of the model's inputs; above max_texts_all a
+    month embeds only the uncertain texts): elsewhere the reading stands."""
+    em = policy.emergency
+    lm = em.learned_model
+    inputs = f"""SELECT s.ticket_id, s.raw_txt, d.category, d.declared_emergency, d.affected_users,
+               s.confidence AS rule_confidence, v.vote
+        FROM {source} s JOIN clf_semantic_emergency v ON v.raw_txt = s.raw_txt
+        LEFT JOIN clf_tickets d ON d.ticket_id = s.ticket_id"""
+    raised = ("false" if lm.raise_at is None
+              else f"(b.confidence < {em.min_confidence} AND m.p >= {lm.raise_at})")
+    held = f"(b.confidence >= {em.min_confidence} AND m.p < {lm.hold_below})"
+
+    def words(column: str) -> str:
+        return f"""coalesce(' (words "' || array_to_string(m.{column}, '", "') || '")', '')"""
+
+    # CTEs of their own inside the vote's relation: the model's inputs once per ticket, its
+    # probability once per ticket.
+    return f"""
+    WITH model_in AS MATERIALIZED ({inputs}
+    ), model AS MATERIALIZED ({scores_sql('model_in')}
+    ), base AS ({voted}
+    )
+    SELECT b.ticket_id, b.held,
+           -- a raised reading's p counts the vote already: the map does not add it again
+           CASE WHEN {raised} THEN 0.0 ELSE b.map_vote END AS map_vote,
+           CASE WHEN {raised} THEN m.p WHEN {held} THEN b.confidence * {lm.hold_factor}
+                ELSE b.confidence END AS confidence,
+           concat_ws('; ', nullif(b.evidence, ''),
+                     CASE WHEN {raised} THEN '{MODEL_EVIDENCE} ' || round(m.p, 2) || {words('words_for')}
+                          WHEN {held} THEN '{MODEL_EVIDENCE} ' || round(m.p, 2) || ' disagrees'
+                               || {words('words_against')} || ' (x{lm.hold_factor:g})' END) AS evidence
+    FROM base b LEFT JOIN model m USING (ticket_id)"""
 
 
 @per_policy

@@ -29,6 +29,8 @@ import pandas as pd
 import pyarrow as pa
 
 from logic.embeddings import embed
+from logic.emergency_model import emergency_model
+from logic.emergency_model import write_weights as write_emergency_weights
 from logic.text_match import TICKET_TEXT
 from logic.text_model import EVIDENCE as TEXT_MODEL_EVIDENCE
 from logic.text_model import probabilities as text_probabilities
@@ -36,6 +38,7 @@ from logic.text_model import text_model as load_text_model
 from policy.base import SCOPE_EXCLUSION_IDS
 from policy.classifiers import StoredTextModel
 from policy.config import PolicyConfig
+from policy.emergency_model import StoredEmergencyModel
 
 LABELLED = Path(__file__).resolve().parent.parent / "evaluation" / "labelled_tickets.csv"
 EMERGENCY = "emergency"
@@ -338,17 +341,23 @@ def empty_votes(con: duckdb.DuckDBPyConnection) -> None:
 
 def prepare_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, bank: ExemplarBank,
                   leave_out_same_text: bool = False, rules: str | None = None,
-                  text_model: StoredTextModel | None | str = POLICY_MODEL) -> dict[str, float]:
+                  text_model: StoredTextModel | None | str = POLICY_MODEL,
+                  emergency_signal: StoredEmergencyModel | str = POLICY_MODEL) -> dict[str, float]:
     """Votes for the distinct texts of clf_tickets: all of them, or, when there are more than
     `max_texts_all`, only those the emergency rules leave uncertain (docs/classification.md).
 
     `rules` names a relation with `emergency_rules_sql`'s result; without it, and only when the
-    selection needs it, the rules are run here.
+    selection needs it, the rules are run here. With the learned emergency signal on (round 13),
+    its weights are written too (clf_emergency_weights: the emergency statement joins them): the
+    policy's stored model, or `emergency_signal` (a leave-one-batch-out fold's refit).
     """
     sv = policy.scope_classification.semantic
     if not sv.enabled:
         empty_votes(con)
         return {"texts": 0, "exemplars": 0, "seconds": 0.0}
+    if policy.emergency.learned_model.enabled:  # the signal reads the vote: its weights beside it
+        write_emergency_weights(con, emergency_model(policy) if isinstance(emergency_signal, str)
+                                else emergency_signal)
     texts = [r[0] for r in con.execute(
         f"SELECT DISTINCT {TICKET_TEXT} FROM clf_tickets ORDER BY 1").fetchall()]
     if len(texts) > sv.max_texts_all:

@@ -16,6 +16,7 @@ from policy.base import (
     ScopeIds,
     Strict,
 )
+from policy.emergency_model import EmergencyModel
 from policy.terms import Term, Weight
 
 
@@ -394,6 +395,8 @@ class EmergencyRules(Strict):
     planned_work: PlannedWork = Field(default_factory=PlannedWork)
     # The vote's weight in the categories where security incidents are reported (round 10).
     security_reading: SecurityReading = Field(default_factory=SecurityReading)
+    # A learned emergency signal as a vote on the reading (round 13; policy/emergency_model.py).
+    learned_model: EmergencyModel = Field(default_factory=EmergencyModel)
 
     @model_validator(mode="after")
     def _references(self) -> EmergencyRules:

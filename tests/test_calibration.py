@@ -18,7 +18,7 @@ from logic.emergency import emergency_sql
 from policy.base import PolicyConfigError
 from policy.classifiers import ConfidenceMap
 from policy.config import PolicyConfig, default_policy, load_policy
-from tests.test_classify import SHIPPED, _bank, _t, classify
+from tests.test_classify import SHIPPED, _bank, _t, classify, without_emergency_signal
 
 # A raw 0.85 compliance-documentation call from the rules alone (labelled ticket K013).
 ASSURANCE = _t("k1", "Supplier assurance pack", "Our biggest customer wants a supplier assurance pack:"
@@ -194,7 +194,8 @@ def test_a_call_on_the_vote_alone_is_never_confident_on_its_own():
     from tests.test_classify import _bank_of
     from tests.test_classify_round10 import BANK_ROWS, TEXT
 
-    policy = default_policy()
+    # the vote on its own: the learned emergency signal (round 13) holds the made-up text
+    policy = _variant(without_emergency_signal)
     unanimous = _bank_of(policy, [(eid, text, labels, True) for eid, text, labels, _ in BANK_ROWS])
     con = duckdb.connect()
     classify(policy, [_t("mail", *TEXT, category="Email")], unanimous, con)

@@ -2,13 +2,14 @@
 
 import pytest
 
-from policy.config import PolicyConfig, load_policy
-from tests.test_classify import SHIPPED, _bank_of, _t, _variant, classify
+from policy.config import PolicyConfig
+from tests.test_classify import _bank_of, _t, _variant, classify, without_emergency_signal
 
 
 @pytest.fixture(scope="module")
 def policy() -> PolicyConfig:
-    return load_policy(SHIPPED)
+    # Round 10's vote on its own: the learned emergency signal (round 13) holds these made-up texts.
+    return _variant(without_emergency_signal)
 
 
 # No emergency rule reads this text; its neighbours do: three of four near-duplicates were

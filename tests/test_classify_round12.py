@@ -63,6 +63,7 @@ def _policy(labelled: Path, model_file: Path | None = None, raw_states: bool = F
         data["scope_classification"]["call_states"].pop("calibration", None)
         data["scope_classification"]["call_states"]["scope_confident_at"] = 0.6
     data["scope_classification"]["semantic"]["exemplar_files"] = [str(labelled)]
+    data["emergency"]["learned_model"]["enabled"] = False  # its stored fit is the shipped bank's
     data["scope_classification"]["word_model"].update(
         {"enabled": True, **({"model_file": str(model_file)} if model_file else {}), **word})
     return PolicyConfig.model_validate(data)

@@ -3,7 +3,16 @@
 import pytest
 
 from policy.config import PolicyConfig, load_policy
-from tests.test_classify import SHIPPED, _bank_of, _t, _variant, classify, load_cases, prepare_word_model
+from tests.test_classify import (
+    SHIPPED,
+    _bank_of,
+    _t,
+    _variant,
+    classify,
+    load_cases,
+    prepare_word_model,
+    without_emergency_signal,
+)
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +32,15 @@ def test_planned_project_work_read_by_the_neighbours_is_not_an_emergency(policy)
     # The neighbours know the text as a major migration and say nothing about emergencies.
     bank = _bank_of(policy, [("M1", " . ".join(MOVE), {"major_migration"}, None)])
     tickets = [_t("p1", *MOVE, affected=15)]
-    off = _variant(lambda d: d["emergency"]["planned_work"].update(factor=1.0))
+    off = _variant(lambda d: (d["emergency"]["planned_work"].update(factor=1.0), without_emergency_signal(d)))
     _, before = classify(off, tickets, bank)
     assert before["p1"][0], before  # the old reading: an emergency
-    _, after = classify(policy, tickets, bank)
+    # The learned emergency signal (round 13) reads the planned move as no emergency on its own ...
+    signal_only = _variant(lambda d: d["emergency"]["planned_work"].update(factor=1.0))
+    _, held = classify(signal_only, tickets, bank)
+    assert not held["p1"][0] and "emergency model" in held["p1"][2] and "disagrees" in held["p1"][2], held
+    # ... and planned work does, the signal off
+    _, after = classify(_variant(without_emergency_signal), tickets, bank)
     qualifies, _, evidence, state = after["p1"]
     assert not qualifies and state == "none", after
     assert ("dampened: reads as planned work (semantic vote 1.0 for major migration: like ticket M1"

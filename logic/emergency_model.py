@@ -1,0 +1,184 @@
+"""The learned emergency signal (docs/classification.md, round 13): one L2 logistic regression over
+the ticket text's words and the emergency reading's structured signals, fitted on the labelled files
+and stored (config/emergency_model.json).
+
+Features: the word model's text terms (logic/word_model.py: the same tokenisation, imported, so the
+two cannot drift) that appear in at least `min_df` training tickets, and `STRUCTURED`: the client's
+declaration, log(1 + affected users), the category, the rules' confidence and the semantic emergency
+vote. Fitted like the word model (L-BFGS from zero, rows in file order, rounded), so
+`python -m evaluation.fit_model --check` can compare a refit with the stored file.
+
+Scoring is SQL over one relation of inputs per ticket (`INPUT_COLUMNS`): each distinct text is
+numbered and tokenised once, its terms joined with `clf_emergency_weights(term, w)` and summed, the
+structured terms added per ticket, the sum through the logistic function. No Python per ticket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from logic.stored_models import read_stored_model
+from logic.word_model import TOKENIZER, terms_sql
+from logic.word_model import _fit_one as fit_l2_logistic
+from policy.config import PolicyConfig
+from policy.emergency_model import StoredEmergencyModel
+from policy.paths import PROJECT_ROOT
+
+# The inputs' relation x: ticket_id, raw_txt, category, declared_emergency, affected_users,
+# rule_confidence (the rules' reading before the vote), vote (the neighbours' emergency vote).
+INPUT_COLUMNS = ("ticket_id", "raw_txt", "category", "declared_emergency", "affected_users",
+                 "rule_confidence", "vote")
+CATEGORY = "'=category:' || lower(trim(x.category))"
+# Names start with "=", which no text term can (terms are a-z and 0-9 only).
+STRUCTURED = {
+    "=declared": "CASE WHEN coalesce(x.declared_emergency, false) THEN 1.0 ELSE 0.0 END",
+    "=log_users": "ln(1 + greatest(coalesce(x.affected_users, 1), 0))",
+    "=rules": "coalesce(x.rule_confidence, 0)",
+    "=vote": "coalesce(x.vote, 0)",
+}
+INTERCEPT = "=intercept"
+WEIGHTS = "clf_emergency_weights"
+EVIDENCE = "emergency model"  # 'emergency model 0.83 (words "down", "everyone")'
+
+_DECIMALS = 5
+_SETTING = "emergency.learned_model.model_file"
+
+
+def structured_sql(inputs: str) -> str:
+    """SQL: (ticket_id, term, value) of the structured features of `inputs` (INPUT_COLUMNS)."""
+    parts = [f"SELECT x.ticket_id, {CATEGORY} AS term, 1.0 AS value FROM {inputs} x"
+             " WHERE trim(coalesce(x.category, '')) <> ''"]
+    parts += [f"SELECT x.ticket_id, '{name}', {expr} FROM {inputs} x" for name, expr in STRUCTURED.items()]
+    return "\n    UNION ALL ".join(parts)
+
+
+def scores_sql(inputs: str, weights: str = WEIGHTS) -> str:
+    """SQL: (ticket_id, p, words_for, words_against) for every ticket of `inputs`; the words are the
+    text's three terms that add most to / take most from the reading (the evidence)."""
+    return f"""
+    SELECT x.ticket_id, 1 / (1 + exp(-(i.w + coalesce(tw.z, 0) + coalesce(sw.z, 0)))) AS p,
+           tw.words_for, tw.words_against
+    FROM {inputs} x
+    CROSS JOIN (SELECT w FROM {weights} WHERE term = '{INTERCEPT}') i
+    LEFT JOIN (
+        SELECT d.raw_txt, sum(w.w) AS z,
+               max_by(d.term, struct_pack(w := w.w, t := d.term), 3) FILTER (WHERE w.w > 0) AS words_for,
+               min_by(d.term, struct_pack(w := w.w, t := d.term), 3) FILTER (WHERE w.w < 0) AS words_against
+        FROM ({terms_sql(inputs)}) d JOIN {weights} w USING (term)
+        GROUP BY d.raw_txt
+    ) tw ON tw.raw_txt = x.raw_txt
+    LEFT JOIN (
+        SELECT f.ticket_id, sum(w.w * f.value) AS z
+        FROM ({structured_sql(inputs)}) f JOIN {weights} w USING (term)
+        GROUP BY f.ticket_id
+    ) sw ON sw.ticket_id = x.ticket_id"""
+
+
+# --- fitting ---------------------------------------------------------------------------------------
+
+def _relative(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(PROJECT_ROOT.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _digests(files: list[Path]) -> list[dict[str, str]]:
+    return [{"file": _relative(f), "sha256": hashlib.sha256(f.read_bytes()).hexdigest()} for f in files]
+
+
+def fit_emergency_model(policy: PolicyConfig, con: duckdb.DuckDBPyConnection, inputs: str,
+                        truth: np.ndarray, files: list[Path], penalty: float | None = None,
+                        min_df: int | None = None) -> StoredEmergencyModel:
+    """The model fitted on labelled tickets: `inputs` (INPUT_COLUMNS, ticket ids numbered 0..n-1 in
+    the order of `truth`, the true emergency flags) in `con`; `files` are the labelled files they
+    came from (evaluation.datasets.fit_emergency_model_on_files builds the inputs)."""
+    from scipy.sparse import csr_matrix
+
+    cfg = policy.emergency.learned_model
+    penalty = cfg.penalty if penalty is None else penalty
+    min_df = cfg.min_df if min_df is None else min_df
+    rows: pd.DataFrame = con.execute(f"""
+        SELECT x.ticket_id, d.term, 1.0 AS value FROM {inputs} x JOIN ({terms_sql(inputs)}) d USING (raw_txt)
+        UNION ALL {structured_sql(inputs)}""").df()
+    text_terms = rows[~rows["term"].str.startswith("=")]
+    df = text_terms.groupby("term")["ticket_id"].nunique()
+    vocab = sorted(df.index[df >= min_df])
+    structured = sorted(set(rows.loc[rows["term"].str.startswith("="), "term"]))
+    features = vocab + [s for s in structured if not s.startswith("=category:")
+                        or (rows["term"] == s).sum() >= min_df]
+    column = {f: i for i, f in enumerate(features)}
+    kept = rows[rows["term"].isin(column)]
+    x = csr_matrix((kept["value"].to_numpy(float),
+                    (kept["ticket_id"].astype(int).to_numpy(), kept["term"].map(column).to_numpy())),
+                   shape=(len(truth), len(features)))
+    w = fit_l2_logistic(x, np.asarray(truth, dtype=np.float64), penalty)
+    return StoredEmergencyModel(
+        tokenizer=TOKENIZER, penalty=penalty, min_df=min_df, trained_on=_digests(files),
+        training_texts=len(truth), features=features,
+        weights=[round(float(v), _DECIMALS) + 0.0 for v in [w[-1], *w[:-1]]])
+
+
+def emergency_model_json(model: StoredEmergencyModel) -> str:
+    """The stored file: one key a line, the long lists on one line each."""
+    return "{\n" + ",\n".join(f" {json.dumps(k)}: {json.dumps(v)}"
+                              for k, v in model.model_dump().items()) + "\n}\n"
+
+
+# --- loading and scoring ---------------------------------------------------------------------------
+
+def training_files(policy: PolicyConfig) -> list[Path]:
+    """The files the model is fitted on: the semantic vote's labelled files."""
+    return [PROJECT_ROOT / f for f in policy.scope_classification.semantic.exemplar_files]
+
+
+def stale_reason(policy: PolicyConfig, model: StoredEmergencyModel) -> str | None:
+    """Why a stored model is not the one the policy asks for (None: it is)."""
+    cfg = policy.emergency.learned_model
+    if model.tokenizer != TOKENIZER:
+        return "tokenised differently"
+    if model.penalty != cfg.penalty or model.min_df != cfg.min_df:
+        return f"penalty {model.penalty:g} / min_df {model.min_df}, not {cfg.penalty:g} / {cfg.min_df}"
+    try:
+        wanted = _digests(training_files(policy))
+    except OSError as exc:
+        return f"training file missing ({exc})"
+    if model.trained_on != wanted:
+        return "fitted on other labelled files than semantic.exemplar_files as they are now"
+    return None
+
+
+def emergency_model(policy: PolicyConfig) -> StoredEmergencyModel | None:
+    """The stored model the policy names, or None when it is off (or the semantic vote is, whose
+    emergency vote is one of its inputs); a stale file is refused."""
+    cfg = policy.emergency.learned_model
+    if not (cfg.enabled and policy.scope_classification.semantic.enabled):
+        return None
+    path = PROJECT_ROOT / cfg.model_file
+    model = read_stored_model(path, _SETTING, StoredEmergencyModel)
+    reason = stale_reason(policy, model)
+    if reason:
+        raise ValueError(f"{path}: stale emergency model ({reason});"
+                         " refit with python -m evaluation.fit_model")
+    return model
+
+
+def write_weights(con: duckdb.DuckDBPyConnection, model: StoredEmergencyModel) -> None:
+    """The temp table clf_emergency_weights(term, w) the emergency statement joins (zero weights
+    left out: they add nothing to a sum; the intercept always kept)."""
+    w = np.asarray(model.weights)
+    keep = np.union1d(np.flatnonzero(w), [0])
+    names = [INTERCEPT, *model.features]
+    table = pa.table({"term": pa.array([names[k] for k in keep], pa.string()),
+                      "w": pa.array(w[keep].tolist(), pa.float64())})
+    con.register("emergency_weights_df", table)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {WEIGHTS} AS SELECT term::VARCHAR AS term, w::DOUBLE AS w"
+                " FROM emergency_weights_df")
+    con.unregister("emergency_weights_df")

@@ -1,0 +1,48 @@
+"""Round 13 (docs/classification.md): the learned emergency signal's settings and its stored file."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from policy.base import Strict
+
+
+class EmergencyModel(Strict):
+    """An L2 logistic regression over the ticket text's word unigrams and bigrams (the word model's
+    tokenisation, logic/word_model.py) and the reading's structured signals (declared emergency,
+    log(1 + affected users), the category, the rules' confidence, the semantic emergency vote),
+    fitted on semantic.exemplar_files by `python -m evaluation.fit_model` into `model_file` (each
+    file's vote taken with that file out of the bank, as a new batch's is). Scored in SQL
+    (logic/emergency_model.py). Its probability p is a vote on the reading (logic/emergency.py): a
+    reading below emergency.min_confidence is raised to p where p reaches `raise_at`, a call is
+    multiplied by `hold_factor` where p is below `hold_below`."""
+
+    enabled: bool = False
+    model_file: str = "config/emergency_model.json"  # relative to the project
+    penalty: float = Field(default=1.0, gt=0)  # ridge penalty on every weight but the intercept
+    min_df: int = Field(default=2, ge=1)  # a term must appear in this many training tickets
+    raise_at: float | None = Field(default=None, gt=0, le=1)  # None: never raises a reading
+    hold_below: float = Field(default=0.0, ge=0, lt=1)  # 0: never holds a call
+    hold_factor: float = Field(default=0.5, gt=0, le=1)
+
+
+class StoredEmergencyModel(Strict):
+    """The fitted emergency model (config/emergency_model.json), validated on load."""
+
+    tokenizer: str = Field(pattern=r"^[0-9a-f]{64}$")  # digest of the tokenisation (logic/word_model.py)
+    penalty: float = Field(gt=0)
+    min_df: int = Field(ge=1)
+    trained_on: list[dict[str, str]] = Field(min_length=1)  # file, sha256
+    training_texts: int = Field(ge=1)
+    # Text terms ("outage", "all users") and structured ones (starting with "="); the weights are
+    # the intercept, then one per feature.
+    features: list[str] = Field(min_length=1)
+    weights: list[float]
+
+    @model_validator(mode="after")
+    def _shape(self) -> StoredEmergencyModel:
+        if len(set(self.features)) != len(self.features):
+            raise ValueError("features: repeated")
+        if len(self.weights) != len(self.features) + 1:
+            raise ValueError(f"weights: {len(self.features) + 1} numbers expected, got {len(self.weights)}")
+        return self

@@ -1,0 +1,198 @@
+"""Round 13 (docs/classification.md): the learned emergency signal, fitted on labelled files, scored
+in SQL, a vote on the emergency reading."""
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+import yaml
+
+from evaluation.datasets import emergency_inputs, fit_emergency_model_on_files
+from logic.emergency import emergency_sql
+from logic.emergency_model import (
+    emergency_model,
+    emergency_model_json,
+    scores_sql,
+    stale_reason,
+    write_weights,
+)
+from logic.semantic import prepare_votes
+from logic.word_model import STOP_WORDS
+from policy.config import PolicyConfig, load_policy
+from policy.emergency_model import StoredEmergencyModel
+from tests.test_classify import SHIPPED, _bank_of
+
+COLUMNS = ["ticket_id", "subject", "description", "category", "affected_users", "declared_emergency",
+           "time_entries", "true_scope", "true_emergency"]
+# A shop's tills: "tills frozen" is an emergency in every labelled ticket that says it, in words
+# none of the policy's emergency rules read; declared single-user annoyances are not.
+ROWS = [
+    ("E1", "Tills frozen", "All tills frozen at the Leeds shop, queue building", "Retail", 1, False, True),
+    ("E2", "Tills frozen again", "Tills frozen at the Bradford shop since opening", "Retail", 1, False, True),
+    ("E3", "Frozen tills", "Shop tills frozen, card payments stuck", "Retail", 1, False, True),
+    ("E4", "Tills frozen", "Tills frozen at both counters this morning", "Retail", 1, False, True),
+    ("N1", "Mouse broken", "My mouse scroll wheel sticks, urgent please", "Hardware", 1, True, False),
+    ("N2", "Logo colour", "The logo on the intranet is the wrong blue, urgent", "Web", 1, True, False),
+    ("N3", "Printer jam", "The hall printer jams on page two", "Printing", 1, False, False),
+    ("N4", "New starter", "Please set up an account for our new starter Monday", "Account", 1, False, False),
+    ("N5", "Mouse again", "Mouse pointer jumps about, urgent for me", "Hardware", 1, True, False),
+    ("N6", "Font", "Wrong font on the letterhead template, urgent", "Software", 1, True, False),
+]
+
+
+def _write(path: Path, rows=ROWS) -> Path:
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(COLUMNS)
+        for tid, subject, description, category, users, declared, emergency in rows:
+            w.writerow([tid, subject, description, category, users, str(declared).lower(), "", "",
+                        str(emergency).lower()])
+    return path
+
+
+def _policy(labelled: Path, model_file: Path | None = None, **learned) -> PolicyConfig:
+    data = yaml.safe_load(SHIPPED.read_text())
+    data["scope_classification"]["semantic"]["exemplar_files"] = [str(labelled)]
+    data["emergency"]["learned_model"].update(
+        {"enabled": True, **({"model_file": str(model_file)} if model_file else {}), **learned})
+    return PolicyConfig.model_validate(data)
+
+
+@pytest.fixture()
+def labelled(tmp_path) -> Path:
+    return _write(tmp_path / "labelled.csv")
+
+
+def test_fitting_is_deterministic(labelled):
+    policy = _policy(labelled)
+    first = emergency_model_json(fit_emergency_model_on_files(policy, [labelled]))
+    assert first == emergency_model_json(fit_emergency_model_on_files(policy, [labelled]))
+    stored = json.loads(first)
+    assert "tills frozen" in stored["features"] and "the" not in stored["features"]  # a stop word
+    assert {"=declared", "=log_users", "=rules", "=vote", "=category:retail"} <= set(stored["features"])
+    weight = dict(zip(stored["features"], stored["weights"][1:], strict=True))
+    assert weight["tills frozen"] > 0 > weight["urgent"]
+
+
+def _tokens(text: str) -> set[str]:
+    """An independent Python reading of the tokenisation (the SQL's reference)."""
+    toks = [t for t in re.split(r"[^a-z0-9]+", text.lower())
+            if len(t) >= 2 and not t.isdigit() and t not in STOP_WORDS]
+    return set(toks) | {f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)}
+
+
+def test_sql_scoring_equals_a_numpy_reference(labelled):
+    policy = _policy(labelled)
+    model = fit_emergency_model_on_files(policy, [labelled])
+    rows = [("a", "Tills frozen . whole shop", "Retail", True, 40, 0.3, 0.8),
+            ("b", "Mouse broken, urgent (2nd time)", "hardware ", False, None, 0.0, None),
+            ("c", "", "", None, 1, 0.9, 0.1)]
+    con = duckdb.connect()
+    con.execute("CREATE TEMP TABLE x (ticket_id VARCHAR, raw_txt VARCHAR, category VARCHAR,"
+                " declared_emergency BOOLEAN, affected_users INTEGER, rule_confidence DOUBLE, vote DOUBLE)")
+    con.executemany("INSERT INTO x VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    write_weights(con, model)
+    sql = {tid: p for tid, p, _, _ in con.execute(scores_sql("x")).fetchall()}
+    w = dict(zip(model.features, model.weights[1:], strict=True))
+    for tid, text, category, declared, users, rules, vote in rows:
+        z = model.weights[0] + sum(w.get(t, 0.0) for t in _tokens(text))
+        z += w.get(f"=category:{category.strip().lower()}", 0.0) if category.strip() else 0.0
+        z += w["=declared"] * bool(declared) + w["=log_users"] * np.log(1 + (1 if users is None else users))
+        z += w["=rules"] * rules + w["=vote"] * (vote or 0.0)
+        assert sql[tid] == pytest.approx(1 / (1 + np.exp(-z)), abs=1e-9), tid
+
+
+def test_each_files_vote_is_taken_without_its_own_tickets(labelled, tmp_path):
+    # Alone, a file's tickets have only the policy's concepts to vote with: the same text labelled in
+    # another file votes for it once both are fitted on.
+    other = _write(tmp_path / "other.csv", [("O1", *ROWS[0][1:])])
+    policy = _policy(labelled)
+    alone, _ = emergency_inputs(policy, [labelled])
+    both, truth = emergency_inputs(policy, [labelled, other])
+    assert len(both) == len(ROWS) + 1 and truth.sum() == 5
+    assert both.loc[0, "vote"] > alone.loc[0, "vote"]  # E1's twin O1 votes for it
+    assert list(both["ticket_id"]) == [str(i) for i in range(len(ROWS) + 1)]
+
+
+def _reading(policy: PolicyConfig, model: StoredEmergencyModel | None, subject: str, description: str,
+             declared: bool = False, category: str = "Retail", voted: bool = True) -> tuple:
+    """(qualifies, confidence, evidence, state) of one ticket, the vote from a small bank."""
+    con = duckdb.connect()
+    con.execute("""CREATE TEMP TABLE clf_tickets AS SELECT 'n1' AS ticket_id, ? AS subject,
+        ? AS description, ? AS category, ? AS declared_emergency, NULL::VARCHAR AS priority,
+        1 AS affected_users""", [subject, description, category, declared])
+    prepare_votes(con, policy, _bank_of(policy, [("X1", "printer jam", set(), False)]), text_model=None,
+                  emergency_signal=model)
+    if not voted:  # a text the vote was not taken on (a month above max_texts_all)
+        con.execute("DELETE FROM clf_semantic_emergency")
+    _, qualifies, confidence, evidence, state = con.execute(emergency_sql(policy)).fetchone()
+    return qualifies, confidence, evidence, state
+
+
+def test_the_signal_raises_a_terse_incident_the_rules_leave_uncertain(labelled):
+    # An unseen, undeclared, terse ticket: no rule reads an emergency into it ...
+    policy = _policy(labelled, raise_at=0.5)
+    off = _policy(labelled, enabled=False)
+    text = ("Tills frozen", "Tills frozen at the York shop")
+    assert not _reading(off, None, *text)[0]
+    # ... the words its labelled twins share do, and the evidence names them.
+    model = fit_emergency_model_on_files(policy, [labelled])
+    qualifies, confidence, evidence, state = _reading(policy, model, *text)
+    assert qualifies and confidence >= 0.5, evidence
+    assert re.search(r'emergency model 0\.\d+ \(words .*"tills frozen"', evidence), evidence
+    # Raised calls are the model's alone: never raised with raise_at off ...
+    assert not _reading(_policy(labelled, raise_at=None), model, *text)[0]
+    # ... nor on a text the vote was not taken on (the vote is one of its inputs).
+    unvoted = _reading(policy, model, *text, voted=False)
+    assert not unvoted[0] and "emergency model" not in unvoted[2], unvoted
+
+
+def test_the_signal_holds_an_over_declared_single_user_call(labelled, tmp_path):
+    # Declared false alarms: a link clicked in the supplier's own newsletter, labelled not an emergency.
+    rows = [*ROWS, *[(f"D{i}", "Suspicious email", f"Clicked the link in the supplier newsletter {i},"
+                     " it was their real newsletter", "Email", 1, True, False) for i in range(4)]]
+    data = _write(tmp_path / "declared.csv", rows)
+    policy = _policy(data, hold_below=0.5)
+    text = ("Suspicious newsletter", "I got a suspicious email and clicked the link, the supplier newsletter",
+            True, "Email")
+    # The rules call the declared, single-user text an emergency (security wording, a clicked link) ...
+    before = _reading(_policy(data, enabled=False), None, *text)
+    assert before[0], before
+    # ... which the signal, having learnt the newsletter's false alarms, holds: x hold_factor.
+    after = _reading(policy, fit_emergency_model_on_files(policy, [data]), *text)
+    assert not after[0] and after[1] == pytest.approx(before[1] * 0.5, abs=2e-3), after
+    assert re.search(r'emergency model 0\.\d+ disagrees \(words "[a-z ]+"(, "[a-z ]+")*\) \(x0\.5\)',
+                     after[2]), after[2]
+
+
+def test_a_stale_model_is_refused(labelled, tmp_path):
+    model_file = tmp_path / "emergency_model.json"
+    policy = _policy(labelled, model_file)
+    model_file.write_text(emergency_model_json(fit_emergency_model_on_files(policy, [labelled])))
+    assert emergency_model(policy) is not None
+    _write(labelled, ROWS[:-1])
+    with pytest.raises(ValueError, match="stale emergency model .*exemplar_files"):
+        emergency_model(policy)
+    assert emergency_model(_policy(labelled, model_file, enabled=False)) is None
+    with pytest.raises(FileNotFoundError, match="learned_model.model_file"):
+        emergency_model(_policy(labelled, tmp_path / "nope.json"))
+
+
+def test_the_shipped_emergency_model_is_fitted_on_the_bank_as_it_is():
+    from policy.paths import PROJECT_ROOT
+
+    policy = load_policy(SHIPPED)
+    cfg = policy.emergency.learned_model
+    model = StoredEmergencyModel.model_validate(json.loads((PROJECT_ROOT / cfg.model_file).read_text()))
+    assert stale_reason(policy, model) is None
+
+
+def test_the_config_is_validated(labelled):
+    with pytest.raises(Exception, match="raise_at"):
+        _policy(labelled, raise_at=1.5)
+    with pytest.raises(Exception, match="hold_below"):
+        _policy(labelled, hold_below=1.0)
