@@ -84,8 +84,9 @@ def test_a_run_over_every_month_prunes_other_rules_and_texts_gone() -> None:
     from tests.test_embedding_store import _warehouse_with_tickets
 
     policy = default_policy()
-    con = _warehouse_with_tickets({"2026-01-01": ("Laptop quote", "please quote a new laptop for the new starter"),
-                                   "2026-02-01": ("Printer offline", "the office printer is offline")})
+    con = _warehouse_with_tickets({
+        "2026-01-01": ("Laptop quote", "please quote a new laptop for the new starter"),
+        "2026-02-01": ("Printer offline", "the office printer is offline")})
     note = "Moved the network to the new office"
     con.execute("CREATE TEMP TABLE notes AS SELECT ? AS raw_txt", [note])
     match_texts(con, policy, _docs(con, [*SEEN[:2], note, "Gone . a superseded text"]), "hits")
