@@ -97,3 +97,41 @@ def test_a_run_over_every_month_prunes_other_rules_and_texts_gone() -> None:
     assert prune(con, policy, ["2026-01-01", "2026-02-01"], "notes") == 2
     left = {r[0] for r in con.execute(f"SELECT DISTINCT text_md5 FROM {TABLE}").fetchall()}
     assert left == {r[0] for r in con.execute("SELECT md5(unnest(?))", [[*SEEN[:2], note]]).fetchall()}
+
+
+def test_a_range_hook_finds_the_schema_s_new_tables_in_an_older_warehouse(tmp_path) -> None:
+    """scope_hits run alone on a warehouse made before the store existed: the monthly factory
+    ensures the schema before the range hook writes the store (it failed with a missing table)."""
+    from contextlib import contextmanager
+
+    import dagster as dg
+
+    from orchestration.monthly import monthly_sql_asset
+    from orchestration.resources import PipelineSettings, WarehouseResource
+    from policy.paths import policy_file
+
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        ensure_warehouse(con)
+        con.execute(f"DROP TABLE {TABLE}")  # as made by the code before the store
+        con.execute("UPDATE quality.schema_version SET version = 'older'")
+
+    @contextmanager
+    def hook(con, months, run):  # type: ignore[no-untyped-def]
+        yield {"stored": match_texts(con, run.policy, _docs(con, SEEN), "hits")}
+
+    probe = monthly_sql_asset(
+        "probe", description="a range hook writing the store", deps=[], before_range=hook,
+        select_of=lambda run: f"SELECT CAST($month AS DATE) AS month, {run.shared['stored'][1]} AS n",
+        table="staging.probe",
+        stats_sql="SELECT count(*) AS row_count FROM staging.probe WHERE month = $month",
+        summary="{row_count} for {month}")
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE staging.probe (month DATE, n INTEGER)")
+    settings = PipelineSettings(landing_dir=str(tmp_path), published_dir=str(tmp_path),
+                                policy_file=str(policy_file()))
+    result = dg.materialize([probe], partition_key="2026-01-01", resources={
+        "duckdb": WarehouseResource(database=str(path)), "settings": settings})
+    assert result.success
+    with duckdb.connect(str(path)) as con:
+        assert con.execute("SELECT n FROM staging.probe").fetchall() == [(3,)]
