@@ -10,13 +10,7 @@ import duckdb
 
 from assets.calendars import business_calendars
 from assets.staging import staging_review_decisions, staging_tickets, staging_time_entries
-from logic.classify import (
-    NOTES_SQL,
-    MatchedTexts,
-    scope_category_hits_sql,
-    scope_hits_sql,
-    scope_text_hits_sql,
-)
+from logic.classify import NOTES_SQL, MatchedTexts, scope_category_hits_sql, scope_hits_sql
 from logic.embeddings import embed
 from logic.emergency import emergency_rules_sql, emergency_sql
 from logic.semantic import REVIEW_ROWS, ExemplarBank, builtin_bank, prepare_votes, review_bank
@@ -27,6 +21,8 @@ from orchestration.embedding_store import prune as prune_embeddings
 from orchestration.embedding_store import save as save_embeddings
 from orchestration.embedding_store import stored_embeddings
 from orchestration.monthly import RunInputs, monthly_sql_asset
+from orchestration.scope_match_store import match_texts
+from orchestration.scope_match_store import prune as prune_matches
 from policy.config import PolicyConfig
 from policy.paths import PROJECT_ROOT
 from warehouse.writes import replace_month
@@ -84,9 +80,10 @@ def match_scope_range(con: duckdb.DuckDBPyConnection, months: list[str],
             con.execute(f"INSERT INTO {db}.tickets SELECT DISTINCT {TICKET_TEXT},"
                         " coalesce(category, '') FROM clf_tickets")
         docs = f"(SELECT raw_txt FROM {db}.tickets UNION ALL SELECT raw_txt FROM {db}.notes)"
+        # Texts an earlier run matched are read from the store, the others matched (and stored).
         # The normalised text (txt) is not kept: the month's statement reads only the category's.
-        con.execute(f"CREATE TABLE {db}.text_hits AS SELECT raw_txt, rule_id, hits"
-                    f" FROM ({scope_text_hits_sql(run.policy, docs)})")
+        match_texts(con, run.policy, docs, f"{db}.text_hits")
+        prune_matches(con, run.policy, months, f"{db}.notes")
         con.execute(f"CREATE TABLE {db}.category_hits AS"
                     f" {scope_category_hits_sql(run.policy, f'{db}.tickets')}")
         con.execute(f"DROP TABLE {db}.tickets")  # matched: the months read their own tickets

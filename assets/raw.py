@@ -39,11 +39,14 @@ def landing_files(
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
     found, links = walk(landing)
-    context.log.info(f"landing: {len(found)} file(s) in {landing}")
     registered = register_links(duckdb, landing, links) + register_files(duckdb, landing, found)
+    # A line per new file, logged with the summary as one event (each event is a write to the
+    # run's event log: a first ingest registers about 50 files); a refused file's reason is an
+    # event of its own, at its level.
+    lines = [f"landing: {len(found)} file(s) in {landing}"]
     for i, (path, status, reason) in enumerate(registered, start=1):
         new[status] = new.get(status, 0) + 1
-        context.log.info(f"landing: {path} {status} ({i} new file(s) so far)")
+        lines.append(f"landing: {path} {status} ({i} new file(s) so far)")
         if status == "rejected":
             context.log.error(reason)
         elif status == "duplicate":
@@ -56,8 +59,9 @@ def landing_files(
             "SELECT (SELECT count(*) FROM quality.quarantine WHERE stage = 'landing_files'),"
             " (SELECT count(*) FROM quality.warnings WHERE stage = 'landing_files')"
         ).fetchone()
-    context.log.info(f"landing: {sum(new.values())} new file(s) {new} in"
-                     f" {time.perf_counter() - started:.1f} s")
+    lines.append(f"landing: {sum(new.values())} new file(s) {new} in"
+                 f" {time.perf_counter() - started:.1f} s")
+    context.log.info("\n".join(lines))
     return dg.MaterializeResult(
         metadata={
             "new_files": dg.MetadataValue.json(new),
@@ -75,8 +79,11 @@ def _load_new_files(
     duckdb_resource: DuckDBResource,
     settings: PipelineSettings,
     entity: str,
-) -> tuple[int, int]:
-    """Load accepted files not yet (fully) in raw; return (files loaded, rows).
+) -> tuple[int, int, list[str]]:
+    """Load accepted files not yet (fully) in raw; return (files loaded, rows, log lines).
+
+    The log lines (a line per file loaded, then the total) are for the caller to log as one
+    event: each event is a write to the run's event log, and a first ingest loads about 50 files.
 
     Raw is the record: a file is read from landing once, when it is loaded, and never again, so
     a landing file archived or deleted after that changes nothing. A file that changed or went
@@ -122,13 +129,12 @@ def _load_new_files(
         return time.perf_counter() - file_started
 
     seconds = side_by_side(duckdb_resource, todo, load)
-    for file, took in zip(todo, seconds, strict=True):
-        context.log.info(f"raw.{entity}: {file.path} loaded, {expected[(file.file_id, file.path)]}"
-                         f" row(s) in {took:.1f} s")
+    lines = [f"raw.{entity}: {file.path} loaded, {expected[(file.file_id, file.path)]}"
+             f" row(s) in {took:.1f} s" for file, took in zip(todo, seconds, strict=True)]
     rows = sum(expected[(f.file_id, f.path)] or 0 for f in todo)
-    context.log.info(f"raw.{entity}: {len(todo)} of {len(candidates)} accepted file(s) needed"
-                     f" loading, {rows} row(s) in {time.perf_counter() - started:.1f} s")
-    return len(todo), rows
+    lines.append(f"raw.{entity}: {len(todo)} of {len(candidates)} accepted file(s) needed"
+                 f" loading, {rows} row(s) in {time.perf_counter() - started:.1f} s")
+    return len(todo), rows, lines
 
 
 def _raw_asset(entity: str, description: str) -> dg.AssetsDefinition:
@@ -139,7 +145,8 @@ def _raw_asset(entity: str, description: str) -> dg.AssetsDefinition:
     def _raw(
         context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: PipelineSettings
     ) -> dg.MaterializeResult:
-        files, rows = _load_new_files(context, duckdb, settings, entity)
+        files, rows, lines = _load_new_files(context, duckdb, settings, entity)
+        context.log.info("\n".join(lines))
         with duckdb.get_connection() as con:
             total = con.execute(f"SELECT count(*) FROM raw.{entity}").fetchone()[0]
         return dg.MaterializeResult(
@@ -174,7 +181,7 @@ def raw_tickets(
     raw is the record, so landing files are not read again for later months or runs. A ticket's
     month is judged with its client's zone as the contracts loaded by then say.
     """
-    _load_new_files(context, duckdb, settings, "tickets")
+    *_, loaded = _load_new_files(context, duckdb, settings, "tickets")
 
     def load(con: DuckDBPyConnection, month: str) -> MonthResult:
         started = time.perf_counter()
@@ -189,7 +196,8 @@ def raw_tickets(
             f" in {time.perf_counter() - started:.1f} s",
         )
 
-    return dg.MaterializeResult(metadata=run_metadata(for_each_month(context, duckdb, load)))
+    return dg.MaterializeResult(metadata=run_metadata(
+        for_each_month(context, duckdb, load, preface=loaded)))
 
 
 @sql_check(raw_tickets)

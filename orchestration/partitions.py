@@ -5,7 +5,7 @@ the unit of every write (delete-then-insert of its rows), so a run over a range 
 run per month would, and each monthly asset works through the range's months itself.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +50,7 @@ def for_each_month(
     concurrent: bool = True,
     prepare: Callable[[duckdb.DuckDBPyConnection, list[str]], None] | None = None,
     ensure: bool = True,
+    preface: Sequence[str] = (),
 ) -> dict[str, MonthResult]:
     """Run `work(con, month)` for every month of the run, in month order of the result.
 
@@ -58,7 +59,8 @@ def for_each_month(
     the whole range in one pass. The warehouse schema is ensured once, before any month starts:
     DDL from two connections at once would conflict. Checks pass `ensure=False`: they read what
     their asset wrote, and a damaged table must fail the check, not the schema's views.
-    The months' log lines are written from this thread, as one event.
+    The months' log lines are written from this thread, as one event, after the step's own
+    `preface` lines (what it did before the months).
     """
     months = list(context.partition_keys)
     if prepare is not None and concurrent:
@@ -80,13 +82,18 @@ def for_each_month(
             results = {month: one(con, month) for month in months}
     if workers > 1:
         results = dict(zip(months, side_by_side(duckdb_resource, months, one), strict=True))
-    # One log event for the step, a line per month: each event is a write to the run's event
-    # log, and a year's run has about ten monthly steps.
-    summaries = [result.summary for result in results.values() if result.summary]
-    if summaries:
-        context.log.info("\n".join(summaries))
+    _log_lines(context, [*preface, *(result.summary for result in results.values())])
     record_per_month(context, results)
     return results
+
+
+def _log_lines(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
+               lines: Sequence[str]) -> None:
+    """The step's lines as one log event (each event is a write to the run's event log, two
+    connections to its SQLite file; a year's run has about ten monthly steps)."""
+    lines = [line for line in lines if line]
+    if lines:
+        context.log.info("\n".join(lines))
 
 
 def for_the_range(
@@ -99,7 +106,7 @@ def for_the_range(
     For steps whose months read or delete each other's rows and whose statements each cover
     every month (one statement over the range keeps both cores busy where a month's rows fit in
     one of DuckDB's row groups). `work` returns each month's result, logged and recorded per
-    month as for_each_month does. The warehouse schema is ensured first.
+    month as for_each_month does (one log event). The warehouse schema is ensured first.
     """
     months = list(context.partition_keys)
     with duckdb_resource.get_connection() as con:
@@ -110,9 +117,7 @@ def for_the_range(
             exc.add_note(f"while computing months {month_span(months[0], months[-1])}")
             raise
     results = {month: results[month] for month in months}
-    for result in results.values():
-        if result.summary:
-            context.log.info(result.summary)
+    _log_lines(context, [result.summary for result in results.values()])
     record_per_month(context, results)
     return results
 

@@ -116,15 +116,17 @@ def test_a_range_classifies_each_month_as_the_month_alone(warehouse, policy):
     with duckdb.connect(str(warehouse)) as con:
         prepare_session(con)
         alone = _classify(con, run)
-    with duckdb.connect(str(warehouse)) as con, duckdb.connect(str(warehouse)) as hook:
-        prepare_session(con)
-        prepare_session(hook)
-        with match_emergency_range(hook, MONTHS, run) as em, match_scope_range(hook, MONTHS, run) as sc:
-            # The months run on connections of their own: the matches must be visible to them.
-            ranged = _classify(con, replace(run, shared={**em, **sc}))
-            scope_sql = sc["scope_sql"]
-        attached = {r[0] for r in hook.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
-    assert not any(name.startswith("clf_range") for name in attached), "the range database is detached"
+    for matched in ("every text", "none: the texts' matches stored by the first range"):
+        with duckdb.connect(str(warehouse)) as con, duckdb.connect(str(warehouse)) as hook:
+            prepare_session(con)
+            prepare_session(hook)
+            with match_emergency_range(hook, MONTHS, run) as em, match_scope_range(hook, MONTHS, run) as sc:
+                # The months run on connections of their own: the matches must be visible to them.
+                ranged = _classify(con, replace(run, shared={**em, **sc}))
+                scope_sql = sc["scope_sql"]
+            attached = {r[0] for r in hook.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
+        assert not any(name.startswith("clf_range") for name in attached), "the range database is detached"
+        assert ranged == alone, matched
     readings, hits = alone
     # The data exercises what the range must reproduce: calls in several months, evidence from
     # time-entry notes and from categories, emergencies that qualify.

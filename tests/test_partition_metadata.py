@@ -1,5 +1,7 @@
 """A run over several months records each month's own figures on that month's materialization."""
 
+import logging
+
 import dagster as dg
 import duckdb
 
@@ -66,3 +68,27 @@ def test_a_range_run_logs_one_event_per_step_with_a_line_per_month(known_builds)
     assert len(logs) == 1
     lines = logs[0].user_message.splitlines()
     assert [line.split(" for ")[1][:7] for line in lines] == [m[:7] for m in KNOWN_MONTHS]
+
+
+def test_steps_log_their_files_and_months_as_one_info_event(known_builds):
+    """Landing's and raw's line per file, the child rows' line per month and the classifiers'
+    preparation line go to the run's event log as one event per step (each event is a write to
+    the run's SQLite event log)."""
+    events = known_builds(KNOWN_MONTHS)["warehouse"].parent / "events.json"
+    info: dict[str, list[str]] = {}
+    for e in dg.deserialize_value(events.read_text(), list):
+        if not e.is_dagster_event and e.level == logging.INFO and e.step_key:
+            info.setdefault(e.step_key, []).append(e.user_message)
+    steps = ("landing_files", "raw_tickets", "raw_ticket_events", "raw_time_entries",
+             "staging_ticket_events", "staging_time_entries", "emergency_readings", "scope_hits")
+    assert {step: len(info.get(step, [])) for step in steps} == dict.fromkeys(steps, 1)
+    landing = info["landing_files"][0].splitlines()
+    assert sum(" accepted (" in line for line in landing) > len(KNOWN_MONTHS), landing
+    assert landing[-1].startswith("landing: ") and " new file(s) " in landing[-1]
+    assert any(" loaded, " in line for line in info["raw_tickets"][0].splitlines())
+    for step in ("emergency_readings", "scope_hits"):
+        first, *months = info[step][0].splitlines()
+        assert first.startswith(f"{step}: prepared for ")
+        assert [line.split(" for ")[1][:7] for line in months] == [m[:7] for m in KNOWN_MONTHS]
+    staged = info["staging_ticket_events"][0].splitlines()
+    assert [line.split(" ")[1].rstrip(":") for line in staged] == [m[:7] for m in KNOWN_MONTHS]

@@ -129,6 +129,15 @@ TEXT_EMBEDDINGS = Table("staging.text_embeddings", (
     Column("text_md5", "VARCHAR", True, "md5 of the lower-cased text, as the vote embeds it"),
     Column("vector", "FLOAT[]", True, "the unit-length float32 vector"),
 ))
+# The scope text rules' matches of each text, kept so that a run matches only texts no earlier
+# run matched (orchestration/scope_match_store.py): the matches depend on the text and the rules.
+SCOPE_TEXT_MATCHES = Table("staging.scope_text_matches", (
+    Column("rules_md5", "VARCHAR", True, "md5 of the scope text rules' SQL and DuckDB's version"),
+    Column("text_md5", "VARCHAR", True, "md5 of the text (a ticket's subject . description, or"
+           " its time entries' notes)"),
+    Column("rule_id", "INTEGER", False, "the rule that matched; NULL: the text matched no rule"),
+    Column("hits", "VARCHAR[]", False, "the rule's matches in the normalised text"),
+))
 OUT_OF_SCOPE = Table("marts.out_of_scope", (
     Column("client_id", "VARCHAR", True),
     Column("client_name", "VARCHAR", True),
@@ -174,7 +183,8 @@ CLIENT_MONTH_DRIVERS = Table("marts.client_month_drivers", (
 
 MART_TABLES = (
     TICKET_FACTS, CLIENT_MONTH, SCOPE_HITS, EMERGENCY_READINGS, SEMANTIC_SCOPE_VOTES,
-    SEMANTIC_EMERGENCY_VOTES, TEXT_EMBEDDINGS, OUT_OF_SCOPE, CLIENT_MONTH_SLA, CLIENT_MONTH_DRIVERS,
+    SEMANTIC_EMERGENCY_VOTES, TEXT_EMBEDDINGS, SCOPE_TEXT_MATCHES, OUT_OF_SCOPE, CLIENT_MONTH_SLA,
+    CLIENT_MONTH_DRIVERS,
 )
 
 MART_DDL = [
