@@ -101,10 +101,6 @@ def test_a_call_at_0_6_the_vote_does_not_hold_is_confident_only_on_the_raw_scale
     """Round 6: scope_confident_at 0.6 on the raw confidence (0.6-0.7 calls right 24 of 25 leave-one-
     batch-out). Round 11: first seen, raw 0.6-0.7 calls were right 80 of 137; on the calibrated
     scale the same call (no vote behind it) needs review."""
-    import duckdb
-
-    from logic.classify import scope_hits_sql
-
     ticket = _t("c1", "Timesheets", "We want the timesheets to be checked automatically when they are"
                 " submitted.")
     # the rules alone: no vote, no word model (on since round 13)
@@ -115,7 +111,6 @@ def test_a_call_at_0_6_the_vote_does_not_hold_is_confident_only_on_the_raw_scale
     plain = _without(lambda d: (d["scope_classification"]["semantic"].update(enabled=False),
                                 d["scope_classification"]["word_model"].update(enabled=False)))
     for policy, state in ((round6, "confident"), (plain, "needs review")):
-        con = duckdb.connect()
-        classify(policy, [ticket], con=con)
-        rows = con.execute(scope_hits_sql(policy)).fetchall()
+        rows: list = []  # the scope statement's rows as classify ran it (not prepared again)
+        classify(policy, [ticket], scope_rows=rows)
         assert [(r[1], r[2], r[4]) for r in rows] == [("custom_implementation", 0.6, state)], rows

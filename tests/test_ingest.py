@@ -21,12 +21,14 @@ FEB = "2026-02-01"
 MAR = "2026-03-01"
 
 
+SNAPSHOT_TABLES = ("raw.landing_files", "raw.tickets", "raw.ticket_events", "staging.tickets",
+                   "marts.ticket_facts", "marts.client_month", "quality.quarantine")
+
+
 def _snapshot(query) -> dict:
-    return {
-        table: query(f"SELECT count(*) FROM {table}")[0][0]
-        for table in ("raw.landing_files", "raw.tickets", "raw.ticket_events", "staging.tickets",
-                      "marts.ticket_facts", "marts.client_month", "quality.quarantine")
-    }
+    # One statement (one read-only connection to the file) for the seven counts, not seven.
+    counts = query("SELECT " + ", ".join(f"(SELECT count(*) FROM {t})" for t in SNAPSHOT_TABLES))
+    return dict(zip(SNAPSHOT_TABLES, counts[0], strict=True))
 
 
 def test_raw_assets_materialize_with_lineage(msp_env, query):
