@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from logic.stored_models import read_stored_model
-from logic.word_model import TOKENIZER, terms_sql
+from logic.word_model import TOKENIZER, terms_sql, training_files
 from logic.word_model import _fit_one as fit_l2_logistic
 from policy.config import PolicyConfig
 from policy.emergency_model import StoredEmergencyModel
@@ -133,11 +133,6 @@ def emergency_model_json(model: StoredEmergencyModel) -> str:
 
 
 # --- loading and scoring ---------------------------------------------------------------------------
-
-def training_files(policy: PolicyConfig) -> list[Path]:
-    """The files the model is fitted on: the semantic vote's labelled files."""
-    return [PROJECT_ROOT / f for f in policy.scope_classification.semantic.exemplar_files]
-
 
 def stale_reason(policy: PolicyConfig, model: StoredEmergencyModel) -> str | None:
     """Why a stored model is not the one the policy asks for (None: it is)."""
