@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from logic.stored_models import read_stored_model
-from logic.word_model import TOKENIZER, terms_sql, training_files
+from logic.word_model import TOKENIZER, design_matrix, terms_sql, training_files
 from logic.word_model import _fit_one as fit_l2_logistic
 from policy.config import PolicyConfig
 from policy.emergency_model import StoredEmergencyModel
@@ -100,7 +100,6 @@ def fit_emergency_model(policy: PolicyConfig, con: duckdb.DuckDBPyConnection, in
     """The model fitted on labelled tickets: `inputs` (INPUT_COLUMNS, ticket ids numbered 0..n-1 in
     the order of `truth`, the true emergency flags) in `con`; `files` are the labelled files they
     came from (evaluation.datasets.fit_emergency_model_on_files builds the inputs)."""
-    from scipy.sparse import csr_matrix
 
     cfg = policy.emergency.learned_model
     penalty = cfg.penalty if penalty is None else penalty
@@ -108,17 +107,7 @@ def fit_emergency_model(policy: PolicyConfig, con: duckdb.DuckDBPyConnection, in
     rows: pd.DataFrame = con.execute(f"""
         SELECT x.ticket_id, d.term, 1.0 AS value FROM {inputs} x JOIN ({terms_sql(inputs)}) d USING (raw_txt)
         UNION ALL {structured_sql(inputs)}""").df()
-    text_terms = rows[~rows["term"].str.startswith("=")]
-    df = text_terms.groupby("term")["ticket_id"].nunique()
-    vocab = sorted(df.index[df >= min_df])
-    structured = sorted(set(rows.loc[rows["term"].str.startswith("="), "term"]))
-    features = vocab + [s for s in structured if not s.startswith("=category:")
-                        or (rows["term"] == s).sum() >= min_df]
-    column = {f: i for i, f in enumerate(features)}
-    kept = rows[rows["term"].isin(column)]
-    x = csr_matrix((kept["value"].to_numpy(float),
-                    (kept["ticket_id"].astype(int).to_numpy(), kept["term"].map(column).to_numpy())),
-                   shape=(len(truth), len(features)))
+    features, x = design_matrix(rows, len(truth), min_df)
     w = fit_l2_logistic(x, np.asarray(truth, dtype=np.float64), penalty)
     return StoredEmergencyModel(
         tokenizer=TOKENIZER, penalty=penalty, min_df=min_df, trained_on=_digests(files),

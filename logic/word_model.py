@@ -25,11 +25,15 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 from logic.stored_models import read_stored_model
 from policy.base import SCOPE_EXCLUSION_IDS
@@ -197,21 +201,11 @@ def _fit_one(x, y: np.ndarray, penalty: float) -> np.ndarray:
     return result.x
 
 
-def fit_word_model(policy: PolicyConfig, con: duckdb.DuckDBPyConnection, truth: pd.DataFrame,
-                   files: list[Path], penalty: float | None = None,
-                   min_df: int | None = None) -> StoredWordModel:
-    """The word model fitted on labelled tickets (text, category, time entries; true_scope).
-
-    `con` holds them as clf_tickets and clf_time, their ticket ids numbered 0..n-1 in the order of
-    `truth` (a ticket id may repeat across files); `files` are the labelled files they came from,
-    named in the stored model (evaluation.datasets.fit_word_model_on_files reads them so).
-    """
-    from scipy.sparse import csr_matrix
-
-    cfg = policy.scope_classification.word_model
-    penalty = cfg.penalty if penalty is None else penalty
-    min_df = cfg.min_df if min_df is None else min_df
-    rows = _design(con, policy)
+def design_matrix(rows: pd.DataFrame, n: int, min_df: int) -> tuple[list[str], csr_matrix]:
+    """The features (text terms in at least `min_df` tickets, then the structured ones; a category
+    only when that frequent) and the sparse (ticket x feature) matrix of `rows` (ticket_id, term,
+    value; tickets numbered 0..n-1)."""
+    from scipy.sparse import csr_matrix  # scipy only where a model is fitted
     text_terms = rows[~rows["term"].str.startswith("=")]
     df = text_terms.groupby("term")["ticket_id"].nunique()
     vocab = sorted(df.index[df >= min_df])
@@ -222,7 +216,25 @@ def fit_word_model(policy: PolicyConfig, con: duckdb.DuckDBPyConnection, truth: 
     kept = rows[rows["term"].isin(column)]
     x = csr_matrix((kept["value"].to_numpy(float),
                     (kept["ticket_id"].astype(int).to_numpy(), kept["term"].map(column).to_numpy())),
-                   shape=(len(truth), len(features)))
+                   shape=(n, len(features)))
+    return features, x
+
+
+def fit_word_model(policy: PolicyConfig, con: duckdb.DuckDBPyConnection, truth: pd.DataFrame,
+                   files: list[Path], penalty: float | None = None,
+                   min_df: int | None = None) -> StoredWordModel:
+    """The word model fitted on labelled tickets (text, category, time entries; true_scope).
+
+    `con` holds them as clf_tickets and clf_time, their ticket ids numbered 0..n-1 in the order of
+    `truth` (a ticket id may repeat across files); `files` are the labelled files they came from,
+    named in the stored model (evaluation.datasets.fit_word_model_on_files reads them so).
+    """
+
+    cfg = policy.scope_classification.word_model
+    penalty = cfg.penalty if penalty is None else penalty
+    min_df = cfg.min_df if min_df is None else min_df
+    rows = _design(con, policy)
+    features, x = design_matrix(rows, len(truth), min_df)
     weights = {}
     for sid in cfg.scope_ids or SCOPE_EXCLUSION_IDS:
         y = np.array([sid in t for t in truth["true_scope"]], dtype=np.float64)
