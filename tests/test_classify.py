@@ -58,6 +58,16 @@ RULES = "clf_emergency_rules"
 READING = "clf_emergency_reading"
 
 
+def emergency_reading(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> str:
+    """The emergency reading of clf_tickets in READING (the votes written first), from the rules
+    run once into RULES: the relation a scope statement's `emergency` reads, as in a pipeline run
+    (without it the scope statement runs the reading again, the rules twice with the learned
+    signal on). Returns READING."""
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {RULES} AS {emergency_rules_sql(policy)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {READING} AS {emergency_sql(policy, rules=RULES)}")
+    return READING
+
+
 def classify(policy: PolicyConfig, tickets: list[Ticket], bank: ExemplarBank | None = None,
              con: duckdb.DuckDBPyConnection | None = None, *, scope_rows: list | None = None,
              emergency_rows: list | None = None) -> tuple[dict, dict]:
@@ -75,8 +85,7 @@ def classify(policy: PolicyConfig, tickets: list[Ticket], bank: ExemplarBank | N
     con.execute(f"CREATE TEMP TABLE {RULES} AS {emergency_rules_sql(policy)}")
     prepare_votes(con, policy, bank if bank is not None else _bank(policy), rules=RULES)
     prepare_word_model(con, policy)
-    con.execute(f"CREATE TEMP TABLE {READING} AS {emergency_sql(policy, rules=RULES)}")
-    emergencies = con.execute(f"SELECT * FROM {READING}").fetchall()
+    emergencies = con.execute(f"SELECT * FROM {emergency_reading(con, policy)}").fetchall()
     scope: dict[str, dict[str, tuple[float, str]]] = {t[0]: {} for t in tickets}
     found = con.execute(scope_hits_sql(policy, READING)).fetchall()
     for tid, scope_id, confidence, evidence, _state in found:
