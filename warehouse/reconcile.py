@@ -102,13 +102,22 @@ def file_reconciliation_sql(
     if scoped:
         first, last = (sql_literal(m) for m in months)
         ctes += _RUN_FILES.format(loaded=_loaded(entities, key=False), first=first, last=last)
-        accepted_keys = _ACCEPTED_ANYWHERE.format(everywhere=_loaded(entities), staged=staged(False))
+        # Each unplaced key is looked for among every raw row by its key alone: the months'
+        # joins (every raw row with every ticket, twice) change no row there.
+        accepted_keys = _ACCEPTED_ANYWHERE.format(everywhere=_keys(entities), staged=staged(False))
         files = "AND (f.entity, f.path) IN (SELECT (entity, _source_file) FROM run_files)"
     return (
         ctes + f"loaded AS ({_loaded(entities, scoped=scoped)}"
         + f"\n), staged AS (\n    {staged(scoped)}"
         + "\n), " + _RECONCILE_TAIL.format(entities=listed, accepted_keys=accepted_keys, files=files)
     )
+
+
+def _keys(entities: tuple[str, ...]) -> str:
+    """Every raw row of `entities` with its record key: the columns an accepted key is found by."""
+    return "SELECT * FROM (\n    " + "\n    UNION ALL\n    ".join(
+        f"SELECT '{e}', _source_file, _source_row, {RECORD_KEY[e]} FROM raw.{e}" for e in entities
+    ) + "\n) AS k(entity, _source_file, _source_row, record_key)"
 
 
 _RUN_FILES = """run_files AS (
