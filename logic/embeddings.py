@@ -9,6 +9,7 @@ Nothing is downloaded: the weights ship inside the installed package.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import threading
 from collections import OrderedDict
@@ -61,9 +62,10 @@ def _embed_lowered(model: _Model, texts: list[str]) -> np.ndarray:
     """Unit-length mean-of-token vectors of already lower-cased texts, one sparse product."""
     from scipy import sparse
 
-    encoded = model.tokenizer.encode_batch(texts)
-    lengths = np.fromiter((len(e.ids) for e in encoded), dtype=np.int64, count=len(encoded))
-    ids = np.fromiter((i for e in encoded for i in e.ids), dtype=np.int64, count=int(lengths.sum()))
+    # Token ids only (no offsets), gathered without a Python step per token.
+    encoded = [e.ids for e in model.tokenizer.encode_batch_fast(texts)]
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    ids = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int64, count=int(lengths.sum()))
     np.clip(ids, 0, model.table.shape[0] - 1, out=ids)
     rows = np.repeat(np.arange(len(texts)), lengths)
     counts = sparse.csr_matrix((np.ones(len(ids), dtype=np.float32), (rows, ids)),
@@ -124,17 +126,23 @@ def embed(policy: PolicyConfig, texts: list[str]) -> np.ndarray:
         return np.zeros((0, sv.dim), dtype=np.float32)  # the model is truncated to sv.dim
     key = (sv.model, sv.dim)
     lowered = [t.lower() for t in texts]
-    distinct = list(dict.fromkeys(lowered))
-    vectors = _cache.lookup(key, distinct)
-    missing = [t for t in distinct if t not in vectors]
+    row = {t: i for i, t in enumerate(dict.fromkeys(lowered))}  # each distinct text's row
+    vectors = _cache.lookup(key, list(row))
+    out = np.empty((len(row), sv.dim), dtype=np.float32)
+    if vectors:
+        out[np.fromiter(map(row.__getitem__, vectors), dtype=np.int64, count=len(vectors))] = \
+            np.stack(list(vectors.values()))
+    missing = [t for t in row if t not in vectors]
     # The model is loaded only when a text is not held (a month whose texts were all seen before).
     model = load_model(sv.model, sv.dim) if missing else None
     for start in range(0, len(missing), _ENCODE_CHUNK):
         chunk = missing[start:start + _ENCODE_CHUNK]
-        new = dict(zip(chunk, _embed_lowered(model, chunk), strict=True))  # type: ignore[arg-type]
-        _cache.store(key, new)
-        vectors.update(new)
-    return np.stack([vectors[t] for t in lowered])
+        new = _embed_lowered(model, chunk)  # type: ignore[arg-type]
+        _cache.store(key, dict(zip(chunk, new, strict=True)))
+        out[np.fromiter(map(row.__getitem__, chunk), dtype=np.int64, count=len(chunk))] = new
+    if len(row) == len(lowered):
+        return out
+    return out[np.fromiter(map(row.__getitem__, lowered), dtype=np.int64, count=len(lowered))]
 
 
 def held(policy: PolicyConfig, texts: list[str]) -> dict[str, np.ndarray]:

@@ -229,11 +229,11 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     """Per text and label: the neighbours' vote (n x labels) and the index of the best supporting exemplar.
 
     Vectorised per block of texts (as many as keep a block of similarities near `_BLOCK`): one
-    matrix product, one argpartition for the most similar exemplars (a shortlist of 4 x
-    `neighbours`), then per label the `neighbours` best of the shortlist that know the label.
-    leave_out_same_text drops an exemplar whose text is the query's own (scoring the bank's own
-    tickets). With a text model (logic/text_model.py), its probability is an id's vote where it is
-    higher, the best exemplar then being index len(bank) (the model).
+    matrix product with the bank's distinct texts, a shortlist of the 4 x `neighbours` most
+    similar exemplars (`_shortlist`), then per label the `neighbours` best of the shortlist that
+    know the label. leave_out_same_text drops an exemplar whose text is the query's own (scoring
+    the bank's own tickets). With a text model (logic/text_model.py), its probability is an id's
+    vote where it is higher, the best exemplar then being index len(bank) (the model).
     """
     sv = policy.scope_classification.semantic
     n, m = len(texts), len(bank)
@@ -243,33 +243,30 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     if n == 0 or m == 0:
         return out, best
     # The bank repeats texts (a provider reviews tickets with the same wording): the products are
-    # taken with each distinct text once, and spread to its exemplars by `spread`.
-    lowered = [t.lower() for t in bank.texts]
+    # taken with each distinct text once, and the shortlist spreads a text to its exemplars.
     position: dict[str, int] = {}
-    spread = np.fromiter((position.setdefault(t, len(position)) for t in lowered), dtype=np.int64, count=m)
+    spread = np.fromiter((position.setdefault(t.lower(), len(position)) for t in bank.texts),
+                         dtype=np.int64, count=m)
     ex = embed(policy, list(position))
-    repeats = len(position) < m
     known = ~np.isnan(bank.labels)
     values = np.nan_to_num(bank.labels, nan=0.0)
-    bank_text = np.array(lowered, dtype=object)
     short = min(4 * sv.neighbours, m)
+    members = _members(spread, len(position))
     queries = embed(policy, texts)
     # Rows per block: about `_BLOCK` similarities, and at least 2**24 multiply-adds per product.
     rows = min(_CHUNK, max(_BLOCK // m, (1 << 24) // (len(position) * ex.shape[1]) + 1))
+    bounded = True
     for start, stop in _blocks(n, rows):
         chunk = texts[start:stop]
         rows = np.arange(len(chunk))[:, None]
         sims = queries[start:stop] @ ex.T  # block x distinct bank texts
-        if repeats:
-            sims = sims[:, spread]  # block x m
         if leave_out_same_text:
-            same = np.array([t.lower() for t in chunk], dtype=object)[:, None] == bank_text[None, :]
-            sims = np.where(same, -1.0, sims)
-        top = np.argpartition(-sims, short - 1, axis=1)[:, :short] if short < m else \
-            np.tile(np.arange(m), (len(chunk), 1))
-        top_s = sims[rows, top]
-        order = np.argsort(-top_s, axis=1)  # most similar first
-        top, top_s = top[rows, order], top_s[rows, order]
+            own = np.fromiter((position.get(t.lower(), -1) for t in chunk), dtype=np.int64, count=len(chunk))
+            sims[np.flatnonzero(own >= 0), own[own >= 0]] = -1.0
+        top, top_s, whole = _shortlist(sims, spread, members, short, bounded)
+        # Where nearly every row has equals near the top (a bank of repeated wordings), sorting the
+        # candidates first is wasted: the next blocks go straight to the whole rows.
+        bounded = bounded and whole < 0.75
         strength = np.clip((top_s - sv.min_similarity) / (sv.full_similarity - sv.min_similarity), 0, 1)
         w_all = strength * bank.weights[top]
         for j in range(len(LABELS)):
@@ -292,6 +289,69 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
                 out[start:stop, j] = np.where(higher, prob[:, k], out[start:stop, j])
                 best[start:stop, j] = np.where(higher, m, best[start:stop, j])
     return out, best
+
+
+_GROUP = 32  # distinct bank texts per group whose maximum bounds a shortlist from below
+
+
+def _members(spread: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each of the d distinct texts' exemplars (in bank order): all of them grouped by text, where
+    a text's group starts, and its size."""
+    counts = np.bincount(spread, minlength=d)
+    return np.argsort(spread, kind="stable"), np.cumsum(counts) - counts, counts
+
+
+def _shortlist(sims: np.ndarray, spread: np.ndarray, members: tuple[np.ndarray, np.ndarray, np.ndarray],
+               short: int, bounded: bool = True) -> tuple[np.ndarray, np.ndarray, float]:
+    """Per row of `sims` (texts x distinct bank texts): the `short` most similar exemplars, most
+    similar first, as (exemplar indices, similarities).
+
+    Without sorting a row: the `short`-th largest of the maxima of groups of `_GROUP` texts is at
+    most the row's `short`-th largest similarity, so only the few texts at or above it are sorted.
+    A row where two of its `short` + 1 most similar exemplars are equally similar (a text the bank
+    repeats, above all) takes the argpartition of the whole row the vote has always used: which of
+    equals comes first is that procedure's, and the votes stay the ones it gave. Returns the share
+    of rows that took it; `bounded` False: every row takes it.
+    """
+    b, d = sims.shape
+    m = len(spread)
+    groups = d // _GROUP
+    top = np.empty((b, short), dtype=np.int64)
+    top_s = np.empty((b, short), dtype=np.float32)
+    if bounded and groups > short:
+        # Group k: texts k, k + groups, k + 2 x groups, ... (a maximum of whole rows at a time).
+        maxima = sims[:, :groups * _GROUP].reshape(b, _GROUP, groups).max(axis=1)
+        bound = np.partition(maxima, groups - short, axis=1)[:, groups - short]
+        at = np.flatnonzero(sims >= bound[:, None])
+        row, col = np.divmod(at, d)
+        sim = sims.ravel()[at]
+        if m > d:  # repeated bank texts: each candidate text stands for all of its exemplars
+            grouped, starts, counts = members
+            per = counts[col]
+            offset = np.arange(per.sum()) - np.repeat(np.cumsum(per) - per, per)
+            exemplar = grouped[np.repeat(starts[col], per) + offset]
+            row, sim = np.repeat(row, per), np.repeat(sim, per)
+        else:
+            exemplar = spread[col]
+        order = np.lexsort((exemplar, -sim, row))
+        row, sim, exemplar = row[order], sim[order], exemplar[order]
+        rank = np.arange(len(row)) - np.searchsorted(row, row)
+        keep = rank < short
+        top[row[keep], rank[keep]] = exemplar[keep]
+        top_s[row[keep], rank[keep]] = sim[keep]
+        tied = (sim[1:] == sim[:-1]) & (row[1:] == row[:-1]) & (rank[1:] <= short)
+        whole = np.unique(row[1:][tied])
+    else:
+        whole = np.arange(b)
+    if len(whole):
+        full = sims[whole][:, spread] if m > d else sims[whole]
+        picked = np.argpartition(-full, short - 1, axis=1)[:, :short] if short < m else \
+            np.tile(np.arange(m), (len(whole), 1))
+        at = np.arange(len(whole))[:, None]
+        picked_s = full[at, picked]
+        order = np.argsort(-picked_s, axis=1)  # most similar first
+        top[whole], top_s[whole] = picked[at, order], picked_s[at, order]
+    return top, top_s, len(whole) / max(b, 1)
 
 
 def write_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: list[str],

@@ -116,3 +116,16 @@ def test_votes_reach_duckdb_with_their_evidence(policy):
     scope = con.execute("SELECT raw_txt, scope_id, vote, evidence FROM clf_semantic_scope").fetchall()
     assert scope and all(r[2] > 0 and r[3] for r in scope)
     assert {r[0] for r in scope} <= set(texts) and bank.texts[0] in {r[0] for r in scope}
+
+
+def test_the_bounded_shortlist_gives_the_whole_rows_votes(policy, monkeypatch):
+    """Rows shortlisted from the groups' bound (no tie near the top) and rows that take the whole
+    row's argpartition (equals near the top: the repeated bank texts) vote as if every row took it."""
+    bank = _repeating(builtin_bank(policy), 400)
+    texts = _queries(bank, 300, seed=11)
+    for leave_out in (False, True):
+        vote, best = votes(policy, texts, bank, leave_out_same_text=leave_out)
+        with monkeypatch.context() as patched:
+            patched.setattr(semantic, "_GROUP", 1 << 30)  # no bound: every row whole
+            whole_vote, whole_best = votes(policy, texts, bank, leave_out_same_text=leave_out)
+        assert np.array_equal(vote, whole_vote) and np.array_equal(best, whole_best)
