@@ -204,7 +204,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
         signals += f"""
     UNION ALL
     SELECT t.ticket_id, v.scope_id, 'semantic', {sv.scope_weight} * v.vote, false, false,
-           'semantic vote ' || round(v.vote, 2) || ': like ' || v.evidence
+           'semantic vote ' || printf('%.2f', v.vote) || ': like ' || v.evidence
     FROM tickets t JOIN clf_semantic_scope v ON v.raw_txt = t.raw_txt
     WHERE {sv.scope_weight} * v.vote > 0.05
     """
@@ -219,7 +219,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
         signals += f"""
     UNION ALL
     SELECT w.ticket_id, w.scope_id, 'word', {wm.weight} * w.p, false, false,
-           '{WORD_EVIDENCE} ' || round(w.p, 2)
+           '{WORD_EVIDENCE} ' || printf('%.2f', w.p)
                || coalesce(' (words "' || array_to_string(w.words, '", "') || '")', '')
     FROM word w JOIN state st USING (ticket_id)
     WHERE {wm.weight} * w.p > {WORD_FLOOR}
@@ -231,7 +231,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     support = f"""
     SELECT b.ticket_id, b.scope_id, 'time' AS kind, {ts.project_support_weight} AS w,
            false AS only_alone, true AS dampenable,
-           'project-sized: ' || round(st.total_min / 60, 1) || ' h logged' AS evidence
+           'project-sized: ' || printf('%g', round(st.total_min / 60, 1)) || ' h logged' AS evidence
     FROM (
         SELECT ticket_id, scope_id,
                row_number() OVER (PARTITION BY ticket_id
@@ -246,7 +246,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     fallback = f"""
     SELECT ticket_id, 'structured_project' AS scope_id, 'time' AS kind, {ts.project_weight} AS w,
            true AS only_alone, false AS dampenable,
-           'project-sized: ' || round(total_min / 60, 1) || ' h logged (>= {ts.project_hours:g} h),'
+           'project-sized: ' || printf('%g', round(total_min / 60, 1)) || ' h logged (>= {ts.project_hours:g} h),'
                || ' no other exclusion found' AS evidence
     FROM state WHERE project_sized
     """

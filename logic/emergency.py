@@ -55,7 +55,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
              * (1 - {weight} * coalesce(v.vote, 0)) AS confidence,
            concat_ws('; ', nullif(s.evidence, ''),
                      CASE WHEN {weight} * coalesce(v.vote, 0) > 0.05
-                          THEN 'semantic vote ' || round(v.vote, 2)
+                          THEN 'semantic vote ' || printf('%.2f', v.vote)
                                || CASE WHEN {weight} <> {sv.emergency_weight}
                                        THEN ' (x' || CAST({weight} AS VARCHAR) || ', a security category)'
                                        ELSE '' END
@@ -78,7 +78,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
            e.confidence * CASE WHEN {planned} THEN {pw.factor} ELSE 1 END AS confidence,
            concat_ws('; ', nullif(e.evidence, ''),
                      CASE WHEN {planned} AND e.confidence > 0
-                          THEN 'dampened: reads as planned work (semantic vote ' || round(p.vote, 2)
+                          THEN 'dampened: reads as planned work (semantic vote ' || printf('%.2f', p.vote)
                                || ' for ' || replace(p.scope_id, '_', ' ') || ': like ' || p.evidence
                                || ') (x{pw.factor:g})' END) AS evidence
     FROM ({voted}) e
@@ -142,8 +142,8 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
            CASE WHEN {raised} THEN m.p WHEN {held} THEN b.confidence * {lm.hold_factor}
                 ELSE b.confidence END AS confidence,
            concat_ws('; ', nullif(b.evidence, ''),
-                     CASE WHEN {raised} THEN '{MODEL_EVIDENCE} ' || round(m.p, 2) || {words('words_for')}
-                          WHEN {held} THEN '{MODEL_EVIDENCE} ' || round(m.p, 2) || ' disagrees'
+                     CASE WHEN {raised} THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p) || {words('words_for')}
+                          WHEN {held} THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p) || ' disagrees'
                                || {words('words_against')} || ' (x{lm.hold_factor:g})' END) AS evidence
     FROM base b LEFT JOIN model m USING (ticket_id)"""
 

@@ -273,7 +273,7 @@ def test_time_entry_evidence_is_readable(results):
     scope, _ = results
     assert "onsite time entries: 45 min" in scope["t1"]["onsite"][1]
     assert "outside business hours: 120 of 120 billable min" in scope["t3"]["planned_after_hours"][1]
-    assert "project-sized: 11.0 h logged" in scope["t8"]["major_migration"][1]
+    assert "project-sized: 11 h logged" in scope["t8"]["major_migration"][1]
     # project-sized on its own: structured project work, at a lower confidence than text evidence
     hours_only, evidence = scope["t7"]["structured_project"]
     assert "no other exclusion found" in evidence

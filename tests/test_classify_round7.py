@@ -44,7 +44,7 @@ def test_planned_project_work_read_by_the_neighbours_is_not_an_emergency(policy)
     _, after = classify(_variant(without_emergency_signal), tickets, bank)
     qualifies, _, evidence, state = after["p1"]
     assert not qualifies and state == "none", after
-    assert ("dampened: reads as planned work (semantic vote 1.0 for major migration: like ticket M1"
+    assert ("dampened: reads as planned work (semantic vote 1.00 for major migration: like ticket M1"
             in evidence)
 
 

@@ -87,7 +87,7 @@ def test_a_fairly_near_neighbour_votes_fully(policy):
     confidence, evidence, state = states[("n1", "procurement")]
     # a full vote alone is a call at the threshold, for a reviewer: never confident on its own
     assert confidence == pytest.approx(sv.scope_weight) and state == "needs review", states
-    assert 'semantic vote 1.0: like ticket X1' in evidence
+    assert 'semantic vote 1.00: like ticket X1' in evidence
 
 
 def test_the_vote_thresholds_are_on_the_vote_s_scale(policy):
