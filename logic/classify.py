@@ -30,6 +30,7 @@ from logic.word_model import EVIDENCE as WORD_EVIDENCE
 from logic.word_model import scores_sql as word_scores_sql
 from policy.classifiers import ScopeModel
 from policy.config import PolicyConfig
+from warehouse.sqlquote import sql_literal
 
 # A word-model probability is evidence when weight x p is above this (as the semantic vote's 0.05).
 WORD_FLOOR = 0.05
@@ -282,6 +283,8 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     call_at = min_conf if floor is None else floor
     # The learned combination's probability has its own bands (learned.confident_at), not the map.
     cmap = None if learned else confidence_map(policy, "scope")
+    # call_at_by_id (round 14): an id's own call threshold, where the policy sets one
+    by_id = " ".join(f"WHEN {sql_literal(k)} THEN {v!r}" for k, v in sorted(sc.call_at_by_id.items()))
     if learned:
         voted = learned_sql(model, features_only)  # type: ignore[arg-type]
         if not features_only:
@@ -303,6 +306,9 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                 else "coalesce(v.vote, 0)")
         vetoed = (f"(f.from_text AND e.raw_txt IS NOT NULL AND {vote} < {sv.veto_below}"
                   f" AND {calibrated_sql('f.time_confidence', '0', cmap)} < {confident_at}{strong})")
+        # drop_below (round 14): a held call whose vote is weaker still is no call (confidence 0).
+        if sv.veto_to_review and sv.drop_below > 0:
+            factor = f"CASE WHEN {vote} < {sv.drop_below!r} THEN 0 ELSE {factor} END"
         held_free = (f", f.word_free * CASE WHEN {vetoed} THEN {factor} ELSE 1 END AS word_free"
                      if review_only else "")
         voted = f"""
@@ -335,6 +341,8 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                      " WHERE raw_txt IN (SELECT raw_txt FROM docs)")
         category_hits = (f"SELECT raw_cat, txt, rule_id, hits FROM {matched.category_hits}"
                          " WHERE raw_cat IN (SELECT raw_cat FROM tickets)")
+    call_at_sql = (f"(CASE scope_id {by_id} ELSE {call_at!r} END)" if by_id and floor is None and not learned
+                   else f"{call_at}")
     confident_free = (f" AND {calibrated_sql('word_free', 'vote', cmap)} >= {confident_at}"
                       if review_only and not learned else "")
     # The evidence words only where the word model's evidence is shown (weight x p above the floor).
@@ -410,6 +418,6 @@ SELECT ticket_id, scope_id,
             THEN 'confident'
             ELSE 'needs review' END
            AS call_state
-FROM voted WHERE confidence >= {call_at}
+FROM voted WHERE confidence >= {call_at_sql}
 ORDER BY ticket_id, scope_id
 """)

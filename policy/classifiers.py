@@ -178,6 +178,10 @@ class SemanticVote(Strict):
     # by a disagreeing vote: several strong rules agree, and such calls were right as often as the
     # confident ones leave-one-batch-out. 1.0: every disagreed call is held (rounds 6-8).
     hold_below: float = Field(default=1.0, gt=0, le=1)
+    # Round 14: a held scope call (veto_to_review) whose vote - the higher of the neighbours' and,
+    # with word_model.as_vote, the word model's - is below this is no call at all instead of a call
+    # for review: on text nobody had seen such calls were mostly wrong. 0: off (every one is held).
+    drop_below: float = Field(default=0.0, ge=0, le=1)
     # Round 8: an emergency call the client did not declare, on an embedded text whose neighbours'
     # emergency vote is below this, stays `needs review` (the rules alone are not billed). 0: off.
     emergency_review_below: float = Field(default=0.0, ge=0, le=1)
@@ -325,6 +329,9 @@ class StoredWordModel(Strict):
 
 class ScopeClassification(Strict):
     min_confidence: Weight
+    # Round 14: the confidence a call on this id needs (instead of min_confidence), chosen
+    # leave-one-batch-out; min_confidence still decides which ids were found for only_alone signals.
+    call_at_by_id: dict[str, Weight] = Field(default_factory=dict)
     note_weight: float = Field(gt=0, le=1)  # matches in time-entry notes count this much
     dampeners: list[Dampener] = Field(default_factory=list)  # applies_to names scope ids
     time_signals: TimeSignals
@@ -334,6 +341,14 @@ class ScopeClassification(Strict):
     word_model: WordModel = WordModel()
     # What standard (included) support looks like, as plain sentences: exemplars of "no exclusion".
     standard_concepts: list[str] = Field(default_factory=list)
+
+    @field_validator("call_at_by_id")
+    @classmethod
+    def _known_ids(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(SCOPE_EXCLUSION_IDS))
+        if unknown:
+            raise ValueError(f"not scope exclusion ids: {', '.join(unknown)}")
+        return value
 
 
 class EmergencyCriterion(Strict):

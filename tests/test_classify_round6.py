@@ -67,7 +67,9 @@ def test_a_rule_call_the_neighbours_disagree_with_is_held_for_review_not_lowered
     unlike = _bank_of(policy, [("N1", f"Kit . {words}", set(), False)])
     # The neighbours' vote alone: the word model (on since round 13) is a vote too (as_vote).
     shipped = policy
-    policy = _without(lambda d: d["scope_classification"]["word_model"].update(enabled=False))
+    # The hold itself, not round 14's drop of a held call on a weak vote (semantic.drop_below 0).
+    policy = _without(lambda d: (d["scope_classification"]["word_model"].update(enabled=False),
+                                 d["scope_classification"]["semantic"].update(drop_below=0.0)))
     plain = _without(lambda d: (d["scope_classification"]["semantic"].update(enabled=False),
                                 d["scope_classification"]["word_model"].update(enabled=False)))
     alone, _ = classify(plain, tickets)

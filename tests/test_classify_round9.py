@@ -40,8 +40,10 @@ def test_strong_rules_are_not_held_by_a_disagreeing_vote(policy):
     # The neighbours' vote alone: the word model (on since round 13) is a vote too (as_vote) and
     # reads both orders as procurement, so it holds neither (checked at the end).
     shipped = policy
-    policy = _variant(lambda d: d["scope_classification"]["word_model"].update(enabled=False))
-    old = _variant(lambda d: (d["scope_classification"]["semantic"].update(hold_below=1.0),
+    # The hold itself, not round 14's drop of a held call on a weak vote (semantic.drop_below 0).
+    policy = _variant(lambda d: (d["scope_classification"]["word_model"].update(enabled=False),
+                                 d["scope_classification"]["semantic"].update(drop_below=0.0)))
+    old = _variant(lambda d: (d["scope_classification"]["semantic"].update(hold_below=1.0, drop_below=0.0),
                               d["scope_classification"]["word_model"].update(enabled=False)))
     before = _states(old, tickets, bank)
     assert before[("s1", "procurement")][2] == "needs review", before  # rounds 6-8: held
