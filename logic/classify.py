@@ -247,8 +247,8 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     fallback = f"""
     SELECT ticket_id, 'structured_project' AS scope_id, 'time' AS kind, {ts.project_weight} AS w,
            true AS only_alone, false AS dampenable,
-           'project-sized: ' || printf('%g', round(total_min / 60, 1)) || ' h logged (>= {ts.project_hours:g} h),'
-               || ' no other exclusion found' AS evidence
+           'project-sized: ' || printf('%g', round(total_min / 60, 1))
+               || ' h logged (>= {ts.project_hours:g} h), no other exclusion found' AS evidence
     FROM state WHERE project_sized
     """
 

@@ -142,7 +142,8 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
            CASE WHEN {raised} THEN m.p WHEN {held} THEN b.confidence * {lm.hold_factor}
                 ELSE b.confidence END AS confidence,
            concat_ws('; ', nullif(b.evidence, ''),
-                     CASE WHEN {raised} THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p) || {words('words_for')}
+                     CASE WHEN {raised}
+                          THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p) || {words('words_for')}
                           WHEN {held} THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p) || ' disagrees'
                                || {words('words_against')} || ' (x{lm.hold_factor:g})' END) AS evidence
     FROM base b LEFT JOIN model m USING (ticket_id)"""
