@@ -25,8 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from logic.stored_models import read_stored_model
-from logic.word_model import TOKENIZER, design_matrix, terms_sql, training_files
-from logic.word_model import _fit_one as fit_l2_logistic
+from logic.word_model import TOKENIZER, design_matrix, fit_l2_logistic, terms_sql, training_files
 from policy.config import PolicyConfig
 from policy.emergency_model import StoredEmergencyModel
 from policy.paths import PROJECT_ROOT

@@ -182,7 +182,7 @@ def _design(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> pd.DataFram
         {structured_sql('word_tickets', 'word_state')}""").df()
 
 
-def _fit_one(x, y: np.ndarray, penalty: float) -> np.ndarray:
+def fit_l2_logistic(x, y: np.ndarray, penalty: float) -> np.ndarray:
     """L2 logistic regression (intercept last, unpenalised) by L-BFGS from zero."""
     from scipy.optimize import minimize
 
@@ -238,7 +238,7 @@ def fit_word_model(policy: PolicyConfig, con: duckdb.DuckDBPyConnection, truth: 
     weights = {}
     for sid in cfg.scope_ids or SCOPE_EXCLUSION_IDS:
         y = np.array([sid in t for t in truth["true_scope"]], dtype=np.float64)
-        w = _fit_one(x, y, penalty)
+        w = fit_l2_logistic(x, y, penalty)
         weights[sid] = [round(float(v), _DECIMALS) + 0.0 for v in [w[-1], *w[:-1]]]
     return StoredWordModel(
         tokenizer=TOKENIZER, penalty=penalty, min_df=min_df,
