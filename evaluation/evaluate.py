@@ -40,10 +40,17 @@ from evaluation.datasets import (
     load_demo,
     load_labelled,
 )
-from logic.classify import scope_hits_sql
-from logic.emergency import emergency_sql
+from logic.classify import (
+    NOTES_SQL,
+    MatchedTexts,
+    scope_category_hits_sql,
+    scope_hits_sql,
+    scope_text_hits_sql,
+)
+from logic.emergency import emergency_rules_sql, emergency_sql
 from logic.learned import scope_model
 from logic.semantic import POLICY_MODEL, ExemplarBank, builtin_bank, prepare_votes
+from logic.text_match import TICKET_TEXT
 from logic.text_model import fit_text_model, text_model
 from logic.word_model import word_model, write_weights
 from policy.base import SCOPE_EXCLUSION_IDS
@@ -107,20 +114,38 @@ def classify(data: Dataset, policy: PolicyConfig, bank: ExemplarBank | None = No
                outside_hours::BOOLEAN AS outside_hours
         FROM time_df""")
     bank = bank if bank is not None else builtin_bank(policy, exemplar_files(policy))
+    # The emergency rules run once, as in a pipeline run (assets/classification.py): the votes (to
+    # pick the texts to embed, above max_texts_all) and the raw and calibrated readings join them.
+    con.execute(f"CREATE TEMP TABLE clf_emergency_rules AS {emergency_rules_sql(policy)}")
     # the learned emergency signal's weights with the votes: the policy's, or a fold's own refit
-    prepare_votes(con, policy, bank, leave_out_same_text, text_model=text_model, emergency_signal=emergency)
-    con.execute(f"CREATE TEMP TABLE clf_emergency AS {emergency_sql(policy)}")
+    prepare_votes(con, policy, bank, leave_out_same_text, rules="clf_emergency_rules",
+                  text_model=text_model, emergency_signal=emergency)
+    con.execute(f"CREATE TEMP TABLE clf_emergency AS {emergency_sql(policy, rules='clf_emergency_rules')}")
     if policy.scope_classification.word_model.enabled:
         write_weights(con, policy, word_model(policy) if isinstance(words, str) else words)
-    hits = con.execute(scope_hits_sql(policy, "clf_emergency", model=model)).df()
+    matched = _match_scope_rules(con, policy)
+    hits = con.execute(scope_hits_sql(policy, "clf_emergency", model=model, matched=matched)).df()
     emergency = con.execute("SELECT * FROM clf_emergency").df()
     # `confidence` is the raw one; beside it the calibrated one the states and the reports use
-    shown = con.execute(scope_hits_sql(policy, "clf_emergency", model=model, calibrated=True)).df()
+    shown = con.execute(scope_hits_sql(policy, "clf_emergency", model=model, matched=matched,
+                                       calibrated=True)).df()
     hits["calibrated"] = hits[["ticket_id", "scope_id"]].merge(shown, how="left")["confidence"].to_numpy()
-    shown = con.execute(emergency_sql(policy, calibrated=True)).df()
+    shown = con.execute(emergency_sql(policy, rules="clf_emergency_rules", calibrated=True)).df()
     emergency["calibrated"] = (emergency[["ticket_id"]].merge(shown, how="left")["emergency_confidence"]
                                .to_numpy())
     return hits, emergency
+
+
+def _match_scope_rules(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> MatchedTexts:
+    """The scope rules' matches of clf_tickets' texts, notes and categories, once for both scope
+    statements (raw and calibrated), as a pipeline run matches its months' (MatchedTexts): the
+    rules' ~1 MB of SQL is most of a statement's cost, whatever the number of tickets."""
+    con.execute(f"CREATE TEMP TABLE clf_notes AS {NOTES_SQL}")
+    docs = f"(SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets UNION ALL SELECT raw_txt FROM clf_notes)"
+    con.execute(f"CREATE TEMP TABLE clf_text_hits AS {scope_text_hits_sql(policy, docs)}")
+    categories = "(SELECT coalesce(category, '') AS raw_cat FROM clf_tickets)"
+    con.execute(f"CREATE TEMP TABLE clf_category_hits AS {scope_category_hits_sql(policy, categories)}")
+    return MatchedTexts(notes="clf_notes", text_hits="clf_text_hits", category_hits="clf_category_hits")
 
 
 def _ratio(num: int, den: int) -> float:

@@ -18,7 +18,7 @@ from logic.emergency import emergency_sql
 from policy.base import PolicyConfigError
 from policy.classifiers import ConfidenceMap
 from policy.config import PolicyConfig, default_policy, load_policy
-from tests.test_classify import SHIPPED, _bank, _t, classify, without_emergency_signal
+from tests.test_classify import READING, RULES, SHIPPED, _bank, _t, classify, without_emergency_signal
 
 # A raw 0.85 compliance-documentation call from the rules alone (labelled ticket K013).
 ASSURANCE = _t("k1", "Supplier assurance pack", "Our biggest customer wants a supplier assurance pack:"
@@ -45,7 +45,8 @@ def test_a_raw_0_85_scope_call_needs_review_with_the_first_seen_map():
     (_tid, sid, raw, _evidence, state), = found
     assert (sid, raw) == ("compliance_documentation", 0.85)
     assert state == "needs review"
-    shown, = con.execute(f"SELECT confidence FROM ({scope_hits_sql(plain, calibrated=True)})").fetchone()
+    shown, = con.execute(f"SELECT confidence FROM ({scope_hits_sql(plain, READING, calibrated=True)})"
+                         ).fetchone()
     cmap = confidence_map(plain, "scope")
     assert shown == pytest.approx(float(calibrate([0.85], [0.0], cmap)[0]), abs=5e-4)
     assert shown < plain.scope_classification.call_states.scope_confident_at < 0.85
@@ -81,9 +82,10 @@ def test_the_map_changes_states_and_shown_confidence_never_the_calls():
         found: list = []  # the raw statement's rows as classify ran it (not prepared again: 1.4 s)
         classify(p, CASES, bank, con, scope_rows=found)
         runs[name] = (con.execute(f"SELECT ticket_id, scope_id, confidence, call_state FROM"
-                                  f" ({scope_hits_sql(p, calibrated=True)})").fetchall(),
+                                  f" ({scope_hits_sql(p, READING, calibrated=True)})").fetchall(),
                       con.execute(f"SELECT ticket_id, qualifies_emergency, emergency_confidence,"
-                                  f" emergency_call_state FROM ({emergency_sql(p, calibrated=True)})"
+                                  " emergency_call_state FROM"
+                                  f" ({emergency_sql(p, rules=RULES, calibrated=True)})"
                                   " ORDER BY ticket_id").fetchall(),
                       [row[:3] for row in found])
     (scope, emergency, raw), (scope0, emergency0, raw0) = runs["calibrated"], runs["raw"]
@@ -199,11 +201,12 @@ def test_a_call_on_the_vote_alone_is_never_confident_on_its_own():
     policy = _variant(without_emergency_signal)
     unanimous = _bank_of(policy, [(eid, text, labels, True) for eid, text, labels, _ in BANK_ROWS])
     con = duckdb.connect()
-    classify(policy, [_t("mail", *TEXT, category="Email")], unanimous, con)
-    (_tid, qualifies, raw, evidence, state), = con.execute(emergency_sql(policy)).fetchall()
+    found: list = []  # the emergency statement's rows as classify ran it (not run again)
+    classify(policy, [_t("mail", *TEXT, category="Email")], unanimous, con, emergency_rows=found)
+    (_tid, qualifies, raw, evidence, state), = found
     assert qualifies and raw >= 0.6 and evidence.startswith("semantic vote"), evidence  # vote only
     assert state == "needs review"
-    shown, = con.execute(f"SELECT emergency_confidence FROM ({emergency_sql(policy, calibrated=True)})"
-                         ).fetchone()
+    calibrated = emergency_sql(policy, rules=RULES, calibrated=True)
+    shown, = con.execute(f"SELECT emergency_confidence FROM ({calibrated})").fetchone()
     cmap = confidence_map(policy, "emergency")
     assert shown == pytest.approx(float(calibrate([raw], [0.0], cmap)[0]), abs=2e-3)  # the vote once

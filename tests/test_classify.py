@@ -11,7 +11,7 @@ import yaml
 from evaluation.datasets import LABELLED, Dataset, load_demo, load_labelled, parse_time_entries
 from evaluation.evaluate import evaluate, evaluate_file, leave_one_batch_out, read_curve, record
 from logic.classify import CLF_TICKETS_COLUMNS, CLF_TIME_COLUMNS, scope_hits_sql
-from logic.emergency import emergency_sql
+from logic.emergency import emergency_rules_sql, emergency_sql
 from logic.semantic import LABELS, ExemplarBank, builtin_bank, prepare_votes, review_bank
 from logic.text_match import term_regex
 from logic.word_model import word_model, write_weights
@@ -52,6 +52,22 @@ def prepare_word_model(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> 
         write_weights(con, policy, model)
 
 
+# What `classify` leaves on its connection: the emergency rules' result (emergency_sql's `rules`)
+# and the emergency reading (scope_hits_sql's `emergency`).
+RULES = "clf_emergency_rules"
+READING = "clf_emergency_reading"
+
+
+def emergency_reading(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> str:
+    """The emergency reading of clf_tickets in READING (the votes written first), from the rules
+    run once into RULES: the relation a scope statement's `emergency` reads, as in a pipeline run
+    (without it the scope statement runs the reading again, the rules twice with the learned
+    signal on). Returns READING."""
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {RULES} AS {emergency_rules_sql(policy)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {READING} AS {emergency_sql(policy, rules=RULES)}")
+    return READING
+
+
 def classify(policy: PolicyConfig, tickets: list[Ticket], bank: ExemplarBank | None = None,
              con: duckdb.DuckDBPyConnection | None = None, *, scope_rows: list | None = None,
              emergency_rows: list | None = None) -> tuple[dict, dict]:
@@ -63,13 +79,17 @@ def classify(policy: PolicyConfig, tickets: list[Ticket], bank: ExemplarBank | N
     """
     con = con or duckdb.connect()
     load_cases(con, tickets)
-    prepare_votes(con, policy, bank if bank is not None else _bank(policy))
+    # The emergency rules run once and the scope statement reads the reading, as in a pipeline run
+    # (the scope statement alone would read the rules again, twice with the learned signal on).
+    # Both stay on `con` (RULES, READING) for a test's further statements over the same tickets.
+    con.execute(f"CREATE TEMP TABLE {RULES} AS {emergency_rules_sql(policy)}")
+    prepare_votes(con, policy, bank if bank is not None else _bank(policy), rules=RULES)
     prepare_word_model(con, policy)
+    emergencies = con.execute(f"SELECT * FROM {emergency_reading(con, policy)}").fetchall()
     scope: dict[str, dict[str, tuple[float, str]]] = {t[0]: {} for t in tickets}
-    found = con.execute(scope_hits_sql(policy)).fetchall()
+    found = con.execute(scope_hits_sql(policy, READING)).fetchall()
     for tid, scope_id, confidence, evidence, _state in found:
         scope[tid][scope_id] = (confidence, evidence)
-    emergencies = con.execute(emergency_sql(policy)).fetchall()
     if scope_rows is not None:
         scope_rows.extend(found)
     if emergency_rows is not None:
@@ -540,7 +560,7 @@ def test_call_states_follow_the_configured_bands(policy):
     found: list = []  # the emergency statement's rows as classify ran it (not run again)
     classify(policy, tickets, con=con, emergency_rows=found)
     # the bands apply to the calibrated confidence (round 11), as the marts show it
-    rows = con.execute(scope_hits_sql(policy, calibrated=True)).fetchall()
+    rows = con.execute(scope_hits_sql(policy, READING, calibrated=True)).fetchall()
     at = policy.scope_classification.call_states.scope_confident_at
     assert rows and all(
         state == ("confident" if conf >= at and "disagrees" not in evidence else "needs review")
@@ -548,7 +568,7 @@ def test_call_states_follow_the_configured_bands(policy):
     emergency = {r[0]: r for r in found}
     assert emergency["c3"][4] == "none"
     stricter = _variant(lambda d: d["scope_classification"]["call_states"].update(scope_confident_at=0.99))
-    assert {r[4] for r in con.execute(scope_hits_sql(stricter)).fetchall()} == {"needs review"}
+    assert {r[4] for r in con.execute(scope_hits_sql(stricter, READING)).fetchall()} == {"needs review"}
 
 
 EMERGENCY_BY_NATURE = [

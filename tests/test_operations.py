@@ -166,7 +166,34 @@ def ops_env(tmp_path, monkeypatch, builds):
     return tmp_path
 
 
-def test_two_runs_started_together_run_one_after_the_other(ops_env, tmp_path):
+def _submit(instance: dg.DagsterInstance, workspace: str, months: tuple[str, ...]) -> None:
+    """Submit a monthly_job run per month through the project's workspace.yaml, as `dagster job
+    launch -w workspace.yaml -j monthly_job --tags '{"dagster/partition": ...}'` does (its own
+    functions), or the UI's launch button: the runs are created from the code server's job and
+    handed to the instance's run coordinator. In this process, with one code server for both
+    runs: the two launch commands were four interpreters (each and its code server)."""
+    from dagster._cli.job import _create_run
+    from dagster._cli.workspace.cli_target import (
+        get_code_location_from_workspace,
+        get_remote_job_from_remote_repo,
+        get_remote_repository_from_code_location,
+        get_workspace_from_cli_opts,
+    )
+    from dagster_shared.cli import WorkspaceOpts
+
+    with get_workspace_from_cli_opts(instance, dg.__version__,
+                                     WorkspaceOpts(workspace=(workspace,))) as context:
+        location = get_code_location_from_workspace(context, None)
+        repository = get_remote_repository_from_code_location(location, None)
+        job = get_remote_job_from_remote_repo(repository, "monthly_job")
+        for month in months:
+            run = _create_run(instance=instance, code_location=location, remote_repo=repository,
+                              remote_job=job, run_config={}, tags={"dagster/partition": month},
+                              op_selection=None, run_id=None)
+            instance.submit_run(run.run_id, context)
+
+
+def test_two_runs_started_together_run_one_after_the_other(ops_env, tmp_path, monkeypatch):
     """Two month runs submitted at once to a real instance with the project's dagster.yaml and
     its run queue: the daemon starts the second only after the first has finished."""
     home = tmp_path / "dagster_home"
@@ -178,22 +205,13 @@ def test_two_runs_started_together_run_one_after_the_other(ops_env, tmp_path):
         config.write("run_coordinator:\n  module: dagster._core.run_coordinator\n"
                      "  class: QueuedRunCoordinator\n  config:\n    dequeue_interval_seconds: 1\n")
     # The runs publish their reports; PDFs are not what this test is about.
-    env = {**os.environ, **_env(ops_env), "DAGSTER_HOME": str(home),
-           "MSP_CHROMIUM": str(tmp_path / "no-chromium")}
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("MSP_CHROMIUM", str(tmp_path / "no-chromium"))
+    env = {**os.environ, **_env(ops_env)}
     workspace = str(ROOT / "workspace.yaml")
-    # Create the instance's storage once, so the two launchers do not both initialise it.
     instance = dg.DagsterInstance.from_config(str(home))
     assert instance.get_runs() == []
-    launches = [
-        subprocess.Popen(
-            [sys.executable, "-m", "dagster", "job", "launch", "-w", workspace, "-j", "monthly_job",
-             "--tags", json.dumps({"dagster/partition": month})],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
-        for month in ("2026-01-01", "2026-02-01")
-    ]
-    for launch in launches:
-        assert launch.wait(timeout=120) == 0, launch.stderr.read().decode()[-2000:]
+    _submit(instance, workspace, ("2026-01-01", "2026-02-01"))
     assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
     runs = instance.get_runs()
     assert [r.status for r in runs] == [dg.DagsterRunStatus.QUEUED] * 2
