@@ -96,7 +96,7 @@ def test_sql_scoring_equals_a_numpy_reference(labelled):
                 " declared_emergency BOOLEAN, affected_users INTEGER, rule_confidence DOUBLE, vote DOUBLE)")
     con.executemany("INSERT INTO x VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
     write_weights(con, model)
-    sql = {tid: p for tid, p, _, _ in con.execute(scores_sql("x")).fetchall()}
+    sql = {tid: p for tid, p, _, _ in con.execute(scores_sql(policy, "x")).fetchall()}
     w = dict(zip(model.features, model.weights[1:], strict=True))
     for tid, text, category, declared, users, rules, vote in rows:
         z = model.weights[0] + sum(w.get(t, 0.0) for t in _tokens(text))
