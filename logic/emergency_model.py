@@ -61,6 +61,11 @@ _FORM = {  # a machine-written alert's shape, whatever the product
     "=form:fields": r"len(regexp_extract_all(raw_txt, '(?m)^[A-Za-z][A-Za-z /]{1,24}: *\S')) >= 2",
     "=form:capitals": rf"regexp_matches({SUBJECT}, '\b[A-Z]{{3,}}\b')",  # a status word in capitals
 }
+# A notice passed on by a person: the subject marks it forwarded or the text quotes lines ("> ...").
+_FORWARDED = {"=forwarded": rf"regexp_matches({SUBJECT}, '^\s*(?i:fwd?)\s*:')"
+                            r" OR regexp_matches(raw_txt, '(?m)^\s*>')"}
+FIELD_TERM = "field:"  # a field's value's first word as a term of its own: "State: DOWN" -> "field:down"
+_FIELD_VALUES = r"regexp_extract_all(raw_txt, '(?m)^[> ]*[A-Za-z][A-Za-z /]{1,24}: *\**([A-Za-z]{2,})', 1)"
 
 
 def structured_sql(inputs: str, signals: list[str] | None = None) -> str:
@@ -93,8 +98,17 @@ def text_rows_sql(policy: PolicyConfig, inputs: str) -> str:
         cols = ", ".join(f"len({c.terms(t).hits('txt')}) > 0 AS set_{i}" for i, t in enumerate(sets.values()))
         distinct = f"({per_distinct(distinct, 'raw_txt', c.normalise('raw_txt'), cols)})"
         flags.update({f"=set:{name}": f"set_{i}" for i, name in enumerate(sets)})
+    if "forwarded" in signals:
+        flags.update(_FORWARDED)
     values = [f"{{'term': {sql_literal(name)}, 'value': CASE WHEN {cond} THEN 1.0 ELSE 0.0 END}}"
               for name, cond in flags.items()]
+    if "fields" in signals:  # a machine notice's states (DOWN, Success, Warning) read apart from prose
+        parts.append(f"SELECT DISTINCT raw_txt, '{FIELD_TERM}' || lower(unnest({_FIELD_VALUES})), 1.0"
+                     f" FROM {distinct}")
+    if "speech" in signals:  # speech-to-text and chat: words per sentence mark, log(1 + ratio)
+        words = "len(regexp_extract_all(raw_txt, '[A-Za-z0-9]+'))"
+        marks = r"len(regexp_extract_all(raw_txt, '[.!?]+(\s|$)'))"
+        values.append(f"{{'term': '=run_on', 'value': ln(1 + {words} / (1 + {marks}))}}")
     if "length" in signals:  # terse one-liners and long threads: log(1 + words)
         values.append("{'term': '=log_words',"
                       " 'value': ln(1 + len(regexp_extract_all(raw_txt, '[A-Za-z0-9]+')))}")

@@ -29,7 +29,8 @@ class EmergencyModel(Strict):
     # Round 14: signal groups beside the words (logic/emergency_model.SIGNALS): the subject's words
     # as terms of their own, the text's form (a machine-written alert), its length, the rules'
     # vocabularies met one by one.
-    signals: list[Literal["subject", "form", "length", "term_sets", "no_users"]] = Field(default_factory=list)
+    signals: list[Literal["subject", "form", "length", "term_sets", "no_users", "forwarded", "fields",
+                              "speech"]] = Field(default_factory=list)
 
 
 class StoredEmergencyModel(Strict):
