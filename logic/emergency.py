@@ -133,7 +133,7 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
     # probability once per ticket.
     return f"""
     WITH model_in AS MATERIALIZED ({inputs}
-    ), model AS MATERIALIZED ({scores_sql('model_in')}
+    ), model AS MATERIALIZED ({scores_sql(policy, 'model_in')}
     ), base AS ({voted}
     )
     SELECT b.ticket_id, b.held,

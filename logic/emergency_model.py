@@ -25,10 +25,12 @@ import pandas as pd
 import pyarrow as pa
 
 from logic.stored_models import read_stored_model
+from logic.text_match import Compiler, per_distinct
 from logic.word_model import TOKENIZER, design_matrix, fit_l2_logistic, terms_sql, training_files
 from policy.config import PolicyConfig
 from policy.emergency_model import StoredEmergencyModel
 from policy.paths import PROJECT_ROOT
+from warehouse.sqlquote import sql_literal
 
 # The inputs' relation x: ticket_id, raw_txt, category, declared_emergency, affected_users,
 # rule_confidence (the rules' reading before the vote), vote (the neighbours' emergency vote).
@@ -50,32 +52,93 @@ _DECIMALS = 5
 _SETTING = "emergency.learned_model.model_file"
 
 
-def structured_sql(inputs: str) -> str:
+# Round 14 (emergency.learned_model.signals): groups of features beside the words, each a function
+# of the text alone (so scored once per distinct text) except no_users.
+SUBJECT = "split_part(raw_txt, ' . ', 1)"  # TICKET_TEXT joins subject and description with ' . '
+SUBJECT_TERM = "subject:"  # a subject word's own term: "subject:down" (no text term has a colon)
+_FORM = {  # a machine-written alert's shape, whatever the product
+    "=form:host": r"regexp_matches(raw_txt, '\b[A-Z]{2,}[A-Z0-9]*-[A-Z]+[0-9]+\b')",  # LDG-FW01
+    "=form:fields": r"len(regexp_extract_all(raw_txt, '(?m)^[A-Za-z][A-Za-z /]{1,24}: *\S')) >= 2",
+    "=form:capitals": rf"regexp_matches({SUBJECT}, '\b[A-Z]{{3,}}\b')",  # a status word in capitals
+}
+# A notice passed on by a person: the subject marks it forwarded or the text quotes lines ("> ...").
+_FORWARDED = {"=forwarded": rf"regexp_matches({SUBJECT}, '^\s*(?i:fwd?)\s*:')"
+                            r" OR regexp_matches(raw_txt, '(?m)^\s*>')"}
+FIELD_TERM = "field:"  # a field's value's first word as a term of its own: "State: DOWN" -> "field:down"
+_FIELD_VALUES = r"regexp_extract_all(raw_txt, '(?m)^[> ]*[A-Za-z][A-Za-z /]{1,24}: *\**([A-Za-z]{2,})', 1)"
+
+
+def structured_sql(inputs: str, signals: list[str] | None = None) -> str:
     """SQL: (ticket_id, term, value) of the structured features of `inputs` (INPUT_COLUMNS)."""
     parts = [f"SELECT x.ticket_id, {CATEGORY} AS term, 1.0 AS value FROM {inputs} x"
              " WHERE trim(coalesce(x.category, '')) <> ''"]
     parts += [f"SELECT x.ticket_id, '{name}', {expr} FROM {inputs} x" for name, expr in STRUCTURED.items()]
+    if "no_users" in (signals or []):  # nobody counted: an alert, not a person, reported it
+        parts.append(f"SELECT x.ticket_id, '=no_users', 1.0 FROM {inputs} x"
+                     " WHERE coalesce(x.affected_users, 1) <= 0")
     return "\n    UNION ALL ".join(parts)
 
 
-def scores_sql(inputs: str, weights: str = WEIGHTS) -> str:
+def text_rows_sql(policy: PolicyConfig, inputs: str) -> str:
+    """SQL: (raw_txt, term, value) for each distinct text of `inputs`: its words (value 1) and the
+    text signals the policy names (emergency.learned_model.signals)."""
+    signals = policy.emergency.learned_model.signals
+    parts = [f"SELECT raw_txt, term, 1.0 AS value FROM ({terms_sql(inputs)})"]
+    distinct = f"(SELECT DISTINCT raw_txt FROM {inputs} WHERE raw_txt IS NOT NULL)"
+    if "subject" in signals:
+        s = f"(SELECT raw_txt, {SUBJECT} AS subj FROM {distinct})"
+        parts.append(f"SELECT s.raw_txt, '{SUBJECT_TERM}' || d.term, 1.0 FROM {s} s"
+                     f" JOIN ({terms_sql(s, 'subj')}) d ON d.raw_txt = s.subj")
+    flags: dict[str, str] = {}
+    if "form" in signals:
+        flags.update(_FORM)
+    if "term_sets" in signals:  # each of the rules' vocabularies met on its own
+        c = Compiler(policy)
+        sets = policy.emergency.term_sets
+        cols = ", ".join(f"len({c.terms(t).hits('txt')}) > 0 AS set_{i}" for i, t in enumerate(sets.values()))
+        distinct = f"({per_distinct(distinct, 'raw_txt', c.normalise('raw_txt'), cols)})"
+        flags.update({f"=set:{name}": f"set_{i}" for i, name in enumerate(sets)})
+    if "forwarded" in signals:
+        flags.update(_FORWARDED)
+    values = [f"{{'term': {sql_literal(name)}, 'value': CASE WHEN {cond} THEN 1.0 ELSE 0.0 END}}"
+              for name, cond in flags.items()]
+    if "fields" in signals:  # a machine notice's states (DOWN, Success, Warning) read apart from prose
+        parts.append(f"SELECT DISTINCT raw_txt, '{FIELD_TERM}' || lower(unnest({_FIELD_VALUES})), 1.0"
+                     f" FROM {distinct}")
+    if "speech" in signals:  # speech-to-text and chat: words per sentence mark, log(1 + ratio)
+        words = "len(regexp_extract_all(raw_txt, '[A-Za-z0-9]+'))"
+        marks = r"len(regexp_extract_all(raw_txt, '[.!?]+(\s|$)'))"
+        values.append(f"{{'term': '=run_on', 'value': ln(1 + {words} / (1 + {marks}))}}")
+    if "length" in signals:  # terse one-liners and long threads: log(1 + words)
+        values.append("{'term': '=log_words',"
+                      " 'value': ln(1 + len(regexp_extract_all(raw_txt, '[A-Za-z0-9]+')))}")
+    if values:
+        parts.append(f"SELECT raw_txt, f.term, f.value FROM {distinct}, unnest([{', '.join(values)}]) AS u(f)"
+                     " WHERE f.value <> 0")
+    return "\n    UNION ALL ".join(parts)
+
+
+def scores_sql(policy: PolicyConfig, inputs: str, weights: str = WEIGHTS) -> str:
     """SQL: (ticket_id, p, words_for, words_against) for every ticket of `inputs`; the words are the
     text's three terms that add most to / take most from the reading (the evidence)."""
+    signals = policy.emergency.learned_model.signals
+    word = "NOT starts_with(d.term, '=')"  # the evidence names words, not signals
+    key = "struct_pack(w := w.w, t := d.term)"
     return f"""
     SELECT x.ticket_id, 1 / (1 + exp(-(i.w + coalesce(tw.z, 0) + coalesce(sw.z, 0)))) AS p,
            tw.words_for, tw.words_against
     FROM {inputs} x
     CROSS JOIN (SELECT w FROM {weights} WHERE term = '{INTERCEPT}') i
     LEFT JOIN (
-        SELECT d.raw_txt, sum(w.w) AS z,
-               max_by(d.term, struct_pack(w := w.w, t := d.term), 3) FILTER (WHERE w.w > 0) AS words_for,
-               min_by(d.term, struct_pack(w := w.w, t := d.term), 3) FILTER (WHERE w.w < 0) AS words_against
-        FROM ({terms_sql(inputs)}) d JOIN {weights} w USING (term)
+        SELECT d.raw_txt, sum(w.w * d.value) AS z,
+               max_by(d.term, {key}, 3) FILTER (WHERE w.w > 0 AND {word}) AS words_for,
+               min_by(d.term, {key}, 3) FILTER (WHERE w.w < 0 AND {word}) AS words_against
+        FROM ({text_rows_sql(policy, inputs)}) d JOIN {weights} w USING (term)
         GROUP BY d.raw_txt
     ) tw ON tw.raw_txt = x.raw_txt
     LEFT JOIN (
         SELECT f.ticket_id, sum(w.w * f.value) AS z
-        FROM ({structured_sql(inputs)}) f JOIN {weights} w USING (term)
+        FROM ({structured_sql(inputs, signals)}) f JOIN {weights} w USING (term)
         GROUP BY f.ticket_id
     ) sw ON sw.ticket_id = x.ticket_id"""
 
@@ -104,20 +167,22 @@ def fit_emergency_model(policy: PolicyConfig, con: duckdb.DuckDBPyConnection, in
     penalty = cfg.penalty if penalty is None else penalty
     min_df = cfg.min_df if min_df is None else min_df
     rows: pd.DataFrame = con.execute(f"""
-        SELECT x.ticket_id, d.term, 1.0 AS value FROM {inputs} x JOIN ({terms_sql(inputs)}) d USING (raw_txt)
-        UNION ALL {structured_sql(inputs)}""").df()
+        SELECT x.ticket_id, d.term, d.value
+        FROM {inputs} x JOIN ({text_rows_sql(policy, inputs)}) d USING (raw_txt)
+        UNION ALL {structured_sql(inputs, cfg.signals)}""").df()
     features, x = design_matrix(rows, len(truth), min_df)
     w = fit_l2_logistic(x, np.asarray(truth, dtype=np.float64), penalty)
     return StoredEmergencyModel(
         tokenizer=TOKENIZER, penalty=penalty, min_df=min_df, trained_on=_digests(files),
-        training_texts=len(truth), features=features,
+        training_texts=len(truth), signals=list(cfg.signals), features=features,
         weights=[round(float(v), _DECIMALS) + 0.0 for v in [w[-1], *w[:-1]]])
 
 
 def emergency_model_json(model: StoredEmergencyModel) -> str:
-    """The stored file: one key a line, the long lists on one line each."""
-    return "{\n" + ",\n".join(f" {json.dumps(k)}: {json.dumps(v)}"
-                              for k, v in model.model_dump().items()) + "\n}\n"
+    """The stored file: one key a line, the long lists on one line each. No signals (round 14) is
+    left out, so a model fitted without them is the file round 13 wrote, byte for byte."""
+    fields = {k: v for k, v in model.model_dump().items() if k != "signals" or v}
+    return "{\n" + ",\n".join(f" {json.dumps(k)}: {json.dumps(v)}" for k, v in fields.items()) + "\n}\n"
 
 
 # --- loading and scoring ---------------------------------------------------------------------------
@@ -129,6 +194,8 @@ def stale_reason(policy: PolicyConfig, model: StoredEmergencyModel) -> str | Non
         return "tokenised differently"
     if model.penalty != cfg.penalty or model.min_df != cfg.min_df:
         return f"penalty {model.penalty:g} / min_df {model.min_df}, not {cfg.penalty:g} / {cfg.min_df}"
+    if model.signals != list(cfg.signals):
+        return f"signals {model.signals}, not {list(cfg.signals)}"
     try:
         wanted = _digests(training_files(policy))
     except OSError as exc:

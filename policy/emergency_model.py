@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from policy.base import Strict
@@ -24,6 +26,11 @@ class EmergencyModel(Strict):
     raise_at: float | None = Field(default=None, gt=0, le=1)  # None: never raises a reading
     hold_below: float = Field(default=0.0, ge=0, lt=1)  # 0: never holds a call
     hold_factor: float = Field(default=0.5, gt=0, le=1)
+    # Round 14: signal groups beside the words (logic/emergency_model.SIGNALS): the subject's words
+    # as terms of their own, the text's form (a machine-written alert), its length, the rules'
+    # vocabularies met one by one.
+    signals: list[Literal["subject", "form", "length", "term_sets", "no_users", "forwarded", "fields",
+                              "speech"]] = Field(default_factory=list)
 
 
 class StoredEmergencyModel(Strict):
@@ -34,6 +41,7 @@ class StoredEmergencyModel(Strict):
     min_df: int = Field(ge=1)
     trained_on: list[dict[str, str]] = Field(min_length=1)  # file, sha256
     training_texts: int = Field(ge=1)
+    signals: list[str] = Field(default_factory=list)  # emergency.learned_model.signals it was fitted with
     # Text terms ("outage", "all users") and structured ones (starting with "="); the weights are
     # the intercept, then one per feature.
     features: list[str] = Field(min_length=1)

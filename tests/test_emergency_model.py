@@ -96,7 +96,7 @@ def test_sql_scoring_equals_a_numpy_reference(labelled):
                 " declared_emergency BOOLEAN, affected_users INTEGER, rule_confidence DOUBLE, vote DOUBLE)")
     con.executemany("INSERT INTO x VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
     write_weights(con, model)
-    sql = {tid: p for tid, p, _, _ in con.execute(scores_sql("x")).fetchall()}
+    sql = {tid: p for tid, p, _, _ in con.execute(scores_sql(policy, "x")).fetchall()}
     w = dict(zip(model.features, model.weights[1:], strict=True))
     for tid, text, category, declared, users, rules, vote in rows:
         z = model.weights[0] + sum(w.get(t, 0.0) for t in _tokens(text))
@@ -196,3 +196,24 @@ def test_the_config_is_validated(labelled):
         _policy(labelled, raise_at=1.5)
     with pytest.raises(Exception, match="hold_below"):
         _policy(labelled, hold_below=1.0)
+
+
+def test_round_14_signals_read_a_forwarded_notice_apart_from_prose(labelled):
+    # A forwarded tool notice: forwarded, its fields' states as terms of their own (not the prose's
+    # words), and a run-on voicemail transcript's words per sentence mark.
+    from logic.emergency_model import text_rows_sql
+
+    policy = _policy(labelled, signals=["forwarded", "fields", "speech"])
+    con = duckdb.connect()
+    con.execute("CREATE TEMP TABLE x AS SELECT * FROM (VALUES"
+                " ('FW: backup report . fyi\n> Job: Nightly\n> Status: Completed with warnings'),"
+                " ('server down . hi its me the server is down and nobody can work call me back'))"
+                " t(raw_txt)")
+    rows = con.execute(f"SELECT raw_txt[1:2], term, value FROM ({text_rows_sql(policy, 'x')})"
+                       " WHERE term LIKE '=%' OR term LIKE 'field:%'").fetchall()
+    got = {(t, term): v for t, term, v in rows}
+    assert got[("FW", "=forwarded")] == 1.0 and got[("FW", "field:completed")] == 1.0
+    assert ("FW", "field:nightly") in got and ("se", "=forwarded") not in got
+    assert got[("se", "=run_on")] > got[("FW", "=run_on")]  # one sentence mark in 17 words
+    off = text_rows_sql(_policy(labelled), "x")
+    assert "field:" not in off and "=forwarded" not in off and "=run_on" not in off
