@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -57,6 +57,12 @@ def _known_scope_ids(ids: list[str]) -> list[str]:
 
 # A list of the policy's scope exclusion ids (config sections that name some of them).
 ScopeIds = Annotated[list[str], AfterValidator(_known_scope_ids)]
+
+
+def keyed_by_scope_ids(value: dict[str, Any]) -> dict[str, Any]:
+    """A mapping whose keys must all be scope exclusion ids (a rate or threshold per exclusion)."""
+    _known_scope_ids(list(value))
+    return value
 
 
 class PolicyConfigError(ValueError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     Field,
     field_validator,
     model_validator,
@@ -15,6 +16,7 @@ from policy.base import (
     Positive,
     ScopeIds,
     Strict,
+    keyed_by_scope_ids,
 )
 from policy.emergency_model import EmergencyModel
 from policy.terms import Term, Weight
@@ -331,7 +333,8 @@ class ScopeClassification(Strict):
     min_confidence: Weight
     # Round 14: the confidence a call on this id needs (instead of min_confidence), chosen
     # leave-one-batch-out; min_confidence still decides which ids were found for only_alone signals.
-    call_at_by_id: dict[str, Weight] = Field(default_factory=dict)
+    call_at_by_id: Annotated[dict[str, Weight], AfterValidator(keyed_by_scope_ids)] = Field(
+        default_factory=dict)
     note_weight: float = Field(gt=0, le=1)  # matches in time-entry notes count this much
     dampeners: list[Dampener] = Field(default_factory=list)  # applies_to names scope ids
     time_signals: TimeSignals
@@ -341,14 +344,6 @@ class ScopeClassification(Strict):
     word_model: WordModel = WordModel()
     # What standard (included) support looks like, as plain sentences: exemplars of "no exclusion".
     standard_concepts: list[str] = Field(default_factory=list)
-
-    @field_validator("call_at_by_id")
-    @classmethod
-    def _known_ids(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(value) - set(SCOPE_EXCLUSION_IDS))
-        if unknown:
-            raise ValueError(f"not scope exclusion ids: {', '.join(unknown)}")
-        return value
 
 
 class EmergencyCriterion(Strict):

@@ -8,9 +8,10 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     Field,
     ValidationError,
     field_validator,
@@ -23,6 +24,7 @@ from policy.base import (
     PolicyConfigError,
     Positive,
     Strict,
+    keyed_by_scope_ids,
 )
 from policy.classifiers import (
     EmergencyRules,
@@ -70,17 +72,10 @@ class FairUseRules(Strict):
 
 class RateCard(Strict):
     default_hourly_rate: Positive
-    by_scope_exclusion: dict[str, Positive] = Field(default_factory=dict)
+    by_scope_exclusion: Annotated[dict[str, Positive], AfterValidator(keyed_by_scope_ids)] = Field(
+        default_factory=dict)
     # Emergency work outside business hours for a client without after-hours cover.
     after_hours_emergency: Positive | None = None
-
-    @field_validator("by_scope_exclusion")
-    @classmethod
-    def _known_ids(cls, rates: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(rates) - set(SCOPE_EXCLUSION_IDS))
-        if unknown:
-            raise ValueError(f"unknown scope exclusion id(s): {', '.join(unknown)}")
-        return rates
 
 
 class VolumeAnomaly(Strict):

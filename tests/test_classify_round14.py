@@ -79,5 +79,5 @@ def test_an_ids_own_call_threshold(prepared):
     key = ("r4", "platform_implementation")
     assert key not in _calls(prepared, _policy(call_at_by_id={}))
     assert _calls(prepared, _policy(call_at_by_id={"platform_implementation": 0.4}))[key] == "needs review"
-    with pytest.raises(Exception, match="not scope exclusion ids"):
+    with pytest.raises(Exception, match="unknown scope exclusion id"):
         _policy(call_at_by_id={"platform_implementations": 0.4})
