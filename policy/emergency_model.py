@@ -26,9 +26,9 @@ class EmergencyModel(Strict):
     raise_at: float | None = Field(default=None, gt=0, le=1)  # None: never raises a reading
     hold_below: float = Field(default=0.0, ge=0, lt=1)  # 0: never holds a call
     hold_factor: float = Field(default=0.5, gt=0, le=1)
-    # Round 14: signal groups beside the words (logic/emergency_model.SIGNALS): the subject's words
-    # as terms of their own, the text's form (a machine-written alert), its length, the rules'
-    # vocabularies met one by one.
+    # Round 14: signal groups beside the words (logic/emergency_model.text_rows_sql): the subject's
+    # words as terms of their own, the text's form (a machine-written alert), its length, the rules'
+    # vocabularies met one by one, nobody counted, a forwarded notice, its field values, run-on speech.
     signals: list[Literal["subject", "form", "length", "term_sets", "no_users", "forwarded", "fields",
                               "speech"]] = Field(default_factory=list)
 

@@ -229,13 +229,27 @@ def shipped(policy: PolicyConfig):
     """
     cases = _shipped_cases()
     together = [(f"{name}/{t[0]}", *t[1:]) for name, tickets in cases.items() for t in tickets]
-    scope, emergency = classify(policy, together)
+    rows: list = []
+    scope, emergency = classify(policy, together, scope_rows=rows)
+    return _ShippedCalls(cases, scope, emergency, {(tid, sid): state for tid, sid, _, _, state in rows})
 
-    def calls(name: str) -> tuple[dict, dict]:
-        ids = [t[0] for t in cases[name]]
-        return ({i: scope[f"{name}/{i}"] for i in ids}, {i: emergency[f"{name}/{i}"] for i in ids})
 
-    return calls
+class _ShippedCalls:
+    """The shipped policy's calls on every case set: `(scope, emergency)` of a set by calling it,
+    and each scope call's state by `states(name)`."""
+
+    def __init__(self, cases: dict, scope: dict, emergency: dict, states: dict) -> None:
+        self._cases, self._scope, self._emergency, self._states = cases, scope, emergency, states
+
+    def __call__(self, name: str) -> tuple[dict, dict]:
+        ids = [t[0] for t in self._cases[name]]
+        return ({i: self._scope[f"{name}/{i}"] for i in ids},
+                {i: self._emergency[f"{name}/{i}"] for i in ids})
+
+    def states(self, name: str) -> dict[tuple[str, str], str]:
+        """(ticket id, scope id) -> call state, for the set's scope calls."""
+        return {(tid.split("/", 1)[1], sid): st for (tid, sid), st in self._states.items()
+                if tid.startswith(f"{name}/")}
 
 
 @pytest.fixture
@@ -762,14 +776,13 @@ DROPPED_WITH_SMALL_BANK = {"p9", "w5"}
 HELD_FOR_REVIEW = {"p8"}
 
 
-def test_scope_concepts_round4(shipped, policy):
+def test_scope_concepts_round4(shipped):
     scope, _ = shipped("scope_round4")
+    states = shipped.states("scope_round4")
     wrong = {t[0]: sorted(scope[t[0]]) for t, sid, want in SCOPE_ROUND4
              if (sid in scope[t[0]]) != want and t[0] not in DROPPED_WITH_SMALL_BANK | HELD_FOR_REVIEW}
     assert not wrong, wrong
-    rows: list = []
-    classify(policy, [t for t, _, _ in SCOPE_ROUND4 if t[0] in HELD_FOR_REVIEW], scope_rows=rows)
-    billed = [r for r in rows if r[1] == "procurement" and r[4] != "needs review"]
+    billed = {k: st for k, st in states.items() if k[0] in HELD_FOR_REVIEW and st != "needs review"}
     assert not billed, billed
 
 
