@@ -8,7 +8,9 @@ calls pooled with their neighbour; one knot per block: its mean input, its share
 rule of succession; linear between knots) is fitted, and the w whose fit has the highest
 likelihood is kept (w = 0: the raw confidence alone). The vote counts only where something else (a
 rule, the category, the time logged) read the call: a call on the vote alone has it in its raw
-confidence already. The knots are written into config/policy.yaml
+confidence already. For HELD_KINDS (emergency, round 15) the calls held for review by a
+disagreeing vote are apart: their share right is the map's `held`, the knots are fitted on the
+other calls. The knots are written into config/policy.yaml
 (`scope_classification.call_states.calibration`).
 
     python -m evaluation.calibrate            # leave-one-batch-out check and the queue per threshold
