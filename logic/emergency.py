@@ -32,7 +32,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
     sv = policy.scope_classification.semantic
     confident_at = policy.scope_classification.call_states.emergency_confident_at
     source = rules or f"({emergency_rules_sql(policy)})"
-    shown = calibrated_sql("confidence", "map_vote", confidence_map(policy, "emergency"))
+    shown = calibrated_sql("confidence", "map_vote", confidence_map(policy, "emergency"), held="held")
     if semantic:
         sr = em.security_reading
         weight = f"{sv.emergency_weight}"

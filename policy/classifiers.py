@@ -209,6 +209,10 @@ class ConfidenceMap(Strict):
     vote_weight: Probability = 0.0
     raw: list[Probability] = Field(min_length=2)
     calibrated: list[Probability]
+    # Round 15: the share of *held* calls (the vote disagrees: `needs review` whatever their
+    # confidence) that were right, shown as every held call's calibrated confidence; the knots are
+    # then fitted on the other calls. None: held calls go through the knots like the others.
+    held: Probability | None = None
 
     @model_validator(mode="after")
     def _monotone(self) -> ConfidenceMap:

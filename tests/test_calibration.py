@@ -210,3 +210,28 @@ def test_a_call_on_the_vote_alone_is_never_confident_on_its_own():
     shown, = con.execute(f"SELECT emergency_confidence FROM ({calibrated})").fetchone()
     cmap = confidence_map(policy, "emergency")
     assert shown == pytest.approx(float(calibrate([raw], [0.0], cmap)[0]), abs=2e-3)  # the vote once
+
+
+def test_a_held_emergency_call_shows_the_held_share_whatever_its_raw_confidence():
+    """Round 15: calls held for review by a disagreeing vote were right about half the time first
+    seen at every raw confidence; through the knots they made the 0.8-0.9 band dishonest."""
+    from evaluation.calibrate import fit_kind
+
+    cmap = confidence_map(default_policy(), "emergency")
+    assert cmap is not None and cmap.held is not None and cmap.held < 0.6
+    raw, vote, held = [0.6, 0.95, 0.95], [0.0, 0.0, 0.0], [True, True, False]
+    shown = calibrate(raw, vote, cmap, held)
+    assert shown[0] == shown[1] == cmap.held and shown[2] > cmap.held
+    con = duckdb.connect()
+    got = [r[0] for r in con.execute(
+        f"SELECT {calibrated_sql('raw', 'vote', cmap, held='held')} FROM (SELECT unnest(?::DOUBLE[]) AS raw,"
+        " unnest(?::DOUBLE[]) AS vote, unnest(?::BOOLEAN[]) AS held)", [raw, vote, held]).fetchall()]
+    assert got == pytest.approx(shown.tolist(), abs=1e-9)
+    # the fit: the held calls' share by the rule of succession, the knots on the other calls
+    import pandas as pd
+    calls = pd.DataFrame({"raw_confidence": [0.6] * 20 + [0.95] * 20 + [0.9] * 8,
+                          "vote": 0.0, "right": [True] * 10 + [False] * 10 + [True] * 20 + [True, False] * 4,
+                          "held": [False] * 40 + [True] * 8})
+    fitted = fit_kind(calls, held=True)
+    assert fitted.held == 0.5 and fitted.raw == [0.6, 0.95]
+    assert fit_kind(calls).held is None
