@@ -127,9 +127,10 @@ class _GroupIds:
 
 
 # Module-scoped classifications of several tests' cases at once (test_classify's and round 6's and 8's
-# `shipped`, round 6's `rules_only`, round 8's `disagreeing`): grouped like a module's build, so that
-# `--dist loadgroup` runs them once, not once on each worker.
-SHARED_CLASSIFICATIONS = {"shipped", "rules_only", "disagreeing"}
+# `shipped`, round 6's `rules_only`, round 8's `disagreeing`, round 14's `prepared` votes and
+# reading): grouped like a module's build, so that `--dist loadgroup` runs them once, not once on
+# each worker.
+SHARED_CLASSIFICATIONS = {"shipped", "rules_only", "disagreeing", "prepared"}
 
 
 def _module_build(item: pytest.Item) -> bool:
