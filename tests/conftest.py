@@ -126,14 +126,21 @@ class _GroupIds:
                 item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
 
 
+# Module-scoped classifications of several tests' cases at once (test_classify's and round 6's and 8's
+# `shipped`, round 6's `rules_only`, round 8's `disagreeing`, round 14's `prepared` votes and
+# reading): grouped like a module's build, so that `--dist loadgroup` runs them once, not once on
+# each worker.
+SHARED_CLASSIFICATIONS = {"shipped", "rules_only", "disagreeing", "prepared"}
+
+
 def _module_build(item: pytest.Item) -> bool:
-    """Whether the test reads a provider its module builds once (a module-scoped fixture), or
-    test_classify's classification of its cases under the shipped policy (`shipped`)."""
+    """Whether the test reads a provider its module builds once (a module-scoped fixture), or a
+    classification its module makes once for several tests (`SHARED_CLASSIFICATIONS`)."""
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
         return False
     return any(definition.scope == "module"
-               for name in (E2E_FIXTURES | {"shipped"}) & set(info.names_closure)
+               for name in (E2E_FIXTURES | SHARED_CLASSIFICATIONS) & set(info.names_closure)
                for definition in info.name2fixturedefs.get(name, ()))
 
 

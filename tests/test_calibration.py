@@ -18,7 +18,16 @@ from logic.emergency import emergency_sql
 from policy.base import PolicyConfigError
 from policy.classifiers import ConfidenceMap
 from policy.config import PolicyConfig, default_policy, load_policy
-from tests.test_classify import READING, RULES, SHIPPED, _bank, _t, classify, without_emergency_signal
+from tests.test_classify import (
+    READING,
+    RULES,
+    SHIPPED,
+    _bank,
+    _t,
+    classify,
+    shipped_data,
+    without_emergency_signal,
+)
 
 # A raw 0.85 compliance-documentation call from the rules alone (labelled ticket K013).
 ASSURANCE = _t("k1", "Supplier assurance pack", "Our biggest customer wants a supplier assurance pack:"
@@ -26,7 +35,7 @@ ASSURANCE = _t("k1", "Supplier assurance pack", "Our biggest customer wants a su
 
 
 def _variant(change) -> PolicyConfig:
-    data = yaml.safe_load(SHIPPED.read_text())
+    data = shipped_data()
     change(data)
     return PolicyConfig.model_validate(data)
 
@@ -142,7 +151,7 @@ def test_isotonic_fit_is_monotone_pools_small_blocks_and_is_never_certain():
     ({"raw": [0.5, 0.9], "calibrated": [0.3]}, "2 knots expected"),
 ])
 def test_a_bad_map_is_refused_with_its_key(tmp_path, knots, message):
-    data = yaml.safe_load(SHIPPED.read_text())
+    data = shipped_data()
     data["scope_classification"]["call_states"]["calibration"]["scope"].update(knots)
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump(data))

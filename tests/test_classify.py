@@ -1,5 +1,7 @@
 """Scope-exclusion and emergency classifiers (logic/classify.py): rules, evidence, config, evaluation."""
 
+import copy
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -216,6 +218,7 @@ def _shipped_cases() -> dict[str, list[Ticket]]:
         "visit": [VISIT_REMOTE_ONLY], "everyday": EVERYDAY,
         "scope_everyday": [t for t, _, _ in SCOPE_EVERYDAY],
         "outages": OUTAGES + OVER_DECLARED, "contractions": CONTRACTIONS,
+        "bands": BANDS, "later": [LATER],
     }
 
 
@@ -230,16 +233,27 @@ def shipped(policy: PolicyConfig):
     cases = _shipped_cases()
     together = [(f"{name}/{t[0]}", *t[1:]) for name, tickets in cases.items() for t in tickets]
     rows: list = []
-    scope, emergency = classify(policy, together, scope_rows=rows)
-    return _ShippedCalls(cases, scope, emergency, {(tid, sid): state for tid, sid, _, _, state in rows})
+    con = duckdb.connect()
+    scope, emergency = classify(policy, together, con=con, scope_rows=rows)
+    return _ShippedCalls(cases, scope, emergency, {(tid, sid): state for tid, sid, _, _, state in rows},
+                         con)
 
 
 class _ShippedCalls:
     """The shipped policy's calls on every case set: `(scope, emergency)` of a set by calling it,
-    and each scope call's state by `states(name)`."""
+    each scope call's state by `states(name)`, and a further statement's rows over the same
+    classification by `rows(name, sql)`."""
 
-    def __init__(self, cases: dict, scope: dict, emergency: dict, states: dict) -> None:
+    def __init__(self, cases: dict, scope: dict, emergency: dict, states: dict,
+                 con: duckdb.DuckDBPyConnection) -> None:
         self._cases, self._scope, self._emergency, self._states = cases, scope, emergency, states
+        self._con = con
+
+    def rows(self, name: str, sql: str) -> list[tuple]:
+        """The rows of `sql` (ticket id first) over the connection `classify` left (RULES,
+        READING, clf_tickets...) for the set's tickets, their ids as the set gives them."""
+        return [(tid.split("/", 1)[1], *rest) for tid, *rest in self._con.execute(sql).fetchall()
+                if tid.startswith(f"{name}/")]
 
     def __call__(self, name: str) -> tuple[dict, dict]:
         ids = [t[0] for t in self._cases[name]]
@@ -328,8 +342,19 @@ def without_emergency_signal(data: dict) -> None:
     data["emergency"]["learned_model"]["enabled"] = False
 
 
+@cache
+def _shipped_text_parsed() -> dict:
+    # The C parser: the same mapping as yaml.safe_load, in a tenth of its 0.15 s per variant.
+    return yaml.load(SHIPPED.read_text(), Loader=yaml.CSafeLoader)
+
+
+def shipped_data() -> dict:
+    """The shipped policy file as parsed YAML, a copy of its own for a test to change."""
+    return copy.deepcopy(_shipped_text_parsed())
+
+
 def _variant(change) -> PolicyConfig:
-    data = yaml.safe_load(SHIPPED.read_text())
+    data = shipped_data()
     change(data)
     return PolicyConfig.model_validate(data)
 
@@ -397,7 +422,7 @@ def test_category_hint_adds_evidence(shipped):
     ],
 )
 def test_invalid_classifier_config_names_key_and_problem(tmp_path, change, message):
-    data = yaml.safe_load(SHIPPED.read_text())
+    data = shipped_data()
     change(data)
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -518,14 +543,17 @@ def _warehouse_with_decision(verdict: str | None) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def test_review_decision_changes_the_call_on_a_similar_ticket(policy):
-    later = _t("R2", "Henderson kit for the Leeds lot",
-               "Same Henderson kit as last spring for the Leeds lot please, two more of them")
-    calls = {}
-    for verdict in (None, "approved"):
-        con = _warehouse_with_decision(verdict)
-        bank = ExemplarBank.concat([_bank(policy), review_bank(con, policy, before_month="2026-02-01")])
-        calls[verdict] = classify(policy, [later], bank, con)[0]["R2"]
+LATER = _t("R2", "Henderson kit for the Leeds lot",
+           "Same Henderson kit as last spring for the Leeds lot please, two more of them")
+
+
+def test_review_decision_changes_the_call_on_a_similar_ticket(policy, shipped):
+    # Without a decision the review bank is empty (test_review_exemplars_stay_in_their_warehouse_
+    # and_month): the built-in bank alone, as `shipped` classified LATER.
+    calls = {None: shipped("later")[0]["R2"]}
+    con = _warehouse_with_decision("approved")
+    bank = ExemplarBank.concat([_bank(policy), review_bank(con, policy, before_month="2026-02-01")])
+    calls["approved"] = classify(policy, [LATER], bank, con)[0]["R2"]
     assert "procurement" not in calls[None]
     confidence, evidence = calls["approved"]["procurement"]
     assert confidence >= policy.scope_classification.min_confidence
@@ -564,25 +592,23 @@ def test_review_exemplars_are_the_decisions_in_force_at_the_as_of_instant(policy
     assert len(review_bank(noted, policy)) == 0
 
 
-def test_call_states_follow_the_configured_bands(policy):
-    con = duckdb.connect()
-    tickets = [_t("c1", "Kit for the interns",
-                  "Could you order three laptops and three monitors for the interns?"),
-               _t("c2", "Exchange to Google", "We're moving every mailbox and shared calendar over to Google "
-                  "Workspace.", "Email"),
-               _t("c3", "Mouse", "My mouse is broken")]
-    found: list = []  # the emergency statement's rows as classify ran it (not run again)
-    classify(policy, tickets, con=con, emergency_rows=found)
+BANDS = [_t("c1", "Kit for the interns", "Could you order three laptops and three monitors for the interns?"),
+         _t("c2", "Exchange to Google", "We're moving every mailbox and shared calendar over to Google "
+            "Workspace.", "Email"),
+         _t("c3", "Mouse", "My mouse is broken")]
+
+
+def test_call_states_follow_the_configured_bands(policy, shipped):
     # the bands apply to the calibrated confidence (round 11), as the marts show it
-    rows = con.execute(scope_hits_sql(policy, READING, calibrated=True)).fetchall()
+    rows = shipped.rows("bands", scope_hits_sql(policy, READING, calibrated=True))
     at = policy.scope_classification.call_states.scope_confident_at
     assert rows and all(
         state == ("confident" if conf >= at and "disagrees" not in evidence else "needs review")
         for _tid, _sid, conf, evidence, state in rows)
-    emergency = {r[0]: r for r in found}
-    assert emergency["c3"][4] == "none"
+    _, emergency = shipped("bands")  # the emergency statement's rows as classify ran it
+    assert emergency["c3"][3] == "none"
     stricter = _variant(lambda d: d["scope_classification"]["call_states"].update(scope_confident_at=0.99))
-    assert {r[4] for r in con.execute(scope_hits_sql(stricter, READING)).fetchall()} == {"needs review"}
+    assert {r[4] for r in shipped.rows("bands", scope_hits_sql(stricter, READING))} == {"needs review"}
 
 
 EMERGENCY_BY_NATURE = [
@@ -856,7 +882,7 @@ def test_a_batch_scored_with_itself_out_of_the_bank(tmp_path):
              "true_scope": "procurement", "true_emergency": "false"}
             for i, wing in enumerate(["east", "west", "north"])]
     pd.DataFrame(rows).to_csv(batch, index=False)
-    data = yaml.safe_load(SHIPPED.read_text())
+    data = shipped_data()
     data["scope_classification"]["semantic"]["exemplar_files"] = [str(batch)]
     # the shipped word model is fitted on the shipped bank: refused (stale) for this one
     data["scope_classification"]["word_model"]["enabled"] = False

@@ -8,7 +8,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
-import yaml
 
 from evaluation.datasets import fit_word_model_on_files
 from logic.classify import scope_hits_sql
@@ -23,7 +22,7 @@ from logic.word_model import (
     write_weights,
 )
 from policy.config import PolicyConfig, load_policy
-from tests.test_classify import SHIPPED, _bank_of, emergency_reading
+from tests.test_classify import SHIPPED, _bank_of, emergency_reading, shipped_data
 from tests.test_classify_range import warehouse  # noqa: F401 (a fixture: tickets of three months)
 
 COLUMNS = ["ticket_id", "subject", "description", "category", "affected_users", "declared_emergency",
@@ -58,7 +57,7 @@ def _write(path: Path, rows=ROWS) -> Path:
 
 def _policy(labelled: Path, model_file: Path | None = None, raw_states: bool = False,
             **word) -> PolicyConfig:
-    data = yaml.safe_load(SHIPPED.read_text())
+    data = shipped_data()
     if raw_states:  # the states on the raw confidence, confident from 0.6 (round 11's map off)
         data["scope_classification"]["call_states"].pop("calibration", None)
         data["scope_classification"]["call_states"]["scope_confident_at"] = 0.6
@@ -204,7 +203,7 @@ def test_the_pipeline_writes_the_weights_and_the_calls_name_the_word_model(wareh
     from tests.test_classify_range import MONTHS, _classify
     from warehouse.schema import prepare_session
 
-    data = yaml.safe_load(SHIPPED.read_text())
+    data = shipped_data()
     data["scope_classification"]["word_model"]["enabled"] = True
     run = RunInputs(PolicyConfig.model_validate(data), datetime(2026, 4, 1, tzinfo=UTC))
     with duckdb.connect(str(warehouse)) as con:

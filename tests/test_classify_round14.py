@@ -3,7 +3,6 @@
 
 import duckdb
 import pytest
-import yaml
 
 from logic.classify import scope_hits_sql
 from logic.emergency import emergency_rules_sql
@@ -11,12 +10,12 @@ from logic.semantic import prepare_votes
 from policy.config import PolicyConfig
 from tests.test_classify import (
     RULES,
-    SHIPPED,
     _bank,
     _t,
     emergency_reading,
     load_cases,
     prepare_word_model,
+    shipped_data,
 )
 
 # Tickets no labelled file holds. A rule reads an exclusion into each (a quantity of phones, a
@@ -37,7 +36,7 @@ KEPT = ("r3", "custom_implementation")
 
 
 def _policy(drop_below: float | None = None, call_at_by_id: dict | None = None) -> PolicyConfig:
-    data = yaml.safe_load(SHIPPED.read_text())
+    data = shipped_data()
     sc = data["scope_classification"]
     if drop_below is not None:
         sc["semantic"]["drop_below"] = drop_below

@@ -20,15 +20,27 @@ def _neighbours(policy: PolicyConfig, emergency: bool):
     return _bank_of(policy, [("N1", " . ".join(OUTAGE), set(), emergency)])
 
 
+UNDECLARED = _t("u1", *OUTAGE, affected=20)
+DECLARED = _t("d1", *OUTAGE, affected=20, declared=True)
+
+
+@pytest.fixture(scope="module")
+def disagreeing(policy: PolicyConfig) -> dict:
+    """The emergency calls of UNDECLARED and DECLARED under the shipped policy, their one
+    neighbour labelled no emergency: one classification (the rule SQL again, 1-2 s), each ticket's
+    call reading its own text and fields."""
+    return classify(policy, [UNDECLARED, DECLARED], _neighbours(policy, False))[1]
+
+
 # Classifies under a policy or bank of its own (several seconds): `make test` runs it.
 @pytest.mark.slow
-def test_an_undeclared_rules_only_emergency_the_neighbours_disagree_with_is_held(policy):
-    tickets = [_t("u1", *OUTAGE, affected=20)]
+def test_an_undeclared_rules_only_emergency_the_neighbours_disagree_with_is_held(policy, disagreeing):
+    tickets = [UNDECLARED]
     bank = _neighbours(policy, False)
     off = _variant(lambda d: d["scope_classification"]["semantic"].update(emergency_review_below=0.0))
     _, before = classify(off, tickets, bank)
     assert before["u1"][0] and before["u1"][3] == "confident", before  # old: confident, billed
-    _, after = classify(policy, tickets, bank)
+    after = disagreeing
     qualifies, confidence, evidence, state = after["u1"]
     # still a call at the same confidence (recall unchanged), but a reviewer decides
     assert qualifies and confidence == before["u1"][1], after
@@ -38,9 +50,8 @@ def test_an_undeclared_rules_only_emergency_the_neighbours_disagree_with_is_held
 
 # Classifies under a policy or bank of its own (several seconds): `make test` runs it.
 @pytest.mark.slow
-def test_a_declared_or_agreed_emergency_stays_confident(policy):
-    declared = [_t("d1", *OUTAGE, affected=20, declared=True)]
-    _, em = classify(policy, declared, _neighbours(policy, False))
+def test_a_declared_or_agreed_emergency_stays_confident(policy, disagreeing):
+    em = disagreeing
     assert em["d1"][0] and em["d1"][3] == "confident", em  # the client's word is the second signal
     agreed = [_t("a1", *OUTAGE, affected=20)]
     _, em = classify(policy, agreed, _neighbours(policy, True))

@@ -9,7 +9,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
-import yaml
 
 from evaluation.datasets import emergency_inputs, fit_emergency_model_on_files
 from logic.emergency import emergency_sql
@@ -24,7 +23,7 @@ from logic.semantic import prepare_votes
 from logic.word_model import STOP_WORDS
 from policy.config import PolicyConfig, load_policy
 from policy.emergency_model import StoredEmergencyModel
-from tests.test_classify import SHIPPED, _bank_of
+from tests.test_classify import SHIPPED, _bank_of, shipped_data
 
 COLUMNS = ["ticket_id", "subject", "description", "category", "affected_users", "declared_emergency",
            "time_entries", "true_scope", "true_emergency"]
@@ -55,7 +54,7 @@ def _write(path: Path, rows=ROWS) -> Path:
 
 
 def _policy(labelled: Path, model_file: Path | None = None, **learned) -> PolicyConfig:
-    data = yaml.safe_load(SHIPPED.read_text())
+    data = shipped_data()
     data["scope_classification"]["semantic"]["exemplar_files"] = [str(labelled)]
     data["emergency"]["learned_model"].update(
         {"enabled": True, **({"model_file": str(model_file)} if model_file else {}), **learned})
