@@ -329,6 +329,42 @@ class StoredWordModel(Strict):
         return self
 
 
+class ScopeChain(Strict):
+    """Round 15 (docs/classification.md): a classifier chain for ids that are the whole of several
+    parts (structured_project: multi-step planned work). Per id of `scope_ids`, an L2 logistic
+    regression over the other ids (fitted on their true labels, applied to the first stage's
+    confidences), how many other ids there are, and the ticket's shape (affected users, hours
+    logged, several entries, several work types, several visits), fitted on semantic.exemplar_files by
+    `python -m evaluation.fit_model` into `model_file`. Its probability p lifts a candidate below
+    the id's call threshold: 1 - (1 - confidence) x (1 - `weight` x p); a call so made is held for
+    review (never confident, never billed unreviewed)."""
+
+    enabled: bool = False
+    model_file: str = "config/chain_model.json"  # relative to the project
+    scope_ids: ScopeIds = Field(default_factory=list)
+    penalty: float = Field(default=1.0, gt=0)  # ridge penalty on every weight but the intercept
+    weight: float = Field(default=1.0, ge=0, le=1)
+
+
+class StoredChainModel(Strict):
+    """The fitted classifier chain (config/chain_model.json), validated on load."""
+
+    penalty: float = Field(gt=0)
+    trained_on: list[FileDigest] = Field(min_length=1)
+    training_tickets: int = Field(ge=1)
+    features: list[str] = Field(min_length=1)  # logic/scope_chain.FEATURES when fitted
+    weights: dict[str, list[float]]  # scope id -> the intercept, then one weight per feature
+
+    @model_validator(mode="after")
+    def _shape(self) -> StoredChainModel:
+        for sid, w in self.weights.items():
+            if sid not in SCOPE_EXCLUSION_IDS:
+                raise ValueError(f"weights.{sid}: not a scope exclusion id")
+            if len(w) != len(self.features) + 1:
+                raise ValueError(f"weights.{sid}: {len(self.features) + 1} numbers expected, got {len(w)}")
+        return self
+
+
 class ScopeClassification(Strict):
     min_confidence: Weight
     # Round 14: the confidence a call on this id needs (instead of min_confidence), chosen
@@ -342,6 +378,7 @@ class ScopeClassification(Strict):
     call_states: CallStates = CallStates()
     learned: LearnedScope = LearnedScope()
     word_model: WordModel = WordModel()
+    chain: ScopeChain = ScopeChain()
     # What standard (included) support looks like, as plain sentences: exemplars of "no exclusion".
     standard_concepts: list[str] = Field(default_factory=list)
 
