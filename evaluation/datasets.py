@@ -19,9 +19,10 @@ import pandas as pd
 from logic.emergency_model import fit_emergency_model
 from logic.scope_chain import fit_chain
 from logic.word_model import fit_word_model
-from policy.classifiers import StoredChainModel, StoredWordModel
+from policy.classifiers import StoredWordModel
 from policy.config import PolicyConfig
 from policy.emergency_model import StoredEmergencyModel
+from policy.scope_chain import StoredChainModel
 
 LABELLED = Path(__file__).with_name("labelled_tickets.csv")
 

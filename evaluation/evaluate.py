@@ -56,10 +56,11 @@ from logic.text_match import TICKET_TEXT
 from logic.text_model import fit_text_model, text_model
 from logic.word_model import word_model, write_weights
 from policy.base import SCOPE_EXCLUSION_IDS
-from policy.classifiers import ScopeModel, StoredChainModel, StoredTextModel, StoredWordModel
+from policy.classifiers import ScopeModel, StoredTextModel, StoredWordModel
 from policy.config import PolicyConfig, default_policy
 from policy.emergency_model import StoredEmergencyModel
 from policy.paths import PROJECT_ROOT
+from policy.scope_chain import StoredChainModel
 
 BLIND = Path(__file__).with_name("blind")
 LEARNING_CURVE = Path(__file__).with_name("learning_curve.csv")

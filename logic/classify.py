@@ -29,8 +29,9 @@ from logic.text_match import (
 )
 from logic.word_model import EVIDENCE as WORD_EVIDENCE
 from logic.word_model import scores_sql as word_scores_sql
-from policy.classifiers import ScopeModel, StoredChainModel
+from policy.classifiers import ScopeModel
 from policy.config import PolicyConfig
+from policy.scope_chain import StoredChainModel
 from warehouse.sqlquote import sql_literal
 
 # A word-model probability is evidence when weight x p is above this (as the semantic vote's 0.05).

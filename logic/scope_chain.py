@@ -24,9 +24,9 @@ from logic.learned import fit_logistic
 from logic.stored_models import read_stored_model
 from logic.text_match import in_list
 from policy.base import SCOPE_EXCLUSION_IDS
-from policy.classifiers import StoredChainModel
 from policy.config import PolicyConfig
 from policy.paths import PROJECT_ROOT
+from policy.scope_chain import StoredChainModel
 from warehouse.sqlquote import sql_literal
 
 SHAPE = {  # feature -> SQL over the shape relation (users, minutes, entries, types, visits)

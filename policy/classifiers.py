@@ -346,25 +346,6 @@ class ScopeChain(Strict):
     weight: float = Field(default=1.0, ge=0, le=1)
 
 
-class StoredChainModel(Strict):
-    """The fitted classifier chain (config/chain_model.json), validated on load."""
-
-    penalty: float = Field(gt=0)
-    trained_on: list[FileDigest] = Field(min_length=1)
-    training_tickets: int = Field(ge=1)
-    features: list[str] = Field(min_length=1)  # logic/scope_chain.FEATURES when fitted
-    weights: dict[str, list[float]]  # scope id -> the intercept, then one weight per feature
-
-    @model_validator(mode="after")
-    def _shape(self) -> StoredChainModel:
-        for sid, w in self.weights.items():
-            if sid not in SCOPE_EXCLUSION_IDS:
-                raise ValueError(f"weights.{sid}: not a scope exclusion id")
-            if len(w) != len(self.features) + 1:
-                raise ValueError(f"weights.{sid}: {len(self.features) + 1} numbers expected, got {len(w)}")
-        return self
-
-
 class ScopeClassification(Strict):
     min_confidence: Weight
     # Round 14: the confidence a call on this id needs (instead of min_confidence), chosen
