@@ -17,10 +17,12 @@ import numpy as np
 import pandas as pd
 
 from logic.emergency_model import fit_emergency_model
+from logic.scope_chain import fit_chain
 from logic.word_model import fit_word_model
 from policy.classifiers import StoredWordModel
 from policy.config import PolicyConfig
 from policy.emergency_model import StoredEmergencyModel
+from policy.scope_chain import StoredChainModel
 
 LABELLED = Path(__file__).with_name("labelled_tickets.csv")
 
@@ -210,3 +212,20 @@ def fit_emergency_model_on_files(policy: PolicyConfig, files: list[Path], penalt
                 " affected_users::INTEGER AS affected_users,"
                 " rule_confidence::DOUBLE AS rule_confidence, vote::DOUBLE AS vote FROM emergency_inputs_df")
     return fit_emergency_model(policy, con, "emergency_inputs", truth, files, penalty, min_df)
+
+
+def fit_chain_on_files(policy: PolicyConfig, files: list[Path]) -> StoredChainModel:
+    """The classifier chain (logic/scope_chain.py) fitted on labelled files, rows numbered in file order."""
+    data, offset = [], 0
+    for f in files:
+        d = load_labelled(f)
+        number = {tid: str(offset + j) for j, tid in enumerate(d.tickets["ticket_id"])}
+        data.append(Dataset(d.name, d.tickets.assign(ticket_id=d.tickets["ticket_id"].map(number)),
+                            d.time.assign(ticket_id=d.time["ticket_id"].map(number)),
+                            d.truth.assign(ticket_id=d.truth["ticket_id"].map(number))))
+        offset += len(d.tickets)
+    truth = pd.concat([d.truth for d in data], ignore_index=True)
+    con = duckdb.connect()
+    input_tables(con, Dataset("chain", pd.concat([d.tickets for d in data], ignore_index=True),
+                              pd.concat([d.time for d in data], ignore_index=True), truth))
+    return fit_chain(policy, con, truth, files)

@@ -35,6 +35,7 @@ import pandas as pd
 from evaluation.datasets import (
     LABELLED,
     Dataset,
+    fit_chain_on_files,
     fit_emergency_model_on_files,
     fit_word_model_on_files,
     load_demo,
@@ -49,6 +50,7 @@ from logic.classify import (
 )
 from logic.emergency import emergency_rules_sql, emergency_sql
 from logic.learned import scope_model
+from logic.scope_chain import chain_model
 from logic.semantic import POLICY_MODEL, ExemplarBank, builtin_bank, prepare_votes
 from logic.text_match import TICKET_TEXT
 from logic.text_model import fit_text_model, text_model
@@ -58,6 +60,7 @@ from policy.classifiers import ScopeModel, StoredTextModel, StoredWordModel
 from policy.config import PolicyConfig, default_policy
 from policy.emergency_model import StoredEmergencyModel
 from policy.paths import PROJECT_ROOT
+from policy.scope_chain import StoredChainModel
 
 BLIND = Path(__file__).with_name("blind")
 LEARNING_CURVE = Path(__file__).with_name("learning_curve.csv")
@@ -97,7 +100,8 @@ def classify(data: Dataset, policy: PolicyConfig, bank: ExemplarBank | None = No
              leave_out_same_text: bool = False, model: ScopeModel | None = None,
              text_model: StoredTextModel | None | str = POLICY_MODEL,
              words: StoredWordModel | str = POLICY_MODEL,
-             emergency: StoredEmergencyModel | str = POLICY_MODEL) -> tuple[pd.DataFrame, pd.DataFrame]:
+             emergency: StoredEmergencyModel | str = POLICY_MODEL,
+             chain: StoredChainModel | None | str = POLICY_MODEL) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run both classifiers (rules + semantic vote) over a data set: (scope hits, emergency assessment)."""
     con = duckdb.connect()
     con.register("tickets_df", data.tickets)
@@ -124,11 +128,12 @@ def classify(data: Dataset, policy: PolicyConfig, bank: ExemplarBank | None = No
     if policy.scope_classification.word_model.enabled:
         write_weights(con, policy, word_model(policy) if isinstance(words, str) else words)
     matched = _match_scope_rules(con, policy)
-    hits = con.execute(scope_hits_sql(policy, "clf_emergency", model=model, matched=matched)).df()
+    hits = con.execute(scope_hits_sql(policy, "clf_emergency", model=model, matched=matched,
+                                      chain=chain)).df()
     emergency = con.execute("SELECT * FROM clf_emergency").df()
     # `confidence` is the raw one; beside it the calibrated one the states and the reports use
     shown = con.execute(scope_hits_sql(policy, "clf_emergency", model=model, matched=matched,
-                                       calibrated=True)).df()
+                                       calibrated=True, chain=chain)).df()
     hits["calibrated"] = hits[["ticket_id", "scope_id"]].merge(shown, how="left")["confidence"].to_numpy()
     shown = con.execute(emergency_sql(policy, rules="clf_emergency_rules", calibrated=True)).df()
     emergency["calibrated"] = (emergency[["ticket_id"]].merge(shown, how="left")["emergency_confidence"]
@@ -241,10 +246,11 @@ def evaluate(data: Dataset, policy: PolicyConfig | None = None, bank: ExemplarBa
              leave_out_same_text: bool = False, model: ScopeModel | None = None,
              text_model: StoredTextModel | None | str = POLICY_MODEL,
              words: StoredWordModel | str = POLICY_MODEL,
-             emergency_signal: StoredEmergencyModel | str = POLICY_MODEL) -> Scores:
+             emergency_signal: StoredEmergencyModel | str = POLICY_MODEL,
+             chain: StoredChainModel | None | str = POLICY_MODEL) -> Scores:
     """Classify a data set and score it."""
     hits, emergency = classify(data, policy or default_policy(), bank, leave_out_same_text, model,
-                               text_model, words, emergency_signal)
+                               text_model, words, emergency_signal, chain)
     return score(data, hits, emergency)
 
 
@@ -253,9 +259,9 @@ def evaluate_file(path: Path, policy: PolicyConfig, exclude: list[Path] | None =
 
     `exclude` drops whole files from the bank (leave-one-batch-out: a batch scored with none of its
     own tickets voting, as if it were unseen - the concepts learnt from it still count). With the
-    learned combination, the text model, the word model or the emergency signal on, they are refitted
-    without those files too (evaluation/fit_model.py, logic/text_model.py, logic/word_model.py,
-    logic/emergency_model.py).
+    learned combination, the text model, the word model, the emergency signal or the classifier chain
+    on, they are refitted without those files too (evaluation/fit_model.py, logic/text_model.py,
+    logic/word_model.py, logic/emergency_model.py, logic/scope_chain.py).
     """
     dropped = {f.resolve() for f in exclude or []}
     files = [f for f in exemplar_files(policy) if f.resolve() not in dropped]
@@ -276,8 +282,11 @@ def evaluate_file(path: Path, policy: PolicyConfig, exclude: list[Path] | None =
     signal: StoredEmergencyModel | str = POLICY_MODEL
     if dropped and policy.emergency.learned_model.enabled and policy.scope_classification.semantic.enabled:
         signal = fit_emergency_model_on_files(policy, files)  # and the emergency signal (round 13)
+    chain: StoredChainModel | None | str = POLICY_MODEL
+    if dropped and chain_model(policy) is not None:
+        chain = fit_chain_on_files(policy, files) if files else None  # and the chain (round 15)
     return evaluate(load_labelled(path), policy, bank, leave_out_same_text=in_bank, model=model,
-                    text_model=texts, words=words, emergency_signal=signal)
+                    text_model=texts, words=words, emergency_signal=signal, chain=chain)
 
 
 def leave_one_batch_out(policy: PolicyConfig) -> pd.DataFrame:

@@ -1,8 +1,8 @@
 """Fit the learned scope combination (logic/learned.py), the text model (logic/text_model.py), the
-word model (logic/word_model.py) and the learned emergency signal (logic/emergency_model.py) on the
-labelled bank and store their weights.
+word model (logic/word_model.py), the classifier chain (logic/scope_chain.py) and the learned
+emergency signal (logic/emergency_model.py) on the labelled bank and store their weights.
 
-    python -m evaluation.fit_model            # writes learned, text, word and emergency model_file
+    python -m evaluation.fit_model            # writes learned, text, word, chain and emergency model_file
     python -m evaluation.fit_model --check    # refits and fails if the stored weights differ
 
 Training rows are the candidate (ticket, scope id) pairs the scope SQL computes for every ticket of
@@ -27,6 +27,7 @@ import pandas as pd
 
 from evaluation.datasets import (
     Dataset,
+    fit_chain_on_files,
     fit_emergency_model_on_files,
     fit_word_model_on_files,
     input_tables,
@@ -37,6 +38,7 @@ from logic.classify import scope_hits_sql
 from logic.emergency import emergency_sql
 from logic.emergency_model import emergency_model_json
 from logic.learned import fit_logistic, predict
+from logic.scope_chain import chain_json
 from logic.semantic import ExemplarBank, builtin_bank, write_votes
 from logic.text_model import fit_text_model, text_model_json
 from logic.word_model import word_model_json
@@ -162,6 +164,9 @@ def main() -> None:
     if policy.scope_classification.word_model.scope_ids:
         targets.append((PROJECT_ROOT / policy.scope_classification.word_model.model_file,
                         word_model_json(fit_word_model_on_files(policy, exemplar_files(policy)))))
+    if policy.scope_classification.chain.scope_ids:
+        targets.append((PROJECT_ROOT / policy.scope_classification.chain.model_file,
+                        chain_json(fit_chain_on_files(policy, exemplar_files(policy)))))
     targets.append((PROJECT_ROOT / policy.emergency.learned_model.model_file,
                     emergency_model_json(fit_emergency_model_on_files(policy, exemplar_files(policy)))))
     for target, text in targets:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from logic.calibration import calibrated_sql, confidence_map
 from logic.emergency import emergency_sql
 from logic.learned import learned_sql, scope_model
+from logic.scope_chain import chain_model, chained_sql
 from logic.text_match import (
     SENTENCE,
     TICKET_TEXT,
@@ -30,6 +31,7 @@ from logic.word_model import EVIDENCE as WORD_EVIDENCE
 from logic.word_model import scores_sql as word_scores_sql
 from policy.classifiers import ScopeModel
 from policy.config import PolicyConfig
+from policy.scope_chain import StoredChainModel
 from warehouse.sqlquote import sql_literal
 
 # A word-model probability is evidence when weight x p is above this (as the semantic vote's 0.05).
@@ -143,7 +145,7 @@ class MatchedTexts:
 def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic: bool = True,
                    floor: float | None = None, model: ScopeModel | None = None,
                    features_only: bool = False, matched: MatchedTexts | None = None,
-                   calibrated: bool = False) -> str:
+                   calibrated: bool = False, chain: StoredChainModel | None | str = "policy") -> str:
     """SQL over clf_tickets and clf_time: one row per scope exclusion hit.
 
     Columns: ticket_id, scope_id, confidence DOUBLE (0..1), evidence VARCHAR, call_state VARCHAR
@@ -159,7 +161,8 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     `matched` names relations holding the rules' matches and the notes (MatchedTexts): the same
     result, without the rules' SQL in the statement. The state compares the *calibrated* confidence
     (logic/calibration.py) with scope_confident_at; the confidence column is the raw one unless
-    `calibrated` (the pipeline's marts, and so the reports, show the calibrated one).
+    `calibrated` (the pipeline's marts, and so the reports, show the calibrated one). `chain`: the
+    classifier chain's weights (logic/scope_chain.py; "policy": the stored ones, when it is on).
     """
     sc = policy.scope_classification
     ts = sc.time_signals
@@ -325,6 +328,9 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
         LEFT JOIN clf_semantic_scope v ON v.raw_txt = t.raw_txt AND v.scope_id = f.scope_id"""
         if words and wm.as_vote:
             voted += " LEFT JOIN word wv ON wv.ticket_id = f.ticket_id AND wv.scope_id = f.scope_id"
+        chain = chain_model(policy) if chain == "policy" else chain
+        if isinstance(chain, StoredChainModel) and sc.chain.enabled:
+            voted = chained_sql(policy, chain, voted)  # round 15: lifts held for review
     else:
         voted = "SELECT ticket_id, scope_id, confidence, evidence, false AS held, 0.0 AS vote FROM final"
     # MATERIALIZED: the text and category hits are matched as relations of their own. Inlined into

@@ -333,6 +333,23 @@ class StoredWordModel(Strict):
         return self
 
 
+class ScopeChain(Strict):
+    """Round 15 (docs/classification.md): a classifier chain for ids that are the whole of several
+    parts (structured_project: multi-step planned work). Per id of `scope_ids`, an L2 logistic
+    regression over the other ids (fitted on their true labels, applied to the first stage's
+    confidences), how many other ids there are, and the ticket's shape (affected users, hours
+    logged, several entries, several work types, several visits), fitted on semantic.exemplar_files by
+    `python -m evaluation.fit_model` into `model_file`. Its probability p lifts a candidate below
+    the id's call threshold: 1 - (1 - confidence) x (1 - `weight` x p); a call so made is held for
+    review (never confident, never billed unreviewed)."""
+
+    enabled: bool = False
+    model_file: str = "config/chain_model.json"  # relative to the project
+    scope_ids: ScopeIds = Field(default_factory=list)
+    penalty: float = Field(default=1.0, gt=0)  # ridge penalty on every weight but the intercept
+    weight: float = Field(default=1.0, ge=0, le=1)
+
+
 class ScopeClassification(Strict):
     min_confidence: Weight
     # Round 14: the confidence a call on this id needs (instead of min_confidence), chosen
@@ -346,6 +363,7 @@ class ScopeClassification(Strict):
     call_states: CallStates = CallStates()
     learned: LearnedScope = LearnedScope()
     word_model: WordModel = WordModel()
+    chain: ScopeChain = ScopeChain()
     # What standard (included) support looks like, as plain sentences: exemplars of "no exclusion".
     standard_concepts: list[str] = Field(default_factory=list)
 
