@@ -9,7 +9,9 @@ from tests.test_classify import SHIPPED, _t, classify
 
 # Tickets no labelled file holds. REFIT: a refurbishment with new screens, a new server, data moved
 # and two visits for 20 users: the first stage finds the visit and the purchase, and structured
-# project work only at the word model's 0.24 (no call). PRINTER: one device, one remote look.
+# project work below the test's call threshold for it (0.7; the first stage's confidence moves with
+# each refit of the bank: 0.52 after batch-21/22 joined it). PRINTER: one device, one remote look.
+CALL_AT = 0.7
 REFIT = _t("q1", "Clinic refit IT", "While the builders are in we want the consulting rooms rewired, new"
            " screens on every desk, the old server replaced by a new one and the data moved across. Please"
            " quote and schedule it over the summer.", "Hardware", 20,
@@ -21,6 +23,7 @@ PRINTER = _t("q2", "Printer offline", "The printer upstairs says offline again, 
 def _policy(enabled: bool) -> PolicyConfig:
     data = yaml.safe_load(SHIPPED.read_text())
     data["scope_classification"]["chain"]["enabled"] = enabled
+    data["scope_classification"]["call_at_by_id"]["structured_project"] = CALL_AT
     return PolicyConfig.model_validate(data)
 
 
@@ -38,8 +41,8 @@ def test_the_chain_lifts_structured_project_work_for_review(calls):
     key = ("q1", "structured_project")
     assert key not in calls[False]
     confidence, evidence, state = calls[True][key]
-    assert confidence >= 0.45 and state == "needs review"
-    assert "classifier chain 0." in evidence and "word model 0.24" in evidence
+    assert confidence >= CALL_AT and state == "needs review"
+    assert "classifier chain 0." in evidence and "word model 0." in evidence
     # the parts it read are there without the chain too, and nothing else changes
     assert {("q1", "onsite"), ("q1", "procurement")} <= set(calls[False])
     assert {k: v for k, v in calls[True].items() if k != key} == calls[False]
