@@ -15,7 +15,6 @@ structured terms added per ticket, the sum through the logistic function. No Pyt
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from logic.stored_models import read_stored_model
+from logic.stored_models import file_digests, read_stored_model, trained_elsewhere
 from logic.text_match import Compiler, per_distinct
 from logic.word_model import TOKENIZER, design_matrix, fit_l2_logistic, terms_sql, training_files
 from policy.config import PolicyConfig
@@ -145,17 +144,6 @@ def scores_sql(policy: PolicyConfig, inputs: str, weights: str = WEIGHTS) -> str
 
 # --- fitting ---------------------------------------------------------------------------------------
 
-def _relative(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(PROJECT_ROOT.resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def _digests(files: list[Path]) -> list[dict[str, str]]:
-    return [{"file": _relative(f), "sha256": hashlib.sha256(f.read_bytes()).hexdigest()} for f in files]
-
-
 def fit_emergency_model(policy: PolicyConfig, con: duckdb.DuckDBPyConnection, inputs: str,
                         truth: np.ndarray, files: list[Path], penalty: float | None = None,
                         min_df: int | None = None) -> StoredEmergencyModel:
@@ -173,7 +161,7 @@ def fit_emergency_model(policy: PolicyConfig, con: duckdb.DuckDBPyConnection, in
     features, x = design_matrix(rows, len(truth), min_df)
     w = fit_l2_logistic(x, np.asarray(truth, dtype=np.float64), penalty)
     return StoredEmergencyModel(
-        tokenizer=TOKENIZER, penalty=penalty, min_df=min_df, trained_on=_digests(files),
+        tokenizer=TOKENIZER, penalty=penalty, min_df=min_df, trained_on=file_digests(files),
         training_texts=len(truth), signals=list(cfg.signals), features=features,
         weights=[round(float(v), _DECIMALS) + 0.0 for v in [w[-1], *w[:-1]]])
 
@@ -196,13 +184,7 @@ def stale_reason(policy: PolicyConfig, model: StoredEmergencyModel) -> str | Non
         return f"penalty {model.penalty:g} / min_df {model.min_df}, not {cfg.penalty:g} / {cfg.min_df}"
     if model.signals != list(cfg.signals):
         return f"signals {model.signals}, not {list(cfg.signals)}"
-    try:
-        wanted = _digests(training_files(policy))
-    except OSError as exc:
-        return f"training file missing ({exc})"
-    if model.trained_on != wanted:
-        return "fitted on other labelled files than semantic.exemplar_files as they are now"
-    return None
+    return trained_elsewhere(model.trained_on, training_files(policy))
 
 
 def emergency_model(policy: PolicyConfig) -> StoredEmergencyModel | None:

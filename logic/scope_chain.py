@@ -12,7 +12,6 @@ confidences. Its probability p lifts a candidate below the id's call threshold t
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from logic.learned import fit_logistic
-from logic.stored_models import read_stored_model
+from logic.stored_models import file_digests, read_stored_model, trained_elsewhere
 from logic.text_match import in_list
 from policy.base import SCOPE_EXCLUSION_IDS
 from policy.config import PolicyConfig
@@ -79,8 +78,7 @@ def fit_chain(policy: PolicyConfig, con: duckdb.DuckDBPyConnection, truth: pd.Da
         weights[sid] = [round(float(v), _DECIMALS) + 0.0 for v in [beta[-1], *beta[:-1]]]
     return StoredChainModel(
         penalty=cfg.penalty,
-        trained_on=[{"file": _relative(f), "sha256": hashlib.sha256(f.read_bytes()).hexdigest()}
-                    for f in files],
+        trained_on=file_digests(files),
         training_tickets=len(truth), features=list(FEATURES), weights=weights)
 
 
@@ -94,13 +92,6 @@ def chain_json(model: StoredChainModel) -> str:
             f' "weights": {{\n{weights}\n }}\n}}\n')
 
 
-def _relative(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(PROJECT_ROOT.resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def stale_reason(policy: PolicyConfig, model: StoredChainModel) -> str | None:
     """Why a stored chain is not the one the policy asks for (None: it is)."""
     cfg = policy.scope_classification.chain
@@ -111,15 +102,8 @@ def stale_reason(policy: PolicyConfig, model: StoredChainModel) -> str | None:
     missing = [sid for sid in cfg.scope_ids if sid not in model.weights]
     if missing:
         return f"no weights for {', '.join(missing)}"
-    wanted = []
-    for f in (PROJECT_ROOT / p for p in policy.scope_classification.semantic.exemplar_files):
-        try:
-            wanted.append((_relative(f), hashlib.sha256(f.read_bytes()).hexdigest()))
-        except OSError:
-            return f"training file {f} is missing"
-    if [(d.file, d.sha256) for d in model.trained_on] != wanted:
-        return "fitted on other labelled files than semantic.exemplar_files as they are now"
-    return None
+    files = [PROJECT_ROOT / f for f in policy.scope_classification.semantic.exemplar_files]
+    return trained_elsewhere(model.trained_on, files)
 
 
 def chain_model(policy: PolicyConfig) -> StoredChainModel | None:

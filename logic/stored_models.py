@@ -1,4 +1,5 @@
-"""Reading the fitted models stored beside the policy (config/*_model.json), once per content."""
+"""The fitted models stored beside the policy (config/*_model.json): read once per content, and the
+training files they record (`trained_on`), so a model fitted on other files is refused."""
 
 import hashlib
 import json
@@ -6,6 +7,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel
+
+from policy.paths import PROJECT_ROOT
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -27,3 +30,28 @@ def read_stored_model(path: Path, setting: str, model_type: type[M]) -> M:
     if not isinstance(model, model_type):
         raise TypeError(f"{path}: read before as a {type(model).__name__}, not a {model_type.__name__}")
     return model
+
+
+def _relative(path: Path) -> str:
+    """The file as the policy names it: relative to the project when inside it."""
+    try:
+        return path.resolve().relative_to(PROJECT_ROOT.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def file_digests(files: list[Path]) -> list[dict[str, str]]:
+    """A stored model's `trained_on`: each training file as the policy names it, with its sha256."""
+    return [{"file": _relative(f), "sha256": hashlib.sha256(f.read_bytes()).hexdigest()} for f in files]
+
+
+def trained_elsewhere(trained_on: list, files: list[Path]) -> str | None:
+    """Why a model whose `trained_on` is this was not fitted on `files` as they are now (None: it was)."""
+    try:
+        wanted = [(d["file"], d["sha256"]) for d in file_digests(files)]
+    except OSError as exc:
+        return f"training file missing ({exc})"
+    got = [(d["file"], d["sha256"]) if isinstance(d, dict) else (d.file, d.sha256) for d in trained_on]
+    if got != wanted:
+        return "fitted on other labelled files than semantic.exemplar_files as they are now"
+    return None

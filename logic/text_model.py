@@ -11,14 +11,13 @@ Inference is one matrix product per block of texts on the vectors the vote compu
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from logic.stored_models import read_stored_model
+from logic.stored_models import file_digests, read_stored_model
 from policy.base import SCOPE_EXCLUSION_IDS
 from policy.classifiers import StoredTextModel
 from policy.config import PolicyConfig
@@ -44,14 +43,6 @@ def _fit_one(x: np.ndarray, y: np.ndarray, penalty: float) -> np.ndarray:
     return w
 
 
-def _relative(path: Path) -> str:
-    """The file as the policy names it: relative to the project when inside it."""
-    try:
-        return path.resolve().relative_to(PROJECT_ROOT.resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def fit_text_model(policy: PolicyConfig, files: list[Path]) -> StoredTextModel:
     """The text model fitted on the labelled files (their subject + description, true_scope)."""
     from logic.embeddings import embed
@@ -67,8 +58,7 @@ def fit_text_model(policy: PolicyConfig, files: list[Path]) -> StoredTextModel:
         weights[sid] = [round(float(v), _DECIMALS) for v in _fit_one(x, y, cfg.penalty)]
     return StoredTextModel(
         model=sv.model, dim=sv.dim, penalty=cfg.penalty,
-        trained_on=[{"file": _relative(f),
-                     "sha256": hashlib.sha256(f.read_bytes()).hexdigest()} for f in files],
+        trained_on=file_digests(files),
         training_texts=len(df), weights=weights)
 
 

@@ -35,7 +35,7 @@ import pyarrow as pa
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
 
-from logic.stored_models import read_stored_model
+from logic.stored_models import file_digests, read_stored_model, trained_elsewhere
 from policy.base import SCOPE_EXCLUSION_IDS
 from policy.classifiers import StoredWordModel
 from policy.config import PolicyConfig
@@ -160,13 +160,6 @@ def scores_sql(tickets: str, state: str, weights: str = "clf_word_weights",
 
 # --- fitting ---------------------------------------------------------------------------------------
 
-def _relative(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(PROJECT_ROOT.resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def _design(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> pd.DataFrame:
     """(ticket_id, term, value) of every text and structured feature of clf_tickets / clf_time."""
     from logic.classify import time_state_sql
@@ -242,8 +235,7 @@ def fit_word_model(policy: PolicyConfig, con: duckdb.DuckDBPyConnection, truth: 
         weights[sid] = [round(float(v), _DECIMALS) + 0.0 for v in [w[-1], *w[:-1]]]
     return StoredWordModel(
         tokenizer=TOKENIZER, penalty=penalty, min_df=min_df,
-        trained_on=[{"file": _relative(f), "sha256": hashlib.sha256(f.read_bytes()).hexdigest()}
-                    for f in files],
+        trained_on=file_digests(files),
         training_texts=len(truth), features=features, weights=weights)
 
 
@@ -274,15 +266,7 @@ def stale_reason(policy: PolicyConfig, model: StoredWordModel) -> str | None:
     missing = [sid for sid in cfg.scope_ids if sid not in model.weights]
     if missing:
         return f"no weights for {', '.join(missing)}"
-    wanted = []
-    for f in training_files(policy):
-        try:
-            wanted.append((_relative(f), hashlib.sha256(f.read_bytes()).hexdigest()))
-        except OSError:
-            return f"training file {f} is missing"
-    if [(d.file, d.sha256) for d in model.trained_on] != wanted:
-        return "fitted on other labelled files than semantic.exemplar_files as they are now"
-    return None
+    return trained_elsewhere(model.trained_on, training_files(policy))
 
 
 def word_model(policy: PolicyConfig) -> StoredWordModel | None:

@@ -85,7 +85,7 @@ def _tokens(text: str) -> set[str]:
 
 
 def test_sql_scoring_equals_a_numpy_reference(labelled):
-    policy = _policy(labelled)
+    policy = _policy(labelled, signals=[])  # the words and structured signals (round 14's groups: below)
     model = fit_emergency_model_on_files(policy, [labelled])
     rows = [("a", "Tills frozen . whole shop", "Retail", True, 40, 0.3, 0.8),
             ("b", "Mouse broken, urgent (2nd time)", "hardware ", False, None, 0.0, None),
@@ -214,7 +214,7 @@ def test_round_14_signals_read_a_forwarded_notice_apart_from_prose(labelled):
     assert got[("FW", "=forwarded")] == 1.0 and got[("FW", "field:completed")] == 1.0
     assert ("FW", "field:nightly") in got and ("se", "=forwarded") not in got
     assert got[("se", "=run_on")] > got[("FW", "=run_on")]  # one sentence mark in 17 words
-    off = text_rows_sql(_policy(labelled), "x")
+    off = text_rows_sql(_policy(labelled, signals=[]), "x")
     assert "field:" not in off and "=forwarded" not in off and "=run_on" not in off
 
 
@@ -241,3 +241,24 @@ def test_round_15_a_rule_call_on_routine_text_the_signal_denies_is_held_below_ho
         assert before[0] and not after[0], (before, after)
         assert after[1] == pytest.approx(before[1] * lm.hold_factor, abs=2e-3)
         assert re.search(r"emergency model 0\.1\d disagrees", after[2]), after[2]
+
+
+def test_a_notice_field_state_raises_an_unseen_forwarded_alert(tmp_path):
+    # Forwarded monitoring notices: "Down" in a field is an emergency whatever the field's name, the
+    # same word in prose ("was down overnight for patching") is not. An unseen alert with a field
+    # name no labelled ticket has ("Condition: Down") is raised only when the field's value is a
+    # term of its own (round 14 `fields`).
+    keys = ["State", "Status", "Result", "Health"]
+    rows = [*ROWS,
+            *[(f"A{i}", f"FW: monitor {i}", f"see below\n> Host: AB-SRV0{i}\n> {k}: Down", "Monitoring", 1,
+               False, True) for i, k in enumerate(keys)],
+            *[(f"U{i}", f"FW: monitor {i}", f"see below\n> Host: AB-SRV0{i}\n> {k}: Up\nthe server was down"
+               " overnight for patching", "Monitoring", 1, False, False) for i, k in enumerate(keys)]]
+    data = _write(tmp_path / "alerts.csv", rows)
+    text = ("FW: monitor", "see below\n> Host: CD-APP07\n> Condition: Down", False, "Monitoring")
+    calls = {}
+    for signals in ([], ["forwarded", "fields"]):
+        policy = _policy(data, raise_at=0.78, signals=signals)
+        calls[len(signals)] = _reading(policy, fit_emergency_model_on_files(policy, [data]), *text)
+    assert not calls[0][0], calls[0]
+    assert calls[2][0] and '"field:down"' in calls[2][2], calls[2]
