@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from logic.stored_models import file_digests, read_stored_model, trained_elsewhere
+from logic.stored_models import file_digests, fresh_model, trained_elsewhere
 from logic.text_match import Compiler, per_distinct
 from logic.word_model import TOKENIZER, design_matrix, fit_l2_logistic, terms_sql, training_files
 from policy.config import PolicyConfig
@@ -194,12 +194,8 @@ def emergency_model(policy: PolicyConfig) -> StoredEmergencyModel | None:
     if not (cfg.enabled and policy.scope_classification.semantic.enabled):
         return None
     path = PROJECT_ROOT / cfg.model_file
-    model = read_stored_model(path, _SETTING, StoredEmergencyModel)
-    reason = stale_reason(policy, model)
-    if reason:
-        raise ValueError(f"{path}: stale emergency model ({reason});"
-                         " refit with python -m evaluation.fit_model")
-    return model
+    return fresh_model(path, _SETTING, StoredEmergencyModel,
+                       lambda model: stale_reason(policy, model), "emergency model")
 
 
 def write_weights(con: duckdb.DuckDBPyConnection, model: StoredEmergencyModel) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from logic.learned import fit_logistic
-from logic.stored_models import file_digests, read_stored_model, trained_elsewhere
+from logic.stored_models import file_digests, fresh_model, trained_elsewhere
 from logic.text_match import in_list
 from policy.base import SCOPE_EXCLUSION_IDS
 from policy.config import PolicyConfig
@@ -112,11 +112,8 @@ def chain_model(policy: PolicyConfig) -> StoredChainModel | None:
     if not (cfg.enabled and cfg.scope_ids):
         return None
     path = PROJECT_ROOT / cfg.model_file
-    model = read_stored_model(path, "scope_classification.chain.model_file", StoredChainModel)
-    reason = stale_reason(policy, model)
-    if reason:
-        raise ValueError(f"{path}: stale chain model ({reason}); refit with python -m evaluation.fit_model")
-    return model
+    return fresh_model(path, "scope_classification.chain.model_file", StoredChainModel,
+                       lambda model: stale_reason(policy, model), "chain model")
 
 
 def chained_sql(policy: PolicyConfig, model: StoredChainModel, first_stage: str) -> str:

@@ -3,6 +3,7 @@ training files they record (`trained_on`), so a model fitted on other files is r
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,6 +30,17 @@ def read_stored_model(path: Path, setting: str, model_type: type[M]) -> M:
     model = _read[key]
     if not isinstance(model, model_type):
         raise TypeError(f"{path}: read before as a {type(model).__name__}, not a {model_type.__name__}")
+    return model
+
+
+def fresh_model(path: Path, setting: str, model_type: type[M], stale: Callable[[M], str | None],
+                what: str) -> M:
+    """The model stored at `path` (as read_stored_model), refused when `stale` says why it is not
+    the one the policy asks for: fitted on other files or settings."""
+    model = read_stored_model(path, setting, model_type)
+    reason = stale(model)
+    if reason:
+        raise ValueError(f"{path}: stale {what} ({reason}); refit with python -m evaluation.fit_model")
     return model
 
 

@@ -35,7 +35,7 @@ import pyarrow as pa
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
 
-from logic.stored_models import file_digests, read_stored_model, trained_elsewhere
+from logic.stored_models import file_digests, fresh_model, trained_elsewhere
 from policy.base import SCOPE_EXCLUSION_IDS
 from policy.classifiers import StoredWordModel
 from policy.config import PolicyConfig
@@ -276,11 +276,8 @@ def word_model(policy: PolicyConfig) -> StoredWordModel | None:
     if not (cfg.enabled and cfg.scope_ids):
         return None
     path = PROJECT_ROOT / cfg.model_file
-    model = read_stored_model(path, "scope_classification.word_model.model_file", StoredWordModel)
-    reason = stale_reason(policy, model)
-    if reason:
-        raise ValueError(f"{path}: stale word model ({reason}); refit with python -m evaluation.fit_model")
-    return model
+    return fresh_model(path, "scope_classification.word_model.model_file", StoredWordModel,
+                       lambda model: stale_reason(policy, model), "word model")
 
 
 def write_weights(con: duckdb.DuckDBPyConnection, policy: PolicyConfig,

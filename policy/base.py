@@ -65,6 +65,15 @@ def keyed_by_scope_ids(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+def check_weights_per_scope_id(weights: dict[str, list[float]], numbers: int) -> None:
+    """A stored model's weights: keyed by scope exclusion ids, each with `numbers` numbers."""
+    for sid, w in weights.items():
+        if sid not in SCOPE_EXCLUSION_IDS:
+            raise ValueError(f"weights.{sid}: not a scope exclusion id")
+        if len(w) != numbers:
+            raise ValueError(f"weights.{sid}: {numbers} numbers expected, got {len(w)}")
+
+
 class PolicyConfigError(ValueError):
     """The policy config file is missing or invalid; the message names the file, key and problem."""
 

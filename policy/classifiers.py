@@ -12,10 +12,10 @@ from pydantic import (
 )
 
 from policy.base import (
-    SCOPE_EXCLUSION_IDS,
     Positive,
     ScopeIds,
     Strict,
+    check_weights_per_scope_id,
     keyed_by_scope_ids,
 )
 from policy.emergency_model import EmergencyModel
@@ -150,11 +150,7 @@ class StoredTextModel(Strict):
 
     @model_validator(mode="after")
     def _shape(self) -> StoredTextModel:
-        for sid, w in self.weights.items():
-            if sid not in SCOPE_EXCLUSION_IDS:
-                raise ValueError(f"weights.{sid}: not a scope exclusion id")
-            if len(w) != self.dim + 1:
-                raise ValueError(f"weights.{sid}: {self.dim + 1} numbers expected, got {len(w)}")
+        check_weights_per_scope_id(self.weights, self.dim + 1)
         return self
 
 
@@ -325,11 +321,7 @@ class StoredWordModel(Strict):
     def _shape(self) -> StoredWordModel:
         if len(set(self.features)) != len(self.features):
             raise ValueError("features: repeated")
-        for sid, w in self.weights.items():
-            if sid not in SCOPE_EXCLUSION_IDS:
-                raise ValueError(f"weights.{sid}: not a scope exclusion id")
-            if len(w) != len(self.features) + 1:
-                raise ValueError(f"weights.{sid}: {len(self.features) + 1} numbers expected, got {len(w)}")
+        check_weights_per_scope_id(self.weights, len(self.features) + 1)
         return self
 
 

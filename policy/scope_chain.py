@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from policy.base import SCOPE_EXCLUSION_IDS, Strict
+from policy.base import Strict, check_weights_per_scope_id
 from policy.classifiers import FileDigest
 
 
@@ -19,9 +19,5 @@ class StoredChainModel(Strict):
 
     @model_validator(mode="after")
     def _shape(self) -> StoredChainModel:
-        for sid, w in self.weights.items():
-            if sid not in SCOPE_EXCLUSION_IDS:
-                raise ValueError(f"weights.{sid}: not a scope exclusion id")
-            if len(w) != len(self.features) + 1:
-                raise ValueError(f"weights.{sid}: {len(self.features) + 1} numbers expected, got {len(w)}")
+        check_weights_per_scope_id(self.weights, len(self.features) + 1)
         return self
