@@ -144,22 +144,33 @@ def input_tables(con: duckdb.DuckDBPyConnection, data: Dataset) -> None:
         FROM time_df""")
 
 
-def fit_word_model_on_files(policy: PolicyConfig, files: list[Path], penalty: float | None = None,
-                            min_df: int | None = None) -> StoredWordModel:
-    """The word model (logic/word_model.py) fitted on labelled files, their rows numbered in file
-    order (a ticket id may repeat across files)."""
+def numbered_files(files: list[Path]) -> list[Dataset]:
+    """The labelled files, their tickets numbered in file order ("0", "1", ...: a ticket id may
+    repeat across files), in their tickets, time entries and truth alike."""
     data, offset = [], 0
     for f in files:
         d = load_labelled(f)
         number = {tid: str(offset + j) for j, tid in enumerate(d.tickets["ticket_id"])}
-        data.append(Dataset(d.name, d.tickets.assign(ticket_id=d.tickets["ticket_id"].map(number)),
-                            d.time.assign(ticket_id=d.time["ticket_id"].map(number)), d.truth))
+        data.append(Dataset(d.name, *(frame.assign(ticket_id=frame["ticket_id"].map(number))
+                                      for frame in (d.tickets, d.time, d.truth))))
         offset += len(d.tickets)
-    truth = pd.concat([d.truth for d in data], ignore_index=True)
+    return data
+
+
+def _combined(files: list[Path], name: str) -> Dataset:
+    """The labelled files as one data set (numbered_files, concatenated)."""
+    data = numbered_files(files)
+    return Dataset(name, *(pd.concat(frames, ignore_index=True)
+                           for frames in zip(*((d.tickets, d.time, d.truth) for d in data), strict=True)))
+
+
+def fit_word_model_on_files(policy: PolicyConfig, files: list[Path], penalty: float | None = None,
+                            min_df: int | None = None) -> StoredWordModel:
+    """The word model (logic/word_model.py) fitted on labelled files (numbered_files)."""
+    data = _combined(files, "word model")
     con = duckdb.connect()
-    input_tables(con, Dataset("word model", pd.concat([d.tickets for d in data], ignore_index=True),
-                              pd.concat([d.time for d in data], ignore_index=True), truth))
-    return fit_word_model(policy, con, truth, files, penalty, min_df)
+    input_tables(con, data)
+    return fit_word_model(policy, con, data.truth, files, penalty, min_df)
 
 
 def emergency_inputs(policy: PolicyConfig, files: list[Path]) -> tuple[pd.DataFrame, np.ndarray]:
@@ -174,12 +185,8 @@ def emergency_inputs(policy: PolicyConfig, files: list[Path]) -> tuple[pd.DataFr
 
     concepts = policy_bank(policy)
     banks = {f: labelled_bank([f]) for f in files}
-    frames, truths, offset = [], [], 0
-    for f in files:
-        d = load_labelled(f)
-        number = {tid: str(offset + j) for j, tid in enumerate(d.tickets["ticket_id"])}
-        data = Dataset(d.name, d.tickets.assign(ticket_id=d.tickets["ticket_id"].map(number)),
-                       d.time.assign(ticket_id=d.time["ticket_id"].map(number)), d.truth)
+    frames, truths = [], []
+    for f, data in zip(files, numbered_files(files), strict=True):
         con = duckdb.connect()
         input_tables(con, data)
         texts = [r[0] for r in con.execute(
@@ -191,9 +198,8 @@ def emergency_inputs(policy: PolicyConfig, files: list[Path]) -> tuple[pd.DataFr
                    r.confidence AS rule_confidence, v.vote
             FROM ({emergency_rules_sql(policy)}) r JOIN clf_tickets t USING (ticket_id)
             LEFT JOIN clf_semantic_emergency v ON v.raw_txt = r.raw_txt""").df())
-        frames[-1] = frames[-1].set_index("ticket_id").loc[list(number.values())].reset_index()
-        truths.append(d.truth["true_emergency"].to_numpy(bool))
-        offset += len(d.tickets)
+        frames[-1] = frames[-1].set_index("ticket_id").loc[list(data.tickets["ticket_id"])].reset_index()
+        truths.append(data.truth["true_emergency"].to_numpy(bool))
     return pd.concat(frames, ignore_index=True)[list(INPUT_COLUMNS)], np.concatenate(truths)
 
 
@@ -215,17 +221,8 @@ def fit_emergency_model_on_files(policy: PolicyConfig, files: list[Path], penalt
 
 
 def fit_chain_on_files(policy: PolicyConfig, files: list[Path]) -> StoredChainModel:
-    """The classifier chain (logic/scope_chain.py) fitted on labelled files, rows numbered in file order."""
-    data, offset = [], 0
-    for f in files:
-        d = load_labelled(f)
-        number = {tid: str(offset + j) for j, tid in enumerate(d.tickets["ticket_id"])}
-        data.append(Dataset(d.name, d.tickets.assign(ticket_id=d.tickets["ticket_id"].map(number)),
-                            d.time.assign(ticket_id=d.time["ticket_id"].map(number)),
-                            d.truth.assign(ticket_id=d.truth["ticket_id"].map(number))))
-        offset += len(d.tickets)
-    truth = pd.concat([d.truth for d in data], ignore_index=True)
+    """The classifier chain (logic/scope_chain.py) fitted on labelled files (numbered_files)."""
+    data = _combined(files, "chain")
     con = duckdb.connect()
-    input_tables(con, Dataset("chain", pd.concat([d.tickets for d in data], ignore_index=True),
-                              pd.concat([d.time for d in data], ignore_index=True), truth))
-    return fit_chain(policy, con, truth, files)
+    input_tables(con, data)
+    return fit_chain(policy, con, data.truth, files)

@@ -22,6 +22,7 @@ import pandas as pd
 from logic.learned import fit_logistic
 from logic.stored_models import file_digests, fresh_model, trained_elsewhere
 from logic.text_match import in_list
+from logic.word_model import training_files
 from policy.base import SCOPE_EXCLUSION_IDS
 from policy.config import PolicyConfig
 from policy.paths import PROJECT_ROOT
@@ -102,8 +103,7 @@ def stale_reason(policy: PolicyConfig, model: StoredChainModel) -> str | None:
     missing = [sid for sid in cfg.scope_ids if sid not in model.weights]
     if missing:
         return f"no weights for {', '.join(missing)}"
-    files = [PROJECT_ROOT / f for f in policy.scope_classification.semantic.exemplar_files]
-    return trained_elsewhere(model.trained_on, files)
+    return trained_elsewhere(model.trained_on, training_files(policy))
 
 
 def chain_model(policy: PolicyConfig) -> StoredChainModel | None:
