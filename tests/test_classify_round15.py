@@ -2,10 +2,9 @@
 (logic/scope_chain.py, scope_classification.chain) lifts a candidate whose parts were found."""
 
 import pytest
-import yaml
 
 from policy.config import PolicyConfig
-from tests.test_classify import SHIPPED, _t, classify
+from tests.test_classify import _t, classify, shipped_data
 
 # Tickets no labelled file holds. REFIT: a refurbishment with new screens, a new server, data moved
 # and two visits for 20 users: the first stage finds the visit and the purchase, and structured
@@ -21,7 +20,7 @@ PRINTER = _t("q2", "Printer offline", "The printer upstairs says offline again, 
 
 
 def _policy(enabled: bool) -> PolicyConfig:
-    data = yaml.safe_load(SHIPPED.read_text())
+    data = shipped_data()
     data["scope_classification"]["chain"]["enabled"] = enabled
     data["scope_classification"]["call_at_by_id"]["structured_project"] = CALL_AT
     return PolicyConfig.model_validate(data)

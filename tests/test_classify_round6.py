@@ -3,7 +3,7 @@
 import pytest
 
 from policy.config import PolicyConfig, load_policy
-from tests.test_classify import SHIPPED, _t, classify, shipped_data
+from tests.test_classify import SHIPPED, _t, _variant, classify, shipped_data
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +67,6 @@ def test_declared_breadth_config_is_validated():
         PolicyConfig.model_validate(data)
 
 
-def _without(change) -> PolicyConfig:
-    data = shipped_data()
-    change(data)
-    return PolicyConfig.model_validate(data)
-
-
 def _plain(d: dict) -> None:
     """The rules alone: no vote, no word model (on since round 13)."""
     d["scope_classification"]["semantic"].update(enabled=False)
@@ -101,7 +95,7 @@ def rules_only() -> _RulesOnly:
     """KIT and TIMESHEETS classified once under `_plain` (each classification runs the rule SQL
     again, 1-2 s; a ticket's call reads its own text only)."""
     rows: list = []
-    scope, _ = classify(_without(_plain), [KIT, TIMESHEETS], scope_rows=rows)
+    scope, _ = classify(_variant(_plain), [KIT, TIMESHEETS], scope_rows=rows)
     return _RulesOnly(scope, rows)
 
 
@@ -115,7 +109,7 @@ def test_a_rule_call_the_neighbours_disagree_with_is_held_for_review_not_lowered
     # The neighbours' vote alone: the word model (on since round 13) is a vote too (as_vote).
     shipped = policy
     # The hold itself, not round 14's drop of a held call on a weak vote (semantic.drop_below 0).
-    policy = _without(lambda d: (d["scope_classification"]["word_model"].update(enabled=False),
+    policy = _variant(lambda d: (d["scope_classification"]["word_model"].update(enabled=False),
                                  d["scope_classification"]["semantic"].update(drop_below=0.0)))
     rules_confidence = rules_only["h1"]["procurement"][0]
     assert rules_confidence >= policy.scope_classification.call_states.scope_confident_at
@@ -142,7 +136,7 @@ def test_a_call_at_0_6_the_vote_does_not_hold_is_confident_only_on_the_raw_scale
     batch-out). Round 11: first seen, raw 0.6-0.7 calls were right 80 of 137; on the calibrated
     scale the same call (no vote behind it) needs review."""
     # the rules alone: no vote, no word model (on since round 13)
-    round6 = _without(lambda d: (_plain(d), d["scope_classification"]["call_states"].pop("calibration"),
+    round6 = _variant(lambda d: (_plain(d), d["scope_classification"]["call_states"].pop("calibration"),
                                  d["scope_classification"]["call_states"].update(scope_confident_at=0.6)))
     found: list = []  # the scope statement's rows as classify ran it (not prepared again)
     classify(round6, [TIMESHEETS], scope_rows=found)
