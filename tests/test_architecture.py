@@ -5,17 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from policy.paths import PROJECT_ROOT
 
 MAX_LINES = 450
-
-# Modules allowed over MAX_LINES for now, each with the reason; the test fails once one is split
-# (or gone), so the list only shrinks.
-OVERSIZE = {
-    "scripts/synthetic_msp.py": "the benchmark's data generator, a script",
-}
 
 # Code the size rule covers: every package and script, not the tests.
 SKIPPED = ("tests/", "notebooks/", ".venv/")
@@ -47,17 +39,8 @@ def test_imports_flow_one_way():
 
 
 def test_no_module_is_over_the_size_limit():
-    too_long = {path: lines for path, lines in _sizes().items()
-                if lines > MAX_LINES and path not in OVERSIZE}
+    too_long = {path: lines for path, lines in _sizes().items() if lines > MAX_LINES}
     assert not too_long, f"modules over {MAX_LINES} lines (split them by concern): {too_long}"
-
-
-@pytest.mark.parametrize("path", sorted(OVERSIZE))
-def test_each_size_exemption_is_still_needed(path):
-    """An exempt module that was split (or removed) leaves the list."""
-    lines = _sizes().get(path)
-    assert lines is not None and lines > MAX_LINES, (
-        f"{path} is {lines} lines: remove it from OVERSIZE in tests/test_architecture.py")
 
 
 def test_assets_hold_asset_definitions_only():
