@@ -195,7 +195,7 @@ def emergency_inputs(policy: PolicyConfig, files: list[Path]) -> tuple[pd.DataFr
         write_votes(con, policy, texts, bank, text_model=None)  # the emergency vote only is read
         frames.append(con.execute(f"""
             SELECT r.ticket_id, r.raw_txt, t.category, t.declared_emergency, t.affected_users,
-                   r.confidence AS rule_confidence, v.vote
+                   r.confidence AS rule_confidence, v.vote, r.term_sets
             FROM ({emergency_rules_sql(policy)}) r JOIN clf_tickets t USING (ticket_id)
             LEFT JOIN clf_semantic_emergency v ON v.raw_txt = r.raw_txt""").df())
         frames[-1] = frames[-1].set_index("ticket_id").loc[list(data.tickets["ticket_id"])].reset_index()
@@ -216,7 +216,8 @@ def fit_emergency_model_on_files(policy: PolicyConfig, files: list[Path], penalt
                 " raw_txt::VARCHAR AS raw_txt, category::VARCHAR AS category,"
                 " declared_emergency::BOOLEAN AS declared_emergency,"
                 " affected_users::INTEGER AS affected_users,"
-                " rule_confidence::DOUBLE AS rule_confidence, vote::DOUBLE AS vote FROM emergency_inputs_df")
+                " rule_confidence::DOUBLE AS rule_confidence, vote::DOUBLE AS vote,"
+                " term_sets::BOOLEAN[] AS term_sets FROM emergency_inputs_df")
     return fit_emergency_model(policy, con, "emergency_inputs", truth, files, penalty, min_df)
 
 

@@ -119,7 +119,8 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
     em = policy.emergency
     lm = em.learned_model
     inputs = f"""SELECT s.ticket_id, s.raw_txt, d.category, d.declared_emergency, d.affected_users,
-               s.confidence AS rule_confidence, v.vote
+               s.confidence AS rule_confidence, v.vote,
+               s.term_sets
         FROM {source} s JOIN clf_semantic_emergency v ON v.raw_txt = s.raw_txt
         LEFT JOIN clf_tickets d ON d.ticket_id = s.ticket_id"""
     raised = ("false" if lm.raise_at is None
@@ -153,7 +154,8 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
 def emergency_rules_sql(policy: PolicyConfig) -> str:
     """SQL over clf_tickets: the rules' emergency reading before the semantic vote and threshold.
 
-    Columns: ticket_id, raw_txt (the text the vote joins on), confidence DOUBLE, evidence VARCHAR.
+    Columns: ticket_id, raw_txt (the text the vote joins on), confidence DOUBLE, evidence VARCHAR,
+    term_sets BOOLEAN[] (per emergency.term_sets, in order: the text met the vocabulary).
     """
     c = Compiler(policy)
     em = policy.emergency
@@ -221,6 +223,8 @@ def emergency_rules_sql(policy: PolicyConfig) -> str:
         confidence = f"1 - (1 - {confidence}) * (1 - CASE WHEN {broad} THEN {db.weight} ELSE 0 END)"
         evidence_parts.append(f"CASE WHEN {broad} THEN 'declared an emergency by the client for '"
                               f" || affected_users || ' affected users (structured field)' END")
+    # Which vocabularies the text met (the learned signal's term_sets group reads them, round 16).
+    met = f"[{', '.join(f'len({column}) > 0' for column in sets.values())}]::BOOLEAN[]"
     return f"""
 WITH t AS (
     SELECT ticket_id, affected_users, declared_emergency, {TICKET_TEXT} AS raw_txt FROM clf_tickets
@@ -231,6 +235,6 @@ WITH t AS (
     FROM t JOIN text_hits h USING (raw_txt)
 )
 SELECT ticket_id, raw_txt, ({confidence})::DOUBLE AS confidence,
-       concat_ws('; ', {', '.join(evidence_parts)}) AS evidence
+       concat_ws('; ', {', '.join(evidence_parts)}) AS evidence, {met} AS term_sets
 FROM m
 """

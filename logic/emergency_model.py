@@ -24,17 +24,26 @@ import pandas as pd
 import pyarrow as pa
 
 from logic.stored_models import file_digests, fresh_model, trained_elsewhere
-from logic.text_match import Compiler, per_distinct
-from logic.word_model import TOKENIZER, design_matrix, fit_l2_logistic, terms_sql, training_files
+from logic.word_model import (
+    TOKENIZER,
+    design_matrix,
+    fit_l2_logistic,
+    term_list_sql,
+    terms_sql,
+    tokens_sql,
+    training_files,
+)
 from policy.config import PolicyConfig
 from policy.emergency_model import StoredEmergencyModel
 from policy.paths import PROJECT_ROOT
 from warehouse.sqlquote import sql_literal
 
 # The inputs' relation x: ticket_id, raw_txt, category, declared_emergency, affected_users,
-# rule_confidence (the rules' reading before the vote), vote (the neighbours' emergency vote).
+# rule_confidence (the rules' reading before the vote), vote (the neighbours' emergency vote),
+# term_sets (the rules' vocabularies the text met, logic/emergency.emergency_rules_sql; read only by
+# the term_sets signal group).
 INPUT_COLUMNS = ("ticket_id", "raw_txt", "category", "declared_emergency", "affected_users",
-                 "rule_confidence", "vote")
+                 "rule_confidence", "vote", "term_sets")
 CATEGORY = "'=category:' || lower(trim(x.category))"
 # Names start with "=", which no text term can (terms are a-z and 0-9 only).
 STRUCTURED = {
@@ -80,41 +89,60 @@ def structured_sql(inputs: str, signals: list[str] | None = None) -> str:
 
 def text_rows_sql(policy: PolicyConfig, inputs: str) -> str:
     """SQL: (raw_txt, term, value) for each distinct text of `inputs`: its words (value 1) and the
-    text signals the policy names (emergency.learned_model.signals)."""
+    text signals the policy names (emergency.learned_model.signals).
+
+    With signals, one pass over the distinct texts (round 16): each text's rows are one list,
+    unnested once. The subject and the rest are tokenised apart and the text's tokens are the two
+    lists joined (the ' . ' between them splits no token and yields none), so no text is tokenised
+    twice; the rules' vocabularies are read from the inputs' term_sets (the rules' own matches),
+    not matched again; the word count that speech and length share is counted once."""
     signals = policy.emergency.learned_model.signals
-    parts = [f"SELECT raw_txt, term, 1.0 AS value FROM ({terms_sql(inputs)})"]
-    distinct = f"(SELECT DISTINCT raw_txt FROM {inputs} WHERE raw_txt IS NOT NULL)"
+    if not signals:  # the words alone: round 13's statement
+        return f"SELECT raw_txt, term, 1.0 AS value FROM ({terms_sql(inputs)})"
+    columns = ["raw_txt"]
     if "subject" in signals:
-        s = f"(SELECT raw_txt, {SUBJECT} AS subj FROM {distinct})"
-        parts.append(f"SELECT s.raw_txt, '{SUBJECT_TERM}' || d.term, 1.0 FROM {s} s"
-                     f" JOIN ({terms_sql(s, 'subj')}) d ON d.raw_txt = s.subj")
+        columns += [f"{tokens_sql(SUBJECT)} AS tok_s",
+                    f"{tokens_sql(f'substr(raw_txt, length({SUBJECT}) + 4)')} AS tok_r"]
+        tok = "list_concat(tok_s, tok_r)"
+    else:
+        tok = tokens_sql("raw_txt")
+    if "speech" in signals or "length" in signals:
+        columns.append("len(regexp_extract_all(raw_txt, '[A-Za-z0-9]+')) AS n_words")
+    one = "lambda t: {'term': t, 'value': 1.0::DOUBLE}"  # a term met, as one of the text's rows
+    lists = [f"list_transform(terms, {one})"]
+    if "subject" in signals:
+        lists.append(f"list_transform(list_transform({term_list_sql('tok_s')},"
+                     f" lambda t: '{SUBJECT_TERM}' || t), {one})")
+    if "fields" in signals:  # a machine notice's states (DOWN, Success, Warning) read apart from prose
+        lists.append(f"list_transform(list_distinct(list_transform({_FIELD_VALUES},"
+                     f" lambda v: '{FIELD_TERM}' || lower(v))), {one})")
     flags: dict[str, str] = {}
     if "form" in signals:
         flags.update(_FORM)
     if "term_sets" in signals:  # each of the rules' vocabularies met on its own
-        c = Compiler(policy)
         sets = policy.emergency.term_sets
-        cols = ", ".join(f"len({c.terms(t).hits('txt')}) > 0 AS set_{i}" for i, t in enumerate(sets.values()))
-        distinct = f"({per_distinct(distinct, 'raw_txt', c.normalise('raw_txt'), cols)})"
-        flags.update({f"=set:{name}": f"set_{i}" for i, name in enumerate(sets)})
+        flags.update({f"=set:{name}": f"term_sets[{i + 1}]" for i, name in enumerate(sets)})
     if "forwarded" in signals:
         flags.update(_FORWARDED)
-    values = [f"{{'term': {sql_literal(name)}, 'value': CASE WHEN {cond} THEN 1.0 ELSE 0.0 END}}"
+    values = [f"{{'term': {sql_literal(name)}, 'value': CASE WHEN {cond} THEN 1.0 ELSE 0.0 END::DOUBLE}}"
               for name, cond in flags.items()]
-    if "fields" in signals:  # a machine notice's states (DOWN, Success, Warning) read apart from prose
-        parts.append(f"SELECT DISTINCT raw_txt, '{FIELD_TERM}' || lower(unnest({_FIELD_VALUES})), 1.0"
-                     f" FROM {distinct}")
     if "speech" in signals:  # speech-to-text and chat: words per sentence mark, log(1 + ratio)
-        words = "len(regexp_extract_all(raw_txt, '[A-Za-z0-9]+'))"
         marks = r"len(regexp_extract_all(raw_txt, '[.!?]+(\s|$)'))"
-        values.append(f"{{'term': '=run_on', 'value': ln(1 + {words} / (1 + {marks}))}}")
+        values.append(f"{{'term': '=run_on', 'value': ln(1 + n_words / (1 + {marks}))}}")
     if "length" in signals:  # terse one-liners and long threads: log(1 + words)
-        values.append("{'term': '=log_words',"
-                      " 'value': ln(1 + len(regexp_extract_all(raw_txt, '[A-Za-z0-9]+')))}")
+        values.append("{'term': '=log_words', 'value': ln(1 + n_words)}")
     if values:
-        parts.append(f"SELECT raw_txt, f.term, f.value FROM {distinct}, unnest([{', '.join(values)}]) AS u(f)"
-                     " WHERE f.value <> 0")
-    return "\n    UNION ALL ".join(parts)
+        lists.append(f"list_filter([{', '.join(values)}], lambda f: f.value <> 0)")
+    # term_sets: one value per text (a function of the text), whichever of its tickets it is taken from
+    distinct = (f"(SELECT raw_txt, any_value(term_sets) AS term_sets FROM {inputs}"
+                f" WHERE raw_txt IS NOT NULL GROUP BY raw_txt)" if "term_sets" in signals
+                else f"(SELECT DISTINCT raw_txt FROM {inputs} WHERE raw_txt IS NOT NULL)")
+    if "term_sets" in signals:
+        columns.append("term_sets")
+    return f"""SELECT raw_txt, f.term, f.value
+    FROM (SELECT raw_txt, unnest(list_concat({', '.join(lists)})) AS f
+          FROM (SELECT *, {term_list_sql('tok')} AS terms
+                FROM (SELECT {', '.join(columns)}, {tok} AS tok FROM {distinct})))"""
 
 
 def scores_sql(policy: PolicyConfig, inputs: str, weights: str = WEIGHTS) -> str:

@@ -78,21 +78,28 @@ _DECIMALS = 5  # stored weights are rounded so a refit reproduces the file
 _MAX_ITER = 5000
 
 
-def _tokens_sql(column: str) -> str:
+def tokens_sql(column: str) -> str:
+    """SQL: the list of `column`'s tokens (lower-cased words of two or more letters, no numbers, no
+    stop words), in text order."""
     stop = "[" + ", ".join(sql_literal(w) for w in STOP_WORDS) + "]"
     return (f"list_filter(regexp_split_to_array(lower({column}), '{_SPLIT}'), lambda x: length(x) >= 2"
             f" AND NOT regexp_full_match(x, '[0-9]+') AND NOT list_contains({stop}, x))")
 
 
+def term_list_sql(tok: str) -> str:
+    """SQL: the distinct terms (words and two-word phrases) of the token list `tok`."""
+    return (f"list_distinct(list_concat({tok},"
+            f" list_transform(range(1, len({tok})), lambda i: {tok}[i] || ' ' || {tok}[i + 1])))")
+
+
 def _unnest_terms(key: str) -> str:
-    return f"""{key}, unnest(list_distinct(list_concat(tok,
-        list_transform(range(1, len(tok)), lambda i: tok[i] || ' ' || tok[i + 1])))) AS term"""
+    return f"{key}, unnest({term_list_sql('tok')}) AS term"
 
 
 def terms_sql(relation: str, column: str = "raw_txt") -> str:
     """SQL: (raw_txt, term) for each distinct text of `relation`.`column` and each distinct term."""
     return f"""SELECT {_unnest_terms('raw_txt')}
-    FROM (SELECT raw_txt, {_tokens_sql('raw_txt')} AS tok
+    FROM (SELECT raw_txt, {tokens_sql('raw_txt')} AS tok
           FROM (SELECT DISTINCT {column} AS raw_txt FROM {relation} WHERE {column} IS NOT NULL))"""
 
 
@@ -130,7 +137,7 @@ def scores_sql(tickets: str, state: str, weights: str = "clf_word_weights",
         FROM (SELECT DISTINCT raw_txt FROM {tickets} WHERE raw_txt IS NOT NULL)
     ), d AS MATERIALIZED (  -- each text's terms the model weighs, with their weights
         SELECT d.k, d.term, {", ".join(f"w.{c}" for c in cols)}
-        FROM (SELECT {_unnest_terms('k')} FROM (SELECT k, {_tokens_sql('raw_txt')} AS tok FROM n)) d
+        FROM (SELECT {_unnest_terms('k')} FROM (SELECT k, {tokens_sql('raw_txt')} AS tok FROM n)) d
         JOIN wide w ON w.term = d.term AND NOT starts_with(w.term, '=')
     ), x AS (
         SELECT k, {", ".join(f"sum({c}) AS {c}" for c in cols)} FROM d GROUP BY k

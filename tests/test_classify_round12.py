@@ -218,7 +218,7 @@ def test_the_pipeline_writes_the_weights_and_the_calls_name_the_word_model(wareh
 # where the caller shows them; the probabilities are the per-id join's.
 def _per_id_reference_sql(tickets: str, state: str) -> str:
     """Round 12's statement: every term joined with every id's weight, words for every pair."""
-    from logic.word_model import INTERCEPT, _tokens_sql, _unnest_terms, structured_sql
+    from logic.word_model import INTERCEPT, _unnest_terms, structured_sql, tokens_sql
 
     return f"""
     SELECT t.ticket_id, i.scope_id, 1 / (1 + exp(-(i.w + coalesce(x.z, 0) + coalesce(g.z, 0)))) AS p, x.words
@@ -227,7 +227,7 @@ def _per_id_reference_sql(tickets: str, state: str) -> str:
     LEFT JOIN (
         SELECT d.raw_txt, w.scope_id, sum(w.w) AS z,
                max_by(d.term, struct_pack(w := w.w, t := d.term), 3) FILTER (WHERE w.w > 0) AS words
-        FROM (SELECT {_unnest_terms('raw_txt')} FROM (SELECT raw_txt, {_tokens_sql('raw_txt')} AS tok
+        FROM (SELECT {_unnest_terms('raw_txt')} FROM (SELECT raw_txt, {tokens_sql('raw_txt')} AS tok
               FROM (SELECT DISTINCT raw_txt FROM {tickets}))) d
         JOIN clf_word_weights w USING (term) GROUP BY d.raw_txt, w.scope_id) x
         ON x.raw_txt = t.raw_txt AND x.scope_id = i.scope_id
