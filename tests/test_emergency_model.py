@@ -218,31 +218,29 @@ def test_round_14_signals_read_a_forwarded_notice_apart_from_prose(labelled):
     assert "field:" not in off and "=forwarded" not in off and "=run_on" not in off
 
 
-def test_round_15_a_rule_call_on_routine_text_the_signal_denies_is_held():
+def test_round_15_a_rule_call_on_routine_text_the_signal_denies_is_held_below_hold_below():
     # Unseen routine text with the rules' outage and breadth words: a question about encryption for
-    # a grant form, a UPS swap to book. The words-only signal read both at p 0.10-0.15, where a
-    # caller posing as IT support also fell (test_classify's h6), so round 15's hold at 0.15 was set
-    # back to 0.1. With round 14's signal groups on (policy 2026.12.25, again in 2026.12.28) the
-    # signal reads the grant form below 0.1 and the shipped hold halves it under the threshold: no
-    # call, the model's p as evidence. The UPS swap it does not hold; the neighbours' disagreement
-    # keeps it for review.
+    # a grant form, a UPS swap to book. The shipped signal reads both at p 0.1-0.15: called with the
+    # shipped hold (below 0.1), held with round 15's measured 0.15 (x hold_factor, no call). 0.15 is
+    # not shipped: after batch-21/22 joined the bank it also dropped a caller posing as IT support
+    # (test_classify's h6, p 0.11), a concept issue 19 names (docs/classification.md, round 15).
     from policy.config import default_policy
 
     shipped = default_policy()
     lm = shipped.emergency.learned_model
-    assert (lm.raise_at, lm.hold_below) == (0.5, 0.1) and "term_sets" in lm.signals
-    unheld = shipped.model_copy(update={"emergency": shipped.emergency.model_copy(update={
-        "learned_model": lm.model_copy(update={"hold_below": 0.0})})})
+    assert (lm.raise_at, lm.hold_below) == (0.5, 0.1)
+    wider = shipped.model_copy(update={"emergency": shipped.emergency.model_copy(update={
+        "learned_model": lm.model_copy(update={"hold_below": 0.15})})})
     model = emergency_model(shipped)
-    grant = ("Grant form", "Quick one - the grant form asks if the shared drive is encrypted, is it?",
-             False, "Security")
-    before, after = _reading(unheld, model, *grant), _reading(shipped, model, *grant)
-    assert before[0] and not after[0], (before, after)
-    assert after[1] == pytest.approx(before[1] * lm.hold_factor, abs=2e-3)
-    assert re.search(r"emergency model 0\.0\d disagrees", after[2]), after[2]
-    ups = _reading(shipped, model, "UPS swap", "Replacement UPS arrived for the server room, please book"
-                   " the swap, everything will be down for ten minutes", False, "Hardware")
-    assert ups[3] == "needs review" and "semantic vote disagrees" in ups[2], ups
+    for text in [("Grant form", "Quick one - the grant form asks if the shared drive is encrypted, is it?",
+                  False, "Security"),
+                 ("UPS swap", "Replacement UPS arrived for the server room, please book the swap,"
+                  " everything will be down for ten minutes", False, "Hardware")]:
+        before = _reading(shipped, model, *text)
+        after = _reading(wider, model, *text)
+        assert before[0] and not after[0], (before, after)
+        assert after[1] == pytest.approx(before[1] * lm.hold_factor, abs=2e-3)
+        assert re.search(r"emergency model 0\.1\d disagrees", after[2]), after[2]
 
 
 def test_a_notice_field_state_raises_an_unseen_forwarded_alert(tmp_path):
