@@ -248,7 +248,8 @@ scope_hits = monthly_sql_asset(
           emergency_readings],
     before=classify_scope,
     before_range=match_scope_range,
-    params=lambda run: {"as_of": run.as_of},
+    params=lambda run: {"as_of": run.as_of, "provider_review":
+                        run.policy.scope_classification.call_states.provider_initiated_needs_review},
     stats_sql="""SELECT count(*) AS row_count, count(DISTINCT ticket_id) AS tickets_with_hits,
                         count(*) FILTER (WHERE billable) AS billable_hits,
                         count(*) FILTER (WHERE review_status <> 'unreviewed') AS reviewed_hits,

@@ -242,6 +242,10 @@ class CallStates(Strict):
     scope_confident_at: Weight = 0.8
     emergency_confident_at: Weight = 0.8
     calibration: Calibration | None = None
+    # A ticket the provider opened itself (ticket_unit.provider_initiated_sources: its own
+    # monitoring) was not asked for by the client: an automated scope call on it is billed only
+    # once a reviewer approves it (marts.scope_hits).
+    provider_initiated_needs_review: bool = True
 
 
 # The learned combination's inputs, in the order of each id's weights (logic/learned.py computes

@@ -47,6 +47,10 @@ def _billing_landing(landing) -> None:
                subject="Server room power failure", description="All systems down."),
         ticket("AHE2", "GAMMA", "2026-01-14T17:30:00+00:00", final_priority="Critical",
                subject="Server room power failure", description="All systems down."),
+        # Opened by the provider's own monitoring: the same confident call waits for review.
+        ticket("MONMIG", "ACME", "2026-01-16T11:00:00+00:00", source="monitoring",
+               subject="Migrate all our mailboxes to Microsoft 365",
+               description="Move the whole company's email from the on-premises Exchange server."),
     ])
     write_csv(landing / "time_entries" / "time_entries.csv",
               ["entry_id", "ticket_id", "started_at", "minutes", "work_type", "billable", "note"], [
@@ -61,6 +65,7 @@ def _billing_landing(landing) -> None:
         entry("W9", "AHE", "2026-01-14T21:00:00+00:00", 60, note="Restored power feed"),
         entry("W10", "AHE", "2026-01-14T17:40:00+00:00", 15, note="Triage"),
         entry("W11", "AHE2", "2026-01-14T21:00:00+00:00", 60, note="Restored power feed"),
+        entry("W12", "MONMIG", "2026-01-19T09:00:00+00:00", 600, note="Migration batch 1"),
     ])
     write_csv(landing / "review_decisions" / "review_decisions.csv", DECISION_COLUMNS, [
         {"ticket_id": "ONSITE", "decision": "scope:onsite=approved", "reviewer": "finance.jane",
@@ -97,6 +102,14 @@ def test_scope_hits_with_contract_and_review(billing_built, query):
     assert hits[("PROC", "procurement")][3:] == (True, False)  # included in BETA's agreement
     assert hits[("MIG", "major_migration")] == ("automated", "unreviewed", None, False, True)
     assert hits[("MIG2", "major_migration")] == ("automated", "rejected", "am.omar", False, False)
+    # MIG's text, opened by the provider's monitoring: not billable until a reviewer approves it
+    assert hits[("MONMIG", "major_migration")] == ("automated", "unreviewed", None, False, False)
+    held = query("SELECT call_state, automated_call_state, evidence FROM marts.scope_hits"
+                 " WHERE ticket_id = 'MONMIG' AND scope_id = 'major_migration'")[0]
+    assert held[:2] == ("needs review", "needs review")
+    assert held[2].endswith("opened by the provider itself: held for review"), held
+    assert query("SELECT call_state FROM marts.scope_hits WHERE ticket_id = 'MIG'"
+                 " AND scope_id = 'major_migration'")[0] == ("confident",)
     assert not any(key[0] == "ROUTINE" for key in hits)
     facts = {r[0]: r[1:] for r in query(
         "SELECT ticket_id, is_standard, billable_out_of_scope, scope_categories FROM marts.ticket_facts")}

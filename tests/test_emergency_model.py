@@ -220,10 +220,12 @@ def test_round_14_signals_read_a_forwarded_notice_apart_from_prose(labelled):
 
 def test_round_15_a_rule_call_on_routine_text_the_signal_denies_is_held_below_hold_below():
     # Unseen routine text with the rules' outage and breadth words: a question about encryption for
-    # a grant form, a UPS swap to book. The shipped signal reads both at p 0.1-0.15: called with the
-    # shipped hold (below 0.1), held with round 15's measured 0.15 (x hold_factor, no call). 0.15 is
-    # not shipped: after batch-21/22 joined the bank it also dropped a caller posing as IT support
-    # (test_classify's h6, p 0.11), a concept issue 19 names (docs/classification.md, round 15).
+    # a grant form. The shipped signal reads it at p 0.1-0.15: called with the shipped hold (below
+    # 0.1), held with round 15's measured 0.15 (x hold_factor, no call). 0.15 is not shipped: after
+    # batch-21/22 joined the bank it also dropped a caller posing as IT support (test_classify's h6,
+    # p 0.11), a concept issue 19 names (docs/classification.md, round 15). A UPS swap to book sat in
+    # the same band until batch-23/24 joined the bank; the refit reads it below 0.1, so the shipped
+    # hold already holds it.
     from policy.config import default_policy
 
     shipped = default_policy()
@@ -232,15 +234,17 @@ def test_round_15_a_rule_call_on_routine_text_the_signal_denies_is_held_below_ho
     wider = shipped.model_copy(update={"emergency": shipped.emergency.model_copy(update={
         "learned_model": lm.model_copy(update={"hold_below": 0.15})})})
     model = emergency_model(shipped)
-    for text in [("Grant form", "Quick one - the grant form asks if the shared drive is encrypted, is it?",
-                  False, "Security"),
-                 ("UPS swap", "Replacement UPS arrived for the server room, please book the swap,"
-                  " everything will be down for ten minutes", False, "Hardware")]:
-        before = _reading(shipped, model, *text)
-        after = _reading(wider, model, *text)
-        assert before[0] and not after[0], (before, after)
-        assert after[1] == pytest.approx(before[1] * lm.hold_factor, abs=2e-3)
-        assert re.search(r"emergency model 0\.1\d disagrees", after[2]), after[2]
+    grant = ("Grant form", "Quick one - the grant form asks if the shared drive is encrypted, is it?",
+             False, "Security")
+    before = _reading(shipped, model, *grant)
+    after = _reading(wider, model, *grant)
+    assert before[0] and not after[0], (before, after)
+    assert after[1] == pytest.approx(before[1] * lm.hold_factor, abs=2e-3)
+    assert re.search(r"emergency model 0\.1\d disagrees", after[2]), after[2]
+    ups = ("UPS swap", "Replacement UPS arrived for the server room, please book the swap,"
+           " everything will be down for ten minutes", False, "Hardware")
+    held = _reading(shipped, model, *ups)
+    assert not held[0] and re.search(r"emergency model 0\.0\d disagrees", held[2]), held
 
 
 def test_a_notice_field_state_raises_an_unseen_forwarded_alert(tmp_path):

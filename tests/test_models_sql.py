@@ -20,7 +20,7 @@ SAMPLE_PARAMS = {
     "month": "2026-01-01", "as_of": datetime(2026, 2, 1, tzinfo=UTC), "pattern": r"\b(outage)\b",
     "gap": 30, "min_requesters": 2, "link_by_parent": True, "policy_version": "test",
     "default_rate": 100.0, "after_hours_rate": 150.0, "currency": "USD", "rolling": 3,
-    "watch_ratio": 0.8, "top": 5,
+    "watch_ratio": 0.8, "top": 5, "provider_review": True,
 }
 
 MODELS = model_names()

@@ -3,15 +3,24 @@
 --
 -- Review decisions win: an approved id stays (or is added by the reviewer), a rejected one is kept
 -- for the audit trail but never billed. Abstention: an unreviewed call is billable only when it is
--- `confident`; one that `needs review` waits in the review queue. A hit is billable unless the
+-- `confident`; one that `needs review` waits in the review queue (so does a confident call on a
+-- ticket the provider opened itself, by default). A hit is billable unless the
 -- contract in force when the ticket was opened includes that id.
 -- call_state: the call as billing sees it (confident | needs review | approved | rejected);
 -- automated_call_state: the classifier's own state (confident | needs review; NULL when a reviewer
 -- added the id).
 WITH automated AS (
-    SELECT ticket_id, scope_id, confidence, evidence, 'automated' AS source,
-           call_state AS automated_call_state
-    FROM clf_hits
+    -- A confident call on a ticket the provider opened itself (its monitoring) waits for review
+    -- when the policy says so (call_states.provider_initiated_needs_review): the client did not ask.
+    SELECT h.ticket_id, h.scope_id, h.confidence,
+           CASE WHEN held THEN h.evidence || '; opened by the provider itself: held for review'
+                ELSE h.evidence END AS evidence,
+           'automated' AS source,
+           CASE WHEN held THEN 'needs review' ELSE h.call_state END AS automated_call_state
+    FROM (SELECT h.*, coalesce($provider_review AND h.call_state = 'confident'
+                               AND t.is_provider_initiated, false) AS held
+          FROM clf_hits h
+          LEFT JOIN staging.tickets t ON t.ticket_id = h.ticket_id AND t.month = $month) h
 ), reviewed AS (
     -- The decision in force at the as-of instant (macro decisions_in_force, warehouse/schema.py).
     SELECT ticket_id, scope_id, verdict, reviewer, decided_at
