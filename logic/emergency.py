@@ -8,7 +8,7 @@ from the policy config (`emergency`, `scope_classification.call_states`, `semant
 from logic.calibration import calibrated_sql, confidence_map
 from logic.emergency_model import EVIDENCE as MODEL_EVIDENCE
 from logic.emergency_model import scores_sql
-from logic.text_match import TICKET_TEXT, Compiler, Matcher, in_list, per_distinct, per_policy
+from logic.text_match import TICKET_TEXT, Compiler, Matcher, in_list, matched_hits, per_policy
 from policy.config import PolicyConfig
 from warehouse.sqlquote import sql_literal
 
@@ -149,6 +149,21 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
     FROM base b LEFT JOIN model m USING (ticket_id)"""
 
 
+def _hit_columns(relation: str, normalised: str, columns: list[tuple[str, Matcher]]) -> str:
+    """SQL: raw_txt, txt and a list column per matcher (its hits, [] when none) for each distinct
+    raw_txt of `relation`; the matching is set-based (text_match.matched_hits)."""
+    items = [(i, matcher) for i, (_, matcher) in enumerate(columns)]
+    pivot = ", ".join(f"any_value(hits) FILTER (WHERE rule_id = {i}) AS {name}"
+                      for i, (name, _) in enumerate(columns))
+    shown = ", ".join(f"coalesce(h.{name}, CAST([] AS VARCHAR[])) AS {name}" for name, _ in columns)
+    return f"""WITH mt_texts AS (
+        SELECT raw_txt, {normalised} AS txt FROM (SELECT DISTINCT raw_txt FROM {relation})
+    ), mt_hits AS (
+        SELECT raw_txt, {pivot} FROM ({matched_hits('mt_texts', 'raw_txt', items)}) GROUP BY raw_txt
+    )
+    SELECT x.raw_txt, x.txt, {shown} FROM mt_texts x LEFT JOIN mt_hits h USING (raw_txt)"""
+
+
 @per_policy
 def emergency_rules_sql(policy: PolicyConfig) -> str:
     """SQL over clf_tickets: the rules' emergency reading before the semantic vote and threshold.
@@ -157,10 +172,10 @@ def emergency_rules_sql(policy: PolicyConfig) -> str:
     """
     c = Compiler(policy)
     em = policy.emergency
-    columns: list[str] = []  # list columns of the matches CTE
+    columns: list[tuple[str, Matcher]] = []  # list columns of the matches CTE
 
     def col(name: str, matcher: Matcher) -> str:
-        columns.append(f"{matcher.hits('txt')} AS {name}")
+        columns.append((name, matcher))
         return name
 
     sets = {name: col(f"set_{name}", c.terms(terms)) for name, terms in em.term_sets.items()}
@@ -225,7 +240,7 @@ def emergency_rules_sql(policy: PolicyConfig) -> str:
 WITH t AS (
     SELECT ticket_id, affected_users, declared_emergency, {TICKET_TEXT} AS raw_txt FROM clf_tickets
 ), text_hits AS (
-    {per_distinct('t', 'raw_txt', c.normalise('raw_txt'), ', '.join(columns))}
+    {_hit_columns('t', c.normalise('raw_txt'), columns)}
 ), m AS (
     SELECT t.ticket_id, t.raw_txt, t.affected_users, t.declared_emergency, h.* EXCLUDE (raw_txt, txt)
     FROM t JOIN text_hits h USING (raw_txt)
