@@ -133,7 +133,7 @@ class MatchedTexts:
     """Relations holding the scope rules' matches, computed before the statement (for a run's months).
 
     Matching is most of scope_hits_sql's cost, and most of that is DuckDB preparing the rules'
-    ~1 MB of SQL: matched once for a range of months, each month's statement is small.
+    ~0.9 MB of SQL: matched once for a range of months, each month's statement is small.
     """
 
     notes: str  # (ticket_id, raw_txt): the month's time-entry notes, as NOTES_SQL gives them

@@ -114,7 +114,10 @@ class Matcher:
         return f"(?:{self.pre})?(?:{self.core})(?:{self.post})?"
 
     def hits(self, column: str) -> str:
-        """SQL: the matched phrases (VARCHAR[]), negated ones dropped, '~' markers removed."""
+        """SQL: the matched phrases (VARCHAR[]), negated ones dropped, '~' markers removed.
+
+        One expression per matcher, its tests in lambdas; the rules' statements use matched_hits,
+        the same lists set-based (cheaper per text)."""
         full = self.full
         negated = (f"(regexp_matches(m, {sql_literal('^(?:' + self.pre + ')(?:' + self.core + ')')})"
                    f" AND NOT regexp_matches(m, {sql_literal('^(?:' + self.pseudo + ')')}))"
