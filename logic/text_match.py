@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from policy.classifiers import Dampener, MatchRule
 from policy.config import PolicyConfig
@@ -272,31 +272,33 @@ def per_distinct_hits(relation: str, column: str, normalised: str, items: list[t
 
 
 T = TypeVar("T")
-_MEMO_POLICIES = 8  # policies whose rules a process keeps (tests build variants; a run uses one)
+_MEMO_POLICIES = 8  # (policy, args) whose rules a process keeps (tests build variants; a run uses one)
 
 
-def per_policy(build: Callable[[PolicyConfig], T]) -> Callable[[PolicyConfig], T]:
-    """Memoise `build(policy)` per policy object: the rules' patterns and SQL are a function of the
-    policy alone, and a process holds one policy object per policy file (policy.config caches it
-    by the file's digest), so the steps of a run build each once, not once per step or month.
+def per_policy(build: Callable[..., T]) -> Callable[..., T]:
+    """Memoise `build(policy, *args)` per policy object (and hashable args): the rules' patterns and
+    SQL are a function of the policy alone, and a process holds one policy object per policy file
+    (policy.config caches it by the file's digest), so the steps of a run build each once, not once
+    per step or month.
 
     Keyed by identity (a policy's lists make it unhashable); the policy is held with its result,
     so its id is not reused while cached. A PolicyConfig is frozen: a changed policy is another
     object, and gets its own rules.
     """
-    cache: OrderedDict[int, tuple[PolicyConfig, T]] = OrderedDict()
+    cache: OrderedDict[tuple[int, tuple[Any, ...]], tuple[PolicyConfig, T]] = OrderedDict()
     lock = threading.Lock()
 
     @functools.wraps(build)
-    def memoised(policy: PolicyConfig) -> T:
+    def memoised(policy: PolicyConfig, *args: Any) -> T:
+        key = (id(policy), args)
         with lock:
-            hit = cache.get(id(policy))
+            hit = cache.get(key)
             if hit is not None and hit[0] is policy:
-                cache.move_to_end(id(policy))
+                cache.move_to_end(key)
                 return hit[1]
-        value = build(policy)
+        value = build(policy, *args)
         with lock:
-            cache[id(policy)] = (policy, value)
+            cache[key] = (policy, value)
             while len(cache) > _MEMO_POLICIES:
                 cache.popitem(last=False)
         return value
