@@ -278,10 +278,17 @@ WITH t AS (
 ), text_hits AS (
     {_hit_columns('t', c.normalise('raw_txt'), columns, matches)}
 ), m AS (
-    SELECT t.ticket_id, t.raw_txt, t.affected_users, t.declared_emergency, h.* EXCLUDE (raw_txt, txt)
-    FROM t JOIN text_hits h USING (raw_txt)
+    -- A reading is a function of the text, affected users and declared emergency: read once per
+    -- such triple (9,768 for 109,390 tickets at 100k), then joined back to the tickets.
+    SELECT k.raw_txt, k.affected_users, k.declared_emergency, h.* EXCLUDE (raw_txt, txt)
+    FROM (SELECT DISTINCT raw_txt, affected_users, declared_emergency FROM t) k
+    JOIN text_hits h USING (raw_txt)
+), r AS (
+    SELECT raw_txt, affected_users, declared_emergency, ({confidence})::DOUBLE AS confidence,
+           concat_ws('; ', {', '.join(evidence_parts)}) AS evidence
+    FROM m
 )
-SELECT ticket_id, raw_txt, ({confidence})::DOUBLE AS confidence,
-       concat_ws('; ', {', '.join(evidence_parts)}) AS evidence
-FROM m
+SELECT t.ticket_id, t.raw_txt, r.confidence, r.evidence
+FROM t JOIN r ON r.raw_txt = t.raw_txt AND r.affected_users IS NOT DISTINCT FROM t.affected_users
+    AND r.declared_emergency IS NOT DISTINCT FROM t.declared_emergency
 """
