@@ -20,6 +20,8 @@ from orchestration.embedding_store import load as load_embeddings
 from orchestration.embedding_store import prune as prune_embeddings
 from orchestration.embedding_store import save as save_embeddings
 from orchestration.embedding_store import stored_embeddings
+from orchestration.emergency_match_store import match_texts as match_emergency_texts
+from orchestration.emergency_match_store import prune as prune_emergency_matches
 from orchestration.monthly import RunInputs, monthly_sql_asset
 from orchestration.scope_match_store import match_texts
 from orchestration.scope_match_store import prune as prune_matches
@@ -110,8 +112,14 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
         with con.cursor() as cursor:
             cursor.execute(f"CREATE OR REPLACE TEMP VIEW clf_tickets AS {_CLF_TICKETS}"
                            f" WHERE month IN ({range_months})")
+            # The texts' matches: stored ones read, the others matched and stored; the reading's
+            # per-ticket parts applied over them.
+            match_emergency_texts(cursor, run.policy, f"(SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets)",
+                                  f"{db}.emergency_text_hits")
+            prune_emergency_matches(cursor, run.policy, months)
+            rules = emergency_rules_sql(run.policy, f"{db}.emergency_text_hits")
             cursor.execute(f"INSERT INTO {db}.emergency_rules SELECT t.month, r.ticket_id, r.confidence,"
-                           f" r.evidence, r.term_sets FROM ({emergency_rules_sql(run.policy)}) r"
+                           f" r.evidence, r.term_sets FROM ({rules}) r"
                            " JOIN (SELECT ticket_id, month FROM staging.tickets"
                            f" WHERE month IN ({range_months})) t USING (ticket_id)")
         # The review decisions in force at the run's as-of instant, for every month's exemplars.

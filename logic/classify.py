@@ -21,10 +21,10 @@ from logic.text_match import (
     SENTENCE,
     TICKET_TEXT,
     Compiler,
+    Matcher,
     in_list,
-    per_distinct,
+    per_distinct_hits,
     per_policy,
-    unnest_hits,
     values_relation,
 )
 from logic.word_model import EVIDENCE as WORD_EVIDENCE
@@ -46,8 +46,8 @@ CLF_TIME_COLUMNS = ("ticket_id", "minutes", "work_type", "billable", "note", "ou
 class _ScopeRules:
     """The scope rules as matchers: text rules, category hints and the metadata of each rule id."""
 
-    text: list[tuple[int, str]]  # (rule id, hits SQL over __COL__)
-    category: list[tuple[int, str]]
+    text: list[tuple[int, Matcher]]  # (rule id, its matcher)
+    category: list[tuple[int, Matcher]]
     meta: list[tuple[object, ...]]  # rule_id, scope_id, kind, label, weight, only_alone
     compiler: "Compiler"
 
@@ -56,25 +56,25 @@ class _ScopeRules:
 def _scope_rules(policy: PolicyConfig) -> _ScopeRules:
     c = Compiler(policy)
     sc = policy.scope_classification
-    text_rules: list[tuple[int, str]] = []  # (rule id, hits SQL over __COL__)
-    category_rules: list[tuple[int, str]] = []
+    text_rules: list[tuple[int, Matcher]] = []
+    category_rules: list[tuple[int, Matcher]] = []
     meta: list[tuple[object, ...]] = []  # rule_id, scope_id, kind, label, weight, only_alone
     next_id = 0
     for item in policy.scope_exclusions:
         for rule in item.rules:
-            text_rules.append((next_id, c.rule(rule).hits("__COL__")))
+            text_rules.append((next_id, c.rule(rule)))
             meta.append((next_id, item.id, "signal", rule.label, rule.weight, rule.only_alone))
             next_id += 1
         for rule in item.category_hints:
-            category_rules.append((next_id, c.rule(rule).hits("__COL__")))
+            category_rules.append((next_id, c.rule(rule)))
             meta.append((next_id, item.id, "category", rule.label, rule.weight, rule.only_alone))
             next_id += 1
         for damp in item.dampeners:
-            text_rules.append((next_id, c.dampener(damp).hits("__COL__")))
+            text_rules.append((next_id, c.dampener(damp)))
             meta.append((next_id, item.id, "dampener", damp.label, damp.factor, False))
             next_id += 1
     for damp in sc.dampeners:
-        text_rules.append((next_id, c.dampener(damp).hits("__COL__")))
+        text_rules.append((next_id, c.dampener(damp)))
         meta.extend((next_id, scope_id, "dampener", damp.label, damp.factor, False)
                     for scope_id in damp.applies_to)
         next_id += 1
@@ -93,14 +93,13 @@ def scope_text_hits_sql(policy: PolicyConfig, docs: str, rules: _ScopeRules | No
     text alone, so one statement can match the texts of many months (MatchedTexts).
     """
     rules = rules or _scope_rules(policy)
-    return per_distinct(docs, "raw_txt", rules.compiler.normalise("raw_txt"), unnest_hits(rules.text, "txt"))
+    return per_distinct_hits(docs, "raw_txt", rules.compiler.normalise("raw_txt"), rules.text)
 
 
 def scope_category_hits_sql(policy: PolicyConfig, tickets: str, rules: _ScopeRules | None = None) -> str:
     """SQL: the category hints' matches on each distinct raw_cat of `tickets` (as scope_text_hits_sql)."""
     rules = rules or _scope_rules(policy)
-    return per_distinct(tickets, "raw_cat", rules.compiler.normalise("raw_cat"),
-                         unnest_hits(rules.category, "txt"))
+    return per_distinct_hits(tickets, "raw_cat", rules.compiler.normalise("raw_cat"), rules.category)
 
 
 def time_agg_sql(policy: PolicyConfig) -> str:
@@ -134,7 +133,7 @@ class MatchedTexts:
     """Relations holding the scope rules' matches, computed before the statement (for a run's months).
 
     Matching is most of scope_hits_sql's cost, and most of that is DuckDB preparing the rules'
-    ~1 MB of SQL: matched once for a range of months, each month's statement is small.
+    ~0.9 MB of SQL: matched once for a range of months, each month's statement is small.
     """
 
     notes: str  # (ticket_id, raw_txt): the month's time-entry notes, as NOTES_SQL gives them

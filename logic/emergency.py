@@ -8,7 +8,7 @@ from the policy config (`emergency`, `scope_classification.call_states`, `semant
 from logic.calibration import calibrated_sql, confidence_map
 from logic.emergency_model import EVIDENCE as MODEL_EVIDENCE
 from logic.emergency_model import scores_sql
-from logic.text_match import TICKET_TEXT, Compiler, Matcher, in_list, per_distinct, per_policy
+from logic.text_match import TICKET_TEXT, Compiler, Matcher, in_list, matched_hits, per_policy
 from policy.config import PolicyConfig
 from warehouse.sqlquote import sql_literal
 
@@ -150,8 +150,57 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
     FROM base b LEFT JOIN model m USING (ticket_id)"""
 
 
+def _hit_columns(relation: str, normalised: str, columns: list[tuple[str, Matcher]],
+                 matches: str | None = None) -> str:
+    """SQL: raw_txt, txt and a list column per matcher (its hits, [] when none) for each distinct
+    raw_txt of `relation`; the matching is set-based (text_match.matched_hits). `matches`: a
+    relation of emergency_text_hits_sql's rows for those texts (stored ones): read, not matched
+    (txt is then NULL: the reading does not use it)."""
+    items = [(i, matcher) for i, (_, matcher) in enumerate(columns)]
+    pivot = ", ".join(f"any_value(hits) FILTER (WHERE rule_id = {i}) AS {name}"
+                      for i, (name, _) in enumerate(columns))
+    shown = ", ".join(f"coalesce(h.{name}, CAST([] AS VARCHAR[])) AS {name}" for name, _ in columns)
+    if matches is not None:
+        return f"""WITH mt_hits AS (
+        SELECT raw_txt, {pivot} FROM {matches} GROUP BY raw_txt
+    )
+    SELECT x.raw_txt, CAST(NULL AS VARCHAR) AS txt, {shown}
+    FROM (SELECT DISTINCT raw_txt FROM {relation}) x LEFT JOIN mt_hits h USING (raw_txt)"""
+    return f"""WITH mt_texts AS (
+        SELECT raw_txt, {normalised} AS txt FROM (SELECT DISTINCT raw_txt FROM {relation})
+    ), mt_hits AS (
+        SELECT raw_txt, {pivot} FROM ({matched_hits('mt_texts', 'raw_txt', items)}) GROUP BY raw_txt
+    )
+    SELECT x.raw_txt, x.txt, {shown} FROM mt_texts x LEFT JOIN mt_hits h USING (raw_txt)"""
+
+
 @per_policy
-def emergency_rules_sql(policy: PolicyConfig) -> str:
+def _matchers(policy: PolicyConfig) -> list[tuple[str, Matcher]]:
+    """emergency_rules_sql's list columns in its order: the term sets, each criterion's text rules,
+    the dampeners (a stored match's rule_id is its index here)."""
+    c = Compiler(policy)
+    em = policy.emergency
+    return [*[(f"set_{name}", c.terms(terms)) for name, terms in em.term_sets.items()],
+            *[(f"r_{criterion.id}_{i}", c.rule(rule)) for criterion in em.criteria
+              for i, rule in enumerate(criterion.rules) if not rule.all_of],
+            *[(f"d_{j}", c.dampener(damp)) for j, damp in enumerate(em.dampeners)]]
+
+
+@per_policy
+def emergency_text_hits_sql(policy: PolicyConfig, texts: str) -> str:
+    """SQL: (raw_txt, rule_id, hits) for each distinct raw_txt of the relation `texts` and emergency
+    rule, term set or dampener (rule_id: its index in _matchers) it matched. A function of the
+    text alone: what orchestration/emergency_match_store.py keeps."""
+    c = Compiler(policy)
+    items = list(enumerate(matcher for _, matcher in _matchers(policy)))
+    return f"""WITH mt_texts AS (
+        SELECT raw_txt, {c.normalise('raw_txt')} AS txt FROM (SELECT DISTINCT raw_txt FROM {texts})
+    )
+    {matched_hits('mt_texts', 'raw_txt', items)}"""
+
+
+@per_policy
+def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str:
     """SQL over clf_tickets: the rules' emergency reading before the semantic vote and threshold.
 
     Columns: ticket_id, raw_txt (the text the vote joins on), confidence DOUBLE, evidence VARCHAR,
@@ -159,10 +208,10 @@ def emergency_rules_sql(policy: PolicyConfig) -> str:
     """
     c = Compiler(policy)
     em = policy.emergency
-    columns: list[str] = []  # list columns of the matches CTE
+    columns: list[tuple[str, Matcher]] = []  # list columns of the matches CTE
 
     def col(name: str, matcher: Matcher) -> str:
-        columns.append(f"{matcher.hits('txt')} AS {name}")
+        columns.append((name, matcher))
         return name
 
     sets = {name: col(f"set_{name}", c.terms(terms)) for name, terms in em.term_sets.items()}
@@ -211,6 +260,8 @@ def emergency_rules_sql(policy: PolicyConfig) -> str:
         name = col(f"d_{j}", c.dampener(damp))
         evidence_parts.append(f"CASE WHEN len({name}) > 0 THEN {sql_literal('dampened: ' + damp.label)}"
                               f" || ' ' || {shown(name)} || ' (x{damp.factor:g})' END")
+    # `matches`: the texts' emergency_text_hits_sql rows (the run's, from the store), indexed as in _matchers.
+    assert matches is None or [n for n, _ in columns] == [n for n, _ in _matchers(policy)]
     confidence = criteria_conf[0] if len(criteria_conf) == 1 else f"greatest({', '.join(criteria_conf)})"
     db = em.declared_breadth
     if db.weight > 0:
@@ -229,12 +280,19 @@ def emergency_rules_sql(policy: PolicyConfig) -> str:
 WITH t AS (
     SELECT ticket_id, affected_users, declared_emergency, {TICKET_TEXT} AS raw_txt FROM clf_tickets
 ), text_hits AS (
-    {per_distinct('t', 'raw_txt', c.normalise('raw_txt'), ', '.join(columns))}
+    {_hit_columns('t', c.normalise('raw_txt'), columns, matches)}
 ), m AS (
-    SELECT t.ticket_id, t.raw_txt, t.affected_users, t.declared_emergency, h.* EXCLUDE (raw_txt, txt)
-    FROM t JOIN text_hits h USING (raw_txt)
+    -- A reading is a function of the text, affected users and declared emergency: read once per
+    -- such triple (9,768 for 109,390 tickets at 100k), then joined back to the tickets.
+    SELECT k.raw_txt, k.affected_users, k.declared_emergency, h.* EXCLUDE (raw_txt, txt)
+    FROM (SELECT DISTINCT raw_txt, affected_users, declared_emergency FROM t) k
+    JOIN text_hits h USING (raw_txt)
+), r AS (
+    SELECT raw_txt, affected_users, declared_emergency, ({confidence})::DOUBLE AS confidence,
+           concat_ws('; ', {', '.join(evidence_parts)}) AS evidence, {met} AS term_sets
+    FROM m
 )
-SELECT ticket_id, raw_txt, ({confidence})::DOUBLE AS confidence,
-       concat_ws('; ', {', '.join(evidence_parts)}) AS evidence, {met} AS term_sets
-FROM m
+SELECT t.ticket_id, t.raw_txt, r.confidence, r.evidence, r.term_sets
+FROM t JOIN r ON r.raw_txt = t.raw_txt AND r.affected_users IS NOT DISTINCT FROM t.affected_users
+    AND r.declared_emergency IS NOT DISTINCT FROM t.declared_emergency
 """

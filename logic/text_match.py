@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from policy.classifiers import Dampener, MatchRule
 from policy.config import PolicyConfig
@@ -108,9 +108,17 @@ class Matcher:
     pseudo: str
     interior: str | None = None  # a cue inside a verb-object span negates it ("fix X without Y-ing Z")
 
+    @property
+    def full(self) -> str:
+        """The core with its optional negation context either side (what is extracted)."""
+        return f"(?:{self.pre})?(?:{self.core})(?:{self.post})?"
+
     def hits(self, column: str) -> str:
-        """SQL: the matched phrases (VARCHAR[]), negated ones dropped, '~' markers removed."""
-        full = f"(?:{self.pre})?(?:{self.core})(?:{self.post})?"
+        """SQL: the matched phrases (VARCHAR[]), negated ones dropped, '~' markers removed.
+
+        One expression per matcher, its tests in lambdas; the rules' statements use matched_hits,
+        the same lists set-based (cheaper per text)."""
+        full = self.full
         negated = (f"(regexp_matches(m, {sql_literal('^(?:' + self.pre + ')(?:' + self.core + ')')})"
                    f" AND NOT regexp_matches(m, {sql_literal('^(?:' + self.pseudo + ')')}))"
                    f" OR regexp_matches(m, {sql_literal('(?:' + self.post + ')$')})")
@@ -124,6 +132,53 @@ class Matcher:
         # extracting with the optional negation context, and extracts nothing when it fails.
         return (f"CASE WHEN regexp_matches({column}, {sql_literal(self.core)}) THEN {extract}"
                 f" ELSE CAST([] AS VARCHAR[]) END")
+
+
+def _each_rule(items: list[tuple[int, Matcher]], sql: Callable[[Matcher], str], default: str) -> str:
+    """SQL: `sql(matcher)` of the row's rule (rule_id), one CASE branch per distinct SQL."""
+    ids: dict[str, list[int]] = {}
+    for i, m in items:
+        ids.setdefault(sql(m), []).append(i)
+    if len(ids) == 1 and default == "false":
+        return next(iter(ids))  # the same for every rule: no CASE
+    branches = " ".join(f"WHEN rule_id IN ({', '.join(map(str, rule_ids))}) THEN {expr}"
+                        for expr, rule_ids in ids.items())
+    return f"CASE {branches} ELSE {default} END"
+
+
+def matched_hits(texts: str, key: str, items: list[tuple[int, Matcher]]) -> str:
+    """SQL: (`key`, rule_id, hits) for each row of `texts` (columns `key`, txt) and matcher whose
+    hits are not empty: each list what `Matcher.hits('txt')` gives, in its order.
+
+    Set-based rather than one list expression per matcher: DuckDB compiles a regular expression
+    inside a lambda again for every vector it runs on (a 12 kB pattern about 4 ms), and a matcher's
+    negation tests and phrase extraction ran in lambdas. Here every pattern is an expression of
+    its own over one row per candidate match, compiled once per thread; the negation patterns
+    every matcher shares appear once instead of once per matcher.
+    """
+    gates = ", ".join(
+        f"{{'rule_id': {i}, 'ms': CASE WHEN regexp_matches(txt, {sql_literal(m.core)})"
+        f" THEN regexp_extract_all(txt, {sql_literal(m.full)}) ELSE CAST([] AS VARCHAR[]) END}}"
+        for i, m in items)
+    def test(pattern: str) -> str:
+        return f"regexp_matches(m, {sql_literal(pattern)})"
+
+    led = _each_rule(items, lambda m: test("^(?:" + m.pre + ")(?:" + m.core + ")"), "false")
+    pseudo = _each_rule(items, lambda m: test("^(?:" + m.pseudo + ")"), "false")
+    post = _each_rule(items, lambda m: test("(?:" + m.post + ")$"), "false")
+    negated = f"({led} AND NOT {pseudo}) OR {post}"
+    inside = [(i, m) for i, m in items if m.interior]
+    if inside:  # pseudo-negations ("no one", "not working") are blanked first
+        interior = _each_rule(inside, lambda m: (f"regexp_matches(regexp_replace(m, {sql_literal(m.pseudo)},"
+                                                 f" ' ', 'g'), {sql_literal(m.interior or '')})"), "false")
+        negated += f" OR (rule_id IN ({', '.join(str(i) for i, _ in inside)}) AND {interior})"
+    phrase = _each_rule(items, lambda m: f"regexp_extract(m, {sql_literal(m.core)})", "NULL")
+    return f"""SELECT {key}, rule_id, list(trim(replace({phrase}, '~', '')) ORDER BY ord) AS hits
+    FROM (SELECT {key}, rule_id, unnest(ms) AS m, unnest(range(1, len(ms) + 1)) AS ord
+          FROM (SELECT {key}, unnest(list_filter([{gates}], lambda s: len(s.ms) > 0), recursive := true)
+                FROM {texts}))
+    WHERE NOT ({negated})
+    GROUP BY {key}, rule_id"""
 
 
 class Compiler:
@@ -207,40 +262,43 @@ def in_list(values: list[str]) -> str:
     return "(" + ", ".join(sql_literal(v) for v in values) + ")"
 
 
-def unnest_hits(items: list[tuple[int, str]], column: str) -> str:
-    """SQL unnesting one {rule_id, hits} struct per matcher over `column`."""
-    structs = ", ".join(f"{{'rule_id': {i}, 'hits': {expr.replace('__COL__', column)}}}"
-                        for i, expr in items)
-    # Only rules that matched become rows: a row per rule and text would be mostly empty lists.
-    return f"unnest(list_filter([{structs}], lambda s: len(s.hits) > 0), recursive := true)"
+def per_distinct_hits(relation: str, column: str, normalised: str, items: list[tuple[int, Matcher]]) -> str:
+    """SQL: as per_distinct with the matchers' non-empty hits as `matches` (matched_hits): columns
+    `column`, txt, rule_id, hits; a row per distinct text and matcher that matched."""
+    return f"""WITH mt_texts AS (
+        SELECT {column}, {normalised} AS txt FROM (SELECT DISTINCT {column} FROM {relation})
+    ), mt_hits AS ({matched_hits('mt_texts', column, items)})
+    SELECT t.{column}, t.txt, h.rule_id, h.hits FROM mt_texts t JOIN mt_hits h USING ({column})"""
 
 
 T = TypeVar("T")
-_MEMO_POLICIES = 8  # policies whose rules a process keeps (tests build variants; a run uses one)
+_MEMO_POLICIES = 8  # (policy, args) whose rules a process keeps (tests build variants; a run uses one)
 
 
-def per_policy(build: Callable[[PolicyConfig], T]) -> Callable[[PolicyConfig], T]:
-    """Memoise `build(policy)` per policy object: the rules' patterns and SQL are a function of the
-    policy alone, and a process holds one policy object per policy file (policy.config caches it
-    by the file's digest), so the steps of a run build each once, not once per step or month.
+def per_policy(build: Callable[..., T]) -> Callable[..., T]:
+    """Memoise `build(policy, *args)` per policy object (and hashable args): the rules' patterns and
+    SQL are a function of the policy alone, and a process holds one policy object per policy file
+    (policy.config caches it by the file's digest), so the steps of a run build each once, not once
+    per step or month.
 
     Keyed by identity (a policy's lists make it unhashable); the policy is held with its result,
     so its id is not reused while cached. A PolicyConfig is frozen: a changed policy is another
     object, and gets its own rules.
     """
-    cache: OrderedDict[int, tuple[PolicyConfig, T]] = OrderedDict()
+    cache: OrderedDict[tuple[int, tuple[Any, ...]], tuple[PolicyConfig, T]] = OrderedDict()
     lock = threading.Lock()
 
     @functools.wraps(build)
-    def memoised(policy: PolicyConfig) -> T:
+    def memoised(policy: PolicyConfig, *args: Any) -> T:
+        key = (id(policy), args)
         with lock:
-            hit = cache.get(id(policy))
+            hit = cache.get(key)
             if hit is not None and hit[0] is policy:
-                cache.move_to_end(id(policy))
+                cache.move_to_end(key)
                 return hit[1]
-        value = build(policy)
+        value = build(policy, *args)
         with lock:
-            cache[id(policy)] = (policy, value)
+            cache[key] = (policy, value)
             while len(cache) > _MEMO_POLICIES:
                 cache.popitem(last=False)
         return value

@@ -14,6 +14,7 @@ no rule, so it is known as matched.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 import duckdb
 
@@ -41,23 +42,30 @@ def match_texts(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, docs: str,
     `into` is qualified by the caller's database (an attached in-memory one for a run's months);
     its helper tables are made beside it and dropped.
     """
-    key = rules_md5(policy)
+    return stored_matches(con, TABLE, rules_md5(policy),
+                          lambda texts: scope_text_hits_sql(policy, texts), docs, into)
+
+
+def stored_matches(con: duckdb.DuckDBPyConnection, table: str, key: str,
+                   hits_sql: Callable[[str], str], docs: str, into: str) -> tuple[int, int]:
+    """match_texts over the store `table` (rules_md5, text_md5, rule_id, hits) for the rules
+    keyed `key`, whose statement over a relation of texts (raw_txt) `hits_sql` gives."""
     texts, fresh = f"{into}_texts", f"{into}_fresh"
     con.execute(f"CREATE TABLE {texts} AS SELECT raw_txt, md5(raw_txt) AS text_md5, EXISTS ("
-                f" SELECT 1 FROM {TABLE} s WHERE s.rules_md5 = $key AND s.text_md5 = md5(d.raw_txt))"
+                f" SELECT 1 FROM {table} s WHERE s.rules_md5 = $key AND s.text_md5 = md5(d.raw_txt))"
                 f" AS stored FROM (SELECT DISTINCT raw_txt FROM {docs}) d", {"key": key})
     try:
         if con.execute(f"SELECT count(*) FROM {texts} WHERE NOT stored").fetchone()[0]:
-            new = scope_text_hits_sql(policy, f"(SELECT raw_txt FROM {texts} WHERE NOT stored)")
+            new = hits_sql(f"(SELECT raw_txt FROM {texts} WHERE NOT stored)")
             con.execute(f"CREATE TABLE {fresh} AS SELECT raw_txt, rule_id, hits FROM ({new})")
         else:  # every text stored: DuckDB does not prepare the rules (0.5 s of CPU, 1.1 MB of SQL)
             con.execute(f"CREATE TABLE {fresh} (raw_txt VARCHAR, rule_id INTEGER, hits VARCHAR[])")
         # A row per new text and rule it matched, or one row without a rule (NULL text: none).
-        con.execute(f"INSERT INTO {TABLE} SELECT $key, t.text_md5, h.rule_id, h.hits"
+        con.execute(f"INSERT INTO {table} SELECT $key, t.text_md5, h.rule_id, h.hits"
                     f" FROM {texts} t LEFT JOIN {fresh} h USING (raw_txt)"
                     " WHERE NOT t.stored AND t.text_md5 IS NOT NULL", {"key": key})
         con.execute(f"CREATE TABLE {into} AS SELECT t.raw_txt, s.rule_id, s.hits FROM {texts} t"
-                    f" JOIN {TABLE} s ON s.rules_md5 = $key AND s.text_md5 = t.text_md5"
+                    f" JOIN {table} s ON s.rules_md5 = $key AND s.text_md5 = t.text_md5"
                     " WHERE t.stored AND s.rule_id IS NOT NULL"
                     f" UNION ALL SELECT raw_txt, rule_id, hits FROM {fresh}", {"key": key})
         return tuple(int(n) for n in con.execute(
@@ -72,12 +80,20 @@ def prune(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, months: list[str
     """Delete the matches of other rules, and of texts that are no longer a staged ticket's text
     nor among `notes` (the relation of the run's notes, raw_txt), when `months` cover every month
     with tickets (as the embedding store is pruned); returns the rows deleted, or None."""
+    return prune_store(con, TABLE, rules_md5(policy), months, f"SELECT raw_txt FROM {notes}")
+
+
+def prune_store(con: duckdb.DuckDBPyConnection, table: str, key: str, months: list[str],
+                more: str | None = None) -> int | None:
+    """prune over the store `table` for the rules keyed `key`: the texts kept are the staged
+    tickets' and those of the query `more` (raw_txt), if any."""
     uncovered = con.execute(
         "SELECT count(*) FROM (SELECT DISTINCT month FROM staging.tickets)"
         " WHERE month NOT IN (SELECT CAST(unnest($months) AS DATE))", {"months": months}).fetchall()[0][0]
     if uncovered:
         return None
+    kept = f" UNION ALL SELECT md5(raw_txt) FROM ({more})" if more else ""
     return con.execute(
-        f"DELETE FROM {TABLE} WHERE rules_md5 <> $key OR text_md5 NOT IN ("
-        f" SELECT md5(txt) FROM (SELECT DISTINCT {TICKET_TEXT} AS txt FROM staging.tickets)"
-        f" UNION ALL SELECT md5(raw_txt) FROM {notes})", {"key": rules_md5(policy)}).fetchall()[0][0]
+        f"DELETE FROM {table} WHERE rules_md5 <> $key OR text_md5 NOT IN ("
+        f" SELECT md5(txt) FROM (SELECT DISTINCT {TICKET_TEXT} AS txt FROM staging.tickets){kept})",
+        {"key": key}).fetchall()[0][0]

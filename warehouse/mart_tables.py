@@ -138,6 +138,14 @@ SCOPE_TEXT_MATCHES = Table("staging.scope_text_matches", (
     Column("rule_id", "INTEGER", False, "the rule that matched; NULL: the text matched no rule"),
     Column("hits", "VARCHAR[]", False, "the rule's matches in the normalised text"),
 ))
+# The emergency rules' matches of each ticket text, kept likewise (orchestration/emergency_match_store.py).
+EMERGENCY_TEXT_MATCHES = Table("staging.emergency_text_matches", (
+    Column("rules_md5", "VARCHAR", True, "md5 of the emergency rules' matching SQL and DuckDB's version"),
+    Column("text_md5", "VARCHAR", True, "md5 of the text (a ticket's subject . description)"),
+    Column("rule_id", "INTEGER", False, "the term set, rule or dampener that matched (its index in"
+           " logic.emergency._matchers); NULL: the text matched none"),
+    Column("hits", "VARCHAR[]", False, "its matches in the normalised text"),
+))
 OUT_OF_SCOPE = Table("marts.out_of_scope", (
     Column("client_id", "VARCHAR", True),
     Column("client_name", "VARCHAR", True),
@@ -183,8 +191,8 @@ CLIENT_MONTH_DRIVERS = Table("marts.client_month_drivers", (
 
 MART_TABLES = (
     TICKET_FACTS, CLIENT_MONTH, SCOPE_HITS, EMERGENCY_READINGS, SEMANTIC_SCOPE_VOTES,
-    SEMANTIC_EMERGENCY_VOTES, TEXT_EMBEDDINGS, SCOPE_TEXT_MATCHES, OUT_OF_SCOPE, CLIENT_MONTH_SLA,
-    CLIENT_MONTH_DRIVERS,
+    SEMANTIC_EMERGENCY_VOTES, TEXT_EMBEDDINGS, SCOPE_TEXT_MATCHES, EMERGENCY_TEXT_MATCHES, OUT_OF_SCOPE,
+    CLIENT_MONTH_SLA, CLIENT_MONTH_DRIVERS,
 )
 
 MART_DDL = [
