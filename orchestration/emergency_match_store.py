@@ -11,13 +11,11 @@ row with no rule.
 
 from __future__ import annotations
 
-import hashlib
-
 import duckdb
 
 from logic.emergency import emergency_text_hits_sql
 from logic.text_match import per_policy
-from orchestration.scope_match_store import prune_store, stored_matches
+from orchestration.match_store import prune_store, rules_key, stored_matches
 from policy.config import PolicyConfig
 from warehouse.mart_tables import EMERGENCY_TEXT_MATCHES
 
@@ -27,8 +25,7 @@ TABLE = EMERGENCY_TEXT_MATCHES.name  # created with the warehouse (warehouse.sch
 @per_policy
 def rules_md5(policy: PolicyConfig) -> str:
     """The key of the policy's emergency rules: their matching SQL and DuckDB's version."""
-    sql = emergency_text_hits_sql(policy, "__TEXTS__")
-    return hashlib.md5(f"{duckdb.__version__}\n{sql}".encode(), usedforsecurity=False).hexdigest()
+    return rules_key(emergency_text_hits_sql(policy, "__TEXTS__"))
 
 
 def match_texts(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, docs: str,
