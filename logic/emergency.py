@@ -133,7 +133,8 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
             f"contains(coalesce(b.evidence, ''), {sql_literal('dampened: ' + label + ' ')})"
             for label in lm.dampened_by)
         narrow = f"coalesce(mi.affected_users, 1) < {em.min_affected_users}"
-        bar = f"CASE WHEN ({dampened}) AND {narrow} THEN {lm.raise_at_dampened} ELSE {lm.raise_at} END"
+        higher = max(lm.raise_at, lm.raise_at_dampened)  # never a lower bar than raise_at
+        bar = f"CASE WHEN ({dampened}) AND {narrow} THEN {higher} ELSE {lm.raise_at} END"
         joined = " LEFT JOIN model_in mi USING (ticket_id)"
     raised = ("false" if lm.raise_at is None
               else f"(b.confidence < {em.min_confidence} AND m.p >= {bar})")

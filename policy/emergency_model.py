@@ -28,7 +28,7 @@ class EmergencyModel(Strict):
     raise_at: float | None = Field(default=None, gt=0, le=1)  # None: never raises a reading
     # Round 16 (issue 19): a reading one of the emergency.dampeners labelled in `dampened_by` matched
     # (a single-user issue), on a ticket counting fewer than emergency.min_affected_users, is raised
-    # only where p reaches `raise_at_dampened`; None: raise_at alone.
+    # only where p reaches `raise_at_dampened` (or raise_at, the higher); None: raise_at alone.
     raise_at_dampened: float | None = Field(default=None, gt=0, le=1)
     dampened_by: list[str] = Field(default_factory=list)
     hold_below: float = Field(default=0.0, ge=0, lt=1)  # 0: never holds a call
@@ -43,10 +43,6 @@ class EmergencyModel(Strict):
     def _dampened_bar(self) -> EmergencyModel:
         if self.raise_at_dampened is not None and not self.dampened_by:
             raise ValueError("raise_at_dampened: dampened_by names no dampener")
-        # with raise_at None nothing is raised, a dampened reading neither
-        if None not in (self.raise_at, self.raise_at_dampened) and self.raise_at_dampened < self.raise_at:
-            raise ValueError("raise_at_dampened: a bar at or above raise_at (a dampened reading is"
-                             " raised on more, not less)")
         return self
 
 

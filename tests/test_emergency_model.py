@@ -156,7 +156,7 @@ SINGLE = ["single-user issue"]
 def test_a_reading_the_rules_dampened_for_one_user_needs_the_higher_bar(labelled):
     # Round 16 (issue 19): the same terse incident told as one user's own ("just me"): the rules'
     # single-user dampener matched and the field counts one user, so raise_at_dampened applies.
-    policy = _policy(labelled, raise_at=0.5)
+    policy = _policy(labelled, raise_at=0.5, raise_at_dampened=None)
     model = fit_emergency_model_on_files(policy, [labelled])
     text = ("Tills frozen", "Tills frozen at the York shop, just me")
     raised = _reading(policy, model, *text)
@@ -219,7 +219,9 @@ def test_the_config_is_validated(labelled):
     with pytest.raises(Exception, match="hold_below"):
         _policy(labelled, hold_below=1.0)
     with pytest.raises(Exception, match="raise_at_dampened"):
-        _policy(labelled, raise_at=0.5, raise_at_dampened=0.4, dampened_by=SINGLE)
+        _policy(labelled, raise_at=0.5, raise_at_dampened=1.5, dampened_by=SINGLE)
+    with pytest.raises(Exception, match="dampened_by names no dampener"):
+        _policy(labelled, raise_at=0.5, raise_at_dampened=0.7, dampened_by=[])
     with pytest.raises(Exception, match="dampened_by"):
         _policy(labelled, raise_at=0.5, raise_at_dampened=0.7, dampened_by=["no such dampener"])
 
