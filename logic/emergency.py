@@ -123,8 +123,21 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
                s.term_sets
         FROM {source} s JOIN clf_semantic_emergency v ON v.raw_txt = s.raw_txt
         LEFT JOIN clf_tickets d ON d.ticket_id = s.ticket_id"""
+    bar, joined = str(lm.raise_at), ""
+    if lm.raise_at is not None and lm.raise_at_dampened is not None:
+        # A reading the rules dampened as narrow (a single-user issue) on a ticket whose structured
+        # field counts fewer than min_affected_users: the text and the field agree it is one
+        # person's, so the signal's words alone ("account", "log in") need a higher bar. The
+        # reading's evidence names each dampener the rules applied (emergency_rules_sql).
+        dampened = " OR ".join(
+            f"contains(coalesce(b.evidence, ''), {sql_literal('dampened: ' + label + ' ')})"
+            for label in lm.dampened_by)
+        narrow = f"coalesce(mi.affected_users, 1) < {em.min_affected_users}"
+        higher = max(lm.raise_at, lm.raise_at_dampened)  # never a lower bar than raise_at
+        bar = f"CASE WHEN ({dampened}) AND {narrow} THEN {higher} ELSE {lm.raise_at} END"
+        joined = " LEFT JOIN model_in mi USING (ticket_id)"
     raised = ("false" if lm.raise_at is None
-              else f"(b.confidence < {em.min_confidence} AND m.p >= {lm.raise_at})")
+              else f"(b.confidence < {em.min_confidence} AND m.p >= {bar})")
     held = f"(b.confidence >= {em.min_confidence} AND m.p < {lm.hold_below})"
 
     def words(column: str) -> str:
@@ -147,7 +160,7 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
                           THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p) || {words('words_for')}
                           WHEN {held} THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p) || ' disagrees'
                                || {words('words_against')} || ' (x{lm.hold_factor:g})' END) AS evidence
-    FROM base b LEFT JOIN model m USING (ticket_id)"""
+    FROM base b LEFT JOIN model m USING (ticket_id){joined}"""
 
 
 def _hit_columns(relation: str, normalised: str, columns: list[tuple[str, Matcher]],

@@ -442,4 +442,8 @@ class EmergencyRules(Strict):
             if unknown or not d.applies_to:
                 raise ValueError(f"dampener '{d.label}': applies_to must name criteria ids"
                                  f" (unknown: {', '.join(unknown) or 'none given'})")
+        labels = {d.label for d in self.dampeners}
+        unknown = [n for n in self.learned_model.dampened_by if n not in labels]
+        if unknown:
+            raise ValueError(f"learned_model.dampened_by: not a dampener's label: {', '.join(unknown)}")
         return self

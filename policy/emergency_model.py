@@ -17,13 +17,20 @@ class EmergencyModel(Strict):
     file's vote taken with that file out of the bank, as a new batch's is). Scored in SQL
     (logic/emergency_model.py). Its probability p is a vote on the reading (logic/emergency.py): a
     reading below emergency.min_confidence is raised to p where p reaches `raise_at`, a call is
-    multiplied by `hold_factor` where p is below `hold_below`."""
+    multiplied by `hold_factor` where p is below `hold_below`; a reading the rules dampened on a
+    ticket of few affected users (a dampener of `dampened_by`) is raised only where p reaches
+    `raise_at_dampened`."""
 
     enabled: bool = False
     model_file: str = "config/emergency_model.json"  # relative to the project
     penalty: float = Field(default=1.0, gt=0)  # ridge penalty on every weight but the intercept
     min_df: int = Field(default=2, ge=1)  # a term must appear in this many training tickets
     raise_at: float | None = Field(default=None, gt=0, le=1)  # None: never raises a reading
+    # Round 16 (issue 19): a reading one of the emergency.dampeners labelled in `dampened_by` matched
+    # (a single-user issue), on a ticket counting fewer than emergency.min_affected_users, is raised
+    # only where p reaches `raise_at_dampened` (or raise_at, the higher); None: raise_at alone.
+    raise_at_dampened: float | None = Field(default=None, gt=0, le=1)
+    dampened_by: list[str] = Field(default_factory=list)
     hold_below: float = Field(default=0.0, ge=0, lt=1)  # 0: never holds a call
     hold_factor: float = Field(default=0.5, gt=0, le=1)
     # Round 14: signal groups beside the words (logic/emergency_model.text_rows_sql): the subject's
@@ -31,6 +38,12 @@ class EmergencyModel(Strict):
     # vocabularies met one by one, nobody counted, a forwarded notice, its field values, run-on speech.
     signals: list[Literal["subject", "form", "length", "term_sets", "no_users", "forwarded", "fields",
                               "speech"]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _dampened_bar(self) -> EmergencyModel:
+        if self.raise_at_dampened is not None and not self.dampened_by:
+            raise ValueError("raise_at_dampened: dampened_by names no dampener")
+        return self
 
 
 class StoredEmergencyModel(Strict):

@@ -150,6 +150,29 @@ def test_the_signal_raises_a_terse_incident_the_rules_leave_uncertain(labelled):
     assert not unvoted[0] and "emergency model" not in unvoted[2], unvoted
 
 
+SINGLE = ["single-user issue"]
+
+
+def test_a_reading_the_rules_dampened_for_one_user_needs_the_higher_bar(labelled):
+    # Round 16 (issue 19): the same terse incident told as one user's own ("just me"): the rules'
+    # single-user dampener matched and the field counts one user, so raise_at_dampened applies.
+    policy = _policy(labelled, raise_at=0.5, raise_at_dampened=None)
+    model = fit_emergency_model_on_files(policy, [labelled])
+    text = ("Tills frozen", "Tills frozen at the York shop, just me")
+    raised = _reading(policy, model, *text)
+    assert raised[0] and "dampened: single-user issue" in raised[2], raised
+    p = float(re.search(r"emergency model (0\.\d+)", raised[2]).group(1))
+    above, below = min(p + 0.05, 1.0), max(p - 0.05, 0.5)
+
+    def bar(at: float) -> PolicyConfig:
+        return _policy(labelled, raise_at=0.5, raise_at_dampened=at, dampened_by=SINGLE)
+
+    assert not _reading(bar(above), model, *text)[0]
+    assert _reading(bar(below), model, *text)[0]
+    # ... and a text no dampener matched keeps raise_at.
+    assert _reading(bar(1.0), model, "Tills frozen", "Tills frozen at the York shop")[0]
+
+
 def test_the_signal_holds_an_over_declared_single_user_call(labelled, tmp_path):
     # Declared false alarms: a link clicked in the supplier's own newsletter, labelled not an emergency.
     rows = [*ROWS, *[(f"D{i}", "Suspicious email", f"Clicked the link in the supplier newsletter {i},"
@@ -195,6 +218,12 @@ def test_the_config_is_validated(labelled):
         _policy(labelled, raise_at=1.5)
     with pytest.raises(Exception, match="hold_below"):
         _policy(labelled, hold_below=1.0)
+    with pytest.raises(Exception, match="raise_at_dampened"):
+        _policy(labelled, raise_at=0.5, raise_at_dampened=1.5, dampened_by=SINGLE)
+    with pytest.raises(Exception, match="dampened_by names no dampener"):
+        _policy(labelled, raise_at=0.5, raise_at_dampened=0.7, dampened_by=[])
+    with pytest.raises(Exception, match="dampened_by"):
+        _policy(labelled, raise_at=0.5, raise_at_dampened=0.7, dampened_by=["no such dampener"])
 
 
 def test_round_14_signals_read_a_forwarded_notice_apart_from_prose(labelled):
