@@ -20,35 +20,14 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from evaluation.calibrate import KINDS, fit, load_calls
+from evaluation.calibrate import calibrated_by, load_calls, out_of_batch
 from evaluation.evaluate import _table
-from logic.calibration import calibrate
-from policy.classifiers import FileDigest
 from policy.config import default_policy
 from policy.paths import PROJECT_ROOT
 
 GRID = tuple(float(t) for t in np.round(np.arange(0.5, 0.951, 0.05), 2))
 COSTS = (4.0, 7.0, 10.0, 20.0)  # tickets in review one wrong charge is worth
 SINGLES = (0.7, 0.75, 0.85)  # other single thresholds, for the queue against wrong charges
-_NO_DIGEST = FileDigest(file="-", sha256="0" * 64)
-
-
-def calibrated_out_of(calls: pd.DataFrame, train: pd.DataFrame) -> pd.Series:
-    """`calls`' calibrated confidence from maps fitted on `train`."""
-    maps = fit(train, _NO_DIGEST)
-    out = pd.Series(np.nan, index=calls.index)
-    for kind in KINDS:
-        mask = calls["kind"] == kind
-        out[mask] = calibrate(calls.loc[mask, "raw_confidence"], calls.loc[mask, "vote"],
-                              getattr(maps, kind), calls.loc[mask, "held"])
-    return out
-
-
-def out_of_batch(calls: pd.DataFrame) -> pd.Series:
-    """Each call's calibrated confidence from maps fitted on the other batches of `calls`."""
-    parts = [calibrated_out_of(own, calls[calls["batch"] != batch])
-             for batch, own in calls.groupby("batch", sort=True)]
-    return pd.concat(parts).reindex(calls.index)
 
 
 def choose(train: pd.DataFrame, cost: float, single: float) -> dict[str, float]:
@@ -95,9 +74,9 @@ def nested(calls: pd.DataFrame, tickets: dict[str, int], costs: tuple[float, ...
     rows = []
     for batch, held in calls.groupby("batch", sort=True):
         train = calls[calls["batch"] != batch].copy()
-        train["calibrated"] = out_of_batch(train)
+        train["calibrated"] = out_of_batch(train)["calibrated"]
         held = held.copy()
-        held["calibrated"] = calibrated_out_of(held, train)
+        held["calibrated"] = calibrated_by(held, train)
         base = score(held, confident(held, {}, single, emergency_at), tickets[str(batch)])
         rows.append({"batch": batch, "variant": f"{single} everywhere", **base})
         for other in singles:

@@ -121,18 +121,21 @@ def file_digest() -> FileDigest:
                       sha256=hashlib.sha256(FIRST_SEEN.read_bytes()).hexdigest())
 
 
+def calibrated_by(calls: pd.DataFrame, train: pd.DataFrame) -> pd.Series:
+    """`calls`' calibrated confidence from maps fitted on the first-seen calls `train`."""
+    maps = fit(train, FileDigest(file="-", sha256="0" * 64))
+    out = pd.Series(np.nan, index=calls.index)
+    for kind in KINDS:
+        mask = calls["kind"] == kind
+        out[mask] = calibrate(calls.loc[mask, "raw_confidence"], calls.loc[mask, "vote"],
+                              getattr(maps, kind), calls.loc[mask, "held"])
+    return out
+
+
 def out_of_batch(calls: pd.DataFrame) -> pd.DataFrame:
     """Each call with its calibrated confidence from maps fitted on the *other* batches."""
-    parts = []
-    for batch, own in calls.groupby("batch", sort=True):
-        maps = fit(calls[calls["batch"] != batch], FileDigest(file="-", sha256="0" * 64))
-        own = own.copy()
-        own["calibrated"] = np.nan
-        for kind in KINDS:
-            mask = own["kind"] == kind
-            own.loc[mask, "calibrated"] = calibrate(own.loc[mask, "raw_confidence"], own.loc[mask, "vote"],
-                                                    getattr(maps, kind), own.loc[mask, "held"])
-        parts.append(own)
+    parts = [own.assign(calibrated=calibrated_by(own, calls[calls["batch"] != batch]))
+             for batch, own in calls.groupby("batch", sort=True)]
     return pd.concat(parts)
 
 
