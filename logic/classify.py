@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from logic.calibration import calibrated_sql, confidence_map
 from logic.emergency import emergency_sql
 from logic.learned import learned_sql, scope_model
-from logic.scope_chain import chain_model, chained_sql
+from logic.scope_chain import call_threshold_sql, chain_model, chained_sql
 from logic.text_match import (
     SENTENCE,
     TICKET_TEXT,
@@ -32,7 +32,6 @@ from logic.word_model import scores_sql as word_scores_sql
 from policy.classifiers import ScopeModel
 from policy.config import PolicyConfig
 from policy.scope_chain import StoredChainModel
-from warehouse.sqlquote import sql_literal
 
 # A word-model probability is evidence when weight x p is above this (as the semantic vote's 0.05).
 WORD_FLOOR = 0.05
@@ -285,8 +284,6 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     call_at = min_conf if floor is None else floor
     # The learned combination's probability has its own bands (learned.confident_at), not the map.
     cmap = None if learned else confidence_map(policy, "scope")
-    # call_at_by_id (round 14): an id's own call threshold, where the policy sets one
-    by_id = " ".join(f"WHEN {sql_literal(k)} THEN {v!r}" for k, v in sorted(sc.call_at_by_id.items()))
     if learned:
         voted = learned_sql(model, features_only)  # type: ignore[arg-type]
         if not features_only:
@@ -346,8 +343,8 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                      " WHERE raw_txt IN (SELECT raw_txt FROM docs)")
         category_hits = (f"SELECT raw_cat, txt, rule_id, hits FROM {matched.category_hits}"
                          " WHERE raw_cat IN (SELECT raw_cat FROM tickets)")
-    call_at_sql = (f"(CASE scope_id {by_id} ELSE {call_at!r} END)" if by_id and floor is None and not learned
-                   else f"{call_at}")
+    # call_at_by_id (round 14): an id's own call threshold, where the policy sets one
+    call_at_sql = call_threshold_sql(policy, "scope_id") if floor is None and not learned else f"{call_at}"
     confident_free = (f" AND {calibrated_sql('word_free', 'vote', cmap)} >= {confident_at}"
                       if review_only and not learned else "")
     # The evidence words only where the word model's evidence is shown (weight x p above the floor).

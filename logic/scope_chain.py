@@ -116,6 +116,14 @@ def chain_model(policy: PolicyConfig) -> StoredChainModel | None:
                        lambda model: stale_reason(policy, model), "chain model")
 
 
+def call_threshold_sql(policy: PolicyConfig, column: str) -> str:
+    """SQL: the call threshold of the scope id in `column`: its own `call_at_by_id`, else
+    `min_confidence`. One place, so the first stage and the chain's lifts cut at the same line."""
+    sc = policy.scope_classification
+    by_id = " ".join(f"WHEN {sql_literal(k)} THEN {v!r}" for k, v in sorted(sc.call_at_by_id.items()))
+    return f"(CASE {column} {by_id} ELSE {sc.min_confidence!r} END)" if by_id else repr(sc.min_confidence)
+
+
 def chained_sql(policy: PolicyConfig, model: StoredChainModel, first_stage: str) -> str:
     """SQL: the rows of `first_stage` (the scope statement's voted calls: ticket_id, scope_id,
     confidence, evidence, held, vote, ...) with the chain's lifts. A candidate of a chain id below
@@ -136,8 +144,7 @@ def chained_sql(policy: PolicyConfig, model: StoredChainModel, first_stage: str)
         terms += [f"{w[3 + k + j]!r} * {expr}" for j, expr in enumerate(SHAPE.values())]
         probabilities.append(f"SELECT ticket_id, {sql_literal(sid)} AS scope_id,"
                              f" 1 / (1 + exp(-({w[0]!r} + {' + '.join(terms)}))) AS p FROM chain_x")
-    call_at = " ".join(f"WHEN {sql_literal(s)} THEN {sc.call_at_by_id.get(s, sc.min_confidence)!r}"
-                       for s in ids)
+    call_at = call_threshold_sql(policy, "c.scope_id")
     lifted = f"1 - (1 - coalesce(v.confidence, 0)) * (1 - {sc.chain.weight!r} * c.p)"
     return f"""WITH first_stage AS ({first_stage}
     ), chain_x AS (
@@ -150,8 +157,8 @@ def chained_sql(policy: PolicyConfig, model: StoredChainModel, first_stage: str)
                    || ': the other exclusions found and the shape of the work (held for review)' AS evidence,
                true AS held, coalesce(v.vote, 0) AS vote
         FROM chain_p c LEFT JOIN first_stage v USING (ticket_id, scope_id)
-        WHERE coalesce(v.confidence, 0) < (CASE c.scope_id {call_at} END)
-          AND {lifted} >= (CASE c.scope_id {call_at} END)
+        WHERE coalesce(v.confidence, 0) < {call_at}
+          AND {lifted} >= {call_at}
     )
     SELECT * FROM first_stage v ANTI JOIN lifted USING (ticket_id, scope_id)
     UNION ALL BY NAME SELECT * FROM lifted"""
