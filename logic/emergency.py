@@ -120,7 +120,7 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
     lm = em.learned_model
     inputs = f"""SELECT s.ticket_id, s.raw_txt, d.category, d.declared_emergency, d.affected_users,
                s.confidence AS rule_confidence, v.vote,
-               s.term_sets
+               s.term_sets, s.dampeners
         FROM {source} s JOIN clf_semantic_emergency v ON v.raw_txt = s.raw_txt
         LEFT JOIN clf_tickets d ON d.ticket_id = s.ticket_id"""
     bar, joined = str(lm.raise_at), ""
@@ -128,10 +128,9 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
         # A reading the rules dampened as narrow (a single-user issue) on a ticket whose structured
         # field counts fewer than min_affected_users: the text and the field agree it is one
         # person's, so the signal's words alone ("account", "log in") need a higher bar. The
-        # reading's evidence names each dampener the rules applied (emergency_rules_sql).
-        dampened = " OR ".join(
-            f"contains(coalesce(b.evidence, ''), {sql_literal('dampened: ' + label + ' ')})"
-            for label in lm.dampened_by)
+        # rules' reading lists the dampeners it applied by label (emergency_rules_sql).
+        named = ", ".join(sql_literal(label) for label in lm.dampened_by)
+        dampened = f"coalesce(list_has_any(mi.dampeners, [{named}]), false)"
         narrow = f"coalesce(mi.affected_users, 1) < {em.min_affected_users}"
         higher = max(lm.raise_at, lm.raise_at_dampened)  # never a lower bar than raise_at
         bar = f"CASE WHEN ({dampened}) AND {narrow} THEN {higher} ELSE {lm.raise_at} END"
@@ -217,7 +216,8 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
     """SQL over clf_tickets: the rules' emergency reading before the semantic vote and threshold.
 
     Columns: ticket_id, raw_txt (the text the vote joins on), confidence DOUBLE, evidence VARCHAR,
-    term_sets BOOLEAN[] (per emergency.term_sets, in order: the text met the vocabulary).
+    term_sets BOOLEAN[] (per emergency.term_sets, in order: the text met the vocabulary),
+    dampeners VARCHAR[] (the labels of the emergency.dampeners the text met, in policy order).
     """
     c = Compiler(policy)
     em = policy.emergency
@@ -289,6 +289,10 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
                               f" || affected_users || ' affected users (structured field)' END")
     # Which vocabularies the text met (the learned signal's term_sets group reads them, round 16).
     met = f"[{', '.join(f'len({column}) > 0' for column in sets.values())}]::BOOLEAN[]"
+    # Which dampeners the text met, by label (the learned signal's single-user bar reads them).
+    labels = ", ".join(f"CASE WHEN len(d_{j}) > 0 THEN {sql_literal(damp.label)} END"
+                       for j, damp in enumerate(em.dampeners))
+    dampeners = f"list_filter([{labels}]::VARCHAR[], lambda d: d IS NOT NULL)" if labels else "[]::VARCHAR[]"
     return f"""
 WITH t AS (
     SELECT ticket_id, affected_users, declared_emergency, {TICKET_TEXT} AS raw_txt FROM clf_tickets
@@ -302,10 +306,11 @@ WITH t AS (
     JOIN text_hits h USING (raw_txt)
 ), r AS (
     SELECT raw_txt, affected_users, declared_emergency, ({confidence})::DOUBLE AS confidence,
-           concat_ws('; ', {', '.join(evidence_parts)}) AS evidence, {met} AS term_sets
+           concat_ws('; ', {', '.join(evidence_parts)}) AS evidence, {met} AS term_sets,
+           {dampeners} AS dampeners
     FROM m
 )
-SELECT t.ticket_id, t.raw_txt, r.confidence, r.evidence, r.term_sets
+SELECT t.ticket_id, t.raw_txt, r.confidence, r.evidence, r.term_sets, r.dampeners
 FROM t JOIN r ON r.raw_txt = t.raw_txt AND r.affected_users IS NOT DISTINCT FROM t.affected_users
     AND r.declared_emergency IS NOT DISTINCT FROM t.declared_emergency
 """

@@ -173,6 +173,25 @@ def test_a_reading_the_rules_dampened_for_one_user_needs_the_higher_bar(labelled
     assert _reading(bar(1.0), model, "Tills frozen", "Tills frozen at the York shop")[0]
 
 
+def test_the_rules_list_the_dampeners_they_applied_by_label():
+    # The single-user bar reads this column (not the evidence text): each dampener the text met,
+    # by its policy label, in policy order; none met, an empty list.
+    from logic.emergency import emergency_rules_sql
+
+    policy = load_policy(SHIPPED)
+    con = duckdb.connect()
+    con.execute("""CREATE TEMP TABLE clf_tickets AS SELECT * FROM (VALUES
+        ('a', 'Tills frozen', 'Tills frozen at the York shop, just me'),
+        ('b', 'Tills frozen', 'Tills frozen at the York shop')) t(ticket_id, subject, description)""")
+    con.execute("ALTER TABLE clf_tickets ADD COLUMN category VARCHAR DEFAULT 'Retail'")
+    con.execute("ALTER TABLE clf_tickets ADD COLUMN declared_emergency BOOLEAN DEFAULT false")
+    con.execute("ALTER TABLE clf_tickets ADD COLUMN affected_users INTEGER DEFAULT 1")
+    rows = dict(con.execute(f"SELECT ticket_id, dampeners FROM ({emergency_rules_sql(policy)})").fetchall())
+    assert "single-user issue" in rows["a"] and rows["b"] == [], rows
+    labels = [d.label for d in policy.emergency.dampeners]
+    assert rows["a"] == [label for label in labels if label in rows["a"]]
+
+
 def test_the_signal_holds_an_over_declared_single_user_call(labelled, tmp_path):
     # Declared false alarms: a link clicked in the supplier's own newsletter, labelled not an emergency.
     rows = [*ROWS, *[(f"D{i}", "Suspicious email", f"Clicked the link in the supplier newsletter {i},"
