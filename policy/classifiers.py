@@ -391,6 +391,15 @@ class PlannedWork(Strict):
     scope_ids: ScopeIds = Field(default_factory=list)
 
 
+class BroadField(Strict):
+    """Round 17: a ticket whose structured affected_users reaches `min_affected_users` is broad by
+    the client's own count, so the text's dampeners (one user, a printer, a quote, maintenance)
+    do not lower its reading on `criteria`; the learned signal's hold still applies."""
+
+    min_affected_users: int | None = Field(default=None, ge=2)  # None: off
+    criteria: list[str] = Field(default_factory=list)  # emergency criterion ids
+
+
 class SecurityReading(Strict):
     """Round 10: in the ticket categories where security incidents are reported (accounts, email,
     security), the semantic emergency vote weighs `vote_weight` instead of semantic.emergency_weight:
@@ -423,6 +432,8 @@ class EmergencyRules(Strict):
     planned_work: PlannedWork = Field(default_factory=PlannedWork)
     # The vote's weight in the categories where security incidents are reported (round 10).
     security_reading: SecurityReading = Field(default_factory=SecurityReading)
+    # Broad by the structured field: the text's dampeners do not apply (round 17).
+    broad_field: BroadField = Field(default_factory=BroadField)
     # A learned emergency signal as a vote on the reading (round 13; policy/emergency_model.py).
     learned_model: EmergencyModel = Field(default_factory=EmergencyModel)
 
@@ -442,6 +453,11 @@ class EmergencyRules(Strict):
             if unknown or not d.applies_to:
                 raise ValueError(f"dampener '{d.label}': applies_to must name criteria ids"
                                  f" (unknown: {', '.join(unknown) or 'none given'})")
+        bf = self.broad_field
+        unknown = [c for c in bf.criteria if c not in ids]
+        if unknown or (bf.min_affected_users is not None and not bf.criteria):
+            raise ValueError("broad_field.criteria must name criteria ids"
+                             f" (unknown: {', '.join(unknown) or 'none given'})")
         labels = {d.label for d in self.dampeners}
         unknown = [n for n in self.learned_model.dampened_by if n not in labels]
         if unknown:

@@ -192,6 +192,41 @@ def test_the_rules_list_the_dampeners_they_applied_by_label():
     assert rows["a"] == [label for label in labels if label in rows["a"]]
 
 
+def _rules(policy: PolicyConfig, users: list[int], subject: str, description: str) -> dict[int, tuple]:
+    """The rules' (confidence, dampeners) of one text told with each count of affected users."""
+    from logic.emergency import emergency_rules_sql
+
+    con = duckdb.connect()
+    con.execute("CREATE TEMP TABLE clf_tickets AS SELECT 'u' || n AS ticket_id, ? AS subject,"
+                " ? AS description, 'Software' AS category, false AS declared_emergency, n AS affected_users"
+                " FROM unnest(?::INTEGER[]) t(n)", [subject, description, users])
+    return {int(t[1:]): (c, d) for t, c, d in con.execute(
+        f"SELECT ticket_id, confidence, dampeners FROM ({emergency_rules_sql(policy)})").fetchall()}
+
+
+def test_a_ticket_broad_by_its_field_is_not_dampened_by_a_word_in_passing():
+    # Round 17: a line-of-business system down for the office, with "print" in passing (the
+    # peripheral dampener). At 4 affected users the dampener applies; from broad_field's 5 the
+    # field's count outweighs the word; with broad_field off it applies whatever the count.
+    text = ("JobTrack", "JobTrack won't open, cannot connect to the server. We can't print travellers.")
+    policy = load_policy(SHIPPED)
+    assert policy.emergency.broad_field.min_affected_users == 5
+    peripheral = "a printer or other peripheral, not a core system"
+    read = _rules(policy, [4, 18], *text)
+    assert read[4][0] < 0.5 and peripheral in read[4][1], read
+    assert read[18][0] >= 0.5 and peripheral not in read[18][1], read
+    data = shipped_data()
+    data["emergency"]["broad_field"] = {"min_affected_users": None, "criteria": []}
+    off = _rules(PolicyConfig.model_validate(data), [18], *text)
+    assert off[18][0] < 0.5 and peripheral in off[18][1], off
+    data["emergency"]["broad_field"] = {"min_affected_users": 5, "criteria": ["no_such_criterion"]}
+    with pytest.raises(Exception, match="broad_field.criteria"):
+        PolicyConfig.model_validate(data)
+    data["emergency"]["broad_field"] = {"min_affected_users": 5, "criteria": []}
+    with pytest.raises(Exception, match="broad_field.criteria"):
+        PolicyConfig.model_validate(data)
+
+
 def test_the_signal_holds_an_over_declared_single_user_call(labelled, tmp_path):
     # Declared false alarms: a link clicked in the supplier's own newsletter, labelled not an emergency.
     rows = [*ROWS, *[(f"D{i}", "Suspicious email", f"Clicked the link in the supplier newsletter {i},"
