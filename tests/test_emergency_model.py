@@ -227,6 +227,27 @@ def test_a_ticket_broad_by_its_field_is_not_dampened_by_a_word_in_passing():
         PolicyConfig.model_validate(data)
 
 
+def test_below_the_bar_p_is_evidence_of_weight_below(labelled):
+    # Round 17: a reading left below the call threshold and not raised takes p at weight_below
+    # (noisy-or); not where the single-user bar applies.
+    policy = _policy(labelled, raise_at=None, weight_below=0.0)
+    model = fit_emergency_model_on_files(policy, [labelled])
+    text = ("Tills frozen", "Tills frozen at the York shop")
+    before = _reading(policy, model, *text)
+    after = _reading(_policy(labelled, raise_at=None, weight_below=0.3), model, *text)
+    p = float(re.search(r"emergency model (0\.\d+) \(words .*\(x0\.3\)", after[2]).group(1))
+    assert after[1] == pytest.approx(1 - (1 - before[1]) * (1 - 0.3 * p), abs=0.01), (before, after)
+    single = ("Tills frozen", "Tills frozen at the York shop, just me")
+
+    def bar(weight: float) -> PolicyConfig:
+        return _policy(labelled, raise_at=0.99, raise_at_dampened=0.99, dampened_by=SINGLE,
+                       weight_below=weight)
+
+    assert _reading(bar(0.3), model, *single)[1] == _reading(bar(0.0), model, *single)[1]
+    with pytest.raises(Exception, match="weight_below"):
+        _policy(labelled, weight_below=1.0)
+
+
 def test_the_signal_holds_an_over_declared_single_user_call(labelled, tmp_path):
     # Declared false alarms: a link clicked in the supplier's own newsletter, labelled not an emergency.
     rows = [*ROWS, *[(f"D{i}", "Suspicious email", f"Clicked the link in the supplier newsletter {i},"
@@ -303,27 +324,30 @@ def test_round_14_signals_read_a_forwarded_notice_apart_from_prose(labelled):
 
 def test_round_15_a_rule_call_on_routine_text_the_signal_denies_is_held_below_hold_below():
     # Unseen routine text with the rules' outage and breadth words: a question about encryption for
-    # a grant form. The shipped signal reads it at p 0.1-0.15: called with the shipped hold (below
-    # 0.1), held with round 15's measured 0.15 (x hold_factor, no call). 0.15 is not shipped: after
-    # batch-21/22 joined the bank it also dropped a caller posing as IT support (test_classify's h6,
-    # p 0.11), a concept issue 19 names (docs/classification.md, round 15). A UPS swap to book sat in
-    # the same band until batch-23/24 joined the bank; the refit reads it below 0.1, so the shipped
-    # hold already holds it.
+    # a grant form. The signal reads it at p 0.05-0.15: called with a hold below 0.05, held with
+    # round 15's measured 0.15 (x hold_factor, no call). 0.15 is not shipped: after batch-21/22
+    # joined the bank it also dropped a caller posing as IT support (test_classify's h6, p 0.11), a
+    # concept issue 19 names (docs/classification.md, round 15). The UPS swap to book and, since
+    # round 17's refit (p 0.10), the grant question sit below the shipped hold (0.1): held by it.
     from policy.config import default_policy
 
     shipped = default_policy()
     lm = shipped.emergency.learned_model
     assert (lm.raise_at, lm.hold_below) == (0.5, 0.1)
-    wider = shipped.model_copy(update={"emergency": shipped.emergency.model_copy(update={
-        "learned_model": lm.model_copy(update={"hold_below": 0.15})})})
+
+    def hold(at: float) -> PolicyConfig:
+        return shipped.model_copy(update={"emergency": shipped.emergency.model_copy(update={
+            "learned_model": lm.model_copy(update={"hold_below": at})})})
+
     model = emergency_model(shipped)
     grant = ("Grant form", "Quick one - the grant form asks if the shared drive is encrypted, is it?",
              False, "Security")
-    before = _reading(shipped, model, *grant)
-    after = _reading(wider, model, *grant)
+    before = _reading(hold(0.05), model, *grant)
+    after = _reading(hold(0.15), model, *grant)
     assert before[0] and not after[0], (before, after)
     assert after[1] == pytest.approx(before[1] * lm.hold_factor, abs=2e-3)
-    assert re.search(r"emergency model 0\.1\d disagrees", after[2]), after[2]
+    assert re.search(r"emergency model 0\.(0[5-9]|1\d) disagrees", after[2]), after[2]
+    assert not _reading(shipped, model, *grant)[0]
     ups = ("UPS swap", "Replacement UPS arrived for the server room, please book the swap,"
            " everything will be down for ten minutes", False, "Hardware")
     held = _reading(shipped, model, *ups)
