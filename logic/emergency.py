@@ -120,25 +120,29 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
     lm = em.learned_model
     inputs = f"""SELECT s.ticket_id, s.raw_txt, d.category, d.declared_emergency, d.affected_users,
                s.confidence AS rule_confidence, v.vote,
-               s.term_sets
+               s.term_sets, s.dampeners
         FROM {source} s JOIN clf_semantic_emergency v ON v.raw_txt = s.raw_txt
         LEFT JOIN clf_tickets d ON d.ticket_id = s.ticket_id"""
-    bar, joined = str(lm.raise_at), ""
+    bar, joined, narrow_bar = str(lm.raise_at), "", "false"
     if lm.raise_at is not None and lm.raise_at_dampened is not None:
         # A reading the rules dampened as narrow (a single-user issue) on a ticket whose structured
         # field counts fewer than min_affected_users: the text and the field agree it is one
         # person's, so the signal's words alone ("account", "log in") need a higher bar. The
-        # reading's evidence names each dampener the rules applied (emergency_rules_sql).
-        dampened = " OR ".join(
-            f"contains(coalesce(b.evidence, ''), {sql_literal('dampened: ' + label + ' ')})"
-            for label in lm.dampened_by)
+        # rules' reading lists the dampeners it applied by label (emergency_rules_sql).
+        named = ", ".join(sql_literal(label) for label in lm.dampened_by)
+        dampened = f"coalesce(list_has_any(mi.dampeners, [{named}]), false)"
         narrow = f"coalesce(mi.affected_users, 1) < {em.min_affected_users}"
         higher = max(lm.raise_at, lm.raise_at_dampened)  # never a lower bar than raise_at
-        bar = f"CASE WHEN ({dampened}) AND {narrow} THEN {higher} ELSE {lm.raise_at} END"
+        narrow_bar = f"(({dampened}) AND {narrow})"
+        bar = f"CASE WHEN {narrow_bar} THEN {higher} ELSE {lm.raise_at} END"
         joined = " LEFT JOIN model_in mi USING (ticket_id)"
     raised = ("false" if lm.raise_at is None
               else f"(b.confidence < {em.min_confidence} AND m.p >= {bar})")
     held = f"(b.confidence >= {em.min_confidence} AND m.p < {lm.hold_below})"
+    # Round 17: below the call threshold and not raised, p is evidence of weight_below (noisy-or),
+    # except where the single-user bar applies (the text and the field agree it is one person's).
+    lifted = (f"(b.confidence < {em.min_confidence} AND m.p IS NOT NULL AND NOT {raised}"
+              f" AND NOT coalesce({narrow_bar}, false))" if lm.weight_below > 0 else "false")
 
     def words(column: str) -> str:
         return f"""coalesce(' (words "' || array_to_string(m.{column}, '", "') || '")', '')"""
@@ -154,12 +158,16 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
            -- a raised reading's p counts the vote already: the map does not add it again
            CASE WHEN {raised} THEN 0.0 ELSE b.map_vote END AS map_vote,
            CASE WHEN {raised} THEN m.p WHEN {held} THEN b.confidence * {lm.hold_factor}
+                WHEN {lifted} THEN 1 - (1 - b.confidence) * (1 - {lm.weight_below} * m.p)
                 ELSE b.confidence END AS confidence,
            concat_ws('; ', nullif(b.evidence, ''),
                      CASE WHEN {raised}
                           THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p) || {words('words_for')}
                           WHEN {held} THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p) || ' disagrees'
-                               || {words('words_against')} || ' (x{lm.hold_factor:g})' END) AS evidence
+                               || {words('words_against')} || ' (x{lm.hold_factor:g})'
+                          WHEN {lifted} AND {lm.weight_below} * m.p > 0.05
+                          THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p) || {words('words_for')}
+                               || ' (x{lm.weight_below:g})' END) AS evidence
     FROM base b LEFT JOIN model m USING (ticket_id){joined}"""
 
 
@@ -217,7 +225,8 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
     """SQL over clf_tickets: the rules' emergency reading before the semantic vote and threshold.
 
     Columns: ticket_id, raw_txt (the text the vote joins on), confidence DOUBLE, evidence VARCHAR,
-    term_sets BOOLEAN[] (per emergency.term_sets, in order: the text met the vocabulary).
+    term_sets BOOLEAN[] (per emergency.term_sets, in order: the text met the vocabulary),
+    dampeners VARCHAR[] (the labels of the emergency.dampeners the text met, in policy order).
     """
     c = Compiler(policy)
     em = policy.emergency
@@ -242,6 +251,16 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
                     f" THEN affected_users || ' affected users' END)")
         return met, seen
 
+    bf = em.broad_field
+    # Broad by the structured field (round 17): the text's dampeners do not apply on bf.criteria.
+    by_field = (f"coalesce(affected_users, 0) >= {bf.min_affected_users}"
+                if bf.min_affected_users is not None else "false")
+
+    def applied(j: int, criteria: list[str]) -> str:
+        """Dampener j lowers the reading on `criteria` (the criteria it applies to, or one)."""
+        exempt = bf.min_affected_users is not None and set(criteria) <= set(bf.criteria)
+        return f"(len(d_{j}) > 0 AND NOT {by_field})" if exempt else f"len(d_{j}) > 0"
+
     criteria_conf: list[str] = []
     evidence_parts: list[str] = []
     matched: list[str] = []  # every rule's condition, before dampeners
@@ -264,15 +283,15 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
         factors = []
         for j, damp in enumerate(em.dampeners):
             if criterion.id in damp.applies_to:
-                name = f"d_{j}"
-                factors.append(f"CASE WHEN len({name}) > 0 THEN {damp.factor} ELSE 1 END")
+                factors.append(f"CASE WHEN {applied(j, [criterion.id])} THEN {damp.factor} ELSE 1 END")
         signal = "(1 - " + (" * ".join(terms) or "1") + ")"
         dampened = " * ".join([signal, *factors])
         criteria_conf.append(f"(1 - (1 - {dampened}) * {' * '.join(kept)})" if kept else dampened)
     for j, damp in enumerate(em.dampeners):
         name = col(f"d_{j}", c.dampener(damp))
-        evidence_parts.append(f"CASE WHEN len({name}) > 0 THEN {sql_literal('dampened: ' + damp.label)}"
-                              f" || ' ' || {shown(name)} || ' (x{damp.factor:g})' END")
+        evidence_parts.append(f"CASE WHEN {applied(j, damp.applies_to)}"
+                              f" THEN {sql_literal('dampened: ' + damp.label)} || ' ' || {shown(name)}"
+                              f" || ' (x{damp.factor:g})' END")
     # `matches`: the texts' emergency_text_hits_sql rows (the run's, from the store), indexed as in _matchers.
     assert matches is None or [n for n, _ in columns] == [n for n, _ in _matchers(policy)]
     confidence = criteria_conf[0] if len(criteria_conf) == 1 else f"greatest({', '.join(criteria_conf)})"
@@ -289,6 +308,10 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
                               f" || affected_users || ' affected users (structured field)' END")
     # Which vocabularies the text met (the learned signal's term_sets group reads them, round 16).
     met = f"[{', '.join(f'len({column}) > 0' for column in sets.values())}]::BOOLEAN[]"
+    # Which dampeners the text met, by label (the learned signal's single-user bar reads them).
+    labels = ", ".join(f"CASE WHEN {applied(j, damp.applies_to)} THEN {sql_literal(damp.label)} END"
+                       for j, damp in enumerate(em.dampeners))
+    dampeners = f"list_filter([{labels}]::VARCHAR[], lambda d: d IS NOT NULL)" if labels else "[]::VARCHAR[]"
     return f"""
 WITH t AS (
     SELECT ticket_id, affected_users, declared_emergency, {TICKET_TEXT} AS raw_txt FROM clf_tickets
@@ -302,10 +325,11 @@ WITH t AS (
     JOIN text_hits h USING (raw_txt)
 ), r AS (
     SELECT raw_txt, affected_users, declared_emergency, ({confidence})::DOUBLE AS confidence,
-           concat_ws('; ', {', '.join(evidence_parts)}) AS evidence, {met} AS term_sets
+           concat_ws('; ', {', '.join(evidence_parts)}) AS evidence, {met} AS term_sets,
+           {dampeners} AS dampeners
     FROM m
 )
-SELECT t.ticket_id, t.raw_txt, r.confidence, r.evidence, r.term_sets
+SELECT t.ticket_id, t.raw_txt, r.confidence, r.evidence, r.term_sets, r.dampeners
 FROM t JOIN r ON r.raw_txt = t.raw_txt AND r.affected_users IS NOT DISTINCT FROM t.affected_users
     AND r.declared_emergency IS NOT DISTINCT FROM t.declared_emergency
 """

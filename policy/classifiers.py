@@ -19,6 +19,7 @@ from policy.base import (
     keyed_by_scope_ids,
 )
 from policy.emergency_model import EmergencyModel
+from policy.emergency_reading import BroadField, DeclaredBreadth, PlannedWork, SecurityReading
 from policy.terms import Term, Weight
 
 
@@ -373,41 +374,6 @@ class EmergencyCriterion(Strict):
     concepts: list[str] = Field(default_factory=list)  # plain sentences for the semantic vote
 
 
-class DeclaredBreadth(Strict):
-    """The client's declaration on a ticket whose structured affected_users is broad."""
-
-    weight: float = Field(default=0.0, ge=0, lt=1)  # 0: off
-    min_affected_users: int = Field(default=5, ge=2)
-    # Only where some emergency rule of the text matched (before its dampeners): the declaration
-    # then says how broad and urgent the matched problem is, instead of being the only evidence.
-    requires_signal: bool = False
-
-
-class PlannedWork(Strict):
-    """Planned project work is never an emergency: where the text's neighbours read a planned scope
-    exclusion (the semantic scope vote), the emergency reading is multiplied by `factor`."""
-
-    factor: float = Field(default=1.0, gt=0, le=1)  # 1: off
-    min_vote: float = Field(default=0.3, gt=0, le=1)
-    scope_ids: ScopeIds = Field(default_factory=list)
-
-
-class SecurityReading(Strict):
-    """Round 10: in the ticket categories where security incidents are reported (accounts, email,
-    security), the semantic emergency vote weighs `vote_weight` instead of semantic.emergency_weight:
-    such incidents are told by what one user saw, with no outage or breadth for the rules to read,
-    so the neighbours' reading is most of the evidence there is."""
-
-    # Category values, compared case-insensitively after trimming (like priority_map). Empty: off.
-    categories: list[str] = Field(default_factory=list)
-    vote_weight: Weight = 0.6
-
-    @field_validator("categories")
-    @classmethod
-    def _normalised(cls, value: list[str]) -> list[str]:
-        return sorted({v.strip().lower() for v in value if v.strip()})
-
-
 class EmergencyRules(Strict):
     criteria: list[EmergencyCriterion] = Field(min_length=1)
     not_emergency: list[str] = Field(min_length=1)
@@ -424,6 +390,8 @@ class EmergencyRules(Strict):
     planned_work: PlannedWork = Field(default_factory=PlannedWork)
     # The vote's weight in the categories where security incidents are reported (round 10).
     security_reading: SecurityReading = Field(default_factory=SecurityReading)
+    # Broad by the structured field: the text's dampeners do not apply (round 17).
+    broad_field: BroadField = Field(default_factory=BroadField)
     # A learned emergency signal as a vote on the reading (round 13; policy/emergency_model.py).
     learned_model: EmergencyModel = Field(default_factory=EmergencyModel)
 
@@ -443,6 +411,11 @@ class EmergencyRules(Strict):
             if unknown or not d.applies_to:
                 raise ValueError(f"dampener '{d.label}': applies_to must name criteria ids"
                                  f" (unknown: {', '.join(unknown) or 'none given'})")
+        bf = self.broad_field
+        unknown = [c for c in bf.criteria if c not in ids]
+        if unknown or (bf.min_affected_users is not None and not bf.criteria):
+            raise ValueError("broad_field.criteria must name criteria ids"
+                             f" (unknown: {', '.join(unknown) or 'none given'})")
         labels = {d.label for d in self.dampeners}
         unknown = [n for n in self.learned_model.dampened_by if n not in labels]
         if unknown:

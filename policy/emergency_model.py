@@ -31,6 +31,10 @@ class EmergencyModel(Strict):
     # only where p reaches `raise_at_dampened` (or raise_at, the higher); None: raise_at alone.
     raise_at_dampened: float | None = Field(default=None, gt=0, le=1)
     dampened_by: list[str] = Field(default_factory=list)
+    # Round 17: a reading left below the call threshold and not raised takes p as evidence of this
+    # weight (noisy-or, 1 - (1 - reading) x (1 - weight x p)); not where the single-user bar
+    # applies. 0: off.
+    weight_below: float = Field(default=0.0, ge=0, lt=1)
     hold_below: float = Field(default=0.0, ge=0, lt=1)  # 0: never holds a call
     hold_factor: float = Field(default=0.5, gt=0, le=1)
     # Round 14: signal groups beside the words (logic/emergency_model.text_rows_sql): the subject's

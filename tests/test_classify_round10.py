@@ -32,7 +32,8 @@ def test_the_vote_weighs_more_where_security_incidents_are_reported(policy):
     assert "email" in sr.categories and sr.vote_weight > policy.scope_classification.semantic.emergency_weight
     bank = _bank_of(policy, BANK_ROWS)
     tickets = [_t("mail", *TEXT, category=" EMAIL "), _t("kit", *TEXT, category="Hardware")]
-    off = _variant(lambda d: d["emergency"]["security_reading"].update(categories=[]))
+    off = _variant(lambda d: (without_emergency_signal(d),
+                              d["emergency"]["security_reading"].update(categories=[])))
     _, before = classify(off, tickets, bank)
     assert not before["mail"][0] and not before["kit"][0], before  # round 9: no call on either
     assert before["mail"][1] == before["kit"][1]

@@ -8,11 +8,18 @@ from tests.test_classify import SHIPPED, _t, _variant, classify, shipped_data
 
 @pytest.fixture(scope="module")
 def policy() -> PolicyConfig:
-    return load_policy(SHIPPED)
+    return PolicyConfig.model_validate(_without_broad_field(shipped_data()))
+
+
+def _without_broad_field(data: dict) -> dict:
+    """Round 6's mechanism on its own: round 17's broad_field (a ticket broad by its field is not
+    dampened by the text) off."""
+    data["emergency"].pop("broad_field")
+    return data
 
 
 def _without_declared_breadth() -> PolicyConfig:
-    data = shipped_data()
+    data = _without_broad_field(shipped_data())
     data["emergency"].pop("declared_breadth")
     return PolicyConfig.model_validate(data)
 
@@ -58,6 +65,14 @@ def test_a_declaration_alone_or_for_few_users_is_still_not_evidence(shipped):
     narrow, emergency = NARROW, shipped
     assert not any(emergency[t[0]][0] for t in narrow), emergency
     assert not any("declared an emergency" in emergency[t[0]][2] for t in narrow)
+
+
+def test_round_17_an_undeclared_outage_broad_by_its_field_is_not_undone_by_a_printer_word():
+    # Round 17 (broad_field): n3 (12 affected users, the dispatch label printers stopped) is no
+    # call with the printer dampener, a call for review once the field's count outweighs it.
+    _, emergency = classify(load_policy(SHIPPED), NARROW)
+    assert emergency["n3"][0] and emergency["n3"][3] == "needs review", emergency["n3"]
+    assert not emergency["n1"][0] and not emergency["n2"][0], emergency
 
 
 def test_declared_breadth_config_is_validated():

@@ -173,6 +173,81 @@ def test_a_reading_the_rules_dampened_for_one_user_needs_the_higher_bar(labelled
     assert _reading(bar(1.0), model, "Tills frozen", "Tills frozen at the York shop")[0]
 
 
+def test_the_rules_list_the_dampeners_they_applied_by_label():
+    # The single-user bar reads this column (not the evidence text): each dampener the text met,
+    # by its policy label, in policy order; none met, an empty list.
+    from logic.emergency import emergency_rules_sql
+
+    policy = load_policy(SHIPPED)
+    con = duckdb.connect()
+    con.execute("""CREATE TEMP TABLE clf_tickets AS SELECT * FROM (VALUES
+        ('a', 'Tills frozen', 'Tills frozen at the York shop, just me'),
+        ('b', 'Tills frozen', 'Tills frozen at the York shop')) t(ticket_id, subject, description)""")
+    con.execute("ALTER TABLE clf_tickets ADD COLUMN category VARCHAR DEFAULT 'Retail'")
+    con.execute("ALTER TABLE clf_tickets ADD COLUMN declared_emergency BOOLEAN DEFAULT false")
+    con.execute("ALTER TABLE clf_tickets ADD COLUMN affected_users INTEGER DEFAULT 1")
+    rows = dict(con.execute(f"SELECT ticket_id, dampeners FROM ({emergency_rules_sql(policy)})").fetchall())
+    assert "single-user issue" in rows["a"] and rows["b"] == [], rows
+    labels = [d.label for d in policy.emergency.dampeners]
+    assert rows["a"] == [label for label in labels if label in rows["a"]]
+
+
+def _rules(policy: PolicyConfig, users: list[int], subject: str, description: str) -> dict[int, tuple]:
+    """The rules' (confidence, dampeners) of one text told with each count of affected users."""
+    from logic.emergency import emergency_rules_sql
+
+    con = duckdb.connect()
+    con.execute("CREATE TEMP TABLE clf_tickets AS SELECT 'u' || n AS ticket_id, ? AS subject,"
+                " ? AS description, 'Software' AS category, false AS declared_emergency, n AS affected_users"
+                " FROM unnest(?::INTEGER[]) t(n)", [subject, description, users])
+    return {int(t[1:]): (c, d) for t, c, d in con.execute(
+        f"SELECT ticket_id, confidence, dampeners FROM ({emergency_rules_sql(policy)})").fetchall()}
+
+
+def test_a_ticket_broad_by_its_field_is_not_dampened_by_a_word_in_passing():
+    # Round 17: a line-of-business system down for the office, with "print" in passing (the
+    # peripheral dampener). At 4 affected users the dampener applies; from broad_field's 5 the
+    # field's count outweighs the word; with broad_field off it applies whatever the count.
+    text = ("JobTrack", "JobTrack won't open, cannot connect to the server. We can't print travellers.")
+    policy = load_policy(SHIPPED)
+    assert policy.emergency.broad_field.min_affected_users == 5
+    peripheral = "a printer or other peripheral, not a core system"
+    read = _rules(policy, [4, 18], *text)
+    assert read[4][0] < 0.5 and peripheral in read[4][1], read
+    assert read[18][0] >= 0.5 and peripheral not in read[18][1], read
+    data = shipped_data()
+    data["emergency"]["broad_field"] = {"min_affected_users": None, "criteria": []}
+    off = _rules(PolicyConfig.model_validate(data), [18], *text)
+    assert off[18][0] < 0.5 and peripheral in off[18][1], off
+    data["emergency"]["broad_field"] = {"min_affected_users": 5, "criteria": ["no_such_criterion"]}
+    with pytest.raises(Exception, match="broad_field.criteria"):
+        PolicyConfig.model_validate(data)
+    data["emergency"]["broad_field"] = {"min_affected_users": 5, "criteria": []}
+    with pytest.raises(Exception, match="broad_field.criteria"):
+        PolicyConfig.model_validate(data)
+
+
+def test_below_the_bar_p_is_evidence_of_weight_below(labelled):
+    # Round 17: a reading left below the call threshold and not raised takes p at weight_below
+    # (noisy-or); not where the single-user bar applies.
+    policy = _policy(labelled, raise_at=None, weight_below=0.0)
+    model = fit_emergency_model_on_files(policy, [labelled])
+    text = ("Tills frozen", "Tills frozen at the York shop")
+    before = _reading(policy, model, *text)
+    after = _reading(_policy(labelled, raise_at=None, weight_below=0.3), model, *text)
+    p = float(re.search(r"emergency model (0\.\d+) \(words .*\(x0\.3\)", after[2]).group(1))
+    assert after[1] == pytest.approx(1 - (1 - before[1]) * (1 - 0.3 * p), abs=0.01), (before, after)
+    single = ("Tills frozen", "Tills frozen at the York shop, just me")
+
+    def bar(weight: float) -> PolicyConfig:
+        return _policy(labelled, raise_at=0.99, raise_at_dampened=0.99, dampened_by=SINGLE,
+                       weight_below=weight)
+
+    assert _reading(bar(0.3), model, *single)[1] == _reading(bar(0.0), model, *single)[1]
+    with pytest.raises(Exception, match="weight_below"):
+        _policy(labelled, weight_below=1.0)
+
+
 def test_the_signal_holds_an_over_declared_single_user_call(labelled, tmp_path):
     # Declared false alarms: a link clicked in the supplier's own newsletter, labelled not an emergency.
     rows = [*ROWS, *[(f"D{i}", "Suspicious email", f"Clicked the link in the supplier newsletter {i},"
@@ -249,27 +324,30 @@ def test_round_14_signals_read_a_forwarded_notice_apart_from_prose(labelled):
 
 def test_round_15_a_rule_call_on_routine_text_the_signal_denies_is_held_below_hold_below():
     # Unseen routine text with the rules' outage and breadth words: a question about encryption for
-    # a grant form. The shipped signal reads it at p 0.1-0.15: called with the shipped hold (below
-    # 0.1), held with round 15's measured 0.15 (x hold_factor, no call). 0.15 is not shipped: after
-    # batch-21/22 joined the bank it also dropped a caller posing as IT support (test_classify's h6,
-    # p 0.11), a concept issue 19 names (docs/classification.md, round 15). A UPS swap to book sat in
-    # the same band until batch-23/24 joined the bank; the refit reads it below 0.1, so the shipped
-    # hold already holds it.
+    # a grant form. The signal reads it at p 0.05-0.15: called with a hold below 0.05, held with
+    # round 15's measured 0.15 (x hold_factor, no call). 0.15 is not shipped: after batch-21/22
+    # joined the bank it also dropped a caller posing as IT support (test_classify's h6, p 0.11), a
+    # concept issue 19 names (docs/classification.md, round 15). The UPS swap to book and, since
+    # round 17's refit (p 0.10), the grant question sit below the shipped hold (0.1): held by it.
     from policy.config import default_policy
 
     shipped = default_policy()
     lm = shipped.emergency.learned_model
     assert (lm.raise_at, lm.hold_below) == (0.5, 0.1)
-    wider = shipped.model_copy(update={"emergency": shipped.emergency.model_copy(update={
-        "learned_model": lm.model_copy(update={"hold_below": 0.15})})})
+
+    def hold(at: float) -> PolicyConfig:
+        return shipped.model_copy(update={"emergency": shipped.emergency.model_copy(update={
+            "learned_model": lm.model_copy(update={"hold_below": at})})})
+
     model = emergency_model(shipped)
     grant = ("Grant form", "Quick one - the grant form asks if the shared drive is encrypted, is it?",
              False, "Security")
-    before = _reading(shipped, model, *grant)
-    after = _reading(wider, model, *grant)
+    before = _reading(hold(0.05), model, *grant)
+    after = _reading(hold(0.15), model, *grant)
     assert before[0] and not after[0], (before, after)
     assert after[1] == pytest.approx(before[1] * lm.hold_factor, abs=2e-3)
-    assert re.search(r"emergency model 0\.1\d disagrees", after[2]), after[2]
+    assert re.search(r"emergency model 0\.(0[5-9]|1\d) disagrees", after[2]), after[2]
+    assert not _reading(shipped, model, *grant)[0]
     ups = ("UPS swap", "Replacement UPS arrived for the server room, please book the swap,"
            " everything will be down for ten minutes", False, "Hardware")
     held = _reading(shipped, model, *ups)

@@ -1,0 +1,53 @@
+"""The emergency reading's structured adjustments (policy `emergency`): the client's declaration on
+a broad ticket, planned work, the vote's weight in security categories, breadth by the field."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from policy.base import ScopeIds, Strict
+from policy.terms import Weight
+
+
+class DeclaredBreadth(Strict):
+    """The client's declaration on a ticket whose structured affected_users is broad."""
+
+    weight: float = Field(default=0.0, ge=0, lt=1)  # 0: off
+    min_affected_users: int = Field(default=5, ge=2)
+    # Only where some emergency rule of the text matched (before its dampeners): the declaration
+    # then says how broad and urgent the matched problem is, instead of being the only evidence.
+    requires_signal: bool = False
+
+
+class PlannedWork(Strict):
+    """Planned project work is never an emergency: where the text's neighbours read a planned scope
+    exclusion (the semantic scope vote), the emergency reading is multiplied by `factor`."""
+
+    factor: float = Field(default=1.0, gt=0, le=1)  # 1: off
+    min_vote: float = Field(default=0.3, gt=0, le=1)
+    scope_ids: ScopeIds = Field(default_factory=list)
+
+
+class BroadField(Strict):
+    """Round 17: a ticket whose structured affected_users reaches `min_affected_users` is broad by
+    the client's own count, so the text's dampeners (one user, a printer, a quote, maintenance)
+    do not lower its reading on `criteria`; the learned signal's hold still applies."""
+
+    min_affected_users: int | None = Field(default=None, ge=2)  # None: off
+    criteria: list[str] = Field(default_factory=list)  # emergency criterion ids
+
+
+class SecurityReading(Strict):
+    """Round 10: in the ticket categories where security incidents are reported (accounts, email,
+    security), the semantic emergency vote weighs `vote_weight` instead of semantic.emergency_weight:
+    such incidents are told by what one user saw, with no outage or breadth for the rules to read,
+    so the neighbours' reading is most of the evidence there is."""
+
+    # Category values, compared case-insensitively after trimming (like priority_map). Empty: off.
+    categories: list[str] = Field(default_factory=list)
+    vote_weight: Weight = 0.6
+
+    @field_validator("categories")
+    @classmethod
+    def _normalised(cls, value: list[str]) -> list[str]:
+        return sorted({v.strip().lower() for v in value if v.strip()})
