@@ -230,7 +230,8 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
 
     A text's vote depends on its vector alone (and, leaving out the query's own text, on which
     bank text that is), so it is taken once per distinct vector and spread to the texts that share
-    it: texts that differ only in numbers have the same vector. Vectorised per block of those (as
+    it (a vector is the mean of its tokens: texts with the same tokens in another order, such as a
+    reference number's digits, share one). Vectorised per block of those (as
     many as keep a block of similarities near `_BLOCK`): one matrix product with the bank's
     distinct vectors, the 4 x `neighbours` nearest exemplars (`_shortlist`: most similar first,
     equals in bank order), then per label the `neighbours` nearest of them that know the label.
