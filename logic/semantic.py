@@ -46,9 +46,7 @@ LABELS = [*SCOPE_EXCLUSION_IDS, EMERGENCY]
 # Memory bounds, none of which changes a vote (each text's vector and each text's row of
 # similarities are computed on their own; tests/test_semantic_blocks.py checks it):
 _CHUNK = 4096  # texts per run of blocks (see _blocks)
-# 32 MB a block: products of fewer rows cost more (at 29,401 bank vectors, 142-row blocks 10.6 s
-# CPU for 40,000 texts, 285-row blocks 7.6 s); the 32 MB of argpartition indices a block once held
-# are gone.
+# 32 MB a block: smaller products cost more (142-row blocks against 29,401 vectors: +40% CPU).
 _BLOCK = 1 << 23  # similarities per block (texts x distinct bank vectors)
 
 
@@ -232,12 +230,10 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     """Per text and label: the neighbours' vote (n x labels) and the index of the best supporting exemplar.
 
     A text's vote depends on its vector alone (and, leaving out the query's own text, on which
-    bank text that is), so it is taken once per distinct vector and spread to the texts that share
-    it (a vector is the mean of its tokens: texts with the same tokens in another order, such as a
-    reference number's digits, share one). Vectorised per block of those (as
-    many as keep a block of similarities near `_BLOCK`): one matrix product with the bank's
-    distinct vectors, the 4 x `neighbours` nearest exemplars (`_shortlist`: most similar first,
-    equals in bank order), then per label the `neighbours` nearest of them that know the label.
+    bank text that is): it is taken once per distinct vector (texts with the same tokens in another
+    order share one) and spread. Per block of those (about `_BLOCK` similarities): one product with
+    the bank's distinct vectors, the 4 x `neighbours` nearest exemplars (`_shortlist`: equals in
+    bank order), then per label the `neighbours` nearest of them that know the label.
     leave_out_same_text drops an exemplar whose text is the query's own (scoring the bank's own
     tickets). With a text model (logic/text_model.py), its probability is an id's vote where it is
     higher, the best exemplar then being index len(bank) (the model).
@@ -247,10 +243,8 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     model = load_text_model(policy) if isinstance(text_model, str) else text_model
     if n == 0 or m == 0:
         return np.zeros((n, len(LABELS)), dtype=np.float32), np.full((n, len(LABELS)), -1, dtype=np.int64)
-    # The bank repeats wordings (a provider reviews tickets with the same text, or the same but for
-    # a number): the products are taken with each distinct vector once, and the shortlist spreads
-    # a vector to its exemplars. Leaving out the query's own text, each distinct text is a column
-    # of its own, so that only that text's exemplars are left out.
+    # The bank repeats wordings: each distinct vector is one column, spread by the shortlist to its
+    # exemplars (leaving out the query's own text, each distinct text, so only its own are left out).
     position: dict[str, int] = {}
     by_text = np.fromiter((position.setdefault(t.lower(), len(position)) for t in bank.texts),
                           dtype=np.int64, count=m)
@@ -266,9 +260,8 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     short = min(4 * sv.neighbours, m)
     members = _members(spread, d)
     queries = embed(policy, texts)
-    own = np.full(n, -1, dtype=np.int64)
-    if leave_out_same_text:
-        own = np.fromiter((position.get(t.lower(), -1) for t in texts), dtype=np.int64, count=n)
+    own = np.fromiter((position.get(t.lower(), -1) if leave_out_same_text else -1 for t in texts),
+                      dtype=np.int64, count=n)
     first, text_row = _distinct_rows(queries, own if leave_out_same_text else None)
     queries, own = queries[first], own[first]
     q = len(queries)
@@ -336,13 +329,10 @@ def _shortlist(sims: np.ndarray, members: tuple[np.ndarray, np.ndarray, np.ndarr
     """Per row of `sims` (texts x distinct bank vectors): the `short` most similar exemplars, most
     similar first and equals in bank order, as (exemplar indices, similarities).
 
-    Without sorting a row: a value at most the row's `short`-th largest similarity bounds the
-    candidates, and only the few columns at or above it are spread to their exemplars and sorted.
-    The bound is the `short`-th largest of the maxima of groups of `_GROUP` columns (a wide bank),
-    or of the columns themselves. The order of equals is a rule, not a procedure's accident: of
-    two exemplars as similar to the text, the earlier in the bank (policy concepts, then labelled
-    tickets, then reviews) comes first, in the shortlist and so among the neighbours and as the
-    evidence.
+    Without sorting a row: the `short`-th largest of the maxima of groups of `_GROUP` columns (a
+    wide bank) or of the columns is at most the row's `short`-th largest similarity, so only the
+    few columns at or above it are spread to their exemplars and sorted. Equals by rule, not by a
+    procedure's accident: the earlier in the bank (concepts, labelled tickets, reviews) first.
     """
     b, d = sims.shape
     grouped, starts, counts = members
