@@ -46,7 +46,8 @@ LABELS = [*SCOPE_EXCLUSION_IDS, EMERGENCY]
 # Memory bounds, none of which changes a vote (each text's vector and each text's row of
 # similarities are computed on their own; tests/test_semantic_blocks.py checks it):
 _CHUNK = 4096  # texts per run of blocks (see _blocks)
-_BLOCK = 1 << 22  # similarities per block (texts x exemplars): 16 MB, 32 MB of argpartition indices
+# 32 MB a block: smaller products cost more (142-row blocks against 29,401 vectors: +40% CPU).
+_BLOCK = 1 << 23  # similarities per block (texts x distinct bank vectors)
 
 
 @dataclass
@@ -228,45 +229,52 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
           text_model: StoredTextModel | None | str = POLICY_MODEL) -> tuple[np.ndarray, np.ndarray]:
     """Per text and label: the neighbours' vote (n x labels) and the index of the best supporting exemplar.
 
-    Vectorised per block of texts (as many as keep a block of similarities near `_BLOCK`): one
-    matrix product with the bank's distinct texts, a shortlist of the 4 x `neighbours` most
-    similar exemplars (`_shortlist`), then per label the `neighbours` best of the shortlist that
-    know the label. leave_out_same_text drops an exemplar whose text is the query's own (scoring
-    the bank's own tickets). With a text model (logic/text_model.py), its probability is an id's
-    vote where it is higher, the best exemplar then being index len(bank) (the model).
+    A text's vote depends on its vector alone (and, leaving out the query's own text, on which
+    bank text that is): it is taken once per distinct vector (texts with the same tokens in another
+    order share one) and spread. Per block of those (about `_BLOCK` similarities): one product with
+    the bank's distinct vectors, the 4 x `neighbours` nearest exemplars (`_shortlist`: equals in
+    bank order), then per label the `neighbours` nearest of them that know the label.
+    leave_out_same_text drops an exemplar whose text is the query's own (scoring the bank's own
+    tickets). With a text model (logic/text_model.py), its probability is an id's vote where it is
+    higher, the best exemplar then being index len(bank) (the model).
     """
     sv = policy.scope_classification.semantic
     n, m = len(texts), len(bank)
     model = load_text_model(policy) if isinstance(text_model, str) else text_model
-    out = np.zeros((n, len(LABELS)), dtype=np.float32)
-    best = np.full((n, len(LABELS)), -1, dtype=np.int64)
     if n == 0 or m == 0:
-        return out, best
-    # The bank repeats texts (a provider reviews tickets with the same wording): the products are
-    # taken with each distinct text once, and the shortlist spreads a text to its exemplars.
+        return np.zeros((n, len(LABELS)), dtype=np.float32), np.full((n, len(LABELS)), -1, dtype=np.int64)
+    # The bank repeats wordings: each distinct vector is one column, spread by the shortlist to its
+    # exemplars (leaving out the query's own text, each distinct text, so only its own are left out).
     position: dict[str, int] = {}
-    spread = np.fromiter((position.setdefault(t.lower(), len(position)) for t in bank.texts),
-                         dtype=np.int64, count=m)
+    by_text = np.fromiter((position.setdefault(t.lower(), len(position)) for t in bank.texts),
+                          dtype=np.int64, count=m)
     ex = embed(policy, list(position))
+    if leave_out_same_text:
+        spread = by_text
+    else:
+        first, column = _distinct_rows(ex)
+        ex, spread = ex[first], column[by_text]
+    d = len(ex)
     known = ~np.isnan(bank.labels)
     values = np.nan_to_num(bank.labels, nan=0.0)
     short = min(4 * sv.neighbours, m)
-    members = _members(spread, len(position))
+    members = _members(spread, d)
     queries = embed(policy, texts)
+    own = np.fromiter((position.get(t.lower(), -1) if leave_out_same_text else -1 for t in texts),
+                      dtype=np.int64, count=n)
+    first, text_row = _distinct_rows(queries, own if leave_out_same_text else None)
+    queries, own = queries[first], own[first]
+    q = len(queries)
+    out = np.zeros((q, len(LABELS)), dtype=np.float32)
+    best = np.full((q, len(LABELS)), -1, dtype=np.int64)
     # Rows per block: about `_BLOCK` similarities, and at least 2**24 multiply-adds per product.
-    rows = min(_CHUNK, max(_BLOCK // m, (1 << 24) // (len(position) * ex.shape[1]) + 1))
-    bounded = True
-    for start, stop in _blocks(n, rows):
-        chunk = texts[start:stop]
-        rows = np.arange(len(chunk))[:, None]
-        sims = queries[start:stop] @ ex.T  # block x distinct bank texts
-        if leave_out_same_text:
-            own = np.fromiter((position.get(t.lower(), -1) for t in chunk), dtype=np.int64, count=len(chunk))
-            sims[np.flatnonzero(own >= 0), own[own >= 0]] = -1.0
-        top, top_s, whole = _shortlist(sims, spread, members, short, bounded)
-        # Where nearly every row has equals near the top (a bank of repeated wordings), sorting the
-        # candidates first is wasted: the next blocks go straight to the whole rows.
-        bounded = bounded and whole < 0.75
+    rows = min(_CHUNK, max(_BLOCK // d, (1 << 24) // (d * ex.shape[1]) + 1))
+    for start, stop in _blocks(q, rows):
+        at = np.arange(stop - start)
+        sims = queries[start:stop] @ ex.T  # block x distinct bank vectors
+        left_out = np.flatnonzero(own[start:stop] >= 0)
+        sims[left_out, own[start:stop][left_out]] = -1.0
+        top, top_s = _shortlist(sims, members, short)
         strength = np.clip((top_s - sv.min_similarity) / (sv.full_similarity - sv.min_similarity), 0, 1)
         w_all = strength * bank.weights[top]
         for j in range(len(LABELS)):
@@ -277,81 +285,83 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
             total = w.sum(axis=1)
             share = np.divide((w * y).sum(axis=1), total, out=np.zeros_like(total), where=total > 0)
             # Scaled by the closest voter's strength: far-away agreement is a weak vote.
-            out[start:start + len(chunk), j] = share * np.where(voting, strength, 0).max(axis=1)
+            out[start:stop, j] = share * np.where(voting, strength, 0).max(axis=1)
             supporting = voting & (y > 0)
-            first = np.argmax(supporting, axis=1)
-            has = supporting[rows[:, 0], first]
-            best[start:start + len(chunk), j] = np.where(has, top[rows[:, 0], first], -1)
+            nearest = np.argmax(supporting, axis=1)
+            has = supporting[at, nearest]
+            best[start:stop, j] = np.where(has, top[at, nearest], -1)
         if model is not None:
             columns, prob = text_probabilities(model, queries[start:stop])
             for k, j in enumerate(columns):
                 higher = prob[:, k] > out[start:stop, j]
                 out[start:stop, j] = np.where(higher, prob[:, k], out[start:stop, j])
                 best[start:stop, j] = np.where(higher, m, best[start:stop, j])
-    return out, best
+    return out[text_row], best[text_row]
 
 
-_GROUP = 32  # distinct bank texts per group whose maximum bounds a shortlist from below
+def _distinct_rows(vectors: np.ndarray, key: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of `vectors` (bit for bit, with `key` beside each row if given): the index
+    of each one's first occurrence, in order of appearance, and each row's distinct row."""
+    rows = np.ascontiguousarray(vectors)
+    if key is not None:
+        rows = np.hstack([rows.view(np.uint8).reshape(len(rows), -1),
+                          np.ascontiguousarray(key, dtype=np.int64).view(np.uint8).reshape(len(rows), -1)])
+    whole = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+    _, first, inverse = np.unique(whole, return_index=True, return_inverse=True)
+    order = np.argsort(first)  # distinct rows in order of first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return first[order], rank[inverse.ravel()]
+
+
+_GROUP = 32  # distinct bank vectors per group whose maximum bounds a shortlist from below
 
 
 def _members(spread: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each of the d distinct texts' exemplars (in bank order): all of them grouped by text, where
-    a text's group starts, and its size."""
+    """Each of the d distinct columns' exemplars (in bank order): all of them grouped by column,
+    where a column's group starts, and its size."""
     counts = np.bincount(spread, minlength=d)
     return np.argsort(spread, kind="stable"), np.cumsum(counts) - counts, counts
 
 
-def _shortlist(sims: np.ndarray, spread: np.ndarray, members: tuple[np.ndarray, np.ndarray, np.ndarray],
-               short: int, bounded: bool = True) -> tuple[np.ndarray, np.ndarray, float]:
-    """Per row of `sims` (texts x distinct bank texts): the `short` most similar exemplars, most
-    similar first, as (exemplar indices, similarities).
+def _shortlist(sims: np.ndarray, members: tuple[np.ndarray, np.ndarray, np.ndarray],
+               short: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of `sims` (texts x distinct bank vectors): the `short` most similar exemplars, most
+    similar first and equals in bank order, as (exemplar indices, similarities).
 
-    Without sorting a row: the `short`-th largest of the maxima of groups of `_GROUP` texts is at
-    most the row's `short`-th largest similarity, so only the few texts at or above it are sorted.
-    A row where two of its `short` + 1 most similar exemplars are equally similar (a text the bank
-    repeats, above all) takes the argpartition of the whole row the vote has always used: which of
-    equals comes first is that procedure's, and the votes stay the ones it gave. Returns the share
-    of rows that took it; `bounded` False: every row takes it.
+    Without sorting a row: the `short`-th largest of the maxima of groups of `_GROUP` columns (a
+    wide bank) or of the columns is at most the row's `short`-th largest similarity, so only the
+    few columns at or above it are spread to their exemplars and sorted. Equals by rule, not by a
+    procedure's accident: the earlier in the bank (concepts, labelled tickets, reviews) first.
     """
     b, d = sims.shape
-    m = len(spread)
+    grouped, starts, counts = members
     groups = d // _GROUP
-    top = np.empty((b, short), dtype=np.int64)
-    top_s = np.empty((b, short), dtype=np.float32)
-    if bounded and groups > short:
-        # Group k: texts k, k + groups, k + 2 x groups, ... (a maximum of whole rows at a time).
+    if groups > short:
+        # Group k: columns k, k + groups, k + 2 x groups, ... (a maximum of whole rows at a time).
         maxima = sims[:, :groups * _GROUP].reshape(b, _GROUP, groups).max(axis=1)
         bound = np.partition(maxima, groups - short, axis=1)[:, groups - short]
-        at = np.flatnonzero(sims >= bound[:, None])
-        row, col = np.divmod(at, d)
-        sim = sims.ravel()[at]
-        if m > d:  # repeated bank texts: each candidate text stands for all of its exemplars
-            grouped, starts, counts = members
-            per = counts[col]
-            offset = np.arange(per.sum()) - np.repeat(np.cumsum(per) - per, per)
-            exemplar = grouped[np.repeat(starts[col], per) + offset]
-            row, sim = np.repeat(row, per), np.repeat(sim, per)
-        else:
-            exemplar = spread[col]
-        order = np.lexsort((exemplar, -sim, row))
-        row, sim, exemplar = row[order], sim[order], exemplar[order]
-        rank = np.arange(len(row)) - np.searchsorted(row, row)
-        keep = rank < short
-        top[row[keep], rank[keep]] = exemplar[keep]
-        top_s[row[keep], rank[keep]] = sim[keep]
-        tied = (sim[1:] == sim[:-1]) & (row[1:] == row[:-1]) & (rank[1:] <= short)
-        whole = np.unique(row[1:][tied])
-    else:
-        whole = np.arange(b)
-    if len(whole):
-        full = sims[whole][:, spread] if m > d else sims[whole]
-        picked = np.argpartition(-full, short - 1, axis=1)[:, :short] if short < m else \
-            np.tile(np.arange(m), (len(whole), 1))
-        at = np.arange(len(whole))[:, None]
-        picked_s = full[at, picked]
-        order = np.argsort(-picked_s, axis=1)  # most similar first
-        top[whole], top_s[whole] = picked[at, order], picked_s[at, order]
-    return top, top_s, len(whole) / max(b, 1)
+    elif d > short:
+        bound = np.partition(sims, d - short, axis=1)[:, d - short]
+    else:  # no more columns than places: every exemplar is a candidate
+        bound = np.full(b, -np.inf, dtype=sims.dtype)
+    at = np.flatnonzero(sims >= bound[:, None])
+    row, col = np.divmod(at, d)
+    sim = sims.ravel()[at]
+    # Each candidate column stands for all of its exemplars.
+    per = counts[col]
+    offset = np.arange(per.sum()) - np.repeat(np.cumsum(per) - per, per)
+    exemplar = grouped[np.repeat(starts[col], per) + offset]
+    row, sim = np.repeat(row, per), np.repeat(sim, per)
+    order = np.lexsort((exemplar, -sim, row))
+    row, sim, exemplar = row[order], sim[order], exemplar[order]
+    rank = np.arange(len(row)) - np.searchsorted(row, row)
+    keep = rank < short
+    top = np.empty((b, short), dtype=np.int64)
+    top_s = np.empty((b, short), dtype=np.float32)
+    top[row[keep], rank[keep]] = exemplar[keep]
+    top_s[row[keep], rank[keep]] = sim[keep]
+    return top, top_s
 
 
 def write_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: list[str],

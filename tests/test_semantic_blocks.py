@@ -119,13 +119,13 @@ def test_votes_reach_duckdb_with_their_evidence(policy):
 
 
 def test_the_bounded_shortlist_gives_the_whole_rows_votes(policy, monkeypatch):
-    """Rows shortlisted from the groups' bound (no tie near the top) and rows that take the whole
-    row's argpartition (equals near the top: the repeated bank texts) vote as if every row took it."""
+    """Rows shortlisted from the groups' bound vote as rows bounded by their own columns do (equals
+    near the top, the repeated bank texts among them, in bank order in both)."""
     bank = _repeating(builtin_bank(policy), 400)
     texts = _queries(bank, 300, seed=11)
     for leave_out in (False, True):
         vote, best = votes(policy, texts, bank, leave_out_same_text=leave_out)
         with monkeypatch.context() as patched:
-            patched.setattr(semantic, "_GROUP", 1 << 30)  # no bound: every row whole
+            patched.setattr(semantic, "_GROUP", 1 << 30)  # no groups: each row's own bound
             whole_vote, whole_best = votes(policy, texts, bank, leave_out_same_text=leave_out)
         assert np.array_equal(vote, whole_vote) and np.array_equal(best, whole_best)
