@@ -255,6 +255,7 @@ scope_hits = monthly_sql_asset(
     deps=[staging_tickets, staging_time_entries, staging_review_decisions, business_calendars,
           emergency_readings],
     before=classify_scope,
+    rows_of="staging.tickets",  # a hit (a fact) is a staged ticket's: none in a month without one
     before_range=match_scope_range,
     params=lambda run: {"as_of": run.as_of, "provider_review":
                         run.policy.scope_classification.call_states.provider_initiated_needs_review},
