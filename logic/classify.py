@@ -393,7 +393,9 @@ WITH tickets AS (
     LEFT JOIN time_agg a USING (ticket_id)
     LEFT JOIN {emergency or f"({emergency_sql(policy, semantic)})"} e USING (ticket_id)
 ){word_cte}, damp AS (
-    SELECT ticket_id, scope_id, exp(sum(ln(factor))) AS factor, string_agg(evidence, '; ') AS evidence
+    -- ordered: two dampeners on one call read the same in every run, whatever the threads' order
+    SELECT ticket_id, scope_id, exp(sum(ln(factor))) AS factor,
+           string_agg(evidence, '; ' ORDER BY evidence) AS evidence
     FROM (
         SELECT h.ticket_id, r.scope_id, r.weight AS factor,
                r.label || ' "' || array_to_string(list_distinct(h.hits), '", "') || '"' AS evidence
