@@ -30,12 +30,14 @@ from policy.paths import PROJECT_ROOT
 from warehouse.writes import replace_month
 
 # The classifiers read two relations: the tickets and their time entries (each entry is marked
-# outside_hours in staging when it started while the client's calendar was closed).
+# outside_hours in staging when it started while the client's calendar was closed; seq orders a
+# ticket's entries as they were logged, for its notes).
 _CLF_TICKETS = """SELECT ticket_id, subject, description, category, declared_emergency,
        coalesce(final_priority, triage_priority) AS priority, affected_users
     FROM staging.tickets"""
 _CLF_TIME = """SELECT ticket_id, minutes, work_type, billable, note,
-       coalesce(outside_hours, false) AS outside_hours
+       coalesce(outside_hours, false) AS outside_hours,
+       row_number() OVER (PARTITION BY ticket_id ORDER BY started_at, entry_id) AS seq
     FROM staging.time_entries"""
 
 
@@ -255,6 +257,7 @@ scope_hits = monthly_sql_asset(
     deps=[staging_tickets, staging_time_entries, staging_review_decisions, business_calendars,
           emergency_readings],
     before=classify_scope,
+    rows_of="staging.tickets",  # a hit (a fact) is a staged ticket's: none in a month without one
     before_range=match_scope_range,
     params=lambda run: {"as_of": run.as_of, "provider_review":
                         run.policy.scope_classification.call_states.provider_initiated_needs_review},

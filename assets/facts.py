@@ -58,6 +58,7 @@ ticket_facts = monthly_sql_asset(
     policy_tables=True,
     # The response clock of the month's tickets, temp table ticket_response, which the model joins.
     before=lambda con, month, run: build_ticket_response(con, run.policy, month, run.as_of),
+    rows_of="staging.tickets",  # a hit (a fact) is a staged ticket's: none in a month without one
     stats_sql="""SELECT count(*) AS row_count,
                         count(DISTINCT unit_id) FILTER (WHERE is_standard) AS standard_units,
                         count(*) FILTER (WHERE unit_rule IN ('parent', 'interruption'))

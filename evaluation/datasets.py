@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from logic.classify import CLF_TIME_COLUMNS
 from logic.emergency_model import fit_emergency_model
 from logic.scope_chain import fit_chain
 from logic.word_model import fit_word_model
@@ -45,13 +46,13 @@ def _parse_bool(value: object) -> bool:
 def parse_time_entries(ticket_id: str, spec: str) -> list[dict[str, object]]:
     """Expand a compact time_entries cell into clf_time rows (format: see module docstring)."""
     rows: list[dict[str, object]] = []
-    for entry in filter(None, (e.strip() for e in str(spec or "").split(";"))):
+    for seq, entry in enumerate(filter(None, (e.strip() for e in str(spec or "").split(";"))), 1):
         work_type, minutes, *rest = (p.strip() for p in entry.split(":"))
         flags = {p.lower() for p in rest if p.lower() in {"after", "nb"}}
         note = ":".join(p for p in rest if p.lower() not in {"after", "nb"})
         rows.append({"ticket_id": ticket_id, "minutes": float(minutes), "work_type": work_type,
                      "billable": "nb" not in flags, "note": note or None,
-                     "outside_hours": "after" in flags})
+                     "outside_hours": "after" in flags, "seq": seq})
     return rows
 
 
@@ -72,8 +73,7 @@ def load_labelled(path: Path = LABELLED) -> Dataset:
     })
     time_rows = [row for tid, spec in zip(df["ticket_id"], df["time_entries"], strict=True)
                  for row in parse_time_entries(tid, spec)]
-    time = pd.DataFrame(time_rows, columns=["ticket_id", "minutes", "work_type", "billable", "note",
-                                            "outside_hours"])
+    time = pd.DataFrame(time_rows, columns=list(CLF_TIME_COLUMNS))
     truth = pd.DataFrame({"ticket_id": df["ticket_id"], "true_scope": df["true_scope"].map(_scope_set),
                           "true_emergency": df["true_emergency"].map(_parse_bool)})
     return Dataset("hand-labelled tickets", tickets, time, truth,
@@ -110,13 +110,14 @@ def load_demo(seed: int = 7, clients: int = 12, months: int = 6, end_month: str 
             ), e AS (
                 SELECT e.ticket_id, e.minutes::DOUBLE AS minutes, e.work_type,
                        e.billable::BOOLEAN AS billable, e.note,
-                       timezone(tz.timezone, e.started_at::TIMESTAMPTZ) AS local_start
+                       timezone(tz.timezone, e.started_at::TIMESTAMPTZ) AS local_start,
+                       row_number() OVER (PARTITION BY e.ticket_id ORDER BY e.started_at, e.entry_id) AS seq
                 FROM read_json('{landing}/time_entries/*.jsonl', format = 'newline_delimited') e
                 JOIN t USING (ticket_id) JOIN tz USING (client_id)
             )
             SELECT ticket_id, minutes, work_type, billable, note,
                    hour(local_start) < 8 OR hour(local_start) >= 18
-                       OR isodow(local_start) IN (6, 7) AS outside_hours
+                       OR isodow(local_start) IN (6, 7) AS outside_hours, seq
             FROM e
         """).df()
         truth = pd.read_csv(truth_dir / "tickets_truth.csv", dtype=str, keep_default_na=False)
@@ -140,7 +141,7 @@ def input_tables(con: duckdb.DuckDBPyConnection, data: Dataset) -> None:
     con.execute("""CREATE OR REPLACE TEMP TABLE clf_time AS
         SELECT ticket_id::VARCHAR AS ticket_id, minutes::DOUBLE AS minutes,
                work_type::VARCHAR AS work_type, billable::BOOLEAN AS billable, note::VARCHAR AS note,
-               outside_hours::BOOLEAN AS outside_hours
+               outside_hours::BOOLEAN AS outside_hours, seq::BIGINT AS seq
         FROM time_df""")
 
 

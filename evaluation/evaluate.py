@@ -115,7 +115,7 @@ def classify(data: Dataset, policy: PolicyConfig, bank: ExemplarBank | None = No
     con.execute("""CREATE TEMP TABLE clf_time AS
         SELECT ticket_id::VARCHAR AS ticket_id, minutes::DOUBLE AS minutes,
                work_type::VARCHAR AS work_type, billable::BOOLEAN AS billable, note::VARCHAR AS note,
-               outside_hours::BOOLEAN AS outside_hours
+               outside_hours::BOOLEAN AS outside_hours, seq::BIGINT AS seq
         FROM time_df""")
     bank = bank if bank is not None else builtin_bank(policy, exemplar_files(policy))
     # The emergency rules run once, as in a pipeline run (assets/classification.py): the votes (to

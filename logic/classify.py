@@ -38,7 +38,8 @@ WORD_FLOOR = 0.05
 
 CLF_TICKETS_COLUMNS = ("ticket_id", "subject", "description", "category", "declared_emergency",
                        "priority", "affected_users")
-CLF_TIME_COLUMNS = ("ticket_id", "minutes", "work_type", "billable", "note", "outside_hours")
+# seq: the entry's place in its ticket's log (any sortable value); the notes are read in that order.
+CLF_TIME_COLUMNS = ("ticket_id", "minutes", "work_type", "billable", "note", "outside_hours", "seq")
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,10 @@ def _scope_rules(policy: PolicyConfig) -> _ScopeRules:
     return _ScopeRules(text_rules, category_rules, meta, c)
 
 
-# The time-entry notes of a ticket as one document (over clf_time).
-NOTES_SQL = f"""SELECT ticket_id, string_agg(note, {SENTENCE}) AS raw_txt
+# The time-entry notes of a ticket as one document (over clf_time), in the order they were logged
+# (seq). Ordered explicitly: DuckDB's string_agg joins in whatever order its threads aggregate, and
+# the same notes in another order are another text to match, store and vote on.
+NOTES_SQL = f"""SELECT ticket_id, string_agg(note, {SENTENCE} ORDER BY seq) AS raw_txt
     FROM clf_time WHERE trim(coalesce(note, '')) <> '' GROUP BY ticket_id"""
 
 
@@ -393,7 +396,9 @@ WITH tickets AS (
     LEFT JOIN time_agg a USING (ticket_id)
     LEFT JOIN {emergency or f"({emergency_sql(policy, semantic)})"} e USING (ticket_id)
 ){word_cte}, damp AS (
-    SELECT ticket_id, scope_id, exp(sum(ln(factor))) AS factor, string_agg(evidence, '; ') AS evidence
+    -- ordered: two dampeners on one call read the same in every run, whatever the threads' order
+    SELECT ticket_id, scope_id, exp(sum(ln(factor))) AS factor,
+           string_agg(evidence, '; ' ORDER BY evidence) AS evidence
     FROM (
         SELECT h.ticket_id, r.scope_id, r.weight AS factor,
                r.label || ' "' || array_to_string(list_distinct(h.hits), '", "') || '"' AS evidence

@@ -102,6 +102,35 @@ def _minute(instant: str) -> str:
     return f"make_timestamptz(CAST(floor(epoch_us({instant}) / 60e6) AS BIGINT) * 60000000)"
 
 
+# The month's calendars' intervals that a lookup by instant can land on. Every instant the month's
+# clock reads is at or after its earliest clock_from (a first response, a clock start and
+# clock_to are not earlier than the ticket's creation) or is the as-of instant, or is a
+# calendar's coverage start: each lookup takes the latest interval opening at or before it (or
+# the next one after it), so the intervals from the last one opening at or before the earliest of
+# those instants on, and those opening at or before the coverage start, give every lookup the
+# interval the whole table gives. Each interval keeps its cum_before (minutes from the coverage
+# start), so the minutes are the same. The due instant's lookup (by minutes, `_DUE`) reads the
+# whole table.
+MONTH_INTERVALS = "sla_month_intervals"
+_MONTH_INTERVALS = f"""
+CREATE OR REPLACE TEMP TABLE {MONTH_INTERVALS} AS
+WITH first_instant AS (
+    SELECT calendar_used AS calendar_id, least(min(clock_from), {_minute("$as_of")}) AS first_at
+    FROM sla_clocked GROUP BY calendar_used
+), anchor AS (
+    SELECT i.calendar_id, max(i.open_at) AS open_at
+    FROM {INTERVALS} i JOIN first_instant f ON f.calendar_id = i.calendar_id AND i.open_at <= f.first_at
+    GROUP BY i.calendar_id
+)
+SELECT i.*
+FROM {INTERVALS} i
+JOIN first_instant f ON f.calendar_id = i.calendar_id
+LEFT JOIN anchor a ON a.calendar_id = i.calendar_id
+LEFT JOIN {INTERVALS}_coverage c ON c.calendar_id = i.calendar_id
+WHERE a.open_at IS NULL OR i.open_at >= a.open_at OR i.open_at <= c.covered_from
+"""
+
+
 def build_ticket_response(
     con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: str, as_of: datetime
 ) -> None:
@@ -111,10 +140,16 @@ def build_ticket_response(
     """
     con.execute(f"CREATE OR REPLACE TEMP TABLE sla_clocked AS {_clocked_sql(policy)}",
                 {"month": month, "as_of": as_of})
+    # The clock's lookups by instant read only the month's calendars from their interval that holds
+    # the month's first instant on (and the coverage start's): an ASOF join sorts every interval it
+    # is given, and a year of calendars is 59,143 intervals at 100k tickets, 298,303 at 1M.
+    con.execute(_MONTH_INTERVALS, {"as_of": as_of})
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {MONTH_INTERVALS}_coverage AS"
+                f" SELECT * FROM {INTERVALS}_coverage")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE sla_minutes AS "
         + business_minutes_sql(
-            INTERVALS,
+            MONTH_INTERVALS,
             """SELECT ticket_id AS "key", calendar_used AS calendar_id, clock_from AS start_at,
                       clock_to AS end_at
                FROM sla_clocked WHERE first_response_at IS NOT NULL""",
@@ -123,28 +158,29 @@ def build_ticket_response(
     con.execute(
         "CREATE OR REPLACE TEMP TABLE sla_since_coverage AS "
         + business_minutes_sql(
-            INTERVALS,
+            MONTH_INTERVALS,
             f"""SELECT k.ticket_id AS "key", k.calendar_used AS calendar_id,
                        c.covered_from AS start_at, k.clock_from AS end_at
                 FROM sla_clocked k JOIN {INTERVALS}_coverage c ON c.calendar_id = k.calendar_used""",
         )
     )
-    # f(as-of) per calendar (a handful of rows): an unanswered ticket is breached once it passes
-    # the ticket's goal.
+    # f(as-of) per calendar of the month (a handful of rows): an unanswered ticket is breached
+    # once it passes the ticket's goal.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE sla_at_as_of AS "
         + business_minutes_sql(
-            INTERVALS,
+            MONTH_INTERVALS,
             f"""SELECT calendar_id AS "key", calendar_id, covered_from AS start_at,
                        {_minute("$as_of")} AS end_at
-                FROM {INTERVALS}_coverage""",
+                FROM {INTERVALS}_coverage
+                WHERE calendar_id IN (SELECT calendar_used FROM sla_clocked)""",
         ),
         {"as_of": as_of},
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE sla_clock_start AS "
         + next_opening_sql(
-            INTERVALS,
+            MONTH_INTERVALS,
             """SELECT ticket_id AS "key", calendar_used AS calendar_id, created_at AS "at"
                FROM sla_clocked""",
         )

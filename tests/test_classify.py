@@ -39,12 +39,12 @@ def load_cases(con: duckdb.DuckDBPyConnection, tickets: list[Ticket]) -> None:
     con.execute("""CREATE TEMP TABLE clf_tickets (ticket_id VARCHAR, subject VARCHAR, description VARCHAR,
         category VARCHAR, declared_emergency BOOLEAN, priority VARCHAR, affected_users INTEGER)""")
     con.execute("""CREATE TEMP TABLE clf_time (ticket_id VARCHAR, minutes DOUBLE, work_type VARCHAR,
-        billable BOOLEAN, note VARCHAR, outside_hours BOOLEAN)""")
+        billable BOOLEAN, note VARCHAR, outside_hours BOOLEAN, seq INTEGER)""")
     con.executemany("INSERT INTO clf_tickets VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [(t[0], t[1], t[2], t[3], t[5], t[6], t[4]) for t in tickets])
-    entries = [(t[0], *e) for t in tickets for e in t[7]]
+    entries = [(t[0], *e, seq) for t in tickets for seq, e in enumerate(t[7], 1)]
     if entries:
-        con.executemany("INSERT INTO clf_time VALUES (?, ?, ?, ?, ?, ?)", entries)
+        con.executemany("INSERT INTO clf_time VALUES (?, ?, ?, ?, ?, ?, ?)", entries)
 
 
 def prepare_word_model(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> None:
@@ -441,7 +441,8 @@ def test_parse_time_entries():
 def test_input_contract_columns():
     assert CLF_TICKETS_COLUMNS == ("ticket_id", "subject", "description", "category", "declared_emergency",
                                    "priority", "affected_users")
-    assert CLF_TIME_COLUMNS == ("ticket_id", "minutes", "work_type", "billable", "note", "outside_hours")
+    assert CLF_TIME_COLUMNS == ("ticket_id", "minutes", "work_type", "billable", "note", "outside_hours",
+                                "seq")
 
 
 def test_labelled_file_covers_the_brief():

@@ -40,7 +40,7 @@ def _prepared(policy, rows, category: str = "") -> duckdb.DuckDBPyConnection:
     con.execute("""CREATE TEMP TABLE clf_tickets (ticket_id VARCHAR, subject VARCHAR, description VARCHAR,
         category VARCHAR, declared_emergency BOOLEAN, priority VARCHAR, affected_users INTEGER)""")
     con.execute("""CREATE TEMP TABLE clf_time (ticket_id VARCHAR, minutes DOUBLE, work_type VARCHAR,
-        billable BOOLEAN, note VARCHAR, outside_hours BOOLEAN)""")
+        billable BOOLEAN, note VARCHAR, outside_hours BOOLEAN, seq INTEGER)""")
     con.executemany("INSERT INTO clf_tickets VALUES (?, ?, ?, ?, false, NULL, 1)",
                     [(*row, category) for row in rows])
     prepare_votes(con, policy, builtin_bank(policy, [PROJECT_ROOT / "evaluation" / "labelled_tickets.csv"]))

@@ -182,3 +182,36 @@ def test_a_range_reads_each_month_s_exemplars_once(warehouse, policy):
     for a, r in zip(alone, ranged, strict=True):
         assert (a.ids, a.texts, a.described, a.sources) == (r.ids, r.texts, r.described, r.sources)
         assert np.array_equal(a.labels, r.labels, equal_nan=True) and np.array_equal(a.weights, r.weights)
+
+
+def test_a_ticket_s_notes_are_one_text_whatever_the_entries_order(tmp_path, policy):
+    """Two tickets with the same notes logged in the same order are one text to the scope rules'
+    store, however their entries lie in staging: the notes are joined in the order they were
+    logged (started_at, entry_id), not in the order DuckDB aggregates them, which differed between
+    two runs on the same data (15,025 rows against 15,024 in the 100k benchmark's store)."""
+    run = RunInputs(policy, datetime(2026, 4, 1, tzinfo=UTC))
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        ensure_warehouse(con)
+        prepare_session(con)
+        for tid in ("a", "b"):
+            con.execute("""INSERT INTO staging.tickets BY NAME SELECT ? AS ticket_id,
+                           DATE '2026-01-01' AS month, 'Printer' AS subject, 'Jams' AS description,
+                           'c1' AS client_id,
+                           TIMESTAMPTZ '2026-01-05 10:00:00+00' AS created_at,
+                           TIMESTAMP '2026-01-05 10:00:00' AS created_local, false AS is_provider_initiated,
+                           1 AS versions_delivered, 't.csv' AS _source_file, 1 AS _source_row""", [tid])
+        # a's entries staged first to last, b's last to first.
+        first, second = "cleared the jam", "replaced the roller"
+        for tid, entry, hour, note in [("a", "a1", 9, first), ("a", "a2", 11, second),
+                                       ("b", "b2", 11, second), ("b", "b1", 9, first)]:
+            con.execute("""INSERT INTO staging.time_entries BY NAME SELECT ? AS ticket_id, ? AS entry_id,
+                           DATE '2026-01-01' AS month, 30 AS minutes, 'remote' AS work_type,
+                           true AS billable, ? AS note, false AS outside_hours,
+                           make_timestamptz(2026, 1, 5, ?, 0, 0) AS started_at,
+                           'e.csv' AS _source_file, 1 AS _source_row""", [tid, entry, note, hour])
+        with match_scope_range(con, ["2026-01-01"], run) as shared:
+            notes = con.execute(f"SELECT ticket_id, raw_txt FROM {shared['scope_range']}.notes"
+                                " ORDER BY ticket_id").fetchall()
+        stored = con.execute("SELECT count(DISTINCT text_md5) FROM staging.scope_text_matches").fetchone()[0]
+    assert notes == [("a", f"{first} . {second}"), ("b", f"{first} . {second}")]
+    assert stored == 2  # the tickets' text and their notes
