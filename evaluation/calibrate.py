@@ -46,7 +46,6 @@ KINDS = ("scope", "emergency")
 # knots they made the 0.8-0.9 band dishonest out of batch (83 of 119 right; 50 of 60 split).
 HELD_KINDS = ("emergency",)
 BANDS = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01]
-RIDGE = 20.0  # round 17: the per-id recalibration's pull towards the identity (calls' worth)
 POLICY_FILE = PROJECT_ROOT / "config" / "policy.yaml"
 
 
@@ -110,53 +109,10 @@ def fit_kind(calls: pd.DataFrame, held: bool = False) -> ConfidenceMap:
     return best[1]
 
 
-def fit(calls: pd.DataFrame, digest: FileDigest | None = None, by_id: bool = True) -> Calibration:
-    """Both maps from first-seen calls (columns kind, raw_confidence, vote, right; scope_id and
-    batch for the maps per scope id, fitted with `by_id`)."""
+def fit(calls: pd.DataFrame, digest: FileDigest | None = None) -> Calibration:
+    """Both maps from first-seen calls (columns kind, raw_confidence, vote, right)."""
     maps = {kind: fit_kind(calls[calls["kind"] == kind], kind in HELD_KINDS) for kind in KINDS}
-    per_id = per_id_maps(calls[calls["kind"] == "scope"], maps["scope"]) if by_id else {}
-    return Calibration(fitted_on=digest or file_digest(), calls=len(calls), scope_by_id=per_id, **maps)
-
-
-def inner(scope: pd.DataFrame) -> pd.Series:
-    """Scope calls' calibration by the one scope map, each fitted without the call's own batch."""
-    out = pd.Series(np.nan, index=scope.index)
-    for batch, own in scope.groupby("batch"):
-        cmap = fit_kind(scope[scope["batch"] != batch])
-        out[own.index] = calibrate(own["raw_confidence"], own["vote"], cmap)
-    return out
-
-
-def recalibration(p: np.ndarray, right: np.ndarray, ridge: float = RIDGE) -> tuple[float, float]:
-    """(a, b) of sigmoid(a + b logit(p)) by Newton's method, penalised by ridge x (a^2 + (b-1)^2)."""
-    p = np.clip(np.asarray(p, float), 1e-3, 1 - 1e-3)
-    design = np.column_stack([np.ones_like(p), np.log(p / (1 - p))])
-    theta, prior = np.array([0.0, 1.0]), np.array([0.0, 1.0])
-    for _ in range(50):
-        q = 1 / (1 + np.exp(-design @ theta))
-        grad = design.T @ (right - q) - ridge * (theta - prior)
-        hess = design.T @ (design * (q * (1 - q))[:, None]) + ridge * np.eye(2)
-        step = np.linalg.solve(hess, grad)
-        theta = theta + step
-        if np.abs(step).max() < 1e-8:
-            break
-    return float(theta[0]), max(float(theta[1]), 0.05)  # b > 0: the map stays monotone
-
-
-def recalibrated_map(cmap: ConfidenceMap, a: float, b: float) -> ConfidenceMap:
-    """`cmap` with each knot's share passed through sigmoid(a + b logit(share))."""
-    c = np.clip(np.asarray(cmap.calibrated), 1e-3, 1 - 1e-3)
-    shown = np.maximum.accumulate(np.round(1 / (1 + np.exp(-(a + b * np.log(c / (1 - c))))), 3))
-    return ConfidenceMap(vote_weight=cmap.vote_weight, raw=cmap.raw, calibrated=[float(v) for v in shown])
-
-
-def per_id_maps(scope: pd.DataFrame, whole: ConfidenceMap) -> dict[str, ConfidenceMap]:
-    """Round 17: per scope id, `whole` (the one scope map) recalibrated on the id's calls, each
-    call's confidence from a map fitted without its own batch (as honest as an unseen batch's)."""
-    honest = inner(scope)
-    return {str(scope_id): recalibrated_map(whole, *recalibration(honest[own.index].to_numpy(),
-                                                                  own["right"].to_numpy(float)))
-            for scope_id, own in scope.groupby("scope_id", sort=True) if len(own) >= 2 * MIN_CALLS}
+    return Calibration(fitted_on=digest or file_digest(), calls=len(calls), **maps)
 
 
 def file_digest() -> FileDigest:
@@ -166,9 +122,8 @@ def file_digest() -> FileDigest:
 
 
 def calibrated_by(calls: pd.DataFrame, train: pd.DataFrame) -> pd.Series:
-    """`calls`' calibrated confidence from maps fitted on the first-seen calls `train` (the one
-    scope map: evaluation.map_per_id measures the maps per id)."""
-    maps = fit(train, FileDigest(file="-", sha256="0" * 64), by_id=False)
+    """`calls`' calibrated confidence from maps fitted on the first-seen calls `train`."""
+    maps = fit(train, FileDigest(file="-", sha256="0" * 64))
     out = pd.Series(np.nan, index=calls.index)
     for kind in KINDS:
         mask = calls["kind"] == kind
@@ -223,10 +178,7 @@ def policy_text(calibration: Calibration, text: str) -> str:
              + "".join(f"      {kind}:\n        vote_weight: {m.vote_weight}\n        raw: {m.raw}\n"
                        f"        calibrated: {m.calibrated}\n"
                        + (f"        held: {m.held}\n" if m.held is not None else "")
-                       for kind, m in (("scope", c.scope), ("emergency", c.emergency)))
-             + ("      scope_by_id:\n" if c.scope_by_id else "")
-             + "".join(f"        {k}:\n          vote_weight: {m.vote_weight}\n          raw: {m.raw}\n"
-                       f"          calibrated: {m.calibrated}\n" for k, m in sorted(c.scope_by_id.items())))
+                       for kind, m in (("scope", c.scope), ("emergency", c.emergency))))
     pattern = re.compile(r"^    calibration:\n(?:^      .*\n)+", re.M)  # the block, to its end
     if not pattern.search(text):
         raise SystemExit(f"{POLICY_FILE}: no `calibration:` block under scope_classification.call_states")
@@ -239,9 +191,8 @@ def check(policy: PolicyConfig, calls: pd.DataFrame) -> list[str]:
     refit = fit(calls)
     if stored is None:
         return ["scope_classification.call_states.calibration is missing"]
-    keys = ("fitted_on", "calls", *KINDS, "scope_by_id")
     return [f"calibration.{key}: stored {getattr(stored, key)} != refit {getattr(refit, key)}"
-            for key in keys if getattr(stored, key) != getattr(refit, key)]
+            for key in ("fitted_on", "calls", *KINDS) if getattr(stored, key) != getattr(refit, key)]
 
 
 def main() -> None:

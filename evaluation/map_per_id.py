@@ -32,12 +32,13 @@ import numpy as np
 import pandas as pd
 
 from evaluation.band_per_id import batch_tickets, confident, score, summary
-from evaluation.calibrate import KINDS, calibrated_by, fit_kind, fit_map, inner, load_calls, per_id_maps
+from evaluation.calibrate import KINDS, calibrated_by, fit_kind, fit_map, load_calls
 from evaluation.evaluate import BLIND, _table
 from logic.calibration import calibrate, map_input
 from policy.classifiers import ConfidenceMap
 from policy.config import default_policy
 
+RIDGE = 20.0  # the recalibration's pull towards the identity, in calls' worth of log-likelihood
 EDGES = (0.0, 0.5, 0.8, 0.9, 1.01)  # reliability bands
 
 Fitter = Callable[[pd.DataFrame], Callable[[pd.DataFrame], pd.Series]]
@@ -79,6 +80,15 @@ def _fit(calls: pd.DataFrame, min_calls: int) -> ConfidenceMap:
     return ConfidenceMap(vote_weight=best.vote_weight, raw=knots.raw, calibrated=knots.calibrated)
 
 
+def inner(train: pd.DataFrame) -> pd.Series:
+    """The training scope calls' calibration by today's map, each fitted without its own batch."""
+    out = pd.Series(np.nan, index=train.index)
+    for batch, own in train.groupby("batch"):
+        cmap = fit_kind(train[train["batch"] != batch])
+        out[own.index] = calibrate(own["raw_confidence"], own["vote"], cmap)
+    return out
+
+
 def overstated(train: pd.DataFrame, calibrated: pd.Series, at: float = 0.8) -> set[str]:
     """Ids whose confident calls (calibrated >= `at`, not held) were right less often than their
     mean calibrated confidence."""
@@ -93,10 +103,35 @@ def two_groups(train: pd.DataFrame) -> Callable[[pd.DataFrame], pd.Series]:
     return _by_key(lambda c: c["scope_id"].isin(over).map({True: "overstated", False: "other"}))(train)
 
 
+def recalibration(p: np.ndarray, right: np.ndarray, ridge: float = RIDGE) -> tuple[float, float]:
+    """(a, b) of sigmoid(a + b logit(p)) by Newton's method, penalised by ridge x (a^2 + (b-1)^2)."""
+    x = np.log(np.clip(p, 1e-3, 1 - 1e-3) / (1 - np.clip(p, 1e-3, 1 - 1e-3)))
+    design, theta, prior = np.column_stack([np.ones_like(x), x]), np.array([0.0, 1.0]), np.array([0.0, 1.0])
+    for _ in range(50):
+        q = 1 / (1 + np.exp(-design @ theta))
+        grad = design.T @ (right - q) - ridge * (theta - prior)
+        hess = design.T @ (design * (q * (1 - q))[:, None]) + ridge * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        theta = theta + step
+        if np.abs(step).max() < 1e-8:
+            break
+    return float(theta[0]), max(float(theta[1]), 0.05)  # b > 0: the map stays monotone
+
+
+def recalibrated_map(cmap: ConfidenceMap, a: float, b: float) -> ConfidenceMap:
+    """`cmap` with each knot's share passed through sigmoid(a + b logit(share))."""
+    c = np.clip(np.asarray(cmap.calibrated), 1e-3, 1 - 1e-3)
+    shown = np.maximum.accumulate(np.round(1 / (1 + np.exp(-(a + b * np.log(c / (1 - c))))), 3))
+    return ConfidenceMap(vote_weight=cmap.vote_weight, raw=cmap.raw, calibrated=[float(v) for v in shown])
+
+
 def per_id_recalibrated(train: pd.DataFrame) -> Callable[[pd.DataFrame], pd.Series]:
     """Today's map, then each id's logistic recalibration (fitted on inner out-of-batch calls)."""
-    whole = fit_kind(train)
-    maps = per_id_maps(train, whole)
+    whole, honest = fit_kind(train), inner(train)
+    maps = {}
+    for scope_id, own in train.groupby("scope_id"):
+        maps[scope_id] = recalibrated_map(whole, *recalibration(honest[own.index].to_numpy(),
+                                                                own["right"].to_numpy(float)))
 
     def apply(calls: pd.DataFrame) -> pd.Series:
         out = pd.Series(np.nan, index=calls.index)

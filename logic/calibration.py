@@ -8,7 +8,6 @@ confidence or a stronger vote is never a lower calibrated confidence. The thresh
 show it; the call itself (which ids, emergency or not) still comes from the raw confidence. Round 15:
 an emergency call held for review because its vote disagrees shows the share of such calls that
 were right (they were right about half the time first seen, whatever their raw confidence).
-Round 17: a scope call goes through its id's own map where the calibration has one (`scope_by_id`).
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import numpy as np
 
 from policy.classifiers import ConfidenceMap
 from policy.config import PolicyConfig
-from warehouse.sqlquote import sql_literal
 
 Kind = Literal["scope", "emergency"]
 
@@ -28,23 +26,6 @@ def confidence_map(policy: PolicyConfig, kind: Kind) -> ConfidenceMap | None:
     """The policy's map for scope or emergency calls (None: no calibration, the raw confidence stands)."""
     calibration = policy.scope_classification.call_states.calibration
     return None if calibration is None else getattr(calibration, kind)
-
-
-def scope_maps_by_id(policy: PolicyConfig) -> dict[str, ConfidenceMap]:
-    """The policy's scope maps per id (empty: every id uses the one scope map)."""
-    calibration = policy.scope_classification.call_states.calibration
-    return {} if calibration is None else calibration.scope_by_id
-
-
-def calibrated_by_id_sql(raw: str, vote: str, cmap: ConfidenceMap | None,
-                         by_id: dict[str, ConfidenceMap], scope_id: str = "scope_id") -> str:
-    """calibrated_sql with the map of the call's id (`scope_id`, an SQL expression) where `by_id`
-    has one, else `cmap`."""
-    if cmap is None or not by_id:
-        return calibrated_sql(raw, vote, cmap)
-    cases = " ".join(f"WHEN {sql_literal(k)} THEN {calibrated_sql(raw, vote, m)}"
-                     for k, m in sorted(by_id.items()))
-    return f"(CASE {scope_id} {cases} ELSE {calibrated_sql(raw, vote, cmap)} END)"
 
 
 def calibrated_sql(raw: str, vote: str, cmap: ConfidenceMap | None, held: str | None = None) -> str:

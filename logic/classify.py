@@ -13,7 +13,7 @@ The caller provides two relations (temp views or tables) before running the SQL:
 
 from dataclasses import dataclass
 
-from logic.calibration import calibrated_by_id_sql, confidence_map, scope_maps_by_id
+from logic.calibration import calibrated_sql, confidence_map
 from logic.emergency import emergency_sql
 from logic.learned import learned_sql, scope_model
 from logic.scope_chain import call_threshold_sql, chain_model, chained_sql
@@ -287,11 +287,6 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     call_at = min_conf if floor is None else floor
     # The learned combination's probability has its own bands (learned.confident_at), not the map.
     cmap = None if learned else confidence_map(policy, "scope")
-    by_id_maps = {} if learned else scope_maps_by_id(policy)  # round 17: an id's own map, if any
-
-    def scope_calibrated_sql(raw: str, vote: str, scope_id: str = "scope_id") -> str:
-        return calibrated_by_id_sql(raw, vote, cmap, by_id_maps, scope_id)
-
     if learned:
         voted = learned_sql(model, features_only)  # type: ignore[arg-type]
         if not features_only:
@@ -311,9 +306,8 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
         # With word_model.as_vote, the word model's probability is a vote the call is held against too.
         vote = ("greatest(coalesce(v.vote, 0), coalesce(wv.p, 0))" if words and wm.as_vote
                 else "coalesce(v.vote, 0)")
-        time_alone = scope_calibrated_sql("f.time_confidence", "0", "f.scope_id")
         vetoed = (f"(f.from_text AND e.raw_txt IS NOT NULL AND {vote} < {sv.veto_below}"
-                  f" AND {time_alone} < {confident_at}{strong})")
+                  f" AND {calibrated_sql('f.time_confidence', '0', cmap)} < {confident_at}{strong})")
         # drop_below (round 14): a held call whose vote is weaker still is no call (confidence 0).
         if sv.veto_to_review and sv.drop_below > 0:
             factor = f"CASE WHEN {vote} < {sv.drop_below!r} THEN 0 ELSE {factor} END"
@@ -354,7 +348,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                          " WHERE raw_cat IN (SELECT raw_cat FROM tickets)")
     # call_at_by_id (round 14): an id's own call threshold, where the policy sets one
     call_at_sql = call_threshold_sql(policy, "scope_id") if floor is None and not learned else f"{call_at}"
-    confident_free = (f" AND {scope_calibrated_sql('word_free', 'vote')} >= {confident_at}"
+    confident_free = (f" AND {calibrated_sql('word_free', 'vote', cmap)} >= {confident_at}"
                       if review_only and not learned else "")
     # The evidence words only where the word model's evidence is shown (weight x p above the floor).
     word_sql = word_scores_sql("tickets", "state", scope_ids=wm.scope_ids,
@@ -424,10 +418,10 @@ WITH tickets AS (
 )
 """ + ("SELECT * FROM voted ORDER BY ticket_id, scope_id" if features_only else f"""
 SELECT ticket_id, scope_id,
-       round({scope_calibrated_sql("confidence", "vote") if calibrated else "confidence"}::DOUBLE, 3)
+       round({calibrated_sql("confidence", "vote", cmap) if calibrated else "confidence"}::DOUBLE, 3)
            AS confidence,
        evidence,
-       CASE WHEN {scope_calibrated_sql("confidence", "vote")} >= {confident_at} AND NOT held{confident_free}
+       CASE WHEN {calibrated_sql("confidence", "vote", cmap)} >= {confident_at} AND NOT held{confident_free}
             THEN 'confident'
             ELSE 'needs review' END
            AS call_state

@@ -198,9 +198,10 @@ Probability = Annotated[float, Field(ge=0, le=1)]
 
 
 class ConfidenceMap(Strict):
-    """A monotone map from a call's raw confidence and semantic vote to the share of such calls right
-    when first seen (docs/classification.md, round 11). Its input is 1 - (1 - raw) x (1 - vote_weight
-    x vote); `raw` holds its knots, `calibrated` the share right at each: linear between, flat outside."""
+    """A monotone map from a call's raw confidence and its semantic vote to the share of such calls
+    that were right when first seen (docs/classification.md, round 11). The map's input is
+    1 - (1 - raw) x (1 - vote_weight x vote); `raw` holds the knots of that input, `calibrated` the
+    share right at each: linear between the knots, flat outside them."""
 
     vote_weight: Probability = 0.0
     raw: list[Probability] = Field(min_length=2)
@@ -224,15 +225,13 @@ class ConfidenceMap(Strict):
 
 
 class Calibration(Strict):
-    """Round 11: the maps fitted by `python -m evaluation.calibrate` on every blind batch's first-seen
-    calls (`fitted_on`, rebuilt by `python -m evaluation.first_seen`); not hand-edited."""
+    """Round 11: the maps fitted by `python -m evaluation.calibrate` on the first-seen calls of every
+    blind batch (`fitted_on`, rebuilt by `python -m evaluation.first_seen`); not hand-edited."""
 
     fitted_on: FileDigest
     calls: int = Field(ge=1)  # first-seen calls the maps were fitted on
     scope: ConfidenceMap
     emergency: ConfidenceMap
-    # Round 17: per scope id, `scope` recalibrated on that id's calls (an id without one: `scope`)
-    scope_by_id: Annotated[dict[str, ConfidenceMap], AfterValidator(keyed_by_scope_ids)] = {}
 
 
 class CallStates(Strict):

@@ -12,13 +12,7 @@ import yaml
 
 from evaluation.calibrate import check, fit_map, load_calls, policy_text
 from evaluation.evaluate import read_curve
-from logic.calibration import (
-    calibrate,
-    calibrated_by_id_sql,
-    calibrated_sql,
-    confidence_map,
-    scope_maps_by_id,
-)
+from logic.calibration import calibrate, calibrated_sql, confidence_map
 from logic.classify import scope_hits_sql
 from logic.emergency import emergency_sql
 from policy.base import PolicyConfigError
@@ -63,9 +57,7 @@ def test_a_raw_0_85_scope_call_needs_review_with_the_first_seen_map():
     shown, = con.execute(f"SELECT confidence FROM ({scope_hits_sql(plain, READING, calibrated=True)})"
                          ).fetchone()
     cmap = confidence_map(plain, "scope")
-    own = scope_maps_by_id(plain)["compliance_documentation"]  # round 17: the id's own map
-    assert shown == pytest.approx(float(calibrate([0.85], [0.0], own)[0]), abs=5e-4)
-    assert shown != pytest.approx(float(calibrate([0.85], [0.0], cmap)[0]), abs=5e-4)
+    assert shown == pytest.approx(float(calibrate([0.85], [0.0], cmap)[0]), abs=5e-4)
     assert shown < plain.scope_classification.call_states.scope_confident_at < 0.85
     # Without the map the same threshold reads the raw confidence: the call would be billed.
     uncalibrated = _variant(lambda d: (_rules_only(d), d["scope_classification"]["call_states"]
@@ -133,38 +125,6 @@ def test_sql_and_numpy_maps_agree():
         # monotone: a higher raw confidence or a stronger vote is never a lower calibrated one
         grid = calibrate(np.repeat(raw, 5), np.tile(np.linspace(0, 1, 5), 41), cmap).reshape(41, 5)
         assert (np.diff(grid, axis=0) >= 0).all() and (np.diff(grid, axis=1) >= 0).all()
-
-
-def test_two_ids_with_the_same_raw_confidence_get_their_own_maps_calibration():
-    """Round 17: the one scope map overstated major migration and understated major remediation;
-    each id's own map (`calibration.scope_by_id`) tells two calls at the same raw 0.92 apart."""
-    policy = default_policy()
-    by_id = scope_maps_by_id(policy)
-    cmap = confidence_map(policy, "scope")
-    con = duckdb.connect()
-    rows = con.execute(f"""SELECT scope_id, {calibrated_by_id_sql('raw', 'vote', cmap, by_id)} FROM (VALUES
-        ('major_migration', 0.92::DOUBLE, 0.0::DOUBLE), ('major_remediation', 0.92, 0.0),
-        ('not_an_id', 0.92, 0.0))
-        t(scope_id, raw, vote) ORDER BY scope_id""").fetchall()
-    shown = dict(rows)
-    for scope_id, m in (("major_migration", by_id["major_migration"]),
-                        ("major_remediation", by_id["major_remediation"]), ("not_an_id", cmap)):
-        assert shown[scope_id] == pytest.approx(float(calibrate([0.92], [0.0], m)[0]), abs=1e-9)
-    assert shown["major_migration"] < shown["not_an_id"] < shown["major_remediation"]
-    assert shown["major_migration"] < policy.scope_classification.call_states.scope_confident_at
-    assert shown["major_remediation"] >= policy.scope_classification.call_states.scope_confident_at
-    # no maps per id: every id through the one map
-    assert calibrated_by_id_sql("raw", "vote", cmap, {}) == calibrated_sql("raw", "vote", cmap)
-
-
-def test_a_map_per_id_for_an_unknown_id_is_refused(tmp_path):
-    data = shipped_data()
-    calibration = data["scope_classification"]["call_states"]["calibration"]
-    calibration["scope_by_id"]["printer_repair"] = calibration["scope"]
-    path = tmp_path / "policy.yaml"
-    path.write_text(yaml.safe_dump(data))
-    with pytest.raises(PolicyConfigError, match="scope_by_id.*printer_repair"):
-        load_policy(path)
 
 
 def test_the_shipped_map_is_a_refit_of_the_first_seen_calls():

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evaluation.calibrate import calibrated_by, fit_kind, recalibrated_map, recalibration
-from evaluation.map_per_id import VARIANTS, held_out, minutes_logged, pattern
+from evaluation.calibrate import calibrated_by, fit_kind
+from evaluation.map_per_id import VARIANTS, held_out, minutes_logged, pattern, recalibrated_map, recalibration
 
 
 def _calls() -> pd.DataFrame:
