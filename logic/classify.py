@@ -29,7 +29,7 @@ from logic.text_match import (
 )
 from logic.word_model import EVIDENCE as WORD_EVIDENCE
 from logic.word_model import scores_sql as word_scores_sql
-from policy.classifiers import ScopeModel
+from policy.classifiers import Dampener, ScopeModel
 from policy.config import PolicyConfig
 from policy.scope_chain import StoredChainModel
 
@@ -52,6 +52,11 @@ class _ScopeRules:
     compiler: "Compiler"
 
 
+def _dampener_kind(damp: Dampener) -> str:
+    """A dampener's kind in the rules' metadata: of the rules' confidence, or of the whole call."""
+    return "call dampener" if damp.whole_call else "dampener"
+
+
 @per_policy
 def _scope_rules(policy: PolicyConfig) -> _ScopeRules:
     c = Compiler(policy)
@@ -71,11 +76,11 @@ def _scope_rules(policy: PolicyConfig) -> _ScopeRules:
             next_id += 1
         for damp in item.dampeners:
             text_rules.append((next_id, c.dampener(damp)))
-            meta.append((next_id, item.id, "dampener", damp.label, damp.factor, False))
+            meta.append((next_id, item.id, _dampener_kind(damp), damp.label, damp.factor, False))
             next_id += 1
     for damp in sc.dampeners:
         text_rules.append((next_id, c.dampener(damp)))
-        meta.extend((next_id, scope_id, "dampener", damp.label, damp.factor, False)
+        meta.extend((next_id, scope_id, _dampener_kind(damp), damp.label, damp.factor, False)
                     for scope_id in damp.applies_to)
         next_id += 1
     return _ScopeRules(text_rules, category_rules, meta, c)
@@ -205,7 +210,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     learned = semantic and (model is not None or features_only)
     if semantic and not learned:
         # The neighbours' vote is evidence of its own; the rule dampeners already shaped the
-        # exemplars' labels, so it is not dampened again.
+        # exemplars' labels, so it is not dampened again (a whole-call dampener lowers it, round 17).
         signals += f"""
     UNION ALL
     SELECT t.ticket_id, v.scope_id, 'semantic', {sv.scope_weight} * v.vote, false, false,
@@ -217,10 +222,11 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     words = semantic and not learned and wm.enabled and bool(wm.scope_ids)
     if words:
         # The word model's probability (logic/word_model.py; weights in clf_word_weights) is
-        # evidence of its own, like the neighbours' vote; rule dampeners do not apply to it. What
-        # the time entries say overrules it as it does the time signals (round 13): work outside
-        # hours on emergency work is not planned after-hours work, and where only remote work was
-        # logged (remote_only_onsite_factor < 1) nobody went on site.
+        # evidence of its own, like the neighbours' vote; rule dampeners do not apply to it (a
+        # whole-call dampener does, round 17). What the time entries say overrules it as it does
+        # the time signals (round 13): work outside hours on emergency work is not planned
+        # after-hours work, and where only remote work was logged (remote_only_onsite_factor < 1)
+        # nobody went on site.
         signals += f"""
     UNION ALL
     SELECT w.ticket_id, w.scope_id, 'word', {wm.weight} * w.p, false, false,
@@ -261,18 +267,22 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     # reviewer, it does not bill them on its own).
     review_only = words and wm.review_only
     word_free = (""",
-               1 - (1 - coalesce(any_value(d.factor), 1)
+               coalesce(any_value(d.call_factor), 1)
+               * (1 - (1 - coalesce(any_value(d.factor), 1)
                         * (1 - exp(coalesce(sum(ln(1 - least(s.w, 0.999))) FILTER (WHERE s.dampenable), 0))))
                    * exp(coalesce(sum(ln(1 - least(s.w, 0.999)))
-                                  FILTER (WHERE NOT s.dampenable AND s.kind <> 'word'), 0))
+                                  FILTER (WHERE NOT s.dampenable AND s.kind <> 'word'), 0)))
                    AS word_free""" if review_only else "")
 
+    # The rule dampeners lower the rules' part of the noisy-or (the dampenable signals); a whole-call
+    # dampener (round 17) lowers the combined confidence, whichever signal raised it.
     def scored(signal_rel: str) -> str:
         return f"""
         SELECT s.ticket_id, s.scope_id,
-               1 - (1 - coalesce(any_value(d.factor), 1)
+               coalesce(any_value(d.call_factor), 1)
+               * (1 - (1 - coalesce(any_value(d.factor), 1)
                         * (1 - exp(coalesce(sum(ln(1 - least(s.w, 0.999))) FILTER (WHERE s.dampenable), 0))))
-                   * exp(coalesce(sum(ln(1 - least(s.w, 0.999))) FILTER (WHERE NOT s.dampenable), 0))
+                   * exp(coalesce(sum(ln(1 - least(s.w, 0.999))) FILTER (WHERE NOT s.dampenable), 0)))
                    AS confidence,
                string_agg(s.evidence, '; ' ORDER BY s.w DESC, s.evidence)
                    || coalesce('; dampened by ' || any_value(d.evidence), '') AS evidence,
@@ -390,17 +400,19 @@ WITH tickets AS (
     LEFT JOIN time_agg a USING (ticket_id)
     LEFT JOIN {emergency or f"({emergency_sql(policy, semantic)})"} e USING (ticket_id)
 ){word_cte}, damp AS (
-    -- ordered: two dampeners on one call read the same in every run, whatever the threads' order
-    SELECT ticket_id, scope_id, exp(sum(ln(factor))) AS factor,
+    -- ordered: two dampeners on one call read the same in every run, whatever the threads' order;
+    -- factor: of the rules' confidence; call_factor: of the call as a whole (whole_call dampeners)
+    SELECT ticket_id, scope_id, exp(sum(ln(factor)) FILTER (WHERE NOT whole_call)) AS factor,
+           exp(sum(ln(factor)) FILTER (WHERE whole_call)) AS call_factor,
            string_agg(evidence, '; ' ORDER BY evidence) AS evidence
     FROM (
-        SELECT h.ticket_id, r.scope_id, r.weight AS factor,
+        SELECT h.ticket_id, r.scope_id, r.weight AS factor, r.kind = 'call dampener' AS whole_call,
                r.label || ' "' || array_to_string(list_distinct(h.hits), '", "') || '"' AS evidence
         FROM matched h JOIN {rules_rel} ON r.rule_id = h.rule_id
-        WHERE r.kind = 'dampener' AND h.src = 'text' AND len(h.hits) > 0
+        WHERE r.kind IN ('dampener', 'call dampener') AND h.src = 'text' AND len(h.hits) > 0
         UNION ALL
         -- a visit asked for in the text, but all the work logged was remote: nobody went
-        SELECT ticket_id, 'onsite', {ts.remote_only_onsite_factor},
+        SELECT ticket_id, 'onsite', {ts.remote_only_onsite_factor}, false,
                'only remote work logged (' || round(total_min)::BIGINT || ' min)'
         FROM state
         WHERE {ts.remote_only_onsite_factor} < 1 AND total_min > 0 AND onsite_min = 0 AND travel_min = 0

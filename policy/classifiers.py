@@ -64,6 +64,7 @@ class Dampener(Strict):
     factor: Weight  # confidence is multiplied by this when any phrase matches
     phrases: list[Term] = Field(min_length=1)
     applies_to: list[str] = Field(default_factory=list)  # scope ids / criterion ids; empty = the owner
+    whole_call: bool = False  # scope only (round 17): the factor lowers the whole call, not the rules'
 
 
 class ScopeExclusion(ScopeItem):

@@ -209,6 +209,12 @@ class PolicyConfig(Strict):
             if unknown or not d.applies_to:
                 raise ValueError(f"scope_classification.dampeners '{d.label}': applies_to must name scope"
                                  f" exclusion ids (unknown: {', '.join(unknown) or 'none given'})")
+        # whole_call (round 17): the scope statement combines the call's signals; the emergency
+        # reading combines its dampeners on its own (logic/emergency.py) and does not read the flag.
+        held = [d.label for d in self.emergency.dampeners if d.whole_call]
+        if held:
+            raise ValueError(f"emergency.dampeners {', '.join(held)}: whole_call applies to scope"
+                             " dampeners only")
         for item in self.scope_exclusions:
             for d in item.dampeners:
                 if d.applies_to and d.applies_to != [item.id]:
