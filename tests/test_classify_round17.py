@@ -54,7 +54,7 @@ def _calls(policy: PolicyConfig, labelled: Path) -> dict[tuple[str, str], tuple]
              (SELECT 'Software' AS category, false AS declared_emergency, NULL::VARCHAR AS priority,
                      1 AS affected_users)""")
     con.execute("""CREATE TEMP TABLE clf_time (ticket_id VARCHAR, minutes DOUBLE, work_type VARCHAR,
-        billable BOOLEAN, note VARCHAR, outside_hours BOOLEAN)""")
+        billable BOOLEAN, note VARCHAR, outside_hours BOOLEAN, seq INTEGER)""")
     prepare_votes(con, policy, _bank_of(policy, [("X1", "printer jam", set(), None)]), text_model=None)
     write_weights(con, policy, fit_word_model_on_files(policy, [labelled]))
     hits = con.execute(scope_hits_sql(policy, emergency_reading(con, policy))).fetchall()
