@@ -20,11 +20,9 @@ from orchestration.embedding_store import load as load_embeddings
 from orchestration.embedding_store import prune as prune_embeddings
 from orchestration.embedding_store import save as save_embeddings
 from orchestration.embedding_store import stored_embeddings
-from orchestration.emergency_match_store import match_texts as match_emergency_texts
-from orchestration.emergency_match_store import prune as prune_emergency_matches
+from orchestration.emergency_match_store import EMERGENCY_MATCHES
 from orchestration.monthly import RunInputs, monthly_sql_asset
-from orchestration.scope_match_store import match_texts
-from orchestration.scope_match_store import prune as prune_matches
+from orchestration.scope_match_store import SCOPE_MATCHES
 from policy.config import PolicyConfig
 from policy.paths import PROJECT_ROOT
 from warehouse.writes import replace_month
@@ -86,8 +84,8 @@ def match_scope_range(con: duckdb.DuckDBPyConnection, months: list[str],
         docs = f"(SELECT raw_txt FROM {db}.tickets UNION ALL SELECT raw_txt FROM {db}.notes)"
         # Texts an earlier run matched are read from the store, the others matched (and stored).
         # The normalised text (txt) is not kept: the month's statement reads only the category's.
-        match_texts(con, run.policy, docs, f"{db}.text_hits")
-        prune_matches(con, run.policy, months, f"{db}.notes")
+        SCOPE_MATCHES.match_texts(con, run.policy, docs, f"{db}.text_hits")
+        SCOPE_MATCHES.prune(con, run.policy, months, f"{db}.notes")
         con.execute(f"CREATE TABLE {db}.category_hits AS"
                     f" {scope_category_hits_sql(run.policy, f'{db}.tickets')}")
         con.execute(f"DROP TABLE {db}.tickets")  # matched: the months read their own tickets
@@ -116,9 +114,10 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
                            f" WHERE month IN ({range_months})")
             # The texts' matches: stored ones read, the others matched and stored; the reading's
             # per-ticket parts applied over them.
-            match_emergency_texts(cursor, run.policy, f"(SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets)",
-                                  f"{db}.emergency_text_hits")
-            prune_emergency_matches(cursor, run.policy, months)
+            EMERGENCY_MATCHES.match_texts(cursor, run.policy,
+                                          f"(SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets)",
+                                          f"{db}.emergency_text_hits")
+            EMERGENCY_MATCHES.prune(cursor, run.policy, months)
             rules = emergency_rules_sql(run.policy, f"{db}.emergency_text_hits")
             cursor.execute(f"INSERT INTO {db}.emergency_rules SELECT t.month, r.ticket_id, r.confidence,"
                            f" r.evidence, r.term_sets, r.dampeners FROM ({rules}) r"

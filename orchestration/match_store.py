@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 import duckdb
 
-from logic.text_match import TICKET_TEXT
+from logic.text_match import TICKET_TEXT, per_policy
+from policy.config import PolicyConfig
 
 
 def rules_key(sql: str) -> str:
@@ -65,3 +66,33 @@ def prune_store(con: duckdb.DuckDBPyConnection, table: str, key: str, months: li
         f"DELETE FROM {table} WHERE rules_md5 <> $key OR text_md5 NOT IN ("
         f" SELECT md5(txt) FROM (SELECT DISTINCT {TICKET_TEXT} AS txt FROM staging.tickets){kept})",
         {"key": key}).fetchall()[0][0]
+
+
+class TextMatchStore:
+    """The matches of one set of rules kept in the warehouse table `table`: `hits_sql(policy,
+    texts)` is the rules' statement over a relation of texts (raw_txt), giving (raw_txt, rule_id,
+    hits). The scope and emergency stores are two of these (their modules say what they keep)."""
+
+    def __init__(self, table: str, hits_sql: Callable[[PolicyConfig, str], str]) -> None:
+        self.table, self.hits_sql = table, hits_sql
+        # The rules' SQL is about 1 MB: built once per policy object, as the rules themselves are.
+        self.rules_md5: Callable[[PolicyConfig], str] = per_policy(
+            lambda policy: rules_key(self.hits_sql(policy, "__TEXTS__")))
+
+    def match_texts(self, con: duckdb.DuckDBPyConnection, policy: PolicyConfig, docs: str,
+                    into: str) -> tuple[int, int]:
+        """Create the table `into` (raw_txt, rule_id, hits): the rules' matches of each distinct
+        raw_txt of the relation `docs`. Stored matches are read; only texts not stored are matched,
+        and stored. Returns (texts, texts matched now). `into` is qualified by the caller's
+        database; its helper tables are made beside it and dropped."""
+        return stored_matches(con, self.table, self.rules_md5(policy),
+                              lambda texts: self.hits_sql(policy, texts), docs, into)
+
+    def prune(self, con: duckdb.DuckDBPyConnection, policy: PolicyConfig, months: list[str],
+              notes: str | None = None) -> int | None:
+        """Delete the matches of other rules, and of texts that are no longer a staged ticket's
+        text nor among `notes` (a relation of raw_txt, if any), when `months` cover every month
+        with tickets (as the embedding store is pruned); returns the rows deleted, or None."""
+        more = f"SELECT raw_txt FROM {notes}" if notes else None
+        return prune_store(con, self.table, self.rules_md5(policy), months, more)
+

@@ -13,39 +13,9 @@ no rule, so it is known as matched.
 
 from __future__ import annotations
 
-import duckdb
-
 from logic.classify import scope_text_hits_sql
-from logic.text_match import per_policy
-from orchestration.match_store import prune_store, rules_key, stored_matches
-from policy.config import PolicyConfig
+from orchestration.match_store import TextMatchStore
 from warehouse.mart_tables import SCOPE_TEXT_MATCHES
 
 TABLE = SCOPE_TEXT_MATCHES.name  # created with the warehouse (warehouse.schema.ensure_warehouse)
-
-
-@per_policy
-def rules_md5(policy: PolicyConfig) -> str:
-    """The key of the policy's scope text rules: their SQL (every pattern) and DuckDB's version."""
-    return rules_key(scope_text_hits_sql(policy, "__DOCS__"))
-
-
-def match_texts(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, docs: str,
-                into: str) -> tuple[int, int]:
-    """Create the table `into` (raw_txt, rule_id, hits): the scope text rules' matches of each
-    distinct raw_txt of the relation `docs`, as scope_text_hits_sql gives them. Stored matches
-    are read; only texts not stored are matched, and stored. Returns (texts, texts matched now).
-
-    `into` is qualified by the caller's database (an attached in-memory one for a run's months);
-    its helper tables are made beside it and dropped.
-    """
-    return stored_matches(con, TABLE, rules_md5(policy),
-                          lambda texts: scope_text_hits_sql(policy, texts), docs, into)
-
-
-def prune(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, months: list[str],
-          notes: str) -> int | None:
-    """Delete the matches of other rules, and of texts that are no longer a staged ticket's text
-    nor among `notes` (the relation of the run's notes, raw_txt), when `months` cover every month
-    with tickets (as the embedding store is pruned); returns the rows deleted, or None."""
-    return prune_store(con, TABLE, rules_md5(policy), months, f"SELECT raw_txt FROM {notes}")
+SCOPE_MATCHES = TextMatchStore(TABLE, scope_text_hits_sql)

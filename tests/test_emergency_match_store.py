@@ -2,12 +2,15 @@
 and the reading over stored matches is the one over the texts."""
 
 import duckdb
-import pytest
 
 from logic.emergency import emergency_rules_sql
-from orchestration.emergency_match_store import TABLE, match_texts, prune, rules_md5
+from orchestration.emergency_match_store import EMERGENCY_MATCHES, TABLE
 from policy.config import default_policy
+from tests.test_scope_match_store import matched_now
 from warehouse.schema import ensure_warehouse
+
+match_texts, prune, rules_md5 = (EMERGENCY_MATCHES.match_texts, EMERGENCY_MATCHES.prune,
+                                  EMERGENCY_MATCHES.rules_md5)
 
 TICKETS = [  # ticket_id, subject, description, affected_users, declared_emergency
     ("t1", "Server down", "the file server is down and nobody in the office can work", 12, True),
@@ -31,21 +34,6 @@ def _reading(con: duckdb.DuckDBPyConnection, matches: str | None = None) -> list
     return sorted(con.execute(f"SELECT * FROM ({sql})").fetchall(), key=repr)
 
 
-def _matched_now(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The relations the rules are matched on (the store's own statement, when it matches)."""
-    import orchestration.emergency_match_store as store
-
-    calls: list[str] = []
-    original = store.emergency_text_hits_sql
-
-    def counting(policy, texts):  # type: ignore[no-untyped-def]
-        calls.append(texts)
-        return original(policy, texts)
-
-    monkeypatch.setattr(store, "emergency_text_hits_sql", counting)
-    return calls
-
-
 def test_a_second_run_reads_the_stored_matches_and_reads_the_same(monkeypatch) -> None:
     policy = default_policy()
     con = duckdb.connect()
@@ -57,7 +45,7 @@ def test_a_second_run_reads_the_stored_matches_and_reads_the_same(monkeypatch) -
     assert _reading(con, "first") == expected
     assert con.execute(f"SELECT count(DISTINCT text_md5) FROM {TABLE}").fetchone() == (4,)
 
-    calls = _matched_now(monkeypatch)
+    calls = matched_now(monkeypatch, EMERGENCY_MATCHES)
     docs = _tickets(con, [*TICKETS, NEW])
     assert match_texts(con, policy, docs, "second") == (5, 1)  # only the new text is matched
     assert len(calls) == 1

@@ -4,9 +4,12 @@ import duckdb
 import pytest
 
 from logic.classify import scope_text_hits_sql
-from orchestration.scope_match_store import TABLE, match_texts, prune, rules_md5
+from orchestration.match_store import TextMatchStore
+from orchestration.scope_match_store import SCOPE_MATCHES, TABLE
 from policy.config import default_policy
 from warehouse.schema import ensure_warehouse
+
+match_texts, prune, rules_md5 = SCOPE_MATCHES.match_texts, SCOPE_MATCHES.prune, SCOPE_MATCHES.rules_md5
 
 SEEN = ["Laptop quote . please quote a new laptop for the new starter",
         "Printer offline . the office printer is offline",  # matches no scope rule
@@ -24,18 +27,16 @@ def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
     return sorted(con.execute(f"SELECT raw_txt, rule_id, hits FROM {table}").fetchall(), key=repr)
 
 
-def _matched_now(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The relations the rules are matched on (the store's own statement, when it matches)."""
-    import orchestration.scope_match_store as store
-
+def matched_now(monkeypatch: pytest.MonkeyPatch, store: TextMatchStore = SCOPE_MATCHES) -> list[str]:
+    """The relations `store`'s rules are matched on (the store's own statement, when it matches)."""
     calls: list[str] = []
-    original = store.scope_text_hits_sql
+    original = store.hits_sql
 
-    def counting(policy, docs, rules=None):  # type: ignore[no-untyped-def]
-        calls.append(docs)
-        return original(policy, docs, rules)
+    def counting(policy, texts):  # type: ignore[no-untyped-def]
+        calls.append(texts)
+        return original(policy, texts)
 
-    monkeypatch.setattr(store, "scope_text_hits_sql", counting)
+    monkeypatch.setattr(store, "hits_sql", counting)
     return calls
 
 
@@ -52,7 +53,7 @@ def test_stored_matches_are_the_rules_own_and_only_new_texts_are_matched(monkeyp
     assert con.execute(f"SELECT count(DISTINCT text_md5), count(*) FILTER (WHERE rule_id IS NULL)"
                        f" FROM {TABLE}").fetchone() == (3, 1)
 
-    calls = _matched_now(monkeypatch)
+    calls = matched_now(monkeypatch)
     later = _docs(con, [*texts, NEW])
     expected = _rows(con, f"({scope_text_hits_sql(policy, later)})")
     assert match_texts(con, policy, later, "second") == (5, 2)  # the new text and the NULL one
