@@ -29,6 +29,7 @@ from logic.text_match import (
 )
 from logic.word_model import EVIDENCE as WORD_EVIDENCE
 from logic.word_model import scores_sql as word_scores_sql
+from logic.word_model import weight_sql as word_weight_sql
 from policy.classifiers import Dampener, ScopeModel
 from policy.config import PolicyConfig
 from policy.scope_chain import StoredChainModel
@@ -229,11 +230,11 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
         # nobody went on site.
         signals += f"""
     UNION ALL
-    SELECT w.ticket_id, w.scope_id, 'word', {wm.weight} * w.p, false, false,
+    SELECT w.ticket_id, w.scope_id, 'word', {word_weight_sql(policy, 'w.scope_id')} * w.p, false, false,
            '{WORD_EVIDENCE} ' || printf('%.2f', w.p)
                || coalesce(' (words "' || array_to_string(w.words, '", "') || '")', '')
     FROM word w JOIN state st USING (ticket_id)
-    WHERE {wm.weight} * w.p > {WORD_FLOOR}
+    WHERE {word_weight_sql(policy, 'w.scope_id')} * w.p > {WORD_FLOOR}
       AND NOT (w.scope_id = 'planned_after_hours' AND st.emergency_work)
       AND NOT (w.scope_id = 'onsite' AND {ts.remote_only_onsite_factor} < 1 AND st.total_min > 0
                AND st.onsite_min = 0 AND st.travel_min = 0)
@@ -362,7 +363,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                       if review_only and not learned else "")
     # The evidence words only where the word model's evidence is shown (weight x p above the floor).
     word_sql = word_scores_sql("tickets", "state", scope_ids=wm.scope_ids,
-                               words_where=f"{wm.weight} * p > {WORD_FLOOR}")
+                               words_where=f"{word_weight_sql(policy, 'scope_id')} * p > {WORD_FLOOR}")
     word_cte = f", word AS MATERIALIZED ({word_sql}\n)" if words else ""
     return f"""
 WITH tickets AS (

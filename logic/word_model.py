@@ -276,6 +276,14 @@ def stale_reason(policy: PolicyConfig, model: StoredWordModel) -> str | None:
     return trained_elsewhere(model.trained_on, training_files(policy))
 
 
+def weight_sql(policy: PolicyConfig, column: str) -> str:
+    """SQL: the word model's evidence weight for the scope id in `column`: its own `weight_by_id`,
+    else `weight` (round 18)."""
+    cfg = policy.scope_classification.word_model
+    by_id = " ".join(f"WHEN {sql_literal(k)} THEN {v!r}" for k, v in sorted(cfg.weight_by_id.items()))
+    return f"(CASE {column} {by_id} ELSE {cfg.weight!r} END)" if by_id else repr(cfg.weight)
+
+
 def word_model(policy: PolicyConfig) -> StoredWordModel | None:
     """The stored model the policy names, or None when the word model is off; a model fitted on
     other files, settings or tokenisation than the policy's is refused."""

@@ -304,6 +304,9 @@ class WordModel(Strict):
     penalty: float = Field(default=1.0, gt=0)  # ridge penalty on every weight but the intercept
     min_df: int = Field(default=2, ge=1)  # a term must appear in this many training tickets
     weight: float = Field(default=0.5, ge=0, le=1)  # 0: a vote only (as_vote), never evidence
+    # Round 18: an id's own weight, where the policy sets one (the others take `weight`).
+    weight_by_id: Annotated[dict[str, Weight], AfterValidator(keyed_by_scope_ids)] = Field(
+        default_factory=dict)
     as_vote: bool = True
     # True: a call is `confident` only when its confidence without the word model's evidence is
     # (the model finds calls and raises them for a reviewer; it never bills one on its own).

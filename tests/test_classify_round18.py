@@ -1,0 +1,90 @@
+"""Round 18 (docs/classification.md, "Round 18: scope on forward chaining"): an id's own weight for
+the word model's evidence (scope_classification.word_model.weight_by_id)."""
+
+import duckdb
+import pytest
+from pydantic import ValidationError
+
+from logic.classify import scope_hits_sql
+from logic.emergency import emergency_rules_sql
+from logic.semantic import prepare_votes
+from policy.config import PolicyConfig
+from tests.test_classify import (
+    RULES,
+    _bank,
+    _t,
+    emergency_reading,
+    load_cases,
+    prepare_word_model,
+    shipped_data,
+)
+
+# Unseen tickets: the whole of a piece of work described by its parts (a site opened, a phone
+# platform for every office), and a one-person request.
+TICKETS = [
+    _t("w1", "Second clinic", "We open the second clinic in March. Please get it all ready: PCs for"
+       " the six consulting rooms, the phones, the Wi-Fi and the booking system for the new staff.",
+       "Request", 12),
+    _t("w2", "Phones everywhere", "We have decided to move all three offices to a cloud phone system, with"
+       " handsets for everyone, call queues and the numbers ported across.", "Request", 30),
+    _t("w3", "Signature", "Can you change my email signature to show my new job title?", "Request", 1),
+]
+
+
+def _policy(weight_by_id: dict | None = None) -> PolicyConfig:
+    data = shipped_data()
+    if weight_by_id is not None:
+        data["scope_classification"]["word_model"]["weight_by_id"] = weight_by_id
+    return PolicyConfig.model_validate(data)
+
+
+@pytest.fixture(scope="module")
+def prepared():
+    policy = _policy()
+    con = duckdb.connect()
+    load_cases(con, TICKETS)
+    con.execute(f"CREATE TEMP TABLE {RULES} AS {emergency_rules_sql(policy)}")
+    prepare_votes(con, policy, _bank(policy), rules=RULES)
+    prepare_word_model(con, policy)
+    return con, emergency_reading(con, policy)
+
+
+def _candidates(prepared, policy: PolicyConfig) -> dict[tuple[str, str], tuple[float, str]]:
+    con, reading = prepared
+    rows = con.execute(scope_hits_sql(policy, reading, floor=0.0)).fetchall()
+    return {(r[0], r[1]): (r[2], r[3]) for r in rows}
+
+
+def test_an_ids_own_word_weight_raises_that_id_alone(prepared):
+    off = _candidates(prepared, _policy({}))
+    on = _candidates(prepared, _policy({"structured_project": 0.9, "platform_implementation": 0.9}))
+    raised = {k for k in on if on[k][0] > off.get(k, (0.0, ""))[0] + 1e-9}
+    assert raised, "the word model reads a project or a platform into the first two"
+    assert {sid for _, sid in raised} <= {"structured_project", "platform_implementation"}
+    assert all("word model" in on[k][1] for k in raised)
+    # every other id's candidate is as it was
+    assert {k: v for k, v in on.items() if k[1] not in {"structured_project", "platform_implementation"}} == {
+        k: v for k, v in off.items() if k[1] not in {"structured_project", "platform_implementation"}}
+    # nothing is raised on the one-person request
+    assert not any(t == "w3" for t, _ in raised)
+
+
+def test_a_platform_for_every_office_becomes_a_structured_project_call_for_review(prepared):
+    con, reading = prepared
+    def calls(policy):
+        return {(r[0], r[1]): r[4] for r in con.execute(scope_hits_sql(policy, reading)).fetchall()}
+    # the word model's p of about 0.4 is below structured_project's 0.45 at 0.7, a call at 0.9
+    assert ("w2", "structured_project") not in calls(_policy({}))
+    assert calls(_policy())[("w2", "structured_project")] == "needs review"
+
+
+def test_the_shipped_policy_weighs_the_whole_of_the_work_higher():
+    wm = _policy().scope_classification.word_model
+    assert wm.weight_by_id == {"structured_project": 0.9, "platform_implementation": 0.9}
+    assert wm.weight == 0.7
+
+
+@pytest.mark.parametrize("weight_by_id", [{"not_an_exclusion": 0.9}, {"structured_project": 1.5}])
+def test_weight_by_id_is_validated(weight_by_id):
+    with pytest.raises(ValidationError):
+        _policy(weight_by_id)
