@@ -138,7 +138,13 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
         joined = " LEFT JOIN model_in mi USING (ticket_id)"
     raised = ("false" if lm.raise_at is None
               else f"(b.confidence < {em.min_confidence} AND m.p >= {bar})")
-    held = f"(b.confidence >= {em.min_confidence} AND m.p < {lm.hold_below})"
+    low = f"(b.confidence >= {em.min_confidence} AND m.p < {lm.hold_below})"
+    # Round 18: a rule that names the incident by its nature (a caller let in, prompts nobody
+    # started) is not held by the model's ordinary words (policy: off, measured in the docs).
+    spared = f"({low} AND {_by_nature(policy)})" if lm.by_nature else "false"
+    if lm.by_nature:
+        joined = " LEFT JOIN model_in mi USING (ticket_id)"
+    held = f"({low} AND NOT {spared})"
     # Round 17: below the call threshold and not raised, p is evidence of weight_below (noisy-or),
     # except where the single-user bar applies (the text and the field agree it is one person's).
     lifted = (f"(b.confidence < {em.min_confidence} AND m.p IS NOT NULL AND NOT {raised}"
@@ -165,10 +171,29 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
                           THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p) || {words('words_for')}
                           WHEN {held} THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p) || ' disagrees'
                                || {words('words_against')} || ' (x{lm.hold_factor:g})'
+                          WHEN {spared} THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p) || ' disagrees'
+                               || {words('words_against')} || ', not held: the incident by its nature'
                           WHEN {lifted} AND {lm.weight_below} * m.p > 0.05
                           THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p) || {words('words_for')}
                                || ' (x{lm.weight_below:g})' END) AS evidence
     FROM base b LEFT JOIN model m USING (ticket_id){joined}"""
+
+
+def _by_nature(policy: PolicyConfig) -> str:
+    """SQL over model_in `mi`: the text met one of learned_model.by_nature's all_of rules, read from
+    the rules' term_sets column (in emergency.term_sets' order) as emergency_rules_sql meets them."""
+    em = policy.emergency
+    names = list(em.term_sets)
+    met = []
+    for rule in (r for c in em.criteria for r in c.rules if r.label in em.learned_model.by_nature):
+        parts = []
+        for name in rule.all_of or []:
+            part = f"coalesce(mi.term_sets[{names.index(name) + 1}], false)"
+            if name == "several_users":  # affected_users counts as breadth, as in the rules
+                part = f"({part} OR coalesce(mi.affected_users, 0) >= {em.min_affected_users})"
+            parts.append(part)
+        met.append("(" + " AND ".join(parts) + ")")
+    return "(" + " OR ".join(met) + ")" if met else "false"
 
 
 def _hit_columns(relation: str, normalised: str, columns: list[tuple[str, Matcher]],

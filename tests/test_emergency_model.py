@@ -118,8 +118,9 @@ def test_each_files_vote_is_taken_without_its_own_tickets(labelled, tmp_path):
 
 
 def _reading(policy: PolicyConfig, model: StoredEmergencyModel | None, subject: str, description: str,
-             declared: bool = False, category: str = "Retail", voted: bool = True) -> tuple:
-    """(qualifies, confidence, evidence, state) of one ticket, the vote from a small bank."""
+             declared: bool = False, category: str = "Retail", voted: bool = True,
+             vote: float | None = None) -> tuple:
+    """(qualifies, confidence, evidence, state) of one ticket, the vote from a small bank (or `vote`)."""
     con = duckdb.connect()
     con.execute("""CREATE TEMP TABLE clf_tickets AS SELECT 'n1' AS ticket_id, ? AS subject,
         ? AS description, ? AS category, ? AS declared_emergency, NULL::VARCHAR AS priority,
@@ -128,6 +129,8 @@ def _reading(policy: PolicyConfig, model: StoredEmergencyModel | None, subject: 
                   emergency_signal=model)
     if not voted:  # a text the vote was not taken on (a month above max_texts_all)
         con.execute("DELETE FROM clf_semantic_emergency")
+    if vote is not None:
+        con.execute("UPDATE clf_semantic_emergency SET vote = ?", [vote])
     _, qualifies, confidence, evidence, state = con.execute(emergency_sql(policy)).fetchone()
     return qualifies, confidence, evidence, state
 
@@ -352,6 +355,39 @@ def test_round_15_a_rule_call_on_routine_text_the_signal_denies_is_held_below_ho
            " everything will be down for ten minutes", False, "Hardware")
     held = _reading(shipped, model, *ups)
     assert not held[0] and re.search(r"emergency model 0\.0\d disagrees", held[2]), held
+
+
+def test_round_18_a_rule_naming_the_incident_by_its_nature_is_not_held_by_p():
+    # A caller posing as IT support and let in (test_classify's h6 concept). With a hold at 0.99
+    # every call is held by p; with by_nature naming the impersonation rule (shipped off), that
+    # call is not. An outage rule (not by nature) is held as before.
+    from policy.config import default_policy
+
+    shipped = default_policy()
+    lm = shipped.emergency.learned_model
+    assert lm.by_nature == []  # off (docs/classification.md, round 18)
+    named = ["someone posing as IT support asking for access"]
+
+    def variant(by_nature: list[str]) -> PolicyConfig:
+        return shipped.model_copy(update={"emergency": shipped.emergency.model_copy(update={
+            "learned_model": lm.model_copy(update={"hold_below": 0.99, "by_nature": by_nature})})})
+
+    model = emergency_model(shipped)
+    caller = ("Support call", "A man phoned Jo saying he was from our IT company, asked for remote access"
+              " and she let him connect to her PC.")
+    spared = _reading(variant(named), model, *caller, vote=0.5)
+    assert spared[0] and "not held: the incident by its nature" in spared[2], spared
+    held = _reading(variant([]), model, *caller, vote=0.5)
+    assert not held[0] and re.search(r"emergency model 0\.\d+ disagrees .*\(x0\.5\)", held[2]), held
+    outage = ("Email", "Email is down for everyone in the office, nobody can send or receive.")
+    assert not _reading(variant(named), model, *outage, vote=0.5)[0]
+
+
+def test_round_18_by_nature_names_all_of_rules(labelled):
+    with pytest.raises(Exception, match="by_nature: not an all_of rule"):
+        _policy(labelled, by_nature=["attack or compromise"])  # a phrases rule
+    with pytest.raises(Exception, match="by_nature: not an all_of rule"):
+        _policy(labelled, by_nature=["no such rule"])
 
 
 def test_a_notice_field_state_raises_an_unseen_forwarded_alert(tmp_path):
