@@ -21,6 +21,7 @@ _CONE = 64  # distinct bank vectors per cone, on average
 # larger one makes larger products.
 CONE_ROWS = 128
 _SPARED = 0.2  # below this share of the columns spared, a block is compared with all of them
+_MIN_ROWS = 64  # a shorter block (a run's few texts) is compared with all of them, as before
 _MIN_CONES = 16  # fewer: every block is compared with the whole bank
 _ROUNDS = 4  # rounds of assigning vectors to the nearest centre and re-centring
 _FLOOR_CONES = 2  # the nearest cones of each row whose columns give its lower bound
@@ -126,8 +127,12 @@ def similarities(block: np.ndarray, bank: np.ndarray, found: Cones | None,
                  short: int) -> tuple[np.ndarray, np.ndarray | None]:
     """The block's similarities with the columns of `bank` that may be among its rows' `short`
     nearest, and which columns those are (ascending); with every column, None."""
-    if found is not None:
+    if found is not None and len(block) >= _MIN_ROWS:
         near = candidate_columns(block, bank, found, short)
         if len(near) < (1 - _SPARED) * len(bank):
+            # Never a small product (see logic/semantic._blocks): the first columns join the
+            # kept ones up to 2**24 multiply-adds (a column more is compared, not taken).
+            least = min(len(bank), -(-(1 << 24) // (len(block) * bank.shape[1])))
+            near = np.union1d(near, np.arange(least)) if len(near) < least else near
             return block @ bank[near].T, near
     return block @ bank.T, None
