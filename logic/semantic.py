@@ -28,9 +28,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from logic.blas import one_thread
 from logic.embeddings import embed
 from logic.emergency_model import emergency_model
 from logic.emergency_model import write_weights as write_emergency_weights
+from logic.nearest import CONE_ROWS, cones, distinct_rows, order_by_cone, similarities
 from logic.text_match import TICKET_TEXT
 from logic.text_model import EVIDENCE as TEXT_MODEL_EVIDENCE
 from logic.text_model import probabilities as text_probabilities
@@ -224,6 +226,7 @@ def _blocks(n: int, rows: int) -> list[tuple[int, int]]:
 POLICY_MODEL = "policy"
 
 
+@one_thread()  # many small products, months side by side: logic/blas.py
 def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
           leave_out_same_text: bool = False,
           text_model: StoredTextModel | None | str = POLICY_MODEL) -> tuple[np.ndarray, np.ndarray]:
@@ -252,7 +255,7 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     if leave_out_same_text:
         spread = by_text
     else:
-        first, column = _distinct_rows(ex)
+        first, column = distinct_rows(ex)
         ex, spread = ex[first], column[by_text]
     d = len(ex)
     known = ~np.isnan(bank.labels)
@@ -262,19 +265,28 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     queries = embed(policy, texts)
     own = np.fromiter((position.get(t.lower(), -1) if leave_out_same_text else -1 for t in texts),
                       dtype=np.int64, count=n)
-    first, text_row = _distinct_rows(queries, own if leave_out_same_text else None)
+    first, text_row = distinct_rows(queries, own if leave_out_same_text else None)
+    # Cones of the bank (logic/nearest.py) spare the columns no row of a block can take; the
+    # queries in cone order, so a block's rows are near the same cones.
+    found = None if leave_out_same_text else cones(ex)
+    if found is not None:
+        order = order_by_cone(queries[first], found)
+        first, text_row = first[order], np.argsort(order)[text_row]
     queries, own = queries[first], own[first]
     q = len(queries)
     out = np.zeros((q, len(LABELS)), dtype=np.float32)
     best = np.full((q, len(LABELS)), -1, dtype=np.int64)
     # Rows per block: about `_BLOCK` similarities, and at least 2**24 multiply-adds per product.
     rows = min(_CHUNK, max(_BLOCK // d, (1 << 24) // (d * ex.shape[1]) + 1))
+    rows = CONE_ROWS if found is not None else rows
     for start, stop in _blocks(q, rows):
         at = np.arange(stop - start)
-        sims = queries[start:stop] @ ex.T  # block x distinct bank vectors
+        # block x distinct bank vectors (those of `near`: no row leaves a text out then)
+        sims, near = similarities(queries[start:stop], ex, found, short)
         left_out = np.flatnonzero(own[start:stop] >= 0)
         sims[left_out, own[start:stop][left_out]] = -1.0
-        top, top_s = _shortlist(sims, members, short)
+        top, top_s = _shortlist(sims, members if near is None else
+                                (members[0], members[1][near], members[2][near]), short)
         strength = np.clip((top_s - sv.min_similarity) / (sv.full_similarity - sv.min_similarity), 0, 1)
         w_all = strength * bank.weights[top]
         for j in range(len(LABELS)):
@@ -297,21 +309,6 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
                 out[start:stop, j] = np.where(higher, prob[:, k], out[start:stop, j])
                 best[start:stop, j] = np.where(higher, m, best[start:stop, j])
     return out[text_row], best[text_row]
-
-
-def _distinct_rows(vectors: np.ndarray, key: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows of `vectors` (bit for bit, with `key` beside each row if given): the index
-    of each one's first occurrence, in order of appearance, and each row's distinct row."""
-    rows = np.ascontiguousarray(vectors)
-    if key is not None:
-        rows = np.hstack([rows.view(np.uint8).reshape(len(rows), -1),
-                          np.ascontiguousarray(key, dtype=np.int64).view(np.uint8).reshape(len(rows), -1)])
-    whole = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
-    _, first, inverse = np.unique(whole, return_index=True, return_inverse=True)
-    order = np.argsort(first)  # distinct rows in order of first appearance
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return first[order], rank[inverse.ravel()]
 
 
 _GROUP = 32  # distinct bank vectors per group whose maximum bounds a shortlist from below

@@ -54,7 +54,7 @@ def test_texts_with_the_same_vector_get_the_same_vote(policy, monkeypatch):
                        for i in at)
         assert np.array_equal(vote[1], vote[-1]) and np.array_equal(best[1], best[-1])
         with monkeypatch.context() as patched:
-            patched.setattr(semantic, "_distinct_rows", _no_collapse)
+            patched.setattr(semantic, "distinct_rows", _no_collapse)
             each_vote, each_best = votes(policy, texts, bank, leave_out_same_text=leave_out)
         assert np.array_equal(vote, each_vote) and np.array_equal(best, each_best)
 
@@ -70,7 +70,7 @@ def test_the_collapsed_bank_votes_as_the_whole_bank_with_equals_in_bank_order(po
     texts = [f"{_LONG} ref 999", *(" ".join(rng.choice(words, rng.integers(3, 30))) for _ in range(300))]
     vote, best = votes(policy, texts, bank, text_model=None)
     with monkeypatch.context() as patched:
-        patched.setattr(semantic, "_distinct_rows", _no_collapse)
+        patched.setattr(semantic, "distinct_rows", _no_collapse)
         whole_vote, whole_best = votes(policy, texts, bank, text_model=None)
     assert np.array_equal(vote, whole_vote) and np.array_equal(best, whole_best)
     assert vote[0, -1] == pytest.approx(4 / 7) and best[0, -1] == first

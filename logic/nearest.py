@@ -1,0 +1,138 @@
+"""Which of a bank's distinct vectors can be among a text's nearest, without comparing it with all.
+
+The bank's distinct vectors are grouped into cones around centres, each member at a known angle
+from its centre. A text at angle t from a centre is at an angle of at least t - a from a member at
+angle a (the triangle inequality on the sphere). The `short`-th most similar of the columns of
+the cones nearest to a text bounds its `short`-th nearest from below (angle at most A): a member
+with a < t - A, for every text of a block, is less similar to each of them than their shortlists'
+last places, and is not compared. The similarities that are taken are the same products of the
+same vectors: a similarity does not depend on the other rows and columns of its (large) product
+(tests/test_semantic_prune.py), so the votes are the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+_CONE = 64  # distinct bank vectors per cone, on average
+# Texts per block with cones: a smaller block's rows share fewer columns (more are spared), a
+# larger one makes larger products.
+CONE_ROWS = 128
+_SPARED = 0.2  # below this share of the columns spared, a block is compared with all of them
+_MIN_ROWS = 64  # a shorter block (a run's few texts) is compared with all of them, as before
+_MIN_CONES = 16  # fewer: every block is compared with the whole bank
+_ROUNDS = 4  # rounds of assigning vectors to the nearest centre and re-centring
+_FLOOR_CONES = 2  # the nearest cones of each row whose columns give its lower bound
+# A float32 similarity of unit vectors of 256 dimensions is within about 2e-5 of the exact one:
+# the bounds take 1e-4 of cosine (and 1e-6 radians) on the safe side.
+_COSINE_SLACK = 1e-4
+_ANGLE_SLACK = 1e-6
+
+
+@dataclass(frozen=True)
+class Cones:
+    """The bank's distinct vectors grouped around centres."""
+
+    centres: np.ndarray  # k x dim, unit length, float32
+    cone: np.ndarray  # each column's cone
+    angle: np.ndarray  # each column's angle from its cone's centre (radians, rounded up)
+    members: np.ndarray  # the columns grouped by cone
+    starts: np.ndarray  # where each cone's columns start in `members`
+    counts: np.ndarray  # k
+
+
+def distinct_rows(vectors: np.ndarray, key: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of `vectors` (bit for bit, with `key` beside each row if given): the index
+    of each one's first occurrence, in order of appearance, and each row's distinct row."""
+    rows = np.ascontiguousarray(vectors)
+    if key is not None:
+        rows = np.hstack([rows.view(np.uint8).reshape(len(rows), -1),
+                          np.ascontiguousarray(key, dtype=np.int64).view(np.uint8).reshape(len(rows), -1)])
+    whole = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+    _, first, inverse = np.unique(whole, return_index=True, return_inverse=True)
+    order = np.argsort(first)  # distinct rows in order of first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return first[order], rank[inverse.ravel()]
+
+
+def _nearest_centre(vectors: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Each vector's most similar centre (in runs of rows: a bounded product)."""
+    step = max(1, (1 << 22) // max(1, len(centres)))
+    return np.concatenate([np.argmax(vectors[i:i + step] @ centres.T, axis=1)
+                           for i in range(0, len(vectors), step)])
+
+
+def cones(vectors: np.ndarray) -> Cones | None:
+    """Cones of the rows of `vectors` (unit length), or None for a bank too small to gain from them.
+    The same vectors give the same cones (the first centres are a seeded sample)."""
+    d = len(vectors)
+    k = d // _CONE
+    if k < _MIN_CONES:
+        return None
+    centres = vectors[np.sort(np.random.default_rng(0).choice(d, k, replace=False))].copy()
+    for _ in range(_ROUNDS):
+        assign = _nearest_centre(vectors, centres)
+        order = np.argsort(assign, kind="stable")
+        present, starts = np.unique(assign[order], return_index=True)
+        sums = np.add.reduceat(vectors[order].astype(np.float64), starts, axis=0)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        centres[present] = (sums / np.maximum(norms, 1e-12)).astype(np.float32)
+    assign = _nearest_centre(vectors, centres)
+    exact = vectors.astype(np.float64)
+    centre = centres[assign].astype(np.float64)
+    cosine = np.einsum("ij,ij->i", exact, centre) / np.maximum(
+        np.linalg.norm(exact, axis=1) * np.linalg.norm(centre, axis=1), 1e-12)
+    angle = np.arccos(np.clip(cosine, -1.0, 1.0)) + _ANGLE_SLACK
+    counts = np.bincount(assign, minlength=k)
+    return Cones(centres, assign, angle, np.argsort(assign, kind="stable"), np.cumsum(counts) - counts,
+                 counts)
+
+
+def order_by_cone(queries: np.ndarray, found: Cones) -> np.ndarray:
+    """An order of the queries that puts texts near the same centre side by side (fewer columns
+    per block)."""
+    return np.argsort(_nearest_centre(queries, found.centres), kind="stable")
+
+
+def candidate_columns(block: np.ndarray, bank: np.ndarray, found: Cones, short: int) -> np.ndarray:
+    """The columns of `bank` (ascending) that may be among the `short` most similar to some row
+    of `block`: every column at least as similar to a row as that row's `short`-th most similar."""
+    near = (block @ found.centres.T).astype(np.float64)  # rows x cones
+    # The angle to each centre, rounded down.
+    theta = np.arccos(np.clip(near + _COSINE_SLACK, -1.0, 1.0)) - _ANGLE_SLACK
+    # Each row's `short`-th most similar of the columns of its nearest cones (all of the block's).
+    nearest = np.argpartition(-near, min(_FLOOR_CONES, near.shape[1] - 1), axis=1)[:, :_FLOOR_CONES]
+    first = _columns(found, np.unique(nearest))
+    if len(first) < short:
+        return np.arange(len(bank))
+    floor = np.partition(block @ bank[first].T, len(first) - short, axis=1)[:, len(first) - short]
+    # The widest angle of the row's shortlist, rounded up.
+    widest = np.arccos(np.clip(floor.astype(np.float64) - _COSINE_SLACK, -1.0, 1.0)) + _ANGLE_SLACK
+    # A member of cone c is needed when some row could be within `widest` of it.
+    reach = (theta - widest[:, None]).min(axis=0)  # per cone
+    return np.flatnonzero(found.angle >= reach[found.cone])
+
+
+def _columns(found: Cones, which: np.ndarray) -> np.ndarray:
+    """The columns of cones `which`."""
+    per = found.counts[which]
+    offset = np.arange(per.sum()) - np.repeat(np.cumsum(per) - per, per)
+    return found.members[np.repeat(found.starts[which], per) + offset]
+
+
+def similarities(block: np.ndarray, bank: np.ndarray, found: Cones | None,
+                 short: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The block's similarities with the columns of `bank` that may be among its rows' `short`
+    nearest, and which columns those are (ascending); with every column, None."""
+    if found is not None and len(block) >= _MIN_ROWS:
+        near = candidate_columns(block, bank, found, short)
+        if len(near) < (1 - _SPARED) * len(bank):
+            # Never a small product (see logic/semantic._blocks): the first columns join the
+            # kept ones up to 2**24 multiply-adds (a column more is compared, not taken).
+            least = min(len(bank), -(-(1 << 24) // (len(block) * bank.shape[1])))
+            near = np.union1d(near, np.arange(least)) if len(near) < least else near
+            return block @ bank[near].T, near
+    return block @ bank.T, None

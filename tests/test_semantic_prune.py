@@ -1,0 +1,82 @@
+"""The cones of logic/nearest.py spare columns, never a vote: the columns a block is compared with
+hold every row's shortlist (equals at its last place included), and a similarity taken in a
+product of fewer columns is the one the whole product gives."""
+
+import numpy as np
+import pytest
+
+import logic.nearest as nearest
+import logic.semantic as semantic
+from logic.embeddings import embed
+from logic.semantic import ExemplarBank, builtin_bank, votes
+from policy.config import load_policy
+from policy.paths import PROJECT_ROOT
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return load_policy(PROJECT_ROOT / "config" / "policy.yaml")
+
+
+def _bank_and_texts(policy, reviews: int, queries: int) -> tuple[ExemplarBank, list[str]]:
+    """The built-in bank and review-like exemplars whose texts are near bank texts (a few words
+    added), some repeating a wording; queries made the same way."""
+    bank = builtin_bank(policy)
+    rng = np.random.default_rng(5)
+    words = " ".join(bank.texts).split()
+
+    def near(count: int) -> list[str]:
+        return [bank.texts[i] + " " + " ".join(rng.choice(words, rng.integers(0, 4)))
+                for i in rng.integers(0, len(bank), count)]
+
+    texts = near(reviews)
+    labels = bank.labels[rng.integers(0, len(bank), reviews)].copy()
+    flip = rng.random(labels.shape) < 0.3
+    labels[flip] = 1 - np.nan_to_num(labels[flip], nan=0.0)
+    review = ExemplarBank([f"R{i}" for i in range(reviews)], texts, [f"review {i}" for i in range(reviews)],
+                          ["review"] * reviews, labels, np.full(reviews, 2.0))
+    return ExemplarBank.concat([bank, review]), [*texts[:200], *near(queries)]
+
+
+def test_votes_with_cones_are_the_votes_of_whole_rows(policy, monkeypatch):
+    bank, texts = _bank_and_texts(policy, 3000, 3000)
+    monkeypatch.setattr(nearest, "_CONE", 16)  # many cones for a test-sized bank
+    spared = []
+    candidates = nearest.candidate_columns
+
+    def counted(block, columns, found, short):
+        near = candidates(block, columns, found, short)
+        spared.append(len(columns) - len(near))
+        return near
+
+    monkeypatch.setattr(nearest, "candidate_columns", counted)
+    vote, best = votes(policy, texts, bank)
+    assert sum(spared) > 0  # the cones spared columns
+    monkeypatch.setattr(semantic, "cones", lambda vectors: None)
+    whole_vote, whole_best = votes(policy, texts, bank)
+    assert np.array_equal(vote, whole_vote) and np.array_equal(best, whole_best)
+
+
+def test_a_similarity_does_not_depend_on_the_columns_beside_it(policy):
+    bank, texts = _bank_and_texts(policy, 2000, 500)
+    ex = embed(policy, bank.texts)
+    queries = embed(policy, texts)
+    whole = queries @ ex.T
+    columns = np.sort(np.random.default_rng(3).choice(len(ex), 333, replace=False))
+    for rows in (slice(0, 64), slice(7, 500)):
+        assert np.array_equal((queries[rows] @ ex[columns].T), whole[rows][:, columns])
+
+
+def test_a_cone_bounds_its_members():
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(3000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    found = nearest.cones(vectors)
+    assert found is not None and found.counts.sum() == len(vectors)
+    queries = vectors[:50] + rng.normal(scale=0.1, size=(50, 32)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    near = nearest.candidate_columns(queries, vectors, found, 28)
+    sims = queries @ vectors.T
+    tenth = np.sort(sims, axis=1)[:, -28]
+    for row in range(len(queries)):
+        assert set(np.flatnonzero(sims[row] >= tenth[row])) <= set(near)
