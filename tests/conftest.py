@@ -12,6 +12,7 @@ slow"` runs the rest.
 
 import hashlib
 import importlib
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -25,6 +26,10 @@ from filelock import FileLock
 from tests.builders import known_msp
 
 KNOWN_MONTHS = ("2026-01-01", "2026-02-01", "2026-03-01")
+# The instant every build of the known MSP reads its clocks at, so that one build serves the tests
+# that need a fixed one (test_operations compares marts between runs) and those that do not: its
+# marts are the same as at the time of a run (only the calendars' coverage and load times differ).
+KNOWN_AS_OF = "2026-11-20T00:00:00+00:00"
 # Fixtures that run the pipeline: a test asking for one is end to end, and marked slow. Besides
 # this file's, the provider fixtures of the modules that build one at module scope.
 E2E_FIXTURES = {
@@ -32,8 +37,8 @@ E2E_FIXTURES = {
     "demo", "dirty", "built", "known", "hostile", "catalogue", "real_runs",  # module builds
     "msp", "month", "editions",  # test_report_*, test_browser: providers built with tests/report_msp
     "browser",  # test_browser: a headless Chromium
-    "backfill",  # test_run_output: a three-month run that publishes
-    "published",  # test_fair_use: the known MSP's reports, published once for the module
+    "backfill",  # test_run_output: the known MSP's three months as one run that publishes
+    "published",  # test_fair_use: the reports that run published
 }
 # Tests that run the pipeline without such a fixture (a subprocess, generated deliveries, a run
 # of their own), or are slow for another reason, by node id prefix.
@@ -326,17 +331,19 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict[str, 
     `months` without reports with the extra environment `env` (e.g. MSP_AS_OF), or only
     ingest_job when `months` is empty, and returns the paths; the same name, months and env
     give the same build, also across xdist workers
-    (`shared_build`). Tests must not change a build: `copy_build` it into the test's own paths
-    to change and re-run it.
+    (`shared_build`). With `reports=True` the months run as `make demo` runs them: reports, Data
+    Docs and the latest month's PDFs. What the run printed is kept in `lines.json` beside the
+    warehouse, its events in `events.json` (`build_instance`). Tests must not change a build:
+    `copy_build` it into the test's own paths to change and re-run it.
     """
 
     def _build(name: str, write: Callable[[Path], object], months: tuple[str, ...],
-               **env: str) -> dict[str, Path]:
-        key = (name, tuple(months), tuple(sorted(env.items())))
+               reports: bool = False, **env: str) -> dict[str, Path]:
+        key = (name, tuple(months), tuple(sorted(env.items()))) + (("reports",) if reports else ())
 
         def run(root: Path) -> None:
             import pipelines.definitions
-            from pipelines.run import run_all
+            from pipelines.run import Progress, run_all
 
             paths = paths_under(root)
             paths["landing"].mkdir(parents=True)
@@ -348,7 +355,10 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict[str, 
                 importlib.reload(pipelines.definitions)
                 instance = dg.DagsterInstance.ephemeral()
                 if months:
-                    run_all(list(months), instance=instance, reports=False, docs=False)
+                    lines: list[str] = []
+                    run_all(list(months), instance=instance, reports=reports, docs=reports,
+                            progress=Progress(instance, out=lines.append))
+                    (root / "lines.json").write_text(json.dumps(lines))
                 else:
                     defs = pipelines.definitions.defs
                     assert defs.resolve_job_def("ingest_job").execute_in_process(
@@ -405,11 +415,18 @@ def publish_reports(paths: dict[str, Path], months: tuple[str, ...], **env: str)
 
 @pytest.fixture(scope="session")
 def known_builds(builds) -> Callable[[tuple[str, ...]], dict]:
-    """The known MSP (tests/builders.py) run without reports for some months, once per session
-    for each set of months; returns its paths. Tests must not change it: see `known_copy`."""
+    """The known MSP (tests/builders.py) run for some months at `KNOWN_AS_OF` (no months: ingest
+    only), once per session for each set of months; returns its paths. Tests must not change it:
+    see `known_copy`.
+
+    January to March (`KNOWN_MONTHS`) runs as one backfill that publishes, as `make demo` runs:
+    test_run_output reads what it printed and published, test_fair_use its reports, the others
+    its warehouse and events (one run instead of a run without reports and another with them).
+    The other months run without reports."""
 
     def _build(months: tuple[str, ...]) -> dict[str, Path]:
-        return builds("known", known_msp, tuple(months))
+        return builds("known", known_msp, tuple(months), reports=tuple(months) == KNOWN_MONTHS,
+                      MSP_AS_OF=KNOWN_AS_OF)
 
     return _build
 
@@ -419,17 +436,21 @@ def known_built(known_builds, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path
     """The known MSP built for January to March 2026, shared: the MSP_* paths point at it."""
     env = known_builds(KNOWN_MONTHS)
     _point_at(monkeypatch, env)
+    monkeypatch.setenv("MSP_AS_OF", KNOWN_AS_OF)
     return env
 
 
 @pytest.fixture
-def known_copy(known_builds, msp_env: dict[str, Path]) -> Callable[..., dict[str, Path]]:
-    """Copy the known MSP as built for `months` into this test's paths, to change and re-run it.
+def known_copy(known_builds, msp_env: dict[str, Path],
+               monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, Path]]:
+    """Copy the known MSP as built for `months` into this test's paths, to change and re-run it
+    at the build's as-of instant (`KNOWN_AS_OF`, set in the environment).
 
     The landing files keep their modification times, so the copy's warehouse knows them as read.
     """
 
     def _copy(months: tuple[str, ...] = KNOWN_MONTHS) -> dict[str, Path]:
+        monkeypatch.setenv("MSP_AS_OF", KNOWN_AS_OF)
         return copy_build(known_builds(tuple(months)), msp_env)
 
     return _copy

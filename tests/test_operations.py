@@ -19,10 +19,10 @@ import pytest
 from demo.generate import TICKET_COLUMNS
 from orchestration.resources import PipelineSettings
 from tests.builders import known_msp, ticket, write_csv
-from tests.conftest import copy_build, paths_under
+from tests.conftest import KNOWN_AS_OF, copy_build, paths_under
 
 ROOT = Path(__file__).resolve().parents[1]
-AS_OF = "2026-11-20T00:00:00+00:00"
+AS_OF = KNOWN_AS_OF  # the session's builds of the known MSP (known_builds) read theirs then
 
 
 def _env(root: Path) -> dict[str, str]:
@@ -139,9 +139,10 @@ def test_a_ticket_near_a_month_boundary_runs_both_months(tmp_path):
 
 # --- one writer at a time -----------------------------------------------------------------------
 
-def _clean_january(builds) -> dict[str, Path]:
-    """The known MSP run for January alone on a fresh warehouse at AS_OF, shared by the session."""
-    return builds("known", known_msp, ("2026-01-01",), MSP_AS_OF=AS_OF)
+def _clean_january(known_builds) -> dict[str, Path]:
+    """The known MSP run for January alone on a fresh warehouse at AS_OF, shared by the session
+    (with test_ingest's and test_hostile_staging's copies)."""
+    return known_builds(("2026-01-01",))
 
 
 def _marts(warehouse: Path) -> dict[str, list[tuple]]:
@@ -154,10 +155,10 @@ def _marts(warehouse: Path) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture
-def ops_env(tmp_path, monkeypatch, builds):
+def ops_env(tmp_path, monkeypatch, known_builds):
     """A landing folder with the known MSP, paths in the environment, ingest already run (a copy
     of the session's ingest-only build: ingest_job ran once for the three tests, not once each)."""
-    copy_build(builds("known", known_msp, (), MSP_AS_OF=AS_OF), paths_under(tmp_path))
+    copy_build(known_builds(()), paths_under(tmp_path))
     for key, value in _env(tmp_path).items():
         monkeypatch.setenv(key, value)
     import pipelines.definitions
@@ -289,7 +290,7 @@ def test_a_run_holds_the_warehouse_open_from_its_first_step_to_its_end(tmp_path)
 
 # --- kill and rerun ------------------------------------------------------------------------------
 
-def test_a_run_killed_mid_way_and_rerun_gives_identical_marts(ops_env, tmp_path, builds):
+def test_a_run_killed_mid_way_and_rerun_gives_identical_marts(ops_env, tmp_path, known_builds):
     killed_home = tmp_path / "home"
     killed_home.mkdir()
     env = {**os.environ, **_env(ops_env), "DAGSTER_HOME": str(killed_home)}
@@ -322,7 +323,7 @@ def test_a_run_killed_mid_way_and_rerun_gives_identical_marts(ops_env, tmp_path,
     importlib.reload(pipelines.definitions)
     run_all(["2026-01-01"], instance=dg.DagsterInstance.ephemeral(), reports=False, docs=False)
     rerun = _marts(ops_env / "warehouse.duckdb")
-    clean = _marts(_clean_january(builds)["warehouse"])
+    clean = _marts(_clean_january(known_builds)["warehouse"])
     assert rerun["client_month"], "the month was computed"
     assert rerun == clean
 
@@ -330,7 +331,7 @@ def test_a_run_killed_mid_way_and_rerun_gives_identical_marts(ops_env, tmp_path,
 # --- a range of months in one run ----------------------------------------------------------------
 
 def test_a_backfill_is_one_run_and_gives_the_marts_of_a_run_per_month(ops_env, tmp_path, monkeypatch,
-                                                                      builds):
+                                                                      known_builds):
     """pipelines.run runs contiguous months as one run (what a single-run backfill launches), its
     months computed side by side; the marts equal those of one run per month."""
     import pipelines.definitions
@@ -356,7 +357,7 @@ def test_a_backfill_is_one_run_and_gives_the_marts_of_a_run_per_month(ops_env, t
     # The reference: ingest and January's run alone (the session's clean January), then a run
     # for February alone.
     reference = tmp_path / "reference"
-    copy_build(_clean_january(builds), paths_under(reference))
+    copy_build(_clean_january(known_builds), paths_under(reference))
     for key, value in _env(reference).items():
         monkeypatch.setenv(key, value)
     defs = importlib.reload(pipelines.definitions).defs

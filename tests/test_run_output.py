@@ -3,6 +3,8 @@ the time so far and an estimate of what is left, a line per published month, PDF
 month only (all months on request), and no report file for a client without tickets."""
 
 import importlib
+import json
+import shutil
 import time
 
 import dagster as dg
@@ -10,24 +12,17 @@ import pytest
 
 from pipelines.run import Progress, _Watched, run_all, run_months
 from reports.pdf import unavailable_reason
-from tests.builders import known_msp
-from tests.publish_demo import msp_paths
+from tests.conftest import KNOWN_AS_OF, KNOWN_MONTHS, copy_build, paths_under, use_build
 
-MONTHS = ["2026-01-01", "2026-02-01", "2026-03-01"]
+MONTHS = list(KNOWN_MONTHS)
 
 
 @pytest.fixture(scope="module")
-def backfill(tmp_path_factory):
-    """The known MSP's three months run once as one backfill, with what it printed."""
-    import pipelines.definitions
-
-    with msp_paths(tmp_path_factory.mktemp("backfill")) as env:
-        known_msp(env["landing"])
-        defs = importlib.reload(pipelines.definitions).defs
-        instance = dg.DagsterInstance.ephemeral()
-        lines: list[str] = []
-        run_all(MONTHS, instance=instance, progress=Progress(instance, out=lines.append))
-        yield dict(env, lines=lines, instance=instance, defs=defs)
+def backfill(known_builds):
+    """The known MSP's three months run once as one backfill, with what it printed: the session's
+    build of January to March (`known_builds`), which publishes and which other modules read."""
+    env = known_builds(KNOWN_MONTHS)
+    return dict(env, lines=json.loads((env["warehouse"].parent / "lines.json").read_text()))
 
 
 def _pdfs(msp_env: dict, label: str) -> list[str]:
@@ -74,9 +69,16 @@ def test_a_backfill_prints_its_steps_and_months_and_prints_pdfs_for_its_latest_m
 
 
 @pytest.mark.skipif(unavailable_reason() is not None, reason="PDFs need Chromium")
-def test_all_pdfs_on_request_and_only_the_last_range_prints_by_default(backfill, monkeypatch):
-    msp_env, instance = backfill, backfill["instance"]
-    job = backfill["defs"].resolve_job_def("monthly_job")
+def test_all_pdfs_on_request_and_only_the_last_range_prints_by_default(backfill, tmp_path,
+                                                                      monkeypatch):
+    import pipelines.definitions
+
+    # The backfill as it was published, copied: the shared build is not changed.
+    msp_env = use_build(monkeypatch, copy_build(backfill, paths_under(tmp_path)))
+    shutil.copytree(backfill["published"], msp_env["published"])
+    monkeypatch.setenv("MSP_AS_OF", KNOWN_AS_OF)
+    instance = dg.DagsterInstance.ephemeral()
+    job = importlib.reload(pipelines.definitions).defs.resolve_job_def("monthly_job")
     reports = [dg.AssetKey("monthly_reports")]
 
     monkeypatch.setenv("MSP_ALL_PDFS", "1")
