@@ -33,10 +33,13 @@ from warehouse.writes import replace_month
 _CLF_TICKET_COLUMNS = """ticket_id, subject, description, category, declared_emergency,
        coalesce(final_priority, triage_priority) AS priority, affected_users"""
 _CLF_TICKETS = f"SELECT {_CLF_TICKET_COLUMNS} FROM staging.tickets"
-_CLF_TIME = """SELECT ticket_id, minutes, work_type, billable, note,
+_CLF_TIME_COLUMNS = """ticket_id, minutes, work_type, billable, note,
        coalesce(outside_hours, false) AS outside_hours,
-       row_number() OVER (PARTITION BY ticket_id ORDER BY started_at, entry_id) AS seq
-    FROM staging.time_entries"""
+       row_number() OVER (PARTITION BY ticket_id ORDER BY started_at, entry_id) AS seq"""
+_CLF_TIME = f"SELECT {_CLF_TIME_COLUMNS} FROM staging.time_entries"
+# Tickets per scope statement over a range: one statement over a 1M provider's 12 months peaked at
+# 6.9 GB (3.0 GB a month at a time); a 100k provider's year is one statement.
+SCOPE_TICKETS_PER_STATEMENT = 200_000
 
 
 def months_in(months: list[str]) -> str:
@@ -92,24 +95,28 @@ def _range_database(con: duckdb.DuckDBPyConnection) -> Iterator[str]:
 
 
 # The scope statement's cost a month was mostly DuckDB planning its 50 kB of SQL (0.2 s of CPU at
-# any size): one statement over a run's months computes every month's calls at once, each month's
-# partition then written from its slice. The range's tickets and time entries are the months' own
-# (a staged ticket is in one month, its entries in the ticket's month; orphans are quarantined), so
-# every join by ticket or text is the month's; the votes, per month, are joined by month too.
+# any size): one statement over a run's months (up to SCOPE_TICKETS_PER_STATEMENT tickets) computes
+# their calls at once, each month's partition then written from its slice. The range's tickets and
+# time entries are the months' own (a staged ticket is in one month, its entries in the ticket's
+# month; orphans are quarantined), so every join by ticket or text is the month's; the votes, per
+# month, are joined by month too.
 @contextmanager
 def match_scope_range(con: duckdb.DuckDBPyConnection, months: list[str],
                       run: RunInputs) -> Iterator[Mapping[str, Any]]:
     """The scope calls on every ticket of `months` (before_range): the rules' matches for all their
-    texts, notes and categories, then one statement over the range's tickets (emergency_readings
-    has written their readings and votes); `scope_sql` is a month's slice of it (classify_scope)."""
+    texts, notes and categories, then the scope statement over groups of consecutive months
+    (emergency_readings has written their readings and votes); `scope_sql` is a month's slice of
+    the calls (classify_scope)."""
     where = months_in(months)
     with _range_database(con) as db:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE clf_tickets AS SELECT month, {_CLF_TICKET_COLUMNS}"
+        con.execute(f"CREATE TEMP TABLE clf_range_tickets AS SELECT month, {_CLF_TICKET_COLUMNS}"
                     f" FROM staging.tickets WHERE {where}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE clf_time AS {_CLF_TIME} WHERE {where}")
-        con.execute(f"CREATE TABLE {db}.notes AS {NOTES_SQL}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE clf_time AS SELECT month, {_CLF_TIME_COLUMNS}"
+                    f" FROM staging.time_entries WHERE {where}")
+        con.execute(f"CREATE TABLE {db}.notes AS {NOTES_SQL}")  # NOTES_SQL reads clf_time
+        con.execute("ALTER TABLE clf_time RENAME TO clf_range_time")  # each group's clf_time is cut from it
         con.execute(f"CREATE TABLE {db}.tickets AS SELECT DISTINCT {TICKET_TEXT} AS raw_txt,"
-                    " coalesce(category, '') AS raw_cat FROM clf_tickets")
+                    " coalesce(category, '') AS raw_cat FROM clf_range_tickets")
         docs = f"(SELECT raw_txt FROM {db}.tickets UNION ALL SELECT raw_txt FROM {db}.notes)"
         # Texts an earlier run matched are read from the store, the others matched (and stored).
         # The normalised text (txt) is not kept: the statement reads only the category's.
@@ -118,19 +125,46 @@ def match_scope_range(con: duckdb.DuckDBPyConnection, months: list[str],
         con.execute(f"CREATE TABLE {db}.category_hits AS"
                     f" {scope_category_hits_sql(run.policy, f'{db}.tickets')}")
         prepare_scope_votes(con, run, months, by_month=True)
-        matched = MatchedTexts(notes=f"{db}.notes", text_hits=f"{db}.text_hits",
+        matched = MatchedTexts(notes="clf_notes", text_hits=f"{db}.text_hits",
                                category_hits=f"{db}.category_hits")
         # calibrated: the marts (and so the reports and the export) show the calibrated confidence
         hits = scope_hits_sql(run.policy, "clf_emergency", matched=matched, calibrated=True, by_month=True)
-        con.execute(f"CREATE TABLE {db}.hits AS SELECT t.month, h.* FROM ({hits}) h"
-                    " JOIN clf_tickets t USING (ticket_id)")
+        con.execute(f"CREATE TABLE {db}.hits (month DATE, ticket_id VARCHAR, scope_id VARCHAR,"
+                    " confidence DOUBLE, evidence VARCHAR, call_state VARCHAR)")
+        for group in _month_groups(con, months):
+            part = months_in(group)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE clf_tickets AS FROM clf_range_tickets WHERE {part}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE clf_time AS FROM clf_range_time WHERE {part}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE clf_notes AS FROM {db}.notes"
+                        " SEMI JOIN clf_tickets USING (ticket_id)")
+            con.execute(f"INSERT INTO {db}.hits SELECT t.month, h.* FROM ({hits}) h"
+                        " JOIN clf_tickets t USING (ticket_id)")
         # The months read only their slice of the hits.
-        for table in (f"{db}.tickets", f"{db}.text_hits", f"{db}.category_hits", "clf_tickets",
-                      "clf_time", "clf_emergency", "clf_semantic_scope", "clf_semantic_emergency"):
-            con.execute(f"DROP TABLE {table}")
+        for table in (f"{db}.tickets", f"{db}.text_hits", f"{db}.category_hits", "clf_range_tickets",
+                      "clf_range_time", "clf_tickets", "clf_time", "clf_notes", "clf_emergency",
+                      "clf_semantic_scope", "clf_semantic_emergency"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
         yield {"scope_range": db,
                "scope_sql": f"SELECT * EXCLUDE (month) FROM {db}.hits WHERE month = CAST(? AS DATE)"
                             " ORDER BY ticket_id, scope_id"}
+
+
+def _month_groups(con: duckdb.DuckDBPyConnection, months: list[str],
+                  budget: int | None = None) -> list[list[str]]:
+    """`months` cut into runs of consecutive months of about `budget` tickets of clf_range_tickets
+    (SCOPE_TICKETS_PER_STATEMENT; a month is never split)."""
+    budget = SCOPE_TICKETS_PER_STATEMENT if budget is None else budget
+    counts = dict(con.execute("SELECT CAST(month AS VARCHAR), count(*) FROM clf_range_tickets"
+                              " GROUP BY ALL").fetchall())
+    groups: list[list[str]] = []
+    held = 0
+    for month in months:
+        if not groups or held + counts.get(month, 0) > budget and held > 0:
+            groups.append([])
+            held = 0
+        groups[-1].append(month)
+        held += counts.get(month, 0)
+    return groups
 
 
 @contextmanager
