@@ -134,7 +134,6 @@ def run_months(
     Reports get PDFs in the last range's latest month only (every month with `all_pdfs`): a
     backfill's older months are there to be looked up, the newest one is sent.
     """
-    from data_checks.gx_processes import start_gx_process
     from orchestration.partitions import month_span
 
     ranges = month_ranges(months, job.partitions_def.get_partition_keys())
@@ -148,12 +147,6 @@ def run_months(
         if dg.AssetKey("monthly_reports") in reports:
             pdfs = "all" if all_pdfs else "latest" if i == len(ranges) - 1 else "none"
             run_config = {**_QUIET, "ops": {"monthly_reports": {"config": {"pdfs": pdfs}}}}
-        if sizes[i] > 1 and reports - {dg.AssetKey("monthly_reports")}:
-            # A run over several months starts its GX process at its first check step anyway
-            # (data_checks.validation). Started here, GX is imported on the other core while
-            # Dagster creates the run (its planned events: one thread, mostly waiting on SQLite),
-            # not beside the run's first DuckDB steps.
-            start_gx_process()
         result = job.execute_in_process(
             instance=instance, run_config=run_config, asset_selection=selection, run_id=run_id,
             tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
