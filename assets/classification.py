@@ -30,13 +30,21 @@ from warehouse.writes import replace_month
 # The classifiers read two relations: the tickets and their time entries (each entry is marked
 # outside_hours in staging when it started while the client's calendar was closed; seq orders a
 # ticket's entries as they were logged, for its notes).
-_CLF_TICKETS = """SELECT ticket_id, subject, description, category, declared_emergency,
-       coalesce(final_priority, triage_priority) AS priority, affected_users
-    FROM staging.tickets"""
-_CLF_TIME = """SELECT ticket_id, minutes, work_type, billable, note,
+_CLF_TICKET_COLUMNS = """ticket_id, subject, description, category, declared_emergency,
+       coalesce(final_priority, triage_priority) AS priority, affected_users"""
+_CLF_TICKETS = f"SELECT {_CLF_TICKET_COLUMNS} FROM staging.tickets"
+_CLF_TIME_COLUMNS = """ticket_id, minutes, work_type, billable, note,
        coalesce(outside_hours, false) AS outside_hours,
-       row_number() OVER (PARTITION BY ticket_id ORDER BY started_at, entry_id) AS seq
-    FROM staging.time_entries"""
+       row_number() OVER (PARTITION BY ticket_id ORDER BY started_at, entry_id) AS seq"""
+_CLF_TIME = f"SELECT {_CLF_TIME_COLUMNS} FROM staging.time_entries"
+# Tickets per scope statement over a range: one statement over a 1M provider's 12 months peaked at
+# 6.9 GB (3.0 GB a month at a time); a 100k provider's year is one statement.
+SCOPE_TICKETS_PER_STATEMENT = 200_000
+
+
+def months_in(months: list[str]) -> str:
+    """SQL: the condition that a row's `month` is one of `months` (partition keys, YYYY-MM-DD)."""
+    return "month IN (" + ", ".join(f"DATE '{m}'" for m in months) + ")"
 
 
 def prepare_tickets(con: duckdb.DuckDBPyConnection, month: str) -> None:
@@ -50,6 +58,25 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, month: str) -> None:
     prepare_tickets(con, month)
     con.execute(f"CREATE OR REPLACE TEMP TABLE clf_time AS {_CLF_TIME} WHERE month = $month",
                 {"month": month})
+
+
+def prepare_scope_votes(con: duckdb.DuckDBPyConnection, run: RunInputs, months: list[str],
+                        by_month: bool = False) -> None:
+    """The temp tables the scope statement reads beside clf_tickets and clf_time: the emergency
+    reading (planned after-hours work excludes emergencies) and the semantic votes that
+    emergency_readings computed for `months` (with their month when `by_month`: a vote is its
+    month's), and the word model's weights when it is on (round 12). Reused rather than match and
+    embed every text a second time."""
+    where = months_in(months)
+    con.execute("CREATE OR REPLACE TEMP TABLE clf_emergency AS SELECT ticket_id, qualifies_emergency"
+                f" FROM marts.emergency_readings WHERE {where}")
+    columns = "*" if by_month else "* EXCLUDE (month)"
+    for reading in ("scope", "emergency"):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE clf_semantic_{reading} AS SELECT {columns}"
+                    f" FROM staging.semantic_{reading}_votes WHERE {where}")
+    model = word_model(run.policy)
+    if model is not None:
+        write_weights(con, run.policy, model)
 
 
 # The rules' SQL is about 1.7 MB, and DuckDB spends over a second of CPU preparing it (parsing,
@@ -67,32 +94,77 @@ def _range_database(con: duckdb.DuckDBPyConnection) -> Iterator[str]:
         con.execute(f"DETACH {name}")
 
 
+# The scope statement's cost a month was mostly DuckDB planning its 50 kB of SQL (0.2 s of CPU at
+# any size): one statement over a run's months (up to SCOPE_TICKETS_PER_STATEMENT tickets) computes
+# their calls at once, each month's partition then written from its slice. The range's tickets and
+# time entries are the months' own (a staged ticket is in one month, its entries in the ticket's
+# month; orphans are quarantined), so every join by ticket or text is the month's; the votes, per
+# month, are joined by month too.
 @contextmanager
 def match_scope_range(con: duckdb.DuckDBPyConnection, months: list[str],
                       run: RunInputs) -> Iterator[Mapping[str, Any]]:
-    """The scope rules' matches for all texts, notes and categories of `months` (before_range)."""
+    """The scope calls on every ticket of `months` (before_range): the rules' matches for all their
+    texts, notes and categories, then the scope statement over groups of consecutive months
+    (emergency_readings has written their readings and votes); `scope_sql` is a month's slice of
+    the calls (classify_scope)."""
+    where = months_in(months)
     with _range_database(con) as db:
-        con.execute(f"CREATE TABLE {db}.notes (month DATE, ticket_id VARCHAR, raw_txt VARCHAR)")
-        con.execute(f"CREATE TABLE {db}.tickets (raw_txt VARCHAR, raw_cat VARCHAR)")
-        for month in months:
-            # Notes as the month's statement always built them: from the month's clf_time.
-            prepare_inputs(con, month)
-            con.execute(f"INSERT INTO {db}.notes SELECT CAST($month AS DATE), ticket_id, raw_txt"
-                        f" FROM ({NOTES_SQL})", {"month": month})
-            con.execute(f"INSERT INTO {db}.tickets SELECT DISTINCT {TICKET_TEXT},"
-                        " coalesce(category, '') FROM clf_tickets")
+        con.execute(f"CREATE TEMP TABLE clf_range_tickets AS SELECT month, {_CLF_TICKET_COLUMNS}"
+                    f" FROM staging.tickets WHERE {where}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE clf_time AS SELECT month, {_CLF_TIME_COLUMNS}"
+                    f" FROM staging.time_entries WHERE {where}")
+        con.execute(f"CREATE TABLE {db}.notes AS {NOTES_SQL}")  # NOTES_SQL reads clf_time
+        con.execute("ALTER TABLE clf_time RENAME TO clf_range_time")  # each group's clf_time is cut from it
+        con.execute(f"CREATE TABLE {db}.tickets AS SELECT DISTINCT {TICKET_TEXT} AS raw_txt,"
+                    " coalesce(category, '') AS raw_cat FROM clf_range_tickets")
         docs = f"(SELECT raw_txt FROM {db}.tickets UNION ALL SELECT raw_txt FROM {db}.notes)"
         # Texts an earlier run matched are read from the store, the others matched (and stored).
-        # The normalised text (txt) is not kept: the month's statement reads only the category's.
+        # The normalised text (txt) is not kept: the statement reads only the category's.
         SCOPE_MATCHES.match_texts(con, run.policy, docs, f"{db}.text_hits")
         SCOPE_MATCHES.prune(con, run.policy, months, f"{db}.notes")
         con.execute(f"CREATE TABLE {db}.category_hits AS"
                     f" {scope_category_hits_sql(run.policy, f'{db}.tickets')}")
-        con.execute(f"DROP TABLE {db}.tickets")  # matched: the months read their own tickets
+        prepare_scope_votes(con, run, months, by_month=True)
         matched = MatchedTexts(notes="clf_notes", text_hits=f"{db}.text_hits",
                                category_hits=f"{db}.category_hits")
+        # calibrated: the marts (and so the reports and the export) show the calibrated confidence
+        hits = scope_hits_sql(run.policy, "clf_emergency", matched=matched, calibrated=True, by_month=True)
+        con.execute(f"CREATE TABLE {db}.hits (month DATE, ticket_id VARCHAR, scope_id VARCHAR,"
+                    " confidence DOUBLE, evidence VARCHAR, call_state VARCHAR)")
+        for group in _month_groups(con, months):
+            part = months_in(group)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE clf_tickets AS FROM clf_range_tickets WHERE {part}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE clf_time AS FROM clf_range_time WHERE {part}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE clf_notes AS FROM {db}.notes"
+                        " SEMI JOIN clf_tickets USING (ticket_id)")
+            con.execute(f"INSERT INTO {db}.hits SELECT t.month, h.* FROM ({hits}) h"
+                        " JOIN clf_tickets t USING (ticket_id)")
+        # The months read only their slice of the hits.
+        for table in (f"{db}.tickets", f"{db}.text_hits", f"{db}.category_hits", "clf_range_tickets",
+                      "clf_range_time", "clf_tickets", "clf_time", "clf_notes", "clf_emergency",
+                      "clf_semantic_scope", "clf_semantic_emergency"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
         yield {"scope_range": db,
-               "scope_sql": scope_hits_sql(run.policy, "clf_emergency", matched=matched, calibrated=True)}
+               "scope_sql": f"SELECT * EXCLUDE (month) FROM {db}.hits WHERE month = CAST(? AS DATE)"
+                            " ORDER BY ticket_id, scope_id"}
+
+
+def _month_groups(con: duckdb.DuckDBPyConnection, months: list[str],
+                  budget: int | None = None) -> list[list[str]]:
+    """`months` cut into runs of consecutive months of about `budget` tickets of clf_range_tickets
+    (SCOPE_TICKETS_PER_STATEMENT; a month is never split)."""
+    budget = SCOPE_TICKETS_PER_STATEMENT if budget is None else budget
+    counts = dict(con.execute("SELECT CAST(month AS VARCHAR), count(*) FROM clf_range_tickets"
+                              " GROUP BY ALL").fetchall())
+    groups: list[list[str]] = []
+    held = 0
+    for month in months:
+        if not groups or held + counts.get(month, 0) > budget and held > 0:
+            groups.append([])
+            held = 0
+        groups[-1].append(month)
+        held += counts.get(month, 0)
+    return groups
 
 
 @contextmanager
@@ -108,10 +180,10 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
                     " confidence DOUBLE, evidence VARCHAR, term_sets BOOLEAN[], dampeners VARCHAR[])")
         # On a connection of its own (cursor): the rules read a view clf_tickets of the range.
         # Each ticket's month is looked up among the range's tickets only, not the warehouse's.
-        range_months = ", ".join("DATE " + repr(m) for m in months)
+        range_months = months_in(months)
         with con.cursor() as cursor:
             cursor.execute(f"CREATE OR REPLACE TEMP VIEW clf_tickets AS {_CLF_TICKETS}"
-                           f" WHERE month IN ({range_months})")
+                           f" WHERE {range_months}")
             # The texts' matches: stored ones read, the others matched and stored; the reading's
             # per-ticket parts applied over them.
             EMERGENCY_MATCHES.match_texts(cursor, run.policy,
@@ -122,7 +194,7 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
             cursor.execute(f"INSERT INTO {db}.emergency_rules SELECT t.month, r.ticket_id, r.confidence,"
                            f" r.evidence, r.term_sets, r.dampeners FROM ({rules}) r"
                            " JOIN (SELECT ticket_id, month FROM staging.tickets"
-                           f" WHERE month IN ({range_months})) t USING (ticket_id)")
+                           f" WHERE {range_months}) t USING (ticket_id)")
         # The review decisions in force at the run's as-of instant, for every month's exemplars.
         con.execute(f"CREATE TABLE {db}.review_rows AS {REVIEW_ROWS}", {"as_of": run.as_of})
         known: set[str] = set()
@@ -131,7 +203,7 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
             # the built-in exemplars', which every month reads, embedded now if not stored.
             texts = [r[0] for r in con.execute(
                 f"SELECT txt FROM {db}.review_rows UNION SELECT {TICKET_TEXT} FROM staging.tickets"
-                f" WHERE month IN ({range_months})").fetchall()]
+                f" WHERE {range_months}").fetchall()]
             known = load_embeddings(con, run.policy, [*builtin.texts, *texts])
             embed(run.policy, builtin.texts)
             known.update(save_embeddings(con, run.policy, builtin.texts, known))
@@ -183,31 +255,16 @@ def semantic_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: 
 
 def classify_scope(con: duckdb.DuckDBPyConnection, month: str, run: RunInputs) -> None:
     """The temp table clf_hits (and clf_tickets) that models/marts/scope_hits.sql reads."""
-    prepare_inputs(con, month)
-    # The emergency reading (planned after-hours work excludes emergencies) and the semantic votes
-    # were computed by emergency_readings for this month: reuse them rather than match and embed
-    # every text a second time.
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE clf_emergency AS SELECT ticket_id, qualifies_emergency"
-        " FROM marts.emergency_readings WHERE month = ?",
-        [month],
-    )
-    con.execute("CREATE OR REPLACE TEMP TABLE clf_semantic_scope AS SELECT * EXCLUDE (month)"
-                " FROM staging.semantic_scope_votes WHERE month = ?", [month])
-    con.execute("CREATE OR REPLACE TEMP TABLE clf_semantic_emergency AS SELECT * EXCLUDE (month)"
-                " FROM staging.semantic_emergency_votes WHERE month = ?", [month])
-    model = word_model(run.policy)  # the word model's weights, when it is on (round 12)
-    if model is not None:
-        write_weights(con, run.policy, model)
-    db = run.shared.get("scope_range")
-    if db is None:  # a month on its own: the rules' SQL in the statement
-        # calibrated: the marts (and so the reports and the export) show the calibrated confidence
-        hits = scope_hits_sql(run.policy, "clf_emergency", calibrated=True)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE clf_hits AS {hits}")
+    if "scope_sql" in run.shared:  # the run's months' calls, computed by match_scope_range
+        prepare_tickets(con, month)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE clf_hits AS {run.shared['scope_sql']}", [month])
         return
-    con.execute(f"CREATE OR REPLACE TEMP TABLE clf_notes AS SELECT ticket_id, raw_txt FROM {db}.notes"
-                " WHERE month = CAST(? AS DATE)", [month])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE clf_hits AS {run.shared['scope_sql']}")
+    # A month on its own: the rules' SQL in the statement.
+    prepare_inputs(con, month)
+    prepare_scope_votes(con, run, [month])
+    # calibrated: the marts (and so the reports and the export) show the calibrated confidence
+    hits = scope_hits_sql(run.policy, "clf_emergency", calibrated=True)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE clf_hits AS {hits}")
 
 
 def read_emergencies(con: duckdb.DuckDBPyConnection, month: str, run: RunInputs) -> dict[str, Any]:

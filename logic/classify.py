@@ -144,7 +144,7 @@ class MatchedTexts:
     ~0.9 MB of SQL: matched once for a range of months, each month's statement is small.
     """
 
-    notes: str  # (ticket_id, raw_txt): the month's time-entry notes, as NOTES_SQL gives them
+    notes: str  # (ticket_id, raw_txt): the tickets' time-entry notes, as NOTES_SQL gives them
     text_hits: str  # (raw_txt, rule_id, hits) of scope_text_hits_sql over the month's texts and notes
     category_hits: str  # scope_category_hits_sql's result over categories including the month's
 
@@ -152,7 +152,8 @@ class MatchedTexts:
 def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic: bool = True,
                    floor: float | None = None, model: ScopeModel | None = None,
                    features_only: bool = False, matched: MatchedTexts | None = None,
-                   calibrated: bool = False, chain: StoredChainModel | None | str = "policy") -> str:
+                   calibrated: bool = False, chain: StoredChainModel | None | str = "policy",
+                   by_month: bool = False) -> str:
     """SQL over clf_tickets and clf_time: one row per scope exclusion hit.
 
     Columns: ticket_id, scope_id, confidence DOUBLE (0..1), evidence VARCHAR, call_state VARCHAR
@@ -170,6 +171,8 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     (logic/calibration.py) with scope_confident_at; the confidence column is the raw one unless
     `calibrated` (the pipeline's marts, and so the reports, show the calibrated one). `chain`: the
     classifier chain's weights (logic/scope_chain.py; "policy": the stored ones, when it is on).
+    `by_month`: clf_tickets and the votes hold several months (a month column each, a ticket in one
+    month): a vote is its month's (joined by text and month); every other join is by ticket or text.
     """
     sc = policy.scope_classification
     ts = sc.time_signals
@@ -207,6 +210,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
       AND after_min >= {ts.after_hours_min_share} * billable_min
     """
     sv = sc.semantic
+    month_v, month_e = (" AND v.month = t.month", " AND e.month = t.month") if by_month else ("", "")
     model = model if model is not None or not semantic or features_only else scope_model(policy)
     learned = semantic and (model is not None or features_only)
     if semantic and not learned:
@@ -216,7 +220,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     UNION ALL
     SELECT t.ticket_id, v.scope_id, 'semantic', {sv.scope_weight} * v.vote, false, false,
            'semantic vote ' || printf('%.2f', v.vote) || ': like ' || v.evidence
-    FROM tickets t JOIN clf_semantic_scope v ON v.raw_txt = t.raw_txt
+    FROM tickets t JOIN clf_semantic_scope v ON v.raw_txt = t.raw_txt{month_v}
     WHERE {sv.scope_weight} * v.vote > 0.05
     """
     wm = sc.word_model
@@ -299,7 +303,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     # The learned combination's probability has its own bands (learned.confident_at), not the map.
     cmap = None if learned else confidence_map(policy, "scope")
     if learned:
-        voted = learned_sql(model, features_only)  # type: ignore[arg-type]
+        voted = learned_sql(model, features_only, by_month)  # type: ignore[arg-type]
         if not features_only:
             voted = f"SELECT *, false AS held FROM ({voted})"
         if floor is None:
@@ -334,8 +338,8 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                -- is not confident on its own again (the map counts it once: in the raw confidence)
                CASE WHEN f.from_text OR f.time_confidence > 0 THEN coalesce(v.vote, 0) ELSE 0 END AS vote
         FROM final f JOIN tickets t USING (ticket_id)
-        LEFT JOIN clf_semantic_emergency e ON e.raw_txt = t.raw_txt
-        LEFT JOIN clf_semantic_scope v ON v.raw_txt = t.raw_txt AND v.scope_id = f.scope_id"""
+        LEFT JOIN clf_semantic_emergency e ON e.raw_txt = t.raw_txt{month_e}
+        LEFT JOIN clf_semantic_scope v ON v.raw_txt = t.raw_txt AND v.scope_id = f.scope_id{month_v}"""
         if words and wm.as_vote:
             voted += " LEFT JOIN word wv ON wv.ticket_id = f.ticket_id AND wv.scope_id = f.scope_id"
         chain = chain_model(policy) if chain == "policy" else chain
@@ -368,7 +372,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     return f"""
 WITH tickets AS (
     SELECT ticket_id, {TICKET_TEXT} AS raw_txt, coalesce(category, '') AS raw_cat,
-           lower(trim(coalesce(priority, ''))) AS priority_key
+           lower(trim(coalesce(priority, ''))) AS priority_key{", month" if by_month else ""}
     FROM clf_tickets
 ), notes AS (
     {notes}

@@ -47,14 +47,16 @@ def scope_model(policy: PolicyConfig) -> ScopeModel | None:
     return model
 
 
-def learned_sql(model: ScopeModel, features_only: bool = False) -> str:
+def learned_sql(model: ScopeModel, features_only: bool = False, by_month: bool = False) -> str:
     """A query over the scope SQL's CTEs (tickets, state, final: the rules without the vote) and
     clf_semantic_scope: one row per candidate (ticket, id) pair - any the rules or the vote name -
-    with its probability (`confidence`) and evidence; with features_only, the features instead."""
+    with its probability (`confidence`) and evidence; with features_only, the features instead.
+    `by_month`: tickets and votes hold several months, a vote is its month's (scope_hits_sql)."""
+    month, on_month = (", month", " AND v.month = t.month") if by_month else ("", "")
     feature_cols = ",\n           ".join(f"{sql} AS {name}" for name, sql in _FEATURE_SQL.items())
-    candidates = """(SELECT ticket_id, scope_id FROM final
+    candidates = f"""(SELECT ticket_id, scope_id FROM final
           UNION
-          SELECT t.ticket_id, v.scope_id FROM tickets t JOIN clf_semantic_scope v USING (raw_txt))"""
+          SELECT t.ticket_id, v.scope_id FROM tickets t JOIN clf_semantic_scope v USING (raw_txt{month}))"""
     features = f"""
         SELECT c.ticket_id, c.scope_id,
            {feature_cols},
@@ -63,7 +65,7 @@ def learned_sql(model: ScopeModel, features_only: bool = False) -> str:
         JOIN tickets t USING (ticket_id)
         JOIN state s USING (ticket_id)
         LEFT JOIN final f USING (ticket_id, scope_id)
-        LEFT JOIN clf_semantic_scope v ON v.raw_txt = t.raw_txt AND v.scope_id = c.scope_id"""
+        LEFT JOIN clf_semantic_scope v ON v.raw_txt = t.raw_txt AND v.scope_id = c.scope_id{on_month}"""
     if features_only:
         return features
     rows = [(sid, *model.weights[sid]) for sid in SCOPE_EXCLUSION_IDS]

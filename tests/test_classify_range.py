@@ -215,3 +215,56 @@ def test_a_ticket_s_notes_are_one_text_whatever_the_entries_order(tmp_path, poli
         stored = con.execute("SELECT count(DISTINCT text_md5) FROM staging.scope_text_matches").fetchone()[0]
     assert notes == [("a", f"{first} . {second}"), ("b", f"{first} . {second}")]
     assert stored == 2  # the tickets' text and their notes
+
+
+def test_one_statement_for_a_range_gives_each_month_its_own_votes():
+    """by_month: one text voted on differently in two months (each month's exemplar bank) gets
+    each month's vote, under the hand weights and a learned model, as the months alone give it."""
+    from logic.word_model import word_model, write_weights
+    from policy.base import SCOPE_EXCLUSION_IDS
+    from policy.classifiers import LEARNED_FEATURES, ScopeModel
+
+    shipped = PolicyConfig.model_validate(yaml.safe_load((PROJECT_ROOT / "config/policy.yaml").read_text()))
+    text = ("Site visit", "Can someone come onsite to install the new switch?")
+    tickets = [("a1", MONTHS[0], *text), ("b1", MONTHS[1], *text),
+               ("b2", MONTHS[1], "Printer", "My printer shows a paper jam.")]
+    raw = f"{text[0]} . {text[1]}"
+    # month, vote on onsite (the scope vote) and the emergency vote's row (the text was embedded)
+    votes = [(MONTHS[0], 0.9), (MONTHS[1], 0.0)]
+    model = ScopeModel(features=list(LEARNED_FEATURES), l2=1.0,
+                       trained_on=[{"file": "constructed", "sha256": "0" * 64}], training_rows=4,
+                       weights={sid: [0.0] * len(LEARNED_FEATURES) + [-9.0] for sid in SCOPE_EXCLUSION_IDS}
+                       | {"onsite": [2.0, 12.0, 0, 0, 0, 0, 0, -4.0]})
+    con = duckdb.connect()
+    write_weights(con, shipped, word_model(shipped))
+    con.execute("CREATE TABLE t (month DATE, ticket_id VARCHAR, subject VARCHAR, description VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", [(m, tid, s, d) for tid, m, s, d in tickets])
+    con.execute("CREATE TABLE sv AS SELECT CAST(m AS DATE) AS month, ? AS raw_txt, 'onsite' AS scope_id,"
+                " v AS vote, 'a labelled visit' AS evidence FROM (VALUES " +
+                ", ".join(f"('{m}', {v})" for m, v in votes) + ") x(m, v)", [raw])
+    con.execute("CREATE TABLE ev AS SELECT month, raw_txt, 0.0 AS vote, NULL::VARCHAR AS evidence FROM sv")
+    con.execute("CREATE TABLE clf_emergency (ticket_id VARCHAR, qualifies_emergency BOOLEAN)")
+    con.execute("CREATE TABLE clf_time (ticket_id VARCHAR, minutes DOUBLE, work_type VARCHAR,"
+                " billable BOOLEAN, note VARCHAR, outside_hours BOOLEAN, seq INTEGER)")
+
+    def relations(where: str, by_month: bool) -> None:
+        """The statement's inputs of the months `where` selects (with their month: by_month)."""
+        columns = "*" if by_month else "* EXCLUDE (month)"
+        con.execute(f"CREATE OR REPLACE TABLE clf_tickets AS SELECT {columns}, 'Onsite' AS category,"
+                    " false AS declared_emergency, 'normal' AS priority, 1 AS affected_users"
+                    f" FROM t WHERE {where}")
+        for name, source in (("clf_semantic_scope", "sv"), ("clf_semantic_emergency", "ev")):
+            con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT {columns} FROM {source} WHERE {where}")
+
+    for learned in (None, model):
+        alone = []
+        for month in MONTHS[:2]:
+            relations(f"month = DATE '{month}'", by_month=False)
+            alone += con.execute(scope_hits_sql(shipped, "clf_emergency", model=learned)).fetchall()
+        relations("true", by_month=True)
+        ranged = con.execute(scope_hits_sql(shipped, "clf_emergency", model=learned,
+                                            by_month=True)).fetchall()
+        assert sorted(ranged) == sorted(alone), learned
+        # the month matters: the same text, called with its month's vote
+        a1, b1 = ({r[1:3] for r in ranged if r[0] == tid} for tid in ("a1", "b1"))
+        assert a1 != b1, ranged
