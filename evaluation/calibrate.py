@@ -45,6 +45,21 @@ KINDS = ("scope", "emergency")
 # Emergency: held calls were right 30 of 65 first seen at every raw confidence, so through the
 # knots they made the 0.8-0.9 band dishonest out of batch (83 of 119 right; 50 of 60 split).
 HELD_KINDS = ("emergency",)
+# Round 18 (calibration): with the map's `held_declared` (a choice kept in the policy, measured in
+# docs/classification.md), the held share goes to every call the vote disagrees with, declared or
+# not (the `disagrees` column): declared calls with a vote below emergency_review_below were right
+# 0.67 first seen and through the knots made the 0.8-0.9 band 0.77 right out of batch.
+
+
+def held_column(declared: bool) -> str:
+    """The first-seen column that marks the calls given the held share."""
+    return "disagrees" if declared else "held"
+
+
+def stored_held_declared(policy: PolicyConfig | None = None) -> bool:
+    """The policy's choice: does the emergency map give declared calls the held share too?"""
+    stored = (policy or default_policy()).scope_classification.call_states.calibration
+    return bool(stored and stored.emergency.held_declared)
 BANDS = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01]
 POLICY_FILE = PROJECT_ROOT / "config" / "policy.yaml"
 
@@ -53,7 +68,7 @@ def load_calls(path: Path = FIRST_SEEN) -> pd.DataFrame:
     """The first-seen calls, with the vote as the map reads it: only where something else (a rule,
     the category, the time logged) read the call - alone, the vote is the raw confidence already."""
     calls = read_first_seen(path)
-    for column in ("right", "held", "rules"):
+    for column in ("right", "held", "rules", "disagrees"):
         calls[column] = calls[column].astype(str).str.lower().eq("true")
     calls["vote"] = calls["vote"].where(calls["rules"], 0.0)
     return calls
@@ -89,13 +104,15 @@ def fit_map(raw: np.ndarray, right: np.ndarray, min_calls: int = MIN_CALLS) -> C
                          calibrated=[round(float(v), 3) for v in shares])
 
 
-def fit_kind(calls: pd.DataFrame, held: bool = False) -> ConfidenceMap:
+def fit_kind(calls: pd.DataFrame, held: bool = False, declared: bool = False) -> ConfidenceMap:
     """One kind's map: the vote's weight with the best likelihood, and the knots for it. With
-    `held`, the held calls' share right (rule of succession) apart and the knots on the others."""
-    if held and calls["held"].any():
-        own = calls[calls["held"]]
+    `held`, the held calls' share right (rule of succession) apart and the knots on the others;
+    with `declared` too, every call the vote disagrees with counts as held."""
+    column = held_column(declared)
+    if held and calls[column].any():
+        own = calls[calls[column]]
         share = round(float((own["right"].sum() + 1) / (len(own) + 2)), 3)
-        return fit_kind(calls[~calls["held"]]).model_copy(update={"held": share})
+        return fit_kind(calls[~calls[column]]).model_copy(update={"held": share, "held_declared": declared})
     right = calls["right"].to_numpy(bool)
     best: tuple[float, ConfidenceMap] | None = None
     for w in np.round(np.arange(0, 1.001, 0.05), 2):
@@ -109,9 +126,11 @@ def fit_kind(calls: pd.DataFrame, held: bool = False) -> ConfidenceMap:
     return best[1]
 
 
-def fit(calls: pd.DataFrame, digest: FileDigest | None = None) -> Calibration:
-    """Both maps from first-seen calls (columns kind, raw_confidence, vote, right)."""
-    maps = {kind: fit_kind(calls[calls["kind"] == kind], kind in HELD_KINDS) for kind in KINDS}
+def fit(calls: pd.DataFrame, digest: FileDigest | None = None, declared: bool | None = None) -> Calibration:
+    """Both maps from first-seen calls (columns kind, raw_confidence, vote, right). `declared`:
+    the held share for declared calls too (None: as the policy's stored map chose)."""
+    declared = stored_held_declared() if declared is None else declared
+    maps = {kind: fit_kind(calls[calls["kind"] == kind], kind in HELD_KINDS, declared) for kind in KINDS}
     return Calibration(fitted_on=digest or file_digest(), calls=len(calls), **maps)
 
 
@@ -121,20 +140,21 @@ def file_digest() -> FileDigest:
                       sha256=hashlib.sha256(FIRST_SEEN.read_bytes()).hexdigest())
 
 
-def calibrated_by(calls: pd.DataFrame, train: pd.DataFrame) -> pd.Series:
+def calibrated_by(calls: pd.DataFrame, train: pd.DataFrame, declared: bool | None = None) -> pd.Series:
     """`calls`' calibrated confidence from maps fitted on the first-seen calls `train`."""
-    maps = fit(train, FileDigest(file="-", sha256="0" * 64))
+    maps = fit(train, FileDigest(file="-", sha256="0" * 64), declared)
     out = pd.Series(np.nan, index=calls.index)
     for kind in KINDS:
         mask = calls["kind"] == kind
-        out[mask] = calibrate(calls.loc[mask, "raw_confidence"], calls.loc[mask, "vote"],
-                              getattr(maps, kind), calls.loc[mask, "held"])
+        cmap = getattr(maps, kind)
+        out[mask] = calibrate(calls.loc[mask, "raw_confidence"], calls.loc[mask, "vote"], cmap,
+                              calls.loc[mask, held_column(cmap.held_declared)])
     return out
 
 
-def out_of_batch(calls: pd.DataFrame) -> pd.DataFrame:
+def out_of_batch(calls: pd.DataFrame, declared: bool | None = None) -> pd.DataFrame:
     """Each call with its calibrated confidence from maps fitted on the *other* batches."""
-    parts = [own.assign(calibrated=calibrated_by(own, calls[calls["batch"] != batch]))
+    parts = [own.assign(calibrated=calibrated_by(own, calls[calls["batch"] != batch], declared))
              for batch, own in calls.groupby("batch", sort=True)]
     return pd.concat(parts)
 
@@ -160,7 +180,7 @@ def thresholds(calls: pd.DataFrame, column: str, kind: str, at: list[float]) -> 
     k = calls[calls["kind"] == kind]
     rows = []
     for t in at:
-        confident = k[(k[column] >= t) & ~k["held"]]
+        confident = k[(k[column] >= t) & ~k["held"]]  # the state: only undeclared calls are held
         rows.append({"kind": kind, "confident_at": t, "confident calls": len(confident),
                      "right": int(confident["right"].sum()),
                      "precision": round(float(confident["right"].mean()), 3) if len(confident) else 0.0,
@@ -178,6 +198,7 @@ def policy_text(calibration: Calibration, text: str) -> str:
              + "".join(f"      {kind}:\n        vote_weight: {m.vote_weight}\n        raw: {m.raw}\n"
                        f"        calibrated: {m.calibrated}\n"
                        + (f"        held: {m.held}\n" if m.held is not None else "")
+                       + ("        held_declared: true\n" if m.held_declared else "")
                        for kind, m in (("scope", c.scope), ("emergency", c.emergency))))
     pattern = re.compile(r"^    calibration:\n(?:^      .*\n)+", re.M)  # the block, to its end
     if not pattern.search(text):
@@ -201,21 +222,24 @@ def main() -> None:
     parser.add_argument("--write", action="store_true",
                         help="write the refitted knots into config/policy.yaml")
     parser.add_argument("--check", action="store_true", help="fail if config/policy.yaml is not a refit")
+    parser.add_argument("--held-declared", choices=["yes", "no"], default=None,
+                        help="the emergency map's held share for declared calls too (default: as stored)")
     args = parser.parse_args()
+    declared = None if args.held_declared is None else args.held_declared == "yes"
     calls = load_calls()
     if args.check:
         problems = check(default_policy(), calls)
         print("\n".join(problems) or "calibration: up to date")
         sys.exit(1 if problems else 0)
     if args.write:
-        POLICY_FILE.write_text(policy_text(fit(calls), POLICY_FILE.read_text()))
+        POLICY_FILE.write_text(policy_text(fit(calls, declared=declared), POLICY_FILE.read_text()))
         print(f"wrote the calibration fitted on {len(calls)} first-seen calls into {POLICY_FILE}")
         return
     policy = default_policy()
     cal = policy.scope_classification.call_states
     print(f"# First-seen calls: {len(calls)} from {calls['batch'].nunique()} batches")
     print("\n## Raw confidence (as first seen)\n\n" + _table(band_table(calls, "raw_confidence")))
-    lobo = out_of_batch(calls)
+    lobo = out_of_batch(calls, declared)
     print("\n## Calibrated, leave-one-first-seen-batch-out (maps fitted on the other batches)\n\n"
           + _table(band_table(lobo, "calibrated")))
     for kind, current in (("scope", cal.scope_confident_at), ("emergency", cal.emergency_confident_at)):

@@ -7,7 +7,8 @@ commit out in a detached worktree (`git worktree add --detach`), runs *that comm
 scored) and writes one row per call: the raw confidence the call had, its state then, whether it
 was right, and signals the call already had (the semantic vote for the id, the strongest vote for
 another id, whether a disagreeing vote held the call for review whatever its confidence, whether
-anything but the vote - a rule, the category, the time logged - read the call). The
+anything but the vote - a rule, the category, the time logged - read the call, and whether the
+vote disagreed with an emergency call, declared or not: below today's emergency_review_below). The
 worktrees are removed afterwards.
 
 This is the honest calibration set: leave-one-batch-out on the bank is not, because the rules were
@@ -28,11 +29,12 @@ from pathlib import Path
 import pandas as pd
 
 from evaluation.evaluate import BLIND, read_curve
+from policy.config import default_policy
 from policy.paths import PROJECT_ROOT
 
 FIRST_SEEN = Path(__file__).with_name("first_seen_calls.csv")
 COLUMNS = ["batch", "code_commit", "ticket_id", "kind", "scope_id", "raw_confidence", "call_state",
-           "right", "vote", "other_vote", "held", "rules"]
+           "right", "vote", "other_vote", "held", "rules", "disagrees"]
 
 # Run inside the old commit's worktree (its own modules on sys.path): score the batch with that
 # commit's evaluate_file, keeping the frames its score() received and the connection's votes.
@@ -40,7 +42,7 @@ RUNNER = r'''
 import sys, duckdb, pandas as pd
 import evaluation.evaluate as ev
 from policy.config import default_policy
-path, batch, commit, out = sys.argv[1:5]
+path, batch, commit, out, review_below = sys.argv[1:6]
 seen, cons = {}, []
 class _Duck:
     def __getattr__(self, name):
@@ -88,7 +90,8 @@ for h in hits.itertuples():
                  "scope_id": h.scope_id, "raw_confidence": h.confidence, "call_state": h.call_state,
                  "right": h.scope_id in truth.loc[h.ticket_id, "true_scope"],
                  "vote": vote.get((h.ticket_id, h.scope_id), 0.0), "other_vote": max(others, default=0.0),
-                 "held": "disagrees (needs review)" in h.evidence, "rules": ruled(h.evidence)})
+                 "held": "disagrees (needs review)" in h.evidence, "rules": ruled(h.evidence),
+                 "disagrees": "disagrees (needs review)" in h.evidence})
 for e in seen["emergency"].itertuples():
     if not e.qualifies_emergency:
         continue
@@ -98,13 +101,16 @@ for e in seen["emergency"].itertuples():
                  "right": bool(truth.loc[e.ticket_id, "true_emergency"]),
                  "vote": em_vote.get(e.ticket_id, 0.0), "other_vote": 0.0,
                  "held": "semantic vote disagrees (needs review)" in e.emergency_evidence,
-                 "rules": ruled(e.emergency_evidence)})
+                 "rules": ruled(e.emergency_evidence),
+                 "disagrees": e.ticket_id in em_vote and em_vote[e.ticket_id] < float(review_below)})
 pd.DataFrame(rows).to_csv(out, index=False)
 '''
 
 
 def run_commit(commit: str, batches: list[str], python: str) -> pd.DataFrame:
-    """Score `batches` with the code of `commit` in a detached worktree (removed afterwards)."""
+    """Score `batches` with the code of `commit` in a detached worktree (removed afterwards). The
+    `disagrees` column reads today's emergency_review_below: the threshold the map is applied with."""
+    review_below = default_policy().scope_classification.semantic.emergency_review_below
     tree = Path(f"{PROJECT_ROOT}-{commit}")
     subprocess.run(["git", "worktree", "add", "--detach", str(tree), commit], cwd=PROJECT_ROOT, check=True,
                    capture_output=True)
@@ -112,7 +118,7 @@ def run_commit(commit: str, batches: list[str], python: str) -> pd.DataFrame:
         frames = []
         for batch in batches:
             rows = tree / f"first_seen_{batch}.csv"  # the worktree is removed afterwards
-            args = [str(BLIND / f"{batch}.csv"), batch, commit, str(rows)]
+            args = [str(BLIND / f"{batch}.csv"), batch, commit, str(rows), str(review_below)]
             out = subprocess.run([python, "-c", RUNNER, *args],
                                  cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
                                  capture_output=True, text=True, check=False)

@@ -32,7 +32,11 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
     sv = policy.scope_classification.semantic
     confident_at = policy.scope_classification.call_states.emergency_confident_at
     source = rules or f"({emergency_rules_sql(policy)})"
-    shown = calibrated_sql("confidence", "map_vote", confidence_map(policy, "emergency"), held="held")
+    cmap = confidence_map(policy, "emergency")
+    # Round 18 (calibration): the map's held share for every call the vote disagrees with, declared
+    # or not (a declared call is not held for review by the vote, but was right as seldom).
+    shown = calibrated_sql("confidence", "map_vote", cmap,
+                           held="disagrees" if cmap is not None and cmap.held_declared else "held")
     if semantic:
         sr = em.security_reading
         weight = f"{sv.emergency_weight}"
@@ -50,6 +54,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
            CASE WHEN s.confidence > 0 THEN coalesce(v.vote, 0) ELSE 0 END AS map_vote,
            v.raw_txt IS NOT NULL AND v.vote < {sv.emergency_review_below}
              AND NOT coalesce(d.declared_emergency, false) AS held,
+           v.raw_txt IS NOT NULL AND v.vote < {sv.emergency_review_below} AS disagrees,
            1 - (1 - s.confidence * CASE WHEN v.raw_txt IS NOT NULL AND v.vote < {sv.veto_below}
                                         THEN {sv.emergency_veto} ELSE 1 END)
              * (1 - {weight} * coalesce(v.vote, 0)) AS confidence,
@@ -74,7 +79,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
             # The scope vote, not the scope rules: those read this statement's result (emergency
             # work outside hours is not planned after-hours work), so they cannot feed it.
             voted = f"""
-    SELECT e.ticket_id, e.held, e.map_vote,
+    SELECT e.ticket_id, e.held, e.disagrees, e.map_vote,
            e.confidence * CASE WHEN {planned} THEN {pw.factor} ELSE 1 END AS confidence,
            concat_ws('; ', nullif(e.evidence, ''),
                      CASE WHEN {planned} AND e.confidence > 0
@@ -89,7 +94,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
         if em.learned_model.enabled and sv.enabled:  # the signal reads the vote
             voted = _learned_vote(policy, source, voted)
     else:
-        voted = (f"SELECT ticket_id, false AS held, 0.0 AS map_vote, confidence, evidence"
+        voted = (f"SELECT ticket_id, false AS held, false AS disagrees, 0.0 AS map_vote, confidence, evidence"
                  f" FROM {source} s")
     return f"""
 WITH voted AS ({voted}
@@ -160,7 +165,7 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
     ), model AS MATERIALIZED ({scores_sql(policy, 'model_in')}
     ), base AS ({voted}
     )
-    SELECT b.ticket_id, b.held,
+    SELECT b.ticket_id, b.held, b.disagrees,
            -- a raised reading's p counts the vote already: the map does not add it again
            CASE WHEN {raised} THEN 0.0 ELSE b.map_vote END AS map_vote,
            CASE WHEN {raised} THEN m.p WHEN {held} THEN b.confidence * {lm.hold_factor}

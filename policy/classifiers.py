@@ -211,6 +211,10 @@ class ConfidenceMap(Strict):
     # confidence) that were right, shown as every held call's calibrated confidence; the knots are
     # then fitted on the other calls. None: held calls go through the knots like the others.
     held: Probability | None = None
+    # Round 18 (docs/classification.md, "Calibration of the 0.8-0.9 emergency band"): the `held`
+    # share for every call whose vote disagrees (below emergency_review_below), declared or not;
+    # the call state is unchanged (only undeclared ones are held for review by the vote).
+    held_declared: bool = False
 
     @model_validator(mode="after")
     def _monotone(self) -> ConfidenceMap:

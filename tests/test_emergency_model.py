@@ -357,15 +357,26 @@ def test_round_15_a_rule_call_on_routine_text_the_signal_denies_is_held_below_ho
     assert not held[0] and re.search(r"emergency model 0\.0\d disagrees", held[2]), held
 
 
+ROUND_18_BY_NATURE = [
+    "someone posing as IT support asking for access",
+    "payment diversion (changed bank details)",
+    "sign-in approval prompts nobody started",
+    "a mailbox rule nobody set",
+    "credentials given to a lure",
+    "lapsed domain or certificate taking a service down",
+]
+
+
 def test_round_18_a_rule_naming_the_incident_by_its_nature_is_not_held_by_p():
     # A caller posing as IT support and let in (test_classify's h6 concept). With a hold at 0.99
-    # every call is held by p; with by_nature naming the impersonation rule (shipped off), that
-    # call is not. An outage rule (not by nature) is held as before.
+    # every call is held by p; with by_nature naming the impersonation rule, that call is not. An
+    # outage rule (not by nature) is held as before.
     from policy.config import default_policy
 
     shipped = default_policy()
     lm = shipped.emergency.learned_model
-    assert lm.by_nature == []  # off (docs/classification.md, round 18)
+    # The owner's decision, option 1 (docs/decisions.md; docs/classification.md, round 18).
+    assert lm.by_nature == ROUND_18_BY_NATURE
     named = ["someone posing as IT support asking for access"]
 
     def variant(by_nature: list[str]) -> PolicyConfig:
@@ -381,6 +392,28 @@ def test_round_18_a_rule_naming_the_incident_by_its_nature_is_not_held_by_p():
     assert not held[0] and re.search(r"emergency model 0\.\d+ disagrees .*\(x0\.5\)", held[2]), held
     outage = ("Email", "Email is down for everyone in the office, nobody can send or receive.")
     assert not _reading(variant(named), model, *outage, vote=0.5)[0]
+
+
+def test_round_18_h6_is_a_call_only_through_the_by_nature_exemption():
+    # test_classify's h6 with the shipped models and the shipped hold: its vote (0.15) and p (0.07)
+    # both read "someone phoned" as routine, so it is a call only because the impersonation rule
+    # is exempt from the hold; with by_nature empty the same text is held (0.728 x0.5, no call).
+    from policy.config import default_policy
+
+    shipped = default_policy()
+    lm = shipped.emergency.learned_model
+    h6 = ("Support call", "Someone phoned claiming to be from Sage support and got Tom to install "
+          "TeamViewer.")
+
+    def reading(by_nature: list[str]) -> tuple:
+        policy = shipped.model_copy(update={"emergency": shipped.emergency.model_copy(update={
+            "learned_model": lm.model_copy(update={"by_nature": by_nature})})})
+        return _reading(policy, emergency_model(shipped), *h6, vote=0.15)
+
+    spared = reading(lm.by_nature)
+    assert spared[0] and "not held: the incident by its nature" in spared[2], spared
+    held = reading([])
+    assert not held[0] and "(x0.5)" in held[2], held
 
 
 def test_round_18_by_nature_names_all_of_rules(labelled):
