@@ -1,21 +1,28 @@
 """The BLAS library's threads for the calling thread only (OpenBLAS, as numpy ships it).
 
-The vote's products are many small ones (a block of 128 texts by the columns its cones keep), and
-a run computes months side by side on the machine's cores: OpenBLAS's own threads then only wait
-for each other (a month's vote took 2.6 x the CPU seconds with them on a loaded machine, see
-docs/benchmark.md, 2026-12-05). Per thread, so another month's thread keeps its own setting; no
-product's result depends on the number of threads (each similarity is one dot product).
+The vote's products are many small ones (a block of 128 texts by the columns its cones keep). When
+a run computes months side by side on the machine's cores, OpenBLAS's own threads only wait for
+each other (a month's vote took 2.6 x the CPU seconds with them on a loaded machine, see
+docs/benchmark.md, 2026-12-05): each product then runs on its calling thread. A month computed
+alone (the monthly close) keeps OpenBLAS's threads: its vote is 0.6 -> 0.46 s of wall with them on
+the built-in bank. Per thread, so another month's thread keeps its own setting; no product's
+result depends on the number of threads (each similarity is one dot product).
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+
+_callers = 0  # threads inside `shared_cores`
+_lock = threading.Lock()
+_local = threading.local()  # this thread's setting: None = OpenBLAS's own threads
 
 
 @functools.cache
@@ -30,15 +37,37 @@ def _set_local() -> ctypes._CFuncPtr | None:
     return None
 
 
+def fit_threads() -> None:
+    """Before a product: one BLAS thread if another thread is computing beside this one, else
+    OpenBLAS's own (checked per product, so a month left alone gets the cores back)."""
+    set_local = _set_local()
+    if set_local is None or not hasattr(_local, "own"):
+        return
+    one = _callers > 1
+    if one and not _local.one:
+        set_local(1)
+    elif not one and _local.one:
+        set_local(_local.own)
+    _local.one = one
+
+
 @contextmanager
-def one_thread() -> Iterator[None]:
-    """Within the block, this thread's BLAS products run on this thread alone."""
+def shared_cores() -> Iterator[None]:
+    """Within the block, `fit_threads` sees this thread among the ones computing products."""
+    global _callers
     set_local = _set_local()
     if set_local is None:
         yield
         return
-    before = set_local(1)
+    with _lock:
+        _callers += 1
+    _local.own = set_local(1)  # the thread's setting before, to give back
+    set_local(_local.own)
+    _local.one = False
     try:
         yield
     finally:
-        set_local(before)
+        with _lock:
+            _callers -= 1
+        set_local(_local.own)
+        del _local.own

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from logic.blas import one_thread
+from logic.blas import fit_threads, shared_cores
 from logic.embeddings import embed
 from logic.emergency_model import emergency_model
 from logic.emergency_model import write_weights as write_emergency_weights
@@ -226,7 +226,7 @@ def _blocks(n: int, rows: int) -> list[tuple[int, int]]:
 POLICY_MODEL = "policy"
 
 
-@one_thread()  # many small products, months side by side: logic/blas.py
+@shared_cores()  # many small products, months side by side: logic/blas.py
 def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
           leave_out_same_text: bool = False,
           text_model: StoredTextModel | None | str = POLICY_MODEL) -> tuple[np.ndarray, np.ndarray]:
@@ -280,6 +280,7 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     rows = min(_CHUNK, max(_BLOCK // d, (1 << 24) // (d * ex.shape[1]) + 1))
     rows = CONE_ROWS if found is not None else rows
     for start, stop in _blocks(q, rows):
+        fit_threads()
         at = np.arange(stop - start)
         # block x distinct bank vectors (those of `near`: no row leaves a text out then)
         sims, near = similarities(queries[start:stop], ex, found, short)
