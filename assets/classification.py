@@ -22,6 +22,7 @@ from orchestration.embedding_store import save as save_embeddings
 from orchestration.embedding_store import stored_embeddings
 from orchestration.emergency_match_store import EMERGENCY_MATCHES
 from orchestration.monthly import RunInputs, monthly_sql_asset
+from orchestration.partitions import month_runs
 from orchestration.scope_match_store import SCOPE_MATCHES
 from policy.config import PolicyConfig
 from policy.paths import PROJECT_ROOT
@@ -156,15 +157,7 @@ def _month_groups(con: duckdb.DuckDBPyConnection, months: list[str],
     budget = SCOPE_TICKETS_PER_STATEMENT if budget is None else budget
     counts = dict(con.execute("SELECT CAST(month AS VARCHAR), count(*) FROM clf_range_tickets"
                               " GROUP BY ALL").fetchall())
-    groups: list[list[str]] = []
-    held = 0
-    for month in months:
-        if not groups or held + counts.get(month, 0) > budget and held > 0:
-            groups.append([])
-            held = 0
-        groups[-1].append(month)
-        held += counts.get(month, 0)
-    return groups
+    return month_runs(counts, months, budget)
 
 
 @contextmanager

@@ -5,7 +5,7 @@ the unit of every write (delete-then-insert of its rows), so a run over a range 
 run per month would, and each monthly asset works through the range's months itself.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,3 +198,17 @@ def combine_month_checks(results: dict[str, dg.AssetCheckResult]) -> dg.AssetChe
         check_name=first.check_name,
         metadata={**metadata, "failed_months": ", ".join(failed) or "none"},
     )
+
+
+def month_runs(counts: Mapping[str, int], months: list[str], budget: int) -> list[list[str]]:
+    """`months` cut into runs of consecutive months of about `budget` rows each (`counts`: rows per
+    month); a month is never split, so a month over the budget is a run of its own."""
+    runs: list[list[str]] = []
+    held = 0
+    for month in months:
+        if not runs or held + counts.get(month, 0) > budget and held > 0:
+            runs.append([])
+            held = 0
+        runs[-1].append(month)
+        held += counts.get(month, 0)
+    return runs

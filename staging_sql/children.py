@@ -7,7 +7,7 @@ import duckdb
 from duckdb import DuckDBPyConnection
 
 from logic.business_time import next_opening_sql
-from orchestration.partitions import MonthResult
+from orchestration.partitions import MonthResult, month_runs
 from staging_sql.rules import DELIVERY_ORDER, PARENT_RULES
 from warehouse.contract import RECORD_KEY, TIME_COLUMN
 from warehouse.sqlquote import month_in, sql_list
@@ -263,15 +263,7 @@ def passes(con: DuckDBPyConnection, months: list[str], rows: int | None = None) 
     budget = ROWS_PER_PASS if rows is None else rows
     counts = dict(con.execute(
         "SELECT CAST(judged_month AS VARCHAR), count(*) FROM child_index GROUP BY ALL").fetchall())
-    out: list[list[str]] = []
-    held = 0
-    for month in months:
-        if not out or held + counts.get(month, 0) > budget and held > 0:
-            out.append([])
-            held = 0
-        out[-1].append(month)
-        held += counts.get(month, 0)
-    return out
+    return month_runs(counts, months, budget)
 
 
 def _per_month(rows: list[tuple[str, int]], months: list[str], name: str) -> dict[str, dict[str, int]]:

@@ -7,7 +7,8 @@ import pytest
 
 from logic import blas
 
-pytestmark = pytest.mark.skipif(blas._set_local() is None, reason="numpy's OpenBLAS has no per-thread setting")
+pytestmark = pytest.mark.skipif(blas._set_local() is None,
+                                reason="numpy's OpenBLAS has no per-thread setting")
 
 
 def test_a_thread_alone_keeps_openblas_threads_and_shares_them_while_another_computes() -> None:
