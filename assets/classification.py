@@ -26,6 +26,7 @@ from orchestration.partitions import month_runs
 from orchestration.scope_match_store import SCOPE_MATCHES
 from policy.config import PolicyConfig
 from policy.paths import PROJECT_ROOT
+from warehouse.sqlquote import month_in
 from warehouse.writes import replace_month
 
 # The classifiers read two relations: the tickets and their time entries (each entry is marked
@@ -41,11 +42,6 @@ _CLF_TIME = f"SELECT {_CLF_TIME_COLUMNS} FROM staging.time_entries"
 # Tickets per scope statement over a range: one statement over a 1M provider's 12 months peaked at
 # 6.9 GB (3.0 GB a month at a time); a 100k provider's year is one statement.
 SCOPE_TICKETS_PER_STATEMENT = 200_000
-
-
-def months_in(months: list[str]) -> str:
-    """SQL: the condition that a row's `month` is one of `months` (partition keys, YYYY-MM-DD)."""
-    return "month IN (" + ", ".join(f"DATE '{m}'" for m in months) + ")"
 
 
 def prepare_tickets(con: duckdb.DuckDBPyConnection, month: str) -> None:
@@ -68,7 +64,7 @@ def prepare_scope_votes(con: duckdb.DuckDBPyConnection, run: RunInputs, months: 
     emergency_readings computed for `months` (with their month when `by_month`: a vote is its
     month's), and the word model's weights when it is on (round 12). Reused rather than match and
     embed every text a second time."""
-    where = months_in(months)
+    where = month_in("month", months)
     con.execute("CREATE OR REPLACE TEMP TABLE clf_emergency AS SELECT ticket_id, qualifies_emergency"
                 f" FROM marts.emergency_readings WHERE {where}")
     columns = "*" if by_month else "* EXCLUDE (month)"
@@ -108,7 +104,7 @@ def match_scope_range(con: duckdb.DuckDBPyConnection, months: list[str],
     texts, notes and categories, then the scope statement over groups of consecutive months
     (emergency_readings has written their readings and votes); `scope_sql` is a month's slice of
     the calls (classify_scope)."""
-    where = months_in(months)
+    where = month_in("month", months)
     with _range_database(con) as db:
         con.execute(f"CREATE TEMP TABLE clf_range_tickets AS SELECT month, {_CLF_TICKET_COLUMNS}"
                     f" FROM staging.tickets WHERE {where}")
@@ -133,7 +129,7 @@ def match_scope_range(con: duckdb.DuckDBPyConnection, months: list[str],
         con.execute(f"CREATE TABLE {db}.hits (month DATE, ticket_id VARCHAR, scope_id VARCHAR,"
                     " confidence DOUBLE, evidence VARCHAR, call_state VARCHAR)")
         for group in _month_groups(con, months):
-            part = months_in(group)
+            part = month_in("month", group)
             con.execute(f"CREATE OR REPLACE TEMP TABLE clf_tickets AS FROM clf_range_tickets WHERE {part}")
             con.execute(f"CREATE OR REPLACE TEMP TABLE clf_time AS FROM clf_range_time WHERE {part}")
             con.execute(f"CREATE OR REPLACE TEMP TABLE clf_notes AS FROM {db}.notes"
@@ -173,7 +169,7 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
                     " confidence DOUBLE, evidence VARCHAR, term_sets BOOLEAN[], dampeners VARCHAR[])")
         # On a connection of its own (cursor): the rules read a view clf_tickets of the range.
         # Each ticket's month is looked up among the range's tickets only, not the warehouse's.
-        range_months = months_in(months)
+        range_months = month_in("month", months)
         with con.cursor() as cursor:
             cursor.execute(f"CREATE OR REPLACE TEMP VIEW clf_tickets AS {_CLF_TICKETS}"
                            f" WHERE {range_months}")
