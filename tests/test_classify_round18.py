@@ -69,13 +69,22 @@ def test_an_ids_own_word_weight_raises_that_id_alone(prepared):
     assert not any(t == "w3" for t, _ in raised)
 
 
-def test_a_platform_for_every_office_becomes_a_structured_project_call_for_review(prepared):
+def test_a_raised_candidate_is_a_call_exactly_when_it_reaches_its_ids_call_threshold(prepared):
+    # Round 18 wrote this on w2 (a phone platform for every office, word model p 0.4 then: no
+    # call at weight 0.7, a call for review at 0.9). Round 19's refit (batch-27/28 in the bank)
+    # reads w2 at p 0.34, under the call either way, so the test states the rule itself: the weight
+    # moves the candidate's confidence and the id's call_at_by_id alone decides whether it is a call.
     con, reading = prepared
-    def calls(policy):
-        return {(r[0], r[1]): r[4] for r in con.execute(scope_hits_sql(policy, reading)).fetchall()}
-    # the word model's p of about 0.4 is below structured_project's 0.45 at 0.7, a call at 0.9
-    assert ("w2", "structured_project") not in calls(_policy({}))
-    assert calls(_policy())[("w2", "structured_project")] == "needs review"
+    for weights in ({}, {"structured_project": 0.9, "platform_implementation": 0.9}):
+        policy = _policy(weights)
+        calls = {(r[0], r[1]) for r in con.execute(scope_hits_sql(policy, reading)).fetchall()}
+        for key, (confidence, _) in _candidates(prepared, policy).items():
+            call_at = policy.scope_classification.call_at_by_id.get(
+                key[1], policy.scope_classification.min_confidence)
+            assert (key in calls) == (confidence >= call_at - 1e-9), (weights, key, confidence)
+    off = _candidates(prepared, _policy({}))[("w2", "structured_project")][0]
+    on = _candidates(prepared, _policy())[("w2", "structured_project")][0]
+    assert off < on < _policy().scope_classification.call_at_by_id["structured_project"]
 
 
 def test_the_shipped_policy_weighs_the_whole_of_the_work_higher():

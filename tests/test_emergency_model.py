@@ -332,6 +332,8 @@ def test_round_15_a_rule_call_on_routine_text_the_signal_denies_is_held_below_ho
     # joined the bank it also dropped a caller posing as IT support (test_classify's h6, p 0.11), a
     # concept issue 19 names (docs/classification.md, round 15). The UPS swap to book and, since
     # round 17's refit (p 0.10), the grant question sit below the shipped hold (0.1): held by it.
+    # Round 19's refit (batch-27/28 in the bank) reads the grant question just under 0.05, so the
+    # hold that still lets it through is 0.03.
     from policy.config import default_policy
 
     shipped = default_policy()
@@ -345,7 +347,7 @@ def test_round_15_a_rule_call_on_routine_text_the_signal_denies_is_held_below_ho
     model = emergency_model(shipped)
     grant = ("Grant form", "Quick one - the grant form asks if the shared drive is encrypted, is it?",
              False, "Security")
-    before = _reading(hold(0.05), model, *grant)
+    before = _reading(hold(0.03), model, *grant)
     after = _reading(hold(0.15), model, *grant)
     assert before[0] and not after[0], (before, after)
     assert after[1] == pytest.approx(before[1] * lm.hold_factor, abs=2e-3)
