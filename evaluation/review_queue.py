@@ -24,7 +24,7 @@ Variants (fixed before the run; none chosen on the scored batches):
 - `+ scope cells + drop`: also, a held scope call of an id whose training held calls (MIN_CELL)
   were right at most DROP_AT is no call (out of the queue; a miss when it was right).
 
-    python -m evaluation.review_queue            # the decomposition and the variants (a few minutes)
+    python -m evaluation.review_queue            # the decomposition and the variants (about 10 min)
 """
 
 from __future__ import annotations
