@@ -40,8 +40,11 @@ _CLF_TIME_COLUMNS = """ticket_id, minutes, work_type, billable, note,
        row_number() OVER (PARTITION BY ticket_id ORDER BY started_at, entry_id) AS seq"""
 _CLF_TIME = f"SELECT {_CLF_TIME_COLUMNS} FROM staging.time_entries"
 # Tickets per scope statement over a range: one statement over a 1M provider's 12 months peaked at
-# 6.9 GB (3.0 GB a month at a time); a 100k provider's year is one statement.
-SCOPE_TICKETS_PER_STATEMENT = 200_000
+# 6.9 GB (3.0 GB a month at a time); a 100k provider's year is one statement. The statement holds
+# about 12 kB per ticket at its peak when every text is distinct (100k --unique-texts: 1.33 GB over
+# 109k tickets in one statement, 0.68 GB in two of 55k at the same CPU), so 1M's months (83k
+# tickets) go one at a time: two months a statement were about 2 GB of the 1M --unique-texts peak.
+SCOPE_TICKETS_PER_STATEMENT = 120_000
 
 
 def prepare_tickets(con: duckdb.DuckDBPyConnection, month: str) -> None:
