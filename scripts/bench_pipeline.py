@@ -316,16 +316,14 @@ def report(results: list[dict]) -> str:
 
     lines = [row("stage (wall s, all months)", lambda r: f"{r['size']:,} tickets"),
              "|" + " --- |" * (len(results) + 1)]
-    for stage in order:
-        lines.append(row(stage, lambda r, stage=stage: f"{r['full_stages'].get(stage, 0):.1f}"))
+    lines += [row(stage, lambda r, stage=stage: f"{r['full_stages'].get(stage, 0):.1f}") for stage in order]
     lines += [
         row("**landing to checked marts (wall)**", lambda r: f"**{r['full']['wall']:.1f}**"),
         row("CPU seconds (user + sys)", lambda r: f"{r['full']['cpu']:.1f}"),
         row("from process start: wall s / of which start-up (wall / CPU s)",
             lambda r: _from_start(r["full"])),
-        row("peak RSS (MB): run process + each GX worker",
-            lambda r: f"{r['full']['peak_rss_mb']:.0f}" + "".join(
-                f" + {w:.0f}" for w in r['full'].get('worker_peak_rss_mb', []))),
+        row("peak RSS (MB): run process + each GX worker", lambda r: f"{r['full']['peak_rss_mb']:.0f}"
+            + "".join(f" + {w:.0f}" for w in r['full'].get('worker_peak_rss_mb', []))),
     ]
     if all(r.get("publish") for r in results):
         lines += [
@@ -353,8 +351,7 @@ def report(results: list[dict]) -> str:
         row("warehouse (MB)", lambda r: f"{r['warehouse_mb']:.0f}"),
     ]
     if len(results) > 1:
-        lines.append("")
-        lines.append("Growth (time ratio / ticket ratio between consecutive sizes):")
+        lines += ["", "Growth (time ratio / ticket ratio between consecutive sizes):"]
         for a, b in zip(results, results[1:], strict=False):
             lines.append(f"- {a['size']:,} -> {b['size']:,}: x{b['full']['wall'] / a['full']['wall']:.1f}"
                          f" wall, x{b['full']['cpu'] / a['full']['cpu']:.1f} CPU"
