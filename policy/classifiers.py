@@ -287,9 +287,7 @@ class ScopeModel(Strict):
     def _shape(self) -> ScopeModel:
         if tuple(self.features) != LEARNED_FEATURES:
             raise ValueError(f"features must be {list(LEARNED_FEATURES)} (refit the model)")
-        for sid, w in self.weights.items():
-            if len(w) != len(LEARNED_FEATURES) + 1:
-                raise ValueError(f"weights.{sid}: {len(LEARNED_FEATURES) + 1} numbers expected, got {len(w)}")
+        check_weights_per_scope_id(self.weights, len(LEARNED_FEATURES) + 1)
         return self
 
 

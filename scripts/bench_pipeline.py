@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -308,58 +309,49 @@ def _count(warehouse: Path) -> dict[str, int]:
 def report(results: list[dict]) -> str:
     """Markdown tables: stages x sizes, growth, incremental and publishing."""
     order = [s for s, _ in STAGES if s != "publishing"] + ["checks", "dagster"]
-    head = "| stage (wall s, all months) | " + " | ".join(f"{r['size']:,} tickets" for r in results) + " |"
-    lines = [head, "|" + " --- |" * (len(results) + 1)]
-    for stage in order:
-        lines.append(f"| {stage} | " + " | ".join(
-            f"{r['full_stages'].get(stage, 0):.1f}" for r in results) + " |")
-    lines.append("| **landing to checked marts (wall)** | " + " | ".join(
-        f"**{r['full']['wall']:.1f}**" for r in results) + " |")
-    lines.append("| CPU seconds (user + sys) | " + " | ".join(
-        f"{r['full']['cpu']:.1f}" for r in results) + " |")
-    lines.append("| from process start: wall s / of which start-up (wall / CPU s) | " + " | ".join(
-        _from_start(r["full"]) for r in results) + " |")
-    lines.append("| peak RSS (MB): run process + each GX worker | " + " | ".join(
-        f"{r['full']['peak_rss_mb']:.0f}" + "".join(
-            f" + {w:.0f}" for w in r['full'].get('worker_peak_rss_mb', [])) for r in results) + " |")
+
+    def row(label: str, cell: Callable[[dict], str]) -> str:
+        """A table row: the label, then one cell per size."""
+        return f"| {label} | " + " | ".join(cell(r) for r in results) + " |"
+
+    lines = [row("stage (wall s, all months)", lambda r: f"{r['size']:,} tickets"),
+             "|" + " --- |" * (len(results) + 1)]
+    lines += [row(stage, lambda r, stage=stage: f"{r['full_stages'].get(stage, 0):.1f}") for stage in order]
+    lines += [
+        row("**landing to checked marts (wall)**", lambda r: f"**{r['full']['wall']:.1f}**"),
+        row("CPU seconds (user + sys)", lambda r: f"{r['full']['cpu']:.1f}"),
+        row("from process start: wall s / of which start-up (wall / CPU s)",
+            lambda r: _from_start(r["full"])),
+        row("peak RSS (MB): run process + each GX worker", lambda r: f"{r['full']['peak_rss_mb']:.0f}"
+            + "".join(f" + {w:.0f}" for w in r['full'].get('worker_peak_rss_mb', []))),
+    ]
     if all(r.get("publish") for r in results):
-        lines.append("| publishing latest month (s) | " + " | ".join(
-            f"{r['publish']['wall']:.1f}" for r in results) + " |")
-        lines.append("| publishing CPU seconds | " + " | ".join(
-            f"{r['publish']['cpu']:.1f}" for r in results) + " |")
-        lines.append("| client reports / wall s per report / CPU s per report | " + " | ".join(
-            f"{r['client_reports']} / {r['publish']['wall'] / max(1, r['client_reports']):.2f}"
-            f" / {r['publish']['cpu'] / max(1, r['client_reports']):.2f}"
-            for r in results) + " |")
-        lines.append("| of which HTML, s per client report / PDFs, s per PDF | " + " | ".join(
-            _html_pdf(r) for r in results) + " |")
-        lines.append("| publishing peak RSS (MB) | " + " | ".join(
-            f"{r['publish']['peak_rss_mb']:.0f}" for r in results) + " |")
-    lines.append("| incremental month: wall s / share of full | " + " | ".join(
-        f"{r['incremental']['wall']:.1f} / {r['incremental']['wall'] / r['full']['wall']:.0%}"
-        for r in results) + " |")
-    lines.append("| incremental month: CPU s / share of full | " + " | ".join(
-        f"{r['incremental']['cpu']:.1f} / {r['incremental']['cpu'] / r['full']['cpu']:.0%}"
-        for r in results) + " |")
-    lines.append("| incremental month from process start: wall s / share of full / of which"
-                 " start-up (wall / CPU s) | " + " | ".join(
-                     _from_start(r["incremental"], r["full"]) for r in results) + " |")
-    lines.append("| incremental month: peak RSS (MB) | " + " | ".join(
-        f"{r['incremental']['peak_rss_mb']:.0f}" for r in results) + " |")
-    lines.append("| load average at start / end | " + " | ".join(
-        f"{r['load_before'].rsplit(':', 1)[-1].split(',')[0].strip()}"
-        f" / {r['load_after'].rsplit(':', 1)[-1].split(',')[0].strip()}" for r in results) + " |")
-    lines.append("| tickets (staged facts) / events | " + " | ".join(
-        f"{r['marts']['marts.ticket_facts']:,} / {r['marts']['raw.ticket_events']:,}"
-        for r in results) + " |")
-    lines.append("| distinct ticket texts (share of tickets) | " + " | ".join(
-        f"{r['distinct_texts'][0]:,} ({r['distinct_texts'][0] / r['distinct_texts'][1]:.0%})"
-        if r.get("distinct_texts") else "n/a" for r in results) + " |")
-    lines.append("| warehouse (MB) | " + " | ".join(f"{r['warehouse_mb']:.0f}" for r in results)
-                 + " |")
+        lines += [
+            row("publishing latest month (s)", lambda r: f"{r['publish']['wall']:.1f}"),
+            row("publishing CPU seconds", lambda r: f"{r['publish']['cpu']:.1f}"),
+            row("client reports / wall s per report / CPU s per report",
+                lambda r: f"{r['client_reports']} / {r['publish']['wall'] / max(1, r['client_reports']):.2f}"
+                          f" / {r['publish']['cpu'] / max(1, r['client_reports']):.2f}"),
+            row("of which HTML, s per client report / PDFs, s per PDF", _html_pdf),
+            row("publishing peak RSS (MB)", lambda r: f"{r['publish']['peak_rss_mb']:.0f}"),
+        ]
+    lines += [
+        row("incremental month: wall s / share of full", lambda r: _incremental(r, "wall")),
+        row("incremental month: CPU s / share of full", lambda r: _incremental(r, "cpu")),
+        row("incremental month from process start: wall s / share of full / of which"
+            " start-up (wall / CPU s)", lambda r: _from_start(r["incremental"], r["full"])),
+        row("incremental month: peak RSS (MB)", lambda r: f"{r['incremental']['peak_rss_mb']:.0f}"),
+        row("load average at start / end",
+            lambda r: f"{_load_1min(r['load_before'])} / {_load_1min(r['load_after'])}"),
+        row("tickets (staged facts) / events",
+            lambda r: f"{r['marts']['marts.ticket_facts']:,} / {r['marts']['raw.ticket_events']:,}"),
+        row("distinct ticket texts (share of tickets)",
+            lambda r: f"{r['distinct_texts'][0]:,} ({r['distinct_texts'][0] / r['distinct_texts'][1]:.0%})"
+            if r.get("distinct_texts") else "n/a"),
+        row("warehouse (MB)", lambda r: f"{r['warehouse_mb']:.0f}"),
+    ]
     if len(results) > 1:
-        lines.append("")
-        lines.append("Growth (time ratio / ticket ratio between consecutive sizes):")
+        lines += ["", "Growth (time ratio / ticket ratio between consecutive sizes):"]
         for a, b in zip(results, results[1:], strict=False):
             lines.append(f"- {a['size']:,} -> {b['size']:,}: x{b['full']['wall'] / a['full']['wall']:.1f}"
                          f" wall, x{b['full']['cpu'] / a['full']['cpu']:.1f} CPU"
@@ -372,6 +364,16 @@ def report(results: list[dict]) -> str:
     lines.append("Slowest steps: " + ", ".join(
         f"{k} {v:.1f} s" for k, v in sorted(steps.items(), key=lambda kv: -kv[1])[:6]))
     return "\n".join(lines)
+
+
+def _incremental(r: dict, key: str) -> str:
+    """The incremental month's seconds (`key`: wall or cpu) and their share of the full run's."""
+    return f"{r['incremental'][key]:.1f} / {r['incremental'][key] / r['full'][key]:.0%}"
+
+
+def _load_1min(uptime: str) -> str:
+    """The 1-minute load average of an `uptime` line."""
+    return uptime.rsplit(':', 1)[-1].split(',')[0].strip()
 
 
 def _from_start(phase: dict, full: dict | None = None) -> str:

@@ -14,6 +14,17 @@ from warehouse.writes import first_failure
 DELIVERY_ORDER = "r.first_seen_at DESC, r._source_file DESC, r._source_row DESC"
 
 
+def missing(field: str) -> tuple[str, str, str, str]:
+    """The rule for a field that must not be empty."""
+    return ("missing_value", field, f"blank({field})", f"{field} is empty")
+
+
+def unparseable_timestamp(field: str) -> tuple[str, str, str, str]:
+    """The rule for a field that must read as an ISO 8601 timestamp."""
+    return ("unparseable_timestamp", field, f"try_cast({field} AS TIMESTAMPTZ) IS NULL",
+            f"{field} is not an ISO 8601 timestamp")
+
+
 # The ids of a contract's included_scope that are not scope exclusion ids of the policy.
 UNKNOWN_SCOPE = f"""list_filter(
     list_transform(string_split(coalesce(included_scope, ''), ';'), lambda s: lower(trim(s))),
@@ -21,8 +32,8 @@ UNKNOWN_SCOPE = f"""list_filter(
 
 
 CLIENT_RULES = [
-    ("missing_value", "client_id", "blank(client_id)", "client_id is empty"),
-    ("missing_value", "name", "blank(name)", "name is empty"),
+    missing("client_id"),
+    missing("name"),
     ("unparseable_date", "valid_from", "try_cast(valid_from AS DATE) IS NULL",
      "valid_from is not a date (YYYY-MM-DD)"),
     ("unknown_timezone", "timezone",
@@ -107,8 +118,8 @@ def ticket_rules() -> list[tuple[str, str, str, str]]:
 
 
 TICKET_RULES = [
-    ("missing_value", "ticket_id", "blank(ticket_id)", "ticket_id is empty"),
-    ("missing_value", "client_id", "blank(client_id)", "client_id is empty"),
+    missing("ticket_id"),
+    missing("client_id"),
     ("unparseable_timestamp", "created_at", "created_ts IS NULL",
      "created_at is not an ISO 8601 timestamp"),
     ("client_quarantined", "client_id",
@@ -125,20 +136,18 @@ TICKET_RULES = [
 # Rules for events and time entries; the ticket rules below come last, so a row's own defect
 # is named first.
 EVENT_RULES = [
-    ("missing_value", "ticket_id", "blank(ticket_id)", "ticket_id is empty"),
-    ("unparseable_timestamp", "event_at", "try_cast(event_at AS TIMESTAMPTZ) IS NULL",
-     "event_at is not an ISO 8601 timestamp"),
+    missing("ticket_id"),
+    unparseable_timestamp("event_at"),
     ("unknown_value", "actor_type",
      "lower(trim(actor_type)) NOT IN ('agent', 'client', 'system') OR actor_type IS NULL",
      "actor_type must be agent, client or system"),
-    ("missing_value", "event_type", "blank(event_type)", "event_type is empty"),
+    missing("event_type"),
 ]
 
 
 ENTRY_RULES = [
-    ("missing_value", "ticket_id", "blank(ticket_id)", "ticket_id is empty"),
-    ("unparseable_timestamp", "started_at", "try_cast(started_at AS TIMESTAMPTZ) IS NULL",
-     "started_at is not an ISO 8601 timestamp"),
+    missing("ticket_id"),
+    unparseable_timestamp("started_at"),
     # NaN and Infinity cast to DOUBLE: they are not numbers of minutes either.
     ("invalid_number", "minutes",
      "try_cast(minutes AS DOUBLE) IS NULL OR NOT isfinite(try_cast(minutes AS DOUBLE))",
@@ -178,7 +187,7 @@ DECISION = r"^(scope:([a-z_]+)=(approved|rejected|noted)|emergency=(confirmed|de
 
 
 DECISION_RULES = [
-    ("missing_value", "ticket_id", "blank(ticket_id)", "ticket_id is empty"),
+    missing("ticket_id"),
     ("invalid_decision", "decision",
      f"NOT regexp_matches(lower(trim(coalesce(decision, ''))), '{DECISION}')",
      "decision must be scope:<id>=approved|rejected|noted or emergency=confirmed|denied"),
@@ -186,8 +195,7 @@ DECISION_RULES = [
      f"lower(trim(decision)) LIKE 'scope:%' AND regexp_extract(lower(trim(decision)), '{DECISION}', 2)"
      f" NOT IN {sql_list(list(SCOPE_EXCLUSION_IDS))}",
      "decision names a scope exclusion id that the policy does not have"),
-    ("unparseable_timestamp", "decided_at", "try_cast(decided_at AS TIMESTAMPTZ) IS NULL",
-     "decided_at is not an ISO 8601 timestamp"),
+    unparseable_timestamp("decided_at"),
     ("unknown_ticket", "ticket_id",
      # NOT EXISTS, not NOT IN: a raw ticket row without an id would make NOT IN unknown.
      "NOT EXISTS (SELECT 1 FROM raw.tickets t WHERE trim(t.ticket_id) = trim(r.ticket_id))",

@@ -38,6 +38,12 @@ def msp_paths(root: Path) -> Iterator[dict[str, Path]]:
                 os.environ[var] = value
 
 
+def set_msp_paths(mp: pytest.MonkeyPatch, root: Path) -> None:
+    """Point the MSP_* variables at folders under `root` until `mp` is undone (a module's fixture)."""
+    for var, sub in zip(_VARS, ("warehouse.duckdb", "landing", "published"), strict=True):
+        mp.setenv(var, str(root / sub))
+
+
 def run(months: list[str] | None = None, pdfs: bool = True, docs: bool = True) -> list[str]:
     """Ingest and the monthly job through the real Definitions, as `make demo` does; with
     `pdfs=False` the reports are published as HTML only (no Chromium), for tests that read no PDF,

@@ -14,6 +14,7 @@ from policy.config import load_policy
 from tests.api_server import zendesk_account as zda
 from tests.api_server.from_canonical import account_from_landing, zendesk_expressible
 from tests.api_server.server import ReplayServer
+from tests.publish_demo import set_msp_paths
 from tests.test_api_sources import EMAIL, FAST, SECRETS, SUBDOMAIN, TOKEN
 
 AS_OF = "2026-11-05T00:00:00+00:00"
@@ -22,9 +23,7 @@ VOLATILE = re.compile(r"^_|source_file|source_row")
 
 
 def _environment(monkeypatch: pytest.MonkeyPatch, root: Path) -> dg.Definitions:
-    for name, sub in (("MSP_WAREHOUSE", "warehouse.duckdb"), ("MSP_LANDING", "landing"),
-                      ("MSP_PUBLISHED", "published")):
-        monkeypatch.setenv(name, str(root / sub))
+    set_msp_paths(monkeypatch, root)
     monkeypatch.setenv("MSP_AS_OF", AS_OF)
     import pipelines.definitions
 

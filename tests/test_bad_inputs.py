@@ -18,6 +18,7 @@ import yaml
 
 from demo.generate import TICKET_COLUMNS
 from tests.builders import known_msp, ticket, write_csv
+from tests.publish_demo import set_msp_paths
 
 JAN = "2026-01-01"
 FIXTURES = Path(__file__).parent / "bad_inputs"
@@ -62,9 +63,7 @@ def catalogue(tmp_path_factory):
     """One landing folder with every bad input, materialised once for January 2026."""
     root = tmp_path_factory.mktemp("bad_inputs")
     mp = pytest.MonkeyPatch()
-    for var, sub in (("MSP_WAREHOUSE", "warehouse.duckdb"), ("MSP_LANDING", "landing"),
-                     ("MSP_PUBLISHED", "published")):
-        mp.setenv(var, str(root / sub))
+    set_msp_paths(mp, root)
     landing = root / "landing"
     known_msp(landing)
     shutil.copytree(FIXTURES, landing, dirs_exist_ok=True)

@@ -3,6 +3,7 @@ without console errors, every chart draws, the dashboard filters, and ticket tex
 Screenshots go to test-artifacts/browser/."""
 
 import shutil
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,12 @@ class Visit:
     def close(self) -> None:
         self.context.close()
 
+    def __enter__(self) -> "Visit":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
@@ -81,8 +88,7 @@ def test_every_published_page_loads_offline_without_errors_and_draws_its_charts(
     pages = _pages(demo)
     charts_seen = 0
     for path in pages:
-        visit = Visit(browser, path)
-        try:
+        with Visit(browser, path) as visit:
             charts = visit.charts()
             assert visit.errors == [], (path, visit.errors)
             assert visit.remote == [], (path, visit.remote)
@@ -95,8 +101,6 @@ def test_every_published_page_loads_offline_without_errors_and_draws_its_charts(
                     else "months-index.png"
                 visit.page.screenshot(path=str(ARTIFACTS / shot),
                                       full_page=path.stem in ("index", "client-C001"))
-        finally:
-            visit.close()
     # Month index 1, dashboard 5, client report (both editions) 3 or more charts each.
     assert charts_seen >= len(demo["months"]) * (1 + 5 + 3 * 6 * 2)
 
@@ -107,9 +111,8 @@ def _tiles(page) -> str:
 
 def test_dashboard_filters_change_what_is_shown(browser, demo):
     last, first = demo["months"][-1][:7], demo["months"][0][:7]
-    visit = Visit(browser, demo["published"] / last / "dashboard.html")
-    page = visit.page
-    try:
+    with Visit(browser, demo["published"] / last / "dashboard.html") as visit:
+        page = visit.page
         visit.charts()
         assert page.get_attribute("body", "data-rendered") == f"{last}|"
         all_tiles = _tiles(page)
@@ -144,28 +147,22 @@ def test_dashboard_filters_change_what_is_shown(browser, demo):
         assert f"month {first}" in _tiles(page)
         assert page.evaluate("document.getElementById('chart-sla').data[0].x.slice(-1)[0]") == first
         assert visit.errors == []
-    finally:
-        visit.close()
 
 
 def test_a_shared_dashboard_address_opens_with_its_filters(browser, demo):
     last = demo["months"][-1][:7]
     path = demo["published"] / last / "dashboard.html"
-    visit = Visit(browser, path)
-    try:
+    with Visit(browser, path) as visit:
         client_id = visit.page.locator("#f-client option").nth(1).get_attribute("value")
         visit.page.goto(f"{path.as_uri()}#month={last}&client={client_id}")
         visit.page.reload()
         visit.page.wait_for_function(f"document.body.dataset.rendered === '{last}|{client_id}'")
         assert visit.page.input_value("#f-client") == client_id
-    finally:
-        visit.close()
 
 
 def test_client_report_prints_with_charts_at_paper_width(browser, demo):
     path = sorted((demo["published"] / demo["months"][-1][:7]).glob("client-*.html"))[0]
-    visit = Visit(browser, path)
-    try:
+    with Visit(browser, path) as visit:
         visit.charts()
         visit.page.evaluate("window.prepareForPrint()")
         visit.page.emulate_media(media="print")
@@ -176,8 +173,6 @@ def test_client_report_prints_with_charts_at_paper_width(browser, demo):
         assert visit.page.locator("details").evaluate_all("ds => ds.every(d => d.open)")
         # The ticket list is left to the HTML edition: the PDF stays short.
         assert visit.page.locator(".ticket-list").is_hidden()
-    finally:
-        visit.close()
 
 
 @pytest.fixture(scope="module")
@@ -193,10 +188,10 @@ def test_ticket_text_and_client_names_render_as_text(browser, hostile):
     html = report.read_text()
     assert "<script>alert" not in html and "<img src=x" not in html
     visits = []
-    try:
+    with ExitStack() as stack:
         for path in (report, folder / "client-BETA.html", folder / "dashboard.html",
                      folder / "index.html"):
-            visit = Visit(browser, path)
+            visit = stack.enter_context(Visit(browser, path))
             visits.append(visit)
             visit.charts()
             assert visit.dialogs == [] and visit.errors == [], (path, visit.errors)
@@ -209,9 +204,6 @@ def test_ticket_text_and_client_names_render_as_text(browser, hostile):
         assert HOSTILE_CLIENT in dashboard.inner_text("#client-table")
         assert HOSTILE_CLIENT in [o.inner_text() for o in dashboard.locator("#f-client option").all()]
         visits[0].page.screenshot(path=str(ARTIFACTS / "hostile-text-report.png"))
-    finally:
-        for visit in visits:
-            visit.close()
 
 
 @pytest.fixture(scope="module")
@@ -232,9 +224,8 @@ INTERNAL_ONLY = ["finance.jane", "am.omar", "Evidence", "Confidence", "612.00", 
 
 
 def test_each_edition_shows_what_it_must_and_nothing_it_must_not(browser, editions):
-    client = Visit(browser, editions / "client-ACME.html")
-    internal = Visit(browser, editions / "internal" / "client-ACME.html")
-    try:
+    with (Visit(browser, editions / "client-ACME.html") as client,
+          Visit(browser, editions / "internal" / "client-ACME.html") as internal):
         for visit in (client, internal):
             assert visit.errors == [] and visit.remote == [], visit.errors + visit.remote
         # Collapsed sections opened: what a reader can reach is what is checked.
@@ -253,16 +244,12 @@ def test_each_edition_shows_what_it_must_and_nothing_it_must_not(browser, editio
         assert "2 under review, not billed" in client.page.inner_text("#summary")
         client.page.screenshot(path=str(ARTIFACTS / "edition-client-ACME.png"), full_page=True)
         internal.page.screenshot(path=str(ARTIFACTS / "edition-internal-ACME.png"), full_page=True)
-    finally:
-        client.close()
-        internal.close()
 
 
 def test_a_client_report_sent_alone_still_draws_its_charts(browser, editions, tmp_path):
     alone = tmp_path / "attachment.html"
     shutil.copyfile(editions / "client-OVER.html", alone)
-    visit = Visit(browser, alone)
-    try:
+    with Visit(browser, alone) as visit:
         assert visit.errors == [] and visit.remote == []
         assert visit.page.locator("script[src]").count() == 0
         charts = visit.page.evaluate(
@@ -273,8 +260,6 @@ def test_a_client_report_sent_alone_still_draws_its_charts(browser, editions, tm
         visit.page.emulate_media(media="print")
         visit.page.set_viewport_size({"width": 794, "height": 1123})
         visit.page.screenshot(path=str(ARTIFACTS / "print-first-page-over-fair-use.png"))
-    finally:
-        visit.close()
 
 
 def _write_png(pixels, path: Path) -> None:
@@ -318,8 +303,7 @@ def test_the_pdf_of_a_client_over_fair_use_is_short_and_opens_on_its_summary(bro
 
 
 def test_dashboard_keeps_same_named_clients_apart_and_links_internal_editions(browser, editions):
-    visit = Visit(browser, editions / "dashboard.html")
-    try:
+    with Visit(browser, editions / "dashboard.html") as visit:
         visit.charts()
         assert visit.errors == []
         ys = visit.page.evaluate("document.getElementById('chart-fair-use').data[0].y")
@@ -337,13 +321,10 @@ def test_dashboard_keeps_same_named_clients_apart_and_links_internal_editions(br
         tiles = visit.page.inner_text("#tiles").lower()  # labels are upper-cased by CSS
         assert "out-of-scope approved\nusd 312\n" in tiles and "pending review usd " in tiles
         visit.page.screenshot(path=str(ARTIFACTS / "dashboard-editions.png"), full_page=True)
-    finally:
-        visit.close()
 
 
 def test_every_dashboard_table_downloads_as_csv(browser, editions):
-    visit = Visit(browser, editions / "dashboard.html")
-    try:
+    with Visit(browser, editions / "dashboard.html") as visit:
         visit.charts()
         links = visit.page.locator("a.csv-download")
         assert links.count() == visit.page.locator("table").count() >= 3
@@ -355,8 +336,6 @@ def test_every_dashboard_table_downloads_as_csv(browser, editions):
         assert visit.page.locator("#client-table tfoot tr").count() == 1
         assert "Acme Trading" in text and "'=1+2" in text  # a formula-like name stays text
         assert visit.errors == []
-    finally:
-        visit.close()
 
 
 GX_PAGE = """<!doctype html><html><head><title>Data Docs</title>
@@ -378,8 +357,7 @@ def test_data_quality_docs_work_offline_and_lead_back_to_the_month(browser, tmp_
     (docs / "validations" / "suite.html").write_text(GX_PAGE.replace("validations/", ""))
     report_msp.publish_to(msp, root)
     for page, up in (("index.html", "../"), ("validations/suite.html", "../../")):
-        visit = Visit(browser, root / "2026-01" / "data-quality" / page)
-        try:
+        with Visit(browser, root / "2026-01" / "data-quality" / page) as visit:
             assert visit.remote == [] and visit.errors == [], (page, visit.remote, visit.errors)
             back = visit.page.locator("nav.msp-nav a").first
             assert back.inner_text() == "← Month index"
@@ -387,5 +365,3 @@ def test_data_quality_docs_work_offline_and_lead_back_to_the_month(browser, tmp_
             back.click()
             visit.page.wait_for_load_state()
             assert visit.page.url.endswith("/2026-01/index.html")
-        finally:
-            visit.close()

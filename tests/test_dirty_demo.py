@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from demo.generate import generate
+from tests.publish_demo import set_msp_paths
 
 SMALL = {"seed": 11, "clients": 6, "months": 3, "end_month": "2026-03"}
 INGEST = ("landing_files", "raw_clients", "raw_review_decisions", "raw_ticket_events",
@@ -22,9 +23,7 @@ def dirty(tmp_path_factory):
     """A small demo MSP with 2% damaged rows, run from landing to staging for every month."""
     root = tmp_path_factory.mktemp("dirty")
     mp = pytest.MonkeyPatch()
-    for var, sub in (("MSP_WAREHOUSE", "warehouse.duckdb"), ("MSP_LANDING", "landing"),
-                     ("MSP_PUBLISHED", "published")):
-        mp.setenv(var, str(root / sub))
+    set_msp_paths(mp, root)
     counts = generate(root / "landing", root / "truth", dirty=0.02, **SMALL)
     import pipelines.definitions
     from pipelines.run import months_with_tickets

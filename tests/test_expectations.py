@@ -18,6 +18,7 @@ import pytest
 
 from data_checks.checks import SPECS
 from demo.generate import generate
+from tests.publish_demo import set_msp_paths
 
 MONTH = "2026-04-01"
 BY_NAME = {spec.name: spec for spec in SPECS}
@@ -153,9 +154,7 @@ def built(tmp_path_factory):
     without reports: the one test that publishes does so on its copy)."""
     root = tmp_path_factory.mktemp("expectations")
     mp = pytest.MonkeyPatch()
-    for var, sub in (("MSP_WAREHOUSE", "warehouse.duckdb"), ("MSP_LANDING", "landing"),
-                     ("MSP_PUBLISHED", "published")):
-        mp.setenv(var, str(root / sub))
+    set_msp_paths(mp, root)
     generate(root / "landing", root / "truth", seed=5, clients=3, months=4, end_month="2026-04")
     import pipelines.definitions
     from pipelines.run import run_all

@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.builders import known_msp
+from tests.publish_demo import set_msp_paths
 from warehouse.contract import CANONICAL, REQUIRED
 
 FIRST, LAST = "2026-01-01", "2026-03-01"
@@ -162,9 +163,7 @@ def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
 
 def _run(root: Path) -> tuple[dg.ExecuteInProcessResult, Path]:
     with pytest.MonkeyPatch.context() as mp:
-        for var, sub in (("MSP_WAREHOUSE", "warehouse.duckdb"), ("MSP_LANDING", "landing"),
-                         ("MSP_PUBLISHED", "published")):
-            mp.setenv(var, str(root / sub))
+        set_msp_paths(mp, root)
         mp.setenv("MSP_AS_OF", AS_OF)
         mp.setenv("MSP_MONTH_WORKERS", "1")
         mp.delenv("DAGSTER_HOME", raising=False)

@@ -18,6 +18,7 @@ import pytest
 
 from demo.generate import CLIENT_COLUMNS, TICKET_COLUMNS
 from tests.builders import client, known_msp, ticket, write_csv
+from tests.publish_demo import set_msp_paths
 from warehouse.sqlquote import reader_path, sql_identifier, sql_literal
 
 JAN = "2026-01-01"
@@ -133,9 +134,7 @@ def hostile(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
     mp = pytest.MonkeyPatch()
     mp.delenv("DAGSTER_HOME", raising=False)
-    for var, sub in (("MSP_WAREHOUSE", "warehouse.duckdb"), ("MSP_LANDING", "landing"),
-                     ("MSP_PUBLISHED", "published")):
-        mp.setenv(var, str(root / sub))
+    set_msp_paths(mp, root)
     _build(root)
     result = _materialise()
     yield {"root": root, "result": result, "query": _querier(root / "warehouse.duckdb")}

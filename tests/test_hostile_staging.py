@@ -17,6 +17,7 @@ import pytest
 
 from demo.generate import CLIENT_COLUMNS, DECISION_COLUMNS, ENTRY_COLUMNS, EVENT_COLUMNS, TICKET_COLUMNS
 from tests.builders import client, known_msp, ticket, write_csv
+from tests.publish_demo import set_msp_paths
 
 JAN = "2026-01-01"
 FEB = "2026-02-01"
@@ -95,9 +96,7 @@ def hostile(tmp_path_factory):
     """The hostile landing folder, materialised once for January 2026 (landing to staging)."""
     root = tmp_path_factory.mktemp("hostile")
     mp = pytest.MonkeyPatch()
-    for var, sub in (("MSP_WAREHOUSE", "warehouse.duckdb"), ("MSP_LANDING", "landing"),
-                     ("MSP_PUBLISHED", "published")):
-        mp.setenv(var, str(root / sub))
+    set_msp_paths(mp, root)
     mp.delenv("MSP_AS_OF", raising=False)
     _hostile_landing(root / "landing")
     import pipelines.definitions

@@ -253,6 +253,17 @@ clients:
 """
 
 
+def _row_hours(created_at: str | None = None, time_entries: bool = True) -> str:
+    """_ROW_HOURS with `created_at` as the tickets' created_at spec (inside its braces), and
+    without the time entries section when `time_entries` is false."""
+    text = _ROW_HOURS
+    if created_at is not None:
+        text = text.replace("created_at: {column: opened, type: timestamp}", f"created_at: {{{created_at}}}")
+    if not time_entries:
+        text = text[:text.index("time_entries:")] + text[text.index("clients:"):]
+    return text
+
+
 def test_hours_on_the_ticket_row_make_one_entry_per_row(tmp_path: Path) -> None:
     export = tmp_path / "export.csv"
     export.write_text("id,firm,opened,hours\n"
@@ -373,10 +384,8 @@ def test_the_wrong_day_month_order_is_refused_naming_the_values(tmp_path: Path) 
 
 
 def test_an_inconsistent_day_month_order_is_refused(tmp_path: Path) -> None:
-    mapping = _ROW_HOURS.replace("created_at: {column: opened, type: timestamp}",
-                                 "created_at: {column: opened, type: timestamp, format: '%d/%m/%Y',"
-                                 " time_of_day: '09:00'}")
-    mapping = mapping[:mapping.index("time_entries:")] + mapping[mapping.index("clients:"):]
+    mapping = _row_hours("column: opened, type: timestamp, format: '%d/%m/%Y', time_of_day: '09:00'",
+                         time_entries=False)
     export = tmp_path / "export.csv"
     export.write_text("id,firm,opened\nA,Acme,14/03/2025\nB,Acme,03/15/2025\nC,Acme,04/03/2025\n")
     with pytest.raises(MappingError) as err:
@@ -386,7 +395,7 @@ def test_an_inconsistent_day_month_order_is_refused(tmp_path: Path) -> None:
 
 
 def test_an_unnamed_day_month_order_is_refused(tmp_path: Path) -> None:
-    mapping = _ROW_HOURS[:_ROW_HOURS.index("time_entries:")] + _ROW_HOURS[_ROW_HOURS.index("clients:"):]
+    mapping = _row_hours(time_entries=False)
     export = tmp_path / "export.csv"
     export.write_text("id,firm,opened\nA,Acme,2025-03-03T10:00:00Z\nB,Acme,03/04/2025 10:00\n")
     with pytest.raises(MappingError) as err:
@@ -396,10 +405,8 @@ def test_an_unnamed_day_month_order_is_refused(tmp_path: Path) -> None:
 
 
 def test_dates_that_fit_both_orders_are_read_as_named_with_a_note(tmp_path: Path) -> None:
-    mapping = _ROW_HOURS.replace("created_at: {column: opened, type: timestamp}",
-                                 "created_at: {column: opened, type: timestamp, format: '%d/%m/%Y',"
-                                 " time_of_day: '09:00'}")
-    mapping = mapping[:mapping.index("time_entries:")] + mapping[mapping.index("clients:"):]
+    mapping = _row_hours("column: opened, type: timestamp, format: '%d/%m/%Y', time_of_day: '09:00'",
+                         time_entries=False)
     export = tmp_path / "export.csv"
     export.write_text("id,firm,opened\nA,Acme,03/04/2025\n")
     result = _adapt(_mapping(tmp_path, mapping), export, tmp_path)
@@ -410,7 +417,7 @@ def test_dates_that_fit_both_orders_are_read_as_named_with_a_note(tmp_path: Path
 
 
 def test_iso_dates_without_a_time_of_day_are_refused_not_read_as_midnight(tmp_path: Path) -> None:
-    mapping = _ROW_HOURS[:_ROW_HOURS.index("time_entries:")] + _ROW_HOURS[_ROW_HOURS.index("clients:"):]
+    mapping = _row_hours(time_entries=False)
     export = tmp_path / "export.csv"
     export.write_text("id,firm,opened\nA,Acme,2025-03-03T10:00:00Z\nB,Acme,2025-03-04\n"
                       "C,Acme,2025-03-05 \n")
@@ -422,9 +429,8 @@ def test_iso_dates_without_a_time_of_day_are_refused_not_read_as_midnight(tmp_pa
     assert not (tmp_path / "landing").exists()
 
     # Named, the dates are read at that local time; the full timestamps beside them as they are.
-    named = mapping.replace("created_at: {column: opened, type: timestamp}",
-                            "created_at: {column: opened, type: timestamp, time_of_day: '12:00',"
-                            " timezone: Europe/London}")
+    named = _row_hours("column: opened, type: timestamp, time_of_day: '12:00', timezone: Europe/London",
+                       time_entries=False)
     _adapt(_mapping(tmp_path, named), export, tmp_path / "named")
     assert sorted(_landing_rows(tmp_path / "named" / "landing", "tickets",
                                 "SELECT ticket_id, created_at")) == [
@@ -513,14 +519,13 @@ def test_make_mapping_runs_the_mapping_command() -> None:
 
 def test_a_date_without_a_time_of_day_is_refused_until_the_mapping_names_one(tmp_path: Path) -> None:
     # Read as midnight, a date-only timesheet made every billable entry after-hours work.
-    date_only = _ROW_HOURS.replace("created_at: {column: opened, type: timestamp}",
-                                   "created_at: {column: opened, type: timestamp, format: '%d %b, %Y'}")
+    date_only = _row_hours("column: opened, type: timestamp, format: '%d %b, %Y'")
     with pytest.raises(MappingError) as err:
         load_mapping(_mapping(tmp_path, date_only))
     assert ("tickets.created_at: Value error, format '%d %b, %Y' has a date but no time of day: name"
             " the local time to assume with `time_of_day`") in str(err.value)
-    named = date_only.replace("format: '%d %b, %Y'}", "format: '%d %b, %Y', time_of_day: '12:30'}")
-    named = named[:named.index("time_entries:")] + named[named.index("clients:"):]
+    named = _row_hours("column: opened, type: timestamp, format: '%d %b, %Y', time_of_day: '12:30'",
+                       time_entries=False)
     export = tmp_path / "export.csv"
     export.write_text('id,firm,opened\nA,Acme,"15 Oct, 2025"\n')
     _adapt(_mapping(tmp_path, named, "named.yaml"), export, tmp_path)
