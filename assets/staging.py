@@ -119,7 +119,7 @@ def staging_tickets(
     with duckdb.get_connection() as con:
         ensure_warehouse(con)
         # Where tickets delivered under several months were delivered last: once for the run.
-        with latest_partitions(con) as latest:
+        with latest_partitions(con, list(context.partition_keys)) as latest:
             outcomes = for_each_month(
                 context, duckdb, lambda con, month: stage_or_roll_back(con, month, latest))
     results = {month: result for month, result in outcomes.items() if month not in failed}

@@ -114,6 +114,12 @@ def test_latest_partitions_list_only_tickets_delivered_under_several_months(tmp_
             con.execute("INSERT INTO raw.tickets (ticket_id, updated_at, _file_id, _source_file,"
                         " _source_row, _loaded_at, _partition_month) VALUES (?, ?, ?, ?, ?, now(), ?)",
                         [tid, updated, file_id, path, row, month])
-        with latest_partitions(con) as table:
-            latest = con.execute(f"SELECT ticket_id, _partition_month FROM {table}").fetchall()
-    assert [(t, m.isoformat()) for t, m in latest] == [("M1", FEB)]
+        listed = {}
+        # A run lists its own months' tickets only (a month joins its own tickets to the table).
+        for months in ([JAN, FEB], [JAN], [FEB], ["2026-03-01"]):
+            with latest_partitions(con, months) as table:
+                listed[months[-1] if len(months) == 1 else "both"] = [
+                    (t, m.isoformat()) for t, m in
+                    con.execute(f"SELECT ticket_id, _partition_month FROM {table}").fetchall()]
+    assert listed == {"both": [("M1", FEB)], JAN: [("M1", FEB)], FEB: [("M1", FEB)],
+                      "2026-03-01": []}
