@@ -62,7 +62,7 @@ def grouped_units(con: duckdb.DuckDBPyConnection, client_id: str, month: str) ->
                   min(created_at) AS first_at,
                   arg_min(subject, created_at) AS first_subject,
                   string_agg(ticket_id, ', ' ORDER BY created_at) AS ticket_ids,
-                  string_agg(DISTINCT unit_rule, ', ') AS rules
+                  string_agg(DISTINCT unit_rule, ', ' ORDER BY unit_rule) AS rules
            FROM marts.ticket_facts
            WHERE client_id = ? AND month = ? AND is_standard
            GROUP BY unit_id HAVING count(*) > 1
