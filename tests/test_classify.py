@@ -79,15 +79,8 @@ def classify(policy: PolicyConfig, tickets: list[Ticket], bank: ExemplarBank | N
     states included): a test reads them there instead of running the statements again (preparing
     the scope SQL alone takes about a second).
     """
-    con = con or duckdb.connect()
-    load_cases(con, tickets)
-    # The emergency rules run once and the scope statement reads the reading, as in a pipeline run
-    # (the scope statement alone would read the rules again, twice with the learned signal on).
-    # Both stay on `con` (RULES, READING) for a test's further statements over the same tickets.
-    con.execute(f"CREATE TEMP TABLE {RULES} AS {emergency_rules_sql(policy)}")
-    prepare_votes(con, policy, bank if bank is not None else _bank(policy), rules=RULES)
-    prepare_word_model(con, policy)
-    emergencies = con.execute(f"SELECT * FROM {emergency_reading(con, policy)}").fetchall()
+    con, reading = prepared_cases(policy, tickets, bank, con)
+    emergencies = con.execute(f"SELECT * FROM {reading}").fetchall()
     scope: dict[str, dict[str, tuple[float, str]]] = {t[0]: {} for t in tickets}
     found = con.execute(scope_hits_sql(policy, READING)).fetchall()
     for tid, scope_id, confidence, evidence, _state in found:
@@ -97,6 +90,23 @@ def classify(policy: PolicyConfig, tickets: list[Ticket], bank: ExemplarBank | N
     if emergency_rows is not None:
         emergency_rows.extend(emergencies)
     return scope, {row[0]: row[1:] for row in emergencies}
+
+
+def prepared_cases(policy: PolicyConfig, tickets: list[Ticket], bank: ExemplarBank | None = None,
+                   con: duckdb.DuckDBPyConnection | None = None) -> tuple[duckdb.DuckDBPyConnection, str]:
+    """Everything a scope statement over `tickets` reads, on `con` (a new connection by default):
+    the cases, the emergency rules (RULES), the votes, the word model and the emergency reading.
+    Returns the connection and the reading (READING); a module whose tests vary only the scope
+    statement's settings prepares once and runs `scope_hits_sql` on it under each policy."""
+    con = con or duckdb.connect()
+    load_cases(con, tickets)
+    # The emergency rules run once and the scope statement reads the reading, as in a pipeline run
+    # (the scope statement alone would read the rules again, twice with the learned signal on).
+    # Both stay on `con` (RULES, READING) for a test's further statements over the same tickets.
+    con.execute(f"CREATE TEMP TABLE {RULES} AS {emergency_rules_sql(policy)}")
+    prepare_votes(con, policy, bank if bank is not None else _bank(policy), rules=RULES)
+    prepare_word_model(con, policy)
+    return con, emergency_reading(con, policy)
 
 
 _BANKS: dict[int, ExemplarBank] = {}

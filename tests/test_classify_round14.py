@@ -1,22 +1,11 @@
 """Round 14 (docs/classification.md, "Round 14: scope"): a held call on a weak vote is no call
 (semantic.drop_below), and an id's own call threshold (scope_classification.call_at_by_id)."""
 
-import duckdb
 import pytest
 
 from logic.classify import scope_hits_sql
-from logic.emergency import emergency_rules_sql
-from logic.semantic import prepare_votes
 from policy.config import PolicyConfig
-from tests.test_classify import (
-    RULES,
-    _bank,
-    _t,
-    emergency_reading,
-    load_cases,
-    prepare_word_model,
-    shipped_data,
-)
+from tests.test_classify import _t, prepared_cases, shipped_data
 
 # Tickets no labelled file holds. A rule reads an exclusion into each (a quantity of phones, a
 # policy document, "set it up so"); the neighbours disagree. For the first two the word model does
@@ -48,13 +37,7 @@ def _policy(drop_below: float | None = None, call_at_by_id: dict | None = None) 
 @pytest.fixture(scope="module")
 def prepared():
     """The tickets' votes, word model and emergency reading, once (they do not depend on either setting)."""
-    policy = _policy()
-    con = duckdb.connect()
-    load_cases(con, [*WEAK, PLATFORM])
-    con.execute(f"CREATE TEMP TABLE {RULES} AS {emergency_rules_sql(policy)}")
-    prepare_votes(con, policy, _bank(policy), rules=RULES)
-    prepare_word_model(con, policy)
-    return con, emergency_reading(con, policy)
+    return prepared_cases(_policy(), [*WEAK, PLATFORM])
 
 
 def _calls(prepared, policy: PolicyConfig) -> dict[tuple[str, str], str]:

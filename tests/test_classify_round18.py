@@ -1,23 +1,12 @@
 """Round 18 (docs/classification.md, "Round 18: scope on forward chaining"): an id's own weight for
 the word model's evidence (scope_classification.word_model.weight_by_id)."""
 
-import duckdb
 import pytest
 from pydantic import ValidationError
 
 from logic.classify import scope_hits_sql
-from logic.emergency import emergency_rules_sql
-from logic.semantic import prepare_votes
 from policy.config import PolicyConfig
-from tests.test_classify import (
-    RULES,
-    _bank,
-    _t,
-    emergency_reading,
-    load_cases,
-    prepare_word_model,
-    shipped_data,
-)
+from tests.test_classify import _t, prepared_cases, shipped_data
 
 # Unseen tickets: the whole of a piece of work described by its parts (a site opened, a phone
 # platform for every office), and a one-person request.
@@ -40,13 +29,7 @@ def _policy(weight_by_id: dict | None = None) -> PolicyConfig:
 
 @pytest.fixture(scope="module")
 def prepared():
-    policy = _policy()
-    con = duckdb.connect()
-    load_cases(con, TICKETS)
-    con.execute(f"CREATE TEMP TABLE {RULES} AS {emergency_rules_sql(policy)}")
-    prepare_votes(con, policy, _bank(policy), rules=RULES)
-    prepare_word_model(con, policy)
-    return con, emergency_reading(con, policy)
+    return prepared_cases(_policy(), TICKETS)
 
 
 def _candidates(prepared, policy: PolicyConfig) -> dict[tuple[str, str], tuple[float, str]]:
@@ -55,9 +38,19 @@ def _candidates(prepared, policy: PolicyConfig) -> dict[tuple[str, str], tuple[f
     return {(r[0], r[1]): (r[2], r[3]) for r in rows}
 
 
-def test_an_ids_own_word_weight_raises_that_id_alone(prepared):
-    off = _candidates(prepared, _policy({}))
-    on = _candidates(prepared, _policy({"structured_project": 0.9, "platform_implementation": 0.9}))
+WEIGHTS = {"structured_project": 0.9, "platform_implementation": 0.9}
+
+
+@pytest.fixture(scope="module")
+def candidates(prepared) -> dict[str, tuple[PolicyConfig, dict]]:
+    """The candidates without an id's own weight ("off") and with WEIGHTS ("on"), each with its
+    policy: read by both tests below (each statement takes a second or more on 2 cores)."""
+    return {name: (policy, _candidates(prepared, policy))
+            for name, policy in (("off", _policy({})), ("on", _policy(WEIGHTS)))}
+
+
+def test_an_ids_own_word_weight_raises_that_id_alone(candidates):
+    off, on = candidates["off"][1], candidates["on"][1]
     raised = {k for k in on if on[k][0] > off.get(k, (0.0, ""))[0] + 1e-9}
     assert raised, "the word model reads a project or a platform into the first two"
     assert {sid for _, sid in raised} <= {"structured_project", "platform_implementation"}
@@ -69,22 +62,26 @@ def test_an_ids_own_word_weight_raises_that_id_alone(prepared):
     assert not any(t == "w3" for t, _ in raised)
 
 
-def test_a_raised_candidate_is_a_call_exactly_when_it_reaches_its_ids_call_threshold(prepared):
+def test_a_raised_candidate_is_a_call_exactly_when_it_reaches_its_ids_call_threshold(prepared, candidates):
     # Round 18 wrote this on w2 (a phone platform for every office, word model p 0.4 then: no
     # call at weight 0.7, a call for review at 0.9). Round 19's refit (batch-27/28 in the bank)
     # reads w2 at p 0.34, under the call either way, so the test states the rule itself: the weight
     # moves the candidate's confidence and the id's call_at_by_id alone decides whether it is a call.
     con, reading = prepared
-    for weights in ({}, {"structured_project": 0.9, "platform_implementation": 0.9}):
-        policy = _policy(weights)
+    for policy, found in candidates.values():
+        weights = policy.scope_classification.word_model.weight_by_id
         calls = {(r[0], r[1]) for r in con.execute(scope_hits_sql(policy, reading)).fetchall()}
-        for key, (confidence, _) in _candidates(prepared, policy).items():
+        for key, (confidence, _) in found.items():
             call_at = policy.scope_classification.call_at_by_id.get(
                 key[1], policy.scope_classification.min_confidence)
             assert (key in calls) == (confidence >= call_at - 1e-9), (weights, key, confidence)
-    off = _candidates(prepared, _policy({}))[("w2", "structured_project")][0]
-    on = _candidates(prepared, _policy())[("w2", "structured_project")][0]
-    assert off < on < _policy().scope_classification.call_at_by_id["structured_project"]
+    shipped = _policy()
+    # The shipped weights are WEIGHTS (test_the_shipped_policy_weighs_the_whole_of_the_work_higher):
+    # their candidates are read again only if the shipped policy differs.
+    on = candidates["on"][1] if shipped == candidates["on"][0] else _candidates(prepared, shipped)
+    off = candidates["off"][1][("w2", "structured_project")][0]
+    assert off < on[("w2", "structured_project")][0] < shipped.scope_classification.call_at_by_id[
+        "structured_project"]
 
 
 def test_the_shipped_policy_weighs_the_whole_of_the_work_higher():

@@ -167,31 +167,24 @@ def ops_env(tmp_path, monkeypatch, known_builds):
     return tmp_path
 
 
-def _submit(instance: dg.DagsterInstance, workspace: str, months: tuple[str, ...]) -> None:
-    """Submit a monthly_job run per month through the project's workspace.yaml, as `dagster job
-    launch -w workspace.yaml -j monthly_job --tags '{"dagster/partition": ...}'` does (its own
-    functions), or the UI's launch button: the runs are created from the code server's job and
-    handed to the instance's run coordinator. In this process, with one code server for both
-    runs: the two launch commands were four interpreters (each and its code server)."""
-    from dagster._cli.job import _create_run
-    from dagster._cli.workspace.cli_target import (
-        get_code_location_from_workspace,
-        get_remote_job_from_remote_repo,
-        get_remote_repository_from_code_location,
-        get_workspace_from_cli_opts,
-    )
-    from dagster_shared.cli import WorkspaceOpts
-
-    with get_workspace_from_cli_opts(instance, dg.__version__,
-                                     WorkspaceOpts(workspace=(workspace,))) as context:
-        location = get_code_location_from_workspace(context, None)
-        repository = get_remote_repository_from_code_location(location, None)
-        job = get_remote_job_from_remote_repo(repository, "monthly_job")
-        for month in months:
-            run = _create_run(instance=instance, code_location=location, remote_repo=repository,
-                              remote_job=job, run_config={}, tags={"dagster/partition": month},
-                              op_selection=None, run_id=None)
-            instance.submit_run(run.run_id, context)
+def _submit(env: dict[str, str], workspace: str, months: tuple[str, ...]) -> None:
+    """Submit a monthly_job run per month through the project's workspace.yaml, as the UI's launch
+    button does: the launchRun mutation, here through Dagster's GraphQL command line
+    (`dagster-graphql -w workspace.yaml`, public, no web server). The runs are created from the
+    code server's job and handed to the instance's run coordinator; both in one command, one
+    interpreter and its code server (two `dagster job launch` commands were four)."""
+    selector = ('{repositoryLocationName: "pipelines.definitions", repositoryName: "__repository__",'
+                ' jobName: "monthly_job"}')
+    launches = " ".join(
+        f"m{i}: launchRun(executionParams: {{selector: {selector}, executionMetadata: {{tags:"
+        f' [{{key: "dagster/partition", value: "{month}"}}]}}}})'
+        " { __typename ... on PythonError { message } }" for i, month in enumerate(months))
+    done = subprocess.run([str(Path(sys.executable).parent / "dagster-graphql"), "-w", workspace,
+                           "-t", f"mutation {{ {launches} }}"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    # Its stdout is the response, and the code server's log lines around it.
+    answer = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("{")))["data"]
+    assert [launch["__typename"] for launch in answer.values()] == ["LaunchRunSuccess"] * len(months), answer
 
 
 def test_two_runs_started_together_run_one_after_the_other(ops_env, tmp_path, monkeypatch):
@@ -212,13 +205,13 @@ def test_two_runs_started_together_run_one_after_the_other(ops_env, tmp_path, mo
     workspace = str(ROOT / "workspace.yaml")
     instance = dg.DagsterInstance.from_config(str(home))
     assert instance.get_runs() == []
-    _submit(instance, workspace, ("2026-01-01", "2026-02-01"))
+    _submit(env, workspace, ("2026-01-01", "2026-02-01"))
     assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
     runs = instance.get_runs()
     assert [r.status for r in runs] == [dg.DagsterRunStatus.QUEUED] * 2
 
     daemon = subprocess.Popen(
-        [sys.executable, "-m", "dagster._daemon", "run", "-w", workspace],
+        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", workspace],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
