@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from assets.staging import staging_clients, staging_ticket_events, staging_tickets, staging_time_entries
 from data_checks import expectations as ex
-from data_checks.validation import CheckSpec, against_contract, as_declared
+from data_checks.validation import CheckSpec, contract_check
 from policy.base import ACTOR_TYPES, PRIORITIES, TICKET_SOURCES, WORK_TYPES
 from policy.config import PolicyConfig
-from warehouse.schema import TABLES
 
 
 # A failing row as a blocking check's sample names it: file, row and record (quality.issues style).
@@ -98,14 +97,7 @@ SPECS = [
                  FROM staging.clients""",
         expectations=_client_values,
     ),
-    CheckSpec(
-        name="staging_tickets_required_columns", asset=staging_tickets, layer="staging",
-        blocking=True,
-        description="staging.tickets has every column of its contract, with the declared type.",
-        table="staging.tickets",
-        fetch=against_contract(TABLES["staging.tickets"]),
-        expectations=as_declared,
-    ),
+    contract_check(staging_tickets, "staging", "staging.tickets"),
     CheckSpec(
         name="staging_tickets_ids", asset=staging_tickets, layer="staging", blocking=True,
         description="ticket_id is set and unique, and the ticket is staged in this month only.",
