@@ -19,6 +19,21 @@ _LOADED = """LEFT JOIN (SELECT path, max(first_seen_at) AS loaded_at FROM raw.la
                         GROUP BY path) f ON f.path = {alias}._source_file"""
 
 
+def _of_staged_ticket(table: str, columns: str, clock: str, late: str) -> str:
+    """A month's rows of a ticket's child table (alias e): `columns`, then two flags naming the
+    file and row: `unresolved_ticket_id` (no staged ticket of that month) and `late` (`clock`
+    after the file's delivery)."""
+    return f"""SELECT {columns},
+                      CASE WHEN t.ticket_id IS NULL THEN {_at("e", "e.ticket_id")} END
+                          AS unresolved_ticket_id,
+                      CASE WHEN e.{clock} > f.loaded_at THEN {_at("e", "e.ticket_id")} END
+                          AS {late}
+               FROM staging.{table} e
+               LEFT JOIN staging.tickets t ON t.ticket_id = e.ticket_id AND t.month = e.month
+               {_LOADED.format(alias="e")}
+               WHERE e.month = $month"""
+
+
 def _null(*columns: str):
     return lambda _policy: [ex.ExpectColumnValuesToBeNull(column=c) for c in columns]
 
@@ -172,15 +187,8 @@ SPECS = [
         description="Events belong to a staged ticket of the month, event ids are unique, actor types"
                     " are known, and no event is after its delivery.",
         table="staging.ticket_events",
-        fetch=f"""SELECT e.ticket_id, e.event_at, e.event_id, e.actor_type,
-                         CASE WHEN t.ticket_id IS NULL THEN {_at("e", "e.ticket_id")} END
-                             AS unresolved_ticket_id,
-                         CASE WHEN e.event_at > f.loaded_at THEN {_at("e", "e.ticket_id")} END
-                             AS event_after_load
-                  FROM staging.ticket_events e
-                  LEFT JOIN staging.tickets t ON t.ticket_id = e.ticket_id AND t.month = e.month
-                  {_LOADED.format(alias="e")}
-                  WHERE e.month = $month""",
+        fetch=_of_staged_ticket("ticket_events", "e.ticket_id, e.event_at, e.event_id, e.actor_type",
+                                "event_at", "event_after_load"),
         expectations=_event_values,
     ),
     CheckSpec(
@@ -202,18 +210,13 @@ SPECS = [
         description="Time entries belong to a staged ticket, have unique ids, non-negative minutes,"
                     " and none started after its delivery.",
         table="staging.time_entries",
-        fetch=f"""SELECT e.ticket_id, e.entry_id, e.minutes,
-                         CASE WHEN e.minutes IS NULL OR NOT isfinite(e.minutes) OR e.minutes < 0
-                              THEN {_at("e", "'minutes ' || coalesce(CAST(e.minutes AS VARCHAR), 'empty')")}
-                         END AS invalid_minutes,
-                         CASE WHEN t.ticket_id IS NULL THEN {_at("e", "e.ticket_id")} END
-                             AS unresolved_ticket_id,
-                         CASE WHEN e.started_at > f.loaded_at THEN {_at("e", "e.ticket_id")} END
-                             AS entry_after_load
-                  FROM staging.time_entries e
-                  LEFT JOIN staging.tickets t ON t.ticket_id = e.ticket_id AND t.month = e.month
-                  {_LOADED.format(alias="e")}
-                  WHERE e.month = $month""",
+        fetch=_of_staged_ticket(
+            "time_entries",
+            f"""e.ticket_id, e.entry_id, e.minutes,
+                CASE WHEN e.minutes IS NULL OR NOT isfinite(e.minutes) OR e.minutes < 0
+                     THEN {_at("e", "'minutes ' || coalesce(CAST(e.minutes AS VARCHAR), 'empty')")}
+                END AS invalid_minutes""",
+            "started_at", "entry_after_load"),
         expectations=_entry_values,
     ),
     CheckSpec(
