@@ -5,7 +5,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -66,4 +66,26 @@ def trained_elsewhere(trained_on: list, files: list[Path]) -> str | None:
     got = [(d["file"], d["sha256"]) if isinstance(d, dict) else (d.file, d.sha256) for d in trained_on]
     if got != wanted:
         return "fitted on other labelled files than semantic.exemplar_files as they are now"
+    return None
+
+
+class _TextFit(Protocol):
+    """A text model's fit settings, as stored and as the policy asks for them."""
+
+    penalty: float
+    min_df: int
+
+
+class _TextModel(_TextFit, Protocol):
+    tokenizer: str
+
+
+def fitted_otherwise(model: _TextModel, wanted: _TextFit, tokenizer: str) -> str | None:
+    """Why a stored text model was not fitted with the current `tokenizer` and the policy's
+    `wanted` penalty and min_df (None: it was)."""
+    if model.tokenizer != tokenizer:
+        return "tokenised differently"
+    if model.penalty != wanted.penalty or model.min_df != wanted.min_df:
+        return (f"penalty {model.penalty:g} / min_df {model.min_df}, not {wanted.penalty:g}"
+                f" / {wanted.min_df}")
     return None
