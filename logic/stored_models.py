@@ -3,7 +3,7 @@ training files they record (`trained_on`), so a model fitted on other files is r
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -89,3 +89,9 @@ def fitted_otherwise(model: _TextModel, wanted: _TextFit, tokenizer: str) -> str
         return (f"penalty {model.penalty:g} / min_df {model.min_df}, not {wanted.penalty:g}"
                 f" / {wanted.min_df}")
     return None
+
+
+def missing_weights(scope_ids: Collection[str], weights: Mapping[str, object]) -> str | None:
+    """Why a stored model lacks weights for some of the policy's scope ids (None: it has them all)."""
+    missing = [sid for sid in scope_ids if sid not in weights]
+    return f"no weights for {', '.join(missing)}" if missing else None

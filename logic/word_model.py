@@ -35,7 +35,13 @@ import pyarrow as pa
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
 
-from logic.stored_models import file_digests, fitted_otherwise, fresh_model, trained_elsewhere
+from logic.stored_models import (
+    file_digests,
+    fitted_otherwise,
+    fresh_model,
+    missing_weights,
+    trained_elsewhere,
+)
 from policy.base import SCOPE_EXCLUSION_IDS
 from policy.classifiers import StoredWordModel
 from policy.config import PolicyConfig
@@ -268,9 +274,8 @@ def stale_reason(policy: PolicyConfig, model: StoredWordModel) -> str | None:
     cfg = policy.scope_classification.word_model
     if unlike := fitted_otherwise(model, cfg, TOKENIZER):
         return unlike
-    missing = [sid for sid in cfg.scope_ids if sid not in model.weights]
-    if missing:
-        return f"no weights for {', '.join(missing)}"
+    if missing := missing_weights(cfg.scope_ids, model.weights):
+        return missing
     return trained_elsewhere(model.trained_on, training_files(policy))
 
 
