@@ -9,10 +9,9 @@ from assets.billing import out_of_scope
 from assets.facts import ticket_facts
 from assets.marts import client_month, client_month_sla
 from data_checks import expectations as ex
-from data_checks.validation import CheckSpec, against_contract, as_declared, frame
+from data_checks.validation import CheckSpec, contract_check, frame
 from policy.base import FAIR_USE_STATUSES, PRIORITIES, RESPONSE_STATUSES, SCOPE_EXCLUSION_IDS
 from policy.config import PolicyConfig
-from warehouse.schema import TABLES
 
 _MONTH = "WHERE month = $month"
 # Billed after-hours emergency work has its own line category besides the scope exclusions.
@@ -154,13 +153,7 @@ def _sla_values(_policy: PolicyConfig) -> list[ex.Expectation]:
 
 
 SPECS = [
-    CheckSpec(
-        name="ticket_facts_required_columns", asset=ticket_facts, layer="marts", blocking=True,
-        description="marts.ticket_facts has every column of its contract, with the declared type.",
-        table="marts.ticket_facts",
-        fetch=against_contract(TABLES["marts.ticket_facts"]),
-        expectations=as_declared,
-    ),
+    contract_check(ticket_facts, "marts", "marts.ticket_facts"),
     CheckSpec(
         name="ticket_facts_ids", asset=ticket_facts, layer="marts", blocking=True,
         description="One row per ticket id, keys set, and the client resolves to a contract.",
@@ -204,13 +197,7 @@ SPECS = [
         fetch=f"SELECT logged_minutes, after_hours_emergency_minutes FROM marts.ticket_facts {_MONTH}",
         expectations=_fact_minutes,
     ),
-    CheckSpec(
-        name="client_month_required_columns", asset=client_month, layer="marts", blocking=True,
-        description="marts.client_month has every column of its contract, with the declared type.",
-        table="marts.client_month",
-        fetch=against_contract(TABLES["marts.client_month"]),
-        expectations=as_declared,
-    ),
+    contract_check(client_month, "marts", "marts.client_month"),
     CheckSpec(
         name="client_month_keys", asset=client_month, layer="marts", blocking=True,
         description="One row per client and month, and the client resolves to a contract.",

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from assets.raw import raw_clients, raw_tickets
 from data_checks import expectations as ex
-from data_checks.validation import CheckSpec, against_contract, as_declared
+from data_checks.validation import CheckSpec, contract_check
 from policy.base import TICKET_SOURCES
 from policy.config import PolicyConfig
-from warehouse.schema import TABLES
 
 _MONTH = "WHERE _partition_month = $month"
 
@@ -31,14 +30,8 @@ def _ticket_values(policy: PolicyConfig) -> list[ex.Expectation]:
 
 
 SPECS = [
-    CheckSpec(
-        name="raw_tickets_required_columns", asset=raw_tickets, layer="raw", blocking=True,
-        description="raw.tickets has every column of its contract (the canonical columns and the"
-                    " lineage), with the declared type.",
-        table="raw.tickets",
-        fetch=against_contract(TABLES["raw.tickets"]),
-        expectations=as_declared,
-    ),
+    contract_check(raw_tickets, "raw", "raw.tickets",
+                   note=" (the canonical columns and the lineage)"),
     CheckSpec(
         name="raw_tickets_required_values", asset=raw_tickets, layer="raw", blocking=False,
         description="Delivered tickets carry ticket_id, client_id and created_at (else quarantined).",
@@ -89,14 +82,8 @@ SPECS = [
                   FROM raw.tickets {_MONTH}""",
         expectations=_null("created_after_load"),
     ),
-    CheckSpec(
-        name="raw_clients_required_columns", asset=raw_clients, layer="raw", blocking=True,
-        description="raw.clients has every column of its contract (the canonical columns and the"
-                    " lineage), with the declared type.",
-        table="raw.clients",
-        fetch=against_contract(TABLES["raw.clients"]),
-        expectations=as_declared,
-    ),
+    contract_check(raw_clients, "raw", "raw.clients",
+                   note=" (the canonical columns and the lineage)"),
     CheckSpec(
         name="raw_clients_timezones_valid", asset=raw_clients, layer="raw", blocking=False,
         description="Every delivered contract row names an IANA time zone (else quarantined).",

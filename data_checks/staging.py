@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from assets.staging import staging_clients, staging_ticket_events, staging_tickets, staging_time_entries
 from data_checks import expectations as ex
-from data_checks.validation import CheckSpec, against_contract, as_declared
+from data_checks.validation import CheckSpec, contract_check
 from policy.base import ACTOR_TYPES, PRIORITIES, TICKET_SOURCES, WORK_TYPES
 from policy.config import PolicyConfig
-from warehouse.schema import TABLES
 
 
 # A failing row as a blocking check's sample names it: file, row and record (quality.issues style).
@@ -18,6 +17,21 @@ def _at(alias: str, record: str) -> str:
 # When the file that delivered a row was first seen: nothing in it can have happened later.
 _LOADED = """LEFT JOIN (SELECT path, max(first_seen_at) AS loaded_at FROM raw.landing_files
                         GROUP BY path) f ON f.path = {alias}._source_file"""
+
+
+def _of_staged_ticket(table: str, columns: str, clock: str, late: str) -> str:
+    """A month's rows of a ticket's child table (alias e): `columns`, then two flags naming the
+    file and row: `unresolved_ticket_id` (no staged ticket of that month) and `late` (`clock`
+    after the file's delivery)."""
+    return f"""SELECT {columns},
+                      CASE WHEN t.ticket_id IS NULL THEN {_at("e", "e.ticket_id")} END
+                          AS unresolved_ticket_id,
+                      CASE WHEN e.{clock} > f.loaded_at THEN {_at("e", "e.ticket_id")} END
+                          AS {late}
+               FROM staging.{table} e
+               LEFT JOIN staging.tickets t ON t.ticket_id = e.ticket_id AND t.month = e.month
+               {_LOADED.format(alias="e")}
+               WHERE e.month = $month"""
 
 
 def _null(*columns: str):
@@ -98,14 +112,7 @@ SPECS = [
                  FROM staging.clients""",
         expectations=_client_values,
     ),
-    CheckSpec(
-        name="staging_tickets_required_columns", asset=staging_tickets, layer="staging",
-        blocking=True,
-        description="staging.tickets has every column of its contract, with the declared type.",
-        table="staging.tickets",
-        fetch=against_contract(TABLES["staging.tickets"]),
-        expectations=as_declared,
-    ),
+    contract_check(staging_tickets, "staging", "staging.tickets"),
     CheckSpec(
         name="staging_tickets_ids", asset=staging_tickets, layer="staging", blocking=True,
         description="ticket_id is set and unique, and the ticket is staged in this month only.",
@@ -180,15 +187,8 @@ SPECS = [
         description="Events belong to a staged ticket of the month, event ids are unique, actor types"
                     " are known, and no event is after its delivery.",
         table="staging.ticket_events",
-        fetch=f"""SELECT e.ticket_id, e.event_at, e.event_id, e.actor_type,
-                         CASE WHEN t.ticket_id IS NULL THEN {_at("e", "e.ticket_id")} END
-                             AS unresolved_ticket_id,
-                         CASE WHEN e.event_at > f.loaded_at THEN {_at("e", "e.ticket_id")} END
-                             AS event_after_load
-                  FROM staging.ticket_events e
-                  LEFT JOIN staging.tickets t ON t.ticket_id = e.ticket_id AND t.month = e.month
-                  {_LOADED.format(alias="e")}
-                  WHERE e.month = $month""",
+        fetch=_of_staged_ticket("ticket_events", "e.ticket_id, e.event_at, e.event_id, e.actor_type",
+                                "event_at", "event_after_load"),
         expectations=_event_values,
     ),
     CheckSpec(
@@ -210,18 +210,13 @@ SPECS = [
         description="Time entries belong to a staged ticket, have unique ids, non-negative minutes,"
                     " and none started after its delivery.",
         table="staging.time_entries",
-        fetch=f"""SELECT e.ticket_id, e.entry_id, e.minutes,
-                         CASE WHEN e.minutes IS NULL OR NOT isfinite(e.minutes) OR e.minutes < 0
-                              THEN {_at("e", "'minutes ' || coalesce(CAST(e.minutes AS VARCHAR), 'empty')")}
-                         END AS invalid_minutes,
-                         CASE WHEN t.ticket_id IS NULL THEN {_at("e", "e.ticket_id")} END
-                             AS unresolved_ticket_id,
-                         CASE WHEN e.started_at > f.loaded_at THEN {_at("e", "e.ticket_id")} END
-                             AS entry_after_load
-                  FROM staging.time_entries e
-                  LEFT JOIN staging.tickets t ON t.ticket_id = e.ticket_id AND t.month = e.month
-                  {_LOADED.format(alias="e")}
-                  WHERE e.month = $month""",
+        fetch=_of_staged_ticket(
+            "time_entries",
+            f"""e.ticket_id, e.entry_id, e.minutes,
+                CASE WHEN e.minutes IS NULL OR NOT isfinite(e.minutes) OR e.minutes < 0
+                     THEN {_at("e", "'minutes ' || coalesce(CAST(e.minutes AS VARCHAR), 'empty')")}
+                END AS invalid_minutes""",
+            "started_at", "entry_after_load"),
         expectations=_entry_values,
     ),
     CheckSpec(

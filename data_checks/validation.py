@@ -43,7 +43,7 @@ from orchestration.sql_checks import SqlCheck
 from policy.config import PolicyConfig
 from warehouse.columns import Table
 from warehouse.concurrency import month_workers
-from warehouse.schema import prepare_session
+from warehouse.schema import TABLES, prepare_session
 from warehouse.sqlquote import sql_literal
 from warehouse.tables import VALIDATION_RESULTS
 
@@ -391,3 +391,16 @@ def as_declared(_policy: PolicyConfig) -> list[ex.Expectation]:
     """Every contract column present, with its declared type (the rows of `against_contract`)."""
     return [ex.ExpectColumnValuesToBeNull(column="missing_column"),
             ex.ExpectColumnValuesToBeNull(column="wrong_type")]
+
+
+def contract_check(asset: dg.AssetsDefinition, layer: str, table: str, note: str = "") -> CheckSpec:
+    """The blocking `<asset>_required_columns` check: `table` has its contract's columns and types
+    (`note` says, after "its contract", what the contract holds)."""
+    return CheckSpec(
+        name=f"{asset.key.to_python_identifier()}_required_columns", asset=asset, layer=layer,
+        blocking=True,
+        description=f"{table} has every column of its contract{note}, with the declared type.",
+        table=table,
+        fetch=against_contract(TABLES[table]),
+        expectations=as_declared,
+    )

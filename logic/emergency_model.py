@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from logic.stored_models import file_digests, fresh_model, trained_elsewhere
+from logic.stored_models import file_digests, fitted_otherwise, fresh_model, trained_elsewhere
 from logic.word_model import (
     TOKENIZER,
     design_matrix,
@@ -206,10 +206,8 @@ def emergency_model_json(model: StoredEmergencyModel) -> str:
 def stale_reason(policy: PolicyConfig, model: StoredEmergencyModel) -> str | None:
     """Why a stored model is not the one the policy asks for (None: it is)."""
     cfg = policy.emergency.learned_model
-    if model.tokenizer != TOKENIZER:
-        return "tokenised differently"
-    if model.penalty != cfg.penalty or model.min_df != cfg.min_df:
-        return f"penalty {model.penalty:g} / min_df {model.min_df}, not {cfg.penalty:g} / {cfg.min_df}"
+    if unlike := fitted_otherwise(model, cfg, TOKENIZER):
+        return unlike
     if model.signals != list(cfg.signals):
         return f"signals {model.signals}, not {list(cfg.signals)}"
     return trained_elsewhere(model.trained_on, training_files(policy))

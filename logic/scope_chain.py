@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from logic.learned import fit_logistic
-from logic.stored_models import file_digests, fresh_model, trained_elsewhere
+from logic.stored_models import file_digests, fresh_model, missing_weights, trained_elsewhere
 from logic.text_match import in_list
 from logic.word_model import training_files
 from policy.base import SCOPE_EXCLUSION_IDS
@@ -100,9 +100,8 @@ def stale_reason(policy: PolicyConfig, model: StoredChainModel) -> str | None:
         return "other features"
     if model.penalty != cfg.penalty:
         return f"penalty {model.penalty:g}, not {cfg.penalty:g}"
-    missing = [sid for sid in cfg.scope_ids if sid not in model.weights]
-    if missing:
-        return f"no weights for {', '.join(missing)}"
+    if missing := missing_weights(cfg.scope_ids, model.weights):
+        return missing
     return trained_elsewhere(model.trained_on, training_files(policy))
 
 

@@ -3,9 +3,9 @@ training files they record (`trained_on`), so a model fitted on other files is r
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -67,3 +67,31 @@ def trained_elsewhere(trained_on: list, files: list[Path]) -> str | None:
     if got != wanted:
         return "fitted on other labelled files than semantic.exemplar_files as they are now"
     return None
+
+
+class _TextFit(Protocol):
+    """A text model's fit settings, as stored and as the policy asks for them."""
+
+    penalty: float
+    min_df: int
+
+
+class _TextModel(_TextFit, Protocol):
+    tokenizer: str
+
+
+def fitted_otherwise(model: _TextModel, wanted: _TextFit, tokenizer: str) -> str | None:
+    """Why a stored text model was not fitted with the current `tokenizer` and the policy's
+    `wanted` penalty and min_df (None: it was)."""
+    if model.tokenizer != tokenizer:
+        return "tokenised differently"
+    if model.penalty != wanted.penalty or model.min_df != wanted.min_df:
+        return (f"penalty {model.penalty:g} / min_df {model.min_df}, not {wanted.penalty:g}"
+                f" / {wanted.min_df}")
+    return None
+
+
+def missing_weights(scope_ids: Collection[str], weights: Mapping[str, object]) -> str | None:
+    """Why a stored model lacks weights for some of the policy's scope ids (None: it has them all)."""
+    missing = [sid for sid in scope_ids if sid not in weights]
+    return f"no weights for {', '.join(missing)}" if missing else None

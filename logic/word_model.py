@@ -35,7 +35,13 @@ import pyarrow as pa
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
 
-from logic.stored_models import file_digests, fresh_model, trained_elsewhere
+from logic.stored_models import (
+    file_digests,
+    fitted_otherwise,
+    fresh_model,
+    missing_weights,
+    trained_elsewhere,
+)
 from policy.base import SCOPE_EXCLUSION_IDS
 from policy.classifiers import StoredWordModel
 from policy.config import PolicyConfig
@@ -266,13 +272,10 @@ def training_files(policy: PolicyConfig) -> list[Path]:
 def stale_reason(policy: PolicyConfig, model: StoredWordModel) -> str | None:
     """Why a stored model is not the one the policy asks for (None: it is)."""
     cfg = policy.scope_classification.word_model
-    if model.tokenizer != TOKENIZER:
-        return "tokenised differently"
-    if model.penalty != cfg.penalty or model.min_df != cfg.min_df:
-        return f"penalty {model.penalty:g} / min_df {model.min_df}, not {cfg.penalty:g} / {cfg.min_df}"
-    missing = [sid for sid in cfg.scope_ids if sid not in model.weights]
-    if missing:
-        return f"no weights for {', '.join(missing)}"
+    if unlike := fitted_otherwise(model, cfg, TOKENIZER):
+        return unlike
+    if missing := missing_weights(cfg.scope_ids, model.weights):
+        return missing
     return trained_elsewhere(model.trained_on, training_files(policy))
 
 
