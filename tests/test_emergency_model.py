@@ -418,11 +418,13 @@ def test_round_18_h6_is_a_call_only_through_the_by_nature_exemption():
     assert not held[0] and "(x0.5)" in held[2], held
 
 
-def test_round_18_by_nature_names_all_of_rules(labelled):
-    with pytest.raises(Exception, match="by_nature: not an all_of rule"):
-        _policy(labelled, by_nature=["attack or compromise"])  # a phrases rule
-    with pytest.raises(Exception, match="by_nature: not an all_of rule"):
+def test_by_nature_names_rules(labelled):
+    # Round 19: read from the rules' rules_met column, a phrases rule may be named too.
+    assert _policy(labelled, by_nature=["attack or compromise"]).emergency.learned_model.by_nature
+    with pytest.raises(Exception, match="by_nature: not a rule's label"):
         _policy(labelled, by_nature=["no such rule"])
+    with pytest.raises(Exception, match="by_nature: not a rule's label"):
+        _policy(labelled, by_nature=["single-user issue"])  # a dampener's label
 
 
 def test_round_19_the_rules_list_the_rules_they_met_by_label():
