@@ -169,7 +169,8 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
     with _range_database(con) as db:
         # Not the text (raw_txt): a month takes it from its own tickets, a range would hold them all.
         con.execute(f"CREATE TABLE {db}.emergency_rules (month DATE, ticket_id VARCHAR,"
-                    " confidence DOUBLE, evidence VARCHAR, term_sets BOOLEAN[], dampeners VARCHAR[])")
+                    " confidence DOUBLE, evidence VARCHAR, term_sets BOOLEAN[], dampeners VARCHAR[],"
+                    " rules_met VARCHAR[])")
         # On a connection of its own (cursor): the rules read a view clf_tickets of the range.
         # Each ticket's month is looked up among the range's tickets only, not the warehouse's.
         range_months = month_in("month", months)
@@ -184,7 +185,7 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
             EMERGENCY_MATCHES.prune(cursor, run.policy, months)
             rules = emergency_rules_sql(run.policy, f"{db}.emergency_text_hits")
             cursor.execute(f"INSERT INTO {db}.emergency_rules SELECT t.month, r.ticket_id, r.confidence,"
-                           f" r.evidence, r.term_sets, r.dampeners FROM ({rules}) r"
+                           f" r.evidence, r.term_sets, r.dampeners, r.rules_met FROM ({rules}) r"
                            " JOIN (SELECT ticket_id, month FROM staging.tickets"
                            f" WHERE {range_months}) t USING (ticket_id)")
         # The review decisions in force at the run's as-of instant, for every month's exemplars.
@@ -269,8 +270,8 @@ def read_emergencies(con: duckdb.DuckDBPyConnection, month: str, run: RunInputs)
         con.execute(f"CREATE OR REPLACE TEMP TABLE clf_emergency_rules AS {emergency_rules_sql(run.policy)}")
     else:
         con.execute(f"CREATE OR REPLACE TEMP TABLE clf_emergency_rules AS SELECT r.ticket_id,"
-                    f" {TICKET_TEXT} AS raw_txt, r.confidence, r.evidence, r.term_sets, r.dampeners"
-                    f" FROM {db}.emergency_rules r"
+                    f" {TICKET_TEXT} AS raw_txt, r.confidence, r.evidence, r.term_sets, r.dampeners,"
+                    f" r.rules_met FROM {db}.emergency_rules r"
                     " JOIN clf_tickets t USING (ticket_id) WHERE r.month = CAST(? AS DATE)", [month])
     votes = semantic_votes(con, run.policy, month, "clf_emergency_rules", as_of=run.as_of,
                            shared=run.shared)

@@ -125,7 +125,7 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
     lm = em.learned_model
     inputs = f"""SELECT s.ticket_id, s.raw_txt, d.category, d.declared_emergency, d.affected_users,
                s.confidence AS rule_confidence, v.vote,
-               s.term_sets, s.dampeners
+               s.term_sets, s.dampeners, s.rules_met
         FROM {source} s JOIN clf_semantic_emergency v ON v.raw_txt = s.raw_txt
         LEFT JOIN clf_tickets d ON d.ticket_id = s.ticket_id"""
     bar, joined, narrow_bar = str(lm.raise_at), "", "false"
@@ -145,8 +145,11 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
               else f"(b.confidence < {em.min_confidence} AND m.p >= {bar})")
     low = f"(b.confidence >= {em.min_confidence} AND m.p < {lm.hold_below})"
     # Round 18: a rule that names the incident by its nature (a caller let in, prompts nobody
-    # started) is not held by the model's ordinary words (policy: off, measured in the docs).
-    spared = f"({low} AND {_by_nature(policy)})" if lm.by_nature else "false"
+    # started) is not held by the model's ordinary words (policy: off, measured in the docs). The
+    # rules' reading lists the rules the text met by label (emergency_rules_sql).
+    by_nature = ", ".join(sql_literal(label) for label in lm.by_nature)
+    spared = (f"({low} AND coalesce(list_has_any(mi.rules_met, [{by_nature}]), false))"
+              if lm.by_nature else "false")
     if lm.by_nature:
         joined = " LEFT JOIN model_in mi USING (ticket_id)"
     held = f"({low} AND NOT {spared})"
@@ -182,23 +185,6 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
                           THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p) || {words('words_for')}
                                || ' (x{lm.weight_below:g})' END) AS evidence
     FROM base b LEFT JOIN model m USING (ticket_id){joined}"""
-
-
-def _by_nature(policy: PolicyConfig) -> str:
-    """SQL over model_in `mi`: the text met one of learned_model.by_nature's all_of rules, read from
-    the rules' term_sets column (in emergency.term_sets' order) as emergency_rules_sql meets them."""
-    em = policy.emergency
-    names = list(em.term_sets)
-    met = []
-    for rule in (r for c in em.criteria for r in c.rules if r.label in em.learned_model.by_nature):
-        parts = []
-        for name in rule.all_of or []:
-            part = f"coalesce(mi.term_sets[{names.index(name) + 1}], false)"
-            if name == "several_users":  # affected_users counts as breadth, as in the rules
-                part = f"({part} OR coalesce(mi.affected_users, 0) >= {em.min_affected_users})"
-            parts.append(part)
-        met.append("(" + " AND ".join(parts) + ")")
-    return "(" + " OR ".join(met) + ")" if met else "false"
 
 
 def _hit_columns(relation: str, normalised: str, columns: list[tuple[str, Matcher]],
@@ -256,7 +242,9 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
 
     Columns: ticket_id, raw_txt (the text the vote joins on), confidence DOUBLE, evidence VARCHAR,
     term_sets BOOLEAN[] (per emergency.term_sets, in order: the text met the vocabulary),
-    dampeners VARCHAR[] (the labels of the emergency.dampeners the text met, in policy order).
+    dampeners VARCHAR[] (the labels of the emergency.dampeners the text met, in policy order),
+    rules_met VARCHAR[] (the labels of the criteria's rules the text met, before dampeners, in
+    policy order; an all_of rule's several_users met by affected_users too, as in the reading).
     """
     c = Compiler(policy)
     em = policy.emergency
@@ -294,6 +282,7 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
     criteria_conf: list[str] = []
     evidence_parts: list[str] = []
     matched: list[str] = []  # every rule's condition, before dampeners
+    met_rules: list[str] = []  # the rules_met column's items: a rule's label where it matched
     for criterion in em.criteria:
         terms, kept = [], []  # kept: undampened rules
         for i, rule in enumerate(criterion.rules):
@@ -305,6 +294,7 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
                 name = col(f"r_{criterion.id}_{i}", c.rule(rule))
                 cond, seen = f"len({name}) > 0", shown(name)
             matched.append(cond)
+            met_rules.append(f"CASE WHEN {cond} THEN {sql_literal(rule.label)} END")
             factor = f"(1 - CASE WHEN {cond} THEN {rule.weight} ELSE 0 END)"
             (kept if rule.undampened else terms).append(factor)
             evidence_parts.append(
@@ -342,6 +332,8 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
     labels = ", ".join(f"CASE WHEN {applied(j, damp.applies_to)} THEN {sql_literal(damp.label)} END"
                        for j, damp in enumerate(em.dampeners))
     dampeners = f"list_filter([{labels}]::VARCHAR[], lambda d: d IS NOT NULL)" if labels else "[]::VARCHAR[]"
+    # Which rules the text met, by label (the learned signal's hold spares learned_model.by_nature).
+    rules_met = f"list_filter([{', '.join(met_rules)}]::VARCHAR[], lambda r: r IS NOT NULL)"
     return f"""
 WITH t AS (
     SELECT ticket_id, affected_users, declared_emergency, {TICKET_TEXT} AS raw_txt FROM clf_tickets
@@ -356,10 +348,10 @@ WITH t AS (
 ), r AS (
     SELECT raw_txt, affected_users, declared_emergency, ({confidence})::DOUBLE AS confidence,
            concat_ws('; ', {', '.join(evidence_parts)}) AS evidence, {met} AS term_sets,
-           {dampeners} AS dampeners
+           {dampeners} AS dampeners, {rules_met} AS rules_met
     FROM m
 )
-SELECT t.ticket_id, t.raw_txt, r.confidence, r.evidence, r.term_sets, r.dampeners
+SELECT t.ticket_id, t.raw_txt, r.confidence, r.evidence, r.term_sets, r.dampeners, r.rules_met
 FROM t JOIN r ON r.raw_txt = t.raw_txt AND r.affected_users IS NOT DISTINCT FROM t.affected_users
     AND r.declared_emergency IS NOT DISTINCT FROM t.declared_emergency
 """

@@ -425,8 +425,8 @@ class EmergencyRules(Strict):
         unknown = [n for n in self.learned_model.dampened_by if n not in labels]
         if unknown:
             raise ValueError(f"learned_model.dampened_by: not a dampener's label: {', '.join(unknown)}")
-        rules = {r.label for c in self.criteria for r in c.rules if r.all_of}
+        rules = {r.label for c in self.criteria for r in c.rules}
         unknown = [n for n in self.learned_model.by_nature if n not in rules]
         if unknown:
-            raise ValueError(f"learned_model.by_nature: not an all_of rule's label: {', '.join(unknown)}")
+            raise ValueError(f"learned_model.by_nature: not a rule's label: {', '.join(unknown)}")
         return self

@@ -36,8 +36,9 @@ class EmergencyModel(Strict):
     # applies. 0: off.
     weight_below: float = Field(default=0.0, ge=0, lt=1)
     hold_below: float = Field(default=0.0, ge=0, lt=1)  # 0: never holds a call
-    # Round 18: emergency rules (labels; all_of rules, read from the rules' term_sets column) that
-    # name an incident by its nature: a call on a text that met one is not held by a low p. Empty: off.
+    # Round 18: emergency rules (labels, read from the rules' rules_met column; round 19: any rule,
+    # not only all_of ones) that name an incident by its nature: a call on a text that met one is not
+    # held by a low p. Empty: off.
     by_nature: list[str] = Field(default_factory=list)
     hold_factor: float = Field(default=0.5, gt=0, le=1)
     # Round 14: signal groups beside the words (logic/emergency_model.text_rows_sql): the subject's

@@ -418,11 +418,44 @@ def test_round_18_h6_is_a_call_only_through_the_by_nature_exemption():
     assert not held[0] and "(x0.5)" in held[2], held
 
 
-def test_round_18_by_nature_names_all_of_rules(labelled):
-    with pytest.raises(Exception, match="by_nature: not an all_of rule"):
-        _policy(labelled, by_nature=["attack or compromise"])  # a phrases rule
-    with pytest.raises(Exception, match="by_nature: not an all_of rule"):
+def test_by_nature_names_rules(labelled):
+    # Round 19: read from the rules' rules_met column, a phrases rule may be named too.
+    assert _policy(labelled, by_nature=["attack or compromise"]).emergency.learned_model.by_nature
+    with pytest.raises(Exception, match="by_nature: not a rule's label"):
         _policy(labelled, by_nature=["no such rule"])
+    with pytest.raises(Exception, match="by_nature: not a rule's label"):
+        _policy(labelled, by_nature=["single-user issue"])  # a dampener's label
+
+
+def test_round_19_the_rules_list_the_rules_they_met_by_label():
+    # The by-nature exemption reads this column (not a second reading of the term sets): each rule
+    # of the criteria the text met, by its label, in policy order, before dampeners; an all_of
+    # rule's several_users met by the words or by affected_users reaching min_affected_users.
+    from logic.emergency import emergency_rules_sql
+    from policy.config import default_policy
+
+    policy = default_policy()
+    broad = policy.emergency.min_affected_users
+    down = ("CRM", "The CRM is down, cannot log in.")
+    con = duckdb.connect()
+    con.execute("CREATE TEMP TABLE clf_tickets (ticket_id VARCHAR, subject VARCHAR, description VARCHAR,"
+                " affected_users INTEGER, category VARCHAR DEFAULT 'Software',"
+                " declared_emergency BOOLEAN DEFAULT false)")
+    con.executemany("INSERT INTO clf_tickets (ticket_id, subject, description, affected_users)"
+                    " VALUES (?, ?, ?, ?)", [
+                        ("caller", "Support call", "Someone phoned claiming to be from Sage support and"
+                         " got Tom to install TeamViewer.", 1),
+                        ("one", *down, 1), ("short", *down, broad - 1), ("field", *down, broad),
+                        ("words", "CRM", "The CRM is down for everyone in the office.", 1),
+                        ("printer", "Printer", "The printer jams on page two.", 1)])
+    met = dict(con.execute(f"SELECT ticket_id, rules_met FROM ({emergency_rules_sql(policy)})").fetchall())
+    several = "something down for several users"  # all_of [outage, several_users]
+    assert met["caller"] == ["someone posing as IT support asking for access"], met
+    assert several not in met["one"] and several not in met["short"], met
+    assert several in met["field"] and several in met["words"], met
+    assert met["printer"] == [], met  # a dampener met is not a rule met
+    order = [r.label for c in policy.emergency.criteria for r in c.rules]
+    assert all(m == sorted(m, key=order.index) for m in met.values()), met
 
 
 def test_a_notice_field_state_raises_an_unseen_forwarded_alert(tmp_path):
