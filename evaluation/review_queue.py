@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.band_per_id import batch_tickets
-from evaluation.calibrate import BANDS, calibrated_by, load_calls
+from evaluation.calibrate import band_table, calibrated_by, load_calls, out_of_batch
 from evaluation.evaluate import _table
 from evaluation.map_per_id import pattern
 from policy.config import default_policy
@@ -44,7 +44,6 @@ MIN_CELL = 20  # training calls a cell needs before its share decides anything
 PROMOTE_AT = 0.9  # a cell right this often (rule of succession) is confident
 DROP_AT = 0.1  # a held id right at most this often is no call
 VARIANTS = ("today", "emergency held share for declared calls", "+ scope cells", "+ scope cells + drop")
-NEWEST = ("batch-27", "batch-28")
 
 
 def reasons(calls: pd.DataFrame, scope_at: float, emergency_at: float) -> pd.Series:
@@ -65,12 +64,9 @@ def cells(calls: pd.DataFrame, reason: pd.Series) -> pd.Series:
     return reason + " | " + calls["scope_id"].replace("", "-") + " | " + pattern(calls)
 
 
-def inner(train: pd.DataFrame, declared: bool) -> pd.Series:
-    """The training calls' calibrated confidence, each fitted without its own batch."""
-    out = pd.Series(np.nan, index=train.index)
-    for batch, own in train.groupby("batch"):
-        out[own.index] = calibrated_by(own, train[train["batch"] != batch], declared)
-    return out
+def latest(calls: pd.DataFrame, n: int) -> tuple[str, ...]:
+    """The `n` newest batches of `calls` (batch-NN names sort by number)."""
+    return tuple(sorted(calls["batch"].unique())[-n:])
 
 
 def decide(train: pd.DataFrame, held: pd.DataFrame, variant: str, scope_at: float,
@@ -111,7 +107,7 @@ def nested(calls: pd.DataFrame, scope_at: float, emergency_at: float) -> pd.Data
     for batch, held in calls.groupby("batch", sort=True):
         train = calls[calls["batch"] != batch]
         for declared in (False, True):
-            tr = train.assign(calibrated=inner(train, declared))
+            tr = train.assign(calibrated=out_of_batch(train, declared)["calibrated"])
             hd = held.assign(calibrated=calibrated_by(held, train, declared))
             for variant in VARIANTS:
                 if (variant != "today") == declared:
@@ -168,16 +164,7 @@ def by_cell(scored: pd.DataFrame) -> pd.DataFrame:
 
 def bands(scored: pd.DataFrame, variant: str) -> pd.DataFrame:
     """Reliability of the confidence shown (out of batch) per kind and band, for `variant`."""
-    part = scored[(scored["variant"] == variant) & (scored["state"] != "none")]
-    rows = []
-    for kind, own in part.groupby("kind", sort=False):
-        for lo, hi in zip(BANDS[:-1], BANDS[1:], strict=True):
-            band = own[(own["shown"] >= lo) & (own["shown"] < hi)]
-            if len(band):
-                rows.append({"kind": kind, "band": f"{lo:.1f}-{min(hi, 1.0):.1f}", "calls": len(band),
-                             "mean shown": round(float(band["shown"].mean()), 3),
-                             "share right": round(float(band["right"].mean()), 3)})
-    return pd.DataFrame(rows)
+    return band_table(scored[(scored["variant"] == variant) & (scored["state"] != "none")], "shown")
 
 
 def main() -> None:
@@ -194,12 +181,12 @@ def main() -> None:
     print(f"# Review queue: {len(calls)} first-seen calls, {calls['batch'].nunique()} batches, "
           f"nested leave-one-batch-out; scope at {cal.scope_confident_at}, "
           f"emergency at {cal.emergency_confident_at}")
-    for label, batches in (("all batches", None), ("batch-27/28", NEWEST)):
+    newest2, newest6 = latest(calls, 2), latest(calls, 6)
+    for label, batches in (("all batches", None), (f"{newest2[0]}..{newest2[-1]}", newest2)):
         print(f"\n## Today's queue by reason, {label}\n\n" + _table(decomposition(scored, batches)))
     print("\n## Today's calls in review by reason and id (all batches)\n\n" + _table(by_cell(scored)))
-    newest6 = tuple(f"batch-{i}" for i in range(23, 29))
-    for label, batches in (("all batches", None), ("batch-23..28", newest6),
-                           ("batch-27/28", NEWEST)):
+    for label, batches in (("all batches", None), (f"{newest6[0]}..{newest6[-1]}", newest6),
+                           (f"{newest2[0]}..{newest2[-1]}", newest2)):
         print(f"\n## Variants, {label}\n\n" + _table(summary(scored, tickets, batches)))
     for variant in VARIANTS:
         print(f"\n## Confidence shown, {variant} (out of batch)\n\n" + _table(bands(scored, variant)))
