@@ -333,7 +333,7 @@ def test_round_15_a_rule_call_on_routine_text_the_signal_denies_is_held_below_ho
     # concept issue 19 names (docs/classification.md, round 15). The UPS swap to book and, since
     # round 17's refit (p 0.10), the grant question sit below the shipped hold (0.1): held by it.
     # Round 19's refit (batch-27/28 in the bank) reads the grant question just under 0.05, so the
-    # hold that still lets it through is 0.03.
+    # hold that still lets it through is 0.03; the test holds the rule, not one model value.
     from policy.config import default_policy
 
     shipped = default_policy()
@@ -351,7 +351,9 @@ def test_round_15_a_rule_call_on_routine_text_the_signal_denies_is_held_below_ho
     after = _reading(hold(0.15), model, *grant)
     assert before[0] and not after[0], (before, after)
     assert after[1] == pytest.approx(before[1] * lm.hold_factor, abs=2e-3)
-    assert re.search(r"emergency model 0\.(0[5-9]|1\d) disagrees", after[2]), after[2]
+    # The model's reading sits between the two holds (0.04 since batch-29/30 joined the bank).
+    read = re.search(r"emergency model (0\.\d\d) disagrees", after[2])
+    assert read and 0.03 <= float(read[1]) < 0.15, after[2]
     assert not _reading(shipped, model, *grant)[0]
     ups = ("UPS swap", "Replacement UPS arrived for the server room, please book the swap,"
            " everything will be down for ten minutes", False, "Hardware")
