@@ -68,7 +68,8 @@ def _loaded(entities: tuple[str, ...], *, key: bool = True, scoped: bool = False
 
 
 def file_reconciliation_sql(
-    entities: tuple[str, ...] = tuple(CANONICAL), months: tuple[str, str] | None = None
+    entities: tuple[str, ...] = tuple(CANONICAL), months: tuple[str, str] | None = None,
+    *, judged: bool = False,
 ) -> str:
     """One row per delivered file of `entities`: delivered = accepted + quarantined + superseded,
     once every month its rows fall in has been judged (see quality.file_reconciliation).
@@ -84,6 +85,10 @@ def file_reconciliation_sql(
     view's. The other files' rows are not classified (one pass over every raw row's ticket id and
     month finds the files), and the raw rows' keys are only computed when some row of these
     files is neither staged nor quarantined.
+
+    `judged` (children of tickets only, every month of `months` recorded): the files are those
+    staging recorded judging in those months (quality.judged_files), with any file first seen
+    since, instead of being found by that pass.
     """
     children = [e for e in CHILD_ENTITIES if e in entities]
     listed = ", ".join(f"'{e}'" for e in entities)
@@ -101,7 +106,12 @@ def file_reconciliation_sql(
     accepted_keys, files = _ACCEPTED_HERE, ""
     if scoped:
         first, last = (sql_literal(m) for m in months)
-        ctes += _RUN_FILES.format(loaded=_loaded(entities, key=False), first=first, last=last)
+        if judged:
+            assert set(entities) <= set(CHILD_ENTITIES), entities
+            ctes += "run_files AS (\n    " + "\n    UNION\n    ".join(
+                _JUDGED_FILES.format(entity=e, first=first, last=last) for e in entities) + "\n), "
+        else:
+            ctes += _RUN_FILES.format(loaded=_loaded(entities, key=False), first=first, last=last)
         # Each unplaced key is looked for among every raw row by its key alone: the months'
         # joins (every raw row with every ticket, twice) change no row there.
         accepted_keys = _ACCEPTED_ANYWHERE.format(everywhere=_keys(entities), staged=staged(False))
@@ -124,6 +134,16 @@ _RUN_FILES = """run_files AS (
     SELECT DISTINCT entity, _source_file FROM ({loaded})
     WHERE partitioned AND month BETWEEN CAST({first} AS DATE) AND CAST({last} AS DATE)
 ), """
+# A month's files as staging recorded them when it judged the month, and the files delivered
+# since (their rows may be the month's once it is judged again).
+_JUDGED_FILES = """SELECT '{entity}' AS entity, path AS _source_file FROM quality.judged_files
+    WHERE stage = 'staging_{entity}' AND path IS NOT NULL
+      AND month BETWEEN CAST({first} AS DATE) AND CAST({last} AS DATE)
+    UNION
+    SELECT entity, path FROM raw.landing_files
+    WHERE entity = '{entity}' AND status = 'accepted' AND first_seen_at > (
+        SELECT min(recorded_at) FROM quality.judged_files WHERE stage = 'staging_{entity}'
+          AND month BETWEEN CAST({first} AS DATE) AND CAST({last} AS DATE))"""
 _ACCEPTED_HERE = """-- Only the keys of rows neither staged nor quarantined are looked up: a semi-join against
     -- those few, not a distinct over every accepted key (8M event ids at 1M tickets).
     SELECT DISTINCT entity, record_key FROM classified SEMI JOIN unplaced_keys USING (entity, record_key)
