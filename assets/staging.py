@@ -35,7 +35,7 @@ from staging_sql.decisions import stage_review_decisions
 from staging_sql.rules import child_rules, ticket_rules
 from staging_sql.tickets import delete_stale_copies, latest_partitions, stage_ticket_month
 from warehouse import digests, writes
-from warehouse.reconcile import CHILD_ENTITIES, file_reconciliation_sql
+from warehouse.reconcile import CHILD_ENTITIES, file_reconciliation_sql, recorded_files
 from warehouse.schema import ensure_warehouse, prepare_session
 
 
@@ -272,16 +272,10 @@ def _files_reconcile(
         scope = (first, last) if outside > inside else None
     # A child's files per month as staging recorded them, when every month judged is recorded
     # (a month judged before the record existed is not): no pass over every raw row.
-    judged = scope is not None and entity in CHILD_ENTITIES and con.execute(
-        "SELECT count(*) = 0 FROM quality.stage_runs s WHERE s.stage = $stage"
-        " AND s.partition_month BETWEEN $first AND $last AND NOT EXISTS ("
-        " SELECT 1 FROM quality.judged_files j WHERE j.stage = s.stage"
-        " AND j.month = s.partition_month AND j.file_id IS NULL)",
-        {"first": scope[0], "last": scope[1], "stage": f"staging_{entity}"},
-    ).fetchone()[0]
+    files = recorded_files(con, (entity,), scope) if scope and entity in CHILD_ENTITIES else None
     rows = con.execute(
         "SELECT path, status, delivered, accepted, quarantined, superseded, pending, unaccounted"
-        f" FROM ({file_reconciliation_sql((entity,), scope, judged=judged)}) ORDER BY path"
+        f" FROM ({file_reconciliation_sql((entity,), scope, files=files)}) ORDER BY path"
     ).fetchall()
     broken = {r[0]: dict(zip(("status", "delivered", "accepted", "quarantined", "superseded",
                                "pending", "unaccounted"), r[1:], strict=True))
@@ -301,7 +295,7 @@ def _files_reconcile(
         metadata={
             "files": len(rows),
             "files_of": "every delivered file" if scope is None
-            else f"files staging judged in {month_span(*scope)}" if judged
+            else f"files staging judged in {month_span(*scope)}" if files is not None
             else f"files with rows judged in {month_span(*scope)}",
             "files_pending": sum(1 for r in rows if r[6]),
             "files_not_reconciling": dg.MetadataValue.json(broken),
