@@ -35,7 +35,7 @@ from staging_sql.decisions import stage_review_decisions
 from staging_sql.rules import child_rules, ticket_rules
 from staging_sql.tickets import delete_stale_copies, latest_partitions, stage_ticket_month
 from warehouse import digests, writes
-from warehouse.reconcile import file_reconciliation_sql
+from warehouse.reconcile import CHILD_ENTITIES, file_reconciliation_sql, recorded_files
 from warehouse.schema import ensure_warehouse, prepare_session
 
 
@@ -257,6 +257,8 @@ def _files_reconcile(
     With `months` (a partitioned check), the files holding rows judged in those months, each
     whole, when most staged months are other months: a month's check should not cost a pass
     over every year delivered before it. Otherwise every file, the cheaper way (a superset).
+    For events and time entries those files are the ones staging recorded judging in those
+    months (quality.judged_files), when it recorded every one of them.
     """
     scope = None
     if months:
@@ -268,9 +270,12 @@ def _files_reconcile(
             {"first": first, "last": last, "stage": f"staging_{entity}"},
         ).fetchone()
         scope = (first, last) if outside > inside else None
+    # A child's files per month as staging recorded them, when every month judged is recorded
+    # (a month judged before the record existed is not): no pass over every raw row.
+    files = recorded_files(con, (entity,), scope) if scope and entity in CHILD_ENTITIES else None
     rows = con.execute(
         "SELECT path, status, delivered, accepted, quarantined, superseded, pending, unaccounted"
-        f" FROM ({file_reconciliation_sql((entity,), scope)}) ORDER BY path"
+        f" FROM ({file_reconciliation_sql((entity,), scope, files=files)}) ORDER BY path"
     ).fetchall()
     broken = {r[0]: dict(zip(("status", "delivered", "accepted", "quarantined", "superseded",
                                "pending", "unaccounted"), r[1:], strict=True))
@@ -290,6 +295,7 @@ def _files_reconcile(
         metadata={
             "files": len(rows),
             "files_of": "every delivered file" if scope is None
+            else f"files staging judged in {month_span(*scope)}" if files is not None
             else f"files with rows judged in {month_span(*scope)}",
             "files_pending": sum(1 for r in rows if r[6]),
             "files_not_reconciling": dg.MetadataValue.json(broken),

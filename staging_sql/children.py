@@ -210,6 +210,7 @@ def stage_children(
         FROM latest"""
     )
     mark_judged_months(con, stage, months)
+    record_judged_files(con, stage, months)
     staged = dict(con.execute(
         f"SELECT CAST(month AS VARCHAR), count(*) FROM staging.{entity}"
         f" WHERE {month_in('month', months)} GROUP BY ALL").fetchall())
@@ -218,6 +219,26 @@ def stage_children(
         f" WHERE stage = $stage AND {month_in('partition_month', months)}"
         " GROUP BY ALL", {"stage": stage}).fetchall())
     return ({m: staged.get(m, 0) for m in months}, {m: quarantined.get(m, 0) for m in months})
+
+
+def record_judged_files(con: DuckDBPyConnection, stage: str, months: list[str]) -> None:
+    """Record in quality.judged_files the files holding rows `months` judged (from child_index).
+
+    Each month gets a row with no file too, saying it is recorded: the file reconciliation of a
+    month then reads its files here, and finds them itself for a month judged before.
+    """
+    con.execute(f"DELETE FROM quality.judged_files WHERE stage = $stage"
+                f" AND {month_in('month', months)}", {"stage": stage})
+    con.execute(
+        f"""INSERT INTO quality.judged_files
+        SELECT $stage, CAST(unnest($months) AS DATE), NULL, NULL, now()
+        UNION ALL
+        SELECT DISTINCT $stage, c.judged_month, f.file_id, f.path, now()
+        FROM (SELECT DISTINCT judged_month, file_key FROM child_index
+              WHERE {month_in('judged_month', months)}) c
+        JOIN raw.landing_files f ON hash(f.file_id) = c.file_key AND f.status = 'accepted'""",
+        {"stage": stage, "months": months},
+    )
 
 
 def stage_children_months(

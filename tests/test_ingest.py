@@ -191,6 +191,85 @@ def test_a_moved_ticket_counts_once_and_the_months_file_reconciliation_covers_it
                  " AND month < '2026-03-01' ORDER BY month") == [(13,), (15,)]
 
 
+def test_a_months_events_reconciliation_reads_the_files_staging_judged(
+    msp_env, known_copy, run_pipeline
+):
+    """Staging records per month the files it judged; a month's check reconciles those files
+    whole (a row of one lost from staging fails it) and reads no other month's files."""
+    from assets.staging import _files_reconcile
+    from demo.generate import EVENT_COLUMNS
+    from warehouse.reconcile import file_reconciliation_sql
+
+    known_copy((JAN, FEB, MAR))
+
+    def event(event_id: str, ticket_id: str, at: str) -> dict:
+        return {"event_id": event_id, "ticket_id": ticket_id, "event_at": at,
+                "event_type": "agent_reply", "actor_type": "agent", "actor": "sam",
+                "is_public": "true"}
+
+    events = msp_env["landing"] / "ticket_events"
+    write_csv(events / "ticket_events_2026-02.csv", EVENT_COLUMNS, [
+        event("EF1", "A-F00", "2026-02-10T10:00:00+00:00"),
+        event("EF2", "A-F01", "2026-02-11T10:00:00+00:00")])
+    write_csv(events / "ticket_events_2026-03.csv", EVENT_COLUMNS, [
+        event("EM1", "A-M00", "2026-03-10T10:00:00+00:00")])
+    run_pipeline([FEB, MAR])
+    with duckdb.connect(str(msp_env["warehouse"])) as con:
+        recorded: dict[str, set] = {}
+        for month, path in con.execute(
+                "SELECT CAST(month AS VARCHAR), path FROM quality.judged_files"
+                " WHERE stage = 'staging_ticket_events'").fetchall():
+            recorded.setdefault(month, set()).update({path} - {None})
+        # Every month recorded, with the files the pass over every raw row finds for it.
+        for month in (JAN, FEB, MAR):
+            found = {r[0] for r in con.execute(
+                f"SELECT path FROM ({file_reconciliation_sql(('ticket_events',), (month, month))})"
+            ).fetchall()}
+            assert recorded[month] == found != set(), month
+        jan, feb = "ticket_events/ticket_events_2026-01.csv", "ticket_events/ticket_events_2026-02.csv"
+        assert feb in recorded[FEB] and jan not in recorded[FEB]
+        # A staged row lost from a file of February and one from a file of January.
+        for path in (jan, feb):
+            con.execute("DELETE FROM staging.ticket_events WHERE _source_file = ? AND _source_row ="
+                        " (SELECT min(_source_row) FROM staging.ticket_events WHERE _source_file = ?)",
+                        [path, path])
+        lost = _files_reconcile(con, "ticket_events", [FEB])
+        assert not lost.passed
+        assert lost.metadata["files_of"].value == "files staging judged in 2026-02"
+        assert lost.metadata["files"].value == len(recorded[FEB])
+        assert feb in lost.description and jan not in lost.description
+        # Every file, as a full run checks: both losses.
+        everything = _files_reconcile(con, "ticket_events")
+        assert jan in everything.description and feb in everything.description
+        # A month judged before the record existed: its files found by the pass, as before.
+        con.execute("DELETE FROM quality.judged_files WHERE month = ? AND file_id IS NULL", [FEB])
+        found = _files_reconcile(con, "ticket_events", [FEB])
+        assert found.metadata["files_of"].value == "files with rows judged in 2026-02"
+        assert feb in found.description and jan not in found.description
+
+
+def test_raw_loads_record_each_files_loaded_rows(msp_env, known_copy, query):
+    """A file's loaded rows are recorded at load, so a run does not count every file's rows in
+    raw; a file without the record (loaded before it existed) is counted once, not reloaded."""
+    known_copy((JAN,))
+    loaded = query("SELECT f.path, f.loaded_rows, (SELECT count(*) FROM raw.ticket_events r"
+                   " WHERE r._file_id = f.file_id AND r._source_file = f.path)"
+                   " FROM raw.landing_files f WHERE f.entity = 'ticket_events'"
+                   " AND f.status = 'accepted'")
+    assert loaded and all(recorded == rows > 0 for _, recorded, rows in loaded)
+    with duckdb.connect(str(msp_env["warehouse"])) as con:
+        con.execute("UPDATE raw.landing_files SET loaded_rows = NULL")
+    before = query("SELECT count(*), max(_loaded_at) FROM raw.ticket_events")
+    result = dg.materialize([raw.raw_ticket_events], resources=build_resources())
+    metadata = result.asset_materializations_for_node("raw_ticket_events")[0].metadata
+    assert metadata["files_loaded"].value == 0
+    assert query("SELECT count(*), max(_loaded_at) FROM raw.ticket_events") == before
+    assert query("SELECT f.path, f.loaded_rows, (SELECT count(*) FROM raw.ticket_events r"
+                 " WHERE r._file_id = f.file_id AND r._source_file = f.path)"
+                 " FROM raw.landing_files f WHERE f.entity = 'ticket_events'"
+                 " AND f.status = 'accepted'") == loaded
+
+
 # Bad rows, other formats and a broken file, delivered with the known MSP: one run for January
 # read by the three tests below (they ran one each before).
 EXTRA_TICKETS = [ticket("X-1", "NOPE", "2026-01-05T10:00:00+00:00"),

@@ -1,7 +1,9 @@
 """File reconciliation: delivered = accepted + quarantined + superseded (+ pending), per file."""
 
+from duckdb import DuckDBPyConnection
+
 from warehouse.contract import CANONICAL, RECORD_KEY, TIME_COLUMN
-from warehouse.sqlquote import sql_literal
+from warehouse.sqlquote import sql_list, sql_literal
 
 _LOADED = {
     "clients": """SELECT 'clients' AS entity, _source_file, _source_row,
@@ -28,8 +30,9 @@ _CHILD = """SELECT '{entity}', c._source_file, c._source_row, c.record_key, 'sta
     LEFT JOIN ticket_month t ON t.ticket_id = c.ticket_id
     LEFT JOIN raw_ticket_ids d ON d.ticket_id = c.ticket_id
     LEFT JOIN accepted_paths f ON f.path = c._source_file"""
-_CHILD_CTES = """ticket_month AS (
-    SELECT ticket_id, any_value(month) AS month, 'staged' AS state FROM staging.tickets GROUP BY ALL
+_CHILD_CTES = """{run_tickets}ticket_month AS (
+    SELECT ticket_id, any_value(month) AS month, 'staged' AS state FROM staging.tickets
+    {only_staged}GROUP BY ALL
     UNION ALL
     SELECT trim(record_key), any_value(partition_month), 'quarantined' FROM quality.quarantine
     WHERE stage = 'staging_tickets' AND nullif(trim(record_key), '') IS NOT NULL
@@ -37,7 +40,7 @@ _CHILD_CTES = """ticket_month AS (
     GROUP BY ALL
 ), raw_ticket_ids AS (
     SELECT DISTINCT trim(ticket_id) AS ticket_id FROM raw.tickets
-    WHERE nullif(trim(ticket_id), '') IS NOT NULL
+    WHERE nullif(trim(ticket_id), '') IS NOT NULL{only_raw}
 ), accepted_paths AS (
     SELECT path, min(min_month) AS min_month, max(max_month) AS max_month,
            min(first_seen_at) AS first_seen_at
@@ -46,15 +49,16 @@ _CHILD_CTES = """ticket_month AS (
 _COLUMNS = "(entity, _source_file, _source_row, record_key, stage, month, partitioned)"
 
 
-def _loaded(entities: tuple[str, ...], *, key: bool = True, scoped: bool = False) -> str:
+def _loaded(entities: tuple[str, ...], *, key: bool = True, scoped: bool = False,
+            files: dict[str, list[str]] | None = None) -> str:
     """Every raw row of `entities` with its record key and judging stage and month (UNION ALL);
-    `scoped`: only the rows of the files in run_files; `key=False`: record_key is NULL."""
+    `scoped`: only the rows of the files in run_files (`files`, named); `key=False`: record_key
+    is NULL."""
 
     def rows(entity: str) -> str:
         if not scoped:
             return f"raw.{entity}"
-        return (f"(SELECT * FROM raw.{entity} WHERE _source_file IN"
-                f" (SELECT _source_file FROM run_files WHERE entity = '{entity}'))")
+        return f"(SELECT * FROM raw.{entity} WHERE _source_file IN {_in_files(entity, files)})"
 
     def record_key(entity: str) -> str:
         return RECORD_KEY[entity] if key else "NULL::VARCHAR"
@@ -68,7 +72,8 @@ def _loaded(entities: tuple[str, ...], *, key: bool = True, scoped: bool = False
 
 
 def file_reconciliation_sql(
-    entities: tuple[str, ...] = tuple(CANONICAL), months: tuple[str, str] | None = None
+    entities: tuple[str, ...] = tuple(CANONICAL), months: tuple[str, str] | None = None,
+    *, files: dict[str, list[str]] | None = None,
 ) -> str:
     """One row per delivered file of `entities`: delivered = accepted + quarantined + superseded,
     once every month its rows fall in has been judged (see quality.file_reconciliation).
@@ -84,6 +89,10 @@ def file_reconciliation_sql(
     view's. The other files' rows are not classified (one pass over every raw row's ticket id and
     month finds the files), and the raw rows' keys are only computed when some row of these
     files is neither staged nor quarantined.
+
+    `files` (children of tickets only): the files, by entity, as recorded_files gives them for
+    `months`, instead of being found by that pass; named as literals, so DuckDB reads only their
+    row groups, and only their tickets' months are looked up.
     """
     children = [e for e in CHILD_ENTITIES if e in entities]
     listed = ", ".join(f"'{e}'" for e in entities)
@@ -92,25 +101,90 @@ def file_reconciliation_sql(
     def staged(only_run_files: bool) -> str:
         return "\n    UNION ALL ".join(
             f"SELECT '{e}' AS entity, _source_file, _source_row FROM staging.{e}"
-            + (f" WHERE _source_file IN (SELECT _source_file FROM run_files WHERE entity = '{e}')"
-               if only_run_files else "")
+            + (f" WHERE _source_file IN {_in_files(e, files)}" if only_run_files else "")
             for e in entities
         )
 
-    ctes = "WITH " + (_CHILD_CTES if children else "")
-    accepted_keys, files = _ACCEPTED_HERE, ""
+    named = scoped and files is not None
+    ctes = "WITH " + (_CHILD_CTES.format(**_only_run_tickets(children, files if named else None))
+                      if children else "")
+    accepted_keys, in_run_files = _ACCEPTED_HERE, ""
     if scoped:
         first, last = (sql_literal(m) for m in months)
-        ctes += _RUN_FILES.format(loaded=_loaded(entities, key=False), first=first, last=last)
+        if named:
+            assert set(entities) <= set(CHILD_ENTITIES), entities
+            ctes += "run_files AS (\n    " + "\n    UNION ALL\n    ".join(
+                f"SELECT '{e}' AS entity, unnest({_list(files.get(e, []))}) AS _source_file"
+                for e in entities) + "\n), "
+        else:
+            ctes += _RUN_FILES.format(loaded=_loaded(entities, key=False), first=first, last=last)
         # Each unplaced key is looked for among every raw row by its key alone: the months'
         # joins (every raw row with every ticket, twice) change no row there.
         accepted_keys = _ACCEPTED_ANYWHERE.format(everywhere=_keys(entities), staged=staged(False))
-        files = "AND (f.entity, f.path) IN (SELECT (entity, _source_file) FROM run_files)"
+        in_run_files = "AND (f.entity, f.path) IN (SELECT (entity, _source_file) FROM run_files)"
     return (
-        ctes + f"loaded AS ({_loaded(entities, scoped=scoped)}"
+        ctes + f"loaded AS ({_loaded(entities, scoped=scoped, files=files if named else None)}"
         + f"\n), staged AS (\n    {staged(scoped)}"
-        + "\n), " + _RECONCILE_TAIL.format(entities=listed, accepted_keys=accepted_keys, files=files)
+        + "\n), " + _RECONCILE_TAIL.format(entities=listed, accepted_keys=accepted_keys,
+                                            files=in_run_files)
     )
+
+
+def _list(paths: list[str]) -> str:
+    """A typed SQL list of string literals (an empty one too)."""
+    return "[" + ", ".join(sql_literal(p) for p in paths) + "]::VARCHAR[]"
+
+
+def _in_files(entity: str, files: dict[str, list[str]] | None) -> str:
+    """The right side of `_source_file IN ...`: `entity`'s files named, or run_files' rows."""
+    if files is None:
+        return f"(SELECT _source_file FROM run_files WHERE entity = '{entity}')"
+    # An IN list of literals lets DuckDB skip the other files' row groups (raw is stored file by
+    # file); a subquery does not. A list no file matches when there is none.
+    return "(" + ", ".join(sql_literal(p) for p in files.get(entity) or [""]) + ")"
+
+
+def _only_run_tickets(children: list[str], files: dict[str, list[str]] | None) -> dict[str, str]:
+    """_CHILD_CTES' filters: with `files`, only the tickets their rows name are looked up."""
+    if files is None:
+        return {"run_tickets": "", "only_staged": "", "only_raw": ""}
+    rows = "\n        UNION\n        ".join(
+        f"SELECT DISTINCT trim(ticket_id) AS ticket_id FROM raw.{e}"
+        f" WHERE _source_file IN {_in_files(e, files)}" for e in children)
+    return {"run_tickets": f"run_tickets AS MATERIALIZED (\n        {rows}\n), ",
+            "only_staged": "WHERE ticket_id IN (SELECT ticket_id FROM run_tickets)\n    ",
+            "only_raw": "\n      AND trim(ticket_id) IN (SELECT ticket_id FROM run_tickets)"}
+
+
+def recorded_files(
+    con: DuckDBPyConnection, entities: tuple[str, ...], months: tuple[str, str]
+) -> dict[str, list[str]] | None:
+    """The files of `entities` (children of tickets) staging recorded judging in `months`
+    (quality.judged_files), with the files first seen since; None when a judged month of them
+    has no record (judged before the record existed)."""
+    stages = sql_list([f"staging_{e}" for e in entities])
+    params = {"first": months[0], "last": months[-1]}
+    unrecorded = con.execute(
+        f"""SELECT count(*) FROM quality.stage_runs s WHERE s.stage IN {stages}
+            AND s.partition_month BETWEEN $first AND $last AND NOT EXISTS (
+                SELECT 1 FROM quality.judged_files j WHERE j.stage = s.stage
+                  AND j.month = s.partition_month AND j.file_id IS NULL)""", params).fetchone()[0]
+    if unrecorded:
+        return None
+    rows = con.execute(
+        f"""SELECT substr(stage, 9), path FROM quality.judged_files
+            WHERE stage IN {stages} AND path IS NOT NULL AND month BETWEEN $first AND $last
+            UNION
+            -- Files delivered since the months were recorded: their rows may be theirs.
+            SELECT entity, path FROM raw.landing_files f
+            WHERE status = 'accepted' AND ('staging_' || entity) IN {stages} AND first_seen_at > (
+                SELECT min(recorded_at) FROM quality.judged_files j
+                WHERE j.stage = 'staging_' || f.entity AND j.month BETWEEN $first AND $last)
+            ORDER BY ALL""", params).fetchall()
+    out: dict[str, list[str]] = {e: [] for e in entities}
+    for entity, path in rows:
+        out[entity].append(path)
+    return out
 
 
 def _keys(entities: tuple[str, ...]) -> str:

@@ -37,6 +37,8 @@ LANDING_FILES = Table("raw.landing_files", (
            " unchanged file is not read again)", added=True),
     Column("mixed_line_endings", "BOOLEAN", meaning="a CSV file whose lines end in CRLF and in LF:"
            " read with the lenient reader", added=True),
+    Column("loaded_rows", "BIGINT", meaning="its rows in raw once loaded (recorded by the raw"
+           " load, so a run does not count every file's rows); NULL until then", added=True),
 ), primary_key=("path", "file_id"))
 
 
@@ -74,6 +76,16 @@ STAGE_RUNS = Table("quality.stage_runs", (
     Column("stage", "VARCHAR", True),
     Column("partition_month", "DATE", meaning="NULL for unpartitioned stages"),
     Column("finished_at", "TIMESTAMPTZ", True),
+))
+# The files holding the rows a child stage judged in each month, recorded as it judges them: a
+# month's file reconciliation reads its scope here instead of passing over every raw row.
+JUDGED_FILES = Table("quality.judged_files", (
+    Column("stage", "VARCHAR", True, "staging_ticket_events | staging_time_entries"),
+    Column("month", "DATE", True),
+    Column("file_id", "VARCHAR", meaning="NULL (with path) on the row saying the month is recorded,"
+           " which a month judged before this record existed lacks"),
+    Column("path", "VARCHAR"),
+    Column("recorded_at", "TIMESTAMPTZ", True, "files first seen later are reconciled with them"),
 ))
 MOVED_TICKETS = Table("quality.moved_tickets", (
     Column("month", "DATE", True, "the partition an older version was filed under"),
@@ -195,7 +207,8 @@ CALENDAR_CLOSURES = Table("staging.calendar_closures", (
 
 # The tables of these layers, in the order they are created.
 LAYER_TABLES = (
-    LANDING_FILES, *RAW.values(), QUARANTINE, WARNINGS, STAGE_RUNS, MOVED_TICKETS, STALE_MONTHS,
+    LANDING_FILES, *RAW.values(), QUARANTINE, WARNINGS, STAGE_RUNS, JUDGED_FILES, MOVED_TICKETS,
+    STALE_MONTHS,
     CLIENTS, TICKETS, TICKET_EVENTS, TIME_ENTRIES, REVIEW_DECISIONS, CALENDAR_INTERVALS,
     CALENDAR_INTERVALS_COVERAGE, CALENDAR_CLOSURES,
 )
