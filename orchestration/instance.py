@@ -13,7 +13,7 @@ another journal mode are left alone.
 The last connection to close a WAL database checkpoints it (copies the log into the file, syncs
 it, deletes the log): with a connection per event, every event paid that sync, about 20 ms of
 wall an event on the shared machine against 0.3 ms without it (docs/benchmark.md, "fixed cost,
-round 9"). So the process keeps one idle connection open to each of the latest WAL databases it
+round 10"). So the process keeps one idle connection open to each of the latest WAL databases it
 connected to (`_KEEP`: the index, the run storage and the current runs' files): Dagster's closes
 are then not the last, and the log is checkpointed by SQLite's automatic checkpoint (every 1,000
 pages) and when the process lets a file go or exits. Durability is unchanged (a committed event is
