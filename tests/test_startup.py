@@ -1,8 +1,10 @@
 """What every run process pays before its first step: loading the code location."""
 
 import logging
+import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -71,3 +73,36 @@ def test_loading_the_embedding_model_leaves_the_processs_logging_as_it_was():
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True,
                             text=True, timeout=120, check=True)
     assert result.stdout.split() == [str(logging.WARNING), "0"], result.stdout + result.stderr
+
+
+def test_run_events_are_not_checkpointed_by_each_close_and_a_watcher_still_follows_the_run(tmp_path):
+    """The process keeps a connection to each WAL database it writes (orchestration/instance.py),
+    so Dagster's close after each event does not checkpoint and sync the file: the run's log stays
+    beside its file while the process runs. Each commit touches the file's time, so Dagster's
+    watcher of a running run (the UI's live log) still sees every new event."""
+    import threading
+
+    import dagster as dg
+
+    import pipelines.definitions  # noqa: F401 (installs the setting)
+
+    (tmp_path / "home").mkdir()
+    instance = dg.DagsterInstance.local_temp(str(tmp_path / "home"))
+    result = dg.materialize([dg.asset(lambda: 1, name="one")], instance=instance)
+    storage = instance.event_log_storage
+    run_file = storage.path_for_shard(result.run_id)
+    assert os.path.exists(f"{run_file}-wal")  # each close used to checkpoint and delete it
+
+    seen = threading.Event()
+
+    def on_event(entry, _cursor):
+        if entry.is_dagster_event and entry.dagster_event.message == "a later event":
+            seen.set()
+
+    storage.watch(result.run_id, None, on_event)
+    try:
+        time.sleep(0.5)  # the watcher's observer starts in its own thread
+        instance.report_engine_event("a later event", instance.get_run_by_id(result.run_id))
+        assert seen.wait(10), "the watcher did not see an event written after the run"
+    finally:
+        storage.end_watch(result.run_id, on_event)
