@@ -50,12 +50,34 @@ def distinct_rows(vectors: np.ndarray, key: np.ndarray | None = None) -> tuple[n
     if key is not None:
         rows = np.hstack([rows.view(np.uint8).reshape(len(rows), -1),
                           np.ascontiguousarray(key, dtype=np.int64).view(np.uint8).reshape(len(rows), -1)])
-    whole = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
-    _, first, inverse = np.unique(whole, return_index=True, return_inverse=True)
+    first, inverse = _grouped(rows)
+    if first is None:  # two different rows with one hash: sort the rows' bytes themselves
+        whole = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+        _, first, inverse = np.unique(whole, return_index=True, return_inverse=True)
     order = np.argsort(first)  # distinct rows in order of first appearance
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     return first[order], rank[inverse.ravel()]
+
+
+def _grouped(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
+    """np.unique's first occurrences and inverse for the rows' bytes, grouped by a 64-bit hash of
+    each row (sorting 80,000 rows of 1 kB as bytes cost 0.55 s of CPU, their hashes a tenth of
+    it); (None, None) when two different rows share a hash. Every row is compared with its group's
+    first, so the groups are the rows' own."""
+    n = len(rows)
+    width = rows.dtype.itemsize * (rows.shape[1] if rows.ndim > 1 else 1)
+    if n == 0 or width % 8:
+        return None, None
+    words = rows.view(np.uint8).reshape(n, width).view(np.uint64)
+    # A sum of the words times odd multipliers, modulo 2**64 (uint64 wraps).
+    multipliers = np.random.default_rng(0).integers(1, 1 << 62, size=words.shape[1], dtype=np.uint64) | 1
+    hashes = (words * multipliers).sum(axis=1, dtype=np.uint64)
+    _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    if not np.array_equal(words, words[first[inverse]]):
+        return None, None
+    return first, inverse
 
 
 def _nearest_centre(vectors: np.ndarray, centres: np.ndarray) -> np.ndarray:

@@ -32,6 +32,7 @@ from logic.blas import fit_threads, shared_cores
 from logic.embeddings import embed
 from logic.emergency_model import emergency_model
 from logic.emergency_model import write_weights as write_emergency_weights
+from logic.label_votes import label_votes
 from logic.nearest import CONE_ROWS, cones, distinct_rows, order_by_cone, similarities
 from logic.text_match import TICKET_TEXT
 from logic.text_model import EVIDENCE as TEXT_MODEL_EVIDENCE
@@ -258,8 +259,9 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
         first, column = distinct_rows(ex)
         ex, spread = ex[first], column[by_text]
     d = len(ex)
-    known = ~np.isnan(bank.labels)
-    values = np.nan_to_num(bank.labels, nan=0.0)
+    # Per label, contiguous: a block's shortlist gathers labels x rows x places at once.
+    known_t = np.ascontiguousarray(~np.isnan(bank.labels).T)
+    values_t = np.ascontiguousarray(np.nan_to_num(bank.labels, nan=0.0).T)
     short = min(4 * sv.neighbours, m)
     members = _members(spread, d)
     queries = embed(policy, texts)
@@ -281,28 +283,13 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     rows = CONE_ROWS if found is not None else rows
     for start, stop in _blocks(q, rows):
         fit_threads()
-        at = np.arange(stop - start)
         # block x distinct bank vectors (those of `near`: no row leaves a text out then)
         sims, near = similarities(queries[start:stop], ex, found, short)
         left_out = np.flatnonzero(own[start:stop] >= 0)
         sims[left_out, own[start:stop][left_out]] = -1.0
         top, top_s = _shortlist(sims, members if near is None else
                                 (members[0], members[1][near], members[2][near]), short)
-        strength = np.clip((top_s - sv.min_similarity) / (sv.full_similarity - sv.min_similarity), 0, 1)
-        w_all = strength * bank.weights[top]
-        for j in range(len(LABELS)):
-            k_j = known[top, j]
-            voting = k_j & (np.cumsum(k_j, axis=1) <= sv.neighbours)
-            w = np.where(voting, w_all, 0.0)
-            y = values[top, j]
-            total = w.sum(axis=1)
-            share = np.divide((w * y).sum(axis=1), total, out=np.zeros_like(total), where=total > 0)
-            # Scaled by the closest voter's strength: far-away agreement is a weak vote.
-            out[start:stop, j] = share * np.where(voting, strength, 0).max(axis=1)
-            supporting = voting & (y > 0)
-            nearest = np.argmax(supporting, axis=1)
-            has = supporting[at, nearest]
-            best[start:stop, j] = np.where(has, top[at, nearest], -1)
+        out[start:stop], best[start:stop] = label_votes(policy, top, top_s, bank.weights, known_t, values_t)
         if model is not None:
             columns, prob = text_probabilities(model, queries[start:stop])
             for k, j in enumerate(columns):

@@ -5,6 +5,7 @@ exemplars are taken in bank order (at the `neighbours`-th and the shortlist's la
 import numpy as np
 import pytest
 
+import logic.nearest as nearest
 import logic.semantic as semantic
 from logic.embeddings import embed
 from logic.semantic import LABELS, ExemplarBank, builtin_bank, votes
@@ -90,3 +91,33 @@ def test_the_shortlist_takes_equals_in_bank_order_at_its_last_place():
     top, top_s = semantic._shortlist(sims, members, 4)
     assert top[0].tolist() == [3, 0, 1, 2] and top_s[0].tolist() == pytest.approx([0.9, 0.5, 0.5, 0.5])
     assert top[1].tolist() == [3, 0, 2, 4]
+
+
+def _sorted_bytes(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """distinct_rows by sorting the rows' bytes (before the rows were grouped by a hash)."""
+    whole = np.ascontiguousarray(vectors).view(np.dtype((np.void, vectors.dtype.itemsize * vectors.shape[1])))
+    _, first, inverse = np.unique(whole.ravel(), return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return first[order], rank[inverse.ravel()]
+
+
+def test_rows_grouped_by_hash_are_the_rows_own_groups():
+    rng = np.random.default_rng(7)
+    base = rng.standard_normal((300, 16)).astype(np.float32)
+    rows = base[rng.integers(0, 300, 2000)]
+    rows[5] = -0.0  # -0.0 and 0.0 are different bytes, so different rows
+    rows[6] = 0.0
+    for got, want in zip(nearest.distinct_rows(rows), _sorted_bytes(rows), strict=True):
+        assert np.array_equal(got, want)
+    # Two different rows with one hash: the rows' bytes are sorted instead.
+    multipliers = np.random.default_rng(0).integers(1, 1 << 62, size=2, dtype=np.uint64) | 1
+    wrap = 1 << 64  # uint64 arithmetic wraps
+    words = np.array([[5, 9], [(5 + int(multipliers[1])) % wrap, (9 - int(multipliers[0])) % wrap], [5, 9]],
+                     dtype=np.uint64)
+    clash = words.view(np.float32)
+    assert nearest._grouped(clash) == (None, None)
+    for got, want in zip(nearest.distinct_rows(clash), _sorted_bytes(clash), strict=True):
+        assert np.array_equal(got, want)
+    assert list(nearest.distinct_rows(clash)[1]) == [0, 1, 0]
