@@ -421,20 +421,19 @@ def test_round_18_h6_is_a_call_only_through_the_by_nature_exemption():
 
 ROUND_20_BY_NATURE = [
     "physical threat to the servers or comms room",
-    "files encrypted or held to ransom (already happened)",
     "website defaced or hijacked",
 ]
 
 
 @pytest.mark.parametrize(("subject", "description"), [
     ("Server cupboard", "Water is leaking into the server room at the depot."),
-    ("Shared drive", "Every file on the shared drive has been encrypted overnight."),
     ("Our site", "Our website has been defaced, the homepage shows a hacker's message."),
 ])
-def test_round_20_a_physical_threat_or_harm_done_is_not_held_by_p(subject, description):
-    # Round 20: the physical threat to the servers (round 19's B25-114 kind) and the two undampened
-    # phrases rules join by_nature. With a hold at 0.99 (every call held by p) and a vote that
-    # disagrees, each text is a call through the exemption, and held with round 18's list alone.
+def test_round_20_a_physical_threat_or_a_defaced_site_is_not_held_by_p(subject, description):
+    # Round 20: the physical threat to the servers (round 19's B25-114 kind) and the defaced
+    # website join by_nature ("files encrypted" does not: test_round_15's grant form question).
+    # With a hold at 0.99 (every call held by p) and a vote that disagrees, each text is a call
+    # through the exemption, and held with round 18's list alone.
     from policy.config import default_policy
 
     shipped = default_policy()
