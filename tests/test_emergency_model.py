@@ -379,8 +379,9 @@ def test_round_18_a_rule_naming_the_incident_by_its_nature_is_not_held_by_p():
 
     shipped = default_policy()
     lm = shipped.emergency.learned_model
-    # The owner's decision, option 1 (docs/decisions.md; docs/classification.md, round 18).
-    assert lm.by_nature == ROUND_18_BY_NATURE
+    # The owner's decision, option 1 (docs/decisions.md; docs/classification.md, round 18), and
+    # round 20's three rules that name the incident by its nature (docs/classification.md).
+    assert lm.by_nature == ROUND_18_BY_NATURE + ROUND_20_BY_NATURE
     named = ["someone posing as IT support asking for access"]
 
     def variant(by_nature: list[str]) -> PolicyConfig:
@@ -417,6 +418,37 @@ def test_round_18_h6_is_a_call_only_through_the_by_nature_exemption():
     spared = reading(lm.by_nature)
     assert spared[0] and "not held: the incident by its nature" in spared[2], spared
     held = reading([])
+    assert not held[0] and "(x0.5)" in held[2], held
+
+
+ROUND_20_BY_NATURE = [
+    "physical threat to the servers or comms room",
+    "website defaced or hijacked",
+]
+
+
+@pytest.mark.parametrize(("subject", "description"), [
+    ("Server cupboard", "Water is leaking into the server room at the depot."),
+    ("Our site", "Our website has been defaced, the homepage shows a hacker's message."),
+])
+def test_round_20_a_physical_threat_or_a_defaced_site_is_not_held_by_p(subject, description):
+    # Round 20: the physical threat to the servers (round 19's B25-114 kind) and the defaced
+    # website join by_nature ("files encrypted" does not: test_round_15's grant form question).
+    # With a hold at 0.99 (every call held by p) and a vote that disagrees, each text is a call
+    # through the exemption, and held with round 18's list alone.
+    from policy.config import default_policy
+
+    shipped = default_policy()
+    lm = shipped.emergency.learned_model
+
+    def reading(by_nature: list[str]) -> tuple:
+        policy = shipped.model_copy(update={"emergency": shipped.emergency.model_copy(update={
+            "learned_model": lm.model_copy(update={"hold_below": 0.99, "by_nature": by_nature})})})
+        return _reading(policy, emergency_model(shipped), subject, description, vote=0.1)
+
+    spared = reading(lm.by_nature)
+    assert spared[0] and "not held: the incident by its nature" in spared[2], spared
+    held = reading(ROUND_18_BY_NATURE)
     assert not held[0] and "(x0.5)" in held[2], held
 
 
