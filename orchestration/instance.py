@@ -37,31 +37,57 @@ from sqlalchemy.pool import Pool
 # The index, the run storage, the schedule storage and a run's own file, with room for a second
 # run's: a file let go is checkpointed once, by the close of its keeper.
 _KEEP = 6
-_kept: "OrderedDict[str, sqlite3.Connection]" = OrderedDict()
+# Keyed by path, holding the file's identity: a database deleted and made again at the same path
+# (a test's or a swapped DAGSTER_HOME) is a new file, whose keeper replaces the old one's.
+_kept: "OrderedDict[str, tuple[tuple[int, int], sqlite3.Connection]]" = OrderedDict()
 _lock = threading.Lock()
 _PATH = "msp_wal_path"  # the connection record's info key: the file a WAL connection writes
-_COMMITTED = "msp_committed"  # ... and whether it committed since it was checked out
+_CHANGES = "msp_changes"  # ... its rows changed when it was checked out
+_COMMITTED = "msp_committed"  # ... and whether it committed since
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _keep_open(path: str) -> None:
     """Hold one idle connection to `path` (the latest `_KEEP` files), so closes do not checkpoint."""
+    identity = _identity(path)
+    if identity is None:
+        return
     with _lock:
-        if path in _kept:
+        held = _kept.get(path)
+        if held is not None and held[0] == identity:
             _kept.move_to_end(path)
             return
+    # The keeper exists for speed only: a file it cannot open is left as Dagster ships it, and its
+    # connect (up to the busy timeout) does not hold the lock other threads' connects take.
+    try:
         keeper = sqlite3.connect(path, check_same_thread=False)
         # A read maps the log's shared index: the keeper now counts as an open connection.
         keeper.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
-        _kept[path] = keeper
+    except sqlite3.Error:
+        return
+    with _lock:
+        gone = [_kept.pop(path)[1]] if path in _kept else []
+        _kept[path] = (identity, keeper)
         while len(_kept) > _KEEP:
-            _kept.popitem(last=False)[1].close()
+            gone.append(_kept.popitem(last=False)[1][1])
+    for old in gone:
+        old.close()
 
 
 def release_kept_connections() -> None:
     """Close the kept connections (each checkpoints its file when it is the last one)."""
     with _lock:
-        while _kept:
-            _kept.popitem(last=False)[1].close()
+        gone = [keeper for _, keeper in _kept.values()]
+        _kept.clear()
+    for keeper in gone:
+        keeper.close()
 
 
 def _normal_sync_in_wal(dbapi_connection: Any, record: Any) -> None:
@@ -77,6 +103,12 @@ def _normal_sync_in_wal(dbapi_connection: Any, record: Any) -> None:
         _keep_open(path)
 
 
+def _note_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Note a WAL connection's changed rows when it is handed out (a read changes none)."""
+    if _PATH in record.info:
+        record.info[_CHANGES] = dbapi_connection.total_changes
+
+
 def _note_commit(conn: Connection) -> None:
     """Mark a WAL connection that commits (SQLAlchemy calls this just before the commit)."""
     info = conn.connection.info
@@ -84,10 +116,16 @@ def _note_commit(conn: Connection) -> None:
         info[_COMMITTED] = True
 
 
-def _touch_after_commit(_dbapi_connection: Any, record: Any) -> None:
-    """Once a connection that committed is given back (after its commit), touch its file's time,
-    as the checkpoint of its close used to (the UI follows a running run by that change)."""
-    if record is not None and record.info.pop(_COMMITTED, False):
+def _touch_after_commit(dbapi_connection: Any, record: Any) -> None:
+    """Once a connection that committed a write is given back (after its commit), touch its
+    file's time, as the checkpoint of its close used to (the UI follows a running run by that
+    change). Dagster wraps reads in a transaction too: a commit that changed no row touches
+    nothing, or a watcher reading on each change would wake itself."""
+    if record is None or not record.info.pop(_COMMITTED, False):
+        return
+    changed = dbapi_connection is not None and (
+        dbapi_connection.total_changes > record.info.get(_CHANGES, 0))
+    if changed:
         # The file's time is a hint to watchers, never a reason to fail a write.
         with contextlib.suppress(OSError):
             os.utime(record.info[_PATH])
@@ -101,5 +139,7 @@ def relax_instance_sync() -> None:
         atexit.register(release_kept_connections)
     if not event.contains(Engine, "commit", _note_commit):
         event.listen(Engine, "commit", _note_commit)
+    if not event.contains(Pool, "checkout", _note_checkout):
+        event.listen(Pool, "checkout", _note_checkout)
     if not event.contains(Pool, "checkin", _touch_after_commit):
         event.listen(Pool, "checkin", _touch_after_commit)

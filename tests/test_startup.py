@@ -2,9 +2,11 @@
 
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -93,6 +95,14 @@ def test_run_events_are_not_checkpointed_by_each_close_and_a_watcher_still_follo
     run_file = storage.path_for_shard(result.run_id)
     assert os.path.exists(f"{run_file}-wal")  # each close used to checkpoint and delete it
 
+    # Dagster wraps reads in a transaction too: a read commits nothing and touches nothing (a
+    # watcher that read on each touch would wake itself); a write touches the file.
+    os.utime(run_file, (0, 0))
+    storage.get_records_for_run(result.run_id)
+    assert os.stat(run_file).st_mtime == 0
+    instance.report_engine_event("an earlier event", instance.get_run_by_id(result.run_id))
+    assert os.stat(run_file).st_mtime > 0
+
     seen = threading.Event()
 
     def on_event(entry, _cursor):
@@ -106,3 +116,29 @@ def test_run_events_are_not_checkpointed_by_each_close_and_a_watcher_still_follo
         assert seen.wait(10), "the watcher did not see an event written after the run"
     finally:
         storage.end_watch(result.run_id, on_event)
+
+
+def test_a_database_made_again_at_the_same_path_gets_its_own_kept_connection(tmp_path):
+    """A keeper is bound to a file, not a path: a database deleted and made again where it was (a
+    test's instance, a swapped DAGSTER_HOME) is kept open too, so its closes do not checkpoint."""
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    from orchestration.instance import relax_instance_sync
+
+    relax_instance_sync()
+    path = tmp_path / "events.db"
+    for rows in (1, 3):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        engine = sa.create_engine(f"sqlite:///{path}", poolclass=NullPool)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        with engine.begin() as conn:  # a new connection: the setting and the keeper apply to it
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)" + ", (1)" * (rows - 1))
+        engine.dispose()
+        # The closed connection was not the last: the log is still beside the new file.
+        assert Path(f"{path}-wal").exists(), rows
+        with sqlite3.connect(path) as check:
+            assert check.execute("SELECT count(*) FROM t").fetchone()[0] == rows
