@@ -154,7 +154,7 @@ def _record_loaded(
         return {}
     # Named as a list, so DuckDB reads only these files' row groups (raw is stored file by file).
     con.execute(
-        f"""UPDATE raw.landing_files f SET loaded_rows = coalesce(c.n, 0)
+        f"""UPDATE raw.landing_files f SET loaded_rows = coalesce(c.n, 0), loaded_at = now()
             FROM (SELECT file_id, path FROM raw.landing_files
                   WHERE file_id IN {sql_list(sorted({i for i, _ in files}))}) k
             LEFT JOIN (SELECT _file_id, _source_file, count(*) AS n FROM raw.{entity}

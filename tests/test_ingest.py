@@ -198,7 +198,7 @@ def test_a_months_events_reconciliation_reads_the_files_staging_judged(
     whole (a row of one lost from staging fails it) and reads no other month's files."""
     from assets.staging import _files_reconcile
     from demo.generate import EVENT_COLUMNS
-    from warehouse.reconcile import file_reconciliation_sql
+    from warehouse.reconcile import file_reconciliation_sql, recorded_files
 
     known_copy((JAN, FEB, MAR))
 
@@ -241,6 +241,19 @@ def test_a_months_events_reconciliation_reads_the_files_staging_judged(
         # Every file, as a full run checks: both losses.
         everything = _files_reconcile(con, "ticket_events")
         assert jan in everything.description and feb in everything.description
+        # A file registered before the record but loaded into raw after it may hold the month's
+        # rows: it joins the month's files. Tickets staged after the record may have moved
+        # between months: the record is not used (the pass over every raw row decides).
+        mar = "ticket_events/ticket_events_2026-03.csv"
+        assert mar not in recorded_files(con, ("ticket_events",), (FEB, FEB))["ticket_events"]
+        con.execute("UPDATE raw.landing_files SET loaded_at = now() + INTERVAL 1 HOUR"
+                    " WHERE path = ?", [mar])
+        assert mar in recorded_files(con, ("ticket_events",), (FEB, FEB))["ticket_events"]
+        con.execute("UPDATE quality.stage_runs SET finished_at = now() + INTERVAL 1 HOUR"
+                    " WHERE stage = 'staging_tickets' AND partition_month = ?", [JAN])
+        assert recorded_files(con, ("ticket_events",), (FEB, FEB)) is None
+        con.execute("UPDATE quality.stage_runs SET finished_at = now() - INTERVAL 1 DAY"
+                    " WHERE stage = 'staging_tickets'")
         # A month judged before the record existed: its files found by the pass, as before.
         con.execute("DELETE FROM quality.judged_files WHERE month = ? AND file_id IS NULL", [FEB])
         found = _files_reconcile(con, "ticket_events", [FEB])

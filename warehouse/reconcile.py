@@ -160,24 +160,30 @@ def recorded_files(
     con: DuckDBPyConnection, entities: tuple[str, ...], months: tuple[str, str]
 ) -> dict[str, list[str]] | None:
     """The files of `entities` (children of tickets) staging recorded judging in `months`
-    (quality.judged_files), with the files first seen since; None when a judged month of them
-    has no record (judged before the record existed)."""
+    (quality.judged_files), with the files first seen or loaded since; None when a judged month of
+    them has no record (judged before the record existed) or tickets were staged after it (a
+    ticket moved between months changes which month judges its rows: the record is a snapshot)."""
     stages = sql_list([f"staging_{e}" for e in entities])
     params = {"first": months[0], "last": months[-1]}
     unrecorded = con.execute(
         f"""SELECT count(*) FROM quality.stage_runs s WHERE s.stage IN {stages}
             AND s.partition_month BETWEEN $first AND $last AND NOT EXISTS (
                 SELECT 1 FROM quality.judged_files j WHERE j.stage = s.stage
-                  AND j.month = s.partition_month AND j.file_id IS NULL)""", params).fetchone()[0]
+                  AND j.month = s.partition_month AND j.file_id IS NULL)
+            OR EXISTS (SELECT 1 FROM quality.stage_runs t WHERE t.stage = 'staging_tickets'
+                AND t.finished_at > (SELECT min(recorded_at) FROM quality.judged_files j
+                    WHERE j.stage = s.stage AND j.month BETWEEN $first AND $last))""",
+        params).fetchone()[0]
     if unrecorded:
         return None
     rows = con.execute(
         f"""SELECT substr(stage, 9), path FROM quality.judged_files
             WHERE stage IN {stages} AND path IS NOT NULL AND month BETWEEN $first AND $last
             UNION
-            -- Files delivered since the months were recorded: their rows may be theirs.
+            -- Files delivered or loaded since the months were recorded: their rows may be theirs.
             SELECT entity, path FROM raw.landing_files f
-            WHERE status = 'accepted' AND ('staging_' || entity) IN {stages} AND first_seen_at > (
+            WHERE status = 'accepted' AND ('staging_' || entity) IN {stages}
+              AND greatest(first_seen_at, coalesce(loaded_at, first_seen_at)) > (
                 SELECT min(recorded_at) FROM quality.judged_files j
                 WHERE j.stage = 'staging_' || f.entity AND j.month BETWEEN $first AND $last)
             ORDER BY ALL""", params).fetchall()

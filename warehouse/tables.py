@@ -39,6 +39,8 @@ LANDING_FILES = Table("raw.landing_files", (
            " read with the lenient reader", added=True),
     Column("loaded_rows", "BIGINT", meaning="its rows in raw once loaded (recorded by the raw"
            " load, so a run does not count every file's rows); NULL until then", added=True),
+    Column("loaded_at", "TIMESTAMPTZ", meaning="when loaded_rows was recorded: a file loaded after"
+           " a month's judged files were recorded is reconciled with them", added=True),
 ), primary_key=("path", "file_id"))
 
 
