@@ -153,21 +153,19 @@ def _record_loaded(
     if not files:
         return {}
     # Named as a list, so DuckDB reads only these files' row groups (raw is stored file by file).
-    con.execute(
+    ids = sql_list(sorted({file_id for file_id, _ in files}))
+    recorded = con.execute(
         f"""UPDATE raw.landing_files f SET loaded_rows = coalesce(c.n, 0), loaded_at = now()
-            FROM (SELECT file_id, path FROM raw.landing_files
-                  WHERE file_id IN {sql_list(sorted({i for i, _ in files}))}) k
+            FROM (SELECT file_id, path FROM raw.landing_files WHERE file_id IN {ids}) k
             LEFT JOIN (SELECT _file_id, _source_file, count(*) AS n FROM raw.{entity}
-                       WHERE _file_id IN {sql_list(sorted({i for i, _ in files}))}
-                       GROUP BY ALL) c ON c._file_id = k.file_id AND c._source_file = k.path
-            WHERE f.file_id = k.file_id AND f.path = k.path AND f.entity = $entity""",
+                       WHERE _file_id IN {ids} GROUP BY ALL) c
+                   ON c._file_id = k.file_id AND c._source_file = k.path
+            WHERE f.file_id = k.file_id AND f.path = k.path AND f.entity = $entity
+            RETURNING f.file_id, f.path, f.loaded_rows""",
         {"entity": entity},
-    )
+    ).fetchall()
     wanted = set(files)
-    return {(i, p): n for i, p, n in con.execute(
-        f"SELECT file_id, path, loaded_rows FROM raw.landing_files WHERE entity = $entity"
-        f" AND file_id IN {sql_list(sorted({i for i, _ in files}))}", {"entity": entity}).fetchall()
-        if (i, p) in wanted}
+    return {(i, p): n for i, p, n in recorded if (i, p) in wanted}
 
 
 def _raw_asset(entity: str, description: str) -> dg.AssetsDefinition:

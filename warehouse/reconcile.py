@@ -141,7 +141,7 @@ def _in_files(entity: str, files: dict[str, list[str]] | None) -> str:
         return f"(SELECT _source_file FROM run_files WHERE entity = '{entity}')"
     # An IN list of literals lets DuckDB skip the other files' row groups (raw is stored file by
     # file); a subquery does not. A list no file matches when there is none.
-    return "(" + ", ".join(sql_literal(p) for p in files.get(entity) or [""]) + ")"
+    return sql_list(files.get(entity) or [""])
 
 
 def _only_run_tickets(children: list[str], files: dict[str, list[str]] | None) -> dict[str, str]:
@@ -165,14 +165,18 @@ def recorded_files(
     ticket moved between months changes which month judges its rows: the record is a snapshot)."""
     stages = sql_list([f"staging_{e}" for e in entities])
     params = {"first": months[0], "last": months[-1]}
+    # The record stands only when every judged month of these stages has its marker row and no
+    # tickets were staged after the oldest of them.
     unrecorded = con.execute(
-        f"""SELECT count(*) FROM quality.stage_runs s WHERE s.stage IN {stages}
-            AND s.partition_month BETWEEN $first AND $last AND NOT EXISTS (
-                SELECT 1 FROM quality.judged_files j WHERE j.stage = s.stage
-                  AND j.month = s.partition_month AND j.file_id IS NULL)
-            OR EXISTS (SELECT 1 FROM quality.stage_runs t WHERE t.stage = 'staging_tickets'
-                AND t.finished_at > (SELECT min(recorded_at) FROM quality.judged_files j
-                    WHERE j.stage = s.stage AND j.month BETWEEN $first AND $last))""",
+        f"""SELECT EXISTS (
+                SELECT 1 FROM quality.stage_runs s WHERE s.stage IN {stages}
+                  AND s.partition_month BETWEEN $first AND $last AND NOT EXISTS (
+                      SELECT 1 FROM quality.judged_files j WHERE j.stage = s.stage
+                        AND j.month = s.partition_month AND j.file_id IS NULL))
+            OR EXISTS (
+                SELECT 1 FROM quality.stage_runs t WHERE t.stage = 'staging_tickets'
+                  AND t.finished_at > (SELECT min(recorded_at) FROM quality.judged_files j
+                      WHERE j.stage IN {stages} AND j.month BETWEEN $first AND $last))""",
         params).fetchone()[0]
     if unrecorded:
         return None
