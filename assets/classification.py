@@ -13,7 +13,8 @@ from assets.staging import staging_review_decisions, staging_tickets, staging_ti
 from logic.classify import NOTES_SQL, MatchedTexts, scope_category_hits_sql, scope_hits_sql
 from logic.embeddings import embed
 from logic.emergency import emergency_rules_sql, emergency_sql
-from logic.semantic import REVIEW_ROWS, ExemplarBank, builtin_bank, exemplar_cones, prepare_votes, review_bank
+from logic.nearest import run_cones
+from logic.semantic import REVIEW_ROWS, ExemplarBank, builtin_bank, prepare_votes, review_bank
 from logic.text_match import TICKET_TEXT
 from logic.word_model import word_model, write_weights
 from orchestration.embedding_store import load as load_embeddings
@@ -204,7 +205,7 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
             # Cones of the largest bank (every decision in force), which every month's bank is
             # part of: one k-means for the run's months (logic/nearest.bank_cones).
             reviewed = [r[0] for r in con.execute(f"SELECT txt FROM {db}.review_rows").fetchall()]
-            cones = exemplar_cones(run.policy, [*builtin.texts, *reviewed])
+            cones = run_cones(embed(run.policy, [*builtin.texts, *reviewed]))
         yield {"emergency_range": db, "builtin_bank": builtin, "review_rows": f"{db}.review_rows",
                "stored_texts": known, "bank_cones": cones}
     if run.policy.scope_classification.semantic.enabled:

@@ -33,15 +33,7 @@ from logic.embeddings import embed
 from logic.emergency_model import emergency_model
 from logic.emergency_model import write_weights as write_emergency_weights
 from logic.label_votes import label_votes
-from logic.nearest import (
-    CONE_ROWS,
-    RunCones,
-    bank_cones,
-    distinct_rows,
-    order_by_cone,
-    run_cones,
-    similarities,
-)
+from logic.nearest import CONE_ROWS, RunCones, bank_cones, distinct_rows, order_by_cone, similarities
 from logic.text_match import TICKET_TEXT
 from logic.text_model import EVIDENCE as TEXT_MODEL_EVIDENCE
 from logic.text_model import probabilities as text_probabilities
@@ -250,7 +242,7 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     leave_out_same_text drops an exemplar whose text is the query's own (scoring the bank's own
     tickets). With a text model (logic/text_model.py), its probability is an id's vote where it is
     higher, the best exemplar then being index len(bank) (the model). `cones_of_run`: cones of
-    the run's largest bank (`exemplar_cones`), kept to this bank's vectors when it holds them all.
+    the run's largest bank (logic/nearest.run_cones), kept to this bank's vectors when it holds them all.
     """
     sv = policy.scope_classification.semantic
     n, m = len(texts), len(bank)
@@ -395,14 +387,6 @@ def write_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: lis
     con.unregister("semantic_scope_df")
     con.unregister("semantic_emergency_df")
     return {"texts": n, "exemplars": len(bank), "seconds": round(time.perf_counter() - started, 2)}
-
-
-def exemplar_cones(policy: PolicyConfig, texts: list[str]) -> RunCones | None:
-    """Cones of the distinct vectors of exemplar texts `texts` (a run's largest bank, every
-    month's exemplars among them): computed once for the run's months (logic/nearest.py)."""
-    if not policy.scope_classification.semantic.enabled or not texts:
-        return None
-    return run_cones(embed(policy, list(dict.fromkeys(t.lower() for t in texts))))
 
 
 def empty_votes(con: duckdb.DuckDBPyConnection) -> None:

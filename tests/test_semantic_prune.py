@@ -63,7 +63,7 @@ def test_votes_with_a_runs_cones_are_the_votes_of_whole_rows(policy, monkeypatch
     month = ExemplarBank(large.ids[:-1500], large.texts[:-1500], large.described[:-1500],
                          large.sources[:-1500], large.labels[:-1500], large.weights[:-1500])
     monkeypatch.setattr(nearest, "_CONE", 16)
-    run = semantic.exemplar_cones(policy, large.texts)
+    run = nearest.run_cones(embed(policy, large.texts))
     assert run is not None
     used = []
     own = nearest.bank_cones
