@@ -13,6 +13,7 @@ from assets.staging import staging_review_decisions, staging_tickets, staging_ti
 from logic.classify import NOTES_SQL, MatchedTexts, scope_category_hits_sql, scope_hits_sql
 from logic.embeddings import embed
 from logic.emergency import emergency_rules_sql, emergency_sql
+from logic.nearest import run_cones
 from logic.semantic import REVIEW_ROWS, ExemplarBank, builtin_bank, prepare_votes, review_bank
 from logic.text_match import TICKET_TEXT
 from logic.word_model import word_model, write_weights
@@ -191,6 +192,7 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
         # The review decisions in force at the run's as-of instant, for every month's exemplars.
         con.execute(f"CREATE TABLE {db}.review_rows AS {REVIEW_ROWS}", {"as_of": run.as_of})
         known: set[str] = set()
+        cones = None
         if run.policy.scope_classification.semantic.enabled:
             # The stored vectors of every text the months vote on or with, read in one statement;
             # the built-in exemplars', which every month reads, embedded now if not stored.
@@ -200,8 +202,12 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
             known = load_embeddings(con, run.policy, [*builtin.texts, *texts])
             embed(run.policy, builtin.texts)
             known.update(save_embeddings(con, run.policy, builtin.texts, known))
+            # Cones of the largest bank (every decision in force), which every month's bank is
+            # part of: one k-means for the run's months (logic/nearest.bank_cones).
+            reviewed = [r[0] for r in con.execute(f"SELECT txt FROM {db}.review_rows").fetchall()]
+            cones = run_cones(embed(run.policy, [*builtin.texts, *reviewed]))
         yield {"emergency_range": db, "builtin_bank": builtin, "review_rows": f"{db}.review_rows",
-               "stored_texts": known}
+               "stored_texts": known, "bank_cones": cones}
     if run.policy.scope_classification.semantic.enabled:
         # After the months' votes, so no month's texts are pruned from under it.
         prune_embeddings(con, months, builtin.texts)
@@ -238,7 +244,7 @@ def semantic_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: 
     month_texts = [r[0] for r in con.execute(f"SELECT DISTINCT {TICKET_TEXT} FROM clf_tickets").fetchall()]
     bank_texts = bank.texts if builtin is None else bank.texts[len(builtin):]
     with stored_embeddings(con, policy, [*bank_texts, *month_texts], shared.get("stored_texts")):
-        stats = prepare_votes(con, policy, bank, rules=rules)
+        stats = prepare_votes(con, policy, bank, rules=rules, cones_of_run=shared.get("bank_cones"))
     replace_month(con, "staging.semantic_scope_votes", month,
                   "SELECT CAST($month AS DATE) AS month, * FROM clf_semantic_scope", {"month": month})
     replace_month(con, "staging.semantic_emergency_votes", month,

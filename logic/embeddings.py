@@ -23,6 +23,7 @@ from policy.config import PolicyConfig
 # Memory bounds, none of which changes a vector (each text is embedded on its own;
 # tests/test_semantic_blocks.py checks it):
 _ENCODE_CHUNK = 8192  # texts per tokenizer call: its per-token Python objects stay small
+_SHIPPED_DIM = 256  # the weights inside the installed wheel
 _CACHE_TEXTS = 131_072  # embeddings kept per model (1 KB each at dim 256): about 130 MB at most
 
 
@@ -48,8 +49,10 @@ def load_model(config: str, dim: int) -> _Model:
     for handler in [h for h in root.handlers if h not in handlers]:
         root.removeHandler(handler)
 
-    model = WordLlama.load(config=config, dim=dim, cache_dir=Path(wordllama.__file__).parent,
-                           disable_download=True)
+    # The wheel ships the 256-dimension weights; a smaller `dim` is their first `dim` columns
+    # (wordllama's matryoshka truncation, trunc_dim).
+    model = WordLlama.load(config=config, dim=_SHIPPED_DIM, trunc_dim=None if dim == _SHIPPED_DIM else dim,
+                           cache_dir=Path(wordllama.__file__).parent, disable_download=True)
     # A copy without padding: texts are pooled from a sparse token-count matrix, so a batch's
     # longest text costs nothing for the others.
     tokenizer = Tokenizer.from_str(model.tokenizer.to_str())

@@ -33,7 +33,7 @@ from logic.embeddings import embed
 from logic.emergency_model import emergency_model
 from logic.emergency_model import write_weights as write_emergency_weights
 from logic.label_votes import label_votes
-from logic.nearest import CONE_ROWS, cones, distinct_rows, order_by_cone, similarities
+from logic.nearest import CONE_ROWS, RunCones, bank_cones, distinct_rows, order_by_cone, similarities
 from logic.text_match import TICKET_TEXT
 from logic.text_model import EVIDENCE as TEXT_MODEL_EVIDENCE
 from logic.text_model import probabilities as text_probabilities
@@ -230,7 +230,8 @@ POLICY_MODEL = "policy"
 @shared_cores()  # many small products, months side by side: logic/blas.py
 def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
           leave_out_same_text: bool = False,
-          text_model: StoredTextModel | None | str = POLICY_MODEL) -> tuple[np.ndarray, np.ndarray]:
+          text_model: StoredTextModel | None | str = POLICY_MODEL,
+          cones_of_run: RunCones | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per text and label: the neighbours' vote (n x labels) and the index of the best supporting exemplar.
 
     A text's vote depends on its vector alone (and, leaving out the query's own text, on which
@@ -240,7 +241,8 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     bank order), then per label the `neighbours` nearest of them that know the label.
     leave_out_same_text drops an exemplar whose text is the query's own (scoring the bank's own
     tickets). With a text model (logic/text_model.py), its probability is an id's vote where it is
-    higher, the best exemplar then being index len(bank) (the model).
+    higher, the best exemplar then being index len(bank) (the model). `cones_of_run`: cones of
+    the run's largest bank (logic/nearest.run_cones), kept to this bank's vectors when it holds them all.
     """
     sv = policy.scope_classification.semantic
     n, m = len(texts), len(bank)
@@ -270,7 +272,7 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     first, text_row = distinct_rows(queries, own if leave_out_same_text else None)
     # Cones of the bank (logic/nearest.py) spare the columns no row of a block can take; the
     # queries in cone order, so a block's rows are near the same cones.
-    found = None if leave_out_same_text else cones(ex)
+    found = None if leave_out_same_text else bank_cones(ex, cones_of_run)
     if found is not None:
         order = order_by_cone(queries[first], found)
         first, text_row = first[order], np.argsort(order)[text_row]
@@ -351,10 +353,11 @@ def _shortlist(sims: np.ndarray, members: tuple[np.ndarray, np.ndarray, np.ndarr
 
 def write_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: list[str],
                 bank: ExemplarBank, leave_out_same_text: bool = False,
-                text_model: StoredTextModel | None | str = POLICY_MODEL) -> dict[str, float]:
+                text_model: StoredTextModel | None | str = POLICY_MODEL,
+                cones_of_run: RunCones | None = None) -> dict[str, float]:
     """Compute the votes for `texts` and write clf_semantic_scope / clf_semantic_emergency."""
     started = time.perf_counter()
-    vote, best = votes(policy, texts, bank, leave_out_same_text, text_model)
+    vote, best = votes(policy, texts, bank, leave_out_same_text, text_model, cones_of_run)
     n = len(texts)
     # To DuckDB as Arrow: texts once as strings, evidence as indices into the exemplars'
     # descriptions (-1, no supporting exemplar: the empty string at the end).
@@ -397,7 +400,8 @@ def empty_votes(con: duckdb.DuckDBPyConnection) -> None:
 def prepare_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, bank: ExemplarBank,
                   leave_out_same_text: bool = False, rules: str | None = None,
                   text_model: StoredTextModel | None | str = POLICY_MODEL,
-                  emergency_signal: StoredEmergencyModel | str = POLICY_MODEL) -> dict[str, float]:
+                  emergency_signal: StoredEmergencyModel | str = POLICY_MODEL,
+                  cones_of_run: RunCones | None = None) -> dict[str, float]:
     """Votes for the distinct texts of clf_tickets: all of them, or, when there are more than
     `max_texts_all`, only those the emergency rules leave uncertain (docs/classification.md).
 
@@ -405,6 +409,7 @@ def prepare_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, bank: Ex
     selection needs it, the rules are run here. With the learned emergency signal on (round 13),
     its weights are written too (clf_emergency_weights: the emergency statement joins them): the
     policy's stored model, or `emergency_signal` (a leave-one-batch-out fold's refit).
+    `cones_of_run`: see `votes`.
     """
     sv = policy.scope_classification.semantic
     if not sv.enabled:
@@ -417,7 +422,7 @@ def prepare_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, bank: Ex
         f"SELECT DISTINCT {TICKET_TEXT} FROM clf_tickets ORDER BY 1").fetchall()]
     if len(texts) > sv.max_texts_all:
         texts = uncertain_texts(con, policy, rules)
-    return write_votes(con, policy, texts, bank, leave_out_same_text, text_model)
+    return write_votes(con, policy, texts, bank, leave_out_same_text, text_model, cones_of_run)
 
 
 def uncertain_texts(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, rules: str | None) -> list[str]:

@@ -129,3 +129,9 @@ def test_the_bounded_shortlist_gives_the_whole_rows_votes(policy, monkeypatch):
             patched.setattr(semantic, "_GROUP", 1 << 30)  # no groups: each row's own bound
             whole_vote, whole_best = votes(policy, texts, bank, leave_out_same_text=leave_out)
         assert np.array_equal(vote, whole_vote) and np.array_equal(best, whole_best)
+
+
+def test_a_smaller_dim_is_the_shipped_vectors_first_columns():
+    """wordllama's matryoshka dims: dim 128 is the first 128 columns of the shipped 256 (no download)."""
+    shipped = embeddings.load_model("l2_supercat", 256).table
+    assert np.array_equal(embeddings.load_model("l2_supercat", 128).table, shipped[:, :128])

@@ -52,9 +52,57 @@ def test_votes_with_cones_are_the_votes_of_whole_rows(policy, monkeypatch):
     monkeypatch.setattr(nearest, "candidate_columns", counted)
     vote, best = votes(policy, texts, bank)
     assert sum(spared) > 0  # the cones spared columns
-    monkeypatch.setattr(semantic, "cones", lambda vectors: None)
+    monkeypatch.setattr(semantic, "bank_cones", lambda vectors, run=None: None)
     whole_vote, whole_best = votes(policy, texts, bank)
     assert np.array_equal(vote, whole_vote) and np.array_equal(best, whole_best)
+
+
+def test_votes_with_a_runs_cones_are_the_votes_of_whole_rows(policy, monkeypatch):
+    """A month's bank is part of the run's largest one: the run's cones kept to its vectors."""
+    large, texts = _bank_and_texts(policy, 4000, 3000)
+    month = ExemplarBank(large.ids[:-1500], large.texts[:-1500], large.described[:-1500],
+                         large.sources[:-1500], large.labels[:-1500], large.weights[:-1500])
+    monkeypatch.setattr(nearest, "_CONE", 16)
+    run = nearest.run_cones(embed(policy, large.texts))
+    assert run is not None
+    used = []
+    own = nearest.bank_cones
+
+    def recorded(vectors, found_run=None):
+        found = own(vectors, found_run)
+        used.append(found is not None and found.centres is run.found.centres)
+        return found
+
+    monkeypatch.setattr(semantic, "bank_cones", recorded)
+    spared = []
+    candidates = nearest.candidate_columns
+
+    def counted(block, columns, found, short):
+        near = candidates(block, columns, found, short)
+        spared.append(len(columns) - len(near))
+        return near
+
+    monkeypatch.setattr(nearest, "candidate_columns", counted)
+    vote, best = votes(policy, texts, month, cones_of_run=run)
+    assert used == [True] and sum(spared) > 0  # the run's cones, and they spared columns
+    monkeypatch.setattr(semantic, "bank_cones", lambda vectors, run=None: None)
+    whole_vote, whole_best = votes(policy, texts, month)
+    assert np.array_equal(vote, whole_vote) and np.array_equal(best, whole_best)
+
+
+def test_a_bank_the_runs_cones_do_not_hold_gets_its_own(policy):
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(3000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    run = nearest.run_cones(vectors[:2500])
+    assert run is not None
+    kept = nearest.bank_cones(vectors[100:2400], run)
+    assert kept is not None and kept.centres is run.found.centres
+    assert np.array_equal(kept.cone, run.found.cone[run.order[np.searchsorted(
+        run.hashes, nearest._hashes(nearest._words(vectors[100:2400])))]])
+    own = nearest.bank_cones(vectors[100:2600], run)  # 100 vectors the run's bank lacks
+    assert own is not None and own.centres is not run.found.centres
+    assert own.counts.sum() == 2500
 
 
 def test_a_similarity_does_not_depend_on_the_columns_beside_it(policy):
