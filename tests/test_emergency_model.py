@@ -380,8 +380,8 @@ def test_round_18_a_rule_naming_the_incident_by_its_nature_is_not_held_by_p():
     shipped = default_policy()
     lm = shipped.emergency.learned_model
     # The owner's decision, option 1 (docs/decisions.md; docs/classification.md, round 18), and
-    # round 20's three rules that name the incident by its nature (docs/classification.md).
-    assert lm.by_nature == ROUND_18_BY_NATURE + ROUND_20_BY_NATURE
+    # round 20's and round 21's rules that name the incident by its nature (docs/classification.md).
+    assert lm.by_nature == ROUND_18_BY_NATURE + ROUND_20_BY_NATURE + ROUND_21_BY_NATURE
     named = ["someone posing as IT support asking for access"]
 
     def variant(by_nature: list[str]) -> PolicyConfig:
@@ -424,6 +424,14 @@ def test_round_18_h6_is_a_call_only_through_the_by_nature_exemption():
 ROUND_20_BY_NATURE = [
     "physical threat to the servers or comms room",
     "website defaced or hijacked",
+]
+# Round 21 (tests/test_emergency_round21.py): a lost device, one account's takeover signs, tills.
+ROUND_21_BY_NATURE = [
+    "a lost or stolen device holding company data",
+    "a sign-in prompt approved that nobody started",
+    "signed in through a link, then mail sent in the user's name",
+    "mail vanishing before anyone sees it",
+    "card payments or tills stopped where customers pay",
 ]
 
 

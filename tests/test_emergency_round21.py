@@ -1,0 +1,85 @@
+"""Round 21 (issue 19 item 5): emergencies by their nature told without security or outage words.
+
+A lost or stolen device holding company data, one account's takeover signs acted on (a sign-in
+prompt approved, a link's sign-in page used and then mail sent in the user's name, mail vanishing
+before anyone sees it) and card payments or tills stopped where customers pay
+(docs/classification.md, "Round 21: emergency").
+"""
+
+import duckdb
+import pytest
+
+from logic.emergency import emergency_rules_sql
+from logic.emergency_model import emergency_model
+from policy.config import PolicyConfig, default_policy
+from tests.test_emergency_model import (
+    ROUND_18_BY_NATURE,
+    ROUND_20_BY_NATURE,
+    ROUND_21_BY_NATURE,
+    _reading,
+)
+
+# Written here from the policy's section 4 ideas, not taken from any batch.
+MET = [
+    ("a lost or stolen device holding company data", "Lost work phone",
+     "I lost my work phone on the bus yesterday; it has my email and our customer contacts on it."),
+    ("a lost or stolen device holding company data", "Break-in",
+     "Our office was burgled overnight and the tablet with the client records was taken from the desk."),
+    ("a sign-in prompt approved that nobody started", "Prompts",
+     "My authenticator app kept asking me to approve a sign-in and I accidentally approved one."),
+    ("signed in through a link, then mail sent in the user's name", "Shared file",
+     "I clicked a link to a shared file, signed in with my Microsoft password and now the same message"
+     " has gone out from my account to all my contacts."),
+    ("mail vanishing before anyone sees it", "Missing mail",
+     "Suppliers say they emailed me twice but the messages never arrive; they are not in junk or deleted"
+     " items either."),
+    ("card payments or tills stopped where customers pay", "Card machines",
+     "Every card machine in the shop says declined, we are cash only and customers are leaving."),
+]
+
+NOT_MET = [
+    ("a lost or stolen device holding company data", "Keyboard",
+     "The @ key on my laptop is missing so I can't type email addresses."),
+    ("a lost or stolen device holding company data", "No code",
+     "I left my phone at home today, can I get my sign-in code another way for my email?"),
+    ("a sign-in prompt approved that nobody started", "New phone",
+     "Please set up the authenticator app on my new phone, I have the sign-in prompt ready."),
+    ("mail vanishing before anyone sees it", "Newsletter",
+     "Can you help me design a newsletter email for our customers?"),
+    ("card payments or tills stopped where customers pay", "New shop",
+     "Please quote for two card machines and a till for the new shop opening in March."),
+]
+
+
+def _rules_met(policy: PolicyConfig, subject: str, description: str) -> list[str]:
+    con = duckdb.connect()
+    con.execute("CREATE TEMP TABLE clf_tickets AS SELECT 't1' AS ticket_id, ? AS subject, ? AS description,"
+                " 'Other' AS category, false AS declared_emergency, 1 AS affected_users",
+                [subject, description])
+    return con.execute(f"SELECT rules_met FROM ({emergency_rules_sql(policy)})").fetchone()[0]
+
+
+def test_round_21_labels_join_by_nature():
+    assert default_policy().emergency.learned_model.by_nature == (
+        ROUND_18_BY_NATURE + ROUND_20_BY_NATURE + ROUND_21_BY_NATURE)
+
+
+@pytest.mark.parametrize(("label", "subject", "description"), MET)
+def test_round_21_the_incident_is_read_by_its_nature_and_not_held_by_p(label, subject, description):
+    # The rule is met; with a hold at 0.99 (every call held by p) and a vote that disagrees, the
+    # text is still a call through the by-nature exemption. With round 20's policy (before the
+    # new rules) the same text is no call.
+    shipped = default_policy()
+    assert label in _rules_met(shipped, subject, description)
+    lm = shipped.emergency.learned_model
+    policy = shipped.model_copy(update={"emergency": shipped.emergency.model_copy(update={
+        "learned_model": lm.model_copy(update={"hold_below": 0.99})})})
+    qualifies, confidence, evidence, _state = _reading(policy, emergency_model(shipped), subject,
+                                                       description, category="Other", vote=0.1)
+    assert qualifies and confidence >= 0.5, (confidence, evidence)
+    assert "not held: the incident by its nature" in evidence or "emergency model" not in evidence, evidence
+
+
+@pytest.mark.parametrize(("label", "subject", "description"), NOT_MET)
+def test_round_21_routine_text_does_not_meet_the_new_rules(label, subject, description):
+    assert label not in _rules_met(default_policy(), subject, description)
