@@ -15,13 +15,12 @@ test (the reading, the scope calls, the votes) still run every time.
 import hashlib
 
 import duckdb
-import pyarrow as pa
 
 # The relations the rules' statements read (logic/classify.py's input contract).
 INPUTS = ("clf_tickets", "clf_time")
 
 # digest -> (the column definitions, the rows): per process, for the session.
-_HELD: dict[str, tuple[str, pa.Table]] = {}
+_HELD: dict[str, tuple[str, list[tuple]]] = {}
 
 
 def _digest(con: duckdb.DuckDBPyConnection, sql: str) -> str:
@@ -48,13 +47,11 @@ def create_shared(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> str:
         con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
         columns = ", ".join(f'"{column}" {kind}' for column, kind, *_ in
                             con.execute(f"DESCRIBE {name}").fetchall())
-        _HELD[digest] = (columns, con.sql(f"SELECT * FROM {name}").to_arrow_table())
+        # As Python values, owned by this process (not buffers of the connection, which closes).
+        _HELD[digest] = (columns, con.execute(f"SELECT * FROM {name}").fetchall())
         return name
     columns, rows = held
     con.execute(f"CREATE TEMP TABLE {name} ({columns})")
-    con.register("_held_rows", rows)
-    try:
-        con.execute(f"INSERT INTO {name} SELECT * FROM _held_rows")
-    finally:
-        con.unregister("_held_rows")
+    if rows:
+        con.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * len(rows[0]))})", rows)
     return name
