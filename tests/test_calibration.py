@@ -14,11 +14,12 @@ from evaluation.calibrate import check, fit_map, load_calls, policy_text
 from evaluation.evaluate import read_curve
 from logic.calibration import calibrate, calibrated_sql, confidence_map
 from logic.classify import scope_hits_sql
-from logic.emergency import emergency_sql
+from logic.emergency import emergency_rules_sql, emergency_sql
 from logic.text_match import TICKET_TEXT
 from policy.base import PolicyConfigError
 from policy.classifiers import ConfidenceMap
 from policy.config import PolicyConfig, default_policy, load_policy
+from tests.rule_matches import create_shared
 from tests.test_classify import (
     READING,
     RULES,
@@ -26,6 +27,7 @@ from tests.test_classify import (
     _bank,
     _t,
     classify,
+    matched_texts,
     shipped_data,
     without_emergency_signal,
 )
@@ -55,8 +57,8 @@ def test_a_raw_0_85_scope_call_needs_review_with_the_first_seen_map():
     (_tid, sid, raw, _evidence, state), = found
     assert (sid, raw) == ("compliance_documentation", 0.85)
     assert state == "needs review"
-    shown, = con.execute(f"SELECT confidence FROM ({scope_hits_sql(plain, READING, calibrated=True)})"
-                         ).fetchone()
+    shown_sql = scope_hits_sql(plain, READING, calibrated=True, matched=matched_texts(con, plain))
+    shown, = con.execute(f"SELECT confidence FROM ({shown_sql})").fetchone()
     cmap = confidence_map(plain, "scope")
     assert shown == pytest.approx(float(calibrate([0.85], [0.0], cmap)[0]), abs=5e-4)
     assert shown < plain.scope_classification.call_states.scope_confident_at < 0.85
@@ -91,8 +93,9 @@ def test_the_map_changes_states_and_shown_confidence_never_the_calls():
         con = duckdb.connect()
         found: list = []  # the raw statement's rows as classify ran it (not prepared again: 1.4 s)
         classify(p, CASES, bank, con, scope_rows=found)
+        shown_sql = scope_hits_sql(p, READING, calibrated=True, matched=matched_texts(con, p))
         runs[name] = (con.execute(f"SELECT ticket_id, scope_id, confidence, call_state FROM"
-                                  f" ({scope_hits_sql(p, READING, calibrated=True)})").fetchall(),
+                                  f" ({shown_sql})").fetchall(),
                       con.execute(f"SELECT ticket_id, qualifies_emergency, emergency_confidence,"
                                   " emergency_call_state FROM"
                                   f" ({emergency_sql(p, rules=RULES, calibrated=True)})"
@@ -281,7 +284,8 @@ def test_a_declared_emergency_call_the_vote_disagrees_with_shows_the_held_share(
                     " vote DOUBLE, evidence VARCHAR)")
         off = p.model_copy(update={"emergency": p.emergency.model_copy(update={
             "learned_model": p.emergency.learned_model.model_copy(update={"enabled": False})})})
-        return con.execute(emergency_sql(off, calibrated=True)).fetchone()[1:]
+        rules = create_shared(con, RULES, emergency_rules_sql(off))  # the same text each reading
+        return con.execute(emergency_sql(off, rules=rules, calibrated=True)).fetchone()[1:]
 
     declared = reading(True, below / 2)
     assert declared[0] and declared[1] == cmap.held and declared[3] == "needs review", declared

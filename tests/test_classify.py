@@ -12,14 +12,23 @@ import yaml
 
 from evaluation.datasets import LABELLED, Dataset, load_demo, load_labelled, parse_time_entries
 from evaluation.evaluate import evaluate, evaluate_file, leave_one_batch_out, read_curve, record
-from logic.classify import CLF_TICKETS_COLUMNS, CLF_TIME_COLUMNS, scope_hits_sql
+from logic.classify import (
+    CLF_TICKETS_COLUMNS,
+    CLF_TIME_COLUMNS,
+    NOTES_SQL,
+    MatchedTexts,
+    scope_category_hits_sql,
+    scope_hits_sql,
+    scope_text_hits_sql,
+)
 from logic.emergency import emergency_rules_sql, emergency_sql
 from logic.semantic import LABELS, ExemplarBank, builtin_bank, prepare_votes, review_bank
-from logic.text_match import term_regex
+from logic.text_match import TICKET_TEXT, term_regex
 from logic.word_model import word_model, write_weights
 from policy.base import SCOPE_EXCLUSION_IDS, PolicyConfigError
 from policy.config import PolicyConfig, load_policy
 from policy.paths import PROJECT_ROOT
+from tests.rule_matches import create_shared
 from warehouse.schema import ensure_warehouse
 
 SHIPPED = PROJECT_ROOT / "config" / "policy.yaml"
@@ -65,7 +74,8 @@ def emergency_reading(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> s
     run once into RULES: the relation a scope statement's `emergency` reads, as in a pipeline run
     (without it the scope statement runs the reading again, the rules twice with the learned
     signal on). Returns READING."""
-    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {RULES} AS {emergency_rules_sql(policy)}")
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [RULES]).fetchone()[0]:
+        create_shared(con, RULES, emergency_rules_sql(policy))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {READING} AS {emergency_sql(policy, rules=RULES)}")
     return READING
 
@@ -82,7 +92,7 @@ def classify(policy: PolicyConfig, tickets: list[Ticket], bank: ExemplarBank | N
     con, reading = prepared_cases(policy, tickets, bank, con)
     emergencies = con.execute(f"SELECT * FROM {reading}").fetchall()
     scope: dict[str, dict[str, tuple[float, str]]] = {t[0]: {} for t in tickets}
-    found = con.execute(scope_hits_sql(policy, READING)).fetchall()
+    found = con.execute(scope_hits_sql(policy, READING, matched=matched_texts(con, policy))).fetchall()
     for tid, scope_id, confidence, evidence, _state in found:
         scope[tid][scope_id] = (confidence, evidence)
     if scope_rows is not None:
@@ -103,10 +113,26 @@ def prepared_cases(policy: PolicyConfig, tickets: list[Ticket], bank: ExemplarBa
     # The emergency rules run once and the scope statement reads the reading, as in a pipeline run
     # (the scope statement alone would read the rules again, twice with the learned signal on).
     # Both stay on `con` (RULES, READING) for a test's further statements over the same tickets.
-    con.execute(f"CREATE TEMP TABLE {RULES} AS {emergency_rules_sql(policy)}")
+    create_shared(con, RULES, emergency_rules_sql(policy))
     prepare_votes(con, policy, bank if bank is not None else _bank(policy), rules=RULES)
     prepare_word_model(con, policy)
     return con, emergency_reading(con, policy)
+
+
+def matched_texts(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> MatchedTexts:
+    """The scope rules' matches of clf_tickets' texts, notes and categories (`MatchedTexts`), as a
+    pipeline run and `evaluation.evaluate` match them before the scope statement: the matches
+    are shared with earlier classifications of the same tickets under the same rules
+    (tests/rule_matches.py), the statement reading them runs each time."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE clf_notes AS {NOTES_SQL}")
+    docs = f"(SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets UNION ALL SELECT raw_txt FROM clf_notes)"
+    categories = "(SELECT coalesce(category, '') AS raw_cat FROM clf_tickets)"
+    con.execute("DROP TABLE IF EXISTS clf_text_hits")
+    con.execute("DROP TABLE IF EXISTS clf_category_hits")
+    return MatchedTexts(notes="clf_notes",
+                        text_hits=create_shared(con, "clf_text_hits", scope_text_hits_sql(policy, docs)),
+                        category_hits=create_shared(con, "clf_category_hits",
+                                                    scope_category_hits_sql(policy, categories)))
 
 
 _BANKS: dict[int, ExemplarBank] = {}

@@ -17,7 +17,7 @@ from policy.base import SCOPE_EXCLUSION_IDS
 from policy.classifiers import LEARNED_FEATURES, ScopeModel
 from policy.config import default_policy
 from policy.paths import PROJECT_ROOT
-from tests.test_classify import emergency_reading, prepare_word_model
+from tests.test_classify import emergency_reading, matched_texts, prepare_word_model
 
 
 def _learned(enabled: bool):
@@ -54,7 +54,8 @@ def _run(policy, rows, model=None, off=False) -> dict[str, dict[str, float]]:
         policy = _learned(False)
     con = _prepared(policy, rows)
     calls: dict[str, dict[str, float]] = {r[0]: {} for r in rows}
-    hits = scope_hits_sql(policy, emergency_reading(con, policy), model=model)
+    hits = scope_hits_sql(policy, emergency_reading(con, policy), model=model,
+                          matched=matched_texts(con, policy))
     for tid, sid, confidence, *_ in con.execute(hits).fetchall():
         calls[tid][sid] = confidence
     return calls
@@ -91,7 +92,8 @@ def test_learned_calls_keep_the_rules_and_the_nearest_exemplar_as_evidence(polic
     con_rows = [("m1", "Exchange to Google",
                  "We're moving every mailbox and shared calendar over to Google Workspace.")]
     con = _prepared(policy, con_rows, category="Email")
-    hits = {r[1]: r for r in con.execute(scope_hits_sql(policy, emergency_reading(con, policy))).fetchall()}
+    hits = {r[1]: r for r in con.execute(scope_hits_sql(
+        policy, emergency_reading(con, policy), matched=matched_texts(con, policy))).fetchall()}
     _tid, _sid, confidence, evidence, state = hits["major_migration"]
     assert confidence >= policy.scope_classification.learned.call_at
     assert "like labelled ticket" in evidence and "learned combination" in evidence

@@ -22,7 +22,7 @@ from logic.word_model import (
     write_weights,
 )
 from policy.config import PolicyConfig, load_policy
-from tests.test_classify import SHIPPED, _bank_of, emergency_reading, shipped_data
+from tests.test_classify import SHIPPED, _bank_of, emergency_reading, matched_texts, shipped_data
 from tests.test_classify_range import warehouse  # noqa: F401 (a fixture: tickets of three months)
 
 COLUMNS = ["ticket_id", "subject", "description", "category", "affected_users", "declared_emergency",
@@ -179,7 +179,8 @@ def _zorblax_call(policy: PolicyConfig, labelled: Path) -> tuple:
         billable BOOLEAN, note VARCHAR, outside_hours BOOLEAN, seq INTEGER)""")
     prepare_votes(con, policy, _bank_of(policy, [("X1", "printer jam", set(), None)]), text_model=None)
     write_weights(con, policy, fit_word_model_on_files(policy, [labelled]))
-    hits = con.execute(scope_hits_sql(policy, emergency_reading(con, policy))).fetchall()
+    hits = con.execute(scope_hits_sql(policy, emergency_reading(con, policy),
+                                      matched=matched_texts(con, policy))).fetchall()
     return next(r for r in hits if r[1] == "procurement")
 
 

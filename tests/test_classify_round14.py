@@ -5,7 +5,7 @@ import pytest
 
 from logic.classify import scope_hits_sql
 from policy.config import PolicyConfig
-from tests.test_classify import _t, prepared_cases, shipped_data
+from tests.test_classify import _t, matched_texts, prepared_cases, shipped_data
 
 # Tickets no labelled file holds. A rule reads an exclusion into each (a quantity of phones, a
 # policy document, "set it up so"); the neighbours disagree. For the first two the word model does
@@ -42,7 +42,8 @@ def prepared():
 
 def _calls(prepared, policy: PolicyConfig) -> dict[tuple[str, str], str]:
     con, reading = prepared
-    return {(r[0], r[1]): r[4] for r in con.execute(scope_hits_sql(policy, reading)).fetchall()}
+    return {(r[0], r[1]): r[4] for r in con.execute(scope_hits_sql(
+        policy, reading, matched=matched_texts(con, policy))).fetchall()}
 
 
 def test_a_held_call_on_a_weak_vote_is_no_call(prepared):
@@ -59,7 +60,8 @@ def test_a_held_call_on_a_weak_vote_is_no_call(prepared):
 
 def _confidence(prepared, policy: PolicyConfig, key: tuple[str, str]) -> float:
     con, reading = prepared
-    return {(r[0], r[1]): r[2] for r in con.execute(scope_hits_sql(policy, reading)).fetchall()}[key]
+    return {(r[0], r[1]): r[2] for r in con.execute(scope_hits_sql(
+        policy, reading, matched=matched_texts(con, policy))).fetchall()}[key]
 
 
 def test_an_ids_own_call_threshold(prepared):

@@ -12,7 +12,7 @@ from logic.classify import scope_hits_sql
 from logic.semantic import prepare_votes
 from logic.word_model import write_weights
 from policy.config import PolicyConfig
-from tests.test_classify import _bank_of, emergency_reading
+from tests.test_classify import _bank_of, emergency_reading, matched_texts
 from tests.test_classify_round12 import ROWS as ROUND_12_ROWS
 from tests.test_classify_round12 import _policy, _write
 
@@ -57,7 +57,8 @@ def _calls(policy: PolicyConfig, labelled: Path) -> dict[tuple[str, str], tuple]
         billable BOOLEAN, note VARCHAR, outside_hours BOOLEAN, seq INTEGER)""")
     prepare_votes(con, policy, _bank_of(policy, [("X1", "printer jam", set(), None)]), text_model=None)
     write_weights(con, policy, fit_word_model_on_files(policy, [labelled]))
-    hits = con.execute(scope_hits_sql(policy, emergency_reading(con, policy))).fetchall()
+    hits = con.execute(scope_hits_sql(policy, emergency_reading(con, policy),
+                                      matched=matched_texts(con, policy))).fetchall()
     return {(r[0], r[1]): r for r in hits}
 
 

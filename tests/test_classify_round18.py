@@ -6,7 +6,7 @@ from pydantic import ValidationError
 
 from logic.classify import scope_hits_sql
 from policy.config import PolicyConfig
-from tests.test_classify import _t, prepared_cases, shipped_data
+from tests.test_classify import _t, matched_texts, prepared_cases, shipped_data
 
 # Unseen tickets: the whole of a piece of work described by its parts (a site opened, a phone
 # platform for every office), and a one-person request.
@@ -34,7 +34,8 @@ def prepared():
 
 def _candidates(prepared, policy: PolicyConfig) -> dict[tuple[str, str], tuple[float, str]]:
     con, reading = prepared
-    rows = con.execute(scope_hits_sql(policy, reading, floor=0.0)).fetchall()
+    rows = con.execute(scope_hits_sql(policy, reading, floor=0.0,
+                                      matched=matched_texts(con, policy))).fetchall()
     return {(r[0], r[1]): (r[2], r[3]) for r in rows}
 
 
@@ -70,7 +71,8 @@ def test_a_raised_candidate_is_a_call_exactly_when_it_reaches_its_ids_call_thres
     con, reading = prepared
     for policy, found in candidates.values():
         weights = policy.scope_classification.word_model.weight_by_id
-        calls = {(r[0], r[1]) for r in con.execute(scope_hits_sql(policy, reading)).fetchall()}
+        calls = {(r[0], r[1]) for r in con.execute(scope_hits_sql(
+            policy, reading, matched=matched_texts(con, policy))).fetchall()}
         for key, (confidence, _) in found.items():
             call_at = policy.scope_classification.call_at_by_id.get(
                 key[1], policy.scope_classification.min_confidence)

@@ -11,6 +11,7 @@ from tests.test_classify import (
     classify,
     emergency_reading,
     load_cases,
+    matched_texts,
     prepare_word_model,
     without_emergency_signal,
 )
@@ -102,7 +103,8 @@ def test_the_text_model_raises_the_vote_and_names_itself(policy):
         load_cases(con, [_t("l1", *LINKED)])  # the rules' inputs; the vote with or without the model
         prepare_votes(con, policy, bank, text_model=text_model)
         prepare_word_model(con, policy)
-        calls[name] = {r[1]: r for r in con.execute(scope_hits_sql(policy, emergency_reading(con, policy)))
+        calls[name] = {r[1]: r for r in con.execute(scope_hits_sql(
+            policy, emergency_reading(con, policy), matched=matched_texts(con, policy)))
                        .fetchall()}
         vote = con.execute("SELECT vote, evidence FROM clf_semantic_scope"
                            " WHERE scope_id = 'custom_implementation'").fetchall()

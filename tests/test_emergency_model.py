@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from evaluation.datasets import emergency_inputs, fit_emergency_model_on_files
-from logic.emergency import emergency_sql
+from logic.emergency import emergency_rules_sql, emergency_sql
 from logic.emergency_model import (
     emergency_model,
     emergency_model_json,
@@ -23,7 +23,8 @@ from logic.semantic import prepare_votes
 from logic.word_model import STOP_WORDS
 from policy.config import PolicyConfig, load_policy
 from policy.emergency_model import StoredEmergencyModel
-from tests.test_classify import SHIPPED, _bank_of, shipped_data
+from tests.rule_matches import create_shared
+from tests.test_classify import RULES, SHIPPED, _bank_of, shipped_data
 
 COLUMNS = ["ticket_id", "subject", "description", "category", "affected_users", "declared_emergency",
            "time_entries", "true_scope", "true_emergency"]
@@ -125,13 +126,16 @@ def _reading(policy: PolicyConfig, model: StoredEmergencyModel | None, subject: 
     con.execute("""CREATE TEMP TABLE clf_tickets AS SELECT 'n1' AS ticket_id, ? AS subject,
         ? AS description, ? AS category, ? AS declared_emergency, NULL::VARCHAR AS priority,
         1 AS affected_users""", [subject, description, category, declared])
-    prepare_votes(con, policy, _bank_of(policy, [("X1", "printer jam", set(), False)]), text_model=None,
-                  emergency_signal=model)
+    # The rules once, shared with the other readings of the same text (their policies differ in
+    # the learned signal's settings, not in the rules): the vote and the reading read them.
+    create_shared(con, RULES, emergency_rules_sql(policy))
+    prepare_votes(con, policy, _bank_of(policy, [("X1", "printer jam", set(), False)]), rules=RULES,
+                  text_model=None, emergency_signal=model)
     if not voted:  # a text the vote was not taken on (a month above max_texts_all)
         con.execute("DELETE FROM clf_semantic_emergency")
     if vote is not None:
         con.execute("UPDATE clf_semantic_emergency SET vote = ?", [vote])
-    _, qualifies, confidence, evidence, state = con.execute(emergency_sql(policy)).fetchone()
+    _, qualifies, confidence, evidence, state = con.execute(emergency_sql(policy, rules=RULES)).fetchone()
     return qualifies, confidence, evidence, state
 
 

@@ -8,21 +8,27 @@ GX fails must never be screened as passing (its check would then not block). The
 """
 
 import json
+from typing import TYPE_CHECKING
 
 import duckdb
-import great_expectations as gx
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from great_expectations.expectations.registry import get_expectation_impl
 
 from data_checks import expectations as ex
 from data_checks.checks import SPECS
 from data_checks.expectations import Suite
-from data_checks.gx_worker import validate_partition
 from data_checks.screen import screen
 from policy.config import load_policy
+
+if TYPE_CHECKING:
+    from great_expectations import ExpectationSuite
+
+# GX (and data_checks.gx_worker, which imports it) costs about 3.5 s of CPU to import: imported in
+# the tests that call it, not at collection, so only the worker that runs them pays, and it is
+# test_expectations' worker, whose screened-results test imports it too (`--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("tests/test_expectations.py")
 
 SUITE = [
     ex.ExpectColumnValuesToNotBeNull(column="id"),
@@ -77,6 +83,10 @@ def test_the_screen_passes_what_gx_passes_with_gx_result(case):
     frame = _frame(case)
     suite = Suite("screened", SUITE)
     suite_json = json.dumps(suite.to_json_dict(), default=str)
+    import great_expectations as gx
+
+    from data_checks.gx_worker import validate_partition
+
     by_gx = validate_partition(frame, suite_json, "t")
     assert by_gx.success is CASES[case][1], by_gx.failed
     with duckdb.connect() as con:
@@ -108,7 +118,10 @@ def _as_gx(result: dict) -> dict:
             **r["expectation_config"])}) for r in result["results"]]}
 
 
-def _gx_suite(suite: Suite) -> gx.ExpectationSuite:
+def _gx_suite(suite: Suite) -> "ExpectationSuite":
+    import great_expectations as gx
+    from great_expectations.expectations.registry import get_expectation_impl
+
     return gx.ExpectationSuite(name=suite.name, expectations=[
         get_expectation_impl(e.type)(**e.kwargs) for e in suite.expectations])
 
