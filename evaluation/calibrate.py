@@ -97,6 +97,13 @@ def fit_map(raw: np.ndarray, right: np.ndarray, min_calls: int = MIN_CALLS) -> C
         lo, hi = min(i, j), max(i, j)
         blocks[lo:hi + 1] = [[a + b for a, b in zip(blocks[lo], blocks[hi], strict=True)]]
         i = 0
+    # knots are stored to three decimals: two blocks whose mean confidences round alike are one knot
+    i = 1
+    while i < len(blocks):
+        if round(blocks[i][0] / blocks[i][2], 3) == round(blocks[i - 1][0] / blocks[i - 1][2], 3):
+            blocks[i - 1:i + 1] = [[a + b for a, b in zip(blocks[i - 1], blocks[i], strict=True)]]
+        else:
+            i += 1
     # each block's share right by the rule of succession ((right + 1) / (calls + 2)): a block whose
     # calls were all right is not shown as certain; never lower than the block below it
     shares = np.maximum.accumulate([(b[1] + 1) / (b[2] + 2) for b in blocks])

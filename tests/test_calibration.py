@@ -149,6 +149,16 @@ def test_isotonic_fit_is_monotone_pools_small_blocks_and_is_never_certain():
     assert cmap.calibrated == [round(11 / 22, 3), round(8 / 12, 3), round(21 / 22, 3)]
 
 
+def test_blocks_whose_means_round_alike_are_one_knot():
+    # 0.1000 (3 of 10 right) and 0.1004 (9 of 10) are two blocks, but stored to three decimals
+    # they would be two knots at 0.1: one knot, the calls pooled
+    raw = np.array([0.1] * 10 + [0.1004] * 10 + [0.9] * 10)
+    right = np.array([1] * 3 + [0] * 7 + [1] * 9 + [0] * 1 + [1] * 10)
+    cmap = fit_map(raw, right, min_calls=10)
+    assert cmap.raw == [0.1, 0.9]
+    assert cmap.calibrated == [round(13 / 22, 3), round(11 / 12, 3)]
+
+
 @pytest.mark.parametrize(("knots", "message"), [
     ({"raw": [0.5, 0.5], "calibrated": [0.2, 0.3]}, "strictly increasing"),
     ({"raw": [0.5, 0.9], "calibrated": [0.6, 0.3]}, "must not decrease"),
