@@ -48,6 +48,22 @@ NOT_MET = [
      "Can you help me design a newsletter email for our customers?"),
     ("card payments or tills stopped where customers pay", "New shop",
      "Please quote for two card machines and a till for the new shop opening in March."),
+    # The review of round 21: routine texts the first phrasing met.
+    ("a lost or stolen device holding company data", "Charger",
+     "I lost my laptop charger, can you order a new one? My files are all on it."),
+    ("a lost or stolen device holding company data", "Power",
+     "My laptop lost power during the update and now my documents won't open."),
+    ("a lost or stolen device holding company data", "Lost property",
+     "We found a laptop in lost property, can you tell whose it is from the login screen?"),
+    ("a sign-in prompt approved that nobody started", "Outlook",
+     "I got the Authenticator prompt and accepted it, but Outlook keeps asking for my password."),
+    ("signed in through a link, then mail sent in the user's name", "New phone",
+     "I logged in with my password on the new phone and emails are sent from my account with the old"
+     " signature."),
+    ("mail vanishing before anyone sees it", "Outbound",
+     "Our newsletter emails never reach some customers, and they are not in their spam either."),
+    ("card payments or tills stopped where customers pay", "One payment",
+     "I can't take the payment on the phone for a customer, the card keeps being refused."),
 ]
 
 
