@@ -163,7 +163,8 @@ class SemanticVote(Strict):
     # Labelled tickets (the CSV format of evaluation/labelled_tickets.csv), relative to the project.
     exemplar_files: list[str] = Field(default_factory=lambda: ["evaluation/labelled_tickets.csv"])
     model: str = "l2_supercat"  # a wordllama model whose weights ship inside the installed wheel
-    dim: int = Field(default=256, ge=64)
+    # The wheel ships 256 dimensions; wordllama truncates them to 64 or 128 (matryoshka), no other.
+    dim: Literal[64, 128, 256] = 256
     neighbours: int = Field(default=7, ge=1, le=50)  # exemplars that vote per category
     min_similarity: float = Field(default=0.3, ge=0, lt=1)  # a neighbour below this has no vote
     full_similarity: float = Field(default=0.8, gt=0, le=1)  # a neighbour at this votes fully

@@ -41,6 +41,8 @@ def test_shipped_policy_is_valid_and_complete():
         (lambda d: d["fair_use"].update(watch_ratio=1.5),
          "fair_use.watch_ratio: Input should be less than or equal to 1"),
         (lambda d: d.update(surprise=1), "surprise: Extra inputs are not permitted"),
+        (lambda d: d["scope_classification"]["semantic"].update(dim=100),
+         "scope_classification.semantic.dim: Input should be 64, 128 or 256"),
     ],
 )
 def test_invalid_policy_names_key_and_problem(tmp_path, change, message):

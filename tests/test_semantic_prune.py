@@ -38,10 +38,9 @@ def _bank_and_texts(policy, reviews: int, queries: int) -> tuple[ExemplarBank, l
     return ExemplarBank.concat([bank, review]), [*texts[:200], *near(queries)]
 
 
-def test_votes_with_cones_are_the_votes_of_whole_rows(policy, monkeypatch):
-    bank, texts = _bank_and_texts(policy, 3000, 3000)
-    monkeypatch.setattr(nearest, "_CONE", 16)  # many cones for a test-sized bank
-    spared = []
+def _count_spared(monkeypatch) -> list[int]:
+    """The columns the cones spare, per block, as `votes` computes them."""
+    spared: list[int] = []
     candidates = nearest.candidate_columns
 
     def counted(block, columns, found, short):
@@ -50,6 +49,13 @@ def test_votes_with_cones_are_the_votes_of_whole_rows(policy, monkeypatch):
         return near
 
     monkeypatch.setattr(nearest, "candidate_columns", counted)
+    return spared
+
+
+def test_votes_with_cones_are_the_votes_of_whole_rows(policy, monkeypatch):
+    bank, texts = _bank_and_texts(policy, 3000, 3000)
+    monkeypatch.setattr(nearest, "_CONE", 16)  # many cones for a test-sized bank
+    spared = _count_spared(monkeypatch)
     vote, best = votes(policy, texts, bank)
     assert sum(spared) > 0  # the cones spared columns
     monkeypatch.setattr(semantic, "bank_cones", lambda vectors, run=None: None)
@@ -74,15 +80,7 @@ def test_votes_with_a_runs_cones_are_the_votes_of_whole_rows(policy, monkeypatch
         return found
 
     monkeypatch.setattr(semantic, "bank_cones", recorded)
-    spared = []
-    candidates = nearest.candidate_columns
-
-    def counted(block, columns, found, short):
-        near = candidates(block, columns, found, short)
-        spared.append(len(columns) - len(near))
-        return near
-
-    monkeypatch.setattr(nearest, "candidate_columns", counted)
+    spared = _count_spared(monkeypatch)
     vote, best = votes(policy, texts, month, cones_of_run=run)
     assert used == [True] and sum(spared) > 0  # the run's cones, and they spared columns
     monkeypatch.setattr(semantic, "bank_cones", lambda vectors, run=None: None)
