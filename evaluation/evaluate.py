@@ -38,6 +38,7 @@ from evaluation.datasets import (
     fit_chain_on_files,
     fit_emergency_model_on_files,
     fit_word_model_on_files,
+    input_tables,
     load_demo,
     load_labelled,
 )
@@ -104,27 +105,8 @@ def classify(data: Dataset, policy: PolicyConfig, bank: ExemplarBank | None = No
              chain: StoredChainModel | None | str = POLICY_MODEL) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run both classifiers (rules + semantic vote) over a data set: (scope hits, emergency assessment)."""
     con = duckdb.connect()
-    con.register("tickets_df", data.tickets)
-    con.register("time_df", data.time)
-    con.execute("""CREATE TEMP TABLE clf_tickets AS
-        SELECT ticket_id::VARCHAR AS ticket_id, subject::VARCHAR AS subject,
-               description::VARCHAR AS description, category::VARCHAR AS category,
-               declared_emergency::BOOLEAN AS declared_emergency, priority::VARCHAR AS priority,
-               affected_users::INTEGER AS affected_users
-        FROM tickets_df""")
-    con.execute("""CREATE TEMP TABLE clf_time AS
-        SELECT ticket_id::VARCHAR AS ticket_id, minutes::DOUBLE AS minutes,
-               work_type::VARCHAR AS work_type, billable::BOOLEAN AS billable, note::VARCHAR AS note,
-               outside_hours::BOOLEAN AS outside_hours, seq::BIGINT AS seq
-        FROM time_df""")
-    bank = bank if bank is not None else builtin_bank(policy, exemplar_files(policy))
-    # The emergency rules run once, as in a pipeline run (assets/classification.py): the votes (to
-    # pick the texts to embed, above max_texts_all) and the raw and calibrated readings join them.
-    con.execute(f"CREATE TEMP TABLE clf_emergency_rules AS {emergency_rules_sql(policy)}")
-    # the learned emergency signal's weights with the votes: the policy's, or a fold's own refit
-    prepare_votes(con, policy, bank, leave_out_same_text, rules="clf_emergency_rules",
-                  text_model=text_model, emergency_signal=emergency)
-    con.execute(f"CREATE TEMP TABLE clf_emergency AS {emergency_sql(policy, rules='clf_emergency_rules')}")
+    input_tables(con, data)
+    emergency_call(con, policy, bank, leave_out_same_text, text_model, emergency)
     if policy.scope_classification.word_model.enabled:
         write_weights(con, policy, word_model(policy) if isinstance(words, str) else words)
     matched = _match_scope_rules(con, policy)
@@ -139,6 +121,21 @@ def classify(data: Dataset, policy: PolicyConfig, bank: ExemplarBank | None = No
     emergency["calibrated"] = (emergency[["ticket_id"]].merge(shown, how="left")["emergency_confidence"]
                                .to_numpy())
     return hits, emergency
+
+
+def emergency_call(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, bank: ExemplarBank | None = None,
+                   leave_out_same_text: bool = False,
+                   text_model: StoredTextModel | None | str = POLICY_MODEL,
+                   emergency: StoredEmergencyModel | str = POLICY_MODEL) -> None:
+    """clf_emergency (the raw emergency reading) over clf_tickets, with clf_emergency_rules and the votes."""
+    bank = bank if bank is not None else builtin_bank(policy, exemplar_files(policy))
+    # The emergency rules run once, as in a pipeline run (assets/classification.py): the votes (to
+    # pick the texts to embed, above max_texts_all) and the raw and calibrated readings join them.
+    con.execute(f"CREATE TEMP TABLE clf_emergency_rules AS {emergency_rules_sql(policy)}")
+    # the learned emergency signal's weights with the votes: the policy's, or a fold's own refit
+    prepare_votes(con, policy, bank, leave_out_same_text, rules="clf_emergency_rules",
+                  text_model=text_model, emergency_signal=emergency)
+    con.execute(f"CREATE TEMP TABLE clf_emergency AS {emergency_sql(policy, rules='clf_emergency_rules')}")
 
 
 def _match_scope_rules(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> MatchedTexts:
@@ -263,30 +260,50 @@ def evaluate_file(path: Path, policy: PolicyConfig, exclude: list[Path] | None =
     on, they are refitted without those files too (evaluation/fit_model.py, logic/text_model.py,
     logic/word_model.py, logic/emergency_model.py, logic/scope_chain.py).
     """
+    fold = fold_models(path, policy, exclude)
+    return evaluate(load_labelled(path), policy, fold.bank, leave_out_same_text=fold.in_bank,
+                    model=fold.model, text_model=fold.texts, words=fold.words,
+                    emergency_signal=fold.signal, chain=fold.chain)
+
+
+@dataclass
+class FoldModels:
+    """The bank and models a file is scored with once `exclude` is out of the bank."""
+
+    in_bank: bool  # the scored file is itself in the bank: scored leave-one-out
+    bank: ExemplarBank | None = None  # None: the policy's whole bank
+    model: ScopeModel | None = None
+    texts: StoredTextModel | None | str = POLICY_MODEL
+    words: StoredWordModel | str = POLICY_MODEL
+    signal: StoredEmergencyModel | str = POLICY_MODEL
+    chain: StoredChainModel | None | str = POLICY_MODEL
+
+
+def fold_models(path: Path, policy: PolicyConfig, exclude: list[Path] | None = None,
+                scope: bool = True) -> FoldModels:
+    """The bank without `exclude` and every model refitted without it; the policy's own when
+    nothing is excluded. `scope=False` skips the scope-only fits (the learned combination, the word
+    model, the chain), which no emergency reading uses."""
     dropped = {f.resolve() for f in exclude or []}
     files = [f for f in exemplar_files(policy) if f.resolve() not in dropped]
-    in_bank = path.resolve() in {f.resolve() for f in files}
-    bank = builtin_bank(policy, files) if dropped else None
-    model = None
-    if dropped and scope_model(policy) is not None:
+    fold = FoldModels(in_bank=path.resolve() in {f.resolve() for f in files})
+    if not dropped:
+        return fold
+    fold.bank = builtin_bank(policy, files)
+    if scope and scope_model(policy) is not None:
         from evaluation.fit_model import fit  # imports this module
 
-        model = fit(policy, exclude)
-    texts: StoredTextModel | None | str = POLICY_MODEL
-    if dropped and text_model(policy) is not None:
+        fold.model = fit(policy, exclude)
+    if text_model(policy) is not None:
         # the text model refitted without the batch too (none when nothing is left to fit on)
-        texts = fit_text_model(policy, files) if files else None
-    words: StoredWordModel | str = POLICY_MODEL
-    if dropped and word_model(policy) is not None:
-        words = fit_word_model_on_files(policy, files)  # the word model refitted without the batch (round 12)
-    signal: StoredEmergencyModel | str = POLICY_MODEL
-    if dropped and policy.emergency.learned_model.enabled and policy.scope_classification.semantic.enabled:
-        signal = fit_emergency_model_on_files(policy, files)  # and the emergency signal (round 13)
-    chain: StoredChainModel | None | str = POLICY_MODEL
-    if dropped and chain_model(policy) is not None:
-        chain = fit_chain_on_files(policy, files) if files else None  # and the chain (round 15)
-    return evaluate(load_labelled(path), policy, bank, leave_out_same_text=in_bank, model=model,
-                    text_model=texts, words=words, emergency_signal=signal, chain=chain)
+        fold.texts = fit_text_model(policy, files) if files else None
+    if scope and word_model(policy) is not None:
+        fold.words = fit_word_model_on_files(policy, files)  # the word model too (round 12)
+    if policy.emergency.learned_model.enabled and policy.scope_classification.semantic.enabled:
+        fold.signal = fit_emergency_model_on_files(policy, files)  # and the emergency signal (round 13)
+    if scope and chain_model(policy) is not None:
+        fold.chain = fit_chain_on_files(policy, files) if files else None  # and the chain (round 15)
+    return fold
 
 
 def leave_one_batch_out(policy: PolicyConfig) -> pd.DataFrame:

@@ -27,14 +27,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from evaluation.datasets import fit_emergency_model_on_files, input_tables, load_labelled
-from evaluation.evaluate import BLIND, _table, evaluate_file, exemplar_files
-from logic.emergency import emergency_rules_sql, emergency_sql
-from logic.semantic import POLICY_MODEL, builtin_bank, prepare_votes
-from logic.text_model import fit_text_model, text_model
-from policy.classifiers import StoredTextModel
+from evaluation.datasets import input_tables, load_labelled
+from evaluation.evaluate import BLIND, _table, emergency_call, evaluate_file, exemplar_files, fold_models
 from policy.config import PolicyConfig, default_policy
-from policy.emergency_model import StoredEmergencyModel
 
 
 @dataclass
@@ -74,24 +69,13 @@ def _number(path: Path) -> int:
 
 
 def _emergency_call(path: Path, policy: PolicyConfig, exclude: list[Path]) -> pd.DataFrame:
-    """The emergency statement's rows for a labelled file, bank and models as evaluate_file builds them."""
-    dropped = {f.resolve() for f in exclude}
-    files = [f for f in exemplar_files(policy) if f.resolve() not in dropped]
-    bank = builtin_bank(policy, files)
-    texts: StoredTextModel | None | str = POLICY_MODEL
-    if text_model(policy) is not None:
-        texts = fit_text_model(policy, files) if files else None
-    signal: StoredEmergencyModel | str = POLICY_MODEL
-    if policy.emergency.learned_model.enabled and policy.scope_classification.semantic.enabled:
-        signal = fit_emergency_model_on_files(policy, files)
+    """The emergency statement's rows for a labelled file, with evaluate_file's bank and models."""
+    fold = fold_models(path, policy, exclude, scope=False)
     data = load_labelled(path)
     con = duckdb.connect()
     input_tables(con, data)
-    con.execute(f"CREATE TEMP TABLE clf_emergency_rules AS {emergency_rules_sql(policy)}")
-    in_bank = path.resolve() in {f.resolve() for f in files}
-    prepare_votes(con, policy, bank, in_bank, rules="clf_emergency_rules", text_model=texts,
-                  emergency_signal=signal)
-    frame = con.execute(emergency_sql(policy, rules="clf_emergency_rules")).df()
+    emergency_call(con, policy, fold.bank, fold.in_bank, fold.texts, fold.signal)
+    frame = con.execute("SELECT * FROM clf_emergency").df()
     truth = data.truth.set_index("ticket_id")["true_emergency"].astype(bool)
     frame["true_emergency"] = frame["ticket_id"].map(truth).fillna(False).astype(bool)
     frame["subject"] = frame["ticket_id"].map(data.subjects).fillna("")
