@@ -220,3 +220,49 @@ def similarities(block: np.ndarray, bank: np.ndarray, found: Cones | None,
             near = np.union1d(near, np.arange(least)) if len(near) < least else near
             return block @ bank[near].T, near
     return block @ bank.T, None
+
+
+# Columns per group whose maximum bounds a row's `keep`-th coarse similarity from below.
+_COARSE_GROUP = 32
+
+
+def coarse(vectors: np.ndarray, dims: int) -> np.ndarray:
+    """The vectors' first `dims` dimensions at unit length: wordllama's embeddings are matryoshka
+    (the leading dimensions are a coarse embedding of their own)."""
+    head = np.ascontiguousarray(vectors[:, :dims], dtype=np.float32)
+    return head / np.maximum(np.linalg.norm(head, axis=1, keepdims=True), 1e-9)
+
+
+def reranked(block: np.ndarray, bank: np.ndarray, block_coarse: np.ndarray, bank_coarse: np.ndarray,
+             keep: int, own: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The block's similarities with its rows' candidates and which columns those are (ascending).
+
+    A row's candidates are the columns whose coarse similarity (`coarse` vectors) is at least its
+    `keep`-th largest or a bound below it (the `keep`-th largest of the maxima of groups of
+    `_COARSE_GROUP` columns): at least its `keep` nearest by the coarse pass. Their similarities are
+    the exact ones (the full vectors); every other column of the row is below -2 (no vote), so a row's
+    similarities depend on its own vector alone, not on the block's other rows. `own`: per row,
+    a column left out (-1: none)."""
+    b, d = len(block), len(bank)
+    near_c = block_coarse @ bank_coarse.T  # rows x columns, a product of `dims` instead of 256
+    if own is not None:
+        left = np.flatnonzero(own >= 0)
+        near_c[left, own[left]] = -np.inf
+    groups = d // _COARSE_GROUP
+    if groups >= keep:
+        # Group k: columns k, k + groups, ... (a maximum of whole rows at a time, as _shortlist's).
+        maxima = near_c[:, :groups * _COARSE_GROUP].reshape(b, _COARSE_GROUP, groups).max(axis=1)
+        bound = np.partition(maxima, groups - keep, axis=1)[:, groups - keep]
+    else:
+        bound = np.partition(near_c, d - keep, axis=1)[:, d - keep]
+    chosen = near_c >= bound[:, None]
+    near = np.flatnonzero(chosen.any(axis=0))
+    # Never a small product (see logic/semantic._blocks): the first columns join the candidates up
+    # to 2**24 multiply-adds (masked like any other column a row did not choose).
+    least = min(d, -(-(1 << 24) // (b * bank.shape[1])))
+    if len(near) < least:
+        near = np.union1d(near, np.arange(least))
+    sims = block @ bank[near].T
+    # Below any similarity, and apart from one another: many equal values slow np.partition
+    # (logic/semantic._shortlist) down several times.
+    return np.where(chosen[:, near], sims, -2.0 - np.arange(len(near), dtype=np.float32) / (1 << 20)), near
