@@ -33,16 +33,7 @@ from logic.embeddings import embed
 from logic.emergency_model import emergency_model
 from logic.emergency_model import write_weights as write_emergency_weights
 from logic.label_votes import label_votes
-from logic.nearest import (
-    CONE_ROWS,
-    RunCones,
-    bank_cones,
-    coarse,
-    distinct_rows,
-    order_by_cone,
-    reranked,
-    similarities,
-)
+from logic.nearest import CONE_ROWS, RunCones, bank_cones, distinct_rows, order_by_cone, similarities
 from logic.text_match import TICKET_TEXT
 from logic.text_model import EVIDENCE as TEXT_MODEL_EVIDENCE
 from logic.text_model import probabilities as text_probabilities
@@ -291,23 +282,13 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     best = np.full((q, len(LABELS)), -1, dtype=np.int64)
     # Rows per block: about `_BLOCK` similarities, and at least 2**24 multiply-adds per product.
     rows = min(_CHUNK, max(_BLOCK // d, (1 << 24) // (d * ex.shape[1]) + 1))
-    # Two stages (round 22): a coarse pass picks each text's candidates, which alone get the exact
-    # similarity; with no fewer candidates wanted than the bank has vectors, the exact vote.
-    keep = max(sv.rerank_candidates, short)
-    two_stage = sv.rerank_candidates > 0 and keep < d
-    if two_stage:
-        ex_coarse, queries_coarse = coarse(ex, sv.coarse_dims), coarse(queries, sv.coarse_dims)
-    rows = CONE_ROWS if found is not None or two_stage else rows
+    rows = CONE_ROWS if found is not None else rows
     for start, stop in _blocks(q, rows):
         fit_threads()
-        if two_stage:
-            sims, near = reranked(queries[start:stop], ex, queries_coarse[start:stop], ex_coarse, keep,
-                                  own[start:stop] if leave_out_same_text else None)
-        else:
-            # block x distinct bank vectors (those of `near`: no row leaves a text out then)
-            sims, near = similarities(queries[start:stop], ex, found, short)
-            left_out = np.flatnonzero(own[start:stop] >= 0)
-            sims[left_out, own[start:stop][left_out]] = -1.0
+        # block x distinct bank vectors (those of `near`: no row leaves a text out then)
+        sims, near = similarities(queries[start:stop], ex, found, short)
+        left_out = np.flatnonzero(own[start:stop] >= 0)
+        sims[left_out, own[start:stop][left_out]] = -1.0
         top, top_s = _shortlist(sims, members if near is None else
                                 (members[0], members[1][near], members[2][near]), short)
         out[start:stop], best[start:stop] = label_votes(policy, top, top_s, bank.weights, known_t, values_t)

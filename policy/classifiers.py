@@ -193,12 +193,6 @@ class SemanticVote(Strict):
     max_texts_all: int = Field(default=200_000, ge=0)
     # Texts where any rule fired below this confidence are "uncertain".
     uncertain_below: Weight = 0.85
-    # A two-stage vote (round 22): a first pass on the embeddings' leading `coarse_dims` dimensions
-    # (matryoshka: a coarse embedding of their own) picks at least `rerank_candidates` exemplar
-    # vectors per text; only those get the exact similarity, and the shortlist and votes run on
-    # them as before. 0: every text is compared with the whole bank (the exact vote).
-    rerank_candidates: int = Field(default=0, ge=0)
-    coarse_dims: Literal[32, 64, 128] = 64
     text_model: TextModel = Field(default_factory=TextModel)
 
 
