@@ -163,7 +163,8 @@ def _only_run_tickets(children: list[str], files: dict[str, list[str]] | None) -
             # looked for among the raw tickets: the pass over every raw ticket's trimmed id was a
             # third of a month's events reconciliation at 1M tickets.
             "only_raw": "\n      AND trim(ticket_id) IN (SELECT ticket_id FROM run_tickets"
-                        " WHERE ticket_id NOT IN (SELECT ticket_id FROM ticket_month))"}
+                        " WHERE ticket_id NOT IN (SELECT ticket_id FROM ticket_month"
+                        " WHERE ticket_id IS NOT NULL))"}
 
 
 def recorded_files(
