@@ -228,6 +228,15 @@ def test_a_months_events_reconciliation_reads_the_files_staging_judged(
             assert recorded[month] == found != set(), month
         jan, feb = "ticket_events/ticket_events_2026-01.csv", "ticket_events/ticket_events_2026-02.csv"
         assert feb in recorded[FEB] and jan not in recorded[FEB]
+        # The files named (staging's record) get the figures the pass over every file gives them
+        # (the orphan events above: their tickets were never delivered, nor staged, nor quarantined).
+        files = recorded_files(con, ("ticket_events",), (FEB, FEB))
+        scoped = file_reconciliation_sql(("ticket_events",), (FEB, FEB), files=files)
+        named = con.execute(f"SELECT * FROM ({scoped}) ORDER BY path").fetchall()
+        whole = con.execute(f"SELECT * FROM ({file_reconciliation_sql(('ticket_events',))})"
+                            " WHERE path IN (SELECT unnest($paths)) ORDER BY path",
+                            {"paths": sorted(files["ticket_events"])}).fetchall()
+        assert named == whole and len(named) == len(files["ticket_events"])
         # A staged row lost from a file of February and one from a file of January.
         for path in (jan, feb):
             con.execute("DELETE FROM staging.ticket_events WHERE _source_file = ? AND _source_row ="
