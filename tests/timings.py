@@ -60,8 +60,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def summary(path: str, top: int = 25) -> str:
     """Per worker (tests, CPU, summed wall, last end), the longest groups and the costliest modules."""
-    records = [json.loads(line) for file in sorted(Path(path).parent.glob(Path(path).name + ".*"))
-               for line in file.open()]
+    folder, name = Path(path).parent, Path(path).name
+    files = sorted([*folder.glob(name + ".gw*"), *folder.glob(name + ".main")])  # not PATH.out etc.
+    records = [json.loads(line) for file in files for line in file.open()]
     if not records:
         return f"no records at {path}.*"
     first = min(r["start"] for r in records)
