@@ -90,7 +90,12 @@ SLOW_TESTS = ("tests/test_mappings.py::test_example_mapping_publishes_from_its_e
              "tests/test_operations.py::test_monthly_close_publishes_the_previous_month",
              # 2026-12-05 (t7): 8 s of CPU, 3000 texts voted twice; the cone's bound it rests on
              # stays in `-m "not slow"` (test_a_cone_bounds_its_members).
-             "tests/test_semantic_prune.py::test_votes_with_cones_are_the_votes_of_whole_rows")
+             "tests/test_semantic_prune.py::test_votes_with_cones_are_the_votes_of_whole_rows",
+             # 2026-12-05 (t10): the two costliest of `-m "not slow"` in a whole run (9.9 and 6.3 s
+             # of CPU at load 19, of 125 s): the run's cones' twin of the test above, and a range's
+             # votes against each month's (test_a_range_classifies... is slow already).
+             "tests/test_semantic_prune.py::test_votes_with_a_runs_cones_are_the_votes_of_whole_rows",
+             "tests/test_classify_range.py::test_one_statement_for_a_range_gives_each_month_its_own_votes")
 # The longest work units of `make test` (a module's group, or one test), longest first, from the
 # durations of a whole run on 2 workers (2026-12-04, 18:34, load 6-15: seconds of wall in brackets):
 # they start first, so that the quick tests fill in at the end instead of one long test running
