@@ -58,6 +58,19 @@ def _dampener_kind(damp: Dampener) -> str:
     return "call dampener" if damp.whole_call else "dampener"
 
 
+def _add_dampener(c: "Compiler", damp: Dampener, scope_ids: list[str], next_id: int,
+                  text_rules: list[tuple[int, Matcher]], meta: list[tuple[object, ...]]) -> int:
+    """Append a dampener (and its `unless` wording, as a 'dampener cancel' rule) on scope_ids."""
+    text_rules.append((next_id, c.dampener(damp)))
+    meta.extend((next_id, sid, _dampener_kind(damp), damp.label, damp.factor, False) for sid in scope_ids)
+    next_id += 1
+    if damp.unless:
+        text_rules.append((next_id, c.terms(damp.unless)))
+        meta.extend((next_id, sid, "dampener cancel", damp.label, 1.0, False) for sid in scope_ids)
+        next_id += 1
+    return next_id
+
+
 @per_policy
 def _scope_rules(policy: PolicyConfig) -> _ScopeRules:
     c = Compiler(policy)
@@ -76,14 +89,12 @@ def _scope_rules(policy: PolicyConfig) -> _ScopeRules:
             meta.append((next_id, item.id, "category", rule.label, rule.weight, rule.only_alone))
             next_id += 1
         for damp in item.dampeners:
-            text_rules.append((next_id, c.dampener(damp)))
-            meta.append((next_id, item.id, _dampener_kind(damp), damp.label, damp.factor, False))
-            next_id += 1
+            next_id = _add_dampener(c, damp, [item.id], next_id, text_rules, meta)
     for damp in sc.dampeners:
-        text_rules.append((next_id, c.dampener(damp)))
-        meta.extend((next_id, scope_id, _dampener_kind(damp), damp.label, damp.factor, False)
-                    for scope_id in damp.applies_to)
-        next_id += 1
+        next_id = _add_dampener(c, damp, damp.applies_to, next_id, text_rules, meta)
+    labels = [(m[1], m[3]) for m in meta if m[2] in ("dampener", "call dampener")]
+    if len(labels) != len(set(labels)):  # a cancel finds its dampener by scope id and label
+        raise ValueError("two dampeners of one scope id share a label")
     return _ScopeRules(text_rules, category_rules, meta, c)
 
 
@@ -182,6 +193,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     emergency_values = sorted({"emergency", *policy.priority_map["emergency"]})
     project_minutes = ts.project_hours * 60
     rules_rel = values_relation(meta, "r", "rule_id, scope_id, kind, label, weight, only_alone")
+    cancel_rel = values_relation(meta, "rc", "rule_id, scope_id, kind, label, weight, only_alone")
 
     signals = f"""
     SELECT h.ticket_id, r.scope_id, r.kind,
@@ -415,6 +427,11 @@ WITH tickets AS (
                r.label || ' "' || array_to_string(list_distinct(h.hits), '", "') || '"' AS evidence
         FROM matched h JOIN {rules_rel} ON r.rule_id = h.rule_id
         WHERE r.kind IN ('dampener', 'call dampener') AND h.src = 'text' AND len(h.hits) > 0
+          -- the dampener's `unless` wording on the same ticket cancels it (round 22)
+          AND NOT EXISTS (SELECT 1 FROM matched ch JOIN {cancel_rel} ON rc.rule_id = ch.rule_id
+                          WHERE rc.kind = 'dampener cancel' AND rc.scope_id = r.scope_id
+                            AND rc.label = r.label AND ch.ticket_id = h.ticket_id
+                            AND ch.src = 'text' AND len(ch.hits) > 0)
         UNION ALL
         -- a visit asked for in the text, but all the work logged was remote: nobody went
         SELECT ticket_id, 'onsite', {ts.remote_only_onsite_factor}, false,
