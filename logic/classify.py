@@ -17,20 +17,18 @@ from logic.calibration import calibrated_sql, confidence_map
 from logic.emergency import emergency_sql
 from logic.learned import learned_sql, scope_model
 from logic.scope_chain import call_threshold_sql, chain_model, chained_sql
+from logic.scope_rules import _scope_rules, _ScopeRules
 from logic.text_match import (
     SENTENCE,
     TICKET_TEXT,
-    Compiler,
-    Matcher,
     in_list,
     per_distinct_hits,
-    per_policy,
     values_relation,
 )
 from logic.word_model import EVIDENCE as WORD_EVIDENCE
 from logic.word_model import scores_sql as word_scores_sql
 from logic.word_model import weight_sql as word_weight_sql
-from policy.classifiers import Dampener, ScopeModel
+from policy.classifiers import ScopeModel
 from policy.config import PolicyConfig
 from policy.scope_chain import StoredChainModel
 
@@ -41,50 +39,6 @@ CLF_TICKETS_COLUMNS = ("ticket_id", "subject", "description", "category", "decla
                        "priority", "affected_users")
 # seq: the entry's place in its ticket's log (any sortable value); the notes are read in that order.
 CLF_TIME_COLUMNS = ("ticket_id", "minutes", "work_type", "billable", "note", "outside_hours", "seq")
-
-
-@dataclass(frozen=True)
-class _ScopeRules:
-    """The scope rules as matchers: text rules, category hints and the metadata of each rule id."""
-
-    text: list[tuple[int, Matcher]]  # (rule id, its matcher)
-    category: list[tuple[int, Matcher]]
-    meta: list[tuple[object, ...]]  # rule_id, scope_id, kind, label, weight, only_alone
-    compiler: "Compiler"
-
-
-def _dampener_kind(damp: Dampener) -> str:
-    """A dampener's kind in the rules' metadata: of the rules' confidence, or of the whole call."""
-    return "call dampener" if damp.whole_call else "dampener"
-
-
-@per_policy
-def _scope_rules(policy: PolicyConfig) -> _ScopeRules:
-    c = Compiler(policy)
-    sc = policy.scope_classification
-    text_rules: list[tuple[int, Matcher]] = []
-    category_rules: list[tuple[int, Matcher]] = []
-    meta: list[tuple[object, ...]] = []  # rule_id, scope_id, kind, label, weight, only_alone
-    next_id = 0
-    for item in policy.scope_exclusions:
-        for rule in item.rules:
-            text_rules.append((next_id, c.rule(rule)))
-            meta.append((next_id, item.id, "signal", rule.label, rule.weight, rule.only_alone))
-            next_id += 1
-        for rule in item.category_hints:
-            category_rules.append((next_id, c.rule(rule)))
-            meta.append((next_id, item.id, "category", rule.label, rule.weight, rule.only_alone))
-            next_id += 1
-        for damp in item.dampeners:
-            text_rules.append((next_id, c.dampener(damp)))
-            meta.append((next_id, item.id, _dampener_kind(damp), damp.label, damp.factor, False))
-            next_id += 1
-    for damp in sc.dampeners:
-        text_rules.append((next_id, c.dampener(damp)))
-        meta.extend((next_id, scope_id, _dampener_kind(damp), damp.label, damp.factor, False)
-                    for scope_id in damp.applies_to)
-        next_id += 1
-    return _ScopeRules(text_rules, category_rules, meta, c)
 
 
 # The time-entry notes of a ticket as one document (over clf_time), in the order they were logged
@@ -182,6 +136,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     emergency_values = sorted({"emergency", *policy.priority_map["emergency"]})
     project_minutes = ts.project_hours * 60
     rules_rel = values_relation(meta, "r", "rule_id, scope_id, kind, label, weight, only_alone")
+    cancel_rel = values_relation(meta, "rc", "rule_id, scope_id, kind, label, weight, only_alone")
 
     signals = f"""
     SELECT h.ticket_id, r.scope_id, r.kind,
@@ -415,6 +370,11 @@ WITH tickets AS (
                r.label || ' "' || array_to_string(list_distinct(h.hits), '", "') || '"' AS evidence
         FROM matched h JOIN {rules_rel} ON r.rule_id = h.rule_id
         WHERE r.kind IN ('dampener', 'call dampener') AND h.src = 'text' AND len(h.hits) > 0
+          -- the dampener's `unless` wording on the same ticket cancels it (round 22)
+          AND NOT EXISTS (SELECT 1 FROM matched ch JOIN {cancel_rel} ON rc.rule_id = ch.rule_id
+                          WHERE rc.kind = 'dampener cancel' AND rc.scope_id = r.scope_id
+                            AND rc.label = r.label AND ch.ticket_id = h.ticket_id
+                            AND ch.src = 'text' AND len(ch.hits) > 0)
         UNION ALL
         -- a visit asked for in the text, but all the work logged was remote: nobody went
         SELECT ticket_id, 'onsite', {ts.remote_only_onsite_factor}, false,

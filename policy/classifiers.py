@@ -65,6 +65,9 @@ class Dampener(Strict):
     phrases: list[Term] = Field(min_length=1)
     applies_to: list[str] = Field(default_factory=list)  # scope ids / criterion ids; empty = the owner
     whole_call: bool = False  # scope only (round 17): the factor lowers the whole call, not the rules'
+    # Scope only (round 22): wording that cancels the dampener on the ticket, e.g. an explicit
+    # request to buy beside a price question ("which model? please order four").
+    unless: list[Term] = Field(default_factory=list)
 
 
 class ScopeExclusion(ScopeItem):
@@ -388,6 +391,13 @@ class EmergencyRules(Strict):
     # Named vocabularies for all_of rules; `several_users` is also met by affected_users.
     term_sets: dict[str, list[Term]] = Field(default_factory=dict)
     dampeners: list[Dampener] = Field(default_factory=list)  # applies_to names criterion ids
+
+    @field_validator("dampeners")
+    @classmethod
+    def _no_unless(cls, dampeners: list[Dampener]) -> list[Dampener]:
+        if any(d.unless for d in dampeners):
+            raise ValueError("a dampener's `unless` is only available in scope dampeners")
+        return dampeners
     # Situations that are not emergencies (over-declared single-user problems ...), as sentences.
     non_emergency_concepts: list[str] = Field(default_factory=list)
     # Independent, undampened evidence (docs/decisions.md): declared AND affected_users >= N.
