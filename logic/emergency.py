@@ -276,7 +276,8 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
 
     def applied(j: int, criteria: list[str]) -> str:
         """Dampener j lowers the reading on `criteria` (the criteria it applies to, or one)."""
-        exempt = bf.min_affected_users is not None and set(criteria) <= set(bf.criteria)
+        exempt = (bf.min_affected_users is not None and set(criteria) <= set(bf.criteria)
+                  and em.dampeners[j].label not in bf.firm)
         return f"(len(d_{j}) > 0 AND NOT {by_field})" if exempt else f"len(d_{j}) > 0"
 
     criteria_conf: list[str] = []
@@ -323,7 +324,12 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
         broad = (f"(coalesce(declared_emergency, false)"
                  f" AND coalesce(affected_users, 0) >= {db.min_affected_users}"
                  + (f" AND ({' OR '.join(matched)})" if db.requires_signal else "") + ")")
-        confidence = f"1 - (1 - {confidence}) * (1 - CASE WHEN {broad} THEN {db.weight} ELSE 0 END)"
+        # Round 22: a firm dampener (one room's or device's problem, one going on for months) lowers
+        # the declaration too: the field counts who sees the problem, not how critical it is.
+        firm = [(j, d.factor) for j, d in enumerate(em.dampeners) if d.label in bf.firm]
+        lowered = "".join(f" * CASE WHEN len(d_{j}) > 0 THEN {factor} ELSE 1 END" for j, factor in firm)
+        confidence = (f"1 - (1 - {confidence}) * (1 - CASE WHEN {broad} THEN {db.weight}{lowered}"
+                      f" ELSE 0 END)")
         evidence_parts.append(f"CASE WHEN {broad} THEN 'declared an emergency by the client for '"
                               f" || affected_users || ' affected users (structured field)' END")
     # Which vocabularies the text met (the learned signal's term_sets group reads them, round 16).

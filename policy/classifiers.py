@@ -433,6 +433,9 @@ class EmergencyRules(Strict):
             raise ValueError("broad_field.criteria must name criteria ids"
                              f" (unknown: {', '.join(unknown) or 'none given'})")
         labels = {d.label for d in self.dampeners}
+        unknown = [n for n in bf.firm if n not in labels]
+        if unknown:
+            raise ValueError(f"broad_field.firm: not a dampener's label: {', '.join(unknown)}")
         unknown = [n for n in self.learned_model.dampened_by if n not in labels]
         if unknown:
             raise ValueError(f"learned_model.dampened_by: not a dampener's label: {', '.join(unknown)}")

@@ -35,6 +35,10 @@ class BroadField(Strict):
 
     min_affected_users: int | None = Field(default=None, ge=2)  # None: off
     criteria: list[str] = Field(default_factory=list)  # emergency criterion ids
+    # Round 22: dampener labels the field does not undo (the text names one room's or one device's
+    # problem, or one going on for months): they apply whatever the count, and they lower the
+    # declared-breadth evidence by their factor too.
+    firm: list[str] = Field(default_factory=list)
 
 
 class SecurityReading(Strict):

@@ -21,6 +21,11 @@ def _without_broad_field(data: dict) -> dict:
 def _without_declared_breadth() -> PolicyConfig:
     data = _without_broad_field(shipped_data())
     data["emergency"].pop("declared_breadth")
+    # Round 22's rule by nature reads d1 (dispatch stopped, lorries booked) from its text alone:
+    # off here, so the declaration's own effect is what is compared.
+    for criterion in data["emergency"]["criteria"]:
+        criterion["rules"] = [r for r in criterion["rules"]
+                              if r["label"] != "a site's or team's core work stopped with work due"]
     return PolicyConfig.model_validate(data)
 
 
