@@ -1,7 +1,8 @@
 """Round 22 (docs/classification.md, "Round 22: scope"): a scope dampener's `unless` wording cancels
-it on the ticket. Procurement's price, advice and self-buy dampener with an explicit purchase request
-as its `unless` is shipped (forward chaining batch-29..34: 9 wrong calls removed, no right one); the
-dead-device rule is a measured candidate the policy does not ship, which the tests add."""
+it on the ticket. Measured with round 22's candidates (procurement's price, advice and self-buy
+dampener with an explicit purchase request as its `unless`; a dead device to replace), which the
+policy does not ship (forward chaining +0.0036, under the keep rule's +0.005): the tests add them to
+the shipped policy."""
 
 import pytest
 from pydantic import ValidationError
@@ -13,8 +14,34 @@ from tests.test_classify import shipped_data as _shipped_data
 
 PRICE = "the client buys it itself, or asks only a price, advice or which part fits"
 DEAD = "a dead or lost device to be replaced"
-# Round 22's second candidate (not shipped), in the policy's term syntax (docs/classification.md,
-# round 22); the price dampener with its `unless` is in the shipped policy.
+# Round 22's candidates, in the policy's term syntax (docs/classification.md, round 22).
+PRICE_DAMPENER = {
+    "label": PRICE, "factor": 0.45, "whole_call": True,
+    "phrases": ["what|(how much) ... should|would|could|do ... we|i ... budget|spend|allow|expect|allocate",
+                "(i'll|i will|we'll|we will) ... buy|order|get|purchase ... myself|ourselves",
+                "(hold off)|(on hold)|(not now)|(not yet)|(not this year)|(put off)|postpone*",
+                "just|only ... recommendation|advice|opinion|suggestion", "recommendation|advice ... only",
+                "buy|buying|order|ordering|purchase|purchasing|get|getting|pick ... ourselves|myself|herself"
+                "|himself|themselves",
+                "ourselves|myself|herself|himself|themselves ... buy|buying|order|ordering"
+                "|purchase|purchasing",
+                "(don't|do not|no need to|not asking you to|no need for you to) ... buy|order|purchase"
+                "|source|supply",
+                "(don't|do not) need|want you to ... buy|order|purchase|source|supply",
+                "what|which ... toner|ink|cartridge|cartridges|cable|adapter|charger|part ... take|takes"
+                "|fit|fits|need|use|uses|work|works|do|does|should",
+                "which|what ... model|one|spec ... (would you)|(do you)|(should we)|(should i)|(should she)"
+                "|(should he) ... recommend|suggest|get|buy|go",
+                "(have we got)|(do we have)|(have we)|(is there)|(are there) ... spare|unused|free"
+                "|unassigned"],
+    "unless": ["please|pls|kindly ... order|buy|purchase|source|procure|supply",
+               "(can you)|(could you)|(would you)|(will you)|(can we)|(could we) ... order|buy|purchase"
+               "|source|procure|supply",
+               "(go ahead)|(go-ahead)|(if not)|(if none)|(if there isn't)|(if there aren't)|(if we don't)"
+               "|(once agreed)|(once approved) ... order|buy|purchase|source|procure|supply|get",
+               "order|buy|purchase|get|source ... (for us)|(for me)|(for her)|(for him)|(for them)"
+               "|(on our account)"],
+}
 DEAD_RULE = {
     "label": DEAD, "weight": 0.55,
     "phrases": ["died|dead|broken|smashed|cracked|stolen|(given up)|(packed up)|(stopped working)"
@@ -25,9 +52,10 @@ DEAD_RULE = {
 
 
 def shipped_data() -> dict:
-    """The shipped policy with round 22's dead-device candidate added (what the tests call "shipped")."""
+    """The shipped policy with round 22's two candidates added (what the tests call "shipped")."""
     data = _shipped_data()
     procurement = next(s for s in data["scope_exclusions"] if s["id"] == "procurement")
+    procurement["dampeners"].append(dict(PRICE_DAMPENER))
     procurement["rules"].insert(0, dict(DEAD_RULE))
     return data
 
