@@ -20,8 +20,7 @@ DAMPENED = [
      " at lunch."),
     (AMENITY, "Music", "The background music in the restaurant has stopped and it is very quiet, please fix"
      " today."),
-    (AMENITY, "Stats board", "The wallboards on the sales floor are blank so nobody can see the call stats."),
-    (AMENITY, "Break room", "The wifi in the break room is down, nobody can get online on their breaks."),
+    (AMENITY, "Lobby", "The TVs in reception are all blank, visitors have nothing to watch while they wait."),
     (LONG, "Backups", "We have just found that the server backups have been failing since October and nobody"
      " noticed the alerts. Please get them working for everyone."),
     (LONG, "Archive", "The archive share has been unreachable for the last few weeks for all staff; we have"
@@ -46,6 +45,14 @@ NOT_DAMPENED = [
     ("Shop", "The card machines and the tills at the shop counter are offline and customers are queueing."),
     ("Internet", "Since 8 this morning the whole office has no internet and we have tenders due at noon."),
     ("File server", "The file server died overnight after six years of service; nobody can open a file."),
+    # the review's (round 22): a room or a device's age named beside a business system lost
+    ("Pharmacy", "The vaccine fridge monitor and the pharmacy system are offline for all staff; we cannot"
+     " dispense anything."),
+    ("Power", "All the sockets on the ground floor are dead, every PC and the server are off and nobody can"
+     " work."),
+    ("Switch", "The network switch in the staff kitchen cupboard has failed and no PC in the office has"
+     " network."),
+    ("Server", "Our server, in service for over five years, crashed this morning and nobody can work."),
 ]
 
 
@@ -133,6 +140,20 @@ NOT_MET = [
      " I could use it for supplier invoices."),
     (IMPERSONATED, "Pay run", "Please add the owner's gmail address to the payroll mailbox so she can approve"
      " the pay run."),
+    # the review's (round 22): a channel or a reminder, not a request for money by someone else
+    (IMPERSONATED, "Desktop app", "The boss asked me to install WhatsApp desktop so I can send invoices to"
+     " customers from it."),
+    (IMPERSONATED, "Calendar", "The partner's iCloud calendar won't sync, it should remind her to pay the"
+     " office rent and the suppliers."),
+]
+
+# The impersonation rule is dampened like the other security rules (the review, round 22): a false
+# alarm, a phishing-test template or an attempt already closed is not an emergency.
+IMPERSONATION_DAMPENED = [
+    ("False alarm", "False alarm: the WhatsApp from the CEO asking me to pay the supplier invoice was really"
+     " him, from his new number."),
+    ("Phishing test", "Please draft a phishing simulation template: an email pretending to be our MD from a"
+     " gmail address, asking finance to pay an invoice."),
 ]
 
 
@@ -154,7 +175,17 @@ def test_round_22_the_rule_is_not_met_on_routine_look_alikes(label, subject, des
     assert label not in _rules_met(subject, description)
 
 
-def test_round_22_rules_are_undampened():
-    # The device that stopped the work (a printer) or "not acted on" does not lower them.
+def test_round_22_core_work_rule_is_undampened_and_impersonation_is_not():
+    # The device that stopped the work (a printer) does not lower the core-work rule; the
+    # impersonation rule is lowered by the false-alarm, test and not-acted-on dampeners.
     rules = {r.label: r for c in default_policy().emergency.criteria for r in c.rules}
-    assert rules[CORE].undampened and rules[IMPERSONATED].undampened
+    assert rules[CORE].undampened and not rules[IMPERSONATED].undampened
+
+
+@pytest.mark.parametrize(("subject", "description"), IMPERSONATION_DAMPENED)
+def test_round_22_a_false_alarm_or_a_test_of_impersonation_is_not_an_emergency(subject, description):
+    policy = default_policy()
+    assert IMPERSONATED in _rules_met(subject, description)
+    confidence, dampeners = _rules(policy, subject, description, affected=1, declared=False)
+    assert dampeners, (confidence, dampeners)
+    assert confidence < policy.emergency.min_confidence, (confidence, dampeners)
