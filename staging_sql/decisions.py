@@ -60,6 +60,12 @@ def stage_review_decisions(con: DuckDBPyConnection) -> tuple[int, int, int]:
 # Every column of the table: a staged decision is unchanged when all of them are.
 _SAME_ROW = " AND ".join(f"n.{c.name} IS NOT DISTINCT FROM t.{c.name}"
                          for c in REVIEW_DECISIONS.columns)
+_COLUMNS = ", ".join(c.name for c in REVIEW_DECISIONS.columns)
+# Rows of either side the other lacks, counted as multisets (EXCEPT ALL: NULLs equal).
+_DIFFERENT = (f"SELECT count(*) FROM ((SELECT {_COLUMNS} FROM staging.review_decisions"
+              f" EXCEPT ALL SELECT {_COLUMNS} FROM decisions_staged)"
+              f" UNION ALL (SELECT {_COLUMNS} FROM decisions_staged"
+              f" EXCEPT ALL SELECT {_COLUMNS} FROM staging.review_decisions))")
 
 
 def _write_changed(con: DuckDBPyConnection) -> None:
@@ -78,11 +84,9 @@ def _write_changed(con: DuckDBPyConnection) -> None:
         "INSERT INTO staging.review_decisions BY NAME SELECT n.* FROM decisions_staged n"
         f" ANTI JOIN staging.review_decisions t ON {_SAME_ROW}"
     )
-    # Rows are unique by (_source_file, _source_row), so equal counts mean equal tables; should
-    # two rows ever be the same, the table is replaced whole, as before.
-    kept, wanted = con.execute(
-        "SELECT (SELECT count(*) FROM staging.review_decisions),"
-        " (SELECT count(*) FROM decisions_staged)").fetchone()
-    if kept != wanted:
+    # Rows are unique by (_source_file, _source_row), so the anti joins leave equal tables; should
+    # two rows ever be the same (a multiset the anti joins cannot count), the table is replaced
+    # whole, as before.
+    if con.execute(_DIFFERENT).fetchone()[0]:
         con.execute("DELETE FROM staging.review_decisions")
         con.execute("INSERT INTO staging.review_decisions BY NAME SELECT * FROM decisions_staged")

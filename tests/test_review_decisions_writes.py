@@ -4,7 +4,7 @@ from pathlib import Path
 
 import duckdb
 
-from staging_sql.decisions import stage_review_decisions
+from staging_sql.decisions import _COLUMNS, _write_changed, stage_review_decisions
 from warehouse.schema import ensure_warehouse
 
 FILES = {"review_decisions/a.csv": "fa", "review_decisions/b.csv": "fb", "tickets/t.csv": "ft"}
@@ -69,3 +69,21 @@ def test_judging_again_rewrites_no_unchanged_decision_and_equals_a_fresh_staging
     con.execute("DELETE FROM staging.review_decisions")
     stage_review_decisions(con)
     assert con.execute(f"SELECT {columns} FROM staging.review_decisions ORDER BY ALL").fetchall() == kept
+
+
+def test_rows_repeated_on_either_side_fall_back_to_a_whole_rewrite(tmp_path):
+    # {A, A, B} against staged {A, B, B}: the anti joins change nothing and the counts agree, so
+    # only a multiset comparison sees the difference (the review, round 22).
+    con = _warehouse(tmp_path / "w.duckdb")
+    stage_review_decisions(con)
+    first, second = con.execute(f"SELECT {_COLUMNS} FROM staging.review_decisions"
+                                " ORDER BY _source_row").fetchall()
+    con.execute(f"CREATE OR REPLACE TEMP TABLE decisions_staged AS SELECT {_COLUMNS}"
+                " FROM staging.review_decisions"
+                " WHERE _source_row = 2")
+    con.execute(f"INSERT INTO decisions_staged SELECT {_COLUMNS} FROM staging.review_decisions")
+    con.execute(f"INSERT INTO staging.review_decisions BY NAME SELECT {_COLUMNS}"
+                " FROM staging.review_decisions WHERE _source_row = 1")
+    _write_changed(con)
+    got = con.execute(f"SELECT {_COLUMNS} FROM staging.review_decisions ORDER BY _source_row").fetchall()
+    assert got == [first, second, second]
