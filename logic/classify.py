@@ -17,7 +17,7 @@ from logic.calibration import calibrated_sql, confidence_map
 from logic.emergency import emergency_sql
 from logic.learned import learned_sql, scope_model
 from logic.scope_chain import call_threshold_sql, chain_model, chained_sql
-from logic.scope_rules import _scope_rules, _ScopeRules
+from logic.scope_rules import ScopeRules, scope_rules
 from logic.text_match import (
     SENTENCE,
     TICKET_TEXT,
@@ -48,19 +48,19 @@ NOTES_SQL = f"""SELECT ticket_id, string_agg(note, {SENTENCE} ORDER BY seq) AS r
     FROM clf_time WHERE trim(coalesce(note, '')) <> '' GROUP BY ticket_id"""
 
 
-def scope_text_hits_sql(policy: PolicyConfig, docs: str, rules: _ScopeRules | None = None) -> str:
+def scope_text_hits_sql(policy: PolicyConfig, docs: str, rules: ScopeRules | None = None) -> str:
     """SQL: the scope text rules' matches on each distinct raw_txt of `docs` (ticket texts, notes).
 
     Columns: raw_txt, txt, rule_id, hits; a row per text and rule that matched. A function of the
     text alone, so one statement can match the texts of many months (MatchedTexts).
     """
-    rules = rules or _scope_rules(policy)
+    rules = rules or scope_rules(policy)
     return per_distinct_hits(docs, "raw_txt", rules.compiler.normalise("raw_txt"), rules.text)
 
 
-def scope_category_hits_sql(policy: PolicyConfig, tickets: str, rules: _ScopeRules | None = None) -> str:
+def scope_category_hits_sql(policy: PolicyConfig, tickets: str, rules: ScopeRules | None = None) -> str:
     """SQL: the category hints' matches on each distinct raw_cat of `tickets` (as scope_text_hits_sql)."""
-    rules = rules or _scope_rules(policy)
+    rules = rules or scope_rules(policy)
     return per_distinct_hits(tickets, "raw_cat", rules.compiler.normalise("raw_cat"), rules.category)
 
 
@@ -130,7 +130,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     """
     sc = policy.scope_classification
     ts = sc.time_signals
-    rules = _scope_rules(policy)
+    rules = scope_rules(policy)
     meta = rules.meta
     project_ids = [s.id for s in policy.scope_exclusions if s.project_work]
     emergency_values = sorted({"emergency", *policy.priority_map["emergency"]})

@@ -12,7 +12,7 @@ from policy.config import PolicyConfig
 
 
 @dataclass(frozen=True)
-class _ScopeRules:
+class ScopeRules:
     """The scope rules as matchers: text rules, category hints and the metadata of each rule id."""
 
     text: list[tuple[int, Matcher]]  # (rule id, its matcher)
@@ -40,7 +40,7 @@ def _add_dampener(c: "Compiler", damp: Dampener, scope_ids: list[str], next_id: 
 
 
 @per_policy
-def _scope_rules(policy: PolicyConfig) -> _ScopeRules:
+def scope_rules(policy: PolicyConfig) -> ScopeRules:
     c = Compiler(policy)
     sc = policy.scope_classification
     text_rules: list[tuple[int, Matcher]] = []
@@ -63,4 +63,4 @@ def _scope_rules(policy: PolicyConfig) -> _ScopeRules:
     labels = [(m[1], m[3]) for m in meta if m[2] in ("dampener", "call dampener")]
     if len(labels) != len(set(labels)):  # a cancel finds its dampener by scope id and label
         raise ValueError("two dampeners of one scope id share a label")
-    return _ScopeRules(text_rules, category_rules, meta, c)
+    return ScopeRules(text_rules, category_rules, meta, c)

@@ -391,13 +391,6 @@ class EmergencyRules(Strict):
     # Named vocabularies for all_of rules; `several_users` is also met by affected_users.
     term_sets: dict[str, list[Term]] = Field(default_factory=dict)
     dampeners: list[Dampener] = Field(default_factory=list)  # applies_to names criterion ids
-
-    @field_validator("dampeners")
-    @classmethod
-    def _no_unless(cls, dampeners: list[Dampener]) -> list[Dampener]:
-        if any(d.unless for d in dampeners):
-            raise ValueError("a dampener's `unless` is only available in scope dampeners")
-        return dampeners
     # Situations that are not emergencies (over-declared single-user problems ...), as sentences.
     non_emergency_concepts: list[str] = Field(default_factory=list)
     # Independent, undampened evidence (docs/decisions.md): declared AND affected_users >= N.
@@ -410,6 +403,13 @@ class EmergencyRules(Strict):
     broad_field: BroadField = Field(default_factory=BroadField)
     # A learned emergency signal as a vote on the reading (round 13; policy/emergency_model.py).
     learned_model: EmergencyModel = Field(default_factory=EmergencyModel)
+
+    @field_validator("dampeners")
+    @classmethod
+    def _no_unless(cls, dampeners: list[Dampener]) -> list[Dampener]:
+        if any(d.unless for d in dampeners):
+            raise ValueError("a dampener's `unless` is only available in scope dampeners")
+        return dampeners
 
     @model_validator(mode="after")
     def _references(self) -> EmergencyRules:

@@ -9,12 +9,16 @@ version, the statement's whole text and the rows and column types of the inputs 
 (`INPUTS`): a changed term, pattern, rule order or ticket is another key, so what is read back is
 what DuckDB gives for that statement on those rows. Only the rules' relations go through here
 (`emergency_rules_sql`, `scope_text_hits_sql`, `scope_category_hits_sql`); the statements under
-test (the reading, the scope calls, the votes) still run every time.
+test (the reading, the scope calls, the votes) still run every time. `one_ticket_rules` reads the
+emergency rules of a single ticket, uncached, for the tests of one rule or dampener.
 """
 
 import hashlib
 
 import duckdb
+
+from logic.emergency import emergency_rules_sql
+from policy.config import PolicyConfig
 
 # The relations the rules' statements read (logic/classify.py's input contract).
 INPUTS = ("clf_tickets", "clf_time")
@@ -55,3 +59,14 @@ def create_shared(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> str:
     if rows:
         con.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * len(rows[0]))})", rows)
     return name
+
+
+def one_ticket_rules(policy: PolicyConfig, subject: str, description: str, affected: int = 1,
+                     declared: bool = False) -> tuple[float, list[str], list[str]]:
+    """(confidence, dampeners, rules_met) of the emergency rules' reading of one ticket."""
+    con = duckdb.connect()
+    con.execute("CREATE TEMP TABLE clf_tickets AS SELECT 't1' AS ticket_id, ? AS subject, ? AS description,"
+                " 'Other' AS category, ? AS declared_emergency, ? AS affected_users",
+                [subject, description, declared, affected])
+    sql = f"SELECT confidence, dampeners, rules_met FROM ({emergency_rules_sql(policy)})"
+    return con.execute(sql).fetchone()

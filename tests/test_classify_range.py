@@ -142,10 +142,10 @@ def test_a_range_classifies_each_month_as_the_month_alone(warehouse, policy):
 def test_the_rules_are_built_once_per_policy(policy):
     """The scope and emergency rules' SQL is a function of the policy: built once per policy
     object, not in every step and month; another policy gets its own."""
-    from logic.classify import _scope_rules
     from logic.emergency import emergency_rules_sql
+    from logic.scope_rules import scope_rules
 
-    assert _scope_rules(policy) is _scope_rules(policy)
+    assert scope_rules(policy) is scope_rules(policy)
     assert emergency_rules_sql(policy) is emergency_rules_sql(policy)
     data = policy.model_dump()
     data["emergency"]["min_confidence"] = 0.9

@@ -144,13 +144,13 @@ def test_unless_is_for_scope_dampeners_only():
 
 
 def test_two_dampeners_of_one_id_cannot_share_a_label():
-    from logic.classify import _scope_rules
+    from logic.scope_rules import scope_rules
 
     data = shipped_data()
     procurement = next(s for s in data["scope_exclusions"] if s["id"] == "procurement")
     procurement["dampeners"].append(dict(procurement["dampeners"][0]))
     with pytest.raises(ValueError, match="share a label"):
-        _scope_rules(PolicyConfig.model_validate(data))
+        scope_rules(PolicyConfig.model_validate(data))
 
 
 # A device dead, broken or stolen and a replacement asked for: sourcing goods (policy section 3).

@@ -6,12 +6,11 @@ before anyone sees it) and card payments or tills stopped where customers pay
 (docs/classification.md, "Round 21: emergency").
 """
 
-import duckdb
 import pytest
 
-from logic.emergency import emergency_rules_sql
 from logic.emergency_model import emergency_model
 from policy.config import PolicyConfig, default_policy
+from tests.rule_matches import one_ticket_rules
 from tests.test_emergency_model import (
     ROUND_18_BY_NATURE,
     ROUND_20_BY_NATURE,
@@ -68,11 +67,7 @@ NOT_MET = [
 
 
 def _rules_met(policy: PolicyConfig, subject: str, description: str) -> list[str]:
-    con = duckdb.connect()
-    con.execute("CREATE TEMP TABLE clf_tickets AS SELECT 't1' AS ticket_id, ? AS subject, ? AS description,"
-                " 'Other' AS category, false AS declared_emergency, 1 AS affected_users",
-                [subject, description])
-    return con.execute(f"SELECT rules_met FROM ({emergency_rules_sql(policy)})").fetchone()[0]
+    return one_ticket_rules(policy, subject, description)[2]
 
 
 def test_round_21_labels_join_by_nature():

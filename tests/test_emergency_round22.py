@@ -4,11 +4,10 @@ or one going on for months, an emergency (docs/classification.md, "Round 22: eme
 Every text here was written for this test from the policy's section 4 ideas, not taken from a batch.
 """
 
-import duckdb
 import pytest
 
-from logic.emergency import emergency_rules_sql
 from policy.config import PolicyConfig, default_policy
+from tests.rule_matches import one_ticket_rules
 
 AMENITY = "one room's or one device's amenity, not a business system"
 LONG = "going on for weeks or months, work continuing"
@@ -59,11 +58,7 @@ NOT_DAMPENED = [
 def _rules(policy: PolicyConfig, subject: str, description: str, affected: int = 50,
            declared: bool = True) -> tuple[float, list[str]]:
     """(confidence, dampeners) of the rules' reading of one ticket."""
-    con = duckdb.connect()
-    con.execute("CREATE TEMP TABLE clf_tickets AS SELECT 't1' AS ticket_id, ? AS subject, ? AS description,"
-                " 'Other' AS category, ? AS declared_emergency, ? AS affected_users",
-                [subject, description, declared, affected])
-    return con.execute(f"SELECT confidence, dampeners FROM ({emergency_rules_sql(policy)})").fetchone()
+    return one_ticket_rules(policy, subject, description, affected, declared)[:2]
 
 
 def _not_firm(policy: PolicyConfig) -> PolicyConfig:
@@ -158,11 +153,7 @@ IMPERSONATION_DAMPENED = [
 
 
 def _rules_met(subject: str, description: str) -> list[str]:
-    con = duckdb.connect()
-    con.execute("CREATE TEMP TABLE clf_tickets AS SELECT 't1' AS ticket_id, ? AS subject, ? AS description,"
-                " 'Other' AS category, false AS declared_emergency, 1 AS affected_users",
-                [subject, description])
-    return con.execute(f"SELECT rules_met FROM ({emergency_rules_sql(default_policy())})").fetchone()[0]
+    return one_ticket_rules(default_policy(), subject, description)[2]
 
 
 @pytest.mark.parametrize(("label", "subject", "description"), MET)

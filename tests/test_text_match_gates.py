@@ -5,8 +5,8 @@ import re
 import duckdb
 import pytest
 
-from logic.classify import _scope_rules
 from logic.emergency import _matchers
+from logic.scope_rules import scope_rules
 from logic.text_match import (
     GATE_MATCHERS,
     GATE_PATTERN_CHARS,
@@ -74,7 +74,7 @@ def test_gated_hits_equal_each_matchers_own(policy: PolicyConfig, family: str) -
     if family == "emergency":
         items = list(enumerate(m for _, m in _matchers(policy)))
     else:
-        items = _scope_rules(policy).text
+        items = scope_rules(policy).text
     con = duckdb.connect()
     _texts(con)
     con.execute(f"CREATE TABLE n AS SELECT raw_txt, {Compiler(policy).normalise('raw_txt')} AS txt FROM t")
