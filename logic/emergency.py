@@ -194,19 +194,29 @@ def _hit_columns(relation: str, normalised: str, columns: list[tuple[str, Matche
     relation of emergency_text_hits_sql's rows for those texts (stored ones): read, not matched
     (txt is then NULL: the reading does not use it)."""
     items = [(i, matcher) for i, (_, matcher) in enumerate(columns)]
-    pivot = ", ".join(f"any_value(hits) FILTER (WHERE rule_id = {i}) AS {name}"
-                      for i, (name, _) in enumerate(columns))
+    # One map per text (rule_id -> hits), then a lookup per column: a filtered any_value per
+    # column made the group by carry 63 list states a text and cost 70% of the reading's CPU
+    # over a 1M-size month's stored matches (docs/benchmark.md, round 23). A text's rows have
+    # distinct rule ids (matched_hits groups by them; the store holds a text's rows once), so the
+    # map holds each of its hits lists, and a duplicate would fail loudly instead of picking one.
+    looked_up = ", ".join(f"mp[{i}] AS {name}" for i, (name, _) in enumerate(columns))
+
+    def pivot(rows: str) -> str:
+        return (f"SELECT raw_txt, {looked_up} FROM (SELECT raw_txt, map_from_entries(list((rule_id, hits)))"
+                f" AS mp FROM {rows} GROUP BY raw_txt)")
+
     shown = ", ".join(f"coalesce(h.{name}, CAST([] AS VARCHAR[])) AS {name}" for name, _ in columns)
     if matches is not None:
         return f"""WITH mt_hits AS (
-        SELECT raw_txt, {pivot} FROM {matches} GROUP BY raw_txt
+        {pivot(matches)}
     )
     SELECT x.raw_txt, CAST(NULL AS VARCHAR) AS txt, {shown}
     FROM (SELECT DISTINCT raw_txt FROM {relation}) x LEFT JOIN mt_hits h USING (raw_txt)"""
+    matched = f"({matched_hits('mt_texts', 'raw_txt', items)})"
     return f"""WITH mt_texts AS (
         SELECT raw_txt, {normalised} AS txt FROM (SELECT DISTINCT raw_txt FROM {relation})
     ), mt_hits AS (
-        SELECT raw_txt, {pivot} FROM ({matched_hits('mt_texts', 'raw_txt', items)}) GROUP BY raw_txt
+        {pivot(matched)}
     )
     SELECT x.raw_txt, x.txt, {shown} FROM mt_texts x LEFT JOIN mt_hits h USING (raw_txt)"""
 
