@@ -213,7 +213,13 @@ def matched_hits(texts: str, key: str, items: list[tuple[int, Matcher]]) -> str:
                                                  f" ' ', 'g'), {sql_literal(m.interior or '')})"), "false")
         negated += f" OR (rule_id IN ({', '.join(str(i) for i, _ in inside)}) AND {interior})"
     phrase = _each_rule(items, lambda m: f"regexp_extract(m, {sql_literal(m.core)})", "NULL")
-    return f"""SELECT {key}, rule_id, list(trim(replace({phrase}, '~', '')) ORDER BY ord) AS hits
+    # The phrases in their order in the text: (ord, phrase) pairs listed, sorted, then the phrases,
+    # rather than an ordered aggregate (list ... ORDER BY ord), which buffers and sorts per group
+    # at more cost (docs/benchmark.md, round 23). ord is unique within a group, so the order is
+    # the same.
+    return f"""SELECT {key}, rule_id,
+           list_transform(list_sort(list({{'ord': ord, 'phrase': trim(replace({phrase}, '~', ''))}})),
+                          lambda p: p.phrase) AS hits
     FROM (SELECT {key}, rule_id, unnest(ms) AS m, unnest(range(1, len(ms) + 1)) AS ord
           FROM (SELECT {key}, unnest(list_filter({gates}, lambda s: len(s.ms) > 0), recursive := true)
                 FROM {texts}))
