@@ -157,6 +157,28 @@ class _GroupIds:
                 item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
 
 
+# The session's one classification of every module's `shipped_cases()` (tests/shipped_calls.py):
+# the tests that read it run on one worker (`--dist loadgroup`), which classifies them once.
+SHIPPED_GROUP = "shipped-classification"
+
+
+@pytest.fixture(scope="session")
+def shipped_calls(request: pytest.FixtureRequest):
+    """Every collected module's shipped cases, classified in one call under the shipped policy and
+    the built-in bank (`tests.shipped_calls.ShippedCalls`; a module reads `.of(__name__)`)."""
+    from policy.config import load_policy
+    from tests.shipped_calls import ShippedCalls, declared_cases
+    from tests.test_classify import SHIPPED, classify
+
+    cases = declared_cases(item.module for item in request.session.items
+                           if getattr(item, "module", None) is not None)
+    together = [(f"{name}/{t[0]}", *t[1:]) for name, tickets in cases.items() for t in tickets]
+    rows: list = []
+    con = duckdb.connect()
+    scope, emergency = classify(load_policy(SHIPPED), together, con=con, scope_rows=rows)
+    return ShippedCalls(cases, scope, emergency, rows, con)
+
+
 # Module-scoped classifications of several tests' cases at once (test_classify's and round 6's and 8's
 # `shipped`, round 6's `rules_only`, round 8's `disagreeing`, round 14's `prepared` votes and
 # reading): grouped like a module's build, so that `--dist loadgroup` runs them once, not once on
@@ -183,7 +205,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
         # With `-n 2 --dist loadgroup` (make test), a module's tests that share its build run
         # on one worker, which builds it once; the other tests go wherever a worker is free.
-        if _module_build(item):
+        if "shipped_calls" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group(SHIPPED_GROUP))
+        elif _module_build(item):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
     _longest_first(items)
 

@@ -241,8 +241,9 @@ EMERGENCY = [
 ALL = FIRES + QUIET + [t for t, _ in TIME] + [t for t, _ in EMERGENCY]
 
 
-def _shipped_cases() -> dict[str, list[Ticket]]:
-    """The ticket lists the tests below classify under the shipped policy and the built-in bank."""
+def shipped_cases() -> dict[str, list[Ticket]]:
+    """The ticket lists the tests below classify under the shipped policy and the built-in bank
+    (with other modules' in the session's one classification, `shipped_calls`)."""
     return {
         "all": ALL, "terms": [TERMS_TICKET], "thresholds": [ERP_FOR_FOUR], "category": CATEGORY_HINT,
         "by_nature": EMERGENCY_BY_NATURE + NOT_EMERGENCY_LOOK_ALIKES,
@@ -259,47 +260,17 @@ def _shipped_cases() -> dict[str, list[Ticket]]:
 
 
 @pytest.fixture(scope="module")
-def shipped(policy: PolicyConfig):
-    """`shipped(case)`: what classify(policy, tickets) gives for one of `_shipped_cases`.
+def shipped(shipped_calls):
+    """`shipped(case)`: what classify(policy, tickets) gives for one of `shipped_cases`; the
+    states of its scope calls by `shipped.states(case)`, a further statement's rows over the same
+    classification by `shipped.rows(case, sql)` (tests/shipped_calls.py).
 
-    All cases are classified in one call: running the rule SQL costs about a second on 2 cores
-    whatever the number of tickets, and a ticket's call reads its own text and time entries
-    only (the vote is per distinct text), so together each gets the call it gets alone.
+    All cases are classified in one call with the other modules' (conftest's `shipped_calls`):
+    running the rule SQL costs about a second on 2 cores whatever the number of tickets, and a
+    ticket's call reads its own text and time entries only (the vote is per distinct text), so
+    together each gets the call it gets alone.
     """
-    cases = _shipped_cases()
-    together = [(f"{name}/{t[0]}", *t[1:]) for name, tickets in cases.items() for t in tickets]
-    rows: list = []
-    con = duckdb.connect()
-    scope, emergency = classify(policy, together, con=con, scope_rows=rows)
-    return _ShippedCalls(cases, scope, emergency, {(tid, sid): state for tid, sid, _, _, state in rows},
-                         con)
-
-
-class _ShippedCalls:
-    """The shipped policy's calls on every case set: `(scope, emergency)` of a set by calling it,
-    each scope call's state by `states(name)`, and a further statement's rows over the same
-    classification by `rows(name, sql)`."""
-
-    def __init__(self, cases: dict, scope: dict, emergency: dict, states: dict,
-                 con: duckdb.DuckDBPyConnection) -> None:
-        self._cases, self._scope, self._emergency, self._states = cases, scope, emergency, states
-        self._con = con
-
-    def rows(self, name: str, sql: str) -> list[tuple]:
-        """The rows of `sql` (ticket id first) over the connection `classify` left (RULES,
-        READING, clf_tickets...) for the set's tickets, their ids as the set gives them."""
-        return [(tid.split("/", 1)[1], *rest) for tid, *rest in self._con.execute(sql).fetchall()
-                if tid.startswith(f"{name}/")]
-
-    def __call__(self, name: str) -> tuple[dict, dict]:
-        ids = [t[0] for t in self._cases[name]]
-        return ({i: self._scope[f"{name}/{i}"] for i in ids},
-                {i: self._emergency[f"{name}/{i}"] for i in ids})
-
-    def states(self, name: str) -> dict[tuple[str, str], str]:
-        """(ticket id, scope id) -> call state, for the set's scope calls."""
-        return {(tid.split("/", 1)[1], sid): st for (tid, sid), st in self._states.items()
-                if tid.startswith(f"{name}/")}
+    return shipped_calls.of(__name__)
 
 
 @pytest.fixture

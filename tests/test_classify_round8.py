@@ -74,14 +74,17 @@ ASKED_TO_BUY = ("New laptops", "Please order five laptops for the new starters a
                                "to the office.")
 
 
+def shipped_cases() -> dict[str, list]:
+    """The tickets below, classified under the shipped policy with the other modules' (conftest's
+    `shipped_calls`: a ticket's call reads its own text only, and each classification prepares
+    the rule SQL again, about a second)."""
+    return {"advice": [_t(tid, *texts) for tid, texts in {**ADVICE, "b1": ASKED_TO_BUY}.items()]}
+
+
 @pytest.fixture(scope="module")
-def shipped(policy: PolicyConfig) -> dict:
-    """The scope calls of the tickets below under the shipped policy, classified in one call (as
-    test_classify's `shipped`: a ticket's call reads its own text only, and each classification
-    prepares the rule SQL again, about a second)."""
-    tickets = [_t(tid, *texts) for tid, texts in {**ADVICE, "b1": ASKED_TO_BUY}.items()]
-    scope, _ = classify(policy, tickets)
-    return scope
+def shipped(shipped_calls) -> dict:
+    """The scope calls of the tickets below under the shipped policy."""
+    return shipped_calls.of(__name__)("advice")[0]
 
 
 @pytest.mark.parametrize("tid", sorted(ADVICE))

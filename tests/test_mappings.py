@@ -176,11 +176,16 @@ def test_a_failing_mapping_leaves_the_last_run_in_place(tmp_path: Path, monkeypa
     assert "MSP_LANDING" not in os.environ
 
 
-def test_mapping_option_needs_input() -> None:
-    proc = subprocess.run([sys.executable, "-m", "pipelines.run", "--mapping", "x.yaml"],
-                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2
-    assert "--mapping and --input go together" in proc.stderr
+def test_mapping_option_needs_input(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    # The command's `main` in this process: the exit code a shell sees is SystemExit's (argparse's
+    # error exits 2), without a fresh interpreter importing Dagster to parse two arguments.
+    from pipelines.run import main
+
+    monkeypatch.setattr(sys, "argv", ["pipelines.run", "--mapping", "x.yaml"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 2
+    assert "--mapping and --input go together" in capsys.readouterr().err
 
 
 # --- several files joined on the ticket id; all but the tickets file optional ---------------------
