@@ -95,7 +95,7 @@ def dataset_calls(data: Dataset, policy: PolicyConfig, fold: FoldModels,
     matched = _match_scope_rules(con, policy)
     truth = data.truth.set_index("ticket_id")
     parts = []
-    for name, setting in SETTINGS.items():
+    for label, setting in SETTINGS.items():
         variant = with_setting(policy, setting)
         args = {"model": fold.model, "matched": matched, "chain": fold.chain}
         hits = con.execute(scope_hits_sql(variant, "clf_emergency", **args)).df()
@@ -103,7 +103,7 @@ def dataset_calls(data: Dataset, policy: PolicyConfig, fold: FoldModels,
         hits = hits.merge(shown[["ticket_id", "scope_id", "confidence"]].rename(
             columns={"confidence": "calibrated"}), on=["ticket_id", "scope_id"])
         parts.append(pd.DataFrame({
-            "setting": name, "ticket_id": hits["ticket_id"], "kind": "scope", "scope_id": hits["scope_id"],
+            "setting": label, "ticket_id": hits["ticket_id"], "kind": "scope", "scope_id": hits["scope_id"],
             "raw": hits["confidence"], "calibrated": hits["calibrated"],
             "held": hits["evidence"].str.contains("semantic vote disagrees", regex=False),
             "state": hits["call_state"],
@@ -271,8 +271,12 @@ def main() -> None:
         calls, truth = demo_calls(*(int(x) for x in args.demo.split("/")))
     else:
         numbers = parse_folds(args.folds)
+        parts = []
         with ProcessPoolExecutor(max(args.jobs, 1)) as pool:
-            parts = list(pool.map(fold_calls, numbers))
+            for k, part in zip(numbers, pool.map(fold_calls, numbers), strict=True):
+                parts.append(part)
+                if args.save:  # each fold as it is done: a long run stopped early keeps its folds
+                    pd.to_pickle(part, f"{args.save}.batch-{k:02d}")
         calls = pd.concat([c for c, _ in parts], ignore_index=True)
         truth = pd.concat([t for _, t in parts], ignore_index=True)
     if args.save and not args.load:

@@ -75,7 +75,8 @@ def test_the_queue_shrinks_by_the_tickets_a_state_rule_takes_out() -> None:
 
 def test_a_setting_changes_only_what_it_names() -> None:
     policy = default_policy()
-    variant = with_setting(policy, {"drop_below": 0.15})
-    assert variant.scope_classification.semantic.drop_below == 0.15
+    variant = with_setting(policy, {"drop_below": 0.05, "call_at_by_id": {"onsite": 0.4}})
+    assert variant.scope_classification.semantic.drop_below == 0.05
+    assert variant.scope_classification.call_at_by_id == {"onsite": 0.4}
     assert variant.scope_classification.semantic.veto_below == policy.scope_classification.semantic.veto_below
-    assert policy.scope_classification.semantic.drop_below == 0.1
+    assert policy.scope_classification.semantic.drop_below != 0.05  # the policy itself is untouched
