@@ -42,6 +42,12 @@ class Fold:
     false: int
     missed: int
     errors: list[str]
+    # scope detail (None with --emergency-only): per id tp / fp / fn, review queue, confident calls
+    per_id: pd.DataFrame | None = None
+    tickets: int = 0
+    queue: int = 0
+    confident_calls: int = 0
+    confident_right: int = 0
 
 
 def parse_folds(spec: str) -> list[int]:
@@ -98,8 +104,9 @@ def run_fold(k: int, emergency_only: bool = False) -> Fold:
                     int((~pred & true).sum()), errors)
     s = evaluate_file(path, policy, exclude)
     (tp, fn), (fp, _tn) = s.emergency_confusion.to_numpy().tolist()
-    return Fold(path.stem, s.scope_macro_f1, int(tp), int(fp), int(fn),
-                [e for e in s.errors if " emergency " in e])
+    return Fold(path.stem, s.scope_macro_f1, int(tp), int(fp), int(fn), s.errors,
+                s.per_category[["scope_id", "tp", "fp", "fn"]], s.tickets, s.review_queue,
+                s.confident_calls, round(s.confident_precision * s.confident_calls))
 
 
 def _ratio(num: int, den: int) -> float:
@@ -121,6 +128,23 @@ def table(folds: list[Fold]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def scope_detail(folds: list[Fold]) -> str:
+    """Pooled over the folds: per scope id tp / fp / fn, P, R, F1; pooled macro-F1, queue, confident P."""
+    scored = [f for f in folds if f.per_id is not None]
+    if not scored:
+        return ""
+    per = pd.concat([f.per_id for f in scored]).groupby("scope_id")[["tp", "fp", "fn"]].sum()
+    per["P"] = (per.tp / (per.tp + per.fp)).fillna(0).round(3)
+    per["R"] = (per.tp / (per.tp + per.fn)).fillna(0).round(3)
+    per["F1"] = (2 * per.tp / (2 * per.tp + per.fp + per.fn)).fillna(0).round(4)
+    live = per[(per.tp + per.fp + per.fn) > 0]
+    tickets, queue = sum(f.tickets for f in scored), sum(f.queue for f in scored)
+    calls, right = sum(f.confident_calls for f in scored), sum(f.confident_right for f in scored)
+    return (_table(per.reset_index()) + f"\n\npooled scope macro-F1 {live.F1.mean():.4f}; review queue"
+            f" {queue} of {tickets} ({_ratio(queue, tickets):.1%}); confident scope P"
+            f" {_ratio(right, calls):.4f} ({calls - right} wrong of {calls})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -128,7 +152,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="folds scored side by side (processes)")
     parser.add_argument("--emergency-only", action="store_true",
                         help="score the emergency call only (no scope fits or statements)")
-    parser.add_argument("--errors", action="store_true", help="list each fold's emergency errors")
+    parser.add_argument("--errors", action="store_true",
+                        help="list each fold's errors (emergency; scope too in a full run)")
     args = parser.parse_args()
     policy = default_policy()
     numbers = parse_folds(args.folds)
@@ -147,7 +172,10 @@ def main() -> None:
             f = folds[-1]
             print(f"{f.batch}: found {f.found} false {f.false} missed {f.missed}", flush=True)
     print("\n" + _table(table(folds)))
-    if args.errors:
+    detail = scope_detail(folds)
+    if detail:
+        print("\n" + detail)
+    if args.errors:  # each fold's errors: the emergency call's, then (a full run) the scope calls'
         for f in folds:
             print(f"\n{f.batch}:\n" + "\n".join(f"- {e}" for e in f.errors))
 
