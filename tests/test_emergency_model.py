@@ -385,8 +385,7 @@ def test_round_18_a_rule_naming_the_incident_by_its_nature_is_not_held_by_p():
     lm = shipped.emergency.learned_model
     # The owner's decision, option 1 (docs/decisions.md; docs/classification.md, round 18), and
     # round 20's and round 21's rules that name the incident by its nature (docs/classification.md).
-    # Round 23 appended two more (tests/test_emergency_round23.py).
-    assert lm.by_nature[:-2] == ROUND_18_BY_NATURE + ROUND_20_BY_NATURE + ROUND_21_BY_NATURE
+    assert lm.by_nature == ROUND_18_BY_NATURE + ROUND_20_BY_NATURE + ROUND_21_BY_NATURE
     named = ["someone posing as IT support asking for access"]
 
     def variant(by_nature: list[str]) -> PolicyConfig:

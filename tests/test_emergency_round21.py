@@ -71,8 +71,7 @@ def _rules_met(policy: PolicyConfig, subject: str, description: str) -> list[str
 
 
 def test_round_21_labels_join_by_nature():
-    # Round 23 appended two more (tests/test_emergency_round23.py).
-    assert default_policy().emergency.learned_model.by_nature[:-2] == (
+    assert default_policy().emergency.learned_model.by_nature == (
         ROUND_18_BY_NATURE + ROUND_20_BY_NATURE + ROUND_21_BY_NATURE)
 
 
