@@ -91,6 +91,7 @@ class Scores:
     review_queue: int = 0  # tickets with a call that needs review
     confident_precision: float = 0.0  # scope calls in state `confident` only
     confident_calls: int = 0  # how many scope calls that precision counts (to pool folds)
+    confident_right: int = 0  # of them right
 
 
 def exemplar_files(policy: PolicyConfig) -> list[Path]:
@@ -237,7 +238,8 @@ def score(data: Dataset, hits: pd.DataFrame, emergency: pd.DataFrame) -> Scores:
         declared_precision=_ratio(int((decl & true).sum()), int(decl.sum())),
         declared_recall=_ratio(int((decl & true).sum()), int(true.sum())), errors=errors,
         calibration=pd.DataFrame(calibration), review_queue=len(queue & set(truth.index)),
-        confident_precision=_ratio(sum(confident), len(confident)), confident_calls=len(confident))
+        confident_precision=_ratio(sum(confident), len(confident)), confident_calls=len(confident),
+        confident_right=sum(confident))
 
 
 def evaluate(data: Dataset, policy: PolicyConfig | None = None, bank: ExemplarBank | None = None,

@@ -106,7 +106,7 @@ def run_fold(k: int, emergency_only: bool = False) -> Fold:
     (tp, fn), (fp, _tn) = s.emergency_confusion.to_numpy().tolist()
     return Fold(path.stem, s.scope_macro_f1, int(tp), int(fp), int(fn), s.errors,
                 s.per_category[["scope_id", "tp", "fp", "fn"]], s.tickets, s.review_queue,
-                s.confident_calls, round(s.confident_precision * s.confident_calls))
+                s.confident_calls, s.confident_right)
 
 
 def _ratio(num: int, den: int) -> float:
@@ -128,6 +128,12 @@ def table(folds: list[Fold]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def pooled_macro_f1(per: pd.DataFrame) -> float:
+    """Macro-F1 over summed per-id tp / fp / fn; ids with none of the three do not count."""
+    live = per[(per.tp + per.fp + per.fn) > 0]
+    return float((2 * live.tp / (2 * live.tp + live.fp + live.fn)).mean())
+
+
 def scope_detail(folds: list[Fold]) -> str:
     """Pooled over the folds: per scope id tp / fp / fn, P, R, F1; pooled macro-F1, queue, confident P."""
     scored = [f for f in folds if f.per_id is not None]
@@ -137,10 +143,9 @@ def scope_detail(folds: list[Fold]) -> str:
     per["P"] = (per.tp / (per.tp + per.fp)).fillna(0).round(3)
     per["R"] = (per.tp / (per.tp + per.fn)).fillna(0).round(3)
     per["F1"] = (2 * per.tp / (2 * per.tp + per.fp + per.fn)).fillna(0).round(4)
-    live = per[(per.tp + per.fp + per.fn) > 0]
     tickets, queue = sum(f.tickets for f in scored), sum(f.queue for f in scored)
     calls, right = sum(f.confident_calls for f in scored), sum(f.confident_right for f in scored)
-    return (_table(per.reset_index()) + f"\n\npooled scope macro-F1 {live.F1.mean():.4f}; review queue"
+    return (_table(per.reset_index()) + f"\n\npooled scope macro-F1 {pooled_macro_f1(per):.4f}; review queue"
             f" {queue} of {tickets} ({_ratio(queue, tickets):.1%}); confident scope P"
             f" {_ratio(right, calls):.4f} ({calls - right} wrong of {calls})")
 

@@ -33,7 +33,7 @@ import pandas as pd
 
 from evaluation.datasets import Dataset, input_tables, load_demo, load_labelled
 from evaluation.evaluate import BLIND, FoldModels, _match_scope_rules, _table, emergency_call, fold_models
-from evaluation.forward_chain import later, parse_folds
+from evaluation.forward_chain import later, parse_folds, pooled_macro_f1
 from logic.classify import scope_hits_sql
 from logic.emergency import emergency_sql
 from logic.word_model import word_model, write_weights
@@ -171,14 +171,13 @@ def by_id(calls: pd.DataFrame, policy: PolicyConfig) -> pd.DataFrame:
 def macro_f1(calls: pd.DataFrame, truth: pd.DataFrame) -> float:
     """Scope macro-F1 over the summed per-id tp / fp / fn (ids with none of the three do not count)."""
     made = calls[(calls["kind"] == "scope") & (calls["state"] != "none")]
-    f1s = []
+    rows = []
     for sid in SCOPE_EXCLUSION_IDS:
         own = made[made["scope_id"] == sid]
         tp, fp = int(own["right"].sum()), int((~own["right"]).sum())
-        fn = int(truth["true_scope"].map(lambda s, sid=sid: sid in s).sum()) - tp
-        if tp + fp + fn:
-            f1s.append(2 * tp / (2 * tp + fp + fn))
-    return float(np.mean(f1s))
+        truly = int(truth["true_scope"].map(lambda s, sid=sid: sid in s).sum())
+        rows.append({"tp": tp, "fp": fp, "fn": truly - tp})
+    return pooled_macro_f1(pd.DataFrame(rows))
 
 
 def figures(calls: pd.DataFrame, truth: pd.DataFrame) -> dict[str, object]:
