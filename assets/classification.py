@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -10,8 +10,9 @@ import duckdb
 
 from assets.calendars import business_calendars
 from assets.staging import staging_review_decisions, staging_tickets, staging_time_entries
+from logic.blas import months_side_by_side
 from logic.classify import NOTES_SQL, MatchedTexts, scope_category_hits_sql, scope_hits_sql
-from logic.embeddings import embed
+from logic.embeddings import embed, pinned
 from logic.emergency import emergency_rules_sql, emergency_sql
 from logic.nearest import run_cones
 from logic.semantic import REVIEW_ROWS, ExemplarBank, builtin_bank, prepare_votes, review_bank
@@ -27,6 +28,7 @@ from orchestration.partitions import month_runs
 from orchestration.scope_match_store import SCOPE_MATCHES
 from policy.config import PolicyConfig
 from policy.paths import PROJECT_ROOT
+from warehouse.concurrency import month_workers
 from warehouse.sqlquote import month_in
 from warehouse.writes import replace_month
 
@@ -167,7 +169,9 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
     (before_range); once the last month is written, the embedding store pruned (a run over
     every month)."""
     builtin = builtin_exemplars(run.policy)
-    with _range_database(con) as db:
+    with _range_database(con) as db, ExitStack() as held:
+        if len(months) > 1 and month_workers() > 1:  # the months' votes side by side
+            held.enter_context(months_side_by_side())
         # Not the text (raw_txt): a month takes it from its own tickets, a range would hold them all.
         con.execute(f"CREATE TABLE {db}.emergency_rules (month DATE, ticket_id VARCHAR,"
                     " confidence DOUBLE, evidence VARCHAR, term_sets BOOLEAN[], dampeners VARCHAR[],"
@@ -205,7 +209,13 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
             # Cones of the largest bank (every decision in force), which every month's bank is
             # part of: one k-means for the run's months (logic/nearest.bank_cones).
             reviewed = [r[0] for r in con.execute(f"SELECT txt FROM {db}.review_rows").fetchall()]
-            cones = run_cones(embed(run.policy, [*builtin.texts, *reviewed]))
+            bank_texts = [*builtin.texts, *reviewed]
+            bank_vectors = embed(run.policy, bank_texts)
+            cones = run_cones(bank_vectors)
+            # Every month's bank is among these texts: held for the months, so that the months'
+            # own texts (83,000 new ones a 1M --unique-texts month) do not push them out of the
+            # embedding cache and each month embed its bank again.
+            held.enter_context(pinned(run.policy, bank_texts, bank_vectors))
         yield {"emergency_range": db, "builtin_bank": builtin, "review_rows": f"{db}.review_rows",
                "stored_texts": known, "bank_cones": cones}
     if run.policy.scope_classification.semantic.enabled:

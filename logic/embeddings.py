@@ -13,6 +13,8 @@ import itertools
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,17 +92,37 @@ class _EmbeddingCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._vectors: dict[tuple[str, int], OrderedDict[str, np.ndarray]] = {}
+        # Vectors held outside the least-recently-used order while a run needs them (`pinned`):
+        # a 1M --unique-texts month embeds 83,000 new texts, so two months side by side pushed
+        # the exemplar bank out and every month embedded its bank again.
+        self._pinned: dict[tuple[str, int], list[dict[str, np.ndarray]]] = {}
 
     def lookup(self, key: tuple[str, int], texts: list[str]) -> dict[str, np.ndarray]:
         with self._lock:
             held = self._vectors.setdefault(key, OrderedDict())
+            pins = self._pinned.get(key, [])
             found = {}
             for text in texts:
                 vector = held.get(text)
                 if vector is not None:
                     held.move_to_end(text)
                     found[text] = vector
+                    continue
+                for pin in pins:
+                    vector = pin.get(text)
+                    if vector is not None:
+                        found[text] = vector
+                        break
             return found
+
+    def pin(self, key: tuple[str, int], vectors: dict[str, np.ndarray]) -> None:
+        with self._lock:
+            self._pinned.setdefault(key, []).append(vectors)
+
+    def unpin(self, key: tuple[str, int], vectors: dict[str, np.ndarray]) -> None:
+        with self._lock:
+            pins = self._pinned.get(key, [])
+            pins[:] = [p for p in pins if p is not vectors]
 
     def store(self, key: tuple[str, int], vectors: dict[str, np.ndarray]) -> None:
         with self._lock:
@@ -112,6 +134,7 @@ class _EmbeddingCache:
     def clear(self) -> None:
         with self._lock:
             self._vectors.clear()
+            self._pinned.clear()
 
 
 _cache = _EmbeddingCache()
@@ -158,3 +181,17 @@ def remember(policy: PolicyConfig, vectors: dict[str, np.ndarray]) -> None:
     """Hold vectors embedded earlier (by lower-cased text, e.g. from the warehouse) for `embed`."""
     sv = policy.scope_classification.semantic
     _cache.store((sv.model, sv.dim), vectors)
+
+
+@contextmanager
+def pinned(policy: PolicyConfig, texts: list[str], vectors: np.ndarray) -> Iterator[None]:
+    """Within the block, `embed` finds these texts' vectors (`embed(policy, texts)`, row for row)
+    whatever else it embeds meanwhile (a run's exemplar bank, which every month reads)."""
+    sv = policy.scope_classification.semantic
+    key = (sv.model, sv.dim)
+    held_vectors = dict(zip((t.lower() for t in texts), vectors, strict=True))
+    _cache.pin(key, held_vectors)
+    try:
+        yield
+    finally:
+        _cache.unpin(key, held_vectors)
