@@ -38,8 +38,8 @@ REAL = [
      " and I don't recognise the address."),
     (TYPED, "Oops", "An email saying my password expires today asked me to click and confirm. I typed my"
      " password into the page and it looked a bit odd afterwards. Is that bad?"),
-    (TYPED, "shared document", "Two of the nurses got a text asking them to log in to view a shared file. Both"
-     " entered their details before a colleague said it looked fake."),
+    (TYPED, "shared document", "Two of the nurses got a text asking them to log in to view a shared file."
+     " Both entered their details before a colleague said it looked fake."),
     (TYPED, "voicemail email", "The email said I had a voicemail and asked me to sign in to hear it. I put my"
      " password in, then realised the address was wrong. Should I be worried?"),
     (MACHINE, "Kiln down", "The PC that controls the kiln has died and won't boot. Production is stopped and"
@@ -60,7 +60,8 @@ LOOK_ALIKES = [
     (VOUCHERS, "Raffle", "Please can you set up a form so the raffle winners get their voucher by email?"),
     (VOUCHERS, "iTunes", "My iTunes card won't redeem on my work iPad, it says the code is invalid."),
     (VOUCHERS, "Loyalty", "Customers say the vouchers we sent them last week show the wrong expiry date."),
-    (VOUCHERS, "Printer", "We purchased a new printer with the gift voucher from the supplier, please set it up."),
+    (VOUCHERS, "Printer", "We purchased a new printer with the gift voucher from the supplier,"
+     " please set it up."),
     (VOUCHERS, "Budget", "The director wants a report of how much we spent on gift cards this year."),
     (VOUCHERS, "Texts", "Can the booking system text customers their voucher numbers automatically?"),
     # the recovery details: one user changing or asking about their own
@@ -73,13 +74,16 @@ LOOK_ALIKES = [
     (RECOVERY, "Details", "Our recovery details were changed by the IT team last week as part of the"
      " clean-up; just checking that was you."),
     (RECOVERY, "Which number", "What recovery email should staff use, their personal one or a shared one?"),
-    (RECOVERY, "Leaver", "Please remove the recovery phone of the person who left, we don't know her new one."),
-    (RECOVERY, "Sign-in", "I can't remember which recovery phone I set up, I don't know if it's the old one."),
+    (RECOVERY, "Leaver", "Please remove the recovery phone of the person who left, we don't know"
+     " her new one."),
+    (RECOVERY, "Sign-in", "I can't remember which recovery phone I set up, I don't know if it's"
+     " the old one."),
     # a password typed in: one user's ordinary sign-in trouble
     (TYPED, "Password", "I typed my password wrong three times and now it looks odd, it says locked."),
     (TYPED, "New portal", "IT sent an email asking us to log in to the new HR portal; I entered my password"
      " but it says wrong. How do I reset it?"),
-    (TYPED, "Expiry", "I got the email saying my password expires, I changed it on the proper page. Fine now."),
+    (TYPED, "Expiry", "I got the email saying my password expires, I changed it on the proper"
+     " page. Fine now."),
     (TYPED, "Wi-Fi", "I entered the Wi-Fi password and the screen looks weird, is the guest network down?"),
     (TYPED, "Teams", "The Teams invite email asked me to sign in; I typed my details and it worked, thanks."),
     (TYPED, "Training", "Please send the phishing training email asking staff to click, for next week."),
