@@ -129,6 +129,8 @@ REAL_WITH_QUIET_WORDS = [
      " over the weekend."),
     ("Payments", "Card payments stopped at every shop this evening; we can only take cash."),
     ("Everything", "Everything is down since the power cut on Sunday night; no one can work."),
+    ("Morning", "The server crashed at nine when everyone is in and nobody can open a file."),
+    ("Busy day", "While everyone is working in the office today the phones are dead for all staff."),
 ]
 
 # The round-23 review's texts and the round-22 mend's (docs/classification.md): none meets a
