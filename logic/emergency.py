@@ -306,8 +306,7 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
                 cond, seen = f"len({name}) > 0", shown(name)
             matched.append(cond)
             met_rules.append(f"CASE WHEN {cond} THEN {sql_literal(rule.label)} END")
-            # DOUBLE: a product of many DECIMAL literals overflows DuckDB's DECIMAL scale (38 digits).
-            factor = f"(1 - CASE WHEN {cond} THEN {rule.weight}::DOUBLE ELSE 0 END)"
+            factor = f"(1 - CASE WHEN {cond} THEN {rule.weight} ELSE 0 END)"
             (kept if rule.undampened else terms).append(factor)
             evidence_parts.append(
                 f"CASE WHEN {cond} THEN {sql_literal(criterion.id.replace('_', ' ') + ': ' + rule.label)}"
@@ -315,8 +314,7 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
         factors = []
         for j, damp in enumerate(em.dampeners):
             if criterion.id in damp.applies_to:
-                factors.append(f"CASE WHEN {applied(j, [criterion.id])} THEN {damp.factor}::DOUBLE"
-                               " ELSE 1 END")
+                factors.append(f"CASE WHEN {applied(j, [criterion.id])} THEN {damp.factor} ELSE 1 END")
         signal = "(1 - " + (" * ".join(terms) or "1") + ")"
         dampened = " * ".join([signal, *factors])
         criteria_conf.append(f"(1 - (1 - {dampened}) * {' * '.join(kept)})" if kept else dampened)
