@@ -183,7 +183,8 @@ def shipped_calls(request: pytest.FixtureRequest):
 # `shipped`, round 6's `rules_only`, round 8's `disagreeing`, round 14's `prepared` votes and
 # reading): grouped like a module's build, so that `--dist loadgroup` runs them once, not once on
 # each worker.
-SHARED_CLASSIFICATIONS = {"shipped", "rules_only", "disagreeing", "prepared"}
+SHARED_CLASSIFICATIONS = {"shipped", "rules_only", "disagreeing", "prepared",
+                          "rules_read_ahead"}  # round 21's and 22's one-ticket rules, read at once
 
 
 def _module_build(item: pytest.Item) -> bool:

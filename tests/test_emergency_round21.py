@@ -10,7 +10,7 @@ import pytest
 
 from logic.emergency_model import emergency_model
 from policy.config import PolicyConfig, default_policy
-from tests.rule_matches import one_ticket_rules
+from tests.rule_matches import one_ticket_rules, read_ahead
 from tests.test_emergency_model import (
     ROUND_18_BY_NATURE,
     ROUND_20_BY_NATURE,
@@ -64,6 +64,13 @@ NOT_MET = [
     ("card payments or tills stopped where customers pay", "One payment",
      "I can't take the payment on the phone for a customer, the card keeps being refused."),
 ]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def rules_read_ahead() -> None:
+    """Every one-ticket reading of this module in one statement (tests/rule_matches.py): each test
+    still asserts on its own ticket's row."""
+    read_ahead(default_policy(), [(s, d, 1, False) for _, s, d in MET + NOT_MET])
 
 
 def _rules_met(policy: PolicyConfig, subject: str, description: str) -> list[str]:

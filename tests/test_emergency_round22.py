@@ -7,7 +7,7 @@ Every text here was written for this test from the policy's section 4 ideas, not
 import pytest
 
 from policy.config import PolicyConfig, default_policy
-from tests.rule_matches import one_ticket_rules
+from tests.rule_matches import one_ticket_rules, read_ahead
 
 AMENITY = "one room's or one device's amenity, not a business system"
 LONG = "going on for weeks or months, work continuing"
@@ -155,6 +155,17 @@ IMPERSONATION_DAMPENED = [
 
 def _rules_met(subject: str, description: str) -> list[str]:
     return one_ticket_rules(default_policy(), subject, description)[2]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def rules_read_ahead() -> None:
+    """Every one-ticket reading of this module in one statement per policy (tests/rule_matches.py):
+    each test still asserts on its own ticket's row."""
+    policy = default_policy()
+    fields = ([(s, d, 50, True) for _, s, d in DAMPENED] + [(s, d, 20, True) for s, d in NOT_DAMPENED])
+    read_ahead(policy, fields + [(s, d, 1, False) for *_, s, d in MET + NOT_MET]
+               + [(s, d, 1, False) for s, d in IMPERSONATION_DAMPENED])
+    read_ahead(_not_firm(policy), fields)
 
 
 @pytest.mark.parametrize(("label", "subject", "description"), MET)
