@@ -128,3 +128,32 @@ def test_votes_on_one_blas_thread_are_the_votes_on_openblas_threads(policy) -> N
         one_vote, one_best = votes(policy, texts, bank)
     assert np.array_equal(own_vote, one_vote) and np.array_equal(own_best, one_best)
     assert (own_vote > 0).any()
+
+
+@needs_local_threads
+def test_an_error_inside_the_blocks_gives_a_later_vote_openblas_threads_back() -> None:
+    # The review (round 24) removed each try/finally and this file still passed: a step that fails
+    # mid-month must not leave every later vote of the process on one thread.
+    with pytest.raises(RuntimeError), blas.months_side_by_side(), blas.shared_cores():
+        blas.fit_threads()
+        raise RuntimeError("a month failed")
+    assert blas._side_by_side == 0 and blas._callers == 0
+    with blas.shared_cores():
+        blas.fit_threads()
+        assert blas._local.one is False
+
+
+def test_nested_pins_of_one_key_each_leave_only_their_own(policy, small_cache) -> None:
+    outer_texts, inner_texts = TEXTS[:2], TEXTS[2:]
+    outer, inner = embeddings.embed(policy, outer_texts), embeddings.embed(policy, inner_texts)
+    embeddings._cache.clear()
+    with embeddings.pinned(policy, outer_texts, outer):
+        with pytest.raises(RuntimeError), embeddings.pinned(policy, inner_texts, inner):
+            raise RuntimeError("a month failed")
+        embeddings.embed(policy, [f"month text number {i} about a laptop" for i in range(10)])
+        small_cache.clear()
+        embeddings.embed(policy, outer_texts)
+        assert small_cache == []  # pushed out of the cache, still held by the outer pin
+        small_cache.clear()
+        embeddings.embed(policy, inner_texts)
+        assert sorted(small_cache[0]) == sorted(t.lower() for t in inner_texts)  # the inner pin is gone
