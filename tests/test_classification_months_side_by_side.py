@@ -2,15 +2,15 @@
 exemplar bank pinned in the embedding cache while the months embed their own texts, and one BLAS
 thread per vote while a step's months run side by side."""
 
-import threading
 
 import numpy as np
 import pytest
 
 from logic import blas, embeddings
-from logic.semantic import ExemplarBank, builtin_bank, votes
+from logic.semantic import votes
 from policy.config import load_policy
 from policy.paths import PROJECT_ROOT
+from tests.vote_fixtures import bank_and_texts, record_embeddings
 
 TEXTS = ["VPN down . nobody can connect", "Ré-installer l'imprimante « bureau 2 » — urgent",
          "Server is NOT down, it was never down", "", "Printer offline . THE OFFICE PRINTER IS OFFLINE"]
@@ -24,16 +24,8 @@ def policy():
 @pytest.fixture
 def small_cache(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """An empty process cache that holds 3 texts; records the texts actually embedded."""
-    embeddings._cache.clear()
+    calls = record_embeddings(monkeypatch)
     monkeypatch.setattr(embeddings, "_CACHE_TEXTS", 3)
-    calls: list[list[str]] = []
-    original = embeddings._embed_lowered
-
-    def counting(model, texts):  # type: ignore[no-untyped-def]
-        calls.append(list(texts))
-        return original(model, texts)
-
-    monkeypatch.setattr(embeddings, "_embed_lowered", counting)
     yield calls
     embeddings._cache.clear()
 
@@ -70,77 +62,13 @@ needs_local_threads = pytest.mark.skipif(blas._set_local() is None,
 
 
 @needs_local_threads
-def test_a_vote_alone_takes_one_blas_thread_while_months_run_side_by_side() -> None:
-    with blas.months_side_by_side(), blas.shared_cores():
-        assert blas._local.one is True  # from the start: the products before the first fit
-        blas.fit_threads()
-        assert blas._local.one is True  # no other thread inside, still one
-    with blas.shared_cores():
-        blas.fit_threads()
-        assert blas._local.one is False  # after the step: OpenBLAS's own threads again
-    assert blas._side_by_side == 0 and blas._callers == 0
-
-
-@needs_local_threads
-def test_side_by_side_counts_every_step_thread() -> None:
-    inside, leave = threading.Event(), threading.Event()
-
-    def step() -> None:
-        with blas.months_side_by_side():
-            inside.set()
-            leave.wait(10)
-
-    other = threading.Thread(target=step)
-    other.start()
-    assert inside.wait(10)
-    with blas.shared_cores():
-        blas.fit_threads()
-        assert blas._local.one is True
-        leave.set()
-        other.join(10)
-        blas.fit_threads()
-        assert blas._local.one is False
-
-
-def _bank_and_texts(policy) -> tuple[ExemplarBank, list[str]]:
-    """The built-in bank with review-like exemplars near its texts (cones on), and queries."""
-    bank = builtin_bank(policy)
-    rng = np.random.default_rng(24)
-    words = " ".join(bank.texts).split()
-
-    def near(count: int) -> list[str]:
-        return [bank.texts[i] + " " + " ".join(rng.choice(words, rng.integers(1, 4)))
-                for i in rng.integers(0, len(bank), count)]
-
-    texts = near(2000)
-    labels = bank.labels[rng.integers(0, len(bank), len(texts))].copy()
-    n = len(texts)
-    review = ExemplarBank([f"R{i}" for i in range(n)], texts, [f"review {i}" for i in range(n)],
-                          ["review"] * n, labels, np.full(n, 2.0))
-    return ExemplarBank.concat([bank, review]), near(1500)
-
-
-@needs_local_threads
 def test_votes_on_one_blas_thread_are_the_votes_on_openblas_threads(policy) -> None:
-    bank, texts = _bank_and_texts(policy)
+    bank, texts = bank_and_texts(policy, 2000, 1500)
     own_vote, own_best = votes(policy, texts, bank)
     with blas.months_side_by_side():
         one_vote, one_best = votes(policy, texts, bank)
     assert np.array_equal(own_vote, one_vote) and np.array_equal(own_best, one_best)
     assert (own_vote > 0).any()
-
-
-@needs_local_threads
-def test_an_error_inside_the_blocks_gives_a_later_vote_openblas_threads_back() -> None:
-    # The review (round 24) removed each try/finally and this file still passed: a step that fails
-    # mid-month must not leave every later vote of the process on one thread.
-    with pytest.raises(RuntimeError), blas.months_side_by_side(), blas.shared_cores():
-        blas.fit_threads()
-        raise RuntimeError("a month failed")
-    assert blas._side_by_side == 0 and blas._callers == 0
-    with blas.shared_cores():
-        blas.fit_threads()
-        assert blas._local.one is False
 
 
 def test_nested_pins_of_one_key_each_leave_only_their_own(policy, small_cache) -> None:

@@ -7,21 +7,14 @@ import pytest
 from logic import embeddings
 from orchestration.embedding_store import TABLE, _md5, load, prune, stored_embeddings
 from policy.config import default_policy
+from tests.vote_fixtures import record_embeddings
 from warehouse.schema import ensure_warehouse
 
 
 @pytest.fixture
 def fresh_process(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """An empty process cache (a new run process); records the texts actually embedded."""
-    embeddings._cache.clear()
-    calls: list[list[str]] = []
-    original = embeddings._embed_lowered
-
-    def counting(model, texts):  # type: ignore[no-untyped-def]
-        calls.append(list(texts))
-        return original(model, texts)
-
-    monkeypatch.setattr(embeddings, "_embed_lowered", counting)
+    calls = record_embeddings(monkeypatch)
     yield calls
     embeddings._cache.clear()
 

@@ -8,34 +8,15 @@ import pytest
 import logic.nearest as nearest
 import logic.semantic as semantic
 from logic.embeddings import embed
-from logic.semantic import ExemplarBank, builtin_bank, votes
+from logic.semantic import ExemplarBank, votes
 from policy.config import load_policy
 from policy.paths import PROJECT_ROOT
+from tests.vote_fixtures import bank_and_texts
 
 
 @pytest.fixture(scope="module")
 def policy():
     return load_policy(PROJECT_ROOT / "config" / "policy.yaml")
-
-
-def _bank_and_texts(policy, reviews: int, queries: int) -> tuple[ExemplarBank, list[str]]:
-    """The built-in bank and review-like exemplars whose texts are near bank texts (a few words
-    added), some repeating a wording; queries made the same way."""
-    bank = builtin_bank(policy)
-    rng = np.random.default_rng(5)
-    words = " ".join(bank.texts).split()
-
-    def near(count: int) -> list[str]:
-        return [bank.texts[i] + " " + " ".join(rng.choice(words, rng.integers(0, 4)))
-                for i in rng.integers(0, len(bank), count)]
-
-    texts = near(reviews)
-    labels = bank.labels[rng.integers(0, len(bank), reviews)].copy()
-    flip = rng.random(labels.shape) < 0.3
-    labels[flip] = 1 - np.nan_to_num(labels[flip], nan=0.0)
-    review = ExemplarBank([f"R{i}" for i in range(reviews)], texts, [f"review {i}" for i in range(reviews)],
-                          ["review"] * reviews, labels, np.full(reviews, 2.0))
-    return ExemplarBank.concat([bank, review]), [*texts[:200], *near(queries)]
 
 
 def _count_spared(monkeypatch) -> list[int]:
@@ -53,7 +34,7 @@ def _count_spared(monkeypatch) -> list[int]:
 
 
 def test_votes_with_cones_are_the_votes_of_whole_rows(policy, monkeypatch):
-    bank, texts = _bank_and_texts(policy, 3000, 3000)
+    bank, texts = bank_and_texts(policy, 3000, 3000)
     monkeypatch.setattr(nearest, "_CONE", 16)  # many cones for a test-sized bank
     spared = _count_spared(monkeypatch)
     vote, best = votes(policy, texts, bank)
@@ -65,7 +46,7 @@ def test_votes_with_cones_are_the_votes_of_whole_rows(policy, monkeypatch):
 
 def test_votes_with_a_runs_cones_are_the_votes_of_whole_rows(policy, monkeypatch):
     """A month's bank is part of the run's largest one: the run's cones kept to its vectors."""
-    large, texts = _bank_and_texts(policy, 4000, 3000)
+    large, texts = bank_and_texts(policy, 4000, 3000)
     month = ExemplarBank(large.ids[:-1500], large.texts[:-1500], large.described[:-1500],
                          large.sources[:-1500], large.labels[:-1500], large.weights[:-1500])
     monkeypatch.setattr(nearest, "_CONE", 16)
@@ -104,7 +85,7 @@ def test_a_bank_the_runs_cones_do_not_hold_gets_its_own(policy):
 
 
 def test_a_similarity_does_not_depend_on_the_columns_beside_it(policy):
-    bank, texts = _bank_and_texts(policy, 2000, 500)
+    bank, texts = bank_and_texts(policy, 2000, 500)
     ex = embed(policy, bank.texts)
     queries = embed(policy, texts)
     whole = queries @ ex.T
