@@ -111,6 +111,12 @@ def one_ticket_rules(policy: PolicyConfig, subject: str, description: str, affec
     held = _READ.get((_statement(sql), case))
     if held is not None:
         return held[0], list(held[1]), list(held[2])  # lists of the test's own
+    return read_alone(policy, case)
+
+
+def read_alone(policy: PolicyConfig, case: Case) -> tuple[float, list[str], list[str]]:
+    """(confidence, dampeners, rules_met) of one case read in a statement of its own, never held."""
     con = duckdb.connect()
     _one_ticket_table(con, [case])
+    sql = emergency_rules_sql(policy)
     return con.execute(f"SELECT confidence, dampeners, rules_met FROM ({sql})").fetchone()

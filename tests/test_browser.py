@@ -39,7 +39,8 @@ def browser():
 
 
 class Visit:
-    """One page in a fresh browser context, recording console errors and any request off file://."""
+    """A browser context with one tab (`open` loads a page in it), recording each page's console
+    errors, dialogs and any request off file://."""
 
     def __init__(self, browser, path: Path | None, width: int = 1280):
         self.context = browser.new_context(viewport={"width": width, "height": 900})

@@ -12,14 +12,10 @@ Every text here was written for this test or by the review from the policy's sec
 taken from a batch.
 """
 
-import functools
-
-import duckdb
 import pytest
 
-from logic.emergency import emergency_rules_sql
 from policy.config import default_policy
-from tests.rule_matches import one_ticket_rules
+from tests.rule_matches import one_ticket_rules, read_ahead, read_alone
 
 RECOVERY = "recovery details changed by someone else"
 
@@ -122,29 +118,22 @@ REVIEWED = [
 ]
 
 
-# Every text of this file, as (subject, description, affected users, declared): read in one
-# statement (the rules' SQL is about 1 MB: compiling it per text would take minutes).
+# Every text of this file, as (subject, description, affected users, declared): read ahead in one
+# statement (tests/rule_matches.py), each test asserting on its own ticket's row.
 _TICKETS = sorted({(s, d, 1, False) for s, d in REAL + LOOK_ALIKES + REVIEWED + ROUTINE}
                   | {(s, d, 30, True) for s, d in REAL_WITH_QUIET_WORDS + REVIEWED})
 
 
-@functools.cache
-def _readings() -> dict[tuple[str, str, int, bool], tuple[float, list[str], list[str]]]:
-    """(confidence, dampeners, rules_met) of every text of this file under the shipped policy."""
-    con = duckdb.connect()
-    con.execute("CREATE TEMP TABLE clf_tickets (ticket_id VARCHAR, subject VARCHAR, description VARCHAR,"
-                " category VARCHAR, declared_emergency BOOLEAN, affected_users INTEGER)")
-    con.executemany("INSERT INTO clf_tickets VALUES (?, ?, ?, 'Other', ?, ?)",
-                    [(str(i), s, d, dec, a) for i, (s, d, a, dec) in enumerate(_TICKETS)])
-    rows = dict(con.execute(f"SELECT ticket_id, (confidence, dampeners, rules_met)"
-                            f" FROM ({emergency_rules_sql(default_policy())})").fetchall())
-    return {key: tuple(rows[str(i)]) for i, key in enumerate(_TICKETS)}
+@pytest.fixture(scope="module", autouse=True)
+def rules_read_ahead() -> None:
+    """Every reading of this module in one statement (the shipped policy)."""
+    read_ahead(default_policy(), _TICKETS)
 
 
 def _read(subject: str, description: str, affected: int = 1,
           declared: bool = False) -> tuple[float, list[str], list[str]]:
     """(confidence, dampeners, rules_met) of the rules on one of this file's tickets."""
-    return _readings()[(subject, description, affected, declared)]
+    return one_ticket_rules(default_policy(), subject, description, affected, declared)
 
 
 def test_round_24_has_ten_look_alikes_and_three_real_texts():
@@ -184,7 +173,7 @@ def test_round_24_the_reviewed_texts_meet_no_new_rule(subject, description):
 
 
 def test_round_24_the_batched_reading_is_the_one_ticket_reading():
-    # This file reads its texts in one statement: the same reading as the shared one-ticket helper.
+    # This file reads its texts in one statement: the same reading as the ticket read alone.
     subject, description = REAL_WITH_QUIET_WORDS[0]
-    single = one_ticket_rules(default_policy(), subject, description, 30, True)
-    assert tuple(single) == _read(subject, description, 30, True)
+    alone = read_alone(default_policy(), (subject, description, 30, True))
+    assert tuple(alone) == _read(subject, description, 30, True)
