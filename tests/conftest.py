@@ -153,8 +153,9 @@ class _GroupIds:
         for item in items:
             groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
                              for m in item.iter_markers("xdist_group")})
-            if groups and "@" not in item.nodeid and hasattr(item, "_id"):
-                item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
+            suffix = f"@{'_'.join(groups)}"  # a parameter id may hold an "@" of its own
+            if groups and not item.nodeid.endswith(suffix) and hasattr(item, "_id"):
+                item._id = NodeId.parse(f"{item.nodeid}{suffix}")
 
 
 # The session's one classification of every module's `shipped_cases()` (tests/shipped_calls.py):
