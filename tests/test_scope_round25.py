@@ -1,36 +1,17 @@
 """Round 25 (docs/classification.md, "Round 25: scope"): a scope id gives way to another called on
 the same ticket (`scope_classification.yields`) unless the ticket has the yield's own wording.
-Measured with custom software giving way to custom implementation unless something is written for
-the client (forward chaining 35-40 +0.0035, under the keep rule's +0.005): the policy does not ship
-it, the tests add it to the shipped policy. The texts are our own (no blind batch's sentences)."""
+Shipped with custom software giving way to custom implementation unless something is written for
+the client (forward chaining 35-40 +0.0035, every fold up or level). The texts are our own (no
+blind batch's sentences)."""
 
 import pytest
 from pydantic import ValidationError
 
 from logic.classify import scope_hits_sql
 from policy.config import PolicyConfig
-from tests.test_classify import _t, matched_texts, prepared_cases
-from tests.test_classify import shipped_data as _shipped_data
+from tests.test_classify import _t, matched_texts, prepared_cases, shipped_data
 
 SOFTWARE, IMPLEMENTATION = "custom_software", "custom_implementation"
-# Round 25's candidate, in the policy's term syntax (docs/classification.md, round 25).
-YIELD = {
-    "label": "nothing written for us, products configured or joined up",
-    "scope_id": SOFTWARE, "to": IMPLEMENTATION,
-    "unless": ["script|scripts|app|apps|application|applications|program|programs|programme|software|plugin"
-               "|plugins|plug-in|add-in|addin|add-on|macro|macros|extension|panel|kiosk|website|webpage"
-               "|(web page)|tool|bot|chatbot",
-               "write|writes|writing|written|wrote|coded|coding|(source code)",
-               "develop|develops|developed|developing|development|developer|developers|programmer"
-               "|programmers|coder|coders"],
-}
-
-
-def shipped_data() -> dict:
-    """The shipped policy with round 25's yield added (what the tests call "shipped")."""
-    data = _shipped_data()
-    data["scope_classification"]["yields"] = [dict(YIELD)]
-    return data
 
 
 # Existing products joined up or configured, nothing written: without the yield both ids are called.
@@ -114,7 +95,7 @@ def calls() -> dict[str, dict[str, set[str]]]:
 
 def test_without_yields_the_statement_is_unchanged():
     # an unused key costs nothing: no yielded relation, no extra filter in the scope statement
-    policy = PolicyConfig.model_validate(_shipped_data())
+    policy = _policy(None)
     assert not policy.scope_classification.yields
     assert "yielded" not in scope_hits_sql(policy, "clf_emergency")
     assert "yielded" in scope_hits_sql(PolicyConfig.model_validate(shipped_data()), "clf_emergency")
