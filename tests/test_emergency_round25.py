@@ -43,6 +43,14 @@ REAL_RECOVERY = [
      " open a file.", 14, False),
     ("Warehouse", "After the fire alarm the warehouse scanners all stopped and the lorries are waiting to be"
      " loaded; we're losing orders.", 30, True),
+    # Written after the first version of the dampener silenced them (present-tense outages after an
+    # incident): the `unless` list reads a service that won't come back, breadth, a queue, today.
+    ("Server", "After the power cut the server won't come back on and the office needs it.", 15, False),
+    ("Rebuild", "Our main server has crashed and won't start; please rebuild it from backup today.", 20,
+     True),
+    ("Email down", "Following the phishing attack our email is down for everyone.", 25, False),
+    ("Two tills", "After the storm two of the three tills are dead and the queue is out the door.", 6, False),
+    ("Lightning", "After the lightning the internet is down across the office, please come.", 12, True),
     ("Clean-up", "We started the clean-up after the burst pipe but the server is still offline since this"
      " morning and everyone can't work.", 18, False),
 ]
@@ -54,8 +62,8 @@ QUIET_RECOVERY = [
      " we're using a 4G dongle. Please get us back to how it was and buy what's needed.", 12, False),
     ("Stock database", "The power cut on Sunday left the stock database offline; it needs rebuilding from the"
      " backup and the tills' sales replayed in. The tills are working off their own price file.", 25, False),
-    ("Server rebuild", "The old file server died on Friday and won't boot. Everything is in the cloud now so"
-     " it can wait a few days. Can you rebuild it as a backup box?", 10, False),
+    ("Server rebuild", "The old file server is dead since Friday. Everything is in the cloud now so it can"
+     " wait a few days. Can you rebuild it as a backup box?", 10, False),
     ("Tidy up", "Now that the network is back after the outage, please tidy up the cabling in the comms"
      " room and replace the temporary switch.", 15, True),
     ("Virus clean-up", "After the virus last week the accounts server is offline until it's rebuilt; we work"
