@@ -17,7 +17,7 @@ from logic.calibration import calibrated_sql, confidence_map
 from logic.emergency import emergency_sql
 from logic.learned import learned_sql, scope_model
 from logic.scope_chain import call_threshold_sql, chain_model, chained_sql
-from logic.scope_rules import ScopeRules, scope_rules, yield_filter, yielded_cte
+from logic.scope_rules import ScopeRules, scope_rules
 from logic.text_match import (
     SENTENCE,
     TICKET_TEXT,
@@ -392,7 +392,7 @@ WITH tickets AS (
 ), final AS ({scored('''(SELECT * FROM all_signals s WHERE NOT s.only_alone OR NOT EXISTS (
         SELECT 1 FROM found f WHERE f.ticket_id = s.ticket_id AND f.scope_id <> s.scope_id))''')}
 ), voted AS ({voted}
-){"" if features_only else yielded_cte(policy, floor is None and not learned, call_at)}
+)
 """ + ("SELECT * FROM voted ORDER BY ticket_id, scope_id" if features_only else f"""
 SELECT ticket_id, scope_id,
        round({calibrated_sql("confidence", "vote", cmap) if calibrated else "confidence"}::DOUBLE, 3)
@@ -402,6 +402,6 @@ SELECT ticket_id, scope_id,
             THEN 'confident'
             ELSE 'needs review' END
            AS call_state
-FROM voted WHERE confidence >= {call_at_sql}{yield_filter(policy)}
+FROM voted WHERE confidence >= {call_at_sql}
 ORDER BY ticket_id, scope_id
 """)

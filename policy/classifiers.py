@@ -20,7 +20,6 @@ from policy.base import (
 )
 from policy.emergency_model import EmergencyModel
 from policy.emergency_reading import BroadField, DeclaredBreadth, PlannedWork, SecurityReading
-from policy.scope_yields import Yield, one_way
 from policy.terms import Term, Weight
 
 
@@ -372,7 +371,6 @@ class ScopeClassification(Strict):
         default_factory=dict)
     note_weight: float = Field(gt=0, le=1)  # matches in time-entry notes count this much
     dampeners: list[Dampener] = Field(default_factory=list)  # applies_to names scope ids
-    yields: list[Yield] = Field(default_factory=list)  # round 25: policy/scope_yields.py
     time_signals: TimeSignals
     semantic: SemanticVote = SemanticVote()
     call_states: CallStates = CallStates()
@@ -381,8 +379,6 @@ class ScopeClassification(Strict):
     chain: ScopeChain = ScopeChain()
     # What standard (included) support looks like, as plain sentences: exemplars of "no exclusion".
     standard_concepts: list[str] = Field(default_factory=list)
-
-    _one_way = field_validator("yields")(one_way)
 
 
 class EmergencyCriterion(Strict):
