@@ -5,7 +5,6 @@ from the policy config (`emergency`, `scope_classification.call_states`, `semant
 """
 
 
-from logic import emergency_segments as segments
 from logic.calibration import calibrated_sql, confidence_map
 from logic.emergency_model import EVIDENCE as MODEL_EVIDENCE
 from logic.emergency_model import scores_sql
@@ -231,8 +230,7 @@ def _matchers(policy: PolicyConfig) -> list[tuple[str, Matcher]]:
     return [*[(f"set_{name}", c.terms(terms)) for name, terms in em.term_sets.items()],
             *[(f"r_{criterion.id}_{i}", c.rule(rule)) for criterion in em.criteria
               for i, rule in enumerate(criterion.rules) if not rule.all_of],
-            *[(f"d_{j}", c.dampener(damp)) for j, damp in enumerate(em.dampeners)],
-            *[(f"du_{j}", c.terms(damp.unless)) for j, damp in enumerate(em.dampeners) if damp.unless]]
+            *[(f"d_{j}", c.dampener(damp)) for j, damp in enumerate(em.dampeners)]]
 
 
 @per_policy
@@ -285,34 +283,12 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
     # Broad by the structured field (round 17): the text's dampeners do not apply on bf.criteria.
     by_field = (f"coalesce(affected_users, 0) >= {bf.min_affected_users}"
                 if bf.min_affected_users is not None else "false")
-    rule_sets = {criterion.id: [(i, rule) for i, rule in enumerate(criterion.rules) if not rule.undampened]
-                 for criterion in em.criteria}
-    per_item = segments.scoped(em.dampeners)
-
-    def damp_met(j: int) -> str:
-        """Dampener j's words are in the text and its `unless` words are not (round 25)."""
-        return f"(len(d_{j}) > 0 AND len(du_{j}) = 0)" if em.dampeners[j].unless else f"len(d_{j}) > 0"
-
-    def on(j: int, criterion_id: str) -> str:
-        """Dampener j lowers the criterion: a per-item one where none of its dampenable rules is met
-        in a list item free of its words (logic/emergency_segments.py)."""
-        if em.dampeners[j].scope == "ticket":
-            return damp_met(j)
-        free = [segments.rule_free(j, rule, f"r_{criterion_id}_{i}", sets, em.min_affected_users)
-                for i, rule in rule_sets[criterion_id]]
-        return f"({damp_met(j)} AND NOT ({' OR '.join(free) or 'false'}))"
 
     def applied(j: int, criteria: list[str]) -> str:
         """Dampener j lowers the reading on `criteria` (the criteria it applies to, or one)."""
         exempt = (bf.min_affected_users is not None and set(criteria) <= set(bf.criteria)
                   and em.dampeners[j].label not in bf.firm)
-        cond = (on(j, criteria[0]) if len(criteria) == 1 or em.dampeners[j].scope == "ticket"
-                else "(" + " OR ".join(on(j, c) for c in criteria) + ")")
-        return f"({cond} AND NOT {by_field})" if exempt else cond
-
-    def firm_on(j: int) -> str:
-        """A firm dampener lowers the declared breadth too (a per-item one where it lowers a criterion)."""
-        return applied(j, em.dampeners[j].applies_to)
+        return f"(len(d_{j}) > 0 AND NOT {by_field})" if exempt else f"len(d_{j}) > 0"
 
     criteria_conf: list[str] = []
     evidence_parts: list[str] = []
@@ -342,11 +318,8 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
         signal = "(1 - " + (" * ".join(terms) or "1") + ")"
         dampened = " * ".join([signal, *factors])
         criteria_conf.append(f"(1 - (1 - {dampened}) * {' * '.join(kept)})" if kept else dampened)
-    names = [col(f"d_{j}", c.dampener(damp)) for j, damp in enumerate(em.dampeners)]
     for j, damp in enumerate(em.dampeners):
-        if damp.unless:
-            col(f"du_{j}", c.terms(damp.unless))
-    for j, (damp, name) in enumerate(zip(em.dampeners, names, strict=True)):
+        name = col(f"d_{j}", c.dampener(damp))
         evidence_parts.append(f"CASE WHEN {applied(j, damp.applies_to)}"
                               f" THEN {sql_literal('dampened: ' + damp.label)} || ' ' || {shown(name)}"
                               f" || ' (x{damp.factor:g})' END")
@@ -363,9 +336,8 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
                  + (f" AND ({' OR '.join(matched)})" if db.requires_signal else "") + ")")
         # Round 22: a firm dampener (one room's or device's problem, one going on for months) lowers
         # the declaration too: the field counts who sees the problem, not how critical it is.
-        # A segment-scoped one there where it lowers one of its criteria (round 25).
         firm = [(j, d.factor) for j, d in enumerate(em.dampeners) if d.label in bf.firm]
-        lowered = "".join(f" * CASE WHEN {firm_on(j)} THEN {factor} ELSE 1 END" for j, factor in firm)
+        lowered = "".join(f" * CASE WHEN len(d_{j}) > 0 THEN {factor} ELSE 1 END" for j, factor in firm)
         confidence = (f"1 - (1 - {confidence}) * (1 - CASE WHEN {broad} THEN {db.weight}{lowered}"
                       f" ELSE 0 END)")
         evidence_parts.append(f"CASE WHEN {broad} THEN 'declared an emergency by the client for '"
@@ -389,14 +361,13 @@ WITH t AS (
     SELECT k.raw_txt, k.affected_users, k.declared_emergency, h.* EXCLUDE (raw_txt, txt)
     FROM (SELECT DISTINCT raw_txt, affected_users, declared_emergency FROM t) k
     JOIN text_hits h USING (raw_txt)
-){segments.segmented_cte(c, em.dampeners, "m") if per_item else ""}, r AS (
+), r AS (
     SELECT raw_txt, affected_users, declared_emergency, ({confidence})::DOUBLE AS confidence,
            concat_ws('; ', {', '.join(evidence_parts)}) AS evidence, {met} AS term_sets,
            {dampeners} AS dampeners, {rules_met} AS rules_met
-    FROM {"ms" if per_item else "m"}
+    FROM m
 )
 SELECT t.ticket_id, t.raw_txt, r.confidence, r.evidence, r.term_sets, r.dampeners, r.rules_met
 FROM t JOIN r ON r.raw_txt = t.raw_txt AND r.affected_users IS NOT DISTINCT FROM t.affected_users
     AND r.declared_emergency IS NOT DISTINCT FROM t.declared_emergency
 """
-

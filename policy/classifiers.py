@@ -65,15 +65,9 @@ class Dampener(Strict):
     phrases: list[Term] = Field(min_length=1)
     applies_to: list[str] = Field(default_factory=list)  # scope ids / criterion ids; empty = the owner
     whole_call: bool = False  # scope only (round 17): the factor lowers the whole call, not the rules'
-    # Wording that cancels the dampener on the ticket: scope (round 22), an explicit request to buy
-    # beside a price question ("which model? please order four"); emergency (round 25), the
-    # incident still going on ("still down", "nobody can") beside recovery words.
+    # Scope only (round 22): wording that cancels the dampener on the ticket, e.g. an explicit
+    # request to buy beside a price question ("which model? please order four").
     unless: list[Term] = Field(default_factory=list)
-    # Emergency only (round 25): where the dampener reads. `ticket`: anywhere in the text lowers the
-    # criterion. `list_item` / `sentence`: it lowers a criterion only where none of the criterion's
-    # rules is met outside the list items (lines opening with "1." / "-" ...) or sentences holding
-    # its words: one item of a list of small things is not calmed by the other items' words.
-    scope: Literal["ticket", "list_item", "sentence"] = "ticket"
 
 
 class ScopeExclusion(ScopeItem):
@@ -409,6 +403,13 @@ class EmergencyRules(Strict):
     broad_field: BroadField = Field(default_factory=BroadField)
     # A learned emergency signal as a vote on the reading (round 13; policy/emergency_model.py).
     learned_model: EmergencyModel = Field(default_factory=EmergencyModel)
+
+    @field_validator("dampeners")
+    @classmethod
+    def _no_unless(cls, dampeners: list[Dampener]) -> list[Dampener]:
+        if any(d.unless for d in dampeners):
+            raise ValueError("a dampener's `unless` is only available in scope dampeners")
+        return dampeners
 
     @model_validator(mode="after")
     def _references(self) -> EmergencyRules:

@@ -215,11 +215,6 @@ class PolicyConfig(Strict):
         if held:
             raise ValueError(f"emergency.dampeners {', '.join(held)}: whole_call applies to scope"
                              " dampeners only")
-        scoped = [d.label for d in self.scope_classification.dampeners if d.scope != "ticket"]
-        scoped += [d.label for item in self.scope_exclusions for d in item.dampeners if d.scope != "ticket"]
-        if scoped:  # the scope statement reads a dampener over the whole ticket (logic/classify.py)
-            raise ValueError(f"scope dampeners {', '.join(scoped)}: a segment scope applies to emergency"
-                             " dampeners only")
         for item in self.scope_exclusions:
             for d in item.dampeners:
                 if d.applies_to and d.applies_to != [item.id]:

@@ -136,14 +136,10 @@ def test_a_client_buying_it_itself_is_not_procurement(calls, tid):
     assert "procurement" not in calls["shipped"][tid], (LOOK_ALIKES[tid], calls["shipped"][tid])
 
 
-def test_a_segment_scope_is_for_emergency_dampeners_only():
-    # round 25: emergency dampeners take `unless` too; the scope statement reads a dampener over
-    # the whole ticket, so a segment scope there is refused rather than ignored
+def test_unless_is_for_scope_dampeners_only():
     data = _shipped_data()
     data["emergency"]["dampeners"][0]["unless"] = ["please"]
-    PolicyConfig.model_validate(data)
-    data["scope_classification"]["dampeners"][0]["scope"] = "list_item"
-    with pytest.raises(ValidationError, match="a segment scope applies to emergency dampeners only"):
+    with pytest.raises(ValidationError, match="only available in scope dampeners"):
         PolicyConfig.model_validate(data)
 
 

@@ -69,9 +69,7 @@ def _not_firm(policy: PolicyConfig) -> PolicyConfig:
 
 
 def test_round_22_the_two_labels_are_firm():
-    # round 25 added a third, recovery after an incident that is over (tests/test_emergency_round25.py)
-    recovery = "recovery after an incident that is over"
-    assert default_policy().emergency.broad_field.firm == [AMENITY, LONG, recovery]
+    assert default_policy().emergency.broad_field.firm == [AMENITY, LONG]
 
 
 @pytest.mark.parametrize(("label", "subject", "description"), DAMPENED)
