@@ -1,0 +1,180 @@
+"""Real emergencies told with the words of recovery, clean-up or a calm list, that the shipped
+classifier calls: a frozen set any future dampener must leave called (the final call, not the
+rules' reading alone).
+
+Round 25's reviewer wrote them to attack a recovery-after-an-incident dampener and dampeners read
+per list item (docs/classification.md, "Round 25: emergency"): that change silenced 27 of its
+real outages ("After the storm the internet is down in the whole branch." 0.977 -> 0.485) after
+passing its own look-alikes and forward chaining, as rounds 23 and 24's emergency rules had. The
+texts are the reviewer's own (no blind batch's sentences); kept here are those the shipped policy
+of 2026.12.73 calls at 0.7 or more in this test's classification, so that a bank refit moving a
+reading a few points does not fail them and a dampener that silences one does (74 of them fail 22
+under round 25's dampeners, 2026.12.70).
+"""
+
+import pytest
+
+from tests.test_classify import _t
+
+# (subject, description, the (affected users, declared an emergency) it is called with)
+OUTAGES: list[tuple[str, str, tuple[tuple[int, bool], ...]]] = [
+    ("Card machines",
+     "Since the power cut this morning the card machines show 'no connection', customers are "
+     "queuing",
+     ((1, False), (15, False), (15, True))),
+    ("Phones",
+     "After the lightning strike the phones are dead across the site",
+     ((1, False), (15, False), (15, True))),
+    ("Flood",
+     "Following the flood the server room is under water and the file server is off",
+     ((1, False), (15, False), (15, True))),
+    ("Virus again",
+     "We cleaned up the virus last week but files are being renamed again right now",
+     ((1, False), (15, False), (15, True))),
+    ("Internet",
+     "After the storm the shop's internet is out, we can't take card payments",
+     ((1, False), (15, False), (15, True))),
+    ("Server",
+     "After the power cut the server has stopped and the office is unable to log in.",
+     ((1, False), (15, False), (15, True))),
+    ("Internet",
+     "After the storm the internet is down in the whole branch.",
+     ((1, False), (15, False), (15, True))),
+    ("Server",
+     "After the power cut the server isn't working for anyone.",
+     ((1, False), (15, False), (15, True))),
+    ("Files",
+     "After the flood the file server has stopped and all of us are locked out of our files.",
+     ((1, False), (15, False), (15, True))),
+    ("Server",
+     "After the flood our server isn't working and all of us are sat at our desks.",
+     ((1, False), (15, False), (15, True))),
+    ("Network",
+     "Following the lightning strike the network has gone down, the whole building is offline.",
+     ((1, False), (15, False), (15, True))),
+    ("Server won't",
+     "After the flood the server is dead and we have a payroll deadline in two hours.",
+     ((1, False), (15, False), (15, True))),
+    ("EMIS",
+     "After Saturday's power cut the clinical system is down; the surgery can't see patient "
+     "records.",
+     ((15, False), (15, True))),
+    ("Website",
+     "Following the hack our website is down and orders have stopped coming in.",
+     ((15, False), (15, True))),
+    ("Switch",
+     "We had a power surge after the storm and now the main switch is dead, everything is "
+     "offline.",
+     ((15, True),)),
+    ("Payroll",
+     "After the burst pipe the server is off and payroll has to run by 3pm.",
+     ((15, False), (15, True))),
+    ("Company offline",
+     "Now that the power is back the network hasn't come up, the whole company's offline.",
+     ((15, False), (15, True))),
+    ("Email",
+     "After the phishing attack the email server is down and the whole team is locked out.",
+     ((15, False), (15, True))),
+    ("Tills",
+     "After the power cut the tills have stopped working and there is a line of customers.",
+     ((15, False), (15, True))),
+    ("Back to how it was",
+     "Please get us back to how it was, since the power cut nobody in the office can print, log "
+     "on or open email.",
+     ((15, False), (15, True))),
+    ("Booking",
+     "After the outage the booking system is down and we have a full day of appointments.",
+     ((15, False), (15, True))),
+    ("Rebuild",
+     "Rebuild needed: ransomware note on every PC this morning",
+     ((15, True),)),
+    ("Door entry",
+     "Since the break-in the alarm and CCTV are down and the door entry won't open.",
+     ((15, True),)),
+    ("Ransomware",
+     "After the virus last week we thought it was cleaned up, but files on the server are being "
+     "encrypted again and there's a new ransom note.",
+     ((10, True),)),
+    ("Hacked",
+     "Following the phishing attack, someone is in the finance mailbox sending invoices with new "
+     "bank details to our customers.",
+     ((10, True),)),
+    ("Rebuild",
+     "Ransomware note on every PC this morning, we'll need a rebuild.",
+     ((10, True),)),
+    ("After the breach",
+     "After the breach the attacker is still logging into the admin account and has changed the "
+     "passwords.",
+     ((10, True),)),
+    ("Power cut",
+     "After the power cut the server has stopped and the office is unable to log in.",
+     ((10, True),)),
+    ("Storm",
+     "After the storm the internet is down in the whole branch.",
+     ((10, True),)),
+    ("Flood",
+     "Following the flood the server room is under water and the file server is off.",
+     ((10, True),)),
+    ("Fire",
+     "After the fire in the kitchen the comms room is full of smoke and the servers have shut "
+     "down.",
+     ((10, True),)),
+    ("Server",
+     "Now that the power is back, the server hasn't come up and the clinic system is down for "
+     "the whole practice.",
+     ((10, True),)),
+    ("Email",
+     "After the hack, email has stopped working for the whole team.",
+     ((10, True),)),
+    ("Flood",
+     "After the flood the server is down. All of us are at home unable to work.",
+     ((10, False),)),
+    ("Leak",
+     "After the leak, the server in the cupboard is dead. The whole branch relies on it.",
+     ((10, False),)),
+    ("One thing",
+     "Hi:\n1. the server is down and nobody can work",
+     ((1, False),)),
+    ("Ransom",
+     "Whenever you have a moment:\n1. a new mouse for reception\n2. there is a ransom note on "
+     "the server and all the files in the shared drive are encrypted",
+     ((1, False),)),
+    ("Ransom",
+     "1. whenever you have a moment, a new mouse for reception\n2. there is a ransom note on the "
+     "server and all the files in the shared drive are encrypted",
+     ((1, False),)),
+    ("Few things",
+     "Few things:\n1. tidy up the cables in the comms room\n2. the internet is down in the whole "
+     "branch",
+     ((8, False),)),
+    ("Internet down",
+     "The internet is down in the whole branch. While you're here could you tidy up the cables "
+     "in the comms room?",
+     ((8, False),)),
+    ("Server",
+     "The file server has stopped and the office is locked out of every file. Is it worth a "
+     "rebuild?",
+     ((12, False),)),
+    ("Tills",
+     "All the tills have frozen at the shop. We did a clean up of old files yesterday, could "
+     "that be it?",
+     ((3, False),)),
+]
+TICKETS = [_t(f"o{i:02d}-{affected}{'d' if declared else ''}", subject, description, "Other",
+              affected, declared)
+           for i, (subject, description, fields) in enumerate(OUTAGES) for affected, declared in fields]
+
+def shipped_cases() -> dict[str, list]:
+    """The outages, classified with the other modules' cases in the session's one call."""
+    return {"outages": TICKETS}
+
+
+@pytest.fixture(scope="module")
+def emergency(shipped_calls) -> dict:
+    return shipped_calls.of(__name__)("outages")[1]
+
+
+@pytest.mark.parametrize("ticket", TICKETS, ids=[t[0] for t in TICKETS])
+def test_a_real_outage_told_after_an_incident_stays_an_emergency(emergency, ticket):
+    qualifies, confidence, evidence, _state = emergency[ticket[0]]
+    assert qualifies, (ticket[1], ticket[2], ticket[4], ticket[5], confidence, evidence)
