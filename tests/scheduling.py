@@ -96,6 +96,7 @@ LONGEST_FIRST = ("tests/test_browser.py",  # one group (237)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """The `slow` mark, one month at a time, the groups' order and their ids."""
     config.addinivalue_line(
         "markers", "slow: runs the pipeline end to end (a built provider or a real public export),"
         " a browser, or takes seconds of CPU on its own; `make test` runs these,"
@@ -136,7 +137,6 @@ class _GroupIds:
 # The session's one classification of every module's `shipped_cases()` (tests/shipped_calls.py):
 # the tests that read it run on one worker (`--dist loadgroup`), which classifies them once.
 SHIPPED_GROUP = "shipped-classification"
-
 
 
 # Module-scoped classifications of several tests' cases at once (test_classify's and round 6's and 8's

@@ -8,8 +8,9 @@ real outages ("After the storm the internet is down in the whole branch." 0.977 
 passing its own look-alikes and forward chaining, as rounds 23 and 24's emergency rules had. The
 texts are the reviewer's own (no blind batch's sentences); kept here are those the shipped policy
 of 2026.12.73 calls at 0.7 or more in this test's classification, so that a bank refit moving a
-reading a few points does not fail them and a dampener that silences one does (74 of them fail 22
-under round 25's dampeners, 2026.12.70).
+reading a few points does not fail them and a dampener that silences one does (22 of the 74 fail
+under round 25's taken-out dampeners, 2026.12.70). A text kept under two subjects is two tickets:
+the subject is read with it.
 """
 
 import pytest
@@ -164,6 +165,7 @@ TICKETS = [_t(f"o{i:02d}-{affected}{'d' if declared else ''}", subject, descript
               affected, declared)
            for i, (subject, description, fields) in enumerate(OUTAGES) for affected, declared in fields]
 
+
 def shipped_cases() -> dict[str, list]:
     """The outages, classified with the other modules' cases in the session's one call."""
     return {"outages": TICKETS}
@@ -171,6 +173,7 @@ def shipped_cases() -> dict[str, list]:
 
 @pytest.fixture(scope="module")
 def emergency(shipped_calls) -> dict:
+    """Ticket id -> (qualifies, confidence, evidence, state) under the shipped policy."""
     return shipped_calls.of(__name__)("outages")[1]
 
 
