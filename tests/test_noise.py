@@ -16,7 +16,7 @@ def test_the_blocks_file_holds_every_kind_at_a_known_place():
     assert all(b.text.strip() for b in blocks)
 
 
-def test_noise_keeps_each_ticket_and_adds_one_to_three_blocks_around_it():
+def test_noise_keeps_each_ticket_whole_and_only_adds_blocks_around_it():
     data = load_labelled(BATCH)
     blocks = read_blocks()
     noisy, kinds = add_noise(data, blocks, seed=3)
@@ -36,7 +36,7 @@ def test_noise_keeps_each_ticket_and_adds_one_to_three_blocks_around_it():
             assert block is not None, (tid, rest[:80])
             rest, tail = rest[len(block) + 2:], tail + 1
         assert len(kinds[tid]) == tail + (head is not None)
-        assert 1 <= len(kinds[tid]) <= 3 or (head is not None and tail)
+        assert 1 <= len(kinds[tid]) <= 4  # one to three drawn, a banner sometimes added
     # the rest of the data set is the same: truth, time entries, subjects
     assert noisy.truth.equals(data.truth) and noisy.time.equals(data.time)
     assert noisy.subjects == data.subjects
