@@ -23,7 +23,7 @@ import pandas as pd
 import yaml
 
 from evaluation.datasets import Dataset, load_labelled
-from evaluation.evaluate import BLIND, Scores, _table, classify, fold_models, score
+from evaluation.evaluate import BLIND, FoldModels, Scores, _table, classify, fold_models, score
 from evaluation.forward_chain import _number, bank_batches, later, parse_folds, pooled_macro_f1
 from policy.config import PolicyConfig, default_policy
 
@@ -78,10 +78,10 @@ class Side:
     evidence: dict[str, str] = field(default_factory=dict)
 
 
-def _read(data: Dataset, policy: PolicyConfig, fold: object) -> Side:
+def _read(data: Dataset, policy: PolicyConfig, fold: FoldModels) -> Side:
     """Classify and score a data set with a fold's bank and models."""
-    hits, emergency = classify(data, policy, fold.bank, fold.in_bank, fold.model,  # type: ignore[attr-defined]
-                               fold.texts, fold.words, fold.signal, fold.chain)  # type: ignore[attr-defined]
+    hits, emergency = classify(data, policy, fold.bank, fold.in_bank, fold.model,
+                               fold.texts, fold.words, fold.signal, fold.chain)
     s = score(data, hits, emergency)
     scope = hits.groupby("ticket_id")["scope_id"].agg(frozenset).to_dict()
     calls = dict(zip(emergency["ticket_id"], emergency["qualifies_emergency"].astype(bool), strict=True))
