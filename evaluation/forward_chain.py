@@ -28,7 +28,15 @@ import duckdb
 import pandas as pd
 
 from evaluation.datasets import input_tables, load_labelled
-from evaluation.evaluate import BLIND, _table, emergency_call, evaluate_file, exemplar_files, fold_models
+from evaluation.evaluate import (
+    BLIND,
+    Scores,
+    _table,
+    emergency_call,
+    evaluate_file,
+    exemplar_files,
+    fold_models,
+)
 from policy.config import PolicyConfig, default_policy
 
 
@@ -102,9 +110,13 @@ def run_fold(k: int, emergency_only: bool = False) -> Fold:
                   for r in wrong.itertuples()]
         return Fold(path.stem, None, int((pred & true).sum()), int((pred & ~true).sum()),
                     int((~pred & true).sum()), errors)
-    s = evaluate_file(path, policy, exclude)
+    return fold_of(path.stem, evaluate_file(path, policy, exclude))
+
+
+def fold_of(batch: str, s: Scores) -> Fold:
+    """A scored file's figures as a fold (what the pooled tables sum)."""
     (tp, fn), (fp, _tn) = s.emergency_confusion.to_numpy().tolist()
-    return Fold(path.stem, s.scope_macro_f1, int(tp), int(fp), int(fn), s.errors,
+    return Fold(batch, s.scope_macro_f1, int(tp), int(fp), int(fn), s.errors,
                 s.per_category[["scope_id", "tp", "fp", "fn"]], s.tickets, s.review_queue,
                 s.confident_calls, s.confident_right)
 

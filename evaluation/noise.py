@@ -24,7 +24,15 @@ import yaml
 
 from evaluation.datasets import Dataset, load_labelled
 from evaluation.evaluate import BLIND, FoldModels, Scores, _table, classify, fold_models, score
-from evaluation.forward_chain import _number, bank_batches, later, parse_folds, pooled_macro_f1
+from evaluation.forward_chain import (
+    _number,
+    _ratio,
+    bank_batches,
+    fold_of,
+    later,
+    parse_folds,
+    pooled_macro_f1,
+)
 from policy.config import PolicyConfig, default_policy
 
 BLOCKS = Path(__file__).with_name("noise_blocks.yaml")
@@ -131,22 +139,19 @@ def run_fold(k: int, seed: int, blocks: list[Block]) -> FoldResult:
 
 
 def pooled(sides: list[Side]) -> dict[str, str | int]:
-    """Pooled figures over folds: scope macro-F1, confident P, emergency P/R and counts, queue."""
-    per = pd.concat([s.scores.per_category[["scope_id", "tp", "fp", "fn"]] for s in sides]
-                    ).groupby("scope_id")[["tp", "fp", "fn"]].sum()
-    found = sum(int(s.scores.emergency_confusion.iloc[0, 0]) for s in sides)
-    missed = sum(int(s.scores.emergency_confusion.iloc[0, 1]) for s in sides)
-    false = sum(int(s.scores.emergency_confusion.iloc[1, 0]) for s in sides)
-    calls = sum(s.scores.confident_calls for s in sides)
-    right = sum(s.scores.confident_right for s in sides)
-    tickets = sum(s.scores.tickets for s in sides)
-    queue = sum(s.scores.review_queue for s in sides)
+    """Pooled figures over folds (forward_chain's sums): scope macro-F1, confident P, emergency
+    P/R and counts, queue."""
+    folds = [fold_of("", s.scores) for s in sides]
+    per = pd.concat([f.per_id for f in folds]).groupby("scope_id")[["tp", "fp", "fn"]].sum()
+    found, false, missed, calls, right, tickets, queue = (
+        sum(getattr(f, a) for f in folds)
+        for a in ("found", "false", "missed", "confident_calls", "confident_right", "tickets", "queue"))
     # as text: the markdown table would round a float to two places
     return {"scope macro-F1": f"{pooled_macro_f1(per):.4f}",
-            "confident scope P": f"{right / calls if calls else 0.0:.4f}",
+            "confident scope P": f"{_ratio(right, calls):.4f}",
             "confident calls": calls,
-            "emergency P": f"{found / (found + false) if found + false else 0.0:.3f}",
-            "emergency R": f"{found / (found + missed) if found + missed else 0.0:.3f}",
+            "emergency P": f"{_ratio(found, found + false):.3f}",
+            "emergency R": f"{_ratio(found, found + missed):.3f}",
             "found/false/missed": f"{found}/{false}/{missed}",
             "review queue": f"{queue} ({queue / tickets:.1%})" if tickets else "0"}
 
