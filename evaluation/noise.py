@@ -10,6 +10,7 @@ tickets whose call flips, with the evidence of the call on each side.
 
     python -m evaluation.noise --folds 40-42
     python -m evaluation.noise --folds 37-42 --seed 3 --flips
+    python -m evaluation.noise --folds 44 --blocks other_blocks.yaml
 """
 
 from __future__ import annotations
@@ -162,15 +163,18 @@ def main() -> None:
     parser.add_argument("--folds", default="40-42", help="batch numbers: 37-42 or 40,42")
     parser.add_argument("--seed", type=int, default=1, help="draws the blocks per ticket")
     parser.add_argument("--flips", action="store_true", help="list every ticket whose call moved")
+    parser.add_argument("--blocks", type=Path, default=BLOCKS,
+                        help="a blocks file in noise_blocks.yaml's format (a held-out set of blocks"
+                             " nobody tuned on)")
     args = parser.parse_args()
     policy = default_policy()
     numbers = parse_folds(args.folds)
     known = {_number(f) for f in bank_batches(policy)}
     if any(k not in known for k in numbers):
         raise SystemExit("every fold must be a banked blind batch")
-    blocks = read_blocks()
+    blocks = read_blocks(args.blocks)
     print(f"# Invariance to e-mail boilerplate (policy {policy.version}), folds {args.folds},"
-          f" seed {args.seed}, {len(blocks)} blocks")
+          f" seed {args.seed}, {len(blocks)} blocks of {args.blocks.name}")
     results = []
     for k in numbers:
         r = run_fold(k, args.seed, blocks)
