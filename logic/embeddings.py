@@ -3,6 +3,7 @@
 A text's vector is the mean of its tokens' vectors (what wordllama's own embed computes), done as
 one sparse token-count matrix times the token table per chunk of texts, and kept in a bounded
 cache of the process so that a run's months embed a repeated text, and the exemplar bank, once.
+The tokens are the tokenizer's own, taken piece by piece (`_token_ids`: each word met once).
 Nothing is downloaded: the weights ship inside the installed package.
 """
 
