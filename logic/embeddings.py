@@ -3,6 +3,7 @@
 A text's vector is the mean of its tokens' vectors (what wordllama's own embed computes), done as
 one sparse token-count matrix times the token table per chunk of texts, and kept in a bounded
 cache of the process so that a run's months embed a repeated text, and the exemplar bank, once.
+The tokens are the tokenizer's own, taken piece by piece (`_token_ids`: each word met once).
 Nothing is downloaded: the weights ship inside the installed package.
 """
 
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +36,10 @@ _CACHE_TEXTS = 131_072  # embeddings kept per model (1 KB each at dim 256): abou
 class _Model:
     tokenizer: object  # tokenizers.Tokenizer, without padding
     table: np.ndarray  # vocabulary x dim token vectors
+    # The same tokenizer for one piece of a text (see _piecewise); None: whole texts only.
+    pieces: object | None = None
+    special: tuple[str, ...] = ()  # the tokenizer's added tokens (a text holding one: whole)
+    held: dict[str, tuple[int, ...]] = field(default_factory=dict)  # pieces' tokens, this process
 
 
 @functools.lru_cache(maxsize=2)
@@ -59,18 +66,91 @@ def load_model(config: str, dim: int) -> _Model:
     # longest text costs nothing for the others.
     tokenizer = Tokenizer.from_str(model.tokenizer.to_str())
     tokenizer.no_padding()
-    tokenizer.enable_truncation(max_length=512)  # a forwarded mail thread says what it is up front
-    return _Model(tokenizer, np.asarray(model.embedding, dtype=np.float32))
+    tokenizer.enable_truncation(max_length=_MAX_TOKENS)  # a forwarded mail thread says what it is up front
+    return _Model(tokenizer, np.asarray(model.embedding, dtype=np.float32), _piecewise(tokenizer),
+                  tuple(t["content"] for t in json.loads(tokenizer.to_str())["added_tokens"]))
+
+
+# wordllama's tokenizer is Llama's SentencePiece BPE: spaces become "▁", one "▁" goes in front, and
+# the whole text is one BPE word (no pre-tokenizer), so its BPE cache never hits: 3 s of CPU for
+# 80,000 texts (docs/benchmark.md, round 27). No token has a character other than "▁" right before
+# a "▁", so no merge joins the text's pieces (a run of "▁" and the characters up to the next "▁"):
+# a text's tokens are its pieces' tokens, each piece tokenized once per process.
+_MAX_TOKENS = 512  # the first 512 tokens of a text, <s> included
+_PIECE = re.compile("\u2581+[^\u2581]*|[^\u2581]+")
+_PIECES_HELD = 1 << 18  # pieces held per model (about 60 MB; a reference number is a piece of its own)
+
+
+def _piecewise(tokenizer: object) -> object | None:
+    """A copy of `tokenizer` that tokenizes one piece (no "▁" put in front, no <s>, no truncation),
+    or None when the tokenizer is not the one whose pieces tokenize apart (then whole texts)."""
+    from tokenizers import Tokenizer
+
+    spec = json.loads(tokenizer.to_str())  # type: ignore[attr-defined]
+    bpe, vocab = spec["model"], spec["model"].get("vocab", {})
+    expected = {"type": "Sequence", "normalizers": [
+        {"type": "Prepend", "prepend": "\u2581"},
+        {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]}
+    single = (spec.get("post_processor") or {}).get("single")
+    bos_then_text = [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}]
+    if (bpe.get("type") != "BPE" or bpe.get("dropout") or bpe.get("ignore_merges")
+            or not bpe.get("byte_fallback") or spec.get("normalizer") != expected
+            or spec.get("pre_tokenizer") is not None
+            or single != bos_then_text
+            or (spec.get("truncation") or {}).get("direction") != "Right"
+            or any(f"<0x{b:02X}>" not in vocab for b in range(256))  # no <unk>: every byte a token
+            or any(re.search("[^\u2581]\u2581", token) for token in vocab)):
+        return None
+    pieces = Tokenizer.from_str(tokenizer.to_str())  # type: ignore[attr-defined]
+    pieces.normalizer = None
+    pieces.post_processor = None
+    pieces.no_truncation()
+    return pieces
+
+
+def _token_ids(model: _Model, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each text's token count and all their token ids (the tokenizer's, text after text)."""
+    whole = [i for i, t in enumerate(texts)
+             if model.pieces is None or not t or any(s in t for s in model.special)]
+    encoded: list[list[int]] = [[] for _ in texts]
+    if whole:  # the tokenizer itself: special tokens written in the text, an empty text
+        for i, e in zip(whole, model.tokenizer.encode_batch_fast([texts[i] for i in whole]), strict=True):
+            encoded[i] = e.ids
+    if len(whole) < len(texts):
+        _by_pieces(model, texts, set(whole), encoded)
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    ids = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int64, count=int(lengths.sum()))
+    return lengths, ids
+
+
+def _by_pieces(model: _Model, texts: list[str], skip: set[int], encoded: list[list[int]]) -> None:
+    """encoded[i]: text i's token ids from its pieces' (<s>, then the first 511 of theirs)."""
+    held = model.held
+    split = [None if i in skip else _PIECE.findall("\u2581" + t.replace(" ", "\u2581"))
+             for i, t in enumerate(texts)]
+    wanted = set(itertools.chain.from_iterable(p for p in split if p is not None))
+    # A local copy: another thread may empty the held pieces meanwhile.
+    known = {p: ids for p in wanted if (ids := held.get(p)) is not None}
+    missing = [p for p in wanted if p not in known]
+    if missing:
+        found = model.pieces.encode_batch_fast(missing)  # type: ignore[attr-defined]
+        new = {p: tuple(e.ids) for p, e in zip(missing, found, strict=True)}
+        known.update(new)
+        if len(held) + len(new) > _PIECES_HELD:
+            held.clear()
+        held.update(new)
+    bos = model.tokenizer.token_to_id("<s>")  # type: ignore[attr-defined]
+    for i, pieces in enumerate(split):
+        if pieces is not None:
+            ids = [bos, *itertools.chain.from_iterable(map(known.__getitem__, pieces))]
+            encoded[i] = ids[:_MAX_TOKENS]
 
 
 def _embed_lowered(model: _Model, texts: list[str]) -> np.ndarray:
     """Unit-length mean-of-token vectors of already lower-cased texts, one sparse product."""
     from scipy import sparse
 
-    # Token ids only (no offsets), gathered without a Python step per token.
-    encoded = [e.ids for e in model.tokenizer.encode_batch_fast(texts)]
-    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-    ids = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int64, count=int(lengths.sum()))
+    lengths, ids = _token_ids(model, texts)
     np.clip(ids, 0, model.table.shape[0] - 1, out=ids)
     rows = np.repeat(np.arange(len(texts)), lengths)
     counts = sparse.csr_matrix((np.ones(len(ids), dtype=np.float32), (rows, ids)),
