@@ -144,7 +144,11 @@ SHIPPED_GROUP = "shipped-classification"
 # reading): grouped like a module's build, so that `--dist loadgroup` runs them once, not once on
 # each worker.
 SHARED_CLASSIFICATIONS = {"shipped", "rules_only", "disagreeing", "prepared",
-                          "rules_read_ahead"}  # round 21's and 22's one-ticket rules, read at once
+                          "rules_read_ahead",  # round 21's and 22's one-ticket rules, read at once
+                          # 2026-12-06 (t13): round 22's scope calls under five policies (one
+                          # preparation, 4-8 s of CPU, made on both workers before), and
+                          # test_models_sql's classified empty warehouse (2 s, the same)
+                          "round22_calls", "empty_warehouse"}
 
 
 def _module_build(item: pytest.Item) -> bool:
