@@ -8,10 +8,11 @@ from tests.test_classify import _t, classify, shipped_data
 
 # Tickets no labelled file holds. REFIT: a refurbishment with new screens, a new server, data moved
 # and two visits for 20 users: the first stage finds the visit and the purchase, and structured
-# project work below the test's call threshold for it (0.75; the first stage's confidence moves with
-# each refit of the bank: 0.52 after batch-21/22 joined it, 0.727 after batch-43/44, when the
-# threshold went from 0.7 to 0.75). PRINTER: one device, one remote look.
-CALL_AT = 0.75
+# project work below the test's call threshold for it (0.9; the first stage's confidence moves with
+# each refit of the bank: 0.52 after batch-21/22 joined it, 0.727 after batch-43/44 (threshold 0.7
+# -> 0.75), 0.785 after batch-45/46 (threshold 0.75 -> 0.9, clear of the next refits; the chain
+# reads 0.978)). PRINTER: one device, one remote look.
+CALL_AT = 0.9
 REFIT = _t("q1", "Clinic refit IT", "While the builders are in we want the consulting rooms rewired, new"
            " screens on every desk, the old server replaced by a new one and the data moved across. Please"
            " quote and schedule it over the summer.", "Hardware", 20,
