@@ -170,11 +170,36 @@ def _gate_groups(items: list[tuple[int, Matcher]]) -> list[list[tuple[int, Match
     return groups
 
 
+def contains(expr: str, pattern: str) -> str:
+    """SQL: whether the RE2 `pattern` matches somewhere in `expr`, as regexp_matches answers.
+
+    DuckDB prepares a constant regexp_matches pattern when it binds the statement (compiled, its
+    possible match range walked, compiled again by its optimiser) and again in each thread that
+    runs it: about 25 ms of CPU for a 13 kB pattern, where regexp_extract_all compiles only in the
+    threads that run it (about 5 ms). The rules' statements hold over 400 such tests: most of their
+    cost on a small input (docs/benchmark.md, round 28). Anchored at the text's start and led by
+    the shortest run of any characters, the pattern has at most one match, found by one forward
+    pass as regexp_matches finds it (an unanchored regexp_extract_all would look for every match
+    and for where each starts, at more cost per text); it exists if and only if the pattern
+    matches somewhere. A NULL text gives NULL either way.
+    """
+    return f"(len(regexp_extract_all({expr}, {sql_literal('^(?s:.*?)(?:' + pattern + ')')})) > 0)"
+
+
+def first_match(expr: str, pattern: str) -> str:
+    """SQL: the leftmost match of the RE2 `pattern` in `expr`, '' when there is none (NULL for a
+    NULL text), as regexp_extract gives it; compiled only where it runs, as `contains`. The group
+    after the shortest run of any characters from the text's start is that match: the earliest
+    start the pattern can match at, and there the match its own alternatives prefer."""
+    found = f"regexp_extract_all({expr}, {sql_literal('^(?s:.*?)(' + pattern + ')')}, 1)[1]"
+    return f"coalesce({found}, left({expr}, 0))"
+
+
 def _gated_candidates(items: list[tuple[int, Matcher]]) -> str:
     """SQL over txt: a list of {rule_id, ms} per matcher of `items` in order, ms its candidate
     matches (the full pattern's, negation context included; [] where its core does not match)."""
     def one(i: int, m: Matcher) -> str:
-        return (f"{{'rule_id': {i}, 'ms': CASE WHEN regexp_matches(txt, {sql_literal(m.core)})"
+        return (f"{{'rule_id': {i}, 'ms': CASE WHEN {contains('txt', m.core)}"
                 f" THEN regexp_extract_all(txt, {sql_literal(m.full)}) ELSE CAST([] AS VARCHAR[]) END}}")
 
     parts = []
@@ -184,7 +209,7 @@ def _gated_candidates(items: list[tuple[int, Matcher]]) -> str:
             parts.append(listed)
             continue
         gate = "|".join(f"(?:{m.core})" for _, m in group)
-        parts.append(f"CASE WHEN regexp_matches(txt, {sql_literal(gate)}) THEN {listed}"
+        parts.append(f"CASE WHEN {contains('txt', gate)} THEN {listed}"
                      " ELSE CAST([] AS STRUCT(rule_id INTEGER, ms VARCHAR[])[]) END")
     return parts[0] if len(parts) == 1 else "flatten([" + ", ".join(parts) + "])"
 
@@ -201,7 +226,7 @@ def matched_hits(texts: str, key: str, items: list[tuple[int, Matcher]]) -> str:
     """
     gates = _gated_candidates(items)
     def test(pattern: str) -> str:
-        return f"regexp_matches(m, {sql_literal(pattern)})"
+        return contains("m", pattern)
 
     led = _each_rule(items, lambda m: test("^(?:" + m.pre + ")(?:" + m.core + ")"), "false")
     pseudo = _each_rule(items, lambda m: test("^(?:" + m.pseudo + ")"), "false")
@@ -209,10 +234,10 @@ def matched_hits(texts: str, key: str, items: list[tuple[int, Matcher]]) -> str:
     negated = f"({led} AND NOT {pseudo}) OR {post}"
     inside = [(i, m) for i, m in items if m.interior]
     if inside:  # pseudo-negations ("no one", "not working") are blanked first
-        interior = _each_rule(inside, lambda m: (f"regexp_matches(regexp_replace(m, {sql_literal(m.pseudo)},"
-                                                 f" ' ', 'g'), {sql_literal(m.interior or '')})"), "false")
+        interior = _each_rule(inside, lambda m: contains(
+            f"regexp_replace(m, {sql_literal(m.pseudo)}, ' ', 'g')", m.interior or ""), "false")
         negated += f" OR (rule_id IN ({', '.join(str(i) for i, _ in inside)}) AND {interior})"
-    phrase = _each_rule(items, lambda m: f"regexp_extract(m, {sql_literal(m.core)})", "NULL")
+    phrase = _each_rule(items, lambda m: first_match("m", m.core), "NULL")
     # The phrases in their order in the text: (ord, phrase) pairs listed, sorted, then the phrases,
     # rather than an ordered aggregate (list ... ORDER BY ord), which buffers and sorts per group
     # at more cost (docs/benchmark.md, round 23). ord is unique within a group, so the order is
@@ -274,7 +299,7 @@ class Compiler:
             # (93% of a 1M --unique-texts month), and a text none of the idioms matches is left
             # as it is by every rewrite in turn (the same text, so the next one matches nothing).
             any_idiom = "|".join(f"(?:{p})" for p in patterns)
-            out = f"CASE WHEN regexp_matches({out}, {sql_literal(any_idiom)}) THEN {chain} ELSE {out} END"
+            out = f"CASE WHEN {contains(out, any_idiom)} THEN {chain} ELSE {out} END"
         words = self.policy.text_matching.clause_words
         if words:
             pattern = r"\b(" + "|".join(re.escape(w) for w in words) + r")\b"
