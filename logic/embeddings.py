@@ -51,7 +51,6 @@ def load_model(config: str, dim: int) -> _Model:
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
     import wordllama
-    from tokenizers import Tokenizer
     from wordllama import WordLlama
 
     root.setLevel(level)
@@ -62,13 +61,17 @@ def load_model(config: str, dim: int) -> _Model:
     # (wordllama's matryoshka truncation, trunc_dim).
     model = WordLlama.load(config=config, dim=_SHIPPED_DIM, trunc_dim=None if dim == _SHIPPED_DIM else dim,
                            cache_dir=Path(wordllama.__file__).parent, disable_download=True)
-    # A copy without padding: texts are pooled from a sparse token-count matrix, so a batch's
-    # longest text costs nothing for the others.
-    tokenizer = Tokenizer.from_str(model.tokenizer.to_str())
+    # Without padding: texts are pooled from a sparse token-count matrix, so a batch's longest text
+    # costs nothing for the others. The loaded model's own tokenizer (WordLlama.load reads a new
+    # one from the file each time, and nothing here uses the model's own encoding); its JSON is
+    # written and parsed once, for the pieces' copy and the checks (0.2 s of CPU a process less).
+    tokenizer = model.tokenizer
     tokenizer.no_padding()
     tokenizer.enable_truncation(max_length=_MAX_TOKENS)  # a forwarded mail thread says what it is up front
-    return _Model(tokenizer, np.asarray(model.embedding, dtype=np.float32), _piecewise(tokenizer),
-                  tuple(t["content"] for t in json.loads(tokenizer.to_str())["added_tokens"]))
+    text = tokenizer.to_str()
+    spec = json.loads(text)
+    return _Model(tokenizer, np.asarray(model.embedding, dtype=np.float32), _piecewise(tokenizer, text, spec),
+                  tuple(t["content"] for t in spec["added_tokens"]))
 
 
 # wordllama's tokenizer is Llama's SentencePiece BPE: spaces become "▁", one "▁" goes in front, and
@@ -81,12 +84,14 @@ _PIECE = re.compile("\u2581+[^\u2581]*|[^\u2581]+")
 _PIECES_HELD = 1 << 18  # pieces held per model (about 60 MB; a reference number is a piece of its own)
 
 
-def _piecewise(tokenizer: object) -> object | None:
+def _piecewise(tokenizer: object, text: str | None = None, spec: dict | None = None) -> object | None:
     """A copy of `tokenizer` that tokenizes one piece (no "▁" put in front, no <s>, no truncation),
-    or None when the tokenizer is not the one whose pieces tokenize apart (then whole texts)."""
+    or None when the tokenizer is not the one whose pieces tokenize apart (then whole texts).
+    `text`, `spec`: the tokenizer's JSON and its parse, when the caller has them."""
     from tokenizers import Tokenizer
 
-    spec = json.loads(tokenizer.to_str())  # type: ignore[attr-defined]
+    text = tokenizer.to_str() if text is None else text  # type: ignore[attr-defined]
+    spec = json.loads(text) if spec is None else spec
     bpe, vocab = spec["model"], spec["model"].get("vocab", {})
     expected = {"type": "Sequence", "normalizers": [
         {"type": "Prepend", "prepend": "\u2581"},
@@ -101,7 +106,7 @@ def _piecewise(tokenizer: object) -> object | None:
             or any(f"<0x{b:02X}>" not in vocab for b in range(256))  # no <unk>: every byte a token
             or any(re.search("[^\u2581]\u2581", token) for token in vocab)):
         return None
-    pieces = Tokenizer.from_str(tokenizer.to_str())  # type: ignore[attr-defined]
+    pieces = Tokenizer.from_str(text)
     pieces.normalizer = None
     pieces.post_processor = None
     pieces.no_truncation()
