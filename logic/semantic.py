@@ -32,6 +32,7 @@ from logic.blas import fit_threads, shared_cores
 from logic.embeddings import embed
 from logic.emergency_model import emergency_model
 from logic.emergency_model import write_weights as write_emergency_weights
+from logic.held_files import by_content
 from logic.label_votes import label_votes
 from logic.nearest import CONE_ROWS, RunCones, bank_cones, distinct_rows, order_by_cone, similarities
 from logic.text_match import TICKET_TEXT
@@ -122,8 +123,12 @@ def policy_bank(policy: PolicyConfig) -> ExemplarBank:
 
 
 def labelled_bank(paths: list[Path] | None = None) -> ExemplarBank:
-    """Hand-labelled tickets (the built-in bank and any blind batch already scored)."""
-    frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in (paths or [LABELLED])]
+    """Hand-labelled tickets (the built-in bank and any blind batch already scored): built once
+    per process for the same files' content (logic/held_files.py), a copy each call."""
+    return ExemplarBank.concat([by_content(paths or [LABELLED], _labelled_bank)])
+
+
+def _labelled_bank(frames: list[pd.DataFrame]) -> ExemplarBank:
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if df.empty:
         return ExemplarBank.concat([])
