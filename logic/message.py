@@ -122,20 +122,18 @@ def _is_card(ls: str, least: int) -> str:
     return f"({contact} OR (len({ls}) BETWEEN {least} AND 8 AND {_all(ls, _title_case('l'))}))"
 
 
-def _is_signed(par: str) -> str:
-    """SQL: the paragraph `par` is a signature (a card, a sign-off over short lines, a rule over a
-    card) or a notice about the mail."""
-    ls = f"string_split({par}, {_NL})"
+def _is_signed(par: str, ls: str) -> str:
+    """SQL: the paragraph `par` (its lines `ls`) is a signature (a card, a sign-off over short lines,
+    a rule over a card) or a notice about the mail."""
     rest = f"{ls}[2:]"
     signed = f"({_re(ls + '[1]', _SIGN_OFF)} AND {_all(rest, _SHORT)} AND {_all(rest, _UNENDED)})"
     ruled = f"({_re(ls + '[1]', _RULE, '')} AND (len({ls}) = 1 OR {_is_card(rest, 1)}))"
     return f"({_is_card(ls, 2)} OR {signed} OR {ruled} OR {_is_mail_talk(par)})"
 
 
-def _is_header(par: str) -> str:
-    """SQL: the paragraph `par` is a reply's header: an "On ... wrote:" line or two header lines,
-    its other lines rules or quoted."""
-    ls = f"string_split({par}, {_NL})"
+def _is_header(ls: str) -> str:
+    """SQL: the lines `ls` are a reply's header: an "On ... wrote:" line or two header lines, the
+    other lines rules or quoted."""
     headers = f"len(list_filter({ls}, lambda l: {_re('l', _HEADER)}))"
     lone = f"({_re('l', _HEADER)} OR {_re('l', _WROTE)} OR {_re('l', _RULE, '')} OR {_re('l', _QUOTED, '')})"
     return (f"(({_any(ls, _re('l', _WROTE))} OR {headers} >= 2) AND {_all(ls, lone)}"
@@ -145,11 +143,11 @@ def _is_header(par: str) -> str:
 def _cut_signature(par: str) -> str:
     """SQL: `par` up to a sign-off line (kept, not the first) whose lines below are all short or
     contacts; `par` when there is none."""
-    ls = f"string_split({par}, {_NL})"
     short = f"{_words('l')} <= 8 OR {_re('l', _CONTACT)}"
-    below = f"list_bool_and(list_transform({ls}[i + 1:], lambda l: {short}))"
-    at = f"list_filter(range(2, len({ls})), lambda i: {_re(ls + '[i]', _SIGN_OFF)} AND {below})"
-    return f"CASE WHEN len({at}) > 0 THEN array_to_string({ls}[1:{at}[1]], {_NL}) ELSE {par} END"
+    below = "list_bool_and(list_transform(ls[i + 1:], lambda l: " + short + "))"
+    signs = f"list_filter(range(2, len(ls)), lambda i: {_re('ls[i]', _SIGN_OFF)} AND {below})"
+    cut = f"CASE WHEN len(signs) > 0 THEN array_to_string(ls[1:signs[1]], {_NL}) ELSE {par} END"
+    return _let(f"string_split({par}, {_NL})", "ls", _let(signs, "signs", cut))
 
 
 def _let(value: str, name: str, body: str) -> str:
@@ -165,10 +163,11 @@ def message_sql(text: str) -> str:
     paras = f"list_filter(regexp_split_to_array({body}, '\\n[ \\t]*\\n'), lambda p: trim(p) <> '')"
     # per paragraph: 2 a signature's or a notice's, 1 a reply header, 0 a short line (a mobile
     # sign-off; or a forwarded mail's own body), -2 a paragraph naming nobody (no I, we, you; no
-    # question), -1 the client's
-    flags = (f"list_transform(paras, lambda p: CASE WHEN {_is_header('p')} THEN 1 WHEN {_is_signed('p')}"
-             f" THEN 2 WHEN strpos(p, {_NL}) = 0 AND {_words('p')} <= {SHORT_LINE} THEN 0"
-             f" WHEN NOT {_re('p', _ANYONE)} AND strpos(p, '?') = 0 THEN -2 ELSE -1 END)")
+    # question), -1 the client's (the first paragraph, never cut, is not read)
+    flag = (f"CASE WHEN k = 1 THEN -1 WHEN {_is_header('ls')} THEN 1 WHEN {_is_signed('p', 'ls')} THEN 2"
+            f" WHEN len(ls) = 1 AND {_words('p')} <= {SHORT_LINE} THEN 0"
+            f" WHEN NOT {_re('p', _ANYONE)} AND strpos(p, '?') = 0 THEN -2 ELSE -1 END")
+    flags = f"list_transform(paras, lambda p, k: {_let(f'string_split(p, {_NL})', 'ls', flag)})"
     # the tail starts at the first paragraph (not the first) that is a signature's, a notice's or a
     # reply header, after which every paragraph is one too, or is a short line or names nobody and
     # comes after a signature's or a notice's (a forwarded mail's body under its header stays)
