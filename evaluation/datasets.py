@@ -181,7 +181,7 @@ def emergency_inputs(policy: PolicyConfig, files: list[Path]) -> tuple[pd.DataFr
     files), as a batch nobody had seen is read: its own texts never vote on themselves."""
     from logic.emergency import emergency_rules_sql
     from logic.emergency_model import INPUT_COLUMNS
-    from logic.semantic import ExemplarBank, labelled_bank, policy_bank, write_votes
+    from logic.semantic import ExemplarBank, labelled_bank, policy_bank, read_texts_of, write_votes
     from logic.text_match import TICKET_TEXT
 
     concepts = policy_bank(policy)
@@ -190,10 +190,10 @@ def emergency_inputs(policy: PolicyConfig, files: list[Path]) -> tuple[pd.DataFr
     for f, data in zip(files, numbered_files(files), strict=True):
         con = duckdb.connect()
         input_tables(con, data)
-        texts = [r[0] for r in con.execute(
-            f"SELECT DISTINCT {TICKET_TEXT} FROM clf_tickets ORDER BY 1").fetchall()]
+        texts, messages = read_texts_of(con, policy, f"SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets")
         bank = ExemplarBank.concat([concepts, *(banks[g] for g in files if g != f)])
-        write_votes(con, policy, texts, bank, text_model=None)  # the emergency vote only is read
+        # the emergency vote only is read (on each text's message with emergency.message_only)
+        write_votes(con, policy, texts, bank, text_model=None, messages=messages)
         frames.append(con.execute(f"""
             SELECT r.ticket_id, r.raw_txt, t.category, t.declared_emergency, t.affected_users,
                    r.confidence AS rule_confidence, v.vote, r.term_sets

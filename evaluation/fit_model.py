@@ -39,7 +39,8 @@ from logic.emergency import emergency_sql
 from logic.emergency_model import emergency_model_json
 from logic.learned import fit_logistic, predict
 from logic.scope_chain import chain_json
-from logic.semantic import ExemplarBank, builtin_bank, write_votes
+from logic.semantic import ExemplarBank, builtin_bank, read_texts_of, write_votes
+from logic.text_match import TICKET_TEXT
 from logic.text_model import fit_text_model, text_model_json
 from logic.word_model import word_model_json
 from policy.base import SCOPE_EXCLUSION_IDS
@@ -73,11 +74,9 @@ def features(policy: PolicyConfig, data: Dataset, bank: ExemplarBank) -> pd.Data
     """The learned combination's inputs per candidate (ticket, id) pair of a data set."""
     con = duckdb.connect()
     input_tables(con, data)
-    texts = [r[0] for r in con.execute(
-        "SELECT DISTINCT coalesce(subject, '') || ' . ' || coalesce(description, '') FROM clf_tickets"
-        " ORDER BY 1").fetchall()]
+    texts, messages = read_texts_of(con, policy, f"SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets")
     # The neighbours' vote only: the text model was fitted on the held-out group's tickets too.
-    write_votes(con, policy, texts, bank, text_model=None)
+    write_votes(con, policy, texts, bank, text_model=None, messages=messages)
     # The emergency reading without the learned signal (round 13), for the same reason: its stored
     # fit saw the held-out group's tickets.
     signal = policy.emergency.learned_model.model_copy(update={"enabled": False})

@@ -8,6 +8,7 @@ from the policy config (`emergency`, `scope_classification.call_states`, `semant
 from logic.calibration import calibrated_sql, confidence_map
 from logic.emergency_model import EVIDENCE as MODEL_EVIDENCE
 from logic.emergency_model import scores_sql
+from logic.message import read_texts
 from logic.text_match import TICKET_TEXT, Compiler, Matcher, in_list, matched_hits, per_policy
 from policy.config import PolicyConfig
 from warehouse.sqlquote import sql_literal
@@ -73,6 +74,11 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
         pw = em.planned_work
         if pw.factor < 1 and pw.scope_ids:
             planned = f"(p.vote >= {pw.min_vote} AND p.vote > e.emergency_vote)"
+            # with message_only, the scope vote of the text's message (clf_read_texts: logic/message.py)
+            read_join, read_key = "", "e.raw_txt"
+            if em.message_only:
+                read_join = "LEFT JOIN clf_read_texts r ON r.raw_txt = e.raw_txt\n    "
+                read_key = "coalesce(r.read_txt, e.raw_txt)"
             # Planned project work is never an emergency (0 of 529 such tickets in the labelled
             # files): where the text's neighbours read a planned exclusion, and more than they read
             # an emergency (a lapsed domain sits near domain migrations), the reading is dampened.
@@ -87,10 +93,10 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
                                || ' for ' || replace(p.scope_id, '_', ' ') || ': like ' || p.evidence
                                || ') (x{pw.factor:g})' END) AS evidence
     FROM ({voted}) e
-    LEFT JOIN (SELECT raw_txt, max(vote) AS vote, arg_max(scope_id, (vote, scope_id)) AS scope_id,
+    {read_join}LEFT JOIN (SELECT raw_txt, max(vote) AS vote, arg_max(scope_id, (vote, scope_id)) AS scope_id,
                       arg_max(evidence, (vote, scope_id)) AS evidence
                FROM clf_semantic_scope WHERE scope_id IN {in_list(pw.scope_ids)} GROUP BY raw_txt) p
-        ON p.raw_txt = e.raw_txt"""
+        ON p.raw_txt = {read_key}"""
         if em.learned_model.enabled and sv.enabled:  # the signal reads the vote
             voted = _learned_vote(policy, source, voted)
     else:
@@ -187,12 +193,13 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
     FROM base b LEFT JOIN model m USING (ticket_id){joined}"""
 
 
-def _hit_columns(relation: str, normalised: str, columns: list[tuple[str, Matcher]],
+def _hit_columns(texts: str, normalised: str, columns: list[tuple[str, Matcher]],
                  matches: str | None = None) -> str:
-    """SQL: raw_txt, txt and a list column per matcher (its hits, [] when none) for each distinct
-    raw_txt of `relation`; the matching is set-based (text_match.matched_hits). `matches`: a
-    relation of emergency_text_hits_sql's rows for those texts (stored ones): read, not matched
-    (txt is then NULL: the reading does not use it)."""
+    """SQL: raw_txt, txt and a list column per matcher (its hits, [] when none) for each text of
+    `texts` (a query of distinct raw_txt and the read_txt the rules match, message.read_texts);
+    the matching is set-based (text_match.matched_hits). `matches`: a relation of
+    emergency_text_hits_sql's rows for those texts (stored ones): read, not matched (txt is then
+    NULL: the reading does not use it)."""
     items = [(i, matcher) for i, (_, matcher) in enumerate(columns)]
     # One map per text (rule_id -> hits), then a lookup per column: a filtered any_value per
     # column made the group by carry 63 list states a text and cost 70% of the reading's CPU
@@ -211,10 +218,10 @@ def _hit_columns(relation: str, normalised: str, columns: list[tuple[str, Matche
         {pivot(matches)}
     )
     SELECT x.raw_txt, CAST(NULL AS VARCHAR) AS txt, {shown}
-    FROM (SELECT DISTINCT raw_txt FROM {relation}) x LEFT JOIN mt_hits h USING (raw_txt)"""
+    FROM ({texts}) x LEFT JOIN mt_hits h USING (raw_txt)"""
     matched = f"({matched_hits('mt_texts', 'raw_txt', items)})"
     return f"""WITH mt_texts AS (
-        SELECT raw_txt, {normalised} AS txt FROM (SELECT DISTINCT raw_txt FROM {relation})
+        SELECT raw_txt, {normalised} AS txt FROM ({texts})
     ), mt_hits AS (
         {pivot(matched)}
     )
@@ -237,11 +244,12 @@ def _matchers(policy: PolicyConfig) -> list[tuple[str, Matcher]]:
 def emergency_text_hits_sql(policy: PolicyConfig, texts: str) -> str:
     """SQL: (raw_txt, rule_id, hits) for each distinct raw_txt of the relation `texts` and emergency
     rule, term set or dampener (rule_id: its index in _matchers) it matched. A function of the
-    text alone: what orchestration/emergency_match_store.py keeps."""
+    text alone: what orchestration/emergency_match_store.py keeps. With emergency.message_only the
+    rules read the text's message (logic/message.py), still keyed by the whole text."""
     c = Compiler(policy)
     items = list(enumerate(matcher for _, matcher in _matchers(policy)))
     return f"""WITH mt_texts AS (
-        SELECT raw_txt, {c.normalise('raw_txt')} AS txt FROM (SELECT DISTINCT raw_txt FROM {texts})
+        SELECT raw_txt, {c.normalise('read_txt')} AS txt FROM ({read_texts(policy, texts)})
     )
     {matched_hits('mt_texts', 'raw_txt', items)}"""
 
@@ -354,7 +362,7 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
 WITH t AS (
     SELECT ticket_id, affected_users, declared_emergency, {TICKET_TEXT} AS raw_txt FROM clf_tickets
 ), text_hits AS (
-    {_hit_columns('t', c.normalise('raw_txt'), columns, matches)}
+    {_hit_columns(read_texts(policy, 't'), c.normalise('read_txt'), columns, matches)}
 ), m AS (
     -- A reading is a function of the text, affected users and declared emergency: read once per
     -- such triple (9,768 for 109,390 tickets at 100k), then joined back to the tickets.

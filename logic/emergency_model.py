@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from logic.message import message_sql, read_texts
 from logic.stored_models import file_digests, fitted_otherwise, fresh_model, trained_elsewhere
 from logic.word_model import (
     TOKENIZER,
@@ -95,11 +96,17 @@ def text_rows_sql(policy: PolicyConfig, inputs: str) -> str:
     unnested once. The subject and the rest are tokenised apart and the text's tokens are the two
     lists joined (the ' . ' between them splits no token and yields none), so no text is tokenised
     twice; the rules' vocabularies are read from the inputs' term_sets (the rules' own matches),
-    not matched again; the word count that speech and length share is counted once."""
+    not matched again; the word count that speech and length share is counted once. With
+    emergency.message_only the text read is its message (logic/message.py), keyed by the text."""
     signals = policy.emergency.learned_model.signals
     if not signals:  # the words alone: round 13's statement
-        return f"SELECT raw_txt, term, 1.0 AS value FROM ({terms_sql(inputs)})"
-    columns = ["raw_txt"]
+        if not policy.emergency.message_only:
+            return f"SELECT raw_txt, term, 1.0 AS value FROM ({terms_sql(inputs)})"
+        read = f"(SELECT raw_txt AS key_txt, read_txt FROM ({read_texts(policy, inputs)}))"
+        return (f"SELECT r.key_txt AS raw_txt, t.term, 1.0 AS value FROM {read} r"
+                f" JOIN ({terms_sql(read, 'read_txt')}) t ON t.raw_txt = r.read_txt")
+    # Below, raw_txt is the text read (its message with emergency.message_only), key_txt the text.
+    columns = ["key_txt", "raw_txt"]
     if "subject" in signals:
         columns += [f"{tokens_sql(SUBJECT)} AS tok_s",
                     f"{tokens_sql(f'substr(raw_txt, length({SUBJECT}) + 4)')} AS tok_r"]
@@ -137,10 +144,12 @@ def text_rows_sql(policy: PolicyConfig, inputs: str) -> str:
     distinct = (f"(SELECT raw_txt, any_value(term_sets) AS term_sets FROM {inputs}"
                 f" WHERE raw_txt IS NOT NULL GROUP BY raw_txt)" if "term_sets" in signals
                 else f"(SELECT DISTINCT raw_txt FROM {inputs} WHERE raw_txt IS NOT NULL)")
+    read = message_sql("raw_txt") if policy.emergency.message_only else "raw_txt"
+    distinct = f"(SELECT * REPLACE ({read} AS raw_txt), raw_txt AS key_txt FROM {distinct})"
     if "term_sets" in signals:
         columns.append("term_sets")
-    return f"""SELECT raw_txt, f.term, f.value
-    FROM (SELECT raw_txt, unnest(list_concat({', '.join(lists)})) AS f
+    return f"""SELECT key_txt AS raw_txt, f.term, f.value
+    FROM (SELECT key_txt, unnest(list_concat({', '.join(lists)})) AS f
           FROM (SELECT *, {term_list_sql('tok')} AS terms
                 FROM (SELECT {', '.join(columns)}, {tok} AS tok FROM {distinct})))"""
 

@@ -34,6 +34,7 @@ from logic.emergency_model import emergency_model
 from logic.emergency_model import write_weights as write_emergency_weights
 from logic.held_files import by_content
 from logic.label_votes import label_votes
+from logic.message import MessageRows, read_texts_of, write_read_texts
 from logic.nearest import CONE_ROWS, RunCones, bank_cones, distinct_rows, order_by_cone, similarities
 from logic.text_match import TICKET_TEXT
 from logic.text_model import EVIDENCE as TEXT_MODEL_EVIDENCE
@@ -236,7 +237,8 @@ POLICY_MODEL = "policy"
 def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
           leave_out_same_text: bool = False,
           text_model: StoredTextModel | None | str = POLICY_MODEL,
-          cones_of_run: RunCones | None = None) -> tuple[np.ndarray, np.ndarray]:
+          cones_of_run: RunCones | None = None,
+          own_texts: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per text and label: the neighbours' vote (n x labels) and the index of the best supporting exemplar.
 
     A text's vote depends on its vector alone (and, leaving out the query's own text, on which
@@ -248,6 +250,8 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     tickets). With a text model (logic/text_model.py), its probability is an id's vote where it is
     higher, the best exemplar then being index len(bank) (the model). `cones_of_run`: cones of
     the run's largest bank (logic/nearest.run_cones), kept to this bank's vectors when it holds them all.
+    `own_texts`: per text, the text whose exemplar leaving out the query's own drops (a message's
+    whole text, logic/message.py); the text itself by default.
     """
     sv = policy.scope_classification.semantic
     n, m = len(texts), len(bank)
@@ -272,8 +276,8 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     short = min(4 * sv.neighbours, m)
     members = _members(spread, d)
     queries = embed(policy, texts)
-    own = np.fromiter((position.get(t.lower(), -1) if leave_out_same_text else -1 for t in texts),
-                      dtype=np.int64, count=n)
+    own = np.fromiter((position.get(t.lower(), -1) if leave_out_same_text else -1
+                       for t in (texts if own_texts is None else own_texts)), dtype=np.int64, count=n)
     first, text_row = distinct_rows(queries, own if leave_out_same_text else None)
     # Cones of the bank (logic/nearest.py) spare the columns no row of a block can take; the
     # queries in cone order, so a block's rows are near the same cones.
@@ -359,27 +363,32 @@ def _shortlist(sims: np.ndarray, members: tuple[np.ndarray, np.ndarray, np.ndarr
 def write_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: list[str],
                 bank: ExemplarBank, leave_out_same_text: bool = False,
                 text_model: StoredTextModel | None | str = POLICY_MODEL,
-                cones_of_run: RunCones | None = None) -> dict[str, float]:
-    """Compute the votes for `texts` and write clf_semantic_scope / clf_semantic_emergency."""
+                cones_of_run: RunCones | None = None,
+                messages: list[str] | None = None) -> dict[str, float]:
+    """Compute the votes for `texts` and write clf_semantic_scope / clf_semantic_emergency.
+    `messages`: per text, what the emergency reading reads (logic/message.py; the scope votes of
+    those not among `texts` are written too, for the planned-work dampener)."""
     started = time.perf_counter()
-    vote, best = votes(policy, texts, bank, leave_out_same_text, text_model, cones_of_run)
     n = len(texts)
+    read = MessageRows.of(texts, messages)
+    vote, best = votes(policy, read.texts, bank, leave_out_same_text, text_model, cones_of_run,
+                       own_texts=read.owners)
+    em_vote, em_best = vote[read.rows, -1], best[read.rows, -1]  # each text's message's
     # To DuckDB as Arrow: texts once as strings, evidence as indices into the exemplars'
     # descriptions (-1, no supporting exemplar: the empty string at the end).
     described = pa.array([*bank.described, TEXT_MODEL_EVIDENCE, ""], type=pa.string())
     scope_cols = len(SCOPE_EXCLUSION_IDS)
     rows, cols = np.nonzero(vote[:, :scope_cols] > 0)
-    raw_txt = pa.array(texts, type=pa.string())
     scope = pa.table({
-        "raw_txt": raw_txt.take(pa.array(rows, type=pa.int64())),
+        "raw_txt": pa.array(read.texts, type=pa.string()).take(pa.array(rows, type=pa.int64())),
         "scope_id": pa.array(SCOPE_EXCLUSION_IDS, type=pa.string()).take(pa.array(cols, type=pa.int64())),
         "vote": pa.array(vote[rows, cols].astype(np.float64)),
         "evidence": described.take(pa.array(best[rows, cols] % (len(bank) + 2))),
     })
     emergency = pa.table({
-        "raw_txt": raw_txt,
-        "vote": pa.array(vote[:, -1].astype(np.float64)),
-        "evidence": described.take(pa.array(best[:, -1] % (len(bank) + 2))),
+        "raw_txt": pa.array(texts, type=pa.string()),
+        "vote": pa.array(em_vote.astype(np.float64)),
+        "evidence": described.take(pa.array(em_best % (len(bank) + 2))),
     })
     con.register("semantic_scope_df", scope)
     con.register("semantic_emergency_df", emergency)
@@ -391,6 +400,7 @@ def write_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: lis
         FROM semantic_emergency_df""")
     con.unregister("semantic_scope_df")
     con.unregister("semantic_emergency_df")
+    write_read_texts(con, texts, messages)
     return {"texts": n, "exemplars": len(bank), "seconds": round(time.perf_counter() - started, 2)}
 
 
@@ -400,6 +410,7 @@ def empty_votes(con: duckdb.DuckDBPyConnection) -> None:
                 " vote DOUBLE, evidence VARCHAR)")
     con.execute("CREATE OR REPLACE TEMP TABLE clf_semantic_emergency (raw_txt VARCHAR, vote DOUBLE,"
                 " evidence VARCHAR)")
+    write_read_texts(con, [], None)
 
 
 def prepare_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, bank: ExemplarBank,
@@ -423,23 +434,22 @@ def prepare_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, bank: Ex
     if policy.emergency.learned_model.enabled:  # the signal reads the vote: its weights beside it
         write_emergency_weights(con, emergency_model(policy) if isinstance(emergency_signal, str)
                                 else emergency_signal)
-    texts = [r[0] for r in con.execute(
-        f"SELECT DISTINCT {TICKET_TEXT} FROM clf_tickets ORDER BY 1").fetchall()]
-    if len(texts) > sv.max_texts_all:
-        texts = uncertain_texts(con, policy, rules)
-    return write_votes(con, policy, texts, bank, leave_out_same_text, text_model, cones_of_run)
+    texts = f"SELECT DISTINCT {TICKET_TEXT} AS raw_txt FROM clf_tickets"
+    if con.execute(f"SELECT count(*) FROM ({texts})").fetchone()[0] > sv.max_texts_all:
+        texts = uncertain_texts(policy, rules)
+    texts, messages = read_texts_of(con, policy, texts)
+    return write_votes(con, policy, texts, bank, leave_out_same_text, text_model, cones_of_run, messages)
 
 
-def uncertain_texts(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, rules: str | None) -> list[str]:
-    """Texts the rules leave uncertain: an emergency rule fired below `uncertain_below`, or the
-    client declared an emergency."""
+def uncertain_texts(policy: PolicyConfig, rules: str | None) -> str:
+    """SQL: the texts (raw_txt) the rules leave uncertain: an emergency rule fired below
+    `uncertain_below`, or the client declared an emergency."""
     from logic.emergency import emergency_rules_sql
 
     sv = policy.scope_classification.semantic
     source = rules or f"({emergency_rules_sql(policy)})"
-    return [r[0] for r in con.execute(f"""
+    return f"""
         SELECT raw_txt FROM {source} r
         WHERE r.confidence > 0.05 AND r.confidence < {sv.uncertain_below}
         UNION
-        SELECT {TICKET_TEXT} FROM clf_tickets WHERE declared_emergency
-        ORDER BY 1""").fetchall()]
+        SELECT {TICKET_TEXT} FROM clf_tickets WHERE declared_emergency"""

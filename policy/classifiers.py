@@ -403,6 +403,9 @@ class EmergencyRules(Strict):
     broad_field: BroadField = Field(default_factory=BroadField)
     # A learned emergency signal as a vote on the reading (round 13; policy/emergency_model.py).
     learned_model: EmergencyModel = Field(default_factory=EmergencyModel)
+    # Round 28: the rules, the vote and the learned signal read the client's message, not a leading
+    # banner nor the signature, reply header or notice about the mail after it (logic/message.py).
+    message_only: bool = False
 
     @field_validator("dampeners")
     @classmethod

@@ -292,6 +292,7 @@ def test_a_declared_emergency_call_the_vote_disagrees_with_shows_the_held_share(
                     " ?::DOUBLE AS vote, '' AS evidence FROM clf_tickets", [vote])
         con.execute("CREATE TEMP TABLE clf_semantic_scope (raw_txt VARCHAR, scope_id VARCHAR,"
                     " vote DOUBLE, evidence VARCHAR)")
+        con.execute("CREATE TEMP TABLE clf_read_texts (raw_txt VARCHAR, read_txt VARCHAR)")  # round 28
         off = p.model_copy(update={"emergency": p.emergency.model_copy(update={
             "learned_model": p.emergency.learned_model.model_copy(update={"enabled": False})})})
         rules = create_shared(con, RULES, emergency_rules_sql(off))  # the same text each reading
