@@ -4,6 +4,7 @@ import duckdb
 import pytest
 
 from logic.emergency import _hit_columns, _matchers, emergency_rules_sql, emergency_text_hits_sql
+from logic.message import read_texts
 from logic.scope_rules import scope_rules
 from logic.text_match import TICKET_TEXT, Compiler, _each_rule, _gated_candidates, matched_hits
 from policy.config import PolicyConfig, default_policy
@@ -83,7 +84,8 @@ def test_reading_pivot_equals_the_rows(policy: PolicyConfig) -> None:
     assert len(stored) >= 10
     c = Compiler(policy)
     for matches in (None, "rows"):
-        sql = _hit_columns("t", c.normalise("raw_txt"), _matchers(policy), matches)
+        # the texts as the reading reads them (round 28: their messages, logic/message.py)
+        sql = _hit_columns(read_texts(policy, "t"), c.normalise("read_txt"), _matchers(policy), matches)
         got = con.execute(f"SELECT raw_txt, {', '.join(names)} FROM ({sql})").fetchall()
         assert len(got) == len(TEXTS)
         for raw, *lists in got:
