@@ -243,9 +243,31 @@ def similarities(block: np.ndarray, bank: np.ndarray, found: Cones | None,
     if found is not None and len(block) >= _MIN_ROWS:
         near = candidate_columns(block, bank, found, short)
         if len(near) < (1 - _SPARED) * len(bank):
-            # Never a small product (see logic/semantic._blocks): the first columns join the
+            # Never a small product (see blocks below): the first columns join the
             # kept ones up to 2**24 multiply-adds (a column more is compared, not taken).
             least = min(len(bank), -(-(1 << 24) // (len(block) * bank.shape[1])))
             near = np.union1d(near, np.arange(least)) if len(near) < least else near
             return block @ bank[near].T, near
     return block @ bank.T, None
+
+
+CHUNK = 4096  # texts per run of blocks (see blocks; logic/semantic.py's vote)
+
+
+def blocks(n: int, rows: int) -> list[tuple[int, int]]:
+    """(start, stop) of the blocks of texts whose similarities are taken in one matrix product.
+
+    They split the `CHUNK` runs of texts the vote has always used (the last one shorter) into
+    blocks of at least `rows` texts, a run's last short block joined to the one before; a run no
+    longer than `rows` stays whole. With `rows` large enough (see votes), every product is a
+    large one for the BLAS library, which computes each similarity the same way in any of them:
+    tiny ones may go through other kernels that round differently.
+    """
+    bounds = []
+    for chunk in range(0, n, CHUNK):
+        end = min(chunk + CHUNK, n)
+        starts = list(range(chunk, end, rows))
+        if len(starts) > 1 and end - starts[-1] < rows:
+            starts.pop()
+        bounds += [(start, stop) for start, stop in zip(starts, [*starts[1:], end], strict=True)]
+    return bounds

@@ -35,7 +35,9 @@ from logic.emergency_model import write_weights as write_emergency_weights
 from logic.held_files import by_content
 from logic.label_votes import label_votes
 from logic.message import MessageRows, read_texts_of, write_read_texts
+from logic.nearest import CHUNK as _CHUNK
 from logic.nearest import CONE_ROWS, RunCones, bank_cones, distinct_rows, order_by_cone, similarities
+from logic.nearest import blocks as _blocks
 from logic.text_match import TICKET_TEXT
 from logic.text_model import EVIDENCE as TEXT_MODEL_EVIDENCE
 from logic.text_model import probabilities as text_probabilities
@@ -50,7 +52,6 @@ EMERGENCY = "emergency"
 LABELS = [*SCOPE_EXCLUSION_IDS, EMERGENCY]
 # Memory bounds, none of which changes a vote (each text's vector and each text's row of
 # similarities are computed on their own; tests/test_semantic_blocks.py checks it):
-_CHUNK = 4096  # texts per run of blocks (see _blocks)
 # 32 MB a block: smaller products cost more (142-row blocks against 29,401 vectors: +40% CPU).
 _BLOCK = 1 << 23  # similarities per block (texts x distinct bank vectors)
 
@@ -208,25 +209,6 @@ def review_bank(con: duckdb.DuckDBPyConnection, policy: PolicyConfig,
 def builtin_bank(policy: PolicyConfig, labelled: list[Path] | None = None) -> ExemplarBank:
     """Policy concepts and the labelled tickets."""
     return ExemplarBank.concat([policy_bank(policy), labelled_bank(labelled)])
-
-
-def _blocks(n: int, rows: int) -> list[tuple[int, int]]:
-    """(start, stop) of the blocks of texts whose similarities are taken in one matrix product.
-
-    They split the `_CHUNK` runs of texts the vote has always used (the last one shorter) into
-    blocks of at least `rows` texts, a run's last short block joined to the one before; a run no
-    longer than `rows` stays whole. With `rows` large enough (see votes), every product is a
-    large one for the BLAS library, which computes each similarity the same way in any of them:
-    tiny ones may go through other kernels that round differently.
-    """
-    bounds = []
-    for chunk in range(0, n, _CHUNK):
-        end = min(chunk + _CHUNK, n)
-        starts = list(range(chunk, end, rows))
-        if len(starts) > 1 and end - starts[-1] < rows:
-            starts.pop()
-        bounds += [(start, stop) for start, stop in zip(starts, [*starts[1:], end], strict=True)]
-    return bounds
 
 
 # `text_model` argument: the model the policy names (a fold of leave-one-batch-out passes its own).
