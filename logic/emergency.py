@@ -124,7 +124,8 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
     """The reading with the learned emergency signal's vote (round 13; logic/emergency_model.py,
     weights in clf_emergency_weights): a reading the rules and the neighbours left below the call
     threshold is raised to the model's probability p where p reaches raise_at; a call is multiplied
-    by hold_factor where p is below hold_below. The evidence names p and the words behind it. Only
+    by hold_factor where p is below hold_below, and with hold_full by a factor rising linearly to 1
+    between hold_below and hold_full (_hold). The evidence names p and the words behind it. Only
     texts the vote was taken on are read (it is one of the model's inputs; above max_texts_all a
     month embeds only the uncertain texts): elsewhere the reading stands."""
     em = policy.emergency
@@ -149,7 +150,8 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
         joined = " LEFT JOIN model_in mi USING (ticket_id)"
     raised = ("false" if lm.raise_at is None
               else f"(b.confidence < {em.min_confidence} AND m.p >= {bar})")
-    low = f"(b.confidence >= {em.min_confidence} AND m.p < {lm.hold_below})"
+    hold_end, factor, shown_factor = _hold(policy)
+    low = f"(b.confidence >= {em.min_confidence} AND m.p < {hold_end})"
     # Round 18: a rule that names the incident by its nature (a caller let in, prompts nobody
     # started) is not held by the model's ordinary words (policy: off, measured in the docs). The
     # rules' reading lists the rules the text met by label (emergency_rules_sql).
@@ -177,20 +179,34 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
     SELECT b.ticket_id, b.held, b.disagrees,
            -- a raised reading's p counts the vote already: the map does not add it again
            CASE WHEN {raised} THEN 0.0 ELSE b.map_vote END AS map_vote,
-           CASE WHEN {raised} THEN m.p WHEN {held} THEN b.confidence * {lm.hold_factor}
+           CASE WHEN {raised} THEN m.p WHEN {held} THEN b.confidence * {factor}
                 WHEN {lifted} THEN 1 - (1 - b.confidence) * (1 - {lm.weight_below} * m.p)
                 ELSE b.confidence END AS confidence,
            concat_ws('; ', nullif(b.evidence, ''),
                      CASE WHEN {raised}
                           THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p) || {words('words_for')}
                           WHEN {held} THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p) || ' disagrees'
-                               || {words('words_against')} || ' (x{lm.hold_factor:g})'
+                               || {words('words_against')} || {shown_factor}
                           WHEN {spared} THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p) || ' disagrees'
                                || {words('words_against')} || ', not held: the incident by its nature'
                           WHEN {lifted} AND {lm.weight_below} * m.p > 0.05
                           THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p) || {words('words_for')}
                                || ' (x{lm.weight_below:g})' END) AS evidence
     FROM base b LEFT JOIN model m USING (ticket_id){joined}"""
+
+
+def _hold(policy: PolicyConfig) -> tuple[float, str, str]:
+    """The learned signal's hold on a call: the p it ends at, its factor and the evidence naming it.
+    Without hold_full (or with hold_full at or below hold_below), the step: hold_factor below
+    hold_below. With it (round 28), hold_factor below hold_below, then a linear rise to 1 at
+    hold_full, so a refit that moves p a little moves the call's reading a little."""
+    lm = policy.emergency.learned_model
+    h, below = lm.hold_factor, lm.hold_below
+    if lm.hold_full is None or lm.hold_full <= below:
+        return below, str(h), f"' (x{h:g})'"
+    rise = f"greatest(0.0, m.p - {below}) / {lm.hold_full - below}"
+    factor = f"({h} + {1 - h} * {rise})"
+    return lm.hold_full, factor, f"' (x' || round({factor}, 2) || ')'"
 
 
 def _hit_columns(texts: str, normalised: str, columns: list[tuple[str, Matcher]],

@@ -17,7 +17,8 @@ class EmergencyModel(Strict):
     file's vote taken with that file out of the bank, as a new batch's is). Scored in SQL
     (logic/emergency_model.py). Its probability p is a vote on the reading (logic/emergency.py): a
     reading below emergency.min_confidence is raised to p where p reaches `raise_at`, a call is
-    multiplied by `hold_factor` where p is below `hold_below`; a reading the rules dampened on a
+    multiplied by `hold_factor` where p is below `hold_below` (with `hold_full`, by a factor growing
+    from hold_factor to 1 as p runs from hold_below to hold_full); a reading the rules dampened on a
     ticket of few affected users (a dampener of `dampened_by`) is raised only where p reaches
     `raise_at_dampened`."""
 
@@ -35,7 +36,12 @@ class EmergencyModel(Strict):
     # weight (noisy-or, 1 - (1 - reading) x (1 - weight x p)); not where the single-user bar
     # applies. 0: off.
     weight_below: float = Field(default=0.0, ge=0, lt=1)
-    hold_below: float = Field(default=0.0, ge=0, lt=1)  # 0: never holds a call
+    hold_below: float = Field(default=0.0, ge=0, lt=1)  # 0 (and no hold_full): never holds a call
+    # Round 28 (issue 19): the hold without a cliff in p. A call whose p is below hold_full is
+    # multiplied by hold_factor + (1 - hold_factor) x (p - hold_below) / (hold_full - hold_below),
+    # hold_factor itself below hold_below: a refit that moves p a little moves the reading a little.
+    # None: the step (hold_factor below hold_below, no hold above).
+    hold_full: float | None = Field(default=None, gt=0, le=1)
     # Round 18: emergency rules (labels, read from the rules' rules_met column; round 19: any rule,
     # not only all_of ones) that name an incident by its nature: a call on a text that met one is not
     # held by a low p. Empty: off.
@@ -51,6 +57,8 @@ class EmergencyModel(Strict):
     def _dampened_bar(self) -> EmergencyModel:
         if self.raise_at_dampened is not None and not self.dampened_by:
             raise ValueError("raise_at_dampened: dampened_by names no dampener")
+        if self.hold_full is not None and self.hold_full <= self.hold_below:
+            raise ValueError("hold_full: must be above hold_below (the ramp runs from one to the other)")
         return self
 
 

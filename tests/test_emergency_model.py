@@ -260,7 +260,7 @@ def test_the_signal_holds_an_over_declared_single_user_call(labelled, tmp_path):
     rows = [*ROWS, *[(f"D{i}", "Suspicious email", f"Clicked the link in the supplier newsletter {i},"
                      " it was their real newsletter", "Email", 1, True, False) for i in range(4)]]
     data = _write(tmp_path / "declared.csv", rows)
-    policy = _policy(data, hold_below=0.5)
+    policy = _policy(data, hold_below=0.5, hold_full=None)  # the step (round 28's ramp: test_emergency_hold)
     text = ("Suspicious newsletter", "I got a suspicious email and clicked the link, the supplier newsletter",
             True, "Email")
     # The rules call the declared, single-user text an emergency (security wording, a clicked link) ...
@@ -344,9 +344,9 @@ def test_round_15_a_rule_call_on_routine_text_the_signal_denies_is_held_below_ho
     lm = shipped.emergency.learned_model
     assert (lm.raise_at, lm.hold_below) == (0.5, 0.1)
 
-    def hold(at: float) -> PolicyConfig:
+    def hold(at: float) -> PolicyConfig:  # a step at `at` (round 28's ramp above it off)
         return shipped.model_copy(update={"emergency": shipped.emergency.model_copy(update={
-            "learned_model": lm.model_copy(update={"hold_below": at})})})
+            "learned_model": lm.model_copy(update={"hold_below": at, "hold_full": None})})})
 
     model = emergency_model(shipped)
     grant = ("Grant form", "Quick one - the grant form asks if the shared drive is encrypted, is it?",

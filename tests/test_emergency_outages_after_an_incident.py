@@ -188,7 +188,9 @@ def emergency(shipped_calls) -> dict:
 # -> 0.36-0.50). Two exemptions from the hold were measured and not shipped: by the client's count
 # of affected users, and for readings of 0.95 or more; both cost first-seen precision on batch-45/46
 # (docs/classification.md, "Round 27: the learned hold after batch-43/44"). Strict: a refit or a
-# change that calls them again fails here, and they go back to the frozen set.
+# change that calls them again fails here, and they go back to the frozen set. Round 28's hold
+# without a cliff (a ramp from x0.5 at p 0.1 to x1 at 0.2) leaves them held: every ramp that
+# released them freed false alarms on forward chaining (docs/classification.md, round 28).
 HELD_SINCE_BATCH_44 = {"o14-15d", "o25-10d", "o38-8", "o39-8"}
 HELD = pytest.mark.xfail(strict=True, reason="held by the learned signal since batch-43/44")
 
