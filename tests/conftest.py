@@ -37,7 +37,7 @@ KNOWN_AS_OF = "2026-11-20T00:00:00+00:00"
 def shipped_calls(request: pytest.FixtureRequest):
     """Every collected module's shipped cases, classified in one call under the shipped policy and
     the built-in bank (`tests.shipped_calls.ShippedCalls`; a module reads `.of(__name__)`)."""
-    from policy.config import load_policy
+    from policy.config import default_policy
     from tests.shipped_calls import ShippedCalls, declared_cases
     from tests.test_classify import SHIPPED, classify
 
@@ -46,7 +46,7 @@ def shipped_calls(request: pytest.FixtureRequest):
     together = [(f"{name}/{t[0]}", *t[1:]) for name, tickets in cases.items() for t in tickets]
     rows: list = []
     con = duckdb.connect()
-    scope, emergency = classify(load_policy(SHIPPED), together, con=con, scope_rows=rows)
+    scope, emergency = classify(default_policy(SHIPPED), together, con=con, scope_rows=rows)
     return ShippedCalls(cases, scope, emergency, rows, con)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from logic import blas, embeddings
 from logic.semantic import votes
-from policy.config import load_policy
+from policy.config import default_policy
 from policy.paths import PROJECT_ROOT
 from tests.vote_fixtures import bank_and_texts, record_embeddings
 
@@ -18,7 +18,7 @@ TEXTS = ["VPN down . nobody can connect", "Ré-installer l'imprimante « bureau 
 
 @pytest.fixture(scope="module")
 def policy():
-    return load_policy(PROJECT_ROOT / "config" / "policy.yaml")
+    return default_policy(PROJECT_ROOT / "config" / "policy.yaml")
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from logic.semantic import LABELS, ExemplarBank, builtin_bank, prepare_votes, re
 from logic.text_match import TICKET_TEXT, term_regex
 from logic.word_model import word_model, write_weights
 from policy.base import SCOPE_EXCLUSION_IDS, PolicyConfigError
-from policy.config import PolicyConfig, load_policy
+from policy.config import PolicyConfig, default_policy, load_policy
 from policy.paths import PROJECT_ROOT
 from tests.rule_matches import create_shared
 from warehouse.schema import ensure_warehouse
@@ -145,7 +145,7 @@ def _bank(policy: PolicyConfig) -> ExemplarBank:
 
 @pytest.fixture(scope="module")
 def policy() -> PolicyConfig:
-    return load_policy(SHIPPED)
+    return default_policy(SHIPPED)
 
 
 # Each exclusion fires on wording that is not in the labelled evaluation file; the phrase must show up

@@ -21,7 +21,7 @@ from logic.word_model import (
     word_model_json,
     write_weights,
 )
-from policy.config import PolicyConfig, load_policy
+from policy.config import PolicyConfig, default_policy
 from tests.test_classify import SHIPPED, _bank_of, emergency_reading, matched_texts, shipped_data
 from tests.test_classify_range import warehouse  # noqa: F401 (a fixture: tickets of three months)
 
@@ -153,7 +153,7 @@ def test_the_call_names_the_word_model(labelled):
 
 
 def test_the_shipped_word_model_is_fitted_on_the_bank_as_it_is():
-    policy = load_policy(SHIPPED)
+    policy = default_policy(SHIPPED)
     cfg = policy.scope_classification.word_model
     from policy.classifiers import StoredWordModel
     from policy.paths import PROJECT_ROOT

@@ -2,7 +2,7 @@
 
 import pytest
 
-from policy.config import PolicyConfig, load_policy
+from policy.config import PolicyConfig, default_policy
 from tests.test_classify import (
     SHIPPED,
     _bank_of,
@@ -19,7 +19,7 @@ from tests.test_classify import (
 
 @pytest.fixture(scope="module")
 def policy() -> PolicyConfig:
-    return load_policy(SHIPPED)
+    return default_policy(SHIPPED)
 
 
 # A planned move whose text reads like an outage to the emergency rules: what must not go down.

@@ -2,13 +2,13 @@
 
 import pytest
 
-from policy.config import PolicyConfig, load_policy
+from policy.config import PolicyConfig, default_policy
 from tests.test_classify import SHIPPED, _bank_of, _t, _variant, classify
 
 
 @pytest.fixture(scope="module")
 def policy() -> PolicyConfig:
-    return load_policy(SHIPPED)
+    return default_policy(SHIPPED)
 
 
 # The outage rules read this as a core system down for many users (affected_users from the field).

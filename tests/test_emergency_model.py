@@ -21,7 +21,7 @@ from logic.emergency_model import (
 )
 from logic.semantic import prepare_votes
 from logic.word_model import STOP_WORDS
-from policy.config import PolicyConfig, load_policy
+from policy.config import PolicyConfig, default_policy
 from policy.emergency_model import StoredEmergencyModel
 from tests.rule_matches import create_shared
 from tests.test_classify import RULES, SHIPPED, _bank_of, shipped_data
@@ -185,7 +185,7 @@ def test_the_rules_list_the_dampeners_they_applied_by_label():
     # by its policy label, in policy order; none met, an empty list.
     from logic.emergency import emergency_rules_sql
 
-    policy = load_policy(SHIPPED)
+    policy = default_policy(SHIPPED)
     con = duckdb.connect()
     con.execute("""CREATE TEMP TABLE clf_tickets AS SELECT * FROM (VALUES
         ('a', 'Tills frozen', 'Tills frozen at the York shop, just me'),
@@ -216,7 +216,7 @@ def test_a_ticket_broad_by_its_field_is_not_dampened_by_a_word_in_passing():
     # peripheral dampener). At 4 affected users the dampener applies; from broad_field's 5 the
     # field's count outweighs the word; with broad_field off it applies whatever the count.
     text = ("JobTrack", "JobTrack won't open, cannot connect to the server. We can't print travellers.")
-    policy = load_policy(SHIPPED)
+    policy = default_policy(SHIPPED)
     assert policy.emergency.broad_field.min_affected_users == 5
     peripheral = "a printer or other peripheral, not a core system"
     read = _rules(policy, [4, 18], *text)
@@ -289,7 +289,7 @@ def test_a_stale_model_is_refused(labelled, tmp_path):
 def test_the_shipped_emergency_model_is_fitted_on_the_bank_as_it_is():
     from policy.paths import PROJECT_ROOT
 
-    policy = load_policy(SHIPPED)
+    policy = default_policy(SHIPPED)
     cfg = policy.emergency.learned_model
     model = StoredEmergencyModel.model_validate(json.loads((PROJECT_ROOT / cfg.model_file).read_text()))
     assert stale_reason(policy, model) is None

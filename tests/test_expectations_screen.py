@@ -20,7 +20,7 @@ from data_checks import expectations as ex
 from data_checks.checks import SPECS
 from data_checks.expectations import Suite
 from data_checks.screen import screen
-from policy.config import load_policy
+from policy.config import default_policy
 
 if TYPE_CHECKING:
     from great_expectations import ExpectationSuite
@@ -128,7 +128,7 @@ def _gx_suite(suite: Suite) -> "ExpectationSuite":
 
 def test_every_suite_as_data_is_the_suite_gx_builds():
     """The suites GX stores, loads and renders are the JSON of the same suite built by GX."""
-    policy = load_policy()
+    policy = default_policy()
     for suite in [Suite("screened", SUITE),
                   *(Suite(spec.name, spec.expectations(policy)) for spec in SPECS)]:
         assert suite.to_json_dict() == _gx_suite(suite).to_json_dict(), suite.name

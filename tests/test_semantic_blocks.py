@@ -12,13 +12,13 @@ import logic.embeddings as embeddings
 import logic.semantic as semantic
 from logic.embeddings import embed
 from logic.semantic import ExemplarBank, builtin_bank, votes, write_votes
-from policy.config import load_policy
+from policy.config import default_policy
 from policy.paths import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")
 def policy():
-    return load_policy(PROJECT_ROOT / "config" / "policy.yaml")
+    return default_policy(PROJECT_ROOT / "config" / "policy.yaml")
 
 
 def _queries(bank: ExemplarBank, count: int, seed: int = 7) -> list[str]:

@@ -9,7 +9,7 @@ import logic.nearest as nearest
 import logic.semantic as semantic
 from logic.embeddings import embed
 from logic.semantic import LABELS, ExemplarBank, builtin_bank, votes
-from policy.config import load_policy
+from policy.config import default_policy
 from policy.paths import PROJECT_ROOT
 
 # The tokenizer keeps a text's first 512 tokens: texts that differ only after them share a vector
@@ -19,7 +19,7 @@ _LONG = " ".join(["the mail server is down and nobody in the office can send or 
 
 @pytest.fixture(scope="module")
 def policy():
-    return load_policy(PROJECT_ROOT / "config" / "policy.yaml")
+    return default_policy(PROJECT_ROOT / "config" / "policy.yaml")
 
 
 def _copies(count: int, prefix: str = "review") -> ExemplarBank:

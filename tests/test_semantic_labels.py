@@ -6,13 +6,13 @@ import pytest
 
 from logic.label_votes import label_votes
 from logic.semantic import LABELS
-from policy.config import load_policy
+from policy.config import default_policy
 from policy.paths import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")
 def policy():
-    return load_policy(PROJECT_ROOT / "config" / "policy.yaml")
+    return default_policy(PROJECT_ROOT / "config" / "policy.yaml")
 
 
 def _per_label(policy, top, top_s, weights, labels):

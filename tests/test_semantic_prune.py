@@ -9,14 +9,14 @@ import logic.nearest as nearest
 import logic.semantic as semantic
 from logic.embeddings import embed
 from logic.semantic import ExemplarBank, votes
-from policy.config import load_policy
+from policy.config import default_policy
 from policy.paths import PROJECT_ROOT
 from tests.vote_fixtures import bank_and_texts
 
 
 @pytest.fixture(scope="module")
 def policy():
-    return load_policy(PROJECT_ROOT / "config" / "policy.yaml")
+    return default_policy(PROJECT_ROOT / "config" / "policy.yaml")
 
 
 def _count_spared(monkeypatch) -> list[int]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from policy.config import load_policy
+from policy.config import default_policy
 from staging_sql import children
 from staging_sql.children import judge_children, passes, stage_events
 from staging_sql.rules import child_rules
@@ -54,7 +54,7 @@ def _warehouse(path: Path) -> None:
 
 
 def _stage(path: Path, ranges: list[list[str]]) -> tuple[list, list]:
-    rules = child_rules("ticket_events", load_policy())
+    rules = child_rules("ticket_events", default_policy())
     with duckdb.connect(str(path)) as con:
         ensure_warehouse(con)
         for months in ranges:
