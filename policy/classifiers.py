@@ -327,6 +327,8 @@ class StoredWordModel(Strict):
     min_df: int = Field(ge=1)
     trained_on: list[FileDigest] = Field(min_length=1)
     training_texts: int = Field(ge=1)
+    # Fitted on the texts' messages (scope_classification.message_only, round 29) or whole texts.
+    message_only: bool = False
     # Features: text terms ("vpn", "new laptop") and structured ones (starting with "="); scope id
     # -> the intercept, then one weight per feature.
     features: list[str] = Field(min_length=1)
@@ -373,6 +375,10 @@ class ScopeClassification(Strict):
     chain: ScopeChain = ScopeChain()
     # What standard (included) support looks like, as plain sentences: exemplars of "no exclusion".
     standard_concepts: list[str] = Field(default_factory=list)
+    # Round 29: the scope rules, the vote and the word model read the client's message of the
+    # ticket text (logic/message.py, as emergency.message_only), not a mail system's banner nor the
+    # signature, reply header or notice about the mail after it; time-entry notes are read whole.
+    message_only: bool = False
 
 
 class EmergencyCriterion(Strict):
