@@ -327,8 +327,7 @@ class StoredWordModel(Strict):
     min_df: int = Field(ge=1)
     trained_on: list[FileDigest] = Field(min_length=1)
     training_texts: int = Field(ge=1)
-    # Fitted on the texts' messages (scope_classification.message_only, round 29) or whole texts.
-    message_only: bool = False
+    message_only: bool = False  # fitted on the texts' messages (scope_classification.message_only)
     # Features: text terms ("vpn", "new laptop") and structured ones (starting with "="); scope id
     # -> the intercept, then one weight per feature.
     features: list[str] = Field(min_length=1)
@@ -375,10 +374,7 @@ class ScopeClassification(Strict):
     chain: ScopeChain = ScopeChain()
     # What standard (included) support looks like, as plain sentences: exemplars of "no exclusion".
     standard_concepts: list[str] = Field(default_factory=list)
-    # Round 29: the scope rules, the vote and the word model read the client's message of the
-    # ticket text (logic/message.py, as emergency.message_only), not a mail system's banner nor the
-    # signature, reply header or notice about the mail after it; time-entry notes are read whole.
-    message_only: bool = False
+    message_only: bool = False  # round 29: rules, vote, word model read the message (logic/message.py)
 
 
 class EmergencyCriterion(Strict):
@@ -409,8 +405,7 @@ class EmergencyRules(Strict):
     broad_field: BroadField = Field(default_factory=BroadField)
     # A learned emergency signal as a vote on the reading (round 13; policy/emergency_model.py).
     learned_model: EmergencyModel = Field(default_factory=EmergencyModel)
-    # Round 28: the rules, the vote and the learned signal read the client's message, not a leading
-    # banner nor the signature, reply header or notice about the mail after it (logic/message.py).
+    # Round 28: the rules, vote and learned signal read the client's message (logic/message.py).
     message_only: bool = False
 
     @field_validator("dampeners")
