@@ -65,8 +65,9 @@ class Dampener(Strict):
     phrases: list[Term] = Field(min_length=1)
     applies_to: list[str] = Field(default_factory=list)  # scope ids / criterion ids; empty = the owner
     whole_call: bool = False  # scope only (round 17): the factor lowers the whole call, not the rules'
-    # Scope only (round 22): wording that cancels the dampener on the ticket, e.g. an explicit
-    # request to buy beside a price question ("which model? please order four").
+    # Wording that cancels the dampener on the ticket: scope (round 22), e.g. an explicit request to
+    # buy beside a price question ("which model? please order four"); emergency (round 29), e.g.
+    # an act on a reported lure ("clicked", "typed my password") beside "I didn't reply".
     unless: list[Term] = Field(default_factory=list)
 
 
@@ -407,13 +408,6 @@ class EmergencyRules(Strict):
     learned_model: EmergencyModel = Field(default_factory=EmergencyModel)
     # Round 28: the rules, vote and learned signal read the client's message (logic/message.py).
     message_only: bool = False
-
-    @field_validator("dampeners")
-    @classmethod
-    def _no_unless(cls, dampeners: list[Dampener]) -> list[Dampener]:
-        if any(d.unless for d in dampeners):
-            raise ValueError("a dampener's `unless` is only available in scope dampeners")
-        return dampeners
 
     @model_validator(mode="after")
     def _references(self) -> EmergencyRules:
