@@ -14,6 +14,7 @@ from logic.blas import months_side_by_side
 from logic.classify import NOTES_SQL, MatchedTexts, scope_category_hits_sql, scope_hits_sql
 from logic.embeddings import embed, pinned
 from logic.emergency import emergency_rules_sql, emergency_sql
+from logic.message import scope_read_texts
 from logic.nearest import run_cones
 from logic.semantic import REVIEW_ROWS, ExemplarBank, builtin_bank, prepare_votes, review_bank
 from logic.text_match import TICKET_TEXT
@@ -120,16 +121,18 @@ def match_scope_range(con: duckdb.DuckDBPyConnection, months: list[str],
         con.execute("ALTER TABLE clf_time RENAME TO clf_range_time")  # each group's clf_time is cut from it
         con.execute(f"CREATE TABLE {db}.tickets AS SELECT DISTINCT {TICKET_TEXT} AS raw_txt,"
                     " coalesce(category, '') AS raw_cat FROM clf_range_tickets")
-        docs = f"(SELECT raw_txt FROM {db}.tickets UNION ALL SELECT raw_txt FROM {db}.notes)"
+        # The texts as the scope reading reads them (their messages with message_only), once a text.
+        con.execute(f"CREATE TABLE {db}.messages AS {scope_read_texts(run.policy, f'{db}.tickets')}")
+        read = f"(SELECT read_txt AS raw_txt FROM {db}.messages UNION ALL SELECT raw_txt FROM {db}.notes)"
         # Texts an earlier run matched are read from the store, the others matched (and stored).
         # The normalised text (txt) is not kept: the statement reads only the category's.
-        SCOPE_MATCHES.match_texts(con, run.policy, docs, f"{db}.text_hits")
-        SCOPE_MATCHES.prune(con, run.policy, months, f"{db}.notes")
+        SCOPE_MATCHES.match_texts(con, run.policy, read, f"{db}.text_hits")
+        SCOPE_MATCHES.prune(con, run.policy, months, read)
         con.execute(f"CREATE TABLE {db}.category_hits AS"
                     f" {scope_category_hits_sql(run.policy, f'{db}.tickets')}")
         prepare_scope_votes(con, run, months, by_month=True)
         matched = MatchedTexts(notes="clf_notes", text_hits=f"{db}.text_hits",
-                               category_hits=f"{db}.category_hits")
+                               category_hits=f"{db}.category_hits", messages=f"{db}.messages")
         # calibrated: the marts (and so the reports and the export) show the calibrated confidence
         hits = scope_hits_sql(run.policy, "clf_emergency", matched=matched, calibrated=True, by_month=True)
         con.execute(f"CREATE TABLE {db}.hits (month DATE, ticket_id VARCHAR, scope_id VARCHAR,"
@@ -143,9 +146,9 @@ def match_scope_range(con: duckdb.DuckDBPyConnection, months: list[str],
             con.execute(f"INSERT INTO {db}.hits SELECT t.month, h.* FROM ({hits}) h"
                         " JOIN clf_tickets t USING (ticket_id)")
         # The months read only their slice of the hits.
-        for table in (f"{db}.tickets", f"{db}.text_hits", f"{db}.category_hits", "clf_range_tickets",
-                      "clf_range_time", "clf_tickets", "clf_time", "clf_notes", "clf_emergency",
-                      "clf_semantic_scope", "clf_semantic_emergency"):
+        for table in (f"{db}.tickets", f"{db}.messages", f"{db}.text_hits", f"{db}.category_hits",
+                      "clf_range_tickets", "clf_range_time", "clf_tickets", "clf_time", "clf_notes",
+                      "clf_emergency", "clf_semantic_scope", "clf_semantic_emergency"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         yield {"scope_range": db,
                "scope_sql": f"SELECT * EXCLUDE (month) FROM {db}.hits WHERE month = CAST(? AS DATE)"

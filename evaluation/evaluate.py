@@ -51,6 +51,7 @@ from logic.classify import (
 )
 from logic.emergency import emergency_rules_sql, emergency_sql
 from logic.learned import scope_model
+from logic.message import scope_read_texts
 from logic.scope_chain import chain_model
 from logic.semantic import POLICY_MODEL, ExemplarBank, builtin_bank, prepare_votes
 from logic.text_match import TICKET_TEXT
@@ -145,11 +146,15 @@ def _match_scope_rules(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> 
     statements (raw and calibrated), as a pipeline run matches its months' (MatchedTexts): the
     rules' ~1 MB of SQL is most of a statement's cost, whatever the number of tickets."""
     con.execute(f"CREATE TEMP TABLE clf_notes AS {NOTES_SQL}")
-    docs = f"(SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets UNION ALL SELECT raw_txt FROM clf_notes)"
+    # the texts as the scope reading reads them (their messages with message_only), once a text
+    texts = f"(SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets)"
+    con.execute(f"CREATE TEMP TABLE clf_scope_messages AS {scope_read_texts(policy, texts)}")
+    docs = "(SELECT read_txt AS raw_txt FROM clf_scope_messages UNION ALL SELECT raw_txt FROM clf_notes)"
     con.execute(f"CREATE TEMP TABLE clf_text_hits AS {scope_text_hits_sql(policy, docs)}")
     categories = "(SELECT coalesce(category, '') AS raw_cat FROM clf_tickets)"
     con.execute(f"CREATE TEMP TABLE clf_category_hits AS {scope_category_hits_sql(policy, categories)}")
-    return MatchedTexts(notes="clf_notes", text_hits="clf_text_hits", category_hits="clf_category_hits")
+    return MatchedTexts(notes="clf_notes", text_hits="clf_text_hits", category_hits="clf_category_hits",
+                        messages="clf_scope_messages")
 
 
 def _ratio(num: int, den: int) -> float:

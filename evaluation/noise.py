@@ -161,6 +161,7 @@ def pooled(sides: list[Side]) -> dict[str, str | int]:
         for a in ("found", "false", "missed", "confident_calls", "confident_right", "tickets", "queue"))
     # as text: the markdown table would round a float to two places
     return {"scope macro-F1": f"{pooled_macro_f1(per):.4f}",
+            "scope false / missed": f"{int(per['fp'].sum())}/{int(per['fn'].sum())}",
             "confident scope P": f"{_ratio(right, calls):.4f}",
             "confident calls": calls,
             "emergency P": f"{_ratio(found, found + false):.3f}",
@@ -194,7 +195,10 @@ def main() -> None:
     for k in numbers:
         r = run_fold(k, args.seed, blocks)
         results.append(r)
-        print(f"{r.batch}: {len(r.flips)} tickets moved", flush=True)
+        clean, noisy = pooled([r.clean]), pooled([r.noisy])
+        print(f"{r.batch}: {len(r.flips)} tickets moved; scope macro-F1 clean {clean['scope macro-F1']}"
+              f" noisy {noisy['scope macro-F1']}, scope false/missed {clean['scope false / missed']}"
+              f" -> {noisy['scope false / missed']}", flush=True)
     rows = [{"text": name, **pooled([getattr(r, name) for r in results])} for name in ("clean", "noisy")]
     moved = sum(len(r.flips) for r in results)
     tickets = sum(r.clean.scores.tickets for r in results)

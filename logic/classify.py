@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from logic.calibration import calibrated_sql, confidence_map
 from logic.emergency import emergency_sql
 from logic.learned import learned_sql, scope_model
+from logic.message import scope_read_texts
 from logic.scope_chain import call_threshold_sql, chain_model, chained_sql
 from logic.scope_rules import ScopeRules, scope_rules
 from logic.text_match import (
@@ -99,8 +100,11 @@ class MatchedTexts:
     """
 
     notes: str  # (ticket_id, raw_txt): the tickets' time-entry notes, as NOTES_SQL gives them
-    text_hits: str  # (raw_txt, rule_id, hits) of scope_text_hits_sql over the month's texts and notes
+    text_hits: str  # (raw_txt, rule_id, hits) of scope_text_hits_sql over the texts read and notes
     category_hits: str  # scope_category_hits_sql's result over categories including the month's
+    # (raw_txt, read_txt): the texts' messages the rules matched (scope_read_texts) over texts
+    # including the month's; None: computed in the statement
+    messages: str | None = None
 
 
 def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic: bool = True,
@@ -127,6 +131,8 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     classifier chain's weights (logic/scope_chain.py; "policy": the stored ones, when it is on).
     `by_month`: clf_tickets and the votes hold several months (a month column each, a ticket in one
     month): a vote is its month's (joined by text and month); every other join is by ticket or text.
+    With scope_classification.message_only the rules, the scope vote and the word model read each
+    ticket text's message (read_txt: logic/message.py), the time-entry notes whole (round 29).
     """
     sc = policy.scope_classification
     ts = sc.time_signals
@@ -175,7 +181,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     UNION ALL
     SELECT t.ticket_id, v.scope_id, 'semantic', {sv.scope_weight} * v.vote, false, false,
            'semantic vote ' || printf('%.2f', v.vote) || ': like ' || v.evidence
-    FROM tickets t JOIN clf_semantic_scope v ON v.raw_txt = t.raw_txt{month_v}
+    FROM tickets t JOIN clf_semantic_scope v ON v.raw_txt = t.read_txt{month_v}
     WHERE {sv.scope_weight} * v.vote > 0.05
     """
     wm = sc.word_model
@@ -294,7 +300,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                CASE WHEN f.from_text OR f.time_confidence > 0 THEN coalesce(v.vote, 0) ELSE 0 END AS vote
         FROM final f JOIN tickets t USING (ticket_id)
         LEFT JOIN clf_semantic_emergency e ON e.raw_txt = t.raw_txt{month_e}
-        LEFT JOIN clf_semantic_scope v ON v.raw_txt = t.raw_txt AND v.scope_id = f.scope_id{month_v}"""
+        LEFT JOIN clf_semantic_scope v ON v.raw_txt = t.read_txt AND v.scope_id = f.scope_id{month_v}"""
         if words and wm.as_vote:
             voted += " LEFT JOIN word wv ON wv.ticket_id = f.ticket_id AND wv.scope_id = f.scope_id"
         chain = chain_model(policy) if chain == "policy" else chain
@@ -321,18 +327,27 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     confident_free = (f" AND {calibrated_sql('word_free', 'vote', cmap)} >= {confident_at}"
                       if review_only and not learned else "")
     # The evidence words only where the word model's evidence is shown (weight x p above the floor).
-    word_sql = word_scores_sql("tickets", "state", scope_ids=wm.scope_ids,
+    word_sql = word_scores_sql("(SELECT ticket_id, read_txt AS raw_txt, raw_cat FROM tickets)", "state",
+                               scope_ids=wm.scope_ids,
                                words_where=f"{word_weight_sql(policy, 'scope_id')} * p > {WORD_FLOOR}")
     word_cte = f", word AS MATERIALIZED ({word_sql}\n)" if words else ""
+    # The text each ticket's text is read as (its message, or itself), one pass over the distinct texts.
+    read_txt, read_join = "raw_txt", ""
+    if sc.message_only:
+        read_txt = "coalesce(m.read_txt, c.raw_txt)"
+        messages = matched.messages if matched is not None and matched.messages else (
+            f"({scope_read_texts(policy, f'(SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets)')})")
+        read_join = f" LEFT JOIN {messages} m USING (raw_txt)"
     return f"""
 WITH tickets AS (
-    SELECT ticket_id, {TICKET_TEXT} AS raw_txt, coalesce(category, '') AS raw_cat,
-           lower(trim(coalesce(priority, ''))) AS priority_key{", month" if by_month else ""}
-    FROM clf_tickets
+    SELECT c.*, {read_txt} AS read_txt FROM (
+        SELECT ticket_id, {TICKET_TEXT} AS raw_txt, coalesce(category, '') AS raw_cat,
+               lower(trim(coalesce(priority, ''))) AS priority_key{", month" if by_month else ""}
+        FROM clf_tickets) c{read_join}
 ), notes AS (
     {notes}
 ), docs AS (
-    SELECT ticket_id, 'text' AS src, raw_txt FROM tickets
+    SELECT ticket_id, 'text' AS src, read_txt AS raw_txt FROM tickets
     UNION ALL SELECT ticket_id, 'time-entry notes', raw_txt FROM notes
 ), text_hits AS MATERIALIZED (
     {text_hits}

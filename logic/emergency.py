@@ -247,13 +247,15 @@ def _hit_columns(texts: str, normalised: str, columns: list[tuple[str, Matcher]]
 @per_policy
 def _matchers(policy: PolicyConfig) -> list[tuple[str, Matcher]]:
     """emergency_rules_sql's list columns in its order: the term sets, each criterion's text rules,
-    the dampeners (a stored match's rule_id is its index here)."""
+    the dampeners, the `unless` wording of those that have one (a stored match's rule_id is its
+    index here: the unless columns come last, so the others keep their index)."""
     c = Compiler(policy)
     em = policy.emergency
     return [*[(f"set_{name}", c.terms(terms)) for name, terms in em.term_sets.items()],
             *[(f"r_{criterion.id}_{i}", c.rule(rule)) for criterion in em.criteria
               for i, rule in enumerate(criterion.rules) if not rule.all_of],
-            *[(f"d_{j}", c.dampener(damp)) for j, damp in enumerate(em.dampeners)]]
+            *[(f"d_{j}", c.dampener(damp)) for j, damp in enumerate(em.dampeners)],
+            *[(f"du_{j}", c.terms(damp.unless)) for j, damp in enumerate(em.dampeners) if damp.unless]]
 
 
 @per_policy
@@ -308,11 +310,15 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
     by_field = (f"coalesce(affected_users, 0) >= {bf.min_affected_users}"
                 if bf.min_affected_users is not None else "false")
 
+    def damp_met(j: int) -> str:
+        """Dampener j's wording is on the ticket and its `unless` wording is not (round 29)."""
+        return f"(len(d_{j}) > 0 AND len(du_{j}) = 0)" if em.dampeners[j].unless else f"len(d_{j}) > 0"
+
     def applied(j: int, criteria: list[str]) -> str:
         """Dampener j lowers the reading on `criteria` (the criteria it applies to, or one)."""
         exempt = (bf.min_affected_users is not None and set(criteria) <= set(bf.criteria)
                   and em.dampeners[j].label not in bf.firm)
-        return f"(len(d_{j}) > 0 AND NOT {by_field})" if exempt else f"len(d_{j}) > 0"
+        return f"({damp_met(j)} AND NOT {by_field})" if exempt else damp_met(j)
 
     criteria_conf: list[str] = []
     evidence_parts: list[str] = []
@@ -347,6 +353,9 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
         evidence_parts.append(f"CASE WHEN {applied(j, damp.applies_to)}"
                               f" THEN {sql_literal('dampened: ' + damp.label)} || ' ' || {shown(name)}"
                               f" || ' (x{damp.factor:g})' END")
+    for j, damp in enumerate(em.dampeners):
+        if damp.unless:
+            col(f"du_{j}", c.terms(damp.unless))
     # `matches`: the texts' emergency_text_hits_sql rows (the run's, from the store), indexed as in _matchers.
     assert matches is None or [n for n, _ in columns] == [n for n, _ in _matchers(policy)]
     confidence = criteria_conf[0] if len(criteria_conf) == 1 else f"greatest({', '.join(criteria_conf)})"
@@ -361,7 +370,7 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
         # Round 22: a firm dampener (one room's or device's problem, one going on for months) lowers
         # the declaration too: the field counts who sees the problem, not how critical it is.
         firm = [(j, d.factor) for j, d in enumerate(em.dampeners) if d.label in bf.firm]
-        lowered = "".join(f" * CASE WHEN len(d_{j}) > 0 THEN {factor} ELSE 1 END" for j, factor in firm)
+        lowered = "".join(f" * CASE WHEN {damp_met(j)} THEN {factor} ELSE 1 END" for j, factor in firm)
         confidence = (f"1 - (1 - {confidence}) * (1 - CASE WHEN {broad} THEN {db.weight}{lowered}"
                       f" ELSE 0 END)")
         evidence_parts.append(f"CASE WHEN {broad} THEN 'declared an emergency by the client for '"

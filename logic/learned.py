@@ -49,14 +49,16 @@ def scope_model(policy: PolicyConfig) -> ScopeModel | None:
 
 def learned_sql(model: ScopeModel, features_only: bool = False, by_month: bool = False) -> str:
     """A query over the scope SQL's CTEs (tickets, state, final: the rules without the vote) and
-    clf_semantic_scope: one row per candidate (ticket, id) pair - any the rules or the vote name -
-    with its probability (`confidence`) and evidence; with features_only, the features instead.
+    clf_semantic_scope (joined on the text read, read_txt): one row per candidate (ticket, id)
+    pair - any the rules or the vote name - with its probability (`confidence`) and evidence; with
+    features_only, the features instead.
     `by_month`: tickets and votes hold several months, a vote is its month's (scope_hits_sql)."""
-    month, on_month = (", month", " AND v.month = t.month") if by_month else ("", "")
+    on_month = " AND v.month = t.month" if by_month else ""
     feature_cols = ",\n           ".join(f"{sql} AS {name}" for name, sql in _FEATURE_SQL.items())
     candidates = f"""(SELECT ticket_id, scope_id FROM final
           UNION
-          SELECT t.ticket_id, v.scope_id FROM tickets t JOIN clf_semantic_scope v USING (raw_txt{month}))"""
+          SELECT t.ticket_id, v.scope_id FROM tickets t
+          JOIN clf_semantic_scope v ON v.raw_txt = t.read_txt{on_month})"""
     features = f"""
         SELECT c.ticket_id, c.scope_id,
            {feature_cols},
@@ -65,7 +67,7 @@ def learned_sql(model: ScopeModel, features_only: bool = False, by_month: bool =
         JOIN tickets t USING (ticket_id)
         JOIN state s USING (ticket_id)
         LEFT JOIN final f USING (ticket_id, scope_id)
-        LEFT JOIN clf_semantic_scope v ON v.raw_txt = t.raw_txt AND v.scope_id = c.scope_id{on_month}"""
+        LEFT JOIN clf_semantic_scope v ON v.raw_txt = t.read_txt AND v.scope_id = c.scope_id{on_month}"""
     if features_only:
         return features
     rows = [(sid, *model.weights[sid]) for sid in SCOPE_EXCLUSION_IDS]

@@ -185,20 +185,38 @@ def message_sql(text: str) -> str:
     return f"CASE WHEN strpos({text}, {_NL}) = 0 OR {at} = 0 THEN {text} ELSE coalesce({read}, {text}) END"
 
 
+def texts_read(relation: str, message_only: bool) -> str:
+    """SQL: (raw_txt, read_txt) for each distinct raw_txt of `relation`: its message, or with
+    `message_only` false the text itself (one pass over the distinct texts)."""
+    read = message_sql("raw_txt") if message_only else "raw_txt"
+    return f"SELECT raw_txt, {read} AS read_txt FROM (SELECT DISTINCT raw_txt FROM {relation})"
+
+
 def read_texts(policy: PolicyConfig, relation: str) -> str:
     """SQL: (raw_txt, read_txt) for each distinct raw_txt of `relation`: the text the emergency
     reading reads, its message with emergency.message_only, else the text itself."""
-    read = message_sql("raw_txt") if policy.emergency.message_only else "raw_txt"
-    return f"SELECT raw_txt, {read} AS read_txt FROM (SELECT DISTINCT raw_txt FROM {relation})"
+    return texts_read(relation, policy.emergency.message_only)
+
+
+def scope_read_texts(policy: PolicyConfig, relation: str) -> str:
+    """SQL: (raw_txt, read_txt) for each distinct raw_txt of `relation`: the text the scope reading
+    (rules, vote, word model) reads, its message with scope_classification.message_only (round 29)."""
+    return texts_read(relation, policy.scope_classification.message_only)
+
+
+def reads_messages(policy: PolicyConfig) -> bool:
+    """Whether either reading reads the texts' messages (the vote then votes on them too)."""
+    return policy.emergency.message_only or policy.scope_classification.message_only
 
 
 def read_texts_of(con: duckdb.DuckDBPyConnection, policy: PolicyConfig,
                   texts: str) -> tuple[list[str], list[str] | None]:
-    """The distinct texts (raw_txt) of the query `texts` in order, and with emergency.message_only
-    the text the emergency reading reads of each (else None)."""
-    rows = con.execute(f"SELECT raw_txt, read_txt FROM ({read_texts(policy, f'({texts})')})"
+    """The distinct texts (raw_txt) of the query `texts` in order, and, when a reading reads
+    messages (emergency or scope message_only), the message of each (else None)."""
+    on = reads_messages(policy)
+    rows = con.execute(f"SELECT raw_txt, read_txt FROM ({texts_read(f'({texts})', on)})"
                        " ORDER BY raw_txt").fetchall()
-    return [r[0] for r in rows], [r[1] for r in rows] if policy.emergency.message_only else None
+    return [r[0] for r in rows], [r[1] for r in rows] if on else None
 
 
 @dataclass(frozen=True)

@@ -348,14 +348,18 @@ def write_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: lis
                 cones_of_run: RunCones | None = None,
                 messages: list[str] | None = None) -> dict[str, float]:
     """Compute the votes for `texts` and write clf_semantic_scope / clf_semantic_emergency.
-    `messages`: per text, what the emergency reading reads (logic/message.py; the scope votes of
-    those not among `texts` are written too, for the planned-work dampener)."""
+    `messages`: per text, its message (logic/message.py): the emergency vote is the message's with
+    emergency.message_only; the scope votes of the messages not among `texts` are written too,
+    keyed by the message (the scope reading with scope_classification.message_only, and the
+    planned-work dampener, join them so)."""
     started = time.perf_counter()
     n = len(texts)
     read = MessageRows.of(texts, messages)
     vote, best = votes(policy, read.texts, bank, leave_out_same_text, text_model, cones_of_run,
                        own_texts=read.owners)
-    em_vote, em_best = vote[read.rows, -1], best[read.rows, -1]  # each text's message's
+    # each text's message's, or with emergency.message_only off the text's own
+    em = read.rows if policy.emergency.message_only else np.arange(n)
+    em_vote, em_best = vote[em, -1], best[em, -1]
     # To DuckDB as Arrow: texts once as strings, evidence as indices into the exemplars'
     # descriptions (-1, no supporting exemplar: the empty string at the end).
     described = pa.array([*bank.described, TEXT_MODEL_EVIDENCE, ""], type=pa.string())

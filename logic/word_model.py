@@ -176,10 +176,14 @@ def scores_sql(tickets: str, state: str, weights: str = "clf_word_weights",
 def _design(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> pd.DataFrame:
     """(ticket_id, term, value) of every text and structured feature of clf_tickets / clf_time."""
     from logic.classify import time_state_sql
+    from logic.message import scope_read_texts
     from logic.text_match import TICKET_TEXT
 
+    # the text the scope reading reads: its message with scope_classification.message_only
+    read = scope_read_texts(policy, f"(SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets)")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE word_tickets AS
-        SELECT ticket_id, {TICKET_TEXT} AS raw_txt, coalesce(category, '') AS raw_cat FROM clf_tickets""")
+        SELECT ticket_id, m.read_txt AS raw_txt, coalesce(category, '') AS raw_cat
+        FROM (SELECT *, {TICKET_TEXT} AS raw_txt FROM clf_tickets) c JOIN ({read}) m USING (raw_txt)""")
     con.execute(f"CREATE OR REPLACE TEMP TABLE word_state AS {time_state_sql(policy, 'word_tickets')}")
     return con.execute(f"""
         SELECT t.ticket_id, d.term, 1.0 AS value
@@ -248,8 +252,8 @@ def fit_word_model(policy: PolicyConfig, con: duckdb.DuckDBPyConnection, truth: 
         weights[sid] = [round(float(v), _DECIMALS) + 0.0 for v in [w[-1], *w[:-1]]]
     return StoredWordModel(
         tokenizer=TOKENIZER, penalty=penalty, min_df=min_df,
-        trained_on=file_digests(files),
-        training_texts=len(truth), features=features, weights=weights)
+        trained_on=file_digests(files), training_texts=len(truth),
+        message_only=policy.scope_classification.message_only, features=features, weights=weights)
 
 
 def word_model_json(model: StoredWordModel) -> str:
@@ -276,6 +280,9 @@ def stale_reason(policy: PolicyConfig, model: StoredWordModel) -> str | None:
         return unlike
     if missing := missing_weights(cfg.scope_ids, model.weights):
         return missing
+    if model.message_only != policy.scope_classification.message_only:
+        return ("fitted on " + ("messages" if model.message_only else "whole texts")
+                + ", not what scope_classification.message_only reads")
     return trained_elsewhere(model.trained_on, training_files(policy))
 
 

@@ -91,7 +91,8 @@ class TextMatchStore:
     def prune(self, con: duckdb.DuckDBPyConnection, policy: PolicyConfig, months: list[str],
               notes: str | None = None) -> int | None:
         """Delete the matches of other rules, and of texts that are no longer a staged ticket's
-        text nor among `notes` (a relation of raw_txt, if any), when `months` cover every month
+        text nor among `notes` (a relation of raw_txt, if any: notes, messages the rules read), when
+        `months` cover every month
         with tickets (as the embedding store is pruned); returns the rows deleted, or None."""
         more = f"SELECT raw_txt FROM {notes}" if notes else None
         return prune_store(con, self.table, self.rules_md5(policy), months, more)

@@ -65,8 +65,9 @@ class Dampener(Strict):
     phrases: list[Term] = Field(min_length=1)
     applies_to: list[str] = Field(default_factory=list)  # scope ids / criterion ids; empty = the owner
     whole_call: bool = False  # scope only (round 17): the factor lowers the whole call, not the rules'
-    # Scope only (round 22): wording that cancels the dampener on the ticket, e.g. an explicit
-    # request to buy beside a price question ("which model? please order four").
+    # Wording that cancels the dampener on the ticket: scope (round 22), e.g. an explicit request to
+    # buy beside a price question ("which model? please order four"); emergency (round 29), e.g.
+    # an act on a reported lure ("clicked", "typed my password") beside "I didn't reply".
     unless: list[Term] = Field(default_factory=list)
 
 
@@ -327,6 +328,7 @@ class StoredWordModel(Strict):
     min_df: int = Field(ge=1)
     trained_on: list[FileDigest] = Field(min_length=1)
     training_texts: int = Field(ge=1)
+    message_only: bool = False  # fitted on the texts' messages (scope_classification.message_only)
     # Features: text terms ("vpn", "new laptop") and structured ones (starting with "="); scope id
     # -> the intercept, then one weight per feature.
     features: list[str] = Field(min_length=1)
@@ -373,6 +375,7 @@ class ScopeClassification(Strict):
     chain: ScopeChain = ScopeChain()
     # What standard (included) support looks like, as plain sentences: exemplars of "no exclusion".
     standard_concepts: list[str] = Field(default_factory=list)
+    message_only: bool = False  # round 29: rules, vote, word model read the message (logic/message.py)
 
 
 class EmergencyCriterion(Strict):
@@ -403,16 +406,8 @@ class EmergencyRules(Strict):
     broad_field: BroadField = Field(default_factory=BroadField)
     # A learned emergency signal as a vote on the reading (round 13; policy/emergency_model.py).
     learned_model: EmergencyModel = Field(default_factory=EmergencyModel)
-    # Round 28: the rules, the vote and the learned signal read the client's message, not a leading
-    # banner nor the signature, reply header or notice about the mail after it (logic/message.py).
+    # Round 28: the rules, vote and learned signal read the client's message (logic/message.py).
     message_only: bool = False
-
-    @field_validator("dampeners")
-    @classmethod
-    def _no_unless(cls, dampeners: list[Dampener]) -> list[Dampener]:
-        if any(d.unless for d in dampeners):
-            raise ValueError("a dampener's `unless` is only available in scope dampeners")
-        return dampeners
 
     @model_validator(mode="after")
     def _references(self) -> EmergencyRules:

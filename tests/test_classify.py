@@ -22,6 +22,7 @@ from logic.classify import (
     scope_text_hits_sql,
 )
 from logic.emergency import emergency_rules_sql, emergency_sql
+from logic.message import scope_read_texts
 from logic.semantic import LABELS, ExemplarBank, builtin_bank, prepare_votes, review_bank
 from logic.text_match import TICKET_TEXT, term_regex
 from logic.word_model import word_model, write_weights
@@ -125,14 +126,18 @@ def matched_texts(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> Match
     are shared with earlier classifications of the same tickets under the same rules
     (tests/rule_matches.py), the statement reading them runs each time."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE clf_notes AS {NOTES_SQL}")
-    docs = f"(SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets UNION ALL SELECT raw_txt FROM clf_notes)"
+    # the texts as the scope reading reads them: their messages with scope_classification.message_only
+    texts = f"(SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets)"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE clf_scope_messages AS {scope_read_texts(policy, texts)}")
+    docs = "(SELECT read_txt AS raw_txt FROM clf_scope_messages UNION ALL SELECT raw_txt FROM clf_notes)"
     categories = "(SELECT coalesce(category, '') AS raw_cat FROM clf_tickets)"
     con.execute("DROP TABLE IF EXISTS clf_text_hits")
     con.execute("DROP TABLE IF EXISTS clf_category_hits")
     return MatchedTexts(notes="clf_notes",
                         text_hits=create_shared(con, "clf_text_hits", scope_text_hits_sql(policy, docs)),
                         category_hits=create_shared(con, "clf_category_hits",
-                                                    scope_category_hits_sql(policy, categories)))
+                                                    scope_category_hits_sql(policy, categories)),
+                        messages="clf_scope_messages")
 
 
 _BANKS: dict[int, ExemplarBank] = {}

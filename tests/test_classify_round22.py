@@ -136,10 +136,14 @@ def test_a_client_buying_it_itself_is_not_procurement(calls, tid):
     assert "procurement" not in calls["shipped"][tid], (LOOK_ALIKES[tid], calls["shipped"][tid])
 
 
-def test_unless_is_for_scope_dampeners_only():
+def test_unless_is_read_by_emergency_dampeners_too():
+    """Since round 29 an emergency dampener takes `unless` (was: scope dampeners only); a term that
+    the policy's term check refuses is still refused there."""
     data = _shipped_data()
     data["emergency"]["dampeners"][0]["unless"] = ["please"]
-    with pytest.raises(ValidationError, match="only available in scope dampeners"):
+    assert PolicyConfig.model_validate(data).emergency.dampeners[0].unless == ["please"]
+    data["emergency"]["dampeners"][0]["unless"] = [""]
+    with pytest.raises(ValidationError):
         PolicyConfig.model_validate(data)
 
 

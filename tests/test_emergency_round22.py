@@ -69,7 +69,9 @@ def _not_firm(policy: PolicyConfig) -> PolicyConfig:
 
 
 def test_round_22_the_two_labels_are_firm():
-    assert default_policy().emergency.broad_field.firm == [AMENITY, LONG]
+    # Round 29 made three more labels firm (a drill, nothing of ours broken, a lure not acted on);
+    # round 22's two stay firm and first.
+    assert default_policy().emergency.broad_field.firm[:2] == [AMENITY, LONG]
 
 
 @pytest.mark.parametrize(("label", "subject", "description"), DAMPENED)

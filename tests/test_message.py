@@ -148,9 +148,14 @@ def test_read_texts_of_gives_messages_only_when_the_policy_asks():
     con = duckdb.connect()
     con.execute("CREATE TABLE t AS SELECT * FROM (VALUES"
                 " ('S . hello there all\n\n--\nJo Ash\n01632 960 001'), ('S . plain')) v(raw_txt)")
-    assert read_texts_of(con, _policy(False), "SELECT raw_txt FROM t")[1] is None
-    texts, messages = read_texts_of(con, _policy(True), "SELECT raw_txt FROM t")
-    assert messages == ["S . hello there all", "S . plain"] and texts[1] == "S . plain"
+    neither = _policy(False)
+    neither = neither.model_copy(update={"scope_classification": neither.scope_classification.model_copy(
+        update={"message_only": False})})
+    assert read_texts_of(con, neither, "SELECT raw_txt FROM t")[1] is None
+    # either reading asks (round 29: scope_classification.message_only reads them too)
+    for asks in (_policy(True), _policy(False)):
+        texts, messages = read_texts_of(con, asks, "SELECT raw_txt FROM t")
+        assert messages == ["S . hello there all", "S . plain"] and texts[1] == "S . plain"
 
 
 def test_the_halves_of_the_benchmarks_blocks_split_every_kind():
