@@ -8,7 +8,7 @@ from the policy config (`emergency`, `scope_classification.call_states`, `semant
 from logic.calibration import calibrated_sql, confidence_map
 from logic.emergency_model import EVIDENCE as MODEL_EVIDENCE
 from logic.emergency_model import scores_sql
-from logic.message import read_texts
+from logic.message import read_rows, read_texts
 from logic.text_match import TICKET_TEXT, Compiler, Matcher, in_list, matched_hits, per_policy
 from policy.config import PolicyConfig
 from warehouse.sqlquote import sql_literal
@@ -74,11 +74,8 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
         pw = em.planned_work
         if pw.factor < 1 and pw.scope_ids:
             planned = f"(p.vote >= {pw.min_vote} AND p.vote > e.emergency_vote)"
-            # with message_only, the scope vote of the text's message (clf_read_texts: logic/message.py)
-            read_join, read_key = "", "e.raw_txt"
-            if em.message_only:
-                read_join = "LEFT JOIN clf_read_texts r ON r.raw_txt = e.raw_txt\n    "
-                read_key = "coalesce(r.read_txt, e.raw_txt)"
+            # with message_only, the scope vote of the text's message (read_txt: logic/message.py)
+            read = read_rows(f"({voted})", em.message_only)
             # Planned project work is never an emergency (0 of 529 such tickets in the labelled
             # files): where the text's neighbours read a planned exclusion, and more than they read
             # an emergency (a lapsed domain sits near domain migrations), the reading is dampened.
@@ -92,11 +89,11 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
                           THEN 'dampened: reads as planned work (semantic vote ' || printf('%.2f', p.vote)
                                || ' for ' || replace(p.scope_id, '_', ' ') || ': like ' || p.evidence
                                || ') (x{pw.factor:g})' END) AS evidence
-    FROM ({voted}) e
-    {read_join}LEFT JOIN (SELECT raw_txt, max(vote) AS vote, arg_max(scope_id, (vote, scope_id)) AS scope_id,
+    FROM ({read}) e
+    LEFT JOIN (SELECT raw_txt, max(vote) AS vote, arg_max(scope_id, (vote, scope_id)) AS scope_id,
                       arg_max(evidence, (vote, scope_id)) AS evidence
                FROM clf_semantic_scope WHERE scope_id IN {in_list(pw.scope_ids)} GROUP BY raw_txt) p
-        ON p.raw_txt = {read_key}"""
+        ON p.raw_txt = e.read_txt"""
         if em.learned_model.enabled and sv.enabled:  # the signal reads the vote
             voted = _learned_vote(policy, source, voted)
     else:
@@ -214,8 +211,8 @@ def _hit_columns(texts: str, normalised: str, columns: list[tuple[str, Matcher]]
     """SQL: raw_txt, txt and a list column per matcher (its hits, [] when none) for each text of
     `texts` (a query of distinct raw_txt and the read_txt the rules match, message.read_texts);
     the matching is set-based (text_match.matched_hits). `matches`: a relation of
-    emergency_text_hits_sql's rows for those texts (stored ones): read, not matched (txt is then
-    NULL: the reading does not use it)."""
+    emergency_text_hits_sql's rows for the texts read (stored ones, keyed by read_txt): read, not
+    matched (txt is then NULL: the reading does not use it)."""
     items = [(i, matcher) for i, (_, matcher) in enumerate(columns)]
     # One map per text (rule_id -> hits), then a lookup per column: a filtered any_value per
     # column made the group by carry 63 list states a text and cost 70% of the reading's CPU
@@ -234,7 +231,7 @@ def _hit_columns(texts: str, normalised: str, columns: list[tuple[str, Matcher]]
         {pivot(matches)}
     )
     SELECT x.raw_txt, CAST(NULL AS VARCHAR) AS txt, {shown}
-    FROM ({texts}) x LEFT JOIN mt_hits h USING (raw_txt)"""
+    FROM ({texts}) x LEFT JOIN mt_hits h ON h.raw_txt = x.read_txt"""
     matched = f"({matched_hits('mt_texts', 'raw_txt', items)})"
     return f"""WITH mt_texts AS (
         SELECT raw_txt, {normalised} AS txt FROM ({texts})
@@ -262,12 +259,13 @@ def _matchers(policy: PolicyConfig) -> list[tuple[str, Matcher]]:
 def emergency_text_hits_sql(policy: PolicyConfig, texts: str) -> str:
     """SQL: (raw_txt, rule_id, hits) for each distinct raw_txt of the relation `texts` and emergency
     rule, term set or dampener (rule_id: its index in _matchers) it matched. A function of the
-    text alone: what orchestration/emergency_match_store.py keeps. With emergency.message_only the
-    rules read the text's message (logic/message.py), still keyed by the whole text."""
+    text alone: what orchestration/emergency_match_store.py keeps. The texts are the ones the rules
+    read: with emergency.message_only a ticket text's message (message.read_texts' read_txt), and
+    the matches are keyed by it (round 30), as the scope rules' are."""
     c = Compiler(policy)
     items = list(enumerate(matcher for _, matcher in _matchers(policy)))
     return f"""WITH mt_texts AS (
-        SELECT raw_txt, {c.normalise('read_txt')} AS txt FROM ({read_texts(policy, texts)})
+        SELECT raw_txt, {c.normalise('raw_txt')} AS txt FROM (SELECT DISTINCT raw_txt FROM {texts})
     )
     {matched_hits('mt_texts', 'raw_txt', items)}"""
 
