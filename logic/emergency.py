@@ -282,13 +282,15 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
     """
     c = Compiler(policy)
     em = policy.emergency
-    columns: list[tuple[str, Matcher]] = []  # list columns of the matches CTE
+    # The list columns of the matches CTE: _matchers' (a stored match's rule_id is its index there).
+    columns = _matchers(policy)
+    named = {name for name, _ in columns}
 
-    def col(name: str, matcher: Matcher) -> str:
-        columns.append((name, matcher))
+    def col(name: str) -> str:
+        assert name in named, name
         return name
 
-    sets = {name: col(f"set_{name}", c.terms(terms)) for name, terms in em.term_sets.items()}
+    sets = {name: col(f"set_{name}") for name in em.term_sets}
 
     def shown(column: str) -> str:
         return f"""'"' || array_to_string(list_distinct({column})[1:3], '", "') || '"'"""
@@ -330,7 +332,7 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
                 cond = " AND ".join(p[0] for p in parts)
                 seen = " || ' + ' || ".join(p[1] for p in parts)
             else:
-                name = col(f"r_{criterion.id}_{i}", c.rule(rule))
+                name = col(f"r_{criterion.id}_{i}")
                 cond, seen = f"len({name}) > 0", shown(name)
             matched.append(cond)
             met_rules.append(f"CASE WHEN {cond} THEN {sql_literal(rule.label)} END")
@@ -347,15 +349,10 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
         dampened = " * ".join([signal, *factors])
         criteria_conf.append(f"(1 - (1 - {dampened}) * {' * '.join(kept)})" if kept else dampened)
     for j, damp in enumerate(em.dampeners):
-        name = col(f"d_{j}", c.dampener(damp))
+        name = col(f"d_{j}")
         evidence_parts.append(f"CASE WHEN {applied(j, damp.applies_to)}"
                               f" THEN {sql_literal('dampened: ' + damp.label)} || ' ' || {shown(name)}"
                               f" || ' (x{damp.factor:g})' END")
-    for j, damp in enumerate(em.dampeners):
-        if damp.unless:
-            col(f"du_{j}", c.terms(damp.unless))
-    # `matches`: the texts' emergency_text_hits_sql rows (the run's, from the store), indexed as in _matchers.
-    assert matches is None or [n for n, _ in columns] == [n for n, _ in _matchers(policy)]
     confidence = criteria_conf[0] if len(criteria_conf) == 1 else f"greatest({', '.join(criteria_conf)})"
     db = em.declared_breadth
     if db.weight > 0:
