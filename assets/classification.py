@@ -14,7 +14,7 @@ from logic.blas import months_side_by_side
 from logic.classify import NOTES_SQL, MatchedTexts, scope_category_hits_sql, scope_hits_sql
 from logic.embeddings import embed, pinned
 from logic.emergency import emergency_rules_sql, emergency_sql
-from logic.message import scope_read_texts
+from logic.message import CLF_TEXTS, READ_TEXTS, read_texts, reads_messages, scope_read_texts, write_messages
 from logic.nearest import run_cones
 from logic.semantic import REVIEW_ROWS, ExemplarBank, builtin_bank, prepare_votes, review_bank
 from logic.text_match import TICKET_TEXT
@@ -62,6 +62,27 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, month: str) -> None:
     prepare_tickets(con, month)
     con.execute(f"CREATE OR REPLACE TEMP TABLE clf_time AS {_CLF_TIME} WHERE month = $month",
                 {"month": month})
+
+
+def stage_messages(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, months: list[str]) -> None:
+    """The messages of the ticket texts of `months`, computed once for a run (logic/message.py):
+    READ_TEXTS on `con`, and staging.ticket_messages' rows of those months (each month's readings
+    and scope_hits read them there); with neither reading reading messages, none."""
+    where = month_in("month", months)
+    con.execute(f"DELETE FROM staging.ticket_messages WHERE {where}")
+    if not reads_messages(policy):
+        return
+    texts = f"(SELECT month, {TICKET_TEXT} AS raw_txt FROM staging.tickets WHERE {where})"
+    write_messages(con, policy, texts)
+    con.execute(f"INSERT INTO staging.ticket_messages SELECT DISTINCT t.month, m.raw_txt, m.read_txt"
+                f" FROM {texts} t JOIN {READ_TEXTS} m USING (raw_txt)")
+
+
+def load_messages(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, months: list[str]) -> None:
+    """READ_TEXTS on `con` from staging.ticket_messages' rows of `months` (stage_messages)."""
+    if reads_messages(policy):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {READ_TEXTS} AS SELECT DISTINCT raw_txt, read_txt"
+                    f" FROM staging.ticket_messages WHERE {month_in('month', months)}")
 
 
 def prepare_scope_votes(con: duckdb.DuckDBPyConnection, run: RunInputs, months: list[str],
@@ -121,9 +142,11 @@ def match_scope_range(con: duckdb.DuckDBPyConnection, months: list[str],
         con.execute("ALTER TABLE clf_time RENAME TO clf_range_time")  # each group's clf_time is cut from it
         con.execute(f"CREATE TABLE {db}.tickets AS SELECT DISTINCT {TICKET_TEXT} AS raw_txt,"
                     " coalesce(category, '') AS raw_cat FROM clf_range_tickets")
-        # The texts as the scope reading reads them (their messages with message_only), once a text.
-        con.execute(f"CREATE TABLE {db}.messages AS {scope_read_texts(run.policy, f'{db}.tickets')}")
-        read = f"(SELECT read_txt AS raw_txt FROM {db}.messages UNION ALL SELECT raw_txt FROM {db}.notes)"
+        # The texts as the scope reading reads them (their messages with message_only: computed by
+        # emergency_readings for the run's months).
+        load_messages(con, run.policy, months)
+        read = (f"(SELECT read_txt AS raw_txt FROM ({scope_read_texts(run.policy, f'{db}.tickets')})"
+                f" UNION ALL SELECT raw_txt FROM {db}.notes)")
         # Texts an earlier run matched are read from the store, the others matched (and stored).
         # The normalised text (txt) is not kept: the statement reads only the category's.
         SCOPE_MATCHES.match_texts(con, run.policy, read, f"{db}.text_hits")
@@ -132,7 +155,7 @@ def match_scope_range(con: duckdb.DuckDBPyConnection, months: list[str],
                     f" {scope_category_hits_sql(run.policy, f'{db}.tickets')}")
         prepare_scope_votes(con, run, months, by_month=True)
         matched = MatchedTexts(notes="clf_notes", text_hits=f"{db}.text_hits",
-                               category_hits=f"{db}.category_hits", messages=f"{db}.messages")
+                               category_hits=f"{db}.category_hits")
         # calibrated: the marts (and so the reports and the export) show the calibrated confidence
         hits = scope_hits_sql(run.policy, "clf_emergency", matched=matched, calibrated=True, by_month=True)
         con.execute(f"CREATE TABLE {db}.hits (month DATE, ticket_id VARCHAR, scope_id VARCHAR,"
@@ -146,9 +169,9 @@ def match_scope_range(con: duckdb.DuckDBPyConnection, months: list[str],
             con.execute(f"INSERT INTO {db}.hits SELECT t.month, h.* FROM ({hits}) h"
                         " JOIN clf_tickets t USING (ticket_id)")
         # The months read only their slice of the hits.
-        for table in (f"{db}.tickets", f"{db}.messages", f"{db}.text_hits", f"{db}.category_hits",
+        for table in (f"{db}.tickets", f"{db}.text_hits", f"{db}.category_hits",
                       "clf_range_tickets", "clf_range_time", "clf_tickets", "clf_time", "clf_notes",
-                      "clf_emergency", "clf_semantic_scope", "clf_semantic_emergency"):
+                      "clf_emergency", "clf_semantic_scope", "clf_semantic_emergency", READ_TEXTS):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         yield {"scope_range": db,
                "scope_sql": f"SELECT * EXCLUDE (month) FROM {db}.hits WHERE month = CAST(? AS DATE)"
@@ -185,12 +208,13 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
         with con.cursor() as cursor:
             cursor.execute(f"CREATE OR REPLACE TEMP VIEW clf_tickets AS {_CLF_TICKETS}"
                            f" WHERE {range_months}")
-            # The texts' matches: stored ones read, the others matched and stored; the reading's
-            # per-ticket parts applied over them.
-            EMERGENCY_MATCHES.match_texts(cursor, run.policy,
-                                          f"(SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets)",
-                                          f"{db}.emergency_text_hits")
-            EMERGENCY_MATCHES.prune(cursor, run.policy, months)
+            # The texts' messages, once for the run (the months and scope_hits read them).
+            stage_messages(cursor, run.policy, months)
+            # The matches of the texts the rules read: stored ones read, the others matched and
+            # stored; the reading's per-ticket parts applied over them.
+            read = f"(SELECT read_txt AS raw_txt FROM ({read_texts(run.policy, CLF_TEXTS)}))"
+            EMERGENCY_MATCHES.match_texts(cursor, run.policy, read, f"{db}.emergency_text_hits")
+            EMERGENCY_MATCHES.prune(cursor, run.policy, months, read)
             rules = emergency_rules_sql(run.policy, f"{db}.emergency_text_hits")
             cursor.execute(f"INSERT INTO {db}.emergency_rules SELECT t.month, r.ticket_id, r.confidence,"
                            f" r.evidence, r.term_sets, r.dampeners, r.rules_met FROM ({rules}) r"
@@ -273,6 +297,7 @@ def classify_scope(con: duckdb.DuckDBPyConnection, month: str, run: RunInputs) -
         return
     # A month on its own: the rules' SQL in the statement.
     prepare_inputs(con, month)
+    load_messages(con, run.policy, [month])
     prepare_scope_votes(con, run, [month])
     # calibrated: the marts (and so the reports and the export) show the calibrated confidence
     hits = scope_hits_sql(run.policy, "clf_emergency", calibrated=True)
@@ -285,9 +310,11 @@ def read_emergencies(con: duckdb.DuckDBPyConnection, month: str, run: RunInputs)
     prepare_tickets(con, month)
     # The rules run once: the vote may need them to pick the texts to embed.
     db = run.shared.get("emergency_range")
-    if db is None:
+    if db is None:  # a month on its own: its messages computed now
+        stage_messages(con, run.policy, [month])
         con.execute(f"CREATE OR REPLACE TEMP TABLE clf_emergency_rules AS {emergency_rules_sql(run.policy)}")
     else:
+        load_messages(con, run.policy, [month])
         con.execute(f"CREATE OR REPLACE TEMP TABLE clf_emergency_rules AS SELECT r.ticket_id,"
                     f" {TICKET_TEXT} AS raw_txt, r.confidence, r.evidence, r.term_sets, r.dampeners,"
                     f" r.rules_met FROM {db}.emergency_rules r"

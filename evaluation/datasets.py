@@ -18,6 +18,7 @@ import pandas as pd
 
 from logic.classify import CLF_TIME_COLUMNS
 from logic.emergency_model import fit_emergency_model
+from logic.message import CLF_TEXTS, READ_TEXTS, read_texts, reads_messages, write_messages
 from logic.scope_chain import fit_chain
 from logic.word_model import fit_word_model
 from policy.classifiers import StoredWordModel
@@ -128,8 +129,9 @@ def load_demo(seed: int = 7, clients: int = 12, months: int = 6, end_month: str 
                    truth, dict(zip(tickets["ticket_id"], tickets["subject"], strict=True)))
 
 
-def input_tables(con: duckdb.DuckDBPyConnection, data: Dataset) -> None:
-    """clf_tickets and clf_time from a data set (the classifier's input contract)."""
+def input_tables(con: duckdb.DuckDBPyConnection, data: Dataset, policy: PolicyConfig) -> None:
+    """clf_tickets and clf_time from a data set (the classifier's input contract), and the texts'
+    messages when a reading of `policy` reads them (clf_read_texts: once for the run's readers)."""
     con.register("tickets_df", data.tickets)
     con.register("time_df", data.time)
     con.execute("""CREATE OR REPLACE TEMP TABLE clf_tickets AS
@@ -143,6 +145,7 @@ def input_tables(con: duckdb.DuckDBPyConnection, data: Dataset) -> None:
                work_type::VARCHAR AS work_type, billable::BOOLEAN AS billable, note::VARCHAR AS note,
                outside_hours::BOOLEAN AS outside_hours, seq::BIGINT AS seq
         FROM time_df""")
+    write_messages(con, policy)
 
 
 def numbered_files(files: list[Path]) -> list[Dataset]:
@@ -170,15 +173,16 @@ def fit_word_model_on_files(policy: PolicyConfig, files: list[Path], penalty: fl
     """The word model (logic/word_model.py) fitted on labelled files (numbered_files)."""
     data = _combined(files, "word model")
     con = duckdb.connect()
-    input_tables(con, data)
+    input_tables(con, data, policy)
     return fit_word_model(policy, con, data.truth, files, penalty, min_df)
 
 
 def emergency_inputs(policy: PolicyConfig, files: list[Path]) -> tuple[pd.DataFrame, np.ndarray]:
-    """The learned emergency signal's inputs (logic/emergency_model.INPUT_COLUMNS) for every ticket of
-    the labelled files, numbered in file order, and the true emergency flags. Each file's semantic
-    vote is taken with that file out of the bank (the bank: the policy's concepts and the other
-    files), as a batch nobody had seen is read: its own texts never vote on themselves."""
+    """The learned emergency signal's inputs (logic/emergency_model.INPUT_COLUMNS, and read_txt: the
+    text the reading reads) for every ticket of the labelled files, numbered in file order, and the
+    true emergency flags. Each file's semantic vote is taken with that file out of the bank (the
+    bank: the policy's concepts and the other files), as a batch nobody had seen is read: its own
+    texts never vote on themselves."""
     from logic.emergency import emergency_rules_sql
     from logic.emergency_model import INPUT_COLUMNS
     from logic.semantic import ExemplarBank, labelled_bank, policy_bank, read_texts_of, write_votes
@@ -189,19 +193,21 @@ def emergency_inputs(policy: PolicyConfig, files: list[Path]) -> tuple[pd.DataFr
     frames, truths = [], []
     for f, data in zip(files, numbered_files(files), strict=True):
         con = duckdb.connect()
-        input_tables(con, data)
+        input_tables(con, data, policy)
         texts, messages = read_texts_of(con, policy, f"SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets")
         bank = ExemplarBank.concat([concepts, *(banks[g] for g in files if g != f)])
         # the emergency vote only is read (on each text's message with emergency.message_only)
         write_votes(con, policy, texts, bank, text_model=None, messages=messages)
         frames.append(con.execute(f"""
             SELECT r.ticket_id, r.raw_txt, t.category, t.declared_emergency, t.affected_users,
-                   r.confidence AS rule_confidence, v.vote, r.term_sets
+                   r.confidence AS rule_confidence, v.vote, r.term_sets, m.read_txt
             FROM ({emergency_rules_sql(policy)}) r JOIN clf_tickets t USING (ticket_id)
-            LEFT JOIN clf_semantic_emergency v ON v.raw_txt = r.raw_txt""").df())
+            LEFT JOIN clf_semantic_emergency v ON v.raw_txt = r.raw_txt
+            JOIN ({read_texts(policy, CLF_TEXTS)}) m ON m.raw_txt = r.raw_txt""").df())
         frames[-1] = frames[-1].set_index("ticket_id").loc[list(data.tickets["ticket_id"])].reset_index()
         truths.append(data.truth["true_emergency"].to_numpy(bool))
-    return pd.concat(frames, ignore_index=True)[list(INPUT_COLUMNS)], np.concatenate(truths)
+    # read_txt: the text the emergency reading reads (its message), computed once with the inputs
+    return pd.concat(frames, ignore_index=True)[[*INPUT_COLUMNS, "read_txt"]], np.concatenate(truths)
 
 
 def fit_emergency_model_on_files(policy: PolicyConfig, files: list[Path], penalty: float | None = None,
@@ -219,6 +225,9 @@ def fit_emergency_model_on_files(policy: PolicyConfig, files: list[Path], penalt
                 " affected_users::INTEGER AS affected_users,"
                 " rule_confidence::DOUBLE AS rule_confidence, vote::DOUBLE AS vote,"
                 " term_sets::BOOLEAN[] AS term_sets FROM emergency_inputs_df")
+    if reads_messages(policy):  # the messages the inputs were read with, not computed again
+        con.execute(f"CREATE TEMP TABLE {READ_TEXTS} AS SELECT DISTINCT raw_txt::VARCHAR AS raw_txt,"
+                    " read_txt::VARCHAR AS read_txt FROM emergency_inputs_df WHERE read_txt <> raw_txt")
     return fit_emergency_model(policy, con, "emergency_inputs", truth, files, penalty, min_df)
 
 
@@ -226,5 +235,5 @@ def fit_chain_on_files(policy: PolicyConfig, files: list[Path]) -> StoredChainMo
     """The classifier chain (logic/scope_chain.py) fitted on labelled files (numbered_files)."""
     data = _combined(files, "chain")
     con = duckdb.connect()
-    input_tables(con, data)
+    input_tables(con, data, policy)
     return fit_chain(policy, con, data.truth, files)

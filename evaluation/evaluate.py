@@ -108,7 +108,7 @@ def classify(data: Dataset, policy: PolicyConfig, bank: ExemplarBank | None = No
              chain: StoredChainModel | None | str = POLICY_MODEL) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run both classifiers (rules + semantic vote) over a data set: (scope hits, emergency assessment)."""
     con = duckdb.connect()
-    input_tables(con, data)
+    input_tables(con, data, policy)
     emergency_call(con, policy, bank, leave_out_same_text, text_model, emergency)
     if policy.scope_classification.word_model.enabled:
         write_weights(con, policy, word_model(policy) if isinstance(words, str) else words)
@@ -146,15 +146,14 @@ def _match_scope_rules(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> 
     statements (raw and calibrated), as a pipeline run matches its months' (MatchedTexts): the
     rules' ~1 MB of SQL is most of a statement's cost, whatever the number of tickets."""
     con.execute(f"CREATE TEMP TABLE clf_notes AS {NOTES_SQL}")
-    # the texts as the scope reading reads them (their messages with message_only), once a text
+    # the texts as the scope reading reads them (their messages with message_only: clf_read_texts)
     texts = f"(SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets)"
-    con.execute(f"CREATE TEMP TABLE clf_scope_messages AS {scope_read_texts(policy, texts)}")
-    docs = "(SELECT read_txt AS raw_txt FROM clf_scope_messages UNION ALL SELECT raw_txt FROM clf_notes)"
+    docs = (f"(SELECT read_txt AS raw_txt FROM ({scope_read_texts(policy, texts)})"
+            " UNION ALL SELECT raw_txt FROM clf_notes)")
     con.execute(f"CREATE TEMP TABLE clf_text_hits AS {scope_text_hits_sql(policy, docs)}")
     categories = "(SELECT coalesce(category, '') AS raw_cat FROM clf_tickets)"
     con.execute(f"CREATE TEMP TABLE clf_category_hits AS {scope_category_hits_sql(policy, categories)}")
-    return MatchedTexts(notes="clf_notes", text_hits="clf_text_hits", category_hits="clf_category_hits",
-                        messages="clf_scope_messages")
+    return MatchedTexts(notes="clf_notes", text_hits="clf_text_hits", category_hits="clf_category_hits")
 
 
 def _ratio(num: int, den: int) -> float:

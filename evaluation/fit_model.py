@@ -73,7 +73,7 @@ def _without(bank: ExemplarBank, ids: set[str]) -> ExemplarBank:
 def features(policy: PolicyConfig, data: Dataset, bank: ExemplarBank) -> pd.DataFrame:
     """The learned combination's inputs per candidate (ticket, id) pair of a data set."""
     con = duckdb.connect()
-    input_tables(con, data)
+    input_tables(con, data, policy)
     texts, messages = read_texts_of(con, policy, f"SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets")
     # The neighbours' vote only: the text model was fitted on the held-out group's tickets too.
     write_votes(con, policy, texts, bank, text_model=None, messages=messages)

@@ -87,7 +87,7 @@ def _emergency_call(path: Path, policy: PolicyConfig, exclude: list[Path]) -> pd
     fold = fold_models(path, policy, exclude, scope=False)
     data = load_labelled(path)
     con = duckdb.connect()
-    input_tables(con, data)
+    input_tables(con, data, policy)
     emergency_call(con, policy, fold.bank, fold.in_bank, fold.texts, fold.signal)
     frame = con.execute("SELECT * FROM clf_emergency").df()
     truth = data.truth.set_index("ticket_id")["true_emergency"].astype(bool)

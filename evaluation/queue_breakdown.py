@@ -88,7 +88,7 @@ def dataset_calls(data: Dataset, policy: PolicyConfig, fold: FoldModels,
                   name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A data set's calls under every setting (the emergency call once) and its truth."""
     con = duckdb.connect()
-    input_tables(con, data)
+    input_tables(con, data, policy)
     emergency_call(con, policy, fold.bank, fold.in_bank, fold.texts, fold.signal)
     if policy.scope_classification.word_model.enabled:
         write_weights(con, policy, word_model(policy) if isinstance(fold.words, str) else fold.words)

@@ -9,6 +9,8 @@ The caller provides two relations (temp views or tables) before running the SQL:
               priority VARCHAR, affected_users INTEGER)
   clf_time(ticket_id, minutes DOUBLE, work_type VARCHAR, billable BOOLEAN, note VARCHAR,
            outside_hours BOOLEAN)     -- outside_hours: from the client's business calendar
+and, when a reading reads messages, clf_read_texts (logic/message.write_messages: each text's
+message, computed once per run).
 """
 
 from dataclasses import dataclass
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from logic.calibration import calibrated_sql, confidence_map
 from logic.emergency import emergency_sql
 from logic.learned import learned_sql, scope_model
-from logic.message import scope_read_texts
+from logic.message import read_rows
 from logic.scope_chain import call_threshold_sql, chain_model, chained_sql
 from logic.scope_rules import ScopeRules, scope_rules
 from logic.text_match import (
@@ -102,9 +104,6 @@ class MatchedTexts:
     notes: str  # (ticket_id, raw_txt): the tickets' time-entry notes, as NOTES_SQL gives them
     text_hits: str  # (raw_txt, rule_id, hits) of scope_text_hits_sql over the texts read and notes
     category_hits: str  # scope_category_hits_sql's result over categories including the month's
-    # (raw_txt, read_txt): the texts' messages the rules matched (scope_read_texts) over texts
-    # including the month's; None: computed in the statement
-    messages: str | None = None
 
 
 def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic: bool = True,
@@ -132,7 +131,8 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     `by_month`: clf_tickets and the votes hold several months (a month column each, a ticket in one
     month): a vote is its month's (joined by text and month); every other join is by ticket or text.
     With scope_classification.message_only the rules, the scope vote and the word model read each
-    ticket text's message (read_txt: logic/message.py), the time-entry notes whole (round 29).
+    ticket text's message (read_txt: logic/message.py, over its relation of a run's messages), the
+    time-entry notes whole (round 29).
     """
     sc = policy.scope_classification
     ts = sc.time_signals
@@ -331,19 +331,14 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                                scope_ids=wm.scope_ids,
                                words_where=f"{word_weight_sql(policy, 'scope_id')} * p > {WORD_FLOOR}")
     word_cte = f", word AS MATERIALIZED ({word_sql}\n)" if words else ""
-    # The text each ticket's text is read as (its message, or itself), one pass over the distinct texts.
-    read_txt, read_join = "raw_txt", ""
-    if sc.message_only:
-        read_txt = "coalesce(m.read_txt, c.raw_txt)"
-        messages = matched.messages if matched is not None and matched.messages else (
-            f"({scope_read_texts(policy, f'(SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets)')})")
-        read_join = f" LEFT JOIN {messages} m USING (raw_txt)"
-    return f"""
-WITH tickets AS (
-    SELECT c.*, {read_txt} AS read_txt FROM (
+    # The text each ticket's text is read as (its message, or itself: logic/message.py).
+    tickets = read_rows(f"""(
         SELECT ticket_id, {TICKET_TEXT} AS raw_txt, coalesce(category, '') AS raw_cat,
                lower(trim(coalesce(priority, ''))) AS priority_key{", month" if by_month else ""}
-        FROM clf_tickets) c{read_join}
+        FROM clf_tickets)""", sc.message_only)
+    return f"""
+WITH tickets AS (
+    {tickets}
 ), notes AS (
     {notes}
 ), docs AS (

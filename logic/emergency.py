@@ -8,7 +8,7 @@ from the policy config (`emergency`, `scope_classification.call_states`, `semant
 from logic.calibration import calibrated_sql, confidence_map
 from logic.emergency_model import EVIDENCE as MODEL_EVIDENCE
 from logic.emergency_model import scores_sql
-from logic.message import read_texts
+from logic.message import read_rows, read_texts
 from logic.text_match import TICKET_TEXT, Compiler, Matcher, in_list, matched_hits, per_policy
 from policy.config import PolicyConfig
 from warehouse.sqlquote import sql_literal
@@ -74,11 +74,8 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
         pw = em.planned_work
         if pw.factor < 1 and pw.scope_ids:
             planned = f"(p.vote >= {pw.min_vote} AND p.vote > e.emergency_vote)"
-            # with message_only, the scope vote of the text's message (clf_read_texts: logic/message.py)
-            read_join, read_key = "", "e.raw_txt"
-            if em.message_only:
-                read_join = "LEFT JOIN clf_read_texts r ON r.raw_txt = e.raw_txt\n    "
-                read_key = "coalesce(r.read_txt, e.raw_txt)"
+            # with message_only, the scope vote of the text's message (read_txt: logic/message.py)
+            read = read_rows(f"({voted})", em.message_only)
             # Planned project work is never an emergency (0 of 529 such tickets in the labelled
             # files): where the text's neighbours read a planned exclusion, and more than they read
             # an emergency (a lapsed domain sits near domain migrations), the reading is dampened.
@@ -92,11 +89,11 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
                           THEN 'dampened: reads as planned work (semantic vote ' || printf('%.2f', p.vote)
                                || ' for ' || replace(p.scope_id, '_', ' ') || ': like ' || p.evidence
                                || ') (x{pw.factor:g})' END) AS evidence
-    FROM ({voted}) e
-    {read_join}LEFT JOIN (SELECT raw_txt, max(vote) AS vote, arg_max(scope_id, (vote, scope_id)) AS scope_id,
+    FROM ({read}) e
+    LEFT JOIN (SELECT raw_txt, max(vote) AS vote, arg_max(scope_id, (vote, scope_id)) AS scope_id,
                       arg_max(evidence, (vote, scope_id)) AS evidence
                FROM clf_semantic_scope WHERE scope_id IN {in_list(pw.scope_ids)} GROUP BY raw_txt) p
-        ON p.raw_txt = {read_key}"""
+        ON p.raw_txt = e.read_txt"""
         if em.learned_model.enabled and sv.enabled:  # the signal reads the vote
             voted = _learned_vote(policy, source, voted)
     else:
@@ -214,8 +211,8 @@ def _hit_columns(texts: str, normalised: str, columns: list[tuple[str, Matcher]]
     """SQL: raw_txt, txt and a list column per matcher (its hits, [] when none) for each text of
     `texts` (a query of distinct raw_txt and the read_txt the rules match, message.read_texts);
     the matching is set-based (text_match.matched_hits). `matches`: a relation of
-    emergency_text_hits_sql's rows for those texts (stored ones): read, not matched (txt is then
-    NULL: the reading does not use it)."""
+    emergency_text_hits_sql's rows for the texts read (stored ones, keyed by read_txt): read, not
+    matched (txt is then NULL: the reading does not use it)."""
     items = [(i, matcher) for i, (_, matcher) in enumerate(columns)]
     # One map per text (rule_id -> hits), then a lookup per column: a filtered any_value per
     # column made the group by carry 63 list states a text and cost 70% of the reading's CPU
@@ -234,7 +231,7 @@ def _hit_columns(texts: str, normalised: str, columns: list[tuple[str, Matcher]]
         {pivot(matches)}
     )
     SELECT x.raw_txt, CAST(NULL AS VARCHAR) AS txt, {shown}
-    FROM ({texts}) x LEFT JOIN mt_hits h USING (raw_txt)"""
+    FROM ({texts}) x LEFT JOIN mt_hits h ON h.raw_txt = x.read_txt"""
     matched = f"({matched_hits('mt_texts', 'raw_txt', items)})"
     return f"""WITH mt_texts AS (
         SELECT raw_txt, {normalised} AS txt FROM ({texts})
@@ -262,12 +259,13 @@ def _matchers(policy: PolicyConfig) -> list[tuple[str, Matcher]]:
 def emergency_text_hits_sql(policy: PolicyConfig, texts: str) -> str:
     """SQL: (raw_txt, rule_id, hits) for each distinct raw_txt of the relation `texts` and emergency
     rule, term set or dampener (rule_id: its index in _matchers) it matched. A function of the
-    text alone: what orchestration/emergency_match_store.py keeps. With emergency.message_only the
-    rules read the text's message (logic/message.py), still keyed by the whole text."""
+    text alone: what orchestration/emergency_match_store.py keeps. The texts are the ones the rules
+    read: with emergency.message_only a ticket text's message (message.read_texts' read_txt), and
+    the matches are keyed by it (round 30), as the scope rules' are."""
     c = Compiler(policy)
     items = list(enumerate(matcher for _, matcher in _matchers(policy)))
     return f"""WITH mt_texts AS (
-        SELECT raw_txt, {c.normalise('read_txt')} AS txt FROM ({read_texts(policy, texts)})
+        SELECT raw_txt, {c.normalise('raw_txt')} AS txt FROM (SELECT DISTINCT raw_txt FROM {texts})
     )
     {matched_hits('mt_texts', 'raw_txt', items)}"""
 
@@ -284,13 +282,15 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
     """
     c = Compiler(policy)
     em = policy.emergency
-    columns: list[tuple[str, Matcher]] = []  # list columns of the matches CTE
+    # The list columns of the matches CTE: _matchers' (a stored match's rule_id is its index there).
+    columns = _matchers(policy)
+    named = {name for name, _ in columns}
 
-    def col(name: str, matcher: Matcher) -> str:
-        columns.append((name, matcher))
+    def col(name: str) -> str:
+        assert name in named, name
         return name
 
-    sets = {name: col(f"set_{name}", c.terms(terms)) for name, terms in em.term_sets.items()}
+    sets = {name: col(f"set_{name}") for name in em.term_sets}
 
     def shown(column: str) -> str:
         return f"""'"' || array_to_string(list_distinct({column})[1:3], '", "') || '"'"""
@@ -332,7 +332,7 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
                 cond = " AND ".join(p[0] for p in parts)
                 seen = " || ' + ' || ".join(p[1] for p in parts)
             else:
-                name = col(f"r_{criterion.id}_{i}", c.rule(rule))
+                name = col(f"r_{criterion.id}_{i}")
                 cond, seen = f"len({name}) > 0", shown(name)
             matched.append(cond)
             met_rules.append(f"CASE WHEN {cond} THEN {sql_literal(rule.label)} END")
@@ -349,15 +349,10 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
         dampened = " * ".join([signal, *factors])
         criteria_conf.append(f"(1 - (1 - {dampened}) * {' * '.join(kept)})" if kept else dampened)
     for j, damp in enumerate(em.dampeners):
-        name = col(f"d_{j}", c.dampener(damp))
+        name = col(f"d_{j}")
         evidence_parts.append(f"CASE WHEN {applied(j, damp.applies_to)}"
                               f" THEN {sql_literal('dampened: ' + damp.label)} || ' ' || {shown(name)}"
                               f" || ' (x{damp.factor:g})' END")
-    for j, damp in enumerate(em.dampeners):
-        if damp.unless:
-            col(f"du_{j}", c.terms(damp.unless))
-    # `matches`: the texts' emergency_text_hits_sql rows (the run's, from the store), indexed as in _matchers.
-    assert matches is None or [n for n, _ in columns] == [n for n, _ in _matchers(policy)]
     confidence = criteria_conf[0] if len(criteria_conf) == 1 else f"greatest({', '.join(criteria_conf)})"
     db = em.declared_breadth
     if db.weight > 0:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from logic.message import message_sql, read_texts
+from logic.message import read_rows, read_texts
 from logic.stored_models import file_digests, fitted_otherwise, fresh_model, trained_elsewhere
 from logic.word_model import (
     TOKENIZER,
@@ -144,8 +144,9 @@ def text_rows_sql(policy: PolicyConfig, inputs: str) -> str:
     distinct = (f"(SELECT raw_txt, any_value(term_sets) AS term_sets FROM {inputs}"
                 f" WHERE raw_txt IS NOT NULL GROUP BY raw_txt)" if "term_sets" in signals
                 else f"(SELECT DISTINCT raw_txt FROM {inputs} WHERE raw_txt IS NOT NULL)")
-    read = message_sql("raw_txt") if policy.emergency.message_only else "raw_txt"
-    distinct = f"(SELECT * REPLACE ({read} AS raw_txt), raw_txt AS key_txt FROM {distinct})"
+    read = read_rows(distinct, policy.emergency.message_only)
+    distinct = (f"(SELECT * EXCLUDE (raw_txt, read_txt), read_txt AS raw_txt, raw_txt AS key_txt"
+                f" FROM ({read}))")
     if "term_sets" in signals:
         columns.append("term_sets")
     return f"""SELECT key_txt AS raw_txt, f.term, f.value

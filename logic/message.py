@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 
+from logic.text_match import TICKET_TEXT
 from policy.config import PolicyConfig
 from warehouse.sqlquote import sql_literal
 
@@ -185,11 +186,43 @@ def message_sql(text: str) -> str:
     return f"CASE WHEN strpos({text}, {_NL}) = 0 OR {at} = 0 THEN {text} ELSE coalesce({read}, {text}) END"
 
 
+# The one relation of a run's messages (a temp table or view on the connection that reads it):
+# (raw_txt, read_txt) for each text of the run whose message differs from it. Built once where a
+# run prepares clf_tickets (write_messages), when either reading reads messages; every reader joins
+# it through read_rows, so no text's message is computed twice in a run (round 30).
+READ_TEXTS = "clf_read_texts"
+CLF_TEXTS = f"(SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets)"
+
+
+def changed_messages_sql(texts: str) -> str:
+    """SQL: (raw_txt, read_txt) for each distinct raw_txt of the relation `texts` whose message
+    differs from it: the one statement that computes messages."""
+    return (f"SELECT raw_txt, read_txt FROM (SELECT raw_txt, {message_sql('raw_txt')} AS read_txt"
+            f" FROM (SELECT DISTINCT raw_txt FROM {texts} WHERE raw_txt IS NOT NULL))"
+            " WHERE read_txt <> raw_txt")
+
+
+def write_messages(con: duckdb.DuckDBPyConnection, policy: PolicyConfig | None,
+                   texts: str = CLF_TEXTS) -> None:
+    """The temp table READ_TEXTS for the texts (raw_txt) of `texts` (default: clf_tickets'), when a
+    reading of `policy` reads messages (None: whatever the policy; tests reading one set of tickets
+    under several policies); nothing otherwise (no reader joins it then)."""
+    if policy is None or reads_messages(policy):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {READ_TEXTS} AS {changed_messages_sql(texts)}")
+
+
+def read_rows(relation: str, message_only: bool) -> str:
+    """SQL: the rows of `relation` (a raw_txt column among others) with read_txt, the text a reading
+    reads: with `message_only` its message (READ_TEXTS), else the text itself."""
+    if not message_only:
+        return f"SELECT *, raw_txt AS read_txt FROM {relation}"
+    return (f"SELECT x.*, coalesce(m.read_txt, x.raw_txt) AS read_txt FROM {relation} x"
+            f" LEFT JOIN {READ_TEXTS} m USING (raw_txt)")
+
+
 def texts_read(relation: str, message_only: bool) -> str:
-    """SQL: (raw_txt, read_txt) for each distinct raw_txt of `relation`: its message, or with
-    `message_only` false the text itself (one pass over the distinct texts)."""
-    read = message_sql("raw_txt") if message_only else "raw_txt"
-    return f"SELECT raw_txt, {read} AS read_txt FROM (SELECT DISTINCT raw_txt FROM {relation})"
+    """SQL: (raw_txt, read_txt) for each distinct raw_txt of `relation` (read_rows)."""
+    return read_rows(f"(SELECT DISTINCT raw_txt FROM {relation})", message_only)
 
 
 def read_texts(policy: PolicyConfig, relation: str) -> str:
@@ -212,7 +245,7 @@ def reads_messages(policy: PolicyConfig) -> bool:
 def read_texts_of(con: duckdb.DuckDBPyConnection, policy: PolicyConfig,
                   texts: str) -> tuple[list[str], list[str] | None]:
     """The distinct texts (raw_txt) of the query `texts` in order, and, when a reading reads
-    messages (emergency or scope message_only), the message of each (else None)."""
+    messages (emergency or scope message_only), the message of each (else None; READ_TEXTS)."""
     on = reads_messages(policy)
     rows = con.execute(f"SELECT raw_txt, read_txt FROM ({texts_read(f'({texts})', on)})"
                        " ORDER BY raw_txt").fetchall()
@@ -243,12 +276,3 @@ class MessageRows:
         at.update({m: n + i for i, m in enumerate(extra)})
         return MessageRows([*texts, *extra], [*texts, *(owner[m] for m in extra)],
                            np.fromiter((at[m] for m in messages), dtype=np.int64, count=n))
-
-
-def write_read_texts(con: duckdb.DuckDBPyConnection, texts: list[str], messages: list[str] | None) -> None:
-    """The temp table clf_read_texts (raw_txt, read_txt): each text whose message is another text
-    (the emergency reading's planned work reads the scope vote of the message)."""
-    changed = [(t, m) for t, m in zip(texts, messages or [], strict=False) if m != t]
-    con.execute("CREATE OR REPLACE TEMP TABLE clf_read_texts (raw_txt VARCHAR, read_txt VARCHAR)")
-    if changed:
-        con.executemany("INSERT INTO clf_read_texts VALUES (?, ?)", changed)

@@ -34,7 +34,7 @@ from logic.emergency_model import emergency_model
 from logic.emergency_model import write_weights as write_emergency_weights
 from logic.held_files import by_content
 from logic.label_votes import label_votes
-from logic.message import MessageRows, read_texts_of, write_read_texts
+from logic.message import MessageRows, read_texts_of
 from logic.nearest import CHUNK as _CHUNK
 from logic.nearest import CONE_ROWS, RunCones, bank_cones, distinct_rows, order_by_cone, similarities
 from logic.nearest import blocks as _blocks
@@ -386,7 +386,6 @@ def write_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: lis
         FROM semantic_emergency_df""")
     con.unregister("semantic_scope_df")
     con.unregister("semantic_emergency_df")
-    write_read_texts(con, texts, messages)
     return {"texts": n, "exemplars": len(bank), "seconds": round(time.perf_counter() - started, 2)}
 
 
@@ -396,7 +395,6 @@ def empty_votes(con: duckdb.DuckDBPyConnection) -> None:
                 " vote DOUBLE, evidence VARCHAR)")
     con.execute("CREATE OR REPLACE TEMP TABLE clf_semantic_emergency (raw_txt VARCHAR, vote DOUBLE,"
                 " evidence VARCHAR)")
-    write_read_texts(con, [], None)
 
 
 def prepare_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, bank: ExemplarBank,

@@ -5,8 +5,9 @@ rules (their term sets, text rules and dampeners) every time. Those matches are 
 text and the rules alone (logic.emergency.emergency_text_hits_sql); the reading's per-ticket parts
 (affected users, declared emergency) are applied after, by emergency_rules_sql over them. Kept
 as the scope rules' matches are (orchestration/scope_match_store.py): keyed by the md5 of the
-rules' SQL with DuckDB's version and the md5 of the text; a text that matched nothing keeps one
-row with no rule.
+rules' SQL with DuckDB's version and the md5 of the text the rules read (with
+emergency.message_only a ticket text's message: round 30, as the scope store keys them); a text
+that matched nothing keeps one row with no rule.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import hashlib
 import duckdb
 
 from logic.emergency import emergency_rules_sql
+from logic.message import write_messages
 from policy.config import PolicyConfig
 
 # The relations the rules' statements read (logic/classify.py's input contract).
@@ -82,6 +83,7 @@ def _one_ticket_table(con: duckdb.DuckDBPyConnection, cases: list[Case]) -> None
     for i, (subject, description, affected, declared) in enumerate(cases):
         verb = "CREATE TEMP TABLE clf_tickets AS " if i == 0 else "INSERT INTO clf_tickets "
         con.execute(verb + _ONE_TICKET, [f"t{i + 1}", subject, description, declared, affected])
+    write_messages(con, None)
 
 
 def read_ahead(policy: PolicyConfig, cases: list[Case]) -> None:

@@ -15,6 +15,7 @@ from evaluation.evaluate import read_curve
 from logic.calibration import calibrate, calibrated_sql, confidence_map
 from logic.classify import scope_hits_sql
 from logic.emergency import emergency_rules_sql, emergency_sql
+from logic.message import write_messages
 from logic.text_match import TICKET_TEXT
 from policy.base import PolicyConfigError
 from policy.classifiers import ConfidenceMap
@@ -292,7 +293,7 @@ def test_a_declared_emergency_call_the_vote_disagrees_with_shows_the_held_share(
                     " ?::DOUBLE AS vote, '' AS evidence FROM clf_tickets", [vote])
         con.execute("CREATE TEMP TABLE clf_semantic_scope (raw_txt VARCHAR, scope_id VARCHAR,"
                     " vote DOUBLE, evidence VARCHAR)")
-        con.execute("CREATE TEMP TABLE clf_read_texts (raw_txt VARCHAR, read_txt VARCHAR)")  # round 28
+        write_messages(con, None)
         off = p.model_copy(update={"emergency": p.emergency.model_copy(update={
             "learned_model": p.emergency.learned_model.model_copy(update={"enabled": False})})})
         rules = create_shared(con, RULES, emergency_rules_sql(off))  # the same text each reading

@@ -22,7 +22,7 @@ from logic.classify import (
     scope_text_hits_sql,
 )
 from logic.emergency import emergency_rules_sql, emergency_sql
-from logic.message import scope_read_texts
+from logic.message import scope_read_texts, write_messages
 from logic.semantic import LABELS, ExemplarBank, builtin_bank, prepare_votes, review_bank
 from logic.text_match import TICKET_TEXT, term_regex
 from logic.word_model import word_model, write_weights
@@ -55,6 +55,7 @@ def load_cases(con: duckdb.DuckDBPyConnection, tickets: list[Ticket]) -> None:
     entries = [(t[0], *e, seq) for t in tickets for seq, e in enumerate(t[7], 1)]
     if entries:
         con.executemany("INSERT INTO clf_time VALUES (?, ?, ?, ?, ?, ?, ?)", entries)
+    write_messages(con, None)  # the texts' messages, whichever policy reads the tickets
 
 
 def prepare_word_model(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> None:
@@ -128,16 +129,15 @@ def matched_texts(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> Match
     con.execute(f"CREATE OR REPLACE TEMP TABLE clf_notes AS {NOTES_SQL}")
     # the texts as the scope reading reads them: their messages with scope_classification.message_only
     texts = f"(SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets)"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE clf_scope_messages AS {scope_read_texts(policy, texts)}")
-    docs = "(SELECT read_txt AS raw_txt FROM clf_scope_messages UNION ALL SELECT raw_txt FROM clf_notes)"
+    docs = (f"(SELECT read_txt AS raw_txt FROM ({scope_read_texts(policy, texts)})"
+            " UNION ALL SELECT raw_txt FROM clf_notes)")
     categories = "(SELECT coalesce(category, '') AS raw_cat FROM clf_tickets)"
     con.execute("DROP TABLE IF EXISTS clf_text_hits")
     con.execute("DROP TABLE IF EXISTS clf_category_hits")
     return MatchedTexts(notes="clf_notes",
                         text_hits=create_shared(con, "clf_text_hits", scope_text_hits_sql(policy, docs)),
                         category_hits=create_shared(con, "clf_category_hits",
-                                                    scope_category_hits_sql(policy, categories)),
-                        messages="clf_scope_messages")
+                                                    scope_category_hits_sql(policy, categories)))
 
 
 _BANKS: dict[int, ExemplarBank] = {}

@@ -12,6 +12,7 @@ import pytest
 from evaluation.fit_model import _digest, fit_rows, group_of
 from logic.classify import scope_hits_sql
 from logic.learned import fit_logistic, predict, scope_model
+from logic.message import write_messages
 from logic.semantic import builtin_bank, prepare_votes
 from policy.base import SCOPE_EXCLUSION_IDS
 from policy.classifiers import LEARNED_FEATURES, ScopeModel
@@ -43,6 +44,7 @@ def _prepared(policy, rows, category: str = "") -> duckdb.DuckDBPyConnection:
         billable BOOLEAN, note VARCHAR, outside_hours BOOLEAN, seq INTEGER)""")
     con.executemany("INSERT INTO clf_tickets VALUES (?, ?, ?, ?, false, NULL, 1)",
                     [(*row, category) for row in rows])
+    write_messages(con, None)
     prepare_votes(con, policy, builtin_bank(policy, [PROJECT_ROOT / "evaluation" / "labelled_tickets.csv"]))
     prepare_word_model(con, policy)
     return con

@@ -18,6 +18,7 @@ from assets.classification import (
 )
 from logic.classify import scope_hits_sql
 from logic.emergency import emergency_sql
+from logic.message import write_messages
 from orchestration.monthly import RunInputs
 from policy.config import PolicyConfig
 from policy.paths import PROJECT_ROOT
@@ -253,6 +254,7 @@ def test_one_statement_for_a_range_gives_each_month_its_own_votes():
         con.execute(f"CREATE OR REPLACE TABLE clf_tickets AS SELECT {columns}, 'Onsite' AS category,"
                     " false AS declared_emergency, 'normal' AS priority, 1 AS affected_users"
                     f" FROM t WHERE {where}")
+        write_messages(con, None)
         for name, source in (("clf_semantic_scope", "sv"), ("clf_semantic_emergency", "ev")):
             con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT {columns} FROM {source} WHERE {where}")
 

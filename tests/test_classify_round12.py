@@ -11,6 +11,7 @@ import pytest
 
 from evaluation.datasets import fit_word_model_on_files
 from logic.classify import scope_hits_sql
+from logic.message import write_messages
 from logic.semantic import prepare_votes
 from logic.word_model import (
     STOP_WORDS,
@@ -177,6 +178,7 @@ def _zorblax_call(policy: PolicyConfig, labelled: Path) -> tuple:
         false AS declared_emergency, NULL::VARCHAR AS priority, 1 AS affected_users""")
     con.execute("""CREATE TEMP TABLE clf_time (ticket_id VARCHAR, minutes DOUBLE, work_type VARCHAR,
         billable BOOLEAN, note VARCHAR, outside_hours BOOLEAN, seq INTEGER)""")
+    write_messages(con, None)
     prepare_votes(con, policy, _bank_of(policy, [("X1", "printer jam", set(), None)]), text_model=None)
     write_weights(con, policy, fit_word_model_on_files(policy, [labelled]))
     hits = con.execute(scope_hits_sql(policy, emergency_reading(con, policy),

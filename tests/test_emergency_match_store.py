@@ -4,6 +4,7 @@ and the reading over stored matches is the one over the texts."""
 import duckdb
 
 from logic.emergency import emergency_rules_sql
+from logic.message import write_messages
 from orchestration.emergency_match_store import EMERGENCY_MATCHES, TABLE
 from policy.config import default_policy
 from tests.test_scope_match_store import matched_now
@@ -26,6 +27,7 @@ def _tickets(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> str:
     con.execute("CREATE OR REPLACE TEMP TABLE clf_tickets (ticket_id VARCHAR, subject VARCHAR,"
                 " description VARCHAR, affected_users INTEGER, declared_emergency BOOLEAN)")
     con.executemany("INSERT INTO clf_tickets VALUES (?, ?, ?, ?, ?)", rows)
+    write_messages(con, None)
     return "(SELECT coalesce(subject, '') || ' . ' || coalesce(description, '') AS raw_txt FROM clf_tickets)"
 
 

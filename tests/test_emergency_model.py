@@ -19,6 +19,7 @@ from logic.emergency_model import (
     stale_reason,
     write_weights,
 )
+from logic.message import write_messages
 from logic.semantic import prepare_votes
 from logic.word_model import STOP_WORDS
 from policy.config import PolicyConfig, default_policy
@@ -95,6 +96,7 @@ def test_sql_scoring_equals_a_numpy_reference(labelled):
     con.execute("CREATE TEMP TABLE x (ticket_id VARCHAR, raw_txt VARCHAR, category VARCHAR,"
                 " declared_emergency BOOLEAN, affected_users INTEGER, rule_confidence DOUBLE, vote DOUBLE)")
     con.executemany("INSERT INTO x VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    write_messages(con, None, "x")
     write_weights(con, model)
     sql = {tid: p for tid, p, _, _ in con.execute(scores_sql(policy, "x")).fetchall()}
     w = dict(zip(model.features, model.weights[1:], strict=True))
@@ -126,6 +128,7 @@ def _reading(policy: PolicyConfig, model: StoredEmergencyModel | None, subject: 
     con.execute("""CREATE TEMP TABLE clf_tickets AS SELECT 'n1' AS ticket_id, ? AS subject,
         ? AS description, ? AS category, ? AS declared_emergency, NULL::VARCHAR AS priority,
         1 AS affected_users""", [subject, description, category, declared])
+    write_messages(con, None)
     # The rules once, shared with the other readings of the same text (their policies differ in
     # the learned signal's settings, not in the rules): the vote and the reading read them.
     create_shared(con, RULES, emergency_rules_sql(policy))
@@ -193,6 +196,7 @@ def test_the_rules_list_the_dampeners_they_applied_by_label():
     con.execute("ALTER TABLE clf_tickets ADD COLUMN category VARCHAR DEFAULT 'Retail'")
     con.execute("ALTER TABLE clf_tickets ADD COLUMN declared_emergency BOOLEAN DEFAULT false")
     con.execute("ALTER TABLE clf_tickets ADD COLUMN affected_users INTEGER DEFAULT 1")
+    write_messages(con, None)
     rows = dict(con.execute(f"SELECT ticket_id, dampeners FROM ({emergency_rules_sql(policy)})").fetchall())
     assert "single-user issue" in rows["a"] and rows["b"] == [], rows
     labels = [d.label for d in policy.emergency.dampeners]
@@ -207,6 +211,7 @@ def _rules(policy: PolicyConfig, users: list[int], subject: str, description: st
     con.execute("CREATE TEMP TABLE clf_tickets AS SELECT 'u' || n AS ticket_id, ? AS subject,"
                 " ? AS description, 'Software' AS category, false AS declared_emergency, n AS affected_users"
                 " FROM unnest(?::INTEGER[]) t(n)", [subject, description, users])
+    write_messages(con, None)
     return {int(t[1:]): (c, d) for t, c, d in con.execute(
         f"SELECT ticket_id, confidence, dampeners FROM ({emergency_rules_sql(policy)})").fetchall()}
 
@@ -319,6 +324,7 @@ def test_round_14_signals_read_a_forwarded_notice_apart_from_prose(labelled):
                 " ('FW: backup report . fyi\n> Job: Nightly\n> Status: Completed with warnings'),"
                 " ('server down . hi its me the server is down and nobody can work call me back'))"
                 " t(raw_txt)")
+    write_messages(con, None, "x")
     rows = con.execute(f"SELECT raw_txt[1:2], term, value FROM ({text_rows_sql(policy, 'x')})"
                        " WHERE term LIKE '=%' OR term LIKE 'field:%'").fetchall()
     got = {(t, term): v for t, term, v in rows}
@@ -494,6 +500,7 @@ def test_round_19_the_rules_list_the_rules_they_met_by_label():
                         ("one", *down, 1), ("short", *down, broad - 1), ("field", *down, broad),
                         ("words", "CRM", "The CRM is down for everyone in the office.", 1),
                         ("printer", "Printer", "The printer jams on page two.", 1)])
+    write_messages(con, None)
     met = dict(con.execute(f"SELECT ticket_id, rules_met FROM ({emergency_rules_sql(policy)})").fetchall())
     several = "something down for several users"  # all_of [outage, several_users]
     assert met["caller"] == ["someone posing as IT support asking for access"], met

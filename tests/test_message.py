@@ -8,8 +8,10 @@ import pytest
 
 from evaluation.noise import read_blocks
 from logic.emergency import emergency_rules_sql
-from logic.message import MessageRows, message_sql, read_texts_of
+from logic.message import MessageRows, message_sql, read_texts_of, write_messages
 from policy.config import PolicyConfig, default_policy
+from policy.paths import PROJECT_ROOT
+from tests.test_classify_range import warehouse  # noqa: F401 (the fixture: a warehouse of three months)
 
 # Blocks a mail system or a mail client adds after the client's text, by shape.
 TAILS = {
@@ -113,6 +115,7 @@ def _rules(policy: PolicyConfig, descriptions: list[str]) -> list[tuple]:
                 " category VARCHAR, declared_emergency BOOLEAN, priority VARCHAR, affected_users INTEGER)")
     con.executemany("INSERT INTO clf_tickets VALUES (?, 'Printer', ?, 'Hardware', false, NULL, 1)",
                     [(f"t{i}", d) for i, d in enumerate(descriptions)])
+    write_messages(con, None)
     return con.execute(f"SELECT confidence, evidence FROM ({emergency_rules_sql(policy)})"
                        " ORDER BY ticket_id").fetchall()
 
@@ -148,6 +151,7 @@ def test_read_texts_of_gives_messages_only_when_the_policy_asks():
     con = duckdb.connect()
     con.execute("CREATE TABLE t AS SELECT * FROM (VALUES"
                 " ('S . hello there all\n\n--\nJo Ash\n01632 960 001'), ('S . plain')) v(raw_txt)")
+    write_messages(con, None, "t")
     neither = _policy(False)
     neither = neither.model_copy(update={"scope_classification": neither.scope_classification.model_copy(
         update={"message_only": False})})
@@ -165,3 +169,60 @@ def test_the_halves_of_the_benchmarks_blocks_split_every_kind():
     kinds = {b.kind for b in every}
     assert {b.kind for b in train} == kinds
     assert {b.kind for b in evaluation} == {k for k in kinds if sum(b.kind == k for b in every) > 1}
+
+
+SIGNED = ("Email down", "Nobody in the office can send mail since 9am.\n\nKind regards,\nJo Ash\n"
+          "Office Manager\n01632 960 001")
+
+
+@pytest.mark.slow  # runs the classification steps (about a minute on a busy machine)
+def test_a_run_computes_each_texts_message_once(request, tmp_path, monkeypatch):
+    """A pipeline run over three months computes the messages in one statement over their distinct
+    texts (round 30): the emergency reading's rules, vote and learned signal and the scope reading
+    then join them (staging.ticket_messages), none computes them again."""
+    import dagster as dg
+
+    import logic.message
+    from assets.classification import emergency_readings, scope_hits
+    from orchestration.resources import PipelineSettings, WarehouseResource
+    from policy.paths import policy_file
+    from tests.test_classify_range import MONTHS
+
+    path = request.getfixturevalue("warehouse")
+    with duckdb.connect(str(path)) as con:  # a signed text in two months: one message
+        for tid, month in (("s1", MONTHS[0]), ("s2", MONTHS[2])):
+            con.execute("INSERT INTO staging.tickets BY NAME SELECT ? AS ticket_id, CAST(? AS DATE) AS month,"
+                        " ? AS subject, ? AS description, 'Email' AS category, false AS declared_emergency,"
+                        " 'high' AS final_priority, 1 AS affected_users, 'c1' AS client_id,"
+                        " CAST(? AS TIMESTAMPTZ) AS created_at, CAST(? AS TIMESTAMP) AS created_local,"
+                        " false AS is_provider_initiated, 1 AS versions_delivered,"
+                        " 'tickets.csv' AS _source_file, 1 AS _source_row",
+                        [tid, month, *SIGNED, month + " 10:00:00+00", month + " 10:00:00"])
+    built: list[str] = []
+    original = logic.message.message_sql
+
+    def counting(text: str) -> str:
+        built.append(text)
+        return original(text)
+
+    monkeypatch.setattr(logic.message, "message_sql", counting)
+    settings = PipelineSettings(landing_dir=str(tmp_path), published_dir=str(tmp_path),
+                                policy_file=str(policy_file()), as_of="2026-04-01T00:00:00+00:00")
+    result = dg.materialize(
+        [emergency_readings, scope_hits],
+        resources={"duckdb": WarehouseResource(database=str(path)), "settings": settings},
+        tags={"dagster/asset_partition_range_start": MONTHS[0],
+              "dagster/asset_partition_range_end": MONTHS[-1]})
+    assert result.success
+    assert len(built) == 1, built  # one statement computed the run's messages
+    with duckdb.connect(str(path)) as con:
+        rows = con.execute("SELECT CAST(month AS VARCHAR), read_txt FROM staging.ticket_messages"
+                           " ORDER BY month").fetchall()
+        readings = con.execute("SELECT count(*) FROM marts.emergency_readings").fetchone()[0]
+    assert rows == [(m, f"{SIGNED[0]} . Nobody in the office can send mail since 9am.")
+                    for m in (MONTHS[0], MONTHS[2])], rows
+    assert readings == 11
+    # and nothing else builds the expression: every reader joins the run's relation
+    sources = [p for p in PROJECT_ROOT.glob("*/*.py") if p.parts[-2] not in ("tests", ".venv")]
+    users = sorted(str(p.relative_to(PROJECT_ROOT)) for p in sources if "message_sql(" in p.read_text())
+    assert users == ["logic/message.py"], users

@@ -201,7 +201,7 @@ def test_a_breach_of_seconds_is_shown_in_seconds_never_missed_by_0():
 
 def test_the_marts_and_the_finance_export_show_the_calibrated_confidence(msp, month, tmp_path_factory):
     """Round 11: what the reports call a call's confidence is the calibrated one, not the raw score."""
-    from assets.classification import prepare_inputs
+    from assets.classification import load_messages, prepare_inputs
     from logic.classify import scope_hits_sql
     from tests.test_classify import prepare_word_model
 
@@ -211,6 +211,7 @@ def test_the_marts_and_the_finance_export_show_the_calibrated_confidence(msp, mo
     with duckdb.connect(str(root / "warehouse.duckdb")) as con:
         # The month's inputs and votes as the scope step reads them, then its statement both ways.
         prepare_inputs(con, report_msp.JAN)
+        load_messages(con, policy, [report_msp.JAN])  # the texts' messages, as emergency_readings kept them
         con.execute("CREATE TEMP TABLE clf_emergency AS SELECT ticket_id, qualifies_emergency"
                     " FROM marts.emergency_readings WHERE month = ?", [report_msp.JAN])
         for kind in ("scope", "emergency"):

@@ -7,7 +7,7 @@ import pytest
 
 from evaluation.noise import read_blocks
 from logic.classify import scope_hits_sql
-from logic.message import message_sql
+from logic.message import message_sql, write_messages
 from logic.word_model import _design, stale_reason, word_model
 from policy.config import PolicyConfig, default_policy
 
@@ -45,6 +45,7 @@ def _inputs(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE TEMP TABLE clf_time (ticket_id VARCHAR, minutes DOUBLE, work_type VARCHAR,"
                 " billable BOOLEAN, note VARCHAR, outside_hours BOOLEAN, seq INTEGER)")
     con.execute("INSERT INTO clf_time VALUES ('note', 60, 'remote', true, ?, false, 1)", [NOTE])
+    write_messages(con, None)
 
 
 def _calls(policy: PolicyConfig) -> dict[str, set[str]]:

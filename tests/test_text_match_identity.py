@@ -4,9 +4,9 @@ import duckdb
 import pytest
 
 from logic.emergency import _hit_columns, _matchers, emergency_rules_sql, emergency_text_hits_sql
-from logic.message import read_texts
+from logic.message import CLF_TEXTS, read_texts, write_messages
 from logic.scope_rules import scope_rules
-from logic.text_match import TICKET_TEXT, Compiler, _each_rule, _gated_candidates, matched_hits
+from logic.text_match import Compiler, _each_rule, _gated_candidates, matched_hits
 from policy.config import PolicyConfig, default_policy
 from warehouse.sqlquote import sql_literal
 
@@ -74,22 +74,26 @@ def test_hits_in_text_order_as_the_ordered_aggregate(policy: PolicyConfig, famil
 
 
 def test_reading_pivot_equals_the_rows(policy: PolicyConfig) -> None:
-    """The reading's list columns are each rule's hits of emergency_text_hits_sql ([] where none),
-    matched in the statement or read from stored rows."""
+    """The reading's list columns are each rule's hits of emergency_text_hits_sql over the text it
+    reads ([] where none), matched in the statement or read from stored rows."""
     con = duckdb.connect()
     con.execute("CREATE TABLE t AS SELECT unnest(?) AS raw_txt", [TEXTS])
-    con.execute(f"CREATE TABLE rows AS {emergency_text_hits_sql(policy, 't')}")
+    write_messages(con, None, "t")
+    # the texts as the reading reads them (round 28: their messages, logic/message.py)
+    read = read_texts(policy, "t")
+    texts = f"(SELECT read_txt AS raw_txt FROM ({read}))"
+    con.execute(f"CREATE TABLE rows AS {emergency_text_hits_sql(policy, texts)}")
     names = [name for name, _ in _matchers(policy)]
     stored = {(r[0], r[1]): r[2] for r in con.execute("SELECT raw_txt, rule_id, hits FROM rows").fetchall()}
     assert len(stored) >= 10
     c = Compiler(policy)
     for matches in (None, "rows"):
-        # the texts as the reading reads them (round 28: their messages, logic/message.py)
-        sql = _hit_columns(read_texts(policy, "t"), c.normalise("read_txt"), _matchers(policy), matches)
-        got = con.execute(f"SELECT raw_txt, {', '.join(names)} FROM ({sql})").fetchall()
+        sql = _hit_columns(read, c.normalise("read_txt"), _matchers(policy), matches)
+        got = con.execute(f"SELECT r.read_txt, {', '.join(f'h.{n}' for n in names)} FROM ({sql}) h"
+                          f" JOIN ({read}) r USING (raw_txt)").fetchall()
         assert len(got) == len(TEXTS)
-        for raw, *lists in got:
-            assert lists == [stored.get((raw, i), []) for i in range(len(names))]
+        for text, *lists in got:
+            assert lists == [stored.get((text, i), []) for i in range(len(names))]
 
 
 def test_reading_the_same_matched_or_stored(policy: PolicyConfig) -> None:
@@ -98,7 +102,8 @@ def test_reading_the_same_matched_or_stored(policy: PolicyConfig) -> None:
     con.execute("CREATE TABLE clf_tickets AS SELECT 'T' || i AS ticket_id, 'subject ' || i AS subject,"
                 " d AS description, (i % 4) * 3 AS affected_users, i % 2 = 0 AS declared_emergency"
                 " FROM (SELECT unnest(?) AS d, unnest(range(?)) AS i)", [TEXTS, len(TEXTS)])
-    texts = f"(SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets)"
+    write_messages(con, None)
+    texts = f"(SELECT read_txt AS raw_txt FROM ({read_texts(policy, CLF_TEXTS)}))"  # the texts read
     con.execute(f"CREATE TABLE rows AS {emergency_text_hits_sql(policy, texts)}")
     alone = con.execute(f"SELECT * FROM ({emergency_rules_sql(policy)}) ORDER BY ticket_id").fetchall()
     stored = con.execute(f"SELECT * FROM ({emergency_rules_sql(policy, 'rows')}) ORDER BY ticket_id")

@@ -121,6 +121,14 @@ SEMANTIC_EMERGENCY_VOTES = Table("staging.semantic_emergency_votes", (
     Column("vote", "DOUBLE", True),
     Column("evidence", "VARCHAR"),
 ))
+# The client's message of each ticket text of a month where it differs from the text
+# (logic/message.py), when a reading reads messages: computed once by emergency_readings for a
+# run's months and read by scope_hits (round 30).
+TICKET_MESSAGES = Table("staging.ticket_messages", (
+    Column("month", "DATE", True),
+    Column("raw_txt", "VARCHAR", True, "a ticket's subject . description"),
+    Column("read_txt", "VARCHAR", True, "its message, the text the readings read"),
+))
 # The vote's text embeddings, kept so that a run embeds only texts no earlier run embedded
 # (orchestration/embedding_store.py): a vector depends on its text and the model alone.
 TEXT_EMBEDDINGS = Table("staging.text_embeddings", (
@@ -141,7 +149,8 @@ SCOPE_TEXT_MATCHES = Table("staging.scope_text_matches", (
 # The emergency rules' matches of each ticket text, kept likewise (orchestration/emergency_match_store.py).
 EMERGENCY_TEXT_MATCHES = Table("staging.emergency_text_matches", (
     Column("rules_md5", "VARCHAR", True, "md5 of the emergency rules' matching SQL and DuckDB's version"),
-    Column("text_md5", "VARCHAR", True, "md5 of the text (a ticket's subject . description)"),
+    Column("text_md5", "VARCHAR", True, "md5 of the text read (a ticket's subject . description, or"
+           " its message with emergency.message_only)"),
     Column("rule_id", "INTEGER", False, "the term set, rule or dampener that matched (its index in"
            " logic.emergency._matchers); NULL: the text matched none"),
     Column("hits", "VARCHAR[]", False, "its matches in the normalised text"),
@@ -191,8 +200,8 @@ CLIENT_MONTH_DRIVERS = Table("marts.client_month_drivers", (
 
 MART_TABLES = (
     TICKET_FACTS, CLIENT_MONTH, SCOPE_HITS, EMERGENCY_READINGS, SEMANTIC_SCOPE_VOTES,
-    SEMANTIC_EMERGENCY_VOTES, TEXT_EMBEDDINGS, SCOPE_TEXT_MATCHES, EMERGENCY_TEXT_MATCHES, OUT_OF_SCOPE,
-    CLIENT_MONTH_SLA, CLIENT_MONTH_DRIVERS,
+    SEMANTIC_EMERGENCY_VOTES, TICKET_MESSAGES, TEXT_EMBEDDINGS, SCOPE_TEXT_MATCHES,
+    EMERGENCY_TEXT_MATCHES, OUT_OF_SCOPE, CLIENT_MONTH_SLA, CLIENT_MONTH_DRIVERS,
 )
 
 MART_DDL = [
