@@ -344,7 +344,8 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
         factors = []
         for j, damp in enumerate(em.dampeners):
             if criterion.id in damp.applies_to:
-                factors.append(f"CASE WHEN {applied(j, [criterion.id])} THEN {damp.factor} ELSE 1 END")
+                factors.append(f"CASE WHEN {applied(j, [criterion.id])}"
+                               f" THEN {damp.factor}::DOUBLE ELSE 1 END")
         signal = "(1 - " + (" * ".join(terms) or "1") + ")"
         dampened = " * ".join([signal, *factors])
         criteria_conf.append(f"(1 - (1 - {dampened}) * {' * '.join(kept)})" if kept else dampened)
