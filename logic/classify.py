@@ -331,6 +331,13 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                                scope_ids=wm.scope_ids,
                                words_where=f"{word_weight_sql(policy, 'scope_id')} * p > {WORD_FLOOR}")
     word_cte = f", word AS MATERIALIZED ({word_sql}\n)" if words else ""
+    # own_evidence_beside (round 30): beside a found listed id, only the id's own rules count for it
+    pairs = [(sid, other) for sid, others in sorted(sc.own_evidence_beside.items()) for other in others]
+    beside = "" if not pairs else f"""
+          AND NOT (s.kind NOT IN ('signal', 'category') AND EXISTS (
+              SELECT 1 FROM found f JOIN {values_relation(pairs, "b", "scope_id, other_id")}
+                  ON b.other_id = f.scope_id
+              WHERE f.ticket_id = s.ticket_id AND b.scope_id = s.scope_id))"""
     # The text each ticket's text is read as (its message, or itself: logic/message.py).
     tickets = read_rows(f"""(
         SELECT ticket_id, {TICKET_TEXT} AS raw_txt, coalesce(category, '') AS raw_cat,
@@ -399,8 +406,8 @@ WITH tickets AS (
 ), first_pass AS ({scored("(SELECT * FROM all_signals WHERE NOT only_alone)")}
 ), found AS (
     SELECT ticket_id, scope_id FROM first_pass WHERE confidence >= {min_conf}
-), final AS ({scored('''(SELECT * FROM all_signals s WHERE NOT s.only_alone OR NOT EXISTS (
-        SELECT 1 FROM found f WHERE f.ticket_id = s.ticket_id AND f.scope_id <> s.scope_id))''')}
+), final AS ({scored(f'''(SELECT * FROM all_signals s WHERE (NOT s.only_alone OR NOT EXISTS (
+        SELECT 1 FROM found f WHERE f.ticket_id = s.ticket_id AND f.scope_id <> s.scope_id)){beside})''')}
 ), voted AS ({voted}
 )
 """ + ("SELECT * FROM voted ORDER BY ticket_id, scope_id" if features_only else f"""

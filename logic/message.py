@@ -9,16 +9,22 @@ by their shape per paragraph (a run of non-blank lines), not by any block's word
   -##") over a card;
 - a **notice about the mail**: a paragraph that names the mail itself or whom it is for ("this
   e-mail", "this message", "the intended recipient") and speaks of mail twice or more (three times
-  when it says I, me or my: a client reporting a mail narrates it);
+  when it says I or we: a client reporting a mail narrates it); or a paragraph of prose in another
+  language (almost none of English's commonest words: round 30);
 - a **reply's header**: an "On ... wrote:" line or two mail header lines (From:, Sent:, To:, Cc:,
   Date:, Subject:, in four languages), its other lines rules or quoted ("> ...").
 
 The tail starts at the first such paragraph (never the first paragraph) after which every
 paragraph is one too, or is a single short line (a mobile sign-off, a rating request) or names
 nobody (no I, we, you, no question: a company's registration) and follows a signature or a notice;
-a forwarded mail's own body under its header is the client's evidence and stays. A banner is a first
-paragraph of at most 45 words about the mail, naming nobody and asking nothing, with the message
-after it. In the last paragraph kept, the short lines under a sign-off line go too (a signature
+a forwarded mail's own body under its header is the client's evidence and stays. A signature's card
+may also be a name over three to ten short lines most of them in Title Case (awards, accreditations,
+links: round 30). A banner is a first paragraph of at most 45 words about the mail, naming nobody and
+asking nothing, that names the mail itself or has the client's words after it (I or we, or a
+question: round 30, so that a message about mail above a block the reading does not know is not
+taken for one); a run of marker lines ("[...]", "<...>", text inside a rule) is a system's note,
+dropped before the message and read as a short line after it. The message is never cut before its
+own first paragraph. In the last paragraph kept, the short lines under a sign-off line go too (a signature
 with no blank line above it; the sign-off stays). A cut that leaves fewer than `MIN_WORDS` words
 with the subject is not made, and a text without a line break is returned as it is, unread.
 """
@@ -44,7 +50,16 @@ _CONTACT = r"((\+|\(|\b0)\d?[\d ()-]{7,}\d|[\w.+-]+@[\w-]+\.[\w.-]+|https?://|ww
 _FIELD = r"^\s*[A-Za-z][A-Za-z /]{1,24}:\s*\S"  # "State: DOWN" (a machine's notice)
 _SIGN_OFF = (r"^\s*((kind|best|warm|warmest|many|with|all the)\s+)?(regards|thanks|thank you|wishes"
              r"|cheers|sincerely|rgds|thx|yours\s+(sincerely|faithfully|truly))\b[\s,.!]*(\S+\s*){0,2}$")
-_RULE = r"^\s*([-_=*~#]{2,}.*[-_=*~#]{2,}|--|[-_=*~]{2,})\s*$"
+_RULE = r"^\s*([-_=*~#]{2,}.*[-_=*~#]{2,}|--|[-_=*~]{2,}|[–—])\s*$"
+# a marker line: text inside a rule ("*** ... ***", "##- ... -##") or wholly in brackets ("[...]",
+# "<...>"), a mail or chat system's note, not a sentence of the client's
+_MARKER = r"^\s*([-_=*~#]{2,}.*[-_=*~#]{2,}|\[[^\]]*\]|<[^>]*>)\s*$"
+# English's commonest function words: a paragraph of prose with almost none of them is in another
+# language (a notice the mail system adds; the clients write English)
+_ENGLISH = (r"\b(the|a|an|and|or|but|to|of|in|on|at|for|from|with|by|is|are|was|were|be|been|it|its"
+            r"|this|that|these|those|not|no|can|will|would|should|please|have|has|had|all|as|if|so"
+            r"|up|out|down|since|any|our|we|you|your|i|my|me|us|they|them|there|here|what|when|how"
+            r"|do|does|did|just|still|get|got|need|needs|new|after|before|into|over|about|again)\b")
 _HEADER_NAMES = ("from|sent|to|cc|bcc|date|subject|reply-to|von|gesendet|an|betreff|de|envoy[eé]|[aà]"
                  "|objet|enviado|para|asunto")
 _HEADER = rf"^\s*>?\s*\*?({_HEADER_NAMES})\*?\s*:\s*\S"
@@ -59,7 +74,6 @@ _ENDS_SENTENCE = r"[.?!]\s*$"
 _QUOTED = r"^\s*>"
 _PERSON = r"\b(i|i'm|i've|i'd|i'll|me|my|we|we're|we've|our|us)\b"
 _ANYONE = r"\b(i|i'm|i've|i'd|i'll|me|my|we|we're|we've|our|us|you|your)\b"
-_FIRST_PERSON = r"\b(i|i'm|i've|i'd|i'll|me|my)\b"
 
 
 def _words(line: str) -> str:
@@ -86,10 +100,10 @@ def _any(ls: str, cond: str) -> str:
     return f"list_bool_or(list_transform({ls}, lambda l: {cond}))"
 
 
-def _title_case(line: str) -> str:
-    """SQL: a short line of capitalised words (a name, a title, a firm), no sentence ending, not a
-    field ("State: DOWN")."""
-    return (f"({_words(line)} BETWEEN 1 AND 6 AND {_re(line, _STARTS_UPPER, '')}"
+def _title_case(line: str, most: int = 6) -> str:
+    """SQL: a line of at most `most` capitalised words (a name, a title, a firm), no sentence ending,
+    not a field ("State: DOWN")."""
+    return (f"({_words(line)} BETWEEN 1 AND {most} AND {_re(line, _STARTS_UPPER, '')}"
             f" AND NOT {_re(line, _ENDS_SENTENCE, '')} AND NOT {_re(line, _FIELD, '')}"
             f" AND len(regexp_extract_all({line}, {sql_literal(_CAPITALISED)})) * 10"
             f" >= 6 * {_words(line)})")
@@ -103,7 +117,7 @@ def _is_mail_talk(par: str) -> str:
     """SQL: a paragraph about the mail itself (a notice, a disclaimer, a footer): it names this mail
     or its recipient and talks of mail twice (three times when it says I, me or my)."""
     return (f"({_re(par, _SELF)} AND ({_talk(par)} >= 3"
-            f" OR ({_talk(par)} >= 2 AND NOT {_re(par, _FIRST_PERSON)})))")
+            f" OR ({_talk(par)} >= 2 AND NOT {_re(par, _PERSON)})))")
 
 
 def _is_banner(par: str) -> str:
@@ -120,7 +134,13 @@ def _is_card(ls: str, least: int) -> str:
     fields = f"len(list_filter({ls}, lambda l: {_re('l', _FIELD, '')} AND NOT {_re('l', _CONTACT)}))"
     contact = (f"({_all(ls, _SHORT)} AND {_all(ls, _UNENDED)} AND {_any(ls, _re('l', _CONTACT))}"
                f" AND {fields} < 3)")
-    return f"({contact} OR (len({ls}) BETWEEN {least} AND 8 AND {_all(ls, _title_case('l'))}))"
+    # a long card: a name over three to ten short lines, most of them in Title Case (titles, firms,
+    # awards, accreditations), a line or two not (a link, an invitation)
+    titled = f"len(list_filter({ls}, lambda l: {_title_case('l', SHORT_LINE)}))"
+    long_card = (f"(len({ls}) BETWEEN 3 AND 10 AND {_all(ls, _SHORT)} AND {_all(ls, _UNENDED)}"
+                 f" AND {_title_case(ls + '[1]', 4)} AND {titled} * 10 >= 6 * len({ls}))")
+    return (f"({contact} OR (len({ls}) BETWEEN {least} AND 8 AND {_all(ls, _title_case('l'))})"
+            f" OR {long_card})")
 
 
 def _is_signed(par: str, ls: str) -> str:
@@ -129,7 +149,7 @@ def _is_signed(par: str, ls: str) -> str:
     rest = f"{ls}[2:]"
     signed = f"({_re(ls + '[1]', _SIGN_OFF)} AND {_all(rest, _SHORT)} AND {_all(rest, _UNENDED)})"
     ruled = f"({_re(ls + '[1]', _RULE, '')} AND (len({ls}) = 1 OR {_is_card(rest, 1)}))"
-    return f"({_is_card(ls, 2)} OR {signed} OR {ruled} OR {_is_mail_talk(par)})"
+    return f"({_is_card(ls, 2)} OR {signed} OR {ruled} OR {_is_mail_talk(par)} OR {_is_foreign(par, ls)})"
 
 
 def _is_header(ls: str) -> str:
@@ -139,6 +159,22 @@ def _is_header(ls: str) -> str:
     lone = f"({_re('l', _HEADER)} OR {_re('l', _WROTE)} OR {_re('l', _RULE, '')} OR {_re('l', _QUOTED, '')})"
     return (f"(({_any(ls, _re('l', _WROTE))} OR {headers} >= 2) AND {_all(ls, lone)}"
             f" AND {_all(ls, _SHORT_OR_QUOTED)})")
+
+
+def _is_foreign(par: str, ls: str) -> str:
+    """SQL: a paragraph of prose lines (each of twelve words or more, none quoted) fewer than six in a
+    hundred of whose words are English's commonest function words: a notice in another language (a
+    machine's alert, in short lines, is not one)."""
+    english = f"len(regexp_extract_all(lower({par}), {sql_literal(_ENGLISH)}))"
+    prose = f"{_words('l')} >= {SHORT_LINE} AND NOT {_re('l', _QUOTED, '')}"
+    return f"({_all(ls, prose)} AND {english} * 100 < 6 * {_words(par)})"
+
+
+def _is_marked(ls: str) -> str:
+    """SQL: every line of `ls` is a marker or a rule, one at least a marker: a mail or chat system's
+    note ("[Image removed]", "*** translated ... ***"), nothing the client wrote."""
+    marked = f"{_re('l', _MARKER, '')} OR {_re('l', _RULE, '')}"
+    return f"({_all(ls, marked)} AND {_any(ls, _re('l', _MARKER, ''))})"
 
 
 def _cut_signature(par: str) -> str:
@@ -162,26 +198,32 @@ def message_sql(text: str) -> str:
     head = f"substr({text}, 1, {at} + {len(SENTENCE) - 1})"
     body = f"replace(substr({text}, {at} + {len(SENTENCE)}), chr(13), '')"
     paras = f"list_filter(regexp_split_to_array({body}, '\\n[ \\t]*\\n'), lambda p: trim(p) <> '')"
+    # A banner or a system's note before the message (round 30: a note is marked; a banner goes only
+    # when it names the mail itself or the paragraph after it is the client's: it says I or we, or
+    # asks; a message about mail above a block the reading does not know is the message): the
+    # message starts at the second paragraph, and is never cut before its own first paragraph.
+    note = _let(f"string_split(paras[1], {_NL})", "ls", _is_marked("ls"))
+    own = f"({_re('paras[1]', _SELF)} OR {_re('paras[2]', _PERSON)} OR strpos(paras[2], '?') > 0)"
+    first = f"CASE WHEN len(paras) >= 2 AND ({_is_banner('paras[1]')} AND {own} OR {note}) THEN 2 ELSE 1 END"
     # per paragraph: 2 a signature's or a notice's, 1 a reply header, 0 a short line (a mobile
-    # sign-off; or a forwarded mail's own body), -2 a paragraph naming nobody (no I, we, you; no
-    # question), -1 the client's (the first paragraph, never cut, is not read)
-    flag = (f"CASE WHEN k = 1 THEN -1 WHEN {_is_header('ls')} THEN 1 WHEN {_is_signed('p', 'ls')} THEN 2"
-            f" WHEN len(ls) = 1 AND {_words('p')} <= {SHORT_LINE} THEN 0"
+    # sign-off; or a forwarded mail's own body) or a run of markers, -2 a paragraph naming nobody (no
+    # I, we, you; no question), -1 the client's (the message's first paragraph, never cut, is not read)
+    flag = (f"CASE WHEN k <= first THEN -1 WHEN {_is_header('ls')} THEN 1 WHEN {_is_signed('p', 'ls')} THEN 2"
+            f" WHEN (len(ls) = 1 AND {_words('p')} <= {SHORT_LINE}) OR {_is_marked('ls')} THEN 0"
             f" WHEN NOT {_re('p', _ANYONE)} AND strpos(p, '?') = 0 THEN -2 ELSE -1 END")
     flags = f"list_transform(paras, lambda p, k: {_let(f'string_split(p, {_NL})', 'ls', flag)})"
-    # the tail starts at the first paragraph (not the first) that is a signature's, a notice's or a
-    # reply header, after which every paragraph is one too, or is a short line or names nobody and
-    # comes after a signature's or a notice's (a forwarded mail's body under its header stays)
-    ends = ("lambda f, i: i >= 2 AND f >= 1 AND coalesce(list_bool_and(list_transform(flags[i + 1:],"
+    # the tail starts at the first paragraph (after the message's first) that is a signature's, a
+    # notice's or a reply header, after which every paragraph is one too, or is a short line or names
+    # nobody and comes after a signature's or a notice's (a forwarded mail's body under its header stays)
+    ends = ("lambda f, i: i > first AND f >= 1 AND coalesce(list_bool_and(list_transform(flags[i + 1:],"
             " lambda g, j: g >= 1 OR (g IN (0, -2) AND list_contains(flags[i:i + j - 1], 2)))), true)")
     last = f"coalesce(list_position(list_transform(flags, {ends}), true) - 1, len(flags))"
-    first = f"CASE WHEN last >= 2 AND {_is_banner('paras[1]')} THEN 2 ELSE 1 END"
     kept = f"list_concat(paras[first:last - 1], [{_cut_signature('paras[last]')}])"
     msg = f"array_to_string(kept, {_NL} || {_NL})"
     # nothing cut: the text as it is (not its paragraphs joined again)
     checked = (f"CASE WHEN kept = paras OR {_words(head + ' || msg')} < {MIN_WORDS} THEN {text}"
                f" ELSE {head} || msg END")
-    read = _let(paras, "paras", _let(flags, "flags", _let(last, "last", _let(first, "first",
+    read = _let(paras, "paras", _let(first, "first", _let(flags, "flags", _let(last, "last",
                 _let(kept, "kept", _let(msg, "msg", checked))))))
     return f"CASE WHEN strpos({text}, {_NL}) = 0 OR {at} = 0 THEN {text} ELSE coalesce({read}, {text}) END"
 

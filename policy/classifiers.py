@@ -366,6 +366,10 @@ class ScopeClassification(Strict):
     call_at_by_id: Annotated[dict[str, Weight], AfterValidator(keyed_by_scope_ids)] = Field(
         default_factory=dict)
     note_weight: float = Field(gt=0, le=1)  # matches in time-entry notes count this much
+    # Round 30: an id found beside one of its listed ids counts only its own rules' evidence there
+    # (structured project beside the migration or rollout that is the project: docs/decisions.md).
+    own_evidence_beside: Annotated[dict[str, ScopeIds], AfterValidator(keyed_by_scope_ids)] = Field(
+        default_factory=dict)
     dampeners: list[Dampener] = Field(default_factory=list)  # applies_to names scope ids
     time_signals: TimeSignals
     semantic: SemanticVote = SemanticVote()

@@ -22,6 +22,10 @@ TICKETS = [
 
 def _policy(weight_by_id: dict | None = None) -> PolicyConfig:
     data = shipped_data()
+    # Round 30: beside a found platform implementation, structured project counts only its own rules
+    # (own_evidence_beside), so w2's structured project candidate has no word evidence there; the
+    # word weight is tested on its own (tests/test_scope_round30.py tests the round 30 reading).
+    data["scope_classification"]["own_evidence_beside"] = {}
     if weight_by_id is not None:
         data["scope_classification"]["word_model"]["weight_by_id"] = weight_by_id
     return PolicyConfig.model_validate(data)
