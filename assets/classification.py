@@ -11,10 +11,10 @@ import duckdb
 from assets.calendars import business_calendars
 from assets.staging import staging_review_decisions, staging_tickets, staging_time_entries
 from logic.blas import months_side_by_side
-from logic.classify import NOTES_SQL, MatchedTexts, scope_category_hits_sql, scope_hits_sql
+from logic.classify import NOTES_SQL, MatchedTexts, scope_category_hits_sql, scope_docs_sql, scope_hits_sql
 from logic.embeddings import embed, pinned
 from logic.emergency import emergency_rules_sql, emergency_sql
-from logic.message import CLF_TEXTS, READ_TEXTS, read_texts, reads_messages, scope_read_texts, write_messages
+from logic.message import CLF_TEXTS, READ_TEXTS, read_texts, reads_messages, write_messages
 from logic.nearest import run_cones
 from logic.semantic import REVIEW_ROWS, ExemplarBank, builtin_bank, prepare_votes, review_bank
 from logic.text_match import TICKET_TEXT
@@ -145,8 +145,7 @@ def match_scope_range(con: duckdb.DuckDBPyConnection, months: list[str],
         # The texts as the scope reading reads them (their messages with message_only: computed by
         # emergency_readings for the run's months).
         load_messages(con, run.policy, months)
-        read = (f"(SELECT read_txt AS raw_txt FROM ({scope_read_texts(run.policy, f'{db}.tickets')})"
-                f" UNION ALL SELECT raw_txt FROM {db}.notes)")
+        read = scope_docs_sql(run.policy, f"{db}.tickets", f"{db}.notes")
         # Texts an earlier run matched are read from the store, the others matched (and stored).
         # The normalised text (txt) is not kept: the statement reads only the category's.
         SCOPE_MATCHES.match_texts(con, run.policy, read, f"{db}.text_hits")

@@ -46,15 +46,15 @@ from logic.classify import (
     NOTES_SQL,
     MatchedTexts,
     scope_category_hits_sql,
+    scope_docs_sql,
     scope_hits_sql,
     scope_text_hits_sql,
 )
 from logic.emergency import emergency_rules_sql, emergency_sql
 from logic.learned import scope_model
-from logic.message import scope_read_texts
+from logic.message import CLF_TEXTS
 from logic.scope_chain import chain_model
 from logic.semantic import POLICY_MODEL, ExemplarBank, builtin_bank, prepare_votes
-from logic.text_match import TICKET_TEXT
 from logic.text_model import fit_text_model, text_model
 from logic.word_model import word_model, write_weights
 from policy.base import SCOPE_EXCLUSION_IDS
@@ -147,9 +147,7 @@ def _match_scope_rules(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> 
     rules' ~1 MB of SQL is most of a statement's cost, whatever the number of tickets."""
     con.execute(f"CREATE TEMP TABLE clf_notes AS {NOTES_SQL}")
     # the texts as the scope reading reads them (their messages with message_only: clf_read_texts)
-    texts = f"(SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets)"
-    docs = (f"(SELECT read_txt AS raw_txt FROM ({scope_read_texts(policy, texts)})"
-            " UNION ALL SELECT raw_txt FROM clf_notes)")
+    docs = scope_docs_sql(policy, CLF_TEXTS, "clf_notes")
     con.execute(f"CREATE TEMP TABLE clf_text_hits AS {scope_text_hits_sql(policy, docs)}")
     categories = "(SELECT coalesce(category, '') AS raw_cat FROM clf_tickets)"
     con.execute(f"CREATE TEMP TABLE clf_category_hits AS {scope_category_hits_sql(policy, categories)}")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from logic.calibration import calibrated_sql, confidence_map
 from logic.emergency import emergency_sql
 from logic.learned import learned_sql, scope_model
-from logic.message import read_rows
+from logic.message import read_rows, scope_read_texts
 from logic.scope_chain import call_threshold_sql, chain_model, chained_sql
 from logic.scope_rules import ScopeRules, scope_rules
 from logic.text_match import (
@@ -104,6 +104,13 @@ class MatchedTexts:
     notes: str  # (ticket_id, raw_txt): the tickets' time-entry notes, as NOTES_SQL gives them
     text_hits: str  # (raw_txt, rule_id, hits) of scope_text_hits_sql over the texts read and notes
     category_hits: str  # scope_category_hits_sql's result over categories including the month's
+
+
+def scope_docs_sql(policy: PolicyConfig, texts: str, notes: str) -> str:
+    """SQL relation (raw_txt): what the scope rules match, each distinct text of `texts` as the scope
+    reading reads it (its message with scope_classification.message_only) and the notes of `notes`."""
+    return (f"(SELECT read_txt AS raw_txt FROM ({scope_read_texts(policy, texts)})"
+            f" UNION ALL SELECT raw_txt FROM {notes})")
 
 
 def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic: bool = True,

@@ -176,11 +176,11 @@ def scores_sql(tickets: str, state: str, weights: str = "clf_word_weights",
 def _design(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> pd.DataFrame:
     """(ticket_id, term, value) of every text and structured feature of clf_tickets / clf_time."""
     from logic.classify import time_state_sql
-    from logic.message import scope_read_texts
+    from logic.message import CLF_TEXTS, scope_read_texts
     from logic.text_match import TICKET_TEXT
 
     # the text the scope reading reads: its message with scope_classification.message_only
-    read = scope_read_texts(policy, f"(SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets)")
+    read = scope_read_texts(policy, CLF_TEXTS)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE word_tickets AS
         SELECT ticket_id, m.read_txt AS raw_txt, coalesce(category, '') AS raw_cat
         FROM (SELECT *, {TICKET_TEXT} AS raw_txt FROM clf_tickets) c JOIN ({read}) m USING (raw_txt)""")

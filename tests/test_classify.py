@@ -18,13 +18,14 @@ from logic.classify import (
     NOTES_SQL,
     MatchedTexts,
     scope_category_hits_sql,
+    scope_docs_sql,
     scope_hits_sql,
     scope_text_hits_sql,
 )
 from logic.emergency import emergency_rules_sql, emergency_sql
-from logic.message import scope_read_texts, write_messages
+from logic.message import CLF_TEXTS, write_messages
 from logic.semantic import LABELS, ExemplarBank, builtin_bank, prepare_votes, review_bank
-from logic.text_match import TICKET_TEXT, term_regex
+from logic.text_match import term_regex
 from logic.word_model import word_model, write_weights
 from policy.base import SCOPE_EXCLUSION_IDS, PolicyConfigError
 from policy.config import PolicyConfig, default_policy, load_policy
@@ -128,9 +129,7 @@ def matched_texts(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> Match
     (tests/rule_matches.py), the statement reading them runs each time."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE clf_notes AS {NOTES_SQL}")
     # the texts as the scope reading reads them: their messages with scope_classification.message_only
-    texts = f"(SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets)"
-    docs = (f"(SELECT read_txt AS raw_txt FROM ({scope_read_texts(policy, texts)})"
-            " UNION ALL SELECT raw_txt FROM clf_notes)")
+    docs = scope_docs_sql(policy, CLF_TEXTS, "clf_notes")
     categories = "(SELECT coalesce(category, '') AS raw_cat FROM clf_tickets)"
     con.execute("DROP TABLE IF EXISTS clf_text_hits")
     con.execute("DROP TABLE IF EXISTS clf_category_hits")
