@@ -52,10 +52,11 @@ bpic: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 ## Every test, on two pytest-xdist workers (WORKERS=0: one process). Providers shared by several
 ## modules are built once per session whichever worker asks first (a file lock, tests/conftest.py);
 ## `--dist loadgroup` keeps a module's tests that read its module-scoped build on one worker.
-## Timings: docs/operations.md.
+## Timings: docs/operations.md. The 25 slowest tests are listed at the end, so every CI log shows
+## where the suite's time goes (issue 22's suite target).
 WORKERS ?= 2
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadgroup)
+	$(BIN)/python -m pytest --durations=25 $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadgroup)
 
 ## The tests not marked slow (no pipeline run, browser or long property test), on two workers.
 test-fast: $(STAMP)
