@@ -155,23 +155,41 @@ def text_rows_sql(policy: PolicyConfig, inputs: str) -> str:
                 FROM (SELECT {', '.join(columns)}, {tok} AS tok FROM {distinct})))"""
 
 
+def _text_scores(policy: PolicyConfig, inputs: str, weights: str) -> str:
+    """SQL: (raw_txt, z, words_for, words_against) for each distinct text of `inputs` with a
+    weighted term: the sum of its terms' weights and the words the evidence names. With the words
+    alone and emergency.message_only, summed once per text read (its message) and then given to
+    the texts that read it: the terms' rows are not joined back to each text first (397,162 rows
+    a 200k --unique-texts month, 12% of the reading's time: docs/benchmark.md, round 31)."""
+    word = "NOT starts_with(d.term, '=')"  # the evidence names words, not signals
+    key = "struct_pack(w := w.w, t := d.term)"
+
+    def summed(rows: str) -> str:
+        return f"""
+        SELECT d.raw_txt, sum(w.w * d.value) AS z,
+               max_by(d.term, {key}, 3) FILTER (WHERE w.w > 0 AND {word}) AS words_for,
+               min_by(d.term, {key}, 3) FILTER (WHERE w.w < 0 AND {word}) AS words_against
+        FROM ({rows}) d JOIN {weights} w USING (term)
+        GROUP BY d.raw_txt"""
+
+    if policy.emergency.learned_model.signals or not policy.emergency.message_only:
+        return summed(text_rows_sql(policy, inputs))
+    read = f"(SELECT raw_txt AS key_txt, read_txt FROM ({read_texts(policy, inputs)}))"
+    per_read = summed(f"SELECT raw_txt, term, 1.0 AS value FROM ({terms_sql(read, 'read_txt')})")
+    return (f"SELECT r.key_txt AS raw_txt, s.z, s.words_for, s.words_against FROM {read} r"
+            f" JOIN ({per_read}) s ON s.raw_txt = r.read_txt")
+
+
 def scores_sql(policy: PolicyConfig, inputs: str, weights: str = WEIGHTS) -> str:
     """SQL: (ticket_id, p, words_for, words_against) for every ticket of `inputs`; the words are the
     text's three terms that add most to / take most from the reading (the evidence)."""
     signals = policy.emergency.learned_model.signals
-    word = "NOT starts_with(d.term, '=')"  # the evidence names words, not signals
-    key = "struct_pack(w := w.w, t := d.term)"
     return f"""
     SELECT x.ticket_id, 1 / (1 + exp(-(i.w + coalesce(tw.z, 0) + coalesce(sw.z, 0)))) AS p,
            tw.words_for, tw.words_against
     FROM {inputs} x
     CROSS JOIN (SELECT w FROM {weights} WHERE term = '{INTERCEPT}') i
-    LEFT JOIN (
-        SELECT d.raw_txt, sum(w.w * d.value) AS z,
-               max_by(d.term, {key}, 3) FILTER (WHERE w.w > 0 AND {word}) AS words_for,
-               min_by(d.term, {key}, 3) FILTER (WHERE w.w < 0 AND {word}) AS words_against
-        FROM ({text_rows_sql(policy, inputs)}) d JOIN {weights} w USING (term)
-        GROUP BY d.raw_txt
+    LEFT JOIN ({_text_scores(policy, inputs, weights)}
     ) tw ON tw.raw_txt = x.raw_txt
     LEFT JOIN (
         SELECT f.ticket_id, sum(w.w * f.value) AS z

@@ -108,6 +108,31 @@ def test_sql_scoring_equals_a_numpy_reference(labelled):
         assert sql[tid] == pytest.approx(1 / (1 + np.exp(-z)), abs=1e-9), tid
 
 
+def test_texts_sharing_a_message_score_as_the_message(labelled):
+    # With message_only and the words alone the text's words are summed once per message read
+    # (round 31): two signed texts of one message, and the message itself, get one p and one set
+    # of words; a text without a message of its own reads itself.
+    policy = _policy(labelled, signals=[])
+    model = fit_emergency_model_on_files(policy, [labelled])
+    own = "Tills frozen . All tills frozen at the shop, queue building"
+    rows = [("a", own), ("b", f"{own}\n\nKind regards,\nLee Grant\nPractice Manager\n01632 960 777"),
+            ("c", f"{own}\n\n--\nJo Ash\n01632 960 001"), ("d", "Mouse broken . urgent please")]
+    con = duckdb.connect()
+    con.execute("CREATE TEMP TABLE x AS SELECT ticket_id, raw_txt, 'Retail' AS category,"
+                " false AS declared_emergency, 1 AS affected_users, 0.0 AS rule_confidence,"
+                " 0.0 AS vote FROM (VALUES " + ", ".join(f"('{t}', '{x}')" for t, x in rows)
+                + ") v(ticket_id, raw_txt)")
+    write_messages(con, None, "x")
+    write_weights(con, model)
+    assert con.execute("SELECT count(*) FROM clf_read_texts").fetchone()[0] == 2  # b and c read a
+    scored = {tid: (p, words_for, words_against)
+              for tid, p, words_for, words_against in con.execute(scores_sql(policy, "x")).fetchall()}
+    for tid in ("b", "c"):
+        assert scored[tid][0] == pytest.approx(scored["a"][0], abs=1e-12)
+        assert scored[tid][1:] == scored["a"][1:]
+    assert "tills frozen" in scored["a"][1] and scored["d"][0] != pytest.approx(scored["a"][0])
+
+
 def test_each_files_vote_is_taken_without_its_own_tickets(labelled, tmp_path):
     # Alone, a file's tickets have only the policy's concepts to vote with: the same text labelled in
     # another file votes for it once both are fitted on.
