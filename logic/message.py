@@ -74,6 +74,12 @@ _ENDS_SENTENCE = r"[.?!]\s*$"
 _QUOTED = r"^\s*>"
 _PERSON = r"\b(i|i'm|i've|i'd|i'll|me|my|we|we're|we've|our|us)\b"
 _ANYONE = r"\b(i|i'm|i've|i'd|i'll|me|my|we|we're|we've|our|us|you|your)\b"
+# a standing notice (round 31): a label of one to three words and a colon opening the paragraph
+# ("Payments:", "Security notice:"), prose to any reader in the conditional ("if you receive ..."),
+# no one in the first person singular
+_LABEL = r"^\s*[A-Z][A-Za-z]*(\s+[A-Za-z]+){0,2}\s*:\s+\S"
+_TO_READER = r"\bif\s+you\b"
+_SINGULAR = r"\b(i|i'm|i've|i'd|i'll|me|my)\b"
 
 
 def _words(line: str) -> str:
@@ -149,7 +155,17 @@ def _is_signed(par: str, ls: str) -> str:
     rest = f"{ls}[2:]"
     signed = f"({_re(ls + '[1]', _SIGN_OFF)} AND {_all(rest, _SHORT)} AND {_all(rest, _UNENDED)})"
     ruled = f"({_re(ls + '[1]', _RULE, '')} AND (len({ls}) = 1 OR {_is_card(rest, 1)}))"
-    return f"({_is_card(ls, 2)} OR {signed} OR {ruled} OR {_is_mail_talk(par)} OR {_is_foreign(par, ls)})"
+    return (f"({_is_card(ls, 2)} OR {signed} OR {ruled} OR {_is_mail_talk(par)} OR {_is_foreign(par, ls)}"
+            f" OR {_is_standing_notice(par, ls)})")
+
+
+def _is_standing_notice(par: str, ls: str) -> str:
+    """SQL: a paragraph opening with a label and a colon (not a reply header's field) that speaks to
+    any reader in the conditional ("if you receive such a request, call ...") and names no one in the
+    first person singular, asking nothing: a notice a firm's mail system adds to every mail (a
+    payments or security warning), not the client's account of the ticket (round 31)."""
+    return (f"({_re(ls + '[1]', _LABEL, '')} AND NOT {_re(ls + '[1]', _HEADER)} AND {_re(par, _TO_READER)}"
+            f" AND NOT {_re(par, _SINGULAR)} AND strpos({par}, '?') = 0)")
 
 
 def _is_header(ls: str) -> str:
