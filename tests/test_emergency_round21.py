@@ -15,6 +15,7 @@ from tests.test_emergency_model import (
     ROUND_18_BY_NATURE,
     ROUND_20_BY_NATURE,
     ROUND_21_BY_NATURE,
+    ROUND_31_BY_NATURE,
     _reading,
 )
 
@@ -79,7 +80,7 @@ def _rules_met(policy: PolicyConfig, subject: str, description: str) -> list[str
 
 def test_round_21_labels_join_by_nature():
     assert default_policy().emergency.learned_model.by_nature == (
-        ROUND_18_BY_NATURE + ROUND_20_BY_NATURE + ROUND_21_BY_NATURE)
+        ROUND_18_BY_NATURE + ROUND_20_BY_NATURE + ROUND_21_BY_NATURE + ROUND_31_BY_NATURE)
 
 
 @pytest.mark.parametrize(("label", "subject", "description"), MET)
