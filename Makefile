@@ -60,6 +60,9 @@ test: $(STAMP) chromium
 
 ## The tests not marked slow (no pipeline run, browser or long property test), on two workers.
 test-fast: $(STAMP)
+	@echo "make test-fast leaves out the tests marked slow (tests/scheduling.py): pipeline runs and built" \
+	  "providers, the browser, subprocesses, real exports, minute-walk property tests and classifications" \
+	  "under policies of their own; make test runs every test."
 	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadgroup
 
 lint: $(STAMP)

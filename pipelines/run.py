@@ -83,7 +83,7 @@ def run_all(
     are printed for the latest month only unless `all_pdfs`. Each finished step prints a line
     with the time so far and an estimate of what is left (`progress`).
     """
-    from pipelines import definitions, jobs  # imported here so the warning filters above apply
+    from pipelines import definitions  # imported here so the warning filters above apply
 
     instance = instance or _instance()
     progress = progress or Progress(instance)
@@ -95,14 +95,7 @@ def run_all(
         raise SystemExit("ingest_job failed")
     months = months or months_with_tickets()
     monthly = definitions.defs.resolve_job_def("monthly_job")
-    left_out = dg.AssetSelection.assets()
-    if not reports:
-        left_out |= dg.AssetSelection.groups("reports")
-    if not docs:
-        left_out |= dg.AssetSelection.assets("data_docs")
-    selection = None if reports and docs else list(
-        (jobs.monthly_job.selection - left_out).resolve(definitions.defs.resolve_asset_graph())
-    )
+    selection = monthly_selection(reports, docs)
     for span, _ in run_months(monthly, instance, months, selection, progress, all_pdfs):
         print(f"  {span} done ({time.perf_counter() - started:.1f} s)", flush=True)
     # A ticket moved to a month of this run (a corrected created_at) was counted under its old
@@ -112,6 +105,21 @@ def run_all(
         print(f"  {span} run again: it counted tickets now staged in another month"
               f" ({time.perf_counter() - started:.1f} s)", flush=True)
     return months_reported()
+
+
+def monthly_selection(reports: bool = True, docs: bool = True) -> list[dg.AssetKey] | None:
+    """The monthly job's assets without the report group (`reports=False`) or the months' Data
+    Docs (`docs=False`); None for the whole job."""
+    from pipelines import definitions, jobs
+
+    if reports and docs:
+        return None
+    left_out = dg.AssetSelection.assets()
+    if not reports:
+        left_out |= dg.AssetSelection.groups("reports")
+    if not docs:
+        left_out |= dg.AssetSelection.assets("data_docs")
+    return list((jobs.monthly_job.selection - left_out).resolve(definitions.defs.resolve_asset_graph()))
 
 
 def stale_months() -> list[str]:

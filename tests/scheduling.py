@@ -70,7 +70,25 @@ SLOW_TESTS = ("tests/test_mappings.py::test_example_mapping_publishes_from_its_e
              # of CPU at load 19, of 125 s): the run's cones' twin of the test above, and a range's
              # votes against each month's (test_a_range_classifies... is slow already).
              "tests/test_semantic_prune.py::test_votes_with_a_runs_cones_are_the_votes_of_whole_rows",
-             "tests/test_classify_range.py::test_one_statement_for_a_range_gives_each_month_its_own_votes")
+             "tests/test_classify_range.py::test_one_statement_for_a_range_gives_each_month_its_own_votes",
+             # 2026-12-06 (s32): `-m "not slow"` had grown to 738 tests, 198 s of CPU and 4:33 at
+             # load 5-7 (make test-fast far over its minute); the costliest of them in a whole run
+             # (load 7-11), 2-5 s of CPU each in the test's own call, not in a shared fixture.
+             "tests/test_emergency_match_store.py::test_a_second_run_reads_the_stored_matches",
+             "tests/test_emergency_match_store.py::test_other_rules_do_not_read_the_stored_matches",
+             "tests/test_classification_months_side_by_side.py::test_votes_on_one_blas_thread",
+             "tests/test_classify_round17.py::test_a_machine_notice_is_not_called_on_the_word_models_vote",
+             "tests/test_semantic_prune.py::test_a_similarity_does_not_depend_on_the_columns_beside_it",
+             "tests/test_classify_range.py::test_a_range_reads_each_month_s_exemplars_once",
+             "tests/test_emergency_model.py::test_a_reading_the_rules_dampened_for_one_user_needs",
+             "tests/test_emergency_model.py::test_round_18_a_rule_naming_the_incident_by_its_nature",
+             "tests/test_emergency_model.py::test_each_files_vote_is_taken_without_its_own_tickets",
+             "tests/test_emergency_model.py::test_fitting_is_deterministic",
+             "tests/test_emergency_model.py::test_below_the_bar_p_is_evidence_of_weight_below",
+             "tests/test_emergency_hold.py::test_a_held_call_is_multiplied_by_the_factor_at_its_p",
+             "tests/test_classify_round12.py::test_the_call_names_the_word_model",
+             "tests/test_calibration.py::test_a_declared_emergency_call_the_vote_disagrees_with",
+             "tests/test_embedding_store.py::test_the_emergency_step_prunes_after_a_run_over_every_month")
 # The longest work units of `make test` (a module's group, or one test), longest first, from the
 # durations of a whole run on 2 workers (2026-12-04, 18:34, load 6-15: seconds of wall in brackets):
 # they start first, so that the quick tests fill in at the end instead of one long test running

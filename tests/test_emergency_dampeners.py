@@ -1,0 +1,95 @@
+"""The emergency dampeners: look-alikes the policy names by their nature (section 4: a drill, nothing
+of ours affected, a lure reported and not acted on, "hacked" said in jest, over before the ticket,
+work carrying on another way, work asked for outside the working day, a past incident's aftermath,
+someone else's comment), read through the rules alone: each lowers a declared emergency too, and
+what cancels it (`unless`) does (docs/classification.md, rounds 29 to 31). The whole classifier's
+calls on such texts: tests/test_emergency_look_alikes.py. The texts are my own, none a batch's.
+"""
+
+import pytest
+
+from policy.config import default_policy
+from tests.rule_matches import one_ticket_rules
+
+DRILL = "a drill, exercise or test, nothing has happened"
+NOTHING = "nothing of ours broken or affected"
+REPORTED = "reported, not acted on"
+JEST = '"hacked" said in jest or for a changed look'
+OVER = "over before the ticket, nothing asked now"
+ELSEWHERE = "work carrying on another way"
+OUT_OF_DAY = "work asked for outside the working day"
+AFTERMATH = "a past incident's aftermath asked as work now"
+COMMENT = "someone else's public comment or review, not a compromise"
+
+
+@pytest.mark.parametrize(("subject", "description", "affected", "declared", "label"), [
+    ("Fire drill", "Fire drill at 2pm, all the PCs will be left on.", 25, True, DRILL),
+    ("Exercise", "This is an exercise: the insurer asks how we would respond to ransomware.", 10, True,
+     DRILL),
+    ("Outage?", "The supplier's portal is down for everyone according to their status page. "
+     "Nothing broken here, just checking.", 20, False, NOTHING),
+    ("Heads up", "Our broadband provider has an outage in the region but it hasn't affected us.", 9, False,
+     NOTHING),
+    ("Phishing", "Everyone got a fake parcel email. I haven't clicked it and told everyone not to.", 30,
+     True, REPORTED),
+    ("Email earlier", "Email was down for everyone from 8 to 8:30. All back up now, just letting you "
+     "know.", 25, True, OVER),
+    ("Branch internet", "Internet down at the branch since 9, staff are working from home fine "
+     "until it's fixed.", 12, True, ELSEWHERE),
+    ("Server restart", "The server needs a restart for its updates but it can't go off during the "
+     "day, everyone is on it. Can you do it when we're closed?", 30, True, OUT_OF_DAY),
+    ("Flood clean-up", "Following last week's flood the comms cabinet is dead and needs replacing; "
+     "can you quote?", 20, True, AFTERMATH),
+])
+def test_the_dampener_lowers_the_declaration_too(subject, description, affected, declared, label):
+    """Firm (broad_field.firm): the client's count of affected users does not undo it, and a
+    declaration alone is no call where it is met."""
+    policy = default_policy()
+    confidence, dampeners, _rules = one_ticket_rules(policy, subject, description, affected, declared)
+    assert label in dampeners and confidence < policy.emergency.min_confidence, (confidence, dampeners)
+
+
+@pytest.mark.parametrize(("subject", "description", "label"), [
+    # An act on the lure (round 29).
+    ("Phishing", "Got a fake invoice email. I didn't open it, but Sam clicked the link and typed his "
+     "password.", REPORTED),
+    ("Phishing", "Suspicious email to all staff. I deleted it; two people opened the attachment before "
+     "I did.", REPORTED),
+    ("Phishing", "Is this real? Finance already paid the invoice from the new bank details before we "
+     "spotted it.", REPORTED),
+    # The outage back again, a loss of trade, an incident today, an act on a lure (round 30).
+    ("Help", "Phones went down, came back, and have gone off again. Nobody can call out.", OVER),
+    ("Help", "Power back on now but nothing works on any PC in the office.", OVER),
+    ("Help", "We're working from the other site fine but the shop can't take payments.", ELSEWHERE),
+    ("Help", "After last week's flood the server went down again this morning, nobody can work.",
+     AFTERMATH),
+    ("Help", "Someone hacked the account lol but Sam clicked the link and typed his password.", JEST),
+    # An outage of ours told beside it, a sign of takeover, down now, still down (round 31).
+    ("Help", "Outlook is down on the news and ours seems fine, but the phones are dead here.", NOTHING),
+    ("Help", "Someone commented on our Facebook page and now our password doesn't work.", COMMENT),
+    ("Help", "Just so you know the internet has gone and the card machines aren't working.", OVER),
+    ("Help", "The storm last week knocked the line out and the phones are still down.", AFTERMATH),
+])
+def test_what_cancels_the_dampener(subject, description, label):
+    """`unless`: what the dampener's look-alike does not have cancels it."""
+    _confidence, dampeners, _rules = one_ticket_rules(default_policy(), subject, description, 12, True)
+    assert label not in dampeners, dampeners
+
+
+@pytest.mark.parametrize("description", [
+    "Got a fake invoice email, I haven't clicked anything. Should I delete it?",
+    "A scam text about a parcel. I didn't click the link or enter any details, just reporting it.",
+])
+def test_a_negated_act_leaves_it(description):
+    _confidence, dampeners, _rules = one_ticket_rules(default_policy(), "Phishing", description, 1, False)
+    assert REPORTED in dampeners, dampeners
+
+
+@pytest.mark.parametrize("description", [
+    "Think the office PC got hacked lol, the wallpaper is a cartoon now.",
+    "My email signature changed to a silly font, have I been hacked? Haha, not really.",
+])
+def test_hacked_in_jest(description):
+    policy = default_policy()
+    confidence, dampeners, _rules = one_ticket_rules(policy, "Hacked", description, 1, False)
+    assert JEST in dampeners and confidence < policy.emergency.min_confidence, (confidence, dampeners)

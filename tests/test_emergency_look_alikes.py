@@ -1,0 +1,200 @@
+"""Emergency look-alikes the policy names (section 4) and real emergencies told with their words or
+by their symptom, read through the whole classifier (the session's one shipped classification);
+what the emergency rules read of such texts (breadth, a request) through the rules alone. The
+texts are my own, none a batch's or a noise block's (docs/classification.md, "Round 29: emergency
+look-alikes the policy names", "Round 30: emergency look-alikes by mechanism", "Round 31:
+emergency"); the dampeners they meet: tests/test_emergency_dampeners.py.
+"""
+
+import pytest
+
+from policy.config import default_policy
+from tests.rule_matches import one_ticket_rules
+from tests.test_classify import _t
+
+# Every list: (subject, description, affected users, declared an emergency).
+
+# Round 29, by their nature: a drill or exercise where nothing has happened, someone else's outage
+# with nothing of ours broken, a prank by a colleague, a lure reported and not acted on, "every
+# time I email one" read as everyone; real emergencies told with the same words.
+REAL_29 = [
+    ("NOT A DRILL", "This is not a drill: the server room is flooding and the file server has gone "
+     "off, nobody can open anything.", 20, True),
+    ("Internet and phones", "During this morning's fire drill someone unplugged the comms cabinet and "
+     "now the internet and phones are down for the whole office.", 15, False),
+    ("Cable cut", "The builders were drilling in the hall and went through the cable: the internet is "
+     "down across the whole office and the card machines are offline.", 12, False),
+    ("Email", "Microsoft 365 is having an outage according to the news and none of us can send or "
+     "receive email, the whole company is stuck.", 25, True),
+    ("Link", "I clicked the link in the invoice email and typed my password into the page it opened. "
+     "Nothing really happened after that, is that bad?", 1, False),
+    ("Website", "Not a test: our website has been replaced by a casino page and customers are asking "
+     "what is going on.", 1, False),
+    ("Bookings", "The practice management system is down for all of us and patients are waiting at "
+     "reception.", 8, False),
+    ("Facebook", "Someone has hacked our Facebook page and is posting adverts. It isn't a prank, "
+     "customers are messaging us about it.", 1, False),
+    ("Ransom", "This isn't a joke: a ransom note is on every PC and the files on the shared drive "
+     "have been renamed.", 12, True),
+    ("Internet", "Our provider has a major outage in the area and our internet is down in all three "
+     "offices, nobody can work.", 30, True),
+    ("Password", "Someone changed my password overnight, it wasn't me and I'm locked out. Nothing "
+     "else seems broken but I'm worried they're reading my mail.", 1, False),
+]
+
+LOOK_ALIKES_29 = [
+    ("Fire drill", "Reminder: fire drill at 11 today, everyone will be out of the building for 20 "
+     "minutes. Should we shut the PCs down first?", 30, True),
+    ("Tabletop", "Tabletop exercise next week: imagine our file server has been encrypted by "
+     "ransomware. Which numbers would we call? Nothing has actually happened.", 10, True),
+    ("Teams outage?", "Saw on the news that Microsoft Teams has an outage in the US. Nothing broken "
+     "here, is it likely to reach us?", 20, False),
+    ("Insurer", "Our insurer wants a simulated breach exercise on paper: pretend the accounts mailbox "
+     "was hacked and tell them how quickly you would respond.", 12, True),
+    ("Wallpaper", "Someone changed the office manager's desktop wallpaper to a cat as a prank while "
+     "she was at lunch, can you set it back and make screens lock?", 1, False),
+    ("Till", "The apprentice 'hacked' the till display as a joke, it now says Happy Birthday Dave. "
+     "Please put it back.", 1, False),
+    ("Bank app", "Heard the bank's app is down nationally today. None of our systems are affected, "
+     "just letting you know in case staff ask.", 15, False),
+    ("Test", "This is a test ticket to check the new support address works, please ignore.", 5, True),
+]
+
+# Round 30, by mechanism: "hacked" said in jest, an outage over before the ticket, work carrying
+# on another way, work asked for outside the working day, a past incident's aftermath asked as
+# work now; real emergencies told with the same words.
+REAL_30 = [
+    ("Internet", "The internet went down at 9, came back for ten minutes and is down again now. "
+     "Nobody in the office can work.", 12, True),
+    ("Power cut", "Power is back on now but nothing works: no network on any PC and the phones are "
+     "dead for the whole office.", 20, True),
+    ("Mailbox hacked", "Our mailbox got hacked lol, but seriously: it sent an invoice link to all our "
+     "customers and Jo typed her password into the page before we noticed.", 6, True),
+    ("Card machines", "We're working from the other office fine, but the shop can't take payments "
+     "and customers are queuing at the counter.", 10, False),
+    ("Server", "The file server crashed again this morning, a week after the flood. Nobody can open "
+     "any files.", 15, True),
+]
+
+LOOK_ALIKES_30 = [
+    ("Laptop hacked haha", "I think my laptop got hacked haha, the screensaver now shows a cartoon "
+     "with my name on it. Pretty sure it was someone in the office. Can you set it back?", 1, False),
+    ("Booking system earlier", "The booking system was unavailable for everyone for half an hour "
+     "this morning. It's back up now, nothing needed, just for your records.", 15, False),
+    ("North office internet", "Internet is down at the north office. The team have gone over to the "
+     "main office and are working from there fine. The provider is sending an engineer tomorrow.",
+     10, True),
+    ("Accounts update", "Please install the accounts package update on all PCs. Staff can't be "
+     "logged out during the working day, so any evening this week.", 40, False),
+    ("Mailbox review", "Following last month's compromise we'd like a full review of every "
+     "mailbox's rules and sign-in settings, and the old app passwords removed.", 30, False),
+]
+
+# Round 31: emergencies told by their symptom or consequence (a domain showing a parking page, a
+# lure whose form was filled in, a site's connection down taking its systems with it, bookings no
+# longer passing between systems); look-alikes: someone else's outage while ours works, a
+# stranger's comment, a fault going on for years, a past storm's aftermath.
+REAL_31 = [
+    ("Web page odd", "A customer rang: when she types our web address she gets a page saying the "
+     "domain is parked with the registrar. Our shop orders stopped at lunchtime.", 1, False),
+    ("Odd invoice email", "Three customers got an email that looks like it's from us asking them to "
+     "confirm card details for an order. The sender is ours with one letter changed. One customer "
+     "says he completed the form.", 2, False),
+    ("Branch down", "The broadband is dead at the Mill Road branch: the tills and the phones have gone "
+     "with it and the booking system won't load either. Queue out the door.", 1, False),
+    ("Stock on the web shop", "Since the update last night the stock levels aren't syncing to the web "
+     "shop, and we've oversold a dozen orders already this morning.", 4, False),
+    ("Storage full email", "Ali got a message saying her mailbox storage was full and typed her "
+     "password into the page it opened. She told me an hour later.", 1, False),
+]
+
+LOOK_ALIKES_31 = [
+    ("Teams in the news", "Heard on the radio that Teams is down for half the country. Are we "
+     "affected? Ours looks fine so far, just checking before the staff meeting.", 30, False),
+    ("Hacked!!", "Someone has left a review on our Google listing calling us cowboys. Can we get it "
+     "removed and find out who wrote it?", 1, True),
+    ("Printer server", "The print server has been throwing failures every night since 2021 and "
+     "nobody looked at it. Can you replace it this quarter?", 20, False),
+    ("After the storm", "The storm took out the yard camera a fortnight ago and we're on the backup "
+     "recorder; the aftermath is a pile of dead kit. Please rebuild the camera network and document "
+     "it.", 15, False),
+]
+
+ROUNDS = {"round29": (REAL_29, LOOK_ALIKES_29), "round30": (REAL_30, LOOK_ALIKES_30),
+          "round31": (REAL_31, LOOK_ALIKES_31)}
+
+# Limits found by these texts (round 29, the same on main 2026.12.80): round29-r10's rules read 0 on
+# both (no rule reads "changed my password ..., it wasn't me"); round29-n01's undampened "files
+# encrypted (already happened)" rule reads a tabletop's "imagine ... has been encrypted", which no
+# dampener can lower. Strict: a change that fixes one fails here and it joins its list.
+LIMIT = pytest.mark.xfail(strict=True, reason="a limit of the rules found this round (docs, round 29)")
+LIMITS = {"round29-r10", "round29-n01"}
+
+
+def _cases(real: list[tuple], look_alikes: list[tuple]) -> list:
+    return ([_t(f"r{i:02d}", s, d, "Other", a, dec) for i, (s, d, a, dec) in enumerate(real)]
+            + [_t(f"n{i:02d}", s, d, "Other", a, dec) for i, (s, d, a, dec) in enumerate(look_alikes)])
+
+
+def shipped_cases() -> dict[str, list]:
+    """Each round's texts, classified with the other modules' cases in the session's one call."""
+    return {name: _cases(real, look_alikes) for name, (real, look_alikes) in ROUNDS.items()}
+
+
+@pytest.fixture(scope="module")
+def emergency(shipped_calls) -> dict:
+    """"<round>-<ticket id>" -> (qualifies, confidence, evidence, state) under the shipped policy."""
+    calls = shipped_calls.of(__name__)
+    return {f"{name}-{tid}": row for name in ROUNDS for tid, row in calls(name)[1].items()}
+
+
+def _params(real: bool) -> list:
+    """(case id, its text) of every round's real emergencies or look-alikes; a limit marked."""
+    kind, which = ("r", 0) if real else ("n", 1)
+    params = []
+    for name, lists in ROUNDS.items():
+        for i, text in enumerate(lists[which]):
+            case = f"{name}-{kind}{i:02d}"
+            params.append(pytest.param(case, text, id=case, marks=[LIMIT] if case in LIMITS else []))
+    return params
+
+
+@pytest.mark.parametrize(("case", "text"), _params(real=True))
+def test_a_real_emergency_is_called(emergency, case, text):
+    """Told with the look-alikes' words (rounds 29, 30) or by its symptom (round 31)."""
+    qualifies, confidence, evidence, _state = emergency[case]
+    assert qualifies, (text, confidence, evidence)
+
+
+@pytest.mark.parametrize(("case", "text"), _params(real=False))
+def test_a_look_alike_the_policy_names_is_not_called(emergency, case, text):
+    qualifies, confidence, evidence, _state = emergency[case]
+    assert not qualifies, (text, confidence, evidence)
+
+
+@pytest.mark.parametrize(("description", "broad"), [
+    ("Every time I email one customer it bounces back, their mailbox is full.", False),
+    ("Every time the user logs in it fails once then works.", False),
+    ("The internet is down on every single PC in the office.", True),
+    ("Every member of staff is locked out of email this morning.", True),
+])
+def test_every_reads_breadth_not_frequency(description, broad):
+    policy = default_policy()
+    confidence, _dampeners, rules = one_ticket_rules(policy, "Email", description, 1, False)
+    several = {"core system down for several users", "something down for several users",
+               "one system lost for all of its users"}
+    assert bool(several & set(rules)) == broad, (confidence, rules)
+
+
+@pytest.mark.parametrize("description", [
+    "Can you check whether the domain we want for the new brand is for sale?",
+    "Internet was slow at home last night, my phone was fine.",
+    "We want a booking system so rooms stop being double-booked; can you quote?",
+    "I filled in the form for the new starter's laptop.",
+])
+def test_round_31s_rules_do_not_read_a_request(description):
+    """The symptom rules of round 31 (a parked domain, a form filled in, a site's connection,
+    bookings not passing) do not read the same words in a request."""
+    policy = default_policy()
+    confidence, _dampeners, rules = one_ticket_rules(policy, "Question", description, 1, False)
+    assert confidence < policy.emergency.min_confidence, (confidence, rules)
