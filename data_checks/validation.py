@@ -4,8 +4,9 @@ GX's SQL datasource does not work against DuckDB 2.0, so each check's query sele
 columns its suite needs for one month (set-based work such as "does this client resolve" is done in
 that SQL and arrives as a column the suite checks). The suites are data
 (`data_checks.expectations`, GX's JSON), and their row-level expectations are first counted in
-DuckDB over that query (`data_checks.screen`): a partition where all pass gets the result GX gives
-a passing batch without leaving DuckDB or importing GX. A partition where any fails is fetched and
+DuckDB over that query (`data_checks.screen`, one statement for all the step's months): a
+partition where all pass gets the result GX gives a passing batch without leaving DuckDB or
+importing GX. A partition where any fails is fetched and
 validated by GX in an ephemeral context, so failures are GX's own: a large one in worker
 processes over several months (`gx_pool`, started on the first), a small one in the run's GX
 process (started by the first check step of a run over several months, else on the first such
@@ -36,7 +37,7 @@ from data_checks.gx_processes import (
     submit,
 )
 from data_checks.outcome import Outcome, to_pandas
-from data_checks.screen import screen
+from data_checks.screen import screen, screen_months
 from orchestration.partitions import combine_month_checks
 from orchestration.resources import PipelineSettings
 from orchestration.sql_checks import SqlCheck
@@ -99,12 +100,9 @@ def _screened(
     con: duckdb.DuckDBPyConnection, spec: CheckSpec, suite: ex.Suite, params: dict,
     known: dict | None = None,
 ) -> tuple[pd.DataFrame | pa.Table | None, int, Outcome | None]:
-    """The partition screened in DuckDB (`data_checks.screen`): (data fetched, rows, outcome).
-
-    The outcome is the suite's GX result when every expectation passes, else None (GX then
-    validates the rows). A function's fetch is run here and its rows screened as a view (its
-    columns' types may differ by month: a frame's empty column, so they are not kept in `known`).
-    """
+    """The partition screened in DuckDB alone (`data_checks.screen`): (data fetched, rows, outcome:
+    None when GX must validate). A function's fetch is run and its rows screened as a view (its
+    columns' types may differ by month, so they are not kept in `known`)."""
     if not callable(spec.fetch):
         rows, outcome = screen(con, spec.fetch, params, suite, spec.table, known)
         return None, rows, outcome
@@ -271,10 +269,13 @@ def run_checks(
         for spec in specs:
             suite = ex.Suite(spec.name, spec.expectations(policy))
             suite_json = json.dumps(suite.to_json_dict(), default=str)
+            tallies[spec.name].started = time.perf_counter()
+            batch = {} if callable(spec.fetch) else screen_months(
+                con, spec.fetch, {"policy": policy}, months, suite, spec.table, known)
             for month in months:
-                tallies[spec.name].started = tallies[spec.name].started or time.perf_counter()
                 params = {"month": month, "policy": policy}
-                data, rows, passed = _screened(con, spec, suite, params, known)
+                data, rows, passed = ((None, *batch[month]) if month in batch
+                                      else _screened(con, spec, suite, params, known))
                 if passed is not None:
                     waiting.append((spec, suite_json, month, rows, _done(passed)))
                 else:

@@ -19,7 +19,7 @@ import pytest
 from data_checks import expectations as ex
 from data_checks.checks import SPECS
 from data_checks.expectations import Suite
-from data_checks.screen import screen
+from data_checks.screen import screen, screen_months
 from policy.config import default_policy
 
 if TYPE_CHECKING:
@@ -193,3 +193,48 @@ def test_a_suites_query_is_bound_once_for_all_its_months():
             assert kept == alone, month
             assert (kept[1] is None) is (month == "2026-02"), month
     assert list(known) == [source]
+
+
+def test_a_suites_months_screened_in_one_statement_as_one_by_one():
+    """`screen_months` (one statement over the run's months, grouped by month) gives each month
+    the rows and verdict `screen` gives it alone: every case of CASES a month (failing months
+    stay failing, so GX validates them and a blocking check still blocks; passing months get the
+    same GX result), a month without rows, and a uniqueness suite across months (a duplicate in
+    another month is not one)."""
+    suite = Suite("screened", SUITE)
+    source = "SELECT * EXCLUDE (month) FROM months WHERE month = $month"
+    frames, months = [], []
+    for i, case in enumerate(CASES):
+        month = f"2025-{i + 1:02d}-01"
+        months.append(month)
+        frame = _frame(case)
+        frame.insert(0, "month", pd.Timestamp(month).date())
+        frames.append(frame)
+    months.append("2026-06-01")  # no rows
+    with duckdb.connect() as con:
+        con.register("months", pa.Table.from_pandas(pd.concat(frames), preserve_index=False))
+        batched = screen_months(con, source, {}, months, suite, "t")
+        alone = {month: screen(con, source, {"month": month}, suite, "t") for month in months}
+    assert batched == alone
+    assert [m for m in months if batched[m][1] is None] == [
+        months[i] for i, (_, passes) in enumerate(CASES.values()) if not passes]
+    assert batched["2026-06-01"][0] == 0
+
+
+def test_every_suites_query_runs_over_months_in_one_statement():
+    """Each suite's own query (`data_checks.checks.SPECS`, those over `$month`) binds and runs as
+    one statement over several months on an empty warehouse: no fetch falls outside the
+    lateral form."""
+    from warehouse.schema import ensure_warehouse, prepare_session
+
+    policy = default_policy()
+    with duckdb.connect() as con:
+        ensure_warehouse(con)
+        prepare_session(con)
+        for spec in SPECS:
+            if callable(spec.fetch) or "$month" not in spec.fetch:
+                continue
+            suite = Suite(spec.name, spec.expectations(policy))
+            months = ["2025-01-01", "2025-02-01"]
+            assert screen_months(con, spec.fetch, {}, months, suite, spec.table) == {
+                m: screen(con, spec.fetch, {"month": m}, suite, spec.table) for m in months}
