@@ -1,9 +1,10 @@
 """The emergency dampeners: look-alikes the policy names by their nature (section 4: a drill, nothing
 of ours affected, a lure reported and not acted on, "hacked" said in jest, over before the ticket,
 work carrying on another way, work asked for outside the working day, a past incident's aftermath,
-someone else's comment), read through the rules alone: each lowers a declared emergency too, and
-what cancels it (`unless`) does (docs/classification.md, rounds 29 to 31). The whole classifier's
-calls on such texts: tests/test_emergency_look_alikes.py. The texts are my own, none a batch's.
+someone else's comment, an announced maintenance window, something due to lapse later), read
+through the rules alone: each lowers a declared emergency too, and what cancels it (`unless`) does
+(docs/classification.md, rounds 29 to 32). The whole classifier's calls on such texts:
+tests/test_emergency_look_alikes.py. The texts are my own, none a batch's.
 """
 
 import pytest
@@ -20,6 +21,8 @@ ELSEWHERE = "work carrying on another way"
 OUT_OF_DAY = "work asked for outside the working day"
 AFTERMATH = "a past incident's aftermath asked as work now"
 COMMENT = "someone else's public comment or review, not a compromise"
+MAINTENANCE = "an announced maintenance window, nothing down now"
+LAPSE = "due to lapse later, nothing down yet"
 
 
 @pytest.mark.parametrize(("subject", "description", "affected", "declared", "label"), [
@@ -69,6 +72,14 @@ def test_the_dampener_lowers_the_declaration_too(subject, description, affected,
     ("Help", "Someone commented on our Facebook page and now our password doesn't work.", COMMENT),
     ("Help", "Just so you know the internet has gone and the card machines aren't working.", OVER),
     ("Help", "The storm last week knocked the line out and the phones are still down.", AFTERMATH),
+    # The service did not come back, is down now, or an outage of ours told beside (round 32).
+    ("Help", "The planned maintenance last night overran and the portal is still down for everyone.",
+     MAINTENANCE),
+    ("Help", "Since the scheduled maintenance the till system hasn't come back on any till.", MAINTENANCE),
+    ("Help", "Reminder says the domain expires in 2 days but the website is now showing an error.", LAPSE),
+    ("Help", "Renewal notice says expires in 0 days, and customers' emails to us bounced this morning.",
+     LAPSE),
+    ("Help", "Big outage in the news, should we worry? But our email is down too.", NOTHING),
 ])
 def test_what_cancels_the_dampener(subject, description, label):
     """`unless`: what the dampener's look-alike does not have cancels it."""
@@ -93,3 +104,15 @@ def test_hacked_in_jest(description):
     policy = default_policy()
     confidence, dampeners, _rules = one_ticket_rules(policy, "Hacked", description, 1, False)
     assert JEST in dampeners and confidence < policy.emergency.min_confidence, (confidence, dampeners)
+
+
+@pytest.mark.parametrize(("description", "label"), [
+    ("Our phone provider says scheduled maintenance tonight, lines may be unavailable.", MAINTENANCE),
+    ("The antivirus licence expires in 3 weeks - can you renew it?", LAPSE),
+    ("The bank's app is down in the news. Are we affected?", NOTHING),
+])
+def test_round_32s_dampeners_read_their_look_alike(description, label):
+    """A supplier's announced window, something due to lapse weeks ahead, a worry about another's
+    outage (round 32)."""
+    _confidence, dampeners, _rules = one_ticket_rules(default_policy(), "Question", description, 12, False)
+    assert label in dampeners, dampeners

@@ -3,7 +3,7 @@ by their symptom, read through the whole classifier (the session's one shipped c
 what the emergency rules read of such texts (breadth, a request) through the rules alone. The
 texts are my own, none a batch's or a noise block's (docs/classification.md, "Round 29: emergency
 look-alikes the policy names", "Round 30: emergency look-alikes by mechanism", "Round 31:
-emergency"); the dampeners they meet: tests/test_emergency_dampeners.py.
+emergency", "Round 32: emergency"); the dampeners they meet: tests/test_emergency_dampeners.py.
 """
 
 import pytest
@@ -120,8 +120,31 @@ LOOK_ALIKES_31 = [
      "it.", 15, False),
 ]
 
+# Round 32, by mechanism: an expired certificate told by what users see (the browser will not let
+# them through), mail copied wholesale to an outside address nobody recognises; look-alikes: a
+# supplier's announced maintenance window, a worry about someone else's outage, a past fire's
+# rebuild told "three weeks ago", a licence due to lapse in a fortnight.
+REAL_32 = [
+    ("Not a big deal probably", "Customers say our booking site shows that the certificate has "
+     "expired and their browser won't let them through to pay. No panic, just wondering.", 1, False),
+    ("Outlook setting?", "While I was changing my signature I spotted something in Outlook that copies "
+     "all my email to an outside address I don't recognise. Is that one of yours?", 1, False),
+]
+
+LOOK_ALIKES_32 = [
+    ("Supplier notice", "Our payroll provider emailed: planned maintenance on Saturday, the portal "
+     "will be unavailable from 6am to 10am. Anything we need to do first?", 25, False),
+    ("Is this us?", "Saw on the news that a big cloud provider has a major outage in America. "
+     "Should we be worried? Everything here is working.", 10, True),
+    ("Warehouse rebuild", "The fire in the loading bay three weeks ago destroyed the switch and the "
+     "cameras; we're running from the office since. Now the insurance has paid, please rebuild the "
+     "network out there.", 12, False),
+    ("Licence reminder", "The accounts software says our licence will expire in 14 days. Is renewal "
+     "automatic or do we need to do something?", 8, False),
+]
+
 ROUNDS = {"round29": (REAL_29, LOOK_ALIKES_29), "round30": (REAL_30, LOOK_ALIKES_30),
-          "round31": (REAL_31, LOOK_ALIKES_31)}
+          "round31": (REAL_31, LOOK_ALIKES_31), "round32": (REAL_32, LOOK_ALIKES_32)}
 
 # Limits found by these texts (round 29, the same on main 2026.12.80): round29-r10's rules read 0 on
 # both (no rule reads "changed my password ..., it wasn't me"); round29-n01's undampened "files
@@ -191,10 +214,15 @@ def test_every_reads_breadth_not_frequency(description, broad):
     "Internet was slow at home last night, my phone was fine.",
     "We want a booking system so rooms stop being double-booked; can you quote?",
     "I filled in the form for the new starter's laptop.",
+    "Can you set up a rule that forwards the invoices to the accounts mailbox?",
+    "Our certificate expires next month, can you renew it before then?",
+    "The app won't let me change my profile picture.",
+    "A small question: can the portal send a copy of each booking to the office?",
 ])
-def test_round_31s_rules_do_not_read_a_request(description):
-    """The symptom rules of round 31 (a parked domain, a form filled in, a site's connection,
-    bookings not passing) do not read the same words in a request."""
+def test_the_symptom_rules_do_not_read_a_request(description):
+    """The symptom rules of rounds 31 and 32 (a parked domain, a form filled in, a site's connection,
+    bookings not passing, a service that will not let its users through, mail copied to an outside
+    address) do not read the same words in a request."""
     policy = default_policy()
     confidence, _dampeners, rules = one_ticket_rules(policy, "Question", description, 1, False)
     assert confidence < policy.emergency.min_confidence, (confidence, rules)

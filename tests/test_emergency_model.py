@@ -469,7 +469,7 @@ ROUND_21_BY_NATURE = [
     "mail vanishing before anyone sees it",
     "card payments or tills stopped where customers pay",
 ]
-# Round 31 (tests/test_emergency_round31.py): a lapsed domain told by its parking page.
+# Round 31 (tests/test_emergency_look_alikes.py, round31): a lapsed domain told by its parking page.
 ROUND_31_BY_NATURE = ["our domain showing a parking or for-sale page (lapsed)"]
 
 
