@@ -177,13 +177,16 @@ def _columns(
     return cols
 
 
-def _counts(terms: list[_Term]) -> list[str]:
-    """Each term's missing and unexpected counts over `src` (a uniqueness term's unexpected: 0,
-    its duplicates are counted by `_duplicates`)."""
+def _counts(terms: list[_Term], duplicates_inline: bool = False) -> list[str]:
+    """Each term's missing and unexpected counts over `src`. A uniqueness term's unexpected is its
+    duplicates (`_duplicates`) as a scalar subquery when `duplicates_inline`, else 0 (counted apart,
+    per month)."""
     select = []
     for t in terms:
         select.append(f"count(*) FILTER (WHERE {t.missing})" if t.missing else "0")
-        if t.unexpected and not t.counted:
+        if t.counted and duplicates_inline:
+            select.append(f"({_duplicates(t)})")
+        elif t.unexpected and not t.counted:
             keep = f"NOT {t.missing} AND " if t.missing else ""
             select.append(f"count(*) FILTER (WHERE {keep}coalesce({t.unexpected}, false))")
         else:
@@ -234,10 +237,7 @@ def screen(
         terms = [_term(exp, cols) for exp in suite.expectations]
     except _Untranslated:
         return int(con.execute(f"SELECT count(*) FROM ({source})", used).fetchall()[0][0]), None
-    select = ["count(*)", *_counts(terms)]
-    for i, t in enumerate(terms):
-        if t.counted:
-            select[2 + 2 * i] = f"({_duplicates(t)})"
+    select = ["count(*)", *_counts(terms, duplicates_inline=True)]
     many = any(t.counted for t in terms)
     sql = (f"WITH src AS {'MATERIALIZED ' if many else ''}({source})"
            f" SELECT {', '.join(select)} FROM src")
