@@ -310,17 +310,21 @@ def write_weights(con: duckdb.DuckDBPyConnection, policy: PolicyConfig,
     """The temp table clf_word_weights(term, scope_id, w) the scope statement joins: the policy's
     ids only, zero weights left out (they add nothing to a sum)."""
     ids = [sid for sid in policy.scope_classification.word_model.scope_ids if sid in model.weights]
-    terms, sids, ws = [], [], []
-    names = [INTERCEPT, *model.features]
+    # Column-wise (take by index): the shipped model's 366,000 rows cost 0.18 s of CPU a
+    # classification built a row at a time in Python, paid by every month's run and test.
+    keeps, ws = [], []
     for sid in ids:
-        w = np.asarray(model.weights[sid])
-        keep = np.flatnonzero(w)
-        keep = np.union1d(keep, [0])  # the intercept always
-        terms += [names[k] for k in keep]
-        sids += [sid] * len(keep)
-        ws += w[keep].tolist()
-    table = pa.table({"term": pa.array(terms, pa.string()), "scope_id": pa.array(sids, pa.string()),
-                      "w": pa.array(ws, pa.float64())})
+        w = np.asarray(model.weights[sid], dtype=np.float64)
+        keep = np.flatnonzero(w)  # ascending
+        if not keep.size or keep[0] != 0:
+            keep = np.concatenate(([0], keep))  # the intercept always
+        keeps.append(keep)
+        ws.append(w[keep])
+    index = np.concatenate(keeps) if keeps else np.zeros(0, dtype=np.int64)
+    per_id = np.repeat(np.arange(len(ids)), [len(k) for k in keeps]) if ids else np.zeros(0, dtype=np.int64)
+    table = pa.table({"term": pa.array([INTERCEPT, *model.features], pa.string()).take(index),
+                      "scope_id": pa.array(ids, pa.string()).take(per_id),
+                      "w": pa.array(np.concatenate(ws) if ws else np.zeros(0), pa.float64())})
     con.register("word_weights_df", table)
     con.execute("CREATE OR REPLACE TEMP TABLE clf_word_weights AS SELECT term::VARCHAR AS term,"
                 " scope_id::VARCHAR AS scope_id, w::DOUBLE AS w FROM word_weights_df")

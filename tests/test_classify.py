@@ -23,14 +23,14 @@ from logic.classify import (
     scope_text_hits_sql,
 )
 from logic.emergency import emergency_rules_sql, emergency_sql
-from logic.message import CLF_TEXTS, write_messages
+from logic.message import CLF_TEXTS
 from logic.semantic import LABELS, ExemplarBank, builtin_bank, prepare_votes, review_bank
 from logic.text_match import term_regex
 from logic.word_model import word_model, write_weights
 from policy.base import SCOPE_EXCLUSION_IDS, PolicyConfigError
 from policy.config import PolicyConfig, default_policy, load_policy
 from policy.paths import PROJECT_ROOT
-from tests.rule_matches import create_shared
+from tests.rule_matches import create_shared, shared_messages
 from warehouse.schema import ensure_warehouse
 
 SHIPPED = PROJECT_ROOT / "config" / "policy.yaml"
@@ -56,7 +56,7 @@ def load_cases(con: duckdb.DuckDBPyConnection, tickets: list[Ticket]) -> None:
     entries = [(t[0], *e, seq) for t in tickets for seq, e in enumerate(t[7], 1)]
     if entries:
         con.executemany("INSERT INTO clf_time VALUES (?, ?, ?, ?, ?, ?, ?)", entries)
-    write_messages(con, None)  # the texts' messages, whichever policy reads the tickets
+    shared_messages(con)  # the texts' messages, whichever policy reads the tickets
 
 
 def prepare_word_model(con: duckdb.DuckDBPyConnection, policy: PolicyConfig) -> None:

@@ -24,7 +24,7 @@ from logic.semantic import prepare_votes
 from logic.word_model import STOP_WORDS
 from policy.config import PolicyConfig, default_policy
 from policy.emergency_model import StoredEmergencyModel
-from tests.rule_matches import create_shared
+from tests.rule_matches import create_shared, shared_messages
 from tests.test_classify import RULES, SHIPPED, _bank_of, shipped_data
 
 COLUMNS = ["ticket_id", "subject", "description", "category", "affected_users", "declared_emergency",
@@ -153,7 +153,7 @@ def _reading(policy: PolicyConfig, model: StoredEmergencyModel | None, subject: 
     con.execute("""CREATE TEMP TABLE clf_tickets AS SELECT 'n1' AS ticket_id, ? AS subject,
         ? AS description, ? AS category, ? AS declared_emergency, NULL::VARCHAR AS priority,
         1 AS affected_users""", [subject, description, category, declared])
-    write_messages(con, None)
+    shared_messages(con)
     # The rules once, shared with the other readings of the same text (their policies differ in
     # the learned signal's settings, not in the rules): the vote and the reading read them.
     create_shared(con, RULES, emergency_rules_sql(policy))
