@@ -26,6 +26,8 @@ _SEP_TERM = r"[\s\-~/]+"  # between the words of one phrase
 _SEP_NEAR = r"[^\w'.!?;\n]+"  # proximity gaps: may cross commas and clause words, not sentences
 _SEP_NEG = r"[^\w'.!?;:,~\n]+"  # negation scope: stops at punctuation and clause words
 SENTENCE = "' . '"  # joins subject, description and notes so a gap never spans two of them
+# A quoted name made only of punctuation ('.', "..", "-"): Compiler.normalise reads it as one word.
+_PUNCTUATION_NAME = "['\"“”][.,;:!?_\\-]{1,3}['\"“”]"
 
 
 # --- terms -> RE2 -------------------------------------------------------------------------------
@@ -289,6 +291,9 @@ class Compiler:
     def normalise(self, expr: str) -> str:
         """SQL: lower-cased text with curly quotes straightened, idioms rewritten, clause words marked."""
         out = f"lower(replace(replace(coalesce({expr}, ''), '\u2019', ''''), '\u2018', ''''))"
+        # A name made of punctuation in quotes (a mailbox rule called "." or '..') is a name, not a
+        # sentence's end: read as one word, so "a rule called '.' that deletes" stays one clause.
+        out = f"""regexp_replace({out}, {sql_literal(_PUNCTUATION_NAME)}, ' dotname ', 'g')"""
         rewrites = self.policy.text_matching.rewrites
         if rewrites:
             patterns = [term_regex(idiom, self.gap, plural=False) for idiom in rewrites]

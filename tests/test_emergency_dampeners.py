@@ -116,3 +116,32 @@ def test_round_32s_dampeners_read_their_look_alike(description, label):
     outage (round 32)."""
     _confidence, dampeners, _rules = one_ticket_rules(default_policy(), "Question", description, 12, False)
     assert label in dampeners, dampeners
+
+
+@pytest.mark.parametrize("description", [
+    "A 'prize' email: a free holiday, provided I confirm my account credentials. I did not click.",
+    "Message says my parcel is waiting provided I verify my login details. Didn't click anything.",
+])
+def test_provided_as_a_condition_is_no_credential_handed_over(description):
+    """Round 33: "provided (that) I verify my credentials" is the lure's condition, not a credential
+    handed over, so the negation wins when nobody acted."""
+    policy = default_policy()
+    confidence, dampeners, rules = one_ticket_rules(policy, "Phishing", description, 1, False)
+    assert REPORTED in dampeners and "credentials given to a lure" not in rules, (dampeners, rules)
+    assert confidence < policy.emergency.min_confidence
+
+
+def test_credentials_provided_stay_handed_over():
+    _confidence, dampeners, rules = one_ticket_rules(
+        default_policy(), "Phishing", "The fake page looked real and I provided my password. "
+        "I didn't reply to the email though.", 1, False)
+    assert "credentials given to a lure" in rules and REPORTED not in dampeners, (dampeners, rules)
+
+
+def test_a_relative_hacking_a_personal_device_is_jest():
+    """Round 33: "hacked" done by a child or relative to a personal device is a prank."""
+    policy = default_policy()
+    confidence, dampeners, _rules = one_ticket_rules(
+        policy, "Tablet", "Two things: the printer is out of toner, and my nephew hacked my tablet "
+        "so all the apps are in a folder I can't find.", 1, False)
+    assert JEST in dampeners and confidence < policy.emergency.min_confidence, (confidence, dampeners)

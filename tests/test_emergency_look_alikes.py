@@ -226,3 +226,35 @@ def test_the_symptom_rules_do_not_read_a_request(description):
     policy = default_policy()
     confidence, _dampeners, rules = one_ticket_rules(policy, "Question", description, 1, False)
     assert confidence < policy.emergency.min_confidence, (confidence, rules)
+
+
+# Round 33 (docs/classification.md, "Round 33: security incidents told in passing or by their
+# effect"): the policy's security incidents told in passing under another request, or by what a
+# tool or a customer saw, through the rules alone.
+@pytest.mark.parametrize(("description", "label"), [
+    ("Scanner is jamming again. Also my phone buzzed with sign in requests all evening, 25 of them, "
+     "so I tapped approve just to make them stop. Scanner is the main thing though.",
+     "a sign-in prompt approved that nobody started"),
+    ("There's an Outlook rule called '..' on the accounts mailbox that deletes everything from one "
+     "supplier. None of us made it.", "a mailbox rule nobody set"),
+    ("The antivirus emailed to say the reception PC was connecting to a known malicious server. "
+     "Reception is fine otherwise.", "a device talking to a malicious host"),
+    ("A customer sent us a picture of our checkout page: it isn't our usual page and it asks for "
+     "their card details again.", "a page posing as ours asking for card or login details"),
+])
+def test_an_incident_told_in_passing_is_called(description, label):
+    policy = default_policy()
+    confidence, _dampeners, rules = one_ticket_rules(policy, "Other", description, 1, False)
+    assert label in rules and confidence >= policy.emergency.min_confidence, (confidence, rules)
+
+
+@pytest.mark.parametrize("description", [
+    "The authenticator asks me to approve every time I open Outlook, I approve it, it is annoying.",
+    "Can you add a rule that moves the newsletters into a folder?",
+    "Is our payment page secure? A customer asked before paying.",
+    "The firewall blocks a few sites we need, can you allow them?",
+])
+def test_the_same_words_without_the_incident_are_not_called(description):
+    policy = default_policy()
+    confidence, _dampeners, rules = one_ticket_rules(policy, "Question", description, 1, False)
+    assert confidence < policy.emergency.min_confidence, (confidence, rules)

@@ -415,9 +415,9 @@ def test_round_18_a_rule_naming_the_incident_by_its_nature_is_not_held_by_p():
     shipped = default_policy()
     lm = shipped.emergency.learned_model
     # The owner's decision, option 1 (docs/decisions.md; docs/classification.md, round 18), and
-    # round 20's, 21's and 31's rules that name the incident by its nature (docs/classification.md).
+    # round 20's, 21's, 31's and 33's rules that name the incident by its nature (docs/classification.md).
     assert lm.by_nature == (ROUND_18_BY_NATURE + ROUND_20_BY_NATURE + ROUND_21_BY_NATURE
-                            + ROUND_31_BY_NATURE)
+                            + ROUND_31_BY_NATURE + ROUND_33_BY_NATURE)
     named = ["someone posing as IT support asking for access"]
 
     def variant(by_nature: list[str]) -> PolicyConfig:
@@ -471,6 +471,11 @@ ROUND_21_BY_NATURE = [
 ]
 # Round 31 (tests/test_emergency_look_alikes.py, round31): a lapsed domain told by its parking page.
 ROUND_31_BY_NATURE = ["our domain showing a parking or for-sale page (lapsed)"]
+# Round 33 (tests/test_emergency_data_exposure.py, tests/test_emergency_look_alikes.py): a data
+# exposure (someone outside sees data that is not theirs) and a page posing as ours asking our
+# customers for card or login details name a security incident by their nature.
+ROUND_33_BY_NATURE = ["someone outside seeing data that is not theirs",
+                      "a page posing as ours asking for card or login details"]
 
 
 @pytest.mark.parametrize(("subject", "description"), [

@@ -1,0 +1,39 @@
+"""A data exposure by its nature (policy section 4, a suspected security incident): someone outside
+(a client, a parent, a patient) sees data that is not theirs, told without security words, through
+the emergency rules alone; and what is not one (one's own file missing, a request about who may see
+what, staff seeing their own firm's folders). The texts are my own, none a batch's or a noise
+block's (docs/classification.md, "Round 33: security incidents told in passing or by their effect").
+"""
+
+import pytest
+
+from policy.config import default_policy
+from tests.rule_matches import one_ticket_rules
+
+EXPOSURE = "someone outside seeing data that is not theirs"
+
+
+@pytest.mark.parametrize("description", [
+    "A customer rang: when she logs in to the portal she can see invoices that belong to a "
+    "different customer.",
+    "One of the tenants says the app shows him repair reports for a flat that isn't his.",
+    "Since the update, a patient opened her records online and saw another patient's test results.",
+    "Members can now open other members' statements, not just their own.",
+])
+def test_someone_else_seeing_data_that_is_not_theirs_is_called(description):
+    policy = default_policy()
+    confidence, _dampeners, rules = one_ticket_rules(policy, "Portal", description, 1, False)
+    assert EXPOSURE in rules and confidence >= policy.emergency.min_confidence, (confidence, rules)
+    assert EXPOSURE in policy.emergency.learned_model.by_nature
+
+
+@pytest.mark.parametrize("description", [
+    "I can't find my own invoices in the portal since this morning, can you look?",
+    "Can you set the portal up so each customer only sees their own documents?",
+    "Please give Sam access to the shared folder with the other team's reports.",
+    "The documents folder is empty on my laptop, other customers' orders still come in fine.",
+])
+def test_a_request_or_ones_own_data_is_not_an_exposure(description):
+    policy = default_policy()
+    confidence, _dampeners, rules = one_ticket_rules(policy, "Portal", description, 1, False)
+    assert EXPOSURE not in rules, (confidence, rules)
