@@ -23,6 +23,7 @@ AFTERMATH = "a past incident's aftermath asked as work now"
 COMMENT = "someone else's public comment or review, not a compromise"
 MAINTENANCE = "an announced maintenance window, nothing down now"
 LAPSE = "due to lapse later, nothing down yet"
+NEVER = "never connected, nothing lost"
 
 
 @pytest.mark.parametrize(("subject", "description", "affected", "declared", "label"), [
@@ -145,3 +146,39 @@ def test_a_relative_hacking_a_personal_device_is_jest():
         policy, "Tablet", "Two things: the printer is out of toner, and my nephew hacked my tablet "
         "so all the apps are in a folder I can't find.", 1, False)
     assert JEST in dampeners and confidence < policy.emergency.min_confidence, (confidence, dampeners)
+
+
+@pytest.mark.parametrize(("subject", "description", "label"), [
+    ("Supplier notice", "The GPS correction service emailed that its network has an outage in the "
+     "north. We work in the south this month. Do we need to do anything?", NOTHING),
+    ("New room", "Half the PCs in the new training room have no network, the floor boxes were never "
+     "connected by the electricians.", NEVER),
+    ("Updates", "Please do the server updates and restart at 7pm on Thursday, when there's nobody "
+     "working. Last month the restart took the server down at lunchtime.", OUT_OF_DAY),
+])
+def test_round_33s_outage_look_alikes_are_dampened(subject, description, label):
+    """Someone else's notice asked about, desks never connected, updates asked for an evening
+    (round 33): firm, so a broad field does not undo them."""
+    policy = default_policy()
+    confidence, dampeners, _rules = one_ticket_rules(policy, subject, description, 12, False)
+    assert label in dampeners and confidence < policy.emergency.min_confidence, (confidence, dampeners)
+
+
+@pytest.mark.parametrize(("description", "label"), [
+    ("The network sockets were never connected on the new floor, but the main office network went "
+     "down this morning and nobody can work.", NEVER),
+    ("The intranet has been slow for weeks, but since 9am today it is down for all of us.",
+     "going on for weeks or months, work continuing"),
+])
+def test_what_cancels_round_33s_readings(description, label):
+    """A network that stopped, or a fault with today's clock time, is a fault of now."""
+    _confidence, dampeners, _rules = one_ticket_rules(default_policy(), "Network", description, 12, False)
+    assert label not in dampeners, dampeners
+
+
+def test_a_bank_holiday_is_no_company_data():
+    """A break-in told by its date ("over the bank holiday") is not a device holding bank data."""
+    _confidence, _dampeners, rules = one_ticket_rules(
+        default_policy(), "After the burglary", "As you know we were burgled over the bank holiday; "
+        "the replacement laptops have arrived, can you set them up?", 10, False)
+    assert "a lost or stolen device holding company data" not in rules, rules
