@@ -197,9 +197,11 @@ def emergency(shipped_calls) -> dict:
 # "rebuild", "every": the bank's new aftermath tickets ask for a rebuild after an incident), so it is
 # back in the set; the hold is left as it is (round 27's and 28's exemptions cost first-seen
 # precision) and the miss is in docs/classification.md (round 31).
-# Round 33 (batch-55/56 banked, policy 2026.12.96): the refit calls o25-10d again (the bank's new
-# outages told calmly outweigh its rebuild-after-an-incident tickets), so it leaves the set.
-HELD_SINCE_BATCH_44 = {"o14-15d", "o39-8"}
+# Round 33: the bank's refit (batch-55/56, policy 2026.12.96) called o25-10d again, the refit on
+# the round's merged readings (2026.12.99) holds it once more (model p 0.13, "need", "rebuild",
+# "every": disagreeing, x0.67, reading 0.71 -> 0.476, just under the bar). A call this close to
+# the bar flips with each refit; it is back in the set and the miss is in docs/classification.md.
+HELD_SINCE_BATCH_44 = {"o14-15d", "o25-10d", "o39-8"}
 HELD = pytest.mark.xfail(strict=True, reason="held by the learned signal since batch-43/44")
 
 
