@@ -20,7 +20,7 @@ import duckdb
 
 from logic.emergency import emergency_rules_sql
 from logic.message import CLF_TEXTS, READ_TEXTS, changed_messages_sql
-from policy.config import PolicyConfig
+from policy.config import PolicyConfig, default_policy
 
 # The relations the rules' statements read (logic/classify.py's input contract).
 INPUTS = ("clf_tickets", "clf_time")
@@ -122,6 +122,15 @@ def one_ticket_rules(policy: PolicyConfig, subject: str, description: str, affec
     if held is not None:
         return held[0], list(held[1]), list(held[2])  # lists of the test's own
     return read_alone(policy, case)
+
+
+def shipped_reading(subject: str, description: str, affected: int = 1,
+                    declared: bool = False) -> tuple[bool, float, list[str], list[str]]:
+    """(called, confidence, dampeners, rules_met) of one ticket under the shipped policy's rules:
+    called when the confidence reaches the policy's emergency bar."""
+    policy = default_policy()
+    confidence, dampeners, rules = one_ticket_rules(policy, subject, description, affected, declared)
+    return confidence >= policy.emergency.min_confidence, confidence, dampeners, rules
 
 
 def read_alone(policy: PolicyConfig, case: Case) -> tuple[float, list[str], list[str]]:

@@ -8,7 +8,7 @@ block's (docs/classification.md, "Round 33: security incidents told in passing o
 import pytest
 
 from policy.config import default_policy
-from tests.rule_matches import one_ticket_rules
+from tests.rule_matches import shipped_reading
 
 EXPOSURE = "someone outside seeing data that is not theirs"
 
@@ -21,10 +21,9 @@ EXPOSURE = "someone outside seeing data that is not theirs"
     "Members can now open other members' statements, not just their own.",
 ])
 def test_someone_else_seeing_data_that_is_not_theirs_is_called(description):
-    policy = default_policy()
-    confidence, _dampeners, rules = one_ticket_rules(policy, "Portal", description, 1, False)
-    assert EXPOSURE in rules and confidence >= policy.emergency.min_confidence, (confidence, rules)
-    assert EXPOSURE in policy.emergency.learned_model.by_nature
+    called, confidence, _dampeners, rules = shipped_reading("Portal", description)
+    assert EXPOSURE in rules and called, (confidence, rules)
+    assert EXPOSURE in default_policy().emergency.learned_model.by_nature
 
 
 @pytest.mark.parametrize("description", [
@@ -34,6 +33,5 @@ def test_someone_else_seeing_data_that_is_not_theirs_is_called(description):
     "The documents folder is empty on my laptop, other customers' orders still come in fine.",
 ])
 def test_a_request_or_ones_own_data_is_not_an_exposure(description):
-    policy = default_policy()
-    confidence, _dampeners, rules = one_ticket_rules(policy, "Portal", description, 1, False)
+    _called, confidence, _dampeners, rules = shipped_reading("Portal", description)
     assert EXPOSURE not in rules, (confidence, rules)

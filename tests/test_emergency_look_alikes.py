@@ -9,7 +9,7 @@ emergency", "Round 32: emergency"); the dampeners they meet: tests/test_emergenc
 import pytest
 
 from policy.config import default_policy
-from tests.rule_matches import one_ticket_rules
+from tests.rule_matches import one_ticket_rules, shipped_reading
 from tests.test_classify import _t
 
 # Every list: (subject, description, affected users, declared an emergency).
@@ -243,9 +243,8 @@ def test_the_symptom_rules_do_not_read_a_request(description):
      "their card details again.", "a page posing as ours asking for card or login details"),
 ])
 def test_an_incident_told_in_passing_is_called(description, label):
-    policy = default_policy()
-    confidence, _dampeners, rules = one_ticket_rules(policy, "Other", description, 1, False)
-    assert label in rules and confidence >= policy.emergency.min_confidence, (confidence, rules)
+    called, confidence, _dampeners, rules = shipped_reading("Other", description)
+    assert label in rules and called, (confidence, rules)
 
 
 @pytest.mark.parametrize("description", [
@@ -255,6 +254,5 @@ def test_an_incident_told_in_passing_is_called(description, label):
     "The firewall blocks a few sites we need, can you allow them?",
 ])
 def test_the_same_words_without_the_incident_are_not_called(description):
-    policy = default_policy()
-    confidence, _dampeners, rules = one_ticket_rules(policy, "Question", description, 1, False)
-    assert confidence < policy.emergency.min_confidence, (confidence, rules)
+    called, confidence, _dampeners, rules = shipped_reading("Question", description)
+    assert not called, (confidence, rules)

@@ -8,8 +8,7 @@ outages told by their symptom"). The texts are my own, none a batch's.
 
 import pytest
 
-from policy.config import default_policy
-from tests.rule_matches import one_ticket_rules
+from tests.rule_matches import shipped_reading
 
 SEVERAL = {"core system down for several users", "something down for several users",
            "one system lost for all of its users"}
@@ -30,9 +29,8 @@ SEVERAL = {"core system down for several users", "something down for several use
     ("Shared drive", "None of the office PCs can see the shared drive since the power blip.", 10),
 ])
 def test_an_outage_told_by_its_symptom_is_read(subject, description, affected):
-    policy = default_policy()
-    confidence, _dampeners, rules = one_ticket_rules(policy, subject, description, affected, False)
-    assert SEVERAL & set(rules) and confidence >= policy.emergency.min_confidence, (confidence, rules)
+    called, confidence, _dampeners, rules = shipped_reading(subject, description, affected)
+    assert SEVERAL & set(rules) and called, (confidence, rules)
 
 
 @pytest.mark.parametrize("description", [
@@ -44,6 +42,5 @@ def test_an_outage_told_by_its_symptom_is_read(subject, description, affected):
     "We would like the delivery photo on the tracking page; now nobody can see it. Can you build it?",
 ])
 def test_the_same_words_about_one_user_or_a_request_are_not_an_outage(description):
-    policy = default_policy()
-    confidence, _dampeners, rules = one_ticket_rules(policy, "Question", description, 1, False)
-    assert confidence < policy.emergency.min_confidence, (confidence, rules)
+    called, confidence, _dampeners, rules = shipped_reading("Question", description)
+    assert not called, (confidence, rules)
