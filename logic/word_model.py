@@ -315,9 +315,7 @@ def write_weights(con: duckdb.DuckDBPyConnection, policy: PolicyConfig,
     keeps, ws = [], []
     for sid in ids:
         w = np.asarray(model.weights[sid], dtype=np.float64)
-        keep = np.flatnonzero(w)  # ascending
-        if not keep.size or keep[0] != 0:
-            keep = np.concatenate(([0], keep))  # the intercept always
+        keep = np.union1d(np.flatnonzero(w), [0])  # ascending, the intercept always
         keeps.append(keep)
         ws.append(w[keep])
     index = np.concatenate(keeps) if keeps else np.zeros(0, dtype=np.int64)

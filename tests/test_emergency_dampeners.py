@@ -10,7 +10,7 @@ tests/test_emergency_look_alikes.py. The texts are my own, none a batch's.
 import pytest
 
 from policy.config import default_policy
-from tests.rule_matches import one_ticket_rules
+from tests.rule_matches import one_ticket_rules, shipped_reading
 
 DRILL = "a drill, exercise or test, nothing has happened"
 NOTHING = "nothing of ours broken or affected"
@@ -126,10 +126,9 @@ def test_round_32s_dampeners_read_their_look_alike(description, label):
 def test_provided_as_a_condition_is_no_credential_handed_over(description):
     """Round 33: "provided (that) I verify my credentials" is the lure's condition, not a credential
     handed over, so the negation wins when nobody acted."""
-    policy = default_policy()
-    confidence, dampeners, rules = one_ticket_rules(policy, "Phishing", description, 1, False)
+    called, _confidence, dampeners, rules = shipped_reading("Phishing", description)
     assert REPORTED in dampeners and "credentials given to a lure" not in rules, (dampeners, rules)
-    assert confidence < policy.emergency.min_confidence
+    assert not called
 
 
 def test_credentials_provided_stay_handed_over():
@@ -141,11 +140,10 @@ def test_credentials_provided_stay_handed_over():
 
 def test_a_relative_hacking_a_personal_device_is_jest():
     """Round 33: "hacked" done by a child or relative to a personal device is a prank."""
-    policy = default_policy()
-    confidence, dampeners, _rules = one_ticket_rules(
-        policy, "Tablet", "Two things: the printer is out of toner, and my nephew hacked my tablet "
-        "so all the apps are in a folder I can't find.", 1, False)
-    assert JEST in dampeners and confidence < policy.emergency.min_confidence, (confidence, dampeners)
+    called, confidence, dampeners, _rules = shipped_reading(
+        "Tablet", "Two things: the printer is out of toner, and my nephew hacked my tablet "
+        "so all the apps are in a folder I can't find.")
+    assert JEST in dampeners and not called, (confidence, dampeners)
 
 
 @pytest.mark.parametrize(("subject", "description", "label"), [
@@ -159,9 +157,8 @@ def test_a_relative_hacking_a_personal_device_is_jest():
 def test_round_33s_outage_look_alikes_are_dampened(subject, description, label):
     """Someone else's notice asked about, desks never connected, updates asked for an evening
     (round 33): firm, so a broad field does not undo them."""
-    policy = default_policy()
-    confidence, dampeners, _rules = one_ticket_rules(policy, subject, description, 12, False)
-    assert label in dampeners and confidence < policy.emergency.min_confidence, (confidence, dampeners)
+    called, confidence, dampeners, _rules = shipped_reading(subject, description, 12)
+    assert label in dampeners and not called, (confidence, dampeners)
 
 
 @pytest.mark.parametrize(("description", "label"), [
