@@ -162,7 +162,9 @@ SHIPPED_GROUP = "shipped-classification"
 # reading): grouped like a module's build, so that `--dist loadgroup` runs them once, not once on
 # each worker.
 SHARED_CLASSIFICATIONS = {"shipped", "rules_only", "disagreeing", "prepared",
-                          "rules_read_ahead",  # round 21's and 22's one-ticket rules, read at once
+                          # one-ticket rules read at once: rounds 21, 22 and 24, the dampeners,
+                          # look-alikes, symptoms and data exposure (rounds 29-33)
+                          "rules_read_ahead",
                           # 2026-12-06 (t13): round 22's scope calls under five policies (one
                           # preparation, 4-8 s of CPU, made on both workers before), and
                           # test_models_sql's classified empty warehouse (2 s, the same)

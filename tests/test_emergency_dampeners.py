@@ -10,7 +10,7 @@ tests/test_emergency_look_alikes.py. The texts are my own, none a batch's.
 import pytest
 
 from policy.config import default_policy
-from tests.rule_matches import one_ticket_rules, shipped_reading
+from tests.rule_matches import one_ticket_rules, read_ahead, shipped_reading
 
 DRILL = "a drill, exercise or test, nothing has happened"
 NOTHING = "nothing of ours broken or affected"
@@ -26,7 +26,7 @@ LAPSE = "due to lapse later, nothing down yet"
 NEVER = "never connected, nothing lost"
 
 
-@pytest.mark.parametrize(("subject", "description", "affected", "declared", "label"), [
+DECLARED = [
     ("Fire drill", "Fire drill at 2pm, all the PCs will be left on.", 25, True, DRILL),
     ("Exercise", "This is an exercise: the insurer asks how we would respond to ransomware.", 10, True,
      DRILL),
@@ -44,7 +44,10 @@ NEVER = "never connected, nothing lost"
      "day, everyone is on it. Can you do it when we're closed?", 30, True, OUT_OF_DAY),
     ("Flood clean-up", "Following last week's flood the comms cabinet is dead and needs replacing; "
      "can you quote?", 20, True, AFTERMATH),
-])
+]
+
+
+@pytest.mark.parametrize(("subject", "description", "affected", "declared", "label"), DECLARED)
 def test_the_dampener_lowers_the_declaration_too(subject, description, affected, declared, label):
     """Firm (broad_field.firm): the client's count of affected users does not undo it, and a
     declaration alone is no call where it is met."""
@@ -53,7 +56,7 @@ def test_the_dampener_lowers_the_declaration_too(subject, description, affected,
     assert label in dampeners and confidence < policy.emergency.min_confidence, (confidence, dampeners)
 
 
-@pytest.mark.parametrize(("subject", "description", "label"), [
+CANCELS = [
     # An act on the lure (round 29).
     ("Phishing", "Got a fake invoice email. I didn't open it, but Sam clicked the link and typed his "
      "password.", REPORTED),
@@ -81,37 +84,49 @@ def test_the_dampener_lowers_the_declaration_too(subject, description, affected,
     ("Help", "Renewal notice says expires in 0 days, and customers' emails to us bounced this morning.",
      LAPSE),
     ("Help", "Big outage in the news, should we worry? But our email is down too.", NOTHING),
-])
+]
+
+
+@pytest.mark.parametrize(("subject", "description", "label"), CANCELS)
 def test_what_cancels_the_dampener(subject, description, label):
     """`unless`: what the dampener's look-alike does not have cancels it."""
     _confidence, dampeners, _rules = one_ticket_rules(default_policy(), subject, description, 12, True)
     assert label not in dampeners, dampeners
 
 
-@pytest.mark.parametrize("description", [
+NEGATED = [
     "Got a fake invoice email, I haven't clicked anything. Should I delete it?",
     "A scam text about a parcel. I didn't click the link or enter any details, just reporting it.",
-])
+]
+
+
+@pytest.mark.parametrize("description", NEGATED)
 def test_a_negated_act_leaves_it(description):
     _confidence, dampeners, _rules = one_ticket_rules(default_policy(), "Phishing", description, 1, False)
     assert REPORTED in dampeners, dampeners
 
 
-@pytest.mark.parametrize("description", [
+IN_JEST = [
     "Think the office PC got hacked lol, the wallpaper is a cartoon now.",
     "My email signature changed to a silly font, have I been hacked? Haha, not really.",
-])
+]
+
+
+@pytest.mark.parametrize("description", IN_JEST)
 def test_hacked_in_jest(description):
     policy = default_policy()
     confidence, dampeners, _rules = one_ticket_rules(policy, "Hacked", description, 1, False)
     assert JEST in dampeners and confidence < policy.emergency.min_confidence, (confidence, dampeners)
 
 
-@pytest.mark.parametrize(("description", "label"), [
+ROUND_32 = [
     ("Our phone provider says scheduled maintenance tonight, lines may be unavailable.", MAINTENANCE),
     ("The antivirus licence expires in 3 weeks - can you renew it?", LAPSE),
     ("The bank's app is down in the news. Are we affected?", NOTHING),
-])
+]
+
+
+@pytest.mark.parametrize(("description", "label"), ROUND_32)
 def test_round_32s_dampeners_read_their_look_alike(description, label):
     """A supplier's announced window, something due to lapse weeks ahead, a worry about another's
     outage (round 32)."""
@@ -119,10 +134,13 @@ def test_round_32s_dampeners_read_their_look_alike(description, label):
     assert label in dampeners, dampeners
 
 
-@pytest.mark.parametrize("description", [
+PROVIDED_AS_A_CONDITION = [
     "A 'prize' email: a free holiday, provided I confirm my account credentials. I did not click.",
     "Message says my parcel is waiting provided I verify my login details. Didn't click anything.",
-])
+]
+
+
+@pytest.mark.parametrize("description", PROVIDED_AS_A_CONDITION)
 def test_provided_as_a_condition_is_no_credential_handed_over(description):
     """Round 33: "provided (that) I verify my credentials" is the lure's condition, not a credential
     handed over, so the negation wins when nobody acted."""
@@ -131,29 +149,36 @@ def test_provided_as_a_condition_is_no_credential_handed_over(description):
     assert not called
 
 
+PROVIDED = ("Phishing", "The fake page looked real and I provided my password. I didn't reply to "
+            "the email though.", 1, False)
+
+
 def test_credentials_provided_stay_handed_over():
-    _confidence, dampeners, rules = one_ticket_rules(
-        default_policy(), "Phishing", "The fake page looked real and I provided my password. "
-        "I didn't reply to the email though.", 1, False)
+    _confidence, dampeners, rules = one_ticket_rules(default_policy(), *PROVIDED)
     assert "credentials given to a lure" in rules and REPORTED not in dampeners, (dampeners, rules)
+
+
+NEPHEW = ("Tablet", "Two things: the printer is out of toner, and my nephew hacked my tablet so all "
+          "the apps are in a folder I can't find.", 1, False)
 
 
 def test_a_relative_hacking_a_personal_device_is_jest():
     """Round 33: "hacked" done by a child or relative to a personal device is a prank."""
-    called, confidence, dampeners, _rules = shipped_reading(
-        "Tablet", "Two things: the printer is out of toner, and my nephew hacked my tablet "
-        "so all the apps are in a folder I can't find.")
+    called, confidence, dampeners, _rules = shipped_reading(*NEPHEW)
     assert JEST in dampeners and not called, (confidence, dampeners)
 
 
-@pytest.mark.parametrize(("subject", "description", "label"), [
+ROUND_33 = [
     ("Supplier notice", "The GPS correction service emailed that its network has an outage in the "
      "north. We work in the south this month. Do we need to do anything?", NOTHING),
     ("New room", "Half the PCs in the new training room have no network, the floor boxes were never "
      "connected by the electricians.", NEVER),
     ("Updates", "Please do the server updates and restart at 7pm on Thursday, when there's nobody "
      "working. Last month the restart took the server down at lunchtime.", OUT_OF_DAY),
-])
+]
+
+
+@pytest.mark.parametrize(("subject", "description", "label"), ROUND_33)
 def test_round_33s_outage_look_alikes_are_dampened(subject, description, label):
     """Someone else's notice asked about, desks never connected, updates asked for an evening
     (round 33): firm, so a broad field does not undo them."""
@@ -161,21 +186,42 @@ def test_round_33s_outage_look_alikes_are_dampened(subject, description, label):
     assert label in dampeners and not called, (confidence, dampeners)
 
 
-@pytest.mark.parametrize(("description", "label"), [
+ROUND_33_CANCELS = [
     ("The network sockets were never connected on the new floor, but the main office network went "
      "down this morning and nobody can work.", NEVER),
     ("The intranet has been slow for weeks, but since 9am today it is down for all of us.",
      "going on for weeks or months, work continuing"),
-])
+]
+
+
+@pytest.mark.parametrize(("description", "label"), ROUND_33_CANCELS)
 def test_what_cancels_round_33s_readings(description, label):
     """A network that stopped, or a fault with today's clock time, is a fault of now."""
     _confidence, dampeners, _rules = one_ticket_rules(default_policy(), "Network", description, 12, False)
     assert label not in dampeners, dampeners
 
 
+BANK_HOLIDAY = ("After the burglary", "As you know we were burgled over the bank holiday; the "
+                "replacement laptops have arrived, can you set them up?", 10, False)
+
+
 def test_a_bank_holiday_is_no_company_data():
     """A break-in told by its date ("over the bank holiday") is not a device holding bank data."""
-    _confidence, _dampeners, rules = one_ticket_rules(
-        default_policy(), "After the burglary", "As you know we were burgled over the bank holiday; "
-        "the replacement laptops have arrived, can you set them up?", 10, False)
+    _confidence, _dampeners, rules = one_ticket_rules(default_policy(), *BANK_HOLIDAY)
     assert "a lost or stolen device holding company data" not in rules, rules
+
+
+@pytest.fixture(scope="module", autouse=True)
+def rules_read_ahead() -> None:
+    """Every ticket this module reads, as its tests read them, in one statement under the shipped
+    policy (tests/rule_matches.py: 0.7 s of CPU for one ticket or all of them): each test still
+    asserts on its own ticket's row, and a ticket left out here is read alone."""
+    read_ahead(default_policy(), [
+        *((s, d, affected, declared) for s, d, affected, declared, _ in DECLARED),
+        *((s, d, 12, True) for s, d, _ in CANCELS),
+        *(("Phishing", d, 1, False) for d in NEGATED + PROVIDED_AS_A_CONDITION),
+        *(("Hacked", d, 1, False) for d in IN_JEST),
+        *(("Question", d, 12, False) for d, _ in ROUND_32),
+        *((s, d, 12, False) for s, d, _ in ROUND_33),
+        *(("Network", d, 12, False) for d, _ in ROUND_33_CANCELS),
+        PROVIDED, NEPHEW, BANK_HOLIDAY])

@@ -8,30 +8,43 @@ block's (docs/classification.md, "Round 33: security incidents told in passing o
 import pytest
 
 from policy.config import default_policy
-from tests.rule_matches import shipped_reading
+from tests.rule_matches import read_ahead, shipped_reading
 
 EXPOSURE = "someone outside seeing data that is not theirs"
 
 
-@pytest.mark.parametrize("description", [
+EXPOSURES = [
     "A customer rang: when she logs in to the portal she can see invoices that belong to a "
     "different customer.",
     "One of the tenants says the app shows him repair reports for a flat that isn't his.",
     "Since the update, a patient opened her records online and saw another patient's test results.",
     "Members can now open other members' statements, not just their own.",
-])
+]
+
+
+@pytest.mark.parametrize("description", EXPOSURES)
 def test_someone_else_seeing_data_that_is_not_theirs_is_called(description):
     called, confidence, _dampeners, rules = shipped_reading("Portal", description)
     assert EXPOSURE in rules and called, (confidence, rules)
     assert EXPOSURE in default_policy().emergency.learned_model.by_nature
 
 
-@pytest.mark.parametrize("description", [
+NOT_EXPOSURES = [
     "I can't find my own invoices in the portal since this morning, can you look?",
     "Can you set the portal up so each customer only sees their own documents?",
     "Please give Sam access to the shared folder with the other team's reports.",
     "The documents folder is empty on my laptop, other customers' orders still come in fine.",
-])
+]
+
+
+@pytest.mark.parametrize("description", NOT_EXPOSURES)
 def test_a_request_or_ones_own_data_is_not_an_exposure(description):
     _called, confidence, _dampeners, rules = shipped_reading("Portal", description)
     assert EXPOSURE not in rules, (confidence, rules)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def rules_read_ahead() -> None:
+    """Every ticket this module reads, in one statement under the shipped policy
+    (tests/rule_matches.py): each test still asserts on its own ticket's row."""
+    read_ahead(default_policy(), [("Portal", d, 1, False) for d in EXPOSURES + NOT_EXPOSURES])

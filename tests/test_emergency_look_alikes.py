@@ -9,7 +9,7 @@ emergency", "Round 32: emergency"); the dampeners they meet: tests/test_emergenc
 import pytest
 
 from policy.config import default_policy
-from tests.rule_matches import one_ticket_rules, shipped_reading
+from tests.rule_matches import one_ticket_rules, read_ahead, shipped_reading
 from tests.test_classify import _t
 
 # Every list: (subject, description, affected users, declared an emergency).
@@ -182,6 +182,15 @@ def _params(real: bool) -> list:
     return params
 
 
+@pytest.fixture(scope="module")
+def rules_read_ahead() -> None:
+    """The tickets the tests below read through the rules alone, in one statement under the shipped
+    policy (tests/rule_matches.py): each test still asserts on its own ticket's row."""
+    read_ahead(default_policy(), [("Email", d, 1, False) for d, _ in EVERY]
+               + [("Question", d, 1, False) for d in REQUESTS + NOT_IN_PASSING]
+               + [("Other", d, 1, False) for d, _ in IN_PASSING])
+
+
 @pytest.mark.parametrize(("case", "text"), _params(real=True))
 def test_a_real_emergency_is_called(emergency, case, text):
     """Told with the look-alikes' words (rounds 29, 30) or by its symptom (round 31)."""
@@ -195,12 +204,16 @@ def test_a_look_alike_the_policy_names_is_not_called(emergency, case, text):
     assert not qualifies, (text, confidence, evidence)
 
 
-@pytest.mark.parametrize(("description", "broad"), [
+EVERY = [
     ("Every time I email one customer it bounces back, their mailbox is full.", False),
     ("Every time the user logs in it fails once then works.", False),
     ("The internet is down on every single PC in the office.", True),
     ("Every member of staff is locked out of email this morning.", True),
-])
+]
+
+
+@pytest.mark.usefixtures("rules_read_ahead")
+@pytest.mark.parametrize(("description", "broad"), EVERY)
 def test_every_reads_breadth_not_frequency(description, broad):
     policy = default_policy()
     confidence, _dampeners, rules = one_ticket_rules(policy, "Email", description, 1, False)
@@ -209,7 +222,7 @@ def test_every_reads_breadth_not_frequency(description, broad):
     assert bool(several & set(rules)) == broad, (confidence, rules)
 
 
-@pytest.mark.parametrize("description", [
+REQUESTS = [
     "Can you check whether the domain we want for the new brand is for sale?",
     "Internet was slow at home last night, my phone was fine.",
     "We want a booking system so rooms stop being double-booked; can you quote?",
@@ -218,7 +231,11 @@ def test_every_reads_breadth_not_frequency(description, broad):
     "Our certificate expires next month, can you renew it before then?",
     "The app won't let me change my profile picture.",
     "A small question: can the portal send a copy of each booking to the office?",
-])
+]
+
+
+@pytest.mark.usefixtures("rules_read_ahead")
+@pytest.mark.parametrize("description", REQUESTS)
 def test_the_symptom_rules_do_not_read_a_request(description):
     """The symptom rules of rounds 31 and 32 (a parked domain, a form filled in, a site's connection,
     bookings not passing, a service that will not let its users through, mail copied to an outside
@@ -231,7 +248,7 @@ def test_the_symptom_rules_do_not_read_a_request(description):
 # Round 33 (docs/classification.md, "Round 33: security incidents told in passing or by their
 # effect"): the policy's security incidents told in passing under another request, or by what a
 # tool or a customer saw, through the rules alone.
-@pytest.mark.parametrize(("description", "label"), [
+IN_PASSING = [
     ("Scanner is jamming again. Also my phone buzzed with sign in requests all evening, 25 of them, "
      "so I tapped approve just to make them stop. Scanner is the main thing though.",
      "a sign-in prompt approved that nobody started"),
@@ -241,18 +258,26 @@ def test_the_symptom_rules_do_not_read_a_request(description):
      "Reception is fine otherwise.", "a device talking to a malicious host"),
     ("A customer sent us a picture of our checkout page: it isn't our usual page and it asks for "
      "their card details again.", "a page posing as ours asking for card or login details"),
-])
+]
+
+
+@pytest.mark.usefixtures("rules_read_ahead")
+@pytest.mark.parametrize(("description", "label"), IN_PASSING)
 def test_an_incident_told_in_passing_is_called(description, label):
     called, confidence, _dampeners, rules = shipped_reading("Other", description)
     assert label in rules and called, (confidence, rules)
 
 
-@pytest.mark.parametrize("description", [
+NOT_IN_PASSING = [
     "The authenticator asks me to approve every time I open Outlook, I approve it, it is annoying.",
     "Can you add a rule that moves the newsletters into a folder?",
     "Is our payment page secure? A customer asked before paying.",
     "The firewall blocks a few sites we need, can you allow them?",
-])
+]
+
+
+@pytest.mark.usefixtures("rules_read_ahead")
+@pytest.mark.parametrize("description", NOT_IN_PASSING)
 def test_the_same_words_without_the_incident_are_not_called(description):
     called, confidence, _dampeners, rules = shipped_reading("Question", description)
     assert not called, (confidence, rules)

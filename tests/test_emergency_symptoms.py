@@ -8,13 +8,14 @@ outages told by their symptom"). The texts are my own, none a batch's.
 
 import pytest
 
-from tests.rule_matches import shipped_reading
+from policy.config import default_policy
+from tests.rule_matches import read_ahead, shipped_reading
 
 SEVERAL = {"core system down for several users", "something down for several users",
            "one system lost for all of its users"}
 
 
-@pytest.mark.parametrize(("subject", "description", "affected"), [
+OUTAGES = [
     ("Design software", "All twelve design workstations say there are no licences available since "
      "this morning, so none of us can work on the drawings.", 12),
     ("Rota", "The staff rota app shows completely blank for all of us on every phone; yesterday it "
@@ -27,20 +28,34 @@ SEVERAL = {"core system down for several users", "something down for several use
     ("Warehouse", "Nothing in the warehouse has network: the scanners, the screens and the pick "
      "terminals are all without it.", 9),
     ("Shared drive", "None of the office PCs can see the shared drive since the power blip.", 10),
-])
+]
+
+
+@pytest.mark.parametrize(("subject", "description", "affected"), OUTAGES)
 def test_an_outage_told_by_its_symptom_is_read(subject, description, affected):
     called, confidence, _dampeners, rules = shipped_reading(subject, description, affected)
     assert SEVERAL & set(rules) and called, (confidence, rules)
 
 
-@pytest.mark.parametrize("description", [
+NOT_OUTAGES = [
     "My second screen is blank since I moved desks.",
     "The spare room is empty next week if you want to do the cabling then.",
     "In meetings nobody can hear me but I can hear them.",
     "Please warn the team: DO NOT OPEN the parcel email, it is fake.",
     "Our cover doesn't start until the insurer's findings are fixed; can you plan the work?",
     "We would like the delivery photo on the tracking page; now nobody can see it. Can you build it?",
-])
+]
+
+
+@pytest.mark.parametrize("description", NOT_OUTAGES)
 def test_the_same_words_about_one_user_or_a_request_are_not_an_outage(description):
     called, confidence, _dampeners, rules = shipped_reading("Question", description)
     assert not called, (confidence, rules)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def rules_read_ahead() -> None:
+    """Every ticket this module reads, in one statement under the shipped policy
+    (tests/rule_matches.py): each test still asserts on its own ticket's row."""
+    read_ahead(default_policy(), [(s, d, affected, False) for s, d, affected in OUTAGES]
+               + [("Question", d, 1, False) for d in NOT_OUTAGES])
