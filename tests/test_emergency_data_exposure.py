@@ -35,3 +35,39 @@ def test_someone_else_seeing_data_that_is_not_theirs_is_called(description):
 def test_a_request_or_ones_own_data_is_not_an_exposure(description):
     _called, confidence, _dampeners, rules = shipped_reading("Portal", description)
     assert EXPOSURE not in rules, (confidence, rules)
+
+
+# Round 34 (docs/classification.md, "Round 34: security incidents told by their effect"): other
+# people's details reaching the people a client serves - in a message that went out, or on a screen
+# they log in to - told by what those people got or saw, without a security word.
+SENT_OUT = "other people's details sent out or shown to the wrong people"
+
+
+@pytest.mark.parametrize(("subject", "description"), [
+    ("Reminder texts", "Two customers say the reminder text they received this morning had someone "
+     "else's name and delivery slot on it. More go out at 4."),
+    ("Newsletter", "Parents are emailing the office: the newsletter that went out last night had other "
+     "families' addresses in it."),
+    ("Portal", "Members say when they log in they can see someone else's booking history."),
+    ("Statements", "- a tenant got a statement with another tenant's name and balance\n- the batch "
+     "ran overnight\n- need to know if the rest are safe to post"),
+])
+def test_other_peoples_details_sent_out_or_shown_are_called(subject, description):
+    called, confidence, _dampeners, rules = shipped_reading(subject, description)
+    assert SENT_OUT in rules and called, (confidence, rules)
+    assert SENT_OUT in default_policy().emergency.learned_model.by_nature
+
+
+@pytest.mark.parametrize(("subject", "description"), [
+    # One mail sent to the wrong address by the writer: no one else's details named (a judgement
+    # call left to the vote and the learned signal: docs/decisions.md).
+    ("Wrong email", "I sent the quote to the wrong person by mistake this morning, can I recall it?"),
+    # A device still showing its last user's name to its new user: nobody outside sees anything.
+    ("Desk phone", "The desk phone still shows someone else's name since I swapped desks."),
+    # A request about what the messages should carry.
+    ("Reminder texts", "Can the reminder texts include the customer's name and appointment time?"),
+    ("Courier", "A customer got someone else's parcel from the courier, can you check the label printer?"),
+])
+def test_a_misaddressed_mail_a_device_or_a_request_is_not_read_as_sent_out(subject, description):
+    _called, confidence, _dampeners, rules = shipped_reading(subject, description)
+    assert SENT_OUT not in rules, (confidence, rules)
