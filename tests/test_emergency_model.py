@@ -415,7 +415,7 @@ def test_round_18_a_rule_naming_the_incident_by_its_nature_is_not_held_by_p():
     shipped = default_policy()
     lm = shipped.emergency.learned_model
     # The owner's decision, option 1 (docs/decisions.md; docs/classification.md, round 18), and
-    # round 20's, 21's, 31's, 33's and 34's rules that name the incident by its nature (docs/classification.md).
+    # round 20's, 21's, 31's, 33's and 34's rules naming the incident by its nature (docs/classification.md).
     assert lm.by_nature == (ROUND_18_BY_NATURE + ROUND_20_BY_NATURE + ROUND_21_BY_NATURE
                             + ROUND_31_BY_NATURE + ROUND_33_BY_NATURE + ROUND_34_BY_NATURE)
     named = ["someone posing as IT support asking for access"]
