@@ -43,8 +43,51 @@ def test_a_request_or_ones_own_data_is_not_an_exposure(description):
     assert EXPOSURE not in rules, (confidence, rules)
 
 
+# Round 34 (docs/classification.md, "Round 34: security incidents told by their effect"): other
+# people's details reaching the people a client serves - in a message that went out, or on a screen
+# they log in to - told by what those people got or saw, without a security word.
+SENT_OUT = "other people's details sent out or shown to the wrong people"
+
+
+SENT_OUT_CASES = [
+    ("Reminder texts", "Two customers say the reminder text they received this morning had someone "
+     "else's name and delivery slot on it. More go out at 4."),
+    ("Newsletter", "Parents are emailing the office: the newsletter that went out last night had other "
+     "families' addresses in it."),
+    ("Portal", "Members say when they log in they can see someone else's booking history."),
+    ("Statements", "- a tenant got a statement with another tenant's name and balance\n- the batch "
+     "ran overnight\n- need to know if the rest are safe to post"),
+]
+
+
+@pytest.mark.parametrize(("subject", "description"), SENT_OUT_CASES)
+def test_other_peoples_details_sent_out_or_shown_are_called(subject, description):
+    called, confidence, _dampeners, rules = shipped_reading(subject, description)
+    assert SENT_OUT in rules and called, (confidence, rules)
+    assert SENT_OUT in default_policy().emergency.learned_model.by_nature
+
+
+NOT_SENT_OUT_CASES = [
+    # One mail sent to the wrong address by the writer: no one else's details named (a judgement
+    # call left to the vote and the learned signal: docs/decisions.md).
+    ("Wrong email", "I sent the quote to the wrong person by mistake this morning, can I recall it?"),
+    # A device still showing its last user's name to its new user: nobody outside sees anything.
+    ("Desk phone", "The desk phone still shows someone else's name since I swapped desks."),
+    # A request about what the messages should carry.
+    ("Reminder texts", "Can the reminder texts include the customer's name and appointment time?"),
+    ("Courier", "A customer got someone else's parcel from the courier, can you check the label printer?"),
+]
+
+
+@pytest.mark.parametrize(("subject", "description"), NOT_SENT_OUT_CASES)
+def test_a_misaddressed_mail_a_device_or_a_request_is_not_read_as_sent_out(subject, description):
+    _called, confidence, _dampeners, rules = shipped_reading(subject, description)
+    assert SENT_OUT not in rules, (confidence, rules)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def rules_read_ahead() -> None:
     """Every ticket this module reads, in one statement under the shipped policy
     (tests/rule_matches.py): each test still asserts on its own ticket's row."""
-    read_ahead(default_policy(), [("Portal", d, 1, False) for d in EXPOSURES + NOT_EXPOSURES])
+    read_ahead(default_policy(), [("Portal", d, 1, False) for d in EXPOSURES + NOT_EXPOSURES]
+               + [(s, d, 1, False) for s, d in SENT_OUT_CASES + NOT_SENT_OUT_CASES])

@@ -415,9 +415,9 @@ def test_round_18_a_rule_naming_the_incident_by_its_nature_is_not_held_by_p():
     shipped = default_policy()
     lm = shipped.emergency.learned_model
     # The owner's decision, option 1 (docs/decisions.md; docs/classification.md, round 18), and
-    # round 20's, 21's, 31's and 33's rules that name the incident by its nature (docs/classification.md).
+    # round 20's, 21's, 31's, 33's and 34's rules naming the incident by its nature (docs/classification.md).
     assert lm.by_nature == (ROUND_18_BY_NATURE + ROUND_20_BY_NATURE + ROUND_21_BY_NATURE
-                            + ROUND_31_BY_NATURE + ROUND_33_BY_NATURE)
+                            + ROUND_31_BY_NATURE + ROUND_33_BY_NATURE + ROUND_34_BY_NATURE)
     named = ["someone posing as IT support asking for access"]
 
     def variant(by_nature: list[str]) -> PolicyConfig:
@@ -476,6 +476,10 @@ ROUND_31_BY_NATURE = ["our domain showing a parking or for-sale page (lapsed)"]
 # customers for card or login details name a security incident by their nature.
 ROUND_33_BY_NATURE = ["someone outside seeing data that is not theirs",
                       "a page posing as ours asking for card or login details"]
+# Round 34 (tests/test_emergency_data_exposure.py): other people's details sent out to or shown
+# to the people a client serves (reminder texts with someone else's name) are a data exposure by
+# its nature, told by its effect.
+ROUND_34_BY_NATURE = ["other people's details sent out or shown to the wrong people"]
 
 
 @pytest.mark.parametrize(("subject", "description"), [
