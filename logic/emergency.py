@@ -46,6 +46,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
             # (an incident told by what one user saw leaves the rules nothing to read).
             weight = (f"CASE WHEN lower(trim(d.category)) IN {in_list(sr.categories)}"
                       f" THEN {sr.vote_weight} ELSE {sv.emergency_weight} END")
+        state = _vote_state(policy)
         # Rules first (vetoed when the text was embedded and its neighbours are not emergencies),
         # then the neighbours' vote as independent evidence.
         voted = f"""
@@ -58,7 +59,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
            v.raw_txt IS NOT NULL AND v.vote < {sv.emergency_review_below} AS disagrees,
            1 - (1 - s.confidence * CASE WHEN v.raw_txt IS NOT NULL AND v.vote < {sv.veto_below}
                                         THEN {sv.emergency_veto} ELSE 1 END)
-             * (1 - {weight} * coalesce(v.vote, 0)) AS confidence,
+             * (1 - {weight} * coalesce(v.vote, 0) * {state}) AS confidence,
            concat_ws('; ', nullif(s.evidence, ''),
                      CASE WHEN {weight} * coalesce(v.vote, 0) > 0.05
                           THEN 'semantic vote ' || printf('%.2f', v.vote)
@@ -68,7 +69,10 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
                                || ': like ' || v.evidence END,
                      CASE WHEN {sv.emergency_veto} < 1 AND s.confidence > 0 AND v.raw_txt IS NOT NULL
                                AND v.vote < {sv.veto_below}
-                          THEN 'semantic vote disagrees (x{sv.emergency_veto:g})' END) AS evidence
+                          THEN 'semantic vote disagrees (x{sv.emergency_veto:g})' END,
+                     CASE WHEN {weight} * coalesce(v.vote, 0) > 0.05 AND {state} < 1
+                          THEN 'vote dampened as the outage reading was (x' || round({state}, 2) || ')'
+                          END) AS evidence
     FROM {source} s LEFT JOIN clf_semantic_emergency v ON v.raw_txt = s.raw_txt
     LEFT JOIN clf_tickets d ON d.ticket_id = s.ticket_id"""
         pw = em.planned_work
@@ -115,6 +119,25 @@ SELECT ticket_id,
            AS emergency_call_state
 FROM voted
 """
+
+
+def _vote_state(policy: PolicyConfig) -> str:
+    """SQL over the rules' row `s`: the factor on the neighbours' vote (round 34). The vote reads
+    what a text is about (mail down), not the state it tells (over, someone else's, never
+    connected): where the rules read an outage or a disruption (a rule of a criterion the
+    dampener applies to, none of another) and a dampener of emergency.vote_dampened_by lowered it,
+    the vote is lowered by that dampener's factor too. 1 when none is listed."""
+    em = policy.emergency
+    factors = []
+    for damp in (d for d in em.dampeners if d.label in em.vote_dampened_by):
+        inside = [r.label for c in em.criteria if c.id in damp.applies_to for r in c.rules]
+        outside = [r.label for c in em.criteria if c.id not in damp.applies_to for r in c.rules]
+        read = f"list_has_any(s.rules_met, [{', '.join(map(sql_literal, inside))}]::VARCHAR[])"
+        other = (f" AND NOT list_has_any(s.rules_met, [{', '.join(map(sql_literal, outside))}]::VARCHAR[])"
+                 if outside else "")
+        factors.append(f"CASE WHEN coalesce(list_contains(s.dampeners, {sql_literal(damp.label)}) AND {read}"
+                       f"{other}, false) THEN {damp.factor} ELSE 1 END")
+    return " * ".join(factors) or "1"
 
 
 def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:

@@ -412,6 +412,8 @@ class EmergencyRules(Strict):
     learned_model: EmergencyModel = Field(default_factory=EmergencyModel)
     # Round 28: the rules, vote and learned signal read the client's message (logic/message.py).
     message_only: bool = False
+    # Round 34: dampeners that lower the neighbours' vote on an outage reading too (_vote_state).
+    vote_dampened_by: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references(self) -> EmergencyRules:
@@ -435,12 +437,11 @@ class EmergencyRules(Strict):
             raise ValueError("broad_field.criteria must name criteria ids"
                              f" (unknown: {', '.join(unknown) or 'none given'})")
         labels = {d.label for d in self.dampeners}
-        unknown = [n for n in bf.firm if n not in labels]
-        if unknown:
-            raise ValueError(f"broad_field.firm: not a dampener's label: {', '.join(unknown)}")
-        unknown = [n for n in self.learned_model.dampened_by if n not in labels]
-        if unknown:
-            raise ValueError(f"learned_model.dampened_by: not a dampener's label: {', '.join(unknown)}")
+        for name, named in (("broad_field.firm", bf.firm), ("vote_dampened_by", self.vote_dampened_by),
+                            ("learned_model.dampened_by", self.learned_model.dampened_by)):
+            unknown = [n for n in named if n not in labels]
+            if unknown:
+                raise ValueError(f"{name}: not a dampener's label: {', '.join(unknown)}")
         rules = {r.label for c in self.criteria for r in c.rules}
         unknown = [n for n in self.learned_model.by_nature if n not in rules]
         if unknown:
