@@ -10,13 +10,13 @@ my own, none a batch's.
 import pytest
 
 from policy.config import default_policy
-from tests.rule_matches import one_ticket_rules, shipped_reading
+from tests.rule_matches import one_ticket_rules, read_ahead, shipped_reading
 
 TAKEN_BACK = "a security alarm taken back in the same ticket"
 JOKE = "a joke, then the real question"
 
 
-@pytest.mark.parametrize(("subject", "description", "label"), [
+TAKEN_BACK_OR_JOKES = [
     ("hacked?", "My Instagram logged me out, have I been hacked?? Oh wait, Priya says she changed the "
      "password this morning. My bad!", TAKEN_BACK),
     ("Approval request", "Ignore my last - the sign-in request was me on the new tablet. Sorry!",
@@ -27,13 +27,16 @@ JOKE = "a joke, then the real question"
      "note, can you add Jo to the finance mailbox?", JOKE),
     ("Kettle", "Pretty sure the smart kettle has been hacked, it boils at 3am. Real question: how do I "
      "share my calendar with the new starter?", JOKE),
-])
+]
+
+
+@pytest.mark.parametrize(("subject", "description", "label"), TAKEN_BACK_OR_JOKES)
 def test_an_alarm_taken_back_or_a_joke_is_no_call(subject, description, label):
     called, confidence, dampeners, _rules = shipped_reading(subject, description)
     assert label in dampeners and not called, (confidence, dampeners)
 
 
-@pytest.mark.parametrize(("subject", "description", "label"), [
+CANCELLED = [
     # An act on a lure cancels both: the alarm was real whatever came after.
     ("Phishing", "Never mind the printer - I clicked the link in that delivery email and typed my "
      "password, and now I've been hacked.", TAKEN_BACK),
@@ -42,19 +45,33 @@ def test_an_alarm_taken_back_or_a_joke_is_no_call(subject, description, label):
      "was you, ignore this. It wasn't me.", TAKEN_BACK),
     ("Ransom", "Ha, real question: is this a joke? Every file on the server is encrypted and there's "
      "a ransom note.", JOKE),
-])
+]
+
+
+@pytest.mark.parametrize(("subject", "description", "label"), CANCELLED)
 def test_what_cancels_the_taking_back(subject, description, label):
     _confidence, dampeners, _rules = one_ticket_rules(default_policy(), subject, description)
     assert label not in dampeners, dampeners
 
 
-@pytest.mark.parametrize(("subject", "description"), [
+DOWNPLAYED = [
     # Downplaying is not taking back: the incident stands.
     ("Probably nothing", "Probably nothing, but my mailbox has sent 300 emails I never wrote to all "
      "my contacts this morning."),
     ("Account", "Sorry to bother you, it's likely me being silly, but someone has got into my account "
      "and my password has been changed, it wasn't me."),
-])
+]
+
+
+@pytest.mark.parametrize(("subject", "description"), DOWNPLAYED)
 def test_a_real_incident_downplayed_is_still_called(subject, description):
     called, confidence, dampeners, _rules = shipped_reading(subject, description)
     assert called and TAKEN_BACK not in dampeners and JOKE not in dampeners, (confidence, dampeners)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def rules_read_ahead() -> None:
+    """Every ticket this module reads, in one statement under the shipped policy
+    (tests/rule_matches.py): each test still asserts on its own ticket's row."""
+    read_ahead(default_policy(), [(s, d, 1, False) for s, d, _label in TAKEN_BACK_OR_JOKES + CANCELLED]
+               + [(s, d, 1, False) for s, d in DOWNPLAYED])
