@@ -130,3 +130,12 @@ def rules_read_ahead() -> None:
     (tests/rule_matches.py): each test still asserts on its own ticket's row."""
     read_ahead(default_policy(), [(s, d, affected, False) for s, d, affected in
                                    NEVER_EXISTED + ANOTHER_WAY + TOLD_BY_SYMPTOM + OTHER_SENSES + [NOTICE]])
+
+
+def test_vote_dampened_by_must_name_a_dampener():
+    """A label that names no dampener is refused on load, naming the setting (a typo would
+    otherwise leave the vote whole without a word)."""
+    data = default_policy().model_dump()
+    data["emergency"]["vote_dampened_by"] = ["over before the tiket"]
+    with pytest.raises(ValueError, match="vote_dampened_by: not a dampener's label: over before the tiket"):
+        PolicyConfig.model_validate(data)
