@@ -2,6 +2,7 @@
 in SQL, a vote on the emergency reading."""
 
 import csv
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -63,9 +64,32 @@ def _policy(labelled: Path, model_file: Path | None = None, **learned) -> Policy
     return PolicyConfig.model_validate(data)
 
 
-@pytest.fixture()
-def labelled(tmp_path) -> Path:
-    return _write(tmp_path / "labelled.csv")
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory) -> Path:
+    """The module's labelled file, written once: read by its tests, never written (a test that
+    changes a labelled file writes its own)."""
+    return _write(tmp_path_factory.mktemp("labelled") / "labelled.csv")
+
+
+# emergency_inputs (the rules, votes and messages of each labelled ticket: about 0.8 s of CPU a
+# file) by everything that can change them: the policy but the learned signal's own settings
+# (emergency.learned_model, read by the fit and the reading, never by the inputs), and the files'
+# paths and contents. The module's tests fit under policies that differ in those settings alone.
+_INPUTS: dict[str, tuple] = {}
+
+
+def _fit(policy: PolicyConfig, files: list[Path]) -> StoredEmergencyModel:
+    """fit_emergency_model_on_files(policy, files), its inputs computed once per key above
+    (test_fitting_is_deterministic fits from the files each time)."""
+    data = policy.model_dump(mode="json")
+    del data["emergency"]["learned_model"]
+    key = hashlib.sha256(json.dumps(data, sort_keys=True).encode())
+    for f in files:
+        key.update(f"\n{f}\n".encode() + f.read_bytes())
+    if key.hexdigest() not in _INPUTS:
+        _INPUTS[key.hexdigest()] = emergency_inputs(policy, files)
+    rows, truth = _INPUTS[key.hexdigest()]
+    return fit_emergency_model_on_files(policy, files, inputs=(rows.copy(), truth.copy()))
 
 
 def test_fitting_is_deterministic(labelled):
@@ -88,7 +112,7 @@ def _tokens(text: str) -> set[str]:
 
 def test_sql_scoring_equals_a_numpy_reference(labelled):
     policy = _policy(labelled, signals=[])  # the words and structured signals (round 14's groups: below)
-    model = fit_emergency_model_on_files(policy, [labelled])
+    model = _fit(policy, [labelled])
     rows = [("a", "Tills frozen . whole shop", "Retail", True, 40, 0.3, 0.8),
             ("b", "Mouse broken, urgent (2nd time)", "hardware ", False, None, 0.0, None),
             ("c", "", "", None, 1, 0.9, 0.1)]
@@ -113,7 +137,7 @@ def test_texts_sharing_a_message_score_as_the_message(labelled):
     # (round 31): two signed texts of one message, and the message itself, get one p and one set
     # of words; a text without a message of its own reads itself.
     policy = _policy(labelled, signals=[])
-    model = fit_emergency_model_on_files(policy, [labelled])
+    model = _fit(policy, [labelled])
     own = "Tills frozen . All tills frozen at the shop, queue building"
     rows = [("a", own), ("b", f"{own}\n\nKind regards,\nLee Grant\nPractice Manager\n01632 960 777"),
             ("c", f"{own}\n\n--\nJo Ash\n01632 960 001"), ("d", "Mouse broken . urgent please")]
@@ -208,7 +232,7 @@ def test_the_signal_raises_a_terse_incident_the_rules_leave_uncertain(labelled):
     text = TERSE
     assert not _reading(off, None, *text)[0]
     # ... the words its labelled twins share do, and the evidence names them.
-    model = fit_emergency_model_on_files(policy, [labelled])
+    model = _fit(policy, [labelled])
     qualifies, confidence, evidence, state = _reading(policy, model, *text)
     assert qualifies and confidence >= 0.5, evidence
     assert re.search(r'emergency model 0\.\d+ \(words .*"tills frozen"', evidence), evidence
@@ -226,7 +250,7 @@ def test_a_reading_the_rules_dampened_for_one_user_needs_the_higher_bar(labelled
     # Round 16 (issue 19): the same terse incident told as one user's own ("just me"): the rules'
     # single-user dampener matched and the field counts one user, so raise_at_dampened applies.
     policy = _policy(labelled, raise_at=0.5, raise_at_dampened=None)
-    model = fit_emergency_model_on_files(policy, [labelled])
+    model = _fit(policy, [labelled])
     text = JUST_ME
     raised = _reading(policy, model, *text)
     assert raised[0] and "dampened: single-user issue" in raised[2], raised
@@ -302,7 +326,7 @@ def test_below_the_bar_p_is_evidence_of_weight_below(labelled):
     # Round 17: a reading left below the call threshold and not raised takes p at weight_below
     # (noisy-or); not where the single-user bar applies.
     policy = _policy(labelled, raise_at=None, weight_below=0.0)
-    model = fit_emergency_model_on_files(policy, [labelled])
+    model = _fit(policy, [labelled])
     text = TERSE
     before = _reading(policy, model, *text)
     after = _reading(_policy(labelled, raise_at=None, weight_below=0.3), model, *text)
@@ -330,13 +354,14 @@ def test_the_signal_holds_an_over_declared_single_user_call(labelled, tmp_path):
     before = _reading(_policy(data, enabled=False), None, *text)
     assert before[0], before
     # ... which the signal, having learnt the newsletter's false alarms, holds: x hold_factor.
-    after = _reading(policy, fit_emergency_model_on_files(policy, [data]), *text)
+    after = _reading(policy, _fit(policy, [data]), *text)
     assert not after[0] and after[1] == pytest.approx(before[1] * 0.5, abs=2e-3), after
     assert re.search(r'emergency model 0\.\d+ disagrees \(words "[a-z ]+"(, "[a-z ]+")*\) \(x0\.5\)',
                      after[2]), after[2]
 
 
-def test_a_stale_model_is_refused(labelled, tmp_path):
+def test_a_stale_model_is_refused(tmp_path):
+    labelled = _write(tmp_path / "labelled.csv")  # its own: the test writes it again
     model_file = tmp_path / "emergency_model.json"
     policy = _policy(labelled, model_file)
     model_file.write_text(emergency_model_json(fit_emergency_model_on_files(policy, [labelled])))
@@ -590,6 +615,6 @@ def test_a_notice_field_state_raises_an_unseen_forwarded_alert(tmp_path):
     calls = {}
     for signals in ([], ["forwarded", "fields"]):
         policy = _policy(data, raise_at=0.78, signals=signals)
-        calls[len(signals)] = _reading(policy, fit_emergency_model_on_files(policy, [data]), *text)
+        calls[len(signals)] = _reading(policy, _fit(policy, [data]), *text)
     assert not calls[0][0], calls[0]
     assert calls[2][0] and '"field:down"' in calls[2][2], calls[2]
