@@ -46,6 +46,11 @@ def _digest(con: duckdb.DuckDBPyConnection, sql: str) -> str:
     return key.hexdigest()
 
 
+def held(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
+    """Whether `create_shared` would read `sql`'s rows on the inputs of `con` back (held)."""
+    return _digest(con, sql) in _HELD
+
+
 def create_shared(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> str:
     """`CREATE TEMP TABLE name AS sql`, from the rows the same statement gave on the same inputs
     earlier in this process when it ran there (with its column types). Returns `name`."""

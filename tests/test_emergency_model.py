@@ -20,12 +20,12 @@ from logic.emergency_model import (
     stale_reason,
     write_weights,
 )
-from logic.message import write_messages
+from logic.message import READ_TEXTS, write_messages
 from logic.semantic import prepare_votes
 from logic.word_model import STOP_WORDS
 from policy.config import PolicyConfig, default_policy
 from policy.emergency_model import StoredEmergencyModel
-from tests.rule_matches import Inputs, create_shared, hold_ahead, shared_messages
+from tests.rule_matches import Inputs, create_shared, held, hold_ahead, shared_messages
 from tests.test_classify import RULES, SHIPPED, _bank_of, shipped_data
 
 COLUMNS = ["ticket_id", "subject", "description", "category", "affected_users", "declared_emergency",
@@ -215,7 +215,10 @@ H6 = ("Support call", "Someone phoned claiming to be from Sage support and got T
 ROUND_20 = [("Server cupboard", "Water is leaking into the server room at the depot."),
             ("Our site", "Our website has been defaced, the homepage shows a hacker's message.")]
 NOTICE = ("FW: monitor", "see below\n> Host: CD-APP07\n> Condition: Down", False, "Monitoring")
-READ_AHEAD = [TERSE, JUST_ME, NEWSLETTER, GRANT, UPS, CALLER, OUTAGE, H6, *ROUND_20, NOTICE]
+# a signed text, whose message is not the whole text (test_a_ticket_held_ahead_reads_as_it_reads_alone)
+SIGNED = ("Tills frozen", "Tills frozen at the York shop\n\nKind regards,\nJo Ash\nShop Manager\n"
+          "01632 960 001")
+READ_AHEAD = [TERSE, JUST_ME, NEWSLETTER, GRANT, UPS, CALLER, OUTAGE, H6, *ROUND_20, NOTICE, SIGNED]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -223,6 +226,23 @@ def rules_read_ahead() -> None:
     """The rules' relation of every ticket this module reads through `_reading`, from one statement
     (tests/rule_matches.py's `hold_ahead`): each reading still runs its own statement on it."""
     hold_ahead(emergency_rules_sql(default_policy(SHIPPED)), [_ticket(*text) for text in READ_AHEAD])
+
+
+def test_a_ticket_held_ahead_reads_as_it_reads_alone():
+    # hold_ahead rests on the rules and the messages reading each ticket on its own fields: what
+    # it held for a ticket read with the others is what the statements give that ticket alone.
+    sql = emergency_rules_sql(default_policy(SHIPPED))
+    alone = duckdb.connect()
+    _ticket(*SIGNED)(alone)
+    write_messages(alone, None)
+    con = duckdb.connect()
+    _ticket(*SIGNED)(con)
+    assert held(con, sql), "rules_read_ahead held no rows for the ticket"
+    shared_messages(con)
+    create_shared(con, RULES, sql)
+    messages = f"SELECT * FROM {READ_TEXTS} ORDER BY ALL"
+    assert con.execute(messages).fetchall() == alone.execute(messages).fetchall() != []
+    assert con.execute(f"SELECT * FROM {RULES}").fetchall() == alone.execute(sql).fetchall() != []
 
 
 def test_the_signal_raises_a_terse_incident_the_rules_leave_uncertain(labelled):
