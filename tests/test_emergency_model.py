@@ -78,9 +78,8 @@ def labelled(tmp_path_factory) -> Path:
 _INPUTS: dict[str, tuple] = {}
 
 
-def _fit(policy: PolicyConfig, files: list[Path]) -> StoredEmergencyModel:
-    """fit_emergency_model_on_files(policy, files), its inputs computed once per key above
-    (test_fitting_is_deterministic fits from the files each time)."""
+def _inputs(policy: PolicyConfig, files: list[Path]) -> tuple:
+    """emergency_inputs(policy, files), computed once per key above (a copy of the test's own)."""
     data = policy.model_dump(mode="json")
     del data["emergency"]["learned_model"]
     key = hashlib.sha256(json.dumps(data, sort_keys=True).encode())
@@ -89,7 +88,13 @@ def _fit(policy: PolicyConfig, files: list[Path]) -> StoredEmergencyModel:
     if key.hexdigest() not in _INPUTS:
         _INPUTS[key.hexdigest()] = emergency_inputs(policy, files)
     rows, truth = _INPUTS[key.hexdigest()]
-    return fit_emergency_model_on_files(policy, files, inputs=(rows.copy(), truth.copy()))
+    return rows.copy(), truth.copy()
+
+
+def _fit(policy: PolicyConfig, files: list[Path]) -> StoredEmergencyModel:
+    """fit_emergency_model_on_files(policy, files) from `_inputs` (test_fitting_is_deterministic
+    fits from the files each time)."""
+    return fit_emergency_model_on_files(policy, files, inputs=_inputs(policy, files))
 
 
 def test_fitting_is_deterministic(labelled):
@@ -162,8 +167,8 @@ def test_each_files_vote_is_taken_without_its_own_tickets(labelled, tmp_path):
     # another file votes for it once both are fitted on.
     other = _write(tmp_path / "other.csv", [("O1", *ROWS[0][1:])])
     policy = _policy(labelled)
-    alone, _ = emergency_inputs(policy, [labelled])
-    both, truth = emergency_inputs(policy, [labelled, other])
+    alone, _ = _inputs(policy, [labelled])
+    both, truth = _inputs(policy, [labelled, other])
     assert len(both) == len(ROWS) + 1 and truth.sum() == 5
     assert both.loc[0, "vote"] > alone.loc[0, "vote"]  # E1's twin O1 votes for it
     assert list(both["ticket_id"]) == [str(i) for i in range(len(ROWS) + 1)]
