@@ -15,11 +15,13 @@ all of a module's such tickets when the module read them ahead (`read_ahead`), e
 """
 
 import hashlib
+from collections.abc import Callable
 
 import duckdb
 
 from logic.emergency import emergency_rules_sql
 from logic.message import CLF_TEXTS, READ_TEXTS, changed_messages_sql
+from logic.text_match import TICKET_TEXT
 from policy.config import PolicyConfig, default_policy
 
 # The relations the rules' statements read (logic/classify.py's input contract).
@@ -42,6 +44,11 @@ def _digest(con: duckdb.DuckDBPyConnection, sql: str) -> str:
         key.update(repr(con.execute(f"DESCRIBE {table}").fetchall()).encode())
         key.update(repr(con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()).encode())
     return key.hexdigest()
+
+
+def held(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
+    """Whether `create_shared` would read `sql`'s rows on the inputs of `con` back (held)."""
+    return _digest(con, sql) in _HELD
 
 
 def create_shared(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> str:
@@ -139,3 +146,73 @@ def read_alone(policy: PolicyConfig, case: Case) -> tuple[float, list[str], list
     _one_ticket_table(con, [case])
     sql = emergency_rules_sql(policy)
     return con.execute(f"SELECT confidence, dampeners, rules_met FROM ({sql})").fetchone()
+
+
+# One test's input tables: a function writing clf_tickets (and clf_time, if any) on a connection.
+Inputs = Callable[[duckdb.DuckDBPyConnection], None]
+# A separator no ticket id of the tests holds: a combined statement's ticket ids are
+# "<input set>\x1f<its own id>", split back into each set's rows.
+_SEP = "\x1f"
+
+
+def _definition(described: list[tuple]) -> str:
+    """A table's column definitions from its DESCRIBE rows."""
+    return ", ".join(f'"{column}" {kind}' for column, kind, *_ in described)
+
+
+def hold_ahead(sql: str, inputs: list[Inputs]) -> None:
+    """Run the rules' statement `sql` (over clf_tickets and the texts' messages) once over every
+    input set's tickets together and hold each set's rows as `create_shared` would have held them
+    run alone: under the digest of that set's own inputs, with its own ticket ids and the columns'
+    types. For the tests that read one ticket's whole rules relation under several policies whose
+    rules are the same (tests/test_emergency_model.py's `_reading`): the statement costs about the
+    same for one ticket or twenty. Both the rules and the messages are read per ticket (a ticket's
+    row depends on its own fields); where that cannot be checked (a ticket id in another column, a
+    set with time entries, sets of other column types) nothing is held, and each test runs its
+    statement alone as before."""
+    keys: list[tuple[str, str, list[str]]] = []  # (rules digest, messages digest, ticket ids)
+    described = None
+    union = duckdb.connect()
+    for i, write in enumerate(inputs):
+        con = duckdb.connect()
+        write(con)
+        if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'clf_time'").fetchone()[0]:
+            return
+        kinds = con.execute("DESCRIBE clf_tickets").fetchall()
+        if described is None:
+            described = kinds
+            union.execute(f"CREATE TEMP TABLE clf_tickets ({_definition(kinds)})")
+        elif kinds != described:
+            return
+        ids = [tid for (tid,) in con.execute("SELECT ticket_id FROM clf_tickets").fetchall()]
+        if any(_SEP in tid for tid in ids):
+            return
+        keys.append((_digest(con, sql), _digest(con, changed_messages_sql(CLF_TEXTS)), ids))
+        tickets = con.execute(f"SELECT * REPLACE ('{i}{_SEP}' || ticket_id AS ticket_id)"
+                              " FROM clf_tickets").fetchall()
+        union.executemany(f"INSERT INTO clf_tickets VALUES ({', '.join('?' * len(kinds))})", tickets)
+        con.close()
+    todo = [k for k in keys if k[0] not in _HELD]
+    if not todo:
+        return
+    union.execute(f"CREATE TEMP TABLE {READ_TEXTS} AS {changed_messages_sql(CLF_TEXTS)}")
+    union.execute(f"CREATE TEMP TABLE held AS {sql}")
+    columns = union.execute("DESCRIBE held").fetchall()
+    names = [c for c, *_ in columns]
+    if names[0] != "ticket_id":
+        return
+    rows = union.execute("SELECT * FROM held").fetchall()
+    if any(isinstance(v, str) and _SEP in v for row in rows for v in row[1:]):
+        return
+    definition = _definition(columns)
+    texts = dict(union.execute(f"SELECT ticket_id, {TICKET_TEXT} FROM clf_tickets").fetchall())
+    messages = union.execute(f"SELECT * FROM {READ_TEXTS}").fetchall()
+    message_columns = _definition(union.execute(f"DESCRIBE {READ_TEXTS}").fetchall())
+    for i, (rules_key, messages_key, ids) in enumerate(keys):
+        prefix = f"{i}{_SEP}"
+        own = [(tid[len(prefix):], *rest) for tid, *rest in rows if tid.startswith(prefix)]
+        if sorted(tid for tid, *_ in own) != sorted(ids):
+            continue
+        _HELD.setdefault(rules_key, (definition, own))
+        own_texts = {texts[f"{prefix}{tid}"] for tid in ids}
+        _HELD.setdefault(messages_key, (message_columns, [m for m in messages if m[0] in own_texts]))

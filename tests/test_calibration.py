@@ -15,12 +15,11 @@ from evaluation.evaluate import read_curve
 from logic.calibration import calibrate, calibrated_sql, confidence_map
 from logic.classify import scope_hits_sql
 from logic.emergency import emergency_rules_sql, emergency_sql
-from logic.message import write_messages
 from logic.text_match import TICKET_TEXT
 from policy.base import PolicyConfigError
 from policy.classifiers import ConfidenceMap
 from policy.config import PolicyConfig, default_policy, load_policy
-from tests.rule_matches import create_shared
+from tests.rule_matches import Inputs, create_shared, hold_ahead, shared_messages
 from tests.test_classify import (
     READING,
     RULES,
@@ -283,21 +282,32 @@ def test_a_declared_emergency_call_the_vote_disagrees_with_shows_the_held_share(
     cmap = confidence_map(policy, "emergency")
     assert cmap is not None and cmap.held_declared
 
+    def ticket(declared: bool) -> Inputs:
+        def write(con: duckdb.DuckDBPyConnection) -> None:
+            con.execute("""CREATE TEMP TABLE clf_tickets AS SELECT 'n1' AS ticket_id, 'Email' AS subject,
+                'Email is down for everyone in the office, nobody can send or receive.' AS description,
+                'Email' AS category, ? AS declared_emergency, NULL::VARCHAR AS priority,
+                8 AS affected_users""", [declared])
+        return write
+
+    def off(p: PolicyConfig) -> PolicyConfig:
+        return p.model_copy(update={"emergency": p.emergency.model_copy(update={
+            "learned_model": p.emergency.learned_model.model_copy(update={"enabled": False})})})
+
+    # both tickets' rules in one statement; each reading still runs its own on them
+    hold_ahead(emergency_rules_sql(off(policy)), [ticket(True), ticket(False)])
+
     def reading(declared: bool, vote: float, p: PolicyConfig = policy) -> tuple:
         con = duckdb.connect()
-        con.execute("""CREATE TEMP TABLE clf_tickets AS SELECT 'n1' AS ticket_id, 'Email' AS subject,
-            'Email is down for everyone in the office, nobody can send or receive.' AS description,
-            'Email' AS category, ? AS declared_emergency, NULL::VARCHAR AS priority,
-            8 AS affected_users""", [declared])
+        ticket(declared)(con)
         con.execute(f"CREATE TEMP TABLE clf_semantic_emergency AS SELECT {TICKET_TEXT} AS raw_txt,"
                     " ?::DOUBLE AS vote, '' AS evidence FROM clf_tickets", [vote])
         con.execute("CREATE TEMP TABLE clf_semantic_scope (raw_txt VARCHAR, scope_id VARCHAR,"
                     " vote DOUBLE, evidence VARCHAR)")
-        write_messages(con, None)
-        off = p.model_copy(update={"emergency": p.emergency.model_copy(update={
-            "learned_model": p.emergency.learned_model.model_copy(update={"enabled": False})})})
-        rules = create_shared(con, RULES, emergency_rules_sql(off))  # the same text each reading
-        return con.execute(emergency_sql(off, rules=rules, calibrated=True)).fetchone()[1:]
+        shared_messages(con)
+        q = off(p)
+        rules = create_shared(con, RULES, emergency_rules_sql(q))  # the same text each reading
+        return con.execute(emergency_sql(q, rules=rules, calibrated=True)).fetchone()[1:]
 
     declared = reading(True, below / 2)
     assert declared[0] and declared[1] == cmap.held and declared[3] == "needs review", declared

@@ -2,6 +2,7 @@
 in SQL, a vote on the emergency reading."""
 
 import csv
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -19,12 +20,12 @@ from logic.emergency_model import (
     stale_reason,
     write_weights,
 )
-from logic.message import write_messages
+from logic.message import READ_TEXTS, write_messages
 from logic.semantic import prepare_votes
 from logic.word_model import STOP_WORDS
 from policy.config import PolicyConfig, default_policy
 from policy.emergency_model import StoredEmergencyModel
-from tests.rule_matches import create_shared, shared_messages
+from tests.rule_matches import Inputs, create_shared, held, hold_ahead, shared_messages
 from tests.test_classify import RULES, SHIPPED, _bank_of, shipped_data
 
 COLUMNS = ["ticket_id", "subject", "description", "category", "affected_users", "declared_emergency",
@@ -63,9 +64,37 @@ def _policy(labelled: Path, model_file: Path | None = None, **learned) -> Policy
     return PolicyConfig.model_validate(data)
 
 
-@pytest.fixture()
-def labelled(tmp_path) -> Path:
-    return _write(tmp_path / "labelled.csv")
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory) -> Path:
+    """The module's labelled file, written once: read by its tests, never written (a test that
+    changes a labelled file writes its own)."""
+    return _write(tmp_path_factory.mktemp("labelled") / "labelled.csv")
+
+
+# emergency_inputs (the rules, votes and messages of each labelled ticket: about 0.8 s of CPU a
+# file) by everything that can change them: the policy but the learned signal's own settings
+# (emergency.learned_model, read by the fit and the reading, never by the inputs), and the files'
+# paths and contents. The module's tests fit under policies that differ in those settings alone.
+_INPUTS: dict[str, tuple] = {}
+
+
+def _inputs(policy: PolicyConfig, files: list[Path]) -> tuple:
+    """emergency_inputs(policy, files), computed once per key above (a copy of the test's own)."""
+    data = policy.model_dump(mode="json")
+    del data["emergency"]["learned_model"]
+    key = hashlib.sha256(json.dumps(data, sort_keys=True).encode())
+    for f in files:
+        key.update(f"\n{f}\n".encode() + f.read_bytes())
+    if key.hexdigest() not in _INPUTS:
+        _INPUTS[key.hexdigest()] = emergency_inputs(policy, files)
+    rows, truth = _INPUTS[key.hexdigest()]
+    return rows.copy(), truth.copy()
+
+
+def _fit(policy: PolicyConfig, files: list[Path]) -> StoredEmergencyModel:
+    """fit_emergency_model_on_files(policy, files) from `_inputs` (test_fitting_is_deterministic
+    fits from the files each time)."""
+    return fit_emergency_model_on_files(policy, files, inputs=_inputs(policy, files))
 
 
 def test_fitting_is_deterministic(labelled):
@@ -88,7 +117,7 @@ def _tokens(text: str) -> set[str]:
 
 def test_sql_scoring_equals_a_numpy_reference(labelled):
     policy = _policy(labelled, signals=[])  # the words and structured signals (round 14's groups: below)
-    model = fit_emergency_model_on_files(policy, [labelled])
+    model = _fit(policy, [labelled])
     rows = [("a", "Tills frozen . whole shop", "Retail", True, 40, 0.3, 0.8),
             ("b", "Mouse broken, urgent (2nd time)", "hardware ", False, None, 0.0, None),
             ("c", "", "", None, 1, 0.9, 0.1)]
@@ -113,7 +142,7 @@ def test_texts_sharing_a_message_score_as_the_message(labelled):
     # (round 31): two signed texts of one message, and the message itself, get one p and one set
     # of words; a text without a message of its own reads itself.
     policy = _policy(labelled, signals=[])
-    model = fit_emergency_model_on_files(policy, [labelled])
+    model = _fit(policy, [labelled])
     own = "Tills frozen . All tills frozen at the shop, queue building"
     rows = [("a", own), ("b", f"{own}\n\nKind regards,\nLee Grant\nPractice Manager\n01632 960 777"),
             ("c", f"{own}\n\n--\nJo Ash\n01632 960 001"), ("d", "Mouse broken . urgent please")]
@@ -138,11 +167,20 @@ def test_each_files_vote_is_taken_without_its_own_tickets(labelled, tmp_path):
     # another file votes for it once both are fitted on.
     other = _write(tmp_path / "other.csv", [("O1", *ROWS[0][1:])])
     policy = _policy(labelled)
-    alone, _ = emergency_inputs(policy, [labelled])
-    both, truth = emergency_inputs(policy, [labelled, other])
+    alone, _ = _inputs(policy, [labelled])
+    both, truth = _inputs(policy, [labelled, other])
     assert len(both) == len(ROWS) + 1 and truth.sum() == 5
     assert both.loc[0, "vote"] > alone.loc[0, "vote"]  # E1's twin O1 votes for it
     assert list(both["ticket_id"]) == [str(i) for i in range(len(ROWS) + 1)]
+
+
+def _ticket(subject: str, description: str, declared: bool = False, category: str = "Retail") -> Inputs:
+    """What `_reading` writes as clf_tickets for one ticket (`hold_ahead`'s input sets)."""
+    def write(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("""CREATE TEMP TABLE clf_tickets AS SELECT 'n1' AS ticket_id, ? AS subject,
+            ? AS description, ? AS category, ? AS declared_emergency, NULL::VARCHAR AS priority,
+            1 AS affected_users""", [subject, description, category, declared])
+    return write
 
 
 def _reading(policy: PolicyConfig, model: StoredEmergencyModel | None, subject: str, description: str,
@@ -150,9 +188,7 @@ def _reading(policy: PolicyConfig, model: StoredEmergencyModel | None, subject: 
              vote: float | None = None) -> tuple:
     """(qualifies, confidence, evidence, state) of one ticket, the vote from a small bank (or `vote`)."""
     con = duckdb.connect()
-    con.execute("""CREATE TEMP TABLE clf_tickets AS SELECT 'n1' AS ticket_id, ? AS subject,
-        ? AS description, ? AS category, ? AS declared_emergency, NULL::VARCHAR AS priority,
-        1 AS affected_users""", [subject, description, category, declared])
+    _ticket(subject, description, declared, category)(con)
     shared_messages(con)
     # The rules once, shared with the other readings of the same text (their policies differ in
     # the learned signal's settings, not in the rules): the vote and the reading read them.
@@ -167,14 +203,61 @@ def _reading(policy: PolicyConfig, model: StoredEmergencyModel | None, subject: 
     return qualifies, confidence, evidence, state
 
 
+# The texts the tests read through `_reading`: (subject, description[, declared, category]).
+TERSE = ("Tills frozen", "Tills frozen at the York shop")  # a terse incident
+JUST_ME = ("Tills frozen", "Tills frozen at the York shop, just me")  # the same, one user's own
+NEWSLETTER = ("Suspicious newsletter", "I got a suspicious email and clicked the link, the supplier"
+              " newsletter", True, "Email")  # a declared false alarm
+GRANT = ("Grant form", "Quick one - the grant form asks if the shared drive is encrypted, is it?",
+         False, "Security")
+UPS = ("UPS swap", "Replacement UPS arrived for the server room, please book the swap,"
+       " everything will be down for ten minutes", False, "Hardware")
+CALLER = ("Support call", "A man phoned Jo saying he was from our IT company, asked for remote access"
+          " and she let him connect to her PC.")
+OUTAGE = ("Email", "Email is down for everyone in the office, nobody can send or receive.")
+H6 = ("Support call", "Someone phoned claiming to be from Sage support and got Tom to install "
+      "TeamViewer.")
+ROUND_20 = [("Server cupboard", "Water is leaking into the server room at the depot."),
+            ("Our site", "Our website has been defaced, the homepage shows a hacker's message.")]
+NOTICE = ("FW: monitor", "see below\n> Host: CD-APP07\n> Condition: Down", False, "Monitoring")
+# a signed text, whose message is not the whole text (test_a_ticket_held_ahead_reads_as_it_reads_alone)
+SIGNED = ("Tills frozen", "Tills frozen at the York shop\n\nKind regards,\nJo Ash\nShop Manager\n"
+          "01632 960 001")
+READ_AHEAD = [TERSE, JUST_ME, NEWSLETTER, GRANT, UPS, CALLER, OUTAGE, H6, *ROUND_20, NOTICE, SIGNED]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def rules_read_ahead() -> None:
+    """The rules' relation of every ticket this module reads through `_reading`, from one statement
+    (tests/rule_matches.py's `hold_ahead`): each reading still runs its own statement on it."""
+    hold_ahead(emergency_rules_sql(default_policy(SHIPPED)), [_ticket(*text) for text in READ_AHEAD])
+
+
+def test_a_ticket_held_ahead_reads_as_it_reads_alone():
+    # hold_ahead rests on the rules and the messages reading each ticket on its own fields: what
+    # it held for a ticket read with the others is what the statements give that ticket alone.
+    sql = emergency_rules_sql(default_policy(SHIPPED))
+    alone = duckdb.connect()
+    _ticket(*SIGNED)(alone)
+    write_messages(alone, None)
+    con = duckdb.connect()
+    _ticket(*SIGNED)(con)
+    assert held(con, sql), "rules_read_ahead held no rows for the ticket"
+    shared_messages(con)
+    create_shared(con, RULES, sql)
+    messages = f"SELECT * FROM {READ_TEXTS} ORDER BY ALL"
+    assert con.execute(messages).fetchall() == alone.execute(messages).fetchall() != []
+    assert con.execute(f"SELECT * FROM {RULES}").fetchall() == alone.execute(sql).fetchall() != []
+
+
 def test_the_signal_raises_a_terse_incident_the_rules_leave_uncertain(labelled):
     # An unseen, undeclared, terse ticket: no rule reads an emergency into it ...
     policy = _policy(labelled, raise_at=0.5)
     off = _policy(labelled, enabled=False)
-    text = ("Tills frozen", "Tills frozen at the York shop")
+    text = TERSE
     assert not _reading(off, None, *text)[0]
     # ... the words its labelled twins share do, and the evidence names them.
-    model = fit_emergency_model_on_files(policy, [labelled])
+    model = _fit(policy, [labelled])
     qualifies, confidence, evidence, state = _reading(policy, model, *text)
     assert qualifies and confidence >= 0.5, evidence
     assert re.search(r'emergency model 0\.\d+ \(words .*"tills frozen"', evidence), evidence
@@ -192,8 +275,8 @@ def test_a_reading_the_rules_dampened_for_one_user_needs_the_higher_bar(labelled
     # Round 16 (issue 19): the same terse incident told as one user's own ("just me"): the rules'
     # single-user dampener matched and the field counts one user, so raise_at_dampened applies.
     policy = _policy(labelled, raise_at=0.5, raise_at_dampened=None)
-    model = fit_emergency_model_on_files(policy, [labelled])
-    text = ("Tills frozen", "Tills frozen at the York shop, just me")
+    model = _fit(policy, [labelled])
+    text = JUST_ME
     raised = _reading(policy, model, *text)
     assert raised[0] and "dampened: single-user issue" in raised[2], raised
     p = float(re.search(r"emergency model (0\.\d+)", raised[2]).group(1))
@@ -205,7 +288,7 @@ def test_a_reading_the_rules_dampened_for_one_user_needs_the_higher_bar(labelled
     assert not _reading(bar(above), model, *text)[0]
     assert _reading(bar(below), model, *text)[0]
     # ... and a text no dampener matched keeps raise_at.
-    assert _reading(bar(1.0), model, "Tills frozen", "Tills frozen at the York shop")[0]
+    assert _reading(bar(1.0), model, *TERSE)[0]
 
 
 def test_the_rules_list_the_dampeners_they_applied_by_label():
@@ -268,13 +351,13 @@ def test_below_the_bar_p_is_evidence_of_weight_below(labelled):
     # Round 17: a reading left below the call threshold and not raised takes p at weight_below
     # (noisy-or); not where the single-user bar applies.
     policy = _policy(labelled, raise_at=None, weight_below=0.0)
-    model = fit_emergency_model_on_files(policy, [labelled])
-    text = ("Tills frozen", "Tills frozen at the York shop")
+    model = _fit(policy, [labelled])
+    text = TERSE
     before = _reading(policy, model, *text)
     after = _reading(_policy(labelled, raise_at=None, weight_below=0.3), model, *text)
     p = float(re.search(r"emergency model (0\.\d+) \(words .*\(x0\.3\)", after[2]).group(1))
     assert after[1] == pytest.approx(1 - (1 - before[1]) * (1 - 0.3 * p), abs=0.01), (before, after)
-    single = ("Tills frozen", "Tills frozen at the York shop, just me")
+    single = JUST_ME
 
     def bar(weight: float) -> PolicyConfig:
         return _policy(labelled, raise_at=0.99, raise_at_dampened=0.99, dampened_by=SINGLE,
@@ -291,19 +374,19 @@ def test_the_signal_holds_an_over_declared_single_user_call(labelled, tmp_path):
                      " it was their real newsletter", "Email", 1, True, False) for i in range(4)]]
     data = _write(tmp_path / "declared.csv", rows)
     policy = _policy(data, hold_below=0.5, hold_full=None)  # the step (round 28's ramp: test_emergency_hold)
-    text = ("Suspicious newsletter", "I got a suspicious email and clicked the link, the supplier newsletter",
-            True, "Email")
+    text = NEWSLETTER
     # The rules call the declared, single-user text an emergency (security wording, a clicked link) ...
     before = _reading(_policy(data, enabled=False), None, *text)
     assert before[0], before
     # ... which the signal, having learnt the newsletter's false alarms, holds: x hold_factor.
-    after = _reading(policy, fit_emergency_model_on_files(policy, [data]), *text)
+    after = _reading(policy, _fit(policy, [data]), *text)
     assert not after[0] and after[1] == pytest.approx(before[1] * 0.5, abs=2e-3), after
     assert re.search(r'emergency model 0\.\d+ disagrees \(words "[a-z ]+"(, "[a-z ]+")*\) \(x0\.5\)',
                      after[2]), after[2]
 
 
-def test_a_stale_model_is_refused(labelled, tmp_path):
+def test_a_stale_model_is_refused(tmp_path):
+    labelled = _write(tmp_path / "labelled.csv")  # its own: the test writes it again
     model_file = tmp_path / "emergency_model.json"
     policy = _policy(labelled, model_file)
     model_file.write_text(emergency_model_json(fit_emergency_model_on_files(policy, [labelled])))
@@ -380,8 +463,7 @@ def test_round_15_a_rule_call_on_routine_text_the_signal_denies_is_held_below_ho
             "learned_model": lm.model_copy(update={"hold_below": at, "hold_full": None})})})
 
     model = emergency_model(shipped)
-    grant = ("Grant form", "Quick one - the grant form asks if the shared drive is encrypted, is it?",
-             False, "Security")
+    grant = GRANT
     before = _reading(hold(0.03), model, *grant)
     after = _reading(hold(0.15), model, *grant)
     assert before[0] and not after[0], (before, after)
@@ -390,8 +472,7 @@ def test_round_15_a_rule_call_on_routine_text_the_signal_denies_is_held_below_ho
     read = re.search(r"emergency model (0\.\d\d) disagrees", after[2])
     assert read and 0.03 <= float(read[1]) < 0.15, after[2]
     assert not _reading(shipped, model, *grant)[0]
-    ups = ("UPS swap", "Replacement UPS arrived for the server room, please book the swap,"
-           " everything will be down for ten minutes", False, "Hardware")
+    ups = UPS
     held = _reading(shipped, model, *ups)
     assert not held[0] and re.search(r"emergency model 0\.0\d disagrees", held[2]), held
 
@@ -425,13 +506,12 @@ def test_round_18_a_rule_naming_the_incident_by_its_nature_is_not_held_by_p():
             "learned_model": lm.model_copy(update={"hold_below": 0.99, "by_nature": by_nature})})})
 
     model = emergency_model(shipped)
-    caller = ("Support call", "A man phoned Jo saying he was from our IT company, asked for remote access"
-              " and she let him connect to her PC.")
+    caller = CALLER
     spared = _reading(variant(named), model, *caller, vote=0.5)
     assert spared[0] and "not held: the incident by its nature" in spared[2], spared
     held = _reading(variant([]), model, *caller, vote=0.5)
     assert not held[0] and re.search(r"emergency model 0\.\d+ disagrees .*\(x0\.5\)", held[2]), held
-    outage = ("Email", "Email is down for everyone in the office, nobody can send or receive.")
+    outage = OUTAGE
     assert not _reading(variant(named), model, *outage, vote=0.5)[0]
 
 
@@ -443,8 +523,7 @@ def test_round_18_h6_is_a_call_only_through_the_by_nature_exemption():
 
     shipped = default_policy()
     lm = shipped.emergency.learned_model
-    h6 = ("Support call", "Someone phoned claiming to be from Sage support and got Tom to install "
-          "TeamViewer.")
+    h6 = H6
 
     def reading(by_nature: list[str]) -> tuple:
         policy = shipped.model_copy(update={"emergency": shipped.emergency.model_copy(update={
@@ -482,10 +561,7 @@ ROUND_33_BY_NATURE = ["someone outside seeing data that is not theirs",
 ROUND_34_BY_NATURE = ["other people's details sent out or shown to the wrong people"]
 
 
-@pytest.mark.parametrize(("subject", "description"), [
-    ("Server cupboard", "Water is leaking into the server room at the depot."),
-    ("Our site", "Our website has been defaced, the homepage shows a hacker's message."),
-])
+@pytest.mark.parametrize(("subject", "description"), ROUND_20)
 def test_round_20_a_physical_threat_or_a_defaced_site_is_not_held_by_p(subject, description):
     # Round 20: the physical threat to the servers (round 19's B25-114 kind) and the defaced
     # website join by_nature ("files encrypted" does not: test_round_15's grant form question).
@@ -560,10 +636,10 @@ def test_a_notice_field_state_raises_an_unseen_forwarded_alert(tmp_path):
             *[(f"U{i}", f"FW: monitor {i}", f"see below\n> Host: AB-SRV0{i}\n> {k}: Up\nthe server was down"
                " overnight for patching", "Monitoring", 1, False, False) for i, k in enumerate(keys)]]
     data = _write(tmp_path / "alerts.csv", rows)
-    text = ("FW: monitor", "see below\n> Host: CD-APP07\n> Condition: Down", False, "Monitoring")
+    text = NOTICE
     calls = {}
     for signals in ([], ["forwarded", "fields"]):
         policy = _policy(data, raise_at=0.78, signals=signals)
-        calls[len(signals)] = _reading(policy, fit_emergency_model_on_files(policy, [data]), *text)
+        calls[len(signals)] = _reading(policy, _fit(policy, [data]), *text)
     assert not calls[0][0], calls[0]
     assert calls[2][0] and '"field:down"' in calls[2][2], calls[2]

@@ -10,10 +10,9 @@ import duckdb
 import pytest
 
 from logic.emergency import emergency_rules_sql, emergency_sql
-from logic.message import write_messages
 from logic.text_match import TICKET_TEXT
 from policy.config import PolicyConfig, default_policy
-from tests.rule_matches import read_ahead, shipped_reading
+from tests.rule_matches import Inputs, create_shared, hold_ahead, read_ahead, shared_messages, shipped_reading
 
 SEVERAL = {"core system down for several users", "something down for several users",
            "one system lost for all of its users"}
@@ -89,22 +88,29 @@ def test_the_readings_do_not_reach_another_sense(subject, description, affected)
         assert not called and not SEVERAL & set(rules), (confidence, rules)
 
 
+def _voted_ticket(description: str) -> Inputs:
+    """What `_with_vote` writes as clf_tickets (`hold_ahead`'s input sets)."""
+    def write(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("""CREATE TEMP TABLE clf_tickets AS SELECT 'v1' AS ticket_id, 'Email' AS subject,
+            ? AS description, 'Email' AS category, false AS declared_emergency,
+            NULL::VARCHAR AS priority, 20 AS affected_users""", [description])
+    return write
+
+
 def _with_vote(policy: PolicyConfig, description: str, vote: float) -> float:
     """The reading of one Email-category ticket for 20 users under `policy`, the learned signal
     off, the neighbours' vote given."""
     off = policy.model_copy(update={"emergency": policy.emergency.model_copy(update={
         "learned_model": policy.emergency.learned_model.model_copy(update={"enabled": False})})})
     con = duckdb.connect()
-    con.execute("""CREATE TEMP TABLE clf_tickets AS SELECT 'v1' AS ticket_id, 'Email' AS subject,
-        ? AS description, 'Email' AS category, false AS declared_emergency,
-        NULL::VARCHAR AS priority, 20 AS affected_users""", [description])
+    _voted_ticket(description)(con)
     con.execute(f"CREATE TEMP TABLE clf_semantic_emergency AS SELECT {TICKET_TEXT} AS raw_txt,"
                 " ?::DOUBLE AS vote, 'a neighbour' AS evidence FROM clf_tickets", [vote])
     con.execute("CREATE TEMP TABLE clf_semantic_scope (raw_txt VARCHAR, scope_id VARCHAR,"
                 " vote DOUBLE, evidence VARCHAR)")
-    write_messages(con, None)
-    con.execute(f"CREATE TEMP TABLE rules AS {emergency_rules_sql(off)}")
-    sql = emergency_sql(off, rules="rules")
+    shared_messages(con)
+    # the rules' relation as the same statement gave it on the same ticket (read ahead below)
+    sql = emergency_sql(off, rules=create_shared(con, "rules", emergency_rules_sql(off)))
     return con.execute(f"SELECT emergency_confidence FROM ({sql})").fetchone()[0]
 
 
@@ -130,6 +136,7 @@ def rules_read_ahead() -> None:
     (tests/rule_matches.py): each test still asserts on its own ticket's row."""
     read_ahead(default_policy(), [(s, d, affected, False) for s, d, affected in
                                    NEVER_EXISTED + ANOTHER_WAY + TOLD_BY_SYMPTOM + OTHER_SENSES + [NOTICE]])
+    hold_ahead(emergency_rules_sql(default_policy()), [_voted_ticket(text) for text in (OVER, DOWN)])
 
 
 def test_vote_dampened_by_must_name_a_dampener():

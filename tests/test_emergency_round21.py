@@ -8,9 +8,10 @@ before anyone sees it) and card payments or tills stopped where customers pay
 
 import pytest
 
+from logic.emergency import emergency_rules_sql
 from logic.emergency_model import emergency_model
 from policy.config import PolicyConfig, default_policy
-from tests.rule_matches import one_ticket_rules, read_ahead
+from tests.rule_matches import hold_ahead, one_ticket_rules, read_ahead
 from tests.test_emergency_model import (
     ROUND_18_BY_NATURE,
     ROUND_20_BY_NATURE,
@@ -19,6 +20,7 @@ from tests.test_emergency_model import (
     ROUND_33_BY_NATURE,
     ROUND_34_BY_NATURE,
     _reading,
+    _ticket,
 )
 
 # Written here from the policy's section 4 ideas, not taken from any batch.
@@ -72,8 +74,10 @@ NOT_MET = [
 @pytest.fixture(scope="module", autouse=True)
 def rules_read_ahead() -> None:
     """Every one-ticket reading of this module in one statement (tests/rule_matches.py): each test
-    still asserts on its own ticket's row."""
+    still asserts on its own ticket's row; the MET tickets' rules relation as `_reading` reads it
+    too (`hold_ahead`)."""
     read_ahead(default_policy(), [(s, d, 1, False) for _, s, d in MET + NOT_MET])
+    hold_ahead(emergency_rules_sql(default_policy()), [_ticket(s, d, category="Other") for _, s, d in MET])
 
 
 def _rules_met(policy: PolicyConfig, subject: str, description: str) -> list[str]:
