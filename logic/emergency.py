@@ -183,8 +183,10 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
     held = f"({low} AND NOT {spared})"
     # Round 17: below the call threshold and not raised, p is evidence of weight_below (noisy-or),
     # except where the single-user bar applies (the text and the field agree it is one person's).
+    # Round 35: with lift_from, a p below it (one that would hold a call) lifts nothing.
+    lift_floor = f" AND m.p >= {lm.lift_from}" if lm.lift_from is not None else ""
     lifted = (f"(b.confidence < {em.min_confidence} AND m.p IS NOT NULL AND NOT {raised}"
-              f" AND NOT coalesce({narrow_bar}, false))" if lm.weight_below > 0 else "false")
+              f" AND NOT coalesce({narrow_bar}, false){lift_floor})" if lm.weight_below > 0 else "false")
 
     def words(column: str) -> str:
         return f"""coalesce(' (words "' || array_to_string(m.{column}, '", "') || '")', '')"""
@@ -371,6 +373,12 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
                                f" THEN {damp.factor}::DOUBLE ELSE 1 END")
         signal = "(1 - " + (" * ".join(terms) or "1") + ")"
         dampened = " * ".join([signal, *factors])
+        # Round 35: a dampener with reaches_undampened lowers the undampened rules' signal too.
+        reaching = [f"CASE WHEN {applied(j, [criterion.id])} THEN {damp.factor}::DOUBLE ELSE 1 END"
+                    for j, damp in enumerate(em.dampeners)
+                    if damp.reaches_undampened and criterion.id in damp.applies_to]
+        if kept and reaching:
+            kept = [f"(1 - (1 - {' * '.join(kept)}) * {' * '.join(reaching)})"]
         criteria_conf.append(f"(1 - (1 - {dampened}) * {' * '.join(kept)})" if kept else dampened)
     for j, damp in enumerate(em.dampeners):
         name = col(f"d_{j}")

@@ -69,6 +69,10 @@ class Dampener(Strict):
     # buy beside a price question ("which model? please order four"); emergency (round 29), e.g.
     # an act on a reported lure ("clicked", "typed my password") beside "I didn't reply".
     unless: list[Term] = Field(default_factory=list)
+    # Emergency only (round 35): the dampener lowers the undampened rules of the criteria it
+    # applies to as well (the writer's own explanation, "turned out it was me", takes back even a
+    # reading that names an incident by its nature). False: those rules stand, as before.
+    reaches_undampened: bool = False
 
 
 class ScopeExclusion(ScopeItem):

@@ -36,6 +36,10 @@ class EmergencyModel(Strict):
     # weight (noisy-or, 1 - (1 - reading) x (1 - weight x p)); not where the single-user bar
     # applies. 0: off.
     weight_below: float = Field(default=0.0, ge=0, lt=1)
+    # Round 35 (issue 19): the lift needs p of at least lift_from: a p low enough to hold a call
+    # (below hold_full) is not evidence for one, so it does not lift a reading over the bar either.
+    # None: every p lifts (as before).
+    lift_from: float | None = Field(default=None, ge=0, le=1)
     hold_below: float = Field(default=0.0, ge=0, lt=1)  # 0 (and no hold_full): never holds a call
     # Round 28 (issue 19): the hold without a cliff in p. A call whose p is below hold_full is
     # multiplied by hold_factor + (1 - hold_factor) x (p - hold_below) / (hold_full - hold_below),

@@ -496,9 +496,11 @@ def test_round_18_a_rule_naming_the_incident_by_its_nature_is_not_held_by_p():
     shipped = default_policy()
     lm = shipped.emergency.learned_model
     # The owner's decision, option 1 (docs/decisions.md; docs/classification.md, round 18), and
-    # round 20's, 21's, 31's, 33's and 34's rules naming the incident by its nature (docs/classification.md).
+    # round 20's, 21's, 31's, 33's, 34's and 35's rules naming the incident by its nature
+    # (docs/classification.md).
     assert lm.by_nature == (ROUND_18_BY_NATURE + ROUND_20_BY_NATURE + ROUND_21_BY_NATURE
-                            + ROUND_31_BY_NATURE + ROUND_33_BY_NATURE + ROUND_34_BY_NATURE)
+                            + ROUND_31_BY_NATURE + ROUND_33_BY_NATURE + ROUND_34_BY_NATURE
+                            + ROUND_35_BY_NATURE)
     named = ["someone posing as IT support asking for access"]
 
     def variant(by_nature: list[str]) -> PolicyConfig:
@@ -559,6 +561,10 @@ ROUND_33_BY_NATURE = ["someone outside seeing data that is not theirs",
 # to the people a client serves (reminder texts with someone else's name) are a data exposure by
 # its nature, told by its effect.
 ROUND_34_BY_NATURE = ["other people's details sent out or shown to the wrong people"]
+# Round 35 (tests/test_emergency_told_by_effect_round35.py): an unexpected mailbox rule told by its
+# effect (mail moved into a folder its owner never made) and a miner told by its effect.
+ROUND_35_BY_NATURE = ["mail moved into a folder its owner never made",
+                      "a machine strained by an unknown process after a free download"]
 
 
 @pytest.mark.parametrize(("subject", "description"), ROUND_20)
