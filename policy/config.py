@@ -27,12 +27,12 @@ from policy.base import (
     keyed_by_scope_ids,
 )
 from policy.classifiers import (
-    EmergencyRules,
     ScopeClassification,
     ScopeExclusion,
     ScopeItem,
     TextMatching,
 )
+from policy.emergency_rules import EmergencyRules
 from policy.hours import (
     WEEKDAYS,
     Interval,
