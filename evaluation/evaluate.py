@@ -347,7 +347,8 @@ def record(scores: Scores, batch: str, note: str, path: Path = LEARNING_CURVE) -
            "review_queue_share": f"{_ratio(scores.review_queue, scores.tickets):.3f}", "note": note}
     new = not path.exists()
     with path.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=CURVE_COLUMNS)
+        # lineterminator: the file is LF like every other text file in the repository (csv's default is CRLF)
+        writer = csv.DictWriter(f, fieldnames=CURVE_COLUMNS, lineterminator="\n")
         if new:
             writer.writeheader()
         writer.writerow(row)

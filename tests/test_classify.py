@@ -660,6 +660,7 @@ def test_learning_curve_records_a_batch_once(tmp_path, policy):
     curve = tmp_path / "curve.csv"
     record(scores, "batch-99", "first seen", curve)
     assert list(read_curve(curve)["batch"]) == ["batch-99"]
+    assert b"\r" not in curve.read_bytes()  # LF, like the repository's learning_curve.csv
     with pytest.raises(SystemExit, match="already has its first-seen score"):
         record(scores, "batch-99", "again", curve)
     assert set(scores.calibration["kind"]) == {"scope", "emergency"}
