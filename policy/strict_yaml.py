@@ -25,32 +25,6 @@ class DuplicateKeyError(yaml.YAMLError):
                          " each key may appear once in its mapping")
 
 
-class UniqueKeyLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses a repeated key in any mapping, naming its path and lines."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._path: list[str] = []
-
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
-        # The composer passes a mapping value's key node, or a sequence item's position, as
-        # `index` (None for keys and the root): the path to the node being composed.
-        step = (index.value if isinstance(index, ScalarNode) else "?" if isinstance(index, Node)
-                else str(index) if isinstance(index, int) else None)
-        if step is not None:
-            self._path.append(str(step))
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            if step is not None:
-                self._path.pop()
-
-    def compose_mapping_node(self, anchor: str | None) -> MappingNode:
-        node = super().compose_mapping_node(anchor)
-        _check_mapping(self, node, self._path)
-        return node
-
-
 def _check_mapping(loader: yaml.SafeLoader, node: MappingNode, path: list[str]) -> None:
     """Raise DuplicateKeyError if the mapping `node` (at `path`) holds a key twice."""
     seen: dict[Any, int] = {}
@@ -70,9 +44,9 @@ def _check_mapping(loader: yaml.SafeLoader, node: MappingNode, path: list[str]) 
 
 
 def _check_tree(loader: yaml.SafeLoader, node: Node, path: list[str], checked: set[int]) -> None:
-    """`_check_mapping` over a composed document in the order UniqueKeyLoader checks while it
-    composes (a mapping after its keys and values, in document order): the same first error. An
-    anchored node is checked once, where it is defined."""
+    """`_check_mapping` over a composed document, a mapping after its keys and values, in document
+    order (the first duplicate in the text is the one named). An anchored node is checked once,
+    where it is defined."""
     if id(node) in checked:
         return
     checked.add(id(node))
@@ -87,33 +61,38 @@ def _check_tree(loader: yaml.SafeLoader, node: Node, path: list[str], checked: s
             _check_tree(loader, item, [*path, str(index)], checked)
 
 
-def load_unique(text: str) -> Any:
+def _load_checked(text: str, loader_class: type) -> Any:
+    """Compose `text` with `loader_class`, check every mapping's keys, then construct the data."""
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_tree(loader, node, [], set())
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def load_unique(text: str, loader_class: type | None = None) -> Any:
     """Parse one YAML document like ``yaml.safe_load``; raise DuplicateKeyError on a repeated key.
 
     Composed by libyaml when PyYAML has it (0.04 s of CPU for the policy file against 0.29 s with
     PyYAML's own composer, and every run's start reads it), then checked; a text libyaml refuses is
-    read again by UniqueKeyLoader, so the error raised is PyYAML's own (message, marks, snippet).
+    composed again by PyYAML's SafeLoader, so the error raised is PyYAML's own (message, marks,
+    snippet). `loader_class` forces one loader (the tests read with both).
     """
+    if loader_class is not None:
+        return _load_checked(text, loader_class)
     fast = getattr(yaml, "CSafeLoader", None)
     if fast is not None:
-        loader = fast(text)
         try:
-            node = loader.get_single_node()
-            if node is None:
-                return None
-            _check_tree(loader, node, [], set())
-            return loader.construct_document(node)
+            return _load_checked(text, fast)
         except DuplicateKeyError:
             raise
         except yaml.YAMLError:
             pass
-        finally:
-            loader.dispose()
-    loader = UniqueKeyLoader(text)
-    try:
-        return loader.get_single_data()
-    finally:
-        loader.dispose()
+    return _load_checked(text, yaml.SafeLoader)
 
 
 def read_yaml_mapping(path: Path, error: type[Exception], what: str) -> dict:

@@ -7,6 +7,7 @@ Plain YAML keeps the last of two equal keys, so a pasted second rate replaced th
 from pathlib import Path
 
 import pytest
+import yaml
 
 from adapters.mapping import MappingError, load_mapping
 from policy.base import PolicyConfigError
@@ -62,12 +63,29 @@ def test_shipped_files_have_no_duplicate_keys():
         load_mapping(mapping)
 
 
-def test_unique_keys_loader_reads_like_safe_load_and_names_lines():
+# libyaml's composer (the default where PyYAML has it) and PyYAML's own (where it does not, and for
+# a text libyaml refuses) read alike.
+LOADERS = [None, yaml.SafeLoader] + ([yaml.CSafeLoader] if hasattr(yaml, "CSafeLoader") else [])
+
+
+@pytest.mark.parametrize("loader", LOADERS)
+def test_unique_keys_loader_reads_like_safe_load_and_names_lines(loader):
     # Keys compare as YAML values; merge keys may be overridden; list items are numbered in the path.
-    assert load_unique("a: {1: x, '1': y}\nb: &b {k: 1}\nc:\n  <<: *b\n  k: 2\n") == {
+    text = "a: {1: x, '1': y}\nb: &b {k: 1}\nc:\n  <<: *b\n  k: 2\n"
+    assert load_unique(text, loader) == yaml.safe_load(text) == {
         "a": {1: "x", "1": "y"}, "b": {"k": 1}, "c": {"k": 2}}
     with pytest.raises(DuplicateKeyError) as err:
-        load_unique("items:\n- id: a\n  id: b\n")
+        load_unique("items:\n- id: a\n  id: b\n", loader)
     assert (err.value.path, err.value.line, err.value.first_line) == ("items.0.id", 3, 2)
     with pytest.raises(DuplicateKeyError, match=r"^x\.true: duplicate key"):
-        load_unique("x: {on: 1, true: 2}\n")
+        load_unique("x: {on: 1, true: 2}\n", loader)
+    # The first duplicate in the text is named, however deep; an empty document is None.
+    with pytest.raises(DuplicateKeyError, match=r"^a\.b\.c: duplicate key \(line 4, first at line 3\)"):
+        load_unique("a:\n  b:\n    c: 1\n    c: 2\nz: 1\nz: 2\n", loader)
+    assert load_unique("", loader) is None
+
+
+def test_a_text_yaml_refuses_raises_pyyamls_own_error():
+    with pytest.raises(yaml.YAMLError, match="mapping values are not allowed here") as err:
+        load_unique("a: b: c\n")
+    assert not isinstance(err.value, DuplicateKeyError) and err.value.problem_mark.line == 0
