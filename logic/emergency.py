@@ -336,8 +336,13 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
                 if bf.min_affected_users is not None else "false")
 
     def damp_met(j: int) -> str:
-        """Dampener j's wording is on the ticket and its `unless` wording is not (round 29)."""
-        return f"(len(d_{j}) > 0 AND len(du_{j}) = 0)" if em.dampeners[j].unless else f"len(d_{j}) > 0"
+        """Dampener j's wording is on the ticket and neither its `unless` wording (round 29) nor
+        the wording of a term set it names in `unless_sets` (round 36; the text's words only, not
+        affected_users) is."""
+        damp = em.dampeners[j]
+        cancels = ([f"du_{j}"] if damp.unless else []) + [sets[name] for name in damp.unless_sets]
+        met = " AND ".join([f"len(d_{j}) > 0", *(f"len({column}) = 0" for column in cancels)])
+        return f"({met})" if cancels else met
 
     def applied(j: int, criteria: list[str]) -> str:
         """Dampener j lowers the reading on `criteria` (the criteria it applies to, or one)."""

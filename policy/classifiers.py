@@ -68,6 +68,10 @@ class Dampener(Strict):
     # buy beside a price question ("which model? please order four"); emergency (round 29), e.g.
     # an act on a reported lure ("clicked", "typed my password") beside "I didn't reply".
     unless: list[Term] = Field(default_factory=list)
+    # Emergency only (round 36): names of emergency.term_sets whose wording cancels the dampener as
+    # `unless` does, so a vocabulary two readings share is written once (the printer dampener and
+    # the no-substitute rule both read "it cannot be done another way").
+    unless_sets: list[str] = Field(default_factory=list)
     # Emergency only (round 35): the dampener lowers the undampened rules of the criteria it
     # applies to as well (the writer's own explanation, "turned out it was me", takes back even a
     # reading that names an incident by its nature). False: those rules stand, as before.

@@ -215,6 +215,13 @@ class PolicyConfig(Strict):
         if held:
             raise ValueError(f"emergency.dampeners {', '.join(held)}: whole_call applies to scope"
                              " dampeners only")
+        # unless_sets (round 36) names emergency.term_sets; scope text rules have no term sets.
+        shared = [d.label for d in [*self.scope_classification.dampeners,
+                                    *(d for item in self.scope_exclusions for d in item.dampeners)]
+                  if d.unless_sets]
+        if shared:
+            raise ValueError(f"scope dampeners {', '.join(shared)}: unless_sets applies to emergency"
+                             " dampeners only")
         for item in self.scope_exclusions:
             for d in item.dampeners:
                 if d.applies_to and d.applies_to != [item.id]:

@@ -9,6 +9,7 @@ reading has a true case and a look-alike; the texts are my own, none a batch's.
 """
 
 import pytest
+import yaml
 
 from policy.config import default_policy
 from tests.rule_matches import read_ahead, shipped_reading
@@ -104,3 +105,32 @@ def test_the_consequence_rules_are_not_exempt_from_dampeners():
               "the orders or bookings due gone from the system"}
     rules = [r for r in criteria["major_disruption"].rules if r.label in labels]
     assert len(rules) == 3 and not any(r.undampened for r in rules)
+
+
+PRINTER = "a printer or other peripheral, not a core system"
+
+
+def test_the_printer_dampener_gives_way_to_the_no_substitute_vocabulary(tmp_path):
+    """`unless_sets: [no_substitute]` (round 36): the printer dampener reads the rule's own
+    vocabulary, not a copy of it; without the name the same ticket is dampened as a printer."""
+    from policy.config import load_policy
+    from policy.paths import PROJECT_ROOT
+    from tests.rule_matches import one_ticket_rules
+
+    ticket = ("Label printer", "The label printer on the packing bench is down and the labels cannot "
+              "be done by hand. Forty parcels are due out at three.", 3, False)
+    _, confidence, dampeners, rules = shipped_reading(*ticket)
+    assert PRINTER not in dampeners and "work stopped that cannot be done another way" in rules, (
+        confidence, dampeners, rules)
+    # The near ticket: labels written by hand is the work going on another way.
+    _, _, near, _ = shipped_reading("Label printer", "The label printer on the packing bench is down; "
+                                    "we're writing the labels by hand for now.", 3, False)
+    assert PRINTER in near
+    data = yaml.safe_load((PROJECT_ROOT / "config" / "policy.yaml").read_text())
+    for damp in data["emergency"]["dampeners"]:
+        if damp["label"] == PRINTER:
+            damp["unless_sets"] = []
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(data))
+    _, unnamed, _ = one_ticket_rules(load_policy(path), *ticket)
+    assert PRINTER in unnamed

@@ -43,6 +43,10 @@ def test_shipped_policy_is_valid_and_complete():
         (lambda d: d.update(surprise=1), "surprise: Extra inputs are not permitted"),
         (lambda d: d["scope_classification"]["semantic"].update(dim=100),
          "scope_classification.semantic.dim: Input should be 64, 128 or 256"),
+        (lambda d: d["emergency"]["dampeners"][0].update(unless_sets=["no_such_set"]),
+         "unless_sets names unknown term set(s) no_such_set"),
+        (lambda d: d["scope_classification"]["dampeners"][0].update(unless_sets=["no_substitute"]),
+         "unless_sets applies to emergency dampeners only"),
     ],
 )
 def test_invalid_policy_names_key_and_problem(tmp_path, change, message):
