@@ -7,21 +7,39 @@ from pathlib import Path
 
 import duckdb
 
+from logic import stored_models
 from logic.emergency_model import INTERCEPT, WEIGHTS, write_weights
-from logic.stored_models import file_digests, trained_elsewhere
+from logic.stored_models import file_digests, read_stored_model, trained_elsewhere
 from policy.emergency_model import StoredEmergencyModel
+from policy.paths import PROJECT_ROOT
 
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_a_training_file_rewritten_in_place_is_hashed_again(tmp_path):
+def test_a_shipped_training_file_is_hashed_once_per_process():
+    bank = PROJECT_ROOT / "evaluation" / "labelled_tickets.csv"
+    first = file_digests([bank])
+    assert first == [{"file": "evaluation/labelled_tickets.csv", "sha256": _sha(bank)}]
+    assert stored_models._digests.get(stored_models._stamp(bank)) == (first[0]["file"], _sha(bank))
+    assert file_digests([bank]) == first
+
+
+def test_a_file_written_seconds_ago_is_not_held(tmp_path):
+    bank = tmp_path / "bank.csv"
+    bank.write_text("ticket_id,subject\nT1,printer jammed again\n")
+    assert file_digests([bank])[0]["sha256"] == _sha(bank)
+    assert stored_models._stamp(bank) not in stored_models._digests  # racy: read again next time
+
+
+def test_a_training_file_rewritten_in_place_is_hashed_again(tmp_path, monkeypatch):
+    # Held however new (as a file written long ago is): its rewrite must still be seen.
+    monkeypatch.setattr(stored_models, "_RACY_NS", -1)
     bank = tmp_path / "bank.csv"
     bank.write_text("ticket_id,subject\nT1,printer jammed again\n")
     fitted_on = file_digests([bank])
-    assert fitted_on[0]["sha256"] == _sha(bank)
-    assert file_digests([bank]) == fitted_on  # held: the same answer
+    assert stored_models._stamp(bank) in stored_models._digests
     assert trained_elsewhere(fitted_on, [bank]) is None
     # The same size and the old modification time put back: the change is still seen (ctime).
     stamp = bank.stat()
@@ -30,15 +48,21 @@ def test_a_training_file_rewritten_in_place_is_hashed_again(tmp_path):
     assert bank.stat().st_size == stamp.st_size
     assert file_digests([bank])[0]["sha256"] == _sha(bank) != fitted_on[0]["sha256"]
     assert trained_elsewhere(fitted_on, [bank]) is not None
+    # Another file under the same name (a new inode): hashed again too.
+    other = tmp_path / "other.csv"
+    other.write_text("x\n2\n")
+    other.replace(bank)
+    assert file_digests([bank])[0]["sha256"] == _sha(bank)
 
 
-def test_a_file_replaced_by_another_is_hashed_again(tmp_path):
-    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
-    first.write_text("x\n1\n")
-    second.write_text("x\n2\n")
-    before = file_digests([first])[0]["sha256"]
-    second.replace(first)  # another inode under the same name
-    assert file_digests([first])[0]["sha256"] == _sha(first) != before
+def test_a_stored_model_rewritten_is_read_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(stored_models, "_RACY_NS", -1)
+    path = tmp_path / "emergency_model.json"
+    path.write_text(_model([-2.0, 1.5, 0.0, 0.75]).model_dump_json())
+    first = read_stored_model(path, "setting", StoredEmergencyModel)
+    assert read_stored_model(path, "setting", StoredEmergencyModel) is first  # held
+    path.write_text(_model([-2.0, 1.5, 0.0, 0.25]).model_dump_json())  # the same size
+    assert read_stored_model(path, "setting", StoredEmergencyModel).weights[-1] == 0.25
 
 
 def _model(weights: list[float]) -> StoredEmergencyModel:
