@@ -252,15 +252,31 @@ def emergency_model(policy: PolicyConfig) -> StoredEmergencyModel | None:
                        lambda model: stale_reason(policy, model), "emergency model")
 
 
-def write_weights(con: duckdb.DuckDBPyConnection, model: StoredEmergencyModel) -> None:
-    """The temp table clf_emergency_weights(term, w) the emergency statement joins (zero weights
-    left out: they add nothing to a sum; the intercept always kept)."""
+# The weights as a table, built once per stored model (read_stored_model holds one object per file
+# content): every month of a run writes the same table on its own connection.
+_weights_tables: dict[int, tuple[StoredEmergencyModel, pa.Table]] = {}
+
+
+def _weights_table(model: StoredEmergencyModel) -> pa.Table:
+    """(term, w) of the model's non-zero weights and its intercept."""
+    held = _weights_tables.get(id(model))
+    if held is not None and held[0] is model:
+        return held[1]
     w = np.asarray(model.weights)
     keep = np.union1d(np.flatnonzero(w), [0])
     names = [INTERCEPT, *model.features]
     table = pa.table({"term": pa.array([names[k] for k in keep], pa.string()),
                       "w": pa.array(w[keep].tolist(), pa.float64())})
-    con.register("emergency_weights_df", table)
+    if len(_weights_tables) >= 4:  # models of other folds or files: a few held at most
+        _weights_tables.clear()
+    _weights_tables[id(model)] = (model, table)
+    return table
+
+
+def write_weights(con: duckdb.DuckDBPyConnection, model: StoredEmergencyModel) -> None:
+    """The temp table clf_emergency_weights(term, w) the emergency statement joins (zero weights
+    left out: they add nothing to a sum; the intercept always kept)."""
+    con.register("emergency_weights_df", _weights_table(model))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {WEIGHTS} AS SELECT term::VARCHAR AS term, w::DOUBLE AS w"
                 " FROM emergency_weights_df")
     con.unregister("emergency_weights_df")

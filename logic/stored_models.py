@@ -3,6 +3,7 @@ training files they record (`trained_on`), so a model fitted on other files is r
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -16,17 +17,51 @@ M = TypeVar("M", bound=BaseModel)
 _read: dict[tuple[str, str], BaseModel] = {}
 
 
+# A file's (name as the policy names it, sha256), held per process under the file's identity and
+# change stamps: a run reads its stored models and checks their training files once a month per
+# model (14 reads and hashes of the 4.4 MB exemplar bank and of the 1 MB emergency model a run),
+# and a file written since (a refit, a banked batch: new ctime, mtime or size) is read again.
+_digests: dict[tuple[str, int, int, int, int, int], tuple[str, str]] = {}
+_DIGESTS_HELD = 4096
+_RACY_NS = 3_000_000_000  # two seconds' timestamps (FAT) and a margin
+
+
+def _stamp(f: Path) -> tuple[str, int, int, int, int, int]:
+    st = f.stat()  # follows a symlink: another target is another file
+    return (str(f), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _hold(stamp: tuple[str, int, int, int, int, int], f: Path, raw: bytes) -> tuple[str, str]:
+    held = (_relative(f), hashlib.sha256(raw).hexdigest())
+    # As git's index does with "racy" entries: a file changed in the last seconds is not held, so
+    # a same-size rewrite within a coarse timestamp's tick is never read from the memo.
+    if time.time_ns() - max(stamp[4], stamp[5]) > _RACY_NS:
+        if len(_digests) >= _DIGESTS_HELD:
+            _digests.clear()
+        _digests[stamp] = held
+    return held
+
+
+def _digest(f: Path) -> tuple[str, str]:
+    stamp = _stamp(f)  # taken before the read: a file written meanwhile is read again next time
+    return _digests.get(stamp) or _hold(stamp, f, f.read_bytes())
+
+
 def read_stored_model(path: Path, setting: str, model_type: type[M]) -> M:
     """The model stored at `path`, validated as `model_type` once per file content; a file that
     cannot be read is an error naming the policy `setting` that points at it."""
     try:
-        raw = path.read_bytes()
+        stamp = _stamp(path)
+        held = _digests.get(stamp)  # the content's digest, while the file is unchanged
+        if held is None or (str(path), held[1]) not in _read:
+            raw = path.read_bytes()
+            held = _hold(stamp, path, raw)
+            if (str(path), held[1]) not in _read:
+                _read[(str(path), held[1])] = model_type.model_validate(json.loads(raw))
     except OSError as exc:
         raise FileNotFoundError(
             f"{setting}: cannot read {path} (run python -m evaluation.fit_model)") from exc
-    key = (str(path), hashlib.sha256(raw).hexdigest())
-    if key not in _read:
-        _read[key] = model_type.model_validate(json.loads(raw))
+    key = (str(path), held[1])
     model = _read[key]
     if not isinstance(model, model_type):
         raise TypeError(f"{path}: read before as a {type(model).__name__}, not a {model_type.__name__}")
@@ -54,7 +89,7 @@ def _relative(path: Path) -> str:
 
 def file_digests(files: list[Path]) -> list[dict[str, str]]:
     """A stored model's `trained_on`: each training file as the policy names it, with its sha256."""
-    return [{"file": _relative(f), "sha256": hashlib.sha256(f.read_bytes()).hexdigest()} for f in files]
+    return [{"file": name, "sha256": sha} for name, sha in map(_digest, files)]
 
 
 def trained_elsewhere(trained_on: list, files: list[Path]) -> str | None:
