@@ -18,7 +18,13 @@ TICKETS = [
     _t("something", "Quote from uploads",
        "When a customer uploads a drawing we price it by hand. Could someone write something that reads"
        " the sizes and emails a draft quote to the sales team automatically?"),
-    # near tickets: a connector to set up; software and a workflow to configure; staff writing by hand
+    _t("code_change", "Bigger clock on the lobby screen",
+       "Could the queue screen in the lobby show the waiting time in large numbers and turn amber after"
+       " twenty minutes? I realise this means a change to the software itself, so please quote first."),
+    # near tickets: a connector to set up; software and a workflow to configure; staff writing by
+    # hand; a fault since a software change
+    _t("since_change", "Queue screen frozen", "Since the change to the software last week the queue screen"
+       " in the lobby keeps freezing and has to be restarted every morning."),
     _t("connector", "Orders into the stock system",
        "Every evening someone copies the web shop orders into the stock system by hand. The stock system"
        " has a connector for the shop: could you set it up so the orders sync automatically each night?"),
@@ -47,6 +53,17 @@ def calls(policy) -> dict:
 def test_software_to_be_written_is_custom_software_only(calls, tid):
     assert "custom_software" in calls[tid]
     assert "custom_implementation" not in calls[tid]
+
+
+def test_a_change_to_the_softwares_own_code_is_not_a_custom_implementation(calls):
+    # the software rule alone (0.6) is held or dropped when the neighbours do not agree, as with the
+    # test's bank (the labelled file); the implementation call is gone either way
+    assert "custom_implementation" not in calls["code_change"]
+
+
+def test_a_fault_since_a_software_change_is_no_project(calls):
+    assert "custom_software" not in calls["since_change"]
+    assert "custom_implementation" not in calls["since_change"]
 
 
 def test_a_connector_to_set_up_stays_custom_implementation(calls):
