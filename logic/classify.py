@@ -400,6 +400,11 @@ WITH tickets AS (
                             AND rc.label = r.label AND ch.ticket_id = h.ticket_id
                             AND ch.src = 'text' AND len(ch.hits) > 0)
         UNION ALL
+        -- emergency work outside hours is not planned after-hours work (round 36): the whole call
+        SELECT ticket_id, 'planned_after_hours', {ts.emergency_after_hours_factor}, true,
+               'emergency work, not planned'
+        FROM state WHERE {ts.emergency_after_hours_factor} < 1 AND emergency_work
+        UNION ALL
         -- a visit asked for in the text, but all the work logged was remote: nobody went
         SELECT ticket_id, 'onsite', {ts.remote_only_onsite_factor}, false,
                'only remote work logged (' || round(total_min)::BIGINT || ' min)'

@@ -127,6 +127,10 @@ class TimeSignals(Strict):
     # Text asking for a visit, on a ticket whose logged work was all remote (no onsite or travel
     # entry): nobody went, so the onsite reading is multiplied by this factor (1: off).
     remote_only_onsite_factor: float = Field(default=1.0, gt=0, le=1)
+    # Round 36: a ticket read as emergency work (the emergency reading's call, or an emergency
+    # priority) was not planned outside hours: its planned_after_hours call as a whole is
+    # multiplied by this factor, whatever raised it (the rules read "tonight", the vote). 1: off.
+    emergency_after_hours_factor: float = Field(default=1.0, gt=0, le=1)
 
     @field_validator("onsite_work_types", "travel_work_types")
     @classmethod
