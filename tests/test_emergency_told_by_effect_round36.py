@@ -6,6 +6,9 @@ use it, a sign-in its owner denies, a message posing as ours asking our customer
 near tickets that must not meet the rule. The texts are my own, none a batch's.
 """
 
+import re
+from pathlib import Path
+
 import pytest
 
 from policy.config import PolicyConfig, default_policy
@@ -97,3 +100,43 @@ def rules_read_ahead() -> None:
     """Every ticket this module reads, in one statement under the shipped policy
     (tests/rule_matches.py): each test still asserts on its own ticket's row."""
     read_ahead(default_policy(), [(s, d, 1, False) for _label, s, d in CALLED + NOT_MET])
+
+
+# Round 36: bar_spares_by_nature (round 35's open question, B56-007's kind): a reading the rules
+# dampened as one user's, on a text that met a rule naming the incident by its nature, is raised
+# at raise_at, not at the higher bar. Told in my own words: a supplier's new bank details, one user.
+DIVERSION = ("New bank details", "A supplier emailed me new bank details and asked us to pay this "
+             "month's invoice to the new account. Just me dealing with it, haven't paid yet.")
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory) -> Path:
+    """test_emergency_model's small labelled file, written once for this module."""
+    from tests.test_emergency_model import _write
+
+    return _write(tmp_path_factory.mktemp("labelled") / "labelled.csv")
+
+
+def test_the_bar_spares_a_rule_naming_the_incident_by_its_nature(labelled):
+    from tests.test_emergency_model import _fit, _policy, _reading
+
+    def variant(spares: bool) -> PolicyConfig:
+        return _policy(labelled, raise_at=0.01, raise_at_dampened=1.0, dampened_by=["single-user issue",
+                       "reported, not acted on"], bar_spares_by_nature=spares)
+
+    model = _fit(variant(False), [labelled])
+    barred, spared = _reading(variant(False), model, *DIVERSION), _reading(variant(True), model, *DIVERSION)
+    assert "payment diversion (changed bank details)" in barred[2] and "dampened:" in barred[2], barred
+    # barred: the rules' reading stands; spared: raised to p (raise_at 0.01 here, so any p)
+    p = float(re.search(r"emergency model (0\.\d+)", spared[2]).group(1))
+    assert barred[1] == pytest.approx(0.24) and spared[1] == pytest.approx(p, abs=0.005), (barred, spared)
+
+
+def test_bar_spares_by_nature_refuses_a_bad_value():
+    data = default_policy().model_dump()
+    data["emergency"]["learned_model"]["bar_spares_by_nature"] = "sometimes"
+    with pytest.raises(Exception, match="bar_spares_by_nature"):
+        PolicyConfig.model_validate(data)
+    data["emergency"]["learned_model"].update({"bar_spares_by_nature": True, "by_nature": []})
+    with pytest.raises(Exception, match="bar_spares_by_nature"):
+        PolicyConfig.model_validate(data)
