@@ -29,6 +29,11 @@ CALLED = [
      "of BCC, and the arrears spreadsheet with everyone's phone numbers was attached by accident."),
     (SENT, "wrong Chris", "Autocomplete picked the wrong Chris and our staff list with passport numbers "
      "went to somebody outside the company. Can it be pulled back?"),
+    # an apology ("my mistake") for the slip is not an alarm taken back
+    (SENT, "Sorry", "My mistake - I forwarded the volunteers' contact list with home addresses to the "
+     "wrong person outside the firm."),
+    (DOMAIN, "Web address", "Our web address now shows a 'domain expired' page and none of the emails "
+     "from customers are coming in."),
     (DOMAIN, "Site and mail", "Since this morning our website only shows a page from the hosting "
      "company and customers say their emails to us come back undelivered."),
     (CERT, "Warning on the booking page", "Customers keep ringing us to say our booking page shows a "
