@@ -165,7 +165,12 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
         dampened = f"coalesce(list_has_any(mi.dampeners, [{named}]), false)"
         narrow = f"coalesce(mi.affected_users, 1) < {em.min_affected_users}"
         higher = max(lm.raise_at, lm.raise_at_dampened)  # never a lower bar than raise_at
-        narrow_bar = f"(({dampened}) AND {narrow})"
+        # Round 36: with bar_spares_by_nature, a text that met a rule naming the incident by its
+        # nature is read at raise_at (the bar reads the signal's words, not the rule's).
+        named_rules = ", ".join(sql_literal(label) for label in lm.by_nature)
+        exempt = (f" AND NOT coalesce(list_has_any(mi.rules_met, [{named_rules}]), false)"
+                  if lm.bar_spares_by_nature and lm.by_nature else "")
+        narrow_bar = f"(({dampened}) AND {narrow}{exempt})"
         bar = f"CASE WHEN {narrow_bar} THEN {higher} ELSE {lm.raise_at} END"
         joined = " LEFT JOIN model_in mi USING (ticket_id)"
     raised = ("false" if lm.raise_at is None

@@ -32,6 +32,10 @@ class EmergencyModel(Strict):
     # only where p reaches `raise_at_dampened` (or raise_at, the higher); None: raise_at alone.
     raise_at_dampened: float | None = Field(default=None, gt=0, le=1)
     dampened_by: list[str] = Field(default_factory=list)
+    # Round 36 (e36b): the higher bar is not applied where a rule of `by_nature` was met (a payment
+    # diversion whose writer "hasn't paid yet" is still the incident by its nature). False: the bar
+    # applies whatever rule was met (as before).
+    bar_spares_by_nature: bool = False
     # Round 17: a reading left below the call threshold and not raised takes p as evidence of this
     # weight (noisy-or, 1 - (1 - reading) x (1 - weight x p)); not where the single-user bar
     # applies. 0: off.
@@ -61,6 +65,8 @@ class EmergencyModel(Strict):
     def _dampened_bar(self) -> EmergencyModel:
         if self.raise_at_dampened is not None and not self.dampened_by:
             raise ValueError("raise_at_dampened: dampened_by names no dampener")
+        if self.bar_spares_by_nature and not self.by_nature:
+            raise ValueError("bar_spares_by_nature: by_nature names no rule")
         if self.hold_full is not None and self.hold_full <= self.hold_below:
             raise ValueError("hold_full: must be above hold_below (the ramp runs from one to the other)")
         return self

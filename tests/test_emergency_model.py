@@ -500,7 +500,7 @@ def test_round_18_a_rule_naming_the_incident_by_its_nature_is_not_held_by_p():
     # (docs/classification.md).
     assert lm.by_nature == (ROUND_18_BY_NATURE + ROUND_20_BY_NATURE + ROUND_21_BY_NATURE
                             + ROUND_31_BY_NATURE + ROUND_33_BY_NATURE + ROUND_34_BY_NATURE
-                            + ROUND_35_BY_NATURE)
+                            + ROUND_35_BY_NATURE + ROUND_36_BY_NATURE)
     named = ["someone posing as IT support asking for access"]
 
     def variant(by_nature: list[str]) -> PolicyConfig:
@@ -565,6 +565,13 @@ ROUND_34_BY_NATURE = ["other people's details sent out or shown to the wrong peo
 # effect (mail moved into a folder its owner never made) and a miner told by its effect.
 ROUND_35_BY_NATURE = ["mail moved into a folder its owner never made",
                       "a machine strained by an unknown process after a free download"]
+# Round 36 (tests/test_emergency_told_by_effect_round36.py): personal data sent by mistake, a lapsed
+# domain and a certificate told by their effect, a denied sign-in, the client impersonated.
+ROUND_36_BY_NATURE = ["personal data sent by mistake to the wrong people",
+                      "website showing a strange page and mail bouncing (a lapsed domain)",
+                      "a certificate warning on our public page, reported by its users",
+                      "a sign-in its owner denies, at a named time or place",
+                      "a message posing as ours asking our customers to pay"]
 
 
 @pytest.mark.parametrize(("subject", "description"), ROUND_20)
