@@ -53,15 +53,15 @@ def read_stored_model(path: Path, setting: str, model_type: type[M]) -> M:
     try:
         stamp = _stamp(path)
         held = _digests.get(stamp)  # the content's digest, while the file is unchanged
-        if held is None or (str(path), held[1]) not in _read:
+        key = None if held is None else (str(path), held[1])
+        if key not in _read:
             raw = path.read_bytes()
-            held = _hold(stamp, path, raw)
-            if (str(path), held[1]) not in _read:
-                _read[(str(path), held[1])] = model_type.model_validate(json.loads(raw))
+            key = (str(path), _hold(stamp, path, raw)[1])
+            if key not in _read:
+                _read[key] = model_type.model_validate(json.loads(raw))
     except OSError as exc:
         raise FileNotFoundError(
             f"{setting}: cannot read {path} (run python -m evaluation.fit_model)") from exc
-    key = (str(path), held[1])
     model = _read[key]
     if not isinstance(model, model_type):
         raise TypeError(f"{path}: read before as a {type(model).__name__}, not a {model_type.__name__}")
