@@ -473,11 +473,12 @@ def test_round_15_a_rule_call_on_routine_text_the_signal_denies_is_held_below_ho
     assert read and 0.03 <= float(read[1]) < 0.15, after[2]
     # Round 36's refit (batch-61/62 banked, five by-nature security readings) reads the grant
     # question at p 0.10, the foot of the shipped ramp (hold_below 0.1 -> hold_full 0.2): the hold
-    # takes it from 0.98 to 0.507, one hundredth over the bar, so it reaches review, never a
-    # confident call (docs/classification.md, "Batch-63 and batch-64, first seen": the ransomware
+    # takes it from 0.98 to 0.507 (review) at round 36 and to 0.499 (no call) once batch-63/64 are
+    # banked. Which side of the bar it lands on moves with each refit; what holds is that it is never
+    # a confident call (docs/classification.md, "Batch-63 and batch-64, first seen": the ransomware
     # phrases still read a question about encryption at rest; left for a rule-level mend).
     shipped_grant = _reading(shipped, model, *grant)
-    assert shipped_grant[1] < 0.55 and shipped_grant[3] == "needs review", shipped_grant
+    assert shipped_grant[1] < 0.55 and shipped_grant[3] != "confident", shipped_grant
     ups = UPS
     held = _reading(shipped, model, *ups)
     assert not held[0] and re.search(r"emergency model 0\.0\d disagrees", held[2]), held
