@@ -452,9 +452,15 @@ def test_round_15_a_rule_call_on_routine_text_the_signal_denies_is_held_below_ho
     # round 17's refit (p 0.10), the grant question sit below the shipped hold (0.1): held by it.
     # Round 19's refit (batch-27/28 in the bank) reads the grant question just under 0.05, so the
     # hold that still lets it through is 0.03; the test holds the rule, not one model value.
+    # Round 37 (e37b): the rules no longer read the question as files encrypted (the dampener
+    # QUESTION below); the hold is tested on the policy with that dampener's factor at 1 (kept in
+    # place: the learned signal's inputs list the dampeners a text met), the mend at the end.
     from policy.config import default_policy
 
-    shipped = default_policy()
+    mended = default_policy()
+    shipped = mended.model_copy(update={"emergency": mended.emergency.model_copy(update={
+        "dampeners": [d.model_copy(update={"factor": 1.0}) if d.label == QUESTION else d
+                      for d in mended.emergency.dampeners]})})
     lm = shipped.emergency.learned_model
     assert (lm.raise_at, lm.hold_below) == (0.5, 0.1)
 
@@ -476,13 +482,18 @@ def test_round_15_a_rule_call_on_routine_text_the_signal_denies_is_held_below_ho
     # takes it from 0.98 to 0.507 (review) at round 36 and to 0.499 (no call) once batch-63/64 are
     # banked. Which side of the bar it lands on moves with each refit; what holds is that it is never
     # a confident call (docs/classification.md, "Batch-63 and batch-64, first seen": the ransomware
-    # phrases still read a question about encryption at rest; left for a rule-level mend).
+    # phrases read a question about encryption at rest; mended at the rules in round 37, below).
     shipped_grant = _reading(shipped, model, *grant)
     assert shipped_grant[1] < 0.55 and shipped_grant[3] != "confident", shipped_grant
+    # Round 37 (e37b): a question is not a report; the shipped rules dampen it and it is not called.
+    mended_grant = _reading(mended, model, *grant)
+    assert not mended_grant[0] and QUESTION in mended_grant[2], mended_grant
     ups = UPS
     held = _reading(shipped, model, *ups)
     assert not held[0] and re.search(r"emergency model 0\.0\d disagrees", held[2]), held
 
+
+QUESTION = "a question about encryption, not an attack"  # round 37's dampener (config/policy.yaml)
 
 ROUND_18_BY_NATURE = [
     "someone posing as IT support asking for access",
