@@ -356,7 +356,7 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
                   and em.dampeners[j].label not in bf.firm)
         met = f"({damp_met(j)} AND NOT {by_field})" if exempt else damp_met(j)
         later = " AND ".join(asks.column(c) for c in criteria) if j in on else ""  # round 37
-        return f"({met} AND NOT {later})" if later else met
+        return f"({met} AND NOT ({later}))" if later else met
 
     criteria_conf: list[str] = []
     evidence_parts: list[str] = []
