@@ -423,7 +423,7 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
     dampeners = f"list_filter([{labels}]::VARCHAR[], lambda d: d IS NOT NULL)" if labels else "[]::VARCHAR[]"
     # Which rules the text met, by label (the learned signal's hold spares learned_model.by_nature).
     rules_met = f"list_filter([{', '.join(met_rules)}]::VARCHAR[], lambda r: r IS NOT NULL)"
-    later = asks.Pieces.of(policy, damp_met)  # round 37: the later asks (logic/emergency_asks.py)
+    later = asks.Pieces.of(policy, damp_met, matches is not None)  # round 37 (logic/emergency_asks.py)
     evidence_parts += later.evidence
     return f"""
 WITH t AS (
