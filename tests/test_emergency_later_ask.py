@@ -9,13 +9,17 @@ classifier (the final call), not the rules alone. The texts are my own, none a b
 
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 
-from logic.emergency import emergency_rules_sql
+from logic.emergency import emergency_rules_sql, emergency_text_hits_sql
+from logic.message import read_texts
+from logic.text_match import TICKET_TEXT
 from policy.base import PolicyConfigError
 from policy.config import default_policy, load_policy
 from policy.paths import PROJECT_ROOT
+from tests.rule_matches import _one_ticket_table
 from tests.test_classify import _t
 
 SHIPPED = PROJECT_ROOT / "config" / "policy.yaml"
@@ -104,3 +108,19 @@ def test_only_calm_or_routine_dampeners_are_listed():
     """A resolution, a planned job or one user's problem stays whole-ticket (round 25's review)."""
     assert default_policy().emergency.later_ask.dampeners == [
         "routine request", "cosmetic issue", "the client says it can wait"]
+
+
+def test_the_match_store_reads_the_later_asks_the_same():
+    """Read from stored matches (txt NULL: the text normalised again), the later asks give the
+    readings the direct match gives (orchestration/emergency_match_store.py)."""
+    policy = default_policy()
+    con = duckdb.connect()
+    _one_ticket_table(con, [(s, d, a, False) for s, d, a, *_ in CALLED + NOT_CALLED])
+    con.execute(f"CREATE TEMP TABLE t AS SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets")
+    con.execute(f"CREATE TEMP TABLE rt AS SELECT read_txt AS raw_txt FROM ({read_texts(policy, 't')})")
+    con.execute(f"CREATE TEMP TABLE st AS {emergency_text_hits_sql(policy, 'rt')}")
+    query = "SELECT ticket_id, confidence, evidence FROM ({}) ORDER BY 1"
+    direct, stored = (con.execute(query.format(sql)).fetchall()
+                      for sql in (emergency_rules_sql(policy), emergency_rules_sql(policy, "st")))
+    assert direct == stored
+    assert sum("a later ask read alone" in e for _, _, e in direct) == 3
