@@ -5,6 +5,7 @@ from the policy config (`emergency`, `scope_classification.call_states`, `semant
 """
 
 
+from logic import emergency_asks as asks
 from logic.calibration import calibrated_sql, confidence_map
 from logic.emergency_model import EVIDENCE as MODEL_EVIDENCE
 from logic.emergency_model import scores_sql
@@ -237,7 +238,7 @@ def _hold(policy: PolicyConfig) -> tuple[float, str, str]:
 
 
 def _hit_columns(texts: str, normalised: str, columns: list[tuple[str, Matcher]],
-                 matches: str | None = None) -> str:
+                 matches: str | None = None, read: str = "") -> str:
     """SQL: raw_txt, txt and a list column per matcher (its hits, [] when none) for each text of
     `texts` (a query of distinct raw_txt and the read_txt the rules match, message.read_texts);
     the matching is set-based (text_match.matched_hits). `matches`: a relation of
@@ -260,15 +261,15 @@ def _hit_columns(texts: str, normalised: str, columns: list[tuple[str, Matcher]]
         return f"""WITH mt_hits AS (
         {pivot(matches)}
     )
-    SELECT x.raw_txt, CAST(NULL AS VARCHAR) AS txt, {shown}
+    SELECT x.raw_txt, CAST(NULL AS VARCHAR) AS txt{read}, {shown}
     FROM ({texts}) x LEFT JOIN mt_hits h ON h.raw_txt = x.read_txt"""
     matched = f"({matched_hits('mt_texts', 'raw_txt', items)})"
     return f"""WITH mt_texts AS (
-        SELECT raw_txt, {normalised} AS txt FROM ({texts})
+        SELECT raw_txt{read}, {normalised} AS txt FROM ({texts})
     ), mt_hits AS (
         {pivot(matched)}
     )
-    SELECT x.raw_txt, x.txt, {shown} FROM mt_texts x LEFT JOIN mt_hits h USING (raw_txt)"""
+    SELECT x.raw_txt, x.txt{read}, {shown} FROM mt_texts x LEFT JOIN mt_hits h USING (raw_txt)"""
 
 
 @per_policy
@@ -335,7 +336,7 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
                     f" THEN affected_users || ' affected users' END)")
         return met, seen
 
-    bf = em.broad_field
+    bf, on = em.broad_field, asks.listed(policy)
     # Broad by the structured field (round 17): the text's dampeners do not apply on bf.criteria.
     by_field = (f"coalesce(affected_users, 0) >= {bf.min_affected_users}"
                 if bf.min_affected_users is not None else "false")
@@ -353,7 +354,9 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
         """Dampener j lowers the reading on `criteria` (the criteria it applies to, or one)."""
         exempt = (bf.min_affected_users is not None and set(criteria) <= set(bf.criteria)
                   and em.dampeners[j].label not in bf.firm)
-        return f"({damp_met(j)} AND NOT {by_field})" if exempt else damp_met(j)
+        met = f"({damp_met(j)} AND NOT {by_field})" if exempt else damp_met(j)
+        later = " AND ".join(asks.column(c) for c in criteria) if j in on else ""  # round 37
+        return f"({met} AND NOT ({later}))" if later else met
 
     criteria_conf: list[str] = []
     evidence_parts: list[str] = []
@@ -420,17 +423,20 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
     dampeners = f"list_filter([{labels}]::VARCHAR[], lambda d: d IS NOT NULL)" if labels else "[]::VARCHAR[]"
     # Which rules the text met, by label (the learned signal's hold spares learned_model.by_nature).
     rules_met = f"list_filter([{', '.join(met_rules)}]::VARCHAR[], lambda r: r IS NOT NULL)"
+    later = asks.Pieces.of(policy, damp_met, matches is not None)  # round 37 (logic/emergency_asks.py)
+    evidence_parts += later.evidence
     return f"""
 WITH t AS (
     SELECT ticket_id, affected_users, declared_emergency, {TICKET_TEXT} AS raw_txt FROM clf_tickets
 ), text_hits AS (
-    {_hit_columns(read_texts(policy, 't'), c.normalise('read_txt'), columns, matches)}
-), m AS (
+    {_hit_columns(read_texts(policy, 't'), c.normalise('read_txt'), columns, matches, later.read)}
+{later.cte}), m AS (
     -- A reading is a function of the text, affected users and declared emergency: read once per
     -- such triple (9,768 for 109,390 tickets at 100k), then joined back to the tickets.
-    SELECT k.raw_txt, k.affected_users, k.declared_emergency, h.* EXCLUDE (raw_txt, txt)
+    SELECT k.raw_txt, k.affected_users, k.declared_emergency,
+           h.* EXCLUDE (raw_txt, txt{later.read}){later.columns}
     FROM (SELECT DISTINCT raw_txt, affected_users, declared_emergency FROM t) k
-    JOIN text_hits h USING (raw_txt)
+    JOIN text_hits h USING (raw_txt){later.join}
 ), r AS (
     SELECT raw_txt, affected_users, declared_emergency, ({confidence})::DOUBLE AS confidence,
            concat_ws('; ', {', '.join(evidence_parts)}) AS evidence, {met} AS term_sets,

@@ -55,3 +55,24 @@ class SecurityReading(Strict):
     @classmethod
     def _normalised(cls, value: list[str]) -> list[str]:
         return sorted({v.strip().lower() for v in value if v.strip()})
+
+
+class LaterAsk(Strict):
+    """Round 37 (issue 19): an urgent problem told in an ask of its own after a routine one.
+
+    A dampener listed here (a calm or routine one: a request, a cosmetic word, "not urgent") does
+    not lower a criterion where the text after the sentence holding its last words (the later
+    asks) meets a rule of that criterion by those words alone: every term set of an all_of rule
+    there, breadth by the words, not by affected_users (the field counts the whole ticket). Words
+    after the outage still lower it ("the server is down ... no rush"); a resolution is read over
+    the whole ticket as before (its dampener is not listable: broad_field.firm ones are refused).
+    """
+
+    dampeners: list[str] = Field(default_factory=list)  # dampener labels; empty: off
+
+    @field_validator("dampeners")
+    @classmethod
+    def _distinct(cls, labels: list[str]) -> list[str]:
+        if len(labels) != len(set(labels)):
+            raise ValueError("later_ask.dampeners: each label once")
+        return labels

@@ -7,7 +7,7 @@ from pydantic import Field, model_validator
 from policy.base import Strict
 from policy.classifiers import Dampener, MatchRule
 from policy.emergency_model import EmergencyModel
-from policy.emergency_reading import BroadField, DeclaredBreadth, PlannedWork, SecurityReading
+from policy.emergency_reading import BroadField, DeclaredBreadth, LaterAsk, PlannedWork, SecurityReading
 from policy.terms import Term, Weight
 
 
@@ -43,6 +43,8 @@ class EmergencyRules(Strict):
     message_only: bool = False
     # Round 34: dampeners that lower the neighbours' vote on an outage reading too (_vote_state).
     vote_dampened_by: list[str] = Field(default_factory=list)
+    # Round 37: calm or routine dampeners that give way to a later ask read on its own (LaterAsk).
+    later_ask: LaterAsk = Field(default_factory=LaterAsk)
 
     @model_validator(mode="after")
     def _references(self) -> EmergencyRules:
@@ -75,6 +77,16 @@ class EmergencyRules(Strict):
             unknown = [n for n in named if n not in labels]
             if unknown:
                 raise ValueError(f"{name}: not a dampener's label: {', '.join(unknown)}")
+        listed = self.later_ask.dampeners
+        unknown = [n for n in listed if n not in labels]
+        if unknown:
+            raise ValueError(f"later_ask.dampeners: not a dampener's label: {', '.join(unknown)}")
+        # A state of the problem (over, someone else's, one room's) is read over the whole ticket:
+        # a resolution told in the next sentence must still lower the outage of the first.
+        stated = [n for n in listed if n in bf.firm or n in self.vote_dampened_by]
+        if stated:
+            raise ValueError(f"later_ask.dampeners: a firm or vote-dampening dampener is read over the"
+                             f" whole ticket: {', '.join(stated)}")
         rules = {r.label for c in self.criteria for r in c.rules}
         unknown = [n for n in self.learned_model.by_nature if n not in rules]
         if unknown:

@@ -1,0 +1,120 @@
+"""The urgent second ask (round 37, issue 19): the text after a calm or routine ask, read on its own.
+
+A first ask's calm words ("could you install a font", "not urgent") lowered an outage told in
+the sentences after it. Round 36 let the routine dampener give way to a list of openers ("also",
+"separately"), which the next writers did not use. Here the ask is found by where the calm words
+are, not by how the next one opens: for the dampeners of emergency.later_ask, the later asks are
+the text after the sentence holding the last of their words, and a criterion one of them applies
+to is not lowered where those later asks meet a rule of it by their own words.
+
+Round 25's per-list-item reading was taken out after review; this one meets its objections:
+- only calm or routine dampeners are listed (a resolution, "fine now", stays whole-ticket, and a
+  calm word told after the outage still lowers it: the later asks hold none of the words);
+- a rule is met in the later asks where a hit of it (the one matching pass's, negation applied)
+  stands there as whole words ("down" is not found in "download"): an all_of rule needs a hit of
+  each of its term sets there, breadth by the words alone (the affected_users field counts the
+  whole ticket, perhaps the first ask's people);
+- no second matching pass: one boolean per criterion, computed once per text in a CTE of its
+  own, only for texts that met a listed dampener and, over the whole text, a rule it lowers.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from logic.text_match import Compiler
+from policy.config import PolicyConfig
+from warehouse.sqlquote import sql_literal
+
+# Where a sentence ends: . ! ? (one or more) then a space, or a line break. The later asks start
+# after the first such end at or after the last calm word.
+_AFTER_SENTENCE = r"^(?s:.*?)(?:[.!?]+\s|\n)(?s:(.*))$"
+# What is not part of a word: a hit and the later asks are compared as words between spaces, so
+# "down" is not found in "download".
+_NOT_WORD = r"[^\w']+"
+
+
+def listed(policy: PolicyConfig) -> list[int]:
+    """Indexes (in emergency.dampeners) of the dampeners read per ask; [] when off."""
+    names = set(policy.emergency.later_ask.dampeners)
+    return [j for j, d in enumerate(policy.emergency.dampeners) if d.label in names]
+
+
+def freed_criteria(policy: PolicyConfig) -> list[str]:
+    """The criteria a listed dampener applies to, in policy order (each gets an ask_ column)."""
+    em = policy.emergency
+    applies = {c for j in listed(policy) for c in em.dampeners[j].applies_to}
+    return [c.id for c in em.criteria if c.id in applies]
+
+
+def column(criterion: str) -> str:
+    """The boolean column: the later asks meet a dampenable rule of `criterion` by their words."""
+    return f"ask_{criterion}"
+
+
+def later_asks_sql(policy: PolicyConfig, hits: str, damp_met: Callable[[int], str], stored: bool) -> str:
+    """SQL over the relation `hits` (raw_txt, txt, read_txt and emergency_rules_sql's list columns):
+    raw_txt and an ask_<criterion> column per freed criterion, for the texts that met a listed
+    dampener and, over the whole text, a dampenable rule of a criterion it applies to.
+
+    No second matching pass (round 25's cost: +27% on a one-ticket input): the text was matched
+    once, and a hit lies in the later asks where its phrase stands there as whole words. The calm
+    words end where the last occurrence of a listed dampener's last hit ends. `stored`: the hits
+    were read from the match store (txt is NULL), so the text is normalised here."""
+    em = policy.emergency
+    ids = freed_criteria(policy)
+    rules = {cr.id: [(i, r) for i, r in enumerate(cr.rules) if not r.undampened]
+             for cr in em.criteria if cr.id in ids}
+
+    def met(cid: str, hit: Callable[[str], str]) -> str:
+        """A dampenable rule of the criterion met (`hit(column)`: the column's hits count);
+        several_users by its words only."""
+        conds = [" AND ".join(hit(f"set_{n}") for n in r.all_of) if r.all_of else hit(f"r_{cid}_{i}")
+                 for i, r in rules[cid]]
+        return "(" + " OR ".join(f"({x})" for x in conds) + ")" if conds else "false"
+
+    def words(expr: str) -> str:  # a text or phrase as its words between spaces
+        return f"(' ' || regexp_replace({expr}, {sql_literal(_NOT_WORD)}, ' ', 'g') || ' ')"
+
+    def anywhere(column: str) -> str:
+        return f"len({column}) > 0"
+
+    def in_tail(column: str) -> str:
+        return f"len(list_filter({column}, lambda h: strpos(tail, {words('h')}) > 0)) > 0"
+
+    calm = " OR ".join(damp_met(j) for j in listed(policy))
+    text = f"replace({Compiler(policy).normalise('read_txt') if stored else 'txt'}, '~', '')"
+    # Where the calm words end: the end of the last occurrence of a listed dampener's hit.
+    ends = ", ".join(f"CASE WHEN {damp_met(j)} THEN list_max(list_transform(d_{j}, lambda h: CASE WHEN"
+                     f" strpos(reverse(whole), reverse(h)) > 0 THEN length(whole) - strpos(reverse(whole),"
+                     f" reverse(h)) + 1 END)) END" for j in listed(policy))
+    after = f"substr(whole, coalesce(list_max([{ends}]), 0) + 1)"
+    tail = f"regexp_extract({after}, {sql_literal(_AFTER_SENTENCE)}, 1)"
+    shown = ", ".join(f"coalesce({met(cid, in_tail)}, false) AS {column(cid)}" for cid in ids)
+    return f"""SELECT raw_txt, {shown} FROM (
+        SELECT *, {words(tail)} AS tail FROM (
+            SELECT *, {text} AS whole FROM {hits}
+            WHERE ({calm}) AND ({" OR ".join(met(cid, anywhere) for cid in ids)})))"""
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """What emergency_rules_sql writes for the later asks; each '' (or []) when off, so the
+    statement is then the one before round 37."""
+
+    cte: str  # the later_asks CTE after text_hits
+    read: str  # text_hits keeps read_txt for it
+    columns: str  # the ask_ columns in m
+    join: str  # m's join to later_asks
+    evidence: list[str]  # evidence parts naming a criterion read in a later ask
+
+    @staticmethod
+    def of(policy: PolicyConfig, damp_met: Callable[[int], str], stored: bool) -> "Pieces":
+        freed = freed_criteria(policy)
+        if not freed:
+            return Pieces("", "", "", "", [])
+        cte = f"), later_asks AS ({later_asks_sql(policy, 'text_hits', damp_met, stored)}\n"
+        return Pieces(cte, ", read_txt",
+                      "".join(f", coalesce(a.{column(c)}, false) AS {column(c)}" for c in freed),
+                      " LEFT JOIN later_asks a USING (raw_txt)",
+                      [f"CASE WHEN {column(c)} THEN 'a later ask read alone: {c.replace('_', ' ')}' END"
+                       for c in freed])
