@@ -277,6 +277,10 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     # The built-in part's shortlists held for the run, each month's review part merged in.
     split = None if leave_out_same_text else split_bank(policy, bank.texts, builtin, short, cones_of_run)
     held_rows = None if split is None else split.builtin.rows_of([texts[i] for i in first])
+    if held_rows is not None and (held_rows >= 0).any():  # else the whole bank's products, as before
+        tops = split.builtin_tops(queries, held_rows)  # type: ignore[union-attr]
+    else:
+        split = None
     out = np.zeros((q, len(LABELS)), dtype=np.float32)
     best = np.full((q, len(LABELS)), -1, dtype=np.int64)
     # Rows per block: about `_BLOCK` similarities, and at least 2**24 multiply-adds per product.
@@ -284,10 +288,9 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     rows = CONE_ROWS if found is not None else rows
     for start, stop in _blocks(q, rows):
         fit_threads()
-        # A block with held rows whose whole-bank product is a large one (the same bits either way).
-        if held_rows is not None and (held_rows[start:stop] >= 0).any() and stop - start > 1 \
-                and (stop - start) * d * ex.shape[1] >= LARGE:
-            top, top_s = split.top(queries[start:stop], held_rows[start:stop])  # type: ignore[union-attr]
+        # A block whose whole-bank product is a large one (the same bits either way).
+        if split is not None and stop - start > 1 and (stop - start) * d * ex.shape[1] >= LARGE:
+            top, top_s = split.top(queries[start:stop], (tops[0][start:stop], tops[1][start:stop]))
         else:
             # block x distinct bank vectors (those of `near`: no row leaves a text out then)
             sims, near = similarities(queries[start:stop], ex, found, short)

@@ -153,11 +153,27 @@ class BuiltinShortlists:
         return np.fromiter((self.rows.get(t.lower(), -1) for t in texts), dtype=np.int64, count=len(texts))
 
 
+def part_shortlists(part: BankPart, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The shortlists of `queries` (distinct vectors) in `part`, in blocks of the queries near the
+    same cones (as a month's vote takes them)."""
+    order = order_by_cone(queries, part.found) if part.found is not None and len(queries) else None
+    ordered = queries if order is None else queries[order]
+    top = np.empty((len(queries), part.short), dtype=np.int64)
+    top_s = np.empty((len(queries), part.short), dtype=np.float32)
+    for start, stop in _blocks(len(queries), CONE_ROWS):
+        fit_threads()
+        top[start:stop], top_s[start:stop] = part.top(ordered[start:stop])
+    if order is None:
+        return top, top_s
+    back = np.argsort(order)
+    return top[back], top_s[back]
+
+
 @shared_cores()  # one BLAS thread when the run's months go side by side: logic/blas.py
 def builtin_shortlists(policy: PolicyConfig, builtin_texts: list[str], texts: list[str],
                        cones_of_run: RunCones | None = None) -> BuiltinShortlists | None:
-    """The built-in exemplars' shortlists of `texts`, in blocks of the queries near the same cones;
-    None without texts, or when the built-in bank has fewer exemplars than a shortlist's places."""
+    """The built-in exemplars' shortlists of `texts`; None without texts, or when the built-in
+    bank has fewer exemplars than a shortlist's places."""
     short = 4 * policy.scope_classification.semantic.neighbours
     if len(builtin_texts) < short or not texts:
         return None
@@ -166,15 +182,7 @@ def builtin_shortlists(policy: PolicyConfig, builtin_texts: list[str], texts: li
     lowered = list(dict.fromkeys(t.lower() for t in texts))
     queries = embed(policy, lowered)
     first, row_of = distinct_rows(queries)
-    queries = queries[first]
-    if part.found is not None:
-        order = order_by_cone(queries, part.found)
-        queries, row_of = queries[order], np.argsort(order)[row_of]
-    top = np.empty((len(queries), short), dtype=np.int64)
-    top_s = np.empty((len(queries), short), dtype=np.float32)
-    for start, stop in _blocks(len(queries), CONE_ROWS):
-        fit_threads()
-        top[start:stop], top_s[start:stop] = part.top(queries[start:stop])
+    top, top_s = part_shortlists(part, queries[first])
     return BuiltinShortlists(list(builtin_texts), part, dict(zip(lowered, row_of.tolist(), strict=True)),
                              top, top_s)
 
@@ -188,18 +196,22 @@ class SplitBank:
     review: BankPart | None
     short: int
 
-    def top(self, block: np.ndarray, held_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The block's shortlists in the whole bank; `held_rows`: each row's held built-in one (-1:
-        none, taken now)."""
+    def builtin_tops(self, queries: np.ndarray, held_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The built-in part's shortlists of the month's distinct `queries`: the held ones (row
+        `held_rows`), the others taken now, together (-1: not held)."""
         held = held_rows >= 0
-        top = np.empty((len(block), self.short), dtype=np.int64)
-        top_s = np.empty((len(block), self.short), dtype=np.float32)
+        top = np.empty((len(queries), self.short), dtype=np.int64)
+        top_s = np.empty((len(queries), self.short), dtype=np.float32)
         top[held], top_s[held] = self.builtin.top[held_rows[held]], self.builtin.top_s[held_rows[held]]
         if not held.all():
-            top[~held], top_s[~held] = self.builtin.part.top(block[~held])
+            top[~held], top_s[~held] = part_shortlists(self.builtin.part, queries[~held])
+        return top, top_s
+
+    def top(self, block: np.ndarray, builtin: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The block's shortlists in the whole bank, from its rows' built-in ones (`builtin_tops`)."""
         if self.review is None:
-            return top, top_s
-        return merge((top, top_s), self.review.top(block), self.short)
+            return builtin
+        return merge(builtin, self.review.top(block), self.short)
 
 
 def split_bank(policy: PolicyConfig, bank_texts: list[str], builtin: BuiltinShortlists | None,
