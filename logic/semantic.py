@@ -38,7 +38,7 @@ from logic.message import MessageRows, read_texts_of
 from logic.nearest import CHUNK as _CHUNK
 from logic.nearest import CONE_ROWS, RunCones, bank_cones, distinct_rows, order_by_cone, similarities
 from logic.nearest import blocks as _blocks
-from logic.shortlists import LARGE, BuiltinShortlists, split_bank
+from logic.shortlists import HELD_SHARE, LARGE, BuiltinShortlists, split_bank
 from logic.shortlists import members as _members
 from logic.shortlists import shortlist as _shortlist
 from logic.text_match import TICKET_TEXT
@@ -277,7 +277,8 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     # The built-in part's shortlists held for the run, each month's review part merged in.
     split = None if leave_out_same_text else split_bank(policy, bank.texts, builtin, short, cones_of_run)
     held_rows = None if split is None else split.builtin.rows_of([texts[i] for i in first])
-    if held_rows is not None and (held_rows >= 0).any():  # else the whole bank's products, as before
+    # Few held rows (a run whose texts do not recur): the whole bank's products, as before.
+    if held_rows is not None and (held_rows >= 0).sum() >= HELD_SHARE * q:
         tops = split.builtin_tops(queries, held_rows)  # type: ignore[union-attr]
     else:
         split = None

@@ -30,6 +30,10 @@ from policy.config import PolicyConfig
 # Multiply-adds a product needs to be a large one for the BLAS library (logic/nearest.blocks);
 # with fewer, or with one row (a matrix-vector product), its similarities may round otherwise.
 LARGE = 1 << 24
+# A month splits its bank when at least this share of its texts' built-in shortlists are held: with
+# fewer, two parts' products, bounds and a merge per block cost more than the held rows spare (a
+# 1M --unique-texts year holds none; the votes are the same either way).
+HELD_SHARE = 0.25
 _GROUP = 32  # distinct bank vectors per group whose maximum bounds a shortlist from below
 
 

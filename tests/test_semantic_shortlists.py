@@ -91,3 +91,16 @@ def test_the_merge_takes_equals_in_bank_order_across_the_parts():
 
 def test_no_recurring_text_holds_nothing(policy):
     assert builtin_shortlists(policy, builtin_bank(policy).texts, []) is None
+
+
+def test_a_month_with_few_held_texts_takes_the_whole_banks_products(policy, monkeypatch):
+    """Below HELD_SHARE of a month's texts held (texts that do not recur): not split, the same votes."""
+    large, texts = bank_and_texts(policy, 300, 400)
+    builtin = len(builtin_bank(policy))
+    month = _month(large, builtin, 300)
+    held = builtin_shortlists(policy, large.texts[:builtin], texts[:5])
+    split = _split_blocks(monkeypatch)
+    vote, best = votes(policy, texts, month, builtin=held)
+    assert split == []
+    whole_vote, whole_best = votes(policy, texts, month)
+    assert np.array_equal(vote, whole_vote) and np.array_equal(best, whole_best)
