@@ -38,7 +38,7 @@ from logic.message import MessageRows, read_texts_of
 from logic.nearest import CHUNK as _CHUNK
 from logic.nearest import CONE_ROWS, RunCones, bank_cones, distinct_rows, order_by_cone, similarities
 from logic.nearest import blocks as _blocks
-from logic.shortlists import HELD_SHARE, LARGE, BuiltinShortlists, split_bank
+from logic.shortlists import HELD_SHARE, LARGE, BuiltinShortlists, bank_vectors, split_bank
 from logic.shortlists import members as _members
 from logic.shortlists import shortlist as _shortlist
 from logic.text_match import TICKET_TEXT
@@ -247,10 +247,7 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
         return np.zeros((n, len(LABELS)), dtype=np.float32), np.full((n, len(LABELS)), -1, dtype=np.int64)
     # The bank repeats wordings: each distinct vector is one column, spread by the shortlist to its
     # exemplars (leaving out the query's own text, each distinct text, so only its own are left out).
-    position: dict[str, int] = {}
-    by_text = np.fromiter((position.setdefault(t.lower(), len(position)) for t in bank.texts),
-                          dtype=np.int64, count=m)
-    ex = embed(policy, list(position))
+    position, by_text, ex = bank_vectors(policy, bank.texts, builtin)
     if leave_out_same_text:
         spread = by_text
     else:

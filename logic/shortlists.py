@@ -123,6 +123,23 @@ class BankPart:
         return shortlist(np.ascontiguousarray(sims[:rows]), grouped, self.short)
 
 
+def bank_vectors(policy: PolicyConfig, texts: list[str], builtin: BuiltinShortlists | None = None
+                 ) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+    """A bank's distinct lower-cased texts (text -> position, in order of appearance), each
+    exemplar's position and the positions' vectors; the built-in part's held for the run when the
+    bank starts with it (a month's bank: 16.6k texts lower-cased and looked up once, not monthly)."""
+    position: dict[str, int] = {}
+    start, parts, vectors = 0, [], []
+    if builtin is not None and texts[:len(builtin.texts)] == builtin.texts:
+        position = dict(builtin.position)
+        start, parts, vectors = len(builtin.texts), [builtin.by_text], [builtin.vectors]
+    known = len(position)
+    parts.append(np.fromiter((position.setdefault(t.lower(), len(position)) for t in texts[start:]),
+                             dtype=np.int64, count=len(texts) - start))
+    vectors.append(embed(policy, list(position)[known:]))
+    return position, np.concatenate(parts), np.concatenate(vectors)
+
+
 def bank_part(policy: PolicyConfig, texts: list[str], offset: int, short: int,
               cones_of_run: RunCones | None, with_cones: bool = True) -> BankPart | None:
     """The part of a bank whose exemplars' texts are `texts`, the first at `offset` (None: empty).
@@ -130,10 +147,7 @@ def bank_part(policy: PolicyConfig, texts: list[str], offset: int, short: int,
     month would cost more than it spares)."""
     if not texts:
         return None
-    position: dict[str, int] = {}
-    by_text = np.fromiter((position.setdefault(t.lower(), len(position)) for t in texts),
-                          dtype=np.int64, count=len(texts))
-    vectors = embed(policy, list(position))
+    _, by_text, vectors = bank_vectors(policy, texts)
     first, column = distinct_rows(vectors)
     vectors, spread = vectors[first], column[by_text]
     grouped = members(spread, len(vectors))
@@ -151,6 +165,9 @@ class BuiltinShortlists:
     rows: dict[str, int]
     top: np.ndarray
     top_s: np.ndarray
+    position: dict[str, int]  # the built-in texts as `bank_vectors` gives them
+    by_text: np.ndarray
+    vectors: np.ndarray
 
     def rows_of(self, texts: list[str]) -> np.ndarray:
         """Each text's row (-1: not taken for the run)."""
@@ -187,8 +204,9 @@ def builtin_shortlists(policy: PolicyConfig, builtin_texts: list[str], texts: li
     queries = embed(policy, lowered)
     first, row_of = distinct_rows(queries)
     top, top_s = part_shortlists(part, queries[first])
+    position, by_text, vectors = bank_vectors(policy, builtin_texts)
     return BuiltinShortlists(list(builtin_texts), part, dict(zip(lowered, row_of.tolist(), strict=True)),
-                             top, top_s)
+                             top, top_s, position, by_text, vectors)
 
 
 @dataclass(frozen=True)
