@@ -17,6 +17,7 @@ from logic.emergency import emergency_rules_sql, emergency_sql
 from logic.message import CLF_TEXTS, READ_TEXTS, read_texts, reads_messages, write_messages
 from logic.nearest import run_cones
 from logic.semantic import REVIEW_ROWS, ExemplarBank, builtin_bank, prepare_votes, review_bank
+from logic.shortlists import builtin_shortlists
 from logic.text_match import TICKET_TEXT
 from logic.word_model import word_model, write_weights
 from orchestration.embedding_store import load as load_embeddings
@@ -222,7 +223,7 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
         # The review decisions in force at the run's as-of instant, for every month's exemplars.
         con.execute(f"CREATE TABLE {db}.review_rows AS {REVIEW_ROWS}", {"as_of": run.as_of})
         known: set[str] = set()
-        cones = None
+        cones, shortlists = None, None
         if run.policy.scope_classification.semantic.enabled:
             # The stored vectors of every text the months vote on or with, read in one statement;
             # the built-in exemplars', which every month reads, embedded now if not stored.
@@ -242,11 +243,25 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
             # own texts (83,000 new ones a 1M --unique-texts month) do not push them out of the
             # embedding cache and each month embed its bank again.
             held.enter_context(pinned(run.policy, bank_texts, bank_vectors))
+            recurring = _recurring_texts(con, run.policy, months)
+            shortlists = builtin_shortlists(run.policy, builtin.texts, recurring, cones)
         yield {"emergency_range": db, "builtin_bank": builtin, "review_rows": f"{db}.review_rows",
-               "stored_texts": known, "bank_cones": cones}
+               "stored_texts": known, "bank_cones": cones, "builtin_shortlists": shortlists}
     if run.policy.scope_classification.semantic.enabled:
         # After the months' votes, so no month's texts are pruned from under it.
         prune_embeddings(con, months, builtin.texts)
+
+
+def _recurring_texts(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, months: list[str]) -> list[str]:
+    """The texts the vote may be taken on in more than one of `months` (a ticket's text, or its
+    message when a reading reads messages: staging.ticket_messages, written for the run): their
+    built-in exemplars' shortlists are taken once for the run (logic/shortlists.py)."""
+    where = month_in("month", months)
+    texts = f"SELECT month, {TICKET_TEXT} AS txt FROM staging.tickets WHERE {where}"
+    if reads_messages(policy):
+        texts += f" UNION ALL SELECT month, read_txt FROM staging.ticket_messages WHERE {where}"
+    return [r[0] for r in con.execute(f"SELECT txt FROM ({texts}) GROUP BY txt"
+                                      " HAVING count(DISTINCT month) > 1 ORDER BY txt").fetchall()]
 
 
 def builtin_exemplars(policy: PolicyConfig) -> ExemplarBank:
@@ -280,7 +295,8 @@ def semantic_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: 
     month_texts = [r[0] for r in con.execute(f"SELECT DISTINCT {TICKET_TEXT} FROM clf_tickets").fetchall()]
     bank_texts = bank.texts if builtin is None else bank.texts[len(builtin):]
     with stored_embeddings(con, policy, [*bank_texts, *month_texts], shared.get("stored_texts")):
-        stats = prepare_votes(con, policy, bank, rules=rules, cones_of_run=shared.get("bank_cones"))
+        stats = prepare_votes(con, policy, bank, rules=rules, cones_of_run=shared.get("bank_cones"),
+                              builtin=shared.get("builtin_shortlists"))
     replace_month(con, "staging.semantic_scope_votes", month,
                   "SELECT CAST($month AS DATE) AS month, * FROM clf_semantic_scope", {"month": month})
     replace_month(con, "staging.semantic_emergency_votes", month,

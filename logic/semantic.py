@@ -38,6 +38,9 @@ from logic.message import MessageRows, read_texts_of
 from logic.nearest import CHUNK as _CHUNK
 from logic.nearest import CONE_ROWS, RunCones, bank_cones, distinct_rows, order_by_cone, similarities
 from logic.nearest import blocks as _blocks
+from logic.shortlists import HELD_SHARE, LARGE, BuiltinShortlists, bank_vectors, split_bank
+from logic.shortlists import members as _members
+from logic.shortlists import shortlist as _shortlist
 from logic.text_match import TICKET_TEXT
 from logic.text_model import EVIDENCE as TEXT_MODEL_EVIDENCE
 from logic.text_model import probabilities as text_probabilities
@@ -220,7 +223,8 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
           leave_out_same_text: bool = False,
           text_model: StoredTextModel | None | str = POLICY_MODEL,
           cones_of_run: RunCones | None = None,
-          own_texts: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+          own_texts: list[str] | None = None,
+          builtin: BuiltinShortlists | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per text and label: the neighbours' vote (n x labels) and the index of the best supporting exemplar.
 
     A text's vote depends on its vector alone (and, leaving out the query's own text, on which
@@ -233,7 +237,8 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     higher, the best exemplar then being index len(bank) (the model). `cones_of_run`: cones of
     the run's largest bank (logic/nearest.run_cones), kept to this bank's vectors when it holds them all.
     `own_texts`: per text, the text whose exemplar leaving out the query's own drops (a message's
-    whole text, logic/message.py); the text itself by default.
+    whole text, logic/message.py); the text itself by default. `builtin`: the built-in exemplars'
+    shortlists of a run's recurring texts (logic/shortlists.py), when the bank starts with them.
     """
     sv = policy.scope_classification.semantic
     n, m = len(texts), len(bank)
@@ -242,10 +247,7 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
         return np.zeros((n, len(LABELS)), dtype=np.float32), np.full((n, len(LABELS)), -1, dtype=np.int64)
     # The bank repeats wordings: each distinct vector is one column, spread by the shortlist to its
     # exemplars (leaving out the query's own text, each distinct text, so only its own are left out).
-    position: dict[str, int] = {}
-    by_text = np.fromiter((position.setdefault(t.lower(), len(position)) for t in bank.texts),
-                          dtype=np.int64, count=m)
-    ex = embed(policy, list(position))
+    position, by_text, ex = bank_vectors(policy, bank.texts, builtin)
     if leave_out_same_text:
         spread = by_text
     else:
@@ -269,6 +271,14 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
         first, text_row = first[order], np.argsort(order)[text_row]
     queries, own = queries[first], own[first]
     q = len(queries)
+    # The built-in part's shortlists held for the run, each month's review part merged in.
+    split = None if leave_out_same_text else split_bank(policy, bank.texts, builtin, short, cones_of_run)
+    held_rows = None if split is None else split.builtin.rows_of([texts[i] for i in first])
+    # Few held rows (a run whose texts do not recur): the whole bank's products, as before.
+    if held_rows is not None and (held_rows >= 0).sum() >= HELD_SHARE * q:
+        tops = split.builtin_tops(queries, held_rows)  # type: ignore[union-attr]
+    else:
+        split = None
     out = np.zeros((q, len(LABELS)), dtype=np.float32)
     best = np.full((q, len(LABELS)), -1, dtype=np.int64)
     # Rows per block: about `_BLOCK` similarities, and at least 2**24 multiply-adds per product.
@@ -276,12 +286,16 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     rows = CONE_ROWS if found is not None else rows
     for start, stop in _blocks(q, rows):
         fit_threads()
-        # block x distinct bank vectors (those of `near`: no row leaves a text out then)
-        sims, near = similarities(queries[start:stop], ex, found, short)
-        left_out = np.flatnonzero(own[start:stop] >= 0)
-        sims[left_out, own[start:stop][left_out]] = -1.0
-        top, top_s = _shortlist(sims, members if near is None else
-                                (members[0], members[1][near], members[2][near]), short)
+        # A block whose whole-bank product is a large one (the same bits either way).
+        if split is not None and stop - start > 1 and (stop - start) * d * ex.shape[1] >= LARGE:
+            top, top_s = split.top(queries[start:stop], (tops[0][start:stop], tops[1][start:stop]))
+        else:
+            # block x distinct bank vectors (those of `near`: no row leaves a text out then)
+            sims, near = similarities(queries[start:stop], ex, found, short)
+            left_out = np.flatnonzero(own[start:stop] >= 0)
+            sims[left_out, own[start:stop][left_out]] = -1.0
+            top, top_s = _shortlist(sims, members if near is None else
+                                    (members[0], members[1][near], members[2][near]), short)
         out[start:stop], best[start:stop] = label_votes(policy, top, top_s, bank.weights, known_t, values_t)
         if model is not None:
             columns, prob = text_probabilities(model, queries[start:stop])
@@ -292,61 +306,12 @@ def votes(policy: PolicyConfig, texts: list[str], bank: ExemplarBank,
     return out[text_row], best[text_row]
 
 
-_GROUP = 32  # distinct bank vectors per group whose maximum bounds a shortlist from below
-
-
-def _members(spread: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each of the d distinct columns' exemplars (in bank order): all of them grouped by column,
-    where a column's group starts, and its size."""
-    counts = np.bincount(spread, minlength=d)
-    return np.argsort(spread, kind="stable"), np.cumsum(counts) - counts, counts
-
-
-def _shortlist(sims: np.ndarray, members: tuple[np.ndarray, np.ndarray, np.ndarray],
-               short: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of `sims` (texts x distinct bank vectors): the `short` most similar exemplars, most
-    similar first and equals in bank order, as (exemplar indices, similarities).
-
-    Without sorting a row: the `short`-th largest of the maxima of groups of `_GROUP` columns (a
-    wide bank) or of the columns is at most the row's `short`-th largest similarity, so only the
-    few columns at or above it are spread to their exemplars and sorted. Equals by rule, not by a
-    procedure's accident: the earlier in the bank (concepts, labelled tickets, reviews) first.
-    """
-    b, d = sims.shape
-    grouped, starts, counts = members
-    groups = d // _GROUP
-    if groups > short:
-        # Group k: columns k, k + groups, k + 2 x groups, ... (a maximum of whole rows at a time).
-        maxima = sims[:, :groups * _GROUP].reshape(b, _GROUP, groups).max(axis=1)
-        bound = np.partition(maxima, groups - short, axis=1)[:, groups - short]
-    elif d > short:
-        bound = np.partition(sims, d - short, axis=1)[:, d - short]
-    else:  # no more columns than places: every exemplar is a candidate
-        bound = np.full(b, -np.inf, dtype=sims.dtype)
-    at = np.flatnonzero(sims >= bound[:, None])
-    row, col = np.divmod(at, d)
-    sim = sims.ravel()[at]
-    # Each candidate column stands for all of its exemplars.
-    per = counts[col]
-    offset = np.arange(per.sum()) - np.repeat(np.cumsum(per) - per, per)
-    exemplar = grouped[np.repeat(starts[col], per) + offset]
-    row, sim = np.repeat(row, per), np.repeat(sim, per)
-    order = np.lexsort((exemplar, -sim, row))
-    row, sim, exemplar = row[order], sim[order], exemplar[order]
-    rank = np.arange(len(row)) - np.searchsorted(row, row)
-    keep = rank < short
-    top = np.empty((b, short), dtype=np.int64)
-    top_s = np.empty((b, short), dtype=np.float32)
-    top[row[keep], rank[keep]] = exemplar[keep]
-    top_s[row[keep], rank[keep]] = sim[keep]
-    return top, top_s
-
-
 def write_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: list[str],
                 bank: ExemplarBank, leave_out_same_text: bool = False,
                 text_model: StoredTextModel | None | str = POLICY_MODEL,
                 cones_of_run: RunCones | None = None,
-                messages: list[str] | None = None) -> dict[str, float]:
+                messages: list[str] | None = None,
+                builtin: BuiltinShortlists | None = None) -> dict[str, float]:
     """Compute the votes for `texts` and write clf_semantic_scope / clf_semantic_emergency.
     `messages`: per text, its message (logic/message.py): the emergency vote is the message's with
     emergency.message_only; the scope votes of the messages not among `texts` are written too,
@@ -356,7 +321,7 @@ def write_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, texts: lis
     n = len(texts)
     read = MessageRows.of(texts, messages)
     vote, best = votes(policy, read.texts, bank, leave_out_same_text, text_model, cones_of_run,
-                       own_texts=read.owners)
+                       own_texts=read.owners, builtin=builtin)
     # each text's message's, or with emergency.message_only off the text's own
     em = read.rows if policy.emergency.message_only else np.arange(n)
     em_vote, em_best = vote[em, -1], best[em, -1]
@@ -401,7 +366,8 @@ def prepare_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, bank: Ex
                   leave_out_same_text: bool = False, rules: str | None = None,
                   text_model: StoredTextModel | None | str = POLICY_MODEL,
                   emergency_signal: StoredEmergencyModel | str = POLICY_MODEL,
-                  cones_of_run: RunCones | None = None) -> dict[str, float]:
+                  cones_of_run: RunCones | None = None,
+                  builtin: BuiltinShortlists | None = None) -> dict[str, float]:
     """Votes for the distinct texts of clf_tickets: all of them, or, when there are more than
     `max_texts_all`, only those the emergency rules leave uncertain (docs/classification.md).
 
@@ -409,7 +375,7 @@ def prepare_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, bank: Ex
     selection needs it, the rules are run here. With the learned emergency signal on (round 13),
     its weights are written too (clf_emergency_weights: the emergency statement joins them): the
     policy's stored model, or `emergency_signal` (a leave-one-batch-out fold's refit).
-    `cones_of_run`: see `votes`.
+    `cones_of_run`, `builtin`: see `votes`.
     """
     sv = policy.scope_classification.semantic
     if not sv.enabled:
@@ -422,7 +388,8 @@ def prepare_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, bank: Ex
     if con.execute(f"SELECT count(*) FROM ({texts})").fetchone()[0] > sv.max_texts_all:
         texts = uncertain_texts(policy, rules)
     texts, messages = read_texts_of(con, policy, texts)
-    return write_votes(con, policy, texts, bank, leave_out_same_text, text_model, cones_of_run, messages)
+    return write_votes(con, policy, texts, bank, leave_out_same_text, text_model, cones_of_run, messages,
+                       builtin)
 
 
 def uncertain_texts(policy: PolicyConfig, rules: str | None) -> str:

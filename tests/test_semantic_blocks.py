@@ -10,6 +10,7 @@ import pytest
 
 import logic.embeddings as embeddings
 import logic.semantic as semantic
+import logic.shortlists as shortlists
 from logic.embeddings import embed
 from logic.semantic import ExemplarBank, builtin_bank, votes, write_votes
 from policy.config import default_policy
@@ -126,7 +127,7 @@ def test_the_bounded_shortlist_gives_the_whole_rows_votes(policy, monkeypatch):
     for leave_out in (False, True):
         vote, best = votes(policy, texts, bank, leave_out_same_text=leave_out)
         with monkeypatch.context() as patched:
-            patched.setattr(semantic, "_GROUP", 1 << 30)  # no groups: each row's own bound
+            patched.setattr(shortlists, "_GROUP", 1 << 30)  # no groups: each row's own bound
             whole_vote, whole_best = votes(policy, texts, bank, leave_out_same_text=leave_out)
         assert np.array_equal(vote, whole_vote) and np.array_equal(best, whole_best)
 
