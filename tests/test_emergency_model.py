@@ -479,12 +479,13 @@ def test_round_15_a_rule_call_on_routine_text_the_signal_denies_is_held_below_ho
     assert read and 0.03 <= float(read[1]) < 0.15, after[2]
     # Round 36's refit (batch-61/62 banked, five by-nature security readings) reads the grant
     # question at p 0.10, the foot of the shipped ramp (hold_below 0.1 -> hold_full 0.2): the hold
-    # takes it from 0.98 to 0.507 (review) at round 36 and to 0.499 (no call) once batch-63/64 are
-    # banked. Which side of the bar it lands on moves with each refit; what holds is that it is never
-    # a confident call (docs/classification.md, "Batch-63 and batch-64, first seen": the ransomware
-    # phrases read a question about encryption at rest; mended at the rules in round 37, below).
+    # takes it from 0.98 to 0.507 (review) at round 36, 0.499 (no call) once batch-63/64 are banked
+    # and 0.629 (review) after round 37's refit. Where it lands moves with each refit; what holds
+    # is that the hold keeps it from a confident call (docs/classification.md, "Batch-63 and
+    # batch-64, first seen": the ransomware phrases read a question about encryption at rest;
+    # mended at the rules in round 37, below).
     shipped_grant = _reading(shipped, model, *grant)
-    assert shipped_grant[1] < 0.55 and shipped_grant[3] != "confident", shipped_grant
+    assert shipped_grant[3] != "confident" and "disagrees" in shipped_grant[2], shipped_grant
     # Round 37 (e37b): a question is not a report; the shipped rules dampen it and it is not called.
     mended_grant = _reading(mended, model, *grant)
     assert not mended_grant[0] and QUESTION in mended_grant[2], mended_grant
