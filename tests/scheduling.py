@@ -126,6 +126,24 @@ def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config.option, "loadscopereorder"):
         config.option.loadscopereorder = False
     config.pluginmanager.register(_GroupIds(), "msp-loadgroup-ids")
+    _hypothesis_not_rewritten(config)
+
+
+def _hypothesis_not_rewritten(config: pytest.Config) -> None:
+    """Leave Hypothesis's own modules to Python's import, not pytest's assert rewriting.
+
+    Hypothesis is a pytest plugin (an entry point), so pytest marks its whole package for
+    rewriting: each process that imports it (each worker at collection, for test_business_time
+    and test_hostile_generative, and the controller in its terminal summary, the run's last
+    step) parses and compiles about 45 of its modules again, 1.5-5 s of CPU each time where
+    PYTHONDONTWRITEBYTECODE keeps pytest from caching them. Its asserts are not ours: our
+    tests' asserts (test modules, conftest) are rewritten as before.
+    """
+    hook = getattr(config.pluginmanager, "rewrite_hook", None)
+    marked = getattr(hook, "_must_rewrite", None)  # pytest's own set (private: checked)
+    if isinstance(marked, set) and "hypothesis" in marked:
+        marked.discard("hypothesis")
+        getattr(hook, "_marked_for_rewrite_cache", {}).clear()
 
 
 class _GroupIds:
