@@ -69,6 +69,9 @@ CALLED = [
     ("Rota app", "The rota app is down for the whole team this morning. We tried a whiteboard but "
      "that's not working either, shifts are going uncovered and residents are waiting.", "Software",
      25, False),
+    ("Card payments", "Card payments are down on every till since opening. We're using the spare "
+     "terminal, which works for a minute and then drops, so most customers can't pay.", "Hardware",
+     10, False),
     ("Customers not hearing back", "Clients say they never got a reply from our enquiries address. "
      "In the mailbox settings there's a rule forwarding everything to an external address nobody "
      "recognises. I didn't set that up.", "Email", 1, False),
