@@ -135,11 +135,12 @@ def test_the_near_ticket_cancels_the_dampener(i):
     assert called and not {FALLBACK, CAUGHT, QUESTION} & set(dampeners), (confidence, dampeners, rules)
 
 
-def test_the_caught_threat_lowers_the_vote_and_the_fallback_and_the_reported_lure_do_not():
+def test_the_caught_threat_lowers_the_vote_and_the_fallback_does_not():
     """The caught threat tells a state (nothing under way) the neighbours' vote cannot read, so it
     lowers it as the outage's 'nothing down now' dampeners do; the fallback does not (a workaround
-    beside an outage of now is still one, round 34), nor the reported lure: its "never got a reply"
-    also reads a live compromise (B62-052, lost on fold 62 while it lowered the vote)."""
+    beside an outage of now is still one, round 34). Round 38 put the reported lure back, its unless
+    reading a live compromise beside "never got a reply" (B62-052; see
+    test_emergency_fallback_by_shape_round38)."""
     em = default_policy().emergency
-    assert CAUGHT in em.vote_dampened_by and "reported, not acted on" not in em.vote_dampened_by
+    assert CAUGHT in em.vote_dampened_by
     assert FALLBACK not in em.vote_dampened_by and FALLBACK in em.broad_field.firm
