@@ -333,6 +333,10 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     call_at_sql = call_threshold_sql(policy, "scope_id") if floor is None and not learned else f"{call_at}"
     confident_free = (f" AND {calibrated_sql('word_free', 'vote', cmap)} >= {confident_at}"
                       if review_only and not learned else "")
+    sure = f"{calibrated_sql('confidence', 'vote', cmap)} >= {confident_at} AND NOT held{confident_free}"
+    # confident_only (round 38): on these ids a review call was almost never right: below the bar, no call
+    only = sc.call_states.confident_only if floor is None and not learned else []
+    drop = f" AND (scope_id NOT IN {in_list(only)} OR ({sure}))" if only else ""
     # The evidence words only where the word model's evidence is shown (weight x p above the floor).
     word_sql = word_scores_sql("(SELECT ticket_id, read_txt AS raw_txt, raw_cat FROM tickets)", "state",
                                scope_ids=wm.scope_ids,
@@ -427,10 +431,7 @@ SELECT ticket_id, scope_id,
        round({calibrated_sql("confidence", "vote", cmap) if calibrated else "confidence"}::DOUBLE, 3)
            AS confidence,
        evidence,
-       CASE WHEN {calibrated_sql("confidence", "vote", cmap)} >= {confident_at} AND NOT held{confident_free}
-            THEN 'confident'
-            ELSE 'needs review' END
-           AS call_state
-FROM voted WHERE confidence >= {call_at_sql}
+       CASE WHEN {sure} THEN 'confident' ELSE 'needs review' END AS call_state
+FROM voted WHERE confidence >= {call_at_sql}{drop}
 ORDER BY ticket_id, scope_id
 """)

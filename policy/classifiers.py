@@ -268,6 +268,9 @@ class CallStates(Strict):
     # monitoring) was not asked for by the client: an automated scope call on it is billed only
     # once a reviewer approves it (marts.scope_hits).
     provider_initiated_needs_review: bool = True
+    # Round 38: scope ids whose calls below scope_confident_at are no call instead of `needs review`
+    # (their review calls were almost never right first seen; docs/classification.md, round 38).
+    confident_only: ScopeIds = Field(default_factory=list)
 
 
 # The learned combination's inputs, in the order of each id's weights (logic/learned.py computes

@@ -729,7 +729,10 @@ SCOPE_CONCEPTS = [
      "major_remediation"),
     (_t("s4", "Leave requests", "We want a form that notifies the office manager, adds the request to a "
         "list and texts the requester."), "custom_implementation"),
-    (_t("s5", "Home setup", "Please visit her home office on Friday to set up the new dock and screen."),
+    # Round 38: a visit asked for in the text is an onsite call below the confident bar, which
+    # call_states.confident_only makes no call; with the visit logged as on-site work it is called.
+    (_t("s5", "Home setup", "Please visit her home office on Friday to set up the new dock and screen.",
+        time=[(60.0, "onsite", True, "set up dock and screen at her home", False)]),
      "onsite"),
     (_t("s6", "Projector", "Projector shows no signal. You don't need to come over, just tell me what to "
         "press."), None),
@@ -857,13 +860,18 @@ def test_a_visit_asked_for_but_only_remote_work_logged_is_not_onsite(shipped):
     onsite = [(45.0, "onsite", True, "replaced the roller", False)]
     # Off in the shipped policy (an export without work types logs every entry as remote); a
     # provider whose PSA records where the work was done sets it.
-    on = _variant(lambda d: d["scope_classification"]["time_signals"].update(remote_only_onsite_factor=0.5))
+    # Round 38's call_states.confident_only (onsite) is left out here: it drops v1's review call too.
+    def remote_only(d: dict) -> None:
+        d["scope_classification"]["time_signals"].update(remote_only_onsite_factor=0.5)
+        d["scope_classification"]["call_states"].update(confident_only=[])
+    on = _variant(remote_only)
     scope, _ = classify(on, [_t("v1", "Printer", text), _t("v2", "Printer", text, time=remote),
                              _t("v3", "Printer", text, time=onsite)])
     assert "onsite" in scope["v1"] and "onsite" in scope["v3"]
     assert "onsite" not in scope["v2"], scope["v2"]
     scope_off, _ = shipped("visit")
-    assert "onsite" in scope_off["v2"]
+    # Shipped (round 38): the text alone makes an onsite call below the confident bar: no call.
+    assert "onsite" not in scope_off["v2"]
 
 
 # The kinds issue 19 names, told in everyday wording of our own: sign-in approvals at night, an
