@@ -32,8 +32,11 @@ def _policy(message_only: bool, words: bool = True) -> PolicyConfig:
     p = default_policy()
     sc = p.scope_classification
     wm = sc.word_model.model_copy(update={"enabled": words})
+    # Round 38's confident_only (onsite) left out: the disclaimer's "site visits" is an onsite
+    # review call when the whole text is read, the very exclusion this module shows the tail adds.
+    states = sc.call_states.model_copy(update={"confident_only": []})
     return p.model_copy(update={"scope_classification": sc.model_copy(
-        update={"message_only": message_only, "word_model": wm})})
+        update={"message_only": message_only, "word_model": wm, "call_states": states})})
 
 
 def _inputs(con: duckdb.DuckDBPyConnection) -> None:
