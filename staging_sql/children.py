@@ -11,7 +11,7 @@ from orchestration.partitions import MonthResult, month_runs
 from staging_sql.rules import DELIVERY_ORDER, PARENT_RULES
 from warehouse.contract import RECORD_KEY, TIME_COLUMN
 from warehouse.sqlquote import month_in, sql_list
-from warehouse.writes import mark_judged_months, with_first_failure
+from warehouse.writes import first_failure, mark_judged_months
 
 # The month a child row whose ticket was never delivered is judged in: its own timestamp's.
 # A timestamp outside its file's months (which landing counts inside the pipeline's window only:
@@ -124,7 +124,7 @@ def stage_children(
             WHERE {month_in('c.judged_month', months)}
               AND r._file_id IN {sql_list(sorted(set(files)) or [''])}
         )
-        {with_first_failure(rules + PARENT_RULES, 'candidates')}""",
+        SELECT *, {first_failure(rules + PARENT_RULES)} FROM candidates""",
     )
     con.execute(
         "DELETE FROM quality.quarantine WHERE stage = $stage"

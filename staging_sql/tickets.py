@@ -15,7 +15,7 @@ from policy.sql import register_policy
 from staging_sql.rules import DELIVERY_ORDER
 from warehouse.schema import prepare_session
 from warehouse.sqlquote import month_in, sql_list
-from warehouse.writes import mark_judged, quarantine_replace, warnings_replace, with_first_failure
+from warehouse.writes import first_failure, mark_judged, quarantine_replace, warnings_replace
 
 # Accepted tickets that deserve a caveat. `ticket_rows` holds the month's typed rows.
 TICKET_WARNINGS = """
@@ -170,7 +170,7 @@ def stage_ticket_month(con: DuckDBPyConnection, month: str, policy: PolicyConfig
             LEFT JOIN zones z ON z.client_id = r.client_id
             WHERE r._partition_month = ?
         )
-        {with_first_failure(rules, 'typed')}""",
+        SELECT *, {first_failure(rules)} FROM typed""",
         [month],
     )
     # A later delivery can move a ticket to another month (its created_at was corrected):

@@ -25,31 +25,6 @@ def first_failure(rules: list[tuple[str, str, str, str]], place: str | None = No
     ])
 
 
-
-def with_first_failure(rules: list[tuple[str, str, str, str]], source: str) -> str:
-    """SELECT * of `source` (a table, CTE or parenthesised query) with first_failure's four columns,
-    each rule's condition evaluated once per row.
-
-    first_failure's four CASEs each test every rule on a row that passes them all (most rows):
-    four try_casts of a timestamp per timestamp rule, a rule's subquery planned four times. Here
-    one CASE names the first rule broken (its index) and the four columns are read from that.
-    The same columns, values and types as `SELECT *, first_failure(rules) FROM source`.
-    """
-    first = "CASE " + " ".join(f"WHEN {cond} THEN {i}"
-                               for i, (_, _, cond, _) in enumerate(rules)) + " END"
-
-    def pick(value) -> str:
-        return "CASE _first_rule " + " ".join(f"WHEN {i} THEN {value(code, field, msg)}"
-                                               for i, (code, field, _, msg) in enumerate(rules)) + " END"
-
-    return (f"SELECT * EXCLUDE (_first_rule),"
-            f" {pick(lambda code, field, msg: sql_literal(code))} AS reason_code,"
-            f" {pick(lambda code, field, msg: sql_literal(field))} AS field,"
-            f""" {pick(lambda code, field, msg: f'CAST("{field}" AS VARCHAR)')} AS raw_value,"""
-            f" {pick(lambda code, field, msg: sql_literal(msg))} AS reason"
-            f" FROM (SELECT *, {first} AS _first_rule FROM {source}) AS _judged")
-
-
 def replace_month(
     con: duckdb.DuckDBPyConnection, table: str, month: str, select_sql: str, params: dict
 ) -> None:
