@@ -143,8 +143,15 @@ class Pieces:
             return Pieces("", "", "", "", [])
         cte = f"), later_asks AS ({later_asks_sql(policy, 'text_hits', damp_met, stored)}\n"
         named = [SYSTEM] if policy.emergency.later_ask.system_named else []
+        em = policy.emergency
+
+        def gave_way(c: str) -> str:  # the later asks met c alone, and every listed dampener met gave way
+            held = [f"({damp_met(j)} AND NOT ({freed_where(policy, j, [c])}))" for j in listed(policy)
+                    if c in em.dampeners[j].applies_to]
+            return " AND ".join([column(c), *(f"NOT {h}" for h in held)])
+
         return Pieces(cte, ", read_txt",
                       "".join(f", coalesce(a.{c}, false) AS {c}" for c in [*map(column, freed), *named]),
                       " LEFT JOIN later_asks a USING (raw_txt)",
-                      [f"CASE WHEN {column(c)} THEN {sql_literal(FREED + c.replace('_', ' '))} END"
+                      [f"CASE WHEN {gave_way(c)} THEN {sql_literal(FREED + c.replace('_', ' '))} END"
                        for c in freed])
