@@ -18,7 +18,9 @@ import pytest
 import yaml
 
 from logic import emergency_asks as asks
-from logic.emergency import emergency_rules_sql
+from logic.emergency import emergency_rules_sql, emergency_text_hits_sql
+from logic.message import read_texts
+from logic.text_match import TICKET_TEXT
 from policy.base import PolicyConfigError
 from policy.config import default_policy, load_policy
 from policy.paths import PROJECT_ROOT
@@ -141,3 +143,18 @@ def test_the_peripheral_gives_way_only_to_a_system_named(tmp_path):
 def test_a_wrong_setting_is_refused(tmp_path, change, message):
     with pytest.raises(PolicyConfigError, match=message):
         load_policy(_variant(tmp_path, lambda em: em["later_ask"].update(change)))
+
+
+def test_the_match_store_reads_the_same():
+    """Read from stored matches (txt NULL), the later asks and the system named give the readings
+    and rules_met the direct match gives (orchestration/emergency_match_store.py)."""
+    policy = default_policy()
+    con = duckdb.connect()
+    _one_ticket_table(con, [(s, d, a, False) for s, d, a in CALLED + NOT_CALLED])
+    con.execute(f"CREATE TEMP TABLE t AS SELECT {TICKET_TEXT} AS raw_txt FROM clf_tickets")
+    con.execute(f"CREATE TEMP TABLE rt AS SELECT read_txt AS raw_txt FROM ({read_texts(policy, 't')})")
+    con.execute(f"CREATE TEMP TABLE st AS {emergency_text_hits_sql(policy, 'rt')}")
+    query = "SELECT ticket_id, confidence, evidence, rules_met FROM ({}) ORDER BY 1"
+    direct, stored = (con.execute(query.format(sql)).fetchall()
+                      for sql in (emergency_rules_sql(policy), emergency_rules_sql(policy, "st")))
+    assert direct == stored
