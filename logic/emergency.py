@@ -8,6 +8,7 @@ from the policy config (`emergency`, `scope_classification.call_states`, `semant
 from logic import emergency_asks as asks
 from logic.calibration import calibrated_sql, confidence_map
 from logic.emergency_model import EVIDENCE as MODEL_EVIDENCE
+from logic.emergency_model import hold_sql as _hold
 from logic.emergency_model import scores_sql
 from logic.message import read_rows, read_texts
 from logic.text_match import TICKET_TEXT, Compiler, Matcher, in_list, matched_hits, per_policy
@@ -52,6 +53,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
         # then the neighbours' vote as independent evidence.
         voted = f"""
     SELECT s.ticket_id, s.raw_txt, coalesce(v.vote, 0) AS emergency_vote,
+           {asks.freed(policy, 's', 'planned_work')} AS later_freed,
            -- in the calibration map the vote corroborates the rules; a call on the vote alone
            -- counts it once (in the raw confidence), so it is never confident on its own
            CASE WHEN s.confidence > 0 THEN coalesce(v.vote, 0) ELSE 0 END AS map_vote,
@@ -59,6 +61,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
              AND NOT coalesce(d.declared_emergency, false) AS held,
            v.raw_txt IS NOT NULL AND v.vote < {sv.emergency_review_below} AS disagrees,
            1 - (1 - s.confidence * CASE WHEN v.raw_txt IS NOT NULL AND v.vote < {sv.veto_below}
+                                             AND NOT {asks.freed(policy, 's', 'vote_veto')}
                                         THEN {sv.emergency_veto} ELSE 1 END)
              * (1 - {weight} * coalesce(v.vote, 0) * {state}) AS confidence,
            concat_ws('; ', nullif(s.evidence, ''),
@@ -78,7 +81,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
     LEFT JOIN clf_tickets d ON d.ticket_id = s.ticket_id"""
         pw = em.planned_work
         if pw.factor < 1 and pw.scope_ids:
-            planned = f"(p.vote >= {pw.min_vote} AND p.vote > e.emergency_vote)"
+            planned = f"(p.vote >= {pw.min_vote} AND p.vote > e.emergency_vote AND NOT e.later_freed)"
             # with message_only, the scope vote of the text's message (read_txt: logic/message.py)
             read = read_rows(f"({voted})", em.message_only)
             # Planned project work is never an emergency (0 of 529 such tickets in the labelled
@@ -184,9 +187,12 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
     by_nature = ", ".join(sql_literal(label) for label in lm.by_nature)
     spared = (f"({low} AND coalesce(list_has_any(mi.rules_met, [{by_nature}]), false))"
               if lm.by_nature else "false")
-    if lm.by_nature:
+    # Round 39: nor a reading a later ask freed (the signal reads the whole text, most of it the
+    # routine first ask's words; emergency.later_ask.holds_against).
+    freed = asks.freed(policy, "mi", "learned_hold")
+    if lm.by_nature or freed != "false":
         joined = " LEFT JOIN model_in mi USING (ticket_id)"
-    held = f"({low} AND NOT {spared})"
+    held = f"({low} AND NOT {spared} AND NOT {freed})"
     # Round 17: below the call threshold and not raised, p is evidence of weight_below (noisy-or),
     # except where the single-user bar applies (the text and the field agree it is one person's).
     # Round 35: with lift_from, a p below it (one that would hold a call) lifts nothing.
@@ -217,24 +223,12 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
                                || {words('words_against')} || {shown_factor}
                           WHEN {spared} THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p) || ' disagrees'
                                || {words('words_against')} || ', not held: the incident by its nature'
+                          WHEN {low} AND {freed} THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p)
+                               || ' disagrees, not held: a later ask read alone'
                           WHEN {lifted} AND {lm.weight_below} * m.p > 0.05
                           THEN '{MODEL_EVIDENCE} ' || printf('%.2f', m.p) || {words('words_for')}
                                || ' (x{lm.weight_below:g})' END) AS evidence
     FROM base b LEFT JOIN model m USING (ticket_id){joined}"""
-
-
-def _hold(policy: PolicyConfig) -> tuple[float, str, str]:
-    """The learned signal's hold on a call: the p it ends at, its factor and the evidence naming it.
-    Without hold_full (or with hold_full at or below hold_below), the step: hold_factor below
-    hold_below. With it (round 28), hold_factor below hold_below, then a linear rise to 1 at
-    hold_full, so a refit that moves p a little moves the call's reading a little."""
-    lm = policy.emergency.learned_model
-    h, below = lm.hold_factor, lm.hold_below
-    if lm.hold_full is None or lm.hold_full <= below:
-        return below, str(h), f"' (x{h:g})'"
-    rise = f"greatest(0.0, m.p - {below}) / {lm.hold_full - below}"
-    factor = f"({h} + {1 - h} * {rise})"
-    return lm.hold_full, factor, f"' (x' || round({factor}, 2) || ')'"
 
 
 def _hit_columns(texts: str, normalised: str, columns: list[tuple[str, Matcher]],
@@ -336,7 +330,7 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
                     f" THEN affected_users || ' affected users' END)")
         return met, seen
 
-    bf, on = em.broad_field, asks.listed(policy)
+    bf = em.broad_field
     # Broad by the structured field (round 17): the text's dampeners do not apply on bf.criteria.
     by_field = (f"coalesce(affected_users, 0) >= {bf.min_affected_users}"
                 if bf.min_affected_users is not None else "false")
@@ -355,7 +349,7 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
         exempt = (bf.min_affected_users is not None and set(criteria) <= set(bf.criteria)
                   and em.dampeners[j].label not in bf.firm)
         met = f"({damp_met(j)} AND NOT {by_field})" if exempt else damp_met(j)
-        later = " AND ".join(asks.column(c) for c in criteria) if j in on else ""  # round 37
+        later = asks.freed_where(policy, j, criteria)  # round 37 (round 39: a system named)
         return f"({met} AND NOT ({later}))" if later else met
 
     criteria_conf: list[str] = []
@@ -421,10 +415,11 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
     labels = ", ".join(f"CASE WHEN {applied(j, damp.applies_to)} THEN {sql_literal(damp.label)} END"
                        for j, damp in enumerate(em.dampeners))
     dampeners = f"list_filter([{labels}]::VARCHAR[], lambda d: d IS NOT NULL)" if labels else "[]::VARCHAR[]"
-    # Which rules the text met, by label (the learned signal's hold spares learned_model.by_nature).
-    rules_met = f"list_filter([{', '.join(met_rules)}]::VARCHAR[], lambda r: r IS NOT NULL)"
     later = asks.Pieces.of(policy, damp_met, matches is not None)  # round 37 (logic/emergency_asks.py)
     evidence_parts += later.evidence
+    # Which rules the text met, by label (the learned signal's hold spares learned_model.by_nature),
+    # and the criteria a later ask met alone (round 39: emergency.later_ask.holds_against reads them).
+    rules_met = f"list_filter([{', '.join(met_rules + later.evidence)}]::VARCHAR[], lambda r: r IS NOT NULL)"
     return f"""
 WITH t AS (
     SELECT ticket_id, affected_users, declared_emergency, {TICKET_TEXT} AS raw_txt FROM clf_tickets

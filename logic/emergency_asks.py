@@ -46,6 +46,33 @@ def freed_criteria(policy: PolicyConfig) -> list[str]:
     return [c.id for c in em.criteria if c.id in applies]
 
 
+# Round 39: the rules_met item naming a criterion a later ask met by its own words (the reading's
+# rules_met column carries it, so what reads the whole text can tell the freed readings apart).
+FREED = "a later ask read alone: "
+
+
+def freed(policy: PolicyConfig, alias: str, against: str) -> str:
+    """SQL: the rules' row `alias` (its rules_met) holds a reading a later ask freed, and
+    later_ask.holds_against lists `against` (a whole-text reading that then does not lower it)."""
+    if against not in policy.emergency.later_ask.holds_against or not freed_criteria(policy):
+        return "false"
+    named = f"list_filter({alias}.rules_met, lambda r: starts_with(r, {sql_literal(FREED)}))"
+    return f"coalesce(len({named}) > 0, false)"
+
+
+# Round 39: the later asks name a system of emergency.later_ask.system_set by their own words.
+SYSTEM = "ask_system"
+
+
+def freed_where(policy: PolicyConfig, j: int, criteria: list[str]) -> str:
+    """SQL: dampener j gives way on `criteria` (the later asks meet a rule of each alone, and name a
+    system where later_ask.system_named lists it); '' where it is read over the whole ticket."""
+    if j not in listed(policy):
+        return ""
+    named = policy.emergency.dampeners[j].label in policy.emergency.later_ask.system_named
+    return " AND ".join([column(c) for c in criteria] + ([SYSTEM] if named else []))
+
+
 def column(criterion: str) -> str:
     """The boolean column: the later asks meet a dampenable rule of `criterion` by their words."""
     return f"ask_{criterion}"
@@ -90,6 +117,8 @@ def later_asks_sql(policy: PolicyConfig, hits: str, damp_met: Callable[[int], st
     after = f"substr(whole, coalesce(list_max([{ends}]), 0) + 1)"
     tail = f"regexp_extract({after}, {sql_literal(_AFTER_SENTENCE)}, 1)"
     shown = ", ".join(f"coalesce({met(cid, in_tail)}, false) AS {column(cid)}" for cid in ids)
+    if em.later_ask.system_named:  # round 39: a peripheral's ask gives way to one naming a system
+        shown += f", coalesce({in_tail('set_' + em.later_ask.system_set)}, false) AS {SYSTEM}"
     return f"""SELECT raw_txt, {shown} FROM (
         SELECT *, {words(tail)} AS tail FROM (
             SELECT *, {text} AS whole FROM {hits}
@@ -105,7 +134,7 @@ class Pieces:
     read: str  # text_hits keeps read_txt for it
     columns: str  # the ask_ columns in m
     join: str  # m's join to later_asks
-    evidence: list[str]  # evidence parts naming a criterion read in a later ask
+    evidence: list[str]  # evidence parts naming a criterion read in a later ask (rules_met items too)
 
     @staticmethod
     def of(policy: PolicyConfig, damp_met: Callable[[int], str], stored: bool) -> "Pieces":
@@ -113,8 +142,16 @@ class Pieces:
         if not freed:
             return Pieces("", "", "", "", [])
         cte = f"), later_asks AS ({later_asks_sql(policy, 'text_hits', damp_met, stored)}\n"
+        named = [SYSTEM] if policy.emergency.later_ask.system_named else []
+        em = policy.emergency
+
+        def gave_way(c: str) -> str:  # the later asks met c alone, and every listed dampener met gave way
+            held = [f"({damp_met(j)} AND NOT ({freed_where(policy, j, [c])}))" for j in listed(policy)
+                    if c in em.dampeners[j].applies_to]
+            return " AND ".join([column(c), *(f"NOT {h}" for h in held)])
+
         return Pieces(cte, ", read_txt",
-                      "".join(f", coalesce(a.{column(c)}, false) AS {column(c)}" for c in freed),
+                      "".join(f", coalesce(a.{c}, false) AS {c}" for c in [*map(column, freed), *named]),
                       " LEFT JOIN later_asks a USING (raw_txt)",
-                      [f"CASE WHEN {column(c)} THEN 'a later ask read alone: {c.replace('_', ' ')}' END"
+                      [f"CASE WHEN {gave_way(c)} THEN {sql_literal(FREED + c.replace('_', ' '))} END"
                        for c in freed])

@@ -280,3 +280,17 @@ def write_weights(con: duckdb.DuckDBPyConnection, model: StoredEmergencyModel) -
     con.execute(f"CREATE OR REPLACE TEMP TABLE {WEIGHTS} AS SELECT term::VARCHAR AS term, w::DOUBLE AS w"
                 " FROM emergency_weights_df")
     con.unregister("emergency_weights_df")
+
+
+def hold_sql(policy: PolicyConfig) -> tuple[float, str, str]:
+    """The learned signal's hold on a call: the p it ends at, its factor and the evidence naming it.
+    Without hold_full (or with hold_full at or below hold_below), the step: hold_factor below
+    hold_below. With it (round 28), hold_factor below hold_below, then a linear rise to 1 at
+    hold_full, so a refit that moves p a little moves the call's reading a little."""
+    lm = policy.emergency.learned_model
+    h, below = lm.hold_factor, lm.hold_below
+    if lm.hold_full is None or lm.hold_full <= below:
+        return below, str(h), f"' (x{h:g})'"
+    rise = f"greatest(0.0, m.p - {below}) / {lm.hold_full - below}"
+    factor = f"({h} + {1 - h} * {rise})"
+    return lm.hold_full, factor, f"' (x' || round({factor}, 2) || ')'"

@@ -3,7 +3,9 @@ a broad ticket, planned work, the vote's weight in security categories, breadth 
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from policy.base import ScopeIds, Strict
 from policy.terms import Weight
@@ -69,10 +71,31 @@ class LaterAsk(Strict):
     """
 
     dampeners: list[str] = Field(default_factory=list)  # dampener labels; empty: off
+    # Round 39 (issue 19): what a reading a later ask freed is held against no more. The vote, the
+    # scope vote and the learned signal read the whole text, most of it the routine first ask's
+    # words, so they say nothing of the later ask's outage: `learned_hold` (the signal's hold on a
+    # call), `planned_work` (the scope vote's planned-work dampener), `vote_veto` (the neighbours'
+    # veto). Empty: the whole-text readings lower it as any other (as before round 39).
+    holds_against: list[Literal["learned_hold", "planned_work", "vote_veto"]] = Field(default_factory=list)
+    # Round 39: listed dampeners that name a kind of thing, not a calm ask ("printer"): they give
+    # way only where the later asks also name a system of the term set `system_set` by their own
+    # words ("the stock system"), so a printer's trouble told on in the next sentence ("says
+    # offline, patients are waiting") is still the printer's.
+    system_named: list[str] = Field(default_factory=list)
+    system_set: str = "core_system"
 
-    @field_validator("dampeners")
+    @field_validator("dampeners", "holds_against", "system_named")
     @classmethod
-    def _distinct(cls, labels: list[str]) -> list[str]:
+    def _distinct(cls, labels: list[str], info: ValidationInfo) -> list[str]:
         if len(labels) != len(set(labels)):
-            raise ValueError("later_ask.dampeners: each label once")
+            raise ValueError(f"later_ask.{info.field_name}: each label once")
         return labels
+
+    @model_validator(mode="after")
+    def _freed_by_something(self) -> LaterAsk:
+        if self.holds_against and not self.dampeners:
+            raise ValueError("later_ask.holds_against: no dampener is read per ask, so no reading is freed")
+        unlisted = [n for n in self.system_named if n not in self.dampeners]
+        if unlisted:
+            raise ValueError(f"later_ask.system_named: not in later_ask.dampeners: {', '.join(unlisted)}")
+        return self

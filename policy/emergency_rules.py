@@ -87,6 +87,8 @@ class EmergencyRules(Strict):
         if stated:
             raise ValueError(f"later_ask.dampeners: a firm or vote-dampening dampener is read over the"
                              f" whole ticket: {', '.join(stated)}")
+        if self.later_ask.system_named and self.later_ask.system_set not in self.term_sets:
+            raise ValueError(f"later_ask.system_set: not a term set: {self.later_ask.system_set}")
         rules = {r.label for c in self.criteria for r in c.rules}
         unknown = [n for n in self.learned_model.by_nature if n not in rules]
         if unknown:
