@@ -160,6 +160,13 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
     FROM matched h JOIN {rules_rel} ON r.rule_id = h.rule_id
     WHERE len(h.hits) > 0 AND r.kind IN ('signal', 'category')
     UNION ALL
+    -- the provider's own notes say what it did (round 39): like a time signal, not held by the
+    -- vote; the text's dampeners still lower it (the client says it bought the kit itself)
+    SELECT h.ticket_id, r.scope_id, 'note', r.weight, false, true,
+           r.label || ': "' || array_to_string(list_distinct(h.hits), '", "') || '" (' || h.src || ')'
+    FROM matched h JOIN {rules_rel} ON r.rule_id = h.rule_id
+    WHERE len(h.hits) > 0 AND r.kind = 'note signal' AND h.src = 'time-entry notes'
+    UNION ALL
     SELECT ticket_id, 'onsite', 'time', {ts.onsite_weight}, false, false,
            'onsite time entries: ' || round(onsite_min)::BIGINT || ' min'
     FROM state WHERE onsite_min > 0
@@ -260,6 +267,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                string_agg(s.evidence, '; ' ORDER BY s.w DESC, s.evidence)
                    || coalesce('; dampened by ' || any_value(d.evidence), '') AS evidence,
                bool_or(s.kind IN ('signal', 'category')) AS from_text,
+               bool_or(s.kind = 'note') AS from_note,
                1 - exp(coalesce(sum(ln(1 - least(s.w, 0.999))) FILTER (WHERE s.kind = 'time'), 0))
                    AS time_confidence{word_free}
         FROM {signal_rel} s LEFT JOIN damp d USING (ticket_id, scope_id)
@@ -289,7 +297,7 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
         # With word_model.as_vote, the word model's probability is a vote the call is held against too.
         vote = ("greatest(coalesce(v.vote, 0), coalesce(wv.p, 0))" if words and wm.as_vote
                 else "coalesce(v.vote, 0)")
-        vetoed = (f"(f.from_text AND e.raw_txt IS NOT NULL AND {vote} < {sv.veto_below}"
+        vetoed = (f"(f.from_text AND NOT f.from_note AND e.raw_txt IS NOT NULL AND {vote} < {sv.veto_below}"
                   f" AND {calibrated_sql('f.time_confidence', '0', cmap)} < {confident_at}{strong})")
         # drop_below (round 14): a held call whose vote is weaker still is no call (confidence 0).
         if sv.veto_to_review and sv.drop_below > 0:
@@ -304,7 +312,8 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                {str(sv.veto_to_review).lower()} AND {vetoed} AS held{held_free},
                -- the vote corroborates what the rules or the time read; a call on the vote alone
                -- is not confident on its own again (the map counts it once: in the raw confidence)
-               CASE WHEN f.from_text OR f.time_confidence > 0 THEN coalesce(v.vote, 0) ELSE 0 END AS vote
+               CASE WHEN f.from_text OR f.from_note OR f.time_confidence > 0
+                    THEN coalesce(v.vote, 0) ELSE 0 END AS vote
         FROM final f JOIN tickets t USING (ticket_id)
         LEFT JOIN clf_semantic_emergency e ON e.raw_txt = t.raw_txt{month_e}
         LEFT JOIN clf_semantic_scope v ON v.raw_txt = t.read_txt AND v.scope_id = f.scope_id{month_v}"""

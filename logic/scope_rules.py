@@ -60,6 +60,11 @@ def scope_rules(policy: PolicyConfig) -> ScopeRules:
             next_id = _add_dampener(c, damp, [item.id], next_id, text_rules, meta)
     for damp in sc.dampeners:
         next_id = _add_dampener(c, damp, damp.applies_to, next_id, text_rules, meta)
+    # Round 39: wording read in the time-entry notes only, as a time signal (logic/classify.py)
+    for note in sc.time_signals.note_signals:
+        text_rules.append((next_id, c.terms(note.phrases)))
+        meta.append((next_id, note.scope_id, "note signal", note.label, note.weight, False))
+        next_id += 1
     labels = [(m[1], m[3]) for m in meta if m[2] in ("dampener", "call dampener")]
     if len(labels) != len(set(labels)):  # a cancel finds its dampener by scope id and label
         raise ValueError("two dampeners of one scope id share a label")

@@ -112,6 +112,21 @@ class TextMatching(Strict):
     negation: Negation
 
 
+def _one_scope_id(value: str) -> str:
+    """A single scope exclusion id."""
+    keyed_by_scope_ids({value: None})
+    return value
+
+
+class NoteSignal(Strict):
+    """Wording in the provider's time-entry notes that is evidence of one exclusion by itself."""
+
+    label: str = Field(min_length=1)
+    scope_id: Annotated[str, AfterValidator(_one_scope_id)]
+    weight: Weight  # as it stands (note_weight does not lower it: this is the provider's own log)
+    phrases: list[Term] = Field(min_length=1)
+
+
 class TimeSignals(Strict):
     onsite_work_types: list[str] = Field(min_length=1)
     onsite_weight: Weight
@@ -131,6 +146,9 @@ class TimeSignals(Strict):
     # priority) was not planned outside hours: its planned_after_hours call as a whole is
     # multiplied by this factor, whatever raised it (the rules read "tonight", the vote). 1: off.
     emergency_after_hours_factor: float = Field(default=1.0, gt=0, le=1)
+    # Round 39: what the provider logged having done in its own time-entry notes ("ordered ...",
+    # "bought ..."), read as a time signal for one exclusion: not text, so not held by the vote.
+    note_signals: list[NoteSignal] = Field(default_factory=list)
 
     @field_validator("onsite_work_types", "travel_work_types")
     @classmethod
