@@ -73,8 +73,6 @@ class EmergencyModel(Strict):
             raise ValueError("raise_at_dampened: dampened_by names no dampener")
         if self.state_bar == "higher" and self.raise_at_dampened is None:
             raise ValueError("state_bar: 'higher' needs raise_at_dampened (the bar it holds a raise to)")
-        if self.state_bar != "none" and self.raise_at is None:
-            raise ValueError("state_bar: raise_at is null, the signal raises nothing to bar")
         if self.bar_spares_by_nature and not self.by_nature:
             raise ValueError("bar_spares_by_nature: by_nature names no rule")
         if self.hold_full is not None and self.hold_full <= self.hold_below:
