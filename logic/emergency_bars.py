@@ -45,6 +45,11 @@ def learned_bars(policy: PolicyConfig) -> tuple[str, str, str]:
     lm = em.learned_model
     assert lm.raise_at is not None
     higher = max(lm.raise_at, lm.raise_at_dampened or lm.raise_at)  # never a lower bar than raise_at
+    # Round 36: with bar_spares_by_nature, a text that met a rule naming the incident by its nature
+    # is read at raise_at (the bar reads the signal's words, not the rule's): either bar.
+    named_rules = ", ".join(sql_literal(label) for label in lm.by_nature)
+    exempt = (f" AND NOT coalesce(list_has_any(mi.rules_met, [{named_rules}]), false)"
+              if lm.bar_spares_by_nature and lm.by_nature else "")
     narrow_bar = "false"
     if lm.raise_at_dampened is not None:
         # A reading the rules dampened as narrow (a single-user issue) on a ticket whose structured
@@ -53,14 +58,10 @@ def learned_bars(policy: PolicyConfig) -> tuple[str, str, str]:
         named = ", ".join(sql_literal(label) for label in lm.dampened_by)
         dampened = f"coalesce(list_has_any(mi.dampeners, [{named}]), false)"
         narrow = f"coalesce(mi.affected_users, 1) < {em.min_affected_users}"
-        # Round 36: with bar_spares_by_nature, a text that met a rule naming the incident by its
-        # nature is read at raise_at (the bar reads the signal's words, not the rule's).
-        named_rules = ", ".join(sql_literal(label) for label in lm.by_nature)
-        exempt = (f" AND NOT coalesce(list_has_any(mi.rules_met, [{named_rules}]), false)"
-                  if lm.bar_spares_by_nature and lm.by_nature else "")
         narrow_bar = f"(({dampened}) AND {narrow}{exempt})"
     # Round 39: a told state that lowered the vote lowers the signal's raise too (same condition).
-    state = f"(coalesce(({vote_state(policy, 'mi')}) < 1, false))" if lm.state_bar != "none" else "false"
+    state = (f"(coalesce(({vote_state(policy, 'mi')}) < 1, false){exempt})" if lm.state_bar != "none"
+             else "false")
     barred = f"({narrow_bar} OR {state})" if lm.state_bar == "higher" else narrow_bar
     bar = (f"CASE WHEN {barred} THEN {higher} ELSE {lm.raise_at} END" if barred != "false"
            else str(lm.raise_at))
