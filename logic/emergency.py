@@ -7,6 +7,7 @@ from the policy config (`emergency`, `scope_classification.call_states`, `semant
 
 from logic import emergency_asks as asks
 from logic.calibration import calibrated_sql, confidence_map
+from logic.emergency_bars import learned_bars, vote_state
 from logic.emergency_model import EVIDENCE as MODEL_EVIDENCE
 from logic.emergency_model import hold_sql as _hold
 from logic.emergency_model import scores_sql
@@ -48,7 +49,7 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
             # (an incident told by what one user saw leaves the rules nothing to read).
             weight = (f"CASE WHEN lower(trim(d.category)) IN {in_list(sr.categories)}"
                       f" THEN {sr.vote_weight} ELSE {sv.emergency_weight} END")
-        state = _vote_state(policy)
+        state = vote_state(policy)
         # Rules first (vetoed when the text was embedded and its neighbours are not emergencies),
         # then the neighbours' vote as independent evidence.
         voted = f"""
@@ -125,25 +126,6 @@ FROM voted
 """
 
 
-def _vote_state(policy: PolicyConfig) -> str:
-    """SQL over the rules' row `s`: the factor on the neighbours' vote (round 34). The vote reads
-    what a text is about (mail down), not the state it tells (over, someone else's, never
-    connected): where the rules read an outage or a disruption (a rule of a criterion the
-    dampener applies to, none of another) and a dampener of emergency.vote_dampened_by lowered it,
-    the vote is lowered by that dampener's factor too. 1 when none is listed."""
-    em = policy.emergency
-    factors = []
-    for damp in (d for d in em.dampeners if d.label in em.vote_dampened_by):
-        inside = [r.label for c in em.criteria if c.id in damp.applies_to for r in c.rules]
-        outside = [r.label for c in em.criteria if c.id not in damp.applies_to for r in c.rules]
-        read = f"list_has_any(s.rules_met, [{', '.join(map(sql_literal, inside))}]::VARCHAR[])"
-        other = (f" AND NOT list_has_any(s.rules_met, [{', '.join(map(sql_literal, outside))}]::VARCHAR[])"
-                 if outside else "")
-        factors.append(f"CASE WHEN coalesce(list_contains(s.dampeners, {sql_literal(damp.label)}) AND {read}"
-                       f"{other}, false) THEN {damp.factor} ELSE 1 END")
-    return " * ".join(factors) or "1"
-
-
 def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
     """The reading with the learned emergency signal's vote (round 13; logic/emergency_model.py,
     weights in clf_emergency_weights): a reading the rules and the neighbours left below the call
@@ -159,26 +141,14 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
                s.term_sets, s.dampeners, s.rules_met
         FROM {source} s JOIN clf_semantic_emergency v ON v.raw_txt = s.raw_txt
         LEFT JOIN clf_tickets d ON d.ticket_id = s.ticket_id"""
-    bar, joined, narrow_bar = str(lm.raise_at), "", "false"
-    if lm.raise_at is not None and lm.raise_at_dampened is not None:
-        # A reading the rules dampened as narrow (a single-user issue) on a ticket whose structured
-        # field counts fewer than min_affected_users: the text and the field agree it is one
-        # person's, so the signal's words alone ("account", "log in") need a higher bar. The
-        # rules' reading lists the dampeners it applied by label (emergency_rules_sql).
-        named = ", ".join(sql_literal(label) for label in lm.dampened_by)
-        dampened = f"coalesce(list_has_any(mi.dampeners, [{named}]), false)"
-        narrow = f"coalesce(mi.affected_users, 1) < {em.min_affected_users}"
-        higher = max(lm.raise_at, lm.raise_at_dampened)  # never a lower bar than raise_at
-        # Round 36: with bar_spares_by_nature, a text that met a rule naming the incident by its
-        # nature is read at raise_at (the bar reads the signal's words, not the rule's).
-        named_rules = ", ".join(sql_literal(label) for label in lm.by_nature)
-        exempt = (f" AND NOT coalesce(list_has_any(mi.rules_met, [{named_rules}]), false)"
-                  if lm.bar_spares_by_nature and lm.by_nature else "")
-        narrow_bar = f"(({dampened}) AND {narrow}{exempt})"
-        bar = f"CASE WHEN {narrow_bar} THEN {higher} ELSE {lm.raise_at} END"
+    bar, joined, narrow_bar, off = str(lm.raise_at), "", "false", "false"
+    if lm.raise_at is not None:
+        # The higher bars (one person's problem; a told state that lowered the vote) and where the
+        # signal does not raise at all (logic/emergency_bars.py).
+        bar, narrow_bar, off = learned_bars(policy)
         joined = " LEFT JOIN model_in mi USING (ticket_id)"
     raised = ("false" if lm.raise_at is None
-              else f"(b.confidence < {em.min_confidence} AND m.p >= {bar})")
+              else f"(b.confidence < {em.min_confidence} AND m.p >= {bar} AND NOT {off})")
     hold_end, factor, shown_factor = _hold(policy)
     low = f"(b.confidence >= {em.min_confidence} AND m.p < {hold_end})"
     # Round 18: a rule that names the incident by its nature (a caller let in, prompts nobody

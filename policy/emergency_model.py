@@ -36,6 +36,12 @@ class EmergencyModel(Strict):
     # diversion whose writer "hasn't paid yet" is still the incident by its nature). False: the bar
     # applies whatever rule was met (as before).
     bar_spares_by_nature: bool = False
+    # Round 39 (issue 19): where a dampener of emergency.vote_dampened_by lowered the rules' outage
+    # or disruption reading (a state the words cannot read: over, someone else's, the work still
+    # done another way; the neighbours' vote is lowered for it already), the signal raises it only
+    # from raise_at_dampened ("higher") or not at all ("off"), whatever the field counts. "none":
+    # raise_at (as before).
+    state_bar: Literal["none", "higher", "off"] = "none"
     # Round 17: a reading left below the call threshold and not raised takes p as evidence of this
     # weight (noisy-or, 1 - (1 - reading) x (1 - weight x p)); not where the single-user bar
     # applies. 0: off.
@@ -65,6 +71,8 @@ class EmergencyModel(Strict):
     def _dampened_bar(self) -> EmergencyModel:
         if self.raise_at_dampened is not None and not self.dampened_by:
             raise ValueError("raise_at_dampened: dampened_by names no dampener")
+        if self.state_bar == "higher" and self.raise_at_dampened is None:
+            raise ValueError("state_bar: 'higher' needs raise_at_dampened (the bar it holds a raise to)")
         if self.bar_spares_by_nature and not self.by_nature:
             raise ValueError("bar_spares_by_nature: by_nature names no rule")
         if self.hold_full is not None and self.hold_full <= self.hold_below:

@@ -77,6 +77,9 @@ class EmergencyRules(Strict):
             unknown = [n for n in named if n not in labels]
             if unknown:
                 raise ValueError(f"{name}: not a dampener's label: {', '.join(unknown)}")
+        if self.learned_model.state_bar != "none" and not self.vote_dampened_by:
+            raise ValueError("learned_model.state_bar: vote_dampened_by names no dampener"
+                             " (the told states it reads)")
         listed = self.later_ask.dampeners
         unknown = [n for n in listed if n not in labels]
         if unknown:

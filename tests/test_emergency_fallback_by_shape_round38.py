@@ -27,11 +27,10 @@ from tests.test_classify import _t
 SHAPE = "the work told as still getting done another way"
 REPORTED = "reported, not acted on"
 
-# A limit left (round 38): the rules read the fallback (0.32) and the vote is lowered with them, but
-# the learned signal reads the outage's words (p 0.93: "gone", "since", "connection") and raises the
-# reading past the dampener (its narrow bar applies to single-user readings only). Strict: a change
-# that fixes it fails here.
-LIMITS = {"Office connection": "the learned signal raises a dampened outage reading by its words"}
+# Round 38's limit (the learned signal raised "Office connection" past the dampener by the outage's
+# words, p 0.93) is read since round 39: learned_model.state_bar "off"
+# (tests/test_emergency_state_bar_round39.py).
+LIMITS: dict[str, str] = {}
 
 # (subject, description, category, affected users, declared, the dampener the rules must meet)
 NOT_CALLED = [
