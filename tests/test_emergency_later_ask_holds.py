@@ -62,6 +62,11 @@ NOT_CALLED = [
     # mail nobody had, already back
     ("Mail over the weekend", "None of us had any emails from outside since Saturday morning, but "
      "it came back on Sunday night and everything has arrived now. Just letting you know.", 4),
+    # a planned replacement whose second sentence takes the servers down on a quiet day (round 39's
+    # merge: called at 0.97 while a later ask's reading was spared the learned hold)
+    ("Battery unit", "The battery backup in the server cupboard failed its self-test again and is "
+     "eight years old. Please swap it, we've approved the quote. It means switching the servers "
+     "off, so do it on a Sunday when nobody is in.", 40),
     # one user's missing mail
     ("My emails", "I haven't had any emails since this morning on my laptop, everyone else seems "
      "to be fine.", 1),
@@ -121,8 +126,10 @@ def _variant(tmp_path: Path, change) -> Path:
 def test_off_nothing_is_spared(tmp_path):
     """holds_against empty: the whole-text readings lower a freed reading as before round 39."""
     off = load_policy(_variant(tmp_path, lambda em: em["later_ask"].update(holds_against=[])))
-    assert asks.freed(off, "s", "learned_hold") == "false"
-    assert asks.freed(default_policy(), "s", "learned_hold") != "false"
+    assert asks.freed(off, "s", "vote_veto") == "false"
+    assert asks.freed(default_policy(), "s", "vote_veto") != "false"
+    # the learned hold is not spared at merge (round 39): a planned job told in one sentence
+    assert asks.freed(default_policy(), "s", "learned_hold") == "false"
 
 
 def test_the_peripheral_gives_way_only_to_a_system_named(tmp_path):

@@ -539,7 +539,8 @@ def test_round_18_a_rule_naming_the_incident_by_its_nature_is_not_held_by_p():
 def test_round_18_h6_is_a_call_only_through_the_by_nature_exemption():
     # test_classify's h6 with the shipped models and the shipped hold: its vote (0.15) and p (0.07)
     # both read "someone phoned" as routine, so it is a call only because the impersonation rule
-    # is exempt from the hold; with by_nature empty the same text is held (0.728 x0.5, no call).
+    # is exempt from the hold; with by_nature empty the same text is held (0.728 x0.5 to x0.6 as
+    # the refitted p moves along the hold's ramp, 0.07 at round 18, 0.12 with batch-68 banked: no call).
     from policy.config import default_policy
 
     shipped = default_policy()
@@ -554,7 +555,7 @@ def test_round_18_h6_is_a_call_only_through_the_by_nature_exemption():
     spared = reading(lm.by_nature)
     assert spared[0] and "not held: the incident by its nature" in spared[2], spared
     held = reading([])
-    assert not held[0] and "(x0.5)" in held[2], held
+    assert not held[0] and "disagrees" in held[2] and "(x0." in held[2], held
 
 
 ROUND_20_BY_NATURE = [
@@ -612,7 +613,7 @@ def test_round_20_a_physical_threat_or_a_defaced_site_is_not_held_by_p(subject, 
     spared = reading(lm.by_nature)
     assert spared[0] and "not held: the incident by its nature" in spared[2], spared
     held = reading(ROUND_18_BY_NATURE)
-    assert not held[0] and "(x0.5)" in held[2], held
+    assert not held[0] and "disagrees" in held[2] and "(x0." in held[2], held
 
 
 def test_by_nature_names_rules(labelled):
