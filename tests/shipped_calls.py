@@ -96,6 +96,8 @@ def calls_fixture(name: str, case: str | None = None,
 
     @pytest.fixture(scope="module", name=name)
     def _calls(shipped_calls: ShippedCalls, request: pytest.FixtureRequest) -> dict:
+        """Ticket id -> the shipped policy's calls on a set of the module's `shipped_cases()`
+        (tests/shipped_calls.py's `calls_fixture`)."""
         return shipped_calls.of(request.module.__name__)(case or name)[index]
 
     return _calls
