@@ -9,13 +9,16 @@ classified together once: a module declares them in `shipped_cases()` (name -> t
 session fixture `shipped_calls` (tests/conftest.py) gathers them from the collected modules, and a
 test reads its module's rows through `ShippedCalls.of(module)`. Ticket ids are prefixed
 `<module>:<case>/` in the one call and given back as the module wrote them. Tests under another
-policy or bank keep their own `classify` call.
+policy or bank keep their own `classify` call. `calls_fixture` makes a module's fixture reading
+one of its sets, so that a look-alike module is its tickets, its `shipped_cases()` and its asserts.
 """
 
 from collections.abc import Callable, Iterable
 from types import ModuleType
+from typing import Literal
 
 import duckdb
+import pytest
 
 # The function a test module defines to declare its cases: name -> list of tickets.
 CASES = "shipped_cases"
@@ -81,3 +84,20 @@ class ModuleCalls:
     def states(self, name: str) -> dict[tuple[str, str], str]:
         """(ticket id, scope id) -> call state, for the set's scope calls."""
         return {(tid, sid): state for tid, sid, _, _, state in self.scope_rows(name)}
+
+
+def calls_fixture(name: str, case: str | None = None,
+                  part: Literal["scope", "emergency"] = "scope") -> Callable:
+    """A module-scoped fixture `name`: ticket id -> the shipped policy's calls on the module's set
+    `case` (`name` by default) of its `shipped_cases()`. The scope part gives scope id ->
+    (confidence, evidence) per ticket, the emergency part (qualifies, confidence, evidence, state):
+    `classify`'s two results, from the session's one classification (`shipped_calls`)."""
+    index = {"scope": 0, "emergency": 1}[part]
+
+    @pytest.fixture(scope="module", name=name)
+    def _calls(shipped_calls: ShippedCalls, request: pytest.FixtureRequest) -> dict:
+        """Ticket id -> the shipped policy's calls on a set of the module's `shipped_cases()`
+        (tests/shipped_calls.py's `calls_fixture`)."""
+        return shipped_calls.of(request.module.__name__)(case or name)[index]
+
+    return _calls

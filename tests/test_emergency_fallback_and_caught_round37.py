@@ -19,6 +19,7 @@ import pytest
 
 from policy.config import default_policy
 from tests.rule_matches import read_ahead, shipped_reading
+from tests.shipped_calls import calls_fixture
 from tests.test_classify import _t
 
 FALLBACK = "work carrying on another way"
@@ -92,10 +93,7 @@ def shipped_cases() -> dict[str, list]:
             + [_t(f"r{i:02d}", s, d, c, a, dec) for i, (s, d, c, a, dec) in enumerate(CALLED)]}
 
 
-@pytest.fixture(scope="module")
-def emergency(shipped_calls) -> dict:
-    """ticket id -> (qualifies, confidence, evidence, state) under the shipped policy."""
-    return shipped_calls.of(__name__)("round37")[1]
+emergency = calls_fixture("emergency", "round37", part="emergency")
 
 
 @pytest.fixture(scope="module")

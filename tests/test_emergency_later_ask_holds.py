@@ -25,6 +25,7 @@ from policy.base import PolicyConfigError
 from policy.config import default_policy, load_policy
 from policy.paths import PROJECT_ROOT
 from tests.rule_matches import _one_ticket_table
+from tests.shipped_calls import calls_fixture
 from tests.test_classify import _t
 
 SHIPPED = PROJECT_ROOT / "config" / "policy.yaml"
@@ -81,10 +82,7 @@ def shipped_cases() -> dict[str, list]:
     return {"later_ask_holds": TICKETS}
 
 
-@pytest.fixture(scope="module")
-def emergency(shipped_calls) -> dict:
-    """Ticket id -> (qualifies, confidence, evidence, state) under the shipped policy."""
-    return shipped_calls.of(__name__)("later_ask_holds")[1]
+emergency = calls_fixture("emergency", "later_ask_holds", part="emergency")
 
 
 @pytest.mark.parametrize("i", range(len(CALLED)))

@@ -15,6 +15,7 @@ the subject is read with it.
 
 import pytest
 
+from tests.shipped_calls import calls_fixture
 from tests.test_classify import _t
 
 # The (affected users, declared an emergency) a text is called with, where several texts share them
@@ -176,10 +177,7 @@ def shipped_cases() -> dict[str, list]:
     return {"outages": TICKETS}
 
 
-@pytest.fixture(scope="module")
-def emergency(shipped_calls) -> dict:
-    """Ticket id -> (qualifies, confidence, evidence, state) under the shipped policy."""
-    return shipped_calls.of(__name__)("outages")[1]
+emergency = calls_fixture("emergency", "outages", part="emergency")
 
 
 # Held by the learned signal since batch-43/44 joined the bank (policy 2026.12.76): the refitted

@@ -23,6 +23,7 @@ import yaml
 from policy.base import PolicyConfigError
 from policy.config import load_policy
 from policy.paths import policy_file
+from tests.shipped_calls import calls_fixture
 from tests.test_classify import _t, _variant, classify
 
 # (subject, description, category, affected users)
@@ -70,10 +71,7 @@ def shipped_cases() -> dict[str, list]:
     return {"round39": _tickets()}
 
 
-@pytest.fixture(scope="module")
-def emergency(shipped_calls) -> dict:
-    """ticket id -> (qualifies, confidence, evidence, state) under the shipped policy."""
-    return shipped_calls.of(__name__)("round39")[1]
+emergency = calls_fixture("emergency", "round39", part="emergency")
 
 
 @pytest.mark.parametrize("i", range(len(NOT_CALLED)), ids=[c[0] for c in NOT_CALLED])

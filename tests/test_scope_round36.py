@@ -8,7 +8,8 @@ were written for this test, none from a batch."""
 import pytest
 
 from policy.config import PolicyConfig, default_policy
-from tests.test_classify import SHIPPED, _t, classify
+from tests.shipped_calls import calls_fixture
+from tests.test_classify import SHIPPED, _t
 
 LABEL = "software to be written, nothing to configure"
 TICKETS = [
@@ -43,10 +44,12 @@ def policy() -> PolicyConfig:
     return default_policy(SHIPPED)
 
 
-@pytest.fixture(scope="module")
-def calls(policy) -> dict:
-    scope, _ = classify(policy, TICKETS)
-    return scope
+def shipped_cases() -> dict[str, list]:
+    """The module's two ticket sets, classified with the other modules' cases (tests/shipped_calls.py)."""
+    return {"calls": TICKETS, "after_hours": AFTER_HOURS}
+
+
+calls = calls_fixture("calls")
 
 
 @pytest.mark.parametrize("tid", ["write", "something"])
@@ -108,10 +111,7 @@ AFTER_HOURS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def after_hours(policy) -> dict:
-    scope, _ = classify(policy, AFTER_HOURS)
-    return scope
+after_hours = calls_fixture("after_hours")
 
 
 def test_an_emergency_fixed_at_night_is_not_planned_after_hours(after_hours):

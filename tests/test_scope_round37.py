@@ -10,7 +10,8 @@ written for this test, none from a batch."""
 import pytest
 
 from policy.config import PolicyConfig, default_policy
-from tests.test_classify import SHIPPED, _t, classify
+from tests.shipped_calls import calls_fixture
+from tests.test_classify import SHIPPED, _t
 
 GOT = "a device or part asked to be got"
 TICKETS = [
@@ -40,10 +41,12 @@ def policy() -> PolicyConfig:
     return default_policy(SHIPPED)
 
 
-@pytest.fixture(scope="module")
-def calls(policy) -> dict:
-    scope, _ = classify(policy, TICKETS)
-    return scope
+def shipped_cases() -> dict[str, list]:
+    """The module's tickets, classified with the other modules' cases (tests/shipped_calls.py)."""
+    return {"calls": TICKETS}
+
+
+calls = calls_fixture("calls")
 
 
 def _hits(policy: PolicyConfig, text: str) -> dict[str, list[str]]:

@@ -11,8 +11,9 @@
 import pytest
 from pydantic import ValidationError
 
-from policy.config import PolicyConfig, default_policy
-from tests.test_classify import SHIPPED, _t, _variant, classify
+from policy.config import PolicyConfig
+from tests.shipped_calls import calls_fixture
+from tests.test_classify import _t, _variant, classify
 
 LABEL = "an existing system's feature, never set up"
 TICKETS = [
@@ -37,15 +38,12 @@ LOGGED = _t("logged", "Screen in the meeting room",
             time=[(90.0, "onsite", True, "replaced the screen's cable", False)])
 
 
-@pytest.fixture(scope="module")
-def policy() -> PolicyConfig:
-    return default_policy(SHIPPED)
+def shipped_cases() -> dict[str, list]:
+    """The module's tickets, classified with the other modules' cases (tests/shipped_calls.py)."""
+    return {"calls": TICKETS}
 
 
-@pytest.fixture(scope="module")
-def calls(policy) -> dict:
-    scope, _ = classify(policy, TICKETS)
-    return scope
+calls = calls_fixture("calls")
 
 
 @pytest.mark.parametrize("tid", ["module_off", "needs_setup"])

@@ -10,8 +10,8 @@ visit to fit the client's own kit. The texts were written for this test, none fr
 import pytest
 from pydantic import ValidationError
 
-from policy.config import PolicyConfig, default_policy
-from tests.test_classify import SHIPPED, _t, _variant, classify
+from tests.shipped_calls import calls_fixture
+from tests.test_classify import _t, _variant, classify
 
 LABEL = "the provider's note says it bought the kit"
 TICKETS = [
@@ -40,15 +40,12 @@ TICKETS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def policy() -> PolicyConfig:
-    return default_policy(SHIPPED)
+def shipped_cases() -> dict[str, list]:
+    """The module's tickets, classified with the other modules' cases (tests/shipped_calls.py)."""
+    return {"calls": TICKETS}
 
 
-@pytest.fixture(scope="module")
-def calls(policy) -> dict:
-    scope, _ = classify(policy, TICKETS)
-    return scope
+calls = calls_fixture("calls")
 
 
 def test_kit_bought_and_fitted_on_a_visit_is_procurement_and_onsite(calls):
@@ -72,7 +69,7 @@ def test_a_question_about_what_to_buy_is_not_procurement(calls):
     assert "procurement" not in calls["which"]
 
 
-def test_the_note_signal_is_what_calls_it(policy):
+def test_the_note_signal_is_what_calls_it():
     """Without the note signal the visit alone is read: the reading is the note's, not the text's."""
     without = _variant(lambda d: d["scope_classification"]["time_signals"].update(note_signals=[]))
     scope, _ = classify(without, TICKETS[:1])
