@@ -308,11 +308,13 @@ def emergency_rules_sql(policy: PolicyConfig, matches: str | None = None) -> str
     def damp_met(j: int) -> str:
         """Dampener j's wording is on the ticket and neither its `unless` wording (round 29) nor
         the wording of a term set it names in `unless_sets` (round 36; the text's words only, not
-        affected_users) is."""
+        affected_users) is, and every term set it names in `only_with_sets` (round 40) is met."""
         damp = em.dampeners[j]
         cancels = ([f"du_{j}"] if damp.unless else []) + [sets[name] for name in damp.unless_sets]
-        met = " AND ".join([f"len(d_{j}) > 0", *(f"len({column}) = 0" for column in cancels)])
-        return f"({met})" if cancels else met
+        # Round 40: only_with_sets, the kind of report the dampener's state is told about.
+        needs = [f"len({sets[name]}) > 0" for name in damp.only_with_sets]
+        met = " AND ".join([f"len(d_{j}) > 0", *(f"len({column}) = 0" for column in cancels), *needs])
+        return f"({met})" if cancels or needs else met
 
     def applied(j: int, criteria: list[str]) -> str:
         """Dampener j lowers the reading on `criteria` (the criteria it applies to, or one)."""

@@ -72,6 +72,10 @@ class Dampener(Strict):
     # `unless` does, so a vocabulary two readings share is written once (the printer dampener and
     # the no-substitute rule both read "it cannot be done another way").
     unless_sets: list[str] = Field(default_factory=list)
+    # Emergency only (round 40): names of emergency.term_sets the text must also meet for the
+    # dampener to count (the writer's "I am in Spain" explains a sign-in alert, not a ransom note),
+    # so a dampener reads a state told about one kind of report. Empty: no such condition.
+    only_with_sets: list[str] = Field(default_factory=list)
     # Emergency only (round 35): the dampener lowers the undampened rules of the criteria it
     # applies to as well (the writer's own explanation, "turned out it was me", takes back even a
     # reading that names an incident by its nature). False: those rules stand, as before.

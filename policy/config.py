@@ -222,6 +222,13 @@ class PolicyConfig(Strict):
         if shared:
             raise ValueError(f"scope dampeners {', '.join(shared)}: unless_sets applies to emergency"
                              " dampeners only")
+        # only_with_sets (round 40) names emergency.term_sets too.
+        shared = [d.label for d in [*self.scope_classification.dampeners,
+                                    *(d for item in self.scope_exclusions for d in item.dampeners)]
+                  if d.only_with_sets]
+        if shared:
+            raise ValueError(f"scope dampeners {', '.join(shared)}: only_with_sets applies to emergency"
+                             " dampeners only")
         for item in self.scope_exclusions:
             for d in item.dampeners:
                 if d.applies_to and d.applies_to != [item.id]:

@@ -62,6 +62,10 @@ class EmergencyRules(Strict):
             if unknown:
                 raise ValueError(f"dampener '{d.label}': unless_sets names unknown term set(s)"
                                  f" {', '.join(unknown)}")
+            unknown = [n for n in d.only_with_sets if n not in self.term_sets]
+            if unknown:
+                raise ValueError(f"dampener '{d.label}': only_with_sets names unknown term set(s)"
+                                 f" {', '.join(unknown)}")
             unknown = [a for a in d.applies_to if a not in ids]
             if unknown or not d.applies_to:
                 raise ValueError(f"dampener '{d.label}': applies_to must name criteria ids"
