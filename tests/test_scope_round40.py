@@ -5,15 +5,17 @@ software, not an existing system configured; an existing system configured or co
 flow) is custom implementation, not software; a new system set up and its users trained is a
 platform rolled out, not a custom implementation. The note lowers the whole call of the build it
 was not, unless the notes say that build was done too. `note_signals` gains "wrote ... script":
-custom software. The near tickets carry notes saying both builds were done: nothing moves. The texts
-were written for this test, none from a batch.
+custom software. The near tickets carry notes saying both builds were done: nothing moves. Beside
+them: a note naming somebody else's order is not the provider's procurement, and a yes-or-no answer
+for the client's own insurer form is not compliance documentation. The texts were written for this
+test, none from a batch.
 """
 
 import pytest
 from pydantic import ValidationError
 
 from policy.config import PolicyConfig, default_policy
-from tests.test_classify import SHIPPED, _t, _variant, classify
+from tests.test_classify import SHIPPED, _scope, _t, _variant, classify
 
 SHOP = ("Orders from our web shop get typed into the accounts package by hand every evening. Could"
         " the two talk to each other so each order turns up in the accounts on its own?")
@@ -125,3 +127,47 @@ def test_two_note_dampeners_of_one_id_may_not_share_a_label():
         note_dampeners=[DAMPENER, DAMPENER]))
     with pytest.raises(ValueError, match="share a label"):
         scope_rules(twice)
+
+
+FORM = ("Cyber insurance renewal questionnaire has an IT section: MFA on email? Offsite backups?"
+        " Antivirus on every PC? Yes/no for each. Which should I tick?")
+KEYBOARD = "Half the keys on my keyboard stick since I spilt coffee on it."
+ITEM_2 = [
+    _t("form", "Insurer renewal questionnaire", FORM,
+       time=[(15.0, "email", True, "answered the questions from our records", False)]),
+    # near: the insurer wants a written policy and evidence prepared, a document
+    _t("form_near", "Security questionnaire for the insurer",
+       "The insurer wants their security questionnaire completed with our written information"
+       " security policy and backup evidence attached before renewal.",
+       time=[(120.0, "project", True, "completed questionnaire and drafted security policy", False)]),
+    _t("office", "Keyboard keys sticking", KEYBOARD,
+       time=[(15.0, "remote", True, "checked keyboard, replacement to be ordered by office", False)]),
+    # near: the provider ordered it itself (round 39's reading stands)
+    _t("office_near", "Keyboard keys sticking", KEYBOARD,
+       time=[(15.0, "remote", True, "checked keyboard, ordered replacement keyboard", False)]),
+]
+
+
+@pytest.fixture(scope="module")
+def item_2(policy) -> dict:
+    scope, _ = classify(policy, ITEM_2)
+    return scope
+
+
+def test_a_yes_or_no_answer_for_an_insurer_form_is_not_compliance_documentation(item_2):
+    assert "compliance_documentation" not in item_2["form"]
+    assert "compliance_documentation" in item_2["form_near"]
+
+
+def test_the_form_dampener_is_what_holds_it():
+    """Without the yes-or-no dampener the questionnaire reads as compliance documentation."""
+    def drop(d: dict) -> None:
+        own = _scope(d, "compliance_documentation")
+        own["dampeners"] = [x for x in own["dampeners"] if "yes-or-no" not in x["label"]]
+    scope, _ = classify(_variant(drop), ITEM_2[:1])
+    assert "compliance_documentation" in scope["form"]
+
+
+def test_somebody_elses_order_is_not_the_providers_procurement(item_2):
+    assert "procurement" not in item_2["office"]
+    assert "procurement" in item_2["office_near"]
