@@ -403,15 +403,17 @@ WITH tickets AS (
            exp(sum(ln(factor)) FILTER (WHERE whole_call)) AS call_factor,
            string_agg(evidence, '; ' ORDER BY evidence) AS evidence
     FROM (
-        SELECT h.ticket_id, r.scope_id, r.weight AS factor, r.kind = 'call dampener' AS whole_call,
+        SELECT h.ticket_id, r.scope_id, r.weight AS factor, r.kind <> 'dampener' AS whole_call,
                r.label || ' "' || array_to_string(list_distinct(h.hits), '", "') || '"' AS evidence
         FROM matched h JOIN {rules_rel} ON r.rule_id = h.rule_id
-        WHERE r.kind IN ('dampener', 'call dampener') AND h.src = 'text' AND len(h.hits) > 0
+        WHERE len(h.hits) > 0 AND (r.kind IN ('dampener', 'call dampener') AND h.src = 'text'
+              -- a note dampener (round 40) reads the notes alone, its `unless` too
+              OR r.kind = 'note dampener' AND h.src = 'time-entry notes')
           -- the dampener's `unless` wording on the same ticket cancels it (round 22)
           AND NOT EXISTS (SELECT 1 FROM matched ch JOIN {cancel_rel} ON rc.rule_id = ch.rule_id
                           WHERE rc.kind = 'dampener cancel' AND rc.scope_id = r.scope_id
                             AND rc.label = r.label AND ch.ticket_id = h.ticket_id
-                            AND ch.src = 'text' AND len(ch.hits) > 0)
+                            AND ch.src = h.src AND len(ch.hits) > 0)
         UNION ALL
         -- emergency work outside hours is not planned after-hours work (round 36): the whole call
         SELECT ticket_id, 'planned_after_hours', {ts.emergency_after_hours_factor}, true,

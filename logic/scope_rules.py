@@ -27,10 +27,12 @@ def _dampener_kind(damp: Dampener) -> str:
 
 
 def _add_dampener(c: "Compiler", damp: Dampener, scope_ids: list[str], next_id: int,
-                  text_rules: list[tuple[int, Matcher]], meta: list[tuple[object, ...]]) -> int:
+                  text_rules: list[tuple[int, Matcher]], meta: list[tuple[object, ...]],
+                  kind: str | None = None) -> int:
     """Append a dampener (and its `unless` wording, as a 'dampener cancel' rule) on scope_ids."""
     text_rules.append((next_id, c.dampener(damp)))
-    meta.extend((next_id, sid, _dampener_kind(damp), damp.label, damp.factor, False) for sid in scope_ids)
+    kind = kind or _dampener_kind(damp)
+    meta.extend((next_id, sid, kind, damp.label, damp.factor, False) for sid in scope_ids)
     next_id += 1
     if damp.unless:
         text_rules.append((next_id, c.terms(damp.unless)))
@@ -65,7 +67,10 @@ def scope_rules(policy: PolicyConfig) -> ScopeRules:
         text_rules.append((next_id, c.terms(note.phrases)))
         meta.append((next_id, note.scope_id, "note signal", note.label, note.weight, False))
         next_id += 1
-    labels = [(m[1], m[3]) for m in meta if m[2] in ("dampener", "call dampener")]
+    # Round 40: wording in the notes that says which build was done lowers the other builds' calls
+    for damp in sc.time_signals.note_dampeners:
+        next_id = _add_dampener(c, damp, damp.applies_to, next_id, text_rules, meta, "note dampener")
+    labels = [(m[1], m[3]) for m in meta if m[2] in ("dampener", "call dampener", "note dampener")]
     if len(labels) != len(set(labels)):  # a cancel finds its dampener by scope id and label
         raise ValueError("two dampeners of one scope id share a label")
     return ScopeRules(text_rules, category_rules, meta, c)

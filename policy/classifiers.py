@@ -131,6 +131,22 @@ class NoteSignal(Strict):
     phrases: list[Term] = Field(min_length=1)
 
 
+class NoteDampener(Dampener):
+    """Round 40: wording in the provider's time-entry notes saying which build was done ("wrote
+    a script", "configured the sync", "staff training"): the whole call of the ids it applies_to
+    (the ids that build is not) is multiplied by factor, unless the notes also say `unless`."""
+
+    applies_to: list[Annotated[str, AfterValidator(_one_scope_id)]] = Field(min_length=1)
+    whole_call: bool = True
+
+    @field_validator("whole_call")
+    @classmethod
+    def _whole(cls, value: bool) -> bool:
+        if not value:  # the notes say what was done: the vote and the word model yield too
+            raise ValueError("a note dampener lowers the whole call (whole_call: true)")
+        return value
+
+
 class TimeSignals(Strict):
     onsite_work_types: list[str] = Field(min_length=1)
     onsite_weight: Weight
@@ -153,6 +169,7 @@ class TimeSignals(Strict):
     # Round 39: what the provider logged having done in its own time-entry notes ("ordered ...",
     # "bought ..."), read as a time signal for one exclusion: not text, so not held by the vote.
     note_signals: list[NoteSignal] = Field(default_factory=list)
+    note_dampeners: list[NoteDampener] = Field(default_factory=list)
 
     @field_validator("onsite_work_types", "travel_work_types")
     @classmethod

@@ -217,6 +217,7 @@ class PolicyConfig(Strict):
                              " dampeners only")
         # unless_sets (round 36) names emergency.term_sets; scope text rules have no term sets.
         shared = [d.label for d in [*self.scope_classification.dampeners,
+                                    *self.scope_classification.time_signals.note_dampeners,
                                     *(d for item in self.scope_exclusions for d in item.dampeners)]
                   if d.unless_sets]
         if shared:
