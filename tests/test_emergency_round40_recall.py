@@ -1,6 +1,6 @@
 """Round 40 (emrec40, issue 19): security and data incidents told by their effect, with no alarm word
-(policy section 4: a security incident, data exposed, money at risk; docs/classification.md,
-"Round 40: incidents told by their effect").
+(policy section 4: a security incident, data exposed, money at risk; config/policy.yaml, the
+round 40 rules, term sets and dampeners).
 
 - a device that holds or opens business data taken off a desk or counter, fallen from a pocket or
   reported to the police; a card machine or payment device stolen;
@@ -115,7 +115,8 @@ def test_a_rule_naming_a_missing_term_set_is_refused(name):
 
 def test_the_found_again_dampener_must_name_a_criterion():
     data = default_policy().model_dump()
-    found = next(d for d in data["emergency"]["dampeners"] if d["label"] == "a lost or taken device found again")
+    label = "a lost or taken device found again"
+    found = next(d for d in data["emergency"]["dampeners"] if d["label"] == label)
     found["applies_to"] = ["no_such_criterion"]
     with pytest.raises(Exception, match="no_such_criterion"):
         PolicyConfig.model_validate(data)
