@@ -63,8 +63,17 @@ NOT_CALLED = [
     # a question about public links, nothing exposed
     (PUBLIC, "Upload page", "Can you set up a secure upload page so customers can send us their passport "
      "scans? We don't want to keep using email for it.", 1),
+    # a public link to a page about passports, no document's copy
+    (PUBLIC, "Renewal link", "Can you send me a public link to the passport renewal page for the "
+     "staff newsletter?", 1),
+    # a copy of a bill from a search company, no identity document
+    (PUBLIC, "Invoice", "Can you send me a copy of our Google bill for last month? The accountant "
+     "needs it.", 1),
     # one's own card not opening one's own door
     (DOOR, "Key card", "My key card won't open my own office door this morning, can you reset it?", 1),
+    # a free event people booked, not a wrong price
+    (PRICE, "Webinar", "We're running a free webinar next week; the website shows it for free and 20 "
+     "people have booked already. Can you add a calendar link?", 1),
     # a price typo noticed before anyone bought
     (PRICE, "Room rate", "The new room rate shows as 0.00 on the booking site. I spotted it before anyone "
      "booked, can you correct it?", 1),
