@@ -79,8 +79,24 @@ NOT_CALLED = [
      "booked, can you correct it?", 1),
 ]
 
+# Round 40, emergency.later_ask.holds_against: the learned hold is spared a later ask's reading again
+# (round 39's merge took it back); a job asked for a weekend when nobody is in is read over the
+# whole text as work outside the working day. (subject, description, affected users, called)
+LATER = [
+    # a routine first ask, then the office's internet and card payments lost now
+    ("Two things", "Could you set up an email login for our new receptionist starting Monday? Since "
+     "about ten the internet in the office has gone off, the card machine is down and none of us can "
+     "get on the booking system.", 1, True),
+    # a planned swap whose second sentence takes the servers down on a quiet day
+    ("Old battery unit", "The battery unit under the server rack keeps beeping and is ten years old, "
+     "please replace it, the quote is fine. The servers will be down for an hour or two, so do it on a Saturday "
+     "morning, nobody will be in.", 40, False),
+]
+
 TICKETS = [_t(f"rr{i:02d}", subject, description, "Other", affected, False)
            for i, (_rule, subject, description, affected) in enumerate(CALLED + NOT_CALLED)]
+TICKETS += [_t(f"rl{i:02d}", subject, description, "Other", affected, False)
+            for i, (subject, description, affected, _called) in enumerate(LATER)]
 
 
 def shipped_cases() -> dict[str, list]:
@@ -105,6 +121,12 @@ def test_an_incident_told_by_its_effect_is_called(emergency, i):
 def test_a_near_ticket_is_not_called(emergency, i):
     qualifies, confidence, evidence, _state = emergency[f"rr{len(CALLED) + i:02d}"]
     assert not qualifies, (NOT_CALLED[i], confidence, evidence)
+
+
+@pytest.mark.parametrize("i", range(len(LATER)))
+def test_a_later_ask_is_spared_the_hold_but_a_weekend_job_is_not_called(emergency, i):
+    qualifies, confidence, evidence, _state = emergency[f"rl{i:02d}"]
+    assert qualifies == LATER[i][3], (LATER[i], confidence, evidence)
 
 
 def test_the_new_rules_name_the_incident_by_its_nature():
