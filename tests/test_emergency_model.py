@@ -519,7 +519,7 @@ def test_round_18_a_rule_naming_the_incident_by_its_nature_is_not_held_by_p():
     # (docs/classification.md).
     assert lm.by_nature == (ROUND_18_BY_NATURE + ROUND_20_BY_NATURE + ROUND_21_BY_NATURE
                             + ROUND_31_BY_NATURE + ROUND_33_BY_NATURE + ROUND_34_BY_NATURE
-                            + ROUND_35_BY_NATURE + ROUND_36_BY_NATURE)
+                            + ROUND_35_BY_NATURE + ROUND_36_BY_NATURE + ROUND_40_BY_NATURE)
     named = ["someone posing as IT support asking for access"]
 
     def variant(by_nature: list[str]) -> PolicyConfig:
@@ -592,6 +592,14 @@ ROUND_36_BY_NATURE = ["personal data sent by mistake to the wrong people",
                       "a certificate warning on our public page, reported by its users",
                       "a sign-in its owner denies, at a named time or place",
                       "a message posing as ours asking our customers to pay"]
+# Round 40 (tests/test_emergency_round40_recall.py): a payment device stolen, a mailing carrying
+# personal data, personal documents open to anyone, a key opening someone else's room, sales at a
+# zero price.
+ROUND_40_BY_NATURE = ["a card machine or payment device stolen",
+                      "personal data in a mailing that should not have carried it",
+                      "personal documents open to anyone through a link or a search engine",
+                      "a key or pass opening a room that is someone else's",
+                      "selling at a zero or wrong price, sales already taken"]
 
 
 @pytest.mark.parametrize(("subject", "description"), ROUND_20)

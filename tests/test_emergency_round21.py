@@ -21,6 +21,7 @@ from tests.test_emergency_model import (
     ROUND_34_BY_NATURE,
     ROUND_35_BY_NATURE,
     ROUND_36_BY_NATURE,
+    ROUND_40_BY_NATURE,
     _reading,
     _ticket,
 )
@@ -92,7 +93,8 @@ def test_round_21_labels_join_by_nature():
         + ROUND_33_BY_NATURE  # round 33: a data exposure, a page posing as ours
         + ROUND_34_BY_NATURE  # round 34: other people's details sent out
         + ROUND_35_BY_NATURE  # round 35: a mailbox rule and a miner told by their effect
-        + ROUND_36_BY_NATURE)  # round 36: data sent by mistake, domain, certificate, sign-in, posing as us
+        + ROUND_36_BY_NATURE  # round 36: data sent by mistake, domain, certificate, sign-in, posing as us
+        + ROUND_40_BY_NATURE)  # round 40: a payment device, a mailing, public documents, a key, a zero price
 
 
 @pytest.mark.parametrize(("label", "subject", "description"), MET)
