@@ -17,6 +17,7 @@ whole classifier (the final call). The texts are my own, none a batch's.
 import pytest
 
 from policy.config import PolicyConfig, default_policy
+from tests.shipped_calls import calls_fixture
 from tests.test_classify import _t
 
 DEVICE = "a lost or stolen device holding company data"
@@ -89,14 +90,21 @@ LATER = [
      "get on the booking system.", 1, True),
     # a planned swap whose second sentence takes the servers down on a quiet day
     ("Old battery unit", "The battery unit under the server rack keeps beeping and is ten years old, "
-     "please replace it, the quote is fine. The servers will be down for an hour or two, so do it on a Saturday "
-     "morning, nobody will be in.", 40, False),
+     "please replace it, the quote is fine. The servers will be down for an hour or two, so do it on a "
+     "Saturday morning, nobody will be in.", 40, False),
 ]
+
+# The round 40 merge mend: `publicly_found` reads something found through a search, not a search
+# engine named (a browser hijack beside a passport scan is not documents open to anyone).
+NAMED_ONLY = ("Start page", "Our shared PC now opens on a search engine none of us picked and shows "
+              "pop-up adverts, ever since someone installed a free tool to shrink photos of passports "
+              "for the visa files. Everything else runs normally. Is it a virus?", 1)
 
 TICKETS = [_t(f"rr{i:02d}", subject, description, "Other", affected, False)
            for i, (_rule, subject, description, affected) in enumerate(CALLED + NOT_CALLED)]
 TICKETS += [_t(f"rl{i:02d}", subject, description, "Other", affected, False)
             for i, (subject, description, affected, _called) in enumerate(LATER)]
+TICKETS += [_t("rs00", NAMED_ONLY[0], NAMED_ONLY[1], "Security", NAMED_ONLY[2], False)]
 
 
 def shipped_cases() -> dict[str, list]:
@@ -104,10 +112,7 @@ def shipped_cases() -> dict[str, list]:
     return {"round40_recall": TICKETS}
 
 
-@pytest.fixture(scope="module")
-def emergency(shipped_calls) -> dict:
-    """Ticket id -> (qualifies, confidence, evidence, state) under the shipped policy."""
-    return shipped_calls.of(__name__)("round40_recall")[1]
+emergency = calls_fixture("emergency", "round40_recall", part="emergency")
 
 
 @pytest.mark.parametrize("i", range(len(CALLED)))
@@ -151,3 +156,8 @@ def test_the_found_again_dampener_must_name_a_criterion():
     found["applies_to"] = ["no_such_criterion"]
     with pytest.raises(Exception, match="no_such_criterion"):
         PolicyConfig.model_validate(data)
+
+
+def test_a_search_engine_named_is_not_documents_found_through_one(emergency):
+    assert PUBLIC not in emergency["rs00"][2], emergency["rs00"]
+    assert any(PUBLIC in emergency[f"rr{i:02d}"][2] for i, case in enumerate(CALLED) if case[0] == PUBLIC)
