@@ -11,7 +11,7 @@ from tests.test_classify import _t, classify, shipped_data
 # project work below the test's call threshold for it (0.9; the first stage's confidence moves with
 # each refit of the bank: 0.52 after batch-21/22 joined it, 0.727 after batch-43/44 (threshold 0.7
 # -> 0.75), 0.785 after batch-45/46 (threshold 0.75 -> 0.9, clear of the next refits; the chain
-# reads 0.978)). PRINTER: one device, one remote look.
+# reads 0.978), none after batch-69/70 (the chain reads 0.905)). PRINTER: one device, one remote look.
 CALL_AT = 0.9
 REFIT = _t("q1", "Clinic refit IT", "While the builders are in we want the consulting rooms rewired, new"
            " screens on every desk, the old server replaced by a new one and the data moved across. Please"
@@ -43,7 +43,10 @@ def test_the_chain_lifts_structured_project_work_for_review(calls):
     assert key not in calls[False]
     confidence, evidence, state = calls[True][key]
     assert confidence >= CALL_AT and state == "needs review"
-    assert "classifier chain 0." in evidence and "word model 0." in evidence
+    # After batch-69/70 joined the bank (dc9e0b6) the first stage reads no structured_project
+    # candidate for q1 at all (the word model's reading fell away with the refit): the chain's call
+    # stands on the other exclusions and the shape of the work alone.
+    assert "classifier chain 0." in evidence
     # the parts it read are there without the chain too, and nothing else changes
     assert {("q1", "onsite"), ("q1", "procurement")} <= set(calls[False])
     assert {k: v for k, v in calls[True].items() if k != key} == calls[False]

@@ -23,9 +23,11 @@ def policy() -> PolicyConfig:
 
 
 # A planned move whose text reads like an outage to the emergency rules: what must not go down.
+# Round 40: the text no longer asks for a weekend, which the rules themselves now read as work asked
+# for outside the working day (emergency dampener); this test is about the neighbours' reading.
 MOVE = ("Accounts server move", "Please move our accounts database and server onto the new hosted "
-        "platform. The system will be down for everyone while it moves, so it has to be done over a "
-        "weekend.")
+        "platform. The system will be down for everyone while it moves, so please agree a date with "
+        "us first.")
 
 
 # Classifies under a policy or bank of its own (several seconds): `make test` runs it.

@@ -25,6 +25,7 @@ from policy.base import PolicyConfigError
 from policy.config import default_policy, load_policy
 from policy.paths import policy_file
 from tests.rule_matches import read_ahead, shipped_reading
+from tests.shipped_calls import calls_fixture
 from tests.test_classify import _t
 
 OWNER = "a sign-in alert its owner accounts for"
@@ -79,10 +80,7 @@ def shipped_cases() -> dict[str, list]:
             + [_t(f"r{i:02d}", s, d, c, a, dec) for i, (s, d, c, a, dec) in enumerate(CALLED)]}
 
 
-@pytest.fixture(scope="module")
-def emergency(shipped_calls) -> dict:
-    """ticket id -> (qualifies, confidence, evidence, state) under the shipped policy."""
-    return shipped_calls.of(__name__)("round40")[1]
+emergency = calls_fixture("emergency", "round40", part="emergency")
 
 
 @pytest.fixture(scope="module")
