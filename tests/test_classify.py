@@ -364,6 +364,18 @@ def shipped_data() -> dict:
     return copy.deepcopy(_shipped_text_parsed())
 
 
+def assert_refused(tmp_path: Path, change, message: str) -> None:
+    """The shipped policy changed by `change` and written to tmp_path is refused on load, naming
+    `message`."""
+    data = shipped_data()
+    change(data)
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    with pytest.raises(PolicyConfigError) as err:
+        load_policy(path)
+    assert message in str(err.value)
+
+
 def _variant(change) -> PolicyConfig:
     data = shipped_data()
     change(data)
@@ -433,13 +445,7 @@ def test_category_hint_adds_evidence(shipped):
     ],
 )
 def test_invalid_classifier_config_names_key_and_problem(tmp_path, change, message):
-    data = shipped_data()
-    change(data)
-    path = tmp_path / "policy.yaml"
-    path.write_text(yaml.safe_dump(data))
-    with pytest.raises(PolicyConfigError) as err:
-        load_policy(path)
-    assert message in str(err.value)
+    assert_refused(tmp_path, change, message)
 
 
 def test_parse_time_entries():

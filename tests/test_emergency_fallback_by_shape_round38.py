@@ -12,18 +12,12 @@ cancels it. Read through the whole classifier (the final call) and, for the damp
 through the rules alone. The texts are my own, none a batch's.
 """
 
-import copy
-import re
-
 import pytest
-import yaml
 
-from policy.base import PolicyConfigError
-from policy.config import default_policy, load_policy
-from policy.paths import policy_file
+from policy.config import default_policy
 from tests.rule_matches import read_ahead, shipped_reading
 from tests.shipped_calls import calls_fixture
-from tests.test_classify import _t
+from tests.test_classify import _t, assert_refused
 
 SHAPE = "the work told as still getting done another way"
 REPORTED = "reported, not acted on"
@@ -144,9 +138,4 @@ def test_both_lower_the_vote_and_the_shape_is_firm():
      "vote_dampened_by: not a dampener's label"),
 ])
 def test_a_wrong_fallback_setting_is_refused(tmp_path, edit, message):
-    data = copy.deepcopy(yaml.safe_load(policy_file().read_text(encoding="utf-8")))
-    edit(data)
-    path = tmp_path / "policy.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    with pytest.raises(PolicyConfigError, match=re.escape(message)):
-        load_policy(path)
+    assert_refused(tmp_path, edit, message)

@@ -15,18 +15,12 @@ Each look-alike has a near ticket that must still be called, read through the wh
 none a batch's.
 """
 
-import copy
-import re
-
 import pytest
-import yaml
 
-from policy.base import PolicyConfigError
-from policy.config import default_policy, load_policy
-from policy.paths import policy_file
+from policy.config import default_policy
 from tests.rule_matches import read_ahead, shipped_reading
 from tests.shipped_calls import calls_fixture
-from tests.test_classify import _t
+from tests.test_classify import _t, assert_refused
 
 OWNER = "a sign-in alert its owner accounts for"
 STOPPED = "a sign-in attempt the alert tells was stopped"
@@ -140,9 +134,4 @@ def test_the_sign_in_dampeners_read_a_sign_in_alert_alone_and_lower_the_vote():
      "only_with_sets"),
 ])
 def test_a_wrong_only_with_sets_is_refused(tmp_path, edit, message):
-    data = copy.deepcopy(yaml.safe_load(policy_file().read_text(encoding="utf-8")))
-    edit(data)
-    path = tmp_path / "policy.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    with pytest.raises(PolicyConfigError, match=re.escape(message)):
-        load_policy(path)
+    assert_refused(tmp_path, edit, message)

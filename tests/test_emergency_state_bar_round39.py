@@ -14,17 +14,10 @@ day said to be covered ("we're alright for today"); their near tickets tell the 
 or nobody able to work. The texts are my own, none a batch's.
 """
 
-import copy
-import re
-
 import pytest
-import yaml
 
-from policy.base import PolicyConfigError
-from policy.config import load_policy
-from policy.paths import policy_file
 from tests.shipped_calls import calls_fixture
-from tests.test_classify import _t, _variant, classify
+from tests.test_classify import _t, _variant, assert_refused, classify
 
 # (subject, description, category, affected users)
 NOT_CALLED = [
@@ -103,9 +96,4 @@ def test_without_the_state_bar_the_signal_raises_the_dampened_reading():
      "learned_model.state_bar: vote_dampened_by names no dampener"),
 ])
 def test_a_wrong_state_bar_is_refused(tmp_path, edit, message):
-    data = copy.deepcopy(yaml.safe_load(policy_file().read_text(encoding="utf-8")))
-    edit(data)
-    path = tmp_path / "policy.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    with pytest.raises(PolicyConfigError, match=re.escape(message)):
-        load_policy(path)
+    assert_refused(tmp_path, edit, message)
