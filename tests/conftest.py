@@ -28,6 +28,10 @@ from tests.builders import known_msp
 # `make test`'s scheduling (slow marks, worker groups, order): pytest reads these hooks here.
 from tests.scheduling import pytest_collection_modifyitems, pytest_configure  # noqa: F401
 
+# The look-alike modules' tests are defined in tests/dampener_look_alikes.py: pytest rewrites the
+# asserts of test modules only, so it is named here for their failures to show the values.
+pytest.register_assert_rewrite("tests.dampener_look_alikes")
+
 KNOWN_MONTHS = ("2026-01-01", "2026-02-01", "2026-03-01")
 # The instant every build of the known MSP reads its clocks at, so that one build serves the tests
 # that need a fixed one (test_operations compares marts between runs) and those that do not: its

@@ -18,6 +18,7 @@ import hashlib
 from collections.abc import Callable
 
 import duckdb
+import pytest
 
 from logic.emergency import emergency_rules_sql
 from logic.message import CLF_TEXTS, READ_TEXTS, changed_messages_sql
@@ -117,6 +118,21 @@ def read_ahead(policy: PolicyConfig, cases: list[Case]) -> None:
     if sorted(row[0] for row in rows) == sorted(f"t{i + 1}" for i in range(len(todo))):
         for ticket_id, *reading in rows:
             _READ[(statement, todo[int(ticket_id[1:]) - 1])] = tuple(reading)
+
+
+def read_ahead_fixture(cases: list[Case], autouse: bool = True) -> Callable:
+    """A module-scoped fixture `rules_read_ahead`: every one-ticket case the module reads, in one
+    statement under the shipped policy (`read_ahead`); each test still asserts on its own ticket's
+    row, and a ticket left out is read alone. Autouse unless the module's tests ask for it."""
+    cases = list(cases)
+
+    @pytest.fixture(scope="module", autouse=autouse, name="rules_read_ahead")
+    def _rules_read_ahead() -> None:
+        """The module's one-ticket cases read through the rules in one statement
+        (tests/rule_matches.py's `read_ahead_fixture`)."""
+        read_ahead(default_policy(), cases)
+
+    return _rules_read_ahead
 
 
 def one_ticket_rules(policy: PolicyConfig, subject: str, description: str, affected: int = 1,

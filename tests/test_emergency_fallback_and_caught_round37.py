@@ -15,12 +15,10 @@ the whole classifier (the session's one shipped classification: the final call) 
 dampener each meets, through the rules alone. The texts are my own, none a batch's.
 """
 
-import pytest
-
 from policy.config import default_policy
-from tests.rule_matches import read_ahead, shipped_reading
+from tests.dampener_look_alikes import LookAlikes
+from tests.rule_matches import read_ahead_fixture
 from tests.shipped_calls import calls_fixture
-from tests.test_classify import _t
 
 FALLBACK = "work carrying on another way"
 CAUGHT = "a threat the protection caught, nothing running"
@@ -87,50 +85,23 @@ CALLED = [
 ]
 
 
+LOOK_ALIKES = LookAlikes("round37", NOT_CALLED, CALLED, frozenset({FALLBACK, CAUGHT, QUESTION}),
+                         limits=LIMITS)
+
+
 def shipped_cases() -> dict[str, list]:
     """The look-alikes and the near tickets, classified with the other modules' cases."""
-    return {"round37": [_t(f"n{i:02d}", s, d, c, a, dec) for i, (s, d, c, a, dec, _) in enumerate(NOT_CALLED)]
-            + [_t(f"r{i:02d}", s, d, c, a, dec) for i, (s, d, c, a, dec) in enumerate(CALLED)]}
+    return LOOK_ALIKES.cases()
 
 
-emergency = calls_fixture("emergency", "round37", part="emergency")
+emergency = calls_fixture("emergency", LOOK_ALIKES.case, part="emergency")
+rules_read_ahead = read_ahead_fixture(LOOK_ALIKES.rule_cases(), autouse=False)
 
-
-@pytest.fixture(scope="module")
-def rules_read_ahead() -> None:
-    """The texts read through the rules alone, in one statement (tests/rule_matches.py)."""
-    read_ahead(default_policy(), [(s, d, a, dec) for s, d, _, a, dec, *_ in NOT_CALLED + CALLED])
-
-
-@pytest.mark.parametrize("i", [
-    pytest.param(i, id=c[0],
-                 marks=[pytest.mark.xfail(strict=True, reason=LIMITS[c[0]])] if c[0] in LIMITS else [])
-    for i, c in enumerate(NOT_CALLED)])
-def test_a_fallback_that_works_or_a_caught_threat_is_not_called(emergency, i):
-    qualifies, confidence, evidence, _state = emergency[f"n{i:02d}"]
-    assert not qualifies, (NOT_CALLED[i][1], confidence, evidence)
-
-
-@pytest.mark.parametrize("i", range(len(CALLED)), ids=[c[0] for c in CALLED])
-def test_a_failing_fallback_or_a_running_threat_is_called(emergency, i):
-    qualifies, confidence, evidence, _state = emergency[f"r{i:02d}"]
-    assert qualifies, (CALLED[i][1], confidence, evidence)
-
-
-@pytest.mark.usefixtures("rules_read_ahead")
-@pytest.mark.parametrize("i", range(len(NOT_CALLED)), ids=[c[0] for c in NOT_CALLED])
-def test_the_rules_read_the_look_alike_by_its_dampener(i):
-    subject, description, _category, affected, declared, damper = NOT_CALLED[i]
-    called, confidence, dampeners, rules = shipped_reading(subject, description, affected, declared)
-    assert damper in dampeners and not called, (confidence, dampeners, rules)
-
-
-@pytest.mark.usefixtures("rules_read_ahead")
-@pytest.mark.parametrize("i", range(len(CALLED)), ids=[c[0] for c in CALLED])
-def test_the_near_ticket_cancels_the_dampener(i):
-    subject, description, _category, affected, declared = CALLED[i]
-    called, confidence, dampeners, rules = shipped_reading(subject, description, affected, declared)
-    assert called and not {FALLBACK, CAUGHT, QUESTION} & set(dampeners), (confidence, dampeners, rules)
+# The four tests of the shape (tests/dampener_look_alikes.py), under this module's names.
+(test_a_fallback_that_works_or_a_caught_threat_is_not_called,
+ test_a_failing_fallback_or_a_running_threat_is_called,
+ test_the_rules_read_the_look_alike_by_its_dampener,
+ test_the_near_ticket_cancels_the_dampener) = LOOK_ALIKES.tests()
 
 
 def test_the_caught_threat_lowers_the_vote_and_the_fallback_does_not():

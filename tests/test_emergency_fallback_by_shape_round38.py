@@ -15,9 +15,10 @@ through the rules alone. The texts are my own, none a batch's.
 import pytest
 
 from policy.config import default_policy
-from tests.rule_matches import read_ahead, shipped_reading
+from tests.dampener_look_alikes import LookAlikes
+from tests.rule_matches import read_ahead_fixture
 from tests.shipped_calls import calls_fixture
-from tests.test_classify import _t, assert_refused
+from tests.test_classify import assert_refused
 
 SHAPE = "the work told as still getting done another way"
 REPORTED = "reported, not acted on"
@@ -75,50 +76,22 @@ CALLED = [
 ]
 
 
+LOOK_ALIKES = LookAlikes("round38", NOT_CALLED, CALLED, frozenset({SHAPE, REPORTED}), limits=LIMITS)
+
+
 def shipped_cases() -> dict[str, list]:
     """The look-alikes and the near tickets, classified with the other modules' cases."""
-    return {"round38": [_t(f"n{i:02d}", s, d, c, a, dec) for i, (s, d, c, a, dec, _) in enumerate(NOT_CALLED)]
-            + [_t(f"r{i:02d}", s, d, c, a, dec) for i, (s, d, c, a, dec) in enumerate(CALLED)]}
+    return LOOK_ALIKES.cases()
 
 
-emergency = calls_fixture("emergency", "round38", part="emergency")
+emergency = calls_fixture("emergency", LOOK_ALIKES.case, part="emergency")
+rules_read_ahead = read_ahead_fixture(LOOK_ALIKES.rule_cases(), autouse=False)
 
-
-@pytest.fixture(scope="module")
-def rules_read_ahead() -> None:
-    """The texts read through the rules alone, in one statement (tests/rule_matches.py)."""
-    read_ahead(default_policy(), [(s, d, a, dec) for s, d, _, a, dec, *_ in NOT_CALLED + CALLED])
-
-
-@pytest.mark.parametrize("i", [
-    pytest.param(i, id=c[0],
-                 marks=[pytest.mark.xfail(strict=True, reason=LIMITS[c[0]])] if c[0] in LIMITS else [])
-    for i, c in enumerate(NOT_CALLED)])
-def test_a_working_fallback_or_a_reported_lure_is_not_called(emergency, i):
-    qualifies, confidence, evidence, _state = emergency[f"n{i:02d}"]
-    assert not qualifies, (NOT_CALLED[i][1], confidence, evidence)
-
-
-@pytest.mark.parametrize("i", range(len(CALLED)), ids=[c[0] for c in CALLED])
-def test_a_failing_or_partial_fallback_or_a_live_compromise_is_called(emergency, i):
-    qualifies, confidence, evidence, _state = emergency[f"r{i:02d}"]
-    assert qualifies, (CALLED[i][1], confidence, evidence)
-
-
-@pytest.mark.usefixtures("rules_read_ahead")
-@pytest.mark.parametrize("i", range(len(NOT_CALLED)), ids=[c[0] for c in NOT_CALLED])
-def test_the_rules_read_the_look_alike_by_its_dampener(i):
-    subject, description, _category, affected, declared, damper = NOT_CALLED[i]
-    called, confidence, dampeners, rules = shipped_reading(subject, description, affected, declared)
-    assert damper in dampeners and not called, (confidence, dampeners, rules)
-
-
-@pytest.mark.usefixtures("rules_read_ahead")
-@pytest.mark.parametrize("i", range(len(CALLED)), ids=[c[0] for c in CALLED])
-def test_the_near_ticket_cancels_the_dampener(i):
-    subject, description, _category, affected, declared = CALLED[i]
-    called, confidence, dampeners, rules = shipped_reading(subject, description, affected, declared)
-    assert called and not {SHAPE, REPORTED} & set(dampeners), (confidence, dampeners, rules)
+# The four tests of the shape (tests/dampener_look_alikes.py), under this module's names.
+(test_a_working_fallback_or_a_reported_lure_is_not_called,
+ test_a_failing_or_partial_fallback_or_a_live_compromise_is_called,
+ test_the_rules_read_the_look_alike_by_its_dampener,
+ test_the_near_ticket_cancels_the_dampener) = LOOK_ALIKES.tests()
 
 
 def test_both_lower_the_vote_and_the_shape_is_firm():

@@ -18,9 +18,10 @@ none a batch's.
 import pytest
 
 from policy.config import default_policy
-from tests.rule_matches import read_ahead, shipped_reading
+from tests.dampener_look_alikes import LookAlikes
+from tests.rule_matches import read_ahead_fixture
 from tests.shipped_calls import calls_fixture
-from tests.test_classify import _t, assert_refused
+from tests.test_classify import assert_refused
 
 OWNER = "a sign-in alert its owner accounts for"
 STOPPED = "a sign-in attempt the alert tells was stopped"
@@ -68,47 +69,22 @@ CALLED = [
 ]
 
 
+LOOK_ALIKES = LookAlikes("round40", NOT_CALLED, CALLED, frozenset({OWNER, STOPPED, REPORTED}), numbered=True)
+
+
 def shipped_cases() -> dict[str, list]:
     """The look-alikes and the near tickets, classified with the other modules' cases."""
-    return {"round40": [_t(f"n{i:02d}", s, d, c, a, dec) for i, (s, d, c, a, dec, _) in enumerate(NOT_CALLED)]
-            + [_t(f"r{i:02d}", s, d, c, a, dec) for i, (s, d, c, a, dec) in enumerate(CALLED)]}
+    return LOOK_ALIKES.cases()
 
 
-emergency = calls_fixture("emergency", "round40", part="emergency")
+emergency = calls_fixture("emergency", LOOK_ALIKES.case, part="emergency")
+rules_read_ahead = read_ahead_fixture(LOOK_ALIKES.rule_cases(), autouse=False)
 
-
-@pytest.fixture(scope="module")
-def rules_read_ahead() -> None:
-    """The texts read through the rules alone, in one statement (tests/rule_matches.py)."""
-    read_ahead(default_policy(), [(s, d, a, dec) for s, d, _, a, dec, *_ in NOT_CALLED + CALLED])
-
-
-@pytest.mark.parametrize("i", range(len(NOT_CALLED)), ids=[c[0] + f" {i}" for i, c in enumerate(NOT_CALLED)])
-def test_an_accounted_or_stopped_sign_in_or_an_untouched_lure_is_not_called(emergency, i):
-    qualifies, confidence, evidence, _state = emergency[f"n{i:02d}"]
-    assert not qualifies, (NOT_CALLED[i][1], confidence, evidence)
-
-
-@pytest.mark.parametrize("i", range(len(CALLED)), ids=[c[0] + f" {i}" for i, c in enumerate(CALLED)])
-def test_a_denied_sign_in_a_live_compromise_or_an_act_on_the_lure_is_called(emergency, i):
-    qualifies, confidence, evidence, _state = emergency[f"r{i:02d}"]
-    assert qualifies, (CALLED[i][1], confidence, evidence)
-
-
-@pytest.mark.usefixtures("rules_read_ahead")
-@pytest.mark.parametrize("i", range(len(NOT_CALLED)), ids=[c[0] + f" {i}" for i, c in enumerate(NOT_CALLED)])
-def test_the_rules_read_the_look_alike_by_its_dampener(i):
-    subject, description, _category, affected, declared, damper = NOT_CALLED[i]
-    called, confidence, dampeners, rules = shipped_reading(subject, description, affected, declared)
-    assert damper in dampeners and not called, (confidence, dampeners, rules)
-
-
-@pytest.mark.usefixtures("rules_read_ahead")
-@pytest.mark.parametrize("i", range(len(CALLED)), ids=[c[0] + f" {i}" for i, c in enumerate(CALLED)])
-def test_the_near_ticket_cancels_the_dampener(i):
-    subject, description, _category, affected, declared = CALLED[i]
-    called, confidence, dampeners, rules = shipped_reading(subject, description, affected, declared)
-    assert called and not {OWNER, STOPPED, REPORTED} & set(dampeners), (confidence, dampeners, rules)
+# The four tests of the shape (tests/dampener_look_alikes.py), under this module's names.
+(test_an_accounted_or_stopped_sign_in_or_an_untouched_lure_is_not_called,
+ test_a_denied_sign_in_a_live_compromise_or_an_act_on_the_lure_is_called,
+ test_the_rules_read_the_look_alike_by_its_dampener,
+ test_the_near_ticket_cancels_the_dampener) = LOOK_ALIKES.tests()
 
 
 def test_the_sign_in_dampeners_read_a_sign_in_alert_alone_and_lower_the_vote():
