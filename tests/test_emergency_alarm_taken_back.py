@@ -10,7 +10,7 @@ my own, none a batch's.
 import pytest
 
 from policy.config import default_policy
-from tests.rule_matches import one_ticket_rules, read_ahead, shipped_reading
+from tests.rule_matches import one_ticket_rules, read_ahead_fixture, shipped_reading
 
 TAKEN_BACK = "a security alarm taken back in the same ticket"
 JOKE = "a joke, then the real question"
@@ -69,9 +69,5 @@ def test_a_real_incident_downplayed_is_still_called(subject, description):
     assert called and TAKEN_BACK not in dampeners and JOKE not in dampeners, (confidence, dampeners)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def rules_read_ahead() -> None:
-    """Every ticket this module reads, in one statement under the shipped policy
-    (tests/rule_matches.py): each test still asserts on its own ticket's row."""
-    read_ahead(default_policy(), [(s, d, 1, False) for s, d, _label in TAKEN_BACK_OR_JOKES + CANCELLED]
-               + [(s, d, 1, False) for s, d in DOWNPLAYED])
+rules_read_ahead = read_ahead_fixture([(s, d, 1, False) for s, d, _label in TAKEN_BACK_OR_JOKES + CANCELLED]
+                                      + [(s, d, 1, False) for s, d in DOWNPLAYED])

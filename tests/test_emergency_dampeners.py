@@ -10,7 +10,7 @@ tests/test_emergency_look_alikes.py. The texts are my own, none a batch's.
 import pytest
 
 from policy.config import default_policy
-from tests.rule_matches import one_ticket_rules, read_ahead, shipped_reading
+from tests.rule_matches import one_ticket_rules, read_ahead_fixture, shipped_reading
 
 DRILL = "a drill, exercise or test, nothing has happened"
 NOTHING = "nothing of ours broken or affected"
@@ -211,17 +211,12 @@ def test_a_bank_holiday_is_no_company_data():
     assert "a lost or stolen device holding company data" not in rules, rules
 
 
-@pytest.fixture(scope="module", autouse=True)
-def rules_read_ahead() -> None:
-    """Every ticket this module reads, as its tests read them, in one statement under the shipped
-    policy (tests/rule_matches.py: 0.7 s of CPU for one ticket or all of them): each test still
-    asserts on its own ticket's row, and a ticket left out here is read alone."""
-    read_ahead(default_policy(), [
-        *((s, d, affected, declared) for s, d, affected, declared, _ in DECLARED),
-        *((s, d, 12, True) for s, d, _ in CANCELS),
-        *(("Phishing", d, 1, False) for d in NEGATED + PROVIDED_AS_A_CONDITION),
-        *(("Hacked", d, 1, False) for d in IN_JEST),
-        *(("Question", d, 12, False) for d, _ in ROUND_32),
-        *((s, d, 12, False) for s, d, _ in ROUND_33),
-        *(("Network", d, 12, False) for d, _ in ROUND_33_CANCELS),
-        PROVIDED, NEPHEW, BANK_HOLIDAY])
+rules_read_ahead = read_ahead_fixture([
+    *((s, d, affected, declared) for s, d, affected, declared, _ in DECLARED),
+    *((s, d, 12, True) for s, d, _ in CANCELS),
+    *(("Phishing", d, 1, False) for d in NEGATED + PROVIDED_AS_A_CONDITION),
+    *(("Hacked", d, 1, False) for d in IN_JEST),
+    *(("Question", d, 12, False) for d, _ in ROUND_32),
+    *((s, d, 12, False) for s, d, _ in ROUND_33),
+    *(("Network", d, 12, False) for d, _ in ROUND_33_CANCELS),
+    PROVIDED, NEPHEW, BANK_HOLIDAY])

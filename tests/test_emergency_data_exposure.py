@@ -8,7 +8,7 @@ block's (docs/classification.md, "Round 33: security incidents told in passing o
 import pytest
 
 from policy.config import default_policy
-from tests.rule_matches import read_ahead, shipped_reading
+from tests.rule_matches import read_ahead_fixture, shipped_reading
 
 EXPOSURE = "someone outside seeing data that is not theirs"
 
@@ -85,9 +85,5 @@ def test_a_misaddressed_mail_a_device_or_a_request_is_not_read_as_sent_out(subje
     assert SENT_OUT not in rules, (confidence, rules)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def rules_read_ahead() -> None:
-    """Every ticket this module reads, in one statement under the shipped policy
-    (tests/rule_matches.py): each test still asserts on its own ticket's row."""
-    read_ahead(default_policy(), [("Portal", d, 1, False) for d in EXPOSURES + NOT_EXPOSURES]
-               + [(s, d, 1, False) for s, d in SENT_OUT_CASES + NOT_SENT_OUT_CASES])
+rules_read_ahead = read_ahead_fixture([("Portal", d, 1, False) for d in EXPOSURES + NOT_EXPOSURES]
+                                      + [(s, d, 1, False) for s, d in SENT_OUT_CASES + NOT_SENT_OUT_CASES])

@@ -9,7 +9,7 @@ emergency", "Round 32: emergency"); the dampeners they meet: tests/test_emergenc
 import pytest
 
 from policy.config import default_policy
-from tests.rule_matches import one_ticket_rules, read_ahead, shipped_reading
+from tests.rule_matches import one_ticket_rules, read_ahead_fixture, shipped_reading
 from tests.test_classify import _t
 
 # Every list: (subject, description, affected users, declared an emergency).
@@ -182,15 +182,6 @@ def _params(real: bool) -> list:
     return params
 
 
-@pytest.fixture(scope="module")
-def rules_read_ahead() -> None:
-    """The tickets the tests below read through the rules alone, in one statement under the shipped
-    policy (tests/rule_matches.py): each test still asserts on its own ticket's row."""
-    read_ahead(default_policy(), [("Email", d, 1, False) for d, _ in EVERY]
-               + [("Question", d, 1, False) for d in REQUESTS + NOT_IN_PASSING]
-               + [("Other", d, 1, False) for d, _ in IN_PASSING])
-
-
 @pytest.mark.parametrize(("case", "text"), _params(real=True))
 def test_a_real_emergency_is_called(emergency, case, text):
     """Told with the look-alikes' words (rounds 29, 30) or by its symptom (round 31)."""
@@ -281,3 +272,9 @@ NOT_IN_PASSING = [
 def test_the_same_words_without_the_incident_are_not_called(description):
     called, confidence, _dampeners, rules = shipped_reading("Question", description)
     assert not called, (confidence, rules)
+
+
+# The tickets the tests above read through the rules alone, in one statement (after their lists).
+rules_read_ahead = read_ahead_fixture([("Email", d, 1, False) for d, _ in EVERY]
+                                      + [("Question", d, 1, False) for d in REQUESTS + NOT_IN_PASSING]
+                                      + [("Other", d, 1, False) for d, _ in IN_PASSING], autouse=False)

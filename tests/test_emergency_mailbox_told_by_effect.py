@@ -8,8 +8,7 @@ effect"). The texts are my own, none a batch's.
 
 import pytest
 
-from policy.config import default_policy
-from tests.rule_matches import read_ahead, shipped_reading
+from tests.rule_matches import read_ahead_fixture, shipped_reading
 
 SENT_IN_NAME = "mail sent in someone's name that they did not write"
 
@@ -43,8 +42,4 @@ def test_mail_sent_or_not_yet_sent_by_its_owner_is_not_read_as_sent_in_their_nam
     assert SENT_IN_NAME not in rules, (confidence, rules)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def rules_read_ahead() -> None:
-    """Every ticket this module reads, in one statement under the shipped policy
-    (tests/rule_matches.py): each test still asserts on its own ticket's row."""
-    read_ahead(default_policy(), [(s, d, 1, False) for s, d in SENT_IN_NAME_CASES + SENT_BY_OWNER])
+rules_read_ahead = read_ahead_fixture([(s, d, 1, False) for s, d in SENT_IN_NAME_CASES + SENT_BY_OWNER])

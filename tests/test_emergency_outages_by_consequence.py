@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from policy.config import default_policy
-from tests.rule_matches import read_ahead, shipped_reading
+from tests.rule_matches import read_ahead_fixture, shipped_reading
 
 # (subject, description, affected users, declared, the rule or dampener that should read it)
 CALLED = [
@@ -75,11 +75,7 @@ NOT_CALLED = [
 ]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def rules_read_ahead() -> None:
-    """Every ticket this module reads, in one statement under the shipped policy
-    (tests/rule_matches.py): each test still asserts on its own ticket's row."""
-    read_ahead(default_policy(), [(s, d, a, dec) for s, d, a, dec, _ in CALLED + NOT_CALLED])
+rules_read_ahead = read_ahead_fixture([(s, d, a, dec) for s, d, a, dec, _ in CALLED + NOT_CALLED])
 
 
 @pytest.mark.parametrize(("subject", "description", "affected", "declared", "rule"), CALLED)

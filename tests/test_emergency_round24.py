@@ -15,7 +15,7 @@ taken from a batch.
 import pytest
 
 from policy.config import default_policy
-from tests.rule_matches import one_ticket_rules, read_ahead, read_alone
+from tests.rule_matches import one_ticket_rules, read_ahead_fixture, read_alone
 
 RECOVERY = "recovery details changed by someone else"
 
@@ -124,10 +124,7 @@ _TICKETS = sorted({(s, d, 1, False) for s, d in REAL + LOOK_ALIKES + REVIEWED + 
                   | {(s, d, 30, True) for s, d in REAL_WITH_QUIET_WORDS + REVIEWED})
 
 
-@pytest.fixture(scope="module", autouse=True)
-def rules_read_ahead() -> None:
-    """Every reading of this module in one statement (the shipped policy)."""
-    read_ahead(default_policy(), _TICKETS)
+rules_read_ahead = read_ahead_fixture(_TICKETS)
 
 
 def _read(subject: str, description: str, affected: int = 1,

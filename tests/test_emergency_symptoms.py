@@ -8,8 +8,7 @@ outages told by their symptom"). The texts are my own, none a batch's.
 
 import pytest
 
-from policy.config import default_policy
-from tests.rule_matches import read_ahead, shipped_reading
+from tests.rule_matches import read_ahead_fixture, shipped_reading
 
 SEVERAL = {"core system down for several users", "something down for several users",
            "one system lost for all of its users"}
@@ -53,9 +52,5 @@ def test_the_same_words_about_one_user_or_a_request_are_not_an_outage(descriptio
     assert not called, (confidence, rules)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def rules_read_ahead() -> None:
-    """Every ticket this module reads, in one statement under the shipped policy
-    (tests/rule_matches.py): each test still asserts on its own ticket's row."""
-    read_ahead(default_policy(), [(s, d, affected, False) for s, d, affected in OUTAGES]
-               + [("Question", d, 1, False) for d in NOT_OUTAGES])
+rules_read_ahead = read_ahead_fixture([(s, d, affected, False) for s, d, affected in OUTAGES]
+                                      + [("Question", d, 1, False) for d in NOT_OUTAGES])

@@ -10,7 +10,7 @@ the client's own software. Each with look-alikes. The texts are my own, none a b
 import pytest
 
 from policy.config import PolicyConfig, default_policy
-from tests.rule_matches import read_ahead, shipped_reading
+from tests.rule_matches import read_ahead_fixture, shipped_reading
 
 FOLDER = "mail moved into a folder its owner never made"
 HIJACKED = "website defaced or hijacked"
@@ -115,12 +115,8 @@ def test_the_new_settings_refuse_a_bad_value():
         PolicyConfig.model_validate(_with({"reaches_undampened": "sometimes"}, TAKEN_BACK))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def rules_read_ahead() -> None:
-    """Every ticket this module reads, in one statement under the shipped policy
-    (tests/rule_matches.py): each test still asserts on its own ticket's row."""
-    read_ahead(default_policy(), [(s, d, 1, False) for _label, s, d in CALLED + NOT_MET + STILL_CALLED]
-               + [(s, d, 1, False) for _rule, _label, s, d in EXPLAINED])
+rules_read_ahead = read_ahead_fixture([(s, d, 1, False) for _label, s, d in CALLED + NOT_MET + STILL_CALLED]
+                                      + [(s, d, 1, False) for _rule, _label, s, d in EXPLAINED])
 
 
 def test_a_p_below_lift_from_lifts_nothing(tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from policy.config import PolicyConfig, default_policy
-from tests.rule_matches import read_ahead, shipped_reading
+from tests.rule_matches import read_ahead_fixture, shipped_reading
 
 SENT = "personal data sent by mistake to the wrong people"
 DOMAIN = "website showing a strange page and mail bouncing (a lapsed domain)"
@@ -100,11 +100,7 @@ def test_a_rule_naming_a_missing_term_set_is_refused():
         PolicyConfig.model_validate(data)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def rules_read_ahead() -> None:
-    """Every ticket this module reads, in one statement under the shipped policy
-    (tests/rule_matches.py): each test still asserts on its own ticket's row."""
-    read_ahead(default_policy(), [(s, d, 1, False) for _label, s, d in CALLED + NOT_MET])
+rules_read_ahead = read_ahead_fixture([(s, d, 1, False) for _label, s, d in CALLED + NOT_MET])
 
 
 # Round 36: bar_spares_by_nature (round 35's open question, B56-007's kind): a reading the rules
