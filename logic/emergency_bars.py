@@ -23,7 +23,8 @@ def vote_state(policy: PolicyConfig, alias: str = "s") -> str:
     what a text is about (mail down), not the state it tells (over, someone else's, never
     connected): where the rules read an outage or a disruption (a rule of a criterion the
     dampener applies to, none of another) and a dampener of emergency.vote_dampened_by lowered it,
-    the vote is lowered by that dampener's factor too. 1 when none is listed."""
+    the vote is lowered by that dampener's factor too; one read only on its kind of report
+    (only_with_sets, round 41) also where no rule met. 1 when none is listed."""
     em = policy.emergency
     factors = []
     for damp in (d for d in em.dampeners if d.label in em.vote_dampened_by):
@@ -32,6 +33,11 @@ def vote_state(policy: PolicyConfig, alias: str = "s") -> str:
         inside_sql, outside_sql = ", ".join(map(sql_literal, inside)), ", ".join(map(sql_literal, outside))
         read = f"list_has_any({alias}.rules_met, [{inside_sql}]::VARCHAR[])"
         other = f" AND NOT list_has_any({alias}.rules_met, [{outside_sql}]::VARCHAR[])" if outside else ""
+        if damp.only_with_sets:
+            # Round 41: a dampener read only on its own kind of report (a sign-in alert, a changed-
+            # details request) tells that report's state even where no rule met ("an alert saying
+            # sign in from abroad ... that's me": the vote alone read an incident).
+            read = f"({read} OR len({alias}.rules_met) = 0)"
         met = f"list_contains({alias}.dampeners, {sql_literal(damp.label)})"
         factors.append(f"CASE WHEN coalesce({met} AND {read}{other}, false) THEN {damp.factor} ELSE 1 END")
     return " * ".join(factors) or "1"
