@@ -7,7 +7,10 @@ built or configured), or one sign-in across existing systems mapped to the clien
 Such builds name no workflow or connector and were read as nothing. The near tickets carry the same
 request with notes of a fix, not a build: nothing is called. Beside them: a device merely enrolled
 in device management with a kiosk profile names no lockdown designed, and a sign-in certificate
-renewed names no mapping. The texts were written for this test, none from a batch.
+renewed names no mapping. A second note signal: the notes say the work ran with regular progress
+checks (weekly checks, monthly checkpoints): a piece of work with phases, a structured project; its
+near ticket, one answer about the same job, is not. The texts were written for this test, none
+from a batch.
 """
 
 import pytest
@@ -50,7 +53,20 @@ TICKETS = [
        time=[(30.0, "remote", True, "sso certificate between rota site and email expired, renewed",
               False)]),
 ]
+ARCHIVE = ("Years of old delivery notes are sitting in boxes in the store room. We'd like them all"
+           " turned into files we can search, saved against the right customer, and the paper"
+           " recycled afterwards. A student is starting next month to do the feeding.")
+PHASED = [
+    # a bulk job run in steps with regular progress checks: structured project
+    _t("phased", "Old delivery notes into files", ARCHIVE, category="Other",
+       time=[(90.0, "project", True, "agreed file naming and where each batch is saved", False),
+             (60.0, "project", True, "fortnightly progress reviews with the student", False)]),
+    # near: one answer about the same job, no steps, no checks
+    _t("phased_near", "Old delivery notes into files", ARCHIVE, category="Other",
+       time=[(15.0, "email", True, "replied with scanner settings to use", False)]),
+]
 OWN_LABEL = "the provider's note says it locked a device down or mapped sign-in to the client's groups"
+STEPS = "the provider's note says it ran the work with regular progress checks"
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +76,7 @@ def policy() -> PolicyConfig:
 
 def shipped_cases() -> dict[str, list]:
     """The module's tickets, classified with the other modules' cases (tests/shipped_calls.py)."""
-    return {"shipped": TICKETS}
+    return {"shipped": TICKETS + PHASED}
 
 
 shipped = calls_fixture("shipped")
@@ -71,8 +87,8 @@ def calls_without() -> dict:
     """The same tickets without the round-41 note signal: what it moves."""
     def drop(d: dict) -> None:
         ts = d["scope_classification"]["time_signals"]
-        ts["note_signals"] = [n for n in ts["note_signals"] if n["label"] != OWN_LABEL]
-    scope, _ = classify(_variant(drop), TICKETS)
+        ts["note_signals"] = [n for n in ts["note_signals"] if n["label"] not in (OWN_LABEL, STEPS)]
+    scope, _ = classify(_variant(drop), TICKETS + PHASED)
     return scope
 
 
@@ -96,3 +112,14 @@ def test_the_same_request_fixed_not_built_calls_nothing(shipped, calls_without, 
 @pytest.mark.parametrize("tid", ["enrol", "cert"])
 def test_notes_of_enrolment_or_repair_are_not_read_as_tailoring(shipped, tid):
     assert all(OWN_LABEL not in str(call[1]) for call in shipped[tid].values())
+
+
+def test_work_run_with_regular_progress_checks_is_a_structured_project(shipped, calls_without):
+    assert "structured_project" in shipped["phased"]
+    assert STEPS in shipped["phased"]["structured_project"][1]
+    assert "structured_project" not in calls_without["phased"]
+
+
+def test_one_answer_about_the_same_job_is_not(shipped, calls_without):
+    assert "structured_project" not in shipped["phased_near"]
+    assert set(shipped["phased_near"]) == set(calls_without["phased_near"])
