@@ -64,6 +64,14 @@ PHASED = [
     # near: one answer about the same job, no steps, no checks
     _t("phased_near", "Old delivery notes into files", ARCHIVE, category="Other",
        time=[(15.0, "email", True, "replied with scanner settings to use", False)]),
+    # beside a build the notes name (an upload workflow configured): the checks still count, as
+    # the id's own evidence (own_evidence_beside keeps a note signal of the id's own)
+    _t("phased_beside", "Old delivery notes into files", ARCHIVE, category="Other",
+       time=[(120.0, "project", True, "configured scanner upload workflow into the document store", False),
+             (90.0, "project", True, "weekly progress checks with the student over six weeks", False)]),
+    # near: the same build, no steps or checks logged
+    _t("phased_beside_near", "Old delivery notes into files", ARCHIVE, category="Other",
+       time=[(120.0, "project", True, "configured scanner upload workflow into the document store", False)]),
 ]
 OWN_LABEL = "the provider's note says it locked a device down or mapped sign-in to the client's groups"
 STEPS = "the provider's note says it ran the work with regular progress checks"
@@ -123,3 +131,9 @@ def test_work_run_with_regular_progress_checks_is_a_structured_project(shipped, 
 def test_one_answer_about_the_same_job_is_not(shipped, calls_without):
     assert "structured_project" not in shipped["phased_near"]
     assert set(shipped["phased_near"]) == set(calls_without["phased_near"])
+
+
+def test_progress_checks_beside_a_build_still_count(shipped):
+    assert "structured_project" in shipped["phased_beside"]
+    assert STEPS in shipped["phased_beside"]["structured_project"][1]
+    assert "structured_project" not in shipped["phased_beside_near"]
