@@ -351,10 +351,11 @@ def scope_hits_sql(policy: PolicyConfig, emergency: str | None = None, semantic:
                                scope_ids=wm.scope_ids,
                                words_where=f"{word_weight_sql(policy, 'scope_id')} * p > {WORD_FLOOR}")
     word_cte = f", word AS MATERIALIZED ({word_sql}\n)" if words else ""
-    # own_evidence_beside (round 30): beside a found listed id, only the id's own rules count for it
+    # own_evidence_beside (round 30): beside a found listed id, only the id's own rules (and its own
+    # note signals, round 41: the provider's log of how the work ran) count for it
     pairs = [(sid, other) for sid, others in sorted(sc.own_evidence_beside.items()) for other in others]
     beside = "" if not pairs else f"""
-          AND NOT (s.kind NOT IN ('signal', 'category') AND EXISTS (
+          AND NOT (s.kind NOT IN ('signal', 'category', 'note') AND EXISTS (
               SELECT 1 FROM found f JOIN {values_relation(pairs, "b", "scope_id, other_id")}
                   ON b.other_id = f.scope_id
               WHERE f.ticket_id = s.ticket_id AND b.scope_id = s.scope_id))"""
