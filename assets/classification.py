@@ -16,7 +16,7 @@ from logic.embeddings import embed, pinned
 from logic.emergency import emergency_rules_sql, emergency_sql
 from logic.message import CLF_TEXTS, READ_TEXTS, read_texts, reads_messages, write_messages
 from logic.nearest import run_cones
-from logic.semantic import REVIEW_ROWS, ExemplarBank, builtin_bank, prepare_votes, review_bank
+from logic.semantic import REVIEW_ROWS, ExemplarBank, ReviewBanks, builtin_bank, prepare_votes, review_bank
 from logic.shortlists import builtin_shortlists
 from logic.text_match import TICKET_TEXT
 from logic.word_model import word_model, write_weights
@@ -222,6 +222,8 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
                            f" WHERE {range_months}) t USING (ticket_id)")
         # The review decisions in force at the run's as-of instant, for every month's exemplars.
         con.execute(f"CREATE TABLE {db}.review_rows AS {REVIEW_ROWS}", {"as_of": run.as_of})
+        # ... and made exemplars once: a month takes those on tickets of earlier months.
+        reviews = ReviewBanks.read(con, run.policy, f"{db}.review_rows")
         known: set[str] = set()
         cones, shortlists = None, None
         if run.policy.scope_classification.semantic.enabled:
@@ -246,6 +248,7 @@ def match_emergency_range(con: duckdb.DuckDBPyConnection, months: list[str],
             recurring = _recurring_texts(con, run.policy, months)
             shortlists = builtin_shortlists(run.policy, builtin.texts, recurring, cones)
         yield {"emergency_range": db, "builtin_bank": builtin, "review_rows": f"{db}.review_rows",
+               "review_banks": reviews,
                "stored_texts": known, "bank_cones": cones, "builtin_shortlists": shortlists}
     if run.policy.scope_classification.semantic.enabled:
         # After the months' votes, so no month's texts are pruned from under it.
@@ -272,14 +275,15 @@ def builtin_exemplars(policy: PolicyConfig) -> ExemplarBank:
 
 def exemplar_bank(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: str,
                   as_of: datetime | None = None, builtin: ExemplarBank | None = None,
-                  review_rows: str | None = None) -> ExemplarBank:
+                  review_rows: str | None = None, reviews: ReviewBanks | None = None) -> ExemplarBank:
     """The semantic vote's exemplars for a month's calls: the policy's concepts, the built-in
     labelled tickets (`builtin`, read once per run) and this provider's review decisions in force
     at the as-of instant on tickets of earlier months (so a ticket's own decision never votes on
-    its automated call, and agreement stays honest; `review_rows`: read once per run)."""
-    return ExemplarBank.concat([builtin if builtin is not None else builtin_exemplars(policy),
-                                review_bank(con, policy, before_month=month, as_of=as_of,
-                                            rows=review_rows)])
+    its automated call, and agreement stays honest; `review_rows`: read once per run; `reviews`:
+    made exemplars once per run, then neither is read)."""
+    own = (reviews.before(month) if reviews is not None
+           else review_bank(con, policy, before_month=month, as_of=as_of, rows=review_rows))
+    return ExemplarBank.concat([builtin if builtin is not None else builtin_exemplars(policy), own])
 
 
 def semantic_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: str,
@@ -289,7 +293,8 @@ def semantic_votes(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, month: 
     `shared`: what match_emergency_range prepared for the run's months."""
     shared = shared or {}
     builtin = shared.get("builtin_bank")
-    bank = exemplar_bank(con, policy, month, as_of, builtin, shared.get("review_rows"))
+    bank = exemplar_bank(con, policy, month, as_of, builtin, shared.get("review_rows"),
+                         shared.get("review_banks"))
     # Texts embedded by an earlier run (the bank's, most of a month's) are read, not embedded again
     # (in a run, read for all of its months at once; the built-in exemplars' stored then too).
     month_texts = [r[0] for r in con.execute(f"SELECT DISTINCT {TICKET_TEXT} FROM clf_tickets").fetchall()]

@@ -2,6 +2,10 @@
 
 
 import re
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -15,11 +19,12 @@ from assets.staging import (
     staging_tickets,
     staging_time_entries,
 )
-from logic.sla import build_ticket_response
+from logic.sla import build_ticket_responses, month_response
 from orchestration.monthly import RunInputs, monthly_sql_asset
 from orchestration.partitions import check_each_month
 from orchestration.sql_checks import sql_check
 from policy.config import PolicyConfig
+from policy.sql import register_policy
 
 
 def interruption_pattern(policy: PolicyConfig) -> str:
@@ -41,6 +46,21 @@ def _facts_params(run: RunInputs) -> dict:
     }
 
 
+@contextmanager
+def ticket_responses(con: DuckDBPyConnection, months: list[str],
+                     run: RunInputs) -> Iterator[Mapping[str, Any]]:
+    """The response clock of every ticket of `months` (before_range), in an in-memory database
+    attached while the months run (every month's connection sees it); a month reads its slice."""
+    name = f"facts_range_{uuid.uuid4().hex[:12]}"
+    con.execute(f"ATTACH ':memory:' AS {name}")
+    try:
+        register_policy(con, run.policy)
+        build_ticket_responses(con, run.policy, months, run.as_of, f"{name}.ticket_response")
+        yield {"ticket_response": f"{name}.ticket_response"}
+    finally:
+        con.execute(f"DETACH {name}")
+
+
 # Ticket units (policy section 2) and the policy's views of each ticket: models/marts/ticket_facts.sql.
 ticket_facts = monthly_sql_asset(
     "ticket_facts",
@@ -56,8 +76,9 @@ ticket_facts = monthly_sql_asset(
     ],
     params=_facts_params,
     policy_tables=True,
-    # The response clock of the month's tickets, temp table ticket_response, which the model joins.
-    before=lambda con, month, run: build_ticket_response(con, run.policy, month, run.as_of),
+    # The response clock of the run's tickets, once; the model joins the month's (ticket_response).
+    before_range=ticket_responses,
+    before=lambda con, month, run: month_response(con, run.shared["ticket_response"], month),
     rows_of="staging.tickets",  # a hit (a fact) is a staged ticket's: none in a month without one
     stats_sql="""SELECT count(*) AS row_count,
                         count(DISTINCT unit_id) FILTER (WHERE is_standard) AS standard_units,

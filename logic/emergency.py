@@ -49,7 +49,9 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
             # (an incident told by what one user saw leaves the rules nothing to read).
             weight = (f"CASE WHEN lower(trim(d.category)) IN {in_list(sr.categories)}"
                       f" THEN {sr.vote_weight} ELSE {sv.emergency_weight} END")
-        state = vote_state(policy)
+        # The vote's factor once per row, a column of s (three copies of 32 KB of SQL cost more
+        # to bind and optimise than to run: see _learned_vote's bars).
+        state = "s.lv_vote_state"
         # Rules first (vetoed when the text was embedded and its neighbours are not emergencies),
         # then the neighbours' vote as independent evidence.
         voted = f"""
@@ -78,7 +80,8 @@ def emergency_sql(policy: PolicyConfig, semantic: bool = True, rules: str | None
                      CASE WHEN {weight} * coalesce(v.vote, 0) > 0.05 AND {state} < 1
                           THEN 'vote dampened as the outage reading was (x' || round({state}, 2) || ')'
                           END) AS evidence
-    FROM {source} s LEFT JOIN clf_semantic_emergency v ON v.raw_txt = s.raw_txt
+    FROM (SELECT s.*, {vote_state(policy)} AS lv_vote_state FROM {source} s) s
+    LEFT JOIN clf_semantic_emergency v ON v.raw_txt = s.raw_txt
     LEFT JOIN clf_tickets d ON d.ticket_id = s.ticket_id"""
         pw = em.planned_work
         if pw.factor < 1 and pw.scope_ids:
@@ -146,7 +149,13 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
         # The higher bars (one person's problem; a told state that lowered the vote) and where the
         # signal does not raise at all (logic/emergency_bars.py).
         bar, narrow_bar, off = learned_bars(policy)
-        joined = " LEFT JOIN model_in mi USING (ticket_id)"
+        # Each bar once per ticket, a column of mi, not in every CASE that reads it: the bars are
+        # 32 KB of SQL each, read seven times, and binding and optimising those copies cost as much
+        # CPU as running a month's statement (docs/benchmark.md, round 41). Where a ticket has no
+        # model input its p is NULL, so no bar it reads changes a reading.
+        joined = (f" LEFT JOIN (SELECT mi.*, {bar} AS lv_raise_bar, {narrow_bar} AS lv_narrow_bar,"
+                  f" {off} AS lv_raise_off FROM model_in mi) mi USING (ticket_id)")
+        bar, narrow_bar, off = "mi.lv_raise_bar", "mi.lv_narrow_bar", "mi.lv_raise_off"
     raised = ("false" if lm.raise_at is None
               else f"(b.confidence < {em.min_confidence} AND m.p >= {bar} AND NOT {off})")
     hold_end, factor, shown_factor = _hold(policy)
@@ -160,7 +169,7 @@ def _learned_vote(policy: PolicyConfig, source: str, voted: str) -> str:
     # Round 39: nor a reading a later ask freed (the signal reads the whole text, most of it the
     # routine first ask's words; emergency.later_ask.holds_against).
     freed = asks.freed(policy, "mi", "learned_hold")
-    if lm.by_nature or freed != "false":
+    if (lm.by_nature or freed != "false") and not joined:
         joined = " LEFT JOIN model_in mi USING (ticket_id)"
     held = f"({low} AND NOT {spared} AND NOT {freed})"
     # Round 17: below the call threshold and not raised, p is evidence of weight_below (noisy-or),

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -169,7 +169,7 @@ JOIN (SELECT ticket_id, any_value(subject) AS subject, any_value(description) AS
 """
 # A ticket of an earlier month: one with a staged row of a month before `$before`.
 _REVIEW_EXEMPLARS = """
-SELECT ticket_id, txt, subject, kind, scope_id, verdict FROM {rows}
+SELECT ticket_id, txt, subject, kind, scope_id, verdict, first_month FROM {rows}
 WHERE $before IS NULL OR first_month < CAST($before AS DATE)
 ORDER BY ticket_id, kind, scope_id
 """
@@ -188,10 +188,16 @@ def review_bank(con: duckdb.DuckDBPyConnection, policy: PolicyConfig,
                             {"before": before_month, "as_of": as_of}).fetchall()
     else:
         found = con.execute(_REVIEW_EXEMPLARS.format(rows=rows), {"before": before_month}).fetchall()
+    return _review_exemplars(policy, found)[0]
+
+
+def _review_exemplars(policy: PolicyConfig, found: list[tuple]) -> tuple[ExemplarBank, list[date]]:
+    """_REVIEW_EXEMPLARS' rows as exemplars (one per ticket, in the rows' order), with each one's
+    ticket's first month."""
     by_ticket: dict[str, dict[str, object]] = {}
-    for ticket_id, txt, subject, kind, scope_id, verdict in found:
+    for ticket_id, txt, subject, kind, scope_id, verdict, first_month in found:
         entry = by_ticket.setdefault(ticket_id, {"txt": txt, "subject": subject, "row": _row(None, None),
-                                                 "said": []})
+                                                 "said": [], "first_month": first_month})
         row: list[float] = entry["row"]  # type: ignore[assignment]
         if kind == "scope" and scope_id in SCOPE_EXCLUSION_IDS:
             row[LABELS.index(scope_id)] = 1.0 if verdict == "approved" else 0.0
@@ -205,8 +211,35 @@ def review_bank(con: duckdb.DuckDBPyConnection, policy: PolicyConfig,
     described = [f'a ticket your reviewers decided earlier ({", ".join(by_ticket[i]["said"])})'
                  for i in ids]  # type: ignore[arg-type]
     labels = np.array([by_ticket[i]["row"] for i in ids], dtype=float).reshape(-1, len(LABELS))
-    return ExemplarBank(ids, [str(by_ticket[i]["txt"]) for i in ids], described, ["review"] * len(ids),
+    bank = ExemplarBank(ids, [str(by_ticket[i]["txt"]) for i in ids], described, ["review"] * len(ids),
                         labels, np.full(len(ids), policy.scope_classification.semantic.provider_weight))
+    return bank, [by_ticket[i]["first_month"] for i in ids]  # type: ignore[misc]
+
+
+# A run's months each read the decisions on tickets of earlier months: the rows in force at the
+# run's as-of instant are read and made exemplars once, and a month takes its tickets' (every row
+# of a ticket has the ticket's first month, so a month's rows are whole tickets, in the same order).
+@dataclass
+class ReviewBanks:
+    """Every review exemplar in force at a run's as-of instant, with its ticket's first month."""
+
+    bank: ExemplarBank
+    first_months: list[date]
+
+    @staticmethod
+    def read(con: duckdb.DuckDBPyConnection, policy: PolicyConfig, rows: str) -> ReviewBanks:
+        """From `rows`, a relation holding REVIEW_ROWS' result (review_bank's `rows`)."""
+        found = con.execute(_REVIEW_EXEMPLARS.format(rows=rows), {"before": None}).fetchall()
+        return ReviewBanks(*_review_exemplars(policy, found))
+
+    def before(self, month: str) -> ExemplarBank:
+        """review_bank(before_month=month) of the same rows: decisions on tickets of earlier months."""
+        cut = date.fromisoformat(month)
+        keep = [k for k, first in enumerate(self.first_months) if first < cut]
+        b = self.bank
+        return ExemplarBank([b.ids[k] for k in keep], [b.texts[k] for k in keep],
+                            [b.described[k] for k in keep], [b.sources[k] for k in keep],
+                            b.labels[keep].reshape(-1, len(LABELS)), b.weights[keep])
 
 
 def builtin_bank(policy: PolicyConfig, labelled: list[Path] | None = None) -> ExemplarBank:

@@ -18,7 +18,7 @@ import duckdb
 
 from logic.business_time import business_minutes_sql, next_opening_sql
 from policy.config import PolicyConfig
-from warehouse.sqlquote import sql_literal
+from warehouse.sqlquote import month_in, sql_literal
 
 
 def counting_event_predicate(policy: PolicyConfig, alias: str = "e") -> str:
@@ -50,14 +50,14 @@ def target_priority_sql(policy: PolicyConfig, alias: str = "t") -> str:
 INTERVALS = "staging.calendar_intervals"
 
 
-def _clocked_sql(policy: PolicyConfig) -> str:
-    """Tickets of the month with a target: contract, target priority, calendar and first response."""
+def _clocked_sql(policy: PolicyConfig, months: list[str]) -> str:
+    """Tickets of `months` with a target: contract, target priority, calendar and first response."""
     return f"""
 WITH t AS (
     SELECT t.*, {target_priority_sql(policy)} AS target_priority
-    FROM staging.tickets t WHERE t.month = $month
+    FROM staging.tickets t WHERE {month_in("t.month", months)}
 ), contract AS (
-    SELECT t.ticket_id, t.client_id, t.created_at, t.created_local, t.target_priority,
+    SELECT t.ticket_id, t.month, t.client_id, t.created_at, t.created_local, t.target_priority,
            t.is_provider_initiated, c.timezone, c.after_hours_coverage,
            coalesce(c.response_targets[t.target_priority], pt.minutes) AS target_minutes,
            CASE WHEN t.target_priority = 'emergency' AND c.after_hours_coverage THEN '24x7'
@@ -67,8 +67,9 @@ WITH t AS (
 ), response AS (
     SELECT e.ticket_id, min(greatest(e.event_at, c.created_at)) AS first_response_at,
            arg_min(e.event_type || coalesce(' to ' || e.new_value, ''), e.event_at) AS first_event
-    FROM staging.ticket_events e JOIN contract c USING (ticket_id)
-    WHERE e.month = $month AND e.event_at <= $as_of AND {counting_event_predicate(policy)}
+    -- A ticket's events are its month's (as each month's statement read them alone).
+    FROM staging.ticket_events e JOIN contract c ON c.ticket_id = e.ticket_id AND c.month = e.month
+    WHERE {month_in("e.month", months)} AND e.event_at <= $as_of AND {counting_event_predicate(policy)}
     GROUP BY e.ticket_id
 )
 SELECT c.*, r.first_response_at, r.first_event,
@@ -138,10 +139,36 @@ def build_ticket_response(
 
     Needs the temp table policy_target (policy.sql.register_policy).
     """
-    con.execute(f"CREATE OR REPLACE TEMP TABLE sla_clocked AS {_clocked_sql(policy)}",
-                {"month": month, "as_of": as_of})
-    # The clock's lookups by instant read only the month's calendars from their interval that holds
-    # the month's first instant on (and the coverage start's): an ASOF join sorts every interval it
+    build_ticket_responses(con, policy, [month], as_of, "sla_range_response", temporary=True)
+    con.execute("CREATE OR REPLACE TEMP TABLE ticket_response AS"
+                " SELECT * EXCLUDE (month) FROM sla_range_response")
+
+
+def month_response(con: duckdb.DuckDBPyConnection, table: str, month: str) -> None:
+    """Temp view ticket_response: the month's rows of a range's `table` (build_ticket_responses)."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW ticket_response AS SELECT * EXCLUDE (month)"
+                f" FROM {table} WHERE month = DATE {sql_literal(month)}")
+
+
+# One statement per step for all of a run's months, not per month: each month's eight statements
+# cost about as much CPU to plan and to sort the calendars for their ASOF joins as to compute its
+# few thousand rows (4.3 s of CPU at 100k over 13 months, ticket_facts' largest part). A ticket
+# is staged in one month (staging keeps its latest delivery), and every lookup is by its own
+# instants and calendar, so each ticket's row is the one its month's statements gave alone.
+def build_ticket_responses(
+    con: duckdb.DuckDBPyConnection, policy: PolicyConfig, months: list[str], as_of: datetime,
+    table: str, temporary: bool = False,
+) -> None:
+    """Create `table` (a temp table if `temporary`): ticket_response's rows for every ticket of
+    `months`, with their month.
+
+    Needs the temp table policy_target (policy.sql.register_policy); the sla_* temp tables it
+    builds on the way are this connection's.
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE sla_clocked AS {_clocked_sql(policy, months)}",
+                {"as_of": as_of})
+    # The clock's lookups by instant read only the months' calendars from their interval that holds
+    # the months' first instant on (and the coverage start's): an ASOF join sorts every interval it
     # is given, and a year of calendars is 59,143 intervals at 100k tickets, 298,303 at 1M.
     con.execute(_MONTH_INTERVALS, {"as_of": as_of})
     con.execute(f"CREATE OR REPLACE TEMP VIEW {MONTH_INTERVALS}_coverage AS"
@@ -186,7 +213,14 @@ def build_ticket_response(
         )
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE sla_due AS {_DUE}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE ticket_response AS {_RESPONSE}", {"as_of": as_of})
+    kind = "TEMP TABLE" if temporary else "TABLE"
+    con.execute(f"CREATE OR REPLACE {kind} {table} AS {_RESPONSE}", {"as_of": as_of})
+    for step in _STEPS:  # a range's steps can be large (1M tickets a year): not kept past the table
+        con.execute(f"DROP TABLE IF EXISTS {step}")
+
+
+_STEPS = ("sla_clocked", MONTH_INTERVALS, "sla_minutes", "sla_since_coverage", "sla_at_as_of",
+          "sla_clock_start", "sla_due")
 
 
 _RESPONSE = """
@@ -220,7 +254,7 @@ WITH measured AS (
                     AND CAST(timezone(j.timezone, j.clock_started_at) AS DATE)
     GROUP BY j.ticket_id
 )
-SELECT j.ticket_id, j.target_priority, j.calendar_used,
+SELECT j.ticket_id, j.month, j.target_priority, j.calendar_used,
        j.target_minutes AS response_target_minutes, j.first_response_at,
        j.first_event AS first_response_event, j.clock_started_at, j.response_due_at,
        round(j.response_business_minutes, 2) AS response_business_minutes,

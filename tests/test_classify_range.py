@@ -178,11 +178,16 @@ def test_a_range_reads_each_month_s_exemplars_once(warehouse, policy):
         with match_emergency_range(con, MONTHS, run) as shared:
             ranged = [exemplar_bank(con, voting, m, run.as_of, shared["builtin_bank"], shared["review_rows"])
                       for m in MONTHS]
+            # The decisions made exemplars once for the run (ReviewBanks), each month its part.
+            once = [exemplar_bank(con, voting, m, run.as_of, shared["builtin_bank"], None,
+                                  shared["review_banks"]) for m in MONTHS]
     reviews = [b.ids[b.sources.index("review"):] if "review" in b.sources else [] for b in alone]
     assert reviews == [[], ["t1"], ["t1", "t5"]]  # earlier months' tickets, decisions by the as-of
-    for a, r in zip(alone, ranged, strict=True):
-        assert (a.ids, a.texts, a.described, a.sources) == (r.ids, r.texts, r.described, r.sources)
-        assert np.array_equal(a.labels, r.labels, equal_nan=True) and np.array_equal(a.weights, r.weights)
+    for a, r, o in zip(alone, ranged, once, strict=True):
+        for b in (r, o):
+            assert (a.ids, a.texts, a.described, a.sources) == (b.ids, b.texts, b.described, b.sources)
+            assert np.array_equal(a.labels, b.labels, equal_nan=True) and np.array_equal(a.weights, b.weights)
+            assert a.labels.shape == b.labels.shape and a.labels.dtype == b.labels.dtype
 
 
 def test_a_ticket_s_notes_are_one_text_whatever_the_entries_order(tmp_path, policy):

@@ -1,5 +1,7 @@
 """Response-time SLA on hand-built tickets whose business minutes are worked out by hand."""
 
+import os
+
 import duckdb
 import pytest
 
@@ -320,3 +322,36 @@ def test_events_after_the_as_of_instant_do_not_count(msp_env, monkeypatch, tmp_p
     with duckdb.connect(str(cut / "warehouse.duckdb"), read_only=True) as con:
         truncated = {name: con.execute(sql).fetchall() for name, sql in _FIGURES.items()}
     assert truncated == early
+
+
+def test_a_range_of_months_clocks_each_ticket_as_its_month_alone(sla_built):
+    """ticket_facts builds the response clock once for a run's months (build_ticket_responses):
+    each month's slice (month_response) holds the rows that month's own build gives."""
+    from datetime import datetime
+
+    from logic.sla import build_ticket_response, build_ticket_responses, month_response
+    from policy.config import default_policy
+    from policy.sql import register_policy
+    from warehouse.schema import prepare_session
+
+    months = ["2025-12-01", "2026-01-01", "2026-03-01"]
+    policy = default_policy()
+    with duckdb.connect(os.environ["MSP_WAREHOUSE"], read_only=True) as con:
+        prepare_session(con)
+        register_policy(con, policy)
+        as_of = datetime.fromisoformat(AS_OF)
+        build_ticket_responses(con, policy, months, as_of, "range_response", temporary=True)
+        assert con.execute("SELECT count(DISTINCT month) FROM range_response").fetchone()[0] == 3
+        for month in months:
+            con.execute("DROP VIEW IF EXISTS ticket_response")  # the last month's slice
+            build_ticket_response(con, policy, month, as_of)
+            con.execute("CREATE OR REPLACE TEMP TABLE alone AS FROM ticket_response")
+            con.execute("DROP TABLE ticket_response")
+            month_response(con, "range_response", month)
+            alone = con.execute("SELECT count(*) FROM alone").fetchone()[0]
+            assert alone > 0
+            differ = con.execute(
+                """SELECT (SELECT count(*) FROM (FROM alone EXCEPT ALL FROM ticket_response))
+                        + (SELECT count(*) FROM (FROM ticket_response EXCEPT ALL FROM alone))""",
+            ).fetchone()[0]
+            assert differ == 0, month
