@@ -25,6 +25,7 @@ from tests.test_emergency_model import (
     _reading,
     _ticket,
 )
+from tests.test_emergency_round41_recall import ROUND_41_BY_NATURE
 
 # Written here from the policy's section 4 ideas, not taken from any batch.
 MET = [
@@ -94,7 +95,8 @@ def test_round_21_labels_join_by_nature():
         + ROUND_34_BY_NATURE  # round 34: other people's details sent out
         + ROUND_35_BY_NATURE  # round 35: a mailbox rule and a miner told by their effect
         + ROUND_36_BY_NATURE  # round 36: data sent by mistake, domain, certificate, sign-in, posing as us
-        + ROUND_40_BY_NATURE)  # round 40: a payment device, a mailing, public documents, a key, a zero price
+        + ROUND_40_BY_NATURE  # round 40: a payment device, a mailing, public documents, a key, a zero price
+        + ROUND_41_BY_NATURE)  # round 41: a health or care record sent wrongly, people's details made public
 
 
 @pytest.mark.parametrize(("label", "subject", "description"), MET)
