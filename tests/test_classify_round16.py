@@ -45,7 +45,8 @@ def test_a_visit_asked_for_and_not_yet_logged_is_onsite(rows, calls):
     # Round 38's call_states.confident_only (onsite) makes such a reading below the confident bar
     # no call in the shipped policy (its review calls were almost never right first seen), so the
     # reading is checked with that setting off, and the shipped policy holds no onsite review call
-    # (v1 below the bar: none; v2's wording reads a confident call).
+    # (each is a confident call or none: v1's 0.85 reading sits at the bar, on whichever side the
+    # month's calibration puts it; v2's wording reads a confident call).
     def review_kept(d: dict) -> None:
         d["scope_classification"]["call_states"].update(confident_only=[])
     scope, _ = classify(_variant(review_kept), [ASKED, POP])
@@ -53,7 +54,7 @@ def test_a_visit_asked_for_and_not_yet_logged_is_onsite(rows, calls):
     assert "onsite" in scope["v2"]
     assert not any("onsite time entries" in scope[t]["onsite"][1] for t in ("v1", "v2"))
     onsite = {r[0]: r[4] for r in rows if r[1] == "onsite" and r[0] in ("v1", "v2")}
-    assert "v1" not in onsite and set(onsite.values()) <= {"confident"}, onsite
+    assert "v2" in onsite and set(onsite.values()) <= {"confident"}, onsite
 
 
 def test_a_visit_declined_stays_negated(calls):

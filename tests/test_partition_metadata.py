@@ -66,7 +66,9 @@ def test_a_range_run_logs_one_event_per_step_with_a_line_per_month(known_builds)
     logs = [e for e in dg.deserialize_value(events.read_text(), list)
             if e.step_key == "ticket_facts" and not e.is_dagster_event]
     assert len(logs) == 1
-    lines = logs[0].user_message.splitlines()
+    # The first line is the range's preparation (the response clock, built once: before_range).
+    preface, *lines = logs[0].user_message.splitlines()
+    assert preface.startswith("ticket_facts: prepared for 2026-01"), preface
     assert [line.split(" for ")[1][:7] for line in lines] == [m[:7] for m in KNOWN_MONTHS]
 
 
