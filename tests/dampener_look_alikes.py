@@ -94,3 +94,43 @@ class LookAlikes:
 
         return (look_alike_not_called, near_ticket_called, rules_read_the_look_alike_by_its_dampener,
                 near_ticket_cancels_the_dampener)
+
+
+# (the rule's label, subject, description, affected users)
+RuleCase = tuple[str, str, str, int]
+
+
+@dataclass(frozen=True)
+class RuleLookAlikes:
+    """A recall module's tickets (rounds 40, 41): each of `called` must be called on the rule it
+    names, none of `not_called` (its near tickets, the rule's limits) may be; ids `<prefix>00..`,
+    the near tickets after the called ones, all as "Other", not declared."""
+
+    prefix: str
+    called: list[RuleCase]
+    not_called: list[RuleCase]
+
+    def tickets(self) -> list[tuple]:
+        """The tickets for the module's `shipped_cases()` (more may follow them)."""
+        return [_t(f"{self.prefix}{i:02d}", s, d, "Other", a, False)
+                for i, (_rule, s, d, a) in enumerate([*self.called, *self.not_called])]
+
+    def near_id(self, i: int) -> str:
+        """The ticket id of near ticket `i`."""
+        return f"{self.prefix}{len(self.called) + i:02d}"
+
+    def tests(self) -> tuple[Callable, Callable]:
+        """(called on its rule, near ticket not called): for the module to name as its tests."""
+        called, not_called, prefix, near_id = self.called, self.not_called, self.prefix, self.near_id
+
+        @pytest.mark.parametrize("i", range(len(called)))
+        def called_on_its_rule(emergency: dict, i: int) -> None:
+            qualifies, confidence, evidence, _state = emergency[f"{prefix}{i:02d}"]
+            assert qualifies and called[i][0] in evidence, (called[i], confidence, evidence)
+
+        @pytest.mark.parametrize("i", range(len(not_called)))
+        def near_ticket_not_called(emergency: dict, i: int) -> None:
+            qualifies, confidence, evidence, _state = emergency[near_id(i)]
+            assert not qualifies, (not_called[i], confidence, evidence)
+
+        return called_on_its_rule, near_ticket_not_called

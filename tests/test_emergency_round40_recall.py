@@ -17,6 +17,7 @@ whole classifier (the final call). The texts are my own, none a batch's.
 import pytest
 
 from policy.config import PolicyConfig, default_policy
+from tests.dampener_look_alikes import RuleLookAlikes
 from tests.shipped_calls import calls_fixture
 from tests.test_classify import _t
 
@@ -100,8 +101,8 @@ NAMED_ONLY = ("Start page", "Our shared PC now opens on a search engine none of 
               "pop-up adverts, ever since someone installed a free tool to shrink photos of passports "
               "for the visa files. Everything else runs normally. Is it a virus?", 1)
 
-TICKETS = [_t(f"rr{i:02d}", subject, description, "Other", affected, False)
-           for i, (_rule, subject, description, affected) in enumerate(CALLED + NOT_CALLED)]
+LOOK_ALIKES = RuleLookAlikes("rr", CALLED, NOT_CALLED)
+TICKETS = LOOK_ALIKES.tickets()
 TICKETS += [_t(f"rl{i:02d}", subject, description, "Other", affected, False)
             for i, (subject, description, affected, _called) in enumerate(LATER)]
 TICKETS += [_t("rs00", NAMED_ONLY[0], NAMED_ONLY[1], "Security", NAMED_ONLY[2], False)]
@@ -114,18 +115,8 @@ def shipped_cases() -> dict[str, list]:
 
 emergency = calls_fixture("emergency", "round40_recall", part="emergency")
 
-
-@pytest.mark.parametrize("i", range(len(CALLED)))
-def test_an_incident_told_by_its_effect_is_called(emergency, i):
-    rule = CALLED[i][0]
-    qualifies, confidence, evidence, _state = emergency[f"rr{i:02d}"]
-    assert qualifies and rule in evidence, (CALLED[i], confidence, evidence)
-
-
-@pytest.mark.parametrize("i", range(len(NOT_CALLED)))
-def test_a_near_ticket_is_not_called(emergency, i):
-    qualifies, confidence, evidence, _state = emergency[f"rr{len(CALLED) + i:02d}"]
-    assert not qualifies, (NOT_CALLED[i], confidence, evidence)
+# The two tests of the shape (tests/dampener_look_alikes.py), under this module's names.
+test_an_incident_told_by_its_effect_is_called, test_a_near_ticket_is_not_called = LOOK_ALIKES.tests()
 
 
 @pytest.mark.parametrize("i", range(len(LATER)))

@@ -16,8 +16,8 @@ look-alike goes through the whole classifier (the final call). The texts are my 
 import pytest
 
 from policy.config import PolicyConfig, default_policy
+from tests.dampener_look_alikes import RuleLookAlikes
 from tests.shipped_calls import calls_fixture
-from tests.test_classify import _t
 
 RECORD = "a health or care record sent to someone it was not meant for"
 PUBLIC = "personal details of the people we serve made public"
@@ -63,35 +63,24 @@ NOT_CALLED = [
      "counter, got it back. It has work email on it.", 1),
 ]
 
-TICKETS = [_t(f"rq{i:02d}", subject, description, "Other", affected, False)
-           for i, (_rule, subject, description, affected) in enumerate(CALLED + NOT_CALLED)]
+LOOK_ALIKES = RuleLookAlikes("rq", CALLED, NOT_CALLED)
 
 
 def shipped_cases() -> dict[str, list]:
     """The cases, classified with the other modules' cases in the session's one call."""
-    return {"round41_recall": TICKETS}
+    return {"round41_recall": LOOK_ALIKES.tickets()}
 
 
 emergency = calls_fixture("emergency", "round41_recall", part="emergency")
 
-
-@pytest.mark.parametrize("i", range(len(CALLED)))
-def test_an_exposure_or_a_lost_device_is_called(emergency, i):
-    rule = CALLED[i][0]
-    qualifies, confidence, evidence, _state = emergency[f"rq{i:02d}"]
-    assert qualifies and rule in evidence, (CALLED[i], confidence, evidence)
-
-
-@pytest.mark.parametrize("i", range(len(NOT_CALLED)))
-def test_a_near_ticket_is_not_called(emergency, i):
-    qualifies, confidence, evidence, _state = emergency[f"rq{len(CALLED) + i:02d}"]
-    assert not qualifies, (NOT_CALLED[i], confidence, evidence)
+# The two tests of the shape (tests/dampener_look_alikes.py), under this module's names.
+test_an_exposure_or_a_lost_device_is_called, test_a_near_ticket_is_not_called = LOOK_ALIKES.tests()
 
 
 def test_the_limits_are_what_lowers_the_contained_and_the_planned(emergency):
     # the near tickets meet the rule and are lowered by its limit, not missed by the rule
     for i, label in [(0, CONTAINED), (1, CONTAINED), (4, PLANNED)]:
-        evidence = emergency[f"rq{len(CALLED) + i:02d}"][2]
+        evidence = emergency[LOOK_ALIKES.near_id(i)][2]
         assert NOT_CALLED[i][0] in evidence and label in evidence, (NOT_CALLED[i], evidence)
 
 
