@@ -18,7 +18,7 @@ Each look-alike has a near ticket that must still be called, read through the wh
 import pytest
 
 from policy.config import default_policy
-from tests.rule_matches import read_ahead, shipped_reading
+from tests.rule_matches import read_ahead_fixture, shipped_reading
 from tests.shipped_calls import calls_fixture
 from tests.test_classify import _t, assert_refused
 
@@ -79,10 +79,8 @@ def shipped_cases() -> dict[str, list]:
 emergency = calls_fixture("emergency", "round41p", part="emergency")
 
 
-@pytest.fixture(scope="module")
-def rules_read_ahead() -> None:
-    """The texts read through the rules alone, in one statement (tests/rule_matches.py)."""
-    read_ahead(default_policy(), [(s, d, a, dec) for s, d, _, a, dec, _ in NOT_CALLED + CALLED])
+rules_read_ahead = read_ahead_fixture([(s, d, a, dec) for s, d, _, a, dec, _ in NOT_CALLED + CALLED],
+                                      autouse=False)
 
 
 @pytest.mark.parametrize("i", range(len(NOT_CALLED)), ids=[c[0] + f" {i}" for i, c in enumerate(NOT_CALLED)])
