@@ -10,8 +10,7 @@ stores: orchestration/scope_match_store.py, orchestration/emergency_match_store.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import duckdb
 
@@ -24,29 +23,6 @@ def rules_key(sql: str) -> str:
     return hashlib.md5(f"{duckdb.__version__}\n{sql}".encode(), usedforsecurity=False).hexdigest()
 
 
-# DuckDB compiles each pattern of the rules (1.55 MB of SQL for the emergency rules) again in every
-# thread that runs the statement: over a month's few hundred new texts the second thread cost 0.4-0.5
-# s of CPU and saved no wall (100k, round 42: 569 texts 1.19 -> 0.70 s of CPU). Up to this many new
-# texts the statement runs on one thread; a full run's texts (8,578 at 100k, about 80,000 at 1M) keep
-# every thread, whose matching work then outweighs the compile.
-ONE_THREAD_TEXTS = 5_000
-
-
-@contextmanager
-def _one_thread(con: duckdb.DuckDBPyConnection, on: bool) -> Iterator[None]:
-    """Within the block, DuckDB runs statements on one thread when `on` (the setting is the
-    database's: a run's steps run one at a time, and the setting is put back after)."""
-    if not on:
-        yield
-        return
-    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
-    con.execute("SET threads = 1")
-    try:
-        yield
-    finally:
-        con.execute(f"SET threads = {int(threads)}")
-
-
 def stored_matches(con: duckdb.DuckDBPyConnection, table: str, key: str,
                    hits_sql: Callable[[str], str], docs: str, into: str) -> tuple[int, int]:
     """match_texts over the store `table` (rules_md5, text_md5, rule_id, hits) for the rules
@@ -56,11 +32,9 @@ def stored_matches(con: duckdb.DuckDBPyConnection, table: str, key: str,
                 f" SELECT 1 FROM {table} s WHERE s.rules_md5 = $key AND s.text_md5 = md5(d.raw_txt))"
                 f" AS stored FROM (SELECT DISTINCT raw_txt FROM {docs}) d", {"key": key})
     try:
-        unknown = con.execute(f"SELECT count(*) FROM {texts} WHERE NOT stored").fetchone()[0]
-        if unknown:
+        if con.execute(f"SELECT count(*) FROM {texts} WHERE NOT stored").fetchone()[0]:
             new = hits_sql(f"(SELECT raw_txt FROM {texts} WHERE NOT stored)")
-            with _one_thread(con, unknown <= ONE_THREAD_TEXTS):
-                con.execute(f"CREATE TABLE {fresh} AS SELECT raw_txt, rule_id, hits FROM ({new})")
+            con.execute(f"CREATE TABLE {fresh} AS SELECT raw_txt, rule_id, hits FROM ({new})")
         else:  # every text stored: DuckDB does not prepare the rules (0.5 s of CPU, 1.1 MB of SQL)
             con.execute(f"CREATE TABLE {fresh} (raw_txt VARCHAR, rule_id INTEGER, hits VARCHAR[])")
         # A row per new text and rule it matched, or one row without a rule (NULL text: none).

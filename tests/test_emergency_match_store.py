@@ -79,37 +79,3 @@ def test_other_rules_do_not_read_the_stored_matches_and_prune() -> None:
     staged = [f"{s} . {d}" for _, s, d, _, _ in TICKETS[:2]]
     hashes = con.execute("SELECT md5(unnest(?))", [staged]).fetchall()
     assert left == {(rules_md5(policy), h) for (h,) in hashes}
-
-
-def test_few_new_texts_are_matched_on_one_thread_with_the_same_matches(monkeypatch) -> None:
-    """Up to ONE_THREAD_TEXTS new texts the rules run on one thread (round 42): the matches are
-    those of every thread, and the database's thread setting is put back after."""
-    import orchestration.match_store as store
-
-    policy = default_policy()
-    con = duckdb.connect()
-    ensure_warehouse(con)
-    con.execute("SET threads = 2")
-    docs = _tickets(con, [*TICKETS, NEW])
-    seen: list[int] = []
-    original = store._one_thread
-
-    def noting(con_: duckdb.DuckDBPyConnection, on: bool):  # the setting inside the block
-        seen.append(on)
-        return original(con_, on)
-
-    monkeypatch.setattr(store, "_one_thread", noting)
-    assert match_texts(con, policy, docs, "one") == (5, 5)
-    assert seen == [True]
-    assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 2
-    one = sorted(con.execute("SELECT * FROM one").fetchall(), key=repr)
-    assert _reading(con, "one") == _reading(con)
-
-    other = duckdb.connect()
-    ensure_warehouse(other)
-    other.execute("SET threads = 2")
-    monkeypatch.setattr(store, "ONE_THREAD_TEXTS", 0)  # every thread
-    docs = _tickets(other, [*TICKETS, NEW])
-    assert match_texts(other, policy, docs, "every") == (5, 5)
-    assert seen == [True, False]
-    assert sorted(other.execute("SELECT * FROM every").fetchall(), key=repr) == one
