@@ -74,6 +74,24 @@ def check_weights_per_scope_id(weights: dict[str, list[float]], numbers: int) ->
             raise ValueError(f"weights.{sid}: {numbers} numbers expected, got {len(w)}")
 
 
+def integer_weights(data: Any) -> Any:
+    """A stored model whose weights are integers in units of 10^-decimals (round 42: the word
+    model): `decimals` given and every weight an integer, else refused naming the first offender
+    (one message, not one error per number of half a million)."""
+    if not isinstance(data, dict):
+        return data
+    if "decimals" not in data:
+        raise ValueError("decimals missing: weights stored as floats (a file older than round 42);"
+                         " refit with python -m evaluation.fit_model")
+    weights = data.get("weights")
+    for sid, w in (weights.items() if isinstance(weights, dict) else []):
+        bad = next((i for i, v in enumerate(w) if type(v) is not int), None) if isinstance(w, list) else None
+        if bad is not None:
+            raise ValueError(f"weights.{sid}[{bad}]: {w[bad]!r} is not an integer"
+                             " (weights are stored in units of 10^-decimals)")
+    return data
+
+
 class PolicyConfigError(ValueError):
     """The policy config file is missing or invalid; the message names the file, key and problem."""
 

@@ -3,11 +3,12 @@ models (the emergency rules: policy/emergency_rules.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     Field,
+    StrictInt,
     field_validator,
     model_validator,
 )
@@ -17,6 +18,7 @@ from policy.base import (
     ScopeIds,
     Strict,
     check_weights_per_scope_id,
+    integer_weights,
     keyed_by_scope_ids,
 )
 from policy.terms import Term, Weight
@@ -383,9 +385,16 @@ class StoredWordModel(Strict):
     training_texts: int = Field(ge=1)
     message_only: bool = False  # fitted on the texts' messages (scope_classification.message_only)
     # Features: text terms ("vpn", "new laptop") and structured ones (starting with "="); scope id
-    # -> the intercept, then one weight per feature.
+    # -> the intercept, then one weight per feature, each an integer in units of 10^-decimals
+    # (round 42: 43% of the float text; logic/word_model.weight_array reads them).
     features: list[str] = Field(min_length=1)
-    weights: dict[str, list[float]]
+    decimals: StrictInt = Field(ge=0, le=9)
+    weights: dict[str, list[StrictInt]]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integers(cls, data: Any) -> Any:
+        return integer_weights(data)
 
     @model_validator(mode="after")
     def _shape(self) -> StoredWordModel:

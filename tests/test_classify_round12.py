@@ -18,6 +18,7 @@ from logic.word_model import (
     reference_probabilities,
     scores_sql,
     stale_reason,
+    weight_array,
     word_model,
     word_model_json,
     write_weights,
@@ -126,8 +127,9 @@ def test_sql_scoring_equals_a_numpy_reference(labelled):
         features |= ({"=onsite"} if onsite > 0 else set()) | ({"=after_hours"} if after > 0 else set())
         ref = reference_probabilities(model, [features])
         column = model.features.index("=log_hours")
-        for sid, w in model.weights.items():
+        for sid in model.weights:
             # log_hours is not binary: added to the reference's logit
+            w = weight_array(model, sid)
             z = np.log(ref[sid][0] / (1 - ref[sid][0])) + w[1 + column] * np.log(1 + total / 60)
             assert sql[(tid, sid)] == pytest.approx(1 / (1 + np.exp(-z)), abs=1e-9), (tid, sid)
 
