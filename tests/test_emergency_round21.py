@@ -26,6 +26,7 @@ from tests.test_emergency_model import (
     _ticket,
 )
 from tests.test_emergency_round41_recall import ROUND_41_BY_NATURE
+from tests.test_emergency_round42_recall import ROUND_42_BY_NATURE
 
 # Written here from the policy's section 4 ideas, not taken from any batch.
 MET = [
@@ -96,7 +97,8 @@ def test_round_21_labels_join_by_nature():
         + ROUND_35_BY_NATURE  # round 35: a mailbox rule and a miner told by their effect
         + ROUND_36_BY_NATURE  # round 36: data sent by mistake, domain, certificate, sign-in, posing as us
         + ROUND_40_BY_NATURE  # round 40: a payment device, a mailing, public documents, a key, a zero price
-        + ROUND_41_BY_NATURE)  # round 41: a health or care record sent wrongly, people's details made public
+        + ROUND_41_BY_NATURE  # round 41: a health or care record sent wrongly, people's details made public
+        + ROUND_42_BY_NATURE)  # round 42: a leaver's login, a stranger let in, an idle machine
 
 
 @pytest.mark.parametrize(("label", "subject", "description"), MET)
