@@ -472,13 +472,17 @@ def test_round_15_a_rule_call_on_routine_text_the_signal_denies_is_held_below_ho
 
     model = emergency_model(shipped)
     grant = GRANT
-    before = _reading(hold(0.03), model, *grant)
-    after = _reading(hold(0.15), model, *grant)
+    # Where the model reads the question moves with each refit (0.04 once batch-29/30 joined the
+    # bank, 0.15 once batch-73/74 did): it is read under a hold well above it, then the rule is
+    # tested on holds either side of that reading.
+    probe = _reading(hold(0.45), model, *grant)
+    read = re.search(r"emergency model (0\.\d\d) disagrees", probe[2])
+    assert read and float(read[1]) < 0.43, probe[2]
+    p = float(read[1])
+    before = _reading(hold(max(0.01, p - 0.02)), model, *grant)
+    after = _reading(hold(p + 0.02), model, *grant)
     assert before[0] and not after[0], (before, after)
     assert after[1] == pytest.approx(before[1] * lm.hold_factor, abs=2e-3)
-    # The model's reading sits between the two holds (0.04 since batch-29/30 joined the bank).
-    read = re.search(r"emergency model (0\.\d\d) disagrees", after[2])
-    assert read and 0.03 <= float(read[1]) < 0.15, after[2]
     # Round 36's refit (batch-61/62 banked, five by-nature security readings) reads the grant
     # question at p 0.10, the foot of the shipped ramp (hold_below 0.1 -> hold_full 0.2): the hold
     # takes it from 0.98 to 0.507 (review) at round 36, 0.499 (no call) once batch-63/64 are banked
