@@ -19,6 +19,7 @@ from tests.shipped_calls import calls_fixture
 
 ALL_USERS = "one system lost for all of its users"
 SEVERAL = "something down for several users"
+TILLS = "card payments or tills stopped where customers pay"
 FREED = "a later ask read alone: business critical outage"
 
 # (rule, subject, description, affected users): each must be called, on the rule named
@@ -40,6 +41,17 @@ CALLED = [
      "payment screen says unavailable and the queue is out of the door.", 1),
 ]
 
+# The second commit's words (a later part that met no rule at all): a system that fails "for any
+# of us" told in the perfect, a card machine declining every card, customers asked to come back.
+WORDED = [
+    (ALL_USERS, "Rota printout", "Could you please install the label printer driver on the spare PC? "
+     "Also, the rota app hasn't loaded for any of us since eight, it just spins, and shifts change "
+     "at ten.", 1),
+    (TILLS, "Window poster", "Can you resize the window poster for the printer? Oh and both card "
+     "machines at the counter have been declining every card since opening, we're asking customers "
+     "to come back later.", 1),
+]
+
 # (rule, subject, description, affected users): each must not be called
 NOT_CALLED = [
     # the later part is itself routine
@@ -55,11 +67,18 @@ NOT_CALLED = [
      "on its own, for the record. Oh and none of us could get on the internet after lunch, we're "
      "getting by on our phones' hotspots and it's ok for now.", 1),
     # no opener: the state told first is the whole ticket's (one report of something over)
+    # one card declined, a customer's bank's business
+    (TILLS, "Window poster", "Can you resize the window poster for the printer? Oh and the card machine "
+     "declined one customer's card this morning, she said it was her bank.", 1),
+    # the later part's own words say it was one file, and it opened after
+    (ALL_USERS, "Rota printout", "Could you please install the label printer driver on the spare PC? "
+     "Also, the big newsletter attachment hasn't loaded for any of us, is it just a huge file? No rush, "
+     "it opened eventually.", 1),
     (ALL_USERS, "For the record", "Just for your records, nothing needed. Yesterday from two until "
      "four none of the staff could get on the internet, the line came back on its own.", 1),
 ]
 
-LOOK_ALIKES = RuleLookAlikes("sa", CALLED, NOT_CALLED)
+LOOK_ALIKES = RuleLookAlikes("sa", CALLED + WORDED, NOT_CALLED)
 
 
 def shipped_cases() -> dict[str, list]:
@@ -68,7 +87,7 @@ def shipped_cases() -> dict[str, list]:
 
 
 emergency = calls_fixture("emergency", "round42_second_ask", part="emergency")
-rules_read_ahead = read_ahead_fixture([(s, d, a, False) for _, s, d, a in CALLED + NOT_CALLED],
+rules_read_ahead = read_ahead_fixture([(s, d, a, False) for _, s, d, a in CALLED + WORDED + NOT_CALLED],
                                       autouse=False)
 
 # The two tests of the shape (tests/dampener_look_alikes.py), under this module's names.
@@ -76,7 +95,8 @@ test_an_emergency_told_as_a_second_ask_is_called, test_a_near_ticket_is_not_call
 
 
 def test_the_later_part_was_read_alone(emergency):
-    # called because the opened part gave way, not because the first ask's state was missed
+    # called because the opened part gave way, not because the first ask's state was missed (the
+    # WORDED tickets' first asks are routine: the round 37 reading frees them)
     for i, case in enumerate(CALLED):
         evidence = emergency[f"sa{i:02d}"][2]
         assert FREED in evidence, (case, evidence)
@@ -91,8 +111,17 @@ def test_the_rules_alone_call_the_later_part(i):
     assert called and FREED in rules, (confidence, dampeners, rules)
 
 
+@pytest.mark.usefixtures("rules_read_ahead")
+@pytest.mark.parametrize("i", range(len(WORDED)))
+def test_the_rules_alone_read_the_worded_later_part_on_its_rule(i):
+    # not called by the rules before the round's words (the learned signal may have called them)
+    rule, subject, description, affected = WORDED[i]
+    called, confidence, dampeners, rules = shipped_reading(subject, description, affected)
+    assert called and rule in rules, (confidence, dampeners, rules)
+
+
 def test_the_state_told_in_the_later_part_still_lowers_it(emergency):
-    evidence = emergency[LOOK_ALIKES.near_id(1)][2]
+    evidence = emergency[LOOK_ALIKES.near_id(1)][2]  # "Engineer visit", back now
     assert "over before the ticket" in evidence and FREED not in evidence, evidence
 
 
