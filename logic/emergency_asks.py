@@ -18,6 +18,7 @@ Round 25's per-list-item reading was taken out after review; this one meets its 
   own, only for texts that met a listed dampener and, over the whole text, a rule it lowers.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +32,9 @@ _AFTER_SENTENCE = r"^(?s:.*?)(?:[.!?]+\s|\n)(?s:(.*))$"
 # What is not part of a word: a hit and the later asks are compared as words between spaces, so
 # "down" is not found in "download".
 _NOT_WORD = r"[^\w']+"
+# Round 42: a quote mark at a word's edge is not part of it ("it says 'merchant unavailable'."):
+# an apostrophe stays a word's only inside it ("can't").
+_EDGE_QUOTES = r"'* '*"
 
 
 def listed(policy: PolicyConfig) -> list[int]:
@@ -67,6 +71,8 @@ SYSTEM = "ask_system"
 def freed_where(policy: PolicyConfig, j: int, criteria: list[str]) -> str:
     """SQL: dampener j gives way on `criteria` (the later asks meet a rule of each alone, and name a
     system where later_ask.system_named lists it); '' where it is read over the whole ticket."""
+    if j in opened(policy):  # round 42: the opened later part meets a rule of each alone
+        return " AND ".join(open_column(c) for c in criteria)
     if j not in listed(policy):
         return ""
     named = policy.emergency.dampeners[j].label in policy.emergency.later_ask.system_named
@@ -78,17 +84,50 @@ def column(criterion: str) -> str:
     return f"ask_{criterion}"
 
 
-def later_asks_sql(policy: PolicyConfig, hits: str, damp_met: Callable[[int], str], stored: bool) -> str:
+def opened(policy: PolicyConfig) -> list[int]:
+    """Round 42: indexes of the dampeners that give way to a later part opened as a new ask."""
+    names = set(policy.emergency.later_ask.opened_dampeners)
+    return [j for j, d in enumerate(policy.emergency.dampeners) if d.label in names]
+
+
+def opened_criteria(policy: PolicyConfig) -> list[str]:
+    """The criteria an opened dampener applies to, in policy order (each gets an open_ column)."""
+    em = policy.emergency
+    applies = {c for j in opened(policy) for c in em.dampeners[j].applies_to}
+    return [c.id for c in em.criteria if c.id in applies]
+
+
+def open_column(criterion: str) -> str:
+    """The boolean column: the opened later part meets a dampenable rule of `criterion` alone."""
+    return f"open_{criterion}"
+
+
+def _opened_pattern(policy: PolicyConfig) -> str:
+    """RE2: the text from the first opener that starts a sentence or a line (group 1)."""
+    def one(opener: str) -> str:
+        body = r"\s+".join(re.escape(w) for w in opener.split(" "))
+        return body + (r"\b" if opener[-1].isalpha() else "")
+    openers = "|".join(one(o) for o in policy.emergency.later_ask.opened_by)
+    return rf"^(?s:.*?)(?:[.!?]+\s+|\n\s*)((?:{openers})(?s:.*))$"
+
+
+def later_asks_sql(policy: PolicyConfig, hits: str, damp_met: Callable[[int], str], stored: bool,
+                   part: str = "calm") -> str:
     """SQL over the relation `hits` (raw_txt, txt, read_txt and emergency_rules_sql's list columns):
     raw_txt and an ask_<criterion> column per freed criterion, for the texts that met a listed
-    dampener and, over the whole text, a dampenable rule of a criterion it applies to.
+    dampener and, over the whole text, a dampenable rule of a criterion it applies to. `part`
+    "opened" (round 42): open_<criterion> columns instead, for the opened dampeners, the later
+    part being the text from the first opener starting a sentence or line after their last words.
 
     No second matching pass (round 25's cost: +27% on a one-ticket input): the text was matched
     once, and a hit lies in the later asks where its phrase stands there as whole words. The calm
     words end where the last occurrence of a listed dampener's last hit ends. `stored`: the hits
     were read from the match store (txt is NULL), so the text is normalised here."""
     em = policy.emergency
-    ids = freed_criteria(policy)
+    calm_part = part == "calm"
+    js = listed(policy) if calm_part else opened(policy)
+    ids = freed_criteria(policy) if calm_part else opened_criteria(policy)
+    name = column if calm_part else open_column
     rules = {cr.id: [(i, r) for i, r in enumerate(cr.rules) if not r.undampened]
              for cr in em.criteria if cr.id in ids}
 
@@ -100,7 +139,8 @@ def later_asks_sql(policy: PolicyConfig, hits: str, damp_met: Callable[[int], st
         return "(" + " OR ".join(f"({x})" for x in conds) + ")" if conds else "false"
 
     def words(expr: str) -> str:  # a text or phrase as its words between spaces
-        return f"(' ' || regexp_replace({expr}, {sql_literal(_NOT_WORD)}, ' ', 'g') || ' ')"
+        spaced = f"(' ' || regexp_replace({expr}, {sql_literal(_NOT_WORD)}, ' ', 'g') || ' ')"
+        return f"regexp_replace({spaced}, {sql_literal(_EDGE_QUOTES)}, ' ', 'g')"
 
     def anywhere(column: str) -> str:
         return f"len({column}) > 0"
@@ -108,16 +148,17 @@ def later_asks_sql(policy: PolicyConfig, hits: str, damp_met: Callable[[int], st
     def in_tail(column: str) -> str:
         return f"len(list_filter({column}, lambda h: strpos(tail, {words('h')}) > 0)) > 0"
 
-    calm = " OR ".join(damp_met(j) for j in listed(policy))
+    calm = " OR ".join(damp_met(j) for j in js)
     text = f"replace({Compiler(policy).normalise('read_txt') if stored else 'txt'}, '~', '')"
     # Where the calm words end: the end of the last occurrence of a listed dampener's hit.
     ends = ", ".join(f"CASE WHEN {damp_met(j)} THEN list_max(list_transform(d_{j}, lambda h: CASE WHEN"
                      f" strpos(reverse(whole), reverse(h)) > 0 THEN length(whole) - strpos(reverse(whole),"
-                     f" reverse(h)) + 1 END)) END" for j in listed(policy))
+                     f" reverse(h)) + 1 END)) END" for j in js)
     after = f"substr(whole, coalesce(list_max([{ends}]), 0) + 1)"
-    tail = f"regexp_extract({after}, {sql_literal(_AFTER_SENTENCE)}, 1)"
-    shown = ", ".join(f"coalesce({met(cid, in_tail)}, false) AS {column(cid)}" for cid in ids)
-    if em.later_ask.system_named:  # round 39: a peripheral's ask gives way to one naming a system
+    pattern = _AFTER_SENTENCE if calm_part else _opened_pattern(policy)
+    tail = f"regexp_extract({after}, {sql_literal(pattern)}, 1)"
+    shown = ", ".join(f"coalesce({met(cid, in_tail)}, false) AS {name(cid)}" for cid in ids)
+    if calm_part and em.later_ask.system_named:  # round 39: a peripheral's ask gives way to a system
         shown += f", coalesce({in_tail('set_' + em.later_ask.system_set)}, false) AS {SYSTEM}"
     return f"""SELECT raw_txt, {shown} FROM (
         SELECT *, {words(tail)} AS tail FROM (
@@ -138,20 +179,34 @@ class Pieces:
 
     @staticmethod
     def of(policy: PolicyConfig, damp_met: Callable[[int], str], stored: bool) -> "Pieces":
-        freed = freed_criteria(policy)
-        if not freed:
+        freed, opens = freed_criteria(policy), opened_criteria(policy)
+        if not freed and not opens:
             return Pieces("", "", "", "", [])
-        cte = f"), later_asks AS ({later_asks_sql(policy, 'text_hits', damp_met, stored)}\n"
-        named = [SYSTEM] if policy.emergency.later_ask.system_named else []
         em = policy.emergency
+        cte, columns, join = "", [], ""
+        if freed:
+            cte += f"), later_asks AS ({later_asks_sql(policy, 'text_hits', damp_met, stored)}\n"
+            named = [SYSTEM] if em.later_ask.system_named else []
+            columns += [f"a.{c}" for c in [*map(column, freed), *named]]
+            join += " LEFT JOIN later_asks a USING (raw_txt)"
+        if opens:  # round 42: the later part opened as a new ask
+            cte += f"), opened_asks AS ({later_asks_sql(policy, 'text_hits', damp_met, stored, 'opened')}\n"
+            columns += [f"o.{open_column(c)}" for c in opens]
+            join += " LEFT JOIN opened_asks o USING (raw_txt)"
+
+        def held(c: str, js: list[int]) -> list[str]:  # a dampener of js met on c that did not give way
+            return [f"NOT ({damp_met(j)} AND NOT ({freed_where(policy, j, [c])}))" for j in js
+                    if c in em.dampeners[j].applies_to]
 
         def gave_way(c: str) -> str:  # the later asks met c alone, and every listed dampener met gave way
-            held = [f"({damp_met(j)} AND NOT ({freed_where(policy, j, [c])}))" for j in listed(policy)
-                    if c in em.dampeners[j].applies_to]
-            return " AND ".join([column(c), *(f"NOT {h}" for h in held)])
+            ways = []
+            if c in freed:
+                ways.append(" AND ".join([column(c), *held(c, listed(policy))]))
+            if c in opens:  # round 42: and every opened one met gave way too
+                ways.append(" AND ".join([open_column(c), *held(c, listed(policy) + opened(policy))]))
+            return " OR ".join(f"({w})" for w in ways)
 
         return Pieces(cte, ", read_txt",
-                      "".join(f", coalesce(a.{c}, false) AS {c}" for c in [*map(column, freed), *named]),
-                      " LEFT JOIN later_asks a USING (raw_txt)",
+                      "".join(f", coalesce({x}, false) AS {x[2:]}" for x in columns), join,
                       [f"CASE WHEN {gave_way(c)} THEN {sql_literal(FREED + c.replace('_', ' '))} END"
-                       for c in freed])
+                       for c in [x for x in (c.id for c in em.criteria) if x in freed or x in opens]])

@@ -3,6 +3,7 @@ a broad ticket, planned work, the vote's weight in security categories, breadth 
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -83,8 +84,26 @@ class LaterAsk(Strict):
     # offline, patients are waiting") is still the printer's.
     system_named: list[str] = Field(default_factory=list)
     system_set: str = "core_system"
+    # Round 42 (issue 19): a later part the client opens as a new ask ("PS", "also", "oh and",
+    # "separately") at the start of a sentence or line. A state told of the first ask ("just for
+    # your records", "all back now") says nothing of it: the dampeners in `opened_dampeners`
+    # (firm or vote-dampening ones, refused in `dampeners`) do not lower a criterion where the
+    # text from the first such opener after their last words meets a rule of it by those words
+    # alone. Told in or after that part they still lower it (the part then starts after them).
+    opened_by: list[str] = Field(default_factory=list)  # openers: lower-case words; empty: off
+    opened_dampeners: list[str] = Field(default_factory=list)
 
-    @field_validator("dampeners", "holds_against", "system_named")
+    @field_validator("opened_by")
+    @classmethod
+    def _openers(cls, openers: list[str]) -> list[str]:
+        bad = [o for o in openers if not re.fullmatch(r"[a-z']+(?:[ .][a-z']+)*\.?", o)]
+        if bad:
+            raise ValueError(f"later_ask.opened_by: lower-case words only: {', '.join(map(repr, bad))}")
+        if len(openers) != len(set(openers)):
+            raise ValueError("later_ask.opened_by: each opener once")
+        return openers
+
+    @field_validator("dampeners", "holds_against", "system_named", "opened_dampeners")
     @classmethod
     def _distinct(cls, labels: list[str], info: ValidationInfo) -> list[str]:
         if len(labels) != len(set(labels)):
@@ -98,4 +117,9 @@ class LaterAsk(Strict):
         unlisted = [n for n in self.system_named if n not in self.dampeners]
         if unlisted:
             raise ValueError(f"later_ask.system_named: not in later_ask.dampeners: {', '.join(unlisted)}")
+        if self.opened_dampeners and not self.opened_by:
+            raise ValueError("later_ask.opened_dampeners: opened_by names no opener")
+        both = [n for n in self.opened_dampeners if n in self.dampeners]
+        if both:
+            raise ValueError(f"later_ask.opened_dampeners: also in later_ask.dampeners: {', '.join(both)}")
         return self

@@ -94,6 +94,9 @@ class EmergencyRules(Strict):
         if stated:
             raise ValueError(f"later_ask.dampeners: a firm or vote-dampening dampener is read over the"
                              f" whole ticket: {', '.join(stated)}")
+        unknown = [n for n in self.later_ask.opened_dampeners if n not in labels]
+        if unknown:
+            raise ValueError(f"later_ask.opened_dampeners: not a dampener's label: {', '.join(unknown)}")
         if self.later_ask.system_named and self.later_ask.system_set not in self.term_sets:
             raise ValueError(f"later_ask.system_set: not a term set: {self.later_ask.system_set}")
         rules = {r.label for c in self.criteria for r in c.rules}
