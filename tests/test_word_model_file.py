@@ -46,7 +46,9 @@ def test_fit_write_load_gives_the_fitted_model_and_its_scores(labelled, tmp_path
         assert all(type(v) is int for v in w)
     loaded = word_model(policy)
     assert loaded == fitted
-    assert _sql_probabilities(policy, loaded, TICKETS) == _sql_probabilities(policy, fitted, TICKETS)
+    # DuckDB sums a ticket's weights in whatever order its threads meet them: the last bit may differ
+    assert _sql_probabilities(policy, loaded, TICKETS) == pytest.approx(
+        _sql_probabilities(policy, fitted, TICKETS), rel=1e-12, abs=1e-15)
     assert word_model_json(loaded) == text  # written again, the same bytes
 
 
