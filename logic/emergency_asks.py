@@ -37,17 +37,27 @@ _NOT_WORD = r"[^\w']+"
 _EDGE_QUOTES = r"'* '*"
 
 
+def _indexes(policy: PolicyConfig, labels: list[str]) -> list[int]:
+    """Indexes (in emergency.dampeners) of the dampeners named by `labels`."""
+    names = set(labels)
+    return [j for j, d in enumerate(policy.emergency.dampeners) if d.label in names]
+
+
+def _criteria(policy: PolicyConfig, js: list[int]) -> list[str]:
+    """The criteria the dampeners `js` apply to, in policy order."""
+    em = policy.emergency
+    applies = {c for j in js for c in em.dampeners[j].applies_to}
+    return [c.id for c in em.criteria if c.id in applies]
+
+
 def listed(policy: PolicyConfig) -> list[int]:
     """Indexes (in emergency.dampeners) of the dampeners read per ask; [] when off."""
-    names = set(policy.emergency.later_ask.dampeners)
-    return [j for j, d in enumerate(policy.emergency.dampeners) if d.label in names]
+    return _indexes(policy, policy.emergency.later_ask.dampeners)
 
 
 def freed_criteria(policy: PolicyConfig) -> list[str]:
     """The criteria a listed dampener applies to, in policy order (each gets an ask_ column)."""
-    em = policy.emergency
-    applies = {c for j in listed(policy) for c in em.dampeners[j].applies_to}
-    return [c.id for c in em.criteria if c.id in applies]
+    return _criteria(policy, listed(policy))
 
 
 # Round 39: the rules_met item naming a criterion a later ask met by its own words (the reading's
@@ -86,15 +96,12 @@ def column(criterion: str) -> str:
 
 def opened(policy: PolicyConfig) -> list[int]:
     """Round 42: indexes of the dampeners that give way to a later part opened as a new ask."""
-    names = set(policy.emergency.later_ask.opened_dampeners)
-    return [j for j, d in enumerate(policy.emergency.dampeners) if d.label in names]
+    return _indexes(policy, policy.emergency.later_ask.opened_dampeners)
 
 
 def opened_criteria(policy: PolicyConfig) -> list[str]:
     """The criteria an opened dampener applies to, in policy order (each gets an open_ column)."""
-    em = policy.emergency
-    applies = {c for j in opened(policy) for c in em.dampeners[j].applies_to}
-    return [c.id for c in em.criteria if c.id in applies]
+    return _criteria(policy, opened(policy))
 
 
 def open_column(criterion: str) -> str:
