@@ -10,9 +10,9 @@ and dampener; docs/decisions.md, "Emergencies told by their effect, round 43").
 
 Per reading three fresh phrasings in different registers (terse, rambling, careful non-native
 English) that must be called, and near tickets of its limits that must not: a device wiped
-remotely or handed in, an export asked for as a hand-over, an account only told as still open.
-Every ticket goes through the whole classifier (the final call). The texts are my own, none a
-batch's.
+remotely or handed in, an export asked for as a hand-over or made by the business itself, an
+account only told as still open. Every ticket goes through the whole classifier (the final
+call). The texts are my own, none a batch's.
 """
 
 import pytest
@@ -62,6 +62,9 @@ NOT_CALLED = [
     # the export was asked for, a hand-over before the owner left
     (LEAVER, "Handover file", "Sam left on Friday. As agreed with his manager he exported the customer list "
      "for the handover before he went. Can you now close his account please?", 1),
+    # the business's own copy of the leaver's files, not the leaver's
+    (LEAVER, "Files from Ana", "Ana left last week. We copied the client list off her laptop before it "
+     "was wiped, can you close her login now?", 1),
     # an account only told as still open, nobody using it
     (LEAVER, "Leaver", "Priya left yesterday. Her login is still active, please switch it off and move her "
      "files to her manager. Nothing urgent.", 1),
@@ -82,9 +85,11 @@ test_an_incident_told_by_its_effect_is_called, test_a_near_ticket_is_not_called 
 
 
 def test_the_handover_is_lowered_by_its_limit(emergency):
-    # the hand-over meets the rule and is lowered by its limit, not missed by the rule
-    evidence = emergency[LOOK_ALIKES.near_id(1)][2]
-    assert LEAVER in evidence and HANDOVER in evidence, evidence
+    # the hand-over and the business's own copy meet the rule and are lowered by its limit, not
+    # missed by the rule
+    for i in (1, 2):
+        evidence = emergency[LOOK_ALIKES.near_id(i)][2]
+        assert LEAVER in evidence and HANDOVER in evidence, evidence
 
 
 def test_the_new_rule_names_the_incident_by_its_nature():
