@@ -29,6 +29,7 @@ from tests.rule_matches import Inputs, create_shared, held, hold_ahead, shared_m
 from tests.test_classify import RULES, SHIPPED, _bank_of, shipped_data
 from tests.test_emergency_round41_recall import ROUND_41_BY_NATURE
 from tests.test_emergency_round42_recall import ROUND_42_BY_NATURE
+from tests.test_emergency_round43_recall import ROUND_43_BY_NATURE
 
 COLUMNS = ["ticket_id", "subject", "description", "category", "affected_users", "declared_emergency",
            "time_entries", "true_scope", "true_emergency"]
@@ -526,7 +527,7 @@ def test_round_18_a_rule_naming_the_incident_by_its_nature_is_not_held_by_p():
     assert lm.by_nature == (ROUND_18_BY_NATURE + ROUND_20_BY_NATURE + ROUND_21_BY_NATURE
                             + ROUND_31_BY_NATURE + ROUND_33_BY_NATURE + ROUND_34_BY_NATURE
                             + ROUND_35_BY_NATURE + ROUND_36_BY_NATURE + ROUND_40_BY_NATURE
-                            + ROUND_41_BY_NATURE + ROUND_42_BY_NATURE)
+                            + ROUND_41_BY_NATURE + ROUND_42_BY_NATURE + ROUND_43_BY_NATURE)
     named = ["someone posing as IT support asking for access"]
 
     def variant(by_nature: list[str]) -> PolicyConfig:
