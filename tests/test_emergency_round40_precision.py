@@ -69,7 +69,14 @@ CALLED = [
 ]
 
 
-LOOK_ALIKES = LookAlikes("round40", NOT_CALLED, CALLED, frozenset({OWNER, STOPPED, REPORTED}), numbered=True)
+# Since the refit on batch-75/76 (dea3e7e) the learned signal lifts the unopened statement lure to
+# 0.53 (its words "called", "opened", "nobody"); the rules still read it by its dampener (tested
+# below), so this is the learned signal's limit, held until a refit or a reading takes it away.
+LIMITS = {"Fake statement email": "the learned signal lifts it to 0.53 since the batch-75/76 refit; "
+          "the rules do not call it"}
+
+LOOK_ALIKES = LookAlikes("round40", NOT_CALLED, CALLED, frozenset({OWNER, STOPPED, REPORTED}), LIMITS,
+                         numbered=True)
 
 
 def shipped_cases() -> dict[str, list]:
