@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from policy.config import PolicyConfig, default_policy
 from tests.rule_matches import Case, shipped_reading
 from tests.test_classify import _t
 
@@ -134,3 +135,29 @@ class RuleLookAlikes:
             assert not qualifies, (not_called[i], confidence, evidence)
 
         return called_on_its_rule, near_ticket_not_called
+
+    def limits_test(self, limits: list[tuple[int, str]]) -> Callable:
+        """A test that each near ticket `i` of `limits` meets its rule and is lowered by the
+        dampener named beside it (the rule's limit), not missed by the rule."""
+        near_id, not_called = self.near_id, self.not_called
+
+        def lowered_by_its_limit(emergency: dict) -> None:
+            for i, label in limits:
+                evidence = emergency[near_id(i)][2]
+                assert not_called[i][0] in evidence and label in evidence, (not_called[i], evidence)
+
+        return lowered_by_its_limit
+
+
+def missing_term_set_refused(names: list[str]) -> Callable:
+    """A test that the shipped policy with any one of `names` deleted from emergency.term_sets is
+    refused, naming it (a rule or dampener must not read a set that is not there)."""
+
+    @pytest.mark.parametrize("name", names)
+    def rule_naming_a_missing_term_set_refused(name: str) -> None:
+        data = default_policy().model_dump()
+        del data["emergency"]["term_sets"][name]
+        with pytest.raises(Exception, match=name):
+            PolicyConfig.model_validate(data)
+
+    return rule_naming_a_missing_term_set_refused

@@ -16,7 +16,7 @@ look-alike goes through the whole classifier (the final call). The texts are my 
 import pytest
 
 from policy.config import PolicyConfig, default_policy
-from tests.dampener_look_alikes import RuleLookAlikes
+from tests.dampener_look_alikes import RuleLookAlikes, missing_term_set_refused
 from tests.shipped_calls import calls_fixture
 
 RECORD = "a health or care record sent to someone it was not meant for"
@@ -77,23 +77,17 @@ emergency = calls_fixture("emergency", "round41_recall", part="emergency")
 test_an_exposure_or_a_lost_device_is_called, test_a_near_ticket_is_not_called = LOOK_ALIKES.tests()
 
 
-def test_the_limits_are_what_lowers_the_contained_and_the_planned(emergency):
-    # the near tickets meet the rule and are lowered by its limit, not missed by the rule
-    for i, label in [(0, CONTAINED), (1, CONTAINED), (4, PLANNED)]:
-        evidence = emergency[LOOK_ALIKES.near_id(i)][2]
-        assert NOT_CALLED[i][0] in evidence and label in evidence, (NOT_CALLED[i], evidence)
+test_the_limits_are_what_lowers_the_contained_and_the_planned = LOOK_ALIKES.limits_test(
+    [(0, CONTAINED), (1, CONTAINED), (4, PLANNED)])
 
 
 def test_the_new_rules_name_the_exposure_by_its_nature():
     assert set(ROUND_41_BY_NATURE) <= set(default_policy().emergency.learned_model.by_nature)
 
 
-@pytest.mark.parametrize("name", ["care_record", "served_details", "made_public"])
-def test_a_rule_naming_a_missing_term_set_is_refused(name):
-    data = default_policy().model_dump()
-    del data["emergency"]["term_sets"][name]
-    with pytest.raises(Exception, match=name):
-        PolicyConfig.model_validate(data)
+test_a_rule_naming_a_missing_term_set_is_refused = missing_term_set_refused([
+    "care_record", "served_details", "made_public",
+])
 
 
 @pytest.mark.parametrize("label", [CONTAINED, PLANNED])

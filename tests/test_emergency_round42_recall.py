@@ -19,7 +19,7 @@ whole classifier (the final call). The texts are my own, none a batch's.
 import pytest
 
 from policy.config import PolicyConfig, default_policy
-from tests.dampener_look_alikes import RuleLookAlikes
+from tests.dampener_look_alikes import RuleLookAlikes, missing_term_set_refused
 from tests.shipped_calls import calls_fixture
 
 DEVICE = "a lost or stolen device holding company data"
@@ -89,24 +89,17 @@ emergency = calls_fixture("emergency", "round42_recall", part="emergency")
 test_an_incident_told_by_its_effect_is_called, test_a_near_ticket_is_not_called = LOOK_ALIKES.tests()
 
 
-def test_the_limits_are_what_lowers_the_near_tickets(emergency):
-    # the near tickets meet the rule and are lowered by its limit, not missed by the rule
-    for i, label in [(0, WIPED), (1, EXPLAINED), (3, REFUSED), (4, UPDATE)]:
-        evidence = emergency[LOOK_ALIKES.near_id(i)][2]
-        assert NOT_CALLED[i][0] in evidence and label in evidence, (NOT_CALLED[i], evidence)
+test_the_limits_are_what_lowers_the_near_tickets = LOOK_ALIKES.limits_test(
+    [(0, WIPED), (1, EXPLAINED), (3, REFUSED), (4, UPDATE)])
 
 
 def test_the_new_rules_name_the_incident_by_its_nature():
     assert set(ROUND_42_BY_NATURE) <= set(default_policy().emergency.learned_model.by_nature)
 
 
-@pytest.mark.parametrize("name", ["leaver_account", "money_taken", "stranger_contact", "remote_given",
-                                  "machine_idle"])
-def test_a_rule_naming_a_missing_term_set_is_refused(name):
-    data = default_policy().model_dump()
-    del data["emergency"]["term_sets"][name]
-    with pytest.raises(Exception, match=name):
-        PolicyConfig.model_validate(data)
+test_a_rule_naming_a_missing_term_set_is_refused = missing_term_set_refused([
+    "leaver_account", "money_taken", "stranger_contact", "remote_given", "machine_idle",
+])
 
 
 @pytest.mark.parametrize("label", [WIPED, EXPLAINED, REFUSED, UPDATE])

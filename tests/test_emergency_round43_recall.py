@@ -18,7 +18,7 @@ call). The texts are my own, none a batch's.
 import pytest
 
 from policy.config import PolicyConfig, default_policy
-from tests.dampener_look_alikes import RuleLookAlikes
+from tests.dampener_look_alikes import RuleLookAlikes, missing_term_set_refused
 from tests.shipped_calls import calls_fixture
 
 DEVICE = "a lost or stolen device holding company data"
@@ -84,24 +84,17 @@ emergency = calls_fixture("emergency", "round43_recall", part="emergency")
 test_an_incident_told_by_its_effect_is_called, test_a_near_ticket_is_not_called = LOOK_ALIKES.tests()
 
 
-def test_the_handover_is_lowered_by_its_limit(emergency):
-    # the hand-over and the business's own copy meet the rule and are lowered by its limit, not
-    # missed by the rule
-    for i in (1, 2):
-        evidence = emergency[LOOK_ALIKES.near_id(i)][2]
-        assert LEAVER in evidence and HANDOVER in evidence, evidence
+# the hand-over and the business's own copy meet the leaver rule and are lowered by its limit
+test_the_handover_is_lowered_by_its_limit = LOOK_ALIKES.limits_test([(1, HANDOVER), (2, HANDOVER)])
 
 
 def test_the_new_rule_names_the_incident_by_its_nature():
     assert set(ROUND_43_BY_NATURE) <= set(default_policy().emergency.learned_model.by_nature)
 
 
-@pytest.mark.parametrize("name", ["leaver_person", "leaver_acted"])
-def test_a_rule_naming_a_missing_term_set_is_refused(name):
-    data = default_policy().model_dump()
-    del data["emergency"]["term_sets"][name]
-    with pytest.raises(Exception, match=name):
-        PolicyConfig.model_validate(data)
+test_a_rule_naming_a_missing_term_set_is_refused = missing_term_set_refused([
+    "leaver_person", "leaver_acted",
+])
 
 
 def test_the_limit_read_only_with_an_unknown_term_set_is_refused():
