@@ -6,7 +6,9 @@ emergency recall, what unseen writers tell without emergency words").
   coming in): the one way in for the people it serves dead (policy section 4: a major disruption);
 - something done on or from the business's account that its owners disown ("not me", "none of us
   did", "I didn't send it"): a password or address changed, a sign-in, a message sent in its name
-  (a suspected security incident).
+  (a suspected security incident);
+- a physical event at the site (a power cut, a fire, a leak) and what it took out not back
+  (a business-critical outage, read with the criterion's dampeners: planned, over, one device).
 
 Per reading fresh phrasings in different registers (terse, rambling, careful non-native English)
 that must be called, and near tickets of their limits that must not: the calls rerouted and told
@@ -22,6 +24,7 @@ from tests.shipped_calls import calls_fixture
 CALLS = "calls to our own number not reaching us"
 DISOWNED = "an act on our account its owners disown"
 REROUTED = "calls rerouted and still reaching us"
+SITE = "a physical event at the site taking its systems out"
 # Round 44's rules joining emergency.learned_model.by_nature (pinned in tests/test_emergency_round21.py
 # and tests/test_emergency_model.py)
 ROUND_44_BY_NATURE = [CALLS, DISOWNED]
@@ -45,6 +48,12 @@ CALLED = [
      "nobody here has heard of it. What should we do?", 3),
     (DISOWNED, "My mailbox", "Good morning. The app shows somebody signed in to my mailbox from another "
      "city during the night. It was not me, I was sleeping. Please can you check it.", 1),
+    # a physical event at the site taking its systems out
+    (SITE, "after the storm", "lightning hit the yard last night. booking pc and tills all dead this "
+     "morning.", 1),
+    (SITE, "Kitchen leak", "Good morning, there was a water leak from the kitchen upstairs into the "
+     "cupboard with the router and the server, and since then the server will not come back on. We "
+     "opened at 9 and cannot do anything.", 1),
 ]
 
 # (rule, subject, description, affected users): each must not be called
@@ -64,6 +73,12 @@ NOT_CALLED = [
     # a setting a colleague changed, nothing on an account
     (DISOWNED, "Wallpaper", "Someone changed the wallpaper on the reception PC to a cat. Not me! Can you "
      "put the old one back?", 1),
+    # a power cut planned for later: nothing is down now
+    (SITE, "Power off Sunday", "The landlord is switching the power off on Sunday for new wiring. Last "
+     "time the server did not come back on by itself, could someone be here to start it up?", 1),
+    # over: everything back on before the ticket
+    (SITE, "power cut", "We had a short power cut at 10. Everything came back on fine after, just letting "
+     "you know.", 1),
 ]
 
 LOOK_ALIKES = RuleLookAlikes("r44", CALLED, NOT_CALLED)
@@ -93,5 +108,5 @@ def test_the_rerouted_limit_is_firm_for_a_broad_field():
 
 
 test_a_rule_naming_a_missing_term_set_is_refused = missing_term_set_refused([
-    "calls_not_reaching", "our_number", "account_acted", "disowned",
+    "calls_not_reaching", "our_number", "account_acted", "disowned", "site_event", "not_back",
 ])
