@@ -102,7 +102,7 @@ def test_round_21_labels_join_by_nature():
         + ROUND_41_BY_NATURE  # round 41: a health or care record sent wrongly, people's details made public
         + ROUND_42_BY_NATURE  # round 42: a leaver's login, a stranger let in, an idle machine
         + ROUND_43_BY_NATURE  # round 43: an account of someone who has left used since
-        + ROUND_44_BY_NATURE)  # round 44: calls to our number not reaching us, an act on our account disowned
+        + ROUND_44_BY_NATURE)  # round 44: none (its two rules held out of by_nature)
 
 
 @pytest.mark.parametrize(("label", "subject", "description"), MET)

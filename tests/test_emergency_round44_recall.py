@@ -26,8 +26,9 @@ DISOWNED = "an act on our account its owners disown"
 REROUTED = "calls rerouted and still reaching us"
 SITE = "a physical event at the site taking its systems out"
 # Round 44's rules joining emergency.learned_model.by_nature (pinned in tests/test_emergency_round21.py
-# and tests/test_emergency_model.py)
-ROUND_44_BY_NATURE = [CALLS, DISOWNED]
+# and tests/test_emergency_model.py): none. Named there, forward chaining fold 75 (nobody read it)
+# gained a false alarm through the exemption (30/4/4 -> 30/5/4); without them it is as before.
+ROUND_44_BY_NATURE: list[str] = []
 
 # (rule, subject, description, affected users): each must be called, on the rule named
 CALLED = [
@@ -98,8 +99,9 @@ test_an_emergency_told_without_its_words_is_called, test_a_near_ticket_is_not_ca
 test_rerouted_calls_are_lowered_by_their_limit = LOOK_ALIKES.limits_test([(0, REROUTED)])
 
 
-def test_the_new_rules_name_the_incident_by_its_nature():
-    assert set(ROUND_44_BY_NATURE) <= set(default_policy().emergency.learned_model.by_nature)
+def test_the_new_rules_are_held_out_of_by_nature():
+    # measured on fold 75: the exemption from the learned hold cost a false alarm
+    assert not {CALLS, DISOWNED} & set(default_policy().emergency.learned_model.by_nature)
 
 
 def test_the_rerouted_limit_is_firm_for_a_broad_field():
