@@ -146,12 +146,13 @@ LOOK_ALIKES_32 = [
 ROUNDS = {"round29": (REAL_29, LOOK_ALIKES_29), "round30": (REAL_30, LOOK_ALIKES_30),
           "round31": (REAL_31, LOOK_ALIKES_31), "round32": (REAL_32, LOOK_ALIKES_32)}
 
-# Limits found by these texts (round 29, the same on main 2026.12.80): round29-r10's rules read 0 on
-# both (no rule reads "changed my password ..., it wasn't me"); round29-n01's undampened "files
+# Limits found by these texts (round 29, the same on main 2026.12.80): round29-n01's undampened "files
 # encrypted (already happened)" rule reads a tabletop's "imagine ... has been encrypted", which no
-# dampener can lower. Strict: a change that fixes one fails here and it joins its list.
+# dampener can lower. Strict: a change that fixes one fails here and it joins its list. Round 44
+# (emrec44): round29-r10 ("changed my password ..., it wasn't me", read 0 since round 29) is called
+# by "an act on our account its owners disown" and left the list.
 LIMIT = pytest.mark.xfail(strict=True, reason="a limit of the rules found this round (docs, round 29)")
-LIMITS = {"round29-r10", "round29-n01"}
+LIMITS = {"round29-n01"}
 
 
 def _cases(real: list[tuple], look_alikes: list[tuple]) -> list:

@@ -30,6 +30,7 @@ from tests.test_classify import RULES, SHIPPED, _bank_of, shipped_data
 from tests.test_emergency_round41_recall import ROUND_41_BY_NATURE
 from tests.test_emergency_round42_recall import ROUND_42_BY_NATURE
 from tests.test_emergency_round43_recall import ROUND_43_BY_NATURE
+from tests.test_emergency_round44_recall import ROUND_44_BY_NATURE
 
 COLUMNS = ["ticket_id", "subject", "description", "category", "affected_users", "declared_emergency",
            "time_entries", "true_scope", "true_emergency"]
@@ -522,12 +523,13 @@ def test_round_18_a_rule_naming_the_incident_by_its_nature_is_not_held_by_p():
     shipped = default_policy()
     lm = shipped.emergency.learned_model
     # The owner's decision, option 1 (docs/decisions.md; docs/classification.md, round 18), and
-    # round 20's, 21's, 31's, 33's, 34's, 35's, 36's, 40's, 41's and 42's rules naming the incident
-    # by its nature (docs/classification.md).
+    # round 20's, 21's, 31's, 33's, 34's, 35's, 36's, 40's, 41's, 42's, 43's and 44's rules naming
+    # the incident by its nature (docs/classification.md).
     assert lm.by_nature == (ROUND_18_BY_NATURE + ROUND_20_BY_NATURE + ROUND_21_BY_NATURE
                             + ROUND_31_BY_NATURE + ROUND_33_BY_NATURE + ROUND_34_BY_NATURE
                             + ROUND_35_BY_NATURE + ROUND_36_BY_NATURE + ROUND_40_BY_NATURE
-                            + ROUND_41_BY_NATURE + ROUND_42_BY_NATURE + ROUND_43_BY_NATURE)
+                            + ROUND_41_BY_NATURE + ROUND_42_BY_NATURE + ROUND_43_BY_NATURE
+                            + ROUND_44_BY_NATURE)
     named = ["someone posing as IT support asking for access"]
 
     def variant(by_nature: list[str]) -> PolicyConfig:

@@ -28,6 +28,7 @@ from tests.test_emergency_model import (
 from tests.test_emergency_round41_recall import ROUND_41_BY_NATURE
 from tests.test_emergency_round42_recall import ROUND_42_BY_NATURE
 from tests.test_emergency_round43_recall import ROUND_43_BY_NATURE
+from tests.test_emergency_round44_recall import ROUND_44_BY_NATURE
 
 # Written here from the policy's section 4 ideas, not taken from any batch.
 MET = [
@@ -100,7 +101,8 @@ def test_round_21_labels_join_by_nature():
         + ROUND_40_BY_NATURE  # round 40: a payment device, a mailing, public documents, a key, a zero price
         + ROUND_41_BY_NATURE  # round 41: a health or care record sent wrongly, people's details made public
         + ROUND_42_BY_NATURE  # round 42: a leaver's login, a stranger let in, an idle machine
-        + ROUND_43_BY_NATURE)  # round 43: an account of someone who has left used since
+        + ROUND_43_BY_NATURE  # round 43: an account of someone who has left used since
+        + ROUND_44_BY_NATURE)  # round 44: none (its two rules held out of by_nature)
 
 
 @pytest.mark.parametrize(("label", "subject", "description"), MET)
