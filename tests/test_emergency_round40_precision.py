@@ -69,11 +69,10 @@ CALLED = [
 ]
 
 
-# Since the refit on batch-75/76 (dea3e7e) the learned signal lifts the unopened statement lure to
-# 0.53 (its words "called", "opened", "nobody"); the rules still read it by its dampener (tested
-# below), so this is the learned signal's limit, held until a refit or a reading takes it away.
-LIMITS = {"Fake statement email": "the learned signal lifts it to 0.53 since the batch-75/76 refit; "
-          "the rules do not call it"}
+# From the refit on batch-75/76 (dea3e7e) to round 44's (batch-77/78 banked) the learned signal
+# lifted the unopened statement lure to 0.53 and it was held here as a strict limit; the refit of
+# round 44 no longer lifts it, so it is a plain look-alike again (the rules read it by its dampener).
+LIMITS: dict[str, str] = {}
 
 LOOK_ALIKES = LookAlikes("round40", NOT_CALLED, CALLED, frozenset({OWNER, STOPPED, REPORTED}), LIMITS,
                          numbered=True)
