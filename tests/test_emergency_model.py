@@ -634,8 +634,7 @@ def test_round_20_a_physical_threat_or_a_defaced_site_is_not_held_by_p(subject, 
     spared = reading(lm.by_nature)
     assert spared[0] and "not held: the incident by its nature" in spared[2], spared
     held = reading(ROUND_18_BY_NATURE)
-    assert held[1] < spared[1] and "disagrees" in held[2] and "(x0." in held[2], (spared, held)
-    assert held[3] != "confident", held
+    assert not held[0] and "disagrees" in held[2] and "(x0." in held[2], held
 
 
 def test_by_nature_names_rules(labelled):
